@@ -1,0 +1,53 @@
+/** The small set of failure kinds every backend maps its native errors onto. */
+export const ErrorCode = {
+  NOT_FOUND: 'NOT_FOUND',
+  EXISTS: 'EXISTS',
+  NOT_DIR: 'NOT_DIR',
+  IS_DIR: 'IS_DIR',
+  NOT_EMPTY: 'NOT_EMPTY',
+  PERMISSION: 'PERMISSION',
+  BUSY: 'BUSY',
+  NO_SPACE: 'NO_SPACE',
+  READ_ONLY: 'READ_ONLY',
+  NAME_TOO_LONG: 'NAME_TOO_LONG',
+  DEVICE_GONE: 'DEVICE_GONE',
+  CHANGED: 'CHANGED',
+  UNSUPPORTED: 'UNSUPPORTED',
+  IO: 'IO',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Codes that end a whole run: continuing would only fail the same way for every remaining item. */
+const FATAL: ReadonlySet<ErrorCode> = new Set([ErrorCode.NO_SPACE, ErrorCode.READ_ONLY, ErrorCode.DEVICE_GONE]);
+
+export class StorageError extends Error {
+  override readonly name = 'StorageError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    /** The relative path the operation was about, when there is one. */
+    readonly path?: string,
+    /** Worth trying again after a pause (a lock, a busy file, a transient permission flip). */
+    readonly retryable = false,
+    /** The native error code (e.g. `EBUSY`) for logs. */
+    readonly native?: string,
+  ) {
+    super(message);
+  }
+
+  get fatal(): boolean {
+    return FATAL.has(this.code);
+  }
+}
+
+export function isStorageError(err: unknown, code?: ErrorCode): err is StorageError {
+  return err instanceof StorageError && (code === undefined || err.code === code);
+}
+
+/**
+ * A run that must not start: bad arguments, overlapping roots, a guard that tripped.
+ * The CLI turns it into exit code 2; nothing has been written when it is thrown.
+ */
+export class RefusedError extends Error {
+  override readonly name = 'RefusedError';
+}

@@ -1,0 +1,93 @@
+import type { Entry } from '../core/entry.js';
+import type { RelPath } from '../core/rel-path.js';
+
+/**
+ * What differs between backends, reported rather than assumed, so the engine never asks which
+ * backend it is talking to.
+ */
+export interface Capabilities {
+  /** Two modification times closer than this are the same time (compare with the coarser side's). */
+  mtimePrecisionNs: bigint;
+  /** False when `A` and `a` name the same item. */
+  caseSensitive: boolean;
+  canSetModTime: boolean;
+  /** Symlinks can be listed and created as links. */
+  symlinks: boolean;
+  /** Permission bits are stored and can be set. */
+  permissions: boolean;
+  /** `rename` replaces an existing file in one step that readers never see half done. */
+  atomicRename: boolean;
+}
+
+/** A file's content as handed from one storage to another. */
+export interface FileSource {
+  /** Opens the file and yields its bytes; errors are StorageErrors raised while iterating. */
+  stream(): AsyncIterable<Uint8Array>;
+  /**
+   * Set when the bytes live in a file on this machine, so a local destination can let the kernel
+   * copy them instead of pumping them through JavaScript.
+   */
+  readonly localPath?: string;
+}
+
+export interface WriteOptions {
+  /** Permission bits; ignored where `permissions` is false. */
+  mode?: number;
+  mtimeNs?: bigint;
+  atimeNs?: bigint;
+}
+
+/**
+ * A tree of files under one root. Every path is a RelPath ('' is the root). Every method rejects
+ * with a StorageError whose code says what went wrong; a TypeError means the call itself was wrong.
+ * No method follows a symlink at the path it is given.
+ */
+export interface Storage {
+  /** How to name this storage to a person, e.g. `/home/ann/Photos`. */
+  readonly description: string;
+  readonly capabilities: Capabilities;
+
+  /** The items directly inside `dir` (no `.`/`..`), in no particular order. NOT_FOUND, NOT_DIR. */
+  list(dir: RelPath): Promise<Entry[]>;
+
+  /** The item at `path` itself (a symlink is reported as a symlink). NOT_FOUND. */
+  stat(path: RelPath): Promise<Entry>;
+
+  /** The content of the file at `path`; nothing is opened until it is streamed. */
+  read(path: RelPath): FileSource;
+
+  /**
+   * Creates a new file at `path` with the content of `source`, then applies mode and times.
+   * EXISTS if anything is already at `path`. When the promise resolves the content is durable
+   * (flushed to the device); when it rejects, whatever was created at `path` may remain and is the
+   * caller's to remove.
+   */
+  write(path: RelPath, source: FileSource, options?: WriteOptions): Promise<void>;
+
+  /** Creates a symlink holding `target` verbatim and sets its own times. EXISTS. */
+  symlink(path: RelPath, target: string, options?: WriteOptions): Promise<void>;
+
+  /** Sets the modification (and access) time of the item itself, never a symlink's target. NOT_FOUND. */
+  setModTime(path: RelPath, mtimeNs: bigint, atimeNs?: bigint): Promise<void>;
+
+  /** Sets permission bits of a file or directory. NOT_FOUND. */
+  setMode(path: RelPath, mode: number): Promise<void>;
+
+  /**
+   * Moves `from` to `to`, replacing a file or symlink at `to` in one step (see `atomicRename`).
+   * IS_DIR or NOT_EMPTY when `to` is a directory; NOT_FOUND when `from` or `to`'s parent is missing.
+   */
+  rename(from: RelPath, to: RelPath): Promise<void>;
+
+  /** Creates one directory; its parent must exist. EXISTS, NOT_FOUND. */
+  mkdir(path: RelPath, options?: WriteOptions): Promise<void>;
+
+  /** Removes a file, symlink or special file. IS_DIR for a directory, NOT_FOUND. */
+  remove(path: RelPath): Promise<void>;
+
+  /** Removes an empty directory. NOT_EMPTY, NOT_DIR, NOT_FOUND. */
+  rmdir(path: RelPath): Promise<void>;
+
+  /** Releases connections and handles; the storage is not used afterwards. */
+  close(): Promise<void>;
+}
