@@ -79,7 +79,7 @@ export interface Storage {
    */
   rename(from: RelPath, to: RelPath): Promise<void>;
 
-  /** Creates one directory; its parent must exist. EXISTS, NOT_FOUND. */
+  /** Creates one directory; its parent must exist. EXISTS, NOT_FOUND. `mkdir('')` creates the root with any missing parents. */
   mkdir(path: RelPath, options?: WriteOptions): Promise<void>;
 
   /** Removes a file, symlink or special file. IS_DIR for a directory, NOT_FOUND. */

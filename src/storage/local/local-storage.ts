@@ -199,8 +199,11 @@ export class LocalStorage implements Storage {
 
   async mkdir(rel: RelPath, options: WriteOptions = {}): Promise<void> {
     const abs = this.absolute(rel);
+    const mode = options.mode === undefined ? 0o777 : (options.mode & 0o7777) | 0o700;
     try {
-      await call.mkdir(abs, options.mode === undefined ? 0o777 : (options.mode & 0o7777) | 0o700);
+      // The root is created with its missing parents, as `mkdir -p` would.
+      if (rel === '') await fs.promises.mkdir(abs, { recursive: true, mode });
+      else await call.mkdir(abs, mode);
     } catch (err) {
       throw mapFsError(err, rel);
     }

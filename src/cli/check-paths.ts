@@ -1,0 +1,86 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { RefusedError } from '../core/errors.js';
+
+/**
+ * The real location of `p` even when it does not exist yet: the nearest existing ancestor is
+ * resolved through its symlinks and the missing rest appended, so two spellings of one folder
+ * (a symlink, `..`, a trailing slash) compare equal.
+ */
+export function realLocation(p: string): string {
+  const abs = path.resolve(p);
+  const missing: string[] = [];
+  for (let cur = abs; ; cur = path.dirname(cur)) {
+    try {
+      return path.join(fs.realpathSync.native(cur), ...missing.reverse());
+    } catch {
+      if (path.dirname(cur) === cur) return abs;
+      missing.push(path.basename(cur));
+    }
+  }
+}
+
+export function isInside(child: string, parent: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel !== '' && !rel.startsWith(`..${path.sep}`) && rel !== '..' && !path.isAbsolute(rel);
+}
+
+export interface CheckedPaths {
+  source: string;
+  destination: string;
+  versions?: string;
+  /** The versions folder relative to the destination, when it lies inside it (hidden from the sync). */
+  versionsInDestination?: string;
+}
+
+/** Refuses folder arguments that cannot be synced safely; returns their resolved forms. */
+export function checkLocalPaths(source: string, destination: string, versions?: string): CheckedPaths {
+  const srcStat = statOrUndefined(source);
+  if (!srcStat) throw new RefusedError(`Source \`${source}\` does not exist: check the path (is the drive connected?).`);
+  if (!srcStat.isDirectory()) throw new RefusedError(`Source \`${source}\` is not a folder: give the path of a folder.`);
+  try {
+    fs.accessSync(source, fs.constants.R_OK | fs.constants.X_OK);
+  } catch {
+    throw new RefusedError(`Source \`${source}\` cannot be read: permission denied. Fix its permissions or run as a user who can read it.`);
+  }
+  const dstStat = statOrUndefined(destination);
+  if (dstStat && !dstStat.isDirectory()) {
+    throw new RefusedError(`Destination \`${destination}\` exists and is not a folder: give a folder path (it is created if missing).`);
+  }
+
+  const src = realLocation(source);
+  const dst = realLocation(destination);
+  if (src === dst) throw new RefusedError(`Source and destination are the same folder (\`${src}\`): choose a different destination.`);
+  if (isInside(dst, src)) {
+    throw new RefusedError(`Destination \`${dst}\` is inside source \`${src}\`: choose a folder outside it, or every run would copy the copy.`);
+  }
+  if (isInside(src, dst)) {
+    throw new RefusedError(`Source \`${src}\` is inside destination \`${dst}\`: choose a destination outside the source.`);
+  }
+
+  const out: CheckedPaths = { source: src, destination: dst };
+  if (versions !== undefined) {
+    const verStat = statOrUndefined(versions);
+    if (verStat && !verStat.isDirectory()) {
+      throw new RefusedError(`Versions folder \`${versions}\` exists and is not a folder: give a folder path.`);
+    }
+    const ver = realLocation(versions);
+    if (ver === src || isInside(ver, src)) {
+      throw new RefusedError(`Versions folder \`${ver}\` is inside source \`${src}\`: choose a folder outside the source, or old versions would be synced as new files.`);
+    }
+    if (ver === dst || isInside(dst, ver)) {
+      throw new RefusedError(`Destination \`${dst}\` is inside versions folder \`${ver}\`: choose a versions folder beside or inside the destination.`);
+    }
+    out.versions = ver;
+    if (isInside(ver, dst)) out.versionsInDestination = path.relative(dst, ver).split(path.sep).join('/');
+  }
+  return out;
+}
+
+function statOrUndefined(p: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(p);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+import fs from 'node:fs';
+import { RefusedError } from '../core/errors.js';
+import { ExitCode } from './exit-codes.js';
+import { syncCommand, type Io } from './sync-command.js';
+import { UsageError } from './usage-error.js';
+
+const HELP = `SyncTray: real-time folder backup and Android phone sync.
+
+Usage: synctray <command> [options]
+
+Commands:
+  sync <source> <destination>   make destination match source once
+
+Run 'synctray <command> --help' for a command's options.
+Options: -h, --help   -v, --version`;
+
+function version(): string {
+  const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export async function main(argv: string[], io: Io, signal: AbortSignal): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'sync':
+        return await syncCommand(rest, io, signal);
+      case '--version':
+      case '-v':
+        io.stdout.write(`synctray ${version()}\n`);
+        return ExitCode.OK;
+      case undefined:
+      case '--help':
+      case '-h':
+      case 'help':
+        io.stdout.write(`${HELP}\n`);
+        return command === undefined ? ExitCode.REFUSED : ExitCode.OK;
+      default:
+        throw new UsageError(`Unknown command "${command}".`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr.write(`synctray: ${err.message}\nRun 'synctray ${command === 'sync' ? 'sync ' : ''}--help' for usage.\n`);
+      return ExitCode.REFUSED;
+    }
+    if (err instanceof RefusedError || err instanceof TypeError) {
+      io.stderr.write(`synctray: ${err.message}\n`);
+      return ExitCode.REFUSED;
+    }
+    io.stderr.write(`synctray: ${err instanceof Error ? err.message : String(err)}\n`);
+    return ExitCode.SOME_FAILED;
+  }
+}
+
+const controller = new AbortController();
+let interrupts = 0;
+const onSignal = () => {
+  // The first signal lets copies under way finish and clean up; a second one leaves at once (any
+  // temp file left is removed by the next run).
+  if (++interrupts > 1) process.exit(ExitCode.INTERRUPTED);
+  controller.abort();
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+
+const code = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }, controller.signal);
+process.exitCode = code;

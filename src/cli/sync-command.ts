@@ -1,0 +1,254 @@
+import { parseArgs } from 'node:util';
+import { RefusedError } from '../core/errors.js';
+import { isSyncMode, SYNC_MODES, type SyncMode } from '../core/modes.js';
+import type { SyncEvent } from '../core/events.js';
+import type { Action } from '../engine/plan.js';
+import { sync, type SyncResult } from '../engine/sync.js';
+import { runStamp } from '../engine/versions.js';
+import { LocalStorage } from '../storage/local/local-storage.js';
+import { LocalVersions } from '../storage/local/local-versions.js';
+import { checkLocalPaths } from './check-paths.js';
+import { ExitCode } from './exit-codes.js';
+import { formatBytes, formatCount, formatDuration } from './format.js';
+import { LogFile } from './log-file.js';
+import { ProgressBar } from './progress.js';
+import { UsageError } from './usage-error.js';
+
+export const SYNC_HELP = `Usage: synctray sync <source> <destination> [options]
+
+Makes <destination> match <source> once, then exits.
+
+Options:
+  -m, --mode MODE      mirror (default): exact replica, extras deleted
+                       update: copy new and changed, never delete
+                       missing: copy only what the destination lacks
+  -c, --checksum       also compare the content of same-size files
+  -n, --dry-run        show what would be done, change nothing
+      --exclude PAT    gitignore-style pattern, repeatable; excluded paths
+                       are neither copied nor deleted
+      --versions DIR   move whatever is deleted or overwritten under
+                       DIR/<time of run>/ instead of destroying it
+      --max-delete N   allow a mirror to delete up to N files
+      --force          skip the mass-deletion and empty-source guards
+      --json           print one JSON summary as the last line of stdout
+      --log-file F     append a line per operation and a summary to F
+  -q, --quiet          no progress bar, no summary
+  -h, --help           show this help
+
+Exit status: 0 in sync, 1 some items failed, 2 refused or usage error,
+130 interrupted.`;
+
+export interface Io {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+}
+
+interface SyncArgs {
+  source: string;
+  destination: string;
+  mode: SyncMode;
+  checksum: boolean;
+  dryRun: boolean;
+  exclude: string[];
+  versions?: string;
+  maxDelete?: number;
+  force: boolean;
+  json: boolean;
+  logFile?: string;
+  quiet: boolean;
+}
+
+export function parseSyncArgs(argv: string[]): SyncArgs | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        mode: { type: 'string', short: 'm' },
+        checksum: { type: 'boolean', short: 'c' },
+        'dry-run': { type: 'boolean', short: 'n' },
+        exclude: { type: 'string', multiple: true },
+        versions: { type: 'string' },
+        'max-delete': { type: 'string' },
+        force: { type: 'boolean' },
+        json: { type: 'boolean' },
+        'log-file': { type: 'string' },
+        quiet: { type: 'boolean', short: 'q' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const { values: v, positionals } = parsed;
+  if (v.help) return 'help';
+  if (positionals.length !== 2) {
+    throw new UsageError(`sync takes a source and a destination folder (got ${positionals.length} path${positionals.length === 1 ? '' : 's'}).`);
+  }
+  const mode = v.mode ?? 'mirror';
+  if (!isSyncMode(mode)) throw new UsageError(`--mode must be one of ${SYNC_MODES.join(', ')} (got "${mode}").`);
+  let maxDelete: number | undefined;
+  if (v['max-delete'] !== undefined) {
+    maxDelete = Number(v['max-delete']);
+    if (!/^\d+$/.test(v['max-delete']) || !Number.isSafeInteger(maxDelete)) {
+      throw new UsageError(`--max-delete takes a whole number of files (got "${v['max-delete']}").`);
+    }
+  }
+  for (const p of [positionals[0]!, positionals[1]!, v.versions, v['log-file']]) {
+    if (p === '') throw new UsageError('A path argument is empty: give a folder or file path.');
+  }
+  return {
+    source: positionals[0]!,
+    destination: positionals[1]!,
+    mode,
+    checksum: v.checksum ?? false,
+    dryRun: v['dry-run'] ?? false,
+    exclude: v.exclude ?? [],
+    versions: v.versions,
+    maxDelete,
+    force: v.force ?? false,
+    json: v.json ?? false,
+    logFile: v['log-file'],
+    quiet: v.quiet ?? false,
+  };
+}
+
+/** `synctray sync`: one run, its result turned into output and an exit code. */
+export async function syncCommand(argv: string[], io: Io, signal: AbortSignal): Promise<number> {
+  const args = parseSyncArgs(argv);
+  if (args === 'help') {
+    io.stdout.write(`${SYNC_HELP}\n`);
+    return ExitCode.OK;
+  }
+
+  const paths = checkLocalPaths(args.source, args.destination, args.versions);
+  let log: LogFile | undefined;
+  if (args.logFile !== undefined) {
+    try {
+      log = new LogFile(args.logFile);
+    } catch (err) {
+      throw new RefusedError(`Log file \`${args.logFile}\` cannot be opened for writing: ${(err as Error).message}. Choose a writable path.`);
+    }
+  }
+
+  const src = new LocalStorage(paths.source);
+  const dst = new LocalStorage(paths.destination);
+  const started = new Date();
+  const versions = paths.versions ? new LocalVersions(paths.versions, runStamp(started)) : undefined;
+  const showProgress = !args.quiet && !args.json && !args.dryRun && io.stderr.isTTY === true;
+  const bar = showProgress ? new ProgressBar(io.stderr) : undefined;
+  const onEvent = (e: SyncEvent) => {
+    bar?.onEvent(e);
+    log?.onEvent(e);
+  };
+
+  log?.line(`start ${args.mode}${args.dryRun ? ' (dry run)' : ''} ${JSON.stringify(paths.source)} -> ${JSON.stringify(paths.destination)}`);
+  let result: SyncResult;
+  try {
+    result = await sync(src, dst, {
+      mode: args.mode,
+      checksum: args.checksum,
+      dryRun: args.dryRun,
+      exclude: args.exclude,
+      hideInDestination: paths.versionsInDestination ? [paths.versionsInDestination] : [],
+      versions,
+      maxDelete: args.maxDelete,
+      force: args.force,
+      signal,
+      onEvent,
+    });
+  } catch (err) {
+    bar?.clear();
+    if (signal.aborted) {
+      log?.line('interrupted');
+      log?.close();
+      if (!args.quiet) io.stderr.write('Interrupted.\n');
+      return ExitCode.INTERRUPTED;
+    }
+    if (log) {
+      log.line(`refused: ${(err as Error).message}`);
+      log.close();
+    }
+    throw err;
+  } finally {
+    await Promise.all([src.close(), dst.close()]);
+  }
+  bar?.clear();
+
+  const operations = result.copied + result.updated + result.deleted + result.metadata;
+  log?.line(
+    `summary: ${operations} operations (copied ${result.copied}, updated ${result.updated}, deleted ${result.deleted}, ` +
+      `metadata ${result.metadata}), ${result.failed} failed, ${result.unchanged} unchanged, ${result.bytes} bytes` +
+      (signal.aborted ? ', interrupted' : ''),
+  );
+  log?.close();
+
+  if (args.dryRun && !args.json && !args.quiet) printPlan(result, io);
+  for (const e of result.errors) io.stderr.write(`failed: ${e.path}: ${e.message}\n`);
+  for (const s of result.skipped) {
+    if (s.reason === 'special-file') io.stderr.write(`skipped: ${s.path}: not a regular file, folder or symlink\n`);
+    else if (!args.quiet) io.stderr.write(`skipped: ${s.path}: ${SKIP_TEXT[s.reason]}\n`);
+  }
+  if (result.fatal) io.stderr.write(`Stopped: ${result.fatal.message}. Free some space or fix the destination, then run again.\n`);
+
+  if (args.json) io.stdout.write(`${JSON.stringify(summaryJson(result))}\n`);
+  else if (!args.quiet) io.stdout.write(`${summaryText(result, signal.aborted)}\n`);
+
+  if (signal.aborted) return ExitCode.INTERRUPTED;
+  if (result.refused !== undefined) {
+    io.stderr.write(`A real run would be refused: ${result.refused}\n`);
+    return ExitCode.REFUSED;
+  }
+  return result.failed > 0 || result.fatal ? ExitCode.SOME_FAILED : ExitCode.OK;
+}
+
+const SKIP_TEXT = {
+  'special-file': 'not a regular file, folder or symlink',
+  'destination-newer': 'the destination copy is newer (update mode keeps it)',
+  'type-conflict': 'the destination has a different kind of item here, left as it is',
+  'holds-excluded': 'the destination folder holds excluded items, so it is not replaced',
+} as const;
+
+function summaryJson(r: SyncResult) {
+  return {
+    mode: r.mode,
+    dryRun: r.dryRun,
+    copied: r.copied,
+    updated: r.updated,
+    deleted: r.deleted,
+    metadata: r.metadata,
+    unchanged: r.unchanged,
+    skipped: r.skipped.length,
+    failed: r.failed,
+    bytes: r.bytes,
+    durationMs: Math.round(r.durationMs),
+    errors: r.errors.map((e) => ({ path: e.path, code: e.code, message: e.message })),
+    ...(r.fatal ? { fatal: { code: r.fatal.code, message: r.fatal.message } } : {}),
+    ...(r.refused !== undefined ? { refused: r.refused } : {}),
+  };
+}
+
+function summaryText(r: SyncResult, interrupted: boolean): string {
+  const verb = r.dryRun ? 'Would have' : interrupted ? 'Interrupted after' : 'Done:';
+  const parts = [
+    `${formatCount(r.copied)} copied`,
+    `${formatCount(r.updated)} updated`,
+    `${formatCount(r.deleted)} deleted`,
+    `${formatCount(r.unchanged)} unchanged`,
+  ];
+  if (r.metadata > 0) parts.push(`${formatCount(r.metadata)} metadata fixed`);
+  if (r.skipped.length > 0) parts.push(`${formatCount(r.skipped.length)} skipped`);
+  parts.push(`${formatCount(r.failed)} failed`);
+  return `${verb} ${parts.join(', ')}; ${formatBytes(r.bytes)} in ${formatDuration(r.durationMs)}`;
+}
+
+function printPlan(r: SyncResult, io: Io): void {
+  const line = (a: Action) => {
+    const what =
+      a.op === 'mkdir' ? 'create folder' : a.op === 'copy' ? (a.replace.length > 0 ? 'update' : 'copy') : a.op === 'meta' ? 'set metadata' : a.op === 'delete' ? (a.temp ? 'remove temp' : 'delete') : undefined;
+    if (what) io.stdout.write(`${what}: ${a.path}\n`);
+  };
+  for (const a of [...r.plan.mkdirs, ...r.plan.transfers, ...r.plan.deletes]) line(a);
+}

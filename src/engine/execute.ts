@@ -1,0 +1,179 @@
+import { ErrorCode, StorageError, isStorageError } from '../core/errors.js';
+import { SyncEvents, type ItemError, type ItemOutcome, type SyncEventListener } from '../core/events.js';
+import { depthOf, isSameOrInside, type RelPath } from '../core/rel-path.js';
+import type { Storage } from '../storage/storage.js';
+import { discard, placeItem, removeQuietly } from './copy-file.js';
+import type { Action, Plan } from './plan.js';
+import { withRetry, type RetryPolicy } from './retry.js';
+import type { VersionStore } from './versions.js';
+
+export interface ExecuteContext {
+  src: Storage;
+  dst: Storage;
+  versions?: VersionStore;
+  retry: RetryPolicy;
+  /** Items worked on at once. */
+  concurrency: number;
+  signal?: AbortSignal;
+  onEvent?: SyncEventListener;
+}
+
+export interface ExecuteResult {
+  copied: number;
+  updated: number;
+  deleted: number;
+  metadata: number;
+  failed: number;
+  vanished: number;
+  bytes: number;
+  errors: ItemError[];
+  /** Set when a run-ending error (disk full, read-only, device gone) stopped it early. */
+  fatal?: StorageError;
+}
+
+/**
+ * Carries out a plan in its phases: folders, then transfers, then deletions (deepest first), then
+ * folder metadata (deepest first). One failed item is recorded and the rest go on; an error that
+ * would fail every remaining item too ends the run. An aborted signal stops new work; items already
+ * under way finish or clean up after themselves.
+ */
+export async function execute(plan: Plan, ctx: ExecuteContext): Promise<ExecuteResult> {
+  const result: ExecuteResult = {
+    copied: 0,
+    updated: 0,
+    deleted: 0,
+    metadata: 0,
+    failed: 0,
+    vanished: 0,
+    bytes: 0,
+    errors: [],
+  };
+  const failedDirs: RelPath[] = [];
+  const stopped = () => ctx.signal?.aborted === true || result.fatal !== undefined;
+
+  const done = (outcome: ItemOutcome, path: RelPath, bytes = 0) => {
+    if (outcome === 'copied' || outcome === 'created-dir') result.copied++;
+    else if (outcome === 'updated') result.updated++;
+    else if (outcome === 'deleted') result.deleted++;
+    else result.metadata++;
+    result.bytes += bytes;
+    ctx.onEvent?.({ type: SyncEvents.ItemDone, outcome, path, bytes });
+  };
+  const fail = (path: RelPath, err: unknown) => {
+    if (isStorageError(err) && err.fatal) {
+      result.fatal ??= err;
+      return;
+    }
+    const code = isStorageError(err) ? err.code : 'ERROR';
+    const message = err instanceof Error ? err.message : String(err);
+    result.failed++;
+    result.errors.push({ path, code, message });
+    ctx.onEvent?.({ type: SyncEvents.ItemFailed, path, code, message });
+  };
+  const underFailedDir = (path: RelPath) => failedDirs.some((d) => isSameOrInside(path, d) && d !== path);
+
+  const run = async (action: Action): Promise<void> => {
+    if (underFailedDir(action.path)) {
+      fail(action.path, new StorageError(ErrorCode.NOT_FOUND, `${action.path}: not copied because its folder could not be created`, action.path));
+      return;
+    }
+    try {
+      await withRetry(() => apply(action), ctx.retry, ctx.signal);
+    } catch (err) {
+      if (ctx.signal?.aborted && !isStorageError(err)) return;
+      if (action.op === 'mkdir') failedDirs.push(action.path);
+      fail(action.path, err);
+    }
+  };
+
+  const apply = async (action: Action): Promise<void> => {
+    switch (action.op) {
+      case 'mkdir': {
+        for (const item of action.replace) await discard(ctx, item);
+        try {
+          await ctx.dst.mkdir(action.path, { mode: action.src.mode });
+        } catch (err) {
+          // A folder that appeared since the scan is what we wanted anyway.
+          if (!isStorageError(err, ErrorCode.EXISTS) || (await ctx.dst.stat(action.path)).type !== 'dir') throw err;
+        }
+        done(action.replace.length > 0 ? 'updated' : 'created-dir', action.path);
+        return;
+      }
+      case 'copy': {
+        ctx.onEvent?.({ type: SyncEvents.ItemStarted, path: action.path, size: action.src.size });
+        const outcome = await placeItem(ctx, action.path, action.src, action.replace);
+        if ('vanished' in outcome) {
+          result.vanished++;
+          return;
+        }
+        for (const item of action.replace) if (item.path !== action.path) result.deleted++;
+        done(action.replace.length > 0 ? 'updated' : 'copied', action.path, outcome.placed.size);
+        return;
+      }
+      case 'meta': {
+        if (action.mode) await ctx.dst.setMode(action.path, action.src.mode);
+        if (action.mtime) await ctx.dst.setModTime(action.path, action.src.mtimeNs, action.src.atimeNs);
+        done('metadata', action.path);
+        return;
+      }
+      case 'delete': {
+        if (action.temp) {
+          await removeQuietly(ctx.dst, action.path);
+          return;
+        }
+        await discard(ctx, { path: action.path, entry: action.entry });
+        done('deleted', action.path);
+        return;
+      }
+      case 'dirMeta': {
+        if (action.mode) await ctx.dst.setMode(action.path, action.src.mode);
+        await ctx.dst.setModTime(action.path, action.src.mtimeNs, action.src.atimeNs);
+        return;
+      }
+    }
+  };
+
+  ctx.onEvent?.({
+    type: SyncEvents.Planned,
+    files: plan.transfers.filter((a) => a.op === 'copy').length,
+    bytes: plan.bytes,
+    deletes: plan.deletes.length,
+  });
+
+  for (const group of byDepth(plan.mkdirs)) {
+    if (stopped()) break;
+    await pool(group, ctx.concurrency, run, stopped);
+  }
+  if (!stopped()) await pool(plan.transfers, ctx.concurrency, run, stopped);
+  for (const group of byDepth(plan.deletes)) {
+    if (stopped()) break;
+    await pool(group, ctx.concurrency, run, stopped);
+  }
+  for (const group of byDepth(plan.dirMetas)) {
+    if (stopped()) break;
+    await pool(group, ctx.concurrency, run, stopped);
+  }
+  return result;
+}
+
+/** Splits an already depth-sorted list into runs of equal depth, keeping the order. */
+function byDepth(actions: readonly Action[]): Action[][] {
+  const groups: Action[][] = [];
+  let last = -1;
+  for (const a of actions) {
+    const d = depthOf(a.path);
+    if (d !== last || groups.length === 0) groups.push([]);
+    groups[groups.length - 1]!.push(a);
+    last = d;
+  }
+  return groups;
+}
+
+/** Runs `work` over `items` with at most `limit` at a time, starting nothing once `stop()` says so. */
+async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>, stop: () => boolean): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length && !stop()) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}

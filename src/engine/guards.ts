@@ -1,0 +1,51 @@
+import { RefusedError } from '../core/errors.js';
+import type { SyncMode } from '../core/modes.js';
+import type { Plan } from './plan.js';
+import type { Tree } from './tree.js';
+
+export interface GuardOptions {
+  mode: SyncMode;
+  maxDelete?: number;
+  force?: boolean;
+}
+
+/** Below this many destination files the "more than half" rule would trip on ordinary edits. */
+const SMALL_DESTINATION = 10;
+
+/**
+ * The checks that stop a mirror from turning a mistake (an empty or wrong source folder, an
+ * unmounted drive) into an emptied backup. Throws RefusedError naming what tripped and how to go on.
+ */
+export function checkGuards(plan: Plan, src: Tree, dst: Tree, options: GuardOptions, srcName: string, dstName: string): void {
+  if (options.mode !== 'mirror' || options.force) return;
+
+  const dstFiles = countFiles(dst);
+  if (src.entries.size <= 1 && dst.entries.size > 1) {
+    throw new RefusedError(
+      `Source \`${srcName}\` is empty but destination \`${dstName}\` is not: mirroring would delete everything in it. ` +
+        'Check that the source is the right folder and its drive is mounted; use --force if emptying the destination is really wanted.',
+    );
+  }
+  const deletes = plan.deletedFiles;
+  if (options.maxDelete !== undefined) {
+    if (deletes > options.maxDelete) {
+      throw new RefusedError(
+        `This mirror would delete ${deletes} files from \`${dstName}\`, more than --max-delete ${options.maxDelete} allows. ` +
+          'Look at the list with --dry-run, then raise --max-delete or use --force.',
+      );
+    }
+    return;
+  }
+  if (dstFiles > SMALL_DESTINATION && deletes * 2 > dstFiles) {
+    throw new RefusedError(
+      `This mirror would delete ${deletes} of the ${dstFiles} files in \`${dstName}\` (more than half). ` +
+        'Check the source folder is the right one; look at the list with --dry-run, then allow it with --max-delete N or --force.',
+    );
+  }
+}
+
+function countFiles(tree: Tree): number {
+  let n = 0;
+  for (const e of tree.entries.values()) if (e.type !== 'dir') n++;
+  return n;
+}

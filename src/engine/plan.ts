@@ -1,0 +1,232 @@
+import type { Entry } from '../core/entry.js';
+import type { SyncMode } from '../core/modes.js';
+import { depthOf, isSameOrInside, parentOf, type RelPath } from '../core/rel-path.js';
+import { compareEntries, modifyWindow, sameTime } from './compare.js';
+import type { Tree } from './tree.js';
+
+/** A destination item that has to go, with what it was (for versioning and counting). */
+export interface Doomed {
+  path: RelPath;
+  entry: Entry;
+}
+
+export type Action =
+  /** Create a folder; `replace` lists what stands at the path (a file, a link) and goes first. */
+  | { op: 'mkdir'; path: RelPath; src: Entry; replace: Doomed[] }
+  /**
+   * Put a file or symlink in place via a temp name. `replace` is what the destination has at the
+   * path: a file or link is swapped out by the rename; a folder (and its contents) is removed first.
+   */
+  | { op: 'copy'; path: RelPath; src: Entry; replace: Doomed[] }
+  /** Same content, other metadata: set the mtime and/or the mode of a file or link. */
+  | { op: 'meta'; path: RelPath; src: Entry; mtime: boolean; mode: boolean }
+  /** Remove an extra item (mirror) or a leftover temp file. */
+  | { op: 'delete'; path: RelPath; entry: Entry; temp?: boolean }
+  /** Set a folder's mode and mtime once everything inside it is done. */
+  | { op: 'dirMeta'; path: RelPath; src: Entry; mode: boolean };
+
+export type SkipReason = 'special-file' | 'destination-newer' | 'type-conflict' | 'holds-excluded';
+
+export interface Skipped {
+  path: RelPath;
+  reason: SkipReason;
+}
+
+export interface Plan {
+  /** Folders to create, parents first. */
+  mkdirs: Action[];
+  /** Copies and metadata fixes of files and links; independent of each other. */
+  transfers: Action[];
+  /** Removals, deepest first, run after every transfer. */
+  deletes: Action[];
+  /** Folder metadata, deepest first, run last because every change inside a folder moves its mtime. */
+  dirMetas: Action[];
+  skipped: Skipped[];
+  /** Source items (files and links) already equal on the destination. */
+  unchanged: number;
+  /** Destination files and links this plan removes or replaces wholesale (the mass-delete guard counts them). */
+  deletedFiles: number;
+  /** Bytes the transfers will copy. */
+  bytes: number;
+}
+
+export interface PlanOptions {
+  mode: SyncMode;
+  /** Precision of each side, in ns: the comparison window is the coarser one. */
+  srcPrecisionNs: bigint;
+  dstPrecisionNs: bigint;
+  /** Checksum mode: for same-size file pairs, whether the content differs (absent = not compared). */
+  contentDiffers?: ReadonlyMap<RelPath, boolean>;
+  /** Permission bits are compared only when both sides keep them. */
+  compareModes: boolean;
+  /** Mirror may delete only when the source scan was complete. */
+  allowDeletes: boolean;
+}
+
+/**
+ * Decides what to do to make `dst` match `src` in the given mode. Pure: listings in, actions out.
+ */
+export function plan(src: Tree, dst: Tree, options: PlanOptions): Plan {
+  const { mode } = options;
+  const window = modifyWindow(options.srcPrecisionNs, options.dstPrecisionNs);
+  const out: Plan = {
+    mkdirs: [],
+    transfers: [],
+    deletes: [],
+    dirMetas: [],
+    skipped: [],
+    unchanged: 0,
+    deletedFiles: 0,
+    bytes: 0,
+  };
+  // Folders whose destination side we must not descend into (a conflict stands there).
+  const blocked: RelPath[] = [];
+  const isBlocked = (path: RelPath) => blocked.some((b) => isSameOrInside(path, b));
+  // Folders whose mtime our own work will move (a child written, renamed or removed).
+  const touched = new Set<RelPath>();
+  const touch = (path: RelPath) => touched.add(parentOf(path));
+
+  for (const [path, s] of src.entries) {
+    if (path === '') continue;
+    if (blocked.length > 0 && isBlocked(parentOf(path))) continue;
+    const d = dst.entries.get(path);
+
+    if (s.type === 'special') {
+      out.skipped.push({ path, reason: 'special-file' });
+      continue;
+    }
+
+    if (d === undefined) {
+      addNew(out, path, s, []);
+      touch(path);
+      continue;
+    }
+
+    const diff = compareEntries(s, d, window, options.contentDiffers?.get(path), options.compareModes);
+
+    if (s.type !== d.type) {
+      if (mode === 'missing') {
+        out.skipped.push({ path, reason: 'type-conflict' });
+        if (s.type === 'dir') blocked.push(path);
+        continue;
+      }
+      const doomed = d.type === 'dir' ? subtree(dst, path) : [{ path, entry: d }];
+      if (d.type === 'dir' && (mode === 'update' || holdsExcluded(dst, path))) {
+        // Replacing a folder deletes everything in it: never in update mode, never over excluded items.
+        out.skipped.push({ path, reason: mode === 'update' ? 'type-conflict' : 'holds-excluded' });
+        continue;
+      }
+      addNew(out, path, s, doomed);
+      touch(path);
+      out.deletedFiles += doomed.filter((x) => x.entry.type !== 'dir').length;
+      continue;
+    }
+
+    if (s.type === 'dir') {
+      if (mode !== 'missing' && (diff.mode || diff.mtime)) {
+        out.dirMetas.push({ op: 'dirMeta', path, src: s, mode: diff.mode });
+      }
+      continue;
+    }
+
+    if (mode === 'missing') {
+      out.unchanged++;
+      continue;
+    }
+
+    if (diff.content) {
+      if (mode === 'update' && s.type === 'file' && d.mtimeNs > s.mtimeNs && !sameTime(s.mtimeNs, d.mtimeNs, window)) {
+        out.skipped.push({ path, reason: 'destination-newer' });
+        continue;
+      }
+      out.transfers.push({ op: 'copy', path, src: s, replace: [{ path, entry: d }] });
+      out.bytes += s.size;
+      touch(path);
+    } else if (diff.mtime || diff.mode) {
+      out.transfers.push({ op: 'meta', path, src: s, mtime: diff.mtime, mode: diff.mode });
+      out.unchanged++;
+    } else {
+      out.unchanged++;
+    }
+  }
+
+  const srcRoot = src.entries.get('');
+  const dstRoot = dst.entries.get('');
+  if (mode !== 'missing' && srcRoot && dstRoot) {
+    const diff = compareEntries(srcRoot, dstRoot, window, undefined, options.compareModes);
+    if (diff.mode || diff.mtime) out.dirMetas.push({ op: 'dirMeta', path: '', src: srcRoot, mode: diff.mode });
+  }
+
+  if (mode === 'mirror' && options.allowDeletes) planDeletes(src, dst, out, touch);
+
+  for (const temp of dst.temps) {
+    out.deletes.push({ op: 'delete', path: temp, entry: TEMP_ENTRY, temp: true });
+    touch(temp);
+  }
+
+  // Every folder whose contents we change gets its recorded mtime back at the end (missing mode
+  // leaves existing folders' metadata alone).
+  const queued = new Set(out.dirMetas.map((a) => a.path));
+  for (const path of touched) {
+    if (queued.has(path) || mode === 'missing') continue;
+    const s = src.entries.get(path);
+    if (s?.type === 'dir' && !isBlocked(path)) out.dirMetas.push({ op: 'dirMeta', path, src: s, mode: false });
+  }
+
+  out.mkdirs.sort((a, b) => depthOf(a.path) - depthOf(b.path));
+  out.deletes.sort(deepestFirst);
+  out.dirMetas.sort(deepestFirst);
+  return out;
+}
+
+function addNew(out: Plan, path: RelPath, s: Entry, replace: Doomed[]): void {
+  if (s.type === 'dir') {
+    out.mkdirs.push({ op: 'mkdir', path, src: s, replace });
+    out.dirMetas.push({ op: 'dirMeta', path, src: s, mode: true });
+  } else {
+    out.transfers.push({ op: 'copy', path, src: s, replace });
+    out.bytes += s.size;
+  }
+}
+
+function planDeletes(src: Tree, dst: Tree, out: Plan, touch: (p: RelPath) => void): void {
+  // Items below a folder that is itself replaced are already in that action's `replace` list.
+  const replacedDirs = new Set<RelPath>();
+  for (const a of [...out.mkdirs, ...out.transfers]) {
+    if ((a.op === 'mkdir' || a.op === 'copy') && a.replace.length > 0) replacedDirs.add(a.path);
+  }
+  for (const [path, d] of dst.entries) {
+    if (path === '' || src.entries.has(path)) continue;
+    if (underAny(path, replacedDirs)) continue;
+    if (d.type === 'dir' && holdsExcluded(dst, path)) continue;
+    out.deletes.push({ op: 'delete', path, entry: d });
+    if (d.type !== 'dir') out.deletedFiles++;
+    touch(path);
+  }
+}
+
+function underAny(path: RelPath, dirs: ReadonlySet<RelPath>): boolean {
+  for (let p = parentOf(path); ; p = parentOf(p)) {
+    if (dirs.has(p)) return true;
+    if (p === '') return false;
+  }
+}
+
+function holdsExcluded(tree: Tree, dir: RelPath): boolean {
+  return tree.holdsExcluded.has(dir);
+}
+
+/** A folder and everything below it in the destination, deepest first. */
+function subtree(tree: Tree, dir: RelPath): Doomed[] {
+  const items: Doomed[] = [];
+  for (const [path, entry] of tree.entries) {
+    if (isSameOrInside(path, dir) && path !== '') items.push({ path, entry });
+  }
+  return items.sort(deepestFirst);
+}
+
+function deepestFirst(a: { path: RelPath }, b: { path: RelPath }): number {
+  return depthOf(b.path) - depthOf(a.path);
+}
+
+const TEMP_ENTRY: Entry = { name: '', type: 'file', size: 0, mtimeNs: 0n, atimeNs: 0n, mode: 0 };

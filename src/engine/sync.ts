@@ -1,0 +1,157 @@
+import type { Entry } from '../core/entry.js';
+import { ErrorCode, RefusedError, isStorageError } from '../core/errors.js';
+import type { SyncEventListener } from '../core/events.js';
+import type { SyncMode } from '../core/modes.js';
+import type { RelPath } from '../core/rel-path.js';
+import type { Storage } from '../storage/storage.js';
+import { compareContents } from './compare-content.js';
+import { excludeMatcher } from './exclude.js';
+import { execute, type ExecuteResult } from './execute.js';
+import { checkGuards } from './guards.js';
+import { plan as makePlan, type Plan, type Skipped } from './plan.js';
+import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
+import { scan } from './scan.js';
+import { emptyTree, type Tree } from './tree.js';
+import type { VersionStore } from './versions.js';
+
+export interface SyncOptions {
+  mode: SyncMode;
+  checksum?: boolean;
+  dryRun?: boolean;
+  exclude?: readonly string[];
+  /** Destination paths to leave out of the comparison entirely (e.g. the versions folder). */
+  hideInDestination?: readonly RelPath[];
+  versions?: VersionStore;
+  maxDelete?: number;
+  force?: boolean;
+  retry?: RetryPolicy;
+  concurrency?: number;
+  signal?: AbortSignal;
+  onEvent?: SyncEventListener;
+}
+
+export interface SyncResult extends ExecuteResult {
+  mode: SyncMode;
+  dryRun: boolean;
+  unchanged: number;
+  skipped: Skipped[];
+  /** Source items that could not be listed or read; mirror deleted nothing when there were any. */
+  scanErrors: number;
+  durationMs: number;
+  plan: Plan;
+  /** Dry runs only: why the real run would be refused. */
+  refused?: string;
+}
+
+/**
+ * Makes `dst` match `src` in the given mode: scan both sides at once, plan, check the guards,
+ * carry out the plan. Throws RefusedError (before anything is written) when a guard trips.
+ */
+export async function sync(src: Storage, dst: Storage, options: SyncOptions): Promise<SyncResult> {
+  const started = performance.now();
+  const exclude = excludeMatcher(options.exclude ?? []);
+  const srcRoot = await rootEntry(src, 'Source');
+  const dstRoot = await rootEntry(dst, 'Destination', true);
+
+  const [srcTree, dstTree] = await Promise.all([
+    scan(src, srcRoot!, { exclude, signal: options.signal }),
+    dstRoot ? scan(dst, dstRoot, { exclude, hide: options.hideInDestination, signal: options.signal }) : emptyTree(),
+  ]);
+
+  const windowNs = { srcPrecisionNs: src.capabilities.mtimePrecisionNs, dstPrecisionNs: dst.capabilities.mtimePrecisionNs };
+  const contentDiffers = options.checksum && options.mode !== 'missing'
+    ? await compareContents(src, dst, sameSizeFiles(srcTree, dstTree), 4, options.signal)
+    : undefined;
+
+  const plan = makePlan(srcTree, dstTree, {
+    mode: options.mode,
+    ...windowNs,
+    contentDiffers,
+    compareModes: src.capabilities.permissions && dst.capabilities.permissions,
+    allowDeletes: srcTree.errors.length === 0,
+  });
+  let refused: string | undefined;
+  try {
+    checkGuards(plan, srcTree, dstTree, options, src.description, dst.description);
+  } catch (err) {
+    // A dry run still shows what would have happened, and says it would be refused.
+    if (!options.dryRun || !(err instanceof RefusedError)) throw err;
+    refused = err.message;
+  }
+
+  const base = {
+    mode: options.mode,
+    dryRun: options.dryRun === true,
+    unchanged: plan.unchanged,
+    skipped: plan.skipped,
+    scanErrors: srcTree.errors.length,
+    plan,
+    refused,
+  };
+  const scanFailures = srcTree.errors.map((e) => ({ path: e.path, code: e.code, message: e.message }));
+
+  if (options.dryRun) {
+    return {
+      ...base,
+      ...dryCounts(plan),
+      failed: scanFailures.length,
+      errors: scanFailures,
+      durationMs: performance.now() - started,
+    };
+  }
+
+  if (!dstRoot) await dst.mkdir('', { mode: srcRoot!.mode });
+  const result = await execute(plan, {
+    src,
+    dst,
+    versions: options.versions,
+    retry: options.retry ?? DEFAULT_RETRY,
+    concurrency: options.concurrency ?? 32,
+    signal: options.signal,
+    onEvent: options.onEvent,
+  });
+  result.errors.unshift(...scanFailures);
+  result.failed += scanFailures.length;
+  return { ...base, ...result, durationMs: performance.now() - started };
+}
+
+async function rootEntry(storage: Storage, role: string, mayBeMissing = false): Promise<Entry | undefined> {
+  try {
+    const entry = await storage.stat('');
+    if (entry.type !== 'dir') {
+      throw new RefusedError(`${role} \`${storage.description}\` is not a folder: give the path of a folder.`);
+    }
+    await storage.list('');
+    return entry;
+  } catch (err) {
+    if (mayBeMissing && isStorageError(err, ErrorCode.NOT_FOUND)) return undefined;
+    if (isStorageError(err, ErrorCode.NOT_FOUND)) {
+      throw new RefusedError(`${role} \`${storage.description}\` does not exist: check the path (is the drive connected?).`);
+    }
+    if (isStorageError(err, ErrorCode.PERMISSION)) {
+      throw new RefusedError(`${role} \`${storage.description}\` cannot be read: permission denied. Fix its permissions or run as a user who can read it.`);
+    }
+    throw err;
+  }
+}
+
+function sameSizeFiles(src: Tree, dst: Tree): RelPath[] {
+  const paths: RelPath[] = [];
+  for (const [path, s] of src.entries) {
+    const d = dst.entries.get(path);
+    if (s.type === 'file' && d?.type === 'file' && s.size === d.size) paths.push(path);
+  }
+  return paths;
+}
+
+function dryCounts(plan: Plan): Omit<ExecuteResult, 'failed' | 'errors'> {
+  let copied = plan.mkdirs.filter((a) => a.op === 'mkdir' && a.replace.length === 0).length;
+  let updated = plan.mkdirs.length - copied;
+  let metadata = 0;
+  for (const a of plan.transfers) {
+    if (a.op === 'copy') a.replace.length > 0 ? updated++ : copied++;
+    else metadata++;
+  }
+  const deleted = plan.deletes.filter((a) => a.op === 'delete' && !a.temp).length;
+  return { copied, updated, deleted, metadata, vanished: 0, bytes: plan.bytes };
+}

@@ -1,0 +1,15 @@
+import { randomBytes } from 'node:crypto';
+import { joinRel, parentOf, type RelPath } from '../core/rel-path.js';
+
+// Short and fixed-length so a temp file fits next to a 255-byte name; the dot hides it from
+// casual listings and the exact shape keeps us from ever touching a user's file.
+const TEMP_NAME = /^\.~synctray-[0-9a-f]{16}\.part$/;
+
+export function isTempName(name: string): boolean {
+  return name.length === 32 && TEMP_NAME.test(name);
+}
+
+/** A fresh temp path in the same folder as `target`, so the final rename stays on one file system. */
+export function tempPathFor(target: RelPath): RelPath {
+  return joinRel(parentOf(target), `.~synctray-${randomBytes(8).toString('hex')}.part`);
+}

@@ -1,0 +1,24 @@
+import type { Entry } from '../core/entry.js';
+import type { RelPath } from '../core/rel-path.js';
+
+export interface ScanIssue {
+  path: RelPath;
+  code: string;
+  message: string;
+}
+
+/** One side's listing, as the planner sees it. */
+export interface Tree {
+  /** Every item below the root (the root itself is ''), parents always before their children. */
+  entries: Map<RelPath, Entry>;
+  /** Folders that could not be listed or items that could not be read; their contents are unknown. */
+  errors: ScanIssue[];
+  /** Our own leftover temp files from an interrupted run. */
+  temps: RelPath[];
+  /** Folders holding excluded items (directly or deeper): they must never be removed. */
+  holdsExcluded: Set<RelPath>;
+}
+
+export function emptyTree(): Tree {
+  return { entries: new Map(), errors: [], temps: [], holdsExcluded: new Set() };
+}
