@@ -1,0 +1,209 @@
+import { describe, expect, it } from 'vitest';
+import type { Entry, EntryType } from '../../src/core/entry.js';
+import { RefusedError } from '../../src/core/errors.js';
+import type { SyncMode } from '../../src/core/modes.js';
+import { checkGuards } from '../../src/engine/guards.js';
+import { plan, type Action, type Plan, type PlanOptions } from '../../src/engine/plan.js';
+import type { Tree } from '../../src/engine/tree.js';
+
+const T0 = 1_700_000_000_000_000_000n;
+const MS = 1_000_000n;
+
+type Spec = string | [EntryType, Partial<Entry>?];
+
+/** `{ 'a/b.txt': 'hello' }` is a file with that content's length; tuples give a type and overrides. */
+function tree(spec: Record<string, Spec>, extra: Partial<Tree> = {}): Tree {
+  const entries = new Map<string, Entry>();
+  entries.set('', entry('', 'dir'));
+  for (const [path, s] of Object.entries(spec)) {
+    const parts = path.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join('/');
+      if (!entries.has(dir)) entries.set(dir, entry(parts[i - 1]!, 'dir'));
+    }
+    const name = parts[parts.length - 1]!;
+    entries.set(path, typeof s === 'string' ? { ...entry(name, 'file'), size: s.length } : { ...entry(name, s[0]), ...s[1] });
+  }
+  return { entries, errors: [], temps: [], holdsExcluded: new Set(), ...extra };
+}
+
+function entry(name: string, type: EntryType): Entry {
+  return { name, type, size: 0, mtimeNs: T0, atimeNs: T0, mode: type === 'dir' ? 0o755 : 0o644, ...(type === 'symlink' ? { target: 'x' } : {}) };
+}
+
+function run(src: Tree, dst: Tree, mode: SyncMode, more: Partial<PlanOptions> = {}): Plan {
+  return plan(src, dst, { mode, srcPrecisionNs: MS, dstPrecisionNs: MS, compareModes: true, allowDeletes: true, ...more });
+}
+
+/** A plan as short strings, phase by phase, for readable table tests. */
+function describePlan(p: Plan): string[] {
+  const show = (a: Action) => {
+    switch (a.op) {
+      case 'mkdir':
+        return `mkdir ${a.path}${a.replace.length ? ` (replacing ${a.replace.map((r) => r.path).join(',')})` : ''}`;
+      case 'copy':
+        return `copy ${a.path}${a.replace.length ? ` (replacing ${a.replace.map((r) => `${r.path}:${r.entry.type}`).join(',')})` : ''}`;
+      case 'meta':
+        return `meta ${a.path}${a.mtime ? ' mtime' : ''}${a.mode ? ' mode' : ''}`;
+      case 'delete':
+        return `${a.temp ? 'remove-temp' : 'delete'} ${a.path}`;
+      case 'dirMeta':
+        return `dirMeta ${a.path || '.'}${a.mode ? ' mode' : ''}`;
+    }
+  };
+  return [...p.mkdirs, ...p.transfers, ...p.deletes, ...p.dirMetas].map(show).concat(p.skipped.map((s) => `skip ${s.path} ${s.reason}`));
+}
+
+describe('plan: mirror', () => {
+  const cases: { name: string; src: Tree; dst: Tree; want: string[]; unchanged?: number; more?: Partial<PlanOptions> }[] = [
+    { name: 'equal trees do nothing', src: tree({ 'a/b': 'xy', c: 'z' }), dst: tree({ 'a/b': 'xy', c: 'z' }), want: [], unchanged: 2 },
+    { name: 'new file and folder', src: tree({ 'a/b': 'xy' }), dst: tree({}), want: ['mkdir a', 'copy a/b', 'dirMeta a mode', 'dirMeta .'] },
+    { name: 'size change copies', src: tree({ f: 'abc' }), dst: tree({ f: 'ab' }), want: ['copy f (replacing f:file)', 'dirMeta .'] },
+    {
+      name: 'mtime beyond the window copies',
+      src: tree({ f: ['file', { size: 3, mtimeNs: T0 + 2n * MS }] }),
+      dst: tree({ f: ['file', { size: 3 }] }),
+      want: ['copy f (replacing f:file)', 'dirMeta .'],
+    },
+    {
+      name: 'mtime within the window is equal',
+      src: tree({ f: ['file', { size: 3, mtimeNs: T0 + MS }] }),
+      dst: tree({ f: ['file', { size: 3 }] }),
+      want: [],
+      unchanged: 1,
+    },
+    {
+      name: 'checksum: same content, other mtime fixes metadata only',
+      src: tree({ f: ['file', { size: 3, mtimeNs: T0 + 5n * MS }] }),
+      dst: tree({ f: ['file', { size: 3 }] }),
+      more: { contentDiffers: new Map([['f', false]]) },
+      want: ['meta f mtime'],
+      unchanged: 1,
+    },
+    {
+      name: 'checksum: same size and mtime but other content copies',
+      src: tree({ f: 'abc' }),
+      dst: tree({ f: 'xyz' }),
+      more: { contentDiffers: new Map([['f', true]]) },
+      want: ['copy f (replacing f:file)', 'dirMeta .'],
+    },
+    { name: 'mode change only', src: tree({ f: ['file', { mode: 0o600 }] }), dst: tree({ f: ['file'] }), want: ['meta f mode'], unchanged: 1 },
+    { name: 'modes ignored when a side has none', src: tree({ f: ['file', { mode: 0o600 }] }), dst: tree({ f: ['file'] }), more: { compareModes: false }, want: [], unchanged: 1 },
+    {
+      name: 'extras deleted deepest first',
+      src: tree({ keep: 'k' }),
+      dst: tree({ keep: 'k', 'x/y/z': 'z', 'x/w': 'w' }),
+      want: ['delete x/y/z', 'delete x/y', 'delete x/w', 'delete x', 'dirMeta .'],
+      unchanged: 1,
+    },
+    {
+      name: 'file becomes folder',
+      src: tree({ p: ['dir'], 'p/q': 'q' }),
+      dst: tree({ p: 'old' }),
+      want: ['mkdir p (replacing p)', 'copy p/q', 'dirMeta p mode', 'dirMeta .'],
+    },
+    {
+      name: 'folder becomes file: the folder and its contents are replaced, not deleted twice',
+      src: tree({ p: 'new' }),
+      dst: tree({ 'p/q': 'q', 'p/r/s': 's' }),
+      want: ['copy p (replacing p/r/s:file,p/q:file,p/r:dir,p:dir)', 'dirMeta .'],
+    },
+    { name: 'file becomes symlink', src: tree({ l: ['symlink', { target: 't' }] }), dst: tree({ l: 'f' }), want: ['copy l (replacing l:file)', 'dirMeta .'] },
+    {
+      name: 'symlink target change',
+      src: tree({ l: ['symlink', { target: 'new' }] }),
+      dst: tree({ l: ['symlink', { target: 'old' }] }),
+      want: ['copy l (replacing l:symlink)', 'dirMeta .'],
+    },
+    { name: 'special files are skipped', src: tree({ fifo: ['special'] }), dst: tree({}), want: ['skip fifo special-file'] },
+    { name: 'our leftover temp files are removed', src: tree({}), dst: tree({}, { temps: ['a/.~synctray-0123456789abcdef.part'] }), want: ['remove-temp a/.~synctray-0123456789abcdef.part'] },
+    {
+      name: 'folders holding excluded items are kept',
+      src: tree({}),
+      dst: tree({ 'cache/x': 'x' }, { holdsExcluded: new Set(['cache', '']) }),
+      want: ['delete cache/x'],
+    },
+    {
+      name: 'no deletions when the source scan had errors',
+      src: tree({ a: 'a' }),
+      dst: tree({ a: 'a', extra: 'e' }),
+      more: { allowDeletes: false },
+      want: [],
+      unchanged: 1,
+    },
+    {
+      name: 'folder metadata only',
+      src: tree({ d: ['dir', { mode: 0o700, mtimeNs: T0 + 9n * MS }] }),
+      dst: tree({ d: ['dir'] }),
+      want: ['dirMeta d mode'],
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const p = run(c.src, c.dst, 'mirror', c.more);
+      expect(describePlan(p)).toEqual(c.want);
+      if (c.unchanged !== undefined) expect(p.unchanged).toBe(c.unchanged);
+    });
+  }
+
+  it('counts deleted files for the guard, replacements included', () => {
+    const p = run(tree({ p: 'new' }), tree({ 'p/q': 'q', 'p/r/s': 's', other: 'o' }), 'mirror');
+    expect(p.deletedFiles).toBe(3);
+  });
+});
+
+describe('plan: update', () => {
+  it('copies new and changed, never deletes', () => {
+    const p = run(tree({ n: 'new', c: 'changed' }), tree({ c: 'old', extra: 'e' }), 'update');
+    expect(describePlan(p)).toEqual(['copy n', 'copy c (replacing c:file)', 'dirMeta .']);
+  });
+  it('leaves a newer destination file alone', () => {
+    const p = run(tree({ f: ['file', { size: 1 }] }), tree({ f: ['file', { size: 2, mtimeNs: T0 + 1000n * MS }] }), 'update');
+    expect(describePlan(p)).toEqual(['skip f destination-newer']);
+  });
+  it('never replaces a destination folder by a file', () => {
+    const p = run(tree({ p: 'file' }), tree({ 'p/q': 'q' }), 'update');
+    expect(describePlan(p)).toEqual(['skip p type-conflict']);
+  });
+  it('may replace a destination file by a folder (an overwrite)', () => {
+    const p = run(tree({ 'p/q': 'q' }), tree({ p: 'file' }), 'update');
+    expect(describePlan(p)).toEqual(['mkdir p (replacing p)', 'copy p/q', 'dirMeta p mode', 'dirMeta .']);
+  });
+});
+
+describe('plan: missing', () => {
+  it('copies only what the destination lacks', () => {
+    const p = run(tree({ n: 'new', c: 'changed', 'd/x': 'x' }), tree({ c: 'old', extra: 'e', d: ['dir'] }), 'missing');
+    expect(describePlan(p)).toEqual(['copy n', 'copy d/x']);
+    expect(p.deletes).toEqual([]);
+  });
+  it('skips a type conflict and everything below it', () => {
+    const p = run(tree({ 'p/q': 'q', 'p/r/s': 's' }), tree({ p: 'file' }), 'missing');
+    expect(describePlan(p)).toEqual(['skip p type-conflict']);
+  });
+  it('sets metadata on folders it creates only', () => {
+    const p = run(tree({ 'n/x': 'x' }), tree({}), 'missing');
+    expect(describePlan(p)).toEqual(['mkdir n', 'copy n/x', 'dirMeta n mode']);
+  });
+});
+
+describe('guards', () => {
+  const files = (n: number, prefix = 'f') => Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, 'x']));
+  const guard = (src: Tree, dst: Tree, more: { maxDelete?: number; force?: boolean } = {}) =>
+    checkGuards(run(src, dst, 'mirror'), src, dst, { mode: 'mirror', ...more }, '/src', '/dst');
+
+  it('refuses an empty source over a non-empty destination', () => {
+    expect(() => guard(tree({}), tree({ a: 'a' }))).toThrow(/Source `\/src` is empty/);
+    expect(() => guard(tree({}), tree({ a: 'a' }), { force: true })).not.toThrow();
+  });
+  it('refuses deleting more than half of more than ten files', () => {
+    expect(() => guard(tree(files(5)), tree(files(12)))).toThrow(RefusedError);
+    expect(() => guard(tree(files(6)), tree(files(12)))).not.toThrow();
+    expect(() => guard(tree(files(1)), tree(files(10)))).not.toThrow();
+  });
+  it('--max-delete allows that many and no more', () => {
+    expect(() => guard(tree(files(5)), tree(files(12)), { maxDelete: 7 })).not.toThrow();
+    expect(() => guard(tree(files(5)), tree(files(12)), { maxDelete: 6 })).toThrow(/more than --max-delete 6/);
+    expect(() => guard(tree(files(11)), tree(files(12)), { maxDelete: 0 })).toThrow(RefusedError);
+  });
+});

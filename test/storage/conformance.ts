@@ -1,0 +1,693 @@
+/**
+ * The behaviour every Storage backend must show, checked only through the Storage interface so the
+ * same tests run against a local folder, a phone over ADB, or anything added later. What may differ
+ * between backends is read from `storage.capabilities`, never from the backend's name.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Entry } from '../../src/core/entry.js';
+import { ErrorCode, StorageError } from '../../src/core/errors.js';
+import type { RelPath } from '../../src/core/rel-path.js';
+import { bytesSource, readAll } from '../../src/storage/sources.js';
+import type { Capabilities, Storage, WriteOptions } from '../../src/storage/storage.js';
+import {
+  ATIME,
+  BAD_PATHS,
+  chunkedSource,
+  DEEP_DIRS,
+  expectNames,
+  expectSameBytes,
+  expectStorageError,
+  expectTime,
+  failingSource,
+  failureOf,
+  HOSTILE_NAMES,
+  MTIME,
+  NFC_NAME,
+  NFD_NAME,
+  nameOfBytes,
+  OTHER_MTIME,
+  pseudoRandomBytes,
+  SUB_SECOND_TIMES,
+} from './conformance-fixtures.js';
+
+export interface StorageUnderTest {
+  storage: Storage;
+  /** Removes everything the storage holds; called after `storage.close()`. */
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Registers the suite. `setup` is called before every test and must give an empty storage, so no
+ * test sees another's leftovers.
+ */
+export function describeStorageConformance(name: string, setup: () => Promise<StorageUnderTest>): void {
+  describe(`Storage conformance: ${name}`, () => {
+    let under: StorageUnderTest;
+    let s: Storage;
+    let caps: Capabilities;
+
+    beforeEach(async () => {
+      under = await setup();
+      s = under.storage;
+      caps = s.capabilities;
+    });
+    afterEach(async () => {
+      await s.close();
+      await under.cleanup();
+    });
+
+    const put = (path: RelPath, content: string | Uint8Array = `content of ${path}`, options?: WriteOptions) =>
+      s.write(path, bytesSource(content), options);
+    const bytes = (path: RelPath) => readAll(s.read(path));
+    const text = async (path: RelPath) => (await bytes(path)).toString();
+    const namesIn = async (dir: RelPath) => (await s.list(dir)).map((e) => e.name);
+    const time = (actual: bigint, wanted: bigint, what: string) => expectTime(caps, actual, wanted, what);
+
+    describe('paths', () => {
+      it.each(BAD_PATHS)('every method throws TypeError for %j', async (bad) => {
+        // Real items next to the bad path, so a backend that resolves `sub/../x` instead of refusing
+        // it succeeds and fails the test rather than failing with NOT_FOUND.
+        await put('x');
+        await s.mkdir('sub');
+        const calls: [string, () => unknown][] = [
+          ['list', () => s.list(bad)],
+          ['stat', () => s.stat(bad)],
+          ['read', () => bytes(bad)],
+          ['write', () => put(bad)],
+          ['symlink', () => s.symlink(bad, 'x')],
+          ['setModTime', () => s.setModTime(bad, MTIME)],
+          ['setMode', () => s.setMode(bad, 0o644)],
+          ['rename from', () => s.rename(bad, 'y')],
+          ['rename to', () => s.rename('x', bad)],
+          ['mkdir', () => s.mkdir(bad)],
+          ['remove', () => s.remove(bad)],
+          ['rmdir', () => s.rmdir(bad)],
+        ];
+        for (const [method, call] of calls) {
+          expect(await failureOf(call), method).toBeInstanceOf(TypeError);
+        }
+        expectNames(await namesIn(''), ['sub', 'x']);
+      });
+    });
+
+    describe('list', () => {
+      it('gives nothing for the root of an empty storage', async () => {
+        expect(await s.list('')).toEqual([]);
+      });
+
+      it('lists the root and nested folders, each entry as stat reports it', async () => {
+        await put('a.txt', 'hello');
+        await s.mkdir('dir');
+        await put('dir/b.bin', new Uint8Array([0, 1, 2]));
+        await s.mkdir('dir/sub');
+        if (caps.symlinks) await s.symlink('dir/link', 'b.bin');
+
+        const root = await s.list('');
+        expectNames(root.map((e) => e.name), ['a.txt', 'dir']);
+        expect(byName(root, 'a.txt')).toMatchObject({ type: 'file', size: 5 });
+        expect(byName(root, 'dir')).toMatchObject({ type: 'dir', size: 0 });
+
+        const inDir = await s.list('dir');
+        expectNames(inDir.map((e) => e.name), caps.symlinks ? ['b.bin', 'link', 'sub'] : ['b.bin', 'sub']);
+        expect(byName(inDir, 'b.bin')).toMatchObject({ type: 'file', size: 3 });
+        expect(byName(inDir, 'sub')).toMatchObject({ type: 'dir', size: 0 });
+        if (caps.symlinks) expect(byName(inDir, 'link')).toMatchObject({ type: 'symlink', size: 0, target: 'b.bin' });
+
+        expect(await s.list('dir/sub')).toEqual([]);
+        for (const [dir, entries] of [['', root], ['dir', inDir]] as const) {
+          for (const entry of entries) {
+            expect(await s.stat(dir === '' ? entry.name : `${dir}/${entry.name}`)).toEqual(entry);
+          }
+        }
+      });
+
+      it('fails NOT_FOUND for a missing folder', async () => {
+        await expectStorageError(() => s.list('missing'), ErrorCode.NOT_FOUND);
+        await expectStorageError(() => s.list('missing/deeper'), ErrorCode.NOT_FOUND);
+      });
+
+      it('fails NOT_DIR for a file', async () => {
+        await put('file');
+        await expectStorageError(() => s.list('file'), ErrorCode.NOT_DIR);
+      });
+
+      it('fails NOT_DIR for a symlink to a folder instead of listing the folder', async ({ skip }) => {
+        skip(!caps.symlinks, 'no symlinks');
+        await s.mkdir('real');
+        await put('real/inside');
+        await s.symlink('link', 'real');
+        await expectStorageError(() => s.list('link'), ErrorCode.NOT_DIR);
+      });
+    });
+
+    describe('stat', () => {
+      it('reports a file with its size, mode and times', async () => {
+        await put('f', 'twelve bytes', { mode: 0o640, mtimeNs: MTIME, atimeNs: ATIME });
+        const st = await s.stat('f');
+        expect(st).toMatchObject({ name: 'f', type: 'file', size: 12 });
+        expect(st.target).toBeUndefined();
+        if (caps.permissions) expect(st.mode).toBe(0o640);
+        if (caps.canSetModTime) time(st.mtimeNs, MTIME, 'mtime');
+      });
+
+      it('reports a folder with size 0, and the root as a folder', async () => {
+        await s.mkdir('d');
+        await put('d/content', 'not counted in the folder size');
+        expect(await s.stat('d')).toMatchObject({ name: 'd', type: 'dir', size: 0 });
+        expect((await s.stat('')).type).toBe('dir');
+      });
+
+      it('reports a symlink itself, not its target', async ({ skip }) => {
+        skip(!caps.symlinks, 'no symlinks');
+        await put('target', 'x'.repeat(1000), { mtimeNs: OTHER_MTIME });
+        await s.symlink('link', 'target', { mtimeNs: MTIME });
+        await s.symlink('dangling', 'nowhere/at/all');
+
+        const link = await s.stat('link');
+        expect(link).toMatchObject({ name: 'link', type: 'symlink', size: 0, target: 'target' });
+        if (caps.canSetModTime) time(link.mtimeNs, MTIME, 'link mtime');
+        expect(await s.stat('dangling')).toMatchObject({ type: 'symlink', target: 'nowhere/at/all' });
+      });
+
+      it('fails NOT_FOUND for a missing item', async () => {
+        await s.mkdir('d');
+        await expectStorageError(() => s.stat('missing'), ErrorCode.NOT_FOUND);
+        await expectStorageError(() => s.stat('d/missing'), ErrorCode.NOT_FOUND);
+        await expectStorageError(() => s.stat('missing/deeper'), ErrorCode.NOT_FOUND);
+      });
+    });
+
+    describe('read and write', () => {
+      const contents: [string, () => Uint8Array][] = [
+        ['an empty file', () => new Uint8Array(0)],
+        ['one byte', () => new Uint8Array([0x2a])],
+        ['every byte value', () => Uint8Array.from({ length: 512 }, (_, i) => i % 256)],
+        ['UTF-8 text with CRLF', () => Buffer.from('line one\r\nzwei – drei ✓ 😀\r\n')],
+        ['a few MiB', () => pseudoRandomBytes(5 * 1024 * 1024 + 7)],
+      ];
+
+      it.each(contents)('roundtrips %s exactly, written in uneven chunks', async (_label, make) => {
+        const data = make();
+        await s.write('f', chunkedSource(data));
+        expect((await s.stat('f')).size).toBe(data.length);
+        expectSameBytes(await bytes('f'), data);
+      });
+
+      it.each(contents)('copies %s read from the same storage', async (_label, make) => {
+        const data = make();
+        await put('original', data);
+        await s.write('copy', s.read('original'), { mtimeNs: MTIME });
+        expect((await s.stat('copy')).size).toBe(data.length);
+        expectSameBytes(await bytes('copy'), data);
+        if (caps.canSetModTime) time((await s.stat('copy')).mtimeNs, MTIME, 'copy mtime');
+      });
+
+      it('opens nothing until the source is streamed', async () => {
+        const early = s.read('later');
+        const missing = s.read('never');
+        await put('later', 'written after read() was called');
+        expect((await readAll(early)).toString()).toBe('written after read() was called');
+        await expectStorageError(() => readAll(missing), ErrorCode.NOT_FOUND);
+      });
+
+      it('fails IS_DIR reading a folder', async () => {
+        await s.mkdir('d');
+        await expectStorageError(() => bytes('d'), ErrorCode.IS_DIR);
+      });
+
+      it('does not read through a symlink, directly or as the source of a write', async ({ skip }) => {
+        skip(!caps.symlinks, 'no symlinks');
+        await put('secret', 'the target bytes');
+        await s.symlink('link', 'secret');
+        await expectStorageError(() => bytes('link'), ErrorCode.CHANGED);
+        await expectStorageError(() => s.write('copy', s.read('link')), ErrorCode.CHANGED);
+        const copied = await bytes('copy').catch(() => Buffer.alloc(0));
+        expect(copied.toString()).not.toContain('target');
+      });
+
+      it.for([0o600, 0o640, 0o755, 0o444])('sets mode %o', async (mode, { skip }) => {
+        skip(!caps.permissions, 'no permissions');
+        await put('f', 'x', { mode });
+        expect((await s.stat('f')).mode).toBe(mode);
+        await s.write('copy', s.read('f'), { mode: 0o604 });
+        expect((await s.stat('copy')).mode).toBe(0o604);
+      });
+
+      it('sets mtime and atime', async ({ skip }) => {
+        skip(!caps.canSetModTime, 'cannot set times');
+        await put('f', 'x', { mtimeNs: MTIME, atimeNs: ATIME });
+        const st = await s.stat('f');
+        time(st.mtimeNs, MTIME, 'mtime');
+        time(st.atimeNs, ATIME, 'atime');
+      });
+
+      it('fails EXISTS over a file or folder and leaves it as it was', async () => {
+        await put('f', 'original');
+        await s.mkdir('d');
+        await put('d/inside', 'kept');
+        await expectStorageError(() => put('f', 'replacement'), ErrorCode.EXISTS);
+        await expectStorageError(() => put('d', 'replacement'), ErrorCode.EXISTS);
+        expect(await text('f')).toBe('original');
+        expect((await s.stat('d')).type).toBe('dir');
+        expect(await text('d/inside')).toBe('kept');
+      });
+
+      it('fails EXISTS over a symlink without writing through it', async ({ skip }) => {
+        skip(!caps.symlinks, 'no symlinks');
+        await put('target', 'untouched', { mtimeNs: OTHER_MTIME });
+        const before = await s.stat('target');
+        await s.symlink('link', 'target');
+        await s.symlink('dangling', 'would-be-created');
+
+        await expectStorageError(() => put('link', 'through the link'), ErrorCode.EXISTS);
+        await expectStorageError(() => s.write('link', s.read('target')), ErrorCode.EXISTS);
+        await expectStorageError(() => put('dangling', 'through the link'), ErrorCode.EXISTS);
+
+        expect(await text('target')).toBe('untouched');
+        expect(await s.stat('target')).toEqual(before);
+        expect(await s.stat('link')).toMatchObject({ type: 'symlink', target: 'target' });
+        await expectStorageError(() => s.stat('would-be-created'), ErrorCode.NOT_FOUND);
+      });
+
+      it('fails NOT_FOUND when the parent folder is missing', async () => {
+        await expectStorageError(() => put('missing/f'), ErrorCode.NOT_FOUND);
+        expect(await s.list('')).toEqual([]);
+      });
+
+      it('fails with the error the source raised', async () => {
+        const vanished = new StorageError(ErrorCode.NOT_FOUND, 'source vanished', 'elsewhere');
+        await expectStorageError(() => s.write('f', failingSource('some bytes', vanished)), ErrorCode.NOT_FOUND);
+      });
+    });
+
+    describe('symlink', () => {
+      // Targets are stored as text: dangling, absolute and outward-pointing ones included.
+      const targets = ['file', 'sub/dir/file', '../outside/root', '/absolute/elsewhere', 'missing', 'spaces & ünïcødé'];
+
+      it.for(targets)('holds %j verbatim with its own mtime', async (target, { skip }) => {
+        skip(!caps.symlinks, 'no symlinks');
+        await put('file', 'x', { mtimeNs: OTHER_MTIME });
+        const fileBefore = await s.stat('file');
+        await s.symlink('link', target, { mtimeNs: MTIME, atimeNs: ATIME });
+
+        const link = await s.stat('link');
+        expect(link).toMatchObject({ type: 'symlink', target });
+        expect(byName(await s.list(''), 'link')).toEqual(link);
+        if (caps.canSetModTime) time(link.mtimeNs, MTIME, 'link mtime');
+        expect(await s.stat('file')).toEqual(fileBefore);
+      });
+
+      it('fails EXISTS over a file, folder or symlink', async ({ skip }) => {
+        skip(!caps.symlinks, 'no symlinks');
+        await put('f', 'original');
+        await s.mkdir('d');
+        await s.symlink('l', 'first');
+        for (const path of ['f', 'd', 'l']) {
+          await expectStorageError(() => s.symlink(path, 'second'), ErrorCode.EXISTS);
+        }
+        expect(await text('f')).toBe('original');
+        expect((await s.stat('d')).type).toBe('dir');
+        expect((await s.stat('l')).target).toBe('first');
+      });
+
+      it('fails NOT_FOUND when the parent folder is missing', async ({ skip }) => {
+        skip(!caps.symlinks, 'no symlinks');
+        await expectStorageError(() => s.symlink('missing/l', 'x'), ErrorCode.NOT_FOUND);
+      });
+    });
+
+    describe('setModTime', () => {
+      it.for(['file', 'dir'] as const)('sets mtime and atime of a %s', async (type, { skip }) => {
+        skip(!caps.canSetModTime, 'cannot set times');
+        if (type === 'file') await put('item');
+        else await s.mkdir('item');
+        await s.setModTime('item', MTIME, ATIME);
+        const st = await s.stat('item');
+        time(st.mtimeNs, MTIME, 'mtime');
+        time(st.atimeNs, ATIME, 'atime');
+      });
+
+      it("sets a symlink's own time, not its target's", async ({ skip }) => {
+        skip(!caps.canSetModTime || !caps.symlinks, 'cannot set times or no symlinks');
+        await put('target', 'x', { mtimeNs: OTHER_MTIME });
+        const before = await s.stat('target');
+        await s.symlink('link', 'target');
+        await s.setModTime('link', MTIME);
+        time((await s.stat('link')).mtimeNs, MTIME, 'link mtime');
+        expect(await s.stat('target')).toEqual(before);
+      });
+
+      it('fails NOT_FOUND for a missing item', async () => {
+        await expectStorageError(() => s.setModTime('missing', MTIME), ErrorCode.NOT_FOUND);
+      });
+    });
+
+    describe('setMode', () => {
+      it.for([
+        ['file', 0o600],
+        ['file', 0o754],
+        ['dir', 0o700],
+        ['dir', 0o751],
+      ] as const)('sets the mode of a %s to %o', async ([type, mode], { skip }) => {
+        skip(!caps.permissions, 'no permissions');
+        if (type === 'file') await put('item', 'x', { mode: 0o666 });
+        else await s.mkdir('item');
+        await s.setMode('item', mode);
+        expect((await s.stat('item')).mode).toBe(mode);
+      });
+
+      it("never changes a symlink's target", async ({ skip }) => {
+        skip(!caps.permissions || !caps.symlinks, 'no permissions or no symlinks');
+        await put('target', 'x', { mode: 0o644 });
+        await s.symlink('link', 'target');
+        // Setting a link's own mode may be unsupported; either way the target must keep its mode.
+        await s.setMode('link', 0o600).catch((err: unknown) => {
+          expect(err).toBeInstanceOf(StorageError);
+        });
+        expect((await s.stat('target')).mode).toBe(0o644);
+      });
+
+      it('fails NOT_FOUND for a missing item', async ({ skip }) => {
+        skip(!caps.permissions, 'no permissions');
+        await expectStorageError(() => s.setMode('missing', 0o644), ErrorCode.NOT_FOUND);
+      });
+    });
+
+    describe('rename', () => {
+      it('moves a file with its content and mtime', async () => {
+        await put('a', 'moving', { mtimeNs: MTIME });
+        await s.mkdir('d');
+        await s.rename('a', 'd/b');
+        expectNames(await namesIn(''), ['d']);
+        expect(await text('d/b')).toBe('moving');
+        if (caps.canSetModTime) time((await s.stat('d/b')).mtimeNs, MTIME, 'mtime');
+      });
+
+      it('moves a folder with everything in it', async () => {
+        await s.mkdir('d');
+        await s.mkdir('d/sub');
+        await put('d/sub/f', 'deep');
+        await s.rename('d', 'e');
+        expectNames(await namesIn(''), ['e']);
+        expect(await text('e/sub/f')).toBe('deep');
+      });
+
+      it('replaces an existing file', async () => {
+        await put('new', 'new content');
+        await put('old', 'old content that is longer');
+        await s.rename('new', 'old');
+        expectNames(await namesIn(''), ['old']);
+        expect(await text('old')).toBe('new content');
+        expect((await s.stat('old')).size).toBe(11);
+      });
+
+      it('replaces a symlink, not its target, and moves a symlink as a link', async ({ skip }) => {
+        skip(!caps.symlinks, 'no symlinks');
+        await put('target', 'untouched');
+        await s.symlink('link', 'target');
+        await s.symlink('other', 'target');
+        await put('new', 'new content');
+
+        await s.rename('new', 'link');
+        expect((await s.stat('link')).type).toBe('file');
+        expect(await text('link')).toBe('new content');
+        await s.rename('other', 'moved');
+        expect(await s.stat('moved')).toMatchObject({ type: 'symlink', target: 'target' });
+        expect(await text('target')).toBe('untouched');
+        expectNames(await namesIn(''), ['link', 'moved', 'target']);
+      });
+
+      it('replaces a file so that readers see the old or the new content, never nothing', async ({ skip }) => {
+        skip(!caps.atomicRename, 'rename is not atomic');
+        await put('target', 'v0');
+        for (let i = 1; i <= 25; i++) {
+          await put(`next-${i}`, `v${i}`);
+          const renamed = s.rename(`next-${i}`, 'target');
+          const seen = await Promise.all([1, 2, 3, 4].map(() => text('target')));
+          await renamed;
+          for (const content of seen) expect([`v${i - 1}`, `v${i}`]).toContain(content);
+        }
+        expectNames(await namesIn(''), ['target']);
+        expect(await text('target')).toBe('v25');
+      });
+
+      it.each([
+        ['a file onto an empty folder', 'file', false],
+        ['a file onto a folder with content', 'file', true],
+        ['a folder onto a folder with content', 'dir', true],
+      ] as const)('fails IS_DIR or NOT_EMPTY moving %s, changing neither', async (_label, fromType, full) => {
+        if (fromType === 'file') await put('from', 'moving');
+        else await s.mkdir('from');
+        await s.mkdir('to');
+        if (full) await put('to/inside', 'kept');
+
+        await expectStorageError(() => s.rename('from', 'to'), ErrorCode.IS_DIR, ErrorCode.NOT_EMPTY);
+        expect((await s.stat('from')).type).toBe(fromType);
+        expectNames(await namesIn('to'), full ? ['inside'] : []);
+      });
+
+      it('fails NOT_FOUND for a missing source or a missing target folder', async () => {
+        await put('f', 'stays');
+        await expectStorageError(() => s.rename('missing', 'g'), ErrorCode.NOT_FOUND);
+        await expectStorageError(() => s.rename('f', 'missing/g'), ErrorCode.NOT_FOUND);
+        expectNames(await namesIn(''), ['f']);
+        expect(await text('f')).toBe('stays');
+      });
+    });
+
+    describe('mkdir', () => {
+      it('creates an empty folder inside an existing one', async () => {
+        await s.mkdir('a');
+        await s.mkdir('a/b');
+        expect(await s.stat('a/b')).toMatchObject({ name: 'b', type: 'dir', size: 0 });
+        expectNames(await namesIn('a'), ['b']);
+        expect(await s.list('a/b')).toEqual([]);
+      });
+
+      it('fails EXISTS over a folder, file or symlink', async () => {
+        await s.mkdir('d');
+        await put('d/inside', 'kept');
+        await put('f', 'original');
+        if (caps.symlinks) await s.symlink('l', 'nowhere');
+        for (const path of caps.symlinks ? ['d', 'f', 'l'] : ['d', 'f']) {
+          await expectStorageError(() => s.mkdir(path), ErrorCode.EXISTS);
+        }
+        expect(await text('d/inside')).toBe('kept');
+        expect(await text('f')).toBe('original');
+      });
+
+      it('fails NOT_FOUND when the parent is missing', async () => {
+        await expectStorageError(() => s.mkdir('missing/d'), ErrorCode.NOT_FOUND);
+        expect(await s.list('')).toEqual([]);
+      });
+    });
+
+    describe('remove', () => {
+      it('removes a file', async () => {
+        await put('f');
+        await put('g', 'stays');
+        await s.remove('f');
+        expectNames(await namesIn(''), ['g']);
+        await expectStorageError(() => s.stat('f'), ErrorCode.NOT_FOUND);
+      });
+
+      it('removes a symlink, not its target, and a dangling one', async ({ skip }) => {
+        skip(!caps.symlinks, 'no symlinks');
+        await put('target', 'untouched');
+        await s.symlink('link', 'target');
+        await s.symlink('dangling', 'nowhere');
+        await s.remove('link');
+        await s.remove('dangling');
+        expectNames(await namesIn(''), ['target']);
+        expect(await text('target')).toBe('untouched');
+      });
+
+      it('fails IS_DIR for a folder and keeps it', async () => {
+        await s.mkdir('d');
+        await put('d/inside', 'kept');
+        await expectStorageError(() => s.remove('d'), ErrorCode.IS_DIR);
+        expect(await text('d/inside')).toBe('kept');
+      });
+
+      it('fails NOT_FOUND for a missing item', async () => {
+        await expectStorageError(() => s.remove('missing'), ErrorCode.NOT_FOUND);
+      });
+    });
+
+    describe('rmdir', () => {
+      it('removes an empty folder', async () => {
+        await s.mkdir('d');
+        await s.mkdir('e');
+        await s.rmdir('d');
+        expectNames(await namesIn(''), ['e']);
+      });
+
+      it('fails NOT_EMPTY for a folder with content and keeps it', async () => {
+        await s.mkdir('d');
+        await put('d/inside', 'kept');
+        await expectStorageError(() => s.rmdir('d'), ErrorCode.NOT_EMPTY);
+        expect(await text('d/inside')).toBe('kept');
+      });
+
+      it('fails NOT_DIR for a file', async () => {
+        await put('f', 'kept');
+        await expectStorageError(() => s.rmdir('f'), ErrorCode.NOT_DIR);
+        expect(await text('f')).toBe('kept');
+      });
+
+      it('fails NOT_DIR for a symlink to an empty folder and keeps both', async ({ skip }) => {
+        skip(!caps.symlinks, 'no symlinks');
+        await s.mkdir('d');
+        await s.symlink('link', 'd');
+        await expectStorageError(() => s.rmdir('link'), ErrorCode.NOT_DIR);
+        expectNames(await namesIn(''), ['d', 'link']);
+      });
+
+      it('fails NOT_FOUND for a missing folder', async () => {
+        await expectStorageError(() => s.rmdir('missing'), ErrorCode.NOT_FOUND);
+      });
+    });
+
+    describe('capabilities', () => {
+      it('caseSensitive says whether Name and name are two items', async () => {
+        await put('Name', 'upper');
+        if (caps.caseSensitive) {
+          await put('name', 'lower');
+          expectNames(await namesIn(''), ['Name', 'name']);
+          expect(await text('Name')).toBe('upper');
+          expect(await text('name')).toBe('lower');
+        } else {
+          await expectStorageError(() => put('name', 'lower'), ErrorCode.EXISTS);
+        }
+      });
+
+      // There is no normalization capability: backends that fold case (macOS, Windows, Android's
+      // shared storage) also fold or rewrite Unicode forms, so caseSensitive stands in for it.
+      it('keeps NFC and NFD forms of one word as two items', async ({ skip }) => {
+        skip(!caps.caseSensitive, 'case-insensitive backends may also fold Unicode forms');
+        await put(NFC_NAME, 'composed');
+        await put(NFD_NAME, 'decomposed');
+        expectNames(await namesIn(''), [NFC_NAME, NFD_NAME]);
+        expect(await text(NFC_NAME)).toBe('composed');
+        expect(await text(NFD_NAME)).toBe('decomposed');
+      });
+    });
+
+    describe('hostile names', () => {
+      // A bystander next to each hostile item catches a name that a shell expanded (`*`, `$(…)`).
+      const bystander = async () => put('bystander', 'keep me');
+      const expectBystanderOnly = async () => {
+        expectNames(await namesIn(''), ['bystander']);
+        expect(await text('bystander')).toBe('keep me');
+      };
+
+      it.each(HOSTILE_NAMES)('file named $label: written, listed, stat, read, renamed, removed', async ({ name }) => {
+        await bystander();
+        await put(name, `content of ${name}`);
+        expectNames(await namesIn(''), ['bystander', name]);
+        expect(await s.stat(name)).toMatchObject({ name, type: 'file', size: Buffer.byteLength(`content of ${name}`) });
+        expect(await text(name)).toBe(`content of ${name}`);
+        if (caps.canSetModTime) {
+          await s.setModTime(name, MTIME);
+          time((await s.stat(name)).mtimeNs, MTIME, 'mtime');
+        }
+
+        await s.rename(name, 'plain');
+        expectNames(await namesIn(''), ['bystander', 'plain']);
+        await s.rename('plain', name);
+        expect(await text(name)).toBe(`content of ${name}`);
+
+        await s.remove(name);
+        await expectBystanderOnly();
+      });
+
+      it.each(HOSTILE_NAMES)('folder named $label: made, listed, filled, renamed, removed', async ({ name }) => {
+        await bystander();
+        await s.mkdir(name);
+        expectNames(await namesIn(''), ['bystander', name]);
+        expect(await s.stat(name)).toMatchObject({ name, type: 'dir' });
+
+        const inner = `${name}/${name}`;
+        await put(inner, 'inside');
+        expectNames(await namesIn(name), [name]);
+        expect(await s.stat(inner)).toMatchObject({ name, type: 'file' });
+        await s.rename(name, 'plain');
+        expect(await text(`plain/${name}`)).toBe('inside');
+        await s.rename('plain', name);
+        await expectStorageError(() => s.rmdir(name), ErrorCode.NOT_EMPTY);
+
+        await s.remove(inner);
+        await s.rmdir(name);
+        await expectBystanderOnly();
+      });
+
+      it.for(HOSTILE_NAMES)('symlink named $label: made, listed with its target, removed', async ({ name }, { skip }) => {
+        skip(!caps.symlinks, 'no symlinks');
+        await bystander();
+        await s.mkdir('links');
+        await s.symlink(`links/${name}`, `../${name}`);
+        expectNames(await namesIn('links'), [name]);
+        expect(await s.stat(`links/${name}`)).toMatchObject({ name, type: 'symlink', target: `../${name}` });
+        await s.remove(`links/${name}`);
+        await s.rmdir('links');
+        await expectBystanderOnly();
+      });
+
+      it('a 256-byte name either works or fails NAME_TOO_LONG', async () => {
+        const name = nameOfBytes(256);
+        const err = await Promise.resolve(put(name)).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        if (err === undefined) expectNames(await namesIn(''), [name]);
+        else expect(err).toMatchObject({ name: 'StorageError', code: ErrorCode.NAME_TOO_LONG });
+      });
+
+      it(`handles a path ${DEEP_DIRS.length} folders deep`, async () => {
+        let dir = '';
+        for (const part of DEEP_DIRS) {
+          dir = dir === '' ? part : `${dir}/${part}`;
+          await s.mkdir(dir);
+        }
+        await put(`${dir}/leaf`, 'at the bottom', { mtimeNs: MTIME });
+        expect(await text(`${dir}/leaf`)).toBe('at the bottom');
+        if (caps.canSetModTime) time((await s.stat(`${dir}/leaf`)).mtimeNs, MTIME, 'mtime');
+        await s.rename(`${dir}/leaf`, `${dir}/renamed`);
+        expectNames(await namesIn(dir), ['renamed']);
+        await s.remove(`${dir}/renamed`);
+
+        for (let depth = DEEP_DIRS.length; depth > 0; depth--) {
+          const path = DEEP_DIRS.slice(0, depth).join('/');
+          expect(await s.list(path)).toEqual([]);
+          await s.rmdir(path);
+        }
+        expect(await s.list('')).toEqual([]);
+      });
+    });
+
+    describe('sub-second mtimes', () => {
+      it.for(SUB_SECOND_TIMES)('keeps %s through write, setModTime and symlink', async ([, ns], { skip }) => {
+        skip(!caps.canSetModTime, 'cannot set times');
+        await put('f', 'x', { mtimeNs: ns, atimeNs: ns });
+        time((await s.stat('f')).mtimeNs, ns, 'write');
+
+        await put('g', 'x');
+        await s.setModTime('g', ns);
+        time((await s.stat('g')).mtimeNs, ns, 'setModTime');
+
+        await s.mkdir('d');
+        await s.setModTime('d', ns);
+        time((await s.stat('d')).mtimeNs, ns, 'setModTime on a folder');
+
+        if (caps.symlinks) {
+          await s.symlink('l', 'f', { mtimeNs: ns });
+          time((await s.stat('l')).mtimeNs, ns, 'symlink');
+        }
+      });
+    });
+  });
+}
+
+function byName(entries: Entry[], name: string): Entry | undefined {
+  return entries.find((e) => e.name === name);
+}
