@@ -116,7 +116,7 @@ export function describeStorageConformance(name: string, setup: () => Promise<St
         expect(await s.list('dir/sub')).toEqual([]);
         for (const [dir, entries] of [['', root], ['dir', inDir]] as const) {
           for (const entry of entries) {
-            expect(await s.stat(dir === '' ? entry.name : `${dir}/${entry.name}`)).toEqual(entry);
+            expect(withoutAtime(await s.stat(dir === '' ? entry.name : `${dir}/${entry.name}`))).toEqual(withoutAtime(entry));
           }
         }
       });
@@ -264,7 +264,7 @@ export function describeStorageConformance(name: string, setup: () => Promise<St
         await expectStorageError(() => put('dangling', 'through the link'), ErrorCode.EXISTS);
 
         expect(await text('target')).toBe('untouched');
-        expect(await s.stat('target')).toEqual(before);
+        expect(withoutAtime(await s.stat('target'))).toEqual(withoutAtime(before));
         expect(await s.stat('link')).toMatchObject({ type: 'symlink', target: 'target' });
         await expectStorageError(() => s.stat('would-be-created'), ErrorCode.NOT_FOUND);
       });
@@ -292,9 +292,9 @@ export function describeStorageConformance(name: string, setup: () => Promise<St
 
         const link = await s.stat('link');
         expect(link).toMatchObject({ type: 'symlink', target });
-        expect(byName(await s.list(''), 'link')).toEqual(link);
+        expect(withoutAtime(byName(await s.list(''), 'link'))).toEqual(withoutAtime(link));
         if (caps.canSetModTime) time(link.mtimeNs, MTIME, 'link mtime');
-        expect(await s.stat('file')).toEqual(fileBefore);
+        expect(withoutAtime(await s.stat('file'))).toEqual(withoutAtime(fileBefore));
       });
 
       it('fails EXISTS over a file, folder or symlink', async ({ skip }) => {
@@ -334,7 +334,7 @@ export function describeStorageConformance(name: string, setup: () => Promise<St
         await s.symlink('link', 'target');
         await s.setModTime('link', MTIME);
         time((await s.stat('link')).mtimeNs, MTIME, 'link mtime');
-        expect(await s.stat('target')).toEqual(before);
+        expect(withoutAtime(await s.stat('target'))).toEqual(withoutAtime(before));
       });
 
       it('fails NOT_FOUND for a missing item', async () => {
@@ -690,4 +690,11 @@ export function describeStorageConformance(name: string, setup: () => Promise<St
 
 function byName(entries: Entry[], name: string): Entry | undefined {
   return entries.find((e) => e.name === name);
+}
+
+/** Reading a file, a folder or even a symlink's text may move its atime, so comparisons leave it out. */
+function withoutAtime(entry: Entry | undefined): Omit<Entry, 'atimeNs'> | undefined {
+  if (entry === undefined) return undefined;
+  const { atimeNs: _, ...rest } = entry;
+  return rest;
 }

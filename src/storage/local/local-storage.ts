@@ -54,6 +54,10 @@ export class LocalStorage implements Storage {
     const abs = this.absolute(dir);
     let names: string[];
     try {
+      // readdir follows a symlink, which would list (and let a mirror delete) files outside the root.
+      if (dir !== '' && fs.lstatSync(abs).isSymbolicLink()) {
+        throw new StorageError(ErrorCode.NOT_DIR, `${dir}: is a symlink, not a folder`, dir);
+      }
       names = fs.readdirSync(abs);
     } catch (err) {
       throw mapFsError(err, dir);
@@ -123,6 +127,10 @@ export class LocalStorage implements Storage {
         // COPYFILE_EXCL opens with O_EXCL, which also refuses to follow a symlink planted at `abs`.
         // The kernel copies the bytes and libuv gives the copy the source's permission bits.
         try {
+          // copyFile follows a symlink at the source; refuse it as streaming the source (O_NOFOLLOW) does.
+          if ((await call.lstat(source.localPath)).isSymbolicLink()) {
+            throw new StorageError(ErrorCode.CHANGED, `${rel}: the source is a symlink, not a file`, rel);
+          }
           await call.copyFile(source.localPath, abs, COPYFILE_EXCL);
         } catch (err) {
           throw await blameSide(err, source.localPath, rel);
