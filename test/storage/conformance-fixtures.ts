@@ -108,7 +108,9 @@ export async function failureOf(op: () => unknown): Promise<unknown> {
 
 export async function expectStorageError(op: () => unknown, ...codes: ErrorCode[]): Promise<void> {
   const err = await failureOf(op);
-  if (!(err instanceof StorageError)) return expect.unreachable(`expected a StorageError ${codes.join('/')}, got ${String(err)}`);
+  if (!(err instanceof StorageError)) {
+    return expect.unreachable(`expected a StorageError ${codes.join('/')}, got ${String(err)}`);
+  }
   expect(codes, err.message).toContain(err.code);
 }
 

@@ -21,9 +21,9 @@ export const close = (fd: number) => call<void>((cb) => fs.close(fd, cb as fs.No
 export const fsync = (fd: number) => call<void>((cb) => fs.fsync(fd, cb as fs.NoParamCallback));
 export const fchmod = (fd: number, mode: number) =>
   call<void>((cb) => fs.fchmod(fd, mode, cb as fs.NoParamCallback));
-export const futimes = (fd: number, atime: number, mtime: number) =>
+export const futimes = (fd: number, atime: string, mtime: string) =>
   call<void>((cb) => fs.futimes(fd, atime, mtime, cb as fs.NoParamCallback));
-export const lutimes = (p: string, atime: number, mtime: number) =>
+export const lutimes = (p: string, atime: string, mtime: string) =>
   call<void>((cb) => fs.lutimes(p, atime, mtime, cb as fs.NoParamCallback));
 export const chmod = (p: string, mode: number) => call<void>((cb) => fs.chmod(p, mode, cb as fs.NoParamCallback));
 export const rename = (from: string, to: string) =>
