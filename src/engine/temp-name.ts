@@ -9,7 +9,12 @@ export function isTempName(name: string): boolean {
   return name.length === 32 && TEMP_NAME.test(name);
 }
 
+// Random per process, then counted: unique across concurrent runs without a random draw per file.
+const PROCESS_PART = randomBytes(4).toString('hex');
+let counter = 0;
+
 /** A fresh temp path in the same folder as `target`, so the final rename stays on one file system. */
 export function tempPathFor(target: RelPath): RelPath {
-  return joinRel(parentOf(target), `.~synctray-${randomBytes(8).toString('hex')}.part`);
+  counter = (counter + 1) >>> 0;
+  return joinRel(parentOf(target), `.~synctray-${PROCESS_PART}${counter.toString(16).padStart(8, '0')}.part`);
 }

@@ -36,3 +36,5 @@ export const symlink = (target: string, p: string) =>
   call<void>((cb) => fs.symlink(target, p, cb as fs.NoParamCallback));
 export const write = (fd: number, buf: Uint8Array, off: number, len: number) =>
   call<number>((cb) => fs.write(fd, buf, off, len, null, cb));
+export const read = (fd: number, buf: Buffer) =>
+  call<number>((cb) => fs.read(fd, buf, 0, buf.length, null, cb));
