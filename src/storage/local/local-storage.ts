@@ -143,10 +143,7 @@ export class LocalStorage implements Storage {
           while (off < chunk.length) off += await call.write(fd, chunk, off, chunk.length - off);
         }
       }
-      // libuv's copyFile already gave a local copy the source's own mode.
-      if (source.localPath === undefined && options.mode !== undefined && this.capabilities.permissions) {
-        await call.fchmod(fd, options.mode & 0o7777);
-      }
+      if (options.mode !== undefined && this.capabilities.permissions) await call.fchmod(fd, options.mode & 0o7777);
       if (options.mtimeNs !== undefined) {
         const atime = nsToUtimeSeconds(options.atimeNs ?? options.mtimeNs);
         await call.futimes(fd, atime, nsToUtimeSeconds(options.mtimeNs));
