@@ -36,12 +36,21 @@ export async function placeItem(
     const tmp = tempPathFor(path);
     try {
       const times = { mtimeNs: entry.mtimeNs, atimeNs: entry.atimeNs };
+      let checked = false;
       if (entry.type === 'symlink') {
         await ctx.dst.symlink(tmp, entry.target ?? '', times);
       } else {
-        await ctx.dst.write(tmp, ctx.src.read(path), { ...times, mode: entry.mode });
+        const expect = { size: entry.size, mtimeNs: entry.mtimeNs };
+        // With nothing to clear first, the storage may rename the finished, checked file itself.
+        const renameTo = nothingToClear(ctx, replace, path) ? path : undefined;
+        try {
+          checked = await ctx.dst.write(tmp, ctx.src.read(path), { ...times, mode: entry.mode, expect, renameTo });
+        } catch (err) {
+          if (!isStorageError(err, ErrorCode.CHANGED)) throw err;
+        }
+        if (checked && renameTo !== undefined) return { placed: entry };
       }
-      const now = await ctx.src.stat(path);
+      const now = checked ? entry : await ctx.src.stat(path);
       if (!sameVersion(entry, now)) {
         await removeQuietly(ctx.dst, tmp);
         if (now.type !== 'file' && now.type !== 'symlink') {
@@ -61,6 +70,10 @@ export async function placeItem(
     }
   }
   throw new StorageError(ErrorCode.CHANGED, `${path}: kept changing while being copied; it will be copied once it settles`, path, true);
+}
+
+function nothingToClear(ctx: PlaceContext, replace: readonly Doomed[], path: RelPath): boolean {
+  return ctx.versions === undefined && replace.every((r) => r.path === path && r.entry.type !== 'dir');
 }
 
 /**

@@ -106,7 +106,7 @@ export async function sync(src: Storage, dst: Storage, options: SyncOptions): Pr
     dst,
     versions: options.versions,
     retry: options.retry ?? DEFAULT_RETRY,
-    concurrency: options.concurrency ?? 32,
+    concurrency: options.concurrency ?? 64,
     signal: options.signal,
     onEvent: options.onEvent,
   });

@@ -6,29 +6,40 @@ import { ErrorCode, StorageError } from '../../core/errors.js';
 import type { RelPath } from '../../core/rel-path.js';
 import type { Capabilities, FileSource, Storage, WriteOptions } from '../storage.js';
 import * as call from './fs-calls.js';
+import { sharedFsPool, type FsCall, type FsPool } from './fs-pool.js';
+import { statItem, type StatReply } from './fs-worker.js';
 import { mapFsError } from './map-error.js';
 import { nsToUtimeSeconds } from './times.js';
 
-const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, COPYFILE_EXCL } = fs.constants;
+const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
+const TYPES: readonly EntryType[] = ['file', 'dir', 'symlink', 'special'];
 const BAD_REL = /(^|\/)\.\.?(\/|$)|^\/|\/$|\0|\/\//;
 const CHUNK = 1 << 20;
 
 export interface LocalStorageOptions {
   /** Flush each written file to the device before it is renamed into place (default true). */
   fsync?: boolean;
+  /** The worker threads doing the file system calls (tests may pass their own). */
+  pool?: FsPool;
 }
 
-/** A folder on this machine. */
+/**
+ * A folder on this machine. Listing runs on the calling thread; changes and local-to-local copies
+ * run on a small pool of worker threads (FsPool); content streamed from another kind of storage is
+ * written from the calling thread.
+ */
 export class LocalStorage implements Storage {
   readonly description: string;
   readonly capabilities: Capabilities;
   private readonly root: string;
   private readonly fsync: boolean;
+  private readonly pool: FsPool;
 
   constructor(root: string, options: LocalStorageOptions = {}) {
     this.root = path.resolve(root);
     this.description = this.root;
     this.fsync = options.fsync ?? true;
+    this.pool = options.pool ?? sharedFsPool();
     const posix = process.platform !== 'win32';
     this.capabilities = {
       // The issue's contract for local folders; the copy itself keeps microseconds.
@@ -48,8 +59,9 @@ export class LocalStorage implements Storage {
     return this.root === '/' ? `/${rel}` : `${this.root}/${rel}`;
   }
 
-  // Listing is synchronous on purpose: a readdir plus one lstat per name costs about half as much
-  // done here as through the thread pool, and scanning dominates a no-op sync.
+  // Listing is synchronous on purpose: a readdir plus an lstat per name costs about 3 µs an item on
+  // this thread, less than any hand-off to another thread (measured, both sides of a sync listed
+  // at once in workers included), and scanning is most of a no-op run.
   async list(dir: RelPath): Promise<Entry[]> {
     const abs = this.absolute(dir);
     let names: string[];
@@ -79,12 +91,13 @@ export class LocalStorage implements Storage {
 
   async stat(rel: RelPath): Promise<Entry> {
     const abs = this.absolute(rel);
-    try {
-      const st = await call.lstat(abs);
-      return toEntry(path.basename(abs), st, st.isSymbolicLink() ? await call.readlink(abs) : undefined);
-    } catch (err) {
-      throw mapFsError(err, rel);
-    }
+    // Through the workers once they run (a copy checks its source after each file); before that a
+    // direct call spares a scan-only run their start-up.
+    const s = this.pool.started ? await this.run<StatReply>({ op: 'stat', path: abs }, rel) : this.direct(() => statItem(abs), rel);
+    const type = TYPES[s.type]!;
+    const entry: Entry = { name: path.basename(abs), type, size: s.size, mtimeNs: s.mtime, atimeNs: s.atime, mode: s.mode };
+    if (type === 'symlink') entry.target = s.target;
+    return entry;
   }
 
   read(rel: RelPath): FileSource {
@@ -119,36 +132,44 @@ export class LocalStorage implements Storage {
     };
   }
 
-  async write(rel: RelPath, source: FileSource, options: WriteOptions = {}): Promise<void> {
+  async write(rel: RelPath, source: FileSource, options: WriteOptions = {}): Promise<boolean> {
     const abs = this.absolute(rel);
+    const mode = options.mode !== undefined && this.capabilities.permissions ? options.mode & 0o7777 : -1;
+    if (source.localPath !== undefined && options.mtimeNs !== undefined) {
+      const mtime = nsToUtimeSeconds(options.mtimeNs);
+      const atime = options.atimeNs === undefined ? mtime : nsToUtimeSeconds(options.atimeNs);
+      const { expect } = options;
+      await this.run(
+        {
+          op: 'copy',
+          from: source.localPath,
+          to: abs,
+          mode,
+          atime,
+          mtime,
+          fsync: this.fsync,
+          expectSize: expect?.size ?? 0,
+          expectMtime: expect ? String(expect.mtimeNs) : '',
+          renameTo: options.renameTo === undefined ? '' : this.absolute(options.renameTo),
+        },
+        rel,
+      );
+      return expect !== undefined;
+    }
     let fd: number | undefined;
     try {
-      if (source.localPath !== undefined) {
-        // COPYFILE_EXCL opens with O_EXCL, which also refuses to follow a symlink planted at `abs`.
-        // The kernel copies the bytes and libuv gives the copy the source's permission bits.
-        try {
-          // copyFile follows a symlink at the source; refuse it as streaming the source (O_NOFOLLOW) does.
-          if ((await call.lstat(source.localPath)).isSymbolicLink()) {
-            throw new StorageError(ErrorCode.CHANGED, `${rel}: the source is a symlink, not a file`, rel);
-          }
-          await call.copyFile(source.localPath, abs, COPYFILE_EXCL);
-        } catch (err) {
-          throw await blameSide(err, source.localPath, rel);
-        }
-        fd = await call.open(abs, O_RDONLY | O_NOFOLLOW);
-      } else {
-        fd = await call.open(abs, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
-        for await (const chunk of source.stream()) {
-          let off = 0;
-          while (off < chunk.length) off += await call.write(fd, chunk, off, chunk.length - off);
-        }
+      fd = await call.open(abs, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+      for await (const chunk of source.stream()) {
+        let off = 0;
+        while (off < chunk.length) off += await call.write(fd, chunk, off, chunk.length - off);
       }
-      if (options.mode !== undefined && this.capabilities.permissions) await call.fchmod(fd, options.mode & 0o7777);
+      if (mode >= 0) await call.fchmod(fd, mode);
       if (options.mtimeNs !== undefined) {
         const atime = nsToUtimeSeconds(options.atimeNs ?? options.mtimeNs);
         await call.futimes(fd, atime, nsToUtimeSeconds(options.mtimeNs));
       }
       if (this.fsync) await call.fsync(fd);
+      return false;
     } catch (err) {
       throw mapFsError(err, rel);
     } finally {
@@ -158,37 +179,27 @@ export class LocalStorage implements Storage {
 
   async symlink(rel: RelPath, target: string, options: WriteOptions = {}): Promise<void> {
     const abs = this.absolute(rel);
-    try {
-      await call.symlink(target, abs);
-      if (options.mtimeNs !== undefined) {
-        const atime = nsToUtimeSeconds(options.atimeNs ?? options.mtimeNs);
-        await call.lutimes(abs, atime, nsToUtimeSeconds(options.mtimeNs));
-      }
-    } catch (err) {
-      throw mapFsError(err, rel);
-    }
+    const times =
+      options.mtimeNs === undefined
+        ? {}
+        : { mtime: nsToUtimeSeconds(options.mtimeNs), atime: nsToUtimeSeconds(options.atimeNs ?? options.mtimeNs) };
+    await this.run({ op: 'symlink', path: abs, target, ...times }, rel);
   }
 
   async setModTime(rel: RelPath, mtimeNs: bigint, atimeNs?: bigint): Promise<void> {
     const abs = this.absolute(rel);
-    try {
-      await call.lutimes(abs, nsToUtimeSeconds(atimeNs ?? mtimeNs), nsToUtimeSeconds(mtimeNs));
-    } catch (err) {
-      throw mapFsError(err, rel);
-    }
+    await this.run({ op: 'utimes', path: abs, atime: nsToUtimeSeconds(atimeNs ?? mtimeNs), mtime: nsToUtimeSeconds(mtimeNs) }, rel);
   }
 
   async setMode(rel: RelPath, mode: number): Promise<void> {
-    if (!this.capabilities.permissions) return;
     const abs = this.absolute(rel);
+    if (!this.capabilities.permissions) return;
     try {
-      // chmod follows symlinks and Linux has no lchmod: refuse rather than change a link's target.
-      if ((await call.lstat(abs)).isSymbolicLink()) {
-        throw new StorageError(ErrorCode.CHANGED, `${rel}: is a symlink, its mode cannot be set`, rel);
-      }
-      await call.chmod(abs, mode & 0o7777);
+      await this.pool.call({ op: 'chmod', path: abs, mode: mode & 0o7777 });
     } catch (err) {
-      throw mapFsError(err, rel);
+      const e = mapFsError(err, rel);
+      if (e.code === ErrorCode.CHANGED) throw new StorageError(ErrorCode.CHANGED, `${rel}: is a symlink, its mode cannot be set`, rel);
+      throw e;
     }
   }
 
@@ -196,7 +207,7 @@ export class LocalStorage implements Storage {
     const a = this.absolute(from);
     const b = this.absolute(to);
     try {
-      await call.rename(a, b);
+      await this.pool.call({ op: 'rename', from: a, to: b });
     } catch (err) {
       const e = mapFsError(err, to);
       // rename(2) says EEXIST or ENOTEMPTY for a non-empty target directory.
@@ -208,19 +219,22 @@ export class LocalStorage implements Storage {
   async mkdir(rel: RelPath, options: WriteOptions = {}): Promise<void> {
     const abs = this.absolute(rel);
     const mode = options.mode === undefined ? 0o777 : (options.mode & 0o7777) | 0o700;
-    try {
+    if (rel === '') {
       // The root is created with its missing parents, as `mkdir -p` would.
-      if (rel === '') await fs.promises.mkdir(abs, { recursive: true, mode });
-      else await call.mkdir(abs, mode);
-    } catch (err) {
-      throw mapFsError(err, rel);
+      try {
+        await fs.promises.mkdir(abs, { recursive: true, mode });
+      } catch (err) {
+        throw mapFsError(err, rel);
+      }
+      return;
     }
+    await this.run({ op: 'mkdir', path: abs, mode }, rel);
   }
 
   async remove(rel: RelPath): Promise<void> {
     const abs = this.absolute(rel);
     try {
-      await call.unlink(abs);
+      await this.pool.call({ op: 'unlink', path: abs });
     } catch (err) {
       const e = mapFsError(err, rel);
       // unlink(2) on a directory is EISDIR on Linux but EPERM on macOS and others.
@@ -234,7 +248,7 @@ export class LocalStorage implements Storage {
   async rmdir(rel: RelPath): Promise<void> {
     const abs = this.absolute(rel);
     try {
-      await call.rmdir(abs);
+      await this.pool.call({ op: 'rmdir', path: abs });
     } catch (err) {
       const e = mapFsError(err, rel);
       if (e.code === ErrorCode.EXISTS) throw new StorageError(ErrorCode.NOT_EMPTY, e.message, rel, false, e.native);
@@ -243,6 +257,22 @@ export class LocalStorage implements Storage {
   }
 
   async close(): Promise<void> {}
+
+  private async run<T>(request: FsCall, rel: RelPath): Promise<T> {
+    try {
+      return await this.pool.call<T>(request);
+    } catch (err) {
+      throw mapFsError(err, rel);
+    }
+  }
+
+  private direct<T>(fn: () => T, rel: RelPath): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw mapFsError(err, rel);
+    }
+  }
 }
 
 function toEntry(name: string, st: fs.BigIntStats, target: string | undefined): Entry {
@@ -279,21 +309,4 @@ async function isDir(abs: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-/**
- * copyFile fails the same way whether the source or the target is at fault; a missing source is a
- * vanished file (skipped quietly by the engine), anything else is about the target.
- */
-async function blameSide(err: unknown, sourcePath: string, rel: RelPath): Promise<StorageError> {
-  const e = mapFsError(err, rel);
-  if (e.code === ErrorCode.NOT_FOUND || e.code === ErrorCode.PERMISSION || e.code === ErrorCode.IS_DIR) {
-    try {
-      await call.lstat(sourcePath);
-    } catch (srcErr) {
-      const s = mapFsError(srcErr, rel);
-      return new StorageError(s.code, `source ${s.message}`, rel, s.retryable, s.native);
-    }
-  }
-  return e;
 }

@@ -21,6 +21,8 @@ const BY_ERRNO: Record<string, { code: ErrorCode; retryable?: boolean }> = {
   ENAMETOOLONG: { code: ErrorCode.NAME_TOO_LONG },
   // O_NOFOLLOW met a symlink: the item changed type after it was listed.
   ELOOP: { code: ErrorCode.CHANGED },
+  // Our own code, from a copy whose source moved while it was read.
+  ECHANGED: { code: ErrorCode.CHANGED },
   ENODEV: { code: ErrorCode.DEVICE_GONE },
   ENXIO: { code: ErrorCode.DEVICE_GONE },
   ENOTCONN: { code: ErrorCode.DEVICE_GONE },

@@ -1,0 +1,266 @@
+/**
+ * A mirror killed part way must never leave a partial file under a real name: every destination
+ * file is either still the old version or already the complete new one. The next run then
+ * finishes the job and removes the temp files the killed one left. An interrupt (Ctrl-C) stops a
+ * run cleanly: exit 130 and no temp files left behind.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { assertCliBuilt, describeRun, indent, runSync, startCli, summaryOf, type CliResult } from '../helpers/cli.js';
+import {
+  findTempFiles,
+  listTree,
+  makeScratch,
+  removeScratch,
+  rsyncDiff,
+  rsyncSkipReason,
+  seededBytes,
+  sha256File,
+  TEMP_NAME,
+  waitFor,
+} from '../helpers/trees.js';
+
+const skipReason = rsyncSkipReason();
+const MiB = 1 << 20;
+
+/** What a destination file may hold after an interrupted run: the source's version or its old one. */
+interface Allowed {
+  size: number;
+  sha256: string;
+  what: 'new' | 'old';
+}
+
+let root: string;
+let src: string;
+let template: string;
+/** Destination path -> the versions it may legitimately hold. */
+const allowed = new Map<string, Allowed[]>();
+
+function allow(rel: string, bytes: Uint8Array, what: Allowed['what']): void {
+  const entry = { size: bytes.length, sha256: crypto.createHash('sha256').update(bytes).digest('hex'), what };
+  allowed.set(rel, [...(allowed.get(rel) ?? []), entry]);
+}
+
+function put(base: string, rel: string, bytes: Uint8Array, mtimeSec?: number): void {
+  const abs = path.join(base, rel);
+  fs.mkdirSync(path.dirname(abs), { recursive: true });
+  fs.writeFileSync(abs, bytes);
+  if (mtimeSec !== undefined) fs.utimesSync(abs, mtimeSec, mtimeSec);
+}
+
+/**
+ * The source: 8 large random files (32–64 MiB, no two alike in size) and 300 small ones in
+ * folders. The template destination holds old versions of half the large files (same size but
+ * other bytes, or another size), of some small files, and a few files the source lacks.
+ */
+function buildFixtures(): void {
+  root = makeScratch('synctray-interrupt-');
+  src = path.join(root, 'src');
+  template = path.join(root, 'old-destination');
+  fs.mkdirSync(src);
+  fs.mkdirSync(template);
+  const OLD = 1_600_000_000; // 2020: older than anything the source has
+
+  for (let i = 0; i < 8; i++) {
+    const rel = `large-${i}.bin`;
+    const bytes = crypto.randomBytes((32 + 4 * i) * MiB + i * 7919);
+    put(src, rel, bytes);
+    allow(rel, bytes, 'new');
+    let old: Buffer | undefined;
+    if (i === 1) old = crypto.randomBytes(20 * MiB); // smaller
+    if (i === 3) old = crypto.randomBytes(bytes.length); // same size, other bytes
+    if (i === 5) old = Buffer.concat([crypto.randomBytes(MiB), bytes.subarray(MiB)]); // same size, differs in the first MiB only
+    if (i === 6) old = crypto.randomBytes(70 * MiB); // larger
+    if (old) {
+      put(template, rel, old, OLD);
+      allow(rel, old, 'old');
+    }
+  }
+  for (let i = 0; i < 300; i++) {
+    const rel = `${['docs', 'photos', 'music', 'code/src', 'code/test', 'new-folder/deep'][i % 6]}/small-${i}.dat`;
+    const bytes = seededBytes((i * 131) % 9000, i);
+    put(src, rel, bytes);
+    allow(rel, bytes, 'new');
+    if (i % 7 === 0 && !rel.startsWith('new-folder/')) {
+      const old = seededBytes((i * 37) % 5000, i + 100_000);
+      put(template, rel, old, OLD);
+      allow(rel, old, 'old');
+    }
+  }
+  for (const rel of ['extra.txt', 'docs/extra.txt', 'code/extra.txt']) {
+    const old = Buffer.from(`only in the destination: ${rel}\n`);
+    put(template, rel, old, OLD);
+    allow(rel, old, 'old');
+  }
+}
+
+/** Lists every destination file whose content is neither its source version nor its old one. */
+function unexpectedFiles(dst: string): string[] {
+  const problems: string[] = [];
+  for (const item of listTree(dst)) {
+    if (item.rel === '' || item.type === 'dir' || TEMP_NAME.test(path.basename(item.rel))) continue;
+    const versions = allowed.get(item.rel);
+    if (item.type !== 'file' || !versions) {
+      problems.push(`${item.rel}: a ${item.type} nobody put there`);
+      continue;
+    }
+    const size = fs.lstatSync(item.abs).size;
+    const sizeMatches = versions.filter((v) => v.size === size);
+    const sha = sizeMatches.length > 0 ? sha256File(item.abs) : '';
+    if (!sizeMatches.some((v) => v.sha256 === sha)) {
+      const expected = versions.map((v) => `${v.what} (${v.size} bytes)`).join(' or ');
+      problems.push(`${item.rel}: ${size} bytes matching neither ${expected}`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * Notices every temp file the run creates in the destination: inotify watches on each folder
+ * (short-lived temps of small files are gone before any poll could see them) plus polling for
+ * folders the run creates itself.
+ */
+class TempSpotter {
+  readonly seen = new Set<string>();
+  private readonly watchers: fs.FSWatcher[] = [];
+  private closed = 0;
+
+  constructor(private readonly dst: string) {
+    for (const item of listTree(dst)) if (item.type === 'dir') this.watch(item.rel, item.abs);
+  }
+
+  private watch(rel: string, abs: string): void {
+    const watcher = fs.watch(abs, { encoding: 'utf8' }, (_event, name) => {
+      if (name && TEMP_NAME.test(name)) this.seen.add(rel === '' ? name : `${rel}/${name}`);
+    });
+    watcher.on('error', () => {});
+    watcher.on('close', () => this.closed++);
+    this.watchers.push(watcher);
+  }
+
+  /** How many distinct temp files have appeared so far. */
+  count(): number {
+    for (const rel of findTempFiles(this.dst)) this.seen.add(rel);
+    return this.seen.size;
+  }
+
+  private closing?: Promise<void>;
+
+  /** Closes every watcher; resolves once each has said it is closed. */
+  close(): Promise<void> {
+    this.closing ??= Promise.all(
+      this.watchers.map((w) => new Promise<void>((resolve) => {
+        w.once('close', () => resolve());
+        w.close();
+      })),
+    ).then(() => undefined);
+    return this.closing;
+  }
+
+  get allClosed(): boolean {
+    return this.closed === this.watchers.length;
+  }
+}
+
+interface Trial {
+  dst: string;
+  spotter?: TempSpotter;
+  runs: ReturnType<typeof startCli>[];
+}
+let trial: Trial | undefined;
+
+/** A fresh destination holding the old versions, as a copy of the template. */
+function freshDestination(name: string): string {
+  const dst = path.join(root, name);
+  fs.cpSync(template, dst, { recursive: true, preserveTimestamps: true });
+  trial = { dst, runs: [] };
+  return dst;
+}
+
+/**
+ * Starts a mirror into `dst`, waits until the `n`-th temp file has appeared there and sends
+ * `signal`; resolves with the finished run.
+ */
+async function interruptAfterTemps(dst: string, n: number, signal: NodeJS.Signals): Promise<{ run: CliResult; seen: number }> {
+  const spotter = new TempSpotter(dst);
+  trial!.spotter = spotter;
+  const running = startCli(['sync', src, dst, '--mode', 'mirror']);
+  trial!.runs.push(running);
+  let exited = false;
+  void running.done.then(() => (exited = true));
+  try {
+    await waitFor(() => exited || spotter.count() >= n, `temp file #${n} in ${dst}`, { timeoutMs: 20_000 });
+    const seen = spotter.count();
+    if (exited) {
+      const run = await running.done;
+      throw new Error(`the mirror ended before temp file #${n} appeared (saw ${seen}): nothing was interrupted.\n${describeRun(run)}`);
+    }
+    running.child.kill(signal);
+    return { run: await running.done, seen };
+  } finally {
+    await spotter.close();
+  }
+}
+
+/** Runs the mirror to the end and checks it leaves an exact replica with no temp files. */
+async function expectCompletedMirror(dst: string, step: string): Promise<void> {
+  const rerun = await runSync(src, dst, '--mode', 'mirror');
+  expect(rerun.code, `${step}\n${describeRun(rerun)}`).toBe(0);
+  expect(summaryOf(rerun).failed, describeRun(rerun)).toBe(0);
+  expect(rsyncDiff(src, dst), `${step}: rsync -anic --delete lines`).toEqual([]);
+  expect(findTempFiles(dst), `${step}: temp files left`).toEqual([]);
+}
+
+describe.skipIf(skipReason !== undefined)('interrupting a mirror of large files', () => {
+  beforeAll(() => {
+    assertCliBuilt();
+    buildFixtures();
+  }, 60_000);
+
+  afterEach(async () => {
+    if (!trial) return;
+    const { dst, spotter, runs } = trial;
+    trial = undefined;
+    try {
+      for (const r of runs) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
+      await Promise.all(runs.map((r) => r.done));
+      await spotter?.close();
+      expect(spotter?.allClosed ?? true, 'every folder watcher closed').toBe(true);
+      expect(runs.every((r) => r.child.exitCode !== null || r.child.signalCode !== null), 'every sync process ended').toBe(true);
+    } finally {
+      removeScratch(dst);
+    }
+  });
+
+  afterAll(() => {
+    if (root) removeScratch(root);
+  });
+
+  it.each([1, 2, 4, 9, 60])(
+    'SIGKILL after temp file #%i: no destination file is ever partial, and the next run completes',
+    async (n) => {
+      const dst = freshDestination(`dst-kill-${n}`);
+      const { run, seen } = await interruptAfterTemps(dst, n, 'SIGKILL');
+      expect(run.signal, describeRun(run)).toBe('SIGKILL');
+
+      const problems = unexpectedFiles(dst);
+      expect(problems, `after SIGKILL (${seen} temp files seen; left behind: ${findTempFiles(dst).length}):\n${indent(problems.join('\n'))}`).toEqual([]);
+
+      await expectCompletedMirror(dst, `the run after SIGKILL at temp file #${n}`);
+    },
+    30_000,
+  );
+
+  it('SIGINT stops the run with exit 130, removing its temp files before it exits', async () => {
+    const dst = freshDestination('dst-sigint');
+    const { run, seen } = await interruptAfterTemps(dst, 3, 'SIGINT');
+    expect(run.signal, describeRun(run)).toBe(null);
+    expect(run.code, describeRun(run)).toBe(130);
+    expect(findTempFiles(dst), `temp files left by the interrupted run (${seen} seen)`).toEqual([]);
+    expect(unexpectedFiles(dst)).toEqual([]);
+
+    await expectCompletedMirror(dst, 'the run after SIGINT');
+  }, 30_000);
+});
