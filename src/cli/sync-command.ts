@@ -186,7 +186,7 @@ export async function syncCommand(argv: string[], io: Io, signal: AbortSignal): 
   log?.close();
 
   if (args.dryRun && !args.json && !args.quiet) printPlan(result, io);
-  for (const e of result.errors) io.stderr.write(`failed: ${e.path}: ${e.message}\n`);
+  for (const e of result.errors) io.stderr.write(`failed: ${e.message}\n`);
   for (const s of result.skipped) {
     if (s.reason === 'special-file') io.stderr.write(`skipped: ${s.path}: not a regular file, folder or symlink\n`);
     else if (!args.quiet) io.stderr.write(`skipped: ${s.path}: ${SKIP_TEXT[s.reason]}\n`);

@@ -194,6 +194,19 @@ describe('one bad file never aborts the run', () => {
     expect(fs.readdirSync(dst).filter((n) => n.startsWith('.~synctray-'))).toEqual([]);
   });
 
+  it('a name that is not valid UTF-8 is reported, never silently skipped', async () => {
+    writeTree(src, { fine: 'ok', 'sub/other': 'o' });
+    writeTree(dst, { stale: 'still here' });
+    fs.writeFileSync(Buffer.concat([Buffer.from(`${src}/sub/caf`), Buffer.from([0xe9]), Buffer.from('.txt')]), 'x');
+    const r = await sync(src, dst, '--json');
+    expect(r.code).toBe(1);
+    expect(r.json?.errors?.[0]).toMatchObject({ path: 'sub', code: 'UNSUPPORTED' });
+    expect(r.stderr).toContain('sub: holds a name that is not valid UTF-8');
+    expect(fs.readFileSync(path.join(dst, 'fine'), 'utf8')).toBe('ok');
+    // The folder's contents are unknown, so the mirror deletes nothing this run.
+    expect(fs.existsSync(path.join(dst, 'stale'))).toBe(true);
+  });
+
   it('an unlistable source folder is reported and mirror deletes nothing', async () => {
     writeTree(src, { 'locked/x': 'x', ok: 'ok', new: 'n' });
     writeTree(dst, { 'locked/x': 'x', ok: 'ok', stale: 'still here' });

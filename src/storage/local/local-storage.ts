@@ -83,7 +83,19 @@ export class LocalStorage implements Storage {
       } catch (err) {
         throw mapFsError(err, dir === '' ? name : `${dir}/${name}`);
       }
-      if (st === undefined) continue; // vanished between readdir and lstat
+      if (st === undefined) {
+        // Node decodes names as UTF-8; one that is not comes back with U+FFFD and cannot be reached
+        // by that name. Skipping it silently would hide it from the sync (and a mirror would never
+        // copy or delete it), so the folder is reported instead.
+        if (name.includes('\uFFFD')) {
+          throw new StorageError(
+            ErrorCode.UNSUPPORTED,
+            `${dir === '' ? '.' : dir}: holds a name that is not valid UTF-8 (shown as ${JSON.stringify(name)}); rename it to sync this folder`,
+            dir,
+          );
+        }
+        continue; // vanished between readdir and lstat
+      }
       entries.push(toEntry(name, st, st.isSymbolicLink() ? readlinkOrEmpty(child) : undefined));
     }
     return entries;
