@@ -56,7 +56,7 @@ export class ProgressBar {
 
   private draw(t: number): void {
     if (this.totalFiles === 0) return;
-    const width = this.out.columns ?? 80;
+    const width = this.out.columns || 80;
     const elapsed = Math.max(t - this.started, 1);
     const rate = (this.bytes / elapsed) * 1000;
     const fraction = this.totalBytes > 0 ? this.bytes / this.totalBytes : this.files / this.totalFiles;
