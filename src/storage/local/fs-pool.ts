@@ -1,9 +1,14 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { FsRequest, FsResponse } from './fs-worker.js';
+import { runBatch, type FsRequest, type FsResponse } from './fs-worker.js';
 
 /** Calls sent to a worker in one message at most; measured best between 8 and 32. */
 const BATCH = 16;
+/**
+ * Calls run on this thread before the workers are worth starting: starting two costs about 40 ms,
+ * more than a few hundred small copies take here.
+ */
+const START_AFTER = 512;
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
 export type FsCall = FsRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
@@ -19,30 +24,31 @@ class WorkerFsError extends Error {
 }
 
 /**
- * A few worker threads doing file system calls synchronously. The calls made during one turn of
- * the event loop travel together, one message per worker, so a small file's copy costs the main
- * thread a queue push instead of a thread-pool round trip per system call (measured: half the
- * time of the callback API for a 20,000-file first copy). Workers start on the first call and keep
- * the process alive only while calls are outstanding.
+ * File system calls run synchronously in batches: the calls made during one turn of the event
+ * loop travel together, one message per worker thread, so a small file's copy costs this thread a
+ * queue push instead of a thread-pool round trip per system call (measured: half the time of the
+ * callback API for a 20,000-file first copy). Small jobs never pay for threads: the first calls,
+ * and any made while the workers start, run right here. Workers keep the process alive only while
+ * calls are outstanding.
  */
 export class FsPool {
   private readonly workers: Worker[] = [];
   private readonly queues: FsRequest[][] = [];
   private readonly pending = new Map<number, Pending>();
+  private online = 0;
+  private calls = 0;
   private nextId = 1;
   private turn = 0;
   private flushScheduled = false;
   private failure: Error | undefined;
 
-  constructor(private readonly size: number) {}
-
-  get started(): boolean {
-    return this.workers.length > 0;
+  constructor(private readonly size: number) {
+    for (let i = 0; i < size; i++) this.queues.push([]);
   }
 
   call<T>(request: FsCall): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
-    if (this.workers.length === 0) this.start();
+    if (++this.calls === START_AFTER) this.start();
     const id = this.nextId++;
     const promise = new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
@@ -50,14 +56,18 @@ export class FsPool {
     if (this.pending.size === 1) for (const w of this.workers) w.ref();
     const q = this.queues[this.turn]!;
     q.push({ ...request, id } as FsRequest);
-    // A full batch goes at once, so a worker starts while this thread is still queueing more.
-    if (q.length >= BATCH) this.send(this.turn);
+    // A full batch goes at once, so a worker starts on it while this thread queues more.
+    if (q.length >= BATCH && this.ready) this.send(this.turn);
     this.turn = (this.turn + 1) % this.size;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(this.flush);
     }
     return promise;
+  }
+
+  private get ready(): boolean {
+    return this.online === this.size;
   }
 
   private readonly flush = () => {
@@ -69,21 +79,22 @@ export class FsPool {
     const q = this.queues[i]!;
     if (q.length === 0) return;
     this.queues[i] = [];
-    this.workers[i]!.postMessage(q);
+    if (this.ready) this.workers[i]!.postMessage(q);
+    else this.settle(runBatch(q));
   }
 
   private start(): void {
     const url = new URL(import.meta.url.endsWith('.ts') ? './fs-worker.ts' : './fs-worker.js', import.meta.url);
     for (let i = 0; i < this.size; i++) {
       const worker = new Worker(url);
-      worker.unref();
+      if (this.pending.size === 0) worker.unref();
+      worker.once('online', () => this.online++);
       worker.on('message', (replies: FsResponse[]) => this.settle(replies));
       worker.on('error', (err) => this.fail(err));
       worker.on('exit', (code) => {
         if (this.pending.size > 0) this.fail(new Error(`file system worker exited (code ${code})`));
       });
       this.workers.push(worker);
-      this.queues.push([]);
     }
   }
 

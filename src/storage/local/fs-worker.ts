@@ -144,18 +144,19 @@ function handle(r: FsRequest): unknown {
   }
 }
 
-if (!isMainThread) {
-  parentPort?.on('message', (batch: FsRequest[]) => {
-    const replies: FsResponse[] = new Array(batch.length);
-    for (let i = 0; i < batch.length; i++) {
-      const r = batch[i]!;
-      try {
-        replies[i] = { id: r.id, value: handle(r) };
-      } catch (err) {
-        const e = err as NodeJS.ErrnoException;
-        replies[i] = { id: r.id, error: { code: e.code ?? '', message: e.message } };
-      }
+/** Runs a batch in order; every request gets a reply, failures included. */
+export function runBatch(batch: readonly FsRequest[]): FsResponse[] {
+  const replies: FsResponse[] = new Array(batch.length);
+  for (let i = 0; i < batch.length; i++) {
+    const r = batch[i]!;
+    try {
+      replies[i] = { id: r.id, value: handle(r) };
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      replies[i] = { id: r.id, error: { code: e.code ?? '', message: e.message } };
     }
-    parentPort!.postMessage(replies);
-  });
+  }
+  return replies;
 }
+
+if (!isMainThread) parentPort?.on('message', (batch: FsRequest[]) => parentPort!.postMessage(runBatch(batch)));

@@ -7,7 +7,7 @@ import type { RelPath } from '../../core/rel-path.js';
 import type { Capabilities, FileSource, Storage, WriteOptions } from '../storage.js';
 import * as call from './fs-calls.js';
 import { sharedFsPool, type FsCall, type FsPool } from './fs-pool.js';
-import { statItem, type StatReply } from './fs-worker.js';
+import type { StatReply } from './fs-worker.js';
 import { mapFsError } from './map-error.js';
 import { nsToUtimeSeconds } from './times.js';
 
@@ -103,9 +103,7 @@ export class LocalStorage implements Storage {
 
   async stat(rel: RelPath): Promise<Entry> {
     const abs = this.absolute(rel);
-    // Through the workers once they run (a copy checks its source after each file); before that a
-    // direct call spares a scan-only run their start-up.
-    const s = this.pool.started ? await this.run<StatReply>({ op: 'stat', path: abs }, rel) : this.direct(() => statItem(abs), rel);
+    const s = await this.run<StatReply>({ op: 'stat', path: abs }, rel);
     const type = TYPES[s.type]!;
     const entry: Entry = { name: path.basename(abs), type, size: s.size, mtimeNs: s.mtime, atimeNs: s.atime, mode: s.mode };
     if (type === 'symlink') entry.target = s.target;
@@ -278,13 +276,6 @@ export class LocalStorage implements Storage {
     }
   }
 
-  private direct<T>(fn: () => T, rel: RelPath): T {
-    try {
-      return fn();
-    } catch (err) {
-      throw mapFsError(err, rel);
-    }
-  }
 }
 
 function toEntry(name: string, st: fs.BigIntStats, target: string | undefined): Entry {
