@@ -46,7 +46,11 @@ export class FsPool {
     for (let i = 0; i < size; i++) this.queues.push([]);
   }
 
-  call<T>(request: FsCall): Promise<T> {
+  /**
+   * Queues one call. `key` (a folder path) sends calls about one folder to the same worker: two
+   * threads creating and renaming files in one folder wait on its lock in the kernel.
+   */
+  call<T>(request: FsCall, key?: string): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
     if (++this.calls === START_AFTER) this.start();
     const id = this.nextId++;
@@ -54,11 +58,11 @@ export class FsPool {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
     });
     if (this.pending.size === 1) for (const w of this.workers) w.ref();
-    const q = this.queues[this.turn]!;
+    const slot = key === undefined ? (this.turn = (this.turn + 1) % this.size) : hash(key) % this.size;
+    const q = this.queues[slot]!;
     q.push({ ...request, id } as FsRequest);
     // A full batch goes at once, so a worker starts on it while this thread queues more.
-    if (q.length >= BATCH && this.ready) this.send(this.turn);
-    this.turn = (this.turn + 1) % this.size;
+    if (q.length >= BATCH && this.ready) this.send(slot);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(this.flush);
@@ -114,6 +118,12 @@ export class FsPool {
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
   }
+}
+
+function hash(s: string): number {
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) | 0;
+  return h >>> 0;
 }
 
 let shared: FsPool | undefined;

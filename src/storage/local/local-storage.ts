@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Entry, EntryType } from '../../core/entry.js';
 import { NS_PER_MS } from '../../core/entry.js';
 import { ErrorCode, StorageError } from '../../core/errors.js';
-import type { RelPath } from '../../core/rel-path.js';
+import { parentOf, type RelPath } from '../../core/rel-path.js';
 import type { Capabilities, FileSource, Storage, WriteOptions } from '../storage.js';
 import * as call from './fs-calls.js';
 import { sharedFsPool, type FsCall, type FsPool } from './fs-pool.js';
@@ -205,7 +205,7 @@ export class LocalStorage implements Storage {
     const abs = this.absolute(rel);
     if (!this.capabilities.permissions) return;
     try {
-      await this.pool.call({ op: 'chmod', path: abs, mode: mode & 0o7777 });
+      await this.pool.call({ op: 'chmod', path: abs, mode: mode & 0o7777 }, parentOf(rel));
     } catch (err) {
       const e = mapFsError(err, rel);
       if (e.code === ErrorCode.CHANGED) throw new StorageError(ErrorCode.CHANGED, `${rel}: is a symlink, its mode cannot be set`, rel);
@@ -217,7 +217,7 @@ export class LocalStorage implements Storage {
     const a = this.absolute(from);
     const b = this.absolute(to);
     try {
-      await this.pool.call({ op: 'rename', from: a, to: b });
+      await this.pool.call({ op: 'rename', from: a, to: b }, parentOf(to));
     } catch (err) {
       const e = mapFsError(err, to);
       // rename(2) says EEXIST or ENOTEMPTY for a non-empty target directory.
@@ -244,7 +244,7 @@ export class LocalStorage implements Storage {
   async remove(rel: RelPath): Promise<void> {
     const abs = this.absolute(rel);
     try {
-      await this.pool.call({ op: 'unlink', path: abs });
+      await this.pool.call({ op: 'unlink', path: abs }, parentOf(rel));
     } catch (err) {
       const e = mapFsError(err, rel);
       // unlink(2) on a directory is EISDIR on Linux but EPERM on macOS and others.
@@ -258,7 +258,7 @@ export class LocalStorage implements Storage {
   async rmdir(rel: RelPath): Promise<void> {
     const abs = this.absolute(rel);
     try {
-      await this.pool.call({ op: 'rmdir', path: abs });
+      await this.pool.call({ op: 'rmdir', path: abs }, parentOf(rel));
     } catch (err) {
       const e = mapFsError(err, rel);
       if (e.code === ErrorCode.EXISTS) throw new StorageError(ErrorCode.NOT_EMPTY, e.message, rel, false, e.native);
@@ -270,7 +270,7 @@ export class LocalStorage implements Storage {
 
   private async run<T>(request: FsCall, rel: RelPath): Promise<T> {
     try {
-      return await this.pool.call<T>(request);
+      return await this.pool.call<T>(request, parentOf(rel));
     } catch (err) {
       throw mapFsError(err, rel);
     }
