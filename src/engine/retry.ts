@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry from 'p-retry';
 import { isStorageError } from '../core/errors.js';
 
@@ -13,11 +14,18 @@ export interface RetryPolicy {
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, firstDelayMs: 200 };
 
 /** Runs `fn` again while it fails with a retryable StorageError; anything else fails at once. */
-export function withRetry<T>(fn: () => Promise<T>, policy: RetryPolicy, signal?: AbortSignal): Promise<T> {
-  if (policy.attempts <= 1) return fn();
+export async function withRetry<T>(fn: () => Promise<T>, policy: RetryPolicy, signal?: AbortSignal): Promise<T> {
+  // The first attempt goes straight through: nearly every call succeeds, and p-retry's setup per
+  // call showed up in a 20,000-file copy's profile.
+  try {
+    return await fn();
+  } catch (err) {
+    if (policy.attempts <= 1 || !(isStorageError(err) && err.retryable)) throw err;
+  }
+  await sleep(policy.firstDelayMs, undefined, { signal });
   return pRetry(fn, {
-    retries: policy.attempts - 1,
-    minTimeout: policy.firstDelayMs,
+    retries: policy.attempts - 2,
+    minTimeout: policy.firstDelayMs * 2,
     factor: 2,
     signal,
     shouldRetry: ({ error }) => isStorageError(error) && error.retryable,
