@@ -2,29 +2,28 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { needsTool, rsyncDiff } from '../helpers/oracle.js';
-import { giveToNobody, runCli, snapshot, tempDir, writeTree } from '../helpers/run-cli.js';
+import { runCli } from '../helpers/cli.js';
+import { rsyncDiff, rsyncSkipReason } from '../helpers/oracle.js';
+import { giveToNobody } from '../helpers/privilege.js';
+import { makeSyncScratch, removeScratch } from '../helpers/scratch.js';
+import { snapshotTree } from '../helpers/tree-inspect.js';
+import { writeTree } from '../helpers/tree-spec.js';
 
-const haveRsync = needsTool('rsync');
+const skipReason = rsyncSkipReason();
 let root: string;
 let src: string;
 let dst: string;
 
 beforeEach(() => {
-  root = tempDir();
-  src = path.join(root, 'src');
-  dst = path.join(root, 'dst');
+  ({ root, src, dst } = makeSyncScratch());
   fs.mkdirSync(src);
 });
-afterEach(() => {
-  spawnSync('chmod', ['-R', 'u+rwx', root]);
-  fs.rmSync(root, { recursive: true, force: true });
-});
+afterEach(() => removeScratch(root));
 
 const sync = (...args: string[]) => runCli(['sync', ...args]);
 const setMtime = (p: string, sec: number) => fs.utimesSync(p, sec, sec);
 
-describe.skipIf(!haveRsync)('sync modes end to end', () => {
+describe.skipIf(skipReason !== undefined)('sync modes end to end', () => {
   it('mirror makes an exact replica, and a second run does nothing', async () => {
     writeTree(src, { 'a/b/c.txt': 'hello', 'top.bin': 'x'.repeat(100_000), 'e m p t y': '' });
     fs.mkdirSync(path.join(src, 'empty-dir'));
@@ -36,7 +35,7 @@ describe.skipIf(!haveRsync)('sync modes end to end', () => {
     const first = await sync(src, dst, '--json');
     expect(first.code).toBe(0);
     expect(first.json).toMatchObject({ mode: 'mirror', deleted: 2, failed: 0 });
-    expect(rsyncDiff(src, dst)).toBe('');
+    expect(rsyncDiff(src, dst)).toEqual([]);
 
     const second = await sync(src, dst, '--json');
     expect(second.code).toBe(0);
@@ -101,7 +100,7 @@ describe.skipIf(!haveRsync)('sync modes end to end', () => {
     const r = await sync(src, dst, '--checksum', '--json');
     expect(r.json).toMatchObject({ updated: 1 });
     expect(fs.readFileSync(path.join(dst, 'f'), 'utf8')).toBe('bbbb');
-    expect(rsyncDiff(src, dst)).toBe('');
+    expect(rsyncDiff(src, dst)).toEqual([]);
   });
 
   it('excluded paths are neither copied nor deleted', async () => {
@@ -127,7 +126,7 @@ describe.skipIf(!haveRsync)('sync modes end to end', () => {
     expect(run).toMatch(/^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ$/);
     expect(fs.readFileSync(path.join(versions, run!, 'a/changed'), 'utf8')).toBe('v1');
     expect(fs.readFileSync(path.join(versions, run!, 'a/removed'), 'utf8')).toBe('bye');
-    expect(rsyncDiff(src, dst)).toBe('');
+    expect(rsyncDiff(src, dst)).toEqual([]);
   });
 
   it('a versions folder inside the destination is left out of the mirror', async () => {
@@ -142,12 +141,12 @@ describe.skipIf(!haveRsync)('sync modes end to end', () => {
   it('--dry-run lists what would happen and changes nothing', async () => {
     writeTree(src, { new: 'n' });
     writeTree(dst, { old: 'o' });
-    const before = snapshot(dst);
+    const before = snapshotTree(dst);
     const r = await sync(src, dst, '--dry-run');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('copy: new');
     expect(r.stdout).toContain('delete: old');
-    expect(snapshot(dst)).toEqual(before);
+    expect(snapshotTree(dst)).toEqual(before);
   });
 
   it('--log-file gets a line per operation and a summary', async () => {
@@ -177,7 +176,7 @@ describe.skipIf(!haveRsync)('sync modes end to end', () => {
     writeTree(src, { 'sub/g': 'g' });
     expect((await sync(src, dst)).code).toBe(0);
     expect(fs.existsSync(path.join(dst, 'sub/.~synctray-0123456789abcdef.part'))).toBe(false);
-    expect(rsyncDiff(src, dst)).toBe('');
+    expect(rsyncDiff(src, dst)).toEqual([]);
   });
 });
 
@@ -223,11 +222,11 @@ describe('one bad file never aborts the run', () => {
 
 describe('refusals: exit 2, a message naming the problem, nothing written', () => {
   const refused = async (args: string[], pattern: RegExp) => {
-    const before = snapshot(dst);
+    const before = snapshotTree(dst);
     const r = await runCli(['sync', ...args]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(pattern);
-    expect(snapshot(dst)).toEqual(before);
+    expect(snapshotTree(dst)).toEqual(before);
   };
 
   beforeEach(() => {
@@ -243,11 +242,11 @@ describe('refusals: exit 2, a message naming the problem, nothing written', () =
   it('source unreadable', async () => {
     fs.chmodSync(src, 0);
     giveToNobody(root);
-    const before = snapshot(dst);
+    const before = snapshotTree(dst);
     const r = await runCli(['sync', src, dst], { unprivileged: true });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/Source `.*src` cannot be read: permission denied/);
-    expect(snapshot(dst)).toEqual(before);
+    expect(snapshotTree(dst)).toEqual(before);
   });
   it('destination is a file', async () => {
     writeTree(root, { file: 'x' });

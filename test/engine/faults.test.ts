@@ -5,19 +5,21 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/core/errors.js';
 import { sync } from '../../src/engine/sync.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
+import { runCli } from '../helpers/cli.js';
 import { FaultyStorage } from '../helpers/faulty-storage.js';
-import { isRoot, runCli, tempDir, writeTree } from '../helpers/run-cli.js';
+import { isRoot } from '../helpers/privilege.js';
+import { hasTool, skipReasonOutsideCi } from '../helpers/requirements.js';
+import { makeSyncScratch, removeScratch } from '../helpers/scratch.js';
+import { writeTree } from '../helpers/tree-spec.js';
 
 let root: string;
 let src: string;
 let dst: string;
 beforeEach(() => {
-  root = tempDir();
-  src = path.join(root, 'src');
-  dst = path.join(root, 'dst');
+  ({ root, src, dst } = makeSyncScratch());
   writeTree(src, { a: 'alpha', b: 'bravo', c: 'charlie', 'd/e': 'echo' });
 });
-afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+afterEach(() => removeScratch(root));
 
 const temps = (dir: string) => fs.readdirSync(dir, { recursive: true }).map(String).filter((n) => path.basename(n).startsWith('.~synctray-'));
 const quickRetry = { attempts: 5, firstDelayMs: 5 };
@@ -60,10 +62,9 @@ describe('retrying transient errors', () => {
 });
 
 // A real full disk: a small tmpfs mounted for the test (root only; CI runs as root).
-const canMount = isRoot && spawnSync('sh', ['-c', 'command -v mount']).status === 0;
-if (!canMount && process.env.CI !== 'true') console.warn('skipping the full-disk test: it mounts a tmpfs, which needs root');
+const mountSkipReason = skipReasonOutsideCi(isRoot && hasTool('mount'), 'skipping the full-disk test: it mounts a tmpfs, which needs root');
 
-describe.skipIf(!canMount && process.env.CI !== 'true')('a really full disk', () => {
+describe.skipIf(mountSkipReason !== undefined)('a really full disk', () => {
   let mnt: string;
   beforeEach(() => {
     mnt = path.join(root, 'small');

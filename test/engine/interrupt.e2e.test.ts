@@ -9,18 +9,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assertCliBuilt, describeRun, indent, runSync, startCli, summaryOf, type CliResult } from '../helpers/cli.js';
-import {
-  findTempFiles,
-  listTree,
-  makeScratch,
-  removeScratch,
-  rsyncDiff,
-  rsyncSkipReason,
-  seededBytes,
-  sha256File,
-  TEMP_NAME,
-  waitFor,
-} from '../helpers/trees.js';
+import { rsyncDiff, rsyncSkipReason } from '../helpers/oracle.js';
+import { makeScratch, removeScratch } from '../helpers/scratch.js';
+import { findTempFiles, listTree, sha256File, TEMP_NAME } from '../helpers/tree-inspect.js';
+import { seededBytes } from '../helpers/tree-spec.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const skipReason = rsyncSkipReason();
 const MiB = 1 << 20;

@@ -4,26 +4,15 @@
  * whatever changed since the last run; update and missing keep what they promise to keep.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { assertCliBuilt, describeRun, indent, runSync, summaryOf, type CliResult } from '../helpers/cli.js';
-import {
-  applyMutations,
-  arbMutations,
-  describeSnap,
-  describeTree,
-  fillDir,
-  HOSTILE_NAMES,
-  makeScratch,
-  OVERLAPPING_NAMES,
-  removeScratch,
-  rsyncDiff,
-  rsyncSkipReason,
-  snapshotTree,
-  treeArbs,
-  type DirSpec,
-} from '../helpers/trees.js';
+import { rsyncDiff, rsyncSkipReason } from '../helpers/oracle.js';
+import { makeSyncScratch, removeScratch } from '../helpers/scratch.js';
+import { HOSTILE_NAMES, OVERLAPPING_NAMES, treeArbs } from '../helpers/tree-arbitraries.js';
+import { describeSnap, describeTree, snapshotTree } from '../helpers/tree-inspect.js';
+import { applyMutations, arbMutations } from '../helpers/tree-mutations.js';
+import { fillDir, type DirSpec } from '../helpers/tree-spec.js';
 
 const skipReason = rsyncSkipReason();
 
@@ -41,16 +30,15 @@ const assertOptions = (numRuns: number): fc.Parameters<unknown> => ({
 
 /** Runs `body` with fresh `src` (filled from `tree`) and `dst` paths, removing everything after. */
 async function inScratch(tree: DirSpec, body: (src: string, dst: string) => Promise<void>): Promise<void> {
-  const scratch = makeScratch('synctray-prop-');
+  const { root, src, dst } = makeSyncScratch('synctray-prop-');
   try {
-    const src = path.join(scratch, 'src');
     fs.mkdirSync(src);
     fillDir(src, tree);
-    await body(src, path.join(scratch, 'dst'));
+    await body(src, dst);
   } finally {
-    removeScratch(scratch);
+    removeScratch(root);
   }
-  expect(fs.existsSync(scratch)).toBe(false);
+  expect(fs.existsSync(root)).toBe(false);
 }
 
 class StepFailed extends Error {

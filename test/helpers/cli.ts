@@ -7,18 +7,24 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { isRoot, NOBODY } from './privilege.js';
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 export const CLI_PATH = path.join(REPO_ROOT, 'dist/cli/main.js');
+
+/** Throws a clear message when the CLI has not been compiled (every run checks this). */
+function assertCliExists(): void {
+  if (!fs.existsSync(CLI_PATH)) {
+    throw new Error(`${CLI_PATH} does not exist: run \`npm run build\` first (npm ci runs it through "prepare").`);
+  }
+}
 
 /**
  * Throws a clear message when the CLI has not been compiled. `npm ci` builds it through the
  * `prepare` script; a stale build is only warned about, since src/ may be mid-edit.
  */
 export function assertCliBuilt(): void {
-  if (!fs.existsSync(CLI_PATH)) {
-    throw new Error(`${CLI_PATH} does not exist: run \`npm run build\` first (npm ci runs it through "prepare").`);
-  }
+  assertCliExists();
   const built = fs.statSync(CLI_PATH).mtimeMs;
   const newest = newestMtimeMs(path.join(REPO_ROOT, 'src'));
   if (newest > built) console.warn(`dist/ is older than src/: these tests run the last build; run \`npm run build\` to test the current code.`);
@@ -50,6 +56,9 @@ export interface SyncSummary {
   refused?: string;
 }
 
+/** A JSON object printed as the last stdout line, whatever its shape. */
+export type CliJson = Record<string, unknown> & { errors?: { path: string; code: string; message: string }[] };
+
 export interface CliResult {
   args: string[];
   /** Exit status, or null when a signal ended the process. */
@@ -57,6 +66,24 @@ export interface CliResult {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
+  /** The last stdout line parsed as JSON, when it is a JSON object. */
+  json?: CliJson;
+}
+
+export interface StartOptions {
+  cwd?: string;
+  /** Added to the tests' own environment. */
+  env?: NodeJS.ProcessEnv;
+  /**
+   * Run as an ordinary user even when the tests run as root (as CI does), so that permission bits
+   * mean something; the files involved must belong to NOBODY (see `giveToNobody`).
+   */
+  unprivileged?: boolean;
+}
+
+export interface RunOptions extends StartOptions {
+  /** A run still going after this long is killed and reported as such; 30 s unless given. */
+  timeoutMs?: number;
 }
 
 export interface RunningCli {
@@ -66,10 +93,14 @@ export interface RunningCli {
 }
 
 /** Starts `node dist/cli/main.js ...args` with the Node running the tests. */
-export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): RunningCli {
+export function startCli(args: string[], options: StartOptions = {}): RunningCli {
+  assertCliExists();
+  const drop = options.unprivileged && isRoot ? { uid: NOBODY, gid: NOBODY } : {};
   const child = spawn(process.execPath, [CLI_PATH, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    ...drop,
   });
   let stdout = '';
   let stderr = '';
@@ -77,14 +108,14 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): RunningCl
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const done = new Promise<CliResult>((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ args, code, signal, stdout, stderr }));
+    child.on('close', (code, signal) => resolve({ args, code, signal, stdout, stderr, json: lastLineJson(stdout) }));
   });
   return { child, done };
 }
 
 /** Runs the CLI to the end; a run still going after `timeoutMs` is killed and reported as such. */
-export async function runCli(args: string[], timeoutMs = 30_000): Promise<CliResult> {
-  const run = startCli(args);
+export async function runCli(args: string[], { timeoutMs = 30_000, ...options }: RunOptions = {}): Promise<CliResult> {
+  const run = startCli(args, options);
   const timer = setTimeout(() => run.child.kill('SIGKILL'), timeoutMs);
   try {
     const result = await run.done;
@@ -100,15 +131,20 @@ export function runSync(src: string, dst: string, ...options: string[]): Promise
   return runCli(['sync', src, dst, ...options, '--json']);
 }
 
+/** The last line of `stdout` parsed as JSON when it is a JSON object, else undefined. */
+function lastLineJson(stdout: string): CliJson | undefined {
+  const last = stdout.trimEnd().split('\n').pop() ?? '';
+  if (!last.startsWith('{')) return undefined;
+  try {
+    return JSON.parse(last) as CliJson;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The summary from the last stdout line; throws with the whole output when there is none. */
 export function summaryOf(result: CliResult): SyncSummary {
-  const last = result.stdout.trimEnd().split('\n').pop() ?? '';
-  try {
-    const parsed = JSON.parse(last) as unknown;
-    if (typeof parsed === 'object' && parsed !== null && 'copied' in parsed) return parsed as SyncSummary;
-  } catch {
-    // reported below
-  }
+  if (result.json && 'copied' in result.json) return result.json as unknown as SyncSummary;
   throw new Error(`no JSON summary on the last stdout line.\n${describeRun(result)}`);
 }
 

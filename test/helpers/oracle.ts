@@ -1,27 +1,28 @@
+/**
+ * The rsync oracle: rsync, an independent implementation, says whether two trees match. Under
+ * CI=true the tests that use it always run (and fail if rsync is missing); elsewhere a missing
+ * rsync skips them with a printed reason.
+ */
 import { spawnSync } from 'node:child_process';
+import { skipReasonOutsideCi } from './requirements.js';
 
-/** Whether a system tool is on PATH. */
-export function hasTool(name: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
+const RSYNC_PRESENT = spawnSync('rsync', ['--version'], { stdio: 'ignore' }).status === 0;
+
+/** Why rsync tests must be skipped, or undefined when they run (see the CI rule above). */
+export function rsyncSkipReason(): string | undefined {
+  return skipReasonOutsideCi(RSYNC_PRESENT, 'rsync is not installed (apt-get install rsync): skipping the tests that use it as the oracle');
 }
 
 /**
- * Tests that need a system tool skip with a printed reason on a user's machine without it, but
- * under CI=true they run, and fail if the tool is missing.
+ * `rsync -anic --delete SRC/ DST/`: one itemized line per difference between the trees (types,
+ * sizes, content by checksum, mtimes to the second, modes, symlink targets). Empty exactly when
+ * rsync printed nothing, i.e. when the trees match.
  */
-export function needsTool(name: string): boolean {
-  const present = hasTool(name);
-  if (!present && process.env.CI !== 'true') {
-    console.warn(`skipping tests that need \`${name}\`: it is not installed (apt-get install ${name})`);
-    return false;
-  }
-  return true;
-}
-
-/** `rsync -anic --delete SRC/ DST/`: prints nothing when the trees match (types, sizes, content, mtimes, modes, links). */
-export function rsyncDiff(src: string, dst: string): string {
-  const r = spawnSync('rsync', ['-anic', '--delete', `${src}/`, `${dst}/`], { encoding: 'utf8' });
+export function rsyncDiff(src: string, dst: string): string[] {
+  if (!RSYNC_PRESENT) throw new Error('rsync is not installed, and CI=true requires the tests that need it to run: install rsync.');
+  const r = spawnSync('rsync', ['-anic', '--delete', `${src}/`, `${dst}/`], { encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`rsync failed (${r.status}): ${r.stderr}`);
-  return r.stdout;
+  if (r.status !== 0) throw new Error(`rsync -anic --delete ${src}/ ${dst}/ failed with exit ${r.status}:\n${r.stderr}`);
+  // Only the final newline is dropped: any other output, even a blank line, counts as a difference.
+  return r.stdout === '' ? [] : r.stdout.replace(/\n$/, '').split('\n');
 }
