@@ -4,9 +4,7 @@ import { isSyncMode, SYNC_MODES, type SyncMode } from '../core/modes.js';
 import type { SyncEvent } from '../core/events.js';
 import type { Action } from '../engine/plan.js';
 import { sync, type SyncResult } from '../engine/sync.js';
-import { runStamp } from '../engine/versions.js';
-import { LocalStorage } from '../storage/local/local-storage.js';
-import { LocalVersions } from '../storage/local/local-versions.js';
+import { app } from '../app.js';
 import { checkLocalPaths } from './check-paths.js';
 import { ExitCode } from './exit-codes.js';
 import { formatBytes, formatCount, formatDuration } from './format.js';
@@ -133,10 +131,10 @@ export async function syncCommand(argv: string[], io: Io, signal: AbortSignal): 
     }
   }
 
-  const src = new LocalStorage(paths.source);
-  const dst = new LocalStorage(paths.destination);
+  const src = app.openStorage(paths.source);
+  const dst = app.openStorage(paths.destination);
   const started = new Date();
-  const versions = paths.versions ? new LocalVersions(paths.versions, runStamp(started)) : undefined;
+  const versions = paths.versions ? app.openVersions(paths.versions, started) : undefined;
   const showProgress = !args.quiet && !args.json && !args.dryRun && io.stderr.isTTY === true;
   const bar = showProgress ? new ProgressBar(io.stderr) : undefined;
   const onEvent = (e: SyncEvent) => {
