@@ -8,6 +8,8 @@ export const ErrorCode = {
   PERMISSION: 'PERMISSION',
   BUSY: 'BUSY',
   NO_SPACE: 'NO_SPACE',
+  /** One file is over a size limit of the destination (FAT32's 4 GiB, a file size ulimit). */
+  TOO_LARGE: 'TOO_LARGE',
   READ_ONLY: 'READ_ONLY',
   NAME_TOO_LONG: 'NAME_TOO_LONG',
   DEVICE_GONE: 'DEVICE_GONE',

@@ -1,4 +1,4 @@
-import type { Entry } from '../core/entry.js';
+import type { Entry, EntryType } from '../core/entry.js';
 import type { RelPath } from '../core/rel-path.js';
 
 /**
@@ -18,6 +18,14 @@ export interface Capabilities {
   /** `rename` replaces an existing file in one step that readers never see half done. */
   atomicRename: boolean;
 }
+
+/**
+ * What a rename may replace, so that nothing written in the destination since it was listed is
+ * lost: `null` means nothing may stand at the target (an item that appeared is kept and the rename
+ * fails with EXISTS); an item means that item, unchanged (same type, size and mtime, else CHANGED).
+ * Left out, the rename replaces whatever is there.
+ */
+export type Replacing = null | { type: EntryType; size: number; mtimeNs: bigint };
 
 /** A file's content as handed from one storage to another. */
 export interface FileSource {
@@ -47,6 +55,8 @@ export interface WriteOptions {
    * when the source could not be checked (write then resolves `false` and nothing is renamed).
    */
   renameTo?: RelPath;
+  /** With `renameTo`: what it may replace (see Replacing). */
+  replacing?: Replacing;
 }
 
 /**
@@ -89,7 +99,7 @@ export interface Storage {
    * Moves `from` to `to`, replacing a file or symlink at `to` in one step (see `atomicRename`).
    * IS_DIR or NOT_EMPTY when `to` is a directory; NOT_FOUND when `from` or `to`'s parent is missing.
    */
-  rename(from: RelPath, to: RelPath): Promise<void>;
+  rename(from: RelPath, to: RelPath, options?: { replacing?: Replacing }): Promise<void>;
 
   /** Creates one directory; its parent must exist. EXISTS, NOT_FOUND. `mkdir('')` creates the root with any missing parents. */
   mkdir(path: RelPath, options?: WriteOptions): Promise<void>;
