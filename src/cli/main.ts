@@ -44,7 +44,7 @@ export async function main(argv: string[], io: Io, signal: AbortSignal): Promise
       io.stderr.write(`synctray: ${err.message}\nRun 'synctray ${command === 'sync' ? 'sync ' : ''}--help' for usage.\n`);
       return ExitCode.REFUSED;
     }
-    if (err instanceof RefusedError || err instanceof TypeError) {
+    if (err instanceof RefusedError) {
       io.stderr.write(`synctray: ${err.message}\n`);
       return ExitCode.REFUSED;
     }
@@ -63,6 +63,7 @@ const onSignal = () => {
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
+process.on('SIGHUP', onSignal);
 
 const code = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }, controller.signal);
 process.exitCode = code;

@@ -3,6 +3,7 @@ import { RefusedError } from '../core/errors.js';
 import { isSyncMode, SYNC_MODES, type SyncMode } from '../core/modes.js';
 import type { SyncEvent } from '../core/events.js';
 import type { Action } from '../engine/plan.js';
+import { excludeMatcher } from '../engine/exclude.js';
 import { sync, type SyncResult } from '../engine/sync.js';
 import { app } from '../app.js';
 import { checkLocalPaths } from './check-paths.js';
@@ -121,6 +122,11 @@ export async function syncCommand(argv: string[], io: Io, signal: AbortSignal): 
     return ExitCode.OK;
   }
 
+  try {
+    excludeMatcher(args.exclude);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   const paths = checkLocalPaths(args.source, args.destination, args.versions);
   let log: LogFile | undefined;
   if (args.logFile !== undefined) {
@@ -166,7 +172,7 @@ export async function syncCommand(argv: string[], io: Io, signal: AbortSignal): 
       return ExitCode.INTERRUPTED;
     }
     if (log) {
-      log.line(`refused: ${(err as Error).message}`);
+      log.line(`${err instanceof RefusedError ? 'refused' : 'error'}: ${(err as Error).message}`);
       log.close();
     }
     throw err;
@@ -176,6 +182,8 @@ export async function syncCommand(argv: string[], io: Io, signal: AbortSignal): 
   bar?.clear();
 
   const operations = result.copied + result.updated + result.deleted + result.metadata;
+  if (result.fatal) log?.line(`stopped: ${result.fatal.message}`);
+  if (result.deletesHeld > 0) log?.line(`held back ${result.deletesHeld} deletions: items failed to copy`);
   log?.line(
     `summary: ${operations} operations (copied ${result.copied}, updated ${result.updated}, deleted ${result.deleted}, ` +
       `metadata ${result.metadata}), ${result.failed} failed, ${result.unchanged} unchanged, ${result.bytes} bytes` +
@@ -187,9 +195,15 @@ export async function syncCommand(argv: string[], io: Io, signal: AbortSignal): 
   for (const e of result.errors) io.stderr.write(`failed: ${e.message}\n`);
   for (const s of result.skipped) {
     if (s.reason === 'special-file') io.stderr.write(`skipped: ${s.path}: not a regular file, folder or symlink\n`);
-    else if (!args.quiet) io.stderr.write(`skipped: ${s.path}: ${SKIP_TEXT[s.reason]}\n`);
+    else if (s.reason === 'destination-newer' && !args.quiet) io.stderr.write(`skipped: ${s.path}: the destination copy is newer (update mode keeps it)\n`);
   }
-  if (result.fatal) io.stderr.write(`Stopped: ${result.fatal.message}. Free some space or fix the destination, then run again.\n`);
+  if (result.deletesHeld > 0) {
+    io.stderr.write(
+      `Not deleting ${formatCount(result.deletesHeld)} items from the destination: some items failed to copy, and one of ` +
+        'them may be what a deleted item was renamed to. Fix the failures above, then run again.\n',
+    );
+  }
+  if (result.fatal) io.stderr.write(`Stopped: ${result.fatal.message}. ${FATAL_HINT[result.fatal.code] ?? 'Fix the destination, then run again.'}\n`);
 
   if (args.json) io.stdout.write(`${JSON.stringify(summaryJson(result))}\n`);
   else if (!args.quiet) io.stdout.write(`${summaryText(result, signal.aborted)}\n`);
@@ -202,12 +216,11 @@ export async function syncCommand(argv: string[], io: Io, signal: AbortSignal): 
   return result.failed > 0 || result.fatal ? ExitCode.SOME_FAILED : ExitCode.OK;
 }
 
-const SKIP_TEXT = {
-  'special-file': 'not a regular file, folder or symlink',
-  'destination-newer': 'the destination copy is newer (update mode keeps it)',
-  'type-conflict': 'the destination has a different kind of item here, left as it is',
-  'holds-excluded': 'the destination folder holds excluded items, so it is not replaced',
-} as const;
+const FATAL_HINT: Partial<Record<string, string>> = {
+  NO_SPACE: 'Free some space on the destination, then run again: finished files are not copied again.',
+  READ_ONLY: 'The destination is read-only: remount it writable or choose another destination.',
+  DEVICE_GONE: 'Reconnect the drive, then run again: finished files are not copied again.',
+};
 
 function summaryJson(r: SyncResult) {
   return {
@@ -220,6 +233,8 @@ function summaryJson(r: SyncResult) {
     unchanged: r.unchanged,
     skipped: r.skipped.length,
     failed: r.failed,
+    vanished: r.vanished,
+    deletesHeld: r.deletesHeld,
     bytes: r.bytes,
     durationMs: Math.round(r.durationMs),
     errors: r.errors.map((e) => ({ path: e.path, code: e.code, message: e.message })),
@@ -243,10 +258,13 @@ function summaryText(r: SyncResult, interrupted: boolean): string {
 }
 
 function printPlan(r: SyncResult, io: Io): void {
-  const line = (a: Action) => {
-    const what =
-      a.op === 'mkdir' ? 'create folder' : a.op === 'copy' ? (a.replace.length > 0 ? 'update' : 'copy') : a.op === 'meta' ? 'set metadata' : a.op === 'delete' ? (a.temp ? 'remove temp' : 'delete') : undefined;
-    if (what) io.stdout.write(`${what}: ${a.path}\n`);
-  };
-  for (const a of [...r.plan.mkdirs, ...r.plan.transfers, ...r.plan.deletes]) line(a);
+  const say = (what: string, path: string) => io.stdout.write(`${what}: ${path}\n`);
+  for (const a of [...r.plan.mkdirs, ...r.plan.transfers, ...r.plan.deletes]) {
+    if (a.op === 'mkdir' || a.op === 'copy') {
+      // What a type change replaces is deleted with it: list it, as the real run will.
+      for (const doomed of a.replace) if (doomed.path !== a.path) say('delete', doomed.path);
+      say(a.op === 'mkdir' ? (a.replace.length > 0 ? 'replace with folder' : 'create folder') : a.replace.length > 0 ? 'update' : 'copy', a.path);
+    } else if (a.op === 'meta') say('set metadata', a.path);
+    else if (a.op === 'delete') say(a.temp ? 'remove temp' : 'delete', a.path);
+  }
 }

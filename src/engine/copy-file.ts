@@ -1,7 +1,7 @@
 import type { Entry } from '../core/entry.js';
 import { ErrorCode, StorageError, isStorageError } from '../core/errors.js';
 import type { RelPath } from '../core/rel-path.js';
-import type { Storage } from '../storage/storage.js';
+import type { Replacing, Storage } from '../storage/storage.js';
 import type { Doomed } from './plan.js';
 import { tempPathFor } from './temp-name.js';
 import type { VersionStore } from './versions.js';
@@ -21,9 +21,10 @@ export type PlaceOutcome = { placed: Entry } | { vanished: true };
 /**
  * Puts a copy of the source file or symlink at `path` in the destination without ever exposing a
  * partial file there: the content goes to a temp name in the same folder, gets its mode and times,
- * is flushed, and only then is renamed over whatever stood at `path`. If the source moved (size or
- * mtime) while it was copied, the copy is thrown away and made again. Whatever the outcome, no temp
- * file is left behind.
+ * is flushed, and only then is renamed over what the listing saw at `path` (never over something
+ * that appeared or changed there since: that is kept and reported). If the source moved (size or
+ * mtime) while it was copied, the copy is thrown away and made again. The temp file is removed
+ * whatever happens, except when the process itself dies (the next run removes it then).
  */
 export async function placeItem(
   ctx: PlaceContext,
@@ -32,26 +33,36 @@ export async function placeItem(
   replace: readonly Doomed[],
 ): Promise<PlaceOutcome> {
   let entry = listed;
+  // The item the final rename swaps out, unless it has to be versioned (moved away) first.
+  const direct = replace.find((r) => r.path === path && r.entry.type !== 'dir');
+  const swapsDirect = direct !== undefined && ctx.versions === undefined;
+  const replacing: Replacing = swapsDirect ? { type: direct.entry.type, size: direct.entry.size, mtimeNs: direct.entry.mtimeNs } : null;
+  // With nothing to clear first, the storage may rename the checked file into place itself.
+  const renameTo = replace.every((r) => swapsDirect && r === direct) ? path : undefined;
+
   for (let attempt = 0; attempt <= MAX_CHANGED_RETRIES; attempt++) {
     const tmp = tempPathFor(path);
     try {
       const times = { mtimeNs: entry.mtimeNs, atimeNs: entry.atimeNs };
       let checked = false;
+      let moved = false;
       if (entry.type === 'symlink') {
         await ctx.dst.symlink(tmp, entry.target ?? '', times);
       } else {
         const expect = { size: entry.size, mtimeNs: entry.mtimeNs };
-        // With nothing to clear first, the storage may rename the finished, checked file itself.
-        const renameTo = nothingToClear(ctx, replace, path) ? path : undefined;
         try {
-          checked = await ctx.dst.write(tmp, ctx.src.read(path), { ...times, mode: entry.mode, expect, renameTo });
+          checked = await ctx.dst.write(tmp, ctx.src.read(path), { ...times, mode: entry.mode, expect, renameTo, replacing });
         } catch (err) {
+          if (isStorageError(err, ErrorCode.EXISTS) && renameTo !== undefined) throw changedInDestination(path);
           if (!isStorageError(err, ErrorCode.CHANGED)) throw err;
+          moved = true;
         }
         if (checked && renameTo !== undefined) return { placed: entry };
       }
       const now = checked ? entry : await ctx.src.stat(path);
-      if (!sameVersion(entry, now)) {
+      if (moved || !sameVersion(entry, now)) {
+        // The temp file of a write that saw its source move is never renamed, whatever it holds:
+        // it is dropped and the copy made again from the source as it is now.
         await removeQuietly(ctx.dst, tmp);
         if (now.type !== 'file' && now.type !== 'symlink') {
           throw new StorageError(ErrorCode.CHANGED, `${path}: changed type while being copied; it will be picked up next run`, path);
@@ -61,19 +72,34 @@ export async function placeItem(
       }
       ctx.signal?.throwIfAborted();
       await clearWay(ctx, replace, path);
-      await ctx.dst.rename(tmp, path);
+      try {
+        await ctx.dst.rename(tmp, path, { replacing });
+      } catch (err) {
+        if (isStorageError(err, ErrorCode.EXISTS)) throw changedInDestination(path);
+        throw err;
+      }
       return { placed: entry };
     } catch (err) {
       await removeQuietly(ctx.dst, tmp);
       if (isStorageError(err, ErrorCode.NOT_FOUND) && (await vanished(ctx.src, path))) return { vanished: true };
-      throw err;
+      throw aboutTarget(err, tmp, path);
     }
   }
-  throw new StorageError(ErrorCode.CHANGED, `${path}: kept changing while being copied; it will be copied once it settles`, path, true);
+  throw new StorageError(ErrorCode.CHANGED, `${path}: kept changing while being copied; it will be copied once it settles`, path);
 }
 
-function nothingToClear(ctx: PlaceContext, replace: readonly Doomed[], path: RelPath): boolean {
-  return ctx.versions === undefined && replace.every((r) => r.path === path && r.entry.type !== 'dir');
+function changedInDestination(path: RelPath): StorageError {
+  return new StorageError(
+    ErrorCode.CHANGED,
+    `${path}: appeared or changed in the destination while syncing; left as it is (run again to sync it)`,
+    path,
+  );
+}
+
+/** Errors about the temp file are reported about the item being placed. */
+function aboutTarget(err: unknown, tmp: RelPath, path: RelPath): unknown {
+  if (!isStorageError(err) || !err.message.includes(tmp)) return err;
+  return new StorageError(err.code, err.message.replaceAll(tmp, path), path, err.retryable, err.native);
 }
 
 /**

@@ -27,6 +27,11 @@ export interface ExecuteResult {
   vanished: number;
   bytes: number;
   errors: ItemError[];
+  /**
+   * Deletions not carried out because items failed to copy this run: a file that failed might be
+   * the renamed twin of one this run would delete, so nothing is deleted until all copies succeed.
+   */
+  deletesHeld: number;
   /** Set when a run-ending error (disk full, read-only, device gone) stopped it early. */
   fatal?: StorageError;
 }
@@ -47,6 +52,7 @@ export async function execute(plan: Plan, ctx: ExecuteContext): Promise<ExecuteR
     vanished: 0,
     bytes: 0,
     errors: [],
+    deletesHeld: 0,
   };
   const failedDirs: RelPath[] = [];
   const stopped = () => ctx.signal?.aborted === true || result.fatal !== undefined;
@@ -145,7 +151,9 @@ export async function execute(plan: Plan, ctx: ExecuteContext): Promise<ExecuteR
     await pool(group, ctx.concurrency, run, stopped);
   }
   if (!stopped()) await pool(plan.transfers, ctx.concurrency, run, stopped);
-  for (const group of byDepth(plan.deletes)) {
+  const deletes = result.failed > 0 ? plan.deletes.filter((a) => a.op === 'delete' && a.temp) : plan.deletes;
+  result.deletesHeld = plan.deletes.length - deletes.length;
+  for (const group of byDepth(deletes)) {
     if (stopped()) break;
     await pool(group, ctx.concurrency, run, stopped);
   }

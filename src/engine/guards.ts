@@ -21,8 +21,9 @@ export function checkGuards(plan: Plan, src: Tree, dst: Tree, options: GuardOpti
 
   const dstFiles = countFiles(dst);
   if (src.entries.size <= 1 && dst.entries.size > 1) {
+    const what = src.holdsExcluded.has('') ? 'holds only excluded items' : 'is empty';
     throw new RefusedError(
-      `Source \`${srcName}\` is empty but destination \`${dstName}\` is not: mirroring would delete everything in it. ` +
+      `Source \`${srcName}\` ${what} but destination \`${dstName}\` is not: mirroring would delete everything in it. ` +
         'Check that the source is the right folder and its drive is mounted; use --force if emptying the destination is really wanted.',
     );
   }

@@ -61,6 +61,11 @@ export interface PlanOptions {
   compareModes: boolean;
   /** Mirror may delete only when the source scan was complete. */
   allowDeletes: boolean;
+  /**
+   * False when the destination treats `Foo` and `foo` as one name: items are then matched
+   * case-insensitively, so a rename that only changes case never deletes what it just wrote.
+   */
+  dstCaseSensitive?: boolean;
 }
 
 /**
@@ -85,11 +90,16 @@ export function plan(src: Tree, dst: Tree, options: PlanOptions): Plan {
   // Folders whose mtime our own work will move (a child written, renamed or removed).
   const touched = new Set<RelPath>();
   const touch = (path: RelPath) => touched.add(parentOf(path));
+  // Destination folders that could not be listed: what they hold is unknown, so nothing is
+  // written into them (it could overwrite what we cannot see). They are reported as failures.
+  const unknown = dst.errors.map((e) => e.path);
+  const lookup = destinationLookup(dst, options.dstCaseSensitive ?? true);
 
   for (const [path, s] of src.entries) {
     if (path === '') continue;
     if (blocked.length > 0 && isBlocked(parentOf(path))) continue;
-    const d = dst.entries.get(path);
+    if (unknown.length > 0 && unknown.some((u) => isSameOrInside(path, u))) continue;
+    const d = lookup(path);
 
     if (s.type === 'special') {
       out.skipped.push({ path, reason: 'special-file' });
@@ -105,17 +115,14 @@ export function plan(src: Tree, dst: Tree, options: PlanOptions): Plan {
     const diff = compareEntries(s, d, window, options.contentDiffers?.get(path), options.compareModes);
 
     if (s.type !== d.type) {
-      if (mode === 'missing') {
-        out.skipped.push({ path, reason: 'type-conflict' });
+      // A type change replaces what the destination holds, so only a mirror makes one (update and
+      // missing never delete or overwrite with another kind of item), and never over excluded items.
+      if (mode !== 'mirror' || (d.type === 'dir' && dst.holdsExcluded.has(path))) {
+        out.skipped.push({ path, reason: mode === 'mirror' ? 'holds-excluded' : 'type-conflict' });
         if (s.type === 'dir') blocked.push(path);
         continue;
       }
       const doomed = d.type === 'dir' ? subtree(dst, path) : [{ path, entry: d }];
-      if (d.type === 'dir' && (mode === 'update' || holdsExcluded(dst, path))) {
-        // Replacing a folder deletes everything in it: never in update mode, never over excluded items.
-        out.skipped.push({ path, reason: mode === 'update' ? 'type-conflict' : 'holds-excluded' });
-        continue;
-      }
       addNew(out, path, s, doomed);
       touch(path);
       out.deletedFiles += doomed.filter((x) => x.entry.type !== 'dir').length;
@@ -157,7 +164,7 @@ export function plan(src: Tree, dst: Tree, options: PlanOptions): Plan {
     if (diff.mode || diff.mtime) out.dirMetas.push({ op: 'dirMeta', path: '', src: srcRoot, mode: diff.mode });
   }
 
-  if (mode === 'mirror' && options.allowDeletes) planDeletes(src, dst, out, touch);
+  if (mode === 'mirror' && options.allowDeletes) planDeletes(src, dst, out, touch, options.dstCaseSensitive ?? true);
 
   for (const temp of dst.temps) {
     out.deletes.push({ op: 'delete', path: temp, entry: TEMP_ENTRY, temp: true });
@@ -189,16 +196,17 @@ function addNew(out: Plan, path: RelPath, s: Entry, replace: Doomed[]): void {
   }
 }
 
-function planDeletes(src: Tree, dst: Tree, out: Plan, touch: (p: RelPath) => void): void {
+function planDeletes(src: Tree, dst: Tree, out: Plan, touch: (p: RelPath) => void, caseSensitive: boolean): void {
   // Items below a folder that is itself replaced are already in that action's `replace` list.
   const replacedDirs = new Set<RelPath>();
   for (const a of [...out.mkdirs, ...out.transfers]) {
     if ((a.op === 'mkdir' || a.op === 'copy') && a.replace.length > 0) replacedDirs.add(a.path);
   }
+  const inSource = caseSensitive ? (p: RelPath) => src.entries.has(p) : foldedSet(src);
   for (const [path, d] of dst.entries) {
-    if (path === '' || src.entries.has(path)) continue;
+    if (path === '' || inSource(path)) continue;
     if (underAny(path, replacedDirs)) continue;
-    if (d.type === 'dir' && holdsExcluded(dst, path)) continue;
+    if (d.type === 'dir' && dst.holdsExcluded.has(path)) continue;
     out.deletes.push({ op: 'delete', path, entry: d });
     if (d.type !== 'dir') out.deletedFiles++;
     touch(path);
@@ -212,8 +220,22 @@ function underAny(path: RelPath, dirs: ReadonlySet<RelPath>): boolean {
   }
 }
 
-function holdsExcluded(tree: Tree, dir: RelPath): boolean {
-  return tree.holdsExcluded.has(dir);
+/** Finds the destination item for a source path, case-insensitively where the destination is. */
+function destinationLookup(dst: Tree, caseSensitive: boolean): (path: RelPath) => Entry | undefined {
+  if (caseSensitive) return (path) => dst.entries.get(path);
+  const folded = new Map<string, Entry>();
+  for (const [path, entry] of dst.entries) folded.set(fold(path), entry);
+  return (path) => dst.entries.get(path) ?? folded.get(fold(path));
+}
+
+function foldedSet(tree: Tree): (path: RelPath) => boolean {
+  const folded = new Set<string>();
+  for (const path of tree.entries.keys()) folded.add(fold(path));
+  return (path) => folded.has(fold(path));
+}
+
+function fold(path: RelPath): string {
+  return path.normalize('NFC').toLowerCase();
 }
 
 /** A folder and everything below it in the destination, deepest first. */

@@ -8,7 +8,10 @@ import { emptyTree, type Tree } from './tree.js';
 
 export interface ScanOptions {
   exclude?: ExcludeMatcher;
-  /** Paths (and everything below them) this side must not see, e.g. a versions folder inside it. */
+  /**
+   * Paths (and everything below them) to leave out like excluded ones, e.g. a versions folder
+   * inside the destination (and the same path in the source, which must not be copied into it).
+   */
   hide?: readonly RelPath[];
   /** Folders listed at once; a local disk gains nothing, a phone or network share a lot. */
   concurrency?: number;
@@ -34,6 +37,7 @@ export async function scan(storage: Storage, root: Entry, options: ScanOptions =
   const queue: RelPath[] = [''];
   const limit = options.concurrency ?? 8;
   let active = 0;
+  let listed = 0;
   let failure: unknown;
 
   await new Promise<void>((resolve) => {
@@ -49,12 +53,11 @@ export async function scan(storage: Storage, root: Entry, options: ScanOptions =
           (entries) => {
             for (const entry of entries) {
               const path = joinRel(dir, entry.name);
-              if (entry.type === 'file' && isTempName(entry.name)) {
+              if ((entry.type === 'file' || entry.type === 'symlink') && isTempName(entry.name)) {
                 tree.temps.push(path);
                 continue;
               }
-              if (hide.has(path)) continue;
-              if (exclude(path, entry.type === 'dir')) {
+              if (hide.has(path) || exclude(path, entry.type === 'dir')) {
                 markExcluded(dir);
                 continue;
               }
@@ -62,12 +65,19 @@ export async function scan(storage: Storage, root: Entry, options: ScanOptions =
               if (entry.type === 'dir') queue.push(path);
             }
             active--;
-            pump();
+            // A local listing never waits, so without a pause now and then a whole scan would run
+            // in one turn of the event loop and a Ctrl+C would go unseen until it ended.
+            if (++listed % 64 === 0) setImmediate(pump);
+            else pump();
           },
           (err: unknown) => {
             active--;
             if (dir === '' || !isStorageError(err)) failure ??= err;
-            else tree.errors.push({ path: dir, code: err.code, message: err.message });
+            else {
+              tree.errors.push({ path: dir, code: err.code, message: err.message });
+              // What the folder holds is unknown: it must not be removed.
+              markExcluded(dir);
+            }
             pump();
           },
         );

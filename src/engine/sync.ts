@@ -1,6 +1,6 @@
 import type { Entry } from '../core/entry.js';
 import { ErrorCode, RefusedError, isStorageError } from '../core/errors.js';
-import type { SyncEventListener } from '../core/events.js';
+import type { ItemError, SyncEventListener } from '../core/events.js';
 import type { SyncMode } from '../core/modes.js';
 import type { RelPath } from '../core/rel-path.js';
 import type { Storage } from '../storage/storage.js';
@@ -50,12 +50,17 @@ export interface SyncResult extends ExecuteResult {
 export async function sync(src: Storage, dst: Storage, options: SyncOptions): Promise<SyncResult> {
   const started = performance.now();
   const exclude = excludeMatcher(options.exclude ?? []);
-  const srcRoot = await rootEntry(src, 'Source');
+  const srcRoot = (await rootEntry(src, 'Source'))!;
   const dstRoot = await rootEntry(dst, 'Destination', true);
 
+  // A versions folder inside the destination is left out on both sides: neither deleted there nor
+  // filled from a source folder that happens to have the same path.
+  const hide = options.hideInDestination;
   const [srcTree, dstTree] = await Promise.all([
-    scan(src, srcRoot!, { exclude, signal: options.signal }),
-    dstRoot ? scan(dst, dstRoot, { exclude, hide: options.hideInDestination, signal: options.signal }) : emptyTree(),
+    scan(src, srcRoot, { exclude, hide, signal: options.signal }).catch((err: unknown) => rootProblem(err, src, 'Source')),
+    dstRoot
+      ? scan(dst, dstRoot, { exclude, hide, signal: options.signal }).catch((err: unknown) => rootProblem(err, dst, 'Destination'))
+      : emptyTree(),
   ]);
 
   const windowNs = { srcPrecisionNs: src.capabilities.mtimePrecisionNs, dstPrecisionNs: dst.capabilities.mtimePrecisionNs };
@@ -69,6 +74,7 @@ export async function sync(src: Storage, dst: Storage, options: SyncOptions): Pr
     contentDiffers,
     compareModes: src.capabilities.permissions && dst.capabilities.permissions,
     allowDeletes: srcTree.errors.length === 0,
+    dstCaseSensitive: dst.capabilities.caseSensitive,
   });
   let refused: string | undefined;
   try {
@@ -88,7 +94,13 @@ export async function sync(src: Storage, dst: Storage, options: SyncOptions): Pr
     plan,
     refused,
   };
-  const scanFailures = srcTree.errors.map((e) => ({ path: e.path, code: e.code, message: e.message }));
+  // Unreadable folders on either side and items a mode may not replace are failures: the run did
+  // not back them up, and its exit status says so.
+  const scanFailures: ItemError[] = [
+    ...srcTree.errors.map((e) => ({ path: e.path, code: e.code, message: `${e.message} (source folder skipped)` })),
+    ...dstTree.errors.map((e) => ({ path: e.path, code: e.code, message: `${e.message} (destination folder left as it is)` })),
+    ...plan.skipped.filter((s) => s.reason === 'type-conflict' || s.reason === 'holds-excluded').map(conflictError),
+  ];
 
   if (options.dryRun) {
     return {
@@ -100,7 +112,13 @@ export async function sync(src: Storage, dst: Storage, options: SyncOptions): Pr
     };
   }
 
-  if (!dstRoot) await dst.mkdir('', { mode: srcRoot!.mode });
+  if (!dstRoot) {
+    try {
+      await dst.mkdir('', { mode: srcRoot.mode });
+    } catch (err) {
+      throw new Error(`Destination \`${dst.description}\` cannot be created: ${err instanceof Error ? err.message : String(err)}.`);
+    }
+  }
   const result = await execute(plan, {
     src,
     dst,
@@ -116,23 +134,37 @@ export async function sync(src: Storage, dst: Storage, options: SyncOptions): Pr
 }
 
 async function rootEntry(storage: Storage, role: string, mayBeMissing = false): Promise<Entry | undefined> {
+  let entry: Entry;
   try {
-    const entry = await storage.stat('');
-    if (entry.type !== 'dir') {
-      throw new RefusedError(`${role} \`${storage.description}\` is not a folder: give the path of a folder.`);
-    }
-    await storage.list('');
-    return entry;
+    entry = await storage.stat('');
   } catch (err) {
     if (mayBeMissing && isStorageError(err, ErrorCode.NOT_FOUND)) return undefined;
-    if (isStorageError(err, ErrorCode.NOT_FOUND)) {
-      throw new RefusedError(`${role} \`${storage.description}\` does not exist: check the path (is the drive connected?).`);
-    }
-    if (isStorageError(err, ErrorCode.PERMISSION)) {
-      throw new RefusedError(`${role} \`${storage.description}\` cannot be read: permission denied. Fix its permissions or run as a user who can read it.`);
-    }
-    throw err;
+    return rootProblem(err, storage, role);
   }
+  if (entry.type !== 'dir') {
+    throw new RefusedError(`${role} \`${storage.description}\` is not a folder: give the path of a folder.`);
+  }
+  return entry;
+}
+
+/** Turns a failure to read a root into a refusal that says what to do; anything else passes. */
+function rootProblem(err: unknown, storage: Storage, role: string): never {
+  if (isStorageError(err, ErrorCode.NOT_FOUND)) {
+    throw new RefusedError(`${role} \`${storage.description}\` does not exist: check the path (is the drive connected?).`);
+  }
+  if (isStorageError(err, ErrorCode.PERMISSION)) {
+    throw new RefusedError(`${role} \`${storage.description}\` cannot be read: permission denied. Fix its permissions or run as a user who can read it.`);
+  }
+  throw err;
+}
+
+const CONFLICT_TEXT = {
+  'type-conflict': 'the destination holds another kind of item here (file, folder or link) and this mode never replaces one; move or delete it, or use mirror mode',
+  'holds-excluded': 'the destination folder here holds excluded items, so it is not replaced by the source item; move them, then run again',
+} as const;
+
+function conflictError(s: Skipped): ItemError {
+  return { path: s.path, code: 'CONFLICT', message: `${s.path}: ${CONFLICT_TEXT[s.reason as keyof typeof CONFLICT_TEXT]}` };
 }
 
 function sameSizeFiles(src: Tree, dst: Tree): RelPath[] {
@@ -152,6 +184,9 @@ function dryCounts(plan: Plan): Omit<ExecuteResult, 'failed' | 'errors'> {
     if (a.op === 'copy') a.replace.length > 0 ? updated++ : copied++;
     else metadata++;
   }
-  const deleted = plan.deletes.filter((a) => a.op === 'delete' && !a.temp).length;
-  return { copied, updated, deleted, metadata, vanished: 0, bytes: plan.bytes };
+  let deleted = plan.deletes.filter((a) => a.op === 'delete' && !a.temp).length;
+  for (const a of [...plan.mkdirs, ...plan.transfers]) {
+    if (a.op === 'mkdir' || a.op === 'copy') deleted += a.replace.filter((r) => r.path !== a.path).length;
+  }
+  return { copied, updated, deleted, metadata, vanished: 0, bytes: plan.bytes, deletesHeld: 0 };
 }

@@ -21,9 +21,9 @@ export interface Capabilities {
 
 /**
  * What a rename may replace, so that nothing written in the destination since it was listed is
- * lost: `null` means nothing may stand at the target (an item that appeared is kept and the rename
- * fails with EXISTS); an item means that item, unchanged (same type, size and mtime, else CHANGED).
- * Left out, the rename replaces whatever is there.
+ * lost: `null` means nothing may stand at the target; an item means that item, unchanged (same
+ * type, size and mtime). Anything else there is kept and the rename fails with EXISTS (CHANGED is
+ * kept for a source that moved). Left out, the rename replaces whatever is there.
  */
 export type Replacing = null | { type: EntryType; size: number; mtimeNs: bigint };
 

@@ -165,9 +165,28 @@ describe('plan: update', () => {
     const p = run(tree({ p: 'file' }), tree({ 'p/q': 'q' }), 'update');
     expect(describePlan(p)).toEqual(['skip p type-conflict']);
   });
-  it('may replace a destination file by a folder (an overwrite)', () => {
-    const p = run(tree({ 'p/q': 'q' }), tree({ p: 'file' }), 'update');
-    expect(describePlan(p)).toEqual(['mkdir p (replacing p)', 'copy p/q', 'dirMeta p mode', 'dirMeta .']);
+  it('never replaces a destination file by a folder or a link', () => {
+    const p = run(tree({ 'p/q': 'q', l: ['symlink', { target: 't' }] }), tree({ p: 'file', l: 'data' }), 'update');
+    expect(describePlan(p)).toEqual(['skip p type-conflict', 'skip l type-conflict']);
+  });
+});
+
+describe('plan: what the destination listing could not see', () => {
+  it('writes nothing into a destination folder that could not be listed, and keeps it', () => {
+    const dst = tree({ locked: ['dir'], 'gone/x': 'x' }, { errors: [{ path: 'locked', code: 'PERMISSION', message: 'locked: permission denied' }], holdsExcluded: new Set(['locked', '']) });
+    const p = run(tree({ 'locked/new': 'n', 'locked/sub/deep': 'd', other: 'o' }), dst, 'mirror');
+    expect(describePlan(p)).toEqual(['copy other', 'delete gone/x', 'delete gone', 'dirMeta .']);
+  });
+});
+
+describe('plan: case-insensitive destination', () => {
+  it('matches items whatever their case, and never deletes what a case-only rename wrote', () => {
+    const p = run(tree({ foo: 'new content' }), tree({ Foo: 'old' }), 'mirror', { dstCaseSensitive: false });
+    expect(describePlan(p)).toEqual(['copy foo (replacing foo:file)', 'dirMeta .']);
+  });
+  it('a case-sensitive destination keeps both names apart', () => {
+    const p = run(tree({ foo: 'new content' }), tree({ Foo: 'old' }), 'mirror');
+    expect(describePlan(p)).toEqual(['copy foo', 'delete Foo', 'dirMeta .']);
   });
 });
 

@@ -41,6 +41,32 @@ async function inScratch(tree: DirSpec, body: (src: string, dst: string) => Prom
   expect(fs.existsSync(root)).toBe(false);
 }
 
+/**
+ * Update and missing never replace an item by one of another type: each such path is reported as
+ * a CONFLICT failure (exit 1) and nothing below it is visited. Every other run must exit 0.
+ */
+function checkConflicts(
+  step: string,
+  run: CliResult,
+  srcBefore: Map<string, { type: string }>,
+  dstBefore: Map<string, { type: string }>,
+  context: { src: string; dst: string; story: string[] },
+): void {
+  const expected: string[] = [];
+  for (const [rel, s] of srcBefore) {
+    if (rel === '' || expected.some((c) => rel.startsWith(`${c}/`))) continue;
+    const d = dstBefore.get(rel);
+    if (d !== undefined && d.type !== s.type) expected.push(rel);
+  }
+  const errors = (run.json?.errors ?? []) as { path: string; code: string }[];
+  const reported = errors.filter((e) => e.code === 'CONFLICT').map((e) => e.path);
+  const others = errors.filter((e) => e.code !== 'CONFLICT');
+  const wantCode = expected.length > 0 ? 1 : 0;
+  if (run.code !== wantCode || others.length > 0 || [...reported].sort().join('\n') !== [...expected].sort().join('\n')) {
+    throw failure(step, `exit code ${run.code}, expected ${wantCode}; type conflicts expected ${JSON.stringify(expected)}, reported ${JSON.stringify(reported)}`, run, context);
+  }
+}
+
 class StepFailed extends Error {
   override readonly name = 'StepFailed';
 }
@@ -180,7 +206,7 @@ describe.skipIf(skipReason !== undefined)('sync on random trees, checked by rsyn
             const dstBefore = snapshotTree(dst);
             const run = await runSync(src, dst, '--mode', 'update', ...(checksum ? ['--checksum'] : []));
             const context = { src, dst, story: [] };
-            if (run.code !== 0) throw failure('update', `exit code ${run.code}, expected 0`, run, context);
+            checkConflicts('update', run, srcBefore, dstBefore, context);
 
             const dstAfter = snapshotTree(dst);
             const lost: string[] = [];
@@ -215,7 +241,7 @@ describe.skipIf(skipReason !== undefined)('sync on random trees, checked by rsyn
             const dstBefore = snapshotTree(dst);
             const run = await runSync(src, dst, '--mode', 'missing', ...(checksum ? ['--checksum'] : []));
             const context = { src, dst, story: [] };
-            if (run.code !== 0) throw failure('missing', `exit code ${run.code}, expected 0`, run, context);
+            checkConflicts('missing', run, srcBefore, dstBefore, context);
 
             const dstAfter = snapshotTree(dst);
             const problems: string[] = [];
