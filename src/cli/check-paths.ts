@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { RefusedError } from '../core/errors.js';
+import { rootMessages } from '../core/messages.js';
 
 /**
  * The real location of `p` even when it does not exist yet: the nearest existing ancestor is
@@ -36,12 +37,12 @@ export interface CheckedPaths {
 /** Refuses folder arguments that cannot be synced safely; returns their resolved forms. */
 export function checkLocalPaths(source: string, destination: string, versions?: string): CheckedPaths {
   const srcStat = statOrUndefined(source);
-  if (!srcStat) throw new RefusedError(`Source \`${source}\` does not exist: check the path (is the drive connected?).`);
-  if (!srcStat.isDirectory()) throw new RefusedError(`Source \`${source}\` is not a folder: give the path of a folder.`);
+  if (!srcStat) throw new RefusedError(rootMessages.missing('Source', source));
+  if (!srcStat.isDirectory()) throw new RefusedError(rootMessages.notAFolder('Source', source));
   try {
     fs.accessSync(source, fs.constants.R_OK | fs.constants.X_OK);
   } catch {
-    throw new RefusedError(`Source \`${source}\` cannot be read: permission denied. Fix its permissions or run as a user who can read it.`);
+    throw new RefusedError(rootMessages.unreadable('Source', source));
   }
   const dstStat = statOrUndefined(destination);
   if (dstStat && !dstStat.isDirectory()) {
@@ -68,7 +69,10 @@ export function checkLocalPaths(source: string, destination: string, versions?: 
     if (ver === src || isInside(ver, src)) {
       throw new RefusedError(`Versions folder \`${ver}\` is inside source \`${src}\`: choose a folder outside the source, or old versions would be synced as new files.`);
     }
-    if (ver === dst || isInside(dst, ver)) {
+    if (ver === dst) {
+      throw new RefusedError(`Versions folder \`${ver}\` is the destination itself: choose a folder beside or inside the destination.`);
+    }
+    if (isInside(dst, ver)) {
       throw new RefusedError(`Destination \`${dst}\` is inside versions folder \`${ver}\`: choose a versions folder beside or inside the destination.`);
     }
     out.versions = ver;

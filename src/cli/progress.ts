@@ -38,8 +38,6 @@ export class ProgressBar {
           this.bytes += event.bytes;
         }
         break;
-      case SyncEvents.ItemFailed:
-        break;
     }
     const t = this.now();
     if (t - this.lastDraw >= 100) {

@@ -1,6 +1,7 @@
 import type { Entry } from '../core/entry.js';
 import { ErrorCode, RefusedError, isStorageError } from '../core/errors.js';
 import type { ItemError, SyncEventListener } from '../core/events.js';
+import { rootMessages } from '../core/messages.js';
 import type { SyncMode } from '../core/modes.js';
 import type { RelPath } from '../core/rel-path.js';
 import type { Storage } from '../storage/storage.js';
@@ -142,19 +143,15 @@ async function rootEntry(storage: Storage, role: string, mayBeMissing = false): 
     return rootProblem(err, storage, role);
   }
   if (entry.type !== 'dir') {
-    throw new RefusedError(`${role} \`${storage.description}\` is not a folder: give the path of a folder.`);
+    throw new RefusedError(rootMessages.notAFolder(role, storage.description));
   }
   return entry;
 }
 
 /** Turns a failure to read a root into a refusal that says what to do; anything else passes. */
 function rootProblem(err: unknown, storage: Storage, role: string): never {
-  if (isStorageError(err, ErrorCode.NOT_FOUND)) {
-    throw new RefusedError(`${role} \`${storage.description}\` does not exist: check the path (is the drive connected?).`);
-  }
-  if (isStorageError(err, ErrorCode.PERMISSION)) {
-    throw new RefusedError(`${role} \`${storage.description}\` cannot be read: permission denied. Fix its permissions or run as a user who can read it.`);
-  }
+  if (isStorageError(err, ErrorCode.NOT_FOUND)) throw new RefusedError(rootMessages.missing(role, storage.description));
+  if (isStorageError(err, ErrorCode.PERMISSION)) throw new RefusedError(rootMessages.unreadable(role, storage.description));
   throw err;
 }
 
