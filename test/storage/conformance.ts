@@ -8,7 +8,7 @@ import type { Entry } from '../../src/core/entry.js';
 import { ErrorCode, StorageError } from '../../src/core/errors.js';
 import { joinRel, type RelPath } from '../../src/core/rel-path.js';
 import { bytesSource, readAll } from '../../src/storage/sources.js';
-import type { Capabilities, Storage, WriteOptions } from '../../src/storage/storage.js';
+import type { Capabilities, Replacing, Storage, WriteOptions } from '../../src/storage/storage.js';
 import {
   ATIME,
   BAD_PATHS,
@@ -457,6 +457,150 @@ export function describeStorageConformance(name: string, setup: () => Promise<St
         await expectStorageError(() => s.rename('f', 'missing/g'), ErrorCode.NOT_FOUND);
         expectNames(await namesIn(''), ['f']);
         expect(await text('f')).toBe('stays');
+      });
+    });
+
+    // What a rename may replace (Replacing): nothing written in the destination since it was
+    // listed is ever lost. `null`: nothing may stand at the target; an item: only that item,
+    // unchanged. Whatever else is there is kept and the call fails EXISTS.
+    describe('rename with replacing', () => {
+      /** What a listing said about `path`, as the engine passes it on. */
+      const listed = async (path: RelPath): Promise<Replacing> => {
+        const { type, size, mtimeNs } = await s.stat(path);
+        return { type, size, mtimeNs };
+      };
+      const appearances: [string, (path: RelPath) => Promise<unknown>, boolean][] = [
+        ['a file', (path) => put(path, 'appeared'), false],
+        ['an empty folder', (path) => s.mkdir(path), false],
+        ['a dangling symlink', (path) => s.symlink(path, 'nowhere'), true],
+      ];
+
+      it('null: moves a file, a symlink and a folder to a free name', async () => {
+        await put('new', 'new content', { mtimeNs: MTIME });
+        await s.rename('new', 'placed', { replacing: null });
+        expect(await text('placed')).toBe('new content');
+        if (caps.canSetModTime) time((await s.stat('placed')).mtimeNs, MTIME, 'mtime');
+        await s.mkdir('d');
+        await put('d/inside', 'kept');
+        await s.rename('d', 'e', { replacing: null });
+        expect(await text('e/inside')).toBe('kept');
+        if (caps.symlinks) {
+          await s.symlink('tmp-link', 'placed');
+          await s.rename('tmp-link', 'link', { replacing: null });
+          expect(await s.stat('link')).toMatchObject({ type: 'symlink', target: 'placed' });
+        }
+        expectNames(await namesIn(''), ['placed', 'e', ...(caps.symlinks ? ['link'] : [])]);
+      });
+
+      it.for(appearances)('null: fails EXISTS over %s that appeared, keeping both', async ([, make, link], { skip }) => {
+        skip(link && !caps.symlinks, 'no symlinks');
+        await make('target');
+        const before = await s.stat('target');
+        await put('tmp', 'new content');
+        await expectStorageError(() => s.rename('tmp', 'target', { replacing: null }), ErrorCode.EXISTS);
+        expect(withoutAtime(await s.stat('target'))).toEqual(withoutAtime(before));
+        if (before.type === 'file') expect(await text('target')).toBe('appeared');
+        expect(await text('tmp')).toBe('new content');
+      });
+
+      it('null: fails EXISTS moving a symlink or a folder onto an item that appeared', async () => {
+        await put('target', 'appeared');
+        await s.mkdir('d');
+        await expectStorageError(() => s.rename('d', 'target', { replacing: null }), ErrorCode.EXISTS);
+        if (caps.symlinks) {
+          await s.symlink('tmp-link', 'elsewhere');
+          await expectStorageError(() => s.rename('tmp-link', 'target', { replacing: null }), ErrorCode.EXISTS);
+          expect((await s.stat('tmp-link')).type).toBe('symlink');
+        }
+        expect(await text('target')).toBe('appeared');
+        expect((await s.stat('d')).type).toBe('dir');
+      });
+
+      it('an item: replaces it while it is as listed', async () => {
+        await put('target', 'old content', { mtimeNs: OTHER_MTIME });
+        const replacing = await listed('target');
+        await put('tmp', 'new content');
+        await s.rename('tmp', 'target', { replacing });
+        expectNames(await namesIn(''), ['target']);
+        expect(await text('target')).toBe('new content');
+      });
+
+      it('an item: replaces a listed symlink with a file and a listed file with a symlink', async ({ skip }) => {
+        skip(!caps.symlinks, 'no symlinks');
+        await s.symlink('was-link', 'nowhere');
+        await put('was-file', 'old');
+        const [link, file] = [await listed('was-link'), await listed('was-file')];
+        await put('tmp', 'new content');
+        await s.rename('tmp', 'was-link', { replacing: link });
+        await s.symlink('tmp-link', 'there');
+        await s.rename('tmp-link', 'was-file', { replacing: file });
+        expect(await text('was-link')).toBe('new content');
+        expect(await s.stat('was-file')).toMatchObject({ type: 'symlink', target: 'there' });
+      });
+
+      const changes: [string, (path: RelPath) => Promise<unknown>, 'times' | 'symlinks' | undefined][] = [
+        ['its mtime changed', (path) => s.setModTime(path, MTIME), 'times'],
+        ['its size changed', async (path) => (await s.remove(path), put(path, 'old content, longer', { mtimeNs: OTHER_MTIME })), 'times'],
+        ['it became a folder', async (path) => (await s.remove(path), s.mkdir(path)), undefined],
+        ['it became a symlink', async (path) => (await s.remove(path), s.symlink(path, 'nowhere')), 'symlinks'],
+      ];
+
+      it.for(changes)('an item: fails EXISTS when %s, keeping both', async ([, change, needs], { skip }) => {
+        skip(needs === 'times' && !caps.canSetModTime, 'cannot set times');
+        skip(needs === 'symlinks' && !caps.symlinks, 'no symlinks');
+        await put('target', 'old content', { mtimeNs: OTHER_MTIME });
+        const replacing = await listed('target');
+        await change('target');
+        const after = await s.stat('target');
+        await put('tmp', 'new content');
+        await expectStorageError(() => s.rename('tmp', 'target', { replacing }), ErrorCode.EXISTS);
+        expect(withoutAtime(await s.stat('target'))).toEqual(withoutAtime(after));
+        expect(await text('tmp')).toBe('new content');
+      });
+
+      it('an item that is gone: moves to the free name (nothing there to lose)', async () => {
+        await put('target', 'old content');
+        const replacing = await listed('target');
+        await s.remove('target');
+        await put('tmp', 'new content');
+        await s.rename('tmp', 'target', { replacing });
+        expectNames(await namesIn(''), ['target']);
+        expect(await text('target')).toBe('new content');
+      });
+
+      // write's renameTo places the checked copy as rename would; where the backend cannot check
+      // the source, write resolves false, renames nothing and the caller renames.
+      const placeByWrite = async (renameTo: RelPath, replacing: Replacing): Promise<boolean> => {
+        await put('source', 'new content', { mtimeNs: MTIME });
+        const { size, mtimeNs } = await s.stat('source');
+        return s.write('tmp', s.read('source'), { mtimeNs, expect: { size, mtimeNs }, renameTo, replacing });
+      };
+
+      it('write with renameTo: places the copy over the listed item or at a free name', async () => {
+        await put('target', 'old content', { mtimeNs: OTHER_MTIME });
+        if (await placeByWrite('target', await listed('target'))) {
+          expect(await text('target')).toBe('new content');
+          await s.remove('source');
+          expect(await placeByWrite('free', null)).toBe(true);
+          expect(await text('free')).toBe('new content');
+          expectNames(await namesIn(''), ['free', 'source', 'target']);
+        }
+      });
+
+      it('write with renameTo: fails EXISTS over an item that appeared or changed, keeping it', async () => {
+        await put('appeared', 'appeared');
+        await put('changed', 'old content', { mtimeNs: OTHER_MTIME });
+        const replacing = await listed('changed');
+        if (caps.canSetModTime) await s.setModTime('changed', MTIME);
+        else await (await s.remove('changed'), put('changed', 'other content'));
+        const kept = [await s.stat('appeared'), await s.stat('changed')].map(withoutAtime);
+
+        await expectStorageError(() => placeByWrite('appeared', null), ErrorCode.EXISTS);
+        await s.remove('tmp');
+        await s.remove('source');
+        await expectStorageError(() => placeByWrite('changed', replacing), ErrorCode.EXISTS);
+        expect([await s.stat('appeared'), await s.stat('changed')].map(withoutAtime)).toEqual(kept);
+        expect(await text('appeared')).toBe('appeared');
       });
     });
 

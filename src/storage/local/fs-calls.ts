@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 
 // The callback API, wrapped by hand: fs/promises costs about twice as much main-thread time per
-// call, which is most of a copy of a small file.
+// call, which is most of a copy of a small file. Only what runs outside FsPool is here: streaming
+// a file to or from another kind of storage, and the version store's rename.
 
 type Cb<T> = (err: NodeJS.ErrnoException | null, value: T) => void;
 
@@ -12,28 +13,17 @@ function call<T>(fn: (cb: Cb<T>) => void): Promise<T> {
 }
 
 export const lstat = (p: string) => call<fs.BigIntStats>((cb) => fs.lstat(p, { bigint: true }, cb));
-export const readlink = (p: string) => call<string>((cb) => fs.readlink(p, cb));
-export const copyFile = (from: string, to: string, flags: number) =>
-  call<void>((cb) => fs.copyFile(from, to, flags, cb as fs.NoParamCallback));
 export const open = (p: string, flags: number, mode?: number) =>
   call<number>((cb) => fs.open(p, flags, mode, cb));
+export const fstat = (fd: number) => call<fs.Stats>((cb) => fs.fstat(fd, cb));
 export const close = (fd: number) => call<void>((cb) => fs.close(fd, cb as fs.NoParamCallback));
 export const fsync = (fd: number) => call<void>((cb) => fs.fsync(fd, cb as fs.NoParamCallback));
 export const fchmod = (fd: number, mode: number) =>
   call<void>((cb) => fs.fchmod(fd, mode, cb as fs.NoParamCallback));
 export const futimes = (fd: number, atime: string, mtime: string) =>
   call<void>((cb) => fs.futimes(fd, atime, mtime, cb as fs.NoParamCallback));
-export const lutimes = (p: string, atime: string, mtime: string) =>
-  call<void>((cb) => fs.lutimes(p, atime, mtime, cb as fs.NoParamCallback));
-export const chmod = (p: string, mode: number) => call<void>((cb) => fs.chmod(p, mode, cb as fs.NoParamCallback));
 export const rename = (from: string, to: string) =>
   call<void>((cb) => fs.rename(from, to, cb as fs.NoParamCallback));
-export const mkdir = (p: string, mode: number) =>
-  call<string | undefined>((cb) => fs.mkdir(p, { mode }, cb));
-export const unlink = (p: string) => call<void>((cb) => fs.unlink(p, cb as fs.NoParamCallback));
-export const rmdir = (p: string) => call<void>((cb) => fs.rmdir(p, cb as fs.NoParamCallback));
-export const symlink = (target: string, p: string) =>
-  call<void>((cb) => fs.symlink(target, p, cb as fs.NoParamCallback));
 export const write = (fd: number, buf: Uint8Array, off: number, len: number) =>
   call<number>((cb) => fs.write(fd, buf, off, len, null, cb));
 export const read = (fd: number, buf: Buffer) =>

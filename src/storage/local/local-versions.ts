@@ -11,7 +11,8 @@ import { mapFsError } from './map-error.js';
 
 /**
  * Versions kept in a local folder, one sub-folder per run (`<dir>/<stamp>/<relative path>`).
- * A rename when the destination is on the same file system, else a copy and a removal.
+ * A rename when the destination is on the same file system, else a copy and a removal (special
+ * files: only the removal).
  */
 export class LocalVersions implements VersionStore {
   readonly description: string;
@@ -35,9 +36,11 @@ export class LocalVersions implements VersionStore {
         if (e.code !== ErrorCode.UNSUPPORTED) throw e; // EXDEV: another file system, copy below
       }
     }
+    // A FIFO, socket or device holds no content to keep (and reading a FIFO would wait for a
+    // writer): it is only removed. A file that became one since it was listed fails CHANGED.
     const times = { mtimeNs: entry.mtimeNs, atimeNs: entry.atimeNs };
     if (entry.type === 'symlink') await this.store.symlink(target, entry.target ?? '', times);
-    else await this.store.write(target, from.read(rel), { ...times, mode: entry.mode });
+    else if (entry.type !== 'special') await this.store.write(target, from.read(rel), { ...times, mode: entry.mode });
     await from.remove(rel);
   }
 

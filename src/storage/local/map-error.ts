@@ -1,6 +1,7 @@
 import { ErrorCode, StorageError } from '../../core/errors.js';
 
-const BY_ERRNO: Record<string, { code: ErrorCode; retryable?: boolean }> = {
+/** `own`: a code of this backend's (not an errno), whose message says what happened. */
+const BY_ERRNO: Record<string, { code: ErrorCode; retryable?: boolean; own?: boolean; what?: string }> = {
   ENOENT: { code: ErrorCode.NOT_FOUND },
   EEXIST: { code: ErrorCode.EXISTS },
   ENOTDIR: { code: ErrorCode.NOT_DIR },
@@ -16,15 +17,16 @@ const BY_ERRNO: Record<string, { code: ErrorCode; retryable?: boolean }> = {
   ENFILE: { code: ErrorCode.BUSY, retryable: true },
   ENOSPC: { code: ErrorCode.NO_SPACE },
   EDQUOT: { code: ErrorCode.NO_SPACE },
-  EFBIG: { code: ErrorCode.NO_SPACE },
+  // One file over FAT32's 4 GiB or a file size limit: the next, smaller file may well fit.
+  EFBIG: { code: ErrorCode.TOO_LARGE },
   EROFS: { code: ErrorCode.READ_ONLY },
   ENAMETOOLONG: { code: ErrorCode.NAME_TOO_LONG },
   // O_NOFOLLOW met a symlink: the item changed type after it was listed.
-  ELOOP: { code: ErrorCode.CHANGED },
-  // Our own code, from a copy whose source moved while it was read.
-  ECHANGED: { code: ErrorCode.CHANGED },
+  ELOOP: { code: ErrorCode.CHANGED, what: 'is a symlink' },
+  // Opening a socket (or a device with no driver): listed as a file, it is something else now.
+  // One item, not a device that went away.
+  ENXIO: { code: ErrorCode.CHANGED, what: 'is no longer a regular file' },
   ENODEV: { code: ErrorCode.DEVICE_GONE },
-  ENXIO: { code: ErrorCode.DEVICE_GONE },
   ENOTCONN: { code: ErrorCode.DEVICE_GONE },
   ESTALE: { code: ErrorCode.DEVICE_GONE },
   EIO: { code: ErrorCode.IO },
@@ -32,6 +34,12 @@ const BY_ERRNO: Record<string, { code: ErrorCode; retryable?: boolean }> = {
   EINVAL: { code: ErrorCode.UNSUPPORTED },
   ENOTSUP: { code: ErrorCode.UNSUPPORTED },
   EOPNOTSUPP: { code: ErrorCode.UNSUPPORTED },
+  // Ours: a source that moved or stopped being a file while it was copied.
+  ECHANGED: { code: ErrorCode.CHANGED, own: true },
+  // Ours: what a rename was told it may replace is not what stands at the target (see Replacing).
+  EAPPEARED: { code: ErrorCode.EXISTS, own: true },
+  // Ours: a worker thread of FsPool died; every later call fails too, so the run must end.
+  EWORKER: { code: ErrorCode.DEVICE_GONE, own: true },
 };
 
 const DESCRIPTION: Partial<Record<ErrorCode, string>> = {
@@ -43,9 +51,10 @@ const DESCRIPTION: Partial<Record<ErrorCode, string>> = {
   PERMISSION: 'permission denied',
   BUSY: 'busy or locked by another program',
   NO_SPACE: 'no space left on the device',
+  TOO_LARGE: 'too large for the destination file system',
   READ_ONLY: 'the file system is read-only',
   NAME_TOO_LONG: 'name too long for this file system',
-  CHANGED: 'changed type while being read',
+  CHANGED: 'changed (its type, or its content while being copied)',
   DEVICE_GONE: 'the device is gone',
   IO: 'input/output error',
 };
@@ -56,7 +65,9 @@ export function mapFsError(err: unknown, rel: string): StorageError {
   const errno = (err as NodeJS.ErrnoException | undefined)?.code ?? '';
   const known = BY_ERRNO[errno];
   const code = known?.code ?? ErrorCode.IO;
-  const what = DESCRIPTION[code] ?? (err instanceof Error ? err.message : String(err));
-  const message = `${rel === '' ? '.' : rel}: ${what}${errno ? ` (${errno})` : ''}`;
-  return new StorageError(code, message, rel, known?.retryable ?? false, errno || undefined);
+  const message = err instanceof Error ? err.message : String(err);
+  const what = known?.own ? message : (known?.what ?? DESCRIPTION[code] ?? message);
+  const native = known?.own || !errno ? undefined : errno;
+  const where = rel === '' ? '.' : rel;
+  return new StorageError(code, `${where}: ${what}${native ? ` (${native})` : ''}`, rel, known?.retryable ?? false, native);
 }
