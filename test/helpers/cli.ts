@@ -7,7 +7,7 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { isRoot, NOBODY } from './privilege.js';
+import { isRoot, NOBODY, nobodyRuntime } from './privilege.js';
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 export const CLI_PATH = path.join(REPO_ROOT, 'dist/cli/main.js');
@@ -95,8 +95,10 @@ export interface RunningCli {
 /** Starts `node dist/cli/main.js ...args` with the Node running the tests. */
 export function startCli(args: string[], options: StartOptions = {}): RunningCli {
   assertCliExists();
-  const drop = options.unprivileged && isRoot ? { uid: NOBODY, gid: NOBODY } : {};
-  const child = spawn(process.execPath, [CLI_PATH, ...args], {
+  const unprivileged = options.unprivileged === true && isRoot;
+  const drop = unprivileged ? { uid: NOBODY, gid: NOBODY } : {};
+  const { node, cli } = unprivileged ? nobodyRuntime(REPO_ROOT, CLI_PATH) : { node: process.execPath, cli: CLI_PATH };
+  const child = spawn(node, [cli, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
