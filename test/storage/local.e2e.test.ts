@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { assertCliBuilt, REPO_ROOT } from '../helpers/cli.js';
-import { giveToNobody, isRoot, NOBODY } from '../helpers/privilege.js';
+import { assertCliBuilt, CLI_PATH, REPO_ROOT } from '../helpers/cli.js';
+import { giveToNobody, isRoot, NOBODY, nobodyRuntime } from '../helpers/privilege.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
 
 const dist = (rel: string) => pathToFileURL(path.join(REPO_ROOT, 'dist', rel)).href;
@@ -27,7 +27,8 @@ function runScript(script: string, { ulimit = '', timeoutMs = 20_000, unprivileg
   const file = path.join(root, 'script.mjs');
   fs.writeFileSync(file, script);
   const drop = unprivileged && isRoot ? { uid: NOBODY, gid: NOBODY } : {};
-  const child = spawn('sh', ['-c', `${ulimit}exec "$0" "$1"`, process.execPath, file], { stdio: ['ignore', 'pipe', 'pipe'], ...drop });
+  const node = unprivileged && isRoot ? nobodyRuntime(REPO_ROOT, CLI_PATH).node : process.execPath;
+  const child = spawn('sh', ['-c', `${ulimit}exec "$0" "$1"`, node, file], { stdio: ['ignore', 'pipe', 'pipe'], ...drop });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -76,9 +77,12 @@ describe('a file size limit (EFBIG)', () => {
   it('fails the one file TOO_LARGE, not the run, and smaller files still copy', async () => {
     fs.writeFileSync(path.join(root, 'big'), Buffer.alloc(1024 * 1024, 1));
     fs.writeFileSync(path.join(root, 'small'), 'fits');
+    // The module from wherever NOBODY can read the build (see nobodyRuntime).
+    const cli = isRoot ? nobodyRuntime(REPO_ROOT, CLI_PATH).cli : CLI_PATH;
+    const localStorage = pathToFileURL(path.join(path.dirname(cli), '../storage/local/local-storage.js')).href;
     const r = await runScript(
       `
-      const { LocalStorage } = await import(${JSON.stringify(dist('storage/local/local-storage.js'))});
+      const { LocalStorage } = await import(${JSON.stringify(localStorage)});
       const s = new LocalStorage(${JSON.stringify(root)});
       const copy = async (from, to) => {
         const { size, mtimeNs } = await s.stat(from);
@@ -104,9 +108,12 @@ describe('setMode as an ordinary user', () => {
     fs.writeFileSync(path.join(root, 'locked'), 'x');
     fs.chmodSync(path.join(root, 'locked'), 0o000);
     giveToNobody(root);
+    // The module from wherever NOBODY can read the build (see nobodyRuntime).
+    const cli = isRoot ? nobodyRuntime(REPO_ROOT, CLI_PATH).cli : CLI_PATH;
+    const localStorage = pathToFileURL(path.join(path.dirname(cli), '../storage/local/local-storage.js')).href;
     const r = await runScript(
       `
-      const { LocalStorage } = await import(${JSON.stringify(dist('storage/local/local-storage.js'))});
+      const { LocalStorage } = await import(${JSON.stringify(localStorage)});
       const s = new LocalStorage(${JSON.stringify(root)});
       await s.setMode('locked', 0o640);
       console.log((await s.stat('locked')).mode);
