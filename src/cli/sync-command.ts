@@ -217,9 +217,9 @@ export async function syncCommand(argv: string[], io: Io, signal: AbortSignal): 
 }
 
 const FATAL_HINT: Partial<Record<string, string>> = {
-  NO_SPACE: 'Free some space on the destination, then run again: finished files are not copied again.',
+  NO_SPACE: 'Free some space (on the destination, or where --versions points), then run again: finished files are not copied again.',
   READ_ONLY: 'The destination is read-only: remount it writable or choose another destination.',
-  DEVICE_GONE: 'Reconnect the drive, then run again: finished files are not copied again.',
+  DEVICE_GONE: 'Check that the drive is still connected, then run again: finished files are not copied again.',
 };
 
 function summaryJson(r: SyncResult) {
@@ -244,7 +244,7 @@ function summaryJson(r: SyncResult) {
 }
 
 function summaryText(r: SyncResult, interrupted: boolean): string {
-  const verb = r.dryRun ? 'Would have' : interrupted ? 'Interrupted after' : 'Done:';
+  const verb = r.dryRun ? 'Would have' : interrupted ? 'Interrupted after' : r.fatal ? 'Stopped after' : 'Done:';
   const parts = [
     `${formatCount(r.copied)} copied`,
     `${formatCount(r.updated)} updated`,

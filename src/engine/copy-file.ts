@@ -54,7 +54,8 @@ export async function placeItem(
           checked = await ctx.dst.write(tmp, ctx.src.read(path), { ...times, mode: entry.mode, expect, renameTo, replacing });
         } catch (err) {
           if (isStorageError(err, ErrorCode.EXISTS) && renameTo !== undefined) throw changedInDestination(path);
-          if (!isStorageError(err, ErrorCode.CHANGED)) throw err;
+          // IS_DIR: the source became a folder since it was listed.
+          if (!isStorageError(err, ErrorCode.CHANGED) && !isStorageError(err, ErrorCode.IS_DIR)) throw err;
           moved = true;
         }
         if (checked && renameTo !== undefined) return { placed: entry };

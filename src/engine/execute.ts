@@ -16,6 +16,11 @@ export interface ExecuteContext {
   concurrency: number;
   signal?: AbortSignal;
   onEvent?: SyncEventListener;
+  /**
+   * Something this run could not back up is already known (a folder that could not be listed, a
+   * conflict): deletions are held back as they are after a failed copy.
+   */
+  holdDeletes?: boolean;
 }
 
 export interface ExecuteResult {
@@ -79,6 +84,8 @@ export async function execute(plan: Plan, ctx: ExecuteContext): Promise<ExecuteR
   const underFailedDir = (path: RelPath) => failedDirs.some((d) => isSameOrInside(path, d) && d !== path);
 
   const run = async (action: Action): Promise<void> => {
+    // A folder that could not be created may be a user's file now: its metadata is not ours to set.
+    if (action.op === 'dirMeta' && failedDirs.includes(action.path)) return;
     if (underFailedDir(action.path)) {
       fail(action.path, new StorageError(ErrorCode.NOT_FOUND, `${action.path}: not copied because its folder could not be created`, action.path));
       return;
@@ -150,9 +157,19 @@ export async function execute(plan: Plan, ctx: ExecuteContext): Promise<ExecuteR
     if (stopped()) break;
     await pool(group, ctx.concurrency, run, stopped);
   }
-  if (!stopped()) await pool(plan.transfers, ctx.concurrency, run, stopped);
-  const deletes = result.failed > 0 ? plan.deletes.filter((a) => a.op === 'delete' && a.temp) : plan.deletes;
-  result.deletesHeld = plan.deletes.length - deletes.length;
+  // Copies that replace a whole destination folder delete what it holds, so they wait, like the
+  // deletions, until every other copy has succeeded.
+  const replacesFolder = (a: Action) => a.op === 'copy' && a.replace.some((r) => r.entry.type === 'dir');
+  if (!stopped()) await pool(plan.transfers.filter((a) => !replacesFolder(a)), ctx.concurrency, run, stopped);
+  const hold = () => result.failed > 0 || ctx.holdDeletes === true;
+  const folderReplacements = plan.transfers.filter(replacesFolder);
+  if (hold()) {
+    for (const a of folderReplacements) if (a.op === 'copy') result.deletesHeld += a.replace.length;
+  } else if (!stopped()) {
+    await pool(folderReplacements, ctx.concurrency, run, stopped);
+  }
+  const deletes = hold() ? plan.deletes.filter((a) => a.op === 'delete' && a.temp) : plan.deletes;
+  result.deletesHeld += plan.deletes.length - deletes.length;
   for (const group of byDepth(deletes)) {
     if (stopped()) break;
     await pool(group, ctx.concurrency, run, stopped);

@@ -3,7 +3,7 @@ import { ErrorCode, RefusedError, isStorageError } from '../core/errors.js';
 import type { ItemError, SyncEventListener } from '../core/events.js';
 import { rootMessages } from '../core/messages.js';
 import type { SyncMode } from '../core/modes.js';
-import type { RelPath } from '../core/rel-path.js';
+import { baseName, joinRel, parentOf, type RelPath } from '../core/rel-path.js';
 import type { Storage } from '../storage/storage.js';
 import { compareContents } from './compare-content.js';
 import { excludeMatcher } from './exclude.js';
@@ -75,7 +75,7 @@ export async function sync(src: Storage, dst: Storage, options: SyncOptions): Pr
     contentDiffers,
     compareModes: src.capabilities.permissions && dst.capabilities.permissions,
     allowDeletes: srcTree.errors.length === 0,
-    dstCaseSensitive: dst.capabilities.caseSensitive,
+    dstCaseSensitive: await caseSensitive(dst, dstTree),
   });
   let refused: string | undefined;
   try {
@@ -128,6 +128,7 @@ export async function sync(src: Storage, dst: Storage, options: SyncOptions): Pr
     concurrency: options.concurrency ?? 64,
     signal: options.signal,
     onEvent: options.onEvent,
+    holdDeletes: scanFailures.length > 0,
   });
   result.errors.unshift(...scanFailures);
   result.failed += scanFailures.length;
@@ -162,6 +163,29 @@ const CONFLICT_TEXT = {
 
 function conflictError(s: Skipped): ItemError {
   return { path: s.path, code: 'CONFLICT', message: `${s.path}: ${CONFLICT_TEXT[s.reason as keyof typeof CONFLICT_TEXT]}` };
+}
+
+/**
+ * Whether the destination tells `Foo` from `foo`. A backend reports what is usual for its kind,
+ * but a USB stick (FAT, exFAT), a network share or a casefold folder can differ, so one listed name
+ * is looked up in the other case: a storage that finds the same item folds case.
+ */
+async function caseSensitive(dst: Storage, tree: Tree): Promise<boolean> {
+  if (!dst.capabilities.caseSensitive) return false;
+  for (const [path, entry] of tree.entries) {
+    const name = baseName(path);
+    const twin = name.toUpperCase() !== name ? name.toUpperCase() : name.toLowerCase();
+    if (path === '' || twin === name) continue;
+    const twinPath = joinRel(parentOf(path), twin);
+    if (tree.entries.has(twinPath)) continue;
+    try {
+      const found = await dst.stat(twinPath);
+      return !(found.type === entry.type && found.size === entry.size && found.mtimeNs === entry.mtimeNs);
+    } catch {
+      return true;
+    }
+  }
+  return true;
 }
 
 function sameSizeFiles(src: Tree, dst: Tree): RelPath[] {

@@ -12,7 +12,10 @@ export interface VersionStore {
   keep(from: Storage, path: RelPath, entry: Entry): Promise<void>;
 }
 
-/** A folder name for one run's versions: sortable, no characters any file system forbids. */
+/**
+ * A folder name for one run's versions: sortable, no characters any file system forbids, and to
+ * the millisecond so that back-to-back runs get folders of their own.
+ */
 export function runStamp(date: Date): string {
-  return date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+  return date.toISOString().replace(/[:.]/g, '-');
 }

@@ -138,3 +138,19 @@ describe('a file too large for the destination', () => {
     expect(findTempFiles(dst)).toEqual([]);
   });
 });
+
+describe('deletions wait for what a run could not see', () => {
+  it('a file moved into an unlistable destination folder keeps its old copy', async () => {
+    writeTree(src, { 'a/photo': 'only copy', ...files(12) });
+    expect((await sync(src, dst, '--quiet')).code).toBe(0);
+    fs.mkdirSync(path.join(src, 'b'));
+    fs.renameSync(path.join(src, 'a/photo'), path.join(src, 'b/photo'));
+    fs.mkdirSync(path.join(dst, 'b'));
+    fs.chmodSync(path.join(dst, 'b'), 0o300);
+    giveToNobody(root);
+    const r = await runCli(['sync', src, dst, '--json'], { unprivileged: true });
+    expect(r.code).toBe(1);
+    expect(r.json).toMatchObject({ deleted: 0, deletesHeld: 1 });
+    expect(fs.readFileSync(path.join(dst, 'a/photo'), 'utf8')).toBe('only copy');
+  });
+});

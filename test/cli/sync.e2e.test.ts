@@ -123,7 +123,7 @@ describe.skipIf(skipReason !== undefined)('sync modes end to end', () => {
     const r = await sync(src, dst, '--versions', versions, '--json');
     expect(r.code).toBe(0);
     const [run] = fs.readdirSync(versions);
-    expect(run).toMatch(/^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ$/);
+    expect(run).toMatch(/^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z$/);
     expect(fs.readFileSync(path.join(versions, run!, 'a/changed'), 'utf8')).toBe('v1');
     expect(fs.readFileSync(path.join(versions, run!, 'a/removed'), 'utf8')).toBe('bye');
     expect(rsyncDiff(src, dst)).toEqual([]);

@@ -241,7 +241,7 @@ describe('LocalVersions across file systems', () => {
     expect(fs.readdirSync(path.join(other, 'run'))).toEqual([]);
   });
 
-  it.skipIf(noMkfifo)('refuses (CHANGED) a file that became a FIFO, and keeps it', async ({ skip }) => {
+  it.skipIf(noMkfifo)('refuses (EXISTS: changed since listed) a file that became a FIFO, and keeps it', async ({ skip }) => {
     skip(sameDevice(), `${root} and ${other} are on one file system: no EXDEV to test`);
     await workersUp();
     const s = storageOn(newPool());
@@ -250,7 +250,7 @@ describe('LocalVersions across file systems', () => {
     fs.unlinkSync(path.join(root, 'was-file'));
     mkfifo('was-file');
     const versions = new LocalVersions(other, 'run');
-    await expectStorageError(() => within(versions.keep(s, 'was-file', listed), 5000, 'keeping'), ErrorCode.CHANGED);
+    await expectStorageError(() => within(versions.keep(s, 'was-file', listed), 5000, 'keeping'), ErrorCode.EXISTS);
     expect(fs.lstatSync(path.join(root, 'was-file')).isFIFO()).toBe(true);
   });
 
@@ -315,3 +315,37 @@ describe('relative paths', () => {
   });
 });
 
+
+describe('versions kept by two runs', () => {
+  it('never overwrite each other, even in the same second and on the same names', async () => {
+    const s = new LocalStorage(root);
+    const other = makeScratch('synctray-versions-');
+    try {
+      const stamp = 'same-stamp';
+      for (const content of ['first run', 'second run']) {
+        await s.write('a', bytesSource(content), { mtimeNs: MTIME });
+        await s.write('a~1', bytesSource(`${content} tilde`), { mtimeNs: MTIME });
+        const versions = new LocalVersions(other, stamp);
+        await Promise.all([versions.keep(s, 'a', await s.stat('a')), versions.keep(s, 'a~1', await s.stat('a~1'))]);
+      }
+      const kept = fs.readdirSync(path.join(other, 'same-stamp')).map((n) => fs.readFileSync(path.join(other, 'same-stamp', n), 'utf8'));
+      expect(kept.sort()).toEqual(['first run', 'first run tilde', 'second run', 'second run tilde']);
+    } finally {
+      removeScratch(other);
+    }
+  });
+
+  it('keep only what was listed: an item changed since stays in place', async () => {
+    const s = new LocalStorage(root);
+    await s.write('doc', bytesSource('listed'), { mtimeNs: MTIME });
+    const listed = await s.stat('doc');
+    fs.writeFileSync(path.join(root, 'doc'), 'edited by the user since');
+    const other = makeScratch('synctray-versions-');
+    try {
+      await expectStorageError(() => new LocalVersions(other, 'run').keep(s, 'doc', listed), ErrorCode.EXISTS);
+      expect(fs.readFileSync(path.join(root, 'doc'), 'utf8')).toBe('edited by the user since');
+    } finally {
+      removeScratch(other);
+    }
+  });
+});

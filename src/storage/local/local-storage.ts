@@ -206,6 +206,14 @@ export class LocalStorage implements Storage {
     await this.run(request, to, (e) => (e.native === 'EEXIST' ? new StorageError(ErrorCode.NOT_EMPTY, e.message, to, false, e.native) : e));
   }
 
+  /**
+   * Moves an item to another local storage on the same file system without replacing anything
+   * there: EXISTS if the name is taken, UNSUPPORTED across file systems.
+   */
+  async moveTo(rel: RelPath, other: LocalStorage, otherRel: RelPath): Promise<void> {
+    await this.run({ op: 'rename', from: this.absolute(rel), to: other.absolute(otherRel), replacing: null }, rel);
+  }
+
   async mkdir(rel: RelPath, options: WriteOptions = {}): Promise<void> {
     const abs = this.absolute(rel);
     const mode = options.mode === undefined ? 0o777 : (options.mode & 0o7777) | 0o700;

@@ -1,18 +1,17 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Entry } from '../../core/entry.js';
-import { ErrorCode, isStorageError } from '../../core/errors.js';
+import { ErrorCode, StorageError, isStorageError } from '../../core/errors.js';
 import { parentOf, type RelPath } from '../../core/rel-path.js';
 import type { VersionStore } from '../../engine/versions.js';
 import type { Storage } from '../storage.js';
-import * as call from './fs-calls.js';
 import { LocalStorage } from './local-storage.js';
 import { mapFsError } from './map-error.js';
 
 /**
  * Versions kept in a local folder, one sub-folder per run (`<dir>/<stamp>/<relative path>`).
- * A rename when the destination is on the same file system, else a copy and a removal (special
- * files: only the removal).
+ * A move when the destination is on the same file system, else a copy and a removal (special
+ * files: only the removal); never over a version already kept.
  */
 export class LocalVersions implements VersionStore {
   readonly description: string;
@@ -25,36 +24,40 @@ export class LocalVersions implements VersionStore {
   }
 
   async keep(from: Storage, rel: RelPath, entry: Entry): Promise<void> {
+    // Only what the listing saw is kept: an item that changed or appeared since stays in place.
+    const now = await from.stat(rel);
+    if (now.type !== entry.type || now.size !== entry.size || now.mtimeNs !== entry.mtimeNs) {
+      throw new StorageError(ErrorCode.EXISTS, `${rel}: changed in the destination since it was listed; left as it is`, rel);
+    }
     await this.ensureDir(parentOf(rel));
-    const target = await this.freeName(rel);
-    if (from instanceof LocalStorage) {
+    // Never over a version already kept (the same path twice in a run, or two runs in one
+    // second): the next free `~n` name is taken instead.
+    for (let n = 0; ; n++) {
+      const target = n === 0 ? rel : `${rel}~${n}`;
       try {
-        await call.rename(from.absolute(rel), this.store.absolute(target));
+        await this.moveIn(from, rel, target, entry);
         return;
       } catch (err) {
-        const e = mapFsError(err, rel);
-        if (e.code !== ErrorCode.UNSUPPORTED) throw e; // EXDEV: another file system, copy below
+        if (!isStorageError(err, ErrorCode.EXISTS)) throw err;
+      }
+    }
+  }
+
+  private async moveIn(from: Storage, rel: RelPath, target: RelPath, entry: Entry): Promise<void> {
+    if (from instanceof LocalStorage) {
+      try {
+        await from.moveTo(rel, this.store, target);
+        return;
+      } catch (err) {
+        if (!isStorageError(err, ErrorCode.UNSUPPORTED)) throw err; // another file system: copy below
       }
     }
     // A FIFO, socket or device holds no content to keep (and reading a FIFO would wait for a
-    // writer): it is only removed. A file that became one since it was listed fails CHANGED.
+    // writer): it is only removed. The copy is created exclusively (EXISTS if the name is taken).
     const times = { mtimeNs: entry.mtimeNs, atimeNs: entry.atimeNs };
     if (entry.type === 'symlink') await this.store.symlink(target, entry.target ?? '', times);
     else if (entry.type !== 'special') await this.store.write(target, from.read(rel), { ...times, mode: entry.mode });
     await from.remove(rel);
-  }
-
-  /** The same path kept twice in one run (replaced, then deleted) gets `~1`, `~2`, … appended. */
-  private async freeName(rel: RelPath): Promise<RelPath> {
-    for (let n = 0; ; n++) {
-      const candidate = n === 0 ? rel : `${rel}~${n}`;
-      try {
-        await this.store.stat(candidate);
-      } catch (err) {
-        if (isStorageError(err, ErrorCode.NOT_FOUND)) return candidate;
-        throw err;
-      }
-    }
   }
 
   private async ensureDir(rel: RelPath): Promise<void> {
