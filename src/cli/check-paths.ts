@@ -8,7 +8,7 @@ import { rootMessages } from '../core/messages.js';
  * resolved through its symlinks and the missing rest appended, so two spellings of one folder
  * (a symlink, `..`, a trailing slash) compare equal.
  */
-export function realLocation(p: string): string {
+function realLocation(p: string): string {
   const abs = path.resolve(p);
   const missing: string[] = [];
   for (let cur = abs; ; cur = path.dirname(cur)) {
@@ -21,7 +21,7 @@ export function realLocation(p: string): string {
   }
 }
 
-export function isInside(child: string, parent: string): boolean {
+function isInside(child: string, parent: string): boolean {
   const rel = path.relative(parent, child);
   return rel !== '' && !rel.startsWith(`..${path.sep}`) && rel !== '..' && !path.isAbsolute(rel);
 }

@@ -13,7 +13,7 @@ import { LogFile } from './log-file.js';
 import { ProgressBar } from './progress.js';
 import { UsageError } from './usage-error.js';
 
-export const SYNC_HELP = `Usage: synctray sync <source> <destination> [options]
+const SYNC_HELP = `Usage: synctray sync <source> <destination> [options]
 
 Makes <destination> match <source> once, then exits.
 
@@ -57,7 +57,7 @@ interface SyncArgs {
   quiet: boolean;
 }
 
-export function parseSyncArgs(argv: string[]): SyncArgs | 'help' {
+function parseSyncArgs(argv: string[]): SyncArgs | 'help' {
   let parsed;
   try {
     parsed = parseArgs({

@@ -107,7 +107,7 @@ function aboutTarget(err: unknown, tmp: RelPath, path: RelPath): unknown {
  * Removes (or versions) what stands where the new item goes. A file or link directly at `path` is
  * left for the rename to replace atomically, unless it has to be versioned first.
  */
-export async function clearWay(ctx: PlaceContext, replace: readonly Doomed[], path: RelPath): Promise<void> {
+async function clearWay(ctx: PlaceContext, replace: readonly Doomed[], path: RelPath): Promise<void> {
   for (const item of replace) {
     if (item.path === path && item.entry.type !== 'dir' && ctx.versions === undefined) continue;
     await discard(ctx, item);

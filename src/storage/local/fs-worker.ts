@@ -82,7 +82,7 @@ function statItem(p: string): Entry {
 }
 
 /** An error in the shape Node's have, with a code of ours that map-error knows (ECHANGED, …). */
-export function fsError(code: string, message: string): NodeJS.ErrnoException {
+function fsError(code: string, message: string): NodeJS.ErrnoException {
   return Object.assign(new Error(message), { code });
 }
 
