@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Entry } from '../../core/entry.js';
-import { NS_PER_MS } from '../../core/entry.js';
 import { ErrorCode, StorageError } from '../../core/errors.js';
 import { parentOf, type RelPath } from '../../core/rel-path.js';
 import type { Capabilities, FileSource, Replacing, Storage, WriteOptions } from '../storage.js';
@@ -9,6 +8,7 @@ import * as call from './fs-calls.js';
 import { isAtTarget, sharedFsPool, type FsCall, type FsPool } from './fs-pool.js';
 import { notRegular, toEntry, type CopyRequest } from './fs-worker.js';
 import { mapFsError } from './map-error.js';
+import { fileSystemPrecision } from './time-precision.js';
 import { nsToUtimeSeconds } from './times.js';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
@@ -48,7 +48,8 @@ export class LocalStorage implements Storage {
     this.capabilities = {
       // Two times this close are equal (README, "Equality"): comfortably coarser than the microsecond
       // Node's double-seconds utimes keeps (times.ts); the copy itself keeps the microsecond.
-      mtimePrecisionNs: NS_PER_MS,
+      // FAT and exFAT keep coarser times (time-precision.ts).
+      mtimePrecisionNs: fileSystemPrecision(this.root),
       caseSensitive: process.platform === 'linux',
       canSetModTime: true,
       symlinks: posix,
