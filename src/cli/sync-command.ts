@@ -3,7 +3,6 @@ import { RefusedError } from '../core/errors.js';
 import { isSyncMode, SYNC_MODES, type SyncMode } from '../core/modes.js';
 import type { SyncEvent } from '../core/events.js';
 import type { Action } from '../engine/plan.js';
-import { excludeMatcher } from '../engine/exclude.js';
 import { sync, type SyncResult } from '../engine/sync.js';
 import { app } from '../app.js';
 import { checkLocalPaths } from './check-paths.js';
@@ -122,11 +121,6 @@ export async function syncCommand(argv: string[], io: Io, signal: AbortSignal): 
     return ExitCode.OK;
   }
 
-  try {
-    excludeMatcher(args.exclude);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
   const paths = checkLocalPaths(args.source, args.destination, args.versions);
   let log: LogFile | undefined;
   if (args.logFile !== undefined) {

@@ -280,6 +280,7 @@ describe('refusals: exit 2, a message naming the problem, nothing written', () =
     await refused([src, dst, '--mode', 'sideways'], /--mode must be one of mirror, update, missing/);
     await refused([src, dst, '--max-delete', 'many'], /--max-delete takes a whole number/);
     await refused([src, dst, '--frobnicate'], /Unknown option '--frobnicate'/);
+    await refused([src, dst, '--exclude', ' '], /An --exclude pattern is empty/);
   });
   it('the guards give way to --max-delete and --force', async () => {
     writeTree(src, { 'd/file0': 'content 0' });
