@@ -179,7 +179,8 @@ function contentChanged(): Error {
 }
 
 function checkUnchanged(st: fs.BigIntStats, expect: { size: number; mtimeNs: bigint }): void {
-  if (!st.isFile()) throw fsError('ECHANGED', 'is no longer a regular file');
+  const refused = notRegular(st);
+  if (refused) throw refused;
   if (Number(st.size) !== expect.size || st.mtimeNs !== expect.mtimeNs) throw contentChanged();
 }
 
