@@ -10,7 +10,7 @@ import { assertCliBuilt, describeRun, indent, runSync, summaryOf, type CliResult
 import { rsyncDiff, rsyncSkipReason } from '../helpers/oracle.js';
 import { makeSyncScratch, removeScratch } from '../helpers/scratch.js';
 import { HOSTILE_NAMES, OVERLAPPING_NAMES, treeArbs } from '../helpers/tree-arbitraries.js';
-import { describeSnap, describeTree, snapshotTree } from '../helpers/tree-inspect.js';
+import { describeSnap, describeTree, snapshotTree, type Snap } from '../helpers/tree-inspect.js';
 import { applyMutations, arbMutations } from '../helpers/tree-mutations.js';
 import { fillDir, type DirSpec } from '../helpers/tree-spec.js';
 
@@ -39,6 +39,26 @@ async function inScratch(tree: DirSpec, body: (src: string, dst: string) => Prom
     removeScratch(root);
   }
   expect(fs.existsSync(root)).toBe(false);
+}
+
+/** A destination item left exactly as it was: same kind, bytes, link text and mtime. */
+function sameItem(before: Snap, after: Snap | undefined): boolean {
+  return after?.type === before.type && after.sha256 === before.sha256 && after.target === before.target && after.mtimeNs === before.mtimeNs;
+}
+
+/**
+ * Fills `dst` with `dstTree`, syncs `src` over it in `mode` and checks the conflicts reported;
+ * returns both trees as they were and the destination as it is now.
+ */
+async function syncOverDestination(mode: 'update' | 'missing', src: string, dst: string, dstTree: DirSpec, checksum: boolean) {
+  fs.mkdirSync(dst);
+  fillDir(dst, dstTree);
+  const srcBefore = snapshotTree(src);
+  const dstBefore = snapshotTree(dst);
+  const run = await runSync(src, dst, '--mode', mode, ...(checksum ? ['--checksum'] : []));
+  const context = { src, dst, story: [] };
+  checkConflicts(mode, run, srcBefore, dstBefore, context);
+  return { run, srcBefore, dstBefore, dstAfter: snapshotTree(dst), context };
 }
 
 /**
@@ -200,20 +220,12 @@ describe.skipIf(skipReason !== undefined)('sync on random trees, checked by rsyn
       await fc.assert(
         fc.asyncProperty(arbs.root, arbs.root, fc.boolean(), async (srcTree, dstTree, checksum) => {
           await inScratch(srcTree, async (src, dst) => {
-            fs.mkdirSync(dst);
-            fillDir(dst, dstTree);
-            const srcBefore = snapshotTree(src);
-            const dstBefore = snapshotTree(dst);
-            const run = await runSync(src, dst, '--mode', 'update', ...(checksum ? ['--checksum'] : []));
-            const context = { src, dst, story: [] };
-            checkConflicts('update', run, srcBefore, dstBefore, context);
-
-            const dstAfter = snapshotTree(dst);
+            const { run, srcBefore, dstBefore, dstAfter, context } = await syncOverDestination('update', src, dst, dstTree, checksum);
             const lost: string[] = [];
             for (const [rel, before] of dstBefore) {
               if (before.type === 'dir' || srcBefore.has(rel)) continue;
               const after = dstAfter.get(rel);
-              if (after?.type !== before.type || after.sha256 !== before.sha256 || after.target !== before.target || after.mtimeNs !== before.mtimeNs) {
+              if (!sameItem(before, after)) {
                 lost.push(`${JSON.stringify(rel)}: was ${describeSnap(before)}, now ${describeSnap(after)}`);
               }
             }
@@ -235,20 +247,12 @@ describe.skipIf(skipReason !== undefined)('sync on random trees, checked by rsyn
       await fc.assert(
         fc.asyncProperty(arbs.root, arbs.root, fc.boolean(), async (srcTree, dstTree, checksum) => {
           await inScratch(srcTree, async (src, dst) => {
-            fs.mkdirSync(dst);
-            fillDir(dst, dstTree);
-            const srcBefore = snapshotTree(src);
-            const dstBefore = snapshotTree(dst);
-            const run = await runSync(src, dst, '--mode', 'missing', ...(checksum ? ['--checksum'] : []));
-            const context = { src, dst, story: [] };
-            checkConflicts('missing', run, srcBefore, dstBefore, context);
-
-            const dstAfter = snapshotTree(dst);
+            const { run, srcBefore, dstBefore, dstAfter, context } = await syncOverDestination('missing', src, dst, dstTree, checksum);
             const problems: string[] = [];
             for (const [rel, before] of dstBefore) {
               if (before.type === 'dir') continue;
               const after = dstAfter.get(rel);
-              if (after?.type !== before.type || after.sha256 !== before.sha256 || after.target !== before.target || after.mtimeNs !== before.mtimeNs) {
+              if (!sameItem(before, after)) {
                 problems.push(`changed ${JSON.stringify(rel)}: was ${describeSnap(before)}, now ${describeSnap(after)}`);
               }
             }
