@@ -35,7 +35,7 @@ export async function scan(storage: Storage, root: Entry, options: ScanOptions =
   };
 
   const queue: RelPath[] = [''];
-  const limit = options.concurrency ?? 8;
+  const limit = options.concurrency ?? 32;
   let active = 0;
   let listed = 0;
   let failure: unknown;

@@ -17,6 +17,12 @@ describeStorageConformance('LocalStorage', async () => {
   return { storage: new LocalStorage(root), cleanup: () => removeRoot(root) };
 });
 
+// Without the native accelerator (a machine with no C compiler, another OS) listing is the portable code.
+describeStorageConformance('LocalStorage, portable listing', async () => {
+  const root = await makeRoot();
+  return { storage: new LocalStorage(root, { native: false }), cleanup: () => removeRoot(root) };
+});
+
 // The suite holds LocalStorage to the 1 ms it reports; its copies keep the microsecond as well.
 // Not to the nanosecond: Node takes times as double seconds, which near 2020 step by 238 ns.
 describe('LocalStorage sub-second mtimes', () => {

@@ -8,6 +8,7 @@ import * as call from './fs-calls.js';
 import { isAtTarget, sharedFsPool, type FsCall, type FsPool } from './fs-pool.js';
 import { notRegular, toEntry, type CopyRequest } from './fs-worker.js';
 import { mapFsError } from './map-error.js';
+import { META_PER_ITEM, NATIVE_KINDS, sharedNativeLister, TIMES_PER_ITEM, type NativeLister } from './native.js';
 import { fileSystemPrecision } from './time-precision.js';
 import { nsToUtimeSeconds } from './times.js';
 
@@ -25,6 +26,8 @@ export interface LocalStorageOptions {
   fsync?: boolean;
   /** The worker threads doing the file system calls (tests may pass their own). */
   pool?: FsPool;
+  /** Use the native accelerator where it was built (default true; tests run both ways). */
+  native?: boolean;
 }
 
 /**
@@ -38,12 +41,14 @@ export class LocalStorage implements Storage {
   private readonly root: string;
   private readonly fsync: boolean;
   private readonly pool: FsPool;
+  private readonly native: NativeLister | undefined;
 
   constructor(root: string, options: LocalStorageOptions = {}) {
     this.root = path.resolve(root);
     this.description = this.root;
     this.fsync = options.fsync ?? true;
     this.pool = options.pool ?? sharedFsPool();
+    this.native = options.native === false ? undefined : sharedNativeLister();
     const posix = process.platform !== 'win32';
     this.capabilities = {
       // Two times this close are equal (README, "Equality"): comfortably coarser than the microsecond
@@ -69,6 +74,7 @@ export class LocalStorage implements Storage {
   // this thread, less than any hand-off to another thread (measured, both sides of a sync listed
   // at once in workers included), and scanning is most of a no-op run.
   async list(dir: RelPath): Promise<Entry[]> {
+    if (this.native) return this.listNative(this.native, dir);
     const abs = this.absolute(dir);
     let names: string[];
     try {
@@ -90,19 +96,43 @@ export class LocalStorage implements Storage {
         throw mapFsError(err, dir === '' ? name : `${dir}/${name}`);
       }
       if (st === undefined) {
-        // Node decodes names as UTF-8; one that is not comes back with U+FFFD and cannot be reached
-        // by that name. Skipping it silently would hide it from the sync (and a mirror would never
-        // copy or delete it), so the folder is reported instead.
-        if (name.includes('\uFFFD')) {
-          throw new StorageError(
-            ErrorCode.UNSUPPORTED,
-            `${dir === '' ? '.' : dir}: holds a name that is not valid UTF-8 (shown as ${JSON.stringify(name)}); rename it to sync this folder`,
-            dir,
-          );
-        }
+        if (name.includes('\uFFFD')) throw notUtf8(dir, name);
         continue; // vanished between readdir and lstat
       }
       entries.push(toEntry(name, st, st.isSymbolicLink() ? readlinkOrEmpty(child) : undefined));
+    }
+    return entries;
+  }
+
+  /**
+   * list() through the native accelerator: the folder is read on the thread pool, so the two sides
+   * of a sync are listed at once. Same entries and the same errors as the portable code above.
+   */
+  private async listNative(native: NativeLister, dir: RelPath): Promise<Entry[]> {
+    const abs = this.absolute(dir);
+    let joinedNames: string, meta: Float64Array, times: BigInt64Array, joinedTargets: string;
+    try {
+      // The root may be a symlink to a folder; below it, a symlink is never listed through.
+      [joinedNames, meta, times, joinedTargets] = await native.list(abs, dir === '');
+    } catch (err) {
+      const { code, item } = err as NodeJS.ErrnoException & { item?: string };
+      if (code === 'ELOOP' && dir !== '') throw new StorageError(ErrorCode.NOT_DIR, `${dir}: is a symlink, not a folder`, dir);
+      if (item === undefined) throw mapFsError(err, dir);
+      if (code === 'EILSEQ') throw notUtf8(dir, item);
+      throw mapFsError(err, dir === '' ? item : `${dir}/${item}`);
+    }
+    const count = meta.length / META_PER_ITEM;
+    const names = joinedNames.split('\0');
+    const targets = joinedTargets.split('\0');
+    const entries: Entry[] = new Array(count);
+    let link = 0;
+    for (let i = 0; i < count; i++) {
+      const m = i * META_PER_ITEM;
+      const t = i * TIMES_PER_ITEM;
+      const type = NATIVE_KINDS[meta[m]!]!;
+      const entry: Entry = { name: names[i]!, type, size: meta[m + 1]!, mtimeNs: times[t]!, atimeNs: times[t + 1]!, mode: meta[m + 2]! };
+      if (type === 'symlink') entry.target = targets[link++]!;
+      entries[i] = entry;
     }
     return entries;
   }
@@ -259,6 +289,19 @@ export class LocalStorage implements Storage {
       throw refine ? await refine(e) : e;
     }
   }
+}
+
+/**
+ * Node decodes names as UTF-8; one that is not comes back with U+FFFD and cannot be reached by that
+ * name. Skipping it silently would hide it from the sync (and a mirror would never copy or delete
+ * it), so the folder is reported instead.
+ */
+function notUtf8(dir: RelPath, shownAs: string): StorageError {
+  return new StorageError(
+    ErrorCode.UNSUPPORTED,
+    `${dir === '' ? '.' : dir}: holds a name that is not valid UTF-8 (shown as ${JSON.stringify(shownAs)}); rename it to sync this folder`,
+    dir,
+  );
 }
 
 function readlinkOrEmpty(abs: string): string {

@@ -1,0 +1,352 @@
+// Folder listing for the local backend without a round trip to JavaScript per item.
+//
+// A listing costs one readdir per folder and one lstat per item. From JavaScript each of those is
+// a separate call with its own object (about 3 us an item here); in C on the thread pool it is the
+// system call alone, and the two sides of a sync are listed at the same time on two threads.
+// The portable TypeScript code path stays: this file is an accelerator, never a requirement.
+//
+// Built by build/build-native.mjs against Node-API only, so one build runs on every Node version
+// from 20 on, in the main thread and in worker threads.
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <node_api.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+// Item kinds, as list() reports them in its meta array; local-storage.ts reads the same numbers.
+enum { KIND_FILE = 0, KIND_DIR = 1, KIND_SYMLINK = 2, KIND_SPECIAL = 3 };
+// Per item: kind, size, permission bits (doubles); mtime and atime in nanoseconds (int64).
+enum { META_PER_ITEM = 3, TIMES_PER_ITEM = 2 };
+
+// Growable byte buffer holding NUL-terminated strings one after the other.
+typedef struct {
+  char *data;
+  size_t len, cap;
+} Strings;
+
+typedef struct {
+  char *path;
+  int follow;  // the root may be a symlink to a folder; folders below it are never followed
+  // Results, filled on the thread pool.
+  int err;              // errno of the failure, 0 when the listing is complete
+  const char *syscall;  // which call failed
+  char *err_name;       // the item the failure is about, when it is one item rather than the folder
+  int bad_utf8;         // err_name is not valid UTF-8 (err is then 0)
+  size_t count, cap;
+  double *meta;
+  int64_t *times;
+  Strings names, targets;  // targets: one per symlink, in listing order
+} Listing;
+
+// Folders listed by one piece of work on the thread pool: handing work to another thread costs
+// about as much as listing a folder of 20 items, so the folders asked for together go together.
+typedef struct {
+  size_t count;
+  Listing *listings;
+  napi_deferred deferred;
+  napi_async_work work;
+} Batch;
+
+static int push_string(Strings *s, const char *str, size_t n) {
+  if (s->len + n + 1 > s->cap) {
+    size_t cap = s->cap ? s->cap * 2 : 4096;
+    while (cap < s->len + n + 1) cap *= 2;
+    char *grown = realloc(s->data, cap);
+    if (!grown) return -1;
+    s->data = grown;
+    s->cap = cap;
+  }
+  memcpy(s->data + s->len, str, n);
+  s->data[s->len + n] = '\0';
+  s->len += n + 1;
+  return 0;
+}
+
+static int grow_items(Listing *job) {
+  size_t cap = job->cap ? job->cap * 2 : 64;
+  double *meta = realloc(job->meta, cap * META_PER_ITEM * sizeof(double));
+  if (!meta) return -1;
+  job->meta = meta;
+  int64_t *times = realloc(job->times, cap * TIMES_PER_ITEM * sizeof(int64_t));
+  if (!times) return -1;
+  job->times = times;
+  job->cap = cap;
+  return 0;
+}
+
+// Strict UTF-8 (no overlongs, no surrogates, nothing past U+10FFFF). JavaScript strings would show
+// any other name with U+FFFD, a name that cannot be opened again, so such a folder is reported.
+static int valid_utf8(const unsigned char *s, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    unsigned c = s[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    size_t len;
+    unsigned min;
+    if ((c & 0xe0) == 0xc0) len = 2, min = 0x80, c &= 0x1f;
+    else if ((c & 0xf0) == 0xe0) len = 3, min = 0x800, c &= 0x0f;
+    else if ((c & 0xf8) == 0xf0) len = 4, min = 0x10000, c &= 0x07;
+    else return 0;
+    if (i + len > n) return 0;
+    for (size_t k = 1; k < len; k++) {
+      if ((s[i + k] & 0xc0) != 0x80) return 0;
+      c = (c << 6) | (s[i + k] & 0x3f);
+    }
+    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return 0;
+    i += len;
+  }
+  return 1;
+}
+
+static int64_t ns(struct timespec t) {
+  return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static void list_one(Listing *job) {
+  int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (job->follow ? 0 : O_NOFOLLOW);
+  int fd = open(job->path, flags);
+  if (fd < 0) {
+    job->err = errno;
+    job->syscall = "open";
+    // O_DIRECTORY may answer ENOTDIR before O_NOFOLLOW answers ELOOP: a symlink is always ELOOP.
+    struct stat st;
+    if (!job->follow && job->err == ENOTDIR && lstat(job->path, &st) == 0 && S_ISLNK(st.st_mode)) job->err = ELOOP;
+    return;
+  }
+  DIR *dir = fdopendir(fd);
+  if (!dir) {
+    job->err = errno;
+    job->syscall = "fdopendir";
+    close(fd);
+    return;
+  }
+  char link[PATH_MAX];
+  for (;;) {
+    errno = 0;
+    struct dirent *d = readdir(dir);
+    if (!d) {
+      if (errno) job->err = errno, job->syscall = "readdir";
+      break;
+    }
+    const char *name = d->d_name;
+    if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))) continue;
+    size_t name_len = strlen(name);
+    if (!valid_utf8((const unsigned char *)name, name_len)) {
+      job->bad_utf8 = 1;
+      job->err_name = strdup(name);
+      break;
+    }
+    struct stat st;
+    if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) continue;  // removed since readdir saw it
+      job->err = errno;
+      job->syscall = "lstat";
+      job->err_name = strdup(name);
+      break;
+    }
+    if (job->count == job->cap && grow_items(job) != 0) {
+      job->err = ENOMEM, job->syscall = "malloc";
+      break;
+    }
+    int kind = S_ISREG(st.st_mode) ? KIND_FILE : S_ISDIR(st.st_mode) ? KIND_DIR : S_ISLNK(st.st_mode) ? KIND_SYMLINK : KIND_SPECIAL;
+    double *m = job->meta + job->count * META_PER_ITEM;
+    m[0] = kind;
+    m[1] = kind == KIND_FILE ? (double)st.st_size : 0;
+    m[2] = st.st_mode & 07777;
+    int64_t *t = job->times + job->count * TIMES_PER_ITEM;
+    t[0] = ns(st.st_mtim);
+    t[1] = ns(st.st_atim);
+    if (push_string(&job->names, name, name_len) != 0) {
+      job->err = ENOMEM, job->syscall = "malloc";
+      break;
+    }
+    if (kind == KIND_SYMLINK) {
+      // A link that cannot be read is listed with an empty target, as the portable code does.
+      ssize_t n = readlinkat(fd, name, link, sizeof link);
+      if (push_string(&job->targets, link, n > 0 && (size_t)n < sizeof link ? (size_t)n : 0) != 0) {
+        job->err = ENOMEM, job->syscall = "malloc";
+        break;
+      }
+    }
+    job->count++;
+  }
+  closedir(dir);
+}
+
+static const char *errno_code(int err) {
+  switch (err) {
+    case ENOENT: return "ENOENT";
+    case EACCES: return "EACCES";
+    case EPERM: return "EPERM";
+    case ENOTDIR: return "ENOTDIR";
+    case ELOOP: return "ELOOP";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
+    case EIO: return "EIO";
+    case EMFILE: return "EMFILE";
+    case ENFILE: return "ENFILE";
+    case ENOMEM: return "ENOMEM";
+    case ESTALE: return "ESTALE";
+    case ENODEV: return "ENODEV";
+    case ENOTCONN: return "ENOTCONN";
+    case EBUSY: return "EBUSY";
+    case EAGAIN: return "EAGAIN";
+    case EINVAL: return "EINVAL";
+    case EOVERFLOW: return "EOVERFLOW";
+    default: return "EIO";
+  }
+}
+
+static void set_string(napi_env env, napi_value obj, const char *key, const char *value) {
+  napi_value v;
+  napi_create_string_utf8(env, value, NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, obj, key, v);
+}
+
+// An Error shaped like Node's fs errors (code, syscall, path), so the same mapping serves both.
+static napi_value make_error(napi_env env, Listing *job) {
+  napi_value error, message, code;
+  const char *code_name = job->bad_utf8 ? "EILSEQ" : errno_code(job->err);
+  const char *text = job->bad_utf8 ? "name is not valid UTF-8" : strerror(job->err);
+  size_t size = strlen(code_name) + strlen(text) + strlen(job->path) + 64;
+  char *msg = malloc(size);
+  if (msg) snprintf(msg, size, "%s: %s, %s '%s'", code_name, text, job->syscall ? job->syscall : "scandir", job->path);
+  napi_create_string_utf8(env, msg ? msg : code_name, NAPI_AUTO_LENGTH, &message);
+  free(msg);
+  napi_create_string_utf8(env, code_name, NAPI_AUTO_LENGTH, &code);
+  napi_create_error(env, code, message, &error);
+  napi_set_named_property(env, error, "code", code);
+  set_string(env, error, "syscall", job->syscall ? job->syscall : "scandir");
+  set_string(env, error, "path", job->path);
+  if (job->err_name) set_string(env, error, "item", job->err_name);
+  return error;
+}
+
+// All names as one string, each ended by NUL: one conversion instead of one per name.
+static napi_value joined(napi_env env, const Strings *s) {
+  napi_value str;
+  napi_create_string_utf8(env, s->data ? s->data : "", s->len, &str);
+  return str;
+}
+
+static napi_value typed_copy(napi_env env, napi_typedarray_type type, const void *src, size_t length, size_t width) {
+  void *data;
+  napi_value buffer, array;
+  napi_create_arraybuffer(env, length * width, &data, &buffer);
+  if (length) memcpy(data, src, length * width);
+  napi_create_typedarray(env, type, length, buffer, 0, &array);
+  return array;
+}
+
+static void list_execute(napi_env env, void *data) {
+  (void)env;
+  Batch *batch = data;
+  for (size_t i = 0; i < batch->count; i++) list_one(&batch->listings[i]);
+}
+
+static void free_listing(Listing *job) {
+  free(job->path);
+  free(job->err_name);
+  free(job->meta);
+  free(job->times);
+  free(job->names.data);
+  free(job->targets.data);
+}
+
+static void free_batch(napi_env env, Batch *batch) {
+  if (batch->work) napi_delete_async_work(env, batch->work);
+  for (size_t i = 0; i < batch->count; i++) free_listing(&batch->listings[i]);
+  free(batch->listings);
+  free(batch);
+}
+
+// One folder's result: [names, meta, times, targets], or the Error that stopped its listing.
+static napi_value listing_result(napi_env env, Listing *job) {
+  if (job->err || job->bad_utf8) return make_error(env, job);
+  napi_value result;
+  napi_create_array_with_length(env, 4, &result);
+  napi_set_element(env, result, 0, joined(env, &job->names));
+  napi_set_element(env, result, 1, typed_copy(env, napi_float64_array, job->meta, job->count * META_PER_ITEM, sizeof(double)));
+  napi_set_element(env, result, 2, typed_copy(env, napi_bigint64_array, job->times, job->count * TIMES_PER_ITEM, sizeof(int64_t)));
+  napi_set_element(env, result, 3, joined(env, &job->targets));
+  return result;
+}
+
+static void list_complete(napi_env env, napi_status status, void *data) {
+  Batch *batch = data;
+  napi_value results;
+  napi_create_array_with_length(env, batch->count, &results);
+  for (size_t i = 0; i < batch->count; i++) {
+    Listing *job = &batch->listings[i];
+    // Cancelled work never ran: each folder reports an I/O error rather than an empty listing.
+    if (status != napi_ok && !job->err && !job->bad_utf8) job->err = EIO, job->syscall = "scandir";
+    napi_set_element(env, results, (uint32_t)i, listing_result(env, job));
+  }
+  napi_resolve_deferred(env, batch->deferred, results);
+  free_batch(env, batch);
+}
+
+static char *string_arg(napi_env env, napi_value value) {
+  size_t n;
+  if (napi_get_value_string_utf8(env, value, NULL, 0, &n) != napi_ok) return NULL;
+  char *s = malloc(n + 1);
+  if (s) napi_get_value_string_utf8(env, value, s, n + 1, &n);
+  return s;
+}
+
+// list(paths: string[], follow: boolean[]): Promise<Array<[names, meta, times, targets] | Error>>,
+// names and targets each one string of NUL-terminated parts.
+static napi_value list(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  uint32_t count = 0;
+  bool is_array = false;
+  if (argc == 2) napi_is_array(env, argv[0], &is_array);
+  if (is_array) napi_get_array_length(env, argv[0], &count);
+  Batch *batch = calloc(1, sizeof *batch);
+  if (batch) batch->listings = calloc(count ? count : 1, sizeof(Listing));
+  if (!is_array || !batch || !batch->listings) {
+    if (batch) free(batch->listings);
+    free(batch);
+    napi_throw_type_error(env, NULL, "list(paths, follow) needs an array of path strings");
+    return NULL;
+  }
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value path, follow;
+    bool value = false;
+    napi_get_element(env, argv[0], i, &path);
+    napi_get_element(env, argv[1], i, &follow);
+    napi_get_value_bool(env, follow, &value);
+    batch->listings[i].follow = value;
+    batch->listings[i].path = string_arg(env, path);
+    batch->count = i + 1;
+    if (!batch->listings[i].path) {
+      free_batch(env, batch);
+      napi_throw_type_error(env, NULL, "list(paths, follow) needs an array of path strings");
+      return NULL;
+    }
+  }
+  napi_value promise, name;
+  napi_create_promise(env, &batch->deferred, &promise);
+  napi_create_string_utf8(env, "synctray:list", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, list_execute, list_complete, batch, &batch->work);
+  napi_queue_async_work(env, batch->work);
+  return promise;
+}
+
+NAPI_MODULE_INIT() {
+  napi_value fn;
+  napi_create_function(env, "list", NAPI_AUTO_LENGTH, list, NULL, &fn);
+  napi_set_named_property(env, exports, "list", fn);
+  return exports;
+}

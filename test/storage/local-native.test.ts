@@ -1,0 +1,90 @@
+/**
+ * The native accelerator (src/storage/local/native/) lists folders for LocalStorage. It must be
+ * indistinguishable from the portable code: the same entries and the same errors, folder by folder.
+ * CI builds it and must load it; elsewhere these tests skip when it was not built.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Entry } from '../../src/core/entry.js';
+import { LocalStorage } from '../../src/storage/local/local-storage.js';
+import { nativeFs, nativeFsProblem } from '../../src/storage/local/native.js';
+import { hasTool, skipReasonOutsideCi } from '../helpers/requirements.js';
+import { makeScratch, removeScratch } from '../helpers/scratch.js';
+import { HOSTILE_NAMES } from './conformance-fixtures.js';
+
+const notBuilt = skipReasonOutsideCi(nativeFs() !== undefined, `native listing not loaded (${nativeFsProblem()}): its tests skipped`);
+
+let root: string;
+let native: LocalStorage;
+let portable: LocalStorage;
+
+beforeEach(() => {
+  root = makeScratch('synctray-native-');
+  native = new LocalStorage(root);
+  portable = new LocalStorage(root, { native: false });
+});
+afterEach(() => removeScratch(root));
+
+/**
+ * What list() gave, in name order, or the error it failed with. Without a symlink's atime: reading
+ * the link to list it sets that.
+ */
+async function listing(s: LocalStorage, dir: string): Promise<Entry[] | { code: string; message: string; path: string }> {
+  try {
+    const entries = (await s.list(dir)).map((e) => (e.type === 'symlink' ? { ...e, atimeNs: 0n } : e));
+    return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  } catch (err) {
+    const { code, message, path } = err as { code: string; message: string; path: string };
+    return { code, message, path };
+  }
+}
+
+describe.skipIf(notBuilt)('native listing', () => {
+  it('is loaded (under CI it must be: the build makes it)', () => {
+    expect(nativeFsProblem()).toBeUndefined();
+  });
+
+  it('lists every kind of item exactly as the portable code does, folder by folder', async () => {
+    fs.mkdirSync(path.join(root, 'dir/deeper'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'file'), 'content');
+    fs.writeFileSync(path.join(root, 'dir/empty'), '');
+    fs.chmodSync(path.join(root, 'dir/empty'), 0o4751);
+    fs.utimesSync(path.join(root, 'file'), 1_600_000_000.123456, 1_700_000_000.987654);
+    fs.symlinkSync('file', path.join(root, 'link'));
+    fs.symlinkSync('/nowhere/at/all', path.join(root, 'dir/dangling'));
+    fs.symlinkSync('dir', path.join(root, 'dir-link'));
+    for (const { name } of HOSTILE_NAMES) fs.writeFileSync(path.join(root, 'dir/deeper', name), name);
+    if (hasTool('mkfifo')) spawnSync('mkfifo', [path.join(root, 'fifo')]);
+
+    for (const dir of ['', 'dir', 'dir/deeper', 'file', 'link', 'dir-link', 'missing', 'dir/dangling']) {
+      expect(await listing(native, dir), dir).toEqual(await listing(portable, dir));
+    }
+    const top = await listing(native, '');
+    expect(Array.isArray(top) && top.map((e) => e.type).sort()).toEqual(
+      [...(hasTool('mkfifo') ? ['special'] : []), 'dir', 'file', 'symlink', 'symlink'].sort(),
+    );
+  });
+
+  it('reports a folder holding a name that is not valid UTF-8 as the portable code does', async () => {
+    fs.mkdirSync(path.join(root, 'sub'));
+    fs.writeFileSync(Buffer.concat([Buffer.from(`${root}/sub/caf`), Buffer.from([0xe9]), Buffer.from('.txt')]), 'x');
+    const got = await listing(native, 'sub');
+    expect(got).toEqual(await listing(portable, 'sub'));
+    expect(got).toMatchObject({ code: 'UNSUPPORTED', path: 'sub' });
+  });
+
+  it('answers hundreds of folders asked for at once, each with its own items or its own error', async () => {
+    const dirs = Array.from({ length: 300 }, (_, i) => `d${i}`);
+    dirs.forEach((d, i) => {
+      fs.mkdirSync(path.join(root, d));
+      for (let k = 0; k < i % 7; k++) fs.writeFileSync(path.join(root, d, `f${k}`), `${d}/${k}`);
+    });
+    const asked = [...dirs, 'missing-1', 'd0', 'missing-2'];
+    const other = new LocalStorage(path.join(root, 'd6'));
+    const [mine, theirs] = await Promise.all([Promise.all(asked.map((d) => listing(native, d))), listing(other, '')]);
+    for (let i = 0; i < asked.length; i++) expect(mine[i], asked[i]).toEqual(await listing(portable, asked[i]!));
+    expect(theirs).toEqual(await listing(portable, 'd6'));
+  });
+});
