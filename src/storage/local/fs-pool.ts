@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { runOne, WORKER_MARK, type FsRequest, type FsResponse } from './fs-worker.js';
+import { runOne, WORKER_MARK, type FsRequest, type FsResponse, type WorkerSetup } from './fs-worker.js';
+import { NATIVE_LIBRARY, nativeFs, type NativeFileOps } from './native.js';
 
 /** Calls sent to a worker in one message at most; measured best between 8 and 32. */
 const BATCH = 16;
@@ -77,6 +78,8 @@ export class FsPool {
   constructor(
     private readonly size: number,
     inline: Partial<InlineLimits> = {},
+    /** Copies and moves through the native library (here and in the workers) when given. */
+    private readonly native?: { ops: NativeFileOps; library: string },
   ) {
     for (let i = 0; i < size; i++) this.queues.push([]);
     this.inline = { ...INLINE, ...inline };
@@ -169,7 +172,7 @@ export class FsPool {
           this.runHereLater();
           return;
         }
-        const reply = runOne(q[n]!);
+        const reply = runOne(q[n]!, this.native?.ops);
         ran++;
         spent += cost;
         this.inlineBytes += cost;
@@ -193,7 +196,8 @@ export class FsPool {
     for (let i = 0; i < this.size; i++) {
       let worker: Worker;
       try {
-        worker = new Worker(url, { workerData: WORKER_MARK });
+        const setup: WorkerSetup = { mark: WORKER_MARK, nativeLibrary: this.native?.library };
+        worker = new Worker(url, { workerData: setup });
       } catch (err) {
         return this.fail(err instanceof Error ? err.message : String(err));
       }
@@ -254,9 +258,12 @@ function hash(s: string): number {
 }
 
 let shared: FsPool | undefined;
+let sharedPortable: FsPool | undefined;
 
 /** The process-wide pool: a worker per core, at most four. */
-export function sharedFsPool(): FsPool {
-  shared ??= new FsPool(Math.max(1, Math.min(4, os.availableParallelism())));
-  return shared;
+export function sharedFsPool(native = true): FsPool {
+  const size = Math.max(1, Math.min(4, os.availableParallelism()));
+  if (!native) return (sharedPortable ??= new FsPool(size));
+  const ops = nativeFs();
+  return (shared ??= new FsPool(size, {}, ops ? { ops, library: NATIVE_LIBRARY } : undefined));
 }

@@ -3,9 +3,11 @@
 // it is in development and the compiled .js in a build.
 import fs from 'node:fs';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Entry, EntryType } from '../../core/entry.js';
 import type { Replacing } from '../storage.js';
+import type { NativeFileOps } from './native.js';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, COPYFILE_EXCL } = fs.constants;
 /** Files up to this size are copied through one buffer: fewer system calls than copyFile's. */
@@ -35,6 +37,9 @@ export interface CopyRequest {
   mode: number;
   atime: string;
   mtime: string;
+  /** The same times to the nanosecond, for the native copy. */
+  atimeNs: bigint;
+  mtimeNs: bigint;
   fsync: boolean;
   /** What the source must still be once copied; also what FsPool reads the cost of the call from. */
   expect?: { size: number; mtimeNs: bigint };
@@ -119,7 +124,18 @@ function openSource(p: string): { fd: number; st: fs.BigIntStats } {
  * source is checked before and after the copy (same size and mtime) and only then, if asked,
  * placed at `renameTo`.
  */
-function copy(r: CopyRequest): void {
+function copy(r: CopyRequest, native: NativeFileOps | undefined): void {
+  if (native) native.copy(r.from, r.to, r.mode, r.atimeNs, r.mtimeNs, r.fsync, r.expect?.size ?? -1, r.expect?.mtimeNs);
+  else copyHere(r);
+  if (r.renameTo === undefined || !r.expect) return;
+  try {
+    place(r.to, r.renameTo, r.replacing, native);
+  } catch (err) {
+    throw Object.assign(err as Error, { atTarget: true });
+  }
+}
+
+function copyHere(r: CopyRequest): void {
   const { fd: src, st: before } = openSource(r.from);
   let dst: number | undefined;
   try {
@@ -156,12 +172,6 @@ function copy(r: CopyRequest): void {
     fs.closeSync(src);
     if (dst !== undefined) fs.closeSync(dst);
   }
-  if (r.renameTo === undefined || !r.expect) return;
-  try {
-    place(r.to, r.renameTo, r.replacing);
-  } catch (err) {
-    throw Object.assign(err as Error, { atTarget: true });
-  }
 }
 
 function copyLoop(src: number, dst: number, size: number): void {
@@ -191,7 +201,7 @@ function checkUnchanged(st: fs.BigIntStats, expect: { size: number; mtimeNs: big
  * remains there. A given item: it is compared, then renamed over; if it is gone, nothing may stand
  * there again.
  */
-export function place(from: string, to: string, replacing: Replacing | undefined): void {
+export function place(from: string, to: string, replacing: Replacing | undefined, native?: NativeFileOps): void {
   if (replacing === undefined) return fs.renameSync(from, to);
   if (replacing !== null) {
     const st = fs.lstatSync(to, { bigint: true, throwIfNoEntry: false });
@@ -200,7 +210,7 @@ export function place(from: string, to: string, replacing: Replacing | undefined
       return fs.renameSync(from, to);
     }
   }
-  if (linkTo(from, to)) return fs.unlinkSync(from);
+  if (native ? native.moveNew(from, to) : moveByLink(from, to)) return;
   if (fs.lstatSync(to, { throwIfNoEntry: false }) !== undefined) throw appeared();
   try {
     fs.renameSync(from, to);
@@ -209,6 +219,13 @@ export function place(from: string, to: string, replacing: Replacing | undefined
     const code = (err as NodeJS.ErrnoException).code;
     throw code === 'EEXIST' || code === 'ENOTEMPTY' ? appeared() : err;
   }
+}
+
+/** Moves `from` to `to` by a hard link, then unlink; false where there are no hard links. */
+function moveByLink(from: string, to: string): boolean {
+  if (!linkTo(from, to)) return false;
+  fs.unlinkSync(from);
+  return true;
 }
 
 /** Hard-links `from` at `to`; false where that is not possible here. EAPPEARED if `to` is taken. */
@@ -260,14 +277,14 @@ function chmod(p: string, mode: number): void {
   }
 }
 
-function handle(r: FsRequest): unknown {
+function handle(r: FsRequest, native: NativeFileOps | undefined): unknown {
   switch (r.op) {
     case 'copy':
-      return copy(r);
+      return copy(r, native);
     case 'stat':
       return statItem(r.path);
     case 'rename':
-      return place(r.from, r.to, r.replacing);
+      return place(r.from, r.to, r.replacing, native);
     case 'unlink':
       return fs.unlinkSync(r.path);
     case 'rmdir':
@@ -285,10 +302,10 @@ function handle(r: FsRequest): unknown {
   }
 }
 
-/** Runs one call; failures come back as replies too. */
-export function runOne(r: FsRequest): FsResponse {
+/** Runs one call, copies through `native` where given; failures come back as replies too. */
+export function runOne(r: FsRequest, native?: NativeFileOps): FsResponse {
   try {
-    return { id: r.id, value: handle(r) };
+    return { id: r.id, value: handle(r, native) };
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { atTarget?: boolean };
     const error = { code: e.code ?? '', message: e.message, ...(e.atTarget ? { atTarget: true } : {}) };
@@ -296,6 +313,14 @@ export function runOne(r: FsRequest): FsResponse {
   }
 }
 
-if (workerData === WORKER_MARK) {
-  parentPort?.on('message', (batch: FsRequest[]) => parentPort!.postMessage(batch.map(runOne)));
+/** What FsPool hands its workers: the mark, and the native library to copy with, if any. */
+export interface WorkerSetup {
+  mark: typeof WORKER_MARK;
+  nativeLibrary?: string;
+}
+
+const setup = workerData as WorkerSetup | undefined;
+if (setup?.mark === WORKER_MARK) {
+  const native = setup.nativeLibrary ? (createRequire(import.meta.url)(setup.nativeLibrary) as NativeFileOps) : undefined;
+  parentPort?.on('message', (batch: FsRequest[]) => parentPort!.postMessage(batch.map((r) => runOne(r, native))));
 }

@@ -26,7 +26,7 @@ export interface LocalStorageOptions {
   fsync?: boolean;
   /** The worker threads doing the file system calls (tests may pass their own). */
   pool?: FsPool;
-  /** Use the native accelerator where it was built (default true; tests run both ways). */
+  /** List and copy through the native library where it was built (default true; tests run both ways). */
   native?: boolean;
 }
 
@@ -47,7 +47,7 @@ export class LocalStorage implements Storage {
     this.root = path.resolve(root);
     this.description = this.root;
     this.fsync = options.fsync ?? true;
-    this.pool = options.pool ?? sharedFsPool();
+    this.pool = options.pool ?? sharedFsPool(options.native !== false);
     this.native = options.native === false ? undefined : sharedNativeLister();
     const posix = process.platform !== 'win32';
     this.capabilities = {
@@ -174,7 +174,18 @@ export class LocalStorage implements Storage {
       const mtime = nsToUtimeSeconds(options.mtimeNs);
       const atime = options.atimeNs === undefined ? mtime : nsToUtimeSeconds(options.atimeNs);
       const { expect, renameTo, replacing } = options;
-      const request: Omit<CopyRequest, 'id'> = { op: 'copy', from: source.localPath, to: abs, mode, atime, mtime, fsync: this.fsync };
+      const atimeNs = options.atimeNs ?? options.mtimeNs;
+      const request: Omit<CopyRequest, 'id'> = {
+        op: 'copy',
+        from: source.localPath,
+        to: abs,
+        mode,
+        atime,
+        mtime,
+        atimeNs,
+        mtimeNs: options.mtimeNs,
+        fsync: this.fsync,
+      };
       if (expect) request.expect = { size: expect.size, mtimeNs: expect.mtimeNs };
       if (renameTo !== undefined) {
         request.renameTo = this.absolute(renameTo);

@@ -11,7 +11,32 @@ export interface NativeFs {
    * A failure is an Error shaped like Node's fs errors, with `item` (a name) when it is about one item.
    */
   list(paths: readonly string[], follow: readonly boolean[]): Promise<(NativeListing | Error)[]>;
+  copy: NativeCopy;
+  /**
+   * Gives `from` the new name `to` (a hard link, then unlink), never replacing what stands at `to`
+   * (EAPPEARED); false where the file system has no hard links. Synchronous, like copy.
+   */
+  moveNew(from: string, to: string): boolean;
 }
+
+/** What FsPool's threads use of the library. */
+export type NativeFileOps = Pick<NativeFs, 'copy' | 'moveNew'>;
+
+/**
+ * Copies `from` to the new file `to` with mode (-1: the source's), times and fsync, checking the
+ * source before and after when expectSize is not -1: fs-worker.ts's copy without its placing, the
+ * same errors, the times to the nanosecond. Synchronous: it runs in FsPool's threads.
+ */
+export type NativeCopy = (
+  from: string,
+  to: string,
+  mode: number,
+  atimeNs: bigint,
+  mtimeNs: bigint,
+  fsync: boolean,
+  expectSize: number,
+  expectMtimeNs: bigint | undefined,
+) => void;
 
 /** One folder as NativeFs.list reports it: names, meta, times, symlink texts. */
 export type NativeListing = [string, Float64Array, BigInt64Array, string];
@@ -59,7 +84,7 @@ export class NativeLister {
 }
 
 /** Where build/build-native.mjs puts the library; the same from src/ (tests) and dist/. */
-const LIBRARY = new URL('../../../dist/native/fast-fs.node', import.meta.url);
+export const NATIVE_LIBRARY = new URL('../../../dist/native/fast-fs.node', import.meta.url).pathname;
 
 let loaded: { fs?: NativeFs; reason?: string } | undefined;
 let lister: NativeLister | undefined;
@@ -88,7 +113,7 @@ export function nativeFsProblem(): string | undefined {
 function load(): { fs?: NativeFs; reason?: string } {
   if (process.env.SYNCTRAY_NATIVE === '0') return { reason: 'turned off by SYNCTRAY_NATIVE=0' };
   try {
-    return { fs: createRequire(import.meta.url)(LIBRARY.pathname) as NativeFs };
+    return { fs: createRequire(import.meta.url)(NATIVE_LIBRARY) as NativeFs };
   } catch (err) {
     return { reason: err instanceof Error ? err.message : String(err) };
   }
