@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import pRetry from 'p-retry';
 import { isStorageError } from '../core/errors.js';
 
 export interface RetryPolicy {
@@ -23,6 +22,8 @@ export async function withRetry<T>(fn: () => Promise<T>, policy: RetryPolicy, si
     if (policy.attempts <= 1 || !(isStorageError(err) && err.retryable)) throw err;
   }
   await sleep(policy.firstDelayMs, undefined, { signal });
+  // Loaded only now: a run that never needs a retry (most) does not pay for loading it.
+  const { default: pRetry } = await import('p-retry');
   return pRetry(fn, {
     retries: policy.attempts - 2,
     minTimeout: policy.firstDelayMs * 2,

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { joinRel, parentOf, type RelPath } from '../core/rel-path.js';
 
 // Short and fixed-length so a temp file fits next to a 255-byte name; the dot hides it from
@@ -10,7 +9,11 @@ export function isTempName(name: string): boolean {
 }
 
 // Random per process, then counted: unique across concurrent runs without a random draw per file.
-const PROCESS_PART = randomBytes(4).toString('hex');
+// Math.random is seeded from the system's entropy and is enough here (creation is exclusive anyway);
+// node:crypto would cost every start a few milliseconds.
+const PROCESS_PART = Math.floor(Math.random() * 2 ** 32)
+  .toString(16)
+  .padStart(8, '0');
 let counter = 0;
 
 /** A fresh temp path in the same folder as `target`, so the final rename stays on one file system. */
