@@ -8,11 +8,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Entry } from '../../src/core/entry.js';
+import { ErrorCode } from '../../src/core/errors.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { nativeFs, nativeFsProblem } from '../../src/storage/local/native.js';
 import { hasTool, skipReasonOutsideCi } from '../helpers/requirements.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
-import { HOSTILE_NAMES } from './conformance-fixtures.js';
+import { ATIME, expectStorageError, HOSTILE_NAMES, MTIME } from './conformance-fixtures.js';
 
 const notBuilt = skipReasonOutsideCi(nativeFs() !== undefined, `native listing not loaded (${nativeFsProblem()}): its tests skipped`);
 
@@ -40,6 +41,38 @@ async function listing(s: LocalStorage, dir: string): Promise<Entry[] | { code: 
     return { code, message, path };
   }
 }
+
+describe.skipIf(notBuilt)('native copy', () => {
+  const copyOf = async (from: string, to: string, mode: number) => {
+    const src = (await native.stat(from)) as Entry;
+    return native.write(to, native.read(from), { mode, mtimeNs: MTIME, atimeNs: ATIME, expect: { size: src.size, mtimeNs: src.mtimeNs }, renameTo: to.replace('.tmp', ''), replacing: null });
+  };
+
+  it('gives every copy its mode, whether or not the umask lets the file be created with it', async () => {
+    fs.writeFileSync(path.join(root, 'f'), 'content');
+    const umask = process.umask();
+    for (const mode of [0o600, 0o644, 0o664, 0o666, 0o755, 0o777, 0o4755, 0o2750, 0o1777, 0o000]) {
+      const name = `copy-${mode.toString(8)}`;
+      expect(await copyOf('f', `${name}.tmp`, mode)).toBe(true);
+      expect(fs.statSync(path.join(root, name)).mode & 0o7777, `${mode.toString(8)} under umask ${umask.toString(8)}`).toBe(mode);
+    }
+  });
+
+  it('keeps both times to the nanosecond', async () => {
+    fs.writeFileSync(path.join(root, 'f'), 'content');
+    await copyOf('f', 'g.tmp', 0o644);
+    const st = fs.statSync(path.join(root, 'g'), { bigint: true });
+    expect([st.mtimeNs, st.atimeNs]).toEqual([MTIME, ATIME]);
+  });
+
+  it('never replaces what appeared at the final name, and leaves the checked copy at its temp name', async () => {
+    fs.writeFileSync(path.join(root, 'f'), 'new');
+    fs.writeFileSync(path.join(root, 'g'), 'appeared meanwhile');
+    await expectStorageError(() => copyOf('f', 'g.tmp', 0o644), ErrorCode.EXISTS);
+    expect(fs.readFileSync(path.join(root, 'g'), 'utf8')).toBe('appeared meanwhile');
+    expect(fs.readFileSync(path.join(root, 'g.tmp'), 'utf8')).toBe('new');
+  });
+});
 
 describe.skipIf(notBuilt)('native listing', () => {
   it('is loaded (under CI it must be: the build makes it)', () => {

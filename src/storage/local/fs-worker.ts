@@ -35,9 +35,6 @@ export interface CopyRequest {
   to: string;
   /** Permission bits, or -1 for the source's. */
   mode: number;
-  atime: string;
-  mtime: string;
-  /** The same times to the nanosecond, for the native copy. */
   atimeNs: bigint;
   mtimeNs: bigint;
   fsync: boolean;
@@ -84,6 +81,26 @@ export function toEntry(name: string, st: fs.BigIntStats, target: string | undef
 function statItem(p: string): Entry {
   const st = fs.lstatSync(p, { bigint: true });
   return toEntry(path.basename(p), st, st.isSymbolicLink() ? fs.readlinkSync(p) : undefined);
+}
+
+const NS_PER_SEC = 1_000_000_000n;
+
+/**
+ * Nanoseconds to the seconds value Node's utimes family takes, as a string.
+ * A double near 1.7e9 s only holds about a quarter of a microsecond, and older libuv truncates to
+ * whole microseconds, so aim at the middle of the wanted microsecond: either way the file gets
+ * floor(ns / 1000) µs and never spills into the next second. A string, because Node turns a
+ * negative number (a time before 1970) into "now" but takes a numeric string as it is.
+ * (The native copy sets nanoseconds and needs none of this.)
+ */
+export function nsToUtimeSeconds(ns: bigint): string {
+  let sec = ns / NS_PER_SEC;
+  let rest = ns % NS_PER_SEC;
+  if (rest < 0n) {
+    rest += NS_PER_SEC;
+    sec -= 1n;
+  }
+  return String(Number(sec) + (Number(rest / 1000n) + 0.5) / 1e6);
 }
 
 /** An error in the shape Node's have, with a code of ours that map-error knows (ECHANGED, …). */
@@ -159,7 +176,7 @@ function copyHere(r: CopyRequest): void {
       copyLoop(src, dst, size);
     }
     fs.fchmodSync(dst, r.mode >= 0 ? r.mode : Number(before.mode & 0o7777n));
-    fs.futimesSync(dst, r.atime, r.mtime);
+    fs.futimesSync(dst, nsToUtimeSeconds(r.atimeNs), nsToUtimeSeconds(r.mtimeNs));
     if (r.fsync) fs.fsyncSync(dst);
     // By path, not by descriptor: an editor saving a file renames a new one over it.
     if (r.expect) {

@@ -6,11 +6,10 @@ import { parentOf, type RelPath } from '../../core/rel-path.js';
 import type { Capabilities, FileSource, Replacing, Storage, WriteOptions } from '../storage.js';
 import * as call from './fs-calls.js';
 import { isAtTarget, sharedFsPool, type FsCall, type FsPool } from './fs-pool.js';
-import { notRegular, toEntry, type CopyRequest } from './fs-worker.js';
+import { notRegular, nsToUtimeSeconds, toEntry, type CopyRequest } from './fs-worker.js';
 import { mapFsError } from './map-error.js';
 import { META_PER_ITEM, NATIVE_KINDS, sharedNativeLister, TIMES_PER_ITEM, type NativeLister } from './native.js';
 import { fileSystemPrecision } from './time-precision.js';
-import { nsToUtimeSeconds } from './times.js';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
 /**
@@ -171,21 +170,9 @@ export class LocalStorage implements Storage {
     const abs = this.absolute(rel);
     const mode = options.mode !== undefined && this.capabilities.permissions ? options.mode & 0o7777 : -1;
     if (source.localPath !== undefined && options.mtimeNs !== undefined) {
-      const mtime = nsToUtimeSeconds(options.mtimeNs);
-      const atime = options.atimeNs === undefined ? mtime : nsToUtimeSeconds(options.atimeNs);
-      const { expect, renameTo, replacing } = options;
-      const atimeNs = options.atimeNs ?? options.mtimeNs;
-      const request: Omit<CopyRequest, 'id'> = {
-        op: 'copy',
-        from: source.localPath,
-        to: abs,
-        mode,
-        atime,
-        mtime,
-        atimeNs,
-        mtimeNs: options.mtimeNs,
-        fsync: this.fsync,
-      };
+      const { expect, renameTo, replacing, mtimeNs } = options;
+      const atimeNs = options.atimeNs ?? mtimeNs;
+      const request: Omit<CopyRequest, 'id'> = { op: 'copy', from: source.localPath, to: abs, mode, atimeNs, mtimeNs, fsync: this.fsync };
       if (expect) request.expect = { size: expect.size, mtimeNs: expect.mtimeNs };
       if (renameTo !== undefined) {
         request.renameTo = this.absolute(renameTo);

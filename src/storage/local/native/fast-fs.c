@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <node_api.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -361,6 +362,26 @@ static napi_value list(napi_env env, napi_callback_info info) {
 
 // ---- copy -------------------------------------------------------------------------------------
 
+// The process's umask, read once (Linux shows it in /proc/self/status; umask() itself cannot be
+// read without being changed for every thread). -1 when unknown: then every copy gets fchmod.
+static atomic_int umask_value = -1;
+
+static int read_umask(void) {
+  FILE *f = fopen("/proc/self/status", "re");
+  if (!f) return -1;
+  char line[256];
+  int mask = -1;
+  while (fgets(line, sizeof line, f)) {
+    unsigned value;
+    if (sscanf(line, "Umask: %o", &value) == 1) {
+      mask = (int)value;
+      break;
+    }
+  }
+  fclose(f);
+  return mask;
+}
+
 // Files up to this size go through one buffer: fewer calls than copy_file_range's loop.
 #define SMALL_FILE (256 * 1024)
 static _Thread_local char small_buffer[SMALL_FILE];
@@ -498,8 +519,12 @@ static napi_value copy(napi_env env, napi_callback_info info) {
     fail_code = "ECHANGED", fail_what = "changed while being copied";
     goto done;
   }
-  // O_EXCL also refuses a symlink planted at the target.
-  dst = open(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  // Created with its final permissions when the umask leaves them whole (most files), else private
+  // until fchmod: never more open than the copy will be. O_EXCL also refuses a planted symlink.
+  mode_t final_mode = mode >= 0 ? (mode_t)mode : before.st_mode & 07777;
+  int mask = atomic_load(&umask_value);
+  int exact = mask >= 0 && (final_mode & (mode_t)mask) == 0 && (final_mode & 07000) == 0;
+  dst = open(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, exact ? final_mode : 0600);
   if (dst < 0) {
     err = errno, fail_call = "open", fail_path = to;
     goto done;
@@ -516,7 +541,7 @@ static napi_value copy(napi_env env, napi_callback_info info) {
   struct timespec times[2] = {{atime / 1000000000, atime % 1000000000}, {mtime / 1000000000, mtime % 1000000000}};
   if (times[0].tv_nsec < 0) times[0].tv_sec--, times[0].tv_nsec += 1000000000;
   if (times[1].tv_nsec < 0) times[1].tv_sec--, times[1].tv_nsec += 1000000000;
-  if (fchmod(dst, mode >= 0 ? (mode_t)mode : before.st_mode & 07777) != 0) err = errno, fail_call = "fchmod";
+  if (!exact && fchmod(dst, final_mode) != 0) err = errno, fail_call = "fchmod";
   else if (futimens(dst, times) != 0) err = errno, fail_call = "futimens";
   else if (want_fsync && fsync(dst) != 0) err = errno, fail_call = "fsync";
   if (err) {
@@ -543,9 +568,27 @@ done:
   return NULL;
 }
 
-// moveNew(from, to): from is given the new name `to` by a hard link, then unlinked, so nothing
-// that appeared at `to` is ever replaced (EAPPEARED). false where the file system has no hard
-// links: the caller moves another way. fs-worker.ts's place() says when this is used.
+// Moves without replacing: 0, or an errno (EEXIST when something stands at `to`; ENOTSUP-like
+// codes where the file system offers neither way). renameat2(RENAME_NOREPLACE) is one call; where
+// the kernel or the file system lacks it, a hard link and an unlink do the same in two.
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE 1
+#endif
+static int move_no_replace(const char *from, const char *to, const char **call) {
+#ifdef SYS_renameat2
+  *call = "rename";
+  if (syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0) return 0;
+  if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP) return errno;
+#endif
+  *call = "link";
+  if (link(from, to) != 0) return errno;
+  *call = "unlink";
+  return unlink(from) == 0 ? 0 : errno;
+}
+
+// moveNew(from, to): from is given the new name `to`, never replacing what appeared there
+// (EAPPEARED). false where the file system can do neither: the caller moves another way.
+// fs-worker.ts's place() says when this is used.
 static napi_value move_new(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -553,23 +596,19 @@ static napi_value move_new(napi_env env, napi_callback_info info) {
   char *from = argc == 2 ? string_arg(env, argv[0]) : NULL;
   char *to = argc == 2 ? string_arg(env, argv[1]) : NULL;
   napi_value result = NULL;
-  if (!from || !to) {
-    napi_throw_type_error(env, NULL, "moveNew(from, to) needs two path strings");
-  } else if (link(from, to) != 0) {
-    int err = errno;
-    if (err == EEXIST) throw_code(env, "EAPPEARED", "appeared in the destination since it was listed", to);
-    else if (err == EPERM || err == ENOTSUP || err == EMLINK || err == EXDEV || err == ENOSYS) napi_get_boolean(env, false, &result);
-    else throw_errno(env, err, "link", to);
-  } else if (unlink(from) != 0) {
-    throw_errno(env, errno, "unlink", from);
-  } else {
-    napi_get_boolean(env, true, &result);
-  }
+  const char *call = "rename";
+  int err = from && to ? move_no_replace(from, to, &call) : 0;
+  if (!from || !to) napi_throw_type_error(env, NULL, "moveNew(from, to) needs two path strings");
+  else if (err == EEXIST) throw_code(env, "EAPPEARED", "appeared in the destination since it was listed", to);
+  else if (err == EPERM || err == ENOTSUP || err == EMLINK || err == EXDEV || err == ENOSYS) napi_get_boolean(env, false, &result);
+  else if (err) throw_errno(env, err, call, strcmp(call, "unlink") == 0 ? from : to);
+  else napi_get_boolean(env, true, &result);
   free(from), free(to);
   return result;
 }
 
 NAPI_MODULE_INIT() {
+  atomic_store(&umask_value, read_umask());
   napi_value fn;
   napi_create_function(env, "list", NAPI_AUTO_LENGTH, list, NULL, &fn);
   napi_set_named_property(env, exports, "list", fn);
