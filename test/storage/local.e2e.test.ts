@@ -1,7 +1,8 @@
 /**
- * The local backend in a process of its own, from the build (dist/), where what matters is how the
- * process ends (a dead worker must not keep it alive, a file size limit must fail one file) or who
- * runs it (an ordinary user, for whom permission bits mean something).
+ * The local backend in a process of its own, where what matters is how the process ends (a dead
+ * worker must not keep it alive, a file size limit must fail one file) or who runs it (an ordinary
+ * user, for whom permission bits mean something). The last two run the built CLI; the first runs
+ * the sources (test/helpers/ts-hooks.mjs), since it reaches into the worker pool.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -12,7 +13,8 @@ import { assertCliBuilt, CLI_PATH, REPO_ROOT } from '../helpers/cli.js';
 import { giveToNobody, isRoot, NOBODY, nobodyRuntime } from '../helpers/privilege.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
 
-const dist = (rel: string) => pathToFileURL(path.join(REPO_ROOT, 'dist', rel)).href;
+const source = (rel: string) => pathToFileURL(path.join(REPO_ROOT, 'src', rel)).href;
+const TS_HOOKS = path.join(REPO_ROOT, 'test/helpers/ts-hooks.mjs');
 
 interface Exit {
   code: number | null;
@@ -21,14 +23,23 @@ interface Exit {
   stderr: string;
 }
 
-/** Runs an ES module script in Node through `sh -c` (for ulimit); kills it after `timeoutMs`. */
-function runScript(script: string, { ulimit = '', timeoutMs = 20_000, unprivileged = false } = {}): Promise<Exit> {
+/** Runs an ES module script on the TypeScript sources; kills it after `timeoutMs`. */
+function runScript(script: string, timeoutMs = 20_000): Promise<Exit> {
   // A file, not `--input-type=module -e`: worker threads inherit the flags, and refuse that one.
   const file = path.join(root, 'script.mjs');
   fs.writeFileSync(file, script);
+  return run(process.execPath, ['--experimental-transform-types', '--no-warnings', '--import', TS_HOOKS, file], { timeoutMs });
+}
+
+/** Runs the built CLI through `sh -c` (for ulimit), as NOBODY when asked and possible. */
+function runCliUnder(args: string[], { ulimit = '', unprivileged = false } = {}): Promise<Exit> {
+  const { node, cli } = unprivileged && isRoot ? nobodyRuntime(REPO_ROOT, CLI_PATH) : { node: process.execPath, cli: CLI_PATH };
+  return run('sh', ['-c', `${ulimit}exec "$@"`, 'sh', node, cli, ...args], { unprivileged });
+}
+
+function run(cmd: string, args: string[], { timeoutMs = 20_000, unprivileged = false } = {}): Promise<Exit> {
   const drop = unprivileged && isRoot ? { uid: NOBODY, gid: NOBODY } : {};
-  const node = unprivileged && isRoot ? nobodyRuntime(REPO_ROOT, CLI_PATH).node : process.execPath;
-  const child = spawn('sh', ['-c', `${ulimit}exec "$0" "$1"`, node, file], { stdio: ['ignore', 'pipe', 'pipe'], ...drop });
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...drop });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -53,8 +64,8 @@ afterEach(() => removeScratch(root));
 describe('a worker that dies', () => {
   it('lets the process end by itself, its calls failed DEVICE_GONE', async () => {
     const r = await runScript(`
-      const { FsPool } = await import(${JSON.stringify(dist('storage/local/fs-pool.js'))});
-      const { LocalStorage } = await import(${JSON.stringify(dist('storage/local/local-storage.js'))});
+      const { FsPool } = await import(${JSON.stringify(source('storage/local/fs-pool.ts'))});
+      const { LocalStorage } = await import(${JSON.stringify(source('storage/local/local-storage.ts'))});
       const pool = new FsPool(2);
       await pool.startWorkers();
       const s = new LocalStorage(${JSON.stringify(root)}, { pool });
@@ -75,52 +86,34 @@ describe('a file size limit (EFBIG)', () => {
   const ulimit = 'ulimit -f 256 && ';
 
   it('fails the one file TOO_LARGE, not the run, and smaller files still copy', async () => {
-    fs.writeFileSync(path.join(root, 'big'), Buffer.alloc(1024 * 1024, 1));
-    fs.writeFileSync(path.join(root, 'small'), 'fits');
-    // The module from wherever NOBODY can read the build (see nobodyRuntime).
-    const cli = isRoot ? nobodyRuntime(REPO_ROOT, CLI_PATH).cli : CLI_PATH;
-    const localStorage = pathToFileURL(path.join(path.dirname(cli), '../storage/local/local-storage.js')).href;
-    const r = await runScript(
-      `
-      const { LocalStorage } = await import(${JSON.stringify(localStorage)});
-      const s = new LocalStorage(${JSON.stringify(root)});
-      const copy = async (from, to) => {
-        const { size, mtimeNs } = await s.stat(from);
-        return s.write(to, s.read(from), { mtimeNs, expect: { size, mtimeNs } }).then(
-          () => ({ ok: true }),
-          (e) => ({ code: e.code, fatal: e.fatal, message: e.message }),
-        );
-      };
-      console.log(JSON.stringify({ big: await copy('big', 'big-copy'), small: await copy('small', 'small-copy') }));
-    `,
-      { ulimit },
-    );
-    expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as Record<string, { ok?: boolean; code?: string; fatal?: boolean; message?: string }>;
-    expect(out.big).toMatchObject({ code: 'TOO_LARGE', fatal: false, message: expect.stringContaining('too large') });
-    expect(out.small).toEqual({ ok: true });
-    expect(fs.readFileSync(path.join(root, 'small-copy'), 'utf8')).toBe('fits');
+    fs.mkdirSync(path.join(root, 'src'));
+    fs.writeFileSync(path.join(root, 'src/big'), Buffer.alloc(1024 * 1024, 1));
+    fs.writeFileSync(path.join(root, 'src/small'), 'fits');
+    const r = await runCliUnder(['sync', path.join(root, 'src'), path.join(root, 'dst'), '--json'], { ulimit });
+    expect(r.code, r.stderr).toBe(1);
+    const summary = JSON.parse(r.stdout.trim().split('\n').pop()!) as { copied: number; failed: number; fatal?: unknown; errors: unknown[] };
+    expect(summary).toMatchObject({ copied: 1, failed: 1, errors: [{ path: 'big', code: 'TOO_LARGE' }] });
+    expect(summary.fatal).toBeUndefined();
+    expect(r.stderr).toContain('too large');
+    expect(fs.readFileSync(path.join(root, 'dst/small'), 'utf8')).toBe('fits');
+    expect(fs.readdirSync(path.join(root, 'dst'))).toEqual(['small']);
   });
 });
 
 describe('setMode as an ordinary user', () => {
   it("sets the mode of the user's own file that nobody may read or write", async () => {
-    fs.writeFileSync(path.join(root, 'locked'), 'x');
-    fs.chmodSync(path.join(root, 'locked'), 0o000);
+    // Same content and times on both sides: only the mode differs, so sync sets it in place.
+    for (const side of ['src', 'dst']) {
+      fs.mkdirSync(path.join(root, side));
+      fs.writeFileSync(path.join(root, side, 'locked'), 'x');
+      fs.utimesSync(path.join(root, side, 'locked'), 1_600_000_000, 1_600_000_000);
+    }
+    fs.chmodSync(path.join(root, 'src/locked'), 0o640);
+    fs.chmodSync(path.join(root, 'dst/locked'), 0o000);
     giveToNobody(root);
-    // The module from wherever NOBODY can read the build (see nobodyRuntime).
-    const cli = isRoot ? nobodyRuntime(REPO_ROOT, CLI_PATH).cli : CLI_PATH;
-    const localStorage = pathToFileURL(path.join(path.dirname(cli), '../storage/local/local-storage.js')).href;
-    const r = await runScript(
-      `
-      const { LocalStorage } = await import(${JSON.stringify(localStorage)});
-      const s = new LocalStorage(${JSON.stringify(root)});
-      await s.setMode('locked', 0o640);
-      console.log((await s.stat('locked')).mode);
-    `,
-      { unprivileged: true },
-    );
+    const r = await runCliUnder(['sync', path.join(root, 'src'), path.join(root, 'dst'), '--json'], { unprivileged: true });
     expect(r.code, r.stderr).toBe(0);
-    expect(Number(r.stdout)).toBe(0o640);
+    expect(JSON.parse(r.stdout.trim().split('\n').pop()!)).toMatchObject({ metadata: 1, copied: 0 });
+    expect(fs.statSync(path.join(root, 'dst/locked')).mode & 0o7777).toBe(0o640);
   });
 });

@@ -1,4 +1,6 @@
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import type { EntryType } from '../../core/entry.js';
 
 /** What native/fast-fs.c exports (see there for why it exists). */
@@ -83,8 +85,12 @@ export class NativeLister {
   };
 }
 
-/** Where build/build-native.mjs puts the library; the same from src/ (tests) and dist/. */
-export const NATIVE_LIBRARY = new URL('../../../dist/native/fast-fs.node', import.meta.url).pathname;
+/**
+ * Where build/build-native.mjs puts the library (dist/native/), seen from this code: bundled in
+ * dist/cli/main.js, or run from src/storage/local/ by the tests.
+ */
+const PLACES = ['../native/fast-fs.node', '../../../dist/native/fast-fs.node'].map((rel) => fileURLToPath(new URL(rel, import.meta.url)));
+export const NATIVE_LIBRARY = PLACES.find((p) => fs.existsSync(p)) ?? PLACES[0]!;
 
 let loaded: { fs?: NativeFs; reason?: string } | undefined;
 let lister: NativeLister | undefined;
