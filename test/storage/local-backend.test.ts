@@ -54,8 +54,9 @@ function newPool(size = 1, inline?: ConstructorParameters<typeof FsPool>[1]): Fs
   return pool;
 }
 
+/** A LocalStorage whose every call goes through `pool` (the native library, if built, would copy instead). */
 function storageOn(pool: FsPool, dir = root): LocalStorage {
-  return new LocalStorage(dir, { pool });
+  return new LocalStorage(dir, { pool, native: false });
 }
 
 function mkfifo(rel: string, dir = root): string {

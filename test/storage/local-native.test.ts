@@ -58,6 +58,20 @@ describe.skipIf(notBuilt)('native copy', () => {
     }
   });
 
+  it('copies a large file on the thread pool, leaving this thread free', async () => {
+    const data = Buffer.alloc(64 * 1024 * 1024, 7);
+    fs.writeFileSync(path.join(root, 'big'), data);
+    let turns = 0;
+    const ticker = setInterval(() => turns++, 0);
+    try {
+      expect(await copyOf('big', 'big-copy.tmp', 0o644)).toBe(true);
+    } finally {
+      clearInterval(ticker);
+    }
+    expect(turns, 'timer turns while the copy ran').toBeGreaterThan(5);
+    expect(fs.readFileSync(path.join(root, 'big-copy')).equals(data)).toBe(true);
+  });
+
   it('keeps both times to the nanosecond', async () => {
     fs.writeFileSync(path.join(root, 'f'), 'content');
     await copyOf('f', 'g.tmp', 0o644);

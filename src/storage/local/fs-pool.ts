@@ -1,7 +1,6 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { runOne, WORKER_MARK, type FsRequest, type FsResponse, type WorkerSetup } from './fs-worker.js';
-import { NATIVE_LIBRARY, nativeFs, type NativeFileOps } from './native.js';
+import { runOne, WORKER_MARK, type FsRequest, type FsResponse } from './fs-worker.js';
 
 /** Calls sent to a worker in one message at most; measured best between 8 and 32. */
 const BATCH = 16;
@@ -78,8 +77,6 @@ export class FsPool {
   constructor(
     private readonly size: number,
     inline: Partial<InlineLimits> = {},
-    /** Copies and moves through the native library (here and in the workers) when given. */
-    private readonly native?: { ops: NativeFileOps; library: string },
   ) {
     for (let i = 0; i < size; i++) this.queues.push([]);
     this.inline = { ...INLINE, ...inline };
@@ -172,7 +169,7 @@ export class FsPool {
           this.runHereLater();
           return;
         }
-        const reply = runOne(q[n]!, this.native?.ops);
+        const reply = runOne(q[n]!);
         ran++;
         spent += cost;
         this.inlineBytes += cost;
@@ -196,8 +193,7 @@ export class FsPool {
     for (let i = 0; i < this.size; i++) {
       let worker: Worker;
       try {
-        const setup: WorkerSetup = { mark: WORKER_MARK, nativeLibrary: this.native?.library };
-        worker = new Worker(url, { workerData: setup });
+        worker = new Worker(url, { workerData: WORKER_MARK });
       } catch (err) {
         return this.fail(err instanceof Error ? err.message : String(err));
       }
@@ -258,12 +254,9 @@ function hash(s: string): number {
 }
 
 let shared: FsPool | undefined;
-let sharedPortable: FsPool | undefined;
 
 /** The process-wide pool: a worker per core, at most four. */
-export function sharedFsPool(native = true): FsPool {
-  const size = Math.max(1, Math.min(4, os.availableParallelism()));
-  if (!native) return (sharedPortable ??= new FsPool(size));
-  const ops = nativeFs();
-  return (shared ??= new FsPool(size, {}, ops ? { ops, library: NATIVE_LIBRARY } : undefined));
+export function sharedFsPool(): FsPool {
+  shared ??= new FsPool(Math.max(1, Math.min(4, os.availableParallelism())));
+  return shared;
 }

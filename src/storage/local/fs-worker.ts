@@ -3,11 +3,9 @@
 // it is in development and the compiled .js in a build.
 import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Entry, EntryType } from '../../core/entry.js';
 import type { Replacing } from '../storage.js';
-import type { NativeFileOps } from './native.js';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, COPYFILE_EXCL } = fs.constants;
 /** Files up to this size are copied through one buffer: fewer system calls than copyFile's. */
@@ -141,18 +139,17 @@ function openSource(p: string): { fd: number; st: fs.BigIntStats } {
  * source is checked before and after the copy (same size and mtime) and only then, if asked,
  * placed at `renameTo`.
  */
-function copy(r: CopyRequest, native: NativeFileOps | undefined): void {
-  if (native) native.copy(r.from, r.to, r.mode, r.atimeNs, r.mtimeNs, r.fsync, r.expect?.size ?? -1, r.expect?.mtimeNs);
-  else copyHere(r);
+function copy(r: CopyRequest): void {
+  copyContent(r);
   if (r.renameTo === undefined || !r.expect) return;
   try {
-    place(r.to, r.renameTo, r.replacing, native);
+    place(r.to, r.renameTo, r.replacing);
   } catch (err) {
     throw Object.assign(err as Error, { atTarget: true });
   }
 }
 
-function copyHere(r: CopyRequest): void {
+function copyContent(r: CopyRequest): void {
   const { fd: src, st: before } = openSource(r.from);
   let dst: number | undefined;
   try {
@@ -218,7 +215,7 @@ function checkUnchanged(st: fs.BigIntStats, expect: { size: number; mtimeNs: big
  * remains there. A given item: it is compared, then renamed over; if it is gone, nothing may stand
  * there again.
  */
-export function place(from: string, to: string, replacing: Replacing | undefined, native?: NativeFileOps): void {
+export function place(from: string, to: string, replacing: Replacing | undefined): void {
   if (replacing === undefined) return fs.renameSync(from, to);
   if (replacing !== null) {
     const st = fs.lstatSync(to, { bigint: true, throwIfNoEntry: false });
@@ -227,7 +224,7 @@ export function place(from: string, to: string, replacing: Replacing | undefined
       return fs.renameSync(from, to);
     }
   }
-  if (native ? native.moveNew(from, to) : moveByLink(from, to)) return;
+  if (moveByLink(from, to)) return;
   if (fs.lstatSync(to, { throwIfNoEntry: false }) !== undefined) throw appeared();
   try {
     fs.renameSync(from, to);
@@ -294,14 +291,14 @@ function chmod(p: string, mode: number): void {
   }
 }
 
-function handle(r: FsRequest, native: NativeFileOps | undefined): unknown {
+function handle(r: FsRequest): unknown {
   switch (r.op) {
     case 'copy':
-      return copy(r, native);
+      return copy(r);
     case 'stat':
       return statItem(r.path);
     case 'rename':
-      return place(r.from, r.to, r.replacing, native);
+      return place(r.from, r.to, r.replacing);
     case 'unlink':
       return fs.unlinkSync(r.path);
     case 'rmdir':
@@ -319,10 +316,10 @@ function handle(r: FsRequest, native: NativeFileOps | undefined): unknown {
   }
 }
 
-/** Runs one call, copies through `native` where given; failures come back as replies too. */
-export function runOne(r: FsRequest, native?: NativeFileOps): FsResponse {
+/** Runs one call; failures come back as replies too. */
+export function runOne(r: FsRequest): FsResponse {
   try {
-    return { id: r.id, value: handle(r, native) };
+    return { id: r.id, value: handle(r) };
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { atTarget?: boolean };
     const error = { code: e.code ?? '', message: e.message, ...(e.atTarget ? { atTarget: true } : {}) };
@@ -330,14 +327,6 @@ export function runOne(r: FsRequest, native?: NativeFileOps): FsResponse {
   }
 }
 
-/** What FsPool hands its workers: the mark, and the native library to copy with, if any. */
-export interface WorkerSetup {
-  mark: typeof WORKER_MARK;
-  nativeLibrary?: string;
-}
-
-const setup = workerData as WorkerSetup | undefined;
-if (setup?.mark === WORKER_MARK) {
-  const native = setup.nativeLibrary ? (createRequire(import.meta.url)(setup.nativeLibrary) as NativeFileOps) : undefined;
-  parentPort?.on('message', (batch: FsRequest[]) => parentPort!.postMessage(batch.map((r) => runOne(r, native))));
+if (workerData === WORKER_MARK) {
+  parentPort?.on('message', (batch: FsRequest[]) => parentPort!.postMessage(batch.map(runOne)));
 }

@@ -8,7 +8,7 @@ import * as call from './fs-calls.js';
 import { isAtTarget, sharedFsPool, type FsCall, type FsPool } from './fs-pool.js';
 import { notRegular, nsToUtimeSeconds, toEntry, type CopyRequest } from './fs-worker.js';
 import { mapFsError } from './map-error.js';
-import { META_PER_ITEM, NATIVE_KINDS, sharedNativeLister, TIMES_PER_ITEM, type NativeLister } from './native.js';
+import { META_PER_ITEM, NATIVE_KINDS, sharedNativeBatches, TIMES_PER_ITEM, type NativeCopier, type NativeCopyRequest, type NativeLister } from './native.js';
 import { fileSystemPrecision } from './time-precision.js';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
@@ -40,14 +40,14 @@ export class LocalStorage implements Storage {
   private readonly root: string;
   private readonly fsync: boolean;
   private readonly pool: FsPool;
-  private readonly native: NativeLister | undefined;
+  private readonly native: { lister: NativeLister; copier: NativeCopier } | undefined;
 
   constructor(root: string, options: LocalStorageOptions = {}) {
     this.root = path.resolve(root);
     this.description = this.root;
     this.fsync = options.fsync ?? true;
-    this.pool = options.pool ?? sharedFsPool(options.native !== false);
-    this.native = options.native === false ? undefined : sharedNativeLister();
+    this.pool = options.pool ?? sharedFsPool();
+    this.native = options.native === false ? undefined : sharedNativeBatches();
     const posix = process.platform !== 'win32';
     this.capabilities = {
       // Two times this close are equal (README, "Equality"): comfortably coarser than the microsecond
@@ -73,7 +73,7 @@ export class LocalStorage implements Storage {
   // this thread, less than any hand-off to another thread (measured, both sides of a sync listed
   // at once in workers included), and scanning is most of a no-op run.
   async list(dir: RelPath): Promise<Entry[]> {
-    if (this.native) return this.listNative(this.native, dir);
+    if (this.native) return this.listNative(this.native.lister, dir);
     const abs = this.absolute(dir);
     let names: string[];
     try {
@@ -103,6 +103,38 @@ export class LocalStorage implements Storage {
     return entries;
   }
 
+  /** write() of a local file through the native library: one call on the thread pool, times to the ns. */
+  private async copyNative(
+    copier: NativeCopier,
+    from: string,
+    rel: RelPath,
+    abs: string,
+    mode: number,
+    [atimeNs, mtimeNs]: [bigint, bigint],
+    options: WriteOptions,
+  ): Promise<boolean> {
+    const { expect, renameTo, replacing } = options;
+    const listed = replacing ? ([NATIVE_KINDS.indexOf(replacing.type), replacing.size, replacing.mtimeNs] as [number, number, bigint]) : replacing;
+    const request: NativeCopyRequest = [
+      from,
+      abs,
+      renameTo === undefined ? null : this.absolute(renameTo),
+      mode,
+      this.fsync,
+      expect ? expect.size : -1,
+      atimeNs,
+      mtimeNs,
+      expect ? expect.mtimeNs : 0n,
+      listed,
+    ];
+    try {
+      await copier.submit(request);
+    } catch (err) {
+      throw mapFsError(err, renameTo !== undefined && (err as { atTarget?: boolean }).atTarget ? renameTo : rel);
+    }
+    return expect !== undefined;
+  }
+
   /**
    * list() through the native accelerator: the folder is read on the thread pool, so the two sides
    * of a sync are listed at once. Same entries and the same errors as the portable code above.
@@ -112,7 +144,7 @@ export class LocalStorage implements Storage {
     let joinedNames: string, meta: Float64Array, times: BigInt64Array, joinedTargets: string;
     try {
       // The root may be a symlink to a folder; below it, a symlink is never listed through.
-      [joinedNames, meta, times, joinedTargets] = await native.list(abs, dir === '');
+      [joinedNames, meta, times, joinedTargets] = await native.submit([abs, dir === '']);
     } catch (err) {
       const { code, item } = err as NodeJS.ErrnoException & { item?: string };
       if (code === 'ELOOP' && dir !== '') throw new StorageError(ErrorCode.NOT_DIR, `${dir}: is a symlink, not a folder`, dir);
@@ -172,6 +204,7 @@ export class LocalStorage implements Storage {
     if (source.localPath !== undefined && options.mtimeNs !== undefined) {
       const { expect, renameTo, replacing, mtimeNs } = options;
       const atimeNs = options.atimeNs ?? mtimeNs;
+      if (this.native) return this.copyNative(this.native.copier, source.localPath, rel, abs, mode, [atimeNs, mtimeNs], options);
       const request: Omit<CopyRequest, 'id'> = { op: 'copy', from: source.localPath, to: abs, mode, atimeNs, mtimeNs, fsync: this.fsync };
       if (expect) request.expect = { size: expect.size, mtimeNs: expect.mtimeNs };
       if (renameTo !== undefined) {

@@ -13,32 +13,33 @@ export interface NativeFs {
    * A failure is an Error shaped like Node's fs errors, with `item` (a name) when it is about one item.
    */
   list(paths: readonly string[], follow: readonly boolean[]): Promise<(NativeListing | Error)[]>;
-  copy: NativeCopy;
   /**
-   * Gives `from` the new name `to` (a hard link, then unlink), never replacing what stands at `to`
-   * (EAPPEARED); false where the file system has no hard links. Synchronous, like copy.
+   * Copies files on the thread pool, one result per request: null, or the Error that stopped it
+   * (shaped like Node's fs errors, `atTarget` when it is about the final name). Each request is
+   * fs-worker.ts's copy() with the same checks and errors, the times kept to the nanosecond.
    */
-  moveNew(from: string, to: string): boolean;
+  copy(requests: readonly NativeCopyRequest[]): Promise<(Error | null)[]>;
 }
 
-/** What FsPool's threads use of the library. */
-export type NativeFileOps = Pick<NativeFs, 'copy' | 'moveNew'>;
-
 /**
- * Copies `from` to the new file `to` with mode (-1: the source's), times and fsync, checking the
- * source before and after when expectSize is not -1: fs-worker.ts's copy without its placing, the
- * same errors, the times to the nanosecond. Synchronous: it runs in FsPool's threads.
+ * A copy as NativeFs.copy takes it: from, to (a new file), where to move the checked copy (or
+ * null: leave it), mode (-1: the source's), fsync, the size the source must still have (-1: no
+ * check; then nothing is moved), atime and mtime to set, the mtime the source must still have,
+ * and what may stand at the final name: undefined (anything), null (nothing) or [kind, size, mtime]
+ * as listed (Replacing in storage.ts; kind numbered as NATIVE_KINDS).
  */
-export type NativeCopy = (
+export type NativeCopyRequest = [
   from: string,
   to: string,
+  renameTo: string | null,
   mode: number,
-  atimeNs: bigint,
-  mtimeNs: bigint,
   fsync: boolean,
   expectSize: number,
-  expectMtimeNs: bigint | undefined,
-) => void;
+  atimeNs: bigint,
+  mtimeNs: bigint,
+  expectMtimeNs: bigint,
+  replacing: undefined | null | [kind: number, size: number, mtimeNs: bigint],
+];
 
 /** One folder as NativeFs.list reports it: names, meta, times, symlink texts. */
 export type NativeListing = [string, Float64Array, BigInt64Array, string];
@@ -48,42 +49,44 @@ export const NATIVE_KINDS: readonly EntryType[] = ['file', 'dir', 'symlink', 'sp
 export const META_PER_ITEM = 3;
 export const TIMES_PER_ITEM = 2;
 
-/** Handing work to the thread pool costs about as much as listing a folder of 20 items. */
-const MIN_BATCH = 16;
-
 /**
- * Lists folders through NativeFs, sending every folder asked for in one turn of the event loop
- * (both sides of a sync, all the folders a scan has open) as a few batches, one per lane, so the
- * lanes run on separate threads and the hand-offs stay few.
+ * Requests made in one turn of the event loop (both sides of a sync, all the folders a scan has
+ * open, all the copies an execution has running) go to the thread pool together, as one batch per
+ * lane: the lanes run on separate threads, and the hand-offs, which cost about as much as listing
+ * a folder of 20 items, stay few.
  */
-export class NativeLister {
-  private pending: { path: string; follow: boolean; resolve: (l: NativeListing) => void; reject: (e: Error) => void }[] = [];
+export class NativeBatches<Req, Res> {
+  private pending: { req: Req; resolve: (r: Res) => void; reject: (e: Error) => void }[] = [];
 
   constructor(
-    private readonly native: NativeFs,
+    private readonly run: (requests: Req[]) => Promise<(Res | Error)[]>,
+    private readonly minBatch: number,
     private readonly lanes = 2,
   ) {}
 
-  list(path: string, follow: boolean): Promise<NativeListing> {
+  submit(req: Req): Promise<Res> {
     return new Promise((resolve, reject) => {
-      // After the current turn's promise callbacks, so a scan's next folders join this batch.
-      if (this.pending.push({ path, follow, resolve, reject }) === 1) process.nextTick(this.flush);
+      // After the current turn's promise callbacks, so the requests they make join this batch.
+      if (this.pending.push({ req, resolve, reject }) === 1) process.nextTick(this.flush);
     });
   }
 
   private readonly flush = (): void => {
     const all = this.pending;
     this.pending = [];
-    const size = Math.max(MIN_BATCH, Math.ceil(all.length / this.lanes));
+    const size = Math.max(this.minBatch, Math.ceil(all.length / this.lanes));
     for (let i = 0; i < all.length; i += size) {
       const batch = all.slice(i, i + size);
-      this.native.list(batch.map((r) => r.path), batch.map((r) => r.follow)).then(
+      this.run(batch.map((p) => p.req)).then(
         (results) => results.forEach((r, k) => (r instanceof Error ? batch[k]!.reject(r) : batch[k]!.resolve(r))),
-        (err: unknown) => batch.forEach((r) => r.reject(err instanceof Error ? err : new Error(String(err)))),
+        (err: unknown) => batch.forEach((p) => p.reject(err instanceof Error ? err : new Error(String(err)))),
       );
     }
   };
 }
+
+export type NativeLister = NativeBatches<[path: string, follow: boolean], NativeListing>;
+export type NativeCopier = NativeBatches<NativeCopyRequest, null>;
 
 /**
  * Where build/build-native.mjs puts the library (dist/native/), seen from this code: bundled in
@@ -93,7 +96,7 @@ const PLACES = ['../native/fast-fs.node', '../../../dist/native/fast-fs.node'].m
 export const NATIVE_LIBRARY = PLACES.find((p) => fs.existsSync(p)) ?? PLACES[0]!;
 
 let loaded: { fs?: NativeFs; reason?: string } | undefined;
-let lister: NativeLister | undefined;
+let shared: { lister: NativeLister; copier: NativeCopier } | undefined;
 
 /**
  * The native accelerator, or undefined (with the reason in nativeFsProblem()) where it was not
@@ -104,11 +107,20 @@ export function nativeFs(): NativeFs | undefined {
   return loaded.fs;
 }
 
-/** The lister every LocalStorage of this thread shares, so both sides of a sync batch together. */
-export function sharedNativeLister(): NativeLister | undefined {
+/**
+ * The batches every LocalStorage of this thread shares, so that both sides of a sync go together;
+ * undefined without the library.
+ */
+export function sharedNativeBatches(): { lister: NativeLister; copier: NativeCopier } | undefined {
   const native = nativeFs();
-  if (native) lister ??= new NativeLister(native);
-  return lister;
+  if (native && !shared) {
+    shared = {
+      // A hand-off costs about as much as listing 20 items or copying one small file.
+      lister: new NativeBatches((reqs) => native.list(reqs.map((r) => r[0]), reqs.map((r) => r[1])), 16),
+      copier: new NativeBatches((reqs) => native.copy(reqs), 4),
+    };
+  }
+  return shared;
 }
 
 export function nativeFsProblem(): string | undefined {

@@ -318,6 +318,17 @@ static char *string_arg(napi_env env, napi_value value) {
   return s;
 }
 
+// Queues `execute` on the thread pool and returns the promise `complete` settles.
+static napi_value start_work(napi_env env, const char *label, napi_async_execute_callback execute, napi_async_complete_callback complete,
+                             void *data, napi_deferred *deferred, napi_async_work *work) {
+  napi_value promise, name;
+  napi_create_promise(env, deferred, &promise);
+  napi_create_string_utf8(env, label, NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, execute, complete, data, work);
+  napi_queue_async_work(env, *work);
+  return promise;
+}
+
 // list(paths: string[], follow: boolean[]): Promise<Array<[names, meta, times, targets] | Error>>,
 // names and targets each one string of NUL-terminated parts.
 static napi_value list(napi_env env, napi_callback_info info) {
@@ -351,12 +362,7 @@ static napi_value list(napi_env env, napi_callback_info info) {
       return NULL;
     }
   }
-  napi_value promise, name;
-  napi_create_promise(env, &batch->deferred, &promise);
-  napi_create_string_utf8(env, "synctray:list", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, NULL, name, list_execute, list_complete, batch, &batch->work);
-  napi_queue_async_work(env, batch->work);
-  return promise;
+  return start_work(env, "synctray:list", list_execute, list_complete, batch, &batch->deferred, &batch->work);
 }
 
 
@@ -386,26 +392,33 @@ static int read_umask(void) {
 #define SMALL_FILE (256 * 1024)
 static _Thread_local char small_buffer[SMALL_FILE];
 
-// Throws an Error shaped like Node's fs errors; `code` an errno name or one of ours (ECHANGED).
-static void throw_code(napi_env env, const char *code, const char *what, const char *path) {
-  size_t size = strlen(code) + strlen(what) + strlen(path) + 16;
-  char *msg = malloc(size);
-  if (msg) snprintf(msg, size, "%s: %s '%s'", code, what, path);
-  napi_value error, message, code_value;
-  napi_create_string_utf8(env, msg ? msg : code, NAPI_AUTO_LENGTH, &message);
-  free(msg);
-  napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &code_value);
-  napi_create_error(env, code_value, message, &error);
-  napi_set_named_property(env, error, "code", code_value);
-  set_string(env, error, "path", path);
-  napi_throw(env, error);
+// Item kinds as Replacing names them (the same numbers as KIND_*).
+enum { REPLACE_ANY = -1, REPLACE_NOTHING = 0, REPLACE_ITEM = 1 };
+
+// One file to copy, and how it failed. Mirrors fs-worker.ts's CopyRequest and copy().
+typedef struct {
+  char *from, *to, *rename_to;  // rename_to NULL: the checked copy stays at `to`
+  int32_t mode;                 // -1: the source's
+  bool fsync, check;            // check: the source must still be expect_size / expect_mtime
+  double expect_size;
+  int64_t atime, mtime, expect_mtime;
+  int replacing;  // REPLACE_*: what may stand at rename_to (see Replacing in storage.ts)
+  int rep_kind;
+  double rep_size;
+  int64_t rep_mtime;
+  // The failure: an errno from `syscall`, or one of our codes with its text.
+  int err;
+  const char *syscall, *code, *what;
+  int about;      // which path the failure is about: 0 from, 1 to, 2 rename_to
+  bool at_target; // about the final name rather than the copy (JavaScript's atTarget)
+} CopyJob;
+
+static void fail_errno(CopyJob *j, int err, const char *syscall, int about) {
+  j->err = err, j->syscall = syscall, j->about = about;
 }
 
-static void throw_errno(napi_env env, int err, const char *syscall, const char *path) {
-  const char *code = errno_code(err);
-  char what[256];
-  snprintf(what, sizeof what, "%s, %s", strerror(err), syscall);
-  throw_code(env, code, what, path);
+static void fail_code(CopyJob *j, const char *code, const char *what, int about) {
+  j->code = code, j->what = what, j->about = about;
 }
 
 // Writes all of buf; 0 or an errno.
@@ -459,113 +472,62 @@ static int copy_content(int src, int dst, int64_t size) {
   return total == size ? 0 : -1;
 }
 
-static int64_t get_bigint(napi_env env, napi_value v, bool *ok) {
-  int64_t out = 0;
-  bool lossless = true;
-  *ok = napi_get_value_bigint_int64(env, v, &out, &lossless) == napi_ok && lossless;
-  return out;
+static struct timespec to_timespec(int64_t ns) {
+  struct timespec t = {ns / 1000000000, ns % 1000000000};
+  if (t.tv_nsec < 0) t.tv_sec--, t.tv_nsec += 1000000000;
+  return t;
 }
 
-// copy(from, to, mode, atimeNs, mtimeNs, fsync, expectSize, expectMtimeNs): the copy half of
-// fs-worker.ts's copy() — same checks, same errors — with the times kept to the nanosecond.
-// mode -1 takes the source's; expectSize -1 checks nothing about the source.
-static napi_value copy(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
-  napi_value argv[8];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  char *from = argc == 8 ? string_arg(env, argv[0]) : NULL;
-  char *to = argc == 8 ? string_arg(env, argv[1]) : NULL;
-  int32_t mode = -1;
-  bool want_fsync = true, ok_a = false, ok_m = false, ok_e = true;
-  double expect_size = -1;
-  int64_t atime = 0, mtime = 0, expect_mtime = 0;
-  if (from && to) {
-    napi_get_value_int32(env, argv[2], &mode);
-    atime = get_bigint(env, argv[3], &ok_a);
-    mtime = get_bigint(env, argv[4], &ok_m);
-    napi_get_value_bool(env, argv[5], &want_fsync);
-    napi_get_value_double(env, argv[6], &expect_size);
-    if (expect_size >= 0) expect_mtime = get_bigint(env, argv[7], &ok_e);
-  }
-  if (!from || !to || !ok_a || !ok_m || !ok_e) {
-    free(from), free(to);
-    napi_throw_type_error(env, NULL, "copy(from, to, mode, atimeNs, mtimeNs, fsync, expectSize, expectMtimeNs)");
-    return NULL;
-  }
-
+// The copy: opened without following links (a FIFO never waits), checked, written to a new file,
+// given its mode and times, flushed, and the source checked again by path (an editor saving a file
+// renames a new one over it). Returns false with the failure in j.
+static bool copy_file(CopyJob *j) {
   int src = -1, dst = -1;
-  const char *fail_code = NULL, *fail_what = NULL, *fail_path = from, *fail_call = NULL;
-  int err = 0;
   struct stat before, after;
-  // O_NOFOLLOW: a file swapped for a link is not copied through it. O_NONBLOCK: a FIFO would wait.
-  src = open(from, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  src = open(j->from, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (src < 0) {
-    err = errno, fail_call = "open";
-    goto done;
+    fail_errno(j, errno, "open", 0);
+    return false;
   }
-  if (fstat(src, &before) != 0) {
-    err = errno, fail_call = "fstat";
-    goto done;
-  }
-  if (S_ISDIR(before.st_mode)) {
-    fail_code = "EISDIR", fail_what = "is a directory";
-    goto done;
-  }
-  if (!S_ISREG(before.st_mode)) {
-    fail_code = "ECHANGED", fail_what = "is no longer a regular file";
-    goto done;
-  }
-  if (expect_size >= 0 && ((double)before.st_size != expect_size || ns(before.st_mtim) != expect_mtime)) {
-    fail_code = "ECHANGED", fail_what = "changed while being copied";
-    goto done;
-  }
+  if (fstat(src, &before) != 0) fail_errno(j, errno, "fstat", 0);
+  else if (S_ISDIR(before.st_mode)) fail_code(j, "EISDIR", "is a directory", 0);
+  else if (!S_ISREG(before.st_mode)) fail_code(j, "ECHANGED", "is no longer a regular file", 0);
+  else if (j->check && ((double)before.st_size != j->expect_size || ns(before.st_mtim) != j->expect_mtime))
+    fail_code(j, "ECHANGED", "changed while being copied", 0);
+  if (j->err || j->code) goto done;
+
   // Created with its final permissions when the umask leaves them whole (most files), else private
   // until fchmod: never more open than the copy will be. O_EXCL also refuses a planted symlink.
-  mode_t final_mode = mode >= 0 ? (mode_t)mode : before.st_mode & 07777;
+  mode_t final_mode = j->mode >= 0 ? (mode_t)j->mode : before.st_mode & 07777;
   int mask = atomic_load(&umask_value);
-  int exact = mask >= 0 && (final_mode & (mode_t)mask) == 0 && (final_mode & 07000) == 0;
-  dst = open(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, exact ? final_mode : 0600);
+  bool exact = mask >= 0 && (final_mode & (mode_t)mask) == 0 && (final_mode & 07000) == 0;
+  dst = open(j->to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, exact ? final_mode : 0600);
   if (dst < 0) {
-    err = errno, fail_call = "open", fail_path = to;
+    fail_errno(j, errno, "open", 1);
     goto done;
   }
-  err = copy_content(src, dst, before.st_size);
-  if (err == -1) {
-    err = 0, fail_code = "ECHANGED", fail_what = "changed while being copied";
-    goto done;
-  }
-  if (err) {
-    fail_call = "copy", fail_path = to;
-    goto done;
-  }
-  struct timespec times[2] = {{atime / 1000000000, atime % 1000000000}, {mtime / 1000000000, mtime % 1000000000}};
-  if (times[0].tv_nsec < 0) times[0].tv_sec--, times[0].tv_nsec += 1000000000;
-  if (times[1].tv_nsec < 0) times[1].tv_sec--, times[1].tv_nsec += 1000000000;
-  if (!exact && fchmod(dst, final_mode) != 0) err = errno, fail_call = "fchmod";
-  else if (futimens(dst, times) != 0) err = errno, fail_call = "futimens";
-  else if (want_fsync && fsync(dst) != 0) err = errno, fail_call = "fsync";
-  if (err) {
-    fail_path = to;
-    goto done;
-  }
-  // By path, not by descriptor: an editor saving a file renames a new one over it.
-  if (expect_size >= 0) {
-    if (lstat(from, &after) != 0) {
-      if (errno == ENOENT) fail_code = "ENOENT", fail_what = "source vanished";
-      else err = errno, fail_call = "lstat";
-    } else if (after.st_ino != before.st_ino || !S_ISREG(after.st_mode) || (double)after.st_size != expect_size ||
-               ns(after.st_mtim) != expect_mtime) {
-      fail_code = "ECHANGED", fail_what = S_ISREG(after.st_mode) ? "changed while being copied" : "is no longer a regular file";
+  int err = copy_content(src, dst, before.st_size);
+  struct timespec times[2] = {to_timespec(j->atime), to_timespec(j->mtime)};
+  if (err == -1) fail_code(j, "ECHANGED", "changed while being copied", 0);
+  else if (err) fail_errno(j, err, "write", 1);
+  else if (!exact && fchmod(dst, final_mode) != 0) fail_errno(j, errno, "fchmod", 1);
+  else if (futimens(dst, times) != 0) fail_errno(j, errno, "futimens", 1);
+  else if (j->fsync && fsync(dst) != 0) fail_errno(j, errno, "fsync", 1);
+  else if (j->check) {
+    if (lstat(j->from, &after) != 0) {
+      if (errno == ENOENT) fail_code(j, "ENOENT", "source vanished", 0);
+      else fail_errno(j, errno, "lstat", 0);
+    } else if (!S_ISREG(after.st_mode)) {
+      fail_code(j, "ECHANGED", "is no longer a regular file", 0);
+    } else if (after.st_ino != before.st_ino || (double)after.st_size != j->expect_size || ns(after.st_mtim) != j->expect_mtime) {
+      fail_code(j, "ECHANGED", "changed while being copied", 0);
     }
   }
 
 done:
   if (src >= 0) close(src);
-  if (dst >= 0 && close(dst) != 0 && !err && !fail_code) err = errno, fail_call = "close", fail_path = to;
-  if (fail_code) throw_code(env, fail_code, fail_what, fail_path);
-  else if (err) throw_errno(env, err, fail_call, fail_path);
-  free(from), free(to);
-  return NULL;
+  if (dst >= 0 && close(dst) != 0 && !j->err && !j->code) fail_errno(j, errno, "close", 1);
+  return !j->err && !j->code;
 }
 
 // Moves without replacing: 0, or an errno (EEXIST when something stands at `to`; ENOTSUP-like
@@ -586,25 +548,179 @@ static int move_no_replace(const char *from, const char *to, const char **call) 
   return unlink(from) == 0 ? 0 : errno;
 }
 
-// moveNew(from, to): from is given the new name `to`, never replacing what appeared there
-// (EAPPEARED). false where the file system can do neither: the caller moves another way.
-// fs-worker.ts's place() says when this is used.
-static napi_value move_new(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+static int kind_of(mode_t m) {
+  return S_ISREG(m) ? KIND_FILE : S_ISDIR(m) ? KIND_DIR : S_ISLNK(m) ? KIND_SYMLINK : KIND_SPECIAL;
+}
+
+// Moves the checked copy to rename_to, replacing at most what `replacing` allows: fs-worker.ts's
+// place(), where each step is explained.
+static void place(CopyJob *j) {
+  j->at_target = true;
+  struct stat st;
+  if (j->replacing == REPLACE_ANY) {
+    if (rename(j->to, j->rename_to) != 0) fail_errno(j, errno, "rename", 2);
+    return;
+  }
+  if (j->replacing == REPLACE_ITEM) {
+    if (lstat(j->rename_to, &st) == 0) {
+      int kind = kind_of(st.st_mode);
+      bool same = kind == j->rep_kind && (kind == KIND_FILE ? (double)st.st_size : 0) == j->rep_size && ns(st.st_mtim) == j->rep_mtime;
+      if (!same) fail_code(j, "EAPPEARED", "changed in the destination since it was listed", 2);
+      else if (rename(j->to, j->rename_to) != 0) fail_errno(j, errno, "rename", 2);
+      return;
+    }
+    if (errno != ENOENT) {
+      fail_errno(j, errno, "lstat", 2);
+      return;
+    }
+  }
+  const char *call;
+  int err = move_no_replace(j->to, j->rename_to, &call);
+  if (!err) return;
+  if (err == EEXIST) {
+    fail_code(j, "EAPPEARED", "appeared in the destination since it was listed", 2);
+  } else if (err == EPERM || err == ENOTSUP || err == EMLINK || err == EXDEV || err == ENOSYS) {
+    // No hard links here: a look, then a rename (a short window remains).
+    if (lstat(j->rename_to, &st) == 0) fail_code(j, "EAPPEARED", "appeared in the destination since it was listed", 2);
+    else if (rename(j->to, j->rename_to) != 0) {
+      if (errno == EEXIST || errno == ENOTEMPTY) fail_code(j, "EAPPEARED", "appeared in the destination since it was listed", 2);
+      else fail_errno(j, errno, "rename", 2);
+    }
+  } else {
+    fail_errno(j, err, call, strcmp(call, "unlink") == 0 ? 1 : 2);
+  }
+}
+
+typedef struct {
+  size_t count;
+  CopyJob *jobs;
+  napi_deferred deferred;
+  napi_async_work work;
+} CopyBatch;
+
+static void copy_execute(napi_env env, void *data) {
+  (void)env;
+  CopyBatch *batch = data;
+  for (size_t i = 0; i < batch->count; i++) {
+    CopyJob *j = &batch->jobs[i];
+    if (copy_file(j) && j->rename_to && j->check) place(j);
+  }
+}
+
+static napi_value copy_error(napi_env env, CopyJob *j) {
+  const char *path = j->about == 0 ? j->from : j->about == 1 ? j->to : j->rename_to;
+  const char *code = j->code ? j->code : errno_code(j->err);
+  char what[256];
+  if (j->code) snprintf(what, sizeof what, "%s", j->what);
+  else snprintf(what, sizeof what, "%s, %s", strerror(j->err), j->syscall);
+  size_t size = strlen(code) + strlen(what) + strlen(path) + 16;
+  char *msg = malloc(size);
+  if (msg) snprintf(msg, size, "%s: %s '%s'", code, what, path);
+  napi_value error, message, code_value, flag;
+  napi_create_string_utf8(env, msg ? msg : code, NAPI_AUTO_LENGTH, &message);
+  free(msg);
+  napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &code_value);
+  napi_create_error(env, code_value, message, &error);
+  napi_set_named_property(env, error, "code", code_value);
+  set_string(env, error, "path", path);
+  napi_get_boolean(env, j->at_target, &flag);
+  napi_set_named_property(env, error, "atTarget", flag);
+  return error;
+}
+
+static void free_copy_batch(napi_env env, CopyBatch *batch) {
+  if (batch->work) napi_delete_async_work(env, batch->work);
+  for (size_t i = 0; i < batch->count; i++) {
+    free(batch->jobs[i].from);
+    free(batch->jobs[i].to);
+    free(batch->jobs[i].rename_to);
+  }
+  free(batch->jobs);
+  free(batch);
+}
+
+static void copy_complete(napi_env env, napi_status status, void *data) {
+  CopyBatch *batch = data;
+  napi_value results, none;
+  napi_get_null(env, &none);
+  napi_create_array_with_length(env, batch->count, &results);
+  for (size_t i = 0; i < batch->count; i++) {
+    CopyJob *j = &batch->jobs[i];
+    // Cancelled work never ran: each file reports an I/O error rather than a copy it did not make.
+    if (status != napi_ok && !j->err && !j->code) fail_errno(j, EIO, "copy", 1);
+    napi_set_element(env, results, (uint32_t)i, j->err || j->code ? copy_error(env, j) : none);
+  }
+  napi_resolve_deferred(env, batch->deferred, results);
+  free_copy_batch(env, batch);
+}
+
+static int64_t get_bigint(napi_env env, napi_value v, bool *ok) {
+  int64_t out = 0;
+  bool lossless = true;
+  if (napi_get_value_bigint_int64(env, v, &out, &lossless) != napi_ok || !lossless) *ok = false;
+  return out;
+}
+
+static napi_value element(napi_env env, napi_value array, uint32_t i) {
+  napi_value v = NULL;
+  napi_get_element(env, array, i, &v);
+  return v;
+}
+
+// Reads one request: [from, to, renameTo | null, mode, fsync, expectSize (-1: no check), atimeNs,
+// mtimeNs, expectMtimeNs, replacing: undefined | null | [kind, size, mtimeNs]].
+static bool read_job(napi_env env, napi_value r, CopyJob *j) {
+  bool ok = true;
+  napi_valuetype type;
+  j->from = string_arg(env, element(env, r, 0));
+  j->to = string_arg(env, element(env, r, 1));
+  napi_value rename_to = element(env, r, 2);
+  napi_typeof(env, rename_to, &type);
+  bool renames = type == napi_string;
+  if (renames) j->rename_to = string_arg(env, rename_to);
+  napi_get_value_int32(env, element(env, r, 3), &j->mode);
+  napi_get_value_bool(env, element(env, r, 4), &j->fsync);
+  napi_get_value_double(env, element(env, r, 5), &j->expect_size);
+  j->check = j->expect_size >= 0;
+  j->atime = get_bigint(env, element(env, r, 6), &ok);
+  j->mtime = get_bigint(env, element(env, r, 7), &ok);
+  j->expect_mtime = j->check ? get_bigint(env, element(env, r, 8), &ok) : 0;
+  napi_value replacing = element(env, r, 9);
+  napi_typeof(env, replacing, &type);
+  j->replacing = type == napi_undefined ? REPLACE_ANY : type == napi_null ? REPLACE_NOTHING : REPLACE_ITEM;
+  if (j->replacing == REPLACE_ITEM) {
+    double kind = -1;
+    napi_get_value_double(env, element(env, replacing, 0), &kind);
+    j->rep_kind = (int)kind;
+    napi_get_value_double(env, element(env, replacing, 1), &j->rep_size);
+    j->rep_mtime = get_bigint(env, element(env, replacing, 2), &ok);
+  }
+  return ok && j->from && j->to && (!renames || j->rename_to);
+}
+
+// copy(requests): Promise<(Error | null)[]>, the files copied (and placed) on the thread pool.
+static napi_value copy(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  char *from = argc == 2 ? string_arg(env, argv[0]) : NULL;
-  char *to = argc == 2 ? string_arg(env, argv[1]) : NULL;
-  napi_value result = NULL;
-  const char *call = "rename";
-  int err = from && to ? move_no_replace(from, to, &call) : 0;
-  if (!from || !to) napi_throw_type_error(env, NULL, "moveNew(from, to) needs two path strings");
-  else if (err == EEXIST) throw_code(env, "EAPPEARED", "appeared in the destination since it was listed", to);
-  else if (err == EPERM || err == ENOTSUP || err == EMLINK || err == EXDEV || err == ENOSYS) napi_get_boolean(env, false, &result);
-  else if (err) throw_errno(env, err, call, strcmp(call, "unlink") == 0 ? from : to);
-  else napi_get_boolean(env, true, &result);
-  free(from), free(to);
-  return result;
+  bool is_array = false;
+  uint32_t count = 0;
+  if (argc == 1) napi_is_array(env, argv[0], &is_array);
+  if (is_array) napi_get_array_length(env, argv[0], &count);
+  CopyBatch *batch = calloc(1, sizeof *batch);
+  if (batch) batch->jobs = calloc(count ? count : 1, sizeof(CopyJob));
+  bool ok = is_array && batch && batch->jobs;
+  for (uint32_t i = 0; ok && i < count; i++) {
+    batch->count = i + 1;
+    ok = read_job(env, element(env, argv[0], i), &batch->jobs[i]);
+  }
+  if (!ok) {
+    if (batch && batch->jobs) free_copy_batch(env, batch);
+    else free(batch);
+    napi_throw_type_error(env, NULL, "copy(requests) needs an array of copy requests (see native.ts)");
+    return NULL;
+  }
+  return start_work(env, "synctray:copy", copy_execute, copy_complete, batch, &batch->deferred, &batch->work);
 }
 
 NAPI_MODULE_INIT() {
@@ -614,7 +730,5 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "list", fn);
   napi_create_function(env, "copy", NAPI_AUTO_LENGTH, copy, NULL, &fn);
   napi_set_named_property(env, exports, "copy", fn);
-  napi_create_function(env, "moveNew", NAPI_AUTO_LENGTH, move_new, NULL, &fn);
-  napi_set_named_property(env, exports, "moveNew", fn);
   return exports;
 }
