@@ -20,7 +20,7 @@ export function checkGuards(plan: Plan, src: Tree, dst: Tree, options: GuardOpti
   if (options.mode !== 'mirror' || options.force) return;
 
   const dstFiles = countFiles(dst);
-  if (src.entries.size <= 1 && dst.entries.size > 1) {
+  if (src.entries.size <= 1 && src.equalItems === 0 && dst.entries.size > 1) {
     const what = src.holdsExcluded.has('') ? 'holds only excluded items' : 'is empty';
     throw new RefusedError(
       `Source \`${srcName}\` ${what} but destination \`${dstName}\` is not: mirroring would delete everything in it. ` +
@@ -45,8 +45,9 @@ export function checkGuards(plan: Plan, src: Tree, dst: Tree, options: GuardOpti
   }
 }
 
+/** Files, links and other non-folders, counted one by one or found equal whole (Tree.equalItems). */
 function countFiles(tree: Tree): number {
-  let n = 0;
+  let n = tree.equalItems;
   for (const e of tree.entries.values()) if (e.type !== 'dir') n++;
   return n;
 }

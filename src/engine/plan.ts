@@ -84,6 +84,8 @@ export function plan(src: Tree, dst: Tree, options: PlanOptions): Plan {
     deletedFiles: 0,
     bytes: 0,
   };
+  // Items of folders found equal whole on both sides are unchanged without being listed here.
+  out.unchanged = src.equalItems;
   // Folders whose destination side we must not descend into (a conflict stands there).
   const blocked: RelPath[] = [];
   const isBlocked = (path: RelPath) => blocked.some((b) => isSameOrInside(path, b));

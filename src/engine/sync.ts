@@ -11,7 +11,7 @@ import { execute, type ExecuteResult } from './execute.js';
 import { checkGuards } from './guards.js';
 import { plan as makePlan, type Plan, type Skipped } from './plan.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
-import { scan } from './scan.js';
+import { scan, scanPair, type PairScanOptions, type Summarising } from './scan.js';
 import { emptyTree, type Tree } from './tree.js';
 import type { VersionStore } from './versions.js';
 
@@ -57,12 +57,12 @@ export async function sync(src: Storage, dst: Storage, options: SyncOptions): Pr
   // A versions folder inside the destination is left out on both sides: neither deleted there nor
   // filled from a source folder that happens to have the same path.
   const hide = options.hideInDestination;
-  const [srcTree, dstTree] = await Promise.all([
-    scan(src, srcRoot, { exclude, hide, signal: options.signal }).catch((err: unknown) => rootProblem(err, src, 'Source')),
-    dstRoot
-      ? scan(dst, dstRoot, { exclude, hide, signal: options.signal }).catch((err: unknown) => rootProblem(err, dst, 'Destination'))
-      : emptyTree(),
-  ]);
+  const [srcTree, dstTree] = await scanBoth(src, dst, srcRoot, dstRoot, {
+    exclude,
+    hide,
+    signal: options.signal,
+    compareWhole: (options.exclude ?? []).length === 0 && !options.checksum,
+  });
 
   const windowNs = { srcPrecisionNs: src.capabilities.mtimePrecisionNs, dstPrecisionNs: dst.capabilities.mtimePrecisionNs };
   const contentDiffers = options.checksum && options.mode !== 'missing'
@@ -133,6 +133,25 @@ export async function sync(src: Storage, dst: Storage, options: SyncOptions): Pr
   result.errors.unshift(...scanFailures);
   result.failed += scanFailures.length;
   return { ...base, ...result, durationMs: performance.now() - started };
+}
+
+/**
+ * Both trees: listed side by side and compared folder by folder where both storages summarise
+ * folders (scanPair), else each on its own.
+ */
+async function scanBoth(src: Storage, dst: Storage, srcRoot: Entry, dstRoot: Entry | undefined, options: PairScanOptions): Promise<[Tree, Tree]> {
+  if (dstRoot && summarises(src) && summarises(dst)) {
+    const rootFailed = { src: (err: unknown) => rootProblem(err, src, 'Source'), dst: (err: unknown) => rootProblem(err, dst, 'Destination') };
+    return scanPair(src, dst, { src: srcRoot, dst: dstRoot }, { ...options, rootFailed });
+  }
+  return Promise.all([
+    scan(src, srcRoot, options).catch((err: unknown) => rootProblem(err, src, 'Source')),
+    dstRoot ? scan(dst, dstRoot, options).catch((err: unknown) => rootProblem(err, dst, 'Destination')) : emptyTree(),
+  ]);
+}
+
+function summarises(storage: Storage): storage is Summarising {
+  return storage.listFolder !== undefined;
 }
 
 async function rootEntry(storage: Storage, role: string, mayBeMissing = false): Promise<Entry | undefined> {

@@ -3,6 +3,8 @@ import { joinRel, parentOf, type RelPath } from '../core/rel-path.js';
 // Short and fixed-length so a temp file fits next to a 255-byte name; the dot hides it from
 // casual listings and the exact shape keeps us from ever touching a user's file.
 const TEMP_NAME = /^\.~synctray-[0-9a-f]{16}\.part$/;
+/** How every temp name starts. */
+export const TEMP_PREFIX = '.~synctray-';
 
 export function isTempName(name: string): boolean {
   return name.length === 32 && TEMP_NAME.test(name);
@@ -19,5 +21,5 @@ let counter = 0;
 /** A fresh temp path in the same folder as `target`, so the final rename stays on one file system. */
 export function tempPathFor(target: RelPath): RelPath {
   counter = (counter + 1) >>> 0;
-  return joinRel(parentOf(target), `.~synctray-${PROCESS_PART}${counter.toString(16).padStart(8, '0')}.part`);
+  return joinRel(parentOf(target), `${TEMP_PREFIX}${PROCESS_PART}${counter.toString(16).padStart(8, '0')}.part`);
 }

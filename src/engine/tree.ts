@@ -17,8 +17,13 @@ export interface Tree {
   temps: RelPath[];
   /** Folders holding excluded items (directly or deeper): they must never be removed. */
   holdsExcluded: Set<RelPath>;
+  /**
+   * Items (not folders) left out of `entries` because their folder was found equal, item for item,
+   * on both sides (scanPair): the same number on each side, all unchanged.
+   */
+  equalItems: number;
 }
 
 export function emptyTree(): Tree {
-  return { entries: new Map(), errors: [], temps: [], holdsExcluded: new Set() };
+  return { entries: new Map(), errors: [], temps: [], holdsExcluded: new Set(), equalItems: 0 };
 }

@@ -27,6 +27,28 @@ export interface Capabilities {
  */
 export type Replacing = null | { type: EntryType; size: number; mtimeNs: bigint };
 
+/**
+ * A folder's items as a backend that can summarise them lists them: compared whole first, built
+ * item by item only when needed. Summaries are only comparable between backends of one kind.
+ */
+export interface FolderListing {
+  /**
+   * Equal for two folders exactly when their items have the same names, types, sizes, mtimes (to
+   * the microsecond, finer than any backend's comparison window), permission bits and link texts
+   * (atime aside). Undefined when the folder holds an item that must
+   * be looked at one by one (a FIFO, a socket, a device).
+   */
+  readonly summary: string | undefined;
+  /** How many of the items are not folders. */
+  readonly nonFolders: number;
+  /** Every item, as list() gives them. */
+  entries(): Entry[];
+  /** The subfolders only. */
+  folders(): Entry[];
+  /** False only when no item's name contains `fragment`. */
+  namesInclude(fragment: string): boolean;
+}
+
 /** A file's content as handed from one storage to another. */
 export interface FileSource {
   /** Opens the file and yields its bytes; errors are StorageErrors raised while iterating. */
@@ -71,6 +93,12 @@ export interface Storage {
 
   /** The items directly inside `dir` (no `.`/`..`), in no particular order. NOT_FOUND, NOT_DIR. */
   list(dir: RelPath): Promise<Entry[]>;
+
+  /**
+   * Optional: list() with a summary (see FolderListing), offered where a backend can make one
+   * cheaply. The engine compares the two sides of a sync folder by folder with it. Same errors as list().
+   */
+  readonly listFolder?: (dir: RelPath) => Promise<FolderListing>;
 
   /** The item at `path` itself (a symlink is reported as a symlink). NOT_FOUND. */
   stat(path: RelPath): Promise<Entry>;

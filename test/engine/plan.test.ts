@@ -24,7 +24,7 @@ function tree(spec: Record<string, Spec>, extra: Partial<Tree> = {}): Tree {
     const name = parts[parts.length - 1]!;
     entries.set(path, typeof s === 'string' ? { ...entry(name, 'file'), size: s.length } : { ...entry(name, s[0]), ...s[1] });
   }
-  return { entries, errors: [], temps: [], holdsExcluded: new Set(), ...extra };
+  return { entries, errors: [], temps: [], holdsExcluded: new Set(), equalItems: 0, ...extra };
 }
 
 function entry(name: string, type: EntryType): Entry {

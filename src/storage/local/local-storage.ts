@@ -3,12 +3,13 @@ import path from 'node:path';
 import type { Entry } from '../../core/entry.js';
 import { ErrorCode, StorageError } from '../../core/errors.js';
 import { parentOf, type RelPath } from '../../core/rel-path.js';
-import type { Capabilities, FileSource, Replacing, Storage, WriteOptions } from '../storage.js';
+import type { Capabilities, FileSource, FolderListing, Replacing, Storage, WriteOptions } from '../storage.js';
 import * as call from './fs-calls.js';
 import { isAtTarget, sharedFsPool, type FsCall, type FsPool } from './fs-pool.js';
 import { notRegular, nsToUtimeSeconds, toEntry, type CopyRequest } from './fs-worker.js';
 import { mapFsError } from './map-error.js';
-import { META_PER_ITEM, NATIVE_KINDS, sharedNativeBatches, TIMES_PER_ITEM, type NativeCopier, type NativeCopyRequest, type NativeLister } from './native.js';
+import { NATIVE_KINDS, sharedNativeBatches, type NativeCopier, type NativeCopyRequest, type NativeLister } from './native.js';
+import { NativeFolder } from './native-folder.js';
 import { fileSystemPrecision } from './time-precision.js';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
@@ -41,6 +42,8 @@ export class LocalStorage implements Storage {
   private readonly fsync: boolean;
   private readonly pool: FsPool;
   private readonly native: { lister: NativeLister; copier: NativeCopier } | undefined;
+  /** Offered with the native library, which summarises folders as it lists them. */
+  readonly listFolder?: (dir: RelPath) => Promise<FolderListing>;
 
   constructor(root: string, options: LocalStorageOptions = {}) {
     this.root = path.resolve(root);
@@ -48,6 +51,8 @@ export class LocalStorage implements Storage {
     this.fsync = options.fsync ?? true;
     this.pool = options.pool ?? sharedFsPool();
     this.native = options.native === false ? undefined : sharedNativeBatches();
+    const lister = this.native?.lister;
+    if (lister) this.listFolder = (dir) => this.nativeFolder(lister, dir);
     const posix = process.platform !== 'win32';
     this.capabilities = {
       // Two times this close are equal (README, "Equality"): comfortably coarser than the microsecond
@@ -73,7 +78,7 @@ export class LocalStorage implements Storage {
   // this thread, less than any hand-off to another thread (measured, both sides of a sync listed
   // at once in workers included), and scanning is most of a no-op run.
   async list(dir: RelPath): Promise<Entry[]> {
-    if (this.native) return this.listNative(this.native.lister, dir);
+    if (this.native) return (await this.nativeFolder(this.native.lister, dir)).entries();
     const abs = this.absolute(dir);
     let names: string[];
     try {
@@ -136,15 +141,14 @@ export class LocalStorage implements Storage {
   }
 
   /**
-   * list() through the native accelerator: the folder is read on the thread pool, so the two sides
-   * of a sync are listed at once. Same entries and the same errors as the portable code above.
+   * A folder listed by the native library: read on the thread pool, so the two sides of a sync are
+   * listed at once. Same entries and the same errors as the portable code above.
    */
-  private async listNative(native: NativeLister, dir: RelPath): Promise<Entry[]> {
+  private async nativeFolder(native: NativeLister, dir: RelPath): Promise<NativeFolder> {
     const abs = this.absolute(dir);
-    let joinedNames: string, meta: Float64Array, times: BigInt64Array, joinedTargets: string;
     try {
       // The root may be a symlink to a folder; below it, a symlink is never listed through.
-      [joinedNames, meta, times, joinedTargets] = await native.submit([abs, dir === '']);
+      return new NativeFolder(await native.submit([abs, dir === '']));
     } catch (err) {
       const { code, item } = err as NodeJS.ErrnoException & { item?: string };
       if (code === 'ELOOP' && dir !== '') throw new StorageError(ErrorCode.NOT_DIR, `${dir}: is a symlink, not a folder`, dir);
@@ -152,20 +156,6 @@ export class LocalStorage implements Storage {
       if (code === 'EILSEQ') throw notUtf8(dir, item);
       throw mapFsError(err, dir === '' ? item : `${dir}/${item}`);
     }
-    const count = meta.length / META_PER_ITEM;
-    const names = joinedNames.split('\0');
-    const targets = joinedTargets.split('\0');
-    const entries: Entry[] = new Array(count);
-    let link = 0;
-    for (let i = 0; i < count; i++) {
-      const m = i * META_PER_ITEM;
-      const t = i * TIMES_PER_ITEM;
-      const type = NATIVE_KINDS[meta[m]!]!;
-      const entry: Entry = { name: names[i]!, type, size: meta[m + 1]!, mtimeNs: times[t]!, atimeNs: times[t + 1]!, mode: meta[m + 2]! };
-      if (type === 'symlink') entry.target = targets[link++]!;
-      entries[i] = entry;
-    }
-    return entries;
   }
 
   async stat(rel: RelPath): Promise<Entry> {

@@ -41,8 +41,11 @@ export type NativeCopyRequest = [
   replacing: undefined | null | [kind: number, size: number, mtimeNs: bigint],
 ];
 
-/** One folder as NativeFs.list reports it: names, meta, times, symlink texts. */
-export type NativeListing = [string, Float64Array, BigInt64Array, string];
+/**
+ * One folder as NativeFs.list reports it: names, meta, times, symlink texts, and its summary
+ * (FolderListing.summary; '' when there is none).
+ */
+export type NativeListing = [string, Float64Array, BigInt64Array, string, string];
 
 /** The kinds in list()'s meta array, by number (fast-fs.c, KIND_*). */
 export const NATIVE_KINDS: readonly EntryType[] = ['file', 'dir', 'symlink', 'special'];
