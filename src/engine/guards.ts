@@ -16,11 +16,20 @@ const SMALL_DESTINATION = 10;
  * The checks that stop a mirror from turning a mistake (an empty or wrong source folder, an
  * unmounted drive) into an emptied backup. Throws RefusedError naming what tripped and how to go on.
  */
-export function checkGuards(plan: Plan, src: Tree, dst: Tree, options: GuardOptions, srcName: string, dstName: string): void {
+export function checkGuards(
+  plan: Plan,
+  src: Tree,
+  dst: Tree,
+  options: GuardOptions,
+  srcName: string,
+  dstName: string,
+  /** The trees hold only part of each side (a scoped run): the destination's files are counted by the caller. */
+  partial?: { destinationFiles?: number },
+): void {
   if (options.mode !== 'mirror' || options.force) return;
 
-  const dstFiles = countFiles(dst);
-  if (src.entries.size <= 1 && src.equalItems === 0 && dst.entries.size > 1) {
+  const dstFiles = partial ? (partial.destinationFiles ?? countFiles(dst)) : countFiles(dst);
+  if (!partial && src.entries.size <= 1 && src.equalItems === 0 && dst.entries.size > 1) {
     const what = src.holdsExcluded.has('') ? 'holds only excluded items' : 'is empty';
     throw new RefusedError(
       `Source \`${srcName}\` ${what} but destination \`${dstName}\` is not: mirroring would delete everything in it. ` +

@@ -44,52 +44,85 @@ export interface PairScanOptions extends ScanOptions {
   compareWhole: boolean;
   /** What a root that cannot be listed throws instead (it ends the scan either way). */
   rootFailed?: { src: (err: unknown) => never; dst: (err: unknown) => never };
+  /**
+   * Only these folders (present as folders on both sides; the caller adds them and their parents to
+   * the trees' roots): a shallow one with its direct items, a deep one with everything below it.
+   * Subfolders found on one side only are always listed whole. Without it, the whole trees.
+   */
+  scope?: ReadonlyMap<RelPath, 'shallow' | 'deep'>;
+  /** Entries to put in the trees first (the scope's folders and their parents). */
+  known?: { src: ReadonlyMap<RelPath, Entry>; dst: ReadonlyMap<RelPath, Entry> };
 }
 
 /** A storage that summarises folders (Storage.listFolder). */
 export type Summarising = Storage & Required<Pick<Storage, 'listFolder'>>;
 
-/** A folder to list: on both sides, or on one side only (it is missing or not a folder on the other). */
-type Visit = { dir: RelPath; on: 'both' | 'src' | 'dst' };
+/** A folder's listing, summarised by the storage where it can, else plain (never compared whole). */
+function folderOf(storage: Storage, dir: RelPath): Promise<FolderListing> {
+  if (storage.listFolder) return storage.listFolder(dir);
+  return storage.list(dir).then(plainListing);
+}
+
+function plainListing(entries: Entry[]): FolderListing {
+  return {
+    summary: undefined,
+    nonFolders: entries.filter((e) => e.type !== 'dir').length,
+    entries: () => entries,
+    folders: () => entries.filter((e) => e.type === 'dir'),
+    namesInclude: (fragment) => entries.some((e) => e.name.includes(fragment)),
+  };
+}
 
 /**
- * Lists two trees at once, folder by folder, for storages that summarise folders (listFolder).
- * A folder whose two sides have the same summary holds the same items, so only its subfolders are
- * added to the trees (the rest is counted in `equalItems`): a synced tree costs one comparison per
- * folder instead of an entry per item. Everything else is as two scan() calls would give it.
+ * A folder to list: on both sides, or on one side only (it is missing or not a folder on the
+ * other). `deep`: its subfolders present on both sides are listed too.
  */
-export async function scanPair(src: Summarising, dst: Summarising, roots: { src: Entry; dst: Entry }, options: PairScanOptions): Promise<[Tree, Tree]> {
+type Visit = { dir: RelPath; on: 'both' | 'src' | 'dst'; deep: boolean };
+
+/**
+ * Lists two trees at once, folder by folder. Where both storages summarise folders (listFolder),
+ * a folder whose two sides have the same summary holds the same items, so only its subfolders are
+ * added to the trees (the rest is counted in `equalItems`): a synced tree costs one comparison per
+ * folder instead of an entry per item. Everything else is as two scan() calls would give it, or,
+ * with a scope, as they would give it for the folders in the scope.
+ */
+export async function scanPair(src: Storage, dst: Storage, roots: { src: Entry; dst: Entry }, options: PairScanOptions): Promise<[Tree, Tree]> {
   const sides = {
     src: new TreeBuilder(roots.src, options, options.rootFailed?.src),
     dst: new TreeBuilder(roots.dst, options, options.rootFailed?.dst),
   };
+  for (const on of ['src', 'dst'] as const) for (const [path, entry] of options.known?.[on] ?? []) sides[on].tree.entries.set(path, entry);
+  const first: Visit[] = options.scope
+    ? [...options.scope].map(([dir, depth]) => ({ dir, on: 'both', deep: depth === 'deep' }))
+    : [{ dir: '', on: 'both', deep: true }];
   // A folder holding a hidden path is always listed item by item, so the path is left out.
   const holdsHidden = new Set((options.hide ?? []).map(parentOf));
   const one = async (on: 'src' | 'dst', dir: RelPath): Promise<Visit[]> => {
     try {
       const entries = await (on === 'src' ? src : dst).list(dir);
-      return sides[on].add(dir, entries).map((d) => ({ dir: d, on }));
+      return sides[on].add(dir, entries).map((d) => ({ dir: d, on, deep: true }));
     } catch (err) {
       sides[on].failed(dir, err);
       return [];
     }
   };
-  await walk<Visit>([{ dir: '', on: 'both' }], options, async ({ dir, on }) => {
+  await walk<Visit>(first, options, async ({ dir, on, deep }) => {
     if (on !== 'both') return one(on, dir);
-    const [s, d] = await Promise.allSettled([src.listFolder(dir), dst.listFolder(dir)]);
+    const [s, d] = await Promise.allSettled([folderOf(src, dir), folderOf(dst, dir)]);
     if (s.status === 'fulfilled' && d.status === 'fulfilled') {
       if (options.compareWhole && !holdsHidden.has(dir) && sameWhole(s.value, d.value)) {
         sides.src.tree.equalItems += s.value.nonFolders;
         sides.dst.tree.equalItems += d.value.nonFolders;
         sides.dst.add(dir, d.value.folders());
-        return sides.src.add(dir, s.value.folders()).map((sub) => ({ dir: sub, on: 'both' }));
+        const subs = sides.src.add(dir, s.value.folders());
+        return deep ? subs.map((sub) => ({ dir: sub, on: 'both', deep })) : [];
       }
-      return pairUp(sides.src.add(dir, s.value.entries()), sides.dst.add(dir, d.value.entries()));
+      return pairUp(sides.src.add(dir, s.value.entries()), sides.dst.add(dir, d.value.entries()), deep);
     }
     const subs: Visit[] = [];
     for (const [on, r] of [['src', s], ['dst', d]] as const) {
       if (r.status === 'rejected') sides[on].failed(dir, r.reason);
-      else subs.push(...sides[on].add(dir, r.value.entries()).map((sub) => ({ dir: sub, on })));
+      else subs.push(...sides[on].add(dir, r.value.entries()).map((sub) => ({ dir: sub, on, deep: true })));
     }
     return subs;
   });
@@ -101,15 +134,19 @@ function sameWhole(a: FolderListing, b: FolderListing): boolean {
   return a.summary !== undefined && a.summary === b.summary && !a.namesInclude(TEMP_PREFIX) && !b.namesInclude(TEMP_PREFIX);
 }
 
-/** Subfolders on both sides are listed together; the others on their own side. */
-function pairUp(srcDirs: RelPath[], dstDirs: RelPath[]): Visit[] {
+/**
+ * Subfolders on both sides are listed together (only when `deep`); the others, new or gone, on
+ * their own side and whole.
+ */
+function pairUp(srcDirs: RelPath[], dstDirs: RelPath[], deep: boolean): Visit[] {
   const onDst = new Set(dstDirs);
   const visits: Visit[] = [];
   for (const dir of srcDirs) {
-    visits.push({ dir, on: onDst.has(dir) ? 'both' : 'src' });
+    if (!onDst.has(dir)) visits.push({ dir, on: 'src', deep: true });
+    else if (deep) visits.push({ dir, on: 'both', deep });
     onDst.delete(dir);
   }
-  for (const dir of onDst) visits.push({ dir, on: 'dst' });
+  for (const dir of onDst) visits.push({ dir, on: 'dst', deep: true });
   return visits;
 }
 

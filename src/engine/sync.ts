@@ -4,6 +4,7 @@ import type { ItemError, SyncEventListener } from '../core/events.js';
 import { rootMessages } from '../core/messages.js';
 import type { SyncMode } from '../core/modes.js';
 import { baseName, joinRel, parentOf, type RelPath } from '../core/rel-path.js';
+import type { Scope } from './scope.js';
 import type { Storage } from '../storage/storage.js';
 import { compareContents } from './compare-content.js';
 import { excludeMatcher } from './exclude.js';
@@ -11,7 +12,7 @@ import { execute, type ExecuteResult } from './execute.js';
 import { checkGuards } from './guards.js';
 import { plan as makePlan, type Plan, type Skipped } from './plan.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
-import { scan, scanPair, type PairScanOptions, type Summarising } from './scan.js';
+import { scan, scanPair, type PairScanOptions } from './scan.js';
 import { emptyTree, type Tree } from './tree.js';
 import type { VersionStore } from './versions.js';
 
@@ -29,6 +30,19 @@ export interface SyncOptions {
   concurrency?: number;
   signal?: AbortSignal;
   onEvent?: SyncEventListener;
+  /**
+   * Look again only at these folders (see Scope); the rest of the trees is taken to be as the last
+   * run left it. The empty-source guard does not apply (the trees are partial); the mass-delete
+   * guard counts against `destinationFiles`.
+   */
+  scope?: Scope;
+  /** The destination's files, for the mass-delete guard of a scoped run. */
+  destinationFiles?: number;
+  /**
+   * What a tripped guard does: refuse the run (RefusedError, nothing written; the default), or
+   * carry out everything but the deletions and say why in `deletionsHeld`.
+   */
+  guardTripped?: 'refuse' | 'hold';
 }
 
 export interface SyncResult extends ExecuteResult {
@@ -42,6 +56,8 @@ export interface SyncResult extends ExecuteResult {
   plan: Plan;
   /** Dry runs only: why the real run would be refused. */
   refused?: string;
+  /** With guardTripped 'hold': why this run's deletions were held back. */
+  deletionsHeld?: string;
 }
 
 /**
@@ -57,12 +73,16 @@ export async function sync(src: Storage, dst: Storage, options: SyncOptions): Pr
   // A versions folder inside the destination is left out on both sides: neither deleted there nor
   // filled from a source folder that happens to have the same path.
   const hide = options.hideInDestination;
-  const [srcTree, dstTree] = await scanBoth(src, dst, srcRoot, dstRoot, {
+  const scanOptions: PairScanOptions = {
     exclude,
     hide,
     signal: options.signal,
     compareWhole: (options.exclude ?? []).length === 0 && !options.checksum,
-  });
+  };
+  const scoped = options.scope && !options.scope.full && dstRoot ? await scopeRoots(src, dst, options.scope.folders, srcRoot, dstRoot) : undefined;
+  const [srcTree, dstTree] = scoped
+    ? await scanPair(src, dst, { src: srcRoot, dst: dstRoot! }, { ...scanOptions, ...scoped, rootFailed: rootFailures(src, dst) })
+    : await scanBoth(src, dst, srcRoot, dstRoot, scanOptions);
 
   const windowNs = { srcPrecisionNs: src.capabilities.mtimePrecisionNs, dstPrecisionNs: dst.capabilities.mtimePrecisionNs };
   const contentDiffers = options.checksum && options.mode !== 'missing'
@@ -78,12 +98,16 @@ export async function sync(src: Storage, dst: Storage, options: SyncOptions): Pr
     dstCaseSensitive: await caseSensitive(dst, dstTree),
   });
   let refused: string | undefined;
+  let deletionsHeld: string | undefined;
   try {
-    checkGuards(plan, srcTree, dstTree, options, src.description, dst.description);
+    const partial = scoped ? { destinationFiles: options.destinationFiles } : undefined;
+    checkGuards(plan, srcTree, dstTree, options, src.description, dst.description, partial);
   } catch (err) {
+    if (!(err instanceof RefusedError)) throw err;
     // A dry run still shows what would have happened, and says it would be refused.
-    if (!options.dryRun || !(err instanceof RefusedError)) throw err;
-    refused = err.message;
+    if (options.dryRun) refused = err.message;
+    else if (options.guardTripped === 'hold') deletionsHeld = err.message;
+    else throw err;
   }
 
   const base = {
@@ -94,6 +118,7 @@ export async function sync(src: Storage, dst: Storage, options: SyncOptions): Pr
     scanErrors: srcTree.errors.length,
     plan,
     refused,
+    deletionsHeld,
   };
   // Unreadable folders on either side and items a mode may not replace are failures: the run did
   // not back them up, and its exit status says so.
@@ -128,7 +153,7 @@ export async function sync(src: Storage, dst: Storage, options: SyncOptions): Pr
     concurrency: options.concurrency ?? 64,
     signal: options.signal,
     onEvent: options.onEvent,
-    holdDeletes: scanFailures.length > 0,
+    holdDeletes: scanFailures.length > 0 || deletionsHeld !== undefined,
   });
   result.errors.unshift(...scanFailures);
   result.failed += scanFailures.length;
@@ -140,9 +165,8 @@ export async function sync(src: Storage, dst: Storage, options: SyncOptions): Pr
  * folders (scanPair), else each on its own.
  */
 async function scanBoth(src: Storage, dst: Storage, srcRoot: Entry, dstRoot: Entry | undefined, options: PairScanOptions): Promise<[Tree, Tree]> {
-  if (dstRoot && summarises(src) && summarises(dst)) {
-    const rootFailed = { src: (err: unknown) => rootProblem(err, src, 'Source'), dst: (err: unknown) => rootProblem(err, dst, 'Destination') };
-    return scanPair(src, dst, { src: srcRoot, dst: dstRoot }, { ...options, rootFailed });
+  if (dstRoot && src.listFolder && dst.listFolder) {
+    return scanPair(src, dst, { src: srcRoot, dst: dstRoot }, { ...options, rootFailed: rootFailures(src, dst) });
   }
   return Promise.all([
     scan(src, srcRoot, options).catch((err: unknown) => rootProblem(err, src, 'Source')),
@@ -150,8 +174,49 @@ async function scanBoth(src: Storage, dst: Storage, srcRoot: Entry, dstRoot: Ent
   ]);
 }
 
-function summarises(storage: Storage): storage is Summarising {
-  return storage.listFolder !== undefined;
+function rootFailures(src: Storage, dst: Storage): PairScanOptions['rootFailed'] {
+  return { src: (err) => rootProblem(err, src, 'Source'), dst: (err) => rootProblem(err, dst, 'Destination') };
+}
+
+/**
+ * The scope's folders as scanPair takes them: each one a folder on both sides, or else its parent
+ * instead (whose listing then shows the folder added, removed or changed in kind), with the
+ * entries of every folder from the roots down to them.
+ */
+async function scopeRoots(src: Storage, dst: Storage, folders: ReadonlyMap<RelPath, 'shallow' | 'deep'>, srcRoot: Entry, dstRoot: Entry) {
+  const known = { src: new Map<RelPath, Entry>([['', srcRoot]]), dst: new Map<RelPath, Entry>([['', dstRoot]]) };
+  const folderOn = async (storage: Storage, seen: Map<RelPath, Entry>, path: RelPath): Promise<boolean> => {
+    if (seen.has(path)) return seen.get(path)!.type === 'dir';
+    const entry = await storage.stat(path).catch((err: unknown) => {
+      if (isStorageError(err, ErrorCode.NOT_FOUND) || isStorageError(err, ErrorCode.NOT_DIR)) return undefined;
+      throw err;
+    });
+    if (entry === undefined) return false;
+    seen.set(path, entry);
+    return entry.type === 'dir';
+  };
+  const scope = new Map<RelPath, 'shallow' | 'deep'>();
+  for (const [folder, depth] of folders) {
+    let dir = folder;
+    let how = depth;
+    // Up to the first folder that is a folder on both sides, all its parents too.
+    for (;;) {
+      const chain: RelPath[] = [];
+      for (let p = dir; p !== ''; p = parentOf(p)) chain.unshift(p);
+      let ok = true;
+      for (const p of chain) {
+        if (!(await folderOn(src, known.src, p)) || !(await folderOn(dst, known.dst, p))) {
+          ok = false;
+          dir = parentOf(p);
+          how = 'shallow';
+          break;
+        }
+      }
+      if (ok) break;
+    }
+    if (how === 'deep' || scope.get(dir) !== 'deep') scope.set(dir, how);
+  }
+  return { scope, known };
 }
 
 async function rootEntry(storage: Storage, role: string, mayBeMissing = false): Promise<Entry | undefined> {
