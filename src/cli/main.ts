@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { RefusedError } from '../core/errors.js';
 import { ExitCode } from './exit-codes.js';
 import { syncCommand, type Io } from './sync-command.js';
+import { watchCommand } from './watch-command.js';
 import { UsageError } from './usage-error.js';
 
 const HELP = `SyncTray: real-time folder backup and Android phone sync.
@@ -11,6 +12,7 @@ Usage: synctray <command> [options]
 
 Commands:
   sync <source> <destination>   make destination match source once
+  watch <source> <destination>  the same, then keep it matching as files change
 
 Run 'synctray <command> --help' for a command's options.
 Options: -h, --help   -v, --version`;
@@ -26,6 +28,8 @@ export async function main(argv: string[], io: Io, signal: AbortSignal): Promise
     switch (command) {
       case 'sync':
         return await syncCommand(rest, io, signal);
+      case 'watch':
+        return await watchCommand(rest, io, signal);
       case '--version':
       case '-v':
         io.stdout.write(`synctray ${version()}\n`);
@@ -41,7 +45,7 @@ export async function main(argv: string[], io: Io, signal: AbortSignal): Promise
     }
   } catch (err) {
     if (err instanceof UsageError) {
-      io.stderr.write(`synctray: ${err.message}\nRun 'synctray ${command === 'sync' ? 'sync ' : ''}--help' for usage.\n`);
+      io.stderr.write(`synctray: ${err.message}\nRun 'synctray ${command === 'sync' || command === 'watch' ? `${command} ` : ''}--help' for usage.\n`);
       return ExitCode.REFUSED;
     }
     if (err instanceof RefusedError) {

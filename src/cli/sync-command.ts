@@ -41,7 +41,7 @@ export interface Io {
   stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
 }
 
-interface SyncArgs {
+export interface SyncArgs {
   source: string;
   destination: string;
   mode: SyncMode;
@@ -56,7 +56,8 @@ interface SyncArgs {
   quiet: boolean;
 }
 
-function parseSyncArgs(argv: string[]): SyncArgs | 'help' {
+/** The options sync (and watch, with its own on top) takes; `command` names it in messages. */
+export function parseSyncArgs(argv: string[], command = 'sync'): SyncArgs | 'help' {
   let parsed;
   try {
     parsed = parseArgs({
@@ -83,7 +84,7 @@ function parseSyncArgs(argv: string[]): SyncArgs | 'help' {
   const { values: v, positionals } = parsed;
   if (v.help) return 'help';
   if (positionals.length !== 2) {
-    throw new UsageError(`sync takes a source and a destination folder (got ${positionals.length} path${positionals.length === 1 ? '' : 's'}).`);
+    throw new UsageError(`${command} takes a source and a destination folder (got ${positionals.length} path${positionals.length === 1 ? '' : 's'}).`);
   }
   const mode = v.mode ?? 'mirror';
   if (!isSyncMode(mode)) throw new UsageError(`--mode must be one of ${SYNC_MODES.join(', ')} (got "${mode}").`);
@@ -216,7 +217,7 @@ const FATAL_HINT: Partial<Record<string, string>> = {
   DEVICE_GONE: 'Check that the drive is still connected, then run again: finished files are not copied again.',
 };
 
-function summaryJson(r: SyncResult) {
+export function summaryJson(r: SyncResult) {
   return {
     mode: r.mode,
     dryRun: r.dryRun,
@@ -237,7 +238,7 @@ function summaryJson(r: SyncResult) {
   };
 }
 
-function summaryText(r: SyncResult, interrupted: boolean): string {
+export function summaryText(r: SyncResult, interrupted: boolean): string {
   const verb = r.dryRun ? 'Would have' : interrupted ? 'Interrupted after' : r.fatal ? 'Stopped after' : 'Done:';
   const parts = [
     `${formatCount(r.copied)} copied`,

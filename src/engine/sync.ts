@@ -58,6 +58,8 @@ export interface SyncResult extends ExecuteResult {
   refused?: string;
   /** With guardTripped 'hold': why this run's deletions were held back. */
   deletionsHeld?: string;
+  /** Items other than folders the source's listing held (for a scoped run, those in its scope). */
+  sourceFiles: number;
 }
 
 /**
@@ -119,6 +121,7 @@ export async function sync(src: Storage, dst: Storage, options: SyncOptions): Pr
     plan,
     refused,
     deletionsHeld,
+    sourceFiles: countNonFolders(srcTree),
   };
   // Unreadable folders on either side and items a mode may not replace are failures: the run did
   // not back them up, and its exit status says so.
@@ -172,6 +175,12 @@ async function scanBoth(src: Storage, dst: Storage, srcRoot: Entry, dstRoot: Ent
     scan(src, srcRoot, options).catch((err: unknown) => rootProblem(err, src, 'Source')),
     dstRoot ? scan(dst, dstRoot, options).catch((err: unknown) => rootProblem(err, dst, 'Destination')) : emptyTree(),
   ]);
+}
+
+function countNonFolders(tree: Tree): number {
+  let n = tree.equalItems;
+  for (const e of tree.entries.values()) if (e.type !== 'dir') n++;
+  return n;
 }
 
 function rootFailures(src: Storage, dst: Storage): PairScanOptions['rootFailed'] {

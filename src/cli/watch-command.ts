@@ -1,0 +1,158 @@
+import { isSameOrInside, baseName } from '../core/rel-path.js';
+import { RefusedError } from '../core/errors.js';
+import { excludeMatcher } from '../engine/exclude.js';
+import { isTempName } from '../engine/temp-name.js';
+import { chokidarWatcher } from '../watch/chokidar-watcher.js';
+import { PairWatcher, type WatchReport, type WatchTotals } from '../watch/watch-pair.js';
+import { app } from '../app.js';
+import { checkLocalPaths } from './check-paths.js';
+import { ExitCode } from './exit-codes.js';
+import { formatCount } from './format.js';
+import { LogFile } from './log-file.js';
+import { parseSyncArgs, summaryJson, summaryText, type Io } from './sync-command.js';
+import { UsageError } from './usage-error.js';
+
+const WATCH_HELP = `Usage: synctray watch <source> <destination> [options]
+
+Makes <destination> match <source>, then keeps it matching as files change,
+until interrupted (Ctrl+C). A source that disappears (a drive unplugged, a
+folder renamed) deletes nothing: the pair waits for it to come back. A step
+that would delete more than half of the destination's files (or more than
+--max-delete) copies what it has to and holds the deletions back.
+
+Options: those of 'synctray sync' except --dry-run, and
+      --rescan-interval D  also compare everything every D (default 1h;
+                           0 never), e.g. 90s, 30m, 2h
+      --json               one JSON object per line on stdout: ready,
+                           batch, state, held, error, and stopped with
+                           the totals
+
+Exit status: 0 when stopped by a signal, 2 refused or usage error.`;
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `90s`, `30m`, `1h`, `250ms`, or `0`: milliseconds. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) throw new UsageError(`--rescan-interval takes a duration such as 90s, 30m or 1h, or 0 for never (got "${text}").`);
+  const value = Number(m[1]) * UNITS[m[2] ?? 's']!;
+  if (value !== 0 && value < 1000) throw new UsageError(`--rescan-interval must be at least 1s, or 0 for never (got "${text}").`);
+  return value;
+}
+
+/** Takes --rescan-interval out of argv (parseSyncArgs knows sync's options only). */
+function takeRescanInterval(argv: string[]): { rest: string[]; rescanMs: number } {
+  const rest: string[] = [];
+  let rescanMs = 3_600_000;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--rescan-interval') {
+      if (i + 1 >= argv.length) throw new UsageError('--rescan-interval needs a duration, e.g. 30m.');
+      rescanMs = parseDuration(argv[++i]!);
+    } else if (a.startsWith('--rescan-interval=')) {
+      rescanMs = parseDuration(a.slice('--rescan-interval='.length));
+    } else {
+      rest.push(a);
+    }
+  }
+  return { rest, rescanMs };
+}
+
+/** `synctray watch`: a first sync, then steps as the source changes, until a signal. */
+export async function watchCommand(argv: string[], io: Io, signal: AbortSignal): Promise<number> {
+  const { rest, rescanMs } = takeRescanInterval(argv);
+  const args = parseSyncArgs(rest, 'watch');
+  if (args === 'help') {
+    io.stdout.write(`${WATCH_HELP}\n`);
+    return ExitCode.OK;
+  }
+  if (args.dryRun) throw new UsageError("watch has no --dry-run: 'synctray sync --dry-run' shows what the first sync would do.");
+  const paths = checkLocalPaths(args.source, args.destination, args.versions);
+  // Refuses an empty pattern before anything starts, as sync does.
+  const exclude = excludeMatcher(args.exclude);
+  let log: LogFile | undefined;
+  if (args.logFile !== undefined) {
+    try {
+      log = new LogFile(args.logFile);
+    } catch (err) {
+      throw new RefusedError(`Log file \`${args.logFile}\` cannot be opened for writing: ${(err as Error).message}. Choose a writable path.`);
+    }
+  }
+  const hidden = paths.versionsInDestination;
+  const ignore = (path: string, isDir: boolean) =>
+    isTempName(baseName(path)) || exclude(path, isDir) || (hidden !== undefined && isSameOrInside(path, hidden));
+
+  const src = app.openStorage(paths.source);
+  const dst = app.openStorage(paths.destination);
+  const versions = paths.versions ? app.openVersions(paths.versions, new Date()) : undefined;
+  const say = reporter(io, args.json, args.quiet, log);
+  const pair = new PairWatcher(
+    src,
+    dst,
+    {
+      sync: {
+        mode: args.mode,
+        checksum: args.checksum,
+        exclude: args.exclude,
+        hideInDestination: hidden ? [hidden] : [],
+        versions,
+        maxDelete: args.maxDelete,
+        force: args.force,
+        onEvent: log?.onEvent,
+      },
+      ignore,
+      rescanIntervalMs: rescanMs,
+    },
+    { watchFolder: chokidarWatcher(paths.source, ignore), now: () => performance.now(), setTimeout, clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout) },
+    say,
+  );
+  log?.line(`watch ${args.mode} ${JSON.stringify(paths.source)} -> ${JSON.stringify(paths.destination)}`);
+  const stopped = new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  await Promise.race([pair.start(), stopped]);
+  await stopped;
+  const totals = await pair.stop();
+  await Promise.all([src.close(), dst.close()]);
+  log?.line(`stopped: ${totalsText(totals)}`);
+  log?.close();
+  if (args.json) io.stdout.write(`${JSON.stringify({ event: 'stopped', ...totals })}\n`);
+  else if (!args.quiet) io.stdout.write(`Stopped. ${totalsText(totals)}\n`);
+  return ExitCode.OK;
+}
+
+function totalsText(t: WatchTotals): string {
+  return (
+    `${formatCount(t.steps)} steps: ${formatCount(t.copied)} copied, ${formatCount(t.updated)} updated, ` +
+    `${formatCount(t.deleted)} deleted, ${formatCount(t.metadata)} metadata fixed, ${formatCount(t.failed)} failed`
+  );
+}
+
+/** How reports reach the user: JSON lines on stdout, or short lines (changes on stdout, trouble on stderr). */
+function reporter(io: Io, json: boolean, quiet: boolean, log: LogFile | undefined): (r: WatchReport) => void {
+  return (r) => {
+    log?.flush();
+    if (json) {
+      const line =
+        r.type === 'ready' || r.type === 'batch'
+          ? { event: r.type, ...(r.type === 'batch' ? { full: r.full } : {}), ...summaryJson(r.result) }
+          : { event: r.type, ...r };
+      io.stdout.write(`${JSON.stringify(line, (k, v) => (k === 'type' ? undefined : v))}\n`);
+      return;
+    }
+    if (r.type === 'error') io.stderr.write(`synctray: ${r.message}\n`);
+    else if (r.type === 'held') io.stderr.write(`Held back deletions: ${r.message}\n`);
+    else if (r.type === 'state' && (r.state === 'waiting-for-source' || r.state === 'error' || r.reason)) {
+      io.stderr.write(`${r.state}${r.reason ? `: ${r.reason}` : ''}\n`);
+    } else if (!quiet && r.type === 'ready') {
+      io.stdout.write(`${summaryText(r.result, false)}. Watching for changes (Ctrl+C to stop).\n`);
+    } else if (!quiet && r.type === 'batch') {
+      const res = r.result;
+      for (const e of res.errors) io.stderr.write(`failed: ${e.message}\n`);
+      if (res.copied + res.updated + res.deleted + res.metadata > 0) {
+        io.stdout.write(`${summaryText(res, false)}${r.full ? ' (full rescan)' : ''}\n`);
+      }
+    }
+  };
+}
