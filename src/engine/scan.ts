@@ -1,6 +1,7 @@
 import type { Entry } from '../core/entry.js';
 import { isStorageError } from '../core/errors.js';
 import { joinRel, parentOf, type RelPath } from '../core/rel-path.js';
+import { plainFolder } from '../storage/folder-listing.js';
 import type { FolderListing, Storage } from '../storage/storage.js';
 import { NO_EXCLUDES, type ExcludeMatcher } from './exclude.js';
 import { isTempName, TEMP_PREFIX } from './temp-name.js';
@@ -60,18 +61,10 @@ export type Summarising = Storage & Required<Pick<Storage, 'listFolder'>>;
 /** A folder's listing, summarised by the storage where it can, else plain (never compared whole). */
 function folderOf(storage: Storage, dir: RelPath): Promise<FolderListing> {
   if (storage.listFolder) return storage.listFolder(dir);
-  return storage.list(dir).then(plainListing);
+  return storage.list(dir).then(plainFolder);
 }
 
-function plainListing(entries: Entry[]): FolderListing {
-  return {
-    summary: undefined,
-    nonFolders: entries.filter((e) => e.type !== 'dir').length,
-    entries: () => entries,
-    folders: () => entries.filter((e) => e.type === 'dir'),
-    namesInclude: (fragment) => entries.some((e) => e.name.includes(fragment)),
-  };
-}
+
 
 /**
  * A folder to list: on both sides, or on one side only (it is missing or not a folder on the

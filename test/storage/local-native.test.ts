@@ -114,6 +114,16 @@ describe.skipIf(notBuilt)('native listing', () => {
     );
   });
 
+  it('lists and copies times beyond 64-bit nanoseconds (after 2262) as the portable code does', async () => {
+    fs.writeFileSync(path.join(root, 'future'), 'from 2300');
+    fs.utimesSync(path.join(root, 'future'), 10_413_792_000, 10_413_792_000);
+    expect(await listing(native, '')).toEqual(await listing(portable, ''));
+    const [entry] = (await native.list('')) as Entry[];
+    expect(entry!.mtimeNs).toBe(10_413_792_000_000_000_000n);
+    await native.write('copy', native.read('future'), { mtimeNs: entry!.mtimeNs, expect: { size: entry!.size, mtimeNs: entry!.mtimeNs } });
+    expect(fs.statSync(path.join(root, 'copy'), { bigint: true }).mtimeNs).toBe(10_413_792_000_000_000_000n);
+  });
+
   it('reports a folder holding a name that is not valid UTF-8 as the portable code does', async () => {
     fs.mkdirSync(path.join(root, 'sub'));
     fs.writeFileSync(Buffer.concat([Buffer.from(`${root}/sub/caf`), Buffer.from([0xe9]), Buffer.from('.txt')]), 'x');

@@ -10,6 +10,7 @@ import { notRegular, nsToUtimeSeconds, toEntry, type CopyRequest } from './fs-wo
 import { mapFsError } from './map-error.js';
 import { NATIVE_KINDS, sharedNativeBatches, type NativeCopier, type NativeCopyRequest, type NativeLister } from './native.js';
 import { NativeFolder } from './native-folder.js';
+import { plainFolder } from '../folder-listing.js';
 import { fileSystemPrecision } from './time-precision.js';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
@@ -79,6 +80,10 @@ export class LocalStorage implements Storage {
   // at once in workers included), and scanning is most of a no-op run.
   async list(dir: RelPath): Promise<Entry[]> {
     if (this.native) return (await this.nativeFolder(this.native.lister, dir)).entries();
+    return this.listHere(dir);
+  }
+
+  private async listHere(dir: RelPath): Promise<Entry[]> {
     const abs = this.absolute(dir);
     let names: string[];
     try {
@@ -144,13 +149,15 @@ export class LocalStorage implements Storage {
    * A folder listed by the native library: read on the thread pool, so the two sides of a sync are
    * listed at once. Same entries and the same errors as the portable code above.
    */
-  private async nativeFolder(native: NativeLister, dir: RelPath): Promise<NativeFolder> {
+  private async nativeFolder(native: NativeLister, dir: RelPath): Promise<FolderListing> {
     const abs = this.absolute(dir);
     try {
       // The root may be a symlink to a folder; below it, a symlink is never listed through.
       return new NativeFolder(await native.submit([abs, dir === '']));
     } catch (err) {
       const { code, item } = err as NodeJS.ErrnoException & { item?: string };
+      // A time before 1677 or after 2262 does not fit the library's 64-bit nanoseconds.
+      if (code === 'EOVERFLOW') return plainFolder(await this.listHere(dir));
       if (code === 'ELOOP' && dir !== '') throw new StorageError(ErrorCode.NOT_DIR, `${dir}: is a symlink, not a folder`, dir);
       if (item === undefined) throw mapFsError(err, dir);
       if (code === 'EILSEQ') throw notUtf8(dir, item);
@@ -194,7 +201,8 @@ export class LocalStorage implements Storage {
     if (source.localPath !== undefined && options.mtimeNs !== undefined) {
       const { expect, renameTo, replacing, mtimeNs } = options;
       const atimeNs = options.atimeNs ?? mtimeNs;
-      if (this.native) return this.copyNative(this.native.copier, source.localPath, rel, abs, mode, [atimeNs, mtimeNs], options);
+      const native = this.native && [atimeNs, mtimeNs, expect?.mtimeNs ?? 0n, replacing?.mtimeNs ?? 0n].every(fitsInt64);
+      if (native) return this.copyNative(this.native!.copier, source.localPath, rel, abs, mode, [atimeNs, mtimeNs], options);
       const request: Omit<CopyRequest, 'id'> = { op: 'copy', from: source.localPath, to: abs, mode, atimeNs, mtimeNs, fsync: this.fsync };
       if (expect) request.expect = { size: expect.size, mtimeNs: expect.mtimeNs };
       if (renameTo !== undefined) {
@@ -310,6 +318,11 @@ export class LocalStorage implements Storage {
       throw refine ? await refine(e) : e;
     }
   }
+}
+
+/** The native library takes times as 64-bit nanoseconds (1677 to 2262); others go the portable way. */
+function fitsInt64(ns: bigint): boolean {
+  return ns >= -(2n ** 63n) && ns < 2n ** 63n;
 }
 
 /**

@@ -80,10 +80,13 @@ export class NativeBatches<Req, Res> {
     const size = Math.max(this.minBatch, Math.ceil(all.length / this.lanes));
     for (let i = 0; i < all.length; i += size) {
       const batch = all.slice(i, i + size);
-      this.run(batch.map((p) => p.req)).then(
-        (results) => results.forEach((r, k) => (r instanceof Error ? batch[k]!.reject(r) : batch[k]!.resolve(r))),
-        (err: unknown) => batch.forEach((p) => p.reject(err instanceof Error ? err : new Error(String(err)))),
-      );
+      // A request the library refuses outright (a TypeError) fails its batch, not the process.
+      Promise.resolve()
+        .then(() => this.run(batch.map((p) => p.req)))
+        .then(
+          (results) => results.forEach((r, k) => (r instanceof Error ? batch[k]!.reject(r) : batch[k]!.resolve(r))),
+          (err: unknown) => batch.forEach((p) => p.reject(err instanceof Error ? err : new Error(String(err)))),
+        );
     }
   };
 }

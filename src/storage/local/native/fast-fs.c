@@ -16,7 +16,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <node_api.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,8 +157,25 @@ static uint64_t item_hash(uint64_t seed, const char *name, size_t name_len, int 
 
 static const uint64_t SEEDS[2] = {0x243f6a8885a308d3ULL, 0x13198a2e03707344ULL};
 
-static int64_t ns(struct timespec t) {
-  return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+// A time in nanoseconds since 1970, false when it does not fit in 64 bits (before 1677 or after
+// 2262): such a folder is listed by the portable code, which has no such limit.
+static bool ns_of(struct timespec t, int64_t *out) {
+  int64_t v;
+  if (__builtin_mul_overflow((int64_t)t.tv_sec, (int64_t)1000000000, &v) || __builtin_add_overflow(v, (int64_t)t.tv_nsec, &v)) return false;
+  *out = v;
+  return true;
+}
+
+// Whether a time is exactly `want` ns; a time too far out for 64 bits never is.
+static bool same_ns(struct timespec t, int64_t want) {
+  int64_t v;
+  return ns_of(t, &v) && v == want;
+}
+
+// Floor division, so that times before 1970 land in the same microsecond as the portable code puts them.
+static int64_t floor_div(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
 static void list_one(Listing *job) {
@@ -214,8 +230,10 @@ static void list_one(Listing *job) {
     m[1] = kind == KIND_FILE ? (double)st.st_size : 0;
     m[2] = st.st_mode & 07777;
     int64_t *t = job->times + job->count * TIMES_PER_ITEM;
-    t[0] = ns(st.st_mtim);
-    t[1] = ns(st.st_atim);
+    if (!ns_of(st.st_mtim, &t[0]) || !ns_of(st.st_atim, &t[1])) {
+      job->err = EOVERFLOW, job->syscall = "lstat", job->err_name = strdup(name);
+      break;
+    }
     if (push_string(&job->names, name, name_len) != 0) {
       job->err = ENOMEM, job->syscall = "malloc";
       break;
@@ -232,7 +250,7 @@ static void list_one(Listing *job) {
     }
     if (kind == KIND_SPECIAL) job->special = true;
     // The mtime to the microsecond: times set without the native copy (folders, links) keep no more.
-    for (int k = 0; k < 2; k++) job->sums[k] += item_hash(SEEDS[k], name, name_len, kind, m[1], t[0] / 1000, (int)m[2], link, link_len);
+    for (int k = 0; k < 2; k++) job->sums[k] += item_hash(SEEDS[k], name, name_len, kind, m[1], floor_div(t[0], 1000), (int)m[2], link, link_len);
     job->count++;
   }
   closedir(dir);
@@ -422,26 +440,6 @@ static napi_value list(napi_env env, napi_callback_info info) {
 
 // ---- copy -------------------------------------------------------------------------------------
 
-// The process's umask, read once (Linux shows it in /proc/self/status; umask() itself cannot be
-// read without being changed for every thread). -1 when unknown: then every copy gets fchmod.
-static atomic_int umask_value = -1;
-
-static int read_umask(void) {
-  FILE *f = fopen("/proc/self/status", "re");
-  if (!f) return -1;
-  char line[256];
-  int mask = -1;
-  while (fgets(line, sizeof line, f)) {
-    unsigned value;
-    if (sscanf(line, "Umask: %o", &value) == 1) {
-      mask = (int)value;
-      break;
-    }
-  }
-  fclose(f);
-  return mask;
-}
-
 // Files up to this size go through one buffer: fewer calls than copy_file_range's loop.
 #define SMALL_FILE (256 * 1024)
 static _Thread_local char small_buffer[SMALL_FILE];
@@ -505,7 +503,9 @@ static int copy_content(int src, int dst, int64_t size) {
     ssize_t n;
     if (!fallback) {
       n = syscall(SYS_copy_file_range, src, NULL, dst, NULL, (size_t)1 << 30, 0);
-      if (n < 0 && (errno == ENOSYS || errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP) && total == 0) {
+      // Unsupported here, or 0 at once (some kernels and file systems, for files that are not
+      // empty): read and write instead.
+      if (total == 0 && ((n < 0 && (errno == ENOSYS || errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP)) || n == 0)) {
         fallback = 1;
         continue;
       }
@@ -546,16 +546,14 @@ static bool copy_file(CopyJob *j) {
   if (fstat(src, &before) != 0) fail_errno(j, errno, "fstat", 0);
   else if (S_ISDIR(before.st_mode)) fail_code(j, "EISDIR", "is a directory", 0);
   else if (!S_ISREG(before.st_mode)) fail_code(j, "ECHANGED", "is no longer a regular file", 0);
-  else if (j->check && ((double)before.st_size != j->expect_size || ns(before.st_mtim) != j->expect_mtime))
+  else if (j->check && ((double)before.st_size != j->expect_size || !same_ns(before.st_mtim, j->expect_mtime)))
     fail_code(j, "ECHANGED", "changed while being copied", 0);
   if (j->err || j->code) goto done;
 
-  // Created with its final permissions when the umask leaves them whole (most files), else private
-  // until fchmod: never more open than the copy will be. O_EXCL also refuses a planted symlink.
+  // Private until fchmod gives it its mode (a umask or a folder's default ACL would change a mode
+  // given here). O_EXCL also refuses a symlink planted at the target.
   mode_t final_mode = j->mode >= 0 ? (mode_t)j->mode : before.st_mode & 07777;
-  int mask = atomic_load(&umask_value);
-  bool exact = mask >= 0 && (final_mode & (mode_t)mask) == 0 && (final_mode & 07000) == 0;
-  dst = open(j->to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, exact ? final_mode : 0600);
+  dst = open(j->to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (dst < 0) {
     fail_errno(j, errno, "open", 1);
     goto done;
@@ -564,7 +562,7 @@ static bool copy_file(CopyJob *j) {
   struct timespec times[2] = {to_timespec(j->atime), to_timespec(j->mtime)};
   if (err == -1) fail_code(j, "ECHANGED", "changed while being copied", 0);
   else if (err) fail_errno(j, err, "write", 1);
-  else if (!exact && fchmod(dst, final_mode) != 0) fail_errno(j, errno, "fchmod", 1);
+  else if (fchmod(dst, final_mode) != 0) fail_errno(j, errno, "fchmod", 1);
   else if (futimens(dst, times) != 0) fail_errno(j, errno, "futimens", 1);
   else if (j->fsync && fsync(dst) != 0) fail_errno(j, errno, "fsync", 1);
   else if (j->check) {
@@ -573,7 +571,7 @@ static bool copy_file(CopyJob *j) {
       else fail_errno(j, errno, "lstat", 0);
     } else if (!S_ISREG(after.st_mode)) {
       fail_code(j, "ECHANGED", "is no longer a regular file", 0);
-    } else if (after.st_ino != before.st_ino || (double)after.st_size != j->expect_size || ns(after.st_mtim) != j->expect_mtime) {
+    } else if (after.st_ino != before.st_ino || (double)after.st_size != j->expect_size || !same_ns(after.st_mtim, j->expect_mtime)) {
       fail_code(j, "ECHANGED", "changed while being copied", 0);
     }
   }
@@ -618,7 +616,7 @@ static void place(CopyJob *j) {
   if (j->replacing == REPLACE_ITEM) {
     if (lstat(j->rename_to, &st) == 0) {
       int kind = kind_of(st.st_mode);
-      bool same = kind == j->rep_kind && (kind == KIND_FILE ? (double)st.st_size : 0) == j->rep_size && ns(st.st_mtim) == j->rep_mtime;
+      bool same = kind == j->rep_kind && (kind == KIND_FILE ? (double)st.st_size : 0) == j->rep_size && same_ns(st.st_mtim, j->rep_mtime);
       if (!same) fail_code(j, "EAPPEARED", "changed in the destination since it was listed", 2);
       else if (rename(j->to, j->rename_to) != 0) fail_errno(j, errno, "rename", 2);
       return;
@@ -631,7 +629,10 @@ static void place(CopyJob *j) {
   const char *call;
   int err = move_no_replace(j->to, j->rename_to, &call);
   if (!err) return;
-  if (err == EEXIST) {
+  if (strcmp(call, "unlink") == 0) {
+    // The copy is at its final name and also still at its temp name: the next run removes the latter.
+    fail_errno(j, err, call, 1);
+  } else if (err == EEXIST) {
     fail_code(j, "EAPPEARED", "appeared in the destination since it was listed", 2);
   } else if (err == EPERM || err == ENOTSUP || err == EMLINK || err == EXDEV || err == ENOSYS) {
     // No hard links here: a look, then a rename (a short window remains).
@@ -641,7 +642,7 @@ static void place(CopyJob *j) {
       else fail_errno(j, errno, "rename", 2);
     }
   } else {
-    fail_errno(j, err, call, strcmp(call, "unlink") == 0 ? 1 : 2);
+    fail_errno(j, err, call, 2);
   }
 }
 
@@ -667,9 +668,11 @@ static napi_value copy_error(napi_env env, CopyJob *j) {
   char what[256];
   if (j->code) snprintf(what, sizeof what, "%s", j->what);
   else snprintf(what, sizeof what, "%s, %s", strerror(j->err), j->syscall);
+  // Our own codes carry their text as the portable code words it (mapFsError shows it as it is).
   size_t size = strlen(code) + strlen(what) + strlen(path) + 16;
   char *msg = malloc(size);
-  if (msg) snprintf(msg, size, "%s: %s '%s'", code, what, path);
+  if (msg && j->code) snprintf(msg, size, "%s", what);
+  else if (msg) snprintf(msg, size, "%s: %s '%s'", code, what, path);
   napi_value error, message, code_value, flag;
   napi_create_string_utf8(env, msg ? msg : code, NAPI_AUTO_LENGTH, &message);
   free(msg);
@@ -778,7 +781,6 @@ static napi_value copy(napi_env env, napi_callback_info info) {
 }
 
 NAPI_MODULE_INIT() {
-  atomic_store(&umask_value, read_umask());
   napi_value fn;
   napi_create_function(env, "list", NAPI_AUTO_LENGTH, list, NULL, &fn);
   napi_set_named_property(env, exports, "list", fn);

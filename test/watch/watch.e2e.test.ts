@@ -1,0 +1,163 @@
+/**
+ * `synctray watch` on real folders, through the built CLI: every check waits for a condition (the
+ * destination equal to the source as rsync sees it, an event on stdout), never a fixed time.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { assertCliBuilt, startCli, type RunningCli } from '../helpers/cli.js';
+import { rsyncDiff, rsyncSkipReason } from '../helpers/oracle.js';
+import { makeSyncScratch, removeScratch } from '../helpers/scratch.js';
+import { findTempFiles } from '../helpers/tree-inspect.js';
+import { writeTree } from '../helpers/tree-spec.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+type Line = Record<string, unknown> & { event: string };
+
+/** A running `watch --json`, its JSON lines as they come. */
+class Watching {
+  readonly lines: Line[] = [];
+  private readonly run: RunningCli;
+  private buffer = '';
+
+  constructor(src: string, dst: string, ...options: string[]) {
+    this.run = startCli(['watch', src, dst, '--json', ...options]);
+    this.run.child.stdout.on('data', (chunk: string) => {
+      this.buffer += chunk;
+      for (let i; (i = this.buffer.indexOf('\n')) >= 0; ) {
+        this.lines.push(JSON.parse(this.buffer.slice(0, i)) as Line);
+        this.buffer = this.buffer.slice(i + 1);
+      }
+    });
+  }
+
+  /** Waits for a line matching `test` among those after the first `from`. */
+  async next(what: string, test: (l: Line) => boolean, from = 0, timeoutMs = 15_000): Promise<Line> {
+    let found: Line | undefined;
+    await waitFor(() => (found = this.lines.slice(from).find(test)) !== undefined, `${what} (lines so far: ${JSON.stringify(this.lines)})`, {
+      timeoutMs,
+      intervalMs: 5,
+    });
+    return found!;
+  }
+
+  async stop() {
+    this.run.child.kill('SIGINT');
+    return this.run.done;
+  }
+}
+
+const noRsync = rsyncSkipReason();
+let root: string;
+let src: string;
+let dst: string;
+let watching: Watching | undefined;
+beforeAll(() => assertCliBuilt());
+beforeEach(() => {
+  ({ root, src, dst } = makeSyncScratch('synctray-watch-'));
+  fs.mkdirSync(src);
+});
+afterEach(async () => {
+  if (watching) await watching.stop();
+  watching = undefined;
+  removeScratch(root);
+});
+
+const inSync = () => rsyncDiff(src, dst).length === 0;
+const start = async (...options: string[]) => {
+  watching = new Watching(src, dst, ...options);
+  await watching.next('ready', (l) => l.event === 'ready');
+  return watching;
+};
+
+describe.skipIf(noRsync)('synctray watch', () => {
+  it('mirrors adds, changes, deletions and folders as they happen, then stops on SIGINT with no temp files', async () => {
+    writeTree(src, { 'a/one': '1', keep: 'k' });
+    const w = await start();
+    expect(inSync()).toBe(true);
+    writeTree(src, { 'a/two': '2', 'b/c/three': '3' });
+    fs.writeFileSync(path.join(src, 'keep'), 'kept, and changed');
+    fs.rmSync(path.join(src, 'a/one'));
+    await waitFor(inSync, 'the destination to follow adds, a change and a delete');
+    fs.rmSync(path.join(src, 'b'), { recursive: true });
+    fs.mkdirSync(path.join(src, 'empty'));
+    await waitFor(inSync, 'a folder removed and an empty one added');
+    const r = await w.stop();
+    watching = undefined;
+    expect(r.code, r.stderr).toBe(0);
+    const stopped = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
+    expect(stopped).toMatchObject({ event: 'stopped', failed: 0 });
+    expect(stopped.copied).toBeGreaterThanOrEqual(4);
+    expect(stopped.deleted).toBeGreaterThanOrEqual(2);
+    expect(findTempFiles(dst)).toEqual([]);
+  });
+
+  it('keeps up with a file written slowly for 3 s: complete in the destination soon after the last write', async () => {
+    await start();
+    const file = path.join(src, 'growing.log');
+    for (let i = 0; i < 30; i++) {
+      fs.appendFileSync(file, `line ${i} ${'x'.repeat(1000)}\n`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const last = performance.now();
+    await waitFor(inSync, 'the complete file in the destination', { timeoutMs: 5000 });
+    expect(performance.now() - last).toBeLessThan(1000);
+    expect(fs.readFileSync(path.join(dst, 'growing.log')).equals(fs.readFileSync(file))).toBe(true);
+  });
+
+  it('replicates a burst of 2,000 new files', async () => {
+    await start();
+    for (let d = 0; d < 20; d++) {
+      fs.mkdirSync(path.join(src, `burst${d}`));
+      for (let f = 0; f < 100; f++) fs.writeFileSync(path.join(src, `burst${d}`, `f${f}`), `${d}/${f}`);
+    }
+    await waitFor(inSync, '2,000 files in the destination', { timeoutMs: 30_000, intervalMs: 50 });
+  });
+
+  it('deletes nothing while the source is renamed away, waits, and catches up when it is back', async () => {
+    writeTree(src, { 'a/x': 'x', 'a/y': 'y', z: 'z' });
+    const w = await start();
+    const away = `${src}-away`;
+    const from = w.lines.length;
+    fs.renameSync(src, away);
+    await w.next('waiting-for-source', (l) => l.event === 'state' && l.state === 'waiting-for-source', from);
+    expect(fs.readdirSync(dst).sort()).toEqual(['a', 'z']);
+    // Changed while nobody watched: the rescan on return sees it.
+    fs.writeFileSync(path.join(away, 'new'), 'made while away');
+    fs.rmSync(path.join(away, 'z'));
+    fs.renameSync(away, src);
+    await waitFor(inSync, 'the destination to catch up once the source is back');
+    expect(w.lines.slice(from).some((l) => l.event === 'batch' && l.full === true)).toBe(true);
+  });
+
+  it('holds back a mass deletion and reports it, copying what it has to', async () => {
+    writeTree(src, Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`d/f${i}`, `${i}`])));
+    const w = await start();
+    const from = w.lines.length;
+    for (let i = 0; i < 14; i++) fs.rmSync(path.join(src, `d/f${i}`));
+    fs.writeFileSync(path.join(src, 'd/new'), 'n');
+    const held = await w.next('held', (l) => l.event === 'held', from);
+    expect(String(held.message)).toContain('14 of the 20 files');
+    await waitFor(() => fs.existsSync(path.join(dst, 'd/new')), 'the new file copied all the same');
+    expect(fs.readdirSync(path.join(dst, 'd'))).toHaveLength(21);
+  });
+
+  it('rescans everything at the interval asked for', async () => {
+    const w = await start('--rescan-interval', '1s');
+    const from = w.lines.length;
+    await w.next('a full rescan', (l) => l.event === 'batch' && l.full === true, from, 5000);
+  });
+
+  it('refuses bad options before starting', async () => {
+    for (const [args, text] of [
+      [['--rescan-interval', 'soon'], '--rescan-interval takes a duration'],
+      [['--rescan-interval', '10ms'], 'at least 1s'],
+      [['--dry-run'], 'watch has no --dry-run'],
+    ] as const) {
+      const r = await startCli(['watch', src, dst, ...args]).done;
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(text);
+    }
+    expect(fs.existsSync(dst)).toBe(false);
+  });
+});
