@@ -176,7 +176,7 @@ export async function syncCommand(argv: string[], io: Io, signal: AbortSignal): 
   }
   bar?.clear();
 
-  const operations = result.copied + result.updated + result.deleted + result.metadata;
+  const operations = result.copied + result.moved + result.updated + result.deleted + result.metadata;
   if (result.fatal) log?.line(`stopped: ${result.fatal.message}`);
   if (result.deletesHeld > 0) log?.line(`held back ${result.deletesHeld} deletions: items failed to copy`);
   log?.line(
@@ -222,6 +222,7 @@ export function summaryJson(r: SyncResult) {
     mode: r.mode,
     dryRun: r.dryRun,
     copied: r.copied,
+    moved: r.moved,
     updated: r.updated,
     deleted: r.deleted,
     metadata: r.metadata,
@@ -242,6 +243,7 @@ export function summaryText(r: SyncResult, interrupted: boolean): string {
   const verb = r.dryRun ? 'Would have' : interrupted ? 'Interrupted after' : r.fatal ? 'Stopped after' : 'Done:';
   const parts = [
     `${formatCount(r.copied)} copied`,
+    ...(r.moved > 0 ? [`${formatCount(r.moved)} moved`] : []),
     `${formatCount(r.updated)} updated`,
     `${formatCount(r.deleted)} deleted`,
     `${formatCount(r.unchanged)} unchanged`,
@@ -254,6 +256,7 @@ export function summaryText(r: SyncResult, interrupted: boolean): string {
 
 function printPlan(r: SyncResult, io: Io): void {
   const say = (what: string, path: string) => io.stdout.write(`${what}: ${path}\n`);
+  for (const m of r.plan.moves) say('move', `${m.from} -> ${m.to}`);
   for (const a of [...r.plan.mkdirs, ...r.plan.transfers, ...r.plan.deletes]) {
     if (a.op === 'mkdir' || a.op === 'copy') {
       // What a type change replaces is deleted with it: list it, as the real run will.

@@ -124,7 +124,7 @@ export async function watchCommand(argv: string[], io: Io, signal: AbortSignal):
 
 function totalsText(t: WatchTotals): string {
   return (
-    `${formatCount(t.steps)} steps: ${formatCount(t.copied)} copied, ${formatCount(t.updated)} updated, ` +
+    `${formatCount(t.steps)} steps: ${formatCount(t.copied)} copied, ${formatCount(t.moved)} moved, ${formatCount(t.updated)} updated, ` +
     `${formatCount(t.deleted)} deleted, ${formatCount(t.metadata)} metadata fixed, ${formatCount(t.failed)} failed`
   );
 }

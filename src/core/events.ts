@@ -6,7 +6,7 @@ export const SyncEvents = {
   ItemFailed: 'item-failed',
 } as const;
 
-export type ItemOutcome = 'copied' | 'updated' | 'deleted' | 'metadata' | 'created-dir';
+export type ItemOutcome = 'copied' | 'moved' | 'updated' | 'deleted' | 'metadata' | 'created-dir';
 
 export interface ItemError {
   path: string;

@@ -3,6 +3,7 @@ import { SyncEvents, type ItemError, type ItemOutcome, type SyncEventListener } 
 import { depthOf, isSameOrInside, type RelPath } from '../core/rel-path.js';
 import type { Storage } from '../storage/storage.js';
 import { discard, placeItem, removeQuietly } from './copy-file.js';
+import type { Move } from './moves.js';
 import type { Action, Plan } from './plan.js';
 import { withRetry, type RetryPolicy } from './retry.js';
 import type { VersionStore } from './versions.js';
@@ -25,6 +26,8 @@ export interface ExecuteContext {
 
 export interface ExecuteResult {
   copied: number;
+  /** Destination items moved to their new path instead of copied again. */
+  moved: number;
   updated: number;
   deleted: number;
   metadata: number;
@@ -50,6 +53,7 @@ export interface ExecuteResult {
 export async function execute(plan: Plan, ctx: ExecuteContext): Promise<ExecuteResult> {
   const result: ExecuteResult = {
     copied: 0,
+    moved: 0,
     updated: 0,
     deleted: 0,
     metadata: 0,
@@ -64,6 +68,7 @@ export async function execute(plan: Plan, ctx: ExecuteContext): Promise<ExecuteR
 
   const done = (outcome: ItemOutcome, path: RelPath, bytes = 0) => {
     if (outcome === 'copied' || outcome === 'created-dir') result.copied++;
+    else if (outcome === 'moved') result.moved++;
     else if (outcome === 'updated') result.updated++;
     else if (outcome === 'deleted') result.deleted++;
     else result.metadata++;
@@ -96,6 +101,16 @@ export async function execute(plan: Plan, ctx: ExecuteContext): Promise<ExecuteR
       if (ctx.signal?.aborted && !isStorageError(err)) return;
       if (action.op === 'mkdir') failedDirs.push(action.path);
       fail(action.path, err);
+    }
+  };
+
+  const move = async (m: Move): Promise<void> => {
+    try {
+      await withRetry(() => ctx.dst.rename(m.from, m.to, { replacing: null }), ctx.retry, ctx.signal);
+      done('moved', m.to);
+    } catch (err) {
+      if (ctx.signal?.aborted && !isStorageError(err)) return;
+      fail(m.to, err);
     }
   };
 
@@ -157,6 +172,9 @@ export async function execute(plan: Plan, ctx: ExecuteContext): Promise<ExecuteR
     if (stopped()) break;
     await pool(group, ctx.concurrency, run, stopped);
   }
+  // Moves after the folders they go into exist, before anything is copied into them. One that fails
+  // counts as failed, which holds back every deletion of the run.
+  if (!stopped()) await pool(plan.moves, ctx.concurrency, move, stopped);
   // Copies that replace a whole destination folder delete what it holds, so they wait, like the
   // deletions, until every other copy has succeeded.
   const replacesFolder = (a: Action) => a.op === 'copy' && a.replace.some((r) => r.entry.type === 'dir');

@@ -2,6 +2,7 @@ import type { Entry } from '../core/entry.js';
 import type { SyncMode } from '../core/modes.js';
 import { depthOf, isSameOrInside, parentOf, type RelPath } from '../core/rel-path.js';
 import { compareEntries, modifyWindow, sameTime } from './compare.js';
+import type { Move } from './moves.js';
 import type { Tree } from './tree.js';
 
 /** A destination item that has to go, with what it was (for versioning and counting). */
@@ -35,6 +36,8 @@ export interface Skipped {
 export interface Plan {
   /** Folders to create, parents first. */
   mkdirs: Action[];
+  /** Destination items given their new path (see moves.ts), after the folders are made. */
+  moves: Move[];
   /** Copies and metadata fixes of files and links; independent of each other. */
   transfers: Action[];
   /** Removals, deepest first, run after every transfer. */
@@ -66,6 +69,8 @@ export interface PlanOptions {
    * case-insensitively, so a rename that only changes case never deletes what it just wrote.
    */
   dstCaseSensitive?: boolean;
+  /** Moves to make first; `dst` must already show them made (afterMoves). */
+  moves?: readonly Move[];
 }
 
 /**
@@ -76,6 +81,7 @@ export function plan(src: Tree, dst: Tree, options: PlanOptions): Plan {
   const window = modifyWindow(options.srcPrecisionNs, options.dstPrecisionNs);
   const out: Plan = {
     mkdirs: [],
+    moves: [...(options.moves ?? [])],
     transfers: [],
     deletes: [],
     dirMetas: [],
@@ -96,6 +102,11 @@ export function plan(src: Tree, dst: Tree, options: PlanOptions): Plan {
   // written into them (it could overwrite what we cannot see). They are reported as failures.
   const unknown = dst.errors.map((e) => e.path);
   const lookup = destinationLookup(dst, options.dstCaseSensitive ?? true);
+  // A move changes both folders it touches.
+  for (const m of out.moves) {
+    touch(m.from);
+    touch(m.to);
+  }
 
   for (const [path, s] of src.entries) {
     if (path === '') continue;

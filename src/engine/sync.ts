@@ -10,7 +10,9 @@ import { compareContents } from './compare-content.js';
 import { excludeMatcher } from './exclude.js';
 import { execute, type ExecuteResult } from './execute.js';
 import { checkGuards } from './guards.js';
-import { plan as makePlan, type Plan, type Skipped } from './plan.js';
+import { modifyWindow } from './compare.js';
+import { afterMoves, findMoves } from './moves.js';
+import { plan as makePlan, type Plan, type PlanOptions, type Skipped } from './plan.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 import { scan, scanPair, type PairScanOptions } from './scan.js';
 import { emptyTree, type Tree } from './tree.js';
@@ -91,14 +93,21 @@ export async function sync(src: Storage, dst: Storage, options: SyncOptions): Pr
     ? await compareContents(src, dst, sameSizeFiles(srcTree, dstTree), 4, options.signal)
     : undefined;
 
-  const plan = makePlan(srcTree, dstTree, {
+  const planOptions: PlanOptions = {
     mode: options.mode,
     ...windowNs,
     contentDiffers,
     compareModes: src.capabilities.permissions && dst.capabilities.permissions,
     allowDeletes: srcTree.errors.length === 0,
     dstCaseSensitive: await caseSensitive(dst, dstTree),
-  });
+  };
+  let plan = makePlan(srcTree, dstTree, planOptions);
+  // Renamed and moved items are moved in the destination too, not copied again: planned again as
+  // if the moves were made, so nothing they carry is copied or deleted. Not with --checksum (what
+  // was moved would go uncompared) nor --versions (what a run replaces is kept as it was, where it was).
+  const movesAllowed = !options.checksum && !options.versions && dst.capabilities.atomicRename;
+  const moves = !movesAllowed ? [] : findMoves(plan, { src: srcTree, dst: dstTree }, modifyWindow(windowNs.srcPrecisionNs, windowNs.dstPrecisionNs));
+  if (moves.length > 0) plan = makePlan(srcTree, afterMoves(dstTree, moves), { ...planOptions, moves });
   let refused: string | undefined;
   let deletionsHeld: string | undefined;
   try {
@@ -302,5 +311,5 @@ function dryCounts(plan: Plan): Omit<ExecuteResult, 'failed' | 'errors'> {
   for (const a of [...plan.mkdirs, ...plan.transfers]) {
     if (a.op === 'mkdir' || a.op === 'copy') deleted += a.replace.filter((r) => r.path !== a.path).length;
   }
-  return { copied, updated, deleted, metadata, vanished: 0, bytes: plan.bytes, deletesHeld: 0 };
+  return { copied, moved: plan.moves.length, updated, deleted, metadata, vanished: 0, bytes: plan.bytes, deletesHeld: 0 };
 }

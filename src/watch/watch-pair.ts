@@ -51,6 +51,7 @@ export interface PairWatchOptions {
 export interface WatchTotals {
   steps: number;
   copied: number;
+  moved: number;
   updated: number;
   deleted: number;
   metadata: number;
@@ -66,7 +67,7 @@ const INOTIFY_LIMIT_CODES = new Set(['ENOSPC', 'EMFILE']);
  * held back and reported, never applied (unless the sync options force them).
  */
 export class PairWatcher {
-  readonly totals: WatchTotals = { steps: 0, copied: 0, updated: 0, deleted: 0, metadata: 0, failed: 0 };
+  readonly totals: WatchTotals = { steps: 0, copied: 0, moved: 0, updated: 0, deleted: 0, metadata: 0, failed: 0 };
   private state: PairState = 'scanning';
   private readonly aggregator: Aggregator;
   private pending: Scope | undefined;
@@ -228,6 +229,7 @@ export class PairWatcher {
     const t = this.totals;
     t.steps++;
     t.copied += r.copied;
+    t.moved += r.moved;
     t.updated += r.updated;
     t.deleted += r.deleted;
     t.metadata += r.metadata;

@@ -138,6 +138,27 @@ describe.skipIf(skipReason !== undefined)('sync modes end to end', () => {
     expect(fs.readdirSync(path.join(dst, '.versions')).length).toBe(1);
   });
 
+  it('moves a renamed large file and a moved folder in the destination instead of copying them again', async () => {
+    fs.writeFileSync(path.join(src, 'video.mp4'), Buffer.alloc(3 * 1024 * 1024, 7));
+    writeTree(src, { 'album/a.jpg': 'a', 'album/b.jpg': 'b', 'elsewhere/keep': 'k' });
+    expect((await sync(src, dst)).code).toBe(0);
+    fs.renameSync(path.join(src, 'video.mp4'), path.join(src, 'holiday.mp4'));
+    fs.renameSync(path.join(src, 'album'), path.join(src, 'elsewhere/album'));
+    const r = await sync(src, dst, '--json');
+    expect(r.json).toMatchObject({ moved: 2, copied: 0, deleted: 0, failed: 0 });
+    expect(rsyncDiff(src, dst)).toEqual([]);
+  });
+
+  it('copies again rather than moves two small files that only look alike', async () => {
+    writeTree(src, { new: 'n' });
+    writeTree(dst, { old: 'o' });
+    const t = new Date('2024-01-01T00:00:00Z');
+    for (const p of [path.join(src, 'new'), path.join(dst, 'old')]) fs.utimesSync(p, t, t);
+    const r = await sync(src, dst, '--json');
+    expect(r.json).toMatchObject({ moved: 0, copied: 1, deleted: 1 });
+    expect(fs.readFileSync(path.join(dst, 'new'), 'utf8')).toBe('n');
+  });
+
   it('--dry-run lists what would happen and changes nothing', async () => {
     writeTree(src, { new: 'n' });
     writeTree(dst, { old: 'o' });

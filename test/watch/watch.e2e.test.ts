@@ -105,6 +105,19 @@ describe.skipIf(noRsync)('synctray watch', () => {
     expect(fs.readFileSync(path.join(dst, 'growing.log')).equals(fs.readFileSync(file))).toBe(true);
   });
 
+  it('moves a renamed folder of 1,000 files in the destination instead of copying it again', async () => {
+    writeTree(src, Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`photos/2024/img${i}.jpg`, `picture ${i}`])));
+    const w = await start();
+    const from = w.lines.length;
+    fs.renameSync(path.join(src, 'photos/2024'), path.join(src, 'photos/2024 summer'));
+    await w.next('the folder moved', (l) => l.event === 'batch' && Number(l.moved) > 0, from);
+    await waitFor(inSync, 'the renamed folder in the destination');
+    const batches = w.lines.slice(from).filter((l) => l.event === 'batch');
+    expect(batches.reduce((n, l) => n + Number(l.moved), 0)).toBe(1);
+    expect(batches.reduce((n, l) => n + Number(l.copied), 0)).toBe(0);
+    expect(batches.reduce((n, l) => n + Number(l.deleted), 0)).toBe(0);
+  });
+
   it('replicates a burst of 2,000 new files', async () => {
     await start();
     for (let d = 0; d < 20; d++) {
@@ -126,8 +139,8 @@ describe.skipIf(noRsync)('synctray watch', () => {
     fs.writeFileSync(path.join(away, 'new'), 'made while away');
     fs.rmSync(path.join(away, 'z'));
     fs.renameSync(away, src);
-    await waitFor(inSync, 'the destination to catch up once the source is back');
-    expect(w.lines.slice(from).some((l) => l.event === 'batch' && l.full === true)).toBe(true);
+    await w.next('the full rescan once the source is back', (l) => l.event === 'batch' && l.full === true, from);
+    await waitFor(inSync, 'the destination to catch up');
   });
 
   it('holds back a mass deletion and reports it, copying what it has to', async () => {
