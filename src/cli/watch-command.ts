@@ -2,7 +2,7 @@ import { isSameOrInside, baseName } from '../core/rel-path.js';
 import { RefusedError } from '../core/errors.js';
 import { excludeMatcher } from '../engine/exclude.js';
 import { isTempName } from '../engine/temp-name.js';
-import { chokidarWatcher } from '../watch/chokidar-watcher.js';
+import { folderWatcher } from '../watch/folder-watcher.js';
 import { PairWatcher, type WatchReport, type WatchTotals } from '../watch/watch-pair.js';
 import { app } from '../app.js';
 import { checkLocalPaths } from './check-paths.js';
@@ -103,7 +103,7 @@ export async function watchCommand(argv: string[], io: Io, signal: AbortSignal):
       ignore,
       rescanIntervalMs: rescanMs,
     },
-    { watchFolder: chokidarWatcher(paths.source, ignore), now: () => performance.now(), setTimeout, clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout) },
+    { watchFolder: folderWatcher(paths.source, ignore), now: () => performance.now(), setTimeout, clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout) },
     say,
   );
   log?.line(`watch ${args.mode} ${JSON.stringify(paths.source)} -> ${JSON.stringify(paths.destination)}`);

@@ -1,39 +1,46 @@
-import type { WatchEvent } from './coalesce.js';
+import type { RelPath } from '../core/rel-path.js';
+import { FULL, type Scope } from '../engine/scope.js';
+import { addEvent, type CoalesceOptions, type WatchEvent } from './coalesce.js';
 
 /**
- * Collects events between sync steps and says when the next step is due. Pure: the time is passed
- * in. A step is due `settleMs` after the first event not yet taken, never later, so a file written
- * without pause is still copied at that pace, and a burst of events within the window makes one
- * step. Events arriving while a step runs wait for the next one.
+ * Collects events between sync steps, coalesced as they come (so memory stays bounded however many
+ * arrive), and says when the next step is due. Pure: the time is passed in. A step is due
+ * `settleMs` after the first event not yet taken, never later, so a file written without pause is
+ * still copied at that pace, and a burst of events within the window makes one step. Events
+ * arriving while a step runs wait for the next one.
  */
 export class Aggregator {
-  private pending: WatchEvent[] = [];
+  private folders = new Map<RelPath, 'shallow' | 'deep'>();
+  private full = false;
   private since: number | undefined;
 
   constructor(
     private readonly settleMs: number,
-    /** Past this many events the rest only count: a full rescan is what the step will do anyway. */
-    private readonly maxEvents = 10_000,
+    private readonly options: CoalesceOptions,
   ) {}
 
   add(event: WatchEvent, now: number): void {
-    this.since ??= now;
-    if (this.pending.length < this.maxEvents) this.pending.push(event);
-    else if (this.pending.length === this.maxEvents) this.pending.push({ kind: 'rescan' });
+    if (this.full) return;
+    if (addEvent(this.folders, event, this.options) === 'full') {
+      this.full = true;
+      this.folders = new Map();
+    }
+    if (this.full || this.folders.size > 0) this.since ??= now;
   }
 
-  /** When the pending events are due (undefined when there are none). */
+  /** When the pending work is due (undefined when there is none). */
   dueAt(): number | undefined {
     return this.since === undefined ? undefined : this.since + this.settleMs;
   }
 
-  /** The pending events if they are due at `now`; they are then taken. */
-  take(now: number): WatchEvent[] | undefined {
+  /** The pending scope if it is due at `now`; it is then taken. */
+  take(now: number): Scope | undefined {
     const due = this.dueAt();
     if (due === undefined || now < due) return undefined;
-    const events = this.pending;
-    this.pending = [];
+    const scope: Scope = this.full ? FULL : { full: false, folders: this.folders };
+    this.folders = new Map();
+    this.full = false;
     this.since = undefined;
-    return events;
+    return scope;
   }
 }

@@ -1,5 +1,5 @@
 import { parentOf, type RelPath } from '../core/rel-path.js';
-import { addFolder, bounded, FULL, type Scope } from '../engine/scope.js';
+import { addFolder, bounded, FULL, MAX_SCOPE_FOLDERS, type Scope } from '../engine/scope.js';
 
 /** What the watcher reports, with paths relative to the watched root ('' is the root itself). */
 export type WatchEvent =
@@ -21,17 +21,21 @@ export interface CoalesceOptions {
  */
 export function coalesce(events: readonly WatchEvent[], options: CoalesceOptions): Scope | undefined {
   const folders = new Map<RelPath, 'shallow' | 'deep'>();
-  for (const e of events) {
-    if (e.kind === 'rescan') return FULL;
-    const isDir = e.kind === 'addDir' || e.kind === 'unlinkDir';
-    if (e.path === '') {
-      // The root itself was added or removed: only a full look says what happened.
-      return FULL;
-    }
-    if (options.ignore(e.path, isDir)) continue;
-    if (isDir) addFolder(folders, e.path, 'deep');
-    addFolder(folders, parentOf(e.path), 'shallow');
-  }
+  for (const e of events) if (addEvent(folders, e, options) === 'full') return FULL;
   if (folders.size === 0) return undefined;
   return bounded(folders);
+}
+
+/**
+ * Adds one event to a scope under construction (see coalesce); 'full' when only a full rescan
+ * will do: the root itself changed, the watcher asked for it, or too many folders.
+ */
+export function addEvent(folders: Map<RelPath, 'shallow' | 'deep'>, e: WatchEvent, options: CoalesceOptions): 'full' | undefined {
+  // The root itself added or removed, or a watcher that lost track: only a full look says what happened.
+  if (e.kind === 'rescan' || e.path === '') return 'full';
+  const isDir = e.kind === 'addDir' || e.kind === 'unlinkDir';
+  if (options.ignore(e.path, isDir)) return undefined;
+  if (isDir) addFolder(folders, e.path, 'deep');
+  addFolder(folders, parentOf(e.path), 'shallow');
+  return folders.size > MAX_SCOPE_FOLDERS ? 'full' : undefined;
 }

@@ -3,7 +3,7 @@ import { FULL, mergeScopes, type Scope } from '../engine/scope.js';
 import { sync, type SyncOptions, type SyncResult } from '../engine/sync.js';
 import type { Storage } from '../storage/storage.js';
 import { Aggregator } from './aggregate.js';
-import { coalesce, type WatchEvent } from './coalesce.js';
+import type { WatchEvent } from './coalesce.js';
 
 /** Where a watched pair is; the service (and the tray) will show these. */
 export type PairState = 'scanning' | 'watching' | 'syncing' | 'waiting-for-source' | 'error';
@@ -87,7 +87,7 @@ export class PairWatcher {
     private readonly deps: WatchDeps,
     private readonly report: (r: WatchReport) => void,
   ) {
-    this.aggregator = new Aggregator(options.settleMs ?? 20);
+    this.aggregator = new Aggregator(options.settleMs ?? 20, { ignore: options.ignore });
   }
 
   /** Watches first (so nothing done during the first sync is missed), then syncs everything. */
@@ -167,10 +167,9 @@ export class PairWatcher {
     if (due === undefined) return;
     this.dueTimer = this.deps.setTimeout(() => {
       this.dueTimer = undefined;
-      const events = this.aggregator.take(this.deps.now());
-      if (events === undefined) return this.scheduleDue();
-      const scope = coalesce(events, { ignore: this.options.ignore });
-      if (scope) this.enqueue(scope);
+      const scope = this.aggregator.take(this.deps.now());
+      if (scope === undefined) return this.scheduleDue();
+      this.enqueue(scope);
     }, Math.max(0, due - this.deps.now()));
   }
 
