@@ -79,6 +79,8 @@ export class PairWatcher {
   private stopped = false;
   private readonly abort = new AbortController();
   private destinationFiles = 0;
+  /** The watcher hit the system's limit: changes are only seen by the fallback rescans. */
+  private blind = false;
 
   constructor(
     private readonly src: Storage,
@@ -94,7 +96,15 @@ export class PairWatcher {
   async start(): Promise<void> {
     await this.startWatching();
     await this.runStep(FULL, true);
-    this.scheduleRescan(this.options.rescanIntervalMs);
+    this.scheduleRescan(this.rescanEvery());
+  }
+
+  /** How often everything is compared: as asked, and at least every fallback period when blind. */
+  private rescanEvery(): number {
+    const asked = this.options.rescanIntervalMs;
+    if (!this.blind) return asked;
+    const fallback = this.options.fallbackRescanMs ?? 60_000;
+    return asked > 0 ? Math.min(asked, fallback) : fallback;
   }
 
   /** Stops taking events, lets the step under way end cleanly, and returns the totals. */
@@ -137,7 +147,8 @@ export class PairWatcher {
       this.report({ type: 'error', message: `watching: ${err.message}` });
       return;
     }
-    const every = this.options.fallbackRescanMs ?? 60_000;
+    this.blind = true;
+    const every = this.rescanEvery();
     this.report({
       type: 'error',
       message:

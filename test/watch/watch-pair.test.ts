@@ -1,0 +1,101 @@
+/**
+ * The watched pair's loop with its side effects in hand: a scripted watcher and a clock the test
+ * moves, over real folders.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LocalStorage } from '../../src/storage/local/local-storage.js';
+import type { WatchEvent } from '../../src/watch/coalesce.js';
+import { PairWatcher, type WatchDeps, type WatchReport } from '../../src/watch/watch-pair.js';
+import { makeSyncScratch, removeScratch } from '../helpers/scratch.js';
+import { writeTree } from '../helpers/tree-spec.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+/** Timers that fire only when the test moves the clock. */
+class Clock {
+  time = 0;
+  private timers: { at: number; fn: () => void; id: number }[] = [];
+  private nextId = 1;
+  readonly deps = {
+    now: () => this.time,
+    setTimeout: (fn: () => void, ms: number) => {
+      const id = this.nextId++;
+      this.timers.push({ at: this.time + ms, fn, id });
+      return id;
+    },
+    clearTimeout: (id: unknown) => {
+      this.timers = this.timers.filter((t) => t.id !== id);
+    },
+  };
+
+  advance(ms: number): void {
+    this.time += ms;
+    for (;;) {
+      const due = this.timers.filter((t) => t.at <= this.time).sort((a, b) => a.at - b.at)[0];
+      if (!due) return;
+      this.timers = this.timers.filter((t) => t !== due);
+      due.fn();
+    }
+  }
+}
+
+let root: string;
+let src: string;
+let dst: string;
+let pair: PairWatcher | undefined;
+beforeEach(() => {
+  ({ root, src, dst } = makeSyncScratch('synctray-pair-'));
+  writeTree(src, { a: 'a' });
+});
+afterEach(async () => {
+  await pair?.stop();
+  pair = undefined;
+  removeScratch(root);
+});
+
+function watched(watchFolder: WatchDeps['watchFolder'], clock: Clock, reports: WatchReport[]) {
+  pair = new PairWatcher(
+    new LocalStorage(src),
+    new LocalStorage(dst),
+    { sync: { mode: 'mirror' }, ignore: () => false, rescanIntervalMs: 0, settleMs: 20, fallbackRescanMs: 60_000 },
+    { watchFolder, ...clock.deps },
+    (r) => reports.push(r),
+  );
+  return pair;
+}
+
+describe('a watched pair', () => {
+  it('steps 20 ms (on its clock) after the first event, and not before', async () => {
+    const clock = new Clock();
+    const reports: WatchReport[] = [];
+    let emit: (e: WatchEvent) => void = () => {};
+    await watched(async (onEvent) => ((emit = onEvent), { close: async () => {} }), clock, reports).start();
+    fs.writeFileSync(path.join(src, 'b'), 'b');
+    emit({ kind: 'add', path: 'b' });
+    clock.advance(19);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(fs.existsSync(path.join(dst, 'b'))).toBe(false);
+    clock.advance(1);
+    await waitFor(() => fs.existsSync(path.join(dst, 'b')), 'the step due at 20 ms');
+    await waitFor(() => reports.some((r) => r.type === 'batch'), 'its report');
+  });
+
+  it('falls back to a full rescan every 60 s when the watch limit is reached, and says how to raise it', async () => {
+    const clock = new Clock();
+    const reports: WatchReport[] = [];
+    const limit = Object.assign(new Error('no inotify watches left'), { code: 'ENOSPC' });
+    await watched(async (_, onError) => (setImmediate(() => onError(limit)), { close: async () => {} }), clock, reports).start();
+    await waitFor(() => reports.some((r) => r.type === 'error'), 'the error');
+    const error = reports.find((r) => r.type === 'error') as { message: string };
+    expect(error.message).toContain('fs.inotify.max_user_watches');
+    expect(error.message).toContain('every 60 s');
+    fs.writeFileSync(path.join(src, 'unseen'), 'u');
+    clock.advance(59_999);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(fs.existsSync(path.join(dst, 'unseen'))).toBe(false);
+    clock.advance(1);
+    await waitFor(() => fs.existsSync(path.join(dst, 'unseen')), 'the fallback rescan');
+    expect(reports.some((r) => r.type === 'batch' && r.full)).toBe(true);
+  });
+});
