@@ -95,7 +95,7 @@ describe('a watched pair', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(fs.existsSync(path.join(dst, 'unseen'))).toBe(false);
     clock.advance(1);
-    await waitFor(() => fs.existsSync(path.join(dst, 'unseen')), 'the fallback rescan');
-    expect(reports.some((r) => r.type === 'batch' && r.full)).toBe(true);
+    await waitFor(() => reports.some((r) => r.type === 'batch' && r.full), 'the fallback rescan');
+    expect(fs.readFileSync(path.join(dst, 'unseen'), 'utf8')).toBe('u');
   });
 });

@@ -175,6 +175,21 @@ describe.skipIf(noRsync)('synctray watch', () => {
     expect(fs.readdirSync(path.join(dst, 'd'))).toHaveLength(21);
   });
 
+  it('stops cleanly on SIGINT in the middle of a burst: exit 0, no temp file left', async () => {
+    const w = await start();
+    const big = Buffer.alloc(256 * 1024, 1);
+    for (let d = 0; d < 10; d++) {
+      fs.mkdirSync(path.join(src, `d${d}`));
+      for (let f = 0; f < 100; f++) fs.writeFileSync(path.join(src, `d${d}`, `f${f}`), big);
+    }
+    await w.next('a step under way', (l) => l.event === 'state' && l.state === 'syncing');
+    const r = await w.stop();
+    watching = undefined;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n').pop()).toContain('"event":"stopped"');
+    expect(findTempFiles(dst)).toEqual([]);
+  });
+
   it('rescans everything at the interval asked for', async () => {
     const w = await start('--rescan-interval', '1s');
     const from = w.lines.length;
