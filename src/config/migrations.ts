@@ -1,0 +1,47 @@
+import { isSyncMode } from '../core/modes.js';
+import { DEFAULT_RESCAN_MS, DEFAULT_SETTINGS, SCHEMA_VERSION, type ConfigData, type Pair } from './schema.js';
+import { newPairId } from './ids.js';
+
+/**
+ * Brings a config file's contents from any earlier layout to the current one. Pure, apart from new
+ * pair ids. Returns undefined for a layout this version does not know (a newer one): the caller
+ * must not touch such a file.
+ *
+ * Layout 1 (the first releases): `{ version: 1, folders: [{ src, dst, mode?, ignore?, paused? }],
+ * notify: boolean }`. Layout 2: ConfigData.
+ */
+export function migrate(raw: Record<string, unknown>): { data: ConfigData; from: number } | undefined {
+  const from = typeof raw.schemaVersion === 'number' ? raw.schemaVersion : typeof raw.version === 'number' ? raw.version : 1;
+  if (from > SCHEMA_VERSION) return undefined;
+  if (from === SCHEMA_VERSION) return { data: raw as unknown as ConfigData, from };
+  return { data: fromV1(raw), from };
+}
+
+function fromV1(raw: Record<string, unknown>): ConfigData {
+  const folders = Array.isArray(raw.folders) ? (raw.folders as Record<string, unknown>[]) : [];
+  const names = new Set<string>();
+  const pairs: Pair[] = folders.map((f) => {
+    const source = String(f.src ?? '');
+    const base = source.split(/[\\/]/).filter(Boolean).pop() ?? 'pair';
+    let name = base;
+    for (let n = 2; names.has(name); n++) name = `${base} ${n}`;
+    names.add(name);
+    return {
+      id: newPairId(),
+      name,
+      source,
+      destination: String(f.dst ?? ''),
+      mode: typeof f.mode === 'string' && isSyncMode(f.mode) ? f.mode : 'mirror',
+      checksum: false,
+      exclude: Array.isArray(f.ignore) ? f.ignore.map(String).filter((p) => p.trim() !== '') : [],
+      rescanIntervalMs: DEFAULT_RESCAN_MS,
+      paused: f.paused === true,
+      notify: 'all',
+    };
+  });
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    pairs,
+    settings: { ...DEFAULT_SETTINGS, notifications: raw.notify === false ? 'none' : DEFAULT_SETTINGS.notifications },
+  };
+}

@@ -1,0 +1,78 @@
+import { SYNC_MODES, type SyncMode } from '../core/modes.js';
+
+/** The version of the config file's layout; migrations.ts brings older files up to it. */
+export const SCHEMA_VERSION = 2;
+
+export type NotifyLevel = 'all' | 'errors' | 'none';
+export const NOTIFY_LEVELS: readonly NotifyLevel[] = ['all', 'errors', 'none'];
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+/** One folder pair as stored. */
+export interface Pair {
+  id: string;
+  name: string;
+  source: string;
+  destination: string;
+  mode: SyncMode;
+  checksum: boolean;
+  exclude: string[];
+  /** Where replaced and deleted items go (see sync --versions); absent: nothing is kept. */
+  versions?: string;
+  /** Full rescans this often while watching; 0 never. */
+  rescanIntervalMs: number;
+  paused: boolean;
+  /** Notifications about this pair: all, errors only, or none. */
+  notify: NotifyLevel;
+}
+
+export interface Settings {
+  autostart: boolean;
+  notifications: NotifyLevel;
+  logLevel: LogLevel;
+}
+
+export interface ConfigData {
+  schemaVersion: number;
+  pairs: Pair[];
+  settings: Settings;
+}
+
+export const DEFAULT_SETTINGS: Settings = { autostart: false, notifications: 'errors', logLevel: 'info' };
+export const DEFAULT_RESCAN_MS = 3_600_000;
+
+/** JSON Schema of one pair; also used on its own to recover pairs from a file that fails as a whole. */
+export const PAIR_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'name', 'source', 'destination', 'mode', 'checksum', 'exclude', 'rescanIntervalMs', 'paused', 'notify'],
+  properties: {
+    id: { type: 'string', pattern: '^[a-z0-9]{8,32}$' },
+    name: { type: 'string', minLength: 1, maxLength: 200 },
+    source: { type: 'string', minLength: 1 },
+    destination: { type: 'string', minLength: 1 },
+    mode: { enum: [...SYNC_MODES] },
+    checksum: { type: 'boolean' },
+    exclude: { type: 'array', items: { type: 'string', minLength: 1 } },
+    versions: { type: 'string', minLength: 1 },
+    rescanIntervalMs: { type: 'integer', minimum: 0 },
+    paused: { type: 'boolean' },
+    notify: { enum: [...NOTIFY_LEVELS] },
+  },
+} as const;
+
+/** The properties of the whole file (conf's `schema` option). */
+export const CONFIG_SCHEMA = {
+  schemaVersion: { type: 'integer', minimum: 1 },
+  pairs: { type: 'array', items: PAIR_SCHEMA },
+  settings: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['autostart', 'notifications', 'logLevel'],
+    properties: {
+      autostart: { type: 'boolean' },
+      notifications: { enum: [...NOTIFY_LEVELS] },
+      logLevel: { enum: [...LOG_LEVELS] },
+    },
+  },
+} as const;

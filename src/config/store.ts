@@ -1,0 +1,175 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Conf from 'conf';
+import { Ajv } from 'ajv';
+import { RefusedError } from '../core/errors.js';
+import { newPairId } from './ids.js';
+import { migrate } from './migrations.js';
+import { CONFIG_SCHEMA, DEFAULT_SETTINGS, PAIR_SCHEMA, SCHEMA_VERSION, type ConfigData, type Pair, type Settings } from './schema.js';
+
+const FILE = 'config.json';
+
+/** What opening the config found wrong and did about it, for the log and a notification. */
+export interface ConfigProblem {
+  message: string;
+  /** Where the file that could not be used was kept. */
+  keptAt?: string;
+}
+
+/**
+ * The folder pairs and settings, in `<dir>/config.json` (mode 0600, written whole to a temp file
+ * and renamed by conf). Every read goes to the file, so two processes editing it see each other's
+ * changes; the running service is the one writer while it runs (the CLI asks it instead).
+ */
+export class ConfigStore {
+  private constructor(private readonly conf: Conf<ConfigData>) {}
+
+  /**
+   * Opens the config in `dir`, creating it if needed. A file that cannot be read, parsed or used
+   * is never thrown away: it is renamed aside (`config.json.bad-<time>`), whatever pairs in it are
+   * still whole are kept, and the problems are returned. A file from an older layout is migrated
+   * (the original kept as `config.json.v<N>-<time>`); one from a newer SyncTray is refused.
+   */
+  static open(dir: string): { store: ConfigStore; problems: ConfigProblem[] } {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const file = path.join(dir, FILE);
+    const problems: ConfigProblem[] = [];
+    // Set when the file was moved aside: what could be kept from it is written anew.
+    let rewrite: ConfigData | undefined;
+    if (fs.existsSync(file)) {
+      const found = readFile(file);
+      if ('error' in found) {
+        problems.push({ message: `The config file could not be read (${found.error}); SyncTray started without it.`, keptAt: setAside(file, 'bad') });
+      } else {
+        const migrated = migrate(found.raw);
+        if (migrated === undefined) {
+          throw new RefusedError(`The config file \`${file}\` was written by a newer SyncTray (layout ${String(found.raw.schemaVersion)}): update SyncTray to use it.`);
+        }
+        const checked = validate(migrated.data);
+        if (checked.problem) {
+          problems.push({ message: `The config file was damaged (${checked.problem}); ${checked.kept}.`, keptAt: setAside(file, 'bad') });
+          rewrite = checked.data;
+        } else if (migrated.from < SCHEMA_VERSION) {
+          setAside(file, `v${migrated.from}`);
+          rewrite = checked.data;
+        }
+      }
+    }
+    const conf = new Conf<ConfigData>({
+      projectName: 'synctray',
+      cwd: dir,
+      configName: 'config',
+      schema: CONFIG_SCHEMA as never,
+      defaults: { schemaVersion: SCHEMA_VERSION, pairs: [], settings: DEFAULT_SETTINGS },
+      configFileMode: 0o600,
+      clearInvalidConfig: false,
+      accessPropertiesByDotNotation: false,
+      watch: false,
+    });
+    if (rewrite !== undefined) conf.store = rewrite;
+    return { store: new ConfigStore(conf), problems };
+  }
+
+  get path(): string {
+    return this.conf.path;
+  }
+
+  pairs(): Pair[] {
+    return this.conf.get('pairs');
+  }
+
+  settings(): Settings {
+    return this.conf.get('settings');
+  }
+
+  /** The pair with this id, or else the one with this name. */
+  find(nameOrId: string): Pair | undefined {
+    const pairs = this.pairs();
+    return pairs.find((p) => p.id === nameOrId) ?? pairs.find((p) => p.name === nameOrId);
+  }
+
+  add(pair: Omit<Pair, 'id'>): Pair {
+    const pairs = this.pairs();
+    const added: Pair = { ...pair, id: newPairId() };
+    this.conf.set('pairs', [...pairs, added]);
+    return added;
+  }
+
+  update(id: string, change: Partial<Omit<Pair, 'id'>>): Pair {
+    const pairs = this.pairs();
+    const i = pairs.findIndex((p) => p.id === id);
+    if (i < 0) throw new RefusedError(`No pair with id ${id}.`);
+    const updated = { ...pairs[i]!, ...change };
+    pairs[i] = updated;
+    this.conf.set('pairs', pairs);
+    return updated;
+  }
+
+  remove(id: string): Pair {
+    const pairs = this.pairs();
+    const gone = pairs.find((p) => p.id === id);
+    if (!gone) throw new RefusedError(`No pair with id ${id}.`);
+    this.conf.set(
+      'pairs',
+      pairs.filter((p) => p.id !== id),
+    );
+    return gone;
+  }
+}
+
+function readFile(file: string): { raw: Record<string, unknown> } | { error: string } {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    return { error: (err as NodeJS.ErrnoException).code ?? String(err) };
+  }
+  try {
+    const raw: unknown = JSON.parse(text);
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { error: 'not a JSON object' };
+    return { raw: raw as Record<string, unknown> };
+  } catch (err) {
+    return { error: `not valid JSON: ${(err as Error).message}` };
+  }
+}
+
+const ajv = new Ajv({ allErrors: false });
+const validPair = ajv.compile(PAIR_SCHEMA);
+const validSettings = ajv.compile(CONFIG_SCHEMA.settings);
+
+/** The data if whole; else what of it can be kept (whole pairs, settings or their defaults). */
+function validate(data: ConfigData): { data: ConfigData; problem?: string; kept?: string } {
+  const pairs = Array.isArray(data.pairs) ? data.pairs : [];
+  const good = pairs.filter((p) => validPair(p));
+  const settingsOk = validSettings(data.settings);
+  const idsUnique = new Set(good.map((p) => p.id)).size === good.length;
+  if (good.length === pairs.length && Array.isArray(data.pairs) && settingsOk && idsUnique) return { data };
+  const unique = good.filter((p, i) => good.findIndex((q) => q.id === p.id) === i);
+  const lost = (Array.isArray(data.pairs) ? data.pairs.length : 0) - unique.length;
+  const problem = [
+    !Array.isArray(data.pairs) ? 'its list of pairs is missing' : lost > 0 ? `${lost} pair${lost === 1 ? ' is' : 's are'} incomplete` : undefined,
+    settingsOk ? undefined : 'its settings are incomplete',
+  ]
+    .filter(Boolean)
+    .join('; ');
+  return {
+    data: { schemaVersion: SCHEMA_VERSION, pairs: unique, settings: settingsOk ? data.settings : DEFAULT_SETTINGS },
+    problem: problem || 'it was not as expected',
+    kept: `the ${unique.length} whole pair${unique.length === 1 ? ' was' : 's were'} kept${settingsOk ? '' : ', settings back to their defaults'}`,
+  };
+}
+
+/** Renames the file aside, never over another; returns where it went. */
+function setAside(file: string, why: string): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  for (let n = 0; ; n++) {
+    const aside = `${file}.${why}-${stamp}${n ? `-${n}` : ''}`;
+    if (fs.existsSync(aside)) continue;
+    try {
+      fs.renameSync(file, aside);
+    } catch (err) {
+      throw new RefusedError(`The config file \`${file}\` is unusable and could not be moved aside (${(err as Error).message}): move it away by hand, then start again.`);
+    }
+    return aside;
+  }
+}

@@ -1,0 +1,95 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SCHEMA_VERSION, type Pair } from '../../src/config/schema.js';
+import { ConfigStore } from '../../src/config/store.js';
+import { makeScratch, removeScratch } from '../helpers/scratch.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = makeScratch('synctray-config-');
+});
+afterEach(() => removeScratch(dir));
+
+const file = () => path.join(dir, 'config.json');
+const aside = (prefix: string) => fs.readdirSync(dir).filter((n) => n.startsWith(`config.json.${prefix}-`));
+const pair = (name: string, over: Partial<Pair> = {}): Omit<Pair, 'id'> => ({
+  name,
+  source: `/src/${name}`,
+  destination: `/dst/${name}`,
+  mode: 'mirror',
+  checksum: false,
+  exclude: [],
+  rescanIntervalMs: 3_600_000,
+  paused: false,
+  notify: 'all',
+  ...over,
+});
+
+describe('the config store', () => {
+  it('starts empty, keeps pairs and settings across openings, in a file only its owner can read', () => {
+    const { store, problems } = ConfigStore.open(dir);
+    expect(problems).toEqual([]);
+    expect(store.pairs()).toEqual([]);
+    const added = store.add(pair('photos'));
+    expect(added.id).toMatch(/^[a-z0-9]{12}$/);
+    store.update(added.id, { paused: true });
+    const again = ConfigStore.open(dir).store;
+    expect(again.pairs()).toEqual([{ ...added, paused: true }]);
+    expect(again.find('photos')?.id).toBe(added.id);
+    expect(again.find(added.id)?.name).toBe('photos');
+    expect(fs.statSync(file()).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(fs.readFileSync(file(), 'utf8')).schemaVersion).toBe(SCHEMA_VERSION);
+    again.remove(added.id);
+    expect(ConfigStore.open(dir).store.pairs()).toEqual([]);
+  });
+
+  it('migrates the first layout, keeping the original beside it', () => {
+    fs.copyFileSync(new URL('./fixtures/config-v1.json', import.meta.url), file());
+    const { store, problems } = ConfigStore.open(dir);
+    expect(problems).toEqual([]);
+    expect(aside('v1')).toHaveLength(1);
+    const pairs = store.pairs();
+    expect(pairs.map((p) => [p.name, p.source, p.destination, p.mode, p.exclude, p.paused])).toEqual([
+      ['Photos', '/home/ann/Photos', '/media/backup/Photos', 'mirror', ['*.tmp', 'cache/'], false],
+      ['Documents', '/home/ann/Documents', '/media/backup/Documents', 'update', [], true],
+      ['Photos 2', '/srv/other/Photos', '/media/backup/Photos-2', 'mirror', [], false],
+    ]);
+    expect(new Set(pairs.map((p) => p.id)).size).toBe(3);
+    expect(store.settings().notifications).toBe('none');
+    expect(JSON.parse(fs.readFileSync(file(), 'utf8')).schemaVersion).toBe(SCHEMA_VERSION);
+  });
+
+  it('keeps a file that is not JSON aside and starts with defaults, saying so', () => {
+    fs.writeFileSync(file(), '{ "pairs": [ {"id": "abc');
+    const { store, problems } = ConfigStore.open(dir);
+    expect(store.pairs()).toEqual([]);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]!.message).toContain('could not be read (not valid JSON');
+    expect(aside('bad')).toHaveLength(1);
+    expect(fs.readFileSync(path.join(dir, aside('bad')[0]!), 'utf8')).toBe('{ "pairs": [ {"id": "abc');
+  });
+
+  it('keeps the whole pairs of a damaged file, the damaged file aside, and says what was lost', () => {
+    const { store } = ConfigStore.open(dir);
+    const good = store.add(pair('good'));
+    store.add(pair('other'));
+    const raw = JSON.parse(fs.readFileSync(file(), 'utf8'));
+    delete raw.pairs[1].destination;
+    raw.settings.logLevel = 'chatty';
+    fs.writeFileSync(file(), JSON.stringify(raw));
+    const opened = ConfigStore.open(dir);
+    expect(opened.store.pairs()).toEqual([good]);
+    expect(opened.store.settings().logLevel).toBe('info');
+    expect(opened.problems[0]!.message).toContain('1 pair is incomplete');
+    expect(opened.problems[0]!.message).toContain('its settings are incomplete');
+    expect(opened.problems[0]!.keptAt).toBe(path.join(dir, aside('bad')[0]!));
+  });
+
+  it('refuses a file from a newer SyncTray and leaves it alone', () => {
+    const newer = JSON.stringify({ schemaVersion: SCHEMA_VERSION + 1, pairs: [], settings: {} });
+    fs.writeFileSync(file(), newer);
+    expect(() => ConfigStore.open(dir)).toThrow(/newer SyncTray/);
+    expect(fs.readFileSync(file(), 'utf8')).toBe(newer);
+  });
+});
