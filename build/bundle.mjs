@@ -21,6 +21,10 @@ await build({
   },
   outdir: OUT,
   bundle: true,
+  // Commands loaded on demand (pair, with conf and its validator) become chunks of their own, so
+  // sync and watch do not parse them at every start.
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   platform: 'node',
   format: 'esm',
   target: 'node20',

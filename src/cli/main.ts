@@ -13,6 +13,7 @@ Usage: synctray <command> [options]
 Commands:
   sync <source> <destination>   make destination match source once
   watch <source> <destination>  the same, then keep it matching as files change
+  pair add|list|remove|pause|resume|resync   the folder pairs SyncTray keeps
 
 Run 'synctray <command> --help' for a command's options.
 Options: -h, --help   -v, --version`;
@@ -30,6 +31,9 @@ export async function main(argv: string[], io: Io, signal: AbortSignal): Promise
         return await syncCommand(rest, io, signal);
       case 'watch':
         return await watchCommand(rest, io, signal);
+      case 'pair':
+        // Loaded here only: the config code (conf, ajv) would slow every other command's start.
+        return await (await import('./pair-command.js')).pairCommand(rest, io);
       case '--version':
       case '-v':
         io.stdout.write(`synctray ${version()}\n`);
@@ -45,7 +49,7 @@ export async function main(argv: string[], io: Io, signal: AbortSignal): Promise
     }
   } catch (err) {
     if (err instanceof UsageError) {
-      io.stderr.write(`synctray: ${err.message}\nRun 'synctray ${command === 'sync' || command === 'watch' ? `${command} ` : ''}--help' for usage.\n`);
+      io.stderr.write(`synctray: ${err.message}\nRun 'synctray ${command === 'sync' || command === 'watch' || command === 'pair' ? `${command} ` : ''}--help' for usage.\n`);
       return ExitCode.REFUSED;
     }
     if (err instanceof RefusedError) {
