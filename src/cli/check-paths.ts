@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RefusedError } from '../core/errors.js';
 import { rootMessages } from '../core/messages.js';
+import { isInside } from '../config/pairs.js';
 
 /**
  * The real location of `p` even when it does not exist yet: the nearest existing ancestor is
@@ -21,10 +22,6 @@ function realLocation(p: string): string {
   }
 }
 
-export function isInside(child: string, parent: string): boolean {
-  const rel = path.relative(parent, child);
-  return rel !== '' && !rel.startsWith(`..${path.sep}`) && rel !== '..' && !path.isAbsolute(rel);
-}
 
 export interface CheckedPaths {
   source: string;

@@ -14,6 +14,8 @@ Commands:
   sync <source> <destination>   make destination match source once
   watch <source> <destination>  the same, then keep it matching as files change
   pair add|list|remove|pause|resume|resync   the folder pairs SyncTray keeps
+  run                           the service: sync and watch every pair
+  status                        what each pair is doing
 
 Run 'synctray <command> --help' for a command's options.
 Options: -h, --help   -v, --version`;
@@ -34,6 +36,10 @@ export async function main(argv: string[], io: Io, signal: AbortSignal): Promise
       case 'pair':
         // Loaded here only: the config code (conf, ajv) would slow every other command's start.
         return await (await import('./pair-command.js')).pairCommand(rest, io);
+      case 'run':
+        return await (await import('./run-command.js')).runCommand(rest, io, signal);
+      case 'status':
+        return await (await import('./status-command.js')).statusCommand(rest, io);
       case '--version':
       case '-v':
         io.stdout.write(`synctray ${version()}\n`);
@@ -49,7 +55,7 @@ export async function main(argv: string[], io: Io, signal: AbortSignal): Promise
     }
   } catch (err) {
     if (err instanceof UsageError) {
-      io.stderr.write(`synctray: ${err.message}\nRun 'synctray ${command === 'sync' || command === 'watch' || command === 'pair' ? `${command} ` : ''}--help' for usage.\n`);
+      io.stderr.write(`synctray: ${err.message}\nRun 'synctray ${['sync', 'watch', 'pair', 'run', 'status'].includes(command ?? '') ? `${command} ` : ''}--help' for usage.\n`);
       return ExitCode.REFUSED;
     }
     if (err instanceof RefusedError) {

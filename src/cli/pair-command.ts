@@ -6,7 +6,9 @@ import { excludeMatcher } from '../engine/exclude.js';
 import { places } from '../config/places.js';
 import { DEFAULT_RESCAN_MS, NOTIFY_LEVELS, type NotifyLevel, type Pair } from '../config/schema.js';
 import { ConfigStore } from '../config/store.js';
-import { checkLocalPaths, isInside } from './check-paths.js';
+import { askService } from '../service/control.js';
+import { checkLocalPaths } from './check-paths.js';
+import { freeName, refuseOverlaps } from '../config/pairs.js';
 import { ExitCode } from './exit-codes.js';
 import type { Io } from './sync-command.js';
 import { UsageError } from './usage-error.js';
@@ -64,14 +66,22 @@ export async function pairCommand(argv: string[], io: Io): Promise<number> {
     throw new UsageError((err as Error).message);
   }
   const { values: v, positionals } = parsed;
-  const { store, problems } = ConfigStore.open(places(v['config-dir']).config);
-  for (const p of problems) io.stderr.write(`synctray: ${p.message}${p.keptAt ? ` It is kept as ${p.keptAt}.` : ''}\n`);
+  const where = places(v['config-dir']);
+  // While SyncTray runs, it owns the config: changes go through it and take effect at once.
+  const ask = (command: string, args?: unknown) => askService(where.state, { command, args });
+  const running = await ask('list');
+  const { store, problems } = ConfigStore.open(where.config);
+  if (!running) for (const p of problems) io.stderr.write(`synctray: ${p.message}${p.keptAt ? ` It is kept as ${p.keptAt}.` : ''}\n`);
+  if (running) return viaService(sub, running.result as Pair[], positionals, v, io, ask);
 
   switch (sub) {
-    case 'add':
-      return add(store, positionals, v, io);
+    case 'add': {
+      const pair = store.add(prepare(store.pairs(), positionals, v));
+      io.stdout.write(`${addedText(pair)}\n`);
+      return ExitCode.OK;
+    }
     case 'list':
-      return list(store, v.json === true, io);
+      return list(store.pairs(), v.json === true, io);
     case 'remove': {
       const pair = one(store, positionals, 'remove');
       store.remove(pair.id);
@@ -99,7 +109,48 @@ export async function pairCommand(argv: string[], io: Io): Promise<number> {
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
-function add(store: ConfigStore, positionals: string[], v: Values, io: Io): number {
+/** The same commands, carried out by the running service. */
+async function viaService(
+  sub: string,
+  pairs: Pair[],
+  positionals: string[],
+  v: Values,
+  io: Io,
+  ask: (command: string, args?: unknown) => Promise<{ result: unknown } | undefined>,
+): Promise<number> {
+  const answer = async (command: string, args?: unknown) => {
+    const r = await ask(command, args);
+    if (!r) throw new RefusedError('SyncTray stopped while this was being asked; run the command again.');
+    return r.result;
+  };
+  switch (sub) {
+    case 'add': {
+      const pair = prepare(pairs, positionals, v);
+      const added = (await answer('add', { add: pair })) as { id: string };
+      io.stdout.write(`${addedText({ ...pair, id: added.id })} SyncTray is running: it syncs it now.\n`);
+      return ExitCode.OK;
+    }
+    case 'list':
+      return list(pairs, v.json === true, io);
+    case 'remove':
+    case 'pause':
+    case 'resume':
+    case 'resync': {
+      const all = v.all === true;
+      if (all && positionals.length > 0) throw new UsageError(`pair ${sub} takes a pair or --all, not both.`);
+      if (!all && positionals.length !== 1) throw new UsageError(`pair ${sub} takes one pair, by name or id${sub === 'remove' ? '' : ', or --all'}.`);
+      if (sub === 'remove' && all) throw new UsageError('pair remove takes one pair, by name or id.');
+      await answer(sub, { pair: positionals[0], all });
+      io.stdout.write(`${sub === 'resync' ? 'Resyncing' : `${sub[0]!.toUpperCase()}${sub.slice(1)}d`}: ${all ? 'all pairs' : positionals[0]} (SyncTray is running: done now).\n`);
+      return ExitCode.OK;
+    }
+    default:
+      throw new UsageError(`Unknown pair command "${sub}".`);
+  }
+}
+
+/** A new pair from the command line, checked as sync checks its folders and against the other pairs. */
+function prepare(pairs: readonly Pair[], positionals: string[], v: Values): Omit<Pair, 'id'> {
   if (positionals.length !== 2) throw new UsageError(`pair add takes a source and a destination folder (got ${positionals.length}).`);
   const mode = (v.mode as string | undefined) ?? 'mirror';
   if (!isSyncMode(mode)) throw new UsageError(`--mode must be one of ${SYNC_MODES.join(', ')} (got "${mode}").`);
@@ -108,11 +159,11 @@ function add(store: ConfigStore, positionals: string[], v: Values, io: Io): numb
   const exclude = (v.exclude as string[] | undefined) ?? [];
   excludeMatcher(exclude);
   const paths = checkLocalPaths(positionals[0]!, positionals[1]!, v.versions as string | undefined);
-  refuseOverlaps(store.pairs(), paths.source, paths.destination);
-  const name = (v.name as string | undefined) ?? freeName(store.pairs(), path.basename(paths.source) || 'pair');
+  refuseOverlaps(pairs, paths.source, paths.destination);
+  const name = (v.name as string | undefined) ?? freeName(pairs, path.basename(paths.source) || 'pair');
   if (name.trim() === '') throw new UsageError('--name is empty: give the pair a name, or leave --name out.');
-  if (store.find(name)) throw new RefusedError(`A pair is already called "${name}": choose another --name.`);
-  const pair = store.add({
+  if (pairs.some((p) => p.name === name)) throw new RefusedError(`A pair is already called "${name}": choose another --name.`);
+  return {
     name,
     source: paths.source,
     destination: paths.destination,
@@ -123,42 +174,11 @@ function add(store: ConfigStore, positionals: string[], v: Values, io: Io): numb
     rescanIntervalMs: v['rescan-interval'] === undefined ? DEFAULT_RESCAN_MS : parseDuration(v['rescan-interval'] as string),
     paused: v.paused === true,
     notify: notify as NotifyLevel,
-  });
-  io.stdout.write(`Added pair "${pair.name}" (${pair.id}): ${pair.source} -> ${pair.destination}, ${pair.mode}${pair.paused ? ', paused' : ''}.\n`);
-  return ExitCode.OK;
+  };
 }
 
-/**
- * Pairs that would feed each other (a destination inside another pair's source, or the reverse:
- * a loop of copies) or write into one place (one destination inside another, where a mirror would
- * delete the other's files) are refused, as is the same pair twice.
- */
-function refuseOverlaps(pairs: readonly Pair[], source: string, destination: string): void {
-  const same = (a: string, b: string) => a === b || isInside(a, b) || isInside(b, a);
-  for (const p of pairs) {
-    if (p.source === source && p.destination === destination) throw new RefusedError(`This pair exists already: "${p.name}" (${p.id}).`);
-    if (same(destination, p.source)) {
-      throw new RefusedError(
-        `Destination \`${destination}\` overlaps the source of pair "${p.name}" (\`${p.source}\`): the two pairs would copy each other's copies. Choose another destination.`,
-      );
-    }
-    if (same(source, p.destination)) {
-      throw new RefusedError(
-        `Source \`${source}\` overlaps the destination of pair "${p.name}" (\`${p.destination}\`): the two pairs would copy each other's copies. Choose another source.`,
-      );
-    }
-    if (same(destination, p.destination)) {
-      throw new RefusedError(
-        `Destination \`${destination}\` overlaps the destination of pair "${p.name}" (\`${p.destination}\`): each would treat the other's files as extra. Choose another destination.`,
-      );
-    }
-  }
-}
-
-function freeName(pairs: readonly Pair[], base: string): string {
-  let name = base;
-  for (let n = 2; pairs.some((p) => p.name === name); n++) name = `${base} ${n}`;
-  return name;
+function addedText(pair: Pair): string {
+  return `Added pair "${pair.name}" (${pair.id}): ${pair.source} -> ${pair.destination}, ${pair.mode}${pair.paused ? ', paused' : ''}.`;
 }
 
 function one(store: ConfigStore, positionals: string[], command: string): Pair {
@@ -174,8 +194,7 @@ function some(store: ConfigStore, positionals: string[], all: boolean, command: 
   return [one(store, positionals, command)];
 }
 
-function list(store: ConfigStore, json: boolean, io: Io): number {
-  const pairs = store.pairs();
+function list(pairs: readonly Pair[], json: boolean, io: Io): number {
   if (json) {
     io.stdout.write(`${JSON.stringify(pairs)}\n`);
     return ExitCode.OK;

@@ -122,6 +122,11 @@ export class PairWatcher {
     return this.state;
   }
 
+  /** Compares everything again as the next step (now, if no step runs). */
+  resync(): void {
+    if (!this.stopped) this.enqueue(FULL);
+  }
+
   private async startWatching(): Promise<void> {
     try {
       this.watcher = await this.deps.watchFolder(

@@ -1,0 +1,53 @@
+import { parseArgs } from 'node:util';
+import { places } from '../config/places.js';
+import { ConfigStore } from '../config/store.js';
+import { askService } from '../service/control.js';
+import type { PairStatus } from '../service/service.js';
+import { ExitCode } from './exit-codes.js';
+import { formatBytes, formatCount, formatDuration } from './format.js';
+import type { Io } from './sync-command.js';
+import { UsageError } from './usage-error.js';
+
+/** `synctray status`: each pair's state from the running service, or from the config when none runs. */
+export async function statusCommand(argv: string[], io: Io): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, strict: true, options: { 'config-dir': { type: 'string' }, json: { type: 'boolean' } } }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const where = places(values['config-dir']);
+  const answer = await askService(where.state, { command: 'status' });
+  const running = answer !== undefined;
+  const pairs: PairStatus[] = running
+    ? (answer.result as PairStatus[])
+    : ConfigStore.open(where.config).store.pairs().map((p) => ({
+        id: p.id,
+        name: p.name,
+        source: p.source,
+        destination: p.destination,
+        mode: p.mode,
+        state: p.paused ? 'paused' : 'idle',
+        files: 0,
+        bytes: 0,
+      }));
+  if (values.json) {
+    io.stdout.write(`${JSON.stringify({ running, pairs })}\n`);
+    return ExitCode.OK;
+  }
+  io.stdout.write(running ? 'SyncTray is running.\n' : "SyncTray is not running ('synctray run' starts it).\n");
+  for (const p of pairs) {
+    const parts: string[] = [p.state];
+    if (p.progress) {
+      const pr = p.progress;
+      parts.push(`${formatCount(pr.files)} of ${formatCount(pr.totalFiles)} files, ${formatBytes(pr.bytes)} of ${formatBytes(pr.totalBytes)}`);
+      if (pr.etaMs !== undefined) parts.push(`${formatDuration(pr.etaMs)} left`);
+    }
+    if (p.lastSyncAt) parts.push(`last synced ${p.lastSyncAt}`);
+    if (p.files > 0) parts.push(`${formatCount(p.files)} files (${formatBytes(p.bytes)}) copied since start`);
+    io.stdout.write(`${p.name}: ${parts.join('; ')}\n`);
+    if (p.lastError) io.stdout.write(`  last error: ${p.lastError}\n`);
+    if (p.held) io.stdout.write(`  deletions held: ${p.held}\n`);
+  }
+  return ExitCode.OK;
+}

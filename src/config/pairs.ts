@@ -1,0 +1,44 @@
+import path from 'node:path';
+import { RefusedError } from '../core/errors.js';
+import type { Pair } from './schema.js';
+
+/** Whether `child` lies strictly below `parent` (both resolved). */
+export function isInside(child: string, parent: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel !== '' && rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
+}
+
+/**
+ * Refuses a new pair that would feed another (a destination overlapping another pair's source, or
+ * a source overlapping another's destination: a loop of copies), write into the same place as
+ * another (one destination inside the other, where a mirror deletes the other's files), or repeat
+ * one. Paths are the resolved ones check-paths gives.
+ */
+export function refuseOverlaps(pairs: readonly Pair[], source: string, destination: string): void {
+  const overlap = (a: string, b: string) => a === b || isInside(a, b) || isInside(b, a);
+  for (const p of pairs) {
+    if (p.source === source && p.destination === destination) throw new RefusedError(`This pair exists already: "${p.name}" (${p.id}).`);
+    if (overlap(destination, p.source)) {
+      throw new RefusedError(
+        `Destination \`${destination}\` overlaps the source of pair "${p.name}" (\`${p.source}\`): the two pairs would copy each other's copies. Choose another destination.`,
+      );
+    }
+    if (overlap(source, p.destination)) {
+      throw new RefusedError(
+        `Source \`${source}\` overlaps the destination of pair "${p.name}" (\`${p.destination}\`): the two pairs would copy each other's copies. Choose another source.`,
+      );
+    }
+    if (overlap(destination, p.destination)) {
+      throw new RefusedError(
+        `Destination \`${destination}\` overlaps the destination of pair "${p.name}" (\`${p.destination}\`): each would treat the other's files as extra. Choose another destination.`,
+      );
+    }
+  }
+}
+
+/** `base`, or `base 2`, `base 3`… whichever no pair has. */
+export function freeName(pairs: readonly Pair[], base: string): string {
+  let name = base;
+  for (let n = 2; pairs.some((p) => p.name === name); n++) name = `${base} ${n}`;
+  return name;
+}

@@ -1,0 +1,241 @@
+import { EventEmitter } from 'node:events';
+import { SyncEvents, type SyncEvent } from '../core/events.js';
+import { baseName, isSameOrInside } from '../core/rel-path.js';
+import { RefusedError } from '../core/errors.js';
+import { excludeMatcher } from '../engine/exclude.js';
+import { isTempName } from '../engine/temp-name.js';
+import type { VersionStore } from '../engine/versions.js';
+import type { Storage } from '../storage/storage.js';
+import type { ConfigStore } from '../config/store.js';
+import { refuseOverlaps } from '../config/pairs.js';
+import type { Pair } from '../config/schema.js';
+import { PairWatcher, type WatchFolder, type WatchReport } from '../watch/watch-pair.js';
+
+/** A pair's state as the user sees it (the tray and `status`). */
+export type PairStateName = 'idle' | 'scanning' | 'syncing' | 'paused' | 'waiting-for-source' | 'error';
+
+export interface PairStatus {
+  id: string;
+  name: string;
+  source: string;
+  destination: string;
+  mode: string;
+  state: PairStateName;
+  /** When the last step ended (ISO time). */
+  lastSyncAt?: string;
+  /** Files and bytes copied (or updated) since the service started. */
+  files: number;
+  bytes: number;
+  /** While a step copies: how far it is. */
+  progress?: { files: number; totalFiles: number; bytes: number; totalBytes: number; etaMs?: number };
+  lastError?: string;
+  /** Deletions held back by a guard, and why. */
+  held?: string;
+}
+
+export type ServiceEvent =
+  | { type: 'status'; status: PairStatus }
+  /** Something the user should know about a pair (failures, a held deletion, its source gone). */
+  | { type: 'problem'; pair: PairStatus; message: string };
+
+/** What the service needs from outside, passed in (app.ts gives the real ones). */
+export interface ServiceDeps {
+  openStorage(location: string): Storage;
+  openVersions(dir: string, started: Date): VersionStore;
+  watchFolder(root: string, ignore: (path: string, isDir: boolean) => boolean): WatchFolder;
+  now(): number;
+}
+
+interface Running {
+  pair: Pair;
+  status: PairStatus;
+  watcher?: PairWatcher;
+  storages?: Storage[];
+  stepStarted?: number;
+}
+
+/**
+ * The long-running service: every unpaused pair synced once, then watched; commands (pause,
+ * resume, resync, add, remove) take effect at once and are kept in the config. Each pair's state
+ * is published as `status` events; what needs the user as `problem` events.
+ */
+export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
+  private readonly pairs = new Map<string, Running>();
+
+  constructor(
+    private readonly store: ConfigStore,
+    private readonly deps: ServiceDeps,
+  ) {
+    super();
+  }
+
+  async start(): Promise<void> {
+    await Promise.all(this.store.pairs().map((p) => this.startPair(p)));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.pairs.values()].map((r) => this.stopPair(r)));
+  }
+
+  status(): PairStatus[] {
+    return this.store.pairs().map((p) => this.pairs.get(p.id)?.status ?? this.initialStatus(p));
+  }
+
+  async pause(nameOrId: string): Promise<PairStatus> {
+    const r = this.running(nameOrId);
+    r.pair = this.store.update(r.pair.id, { paused: true });
+    await this.stopPair(r);
+    this.set(r, { state: 'paused', progress: undefined });
+    return r.status;
+  }
+
+  async resume(nameOrId: string): Promise<PairStatus> {
+    const r = this.running(nameOrId);
+    if (!r.pair.paused && r.watcher) return r.status;
+    r.pair = this.store.update(r.pair.id, { paused: false });
+    await this.startPair(r.pair);
+    return this.pairs.get(r.pair.id)!.status;
+  }
+
+  resync(nameOrId: string): PairStatus {
+    const r = this.running(nameOrId);
+    if (!r.watcher) throw new RefusedError(`Pair "${r.pair.name}" is paused: resume it to sync it.`);
+    r.watcher.resync();
+    return r.status;
+  }
+
+  /** Adds a checked pair (see pair-command); the overlap check is made again against the pairs as they are now. */
+  async add(pair: Omit<Pair, 'id'>): Promise<PairStatus> {
+    if (this.store.find(pair.name)) throw new RefusedError(`A pair is already called "${pair.name}": choose another --name.`);
+    refuseOverlaps(this.store.pairs(), pair.source, pair.destination);
+    const added = this.store.add(pair);
+    await this.startPair(added);
+    return this.pairs.get(added.id)!.status;
+  }
+
+  async remove(nameOrId: string): Promise<Pair> {
+    const r = this.running(nameOrId);
+    await this.stopPair(r);
+    this.pairs.delete(r.pair.id);
+    return this.store.remove(r.pair.id);
+  }
+
+  private running(nameOrId: string): Running {
+    const pair = this.store.find(nameOrId);
+    if (!pair) throw new RefusedError(`No pair is called "${nameOrId}" (see 'synctray pair list').`);
+    let r = this.pairs.get(pair.id);
+    if (!r) {
+      r = { pair, status: this.initialStatus(pair) };
+      this.pairs.set(pair.id, r);
+    }
+    return r;
+  }
+
+  private initialStatus(p: Pair): PairStatus {
+    return { id: p.id, name: p.name, source: p.source, destination: p.destination, mode: p.mode, state: p.paused ? 'paused' : 'idle', files: 0, bytes: 0 };
+  }
+
+  private async startPair(pair: Pair): Promise<void> {
+    const r: Running = this.pairs.get(pair.id) ?? { pair, status: this.initialStatus(pair) };
+    r.pair = pair;
+    this.pairs.set(pair.id, r);
+    if (pair.paused || r.watcher) return this.set(r, {});
+    const exclude = excludeMatcher(pair.exclude);
+    const ignore = (path: string, isDir: boolean) => isTempName(baseName(path)) || exclude(path, isDir);
+    const src = this.deps.openStorage(pair.source);
+    const dst = this.deps.openStorage(pair.destination);
+    r.storages = [src, dst];
+    const versions = pair.versions ? this.deps.openVersions(pair.versions, new Date()) : undefined;
+    const hidden = versionsInside(pair);
+    r.watcher = new PairWatcher(
+      src,
+      dst,
+      {
+        sync: {
+          mode: pair.mode,
+          checksum: pair.checksum,
+          exclude: pair.exclude,
+          versions,
+          hideInDestination: hidden ? [hidden] : [],
+          onEvent: (e) => this.onSyncEvent(r, e),
+        },
+        ignore: (path, isDir) => ignore(path, isDir) || (hidden !== undefined && isSameOrInside(path, hidden)),
+        rescanIntervalMs: pair.rescanIntervalMs,
+      },
+      { watchFolder: this.deps.watchFolder(pair.source, ignore), now: this.deps.now, setTimeout, clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout) },
+      (report) => this.onReport(r, report),
+    );
+    this.set(r, { state: 'scanning', lastError: undefined });
+    await r.watcher.start();
+  }
+
+  private async stopPair(r: Running): Promise<void> {
+    const watcher = r.watcher;
+    r.watcher = undefined;
+    await watcher?.stop();
+    await Promise.all((r.storages ?? []).map((s) => s.close()));
+    r.storages = undefined;
+  }
+
+  private onSyncEvent(r: Running, e: SyncEvent): void {
+    if (e.type === SyncEvents.Planned) {
+      r.stepStarted = this.deps.now();
+      if (e.files > 0) this.set(r, { progress: { files: 0, totalFiles: e.files, bytes: 0, totalBytes: e.bytes } });
+    } else if (e.type === SyncEvents.ItemDone && r.status.progress && (e.outcome === 'copied' || e.outcome === 'updated')) {
+      const p = r.status.progress;
+      const done = { ...p, files: p.files + 1, bytes: p.bytes + e.bytes };
+      const elapsed = this.deps.now() - (r.stepStarted ?? this.deps.now());
+      const share = done.totalBytes > 0 ? done.bytes / done.totalBytes : done.files / Math.max(1, done.totalFiles);
+      if (share > 0 && elapsed > 500) done.etaMs = Math.round((elapsed / share) * (1 - share));
+      r.status = { ...r.status, progress: done, files: r.status.files + 1, bytes: r.status.bytes + e.bytes };
+    }
+  }
+
+  private onReport(r: Running, report: WatchReport): void {
+    switch (report.type) {
+      case 'ready':
+      case 'batch': {
+        const failed = report.result.errors;
+        this.set(r, {
+          lastSyncAt: new Date().toISOString(),
+          progress: undefined,
+          lastError: failed.length > 0 ? failed[0]!.message : report.result.fatal?.message,
+        });
+        if (failed.length > 0) this.problem(r, `${failed.length} item${failed.length === 1 ? '' : 's'} could not be synced: ${failed[0]!.message}`);
+        if (report.result.fatal) this.problem(r, report.result.fatal.message);
+        return;
+      }
+      case 'state': {
+        const state: PairStateName = report.state === 'watching' ? 'idle' : report.state;
+        this.set(r, { state, ...(state === 'error' ? { lastError: report.reason } : {}) });
+        if (state === 'waiting-for-source') this.problem(r, report.reason ?? 'its source folder is gone');
+        return;
+      }
+      case 'held':
+        this.set(r, { held: report.message });
+        this.problem(r, `deletions held back: ${report.message}`);
+        return;
+      case 'error':
+        this.set(r, { lastError: report.message });
+        this.problem(r, report.message);
+        return;
+    }
+  }
+
+  private set(r: Running, change: Partial<PairStatus>): void {
+    r.status = { ...r.status, ...change };
+    for (const [k, v] of Object.entries(change)) if (v === undefined) delete (r.status as unknown as Record<string, unknown>)[k];
+    this.emit('event', { type: 'status', status: r.status });
+  }
+
+  private problem(r: Running, message: string): void {
+    this.emit('event', { type: 'problem', pair: r.status, message });
+  }
+}
+
+/** The versions folder relative to the destination, when it lies inside it. */
+function versionsInside(pair: Pair): string | undefined {
+  if (!pair.versions) return undefined;
+  const rel = pair.versions.startsWith(`${pair.destination}/`) ? pair.versions.slice(pair.destination.length + 1) : undefined;
+  return rel;
+}

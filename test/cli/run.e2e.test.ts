@@ -1,0 +1,83 @@
+/** `synctray run` with pairs, driven from other processes as a user would, through the built CLI. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { assertCliBuilt, runCli, startCli, type RunningCli } from '../helpers/cli.js';
+import { rsyncDiff, rsyncSkipReason } from '../helpers/oracle.js';
+import { makeScratch, removeScratch } from '../helpers/scratch.js';
+import { writeTree } from '../helpers/tree-spec.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const noRsync = rsyncSkipReason();
+let root: string;
+let configDir: string;
+let service: RunningCli | undefined;
+beforeAll(() => assertCliBuilt());
+beforeEach(() => {
+  root = makeScratch('synctray-run-');
+  configDir = path.join(root, 'config');
+  writeTree(path.join(root, 'photos'), { 'a.jpg': 'a', 'trip/b.jpg': 'b' });
+  writeTree(path.join(root, 'docs'), { 'cv.txt': 'cv' });
+  writeTree(path.join(root, 'music'), { 'song.mp3': 's' });
+});
+afterEach(async () => {
+  service?.child.kill('SIGINT');
+  await service?.done;
+  service = undefined;
+  removeScratch(root);
+});
+
+const at = (p: string) => path.join(root, p);
+const cli = (...args: string[]) => runCli([...args, '--config-dir', configDir]);
+type Status = { running: boolean; pairs: { name: string; state: string; lastSyncAt?: string }[] };
+const status = async () => JSON.parse((await cli('status', '--json')).stdout) as Status;
+const stateOf = async (name: string) => (await status()).pairs.find((p) => p.name === name)?.state;
+
+describe.skipIf(noRsync)('synctray run', () => {
+  it('syncs and watches every unpaused pair, and takes pause, resume and add from other processes at once', async () => {
+    expect((await cli('pair', 'add', at('photos'), at('backup/photos'))).code).toBe(0);
+    expect((await cli('pair', 'add', at('docs'), at('backup/docs'), '--paused')).code).toBe(0);
+    service = startCli(['run', '--config-dir', configDir]);
+    await waitFor(async () => (await status()).running && (await stateOf('photos')) === 'idle', 'photos synced and watched', { intervalMs: 50 });
+    expect(rsyncDiff(at('photos'), at('backup/photos'))).toEqual([]);
+    expect(await stateOf('docs')).toBe('paused');
+    expect(fs.existsSync(at('backup/docs'))).toBe(false);
+
+    // Watched: a change goes through without anything asked.
+    fs.writeFileSync(at('photos/new.jpg'), 'new');
+    await waitFor(() => rsyncDiff(at('photos'), at('backup/photos')).length === 0, 'the new photo backed up', { intervalMs: 20 });
+
+    expect((await cli('pair', 'resume', 'docs')).code).toBe(0);
+    await waitFor(() => fs.existsSync(at('backup/docs/cv.txt')), 'docs synced once resumed', { intervalMs: 20 });
+    expect((await cli('pair', 'pause', 'photos')).code).toBe(0);
+    expect(await stateOf('photos')).toBe('paused');
+    fs.writeFileSync(at('photos/while-paused.jpg'), 'p');
+
+    const added = await cli('pair', 'add', at('music'), at('backup/music'));
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout).toContain('SyncTray is running');
+    await waitFor(() => fs.existsSync(at('backup/music/song.mp3')), 'the added pair synced at once', { intervalMs: 20 });
+    expect(fs.existsSync(at('backup/photos/while-paused.jpg'))).toBe(false);
+
+    const listed = JSON.parse((await cli('pair', 'list', '--json')).stdout) as { name: string; paused: boolean }[];
+    expect(listed.map((p) => [p.name, p.paused])).toEqual([
+      ['photos', true],
+      ['docs', false],
+      ['music', false],
+    ]);
+  });
+
+  it('lets one instance run per config: a second one exits 2 naming the first', async () => {
+    service = startCli(['run', '--config-dir', configDir]);
+    await waitFor(async () => (await status()).running, 'the first instance', { intervalMs: 50 });
+    const second = await cli('run');
+    expect(second.code).toBe(2);
+    expect(second.stderr).toMatch(/already running \(pid \d+\)/);
+    service.child.kill('SIGINT');
+    const r = await service.done;
+    service = undefined;
+    expect(r.code, r.stderr).toBe(0);
+    expect(fs.readdirSync(path.join(configDir, 'state'))).toEqual([]);
+    expect((await status()).running).toBe(false);
+  });
+});
