@@ -23,8 +23,11 @@ export function checkGuards(
   options: GuardOptions,
   srcName: string,
   dstName: string,
-  /** The trees hold only part of each side (a scoped run): the destination's files are counted by the caller. */
-  partial?: { destinationFiles?: number },
+  /**
+   * The trees hold only part of each side (a scoped run): the destination's files are counted by
+   * the caller, and the files earlier scoped runs deleted count with this one's.
+   */
+  partial?: { destinationFiles?: number; deletedBefore?: number },
 ): void {
   if (options.mode !== 'mirror' || options.force) return;
 
@@ -36,7 +39,7 @@ export function checkGuards(
         'Check that the source is the right folder and its drive is mounted; use --force if emptying the destination is really wanted.',
     );
   }
-  const deletes = plan.deletedFiles;
+  const deletes = plan.deletedFiles + (plan.deletedFiles > 0 ? (partial?.deletedBefore ?? 0) : 0);
   if (options.maxDelete !== undefined) {
     if (deletes > options.maxDelete) {
       throw new RefusedError(

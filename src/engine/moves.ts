@@ -55,7 +55,11 @@ export function findMoves(plan: Plan, trees: { src: Tree; dst: Tree }, windowNs:
   const files = matches(
     gone.filter((g) => g.entry.type === 'file' && !inMoved(g.path, 'from')),
     newFiles,
-    (item) => ('entry' in item ? item.entry : item.src).size,
+    // By size and exact mtime: files of one size (empty ones, say) would otherwise all be compared.
+    (item) => {
+      const e = 'entry' in item ? item.entry : item.src;
+      return `${e.size}:${e.mtimeNs}`;
+    },
     (g, n) => g.entry.mtimeNs === n.src.mtimeNs && (n.src.size >= MIN_RENAMED_SIZE || baseName(g.path) === baseName(n.path)),
     (g, n) => baseName(g.path) === baseName(n.path),
   );

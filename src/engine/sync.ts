@@ -41,6 +41,13 @@ export interface SyncOptions {
   /** The destination's files, for the mass-delete guard of a scoped run. */
   destinationFiles?: number;
   /**
+   * Files earlier scoped runs deleted since `destinationFiles` was counted: the guard counts them
+   * with this run's, so a mass deletion made in many small steps trips it as one would.
+   */
+  deletedBefore?: number;
+  /** Carry out everything but the deletions (a guard tripped in an earlier run and still holds). */
+  holdDeletions?: boolean;
+  /**
    * What a tripped guard does: refuse the run (RefusedError, nothing written; the default), or
    * carry out everything but the deletions and say why in `deletionsHeld`.
    */
@@ -62,6 +69,12 @@ export interface SyncResult extends ExecuteResult {
   deletionsHeld?: string;
   /** Items other than folders the source's listing held (for a scoped run, those in its scope). */
   sourceFiles: number;
+  /** Items other than folders the destination's listing held before the run (likewise). */
+  destinationFilesBefore: number;
+  /** Files (not folders) this run deleted or replaced wholesale in the destination. */
+  filesDeleted: number;
+  /** Items other than folders the destination holds after the run, as near as the run knows. */
+  destinationFilesAfter: number;
 }
 
 /**
@@ -111,7 +124,7 @@ export async function sync(src: Storage, dst: Storage, options: SyncOptions): Pr
   let refused: string | undefined;
   let deletionsHeld: string | undefined;
   try {
-    const partial = scoped ? { destinationFiles: options.destinationFiles } : undefined;
+    const partial = scoped ? { destinationFiles: options.destinationFiles, deletedBefore: options.deletedBefore } : undefined;
     checkGuards(plan, srcTree, dstTree, options, src.description, dst.description, partial);
   } catch (err) {
     if (!(err instanceof RefusedError)) throw err;
@@ -131,6 +144,9 @@ export async function sync(src: Storage, dst: Storage, options: SyncOptions): Pr
     refused,
     deletionsHeld,
     sourceFiles: countNonFolders(srcTree),
+    destinationFilesBefore: countNonFolders(dstTree),
+    filesDeleted: 0,
+    destinationFilesAfter: countNonFolders(dstTree),
   };
   // Unreadable folders on either side and items a mode may not replace are failures: the run did
   // not back them up, and its exit status says so.
@@ -165,11 +181,15 @@ export async function sync(src: Storage, dst: Storage, options: SyncOptions): Pr
     concurrency: options.concurrency ?? 64,
     signal: options.signal,
     onEvent: options.onEvent,
-    holdDeletes: scanFailures.length > 0 || deletionsHeld !== undefined,
+    holdDeletes: scanFailures.length > 0 || deletionsHeld !== undefined || options.holdDeletions === true,
   });
   result.errors.unshift(...scanFailures);
   result.failed += scanFailures.length;
-  return { ...base, ...result, durationMs: performance.now() - started };
+  const filesDeleted = result.deletesHeld === 0 ? plan.deletedFiles : 0;
+  let added = 0;
+  for (const a of plan.transfers) if (a.op === 'copy' && a.replace.length === 0) added++;
+  const destinationFilesAfter = Math.max(0, base.destinationFilesBefore + added - result.failed - filesDeleted);
+  return { ...base, ...result, filesDeleted, destinationFilesAfter, durationMs: performance.now() - started };
 }
 
 /**

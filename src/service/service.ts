@@ -206,9 +206,12 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
         return;
       }
       case 'state': {
-        const state: PairStateName = report.state === 'watching' ? 'idle' : report.state;
+        // A destination that is gone is an error the user must see to (a drive to plug back in).
+        const state: PairStateName = report.state === 'watching' ? 'idle' : report.state === 'waiting-for-destination' ? 'error' : report.state;
         this.set(r, { state, ...(state === 'error' ? { lastError: report.reason } : {}) });
-        if (state === 'waiting-for-source') this.problem(r, report.reason ?? 'its source folder is gone');
+        if (report.state === 'waiting-for-source' || report.state === 'waiting-for-destination') {
+          this.problem(r, report.reason ?? `its ${report.state.slice('waiting-for-'.length)} folder is gone`);
+        }
         return;
       }
       case 'held':

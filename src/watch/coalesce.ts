@@ -6,7 +6,9 @@ export type WatchEvent =
   | { kind: 'add' | 'change' | 'unlink'; path: RelPath }
   | { kind: 'addDir' | 'unlinkDir'; path: RelPath }
   /** The watcher may have missed something (overflow, a restart): look at everything. */
-  | { kind: 'rescan' };
+  | { kind: 'rescan' }
+  /** Another folder stands at the watched path now (the old one moved away): watch anew, look at everything. */
+  | { kind: 'rootChanged' };
 
 export interface CoalesceOptions {
   /** Paths that produce no work: our own temp files, excluded paths. */
@@ -32,7 +34,7 @@ export function coalesce(events: readonly WatchEvent[], options: CoalesceOptions
  */
 export function addEvent(folders: Map<RelPath, 'shallow' | 'deep'>, e: WatchEvent, options: CoalesceOptions): 'full' | undefined {
   // The root itself added or removed, or a watcher that lost track: only a full look says what happened.
-  if (e.kind === 'rescan' || e.path === '') return 'full';
+  if (e.kind === 'rescan' || e.kind === 'rootChanged' || e.path === '') return 'full';
   const isDir = e.kind === 'addDir' || e.kind === 'unlinkDir';
   if (options.ignore(e.path, isDir)) return undefined;
   if (isDir) addFolder(folders, e.path, 'deep');

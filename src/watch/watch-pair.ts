@@ -6,7 +6,7 @@ import { Aggregator } from './aggregate.js';
 import type { WatchEvent } from './coalesce.js';
 
 /** Where a watched pair is; the service (and the tray) will show these. */
-export type PairState = 'scanning' | 'watching' | 'syncing' | 'waiting-for-source' | 'error';
+export type PairState = 'scanning' | 'watching' | 'syncing' | 'waiting-for-source' | 'waiting-for-destination' | 'error';
 
 export type WatchReport =
   /** The first sync is done and changes are being watched. */
@@ -35,7 +35,7 @@ export interface WatchDeps {
 
 export interface PairWatchOptions {
   /** What every step passes to sync() (mode, exclusions, versions, …). */
-  sync: Omit<SyncOptions, 'scope' | 'signal' | 'destinationFiles' | 'guardTripped'>;
+  sync: Omit<SyncOptions, 'scope' | 'signal' | 'destinationFiles' | 'deletedBefore' | 'holdDeletions' | 'guardTripped'>;
   /** Paths whose events produce no work: our temp files, excluded paths. */
   ignore: (path: string, isDir: boolean) => boolean;
   /** A full rescan this often (0: never) catches what the watcher missed. */
@@ -44,8 +44,10 @@ export interface PairWatchOptions {
   settleMs?: number;
   /** Without a working watcher (its limits reached), a full rescan this often. */
   fallbackRescanMs?: number;
-  /** While the source is gone, how often to look for it. */
+  /** While the source (or the destination) is gone, how often to look for it. */
   sourcePollMs?: number;
+  /** After a step that failed, the first wait before its changes are tried again (doubling to 5 min). */
+  retryMs?: number;
 }
 
 export interface WatchTotals {
@@ -78,7 +80,18 @@ export class PairWatcher {
   private pollTimer: unknown;
   private stopped = false;
   private readonly abort = new AbortController();
-  private destinationFiles = 0;
+  /**
+   * The mass-delete guard across steps: the destination's files at the last full step, the files
+   * scoped steps deleted since, and whether a tripped guard holds deletions until a full step
+   * passes it. Without this a deletion held once would go through in the next small step, and a
+   * mass deletion made in many small steps would never trip it.
+   */
+  private baseline = 0;
+  private deletedSince = 0;
+  private holding = false;
+  private retryDelay = 0;
+  private retryTimer: unknown;
+  private synced = false;
   /** The watcher hit the system's limit: changes are only seen by the fallback rescans. */
   private blind = false;
 
@@ -110,7 +123,7 @@ export class PairWatcher {
   /** Stops taking events, lets the step under way end cleanly, and returns the totals. */
   async stop(): Promise<WatchTotals> {
     this.stopped = true;
-    for (const t of [this.dueTimer, this.rescanTimer, this.pollTimer]) if (t !== undefined) this.deps.clearTimeout(t);
+    for (const t of [this.dueTimer, this.rescanTimer, this.pollTimer, this.retryTimer]) if (t !== undefined) this.deps.clearTimeout(t);
     this.abort.abort();
     await this.watcher?.close();
     this.watcher = undefined;
@@ -140,8 +153,17 @@ export class PairWatcher {
 
   private onEvent(event: WatchEvent): void {
     if (this.stopped) return;
+    // Another folder now stands at the source's path: the watches follow the old one. Watch anew.
+    if (event.kind === 'rootChanged') void this.restartWatching();
     this.aggregator.add(event, this.deps.now());
     this.scheduleDue();
+  }
+
+  private async restartWatching(): Promise<void> {
+    const old = this.watcher;
+    this.watcher = undefined;
+    await old?.close();
+    if (!this.stopped && this.state !== 'waiting-for-source') await this.startWatching();
   }
 
   private onWatcherError(err: Error): void {
@@ -178,7 +200,7 @@ export class PairWatcher {
   }
 
   private scheduleDue(): void {
-    if (this.dueTimer !== undefined || this.running || this.state === 'waiting-for-source') return;
+    if (this.dueTimer !== undefined || this.running || this.waiting()) return;
     const due = this.aggregator.dueAt();
     if (due === undefined) return;
     this.dueTimer = this.deps.setTimeout(() => {
@@ -191,14 +213,14 @@ export class PairWatcher {
 
   private enqueue(scope: Scope): void {
     this.pending = mergeScopes(this.pending, scope);
-    if (!this.running && this.state !== 'waiting-for-source') void this.runStep(undefined, false);
+    if (!this.running && !this.waiting()) void this.runStep(undefined, false);
   }
 
   /** Runs steps while there is work: `scope`, then whatever gathered meanwhile. */
   private runStep(scope: Scope | undefined, first: boolean): Promise<void> {
     if (scope) this.pending = mergeScopes(this.pending, scope);
     const loop = async () => {
-      while (this.pending && !this.stopped && this.state !== 'waiting-for-source') {
+      while (this.pending && !this.stopped && !this.waiting()) {
         const next = this.pending;
         this.pending = undefined;
         await this.step(next, first);
@@ -212,32 +234,61 @@ export class PairWatcher {
     return this.running;
   }
 
+  private waiting(): boolean {
+    return this.state === 'waiting-for-source' || this.state === 'waiting-for-destination';
+  }
+
   private async step(scope: Scope, first: boolean): Promise<void> {
+    // Once synced, a destination that is gone is waited for, never made again (it may be a drive
+    // that is not mounted: a new empty folder there would be on another disk).
+    if (this.synced && (await this.gone(this.dst))) return this.waitFor('destination', scope);
+    if (this.stopped) return;
     this.setState(first ? 'scanning' : 'syncing');
     let result: SyncResult;
     try {
       result = await sync(this.src, this.dst, {
         ...this.options.sync,
         scope,
-        destinationFiles: this.destinationFiles,
+        destinationFiles: this.baseline,
+        deletedBefore: this.deletedSince,
+        holdDeletions: this.holding && !scope.full,
         guardTripped: 'hold',
         signal: this.abort.signal,
       });
     } catch (err) {
       if (this.stopped) return;
-      if (await this.sourceGone()) return this.waitForSource();
-      this.report({ type: 'error', message: err instanceof Error ? err.message : String(err) });
-      this.setState('error', err instanceof Error ? err.message : String(err));
-      return;
+      if (await this.gone(this.src)) return this.waitFor('source', scope);
+      if (this.stopped) return;
+      const message = err instanceof Error ? err.message : String(err);
+      this.report({ type: 'error', message });
+      this.setState('error', message);
+      return this.retryLater(scope);
     }
+    this.synced = true;
     this.count(result, scope);
     this.report(first ? { type: 'ready', result } : { type: 'batch', result, full: scope.full });
     if (result.deletionsHeld) this.report({ type: 'held', message: result.deletionsHeld });
     if (this.stopped) return;
     // A step whose source vanished under it (a scoped one sees only part): nothing was deleted
     // there, as the guard and the root check see to; now wait for the source.
-    if (await this.sourceGone()) return this.waitForSource();
-    this.setState(result.fatal ? 'error' : 'watching', result.fatal?.message);
+    if (await this.gone(this.src)) return this.waitFor('source', FULL);
+    if (this.stopped) return;
+    if (result.fatal || result.failed > 0) {
+      this.setState(result.fatal ? 'error' : 'watching', result.fatal?.message);
+      return this.retryLater(scope);
+    }
+    this.retryDelay = 0;
+    this.setState('watching');
+  }
+
+  /** The changes of a step that failed are tried again later, waiting longer each time (to 5 min). */
+  private retryLater(scope: Scope): void {
+    this.retryDelay = Math.min(300_000, this.retryDelay === 0 ? (this.options.retryMs ?? 5000) : this.retryDelay * 2);
+    if (this.retryTimer !== undefined) this.deps.clearTimeout(this.retryTimer);
+    this.retryTimer = this.deps.setTimeout(() => {
+      this.retryTimer = undefined;
+      this.enqueue(scope);
+    }, this.retryDelay);
   }
 
   private count(r: SyncResult, scope: Scope): void {
@@ -249,37 +300,58 @@ export class PairWatcher {
     t.deleted += r.deleted;
     t.metadata += r.metadata;
     t.failed += r.failed;
-    // What the mass-delete guard of a scoped step counts against: after a full mirror the destination
-    // holds what the source does; a scoped step moves that by what it added and removed.
-    this.destinationFiles = scope.full ? r.sourceFiles : Math.max(0, this.destinationFiles + r.copied - r.deleted);
+    if (r.deletionsHeld) this.holding = true;
+    if (scope.full) {
+      // A full step passed the guard (or tripped it): the count starts again from what it saw.
+      if (!r.deletionsHeld) this.holding = false;
+      this.baseline = r.destinationFilesAfter;
+      this.deletedSince = 0;
+    } else {
+      this.deletedSince += r.filesDeleted;
+    }
   }
 
-  private async sourceGone(): Promise<boolean> {
+  private async gone(storage: Storage): Promise<boolean> {
     try {
-      return (await this.src.stat('')).type !== 'dir';
+      return (await storage.stat('')).type !== 'dir';
     } catch (err) {
       return isStorageError(err, ErrorCode.NOT_FOUND) || isStorageError(err, ErrorCode.NOT_DIR);
     }
   }
 
-  /** Closes the watcher (it watches what is gone) and looks for the source until it is back. */
-  private async waitForSource(): Promise<void> {
-    this.setState('waiting-for-source', `${this.src.description} is gone (drive unplugged, folder renamed or deleted?); nothing is deleted until it is back`);
-    await this.watcher?.close();
+  /**
+   * Closes the watcher (it may watch what is gone) and looks for the missing side until it is back,
+   * then compares everything. The step that found it gone is not lost: the full step covers it.
+   */
+  private async waitFor(which: 'source' | 'destination', _scope: Scope): Promise<void> {
+    const storage = which === 'source' ? this.src : this.dst;
+    this.setState(
+      which === 'source' ? 'waiting-for-source' : 'waiting-for-destination',
+      `${storage.description} is gone (drive unplugged, folder renamed or deleted?); nothing is ${which === 'source' ? 'deleted' : 'written'} until it is back`,
+    );
+    const old = this.watcher;
     this.watcher = undefined;
+    await old?.close();
     const look = async () => {
       this.pollTimer = undefined;
       if (this.stopped) return;
-      if (await this.sourceGone()) {
+      const stillGone = await this.gone(storage);
+      if (this.stopped) return;
+      if (stillGone) {
         this.pollTimer = this.deps.setTimeout(() => void look(), this.options.sourcePollMs ?? 1000);
         return;
       }
-      this.setState('scanning', 'the source is back');
+      this.setState('scanning', `the ${which} is back`);
       await this.startWatching();
+      if (this.stopped) {
+        await this.watcher?.close();
+        this.watcher = undefined;
+        return;
+      }
       this.pending = FULL;
       void this.runStep(undefined, false);
     };
-    this.pollTimer = this.deps.setTimeout(() => void look(), this.options.sourcePollMs ?? 1000);
+    if (!this.stopped) this.pollTimer = this.deps.setTimeout(() => void look(), this.options.sourcePollMs ?? 1000);
   }
 
   private setState(state: PairState, reason?: string): void {

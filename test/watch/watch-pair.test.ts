@@ -81,6 +81,24 @@ describe('a watched pair', () => {
     await waitFor(() => reports.some((r) => r.type === 'batch'), 'its report');
   });
 
+  it('opens no watcher after stop(), even while it waits for a source that comes back', async () => {
+    const clock = new Clock();
+    const reports: WatchReport[] = [];
+    let opened = 0;
+    let emit: (e: WatchEvent) => void = () => {};
+    await watched(async (onEvent) => ((emit = onEvent), opened++, { close: async () => {} }), clock, reports).start();
+    fs.renameSync(src, `${src}.away`);
+    emit({ kind: 'unlinkDir', path: '' });
+    clock.advance(20);
+    await waitFor(() => reports.some((r) => r.type === 'state' && r.state === 'waiting-for-source'), 'waiting for the source');
+    fs.renameSync(`${src}.away`, src);
+    await pair!.stop();
+    pair = undefined;
+    clock.advance(5000);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(opened).toBe(1);
+  });
+
   it('falls back to a full rescan every 60 s when the watch limit is reached, and says how to raise it', async () => {
     const clock = new Clock();
     const reports: WatchReport[] = [];

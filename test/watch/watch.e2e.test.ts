@@ -156,6 +156,71 @@ describe.skipIf(noRsync)('synctray watch', () => {
     expect(fs.readdirSync(dst)).toEqual(['kept.txt']);
   });
 
+  it('keeps holding deletions in the steps after one was held, until a full comparison passes the guard', async () => {
+    writeTree(src, { keep: 'k' });
+    writeTree(dst, Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`extra${i}`, `${i}`])));
+    const w = await start();
+    expect(w.lines.find((l) => l.event === 'held')).toBeDefined();
+    const from = w.lines.length;
+    fs.writeFileSync(path.join(src, 'b'), 'b');
+    await w.next('the next step', (l) => l.event === 'batch', from);
+    await waitFor(() => fs.existsSync(path.join(dst, 'b')), 'the new file');
+    expect(fs.readdirSync(dst)).toHaveLength(102);
+  });
+
+  it('counts deletions made in many small steps together: a folder at a time still trips the guard', async () => {
+    writeTree(src, Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`d${Math.floor(i / 5)}/f${i}`, `${i}`])));
+    const w = await start();
+    let from = w.lines.length;
+    for (let d = 0; d < 20 && !w.lines.some((l) => l.event === 'held'); d++) {
+      fs.rmSync(path.join(src, `d${d}`), { recursive: true });
+      await w.next(`the step for d${d}`, (l) => l.event === 'batch', from);
+      from = w.lines.length;
+    }
+    expect(w.lines.some((l) => l.event === 'held')).toBe(true);
+    const left = fs.readdirSync(dst).reduce((n, d) => n + fs.readdirSync(path.join(dst, d)).length, 0);
+    expect(left).toBeGreaterThanOrEqual(50);
+  });
+
+  it('holds deletions when another folder is put where the source was, and watches the new one', async () => {
+    writeTree(src, Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`f${i}`, `${i}`])));
+    const w = await start();
+    const from = w.lines.length;
+    fs.renameSync(src, `${src}.old`);
+    fs.mkdirSync(src);
+    fs.writeFileSync(path.join(src, 'a'), 'a');
+    await w.next('held', (l) => l.event === 'held', from);
+    fs.writeFileSync(path.join(`${src}.old`, 'f1'), 'edited in the old folder');
+    fs.writeFileSync(path.join(src, 'b'), 'b');
+    await waitFor(() => fs.existsSync(path.join(dst, 'b')), 'a file in the new folder');
+    expect(fs.readdirSync(dst)).toHaveLength(32);
+    expect(fs.readFileSync(path.join(dst, 'f1'), 'utf8')).toBe('1');
+  });
+
+  it('watches a folder deleted and made again under the same name', async () => {
+    writeTree(src, { 'a/x/old': 'o' });
+    const w = await start();
+    fs.rmSync(path.join(src, 'a/x'), { recursive: true });
+    fs.mkdirSync(path.join(src, 'a/x/deep'), { recursive: true });
+    await waitFor(() => fs.existsSync(path.join(dst, 'a/x/deep')), 'the new folder');
+    fs.writeFileSync(path.join(src, 'a/x/later'), 'l');
+    fs.writeFileSync(path.join(src, 'a/x/deep/later2'), 'l2');
+    await waitFor(inSync, 'files written later in the new folders');
+    void w;
+  });
+
+  it('waits for a destination that is gone instead of making it again', async () => {
+    writeTree(src, { f: 'f' });
+    const w = await start();
+    const from = w.lines.length;
+    fs.rmSync(dst, { recursive: true });
+    fs.writeFileSync(path.join(src, 'g'), 'g');
+    await w.next('waiting-for-destination', (l) => l.event === 'state' && l.state === 'waiting-for-destination', from);
+    expect(fs.existsSync(dst)).toBe(false);
+    fs.mkdirSync(dst);
+    await waitFor(inSync, 'the destination filled again once it is back');
+  });
+
   it('applies a mass deletion with --force', async () => {
     writeTree(src, Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`d/f${i}`, `${i}`])));
     await start('--force');
