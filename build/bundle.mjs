@@ -24,12 +24,17 @@ await build({
   // Commands loaded on demand (pair, with conf and its validator) become chunks of their own, so
   // sync and watch do not parse them at every start.
   splitting: true,
+  // node-notifier finds its helpers (for macOS and Windows) beside its own files: loaded from
+  // node_modules as it is.
+  external: ['node-notifier'],
   chunkNames: 'chunks/[name]-[hash]',
   platform: 'node',
   format: 'esm',
   target: 'node20',
   sourcemap: 'linked',
   logLevel: 'warning',
+  // CommonJS dependencies require Node's built-ins; in an ES module bundle that takes a real require.
+  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
 });
 // esbuild keeps main.ts's shebang; the bin needs the execute bit on POSIX systems.
 if (process.platform !== 'win32') fs.chmodSync(path.join(OUT, 'main.js'), 0o755);

@@ -7,6 +7,8 @@ import { serveControl, type ControlRequest } from '../service/control.js';
 import { InstanceLock } from '../service/instance-lock.js';
 import { Service, type ServiceEvent } from '../service/service.js';
 import { folderWatcher } from '../watch/folder-watcher.js';
+import { DesktopNotifier } from '../desktop/notifier.js';
+import { NotifyPolicy, type Happening } from '../desktop/notify-policy.js';
 import { app } from '../app.js';
 import { ExitCode } from './exit-codes.js';
 import type { Io } from './sync-command.js';
@@ -42,10 +44,21 @@ export async function runCommand(argv: string[], io: Io, signal: AbortSignal): P
     };
     for (const p of problems) say({ event: 'problem', message: p.message, keptAt: p.keptAt }, `synctray: ${p.message}${p.keptAt ? ` It is kept as ${p.keptAt}.` : ''}`);
     const service = new Service(store, { openStorage: app.openStorage, openVersions: app.openVersions, watchFolder: folderWatcher, now: () => performance.now() });
+    const notify = notifications(store, (why) => say({ event: 'problem', message: why }, `synctray: ${why}`));
+    for (const p of problems) notify.add({ kind: 'config', message: `${p.message}${p.keptAt ? ` It is kept as ${p.keptAt}.` : ''}` });
     // A line when a pair's state changes (JSON: every status change, progress included).
     const shown = new Map<string, string>();
     service.on('event', (e: ServiceEvent) => {
-      if (e.type === 'problem') return say({ event: 'problem', pair: e.pair.name, message: e.message }, `${e.pair.name}: ${e.message}`);
+      if (e.type === 'synced') {
+        if (e.clean) notify.ok(e.pair.id);
+        // A long first sync is worth saying when it is over.
+        if (e.first && e.clean && e.durationMs > LONG_SYNC_MS) notify.add({ pairId: e.pair.id, pairName: e.pair.name, kind: 'synced', message: `The first sync of ${e.pair.name} is complete.` });
+        return;
+      }
+      if (e.type === 'problem') {
+        notify.add({ pairId: e.pair.id, pairName: e.pair.name, kind: e.kind, message: e.message });
+        return say({ event: 'problem', pair: e.pair.name, kind: e.kind, message: e.message }, `${e.pair.name}: ${e.message}`);
+      }
       if (values.json) return say({ event: 'status', ...e.status }, '');
       if (shown.get(e.status.id) === e.status.state) return;
       shown.set(e.status.id, e.status.state);
@@ -58,11 +71,46 @@ export async function runCommand(argv: string[], io: Io, signal: AbortSignal): P
     await control.close();
     await service.stop();
     await started;
+    notify.stop();
     say({ event: 'stopped' }, 'SyncTray stopped.');
     return ExitCode.OK;
   } finally {
     lock.release();
   }
+}
+
+/** A first sync that took longer than this gets a notification when it is done. */
+const LONG_SYNC_MS = 30_000;
+
+/** The notification policy in front of the desktop notifier, with the timer for what had to wait. */
+function notifications(store: ConfigStore, onUnavailable: (why: string) => void) {
+  const policy = new NotifyPolicy(
+    () => store.settings().notifications,
+    (id) => store.find(id)?.notify ?? 'all',
+  );
+  const desktop = new DesktopNotifier(onUnavailable);
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    const at = policy.nextFlushAt();
+    if (at === undefined) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      for (const n of policy.flush(Date.now())) void desktop.show(n);
+      schedule();
+    }, Math.max(0, at - Date.now()));
+    timer.unref();
+  };
+  return {
+    add(h: Happening) {
+      const n = policy.add(h, Date.now());
+      if (n) void desktop.show(n);
+      schedule();
+    },
+    ok: (pairId: string) => policy.ok(pairId),
+    stop: () => timer && clearTimeout(timer),
+  };
 }
 
 /** One request from `synctray pair …` or `synctray status` in another process. */

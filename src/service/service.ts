@@ -33,10 +33,14 @@ export interface PairStatus {
   held?: string;
 }
 
+export type ProblemKind = 'failed' | 'stopped' | 'source-missing' | 'destination-missing' | 'held';
+
 export type ServiceEvent =
   | { type: 'status'; status: PairStatus }
   /** Something the user should know about a pair (failures, a held deletion, its source gone). */
-  | { type: 'problem'; pair: PairStatus; message: string };
+  | { type: 'problem'; pair: PairStatus; kind: ProblemKind; message: string }
+  /** A step ended; `clean` when nothing failed in it. */
+  | { type: 'synced'; pair: PairStatus; first: boolean; clean: boolean; durationMs: number };
 
 /** What the service needs from outside, passed in (app.ts gives the real ones). */
 export interface ServiceDeps {
@@ -201,8 +205,10 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
           progress: undefined,
           lastError: failed.length > 0 ? failed[0]!.message : report.result.fatal?.message,
         });
-        if (failed.length > 0) this.problem(r, `${failed.length} item${failed.length === 1 ? '' : 's'} could not be synced: ${failed[0]!.message}`);
-        if (report.result.fatal) this.problem(r, report.result.fatal.message);
+        if (failed.length > 0) this.problem(r, 'failed', `${failed.length} item${failed.length === 1 ? '' : 's'} could not be synced: ${failed[0]!.message}`);
+        if (report.result.fatal) this.problem(r, 'stopped', report.result.fatal.message);
+        const clean = failed.length === 0 && !report.result.fatal;
+        this.emit('event', { type: 'synced', pair: r.status, first: report.type === 'ready', clean, durationMs: report.result.durationMs });
         return;
       }
       case 'state': {
@@ -210,17 +216,18 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
         const state: PairStateName = report.state === 'watching' ? 'idle' : report.state === 'waiting-for-destination' ? 'error' : report.state;
         this.set(r, { state, ...(state === 'error' ? { lastError: report.reason } : {}) });
         if (report.state === 'waiting-for-source' || report.state === 'waiting-for-destination') {
-          this.problem(r, report.reason ?? `its ${report.state.slice('waiting-for-'.length)} folder is gone`);
+          const which = report.state === 'waiting-for-source' ? 'source' : 'destination';
+          this.problem(r, `${which}-missing`, report.reason ?? `its ${which} folder is gone`);
         }
         return;
       }
       case 'held':
         this.set(r, { held: report.message });
-        this.problem(r, `deletions held back: ${report.message}`);
+        this.problem(r, 'held', report.message);
         return;
       case 'error':
         this.set(r, { lastError: report.message });
-        this.problem(r, report.message);
+        this.problem(r, 'failed', report.message);
         return;
     }
   }
@@ -231,8 +238,8 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
     this.emit('event', { type: 'status', status: r.status });
   }
 
-  private problem(r: Running, message: string): void {
-    this.emit('event', { type: 'problem', pair: r.status, message });
+  private problem(r: Running, kind: ProblemKind, message: string): void {
+    this.emit('event', { type: 'problem', pair: r.status, kind, message });
   }
 }
 

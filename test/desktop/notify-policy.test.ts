@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import type { NotifyLevel } from '../../src/config/schema.js';
+import { NotifyPolicy, type Happening } from '../../src/desktop/notify-policy.js';
+
+const MIN = 60_000;
+const failed = (message: string, pairId = 'p1'): Happening => ({ pairId, pairName: pairId === 'p1' ? 'Photos' : 'Docs', kind: 'failed', message });
+
+function policy(level: NotifyLevel = 'errors', perPair: Record<string, NotifyLevel> = {}) {
+  return new NotifyPolicy(
+    () => level,
+    (id) => perPair[id] ?? 'all',
+  );
+}
+
+describe('the notification policy', () => {
+  it('tells a problem at once, then groups what follows within the minute into one', () => {
+    const p = policy();
+    expect(p.add(failed('a.jpg: permission denied'), 0)).toEqual({
+      title: 'SyncTray: Photos: could not sync some items',
+      body: 'a.jpg: permission denied',
+      urgency: 'critical',
+    });
+    expect(p.add({ ...failed('x'), kind: 'held', message: 'would delete 70 of 100 files' }, 5_000)).toBeUndefined();
+    expect(p.add({ ...failed('x'), kind: 'source-missing', message: '/home/ann/Photos is gone' }, 10_000)).toBeUndefined();
+    expect(p.nextFlushAt()).toBe(MIN);
+    expect(p.flush(MIN - 1)).toEqual([]);
+    expect(p.flush(MIN)).toEqual([
+      { title: 'SyncTray: Photos: 2 problems', body: '• would delete 70 of 100 files\n• /home/ann/Photos is gone', urgency: 'critical' },
+    ]);
+    expect(p.nextFlushAt()).toBeUndefined();
+  });
+
+  it('keeps pairs apart: each has its own minute', () => {
+    const p = policy();
+    expect(p.add(failed('one'), 0)).toBeDefined();
+    expect(p.add(failed('two', 'p2'), 1000)).toBeDefined();
+  });
+
+  it('does not repeat a problem that goes on, but escalates it after 10 minutes and an hour', () => {
+    const p = policy();
+    expect(p.add(failed('disk full'), 0)).toBeDefined();
+    for (let t = MIN; t < 10 * MIN; t += MIN) expect(p.add(failed('disk full'), t)).toBeUndefined();
+    expect(p.add(failed('disk full'), 10 * MIN)?.body).toBe('still: disk full');
+    expect(p.add(failed('disk full'), 30 * MIN)).toBeUndefined();
+    expect(p.add(failed('disk full'), 60 * MIN)?.body).toBe('still: disk full');
+    expect(p.add(failed('disk full'), 600 * MIN)).toBeUndefined();
+  });
+
+  it('forgets the problems of a pair that syncs cleanly, so a new failure is told again', () => {
+    const p = policy();
+    p.add(failed('disk full'), 0);
+    expect(p.add(failed('disk full'), 2 * MIN)).toBeUndefined();
+    p.ok('p1');
+    expect(p.add(failed('disk full'), 3 * MIN)).toBeDefined();
+  });
+
+  it('follows the level of the app and of each pair: none, errors, all', () => {
+    const synced: Happening = { pairId: 'p1', pairName: 'Photos', kind: 'synced', message: 'The first sync of Photos is complete.' };
+    expect(policy('errors').add(synced, 0)).toBeUndefined();
+    expect(policy('all').add(synced, 0)).toEqual({ title: 'SyncTray: Photos: synced', body: 'The first sync of Photos is complete.', urgency: 'normal' });
+    expect(policy('none').add(failed('x'), 0)).toBeUndefined();
+    expect(policy('all', { p1: 'none' }).add(failed('x'), 0)).toBeUndefined();
+    expect(policy('all', { p1: 'errors' }).add(synced, 0)).toBeUndefined();
+    expect(policy('errors').add({ kind: 'config', message: 'damaged' }, 0)?.title).toBe('SyncTray: settings were damaged');
+  });
+});
