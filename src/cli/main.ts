@@ -16,6 +16,7 @@ Commands:
   pair add|list|remove|pause|resume|resync   the folder pairs SyncTray keeps
   run                           the service: sync and watch every pair
   status                        what each pair is doing
+  log [--follow]                where the service's log is; --follow prints it
 
 Run 'synctray <command> --help' for a command's options.
 Options: -h, --help   -v, --version`;
@@ -40,6 +41,8 @@ export async function main(argv: string[], io: Io, signal: AbortSignal): Promise
         return await (await import('./run-command.js')).runCommand(rest, io, signal);
       case 'status':
         return await (await import('./status-command.js')).statusCommand(rest, io);
+      case 'log':
+        return await (await import('./log-command.js')).logCommand(rest, io, signal);
       case '--version':
       case '-v':
         io.stdout.write(`synctray ${version()}\n`);
@@ -55,7 +58,7 @@ export async function main(argv: string[], io: Io, signal: AbortSignal): Promise
     }
   } catch (err) {
     if (err instanceof UsageError) {
-      io.stderr.write(`synctray: ${err.message}\nRun 'synctray ${['sync', 'watch', 'pair', 'run', 'status'].includes(command ?? '') ? `${command} ` : ''}--help' for usage.\n`);
+      io.stderr.write(`synctray: ${err.message}\nRun 'synctray ${['sync', 'watch', 'pair', 'run', 'status', 'log'].includes(command ?? '') ? `${command} ` : ''}--help' for usage.\n`);
       return ExitCode.REFUSED;
     }
     if (err instanceof RefusedError) {

@@ -5,6 +5,7 @@ import type { Pair } from '../config/schema.js';
 import { ConfigStore } from '../config/store.js';
 import { serveControl, type ControlRequest } from '../service/control.js';
 import { InstanceLock } from '../service/instance-lock.js';
+import { RotatingLog } from '../service/log.js';
 import { Service, type ServiceEvent } from '../service/service.js';
 import { folderWatcher } from '../watch/folder-watcher.js';
 import { DesktopNotifier } from '../desktop/notifier.js';
@@ -38,13 +39,15 @@ export async function runCommand(argv: string[], io: Io, signal: AbortSignal): P
   const lock = InstanceLock.acquire(where.state);
   try {
     const { store, problems } = ConfigStore.open(where.config);
-    const say = (line: Record<string, unknown>, text: string) => {
+    const log = new RotatingLog(where.logs, () => store.settings().logLevel);
+    const say = (line: Record<string, unknown>, text: string, level: 'info' | 'warn' | 'debug' = 'info') => {
+      if (text) log.write(level, text);
       if (values.json) io.stdout.write(`${JSON.stringify(line)}\n`);
-      else io.stderr.write(`${text}\n`);
+      else if (text && level !== 'debug') io.stderr.write(`${text}\n`);
     };
-    for (const p of problems) say({ event: 'problem', message: p.message, keptAt: p.keptAt }, `synctray: ${p.message}${p.keptAt ? ` It is kept as ${p.keptAt}.` : ''}`);
+    for (const p of problems) say({ event: 'problem', message: p.message, keptAt: p.keptAt }, `${p.message}${p.keptAt ? ` It is kept as ${p.keptAt}.` : ''}`, 'warn');
     const service = new Service(store, { openStorage: app.openStorage, openVersions: app.openVersions, watchFolder: folderWatcher, now: () => performance.now() });
-    const notify = notifications(store, (why) => say({ event: 'problem', message: why }, `synctray: ${why}`));
+    const notify = notifications(store, (why) => say({ event: 'problem', message: why }, why, 'warn'));
     for (const p of problems) notify.add({ kind: 'config', message: `${p.message}${p.keptAt ? ` It is kept as ${p.keptAt}.` : ''}` });
     // A line when a pair's state changes (JSON: every status change, progress included).
     const shown = new Map<string, string>();
@@ -57,12 +60,12 @@ export async function runCommand(argv: string[], io: Io, signal: AbortSignal): P
       }
       if (e.type === 'problem') {
         notify.add({ pairId: e.pair.id, pairName: e.pair.name, kind: e.kind, message: e.message });
-        return say({ event: 'problem', pair: e.pair.name, kind: e.kind, message: e.message }, `${e.pair.name}: ${e.message}`);
+        return say({ event: 'problem', pair: e.pair.name, kind: e.kind, message: e.message }, `${e.pair.name}: ${e.message}`, 'warn');
       }
-      if (values.json) return say({ event: 'status', ...e.status }, '');
-      if (shown.get(e.status.id) === e.status.state) return;
+      const changed = shown.get(e.status.id) !== e.status.state;
       shown.set(e.status.id, e.status.state);
-      say({}, `${e.status.name}: ${e.status.state}`);
+      if (values.json) say({ event: 'status', ...e.status }, changed ? `${e.status.name}: ${e.status.state}` : '');
+      else if (changed) say({}, `${e.status.name}: ${e.status.state}`);
     });
     const control = await serveControl(where.state, (req) => handle(service, store, req));
     say({ event: 'running', pid: process.pid, pairs: store.pairs().length }, `SyncTray is running (pid ${process.pid}) with ${store.pairs().length} pairs; Ctrl+C stops it.`);

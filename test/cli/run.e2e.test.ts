@@ -79,5 +79,8 @@ describe.skipIf(noRsync)('synctray run', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(fs.readdirSync(path.join(configDir, 'state'))).toEqual([]);
     expect((await status()).running).toBe(false);
+    const log = (await cli('log')).stdout.trim();
+    expect(log).toBe(path.join(configDir, 'logs', 'synctray.log'));
+    expect(fs.readFileSync(log, 'utf8')).toMatch(/^\S+ info SyncTray is running \(pid \d+\)/);
   });
 });
