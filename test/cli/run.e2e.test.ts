@@ -67,6 +67,40 @@ describe.skipIf(noRsync)('synctray run', () => {
     ]);
   });
 
+  it('resumes an interrupted first sync after a crash without copying finished files again', async () => {
+    const big = Buffer.alloc(256 * 1024, 7);
+    for (let d = 0; d < 20; d++) {
+      fs.mkdirSync(at(`large/d${d}`), { recursive: true });
+      for (let f = 0; f < 50; f++) fs.writeFileSync(at(`large/d${d}/f${f}`), big);
+    }
+    expect((await cli('pair', 'add', at('large'), at('backup/large'))).code).toBe(0);
+    const count = () => (fs.existsSync(at('backup/large')) ? fs.readdirSync(at('backup/large'), { recursive: true }).filter((n) => String(n).includes('/f')).length : 0);
+    service = startCli(['run', '--config-dir', configDir]);
+    await waitFor(() => count() >= 200, 'some files copied', { intervalMs: 2 });
+    service.child.kill('SIGKILL');
+    await service.done;
+    const before = count();
+    expect(before).toBeLessThan(1000);
+    service = startCli(['run', '--config-dir', configDir]);
+    await waitFor(async () => (await status()).running && (await stateOf('large')) === 'idle', 'the first sync finished', { intervalMs: 50 });
+    expect(rsyncDiff(at('large'), at('backup/large'))).toEqual([]);
+    const copied = (await status()).pairs.find((p) => p.name === 'large') as unknown as { files: number };
+    // Files already in place are not copied again (the few under way when it was killed are).
+    expect(copied.files).toBeLessThanOrEqual(1000 - before + 64);
+  });
+
+  it('starts on a damaged config, keeping it aside and saying so', async () => {
+    fs.mkdirSync(configDir, { recursive: true });
+    fs.writeFileSync(path.join(configDir, 'config.json'), '{ "pairs": [');
+    service = startCli(['run', '--json', '--config-dir', configDir]);
+    let out = '';
+    service.child.stdout.on('data', (d: string) => (out += d));
+    await waitFor(() => out.includes('"event":"running"'), 'the service running');
+    const problem = JSON.parse(out.split('\n').find((l) => l.includes('"event":"problem"'))!) as { message: string; keptAt: string };
+    expect(problem.message).toContain('could not be read (not valid JSON');
+    expect(fs.readFileSync(problem.keptAt, 'utf8')).toBe('{ "pairs": [');
+  });
+
   it('lets one instance run per config: a second one exits 2 naming the first', async () => {
     service = startCli(['run', '--config-dir', configDir]);
     await waitFor(async () => (await status()).running, 'the first instance', { intervalMs: 50 });
