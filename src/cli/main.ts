@@ -71,11 +71,14 @@ export async function main(argv: string[], io: Io, signal: AbortSignal): Promise
 }
 
 const controller = new AbortController();
-let interrupts = 0;
+let firstSignalAt: number | undefined;
 const onSignal = () => {
   // The first signal lets copies under way finish and clean up; a second one leaves at once (any
-  // temp file left is removed by the next run).
-  if (++interrupts > 1) process.exit(ExitCode.INTERRUPTED);
+  // temp file left is removed by the next run). A repeat within a second is not a second signal:
+  // a dependency (conf's file writer) sends the signal it caught to the process again.
+  const now = performance.now();
+  if (firstSignalAt !== undefined && now - firstSignalAt > 1000) process.exit(ExitCode.INTERRUPTED);
+  firstSignalAt ??= now;
   controller.abort();
 };
 process.on('SIGINT', onSignal);

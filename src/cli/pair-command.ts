@@ -68,7 +68,7 @@ export async function pairCommand(argv: string[], io: Io): Promise<number> {
   const { values: v, positionals } = parsed;
   const where = places(v['config-dir']);
   // While SyncTray runs, it owns the config: changes go through it and take effect at once.
-  const ask = (command: string, args?: unknown) => askService(where.state, { command, args });
+  const ask = (command: string, args?: unknown) => askService(where.config, { command, args });
   const running = await ask('list');
   const { store, problems } = ConfigStore.open(where.config);
   if (!running) for (const p of problems) io.stderr.write(`synctray: ${p.message}${p.keptAt ? ` It is kept as ${p.keptAt}.` : ''}\n`);
@@ -76,7 +76,9 @@ export async function pairCommand(argv: string[], io: Io): Promise<number> {
 
   switch (sub) {
     case 'add': {
-      const pair = store.add(prepare(store.pairs(), positionals, v));
+      const prepared = prepare(store.pairs(), positionals, v);
+      // Checked again against the pairs as they are when it is written: another add may have come first.
+      const pair = store.add(prepared, (now) => checkNew(now, prepared));
       io.stdout.write(`${addedText(pair)}\n`);
       return ExitCode.OK;
     }
@@ -175,6 +177,12 @@ function prepare(pairs: readonly Pair[], positionals: string[], v: Values): Omit
     paused: v.paused === true,
     notify: notify as NotifyLevel,
   };
+}
+
+/** Refuses a new pair that overlaps another or takes a name already taken. */
+export function checkNew(pairs: readonly Pair[], pair: Omit<Pair, 'id'>): void {
+  if (pairs.some((p) => p.name === pair.name)) throw new RefusedError(`A pair is already called "${pair.name}": choose another --name.`);
+  refuseOverlaps(pairs, pair.source, pair.destination);
 }
 
 function addedText(pair: Pair): string {

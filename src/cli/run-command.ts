@@ -3,7 +3,7 @@ import { RefusedError } from '../core/errors.js';
 import { places } from '../config/places.js';
 import type { Pair } from '../config/schema.js';
 import { ConfigStore } from '../config/store.js';
-import { serveControl, type ControlRequest } from '../service/control.js';
+import { announce, serveControl, type ControlRequest } from '../service/control.js';
 import { InstanceLock } from '../service/instance-lock.js';
 import { RotatingLog } from '../service/log.js';
 import { Service, type ServiceEvent } from '../service/service.js';
@@ -36,10 +36,19 @@ export async function runCommand(argv: string[], io: Io, signal: AbortSignal): P
     return ExitCode.OK;
   }
   const where = places(values['config-dir']);
-  const lock = InstanceLock.acquire(where.state);
+  // The lock lives with the config it guards, whatever the environment says about run-time folders.
+  const lock = InstanceLock.acquire(where.config);
+  const released = () => {
+    announce(where.config, undefined);
+    lock.release();
+  };
+  // However the process ends, nothing is left claiming it runs.
+  process.once('exit', released);
   try {
     const { store, problems } = ConfigStore.open(where.config);
-    const log = new RotatingLog(where.logs, () => store.settings().logLevel);
+    // Settings read once: a config edited by hand while running must not break logging.
+    const settings = store.settings();
+    const log = new RotatingLog(where.logs, () => settings.logLevel);
     const say = (line: Record<string, unknown>, text: string, level: 'info' | 'warn' | 'debug' = 'info') => {
       if (text) log.write(level, text);
       if (values.json) io.stdout.write(`${JSON.stringify(line)}\n`);
@@ -68,17 +77,19 @@ export async function runCommand(argv: string[], io: Io, signal: AbortSignal): P
       else if (changed) say({}, `${e.status.name}: ${e.status.state}`);
     });
     const control = await serveControl(where.state, (req) => handle(service, store, req));
+    announce(where.config, control.socket);
     say({ event: 'running', pid: process.pid, pairs: store.pairs().length }, `SyncTray is running (pid ${process.pid}) with ${store.pairs().length} pairs; Ctrl+C stops it.`);
-    const started = service.start().catch((err: unknown) => say({ event: 'problem', message: String(err) }, `synctray: ${String(err)}`));
+    service.start();
     await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
-    await control.close();
+    // The pairs stop first (a request under way still gets its answer), then the socket closes.
     await service.stop();
-    await started;
+    await control.close();
     notify.stop();
     say({ event: 'stopped' }, 'SyncTray stopped.');
     return ExitCode.OK;
   } finally {
-    lock.release();
+    released();
+    process.removeListener('exit', released);
   }
 }
 
@@ -87,10 +98,15 @@ const LONG_SYNC_MS = 30_000;
 
 /** The notification policy in front of the desktop notifier, with the timer for what had to wait. */
 function notifications(store: ConfigStore, onUnavailable: (why: string) => void) {
-  const policy = new NotifyPolicy(
-    () => store.settings().notifications,
-    (id) => store.find(id)?.notify ?? 'all',
-  );
+  const level = store.settings().notifications;
+  const pairLevel = (id: string) => {
+    try {
+      return store.find(id)?.notify ?? 'all';
+    } catch {
+      return 'all'; // a config edited by hand while running: say too much rather than too little
+    }
+  };
+  const policy = new NotifyPolicy(() => level, pairLevel);
   const desktop = new DesktopNotifier(onUnavailable);
   let timer: NodeJS.Timeout | undefined;
   const schedule = () => {

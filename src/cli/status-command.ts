@@ -17,11 +17,14 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
     throw new UsageError((err as Error).message);
   }
   const where = places(values['config-dir']);
-  const answer = await askService(where.state, { command: 'status' });
+  const answer = await askService(where.config, { command: 'status' });
   const running = answer !== undefined;
+  // Not running: the config as it is, changed in nothing (a damaged one is reported, not set aside).
+  const offline = running ? undefined : ConfigStore.read(where.config);
+  if (offline?.problem) io.stderr.write(`synctray: ${offline.problem} 'synctray run' keeps it aside and starts with what is whole.\n`);
   const pairs: PairStatus[] = running
     ? (answer.result as PairStatus[])
-    : ConfigStore.open(where.config).store.pairs().map((p) => ({
+    : offline!.pairs.map((p) => ({
         id: p.id,
         name: p.name,
         source: p.source,

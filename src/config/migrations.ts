@@ -11,7 +11,10 @@ import { newPairId } from './ids.js';
  * notify: boolean }`. Layout 2: ConfigData.
  */
 export function migrate(raw: Record<string, unknown>): { data: ConfigData; from: number } | undefined {
-  const from = typeof raw.schemaVersion === 'number' ? raw.schemaVersion : typeof raw.version === 'number' ? raw.version : 1;
+  // Layout 1 is known by its list of folders; a file without a layout number and without that list
+  // is taken as the current layout (and checked as such, so a damaged one is set aside, not migrated).
+  const layout1 = Array.isArray(raw.folders) || raw.version === 1;
+  const from = typeof raw.schemaVersion === 'number' ? raw.schemaVersion : layout1 ? 1 : SCHEMA_VERSION;
   if (from > SCHEMA_VERSION) return undefined;
   if (from === SCHEMA_VERSION) return { data: raw as unknown as ConfigData, from };
   return { data: fromV1(raw), from };

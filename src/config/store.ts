@@ -39,7 +39,8 @@ export class ConfigStore {
     if (fs.existsSync(file)) {
       const found = readFile(file);
       if ('error' in found) {
-        problems.push({ message: `The config file could not be read (${found.error}); SyncTray started without it.`, keptAt: setAside(file, 'bad') });
+        problems.push({ message: `The config file could not be read (${found.error}); SyncTray started without it.`, keptAt: keepAside(file, 'bad') });
+        rewrite = { schemaVersion: SCHEMA_VERSION, pairs: [], settings: DEFAULT_SETTINGS };
       } else {
         const migrated = migrate(found.raw);
         if (migrated === undefined) {
@@ -47,14 +48,17 @@ export class ConfigStore {
         }
         const checked = validate(migrated.data);
         if (checked.problem) {
-          problems.push({ message: `The config file was damaged (${checked.problem}); ${checked.kept}.`, keptAt: setAside(file, 'bad') });
+          problems.push({ message: `The config file was damaged (${checked.problem}); ${checked.kept}.`, keptAt: keepAside(file, 'bad') });
           rewrite = checked.data;
         } else if (migrated.from < SCHEMA_VERSION) {
-          setAside(file, `v${migrated.from}`);
+          keepAside(file, `v${migrated.from}`);
           rewrite = checked.data;
         }
       }
     }
+    // The kept copy exists before the file is replaced, and the file is replaced whole: a crash at
+    // any point leaves either the old file or the new one, and the old one aside.
+    if (rewrite !== undefined) writeWhole(file, rewrite);
     const conf = new Conf<ConfigData>({
       projectName: 'synctray',
       cwd: dir,
@@ -66,8 +70,22 @@ export class ConfigStore {
       accessPropertiesByDotNotation: false,
       watch: false,
     });
-    if (rewrite !== undefined) conf.store = rewrite;
     return { store: new ConfigStore(conf), problems };
+  }
+
+  /**
+   * The pairs as the file holds them, without changing anything (for status): what a damaged file
+   * would lose is said, not done.
+   */
+  static read(dir: string): { pairs: Pair[]; problem?: string } {
+    const file = path.join(dir, FILE);
+    if (!fs.existsSync(file)) return { pairs: [] };
+    const found = readFile(file);
+    if ('error' in found) return { pairs: [], problem: `The config file could not be read (${found.error}).` };
+    const migrated = migrate(found.raw);
+    if (!migrated) return { pairs: [], problem: 'The config file was written by a newer SyncTray.' };
+    const checked = validate(migrated.data);
+    return { pairs: checked.data.pairs, ...(checked.problem ? { problem: `The config file is damaged (${checked.problem}).` } : {}) };
   }
 
   get path(): string {
@@ -88,32 +106,89 @@ export class ConfigStore {
     return pairs.find((p) => p.id === nameOrId) ?? pairs.find((p) => p.name === nameOrId);
   }
 
-  add(pair: Omit<Pair, 'id'>): Pair {
-    const pairs = this.pairs();
-    const added: Pair = { ...pair, id: newPairId() };
-    this.conf.set('pairs', [...pairs, added]);
-    return added;
+  add(pair: Omit<Pair, 'id'>, check?: (pairs: Pair[]) => void): Pair {
+    return this.locked(() => {
+      const pairs = this.pairs();
+      check?.(pairs);
+      const added: Pair = { ...pair, id: newPairId() };
+      this.conf.set('pairs', [...pairs, added]);
+      return added;
+    });
   }
 
   update(id: string, change: Partial<Omit<Pair, 'id'>>): Pair {
-    const pairs = this.pairs();
-    const i = pairs.findIndex((p) => p.id === id);
-    if (i < 0) throw new RefusedError(`No pair with id ${id}.`);
-    const updated = { ...pairs[i]!, ...change };
-    pairs[i] = updated;
-    this.conf.set('pairs', pairs);
-    return updated;
+    return this.locked(() => {
+      const pairs = this.pairs();
+      const i = pairs.findIndex((p) => p.id === id);
+      if (i < 0) throw new RefusedError(`No pair with id ${id}.`);
+      const updated = { ...pairs[i]!, ...change };
+      pairs[i] = updated;
+      this.conf.set('pairs', pairs);
+      return updated;
+    });
   }
 
   remove(id: string): Pair {
-    const pairs = this.pairs();
-    const gone = pairs.find((p) => p.id === id);
-    if (!gone) throw new RefusedError(`No pair with id ${id}.`);
-    this.conf.set(
-      'pairs',
-      pairs.filter((p) => p.id !== id),
-    );
-    return gone;
+    return this.locked(() => {
+      const pairs = this.pairs();
+      const gone = pairs.find((p) => p.id === id);
+      if (!gone) throw new RefusedError(`No pair with id ${id}.`);
+      this.conf.set(
+        'pairs',
+        pairs.filter((p) => p.id !== id),
+      );
+      return gone;
+    });
+  }
+
+  /**
+   * Runs a read-change-write of the file with no other process doing one at the same time (a
+   * running service and a CLI, or two CLIs): otherwise the later write would lose the earlier one's
+   * change. The lock is a file linked into place; one whose owner is gone is taken over.
+   */
+  private locked<T>(change: () => T): T {
+    const lock = `${this.conf.path}.lock`;
+    const mine = `${lock}.${process.pid}`;
+    fs.writeFileSync(mine, `${process.pid}\n`, { mode: 0o600 });
+    try {
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        try {
+          fs.linkSync(mine, lock);
+          break;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        }
+        let owner: number;
+        try {
+          owner = Number.parseInt(fs.readFileSync(lock, 'utf8'), 10);
+        } catch {
+          continue; // released meanwhile: try again
+        }
+        if (Number.isSafeInteger(owner) && !alive(owner)) fs.rmSync(lock, { force: true });
+        else if (Date.now() > deadline) throw new RefusedError(`The config is being changed by another SyncTray (pid ${owner}) for more than 10 s; try again.`);
+        else Atomics.wait(PAUSE, 0, 0, 5);
+      }
+    } finally {
+      fs.rmSync(mine, { force: true });
+    }
+    try {
+      return change();
+    } finally {
+      fs.rmSync(lock, { force: true });
+    }
+  }
+}
+
+/** Something to wait on for a few milliseconds without a busy loop (config changes are synchronous). */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -159,17 +234,39 @@ function validate(data: ConfigData): { data: ConfigData; problem?: string; kept?
   };
 }
 
-/** Renames the file aside, never over another; returns where it went. */
-function setAside(file: string, why: string): string {
+/**
+ * Keeps a copy of the file aside, never over another; returns where. A file that cannot even be
+ * read is moved aside instead.
+ */
+function keepAside(file: string, why: string): string {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   for (let n = 0; ; n++) {
     const aside = `${file}.${why}-${stamp}${n ? `-${n}` : ''}`;
     if (fs.existsSync(aside)) continue;
     try {
-      fs.renameSync(file, aside);
-    } catch (err) {
-      throw new RefusedError(`The config file \`${file}\` is unusable and could not be moved aside (${(err as Error).message}): move it away by hand, then start again.`);
+      fs.copyFileSync(file, aside, fs.constants.COPYFILE_EXCL);
+    } catch (copyErr) {
+      try {
+        fs.renameSync(file, aside);
+      } catch (err) {
+        throw new RefusedError(
+          `The config file \`${file}\` is unusable and could not be kept aside (${(err as Error).message}; ${(copyErr as Error).message}): move it away by hand, then start again.`,
+        );
+      }
     }
     return aside;
   }
+}
+
+/** Writes the config whole to a temp file, flushed, then renamed over the old one (mode 0600). */
+function writeWhole(file: string, data: ConfigData): void {
+  const temp = `${file}.${process.pid}.tmp`;
+  const fd = fs.openSync(temp, 'w', 0o600);
+  try {
+    fs.writeSync(fd, `${JSON.stringify(data, null, '\t')}\n`);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(temp, file);
 }

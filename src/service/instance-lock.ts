@@ -9,26 +9,31 @@ import { RefusedError } from '../core/errors.js';
 export class InstanceLock {
   private constructor(readonly file: string) {}
 
-  static acquire(stateDir: string): InstanceLock {
-    fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    const file = path.join(stateDir, 'synctray.lock');
-    for (let attempt = 0; attempt < 5; attempt++) {
-      try {
-        const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
-        fs.writeSync(fd, `${process.pid}\n`);
-        fs.closeSync(fd);
-        return new InstanceLock(file);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  static acquire(dir: string): InstanceLock {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const file = path.join(dir, 'synctray.lock');
+    // Written whole under another name, then linked into place: the lock never exists empty.
+    const mine = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(mine, `${process.pid}\n`, { mode: 0o600 });
+    try {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        try {
+          fs.linkSync(mine, file);
+          return new InstanceLock(file);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        }
+        const owner = ownerOf(file);
+        if (owner !== undefined && isRunning(owner)) {
+          throw new RefusedError(`SyncTray is already running (pid ${owner}) for this config; stop it first, or use it ('synctray status').`);
+        }
+        // Stale: its owner is gone. Removing it and trying again leaves a race to link(), which one wins.
+        fs.rmSync(file, { force: true });
       }
-      const owner = ownerOf(file);
-      if (owner !== undefined && isRunning(owner)) {
-        throw new RefusedError(`SyncTray is already running (pid ${owner}) for this config; stop it first, or use it ('synctray status').`);
-      }
-      // Stale: its owner is gone. Removing it and trying again leaves a race to O_EXCL, which one wins.
-      fs.rmSync(file, { force: true });
+      throw new RefusedError(`Could not take the lock ${file}: another SyncTray keeps starting. Try again.`);
+    } finally {
+      fs.rmSync(mine, { force: true });
     }
-    throw new RefusedError(`Could not take the lock ${file}: another SyncTray keeps starting. Try again.`);
   }
 
   /** Removes the lock if it is still ours. */
@@ -46,12 +51,22 @@ function ownerOf(file: string): number | undefined {
   }
 }
 
+/**
+ * Whether `pid` is a SyncTray. After a reboot the lock's pid may belong to another program: on
+ * Linux its command line tells (SyncTray's holds 'synctray' or its CLI's path).
+ */
 function isRunning(pid: number): boolean {
+  if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     // EPERM: it runs, as another user.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return /synctray|cli[\\/]main\.js/i.test(cmdline);
+  } catch {
+    return true; // no /proc (not Linux): a live pid is taken at its word
   }
 }

@@ -65,6 +65,8 @@ interface Running {
  */
 export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
   private readonly pairs = new Map<string, Running>();
+  /** Commands on one pair run one after another (a remove and a resume sent together, say). */
+  private readonly queues = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly store: ConfigStore,
@@ -73,8 +75,9 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
     super();
   }
 
-  async start(): Promise<void> {
-    await Promise.all(this.store.pairs().map((p) => this.startPair(p)));
+  /** Starts every pair; their first syncs go on in the background. */
+  start(): void {
+    for (const p of this.store.pairs()) this.startPair(p);
   }
 
   async stop(): Promise<void> {
@@ -85,43 +88,61 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
     return this.store.pairs().map((p) => this.pairs.get(p.id)?.status ?? this.initialStatus(p));
   }
 
-  async pause(nameOrId: string): Promise<PairStatus> {
-    const r = this.running(nameOrId);
-    r.pair = this.store.update(r.pair.id, { paused: true });
-    await this.stopPair(r);
-    this.set(r, { state: 'paused', progress: undefined });
-    return r.status;
+  pause(nameOrId: string): Promise<PairStatus> {
+    return this.serial(nameOrId, async (r) => {
+      r.pair = this.store.update(r.pair.id, { paused: true });
+      await this.stopPair(r);
+      this.set(r, { state: 'paused', progress: undefined });
+      return r.status;
+    });
   }
 
-  async resume(nameOrId: string): Promise<PairStatus> {
-    const r = this.running(nameOrId);
-    if (!r.pair.paused && r.watcher) return r.status;
-    r.pair = this.store.update(r.pair.id, { paused: false });
-    await this.startPair(r.pair);
-    return this.pairs.get(r.pair.id)!.status;
+  resume(nameOrId: string): Promise<PairStatus> {
+    return this.serial(nameOrId, async (r) => {
+      if (!r.pair.paused && r.watcher) return r.status;
+      r.pair = this.store.update(r.pair.id, { paused: false });
+      this.startPair(r.pair);
+      return this.pairs.get(r.pair.id)!.status;
+    });
   }
 
-  resync(nameOrId: string): PairStatus {
+  resync(nameOrId: string): Promise<PairStatus> {
+    return this.serial(nameOrId, async (r) => {
+      if (!r.watcher) throw new RefusedError(`Pair "${r.pair.name}" is paused: resume it to sync it.`);
+      r.watcher.resync();
+      return r.status;
+    });
+  }
+
+  /** Runs `command` on the pair once the commands before it on that pair are done. */
+  private serial<T>(nameOrId: string, command: (r: Running) => Promise<T>): Promise<T> {
     const r = this.running(nameOrId);
-    if (!r.watcher) throw new RefusedError(`Pair "${r.pair.name}" is paused: resume it to sync it.`);
-    r.watcher.resync();
-    return r.status;
+    const before = this.queues.get(r.pair.id) ?? Promise.resolve();
+    const next = before.catch(() => undefined).then(() => {
+      if (!this.pairs.has(r.pair.id)) throw new RefusedError(`Pair "${r.pair.name}" was removed.`);
+      return command(r);
+    });
+    this.queues.set(r.pair.id, next);
+    return next;
   }
 
   /** Adds a checked pair (see pair-command); the overlap check is made again against the pairs as they are now. */
   async add(pair: Omit<Pair, 'id'>): Promise<PairStatus> {
-    if (this.store.find(pair.name)) throw new RefusedError(`A pair is already called "${pair.name}": choose another --name.`);
-    refuseOverlaps(this.store.pairs(), pair.source, pair.destination);
-    const added = this.store.add(pair);
-    await this.startPair(added);
+    const added = this.store.add(pair, (pairs) => {
+      if (pairs.some((p) => p.name === pair.name)) throw new RefusedError(`A pair is already called "${pair.name}": choose another --name.`);
+      refuseOverlaps(pairs, pair.source, pair.destination);
+    });
+    this.startPair(added);
     return this.pairs.get(added.id)!.status;
   }
 
-  async remove(nameOrId: string): Promise<Pair> {
-    const r = this.running(nameOrId);
-    await this.stopPair(r);
-    this.pairs.delete(r.pair.id);
-    return this.store.remove(r.pair.id);
+  remove(nameOrId: string): Promise<Pair> {
+    return this.serial(nameOrId, async (r) => {
+      await this.stopPair(r);
+      this.pairs.delete(r.pair.id);
+      this.queues.delete(r.pair.id);
+      return this.store.remove(r.pair.id);
+    });
   }
 
   private running(nameOrId: string): Running {
@@ -139,7 +160,8 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
     return { id: p.id, name: p.name, source: p.source, destination: p.destination, mode: p.mode, state: p.paused ? 'paused' : 'idle', files: 0, bytes: 0 };
   }
 
-  private async startPair(pair: Pair): Promise<void> {
+  /** Starts watching a pair; its first sync goes on in the background, reported as it goes. */
+  private startPair(pair: Pair): void {
     const r: Running = this.pairs.get(pair.id) ?? { pair, status: this.initialStatus(pair) };
     r.pair = pair;
     this.pairs.set(pair.id, r);
@@ -170,15 +192,16 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
       (report) => this.onReport(r, report),
     );
     this.set(r, { state: 'scanning', lastError: undefined });
-    await r.watcher.start();
+    r.watcher.start().catch((err: unknown) => this.problem(r, 'failed', err instanceof Error ? err.message : String(err)));
   }
 
   private async stopPair(r: Running): Promise<void> {
     const watcher = r.watcher;
+    const storages = r.storages ?? [];
     r.watcher = undefined;
-    await watcher?.stop();
-    await Promise.all((r.storages ?? []).map((s) => s.close()));
     r.storages = undefined;
+    await watcher?.stop();
+    await Promise.all(storages.map((s) => s.close()));
   }
 
   private onSyncEvent(r: Running, e: SyncEvent): void {
@@ -208,7 +231,7 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
         if (failed.length > 0) this.problem(r, 'failed', `${failed.length} item${failed.length === 1 ? '' : 's'} could not be synced: ${failed[0]!.message}`);
         if (report.result.fatal) this.problem(r, 'stopped', report.result.fatal.message);
         const clean = failed.length === 0 && !report.result.fatal;
-        this.emit('event', { type: 'synced', pair: r.status, first: report.type === 'ready', clean, durationMs: report.result.durationMs });
+        this.publish({ type: 'synced', pair: r.status, first: report.type === 'ready', clean: clean && !report.result.deletionsHeld, durationMs: report.result.durationMs });
         return;
       }
       case 'state': {
@@ -235,11 +258,20 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
   private set(r: Running, change: Partial<PairStatus>): void {
     r.status = { ...r.status, ...change };
     for (const [k, v] of Object.entries(change)) if (v === undefined) delete (r.status as unknown as Record<string, unknown>)[k];
-    this.emit('event', { type: 'status', status: r.status });
+    this.publish({ type: 'status', status: r.status });
   }
 
   private problem(r: Running, kind: ProblemKind, message: string): void {
-    this.emit('event', { type: 'problem', pair: r.status, kind, message });
+    this.publish({ type: 'problem', pair: r.status, kind, message });
+  }
+
+  /** A listener's fault (a log that cannot be written, say) must not reach the pair's loop. */
+  private publish(event: ServiceEvent): void {
+    try {
+      this.emit('event', event);
+    } catch {
+      // the listener's own to report; the pairs go on
+    }
   }
 }
 

@@ -108,6 +108,12 @@ export class PairWatcher {
   /** Watches first (so nothing done during the first sync is missed), then syncs everything. */
   async start(): Promise<void> {
     await this.startWatching();
+    if (this.stopped) {
+      // Stopped while the watcher was starting: it is this call's to close.
+      await this.watcher?.close();
+      this.watcher = undefined;
+      return;
+    }
     await this.runStep(FULL, true);
     this.scheduleRescan(this.rescanEvery());
   }
@@ -227,10 +233,17 @@ export class PairWatcher {
         first = false;
       }
     };
-    this.running = loop().finally(() => {
-      this.running = undefined;
-      this.scheduleDue();
-    });
+    this.running = loop()
+      .catch((err: unknown) => {
+        // A fault in a step must not end the process: it is reported, and the changes tried again.
+        const message = err instanceof Error ? err.message : String(err);
+        this.report({ type: 'error', message });
+        this.retryLater(FULL);
+      })
+      .finally(() => {
+        this.running = undefined;
+        this.scheduleDue();
+      });
     return this.running;
   }
 
@@ -264,6 +277,8 @@ export class PairWatcher {
       this.setState('error', message);
       return this.retryLater(scope);
     }
+    // A step cut short by stop() is not a sync that happened: nothing is reported of it.
+    if (this.stopped) return;
     this.synced = true;
     this.count(result, scope);
     this.report(first ? { type: 'ready', result } : { type: 'batch', result, full: scope.full });

@@ -58,6 +58,22 @@ describe('synctray pair', () => {
     expect(fs.readFileSync(path.join(configDir, 'config.json'), 'utf8')).toBe(before);
   });
 
+  it('loses no pair when many are added at once from separate processes', async () => {
+    for (let i = 0; i < 12; i++) fs.mkdirSync(at(`many/s${i}`), { recursive: true });
+    const runs = await Promise.all(Array.from({ length: 12 }, (_, i) => pair('add', at(`many/s${i}`), at(`many-backup/s${i}`))));
+    expect(runs.map((r) => r.code)).toEqual(Array(12).fill(0));
+    expect((await pairs()).map((p) => p.name).sort()).toEqual(Array.from({ length: 12 }, (_, i) => `s${i}`).sort());
+  });
+
+  it('status changes nothing in a damaged config, and says it is damaged', async () => {
+    fs.mkdirSync(configDir, { recursive: true });
+    fs.writeFileSync(path.join(configDir, 'config.json'), '{ "pairs": [');
+    const r = await runCli(['status', '--config-dir', configDir]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('could not be read');
+    expect(fs.readdirSync(configDir)).toEqual(['config.json']);
+  });
+
   it('names an unknown pair in its refusal, and exits 2', async () => {
     const r = await pair('pause', 'nope');
     expect(r.code).toBe(2);

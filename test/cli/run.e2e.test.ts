@@ -89,6 +89,24 @@ describe.skipIf(noRsync)('synctray run', () => {
     expect(copied.files).toBeLessThanOrEqual(1000 - before + 64);
   });
 
+  it('stops cleanly on one SIGTERM in the middle of a first sync: exit 0, lock released, no temp files', async () => {
+    const big = Buffer.alloc(256 * 1024, 3);
+    for (let d = 0; d < 10; d++) {
+      fs.mkdirSync(at(`large/d${d}`), { recursive: true });
+      for (let f = 0; f < 50; f++) fs.writeFileSync(at(`large/d${d}/f${f}`), big);
+    }
+    expect((await cli('pair', 'add', at('large'), at('backup/large'))).code).toBe(0);
+    service = startCli(['run', '--config-dir', configDir]);
+    await waitFor(() => fs.existsSync(at('backup/large/d0')), 'the first sync under way', { intervalMs: 2 });
+    service.child.kill('SIGTERM');
+    const r = await service.done;
+    service = undefined;
+    expect(r.code, r.stderr).toBe(0);
+    expect(fs.existsSync(path.join(configDir, 'synctray.lock'))).toBe(false);
+    const temps = fs.readdirSync(at('backup'), { recursive: true }).filter((n) => String(n).includes('.~synctray-'));
+    expect(temps).toEqual([]);
+  });
+
   it('starts on a damaged config, keeping it aside and saying so', async () => {
     fs.mkdirSync(configDir, { recursive: true });
     fs.writeFileSync(path.join(configDir, 'config.json'), '{ "pairs": [');

@@ -86,6 +86,17 @@ describe('the config store', () => {
     expect(opened.problems[0]!.keptAt).toBe(path.join(dir, aside('bad')[0]!));
   });
 
+  it('takes a file of the current shape without its layout number as damaged, not as the first layout', () => {
+    const { store } = ConfigStore.open(dir);
+    const kept = store.add(pair('photos'));
+    const raw = JSON.parse(fs.readFileSync(file(), 'utf8'));
+    delete raw.schemaVersion;
+    fs.writeFileSync(file(), JSON.stringify(raw));
+    const opened = ConfigStore.open(dir);
+    expect(opened.store.pairs()).toEqual([kept]);
+    expect(aside('v1')).toEqual([]);
+  });
+
   it('refuses a file from a newer SyncTray and leaves it alone', () => {
     const newer = JSON.stringify({ schemaVersion: SCHEMA_VERSION + 1, pairs: [], settings: {} });
     fs.writeFileSync(file(), newer);

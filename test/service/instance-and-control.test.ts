@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RefusedError } from '../../src/core/errors.js';
-import { askService, serveControl, socketPath } from '../../src/service/control.js';
+import { announce, askService, serveControl, socketPath } from '../../src/service/control.js';
 import { InstanceLock } from '../../src/service/instance-lock.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
 
@@ -44,8 +44,9 @@ describe('the control socket', () => {
       if (req.command === 'echo') return req.args;
       throw new RefusedError(`No pair is called "${String(req.args)}"`);
     });
+    announce(dir, control.socket);
     try {
-      expect(fs.statSync(socketPath(dir)).mode & 0o777).toBe(0o600);
+      expect(fs.statSync(control.socket).mode & 0o777).toBe(0o600);
       expect(await askService(dir, { command: 'echo', args: { a: [1, 'two'] } })).toEqual({ result: { a: [1, 'two'] } });
       await expect(askService(dir, { command: 'pause', args: 'nope' })).rejects.toThrow(RefusedError);
       const many = await Promise.all(Array.from({ length: 20 }, (_, i) => askService(dir, { command: 'echo', args: i })));
@@ -56,8 +57,30 @@ describe('the control socket', () => {
     expect(await askService(dir, { command: 'echo' })).toBeUndefined();
   });
 
+  it('uses a short private socket path where the run-time folder is too deep for one', async () => {
+    const deep = path.join(dir, 'x'.repeat(60), 'y'.repeat(60));
+    const control = await serveControl(deep, async () => 'deep');
+    try {
+      expect(Buffer.byteLength(control.socket)).toBeLessThanOrEqual(100);
+      expect(fs.statSync(path.dirname(control.socket)).mode & 0o777).toBe(0o700);
+      announce(dir, control.socket);
+      expect(await askService(dir, { command: 'x' })).toEqual({ result: 'deep' });
+    } finally {
+      await control.close();
+    }
+  });
+
+  it('refuses a run-time folder that others may write in', async () => {
+    const shared = path.join(dir, 'shared');
+    fs.mkdirSync(shared, { mode: 0o777 });
+    fs.chmodSync(shared, 0o777);
+    await expect(serveControl(shared, async () => 'x')).rejects.toThrow(/must belong to you alone/);
+  });
+
   it('says nobody runs when only the socket file of a killed instance is left', async () => {
-    const file = socketPath(dir);
+    const file = socketPath(path.join(dir, 'state'));
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    announce(dir, file);
     // A process that listens, then dies by SIGKILL: its socket file stays, with nobody behind it.
     const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(file)}, () => console.log('up'))`]);
     await new Promise<void>((r) => child.stdout.once('data', () => r()));
