@@ -160,7 +160,7 @@ describe.skipIf(noRsync)('synctray watch', () => {
     writeTree(src, { keep: 'k' });
     writeTree(dst, Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`extra${i}`, `${i}`])));
     const w = await start();
-    expect(w.lines.find((l) => l.event === 'held')).toBeDefined();
+    await w.next('the first sync holding its deletions', (l) => l.event === 'held');
     const from = w.lines.length;
     fs.writeFileSync(path.join(src, 'b'), 'b');
     await w.next('the next step', (l) => l.event === 'batch', from);
