@@ -39,8 +39,16 @@ export async function logCommand(argv: string[], io: Io, signal: AbortSignal): P
       fs.closeSync(fd);
     }
   };
-  pump();
-  const timer = setInterval(pump, 200);
+  const safePump = () => {
+    try {
+      pump();
+    } catch (err) {
+      // Unreadable for a moment (rotated, permissions changed): say so and keep following.
+      io.stderr.write(`synctray: ${(err as Error).message}\n`);
+    }
+  };
+  safePump();
+  const timer = setInterval(safePump, 200);
   await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
   clearInterval(timer);
   return ExitCode.OK;

@@ -59,6 +59,9 @@ export class ConfigStore {
     // The kept copy exists before the file is replaced, and the file is replaced whole: a crash at
     // any point leaves either the old file or the new one, and the old one aside.
     if (rewrite !== undefined) writeWhole(file, rewrite);
+    // A new config is made whole and linked into place, never over one another process made meanwhile
+    // (conf would write its defaults over it).
+    else if (!fs.existsSync(file)) createIfMissing(file, { schemaVersion: SCHEMA_VERSION, pairs: [], settings: DEFAULT_SETTINGS });
     const conf = new Conf<ConfigData>({
       projectName: 'synctray',
       cwd: dir,
@@ -255,6 +258,18 @@ function keepAside(file: string, why: string): string {
       }
     }
     return aside;
+  }
+}
+
+function createIfMissing(file: string, data: ConfigData): void {
+  const temp = `${file}.${process.pid}.new`;
+  fs.writeFileSync(temp, `${JSON.stringify(data, null, '\t')}\n`, { mode: 0o600 });
+  try {
+    fs.linkSync(temp, file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    fs.rmSync(temp, { force: true });
   }
 }
 

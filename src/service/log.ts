@@ -27,7 +27,13 @@ export class RotatingLog {
     const line = `${new Date().toISOString()} ${level} ${text.replace(/\n/g, ' ')}\n`;
     try {
       if ((fs.statSync(this.file, { throwIfNoEntry: false })?.size ?? 0) + line.length > this.maxBytes) this.rotate();
-      fs.appendFileSync(this.file, line, { mode: 0o600 });
+      // Never through a symlink: one planted in the log folder would have us write into another file.
+      const fd = fs.openSync(this.file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
+      try {
+        fs.writeSync(fd, line);
+      } finally {
+        fs.closeSync(fd);
+      }
     } catch {
       // A log that cannot be written must not stop the backups; stderr still has it.
     }
