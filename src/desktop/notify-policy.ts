@@ -16,6 +16,8 @@ export interface Notification {
 }
 
 const MINUTE = 60_000;
+/** At most this many notifications in any minute, whatever the number of pairs (one unplugged drive may hold many). */
+const MAX_PER_MINUTE = 3;
 /** A problem that goes on is told again this long after it was first seen (then after the next). */
 const ESCALATE_AFTER = [10 * MINUTE, 60 * MINUTE];
 
@@ -37,6 +39,8 @@ interface PairMemory {
  */
 export class NotifyPolicy {
   private readonly pairs = new Map<string, PairMemory>();
+  /** When the notifications of the last minute were shown, for the limit across pairs. */
+  private shown: number[] = [];
 
   constructor(
     private readonly level: () => NotifyLevel,
@@ -45,6 +49,11 @@ export class NotifyPolicy {
 
   /** What to show now for this happening (possibly nothing: filtered, grouped for later, or told already). */
   add(h: Happening, now: number): Notification | undefined {
+    const n = this.accept(h, now);
+    return n && this.room(now) ? this.count(n, now) : this.hold(n, h);
+  }
+
+  private accept(h: Happening, now: number): Notification | undefined {
     const key = h.pairId ?? '';
     const memory = this.memory(key);
     if (!this.wanted(h)) return undefined;
@@ -68,24 +77,54 @@ export class NotifyPolicy {
     this.pairs.get(pairId)?.told.clear();
   }
 
-  /** Whatever waited for its pair's minute and may be shown at `now`. */
+  /**
+   * Whatever waited and may be shown at `now`: each pair's own, within the limit across pairs; past
+   * it, all that is due is told in one.
+   */
   flush(now: number): Notification[] {
-    const out: Notification[] = [];
+    if (!this.room(now)) return [];
+    const due: Notification[] = [];
     for (const key of this.pairs.keys()) {
       const n = this.due(key, now);
-      if (n) out.push(n);
+      if (n) due.push(n);
     }
+    const room = MAX_PER_MINUTE - this.shown.length;
+    const out = due.length <= room ? due : [...due.slice(0, room - 1), merged(due.slice(room - 1))];
+    for (const n of out) this.count(n, now);
     return out;
+  }
+
+  /** Whether the limit across pairs leaves room for one more now. */
+  private room(now: number): boolean {
+    this.shown = this.shown.filter((t) => now - t < MINUTE);
+    return this.shown.length < MAX_PER_MINUTE;
+  }
+
+  private count(n: Notification, now: number): Notification {
+    this.shown.push(now);
+    return n;
+  }
+
+  /** A notification the limit across pairs held back waits with its pair for the next flush. */
+  private hold(n: Notification | undefined, h: Happening): undefined {
+    if (n) {
+      const m = this.memory(h.pairId ?? '');
+      m.waiting.push({ ...h, message: n.body });
+      m.lastShownAt = undefined;
+    }
+    return undefined;
   }
 
   /** When flush() next has something to show (undefined: nothing waits). */
   nextFlushAt(): number | undefined {
     let next: number | undefined;
     for (const m of this.pairs.values()) {
-      if (m.waiting.length === 0 || m.lastShownAt === undefined) continue;
-      const at = m.lastShownAt + MINUTE;
+      if (m.waiting.length === 0) continue;
+      const at = m.lastShownAt === undefined ? 0 : m.lastShownAt + MINUTE;
       next = next === undefined ? at : Math.min(next, at);
     }
+    // Not before the limit across pairs leaves room again.
+    if (next !== undefined && this.shown.length >= MAX_PER_MINUTE) next = Math.max(next, this.shown[0]! + MINUTE);
     return next;
   }
 
@@ -124,6 +163,15 @@ const TITLES: Record<Happening['kind'], string> = {
   config: 'settings were damaged',
   synced: 'synced',
 };
+
+/** Several pairs' notifications told as one. */
+function merged(all: Notification[]): Notification {
+  return {
+    title: `SyncTray: ${all.length} folder pairs need attention`,
+    body: all.map((n) => `• ${n.title.replace(/^SyncTray: /, '')}: ${n.body.split('\n')[0]}`).join('\n'),
+    urgency: all.some((n) => n.urgency === 'critical') ? 'critical' : 'normal',
+  };
+}
 
 function render(items: Happening[]): Notification {
   const first = items[0]!;

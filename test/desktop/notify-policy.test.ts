@@ -30,6 +30,19 @@ describe('the notification policy', () => {
     expect(p.nextFlushAt()).toBeUndefined();
   });
 
+  it('shows at most three a minute across pairs, telling the rest together afterwards', () => {
+    const p = policy();
+    const shown = Array.from({ length: 10 }, (_, i) => p.add(failed(`drive gone ${i}`, `p${i + 1}`), 0)).filter(Boolean);
+    expect(shown).toHaveLength(3);
+    expect(p.nextFlushAt()).toBe(MIN);
+    expect(p.flush(MIN - 1)).toEqual([]);
+    const later = p.flush(MIN);
+    expect(later).toHaveLength(3);
+    expect(later[2]!.title).toBe('SyncTray: 5 folder pairs need attention');
+    expect(later[2]!.body.split('\n')).toHaveLength(5);
+    expect(p.nextFlushAt()).toBeUndefined();
+  });
+
   it('keeps pairs apart: each has its own minute', () => {
     const p = policy();
     expect(p.add(failed('one'), 0)).toBeDefined();
