@@ -25,7 +25,7 @@ interface PairMemory {
   lastShownAt?: number;
   /** Problems waiting for the pair's minute to pass, grouped into one notification then. */
   waiting: Happening[];
-  /** Problems told already, by kind: when first seen and how many times told. */
+  /** Problems told already (kind and text): when first seen and how many times told. */
   told: Map<string, { since: number; times: number }>;
 }
 
@@ -58,14 +58,16 @@ export class NotifyPolicy {
     const memory = this.memory(key);
     if (!this.wanted(h)) return undefined;
     if (h.kind !== 'synced') {
-      const seen = memory.told.get(h.kind);
+      // The same problem is its kind and its text, numbers aside (a count of failed items moves).
+      const problem = `${h.kind}:${h.message.replace(/\d+/g, '#')}`;
+      const seen = memory.told.get(problem);
       if (seen) {
         const due = ESCALATE_AFTER[seen.times - 1];
         if (due === undefined || now - seen.since < due) return undefined;
         seen.times++;
         h = { ...h, message: `still: ${h.message}` };
       } else {
-        memory.told.set(h.kind, { since: now, times: 1 });
+        memory.told.set(problem, { since: now, times: 1 });
       }
     }
     memory.waiting.push(h);

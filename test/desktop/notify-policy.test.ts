@@ -59,6 +59,13 @@ describe('the notification policy', () => {
     expect(p.add(failed('disk full'), 600 * MIN)).toBeUndefined();
   });
 
+  it('tells a different problem of the same kind, but not the same one with another count', () => {
+    const p = policy();
+    expect(p.add(failed('3 items could not be synced: a.jpg: permission denied'), 0)).toBeDefined();
+    expect(p.add(failed('4 items could not be synced: a.jpg: permission denied'), 2 * MIN)).toBeUndefined();
+    expect(p.add(failed('1 item could not be synced: disk full'), 3 * MIN)?.body).toBe('1 item could not be synced: disk full');
+  });
+
   it('forgets the problems of a pair that syncs cleanly, so a new failure is told again', () => {
     const p = policy();
     p.add(failed('disk full'), 0);
