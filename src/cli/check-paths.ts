@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RefusedError } from '../core/errors.js';
 import { rootMessages } from '../core/messages.js';
-import { isInside } from '../config/pairs.js';
+import { isInside, versionsInDestination } from '../config/pairs.js';
 
 /**
  * The real location of `p` even when it does not exist yet: the nearest existing ancestor is
@@ -73,7 +73,8 @@ export function checkLocalPaths(source: string, destination: string, versions?: 
       throw new RefusedError(`Destination \`${dst}\` is inside versions folder \`${ver}\`: choose a versions folder beside or inside the destination.`);
     }
     out.versions = ver;
-    if (isInside(ver, dst)) out.versionsInDestination = path.relative(dst, ver).split(path.sep).join('/');
+    const inside = versionsInDestination(dst, ver);
+    if (inside !== undefined) out.versionsInDestination = inside;
   }
   return out;
 }

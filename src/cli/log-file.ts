@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { RefusedError } from '../core/errors.js';
 import { SyncEvents, type SyncEvent } from '../core/events.js';
 
 /** Appends one line per operation to a log file, and a closing summary. */
@@ -34,5 +35,15 @@ export class LogFile {
   close(): void {
     this.flush();
     fs.closeSync(this.fd);
+  }
+}
+
+/** The --log-file of a command, opened; refused with a clear message where it cannot be. */
+export function openLogFile(path: string | undefined): LogFile | undefined {
+  if (path === undefined) return undefined;
+  try {
+    return new LogFile(path);
+  } catch (err) {
+    throw new RefusedError(`Log file \`${path}\` cannot be opened for writing: ${(err as Error).message}. Choose a writable path.`);
   }
 }

@@ -8,7 +8,7 @@ import { DEFAULT_RESCAN_MS, NOTIFY_LEVELS, type NotifyLevel, type Pair } from '.
 import { ConfigStore } from '../config/store.js';
 import { askService } from '../service/control.js';
 import { checkLocalPaths } from './check-paths.js';
-import { freeName, refuseOverlaps } from '../config/pairs.js';
+import { checkNew, freeName } from '../config/pairs.js';
 import { ExitCode } from './exit-codes.js';
 import type { Io } from './sync-command.js';
 import { UsageError } from './usage-error.js';
@@ -161,11 +161,9 @@ function prepare(pairs: readonly Pair[], positionals: string[], v: Values): Omit
   const exclude = (v.exclude as string[] | undefined) ?? [];
   excludeMatcher(exclude);
   const paths = checkLocalPaths(positionals[0]!, positionals[1]!, v.versions as string | undefined);
-  refuseOverlaps(pairs, paths.source, paths.destination);
   const name = (v.name as string | undefined) ?? freeName(pairs, path.basename(paths.source) || 'pair');
   if (name.trim() === '') throw new UsageError('--name is empty: give the pair a name, or leave --name out.');
-  if (pairs.some((p) => p.name === name)) throw new RefusedError(`A pair is already called "${name}": choose another --name.`);
-  return {
+  const pair: Omit<Pair, 'id'> = {
     name,
     source: paths.source,
     destination: paths.destination,
@@ -177,12 +175,8 @@ function prepare(pairs: readonly Pair[], positionals: string[], v: Values): Omit
     paused: v.paused === true,
     notify: notify as NotifyLevel,
   };
-}
-
-/** Refuses a new pair that overlaps another or takes a name already taken. */
-export function checkNew(pairs: readonly Pair[], pair: Omit<Pair, 'id'>): void {
-  if (pairs.some((p) => p.name === pair.name)) throw new RefusedError(`A pair is already called "${pair.name}": choose another --name.`);
-  refuseOverlaps(pairs, pair.source, pair.destination);
+  checkNew(pairs, pair);
+  return pair;
 }
 
 function addedText(pair: Pair): string {

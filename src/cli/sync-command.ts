@@ -8,7 +8,7 @@ import { app } from '../app.js';
 import { checkLocalPaths } from './check-paths.js';
 import { ExitCode } from './exit-codes.js';
 import { formatBytes, formatCount, formatDuration } from './format.js';
-import { LogFile } from './log-file.js';
+import { openLogFile } from './log-file.js';
 import { ProgressBar } from './progress.js';
 import { UsageError } from './usage-error.js';
 
@@ -123,14 +123,7 @@ export async function syncCommand(argv: string[], io: Io, signal: AbortSignal): 
   }
 
   const paths = checkLocalPaths(args.source, args.destination, args.versions);
-  let log: LogFile | undefined;
-  if (args.logFile !== undefined) {
-    try {
-      log = new LogFile(args.logFile);
-    } catch (err) {
-      throw new RefusedError(`Log file \`${args.logFile}\` cannot be opened for writing: ${(err as Error).message}. Choose a writable path.`);
-    }
-  }
+  const log = openLogFile(args.logFile);
 
   const src = app.openStorage(paths.source);
   const dst = app.openStorage(paths.destination);

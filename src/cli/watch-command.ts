@@ -1,14 +1,11 @@
-import { isSameOrInside, baseName } from '../core/rel-path.js';
-import { RefusedError } from '../core/errors.js';
-import { excludeMatcher } from '../engine/exclude.js';
-import { isTempName } from '../engine/temp-name.js';
 import { folderWatcher } from '../watch/folder-watcher.js';
+import { watchIgnore } from '../watch/ignore.js';
 import { PairWatcher, type WatchReport, type WatchTotals } from '../watch/watch-pair.js';
 import { app } from '../app.js';
 import { checkLocalPaths } from './check-paths.js';
 import { ExitCode } from './exit-codes.js';
 import { formatCount } from './format.js';
-import { LogFile } from './log-file.js';
+import { openLogFile, type LogFile } from './log-file.js';
 import { parseSyncArgs, summaryJson, summaryText, type Io } from './sync-command.js';
 import { UsageError } from './usage-error.js';
 
@@ -68,19 +65,10 @@ export async function watchCommand(argv: string[], io: Io, signal: AbortSignal):
   }
   if (args.dryRun) throw new UsageError("watch has no --dry-run: 'synctray sync --dry-run' shows what the first sync would do.");
   const paths = checkLocalPaths(args.source, args.destination, args.versions);
-  // Refuses an empty pattern before anything starts, as sync does.
-  const exclude = excludeMatcher(args.exclude);
-  let log: LogFile | undefined;
-  if (args.logFile !== undefined) {
-    try {
-      log = new LogFile(args.logFile);
-    } catch (err) {
-      throw new RefusedError(`Log file \`${args.logFile}\` cannot be opened for writing: ${(err as Error).message}. Choose a writable path.`);
-    }
-  }
+  const log = openLogFile(args.logFile);
   const hidden = paths.versionsInDestination;
-  const ignore = (path: string, isDir: boolean) =>
-    isTempName(baseName(path)) || exclude(path, isDir) || (hidden !== undefined && isSameOrInside(path, hidden));
+  // Refuses an empty pattern before anything starts, as sync does.
+  const ignore = watchIgnore(args.exclude, hidden);
 
   const src = app.openStorage(paths.source);
   const dst = app.openStorage(paths.destination);

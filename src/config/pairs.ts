@@ -8,6 +8,11 @@ export function isInside(child: string, parent: string): boolean {
   return rel !== '' && rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
 }
 
+/** A versions folder's path relative to the destination, '/'-separated, when it lies inside it. */
+export function versionsInDestination(destination: string, versions: string): string | undefined {
+  return isInside(versions, destination) ? path.relative(destination, versions).split(path.sep).join('/') : undefined;
+}
+
 /**
  * Refuses a new pair that would feed another (a destination overlapping another pair's source, or
  * a source overlapping another's destination: a loop of copies), write into the same place as
@@ -34,6 +39,12 @@ export function refuseOverlaps(pairs: readonly Pair[], source: string, destinati
       );
     }
   }
+}
+
+/** Refuses a new pair that overlaps another (refuseOverlaps) or takes a name already taken. */
+export function checkNew(pairs: readonly Pair[], pair: Omit<Pair, 'id'>): void {
+  if (pairs.some((p) => p.name === pair.name)) throw new RefusedError(`A pair is already called "${pair.name}": choose another --name.`);
+  refuseOverlaps(pairs, pair.source, pair.destination);
 }
 
 /** `base`, or `base 2`, `base 3`… whichever no pair has. */

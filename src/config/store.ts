@@ -4,6 +4,7 @@ import Conf from 'conf';
 import { Ajv } from 'ajv';
 import { RefusedError } from '../core/errors.js';
 import { newPairId } from './ids.js';
+import { processAlive, releasePidLock, tryPidLock } from './pid-lock.js';
 import { migrate } from './migrations.js';
 import { CONFIG_SCHEMA, DEFAULT_SETTINGS, PAIR_SCHEMA, SCHEMA_VERSION, type ConfigData, type Pair, type Settings } from './schema.js';
 
@@ -151,49 +152,21 @@ export class ConfigStore {
    */
   private locked<T>(change: () => T): T {
     const lock = `${this.conf.path}.lock`;
-    const mine = `${lock}.${process.pid}`;
-    fs.writeFileSync(mine, `${process.pid}\n`, { mode: 0o600 });
-    try {
-      const deadline = Date.now() + 10_000;
-      for (;;) {
-        try {
-          fs.linkSync(mine, lock);
-          break;
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        }
-        let owner: number;
-        try {
-          owner = Number.parseInt(fs.readFileSync(lock, 'utf8'), 10);
-        } catch {
-          continue; // released meanwhile: try again
-        }
-        if (Number.isSafeInteger(owner) && !alive(owner)) fs.rmSync(lock, { force: true });
-        else if (Date.now() > deadline) throw new RefusedError(`The config is being changed by another SyncTray (pid ${owner}) for more than 10 s; try again.`);
-        else Atomics.wait(PAUSE, 0, 0, 5);
-      }
-    } finally {
-      fs.rmSync(mine, { force: true });
+    const deadline = Date.now() + 10_000;
+    for (let owner; (owner = tryPidLock(lock, processAlive)) !== undefined; ) {
+      if (Date.now() > deadline) throw new RefusedError(`The config is being changed by another SyncTray (pid ${owner}) for more than 10 s; try again.`);
+      Atomics.wait(PAUSE, 0, 0, 5);
     }
     try {
       return change();
     } finally {
-      fs.rmSync(lock, { force: true });
+      releasePidLock(lock);
     }
   }
 }
 
 /** Something to wait on for a few milliseconds without a busy loop (config changes are synchronous). */
 const PAUSE = new Int32Array(new SharedArrayBuffer(4));
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function readFile(file: string): { raw: Record<string, unknown> } | { error: string } {
   let text: string;

@@ -1,7 +1,7 @@
 import { RefusedError } from '../core/errors.js';
 import type { SyncMode } from '../core/modes.js';
 import type { Plan } from './plan.js';
-import type { Tree } from './tree.js';
+import { countNonFolders, type Tree } from './tree.js';
 
 export interface GuardOptions {
   mode: SyncMode;
@@ -31,7 +31,7 @@ export function checkGuards(
 ): void {
   if (options.mode !== 'mirror' || options.force) return;
 
-  const dstFiles = partial ? (partial.destinationFiles ?? countFiles(dst)) : countFiles(dst);
+  const dstFiles = partial ? (partial.destinationFiles ?? countNonFolders(dst)) : countNonFolders(dst);
   if (!partial && src.entries.size <= 1 && src.equalItems === 0 && dst.entries.size > 1) {
     const what = src.holdsExcluded.has('') ? 'holds only excluded items' : 'is empty';
     throw new RefusedError(
@@ -57,9 +57,3 @@ export function checkGuards(
   }
 }
 
-/** Files, links and other non-folders, counted one by one or found equal whole (Tree.equalItems). */
-function countFiles(tree: Tree): number {
-  let n = tree.equalItems;
-  for (const e of tree.entries.values()) if (e.type !== 'dir') n++;
-  return n;
-}

@@ -15,7 +15,7 @@ import { afterMoves, findMoves } from './moves.js';
 import { plan as makePlan, type Plan, type PlanOptions, type Skipped } from './plan.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 import { scan, scanPair, type PairScanOptions } from './scan.js';
-import { emptyTree, type Tree } from './tree.js';
+import { countNonFolders, emptyTree, type Tree } from './tree.js';
 import type { VersionStore } from './versions.js';
 
 export interface SyncOptions {
@@ -204,12 +204,6 @@ async function scanBoth(src: Storage, dst: Storage, srcRoot: Entry, dstRoot: Ent
     scan(src, srcRoot, options).catch((err: unknown) => rootProblem(err, src, 'Source')),
     dstRoot ? scan(dst, dstRoot, options).catch((err: unknown) => rootProblem(err, dst, 'Destination')) : emptyTree(),
   ]);
-}
-
-function countNonFolders(tree: Tree): number {
-  let n = tree.equalItems;
-  for (const e of tree.entries.values()) if (e.type !== 'dir') n++;
-  return n;
 }
 
 function rootFailures(src: Storage, dst: Storage): PairScanOptions['rootFailed'] {

@@ -27,3 +27,10 @@ export interface Tree {
 export function emptyTree(): Tree {
   return { entries: new Map(), errors: [], temps: [], holdsExcluded: new Set(), equalItems: 0 };
 }
+
+/** Items other than folders in a tree, those found equal whole (equalItems) included. */
+export function countNonFolders(tree: Tree): number {
+  let n = tree.equalItems;
+  for (const e of tree.entries.values()) if (e.type !== 'dir') n++;
+  return n;
+}

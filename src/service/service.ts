@@ -1,14 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { SyncEvents, type SyncEvent } from '../core/events.js';
-import { baseName, isSameOrInside } from '../core/rel-path.js';
 import { RefusedError } from '../core/errors.js';
-import { excludeMatcher } from '../engine/exclude.js';
-import { isTempName } from '../engine/temp-name.js';
 import type { VersionStore } from '../engine/versions.js';
 import type { Storage } from '../storage/storage.js';
 import type { ConfigStore } from '../config/store.js';
-import { refuseOverlaps } from '../config/pairs.js';
+import { checkNew, versionsInDestination } from '../config/pairs.js';
 import type { Pair } from '../config/schema.js';
+import { watchIgnore } from '../watch/ignore.js';
 import { PairWatcher, type WatchFolder, type WatchReport } from '../watch/watch-pair.js';
 
 /** A pair's state as the user sees it (the tray and `status`). */
@@ -128,10 +126,7 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
 
   /** Adds a checked pair (see pair-command); the overlap check is made again against the pairs as they are now. */
   async add(pair: Omit<Pair, 'id'>): Promise<PairStatus> {
-    const added = this.store.add(pair, (pairs) => {
-      if (pairs.some((p) => p.name === pair.name)) throw new RefusedError(`A pair is already called "${pair.name}": choose another --name.`);
-      refuseOverlaps(pairs, pair.source, pair.destination);
-    });
+    const added = this.store.add(pair, (pairs) => checkNew(pairs, pair));
     this.startPair(added);
     return this.pairs.get(added.id)!.status;
   }
@@ -166,13 +161,12 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
     r.pair = pair;
     this.pairs.set(pair.id, r);
     if (pair.paused || r.watcher) return this.set(r, {});
-    const exclude = excludeMatcher(pair.exclude);
-    const ignore = (path: string, isDir: boolean) => isTempName(baseName(path)) || exclude(path, isDir);
+    const hidden = pair.versions ? versionsInDestination(pair.destination, pair.versions) : undefined;
+    const ignore = watchIgnore(pair.exclude, hidden);
     const src = this.deps.openStorage(pair.source);
     const dst = this.deps.openStorage(pair.destination);
     r.storages = [src, dst];
     const versions = pair.versions ? this.deps.openVersions(pair.versions, new Date()) : undefined;
-    const hidden = versionsInside(pair);
     r.watcher = new PairWatcher(
       src,
       dst,
@@ -185,7 +179,7 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
           hideInDestination: hidden ? [hidden] : [],
           onEvent: (e) => this.onSyncEvent(r, e),
         },
-        ignore: (path, isDir) => ignore(path, isDir) || (hidden !== undefined && isSameOrInside(path, hidden)),
+        ignore,
         rescanIntervalMs: pair.rescanIntervalMs,
       },
       { watchFolder: this.deps.watchFolder(pair.source, ignore), now: this.deps.now, setTimeout, clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout) },
@@ -273,11 +267,4 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
       // the listener's own to report; the pairs go on
     }
   }
-}
-
-/** The versions folder relative to the destination, when it lies inside it. */
-function versionsInside(pair: Pair): string | undefined {
-  if (!pair.versions) return undefined;
-  const rel = pair.versions.startsWith(`${pair.destination}/`) ? pair.versions.slice(pair.destination.length + 1) : undefined;
-  return rel;
 }

@@ -50,15 +50,8 @@ export interface PairWatchOptions {
   retryMs?: number;
 }
 
-export interface WatchTotals {
-  steps: number;
-  copied: number;
-  moved: number;
-  updated: number;
-  deleted: number;
-  metadata: number;
-  failed: number;
-}
+/** The operations of every step so far, by kind, as each step's result counts them. */
+export type WatchTotals = { steps: number } & Pick<SyncResult, 'copied' | 'moved' | 'updated' | 'deleted' | 'metadata' | 'failed'>;
 
 const INOTIFY_LIMIT_CODES = new Set(['ENOSPC', 'EMFILE']);
 
