@@ -3,26 +3,25 @@ import fs from 'node:fs';
 /**
  * Tries to take a lock file holding this process's pid: written whole under another name, then
  * linked into place, so it never exists empty and never replaces another's. A lock whose owner
- * `alive` says is gone (or that holds no pid) is removed and tried again; a race to remove one is
- * settled by link(), which only one wins. Returns undefined once taken, else the owner's pid.
+ * `alive` says is gone (or that holds no pid) is taken over. Returns undefined once taken, else the
+ * owner's pid.
+ *
+ * Taking over is guarded: two processes that both find the same dead owner must not both remove
+ * "the stale lock", or the second would remove the lock the first just made and both would run.
+ * So a stale lock is only removed under a second lock (`.takeover`), after reading it again there.
  */
 export function tryPidLock(file: string, alive: (pid: number) => boolean): number | undefined {
   const mine = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(mine, `${process.pid}\n`, { mode: 0o600 });
   try {
     let owner = 0;
-    for (let attempt = 0; attempt < 5; attempt++) {
-      try {
-        fs.linkSync(mine, file);
-        return undefined;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      }
+    for (let attempt = 0; attempt < 20; attempt++) {
+      if (link(mine, file)) return undefined;
       const read = ownerOf(file);
       if (read === 'gone') continue; // released meanwhile
-      if (read !== undefined && alive(read)) return read;
-      owner = read ?? 0;
-      fs.rmSync(file, { force: true });
+      if (read !== undefined && alive(read.pid)) return read.pid;
+      owner = read?.pid ?? 0;
+      removeStale(file, mine, read, alive);
     }
     return owner;
   } finally {
@@ -30,9 +29,28 @@ export function tryPidLock(file: string, alive: (pid: number) => boolean): numbe
   }
 }
 
+/** Removes `file` if it is still the stale lock read as `stale`, holding the takeover lock meanwhile. */
+function removeStale(file: string, mine: string, stale: Owner | undefined, alive: (pid: number) => boolean): void {
+  const guard = `${file}.takeover`;
+  if (!link(mine, guard)) {
+    const holder = ownerOf(guard);
+    // A taker that died between its two steps would block every start: its guard is stale too.
+    // Another taker may be removing that same stale guard now; the worst case is one more round.
+    if (holder !== 'gone' && (holder === undefined || !alive(holder.pid))) fs.rmSync(guard, { force: true });
+    return;
+  }
+  try {
+    const now = ownerOf(file);
+    if (now !== 'gone' && sameLock(now, stale)) fs.rmSync(file, { force: true });
+  } finally {
+    fs.rmSync(guard, { force: true });
+  }
+}
+
 /** Removes the lock if it is still this process's. */
 export function releasePidLock(file: string): void {
-  if (ownerOf(file) === process.pid) fs.rmSync(file, { force: true });
+  const owner = ownerOf(file);
+  if (owner !== 'gone' && owner?.pid === process.pid) fs.rmSync(file, { force: true });
 }
 
 /** Whether a process with this pid runs (EPERM: it does, as another user). */
@@ -45,13 +63,39 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-function ownerOf(file: string): number | undefined | 'gone' {
-  let text: string;
+function link(from: string, to: string): boolean {
   try {
-    text = fs.readFileSync(file, 'utf8');
+    fs.linkSync(from, to);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    return false;
+  }
+}
+
+/** A lock file's owner and identity; the inode tells a new lock by the same pid from the old one. */
+interface Owner {
+  pid: number;
+  ino: number;
+}
+
+function sameLock(a: Owner | undefined, b: Owner | undefined): boolean {
+  return a === undefined || b === undefined ? a === b : a.pid === b.pid && a.ino === b.ino;
+}
+
+/** The lock's owner; undefined for a file that holds no pid (torn by hand), 'gone' when there is none. */
+function ownerOf(file: string): Owner | undefined | 'gone' {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
   } catch {
     return 'gone';
   }
-  const pid = Number.parseInt(text, 10);
-  return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+  try {
+    const text = fs.readFileSync(fd, 'utf8');
+    const pid = Number.parseInt(text, 10);
+    return Number.isSafeInteger(pid) && pid > 0 ? { pid, ino: fs.fstatSync(fd).ino } : undefined;
+  } finally {
+    fs.closeSync(fd);
+  }
 }

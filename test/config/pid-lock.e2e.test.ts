@@ -1,0 +1,60 @@
+/**
+ * The pid lock under real contention: several processes find the same stale lock at the same
+ * moment and all try to take it over. Exactly one may win, every round.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../helpers/cli.js';
+import { makeScratch, removeScratch } from '../helpers/scratch.js';
+
+const TS_HOOKS = path.join(REPO_ROOT, 'test/helpers/ts-hooks.mjs');
+const PID_LOCK = path.join(REPO_ROOT, 'src/config/pid-lock.ts');
+let dir: string;
+beforeEach(() => {
+  dir = makeScratch('synctray-pid-lock-');
+});
+afterEach(() => removeScratch(dir));
+
+function deadPid(): number {
+  return Number(spawnSync('sh', ['-c', 'echo $$']).stdout.toString().trim());
+}
+
+/** Each taker waits for the same instant, tries once, and holds what it took for a while. */
+const TAKER = `
+import { tryPidLock, processAlive, releasePidLock } from ${JSON.stringify(PID_LOCK)};
+const [file, at] = process.argv.slice(2);
+while (Date.now() < Number(at));
+const owner = tryPidLock(file, processAlive);
+console.log(owner === undefined ? 'taken' : 'refused ' + owner);
+if (owner === undefined) setTimeout(() => releasePidLock(file), 500);
+`;
+
+function taker(script: string, file: string, at: number): Promise<string> {
+  const child = spawn(process.execPath, ['--experimental-transform-types', '--no-warnings', '--import', TS_HOOKS, script, file, String(at)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  return new Promise((resolve, reject) => child.on('close', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`taker exited ${code}: ${err}`)))));
+}
+
+describe('taking over a stale pid lock', () => {
+  it('lets exactly one of many simultaneous takers win, round after round', async () => {
+    const script = path.join(dir, 'taker.mts');
+    fs.writeFileSync(script, TAKER);
+    for (let round = 0; round < 4; round++) {
+      const file = path.join(dir, `round-${round}.lock`);
+      fs.writeFileSync(file, `${deadPid()}\n`);
+      // A taker that died holding the takeover guard must not block the others either.
+      if (round % 2 === 1) fs.writeFileSync(`${file}.takeover`, `${deadPid()}\n`);
+      const at = Date.now() + 1200;
+      const answers = await Promise.all(Array.from({ length: 8 }, () => taker(script, file, at)));
+      expect(answers.filter((a) => a === 'taken'), answers.join(', ')).toHaveLength(1);
+      expect(answers.filter((a) => a.startsWith('refused ') && Number(a.slice(8)) > 0)).toHaveLength(7);
+      expect(fs.existsSync(file)).toBe(false); // released by the winner
+      expect(fs.readdirSync(dir).filter((f) => f.startsWith(`round-${round}`))).toEqual([]);
+    }
+  }, 60_000);
+});
