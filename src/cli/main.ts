@@ -17,6 +17,7 @@ Commands:
   run                           the service: sync and watch every pair
   status                        what each pair is doing
   log [--follow]                where the service's log is; --follow prints it
+  settings [NAME VALUE]         notifications and log level
 
 Run 'synctray <command> --help' for a command's options.
 Options: -h, --help   -v, --version`;
@@ -43,6 +44,8 @@ export async function main(argv: string[], io: Io, signal: AbortSignal): Promise
         return await (await import('./status-command.js')).statusCommand(rest, io);
       case 'log':
         return await (await import('./log-command.js')).logCommand(rest, io, signal);
+      case 'settings':
+        return await (await import('./settings-command.js')).settingsCommand(rest, io);
       case '--version':
       case '-v':
         io.stdout.write(`synctray ${version()}\n`);
@@ -58,7 +61,7 @@ export async function main(argv: string[], io: Io, signal: AbortSignal): Promise
     }
   } catch (err) {
     if (err instanceof UsageError) {
-      io.stderr.write(`synctray: ${err.message}\nRun 'synctray ${['sync', 'watch', 'pair', 'run', 'status', 'log'].includes(command ?? '') ? `${command} ` : ''}--help' for usage.\n`);
+      io.stderr.write(`synctray: ${err.message}\nRun 'synctray ${['sync', 'watch', 'pair', 'run', 'status', 'log', 'settings'].includes(command ?? '') ? `${command} ` : ''}--help' for usage.\n`);
       return ExitCode.REFUSED;
     }
     if (err instanceof RefusedError) {

@@ -132,6 +132,14 @@ export class ConfigStore {
     });
   }
 
+  updateSettings(change: Partial<Settings>): Settings {
+    return this.locked(() => {
+      const settings = { ...this.settings(), ...change };
+      this.conf.set('settings', settings);
+      return settings;
+    });
+  }
+
   remove(id: string): Pair {
     return this.locked(() => {
       const pairs = this.pairs();

@@ -54,7 +54,10 @@ interface Running {
   watcher?: PairWatcher;
   storages?: Storage[];
   stepStarted?: number;
+  progressPublished?: number;
 }
+
+const PROGRESS_EVERY_MS = 250;
 
 /**
  * The long-running service: every unpaused pair synced once, then watched; commands (pause,
@@ -114,7 +117,12 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
 
   /** Runs `command` on the pair once the commands before it on that pair are done. */
   private serial<T>(nameOrId: string, command: (r: Running) => Promise<T>): Promise<T> {
-    const r = this.running(nameOrId);
+    let r: Running;
+    try {
+      r = this.running(nameOrId);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     const before = this.queues.get(r.pair.id) ?? Promise.resolve();
     const next = before.catch(() => undefined).then(() => {
       if (!this.pairs.has(r.pair.id)) throw new RefusedError(`Pair "${r.pair.name}" was removed.`);
@@ -201,14 +209,24 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
   private onSyncEvent(r: Running, e: SyncEvent): void {
     if (e.type === SyncEvents.Planned) {
       r.stepStarted = this.deps.now();
-      if (e.files > 0) this.set(r, { progress: { files: 0, totalFiles: e.files, bytes: 0, totalBytes: e.bytes } });
+      // Scanning is over; a step with work to do is syncing until it ends.
+      const work = e.files > 0 || e.deletes > 0;
+      if (work) this.set(r, { state: 'syncing', ...(e.files > 0 ? { progress: { files: 0, totalFiles: e.files, bytes: 0, totalBytes: e.bytes } } : {}) });
     } else if (e.type === SyncEvents.ItemDone && r.status.progress && (e.outcome === 'copied' || e.outcome === 'updated')) {
+      const now = this.deps.now();
       const p = r.status.progress;
       const done = { ...p, files: p.files + 1, bytes: p.bytes + e.bytes };
-      const elapsed = this.deps.now() - (r.stepStarted ?? this.deps.now());
+      const elapsed = now - (r.stepStarted ?? now);
       const share = done.totalBytes > 0 ? done.bytes / done.totalBytes : done.files / Math.max(1, done.totalFiles);
       if (share > 0 && elapsed > 500) done.etaMs = Math.round((elapsed / share) * (1 - share));
-      r.status = { ...r.status, progress: done, files: r.status.files + 1, bytes: r.status.bytes + e.bytes };
+      const change = { progress: done, files: r.status.files + 1, bytes: r.status.bytes + e.bytes };
+      // Progress is published a few times a second at most (a 20,000-file sync would be 20,000 events).
+      if (now - (r.progressPublished ?? -Infinity) >= PROGRESS_EVERY_MS || done.files === done.totalFiles) {
+        r.progressPublished = now;
+        this.set(r, change);
+      } else {
+        r.status = { ...r.status, ...change };
+      }
     }
   }
 
@@ -217,21 +235,34 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
       case 'ready':
       case 'batch': {
         const failed = report.result.errors;
+        // A clean step while failed changes wait for their retry has not mended them: the error stays.
+        const mended = !r.watcher?.retryPending;
         this.set(r, {
           lastSyncAt: new Date().toISOString(),
           progress: undefined,
-          lastError: failed.length > 0 ? failed[0]!.message : report.result.fatal?.message,
+          lastError: failed.length > 0 ? failed[0]!.message : (report.result.fatal?.message ?? (mended ? undefined : r.status.lastError)),
         });
         if (failed.length > 0) this.problem(r, 'failed', `${failed.length} item${failed.length === 1 ? '' : 's'} could not be synced: ${failed[0]!.message}`);
         if (report.result.fatal) this.problem(r, 'stopped', report.result.fatal.message);
-        const clean = failed.length === 0 && !report.result.fatal;
+        const clean = failed.length === 0 && !report.result.fatal && mended;
         this.publish({ type: 'synced', pair: r.status, first: report.type === 'ready', clean: clean && !report.result.deletionsHeld, durationMs: report.result.durationMs });
         return;
       }
       case 'state': {
         // A destination that is gone is an error the user must see to (a drive to plug back in).
-        const state: PairStateName = report.state === 'watching' ? 'idle' : report.state === 'waiting-for-destination' ? 'error' : report.state;
-        this.set(r, { state, ...(state === 'error' ? { lastError: report.reason } : {}) });
+        // Every step scans first; it is syncing once its plan has work (onSyncEvent).
+        // A step that left items unsynced leaves the pair in error (with why) until one goes clean.
+        const state: PairStateName =
+          report.state === 'watching'
+            ? r.status.lastError
+              ? 'error'
+              : 'idle'
+            : report.state === 'waiting-for-destination'
+              ? 'error'
+              : report.state === 'syncing'
+                ? 'scanning'
+                : report.state;
+        this.set(r, { state, ...(state === 'error' && report.reason !== undefined ? { lastError: report.reason } : {}) });
         if (report.state === 'waiting-for-source' || report.state === 'waiting-for-destination') {
           const which = report.state === 'waiting-for-source' ? 'source' : 'destination';
           this.problem(r, `${which}-missing`, report.reason ?? `its ${which} folder is gone`);

@@ -134,6 +134,11 @@ export class PairWatcher {
     return this.state;
   }
 
+  /** Changes of a step that failed wait to be tried again: a clean step meanwhile did not cover them. */
+  get retryPending(): boolean {
+    return this.retryTimer !== undefined;
+  }
+
   /** Compares everything again as the next step (now, if no step runs). */
   resync(): void {
     if (!this.stopped) this.enqueue(FULL);

@@ -135,4 +135,26 @@ describe.skipIf(noRsync)('synctray run', () => {
     expect(log).toBe(path.join(configDir, 'logs', 'synctray.log'));
     expect(fs.readFileSync(log, 'utf8')).toMatch(/^\S+ info SyncTray is running \(pid \d+\)/);
   });
+
+  it('changes settings in the config, and at once in a running service', async () => {
+    const offline = await cli('settings', 'notifications', 'errors');
+    expect(offline.code, offline.stderr).toBe(0);
+    expect(offline.stdout).toContain('Saved; SyncTray uses it when it starts.');
+    service = startCli(['run', '--config-dir', configDir]);
+    await waitFor(async () => (await status()).running, 'the service running', { intervalMs: 50 });
+    const live = await cli('settings', 'log-level', 'debug');
+    expect(live.code, live.stderr).toBe(0);
+    expect(live.stdout).toBe('notifications errors\nlog-level debug\nSyncTray is running: the change applies now.\n');
+    expect(JSON.parse((await cli('settings', '--json')).stdout)).toEqual({ notifications: 'errors', logLevel: 'debug' });
+    const saved = JSON.parse(fs.readFileSync(path.join(configDir, 'config.json'), 'utf8')) as { settings: Record<string, unknown> };
+    expect(saved.settings).toMatchObject({ notifications: 'errors', logLevel: 'debug' });
+
+    const wrong = await cli('settings', 'notifications', 'loud');
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('The setting notifications must be one of all, errors, none (got "loud").');
+    const unknown = await cli('settings', 'colour', 'blue');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('There is no setting "colour" (settings: notifications, log-level).');
+    expect(JSON.parse((await cli('settings', '--json')).stdout)).toEqual({ notifications: 'errors', logLevel: 'debug' });
+  });
 });

@@ -1,0 +1,199 @@
+import { RefusedError } from '../core/errors.js';
+import type { Places } from '../config/places.js';
+import { LOG_LEVELS, NOTIFY_LEVELS, type LogLevel, type Pair, type Settings } from '../config/schema.js';
+import { ConfigStore } from '../config/store.js';
+import { DesktopNotifier } from '../desktop/notifier.js';
+import { NotifyPolicy, type Happening } from '../desktop/notify-policy.js';
+import { folderWatcher } from '../watch/folder-watcher.js';
+import { app } from '../app.js';
+import { announce, serveControl, type ControlRequest } from './control.js';
+import { InstanceLock } from './instance-lock.js';
+import { RotatingLog } from './log.js';
+import { Service, type ServiceEvent } from './service.js';
+
+/** A line of what the host does: `line` for `--json`, `text` for people (empty: nothing to say). */
+export type HostOutput = (line: Record<string, unknown>, text: string, level: LogLevel) => void;
+
+/** A first sync that took longer than this gets a notification when it is done. */
+const LONG_SYNC_MS = 30_000;
+
+/**
+ * Everything around the service that `run` and the tray share: the instance lock, the config, the
+ * log, notifications and the control socket. One per process.
+ */
+export class ServiceHost {
+  private constructor(
+    readonly service: Service,
+    readonly store: ConfigStore,
+    readonly log: RotatingLog,
+    private current: Settings,
+    private readonly closing: () => Promise<void>,
+  ) {}
+
+  /** Takes the lock (refused when another instance runs), opens the config and starts every pair. */
+  static async start(where: Places, output: HostOutput): Promise<ServiceHost> {
+    // The lock lives with the config it guards, whatever the environment says about run-time folders.
+    const lock = InstanceLock.acquire(where.config);
+    const released = () => {
+      announce(where.config, undefined);
+      lock.release();
+    };
+    // However the process ends, nothing is left claiming it runs.
+    process.once('exit', released);
+    const giveUp = () => {
+      released();
+      process.removeListener('exit', released);
+    };
+    try {
+      const { store, problems } = ConfigStore.open(where.config);
+      // Settings are read from the file once and then only changed through the host: a config
+      // edited by hand while running must not break logging.
+      let host: ServiceHost | undefined;
+      const initial = store.settings();
+      const log = new RotatingLog(where.logs, () => host?.current.logLevel ?? initial.logLevel);
+      const say: HostOutput = (line, text, level) => {
+        if (text) log.write(level, text);
+        output(line, text, level);
+      };
+      for (const p of problems) say({ event: 'problem', message: p.message, keptAt: p.keptAt }, keptText(p), 'warn');
+      const service = new Service(store, { openStorage: app.openStorage, openVersions: app.openVersions, watchFolder: folderWatcher, now: () => performance.now() });
+      const notify = notifications(store, () => host?.current.notifications ?? initial.notifications, (why) => say({ event: 'problem', message: why }, why, 'warn'));
+      for (const p of problems) notify.add({ kind: 'config', message: keptText(p) });
+      const shown = new Map<string, string>();
+      service.on('event', (e) => report(e, say, notify, shown));
+      const control = await serveControl(where.state, (req) => handle(host!, req));
+      host = new ServiceHost(service, store, log, initial, async () => {
+        // The pairs stop first (a request under way still gets its answer), then the socket closes.
+        await service.stop();
+        await control.close();
+        notify.stop();
+        giveUp();
+      });
+      announce(where.config, control.socket);
+      say({ event: 'running', pid: process.pid, pairs: store.pairs().length }, `SyncTray is running (pid ${process.pid}) with ${store.pairs().length} pairs.`, 'info');
+      service.start();
+      return host;
+    } catch (err) {
+      giveUp();
+      throw err;
+    }
+  }
+
+  settings(): Settings {
+    return { ...this.current };
+  }
+
+  /** Changes settings in the config and at once in the running process. */
+  updateSettings(change: Partial<Settings>): Settings {
+    checkSettings(change);
+    this.current = this.store.updateSettings(change);
+    return this.settings();
+  }
+
+  stop(): Promise<void> {
+    return this.closing();
+  }
+}
+
+/** Refuses a setting that is not one, naming it and what it may be. */
+export function checkSettings(change: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(change)) {
+    const allowed: readonly unknown[] | undefined =
+      key === 'notifications' ? NOTIFY_LEVELS : key === 'logLevel' ? LOG_LEVELS : key === 'autostart' ? [true, false] : undefined;
+    if (!allowed) throw new RefusedError(`There is no setting "${key}" (settings: notifications, logLevel, autostart).`);
+    if (!allowed.includes(value)) throw new RefusedError(`The setting ${key} must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)}).`);
+  }
+}
+
+function keptText(p: { message: string; keptAt?: string }): string {
+  return `${p.message}${p.keptAt ? ` It is kept as ${p.keptAt}.` : ''}`;
+}
+
+/** The log and output lines, and the notifications, for one service event. */
+function report(e: ServiceEvent, say: HostOutput, notify: ReturnType<typeof notifications>, lastShown: Map<string, string>): void {
+  if (e.type === 'synced') {
+    if (e.clean) notify.ok(e.pair.id);
+    // A long first sync is worth saying when it is over.
+    if (e.first && e.clean && e.durationMs > LONG_SYNC_MS) notify.add({ pairId: e.pair.id, pairName: e.pair.name, kind: 'synced', message: `The first sync of ${e.pair.name} is complete.` });
+    return;
+  }
+  if (e.type === 'problem') {
+    notify.add({ pairId: e.pair.id, pairName: e.pair.name, kind: e.kind, message: e.message });
+    return say({ event: 'problem', pair: e.pair.name, kind: e.kind, message: e.message }, `${e.pair.name}: ${e.message}`, 'warn');
+  }
+  const changed = lastShown.get(e.status.id) !== e.status.state;
+  lastShown.set(e.status.id, e.status.state);
+  // Every status change goes to --json (progress included); people and the log get state changes.
+  say({ event: 'status', ...e.status }, changed ? `${e.status.name}: ${e.status.state}${e.status.lastError && e.status.state === 'error' ? ` (${e.status.lastError})` : ''}` : '', 'info');
+}
+
+/** The notification policy in front of the desktop notifier, with the timer for what had to wait. */
+function notifications(store: ConfigStore, level: () => Settings['notifications'], onUnavailable: (why: string) => void) {
+  const pairLevel = (id: string) => {
+    try {
+      return store.find(id)?.notify ?? 'all';
+    } catch {
+      return 'all'; // a config edited by hand while running: say too much rather than too little
+    }
+  };
+  const policy = new NotifyPolicy(level, pairLevel);
+  const desktop = new DesktopNotifier(onUnavailable);
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    const at = policy.nextFlushAt();
+    if (at === undefined) return;
+    timer = setTimeout(
+      () => {
+        timer = undefined;
+        for (const n of policy.flush(Date.now())) void desktop.show(n);
+        schedule();
+      },
+      Math.max(0, at - Date.now()),
+    );
+    timer.unref();
+  };
+  return {
+    add(h: Happening) {
+      const n = policy.add(h, Date.now());
+      if (n) void desktop.show(n);
+      schedule();
+    },
+    ok: (pairId: string) => policy.ok(pairId),
+    stop: () => timer && clearTimeout(timer),
+  };
+}
+
+/** One request from `synctray pair …`, `status` or `settings` in another process. */
+async function handle(host: ServiceHost, req: ControlRequest): Promise<unknown> {
+  const { service, store } = host;
+  const args = (req.args ?? {}) as { pair?: string; all?: boolean; add?: Omit<Pair, 'id'>; settings?: Partial<Settings> };
+  const each = async (act: (nameOrId: string) => unknown) => {
+    const names = args.all ? store.pairs().map((p) => p.id) : [args.pair ?? ''];
+    const out = [];
+    for (const n of names) out.push(await act(n));
+    return out;
+  };
+  switch (req.command) {
+    case 'status':
+      return service.status();
+    case 'list':
+      return store.pairs();
+    case 'add':
+      if (!args.add) throw new RefusedError('add needs a pair.');
+      return service.add(args.add);
+    case 'remove':
+      return service.remove(args.pair ?? '');
+    case 'pause':
+      return each((n) => service.pause(n));
+    case 'resume':
+      return each((n) => service.resume(n));
+    case 'resync':
+      return each((n) => service.resync(n));
+    case 'settings':
+      return args.settings ? host.updateSettings(args.settings) : host.settings();
+    default:
+      throw new RefusedError(`Unknown request "${req.command}".`);
+  }
+}

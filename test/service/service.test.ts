@@ -1,0 +1,190 @@
+/**
+ * The service's pairs as state machines, driven through the real engine, watcher and config store
+ * on temp folders: the states and progress the tray and `status` show, and the problems
+ * notifications are made from.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { app } from '../../src/app.js';
+import { ErrorCode } from '../../src/core/errors.js';
+import type { RelPath } from '../../src/core/rel-path.js';
+import { ConfigStore } from '../../src/config/store.js';
+import type { Pair } from '../../src/config/schema.js';
+import { Service, type PairStatus, type ServiceEvent } from '../../src/service/service.js';
+import { LocalStorage } from '../../src/storage/local/local-storage.js';
+import { folderWatcher } from '../../src/watch/folder-watcher.js';
+import { FaultyStorage, type Fault } from '../helpers/faulty-storage.js';
+import { rsyncDiff, rsyncSkipReason } from '../helpers/oracle.js';
+import { makeScratch, removeScratch } from '../helpers/scratch.js';
+import { writeTree } from '../helpers/tree-spec.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const noRsync = rsyncSkipReason();
+let root: string;
+let service: Service | undefined;
+let events: ServiceEvent[];
+/** The service's clock: real time, or a fake one that moves 200 ms whenever it is read. */
+let clock: () => number;
+
+beforeEach(() => {
+  root = makeScratch('synctray-states-');
+  events = [];
+  clock = () => performance.now();
+});
+afterEach(async () => {
+  await service?.stop();
+  service = undefined;
+  removeScratch(root);
+});
+
+const at = (p: string) => path.join(root, p);
+
+function pairOf(name: string, change: Partial<Pair> = {}): Omit<Pair, 'id'> {
+  return { name, source: at(name), destination: at(`backup/${name}`), mode: 'mirror', checksum: false, exclude: [], rescanIntervalMs: 0, paused: false, notify: 'all', ...change };
+}
+
+function startService(pairs: Omit<Pair, 'id'>[], faults?: Map<RelPath, Fault>): { store: ConfigStore; service: Service } {
+  const { store } = ConfigStore.open(at('config'));
+  for (const p of pairs) store.add(p);
+  const openStorage = (location: string) => {
+    const local = new LocalStorage(location);
+    return faults && location.includes(`${path.sep}backup${path.sep}`) ? new FaultyStorage(local, faults) : local;
+  };
+  service = new Service(store, { openStorage, openVersions: app.openVersions, watchFolder: folderWatcher, now: () => clock() });
+  service.on('event', (e) => events.push(e));
+  service.start();
+  return { store, service };
+}
+
+const statuses = (name: string) => events.flatMap((e) => (e.type === 'status' && e.status.name === name ? [e.status] : []));
+/** The states a pair went through, repeats folded. */
+const statesOf = (name: string) => statuses(name).map((s) => s.state).filter((s, i, all) => i === 0 || all[i - 1] !== s);
+const last = (name: string): PairStatus => statuses(name).at(-1)!;
+const problems = (name: string) => events.flatMap((e) => (e.type === 'problem' && e.pair.name === name ? [{ kind: e.kind, message: e.message }] : []));
+const idleSince = (name: string, n: number) => statuses(name).length > n && last(name).state === 'idle';
+
+describe.skipIf(noRsync)('a pair in the service', () => {
+  it('goes scanning → syncing → idle on its first sync, with progress and an ETA, then idle with its totals', async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 40; i++) files[`f${i}.bin`] = 'x'.repeat(1000 + i);
+    writeTree(at('photos'), files);
+    let t = 0;
+    clock = () => (t += 200);
+    startService([pairOf('photos')]);
+    await waitFor(() => idleSince('photos', 0), 'the first sync');
+    expect(statesOf('photos')).toEqual(['scanning', 'syncing', 'idle']);
+    expect(rsyncDiff(at('photos'), at('backup/photos'))).toEqual([]);
+
+    const progress = statuses('photos').flatMap((s) => (s.progress ? [s.progress] : []));
+    expect(progress[0]).toMatchObject({ files: 0, totalFiles: 40, bytes: 0, totalBytes: 40 * 1000 + 780 });
+    expect(progress.at(-1)).toMatchObject({ files: 40, totalFiles: 40, bytes: 40 * 1000 + 780 });
+    // Each file took 200 ms of the fake clock: what is left of 40 files is 200 ms each, bytes weighed.
+    // Published at most every 250 ms of the clock: here every other file.
+    expect(progress.length).toBeGreaterThan(15);
+    expect(progress.length).toBeLessThan(30);
+    const midway = progress.find((p) => p.files >= 20)!;
+    const left = 40 - midway.files;
+    expect(midway.etaMs).toBeGreaterThan(left * 200 * 0.9);
+    expect(midway.etaMs).toBeLessThan(left * 200 * 1.1);
+    const done = last('photos');
+    expect(done).toMatchObject({ state: 'idle', files: 40, bytes: 40 * 1000 + 780 });
+    expect(done.progress).toBeUndefined();
+    expect(Date.parse(done.lastSyncAt!)).toBeGreaterThan(Date.now() - 60_000);
+    expect(events.find((e) => e.type === 'synced')).toMatchObject({ first: true, clean: true });
+  });
+
+  it('is paused and resumed: nothing moves while paused, the change is synced on resume', async () => {
+    writeTree(at('docs'), { 'a.txt': 'a' });
+    const { store, service: s } = startService([pairOf('docs')]);
+    await waitFor(() => idleSince('docs', 0), 'the first sync');
+    expect((await s.pause('docs')).state).toBe('paused');
+    expect(store.find('docs')!.paused).toBe(true);
+    fs.writeFileSync(at('docs/while-paused.txt'), 'p');
+    const n = statuses('docs').length;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(statuses('docs').length).toBe(n);
+    expect(fs.existsSync(at('backup/docs/while-paused.txt'))).toBe(false);
+
+    await s.resume('docs');
+    expect(store.find('docs')!.paused).toBe(false);
+    await waitFor(() => idleSince('docs', n), 'the sync on resume');
+    expect(statesOf('docs').slice(-4)).toEqual(['paused', 'scanning', 'syncing', 'idle']);
+    expect(rsyncDiff(at('docs'), at('backup/docs'))).toEqual([]);
+    await expect(s.resync('nope')).rejects.toThrow('No pair is called "nope"');
+  });
+
+  it('waits for a source that is gone, deleting nothing, and comes back by itself', async () => {
+    writeTree(at('music'), { 'a.mp3': 'a', 'b/c.mp3': 'c' });
+    startService([pairOf('music')]);
+    await waitFor(() => idleSince('music', 0), 'the first sync');
+    fs.renameSync(at('music'), at('music-away'));
+    await waitFor(() => last('music').state === 'waiting-for-source', 'waiting for the source');
+    expect(problems('music')).toEqual([{ kind: 'source-missing', message: expect.stringContaining('is gone') }]);
+    expect(rsyncDiff(at('music-away'), at('backup/music'))).toEqual([]);
+
+    const n = statuses('music').length;
+    fs.renameSync(at('music-away'), at('music'));
+    fs.writeFileSync(at('music/d.mp3'), 'd');
+    await waitFor(() => idleSince('music', n) && fs.existsSync(at('backup/music/d.mp3')), 'the source back and synced');
+    expect(rsyncDiff(at('music'), at('backup/music'))).toEqual([]);
+  });
+
+  it('is in error while its destination is gone, and recovers when it is back', async () => {
+    writeTree(at('docs'), { 'a.txt': 'a' });
+    startService([pairOf('docs')]);
+    await waitFor(() => idleSince('docs', 0), 'the first sync');
+    fs.renameSync(at('backup/docs'), at('backup/docs-unplugged'));
+    fs.writeFileSync(at('docs/b.txt'), 'b');
+    await waitFor(() => last('docs').state === 'error', 'the error');
+    expect(last('docs').lastError).toContain('is gone');
+    expect(problems('docs').map((p) => p.kind)).toEqual(['destination-missing']);
+    expect(fs.existsSync(at('backup/docs'))).toBe(false); // never made again where a drive may be missing
+
+    fs.renameSync(at('backup/docs-unplugged'), at('backup/docs'));
+    await waitFor(() => last('docs').state === 'idle' && fs.existsSync(at('backup/docs/b.txt')), 'the destination back and synced');
+    expect(rsyncDiff(at('docs'), at('backup/docs'))).toEqual([]);
+  });
+
+  it('reports a copy that failed all its attempts as a problem and its last error, then tries again later', async () => {
+    writeTree(at('docs'), { 'ok.txt': 'ok', 'locked.txt': 'l' });
+    // Five attempts in the step (3 s of pauses), then the pair's own retry 5 s later gets through.
+    const faults = new Map<RelPath, Fault>([['locked.txt' as RelPath, { code: ErrorCode.BUSY, retryable: true, times: 5 }]]);
+    startService([pairOf('docs')], faults);
+    await waitFor(() => problems('docs').length > 0, 'the failure reported', { timeoutMs: 20_000 });
+    expect(problems('docs')[0]).toEqual({ kind: 'failed', message: expect.stringMatching(/^1 item could not be synced: .*locked\.txt/) });
+    expect(events.find((e) => e.type === 'synced')).toMatchObject({ first: true, clean: false });
+    expect(fs.existsSync(at('backup/docs/ok.txt'))).toBe(true);
+    await waitFor(() => last('docs').state === 'error', 'the pair in error');
+    expect(last('docs').lastError).toContain('locked.txt');
+    // Another change synced meanwhile does not mend the failed one: the pair stays in error.
+    const n = events.filter((e) => e.type === 'synced').length;
+    fs.writeFileSync(at('docs/other.txt'), 'o');
+    await waitFor(() => events.filter((e) => e.type === 'synced').length > n && last('docs').state === 'error', 'the other change synced');
+    expect(fs.existsSync(at('backup/docs/other.txt'))).toBe(true);
+    expect(events.filter((e) => e.type === 'synced').at(-1)).toMatchObject({ clean: false });
+    expect(last('docs').lastError).toContain('locked.txt');
+
+    await waitFor(() => events.some((e) => e.type === 'synced' && e.clean) && last('docs').state === 'idle', 'the retry getting through', { timeoutMs: 20_000 });
+    expect(rsyncDiff(at('docs'), at('backup/docs'))).toEqual([]);
+    expect(last('docs').lastError).toBeUndefined();
+  }, 40_000);
+
+  it('starts paused pairs paused, and forgets a removed pair', async () => {
+    writeTree(at('docs'), { 'a.txt': 'a' });
+    writeTree(at('music'), { 'a.mp3': 'a' });
+    const { store, service: s } = startService([pairOf('docs', { paused: true }), pairOf('music')]);
+    await waitFor(() => idleSince('music', 0), 'music synced');
+    expect(s.status().map((p) => [p.name, p.state])).toEqual([
+      ['docs', 'paused'],
+      ['music', 'idle'],
+    ]);
+    expect(fs.existsSync(at('backup/docs'))).toBe(false);
+    await s.remove('music');
+    expect(store.pairs().map((p) => p.name)).toEqual(['docs']);
+    fs.writeFileSync(at('music/b.mp3'), 'b');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(fs.existsSync(at('backup/music/b.mp3'))).toBe(false);
+    await expect(s.pause('music')).rejects.toThrow('No pair is called "music"');
+  });
+});
