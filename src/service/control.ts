@@ -23,6 +23,9 @@ const MAX_SOCKET_PATH = 100;
  * socket, a short one in a private folder of this user's under the system's temp folder.
  */
 export function socketPath(stateDir: string): string {
+  // Windows has named pipes instead; a pipe's default access lets only its creator (and the
+  // system's administrators) write to it, so others cannot send commands.
+  if (process.platform === 'win32') return `\\\\.\\pipe\\synctray-${createHash('sha256').update(stateDir.toLowerCase()).digest('hex').slice(0, 16)}`;
   const preferred = path.join(stateDir, 'control.sock');
   if (Buffer.byteLength(preferred) <= MAX_SOCKET_PATH) return preferred;
   const dir = path.join(os.tmpdir(), `synctray-${process.getuid?.() ?? 'user'}`);
@@ -63,8 +66,11 @@ function announcedSocket(configDir: string): string | undefined {
  */
 export async function serveControl(stateDir: string, handle: (req: ControlRequest) => Promise<unknown>): Promise<{ socket: string; close(): Promise<void> }> {
   const file = socketPath(stateDir);
-  privateFolder(path.dirname(file));
-  fs.rmSync(file, { force: true });
+  const pipe = process.platform === 'win32';
+  if (!pipe) {
+    privateFolder(path.dirname(file));
+    fs.rmSync(file, { force: true });
+  }
   const connections = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     connections.add(socket);
@@ -101,7 +107,7 @@ export async function serveControl(stateDir: string, handle: (req: ControlReques
   } finally {
     process.umask(umask);
   }
-  fs.chmodSync(file, 0o600);
+  if (!pipe) fs.chmodSync(file, 0o600);
   return {
     socket: file,
     close: () =>
@@ -109,7 +115,7 @@ export async function serveControl(stateDir: string, handle: (req: ControlReques
         server.close(() => resolve());
         // Asking clients are told by the closed connection, not left waiting.
         for (const c of connections) c.destroy();
-        fs.rmSync(file, { force: true });
+        if (!pipe) fs.rmSync(file, { force: true });
       }),
   };
 }
@@ -121,7 +127,7 @@ export async function serveControl(stateDir: string, handle: (req: ControlReques
  */
 export async function askService(configDir: string, req: ControlRequest, timeoutMs = 30_000): Promise<{ result: unknown } | undefined> {
   const file = announcedSocket(configDir);
-  if (file === undefined || !fs.existsSync(file)) return undefined;
+  if (file === undefined || (process.platform !== 'win32' && !fs.existsSync(file))) return undefined;
   return new Promise((resolve, reject) => {
     const socket = net.createConnection(file);
     let buffer = '';

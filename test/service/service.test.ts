@@ -114,6 +114,35 @@ describe.skipIf(noRsync)('a pair in the service', () => {
     await expect(s.resync('nope')).rejects.toThrow('No pair is called "nope"');
   });
 
+  it('paused in the middle of its first sync, resumes without copying finished files again', async () => {
+    const big = Buffer.alloc(128 * 1024, 5);
+    for (let d = 0; d < 6; d++) {
+      fs.mkdirSync(at(`large/d${d}`), { recursive: true });
+      for (let f = 0; f < 50; f++) fs.writeFileSync(at(`large/d${d}/f${f}`), big);
+    }
+    const { service: s } = startService([pairOf('large')]);
+    // Paused from the first progress report, as a click in the tray would.
+    const paused = new Promise((resolve) => {
+      const listener = (e: ServiceEvent) => {
+        if (e.type !== 'status' || (e.status.progress?.files ?? 0) === 0) return;
+        s.off('event', listener);
+        resolve(s.pause('large'));
+      };
+      s.on('event', listener);
+    });
+    await paused;
+    const copied = fs.readdirSync(at('backup/large'), { recursive: true }).filter((n) => /\/f\d+$/.test(String(n)));
+    expect(copied.length).toBeLessThan(300);
+    expect(fs.readdirSync(at('backup/large'), { recursive: true }).filter((n) => String(n).includes('.~synctray-'))).toEqual([]);
+
+    const n = statuses('large').length;
+    await s.resume('large');
+    await waitFor(() => idleSince('large', n), 'the sync after resume');
+    expect(rsyncDiff(at('large'), at('backup/large'))).toEqual([]);
+    const planned = statuses('large').slice(n).find((st) => st.progress)!.progress!;
+    expect(planned.totalFiles).toBe(300 - copied.length);
+  });
+
   it('waits for a source that is gone, deleting nothing, and comes back by itself', async () => {
     writeTree(at('music'), { 'a.mp3': 'a', 'b/c.mp3': 'c' });
     startService([pairOf('music')]);
