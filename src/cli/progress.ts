@@ -1,5 +1,5 @@
 import { SyncEvents, type SyncEvent } from '../core/events.js';
-import { formatBytes, formatCount, formatDuration } from './format.js';
+import { formatBytes, formatCount, formatDuration } from '../core/format.js';
 
 interface Stream {
   write(s: string): boolean;

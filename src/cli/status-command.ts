@@ -4,7 +4,7 @@ import { ConfigStore } from '../config/store.js';
 import { askService } from '../service/control.js';
 import type { PairStatus } from '../service/service.js';
 import { ExitCode } from './exit-codes.js';
-import { formatBytes, formatCount, formatDuration } from './format.js';
+import { formatBytes, formatCount, formatDuration } from '../core/format.js';
 import type { Io } from './sync-command.js';
 import { UsageError } from './usage-error.js';
 

@@ -7,7 +7,7 @@ import { sync, type SyncResult } from '../engine/sync.js';
 import { app } from '../app.js';
 import { checkLocalPaths } from './check-paths.js';
 import { ExitCode } from './exit-codes.js';
-import { formatBytes, formatCount, formatDuration } from './format.js';
+import { formatBytes, formatCount, formatDuration } from '../core/format.js';
 import { openLogFile } from './log-file.js';
 import { ProgressBar } from './progress.js';
 import { UsageError } from './usage-error.js';

@@ -4,7 +4,7 @@ import { PairWatcher, type WatchReport, type WatchTotals } from '../watch/watch-
 import { app } from '../app.js';
 import { checkLocalPaths } from './check-paths.js';
 import { ExitCode } from './exit-codes.js';
-import { formatCount } from './format.js';
+import { formatCount } from '../core/format.js';
 import { openLogFile, type LogFile } from './log-file.js';
 import { parseSyncArgs, summaryJson, summaryText, type Io } from './sync-command.js';
 import { UsageError } from './usage-error.js';

@@ -1,0 +1,191 @@
+import { formatCount } from '../core/format.js';
+import type { PairStatus } from '../service/service.js';
+
+/** The tray icon shows the state of everything at once, the most urgent first. */
+export type IconState = 'idle' | 'syncing' | 'paused' | 'attention';
+
+/** One menu entry. `key` names it (and the action a click means) and stays the same across updates. */
+export interface MenuItem {
+  key: string;
+  title: string;
+  enabled: boolean;
+  checked?: boolean;
+  items?: MenuItem[];
+}
+
+export interface TrayMenu {
+  icon: IconState;
+  /** The first line of the menu, and the tooltip where the platform has one. */
+  status: string;
+  items: MenuItem[];
+}
+
+/** What the menu is made from. */
+export interface TrayView {
+  pairs: PairStatus[];
+  autostart: boolean;
+  /** Epoch ms, for "synced 5 min ago". */
+  now: number;
+}
+
+/** What a click asks for. */
+export type TrayAction =
+  | { type: 'pause' | 'resume' | 'resync' | 'open-source' | 'open-destination' | 'remove' | 'deletions'; pairId: string }
+  | { type: 'add' | 'pause-all' | 'resume-all' | 'open-log' | 'autostart' | 'quit' };
+
+export const SEPARATOR = '-';
+
+const NEEDS_USER = new Set(['error', 'waiting-for-source']);
+
+/** The whole menu as a function of the service's state: the tray applies it, tests read it. */
+export function trayMenu(view: TrayView): TrayMenu {
+  const { pairs } = view;
+  const items: MenuItem[] = [{ key: 'status', title: statusLine(pairs), enabled: false }, sep(1)];
+  for (const p of pairs) items.push(pairMenu(p, view.now));
+  if (pairs.length > 0) items.push(sep(2));
+  const anyRunning = pairs.some((p) => p.state !== 'paused');
+  const anyPaused = pairs.some((p) => p.state === 'paused');
+  items.push(
+    { key: 'add', title: 'Add folder pair…', enabled: true },
+    { key: 'pause-all', title: 'Pause all', enabled: anyRunning },
+    { key: 'resume-all', title: 'Resume all', enabled: anyPaused },
+    sep(3),
+    { key: 'open-log', title: 'Open log', enabled: true },
+    { key: 'autostart', title: 'Start at login', enabled: true, checked: view.autostart },
+    { key: 'quit', title: 'Quit SyncTray', enabled: true },
+  );
+  return { icon: iconState(pairs), status: statusLine(pairs), items };
+}
+
+/** Reads a clicked item's key back as the action it stands for. */
+export function actionOf(key: string): TrayAction | undefined {
+  const m = /^pair:(.+):(pause|resume|resync|open-source|open-destination|remove|deletions)$/.exec(key);
+  if (m) return { type: m[2] as 'pause', pairId: m[1]! };
+  if (['add', 'pause-all', 'resume-all', 'open-log', 'autostart', 'quit'].includes(key)) return { type: key as 'add' };
+  return undefined;
+}
+
+export function iconState(pairs: PairStatus[]): IconState {
+  if (pairs.some((p) => NEEDS_USER.has(p.state) || p.held)) return 'attention';
+  if (pairs.some((p) => p.state === 'syncing' || p.state === 'scanning')) return 'syncing';
+  if (pairs.length > 0 && pairs.every((p) => p.state === 'paused')) return 'paused';
+  return 'idle';
+}
+
+/** One line for everything: what needs the user first, then what is under way, then all is well. */
+export function statusLine(pairs: PairStatus[]): string {
+  if (pairs.length === 0) return 'No folder pairs yet: add one below';
+  const trouble = pairs.filter((p) => NEEDS_USER.has(p.state) || p.held);
+  if (trouble.length > 1) return `${trouble.length} pairs need attention`;
+  if (trouble.length === 1) return `${trouble[0]!.name}: ${problemText(trouble[0]!)}`;
+  const syncing = pairs.filter((p) => p.state === 'syncing');
+  if (syncing.length > 1) return `Syncing ${syncing.length} pairs`;
+  if (syncing.length === 1) return `Syncing ${syncing[0]!.name}${progressText(syncing[0]!)}`;
+  const scanning = pairs.filter((p) => p.state === 'scanning');
+  if (scanning.length > 0) return scanning.length === 1 ? `Checking ${scanning[0]!.name}…` : `Checking ${scanning.length} pairs…`;
+  const paused = pairs.filter((p) => p.state === 'paused').length;
+  if (paused === pairs.length) return paused === 1 ? `${pairs[0]!.name} is paused` : `All ${paused} pairs paused`;
+  const upToDate = pairs.length - paused;
+  const head = upToDate === 1 && paused === 0 ? `${pairs[0]!.name} is up to date` : paused === 0 ? `All ${upToDate} pairs up to date` : `${upToDate} of ${pairs.length} pairs up to date`;
+  return paused > 0 ? `${head}, ${paused} paused` : head;
+}
+
+function pairMenu(p: PairStatus, now: number): MenuItem {
+  const id = p.id;
+  const paused = p.state === 'paused';
+  const items: MenuItem[] = [
+    { key: `pair:${id}:state`, title: pairStateText(p, now), enabled: false },
+    { key: `pair:${id}:route`, title: `${shorten(p.source)} → ${shorten(p.destination)} (${p.mode})`, enabled: false },
+  ];
+  if (p.held) items.push({ key: `pair:${id}:deletions`, title: 'Deletions held back: review…', enabled: true });
+  items.push(
+    sep(`${id}:1`),
+    paused ? { key: `pair:${id}:resume`, title: 'Resume', enabled: true } : { key: `pair:${id}:pause`, title: 'Pause', enabled: true },
+    { key: `pair:${id}:resync`, title: 'Resync now', enabled: !paused },
+    { key: `pair:${id}:open-source`, title: 'Open source folder', enabled: true },
+    { key: `pair:${id}:open-destination`, title: 'Open destination folder', enabled: true },
+    sep(`${id}:2`),
+    { key: `pair:${id}:remove`, title: 'Remove pair…', enabled: true },
+  );
+  return { key: `pair:${id}`, title: `${p.name}: ${shortState(p)}`, enabled: true, items };
+}
+
+function shortState(p: PairStatus): string {
+  if (p.held) return 'deletions held';
+  switch (p.state) {
+    case 'idle':
+      return 'up to date';
+    case 'scanning':
+      return 'checking…';
+    case 'syncing':
+      return p.progress ? `syncing ${percent(p)}%` : 'syncing';
+    case 'paused':
+      return 'paused';
+    case 'waiting-for-source':
+      return 'source missing';
+    case 'error':
+      return 'needs attention';
+  }
+}
+
+function pairStateText(p: PairStatus, now: number): string {
+  const when = p.lastSyncAt ? `last synced ${ago(now - Date.parse(p.lastSyncAt))}` : 'not synced yet';
+  if (p.state === 'error' || p.state === 'waiting-for-source' || p.held) return `${problemText(p)}`;
+  if (p.state === 'syncing') return `Syncing${progressText(p)}`;
+  if (p.state === 'scanning') return `Checking for changes… (${when})`;
+  if (p.state === 'paused') return `Paused (${when})`;
+  return `Up to date (${when})`;
+}
+
+function problemText(p: PairStatus): string {
+  if (p.state === 'waiting-for-source') return 'source folder missing: reconnect or restore it';
+  if (p.held) return 'deletions held back: review them';
+  return short(p.lastError ?? 'needs attention', 90);
+}
+
+/** " — 1,204 of 7,000 files, 2 min left" */
+function progressText(p: PairStatus): string {
+  const pr = p.progress;
+  if (!pr) return '';
+  const left = pr.etaMs === undefined ? '' : `, ${remaining(pr.etaMs)}`;
+  return ` — ${formatCount(pr.files)} of ${formatCount(pr.totalFiles)} files${left}`;
+}
+
+function percent(p: PairStatus): number {
+  const pr = p.progress!;
+  const share = pr.totalBytes > 0 ? pr.bytes / pr.totalBytes : pr.files / Math.max(1, pr.totalFiles);
+  return Math.min(99, Math.floor(share * 100));
+}
+
+function remaining(ms: number): string {
+  const s = Math.ceil(ms / 1000);
+  if (s < 60) return 'less than a minute left';
+  const m = Math.round(s / 60);
+  if (m < 60) return `${m} min left`;
+  const h = Math.floor(m / 60);
+  return `${h} h ${m % 60} min left`;
+}
+
+function ago(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return 'just now';
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ago`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h} h ago`;
+  return `${Math.floor(h / 24)} days ago`;
+}
+
+/** Long paths keep their ends: the folder's name is what tells two pairs apart. */
+function shorten(p: string): string {
+  return p.length <= 40 ? p : `${p.slice(0, 12)}…${p.slice(-27)}`;
+}
+
+function short(text: string, max: number): string {
+  const line = text.replace(/\s+/g, ' ');
+  return line.length <= max ? line : `${line.slice(0, max - 1)}…`;
+}
+
+function sep(n: number | string): MenuItem {
+  return { key: `sep:${n}`, title: SEPARATOR, enabled: false };
+}

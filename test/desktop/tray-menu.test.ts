@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { actionOf, iconState, statusLine, trayMenu, type MenuItem } from '../../src/desktop/tray-menu.js';
+import type { PairStatus } from '../../src/service/service.js';
+
+const NOW = Date.parse('2026-11-21T12:00:00Z');
+
+function pair(name: string, change: Partial<PairStatus> = {}): PairStatus {
+  return { id: `id-${name}`, name, source: `/home/me/${name}`, destination: `/mnt/backup/${name}`, mode: 'mirror', state: 'idle', files: 0, bytes: 0, lastSyncAt: '2026-11-21T11:55:00Z', ...change };
+}
+
+const titles = (items: MenuItem[]) => items.map((i) => i.title);
+const find = (items: MenuItem[], key: string): MenuItem | undefined => {
+  for (const i of items) {
+    if (i.key === key) return i;
+    const inner = i.items && find(i.items, key);
+    if (inner) return inner;
+  }
+  return undefined;
+};
+
+describe('the tray status line and icon', () => {
+  it('says all is well in as few words as it can', () => {
+    expect(statusLine([pair('Photos'), pair('Docs'), pair('Music')])).toBe('All 3 pairs up to date');
+    expect(statusLine([pair('Photos')])).toBe('Photos is up to date');
+    expect(statusLine([pair('Photos'), pair('Docs', { state: 'paused' })])).toBe('1 of 2 pairs up to date, 1 paused');
+    expect(statusLine([pair('Photos', { state: 'paused' }), pair('Docs', { state: 'paused' })])).toBe('All 2 pairs paused');
+    expect(statusLine([])).toBe('No folder pairs yet: add one below');
+    expect(iconState([pair('Photos')])).toBe('idle');
+    expect(iconState([pair('Photos', { state: 'paused' })])).toBe('paused');
+    expect(iconState([])).toBe('idle');
+  });
+
+  it('shows a sync under way with its progress and the time left', () => {
+    const photos = pair('Photos', { state: 'syncing', progress: { files: 1204, totalFiles: 7000, bytes: 10, totalBytes: 60, etaMs: 118_000 } });
+    expect(statusLine([photos, pair('Docs')])).toBe('Syncing Photos — 1,204 of 7,000 files, 2 min left');
+    expect(statusLine([pair('A', { state: 'syncing' }), pair('B', { state: 'syncing' })])).toBe('Syncing 2 pairs');
+    expect(statusLine([pair('A', { state: 'scanning' }), pair('B')])).toBe('Checking A…');
+    expect(iconState([photos, pair('Docs')])).toBe('syncing');
+    expect(trayMenu({ pairs: [photos], autostart: false, now: NOW }).items[2]!.title).toBe('Photos: syncing 16%');
+  });
+
+  it('puts what needs the user first, in the line and in the icon', () => {
+    const full = pair('Documents', { state: 'error', lastError: 'disk full' });
+    expect(statusLine([pair('Photos', { state: 'syncing' }), full])).toBe('Documents: disk full');
+    expect(iconState([pair('Photos', { state: 'syncing' }), full])).toBe('attention');
+    expect(statusLine([pair('Music', { state: 'waiting-for-source' })])).toBe('Music: source folder missing: reconnect or restore it');
+    expect(statusLine([full, pair('Music', { state: 'waiting-for-source' })])).toBe('2 pairs need attention');
+    const held = pair('Photos', { held: '1,000 of 1,200 files would be deleted' });
+    expect(statusLine([held])).toBe('Photos: deletions held back: review them');
+    expect(iconState([held])).toBe('attention');
+    expect(statusLine([pair('X', { state: 'error', lastError: `${'a'.repeat(200)}\nb` })])).toHaveLength(3 + 90);
+  });
+});
+
+describe('the tray menu', () => {
+  it('has a submenu per pair with its state, its actions and keys that say what a click means', () => {
+    const menu = trayMenu({ pairs: [pair('Photos'), pair('Docs', { state: 'paused', lastSyncAt: '2026-11-19T12:00:00Z' })], autostart: true, now: NOW });
+    expect(titles(menu.items)).toEqual(['1 of 2 pairs up to date, 1 paused', '-', 'Photos: up to date', 'Docs: paused', '-', 'Add folder pair…', 'Pause all', 'Resume all', '-', 'Open log', 'Start at login', 'Quit SyncTray']);
+    expect(menu.items[0]!.enabled).toBe(false);
+    const photos = menu.items[2]!;
+    expect(titles(photos.items!)).toEqual(['Up to date (last synced 5 min ago)', '/home/me/Photos → /mnt/backup/Photos (mirror)', '-', 'Pause', 'Resync now', 'Open source folder', 'Open destination folder', '-', 'Remove pair…']);
+    const docs = menu.items[3]!;
+    expect(titles(docs.items!).slice(0, 5)).toEqual(['Paused (last synced 2 days ago)', '/home/me/Docs → /mnt/backup/Docs (mirror)', '-', 'Resume', 'Resync now']);
+    expect(find(menu.items, 'pair:id-Docs:resync')!.enabled).toBe(false);
+    expect(find(menu.items, 'autostart')!.checked).toBe(true);
+    expect(actionOf('pair:id-Docs:resume')).toEqual({ type: 'resume', pairId: 'id-Docs' });
+    expect(actionOf('pair:id:with:colons:remove')).toEqual({ type: 'remove', pairId: 'id:with:colons' });
+    expect(actionOf('quit')).toEqual({ type: 'quit' });
+    expect(actionOf('status')).toBeUndefined();
+    expect(actionOf('pair:id-Docs:state')).toBeUndefined();
+  });
+
+  it('enables pause all and resume all only when they would do something', () => {
+    const running = trayMenu({ pairs: [pair('A')], autostart: false, now: NOW });
+    expect([find(running.items, 'pause-all')!.enabled, find(running.items, 'resume-all')!.enabled]).toEqual([true, false]);
+    const none = trayMenu({ pairs: [], autostart: false, now: NOW });
+    expect(titles(none.items)).toEqual(['No folder pairs yet: add one below', '-', 'Add folder pair…', 'Pause all', 'Resume all', '-', 'Open log', 'Start at login', 'Quit SyncTray']);
+    expect([find(none.items, 'pause-all')!.enabled, find(none.items, 'resume-all')!.enabled]).toEqual([false, false]);
+  });
+
+  it('offers the review of held deletions in the pair, and keeps long paths short at both ends', () => {
+    const p = pair('Photos', { held: 'x', source: `/home/me/${'deep/'.repeat(20)}Photos` });
+    const menu = trayMenu({ pairs: [p], autostart: false, now: NOW });
+    expect(find(menu.items, 'pair:id-Photos:deletions')!.title).toBe('Deletions held back: review…');
+    const route = find(menu.items, 'pair:id-Photos:route')!.title;
+    expect(route.startsWith('/home/me/dee…')).toBe(true);
+    expect(route).toContain('deep/Photos → /mnt/backup/Photos');
+  });
+
+  it('keeps every key unique, so clicks find their item', () => {
+    const menu = trayMenu({ pairs: [pair('A'), pair('B', { held: 'x' }), pair('C', { state: 'paused' })], autostart: false, now: NOW });
+    const keys: string[] = [];
+    const walk = (items: MenuItem[]) => items.forEach((i) => (keys.push(i.key), i.items && walk(i.items)));
+    walk(menu.items);
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+});
