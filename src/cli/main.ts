@@ -8,7 +8,7 @@ import { UsageError } from './usage-error.js';
 
 const HELP = `SyncTray: real-time folder backup and Android phone sync.
 
-Usage: synctray <command> [options]
+Usage: synctray [<command>] [options]   (no command: the tray)
 
 Commands:
   sync <source> <destination>   make destination match source once
@@ -18,6 +18,8 @@ Commands:
   status                        what each pair is doing
   log [--follow]                where the service's log is; --follow prints it
   settings [NAME VALUE]         notifications and log level
+  tray                          the tray icon and menu over the service (the default)
+  autostart on|off|status       start the tray at login
 
 Run 'synctray <command> --help' for a command's options.
 Options: -h, --help   -v, --version`;
@@ -44,24 +46,28 @@ export async function main(argv: string[], io: Io, signal: AbortSignal): Promise
         return await (await import('./status-command.js')).statusCommand(rest, io);
       case 'log':
         return await (await import('./log-command.js')).logCommand(rest, io, signal);
+      case undefined:
+      case 'tray':
+        return await (await import('./tray-command.js')).trayCommand(rest, io, signal);
+      case 'autostart':
+        return await (await import('./autostart-command.js')).autostartCommand(rest, io);
       case 'settings':
         return await (await import('./settings-command.js')).settingsCommand(rest, io);
       case '--version':
       case '-v':
         io.stdout.write(`synctray ${version()}\n`);
         return ExitCode.OK;
-      case undefined:
       case '--help':
       case '-h':
       case 'help':
         io.stdout.write(`${HELP}\n`);
-        return command === undefined ? ExitCode.REFUSED : ExitCode.OK;
+        return ExitCode.OK;
       default:
         throw new UsageError(`Unknown command "${command}".`);
     }
   } catch (err) {
     if (err instanceof UsageError) {
-      io.stderr.write(`synctray: ${err.message}\nRun 'synctray ${['sync', 'watch', 'pair', 'run', 'status', 'log', 'settings'].includes(command ?? '') ? `${command} ` : ''}--help' for usage.\n`);
+      io.stderr.write(`synctray: ${err.message}\nRun 'synctray ${['sync', 'watch', 'pair', 'run', 'status', 'log', 'settings', 'tray', 'autostart'].includes(command ?? '') ? `${command} ` : ''}--help' for usage.\n`);
       return ExitCode.REFUSED;
     }
     if (err instanceof RefusedError) {

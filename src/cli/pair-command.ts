@@ -76,7 +76,7 @@ export async function pairCommand(argv: string[], io: Io): Promise<number> {
 
   switch (sub) {
     case 'add': {
-      const prepared = prepare(store.pairs(), positionals, v);
+      const prepared = preparePair(store.pairs(), positionals, v);
       // Checked again against the pairs as they are when it is written: another add may have come first.
       const pair = store.add(prepared, (now) => checkNew(now, prepared));
       io.stdout.write(`${addedText(pair)}\n`);
@@ -109,7 +109,7 @@ export async function pairCommand(argv: string[], io: Io): Promise<number> {
   }
 }
 
-type Values = Record<string, string | boolean | string[] | undefined>;
+export type Values = Record<string, string | boolean | string[] | undefined>;
 
 /** The same commands, carried out by the running service. */
 async function viaService(
@@ -127,7 +127,7 @@ async function viaService(
   };
   switch (sub) {
     case 'add': {
-      const pair = prepare(pairs, positionals, v);
+      const pair = preparePair(pairs, positionals, v);
       const added = (await answer('add', { add: pair })) as { id: string };
       io.stdout.write(`${addedText({ ...pair, id: added.id })} SyncTray is running: it syncs it now.\n`);
       return ExitCode.OK;
@@ -152,7 +152,7 @@ async function viaService(
 }
 
 /** A new pair from the command line, checked as sync checks its folders and against the other pairs. */
-function prepare(pairs: readonly Pair[], positionals: string[], v: Values): Omit<Pair, 'id'> {
+export function preparePair(pairs: readonly Pair[], positionals: string[], v: Values): Omit<Pair, 'id'> {
   if (positionals.length !== 2) throw new UsageError(`pair add takes a source and a destination folder (got ${positionals.length}).`);
   const mode = (v.mode as string | undefined) ?? 'mirror';
   if (!isSyncMode(mode)) throw new UsageError(`--mode must be one of ${SYNC_MODES.join(', ')} (got "${mode}").`);

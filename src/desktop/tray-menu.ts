@@ -10,6 +10,8 @@ export interface MenuItem {
   title: string;
   enabled: boolean;
   checked?: boolean;
+  /** Kept in the menu but not shown: the helper cannot add items, only change them. */
+  hidden?: boolean;
   items?: MenuItem[];
 }
 
@@ -30,7 +32,8 @@ export interface TrayView {
 
 /** What a click asks for. */
 export type TrayAction =
-  | { type: 'pause' | 'resume' | 'resync' | 'open-source' | 'open-destination' | 'remove' | 'deletions'; pairId: string }
+  /** Pause a running pair, resume a paused one (one item whose title says which). */
+  | { type: 'pause-resume' | 'resync' | 'open-source' | 'open-destination' | 'remove' | 'deletions'; pairId: string }
   | { type: 'add' | 'pause-all' | 'resume-all' | 'open-log' | 'autostart' | 'quit' };
 
 export const SEPARATOR = '-';
@@ -59,8 +62,8 @@ export function trayMenu(view: TrayView): TrayMenu {
 
 /** Reads a clicked item's key back as the action it stands for. */
 export function actionOf(key: string): TrayAction | undefined {
-  const m = /^pair:(.+):(pause|resume|resync|open-source|open-destination|remove|deletions)$/.exec(key);
-  if (m) return { type: m[2] as 'pause', pairId: m[1]! };
+  const m = /^pair:(.+):(pause-resume|resync|open-source|open-destination|remove|deletions)$/.exec(key);
+  if (m) return { type: m[2] as 'resync', pairId: m[1]! };
   if (['add', 'pause-all', 'resume-all', 'open-log', 'autostart', 'quit'].includes(key)) return { type: key as 'add' };
   return undefined;
 }
@@ -97,10 +100,10 @@ function pairMenu(p: PairStatus, now: number): MenuItem {
     { key: `pair:${id}:state`, title: pairStateText(p, now), enabled: false },
     { key: `pair:${id}:route`, title: `${shorten(p.source)} → ${shorten(p.destination)} (${p.mode})`, enabled: false },
   ];
-  if (p.held) items.push({ key: `pair:${id}:deletions`, title: 'Deletions held back: review…', enabled: true });
   items.push(
+    { key: `pair:${id}:deletions`, title: 'Deletions held back: review…', enabled: p.held !== undefined, hidden: p.held === undefined },
     sep(`${id}:1`),
-    paused ? { key: `pair:${id}:resume`, title: 'Resume', enabled: true } : { key: `pair:${id}:pause`, title: 'Pause', enabled: true },
+    { key: `pair:${id}:pause-resume`, title: paused ? 'Resume' : 'Pause', enabled: true },
     { key: `pair:${id}:resync`, title: 'Resync now', enabled: !paused },
     { key: `pair:${id}:open-source`, title: 'Open source folder', enabled: true },
     { key: `pair:${id}:open-destination`, title: 'Open destination folder', enabled: true },

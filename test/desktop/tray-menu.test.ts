@@ -58,12 +58,17 @@ describe('the tray menu', () => {
     expect(titles(menu.items)).toEqual(['1 of 2 pairs up to date, 1 paused', '-', 'Photos: up to date', 'Docs: paused', '-', 'Add folder pair…', 'Pause all', 'Resume all', '-', 'Open log', 'Start at login', 'Quit SyncTray']);
     expect(menu.items[0]!.enabled).toBe(false);
     const photos = menu.items[2]!;
-    expect(titles(photos.items!)).toEqual(['Up to date (last synced 5 min ago)', '/home/me/Photos → /mnt/backup/Photos (mirror)', '-', 'Pause', 'Resync now', 'Open source folder', 'Open destination folder', '-', 'Remove pair…']);
+    expect(titles(photos.items!)).toEqual(['Up to date (last synced 5 min ago)', '/home/me/Photos → /mnt/backup/Photos (mirror)', 'Deletions held back: review…', '-', 'Pause', 'Resync now', 'Open source folder', 'Open destination folder', '-', 'Remove pair…']);
     const docs = menu.items[3]!;
-    expect(titles(docs.items!).slice(0, 5)).toEqual(['Paused (last synced 2 days ago)', '/home/me/Docs → /mnt/backup/Docs (mirror)', '-', 'Resume', 'Resync now']);
+    expect(titles(docs.items!).slice(0, 6)).toEqual(['Paused (last synced 2 days ago)', '/home/me/Docs → /mnt/backup/Docs (mirror)', 'Deletions held back: review…', '-', 'Resume', 'Resync now']);
+    expect(find(menu.items, 'pair:id-Docs:deletions')!.hidden).toBe(true);
+    // Pausing changes titles only, never the menu's shape (the helper cannot add or remove items).
+    const keys = (m: typeof menu) => JSON.stringify(m.items.map((i) => [i.key, i.items?.map((j) => j.key)]));
+    const resumed = trayMenu({ pairs: [pair('Photos', { state: 'paused' }), pair('Docs', { held: 'x' })], autostart: false, now: NOW });
+    expect(keys(resumed)).toBe(keys(menu));
     expect(find(menu.items, 'pair:id-Docs:resync')!.enabled).toBe(false);
     expect(find(menu.items, 'autostart')!.checked).toBe(true);
-    expect(actionOf('pair:id-Docs:resume')).toEqual({ type: 'resume', pairId: 'id-Docs' });
+    expect(actionOf('pair:id-Docs:pause-resume')).toEqual({ type: 'pause-resume', pairId: 'id-Docs' });
     expect(actionOf('pair:id:with:colons:remove')).toEqual({ type: 'remove', pairId: 'id:with:colons' });
     expect(actionOf('quit')).toEqual({ type: 'quit' });
     expect(actionOf('status')).toBeUndefined();
@@ -81,7 +86,7 @@ describe('the tray menu', () => {
   it('offers the review of held deletions in the pair, and keeps long paths short at both ends', () => {
     const p = pair('Photos', { held: 'x', source: `/home/me/${'deep/'.repeat(20)}Photos` });
     const menu = trayMenu({ pairs: [p], autostart: false, now: NOW });
-    expect(find(menu.items, 'pair:id-Photos:deletions')!.title).toBe('Deletions held back: review…');
+    expect(find(menu.items, 'pair:id-Photos:deletions')).toMatchObject({ title: 'Deletions held back: review…', enabled: true, hidden: false });
     const route = find(menu.items, 'pair:id-Photos:route')!.title;
     expect(route.startsWith('/home/me/dee…')).toBe(true);
     expect(route).toContain('deep/Photos → /mnt/backup/Photos');

@@ -1,0 +1,50 @@
+#!/bin/sh
+# SyncTray's dialogs on Linux, with zenity, else kdialog, else yad. Started with an argument
+# vector (never through a shell string), one dialog per run:
+#   linux.sh folder TITLE START-FOLDER
+#   linux.sh choose TITLE TEXT VALUE DESCRIPTION [VALUE DESCRIPTION]...
+#   linux.sh confirm TITLE TEXT OK-LABEL
+#   linux.sh message TITLE TEXT
+# Exit 0 with the answer on stdout, 1 when cancelled, 3 when no dialog tool is installed.
+op=$1
+title=$2
+shift 2
+
+if command -v zenity >/dev/null 2>&1; then tool=zenity
+elif command -v kdialog >/dev/null 2>&1; then tool=kdialog
+elif command -v yad >/dev/null 2>&1; then tool=yad
+else
+  echo "no dialog tool: install zenity (Debian, Ubuntu: apt install zenity; Fedora: dnf install zenity)" >&2
+  exit 3
+fi
+
+case "$tool:$op" in
+  zenity:folder) exec zenity --file-selection --directory --title="$title" --filename="$1/" ;;
+  kdialog:folder) exec kdialog --title "$title" --getexistingdirectory "$1" ;;
+  yad:folder) exec yad --file --directory --title="$title" --filename="$1/" --width=900 --height=600 ;;
+  zenity:choose)
+    text=$1; shift
+    exec zenity --list --title="$title" --text="$text" --column=Choice --column=Meaning --width=720 --height=300 "$@" ;;
+  kdialog:choose)
+    text=$1; shift
+    first=on
+    # kdialog wants tag, item, on/off triples: rebuild the list in place.
+    n=$#
+    i=0
+    while [ $i -lt $n ]; do
+      v=$1; d=$2; shift 2; i=$((i + 2))
+      set -- "$@" "$v" "$v: $d" "$first"
+      first=off
+    done
+    exec kdialog --title "$title" --radiolist "$text" "$@" ;;
+  yad:choose)
+    text=$1; shift
+    exec yad --list --title="$title" --text="$text" --column=Choice --column=Meaning --print-column=1 --separator= --width=720 --height=300 "$@" ;;
+  zenity:confirm) exec zenity --question --title="$title" --text="$1" --ok-label="$2" --cancel-label=Cancel --width=480 ;;
+  kdialog:confirm) exec kdialog --title "$title" --yes-label "$2" --no-label Cancel --yesno "$1" ;;
+  yad:confirm) exec yad --title="$title" --text="$1" --button="Cancel:1" --button="$2:0" --width=480 ;;
+  zenity:message) exec zenity --info --title="$title" --text="$1" --width=480 ;;
+  kdialog:message) exec kdialog --title "$title" --msgbox "$1" ;;
+  yad:message) exec yad --title="$title" --text="$1" --button=OK:0 --width=480 ;;
+  *) echo "unknown dialog: $op" >&2; exit 2 ;;
+esac

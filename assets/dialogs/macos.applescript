@@ -1,0 +1,26 @@
+-- SyncTray's dialogs on macOS (osascript macos.applescript OP TITLE ...), as linux.sh:
+--   folder TITLE START | choose TITLE TEXT VALUE DESCRIPTION... | confirm TITLE TEXT OK-LABEL | message TITLE TEXT
+-- Prints the answer; a cancel ends with error -128, which osascript reports with exit code 1.
+on run argv
+	set op to item 1 of argv
+	set theTitle to item 2 of argv
+	if op is "folder" then
+		set chosen to choose folder with prompt theTitle default location (POSIX file (item 3 of argv))
+		return POSIX path of chosen
+	else if op is "choose" then
+		set labels to {}
+		repeat with i from 4 to (count of argv) by 2
+			set end of labels to (item i of argv) & ": " & (item (i + 1) of argv)
+		end repeat
+		set picked to choose from list labels with title theTitle with prompt (item 3 of argv)
+		if picked is false then error number -128
+		set text item delimiters to ":"
+		return text item 1 of (item 1 of picked)
+	else if op is "confirm" then
+		display dialog (item 3 of argv) with title theTitle buttons {"Cancel", item 4 of argv} default button 2 cancel button 1
+		return "yes"
+	else if op is "message" then
+		display dialog (item 3 of argv) with title theTitle buttons {"OK"} default button 1
+		return ""
+	end if
+end run

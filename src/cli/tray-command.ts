@@ -1,0 +1,95 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import envPaths from 'env-paths';
+import { RefusedError } from '../core/errors.js';
+import { places } from '../config/places.js';
+import { assetsDir } from '../desktop/assets.js';
+import { platformAutostart, trayCommand as trayStartCommand } from '../desktop/autostart.js';
+import { platformDialogs } from '../desktop/dialogs.js';
+import { DesktopNotifier } from '../desktop/notifier.js';
+import { Tray } from '../desktop/tray.js';
+import { installHelper, shippedHelper } from '../desktop/tray-helper.js';
+import type { IconState } from '../desktop/tray-menu.js';
+import { ServiceHost } from '../service/host.js';
+import { ExitCode } from './exit-codes.js';
+import { preparePair } from './pair-command.js';
+import type { Io } from './sync-command.js';
+import { UsageError } from './usage-error.js';
+
+const TRAY_HELP = `Usage: synctray [tray] [--config-dir DIR]
+
+The tray icon and its menu over the service that 'synctray run' starts: every
+folder pair synced and watched, with pause, resume, resync, adding pairs through
+the system's folder picker, and start at login. Needs a desktop session; on a
+server use 'synctray run'. One instance per config folder.`;
+
+/** `synctray tray` (and `synctray` alone): the service with its tray icon, until Quit or a signal. */
+export async function trayCommand(argv: string[], io: Io, signal: AbortSignal): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, strict: true, options: { 'config-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (values.help) {
+    io.stdout.write(`${TRAY_HELP}\n`);
+    return ExitCode.OK;
+  }
+  if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
+    throw new RefusedError("No desktop session here (neither DISPLAY nor WAYLAND_DISPLAY is set), so there is no tray to show an icon in. Run 'synctray run' for the same service without a tray.");
+  }
+  const shipped = shippedHelper();
+  if (!shipped) throw new RefusedError(`The tray has no helper for ${process.platform} on ${process.arch}. Run 'synctray run' for the same service without a tray.`);
+  const assets = assetsDir();
+  const helper = installHelper(shipped, path.join(envPaths('synctray', { suffix: '' }).cache, 'helpers'));
+
+  const host = await ServiceHost.start(places(values['config-dir']), (line, text, level) => {
+    if (text && level !== 'debug') io.stderr.write(`${text}\n`);
+  });
+  const notifier = new DesktopNotifier((why) => host.log.write('warn', why));
+  let quit: () => void = () => undefined;
+  const quitting = new Promise<void>((resolve) => (quit = resolve));
+  const tray = new Tray(host, {
+    helper,
+    icon: (state) => icon(assets, state),
+    dialogs: platformDialogs(assets),
+    autostart: platformAutostart(trayCommandLine()),
+    open: (target) => open(target, (why) => host.log.write('warn', why)),
+    tell: (title, body) => void notifier.show({ title, body, urgency: 'normal' }),
+    prepare: (source, destination, mode) => preparePair(host.store.pairs(), [source, destination], { mode }),
+    quit: () => quit(),
+    now: () => performance.now(),
+  });
+  try {
+    await tray.start();
+  } catch (err) {
+    await host.stop();
+    throw new RefusedError(`The tray icon could not be shown: ${(err as Error).message}. Run 'synctray run' for the same service without a tray.`);
+  }
+  host.log.write('info', 'The tray icon is shown.');
+  await Promise.race([quitting, new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })))]);
+  await tray.stop();
+  await host.stop();
+  io.stderr.write('SyncTray stopped.\n');
+  host.log.write('info', 'SyncTray stopped.');
+  return ExitCode.OK;
+}
+
+function trayCommandLine(): string[] {
+  return trayStartCommand();
+}
+
+function icon(assets: string, state: IconState): { bytes: Buffer; template: boolean } {
+  const name = process.platform === 'darwin' ? `${state}-template.png` : process.platform === 'win32' ? `${state}.ico` : `${state}.png`;
+  return { bytes: fs.readFileSync(path.join(assets, 'icons', name)), template: process.platform === 'darwin' };
+}
+
+/** Opens a folder or a file with the desktop's own program, as an argument vector. */
+function open(target: string, onError: (why: string) => void): void {
+  const [cmd, args] = process.platform === 'darwin' ? ['open', [target]] : process.platform === 'win32' ? ['explorer.exe', [target]] : ['xdg-open', [target]];
+  const child = spawn(cmd as string, args as string[], { stdio: 'ignore', detached: true });
+  child.on('error', (err) => onError(`could not open ${target} (${err.message}); install xdg-utils, or open it yourself`));
+  child.unref();
+}

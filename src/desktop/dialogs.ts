@@ -1,0 +1,60 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+
+/** The answer of a dialog: what was chosen, or that the user cancelled (or it was left open too long). */
+export type DialogAnswer = { ok: true; value: string } | { ok: false; cancelled: true } | { ok: false; cancelled: false; unavailable: string };
+
+/** Dialogs the tray asks the user with; each resolves once the dialog is closed. */
+export interface Dialogs {
+  folder(title: string, start: string): Promise<DialogAnswer>;
+  /** One of `choices` (value, one-line meaning); resolves with the value. */
+  choose(title: string, text: string, choices: [string, string][]): Promise<DialogAnswer>;
+  confirm(title: string, text: string, okLabel: string): Promise<DialogAnswer>;
+  message(title: string, text: string): Promise<DialogAnswer>;
+}
+
+/** Exit code of the scripts when no dialog tool is installed. */
+const NO_TOOL = 3;
+
+/**
+ * The platform's own dialogs, through the scripts in assets/dialogs, started with an argument
+ * vector (no shell parses a path or a title). A dialog left open longer than `timeoutMs` is killed
+ * and counts as cancelled: zenity ignores --timeout for file choosers.
+ */
+export function platformDialogs(assets: string, { timeoutMs = 10 * 60_000, env = process.env }: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Dialogs {
+  const run = (args: string[]) => runScript(command(assets, args), timeoutMs, env);
+  return {
+    folder: (title, start) => run(['folder', title, start]),
+    choose: (title, text, choices) => run(['choose', title, text, ...choices.flat()]),
+    confirm: (title, text, okLabel) => run(['confirm', title, text, okLabel]),
+    message: (title, text) => run(['message', title, text]),
+  };
+}
+
+function command(assets: string, args: string[]): [string, string[]] {
+  const dir = path.join(assets, 'dialogs');
+  if (process.platform === 'darwin') return ['osascript', [path.join(dir, 'macos.applescript'), ...args]];
+  if (process.platform === 'win32') return ['powershell.exe', ['-NoProfile', '-ExecutionPolicy', 'Bypass', '-File', path.join(dir, 'windows.ps1'), ...args]];
+  return ['sh', [path.join(dir, 'linux.sh'), ...args]];
+}
+
+function runScript([cmd, args]: [string, string[]], timeoutMs: number, env: NodeJS.ProcessEnv): Promise<DialogAnswer> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env, windowsHide: false });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      resolve({ ok: false, cancelled: false, unavailable: `${cmd} could not be started (${e.message})` });
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) return resolve({ ok: true, value: out.replace(/\r?\n$/, '') });
+      if (code === NO_TOOL) return resolve({ ok: false, cancelled: false, unavailable: err.trim() });
+      resolve({ ok: false, cancelled: true });
+    });
+  });
+}

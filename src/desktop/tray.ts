@@ -1,0 +1,244 @@
+import os from 'node:os';
+import type { Pair } from '../config/schema.js';
+import type { SyncMode } from '../core/modes.js';
+import type { ServiceHost } from '../service/host.js';
+import type { Autostart } from './autostart.js';
+import type { Dialogs } from './dialogs.js';
+import { describe, TrayHelper, type HelperExit, type HelperMenu } from './tray-helper.js';
+import { actionOf, trayMenu, type IconState, type MenuItem, type TrayAction, type TrayMenu } from './tray-menu.js';
+
+export interface TrayDeps {
+  /** The executable tray helper (see installHelper). */
+  helper: string;
+  icon(state: IconState): { bytes: Buffer; template: boolean };
+  dialogs: Dialogs;
+  autostart: Autostart;
+  /** Opens a folder or file in the user's file manager or viewer. */
+  open(target: string): void;
+  /** Tells the user something outside the menu (a notification). */
+  tell(title: string, body: string): void;
+  /** Checks a new pair as `pair add` does; throws a RefusedError saying why not. */
+  prepare(source: string, destination: string, mode: SyncMode): Omit<Pair, 'id'>;
+  quit(): void;
+  now(): number;
+}
+
+/** Progress and state changes reach the menu at most this often. */
+const THROTTLE_MS = 500;
+const RESTART_FIRST_MS = 1000;
+const RESTART_MAX_MS = 60_000;
+
+const MODES: [SyncMode, string][] = [
+  ['mirror', 'An exact copy: files deleted from the source are deleted from the destination too'],
+  ['update', 'Copy new and changed files; never delete anything in the destination'],
+  ['missing', 'Copy only files the destination lacks; never overwrite or delete'],
+];
+
+/**
+ * The tray icon and menu over a running service host. The menu is rebuilt from the service's
+ * state (tray-menu.ts) and applied item by item; when its shape changes (a pair added or removed)
+ * the helper is started again with the new menu, since the helper cannot add items. A helper that
+ * dies is restarted, waiting longer each time.
+ */
+export class Tray {
+  private helper: TrayHelper | undefined;
+  private shown: TrayMenu | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private lastApplied = 0;
+  private restartDelay = RESTART_FIRST_MS;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private busy = false;
+
+  constructor(
+    private readonly host: ServiceHost,
+    private readonly deps: TrayDeps,
+  ) {}
+
+  /** Shows the icon; rejects if the helper cannot start at all (no display, say). */
+  async start(): Promise<void> {
+    this.host.service.on('event', () => this.schedule());
+    await this.show(this.menu());
+    // What changed while the helper was starting.
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    clearTimeout(this.restartTimer);
+    await this.helper?.close();
+  }
+
+  /** The menu as it is now (for tests and for the first show). */
+  menu(): TrayMenu {
+    return trayMenu({ pairs: this.host.service.status(), autostart: this.deps.autostart.enabled(), now: Date.now() });
+  }
+
+  private schedule(): void {
+    if (this.timer || this.stopped) return;
+    const wait = Math.max(0, this.lastApplied + THROTTLE_MS - this.deps.now());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.apply();
+    }, wait);
+  }
+
+  private async apply(): Promise<void> {
+    if (this.stopped || !this.helper?.alive) return;
+    this.lastApplied = this.deps.now();
+    const next = this.menu();
+    const before = this.shown;
+    if (!before || shape(before.items) !== shape(next.items)) return this.show(next);
+    const changed = flatten(next.items).filter((item) => {
+      const old = flatten(before.items).find((o) => o.key === item.key);
+      return !old || old.title !== item.title || old.enabled !== item.enabled || old.checked !== item.checked;
+    });
+    if (changed.length > 0) this.helper.updateItems(changed);
+    if (before.icon !== next.icon || before.status !== next.status) {
+      const icon = this.deps.icon(next.icon);
+      this.helper.updateIcon(icon.bytes, icon.template, next.status);
+    }
+    this.shown = next;
+  }
+
+  /** (Re)starts the helper with `menu`. */
+  private async show(menu: TrayMenu): Promise<void> {
+    const old = this.helper;
+    this.helper = undefined;
+    if (old) {
+      old.removeAllListeners('exit');
+      await old.close();
+    }
+    const icon = this.deps.icon(menu.icon);
+    const helperMenu: HelperMenu = { icon: icon.bytes, template: icon.template, tooltip: menu.status, items: menu.items };
+    const helper = await TrayHelper.start(this.deps.helper, helperMenu);
+    if (this.stopped) {
+      await helper.close();
+      return;
+    }
+    const startedAt = this.deps.now();
+    this.helper = helper;
+    this.shown = menu;
+    helper.on('click', (key) => void this.onClick(key));
+    helper.on('exit', (exit) => this.onExit(exit, startedAt));
+  }
+
+  private onExit(exit: HelperExit, startedAt: number): void {
+    this.helper = undefined;
+    if (this.stopped) return;
+    // One that ran a good while gets the short wait again: it is not failing in a loop.
+    if (this.deps.now() - startedAt > RESTART_MAX_MS) this.restartDelay = RESTART_FIRST_MS;
+    const wait = this.restartDelay;
+    this.restartDelay = Math.min(RESTART_MAX_MS, this.restartDelay * 2);
+    this.host.log.write('warn', `The tray icon's helper ended (${describe(exit)}); starting it again in ${wait / 1000} s.`);
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      this.show(this.menu()).catch((err: unknown) => {
+        this.host.log.write('warn', `The tray icon could not be shown again: ${(err as Error).message}`);
+        this.onExit({ code: null, signal: null, stderr: '' }, this.deps.now());
+      });
+    }, wait);
+  }
+
+  private async onClick(key: string): Promise<void> {
+    const action = actionOf(key);
+    if (!action) return;
+    try {
+      await this.act(action);
+    } catch (err) {
+      this.deps.tell('SyncTray', (err as Error).message);
+    }
+    this.schedule();
+  }
+
+  private async act(action: TrayAction): Promise<void> {
+    const { service } = this.host;
+    const pair = 'pairId' in action ? this.host.store.find(action.pairId) : undefined;
+    switch (action.type) {
+      case 'pause-resume':
+        return void (await (pair?.paused ? service.resume(action.pairId) : service.pause(action.pairId)));
+      case 'resync':
+        return void (await service.resync(action.pairId));
+      case 'open-source':
+        return pair && this.deps.open(pair.source);
+      case 'open-destination':
+        return pair && this.deps.open(pair.destination);
+      case 'remove':
+        return this.remove(action.pairId);
+      case 'deletions':
+        return pair && this.deps.tell(`${pair.name}: deletions held back`, `${service.status().find((s) => s.id === pair.id)?.held ?? ''} Run 'synctray pair resync ${pair.name}' once the source is as it should be.`);
+      case 'pause-all':
+        for (const p of this.host.store.pairs()) if (!p.paused) await service.pause(p.id);
+        return;
+      case 'resume-all':
+        for (const p of this.host.store.pairs()) if (p.paused) await service.resume(p.id);
+        return;
+      case 'open-log':
+        return this.deps.open(this.host.log.file);
+      case 'autostart': {
+        const on = !this.deps.autostart.enabled();
+        this.deps.autostart.set(on);
+        this.host.updateSettings({ autostart: on });
+        return;
+      }
+      case 'add':
+        return this.add();
+      case 'quit':
+        return this.deps.quit();
+    }
+  }
+
+  /** One dialog at a time: a second click while one is open would stack pickers. */
+  private async dialog<T>(steps: () => Promise<T>): Promise<T | undefined> {
+    if (this.busy) return undefined;
+    this.busy = true;
+    try {
+      return await steps();
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async remove(pairId: string): Promise<void> {
+    await this.dialog(async () => {
+      const pair = this.host.store.find(pairId);
+      if (!pair) return;
+      const answer = await this.deps.dialogs.confirm('Remove folder pair', `Stop syncing "${pair.name}"?\n\n${pair.source} → ${pair.destination}\n\nBoth folders are left as they are.`, 'Remove');
+      if (answer.ok) await this.host.service.remove(pair.id);
+      else if (!answer.cancelled) this.unavailable(answer.unavailable);
+    });
+  }
+
+  /** Source picker, destination picker, mode; checked as `pair add` checks; cancel at any step adds nothing. */
+  private async add(): Promise<void> {
+    await this.dialog(async () => {
+      const d = this.deps.dialogs;
+      const source = await d.folder('SyncTray: choose the folder to back up', os.homedir());
+      if (!source.ok) return source.cancelled ? undefined : this.unavailable(source.unavailable);
+      const destination = await d.folder(`SyncTray: choose where to back up ${source.value}`, os.homedir());
+      if (!destination.ok) return destination.cancelled ? undefined : this.unavailable(destination.unavailable);
+      const mode = await d.choose('SyncTray: how to sync', `${source.value} → ${destination.value}`, MODES);
+      if (!mode.ok) return mode.cancelled ? undefined : this.unavailable(mode.unavailable);
+      try {
+        const pair = this.deps.prepare(source.value, destination.value, mode.value as SyncMode);
+        await this.host.service.add(pair);
+      } catch (err) {
+        await d.message('SyncTray: this pair cannot be added', (err as Error).message);
+      }
+    });
+  }
+
+  private unavailable(why: string): void {
+    this.deps.tell('SyncTray needs a dialog tool', `${why}. Without one, add pairs from a terminal: synctray pair add SOURCE DESTINATION`);
+  }
+}
+
+/** The menu's shape: its keys and nesting, which the helper cannot change in place. */
+function shape(items: MenuItem[]): string {
+  return items.map((i) => (i.items ? `${i.key}[${shape(i.items)}]` : i.key)).join(',');
+}
+
+function flatten(items: MenuItem[]): MenuItem[] {
+  return items.flatMap((i) => [i, ...(i.items ? flatten(i.items) : [])]);
+}

@@ -1,0 +1,107 @@
+/**
+ * The tray on a real headless desktop: Xvfb, a private session bus, trayer as the tray host, dunst,
+ * and zenity for the pickers. The real systray2 helper shows the icon; xdotool opens the real menu
+ * and picks items with the keyboard, as a user would. Screenshots of the icon, the menu and the
+ * picker are kept in test-artifacts/ to look at.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { assertCliBuilt, REPO_ROOT, runCli, startCli, type RunningCli } from '../helpers/cli.js';
+import { DESKTOP_PACKAGES, DESKTOP_TOOLS, startDesktop, type Desktop } from '../helpers/desktop.js';
+import { rsyncDiff } from '../helpers/oracle.js';
+import { hasTool, skipReasonOutsideCi } from '../helpers/requirements.js';
+import { makeScratch, removeScratch } from '../helpers/scratch.js';
+import { writeTree } from '../helpers/tree-spec.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const missing = skipReasonOutsideCi(DESKTOP_TOOLS.every(hasTool), `tray test skipped: needs ${DESKTOP_TOOLS.join(', ')} (apt-get install ${DESKTOP_PACKAGES})`);
+const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts');
+
+let root: string;
+let desktop: Desktop | undefined;
+let tray: RunningCli | undefined;
+beforeAll(() => {
+  assertCliBuilt();
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+});
+beforeEach(() => {
+  root = makeScratch('synctray-tray-');
+});
+afterEach(async () => {
+  tray?.child.kill('SIGTERM');
+  await tray?.done;
+  tray = undefined;
+  await desktop?.stop();
+  desktop = undefined;
+  removeScratch(root);
+});
+
+const at = (p: string) => path.join(root, p);
+const config = () => at('config');
+const cli = (...args: string[]) => runCli([...args, '--config-dir', config()]);
+const stateOf = async (name: string) => (JSON.parse((await cli('status', '--json')).stdout) as { pairs: { name: string; state: string }[] }).pairs.find((p) => p.name === name)?.state;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The tray icon's window in trayer, once the helper has put it there. */
+function iconWindow(d: Desktop): string | undefined {
+  const r = spawnSync('xdotool', ['search', '--classname', '^systray$'], { env: d.env, encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim().split('\n')[0] : undefined;
+}
+
+/** Opens the menu with a right-click on the icon and presses `keys`. */
+async function menu(d: Desktop, keys: string[], shot?: string): Promise<void> {
+  const win = iconWindow(d)!;
+  d.x('xdotool', ['mousemove', '--window', win, '8', '8', 'click', '3']);
+  await sleep(500);
+  if (shot) d.x('import', ['-window', 'root', '-crop', '600x420+800+0', path.join(ARTIFACTS, shot)]);
+  if (keys.length > 0) d.x('xdotool', ['key', '--delay', '80', ...keys]);
+}
+
+/** Pixels of the tray area, to see the icon appear and change. */
+function trayPixels(d: Desktop): Buffer {
+  return Buffer.from(d.x('import', ['-window', 'root', '-crop', '64x32+1336+0', '-depth', '8', 'rgb:-']), 'latin1');
+}
+
+function startTray(d: Desktop): RunningCli {
+  return startCli(['tray', '--config-dir', config()], { env: d.env });
+}
+
+describe.skipIf(missing)('the tray on a desktop', () => {
+  it('shows its icon, pauses a pair from the real menu, and quits cleanly', async () => {
+    writeTree(at('photos'), { 'a.jpg': 'a', 'b/c.jpg': 'c' });
+    expect((await cli('pair', 'add', at('photos'), at('backup/photos'))).code).toBe(0);
+    desktop = await startDesktop(root);
+    const empty = trayPixels(desktop);
+    tray = startTray(desktop);
+    await waitFor(() => iconWindow(desktop!) !== undefined, 'the tray icon', { timeoutMs: 15_000, intervalMs: 50 });
+    await waitFor(async () => (await stateOf('photos')) === 'idle', 'the pair synced', { intervalMs: 50 });
+    expect(rsyncDiff(at('photos'), at('backup/photos'))).toEqual([]);
+    await sleep(700); // the menu and icon follow the state at most twice a second
+    expect(trayPixels(desktop).equals(empty)).toBe(false);
+    const idle = trayPixels(desktop);
+    desktop.x('import', ['-window', 'root', '-crop', '200x32+1200+0', path.join(ARTIFACTS, 'tray-icon.png')]);
+
+    // Down: the pair's submenu; Right: into it, on its first item that can be clicked: Pause.
+    await menu(desktop, ['Down'], 'tray-menu.png');
+    desktop.x('xdotool', ['key', '--delay', '80', 'Right']);
+    await sleep(300);
+    desktop.x('import', ['-window', 'root', '-crop', '900x420+500+0', path.join(ARTIFACTS, 'tray-submenu.png')]);
+    desktop.x('xdotool', ['key', 'Return']);
+    await waitFor(async () => (await stateOf('photos')) === 'paused', 'the pair paused from the menu', { intervalMs: 50 });
+    // The icon follows: all pairs paused shows the paused icon.
+    await waitFor(() => !trayPixels(desktop!).equals(idle), 'the icon changed to paused', { intervalMs: 100 });
+    await menu(desktop, [], 'tray-menu-paused.png');
+    desktop.x('xdotool', ['key', 'Escape']);
+
+    // Quit: the last item (Up from the top wraps to it).
+    await sleep(700);
+    await menu(desktop, ['Up', 'Return']);
+    const r = await tray.done;
+    tray = undefined;
+    expect(r.code, r.stderr).toBe(0);
+    expect((await runCli(['status', '--json', '--config-dir', config()])).stdout).toContain('"running":false');
+    await waitFor(() => iconWindow(desktop!) === undefined, 'the icon gone');
+  });
+});
