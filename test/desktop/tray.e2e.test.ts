@@ -4,7 +4,7 @@
  * and picks items with the keyboard, as a user would. Screenshots of the icon, the menu and the
  * picker are kept in test-artifacts/ to look at.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -104,4 +104,70 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     expect((await runCli(['status', '--json', '--config-dir', config()])).stdout).toContain('"running":false');
     await waitFor(() => iconWindow(desktop!) === undefined, 'the icon gone');
   });
+
+  it('starts its helper again when it is killed from outside', async () => {
+    desktop = await startDesktop(root);
+    tray = startTray(desktop);
+    await waitFor(() => iconWindow(desktop!) !== undefined, 'the tray icon', { timeoutMs: 15_000, intervalMs: 50 });
+    const helperPid = () => spawnSync('pgrep', ['-f', 'tray_linux_release-'], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+    const [first] = helperPid();
+    expect(first).toBeDefined();
+    process.kill(Number(first), 'SIGKILL');
+    await waitFor(() => iconWindow(desktop!) === undefined, 'the icon gone with its helper', { intervalMs: 50 });
+    await waitFor(() => iconWindow(desktop!) !== undefined, 'the icon back', { timeoutMs: 15_000, intervalMs: 50 });
+    expect(helperPid()).not.toContain(first);
+    expect(fs.readFileSync(path.join(config(), 'logs', 'synctray.log'), 'utf8')).toMatch(/The tray icon's helper ended \(killed by SIGKILL\); starting it again in 1 s/);
+  });
+
+  it('adds a pair through the real folder pickers and the mode list', async () => {
+    writeTree(at('music'), { 'song.mp3': 's', 'album/track.mp3': 't' });
+    fs.mkdirSync(at('backups'));
+    desktop = await startDesktop(root);
+    tray = startTray(desktop);
+    await waitFor(() => iconWindow(desktop!) !== undefined, 'the tray icon', { timeoutMs: 15_000, intervalMs: 50 });
+    await sleep(300);
+    // No pairs: the first item that can be clicked is Add folder pair….
+    await menu(desktop, ['Down', 'Return']);
+    await pick(desktop, at('music'), 'picker-source.png');
+    await pick(desktop, at('backups'), 'picker-destination.png');
+    await waitFor(() => windowNamed(desktop!, 'SyncTray: how to sync'), 'the mode list', { timeoutMs: 15_000, intervalMs: 100 });
+    desktop.x('import', ['-window', 'root', path.join(ARTIFACTS, 'picker-mode.png')]);
+    // The list's cursor starts on mirror: Down takes update.
+    focus(desktop, 'SyncTray: how to sync');
+    desktop.x('xdotool', ['key', 'Down', 'Return']);
+    await waitFor(async () => (await stateOf('music')) === 'idle', 'the new pair synced', { timeoutMs: 15_000, intervalMs: 100 });
+    expect(rsyncDiff(at('music'), at('backups'))).toEqual([]);
+    const pairs = JSON.parse((await cli('pair', 'list', '--json')).stdout) as { name: string; mode: string; source: string }[];
+    expect(pairs).toEqual([expect.objectContaining({ name: 'music', mode: 'update', source: at('music'), destination: at('backups') })]);
+  });
 });
+
+function windowNamed(d: Desktop, name: string): boolean {
+  return spawnSync('xdotool', ['search', '--name', `^${name}`], { env: d.env, stdio: 'ignore' }).status === 0;
+}
+
+/** Puts the pointer over the window (no window manager: focus follows the pointer). */
+function focus(d: Desktop, name: string): void {
+  const win = d.x('xdotool', ['search', '--name', `^${name}`]).trim().split('\n')[0]!;
+  d.x('xdotool', ['mousemove', '--window', win, '200', '200']);
+}
+
+/** Chooses `folder` in the open zenity folder picker: pasted (typing is garbled by GTK's completion). */
+async function pick(d: Desktop, folder: string, shot: string): Promise<void> {
+  await waitFor(() => windowNamed(d, 'SyncTray: choose'), 'the folder picker', { timeoutMs: 15_000, intervalMs: 100 });
+  await sleep(500);
+  focus(d, 'SyncTray: choose');
+  const clip = spawn('xclip', ['-quiet', '-selection', 'clipboard'], { env: d.env, stdio: ['pipe', 'ignore', 'ignore'] });
+  clip.stdin.end(folder);
+  await sleep(200);
+  d.x('xdotool', ['key', '--delay', '100', 'ctrl+l', 'ctrl+a', 'ctrl+v']);
+  await sleep(400);
+  // GTK completes a folder with one subfolder inline, selected: Delete drops the completion.
+  d.x('xdotool', ['key', 'Delete']);
+  await sleep(100);
+  d.x('import', ['-window', 'root', path.join(ARTIFACTS, shot)]);
+  d.x('xdotool', ['key', 'Return']);
+  await waitFor(() => !windowNamed(d, 'SyncTray: choose the folder to back up') || shot.includes('destination'), 'the picker closed', { intervalMs: 50 });
+  clip.kill();
+  await sleep(300);
+}

@@ -19,9 +19,12 @@ export interface Desktop {
   stop(): Promise<void>;
 }
 
+let displays = 0;
+
 export async function startDesktop(root: string, { tray = true }: { tray?: boolean } = {}): Promise<Desktop> {
   const started: ChildProcess[] = [];
-  const display = `:${20 + (process.pid % 60)}`;
+  // A display of its own per desktop: the last one's may not be gone from the X server's lock yet.
+  const display = `:${100 + (process.pid % 100) * 8 + (displays++ % 8)}`;
   const runtime = path.join(root, 'runtime');
   fs.mkdirSync(runtime, { recursive: true, mode: 0o700 });
   const bus = `unix:path=${path.join(runtime, 'bus')}`;
