@@ -18,13 +18,16 @@ else
   exit 3
 fi
 
+# zenity's lists and yad read their text as Pango markup: a name with & or < must stay text.
+esc() { printf %s "$1" | sed 's/&/\&amp;/g; s/</\&lt;/g; s/>/\&gt;/g'; }
+
 case "$tool:$op" in
   zenity:folder) exec zenity --file-selection --directory --title="$title" --filename="$1/" ;;
   kdialog:folder) exec kdialog --title "$title" --getexistingdirectory "$1" ;;
   yad:folder) exec yad --file --directory --title="$title" --filename="$1/" --width=900 --height=600 ;;
   zenity:choose)
     text=$1; shift
-    exec zenity --list --title="$title" --text="$text" --column=Choice --column=Meaning --width=720 --height=300 "$@" ;;
+    exec zenity --list --title="$title" --text="$(esc "$text")" --column=Choice --column=Meaning --width=720 --height=300 "$@" ;;
   kdialog:choose)
     text=$1; shift
     first=on
@@ -39,12 +42,12 @@ case "$tool:$op" in
     exec kdialog --title "$title" --radiolist "$text" "$@" ;;
   yad:choose)
     text=$1; shift
-    exec yad --list --title="$title" --text="$text" --column=Choice --column=Meaning --print-column=1 --separator= --width=720 --height=300 "$@" ;;
-  zenity:confirm) exec zenity --question --title="$title" --text="$1" --ok-label="$2" --cancel-label=Cancel --width=480 ;;
+    exec yad --list --title="$title" --text="$(esc "$text")" --column=Choice --column=Meaning --print-column=1 --separator= --width=720 --height=300 "$@" ;;
+  zenity:confirm) exec zenity --question --no-markup --title="$title" --text="$1" --ok-label="$2" --cancel-label=Cancel --width=480 ;;
   kdialog:confirm) exec kdialog --title "$title" --yes-label "$2" --no-label Cancel --yesno "$1" ;;
-  yad:confirm) exec yad --title="$title" --text="$1" --button="Cancel:1" --button="$2:0" --width=480 ;;
-  zenity:message) exec zenity --info --title="$title" --text="$1" --width=480 ;;
+  yad:confirm) exec yad --title="$title" --text="$(esc "$1")" --button="Cancel:1" --button="$2:0" --width=480 ;;
+  zenity:message) exec zenity --info --no-markup --title="$title" --text="$1" --width=480 ;;
   kdialog:message) exec kdialog --title "$title" --msgbox "$1" ;;
-  yad:message) exec yad --title="$title" --text="$1" --button=OK:0 --width=480 ;;
+  yad:message) exec yad --title="$title" --text="$(esc "$1")" --button=OK:0 --width=480 ;;
   *) echo "unknown dialog: $op" >&2; exit 2 ;;
 esac

@@ -49,13 +49,16 @@ export async function trayCommand(argv: string[], io: Io, signal: AbortSignal): 
     if (text && level !== 'debug') io.stderr.write(`${text}\n`);
   });
   const notifier = new DesktopNotifier((why) => host.log.write('warn', why));
+  // Dialogs still open when SyncTray stops are closed with it.
+  const dialogsStop = new AbortController();
   let quit: () => void = () => undefined;
   const quitting = new Promise<void>((resolve) => (quit = resolve));
   const tray = new Tray(host, {
     helper,
     icon: (state) => icon(assets, state),
-    dialogs: platformDialogs(assets),
-    autostart: platformAutostart(trayCommandLine()),
+    dialogs: platformDialogs(assets, { signal: dialogsStop.signal }),
+    // Started at login with the config it runs with now.
+    autostart: platformAutostart([...trayStartCommand(), ...(values['config-dir'] ? ['--config-dir', path.resolve(values['config-dir'])] : [])]),
     open: (target) => open(target, (why) => host.log.write('warn', why)),
     tell: (title, body) => void notifier.show({ title, body, urgency: 'normal' }),
     prepare: (source, destination, mode) => preparePair(host.store.pairs(), [source, destination], { mode }),
@@ -70,15 +73,12 @@ export async function trayCommand(argv: string[], io: Io, signal: AbortSignal): 
   }
   host.log.write('info', 'The tray icon is shown.');
   await Promise.race([quitting, new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })))]);
+  dialogsStop.abort();
   await tray.stop();
   await host.stop();
   io.stderr.write('SyncTray stopped.\n');
   host.log.write('info', 'SyncTray stopped.');
   return ExitCode.OK;
-}
-
-function trayCommandLine(): string[] {
-  return trayStartCommand();
 }
 
 function icon(assets: string, state: IconState): { bytes: Buffer; template: boolean } {

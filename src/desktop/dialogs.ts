@@ -21,8 +21,11 @@ const NO_TOOL = 3;
  * vector (no shell parses a path or a title). A dialog left open longer than `timeoutMs` is killed
  * and counts as cancelled: zenity ignores --timeout for file choosers.
  */
-export function platformDialogs(assets: string, { timeoutMs = 10 * 60_000, env = process.env }: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Dialogs {
-  const run = (args: string[]) => runScript(command(assets, args), timeoutMs, env);
+export function platformDialogs(
+  assets: string,
+  { timeoutMs = 10 * 60_000, env = process.env, signal }: { timeoutMs?: number; env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {},
+): Dialogs {
+  const run = (args: string[]) => runScript(command(assets, args), timeoutMs, env, signal);
   return {
     folder: (title, start) => run(['folder', title, start]),
     choose: (title, text, choices) => run(['choose', title, text, ...choices.flat()]),
@@ -38,9 +41,11 @@ function command(assets: string, args: string[]): [string, string[]] {
   return ['sh', [path.join(dir, 'linux.sh'), ...args]];
 }
 
-function runScript([cmd, args]: [string, string[]], timeoutMs: number, env: NodeJS.ProcessEnv): Promise<DialogAnswer> {
+function runScript([cmd, args]: [string, string[]], timeoutMs: number, env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<DialogAnswer> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env, windowsHide: false });
+    if (signal?.aborted) return resolve({ ok: false, cancelled: true });
+    // Closed with the app: a dialog left open must not keep the process (or a quit) waiting.
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env, windowsHide: false, signal, killSignal: 'SIGTERM' });
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -48,6 +53,7 @@ function runScript([cmd, args]: [string, string[]], timeoutMs: number, env: Node
     const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
     child.on('error', (e) => {
       clearTimeout(timer);
+      if (e.name === 'AbortError') return resolve({ ok: false, cancelled: true });
       resolve({ ok: false, cancelled: false, unavailable: `${cmd} could not be started (${e.message})` });
     });
     child.on('close', (code) => {

@@ -49,6 +49,7 @@ export class Tray {
   private restartTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private busy = false;
+  private showing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly host: ServiceHost,
@@ -58,15 +59,16 @@ export class Tray {
   /** Shows the icon; rejects if the helper cannot start at all (no display, say). */
   async start(): Promise<void> {
     this.host.service.on('event', () => this.schedule());
-    await this.show(this.menu());
-    // What changed while the helper was starting.
-    this.schedule();
+    this.showing = this.show();
+    await this.showing;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     clearTimeout(this.restartTimer);
+    // A start under way finishes first (and sees `stopped`), then whatever runs is closed.
+    await this.showing.catch(() => undefined);
     await this.helper?.close();
   }
 
@@ -89,7 +91,7 @@ export class Tray {
     this.lastApplied = this.deps.now();
     const next = this.menu();
     const before = this.shown;
-    if (!before || shape(before.items) !== shape(next.items)) return this.show(next);
+    if (!before || shape(before.items) !== shape(next.items)) return this.restart();
     const changed = flatten(next.items).filter((item) => {
       const old = flatten(before.items).find((o) => o.key === item.key);
       return !old || old.title !== item.title || old.enabled !== item.enabled || old.checked !== item.checked;
@@ -102,19 +104,38 @@ export class Tray {
     this.shown = next;
   }
 
-  /** (Re)starts the helper with `menu`. */
-  private async show(menu: TrayMenu): Promise<void> {
+  /**
+   * Starts the helper again with the menu as it is then. Never rejects: a helper that cannot start
+   * is handled as one that died (another try later), so the service goes on.
+   */
+  private restart(): Promise<void> {
+    const attempt = this.showing
+      .then(() => this.show())
+      .catch((err: unknown) => {
+        if (this.stopped) return;
+        this.host.log.write('warn', `The tray icon could not be shown: ${(err as Error).message}`);
+        this.onExit({ code: null, signal: null, stderr: '' }, this.deps.now());
+      });
+    this.showing = attempt;
+    return attempt;
+  }
+
+  /** (Re)starts the helper with the current menu; rejects if it cannot start. */
+  private async show(): Promise<void> {
     const old = this.helper;
     this.helper = undefined;
     if (old) {
       old.removeAllListeners('exit');
       await old.close();
     }
+    if (this.stopped) return;
+    const menu = this.menu();
     const icon = this.deps.icon(menu.icon);
     const helperMenu: HelperMenu = { icon: icon.bytes, template: icon.template, tooltip: menu.status, items: menu.items };
     const helper = await TrayHelper.start(this.deps.helper, helperMenu);
-    if (this.stopped) {
+    if (this.stopped || !helper.alive) {
       await helper.close();
+      if (!this.stopped) throw new Error(`the tray helper exited as it started`);
       return;
     }
     const startedAt = this.deps.now();
@@ -122,6 +143,8 @@ export class Tray {
     this.shown = menu;
     helper.on('click', (key) => void this.onClick(key));
     helper.on('exit', (exit) => this.onExit(exit, startedAt));
+    // What changed while it was starting.
+    this.schedule();
   }
 
   private onExit(exit: HelperExit, startedAt: number): void {
@@ -134,10 +157,7 @@ export class Tray {
     this.host.log.write('warn', `The tray icon's helper ended (${describe(exit)}); starting it again in ${wait / 1000} s.`);
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
-      this.show(this.menu()).catch((err: unknown) => {
-        this.host.log.write('warn', `The tray icon could not be shown again: ${(err as Error).message}`);
-        this.onExit({ code: null, signal: null, stderr: '' }, this.deps.now());
-      });
+      void this.restart();
     }, wait);
   }
 
@@ -205,6 +225,7 @@ export class Tray {
       const pair = this.host.store.find(pairId);
       if (!pair) return;
       const answer = await this.deps.dialogs.confirm('Remove folder pair', `Stop syncing "${pair.name}"?\n\n${pair.source} → ${pair.destination}\n\nBoth folders are left as they are.`, 'Remove');
+      if (this.stopped) return;
       if (answer.ok) await this.host.service.remove(pair.id);
       else if (!answer.cancelled) this.unavailable(answer.unavailable);
     });
@@ -220,6 +241,7 @@ export class Tray {
       if (!destination.ok) return destination.cancelled ? undefined : this.unavailable(destination.unavailable);
       const mode = await d.choose('SyncTray: how to sync', `${source.value} → ${destination.value}`, MODES);
       if (!mode.ok) return mode.cancelled ? undefined : this.unavailable(mode.unavailable);
+      if (this.stopped) return;
       try {
         const pair = this.deps.prepare(source.value, destination.value, mode.value as SyncMode);
         await this.host.service.add(pair);

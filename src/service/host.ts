@@ -40,6 +40,7 @@ export class ServiceHost {
     };
     // However the process ends, nothing is left claiming it runs.
     process.once('exit', released);
+    let control: Awaited<ReturnType<typeof serveControl>> | undefined;
     const giveUp = () => {
       released();
       process.removeListener('exit', released);
@@ -61,11 +62,12 @@ export class ServiceHost {
       for (const p of problems) notify.add({ kind: 'config', message: keptText(p) });
       const shown = new Map<string, string>();
       service.on('event', (e) => report(e, say, notify, shown));
-      const control = await serveControl(where.state, (req) => handle(host!, req));
+      control = await serveControl(where.state, (req) => handle(host!, req));
+      const served = control;
       host = new ServiceHost(service, store, log, initial, async () => {
         // The pairs stop first (a request under way still gets its answer), then the socket closes.
         await service.stop();
-        await control.close();
+        await served.close();
         notify.stop();
         giveUp();
       });
@@ -74,6 +76,8 @@ export class ServiceHost {
       service.start();
       return host;
     } catch (err) {
+      // Started this far: nothing may be left listening, or the process would never end.
+      await control?.close();
       giveUp();
       throw err;
     }

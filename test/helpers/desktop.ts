@@ -20,6 +20,7 @@ export interface Desktop {
 }
 
 let displays = 0;
+const TRAYER_ARGS = ['--edge', 'top', '--align', 'right', '--widthtype', 'request', '--height', '32', '--SetDockType', 'true', '--transparent', 'false', '--tint', '0xFFFFFF'];
 
 export async function startDesktop(root: string, { tray = true }: { tray?: boolean } = {}): Promise<Desktop> {
   const started: ChildProcess[] = [];
@@ -70,8 +71,19 @@ export async function startDesktop(root: string, { tray = true }: { tray?: boole
       spawnSync('gdbus', ['call', '--session', '--dest', 'org.freedesktop.DBus', '--object-path', '/org/freedesktop/DBus', '--method', 'org.freedesktop.DBus.NameHasOwner', name], { env, encoding: 'utf8' }).stdout?.includes('true');
     await waitFor(() => has('org.freedesktop.DBus'), 'the session bus');
     if (tray) {
-      start('trayer', ['--edge', 'top', '--align', 'right', '--widthtype', 'request', '--height', '32', '--SetDockType', 'true', '--transparent', 'false', '--tint', '0xFFFFFF']);
-      await waitFor(() => spawnSync('xdotool', ['search', '--name', '^panel$'], { env, stdio: 'ignore' }).status === 0, 'the tray host');
+      // trayer has been seen to exit at start on a busy machine (the display just up): try again.
+      const panel = () => spawnSync('xdotool', ['search', '--name', '^panel$'], { env, stdio: 'ignore' }).status === 0;
+      let host = start('trayer', TRAYER_ARGS);
+      let tries = 0;
+      await waitFor(
+        () => {
+          if (panel()) return true;
+          if (host.exitCode !== null && tries++ < 3) host = start('trayer', TRAYER_ARGS);
+          return false;
+        },
+        'the tray host (trayer)',
+        { timeoutMs: 20_000, intervalMs: 20 },
+      );
     }
     start('dunst', []);
     await waitFor(() => has('org.freedesktop.Notifications'), 'the notification daemon');
