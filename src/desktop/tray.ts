@@ -92,9 +92,10 @@ export class Tray {
     const next = this.menu();
     const before = this.shown;
     if (!before || shape(before.items) !== shape(next.items)) return this.restart();
+    const shownItems = new Map(flatten(before.items).map((i) => [i.key, i]));
     const changed = flatten(next.items).filter((item) => {
-      const old = flatten(before.items).find((o) => o.key === item.key);
-      return !old || old.title !== item.title || old.enabled !== item.enabled || old.checked !== item.checked;
+      const old = shownItems.get(item.key);
+      return !old || old.title !== item.title || old.enabled !== item.enabled || old.checked !== item.checked || old.hidden !== item.hidden;
     });
     if (changed.length > 0) this.helper.updateItems(changed);
     if (before.icon !== next.icon || before.status !== next.status) {
