@@ -8,6 +8,7 @@ import { DEFAULT_RESCAN_MS, NOTIFY_LEVELS, type NotifyLevel, type Pair } from '.
 import { ConfigStore } from '../config/store.js';
 import { askService } from '../service/control.js';
 import { checkLocalPaths } from './check-paths.js';
+import { deletionsCommand } from './deletions.js';
 import { checkNew, freeName } from '../config/pairs.js';
 import { ExitCode } from './exit-codes.js';
 import type { Io } from './sync-command.js';
@@ -31,6 +32,9 @@ Commands:
   pause <name|id|--all>        stop syncing a pair until it is resumed
   resume <name|id|--all>
   resync <name|id|--all>       compare everything again now
+  deletions <name|id>          what a safety guard holds back (a running SyncTray)
+      --apply                  delete them from the destination, as the source asks
+      --restore                copy them back into the source from the destination
 
 Options for every command: --config-dir DIR (default: the OS's usual place,
 or SYNCTRAY_CONFIG_DIR).`;
@@ -60,6 +64,8 @@ export async function pairCommand(argv: string[], io: Io): Promise<number> {
         notify: { type: 'string' },
         paused: { type: 'boolean' },
         all: { type: 'boolean' },
+        apply: { type: 'boolean' },
+        restore: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -104,6 +110,12 @@ export async function pairCommand(argv: string[], io: Io): Promise<number> {
       );
       return ExitCode.OK;
     }
+    case 'deletions':
+      one(store, positionals, sub);
+      throw new RefusedError(
+        'SyncTray is not running, so no deletions are held back: a guard holds them only in a running SyncTray. ' +
+          "Start it ('synctray run' or the tray); a one-off 'synctray sync' shows what it would delete with --dry-run.",
+      );
     default:
       throw new UsageError(`Unknown pair command "${sub}".`);
   }
@@ -146,6 +158,8 @@ async function viaService(
       io.stdout.write(`${sub === 'resync' ? 'Resyncing' : `${sub[0]!.toUpperCase()}${sub.slice(1)}d`}: ${all ? 'all pairs' : positionals[0]} (SyncTray is running: done now).\n`);
       return ExitCode.OK;
     }
+    case 'deletions':
+      return deletionsCommand(pairs, positionals, v, io, answer);
     default:
       throw new UsageError(`Unknown pair command "${sub}".`);
   }

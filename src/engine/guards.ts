@@ -7,6 +7,11 @@ export interface GuardOptions {
   mode: SyncMode;
   maxDelete?: number;
   force?: boolean;
+  /**
+   * Deletions the user was shown held back and allowed: a plan deleting no more files than this
+   * passes every guard. One deleting more is held again, since the user has not seen those.
+   */
+  approvedDeletes?: number;
 }
 
 /** Below this many destination files the "more than half" rule would trip on ordinary edits. */
@@ -31,6 +36,8 @@ export function checkGuards(
 ): void {
   if (options.mode !== 'mirror' || options.force) return;
 
+  const deletes = plan.deletedFiles + (plan.deletedFiles > 0 ? (partial?.deletedBefore ?? 0) : 0);
+  if (options.approvedDeletes !== undefined && deletes <= options.approvedDeletes) return;
   const dstFiles = partial ? (partial.destinationFiles ?? countNonFolders(dst)) : countNonFolders(dst);
   if (!partial && src.entries.size <= 1 && src.equalItems === 0 && dst.entries.size > 1) {
     const what = src.holdsExcluded.has('') ? 'holds only excluded items' : 'is empty';
@@ -39,7 +46,6 @@ export function checkGuards(
         'Check that the source is the right folder and its drive is mounted; use --force if emptying the destination is really wanted.',
     );
   }
-  const deletes = plan.deletedFiles + (plan.deletedFiles > 0 ? (partial?.deletedBefore ?? 0) : 0);
   if (options.maxDelete !== undefined) {
     if (deletes > options.maxDelete) {
       throw new RefusedError(

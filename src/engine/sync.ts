@@ -28,6 +28,8 @@ export interface SyncOptions {
   versions?: VersionStore;
   maxDelete?: number;
   force?: boolean;
+  /** See GuardOptions.approvedDeletes. */
+  approvedDeletes?: number;
   retry?: RetryPolicy;
   concurrency?: number;
   signal?: AbortSignal;

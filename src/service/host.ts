@@ -172,7 +172,7 @@ function notifications(store: ConfigStore, level: () => Settings['notifications'
 /** One request from `synctray pair …`, `status` or `settings` in another process. */
 async function handle(host: ServiceHost, req: ControlRequest): Promise<unknown> {
   const { service, store } = host;
-  const args = (req.args ?? {}) as { pair?: string; all?: boolean; add?: Omit<Pair, 'id'>; settings?: Partial<Settings> };
+  const args = (req.args ?? {}) as { pair?: string; all?: boolean; add?: Omit<Pair, 'id'>; settings?: Partial<Settings>; count?: number };
   const each = async (act: (nameOrId: string) => unknown) => {
     const names = args.all ? store.pairs().map((p) => p.id) : [args.pair ?? ''];
     const out = [];
@@ -195,6 +195,13 @@ async function handle(host: ServiceHost, req: ControlRequest): Promise<unknown> 
       return each((n) => service.resume(n));
     case 'resync':
       return each((n) => service.resync(n));
+    case 'held':
+      return service.heldDeletions(args.pair ?? '');
+    case 'apply-deletions':
+      if (typeof args.count !== 'number') throw new RefusedError('apply-deletions needs the count of deletions shown.');
+      return service.applyDeletions(args.pair ?? '', args.count);
+    case 'restore':
+      return service.restore(args.pair ?? '');
     case 'settings':
       return args.settings ? host.updateSettings(args.settings) : host.settings();
     default:

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { SyncEvents, type SyncEvent } from '../core/events.js';
 import { RefusedError } from '../core/errors.js';
+import { sync, type SyncOptions } from '../engine/sync.js';
 import type { VersionStore } from '../engine/versions.js';
 import type { Storage } from '../storage/storage.js';
 import type { ConfigStore } from '../config/store.js';
@@ -31,6 +32,16 @@ export interface PairStatus {
   held?: string;
 }
 
+/** What a pair's guard holds back now, for the user to judge. */
+export interface HeldDeletions {
+  /** Files (and links) a full step would delete from the destination. */
+  count: number;
+  /** A few of them, sorted, folders ending in `/`. */
+  sample: string[];
+  /** Why the guard held them, as it said. */
+  reason: string;
+}
+
 export type ProblemKind = 'failed' | 'stopped' | 'source-missing' | 'destination-missing' | 'held';
 
 export type ServiceEvent =
@@ -58,6 +69,8 @@ interface Running {
 }
 
 const PROGRESS_EVERY_MS = 250;
+/** How many of the held deletions the user is shown by name. */
+const SAMPLE = 10;
 
 /**
  * The long-running service: every unpaused pair synced once, then watched; commands (pause,
@@ -112,6 +125,59 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
       if (!r.watcher) throw new RefusedError(`Pair "${r.pair.name}" is paused: resume it to sync it.`);
       r.watcher.resync();
       return r.status;
+    });
+  }
+
+  /** What the pair's held deletions are now: a dry run of a full step, nothing written. */
+  heldDeletions(nameOrId: string): Promise<HeldDeletions> {
+    return this.serial(nameOrId, async (r) => {
+      const reason = r.status.held;
+      if (reason === undefined) throw new RefusedError(`Pair "${r.pair.name}" holds no deletions back.`);
+      const [src, dst] = [this.deps.openStorage(r.pair.source), this.deps.openStorage(r.pair.destination)];
+      try {
+        const { plan } = await sync(src, dst, { ...this.syncOptions(r.pair), dryRun: true });
+        const doomed = plan.deletes.flatMap((a) => (a.op === 'delete' && !a.temp ? [a.entry.type === 'dir' ? `${a.path}/` : a.path] : []));
+        return { count: plan.deletedFiles, sample: doomed.sort().slice(0, SAMPLE), reason };
+      } finally {
+        await Promise.all([src.close(), dst.close()]);
+      }
+    });
+  }
+
+  /**
+   * Makes the deletions a guard held back, as the user asked after seeing `count` of them: the
+   * next full step may delete that many, and holds again if the source now asks for more.
+   */
+  applyDeletions(nameOrId: string, count: number): Promise<PairStatus> {
+    return this.serial(nameOrId, async (r) => {
+      if (!r.watcher) throw new RefusedError(`Pair "${r.pair.name}" is paused: resume it first.`);
+      r.watcher.applyHeld(count);
+      return r.status;
+    });
+  }
+
+  /**
+   * Undoes what made a guard hold: copies back into the source what the destination has and the
+   * source lacks (nothing in the source is overwritten), then syncs as usual. The pair is not
+   * watched meanwhile, so the copies are not taken for new changes.
+   */
+  restore(nameOrId: string): Promise<{ restored: number; failed: number; errors: string[] }> {
+    return this.serial(nameOrId, async (r) => {
+      const src = this.deps.openStorage(r.pair.source);
+      const dst = this.deps.openStorage(r.pair.destination);
+      try {
+        const root = await src.stat('').catch(() => undefined);
+        if (root?.type !== 'dir') throw new RefusedError(`The source ${r.pair.source} is not there: nothing can be restored into it.`);
+        await this.stopPair(r);
+        this.set(r, { state: 'syncing', progress: undefined });
+        const { copied, failed, errors } = await sync(dst, src, { ...this.syncOptions(r.pair), mode: 'missing', onEvent: (e) => this.onSyncEvent(r, e) });
+        this.set(r, { held: undefined, progress: undefined });
+        return { restored: copied, failed, errors: errors.map((e) => `${e.path}: ${e.message}`) };
+      } finally {
+        await Promise.all([src.close(), dst.close()]);
+        if (r.pair.paused) this.set(r, { state: 'paused', progress: undefined });
+        else this.startPair(r.pair);
+      }
     });
   }
 
@@ -179,14 +245,7 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
       src,
       dst,
       {
-        sync: {
-          mode: pair.mode,
-          checksum: pair.checksum,
-          exclude: pair.exclude,
-          versions,
-          hideInDestination: hidden ? [hidden] : [],
-          onEvent: (e) => this.onSyncEvent(r, e),
-        },
+        sync: { ...this.syncOptions(pair), versions, onEvent: (e) => this.onSyncEvent(r, e) },
         ignore,
         rescanIntervalMs: pair.rescanIntervalMs,
       },
@@ -195,6 +254,12 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
     );
     this.set(r, { state: 'scanning', lastError: undefined });
     r.watcher.start().catch((err: unknown) => this.problem(r, 'failed', err instanceof Error ? err.message : String(err)));
+  }
+
+  /** What every sync of the pair compares by; a versions folder in the destination is never synced. */
+  private syncOptions(pair: Pair): SyncOptions {
+    const hidden = pair.versions ? versionsInDestination(pair.destination, pair.versions) : undefined;
+    return { mode: pair.mode, checksum: pair.checksum, exclude: pair.exclude, hideInDestination: hidden ? [hidden] : [] };
   }
 
   private async stopPair(r: Running): Promise<void> {
@@ -244,6 +309,8 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
         });
         if (failed.length > 0) this.problem(r, 'failed', `${failed.length} item${failed.length === 1 ? '' : 's'} could not be synced: ${failed[0]!.message}`);
         if (report.result.fatal) this.problem(r, 'stopped', report.result.fatal.message);
+        // A full step that held nothing back: whatever was held is settled (applied, or no longer asked for).
+        if ((report.type === 'ready' || report.full) && !report.result.deletionsHeld && r.status.held !== undefined) this.set(r, { held: undefined });
         const clean = failed.length === 0 && !report.result.fatal && mended;
         this.publish({ type: 'synced', pair: r.status, first: report.type === 'ready', clean: clean && !report.result.deletionsHeld, durationMs: report.result.durationMs });
         return;

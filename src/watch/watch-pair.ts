@@ -35,7 +35,7 @@ export interface WatchDeps {
 
 export interface PairWatchOptions {
   /** What every step passes to sync() (mode, exclusions, versions, …). */
-  sync: Omit<SyncOptions, 'scope' | 'signal' | 'destinationFiles' | 'deletedBefore' | 'holdDeletions' | 'guardTripped'>;
+  sync: Omit<SyncOptions, 'scope' | 'signal' | 'destinationFiles' | 'deletedBefore' | 'holdDeletions' | 'guardTripped' | 'approvedDeletes'>;
   /** Paths whose events produce no work: our temp files, excluded paths. */
   ignore: (path: string, isDir: boolean) => boolean;
   /** A full rescan this often (0: never) catches what the watcher missed. */
@@ -82,6 +82,8 @@ export class PairWatcher {
   private baseline = 0;
   private deletedSince = 0;
   private holding = false;
+  /** Held deletions the user allowed, for the next full step (see applyHeld). */
+  private approved: number | undefined;
   private retryDelay = 0;
   private retryTimer: unknown;
   private synced = false;
@@ -142,6 +144,16 @@ export class PairWatcher {
   /** Compares everything again as the next step (now, if no step runs). */
   resync(): void {
     if (!this.stopped) this.enqueue(FULL);
+  }
+
+  /**
+   * The user has seen the deletions a guard held back (`count` files) and wants them made: the
+   * next step compares everything and deletes them, but holds again if it would delete more.
+   */
+  applyHeld(count: number): void {
+    if (this.stopped) return;
+    this.approved = count;
+    this.enqueue(FULL);
   }
 
   private async startWatching(): Promise<void> {
@@ -264,6 +276,7 @@ export class PairWatcher {
         deletedBefore: this.deletedSince,
         holdDeletions: this.holding && !scope.full,
         guardTripped: 'hold',
+        approvedDeletes: scope.full ? this.approved : undefined,
         signal: this.abort.signal,
       });
     } catch (err) {
@@ -277,6 +290,8 @@ export class PairWatcher {
     }
     // A step cut short by stop() is not a sync that happened: nothing is reported of it.
     if (this.stopped) return;
+    // An approval is good for one full step: later deletions are the guard's to judge again.
+    if (scope.full) this.approved = undefined;
     this.synced = true;
     this.count(result, scope);
     this.report(first ? { type: 'ready', result } : { type: 'batch', result, full: scope.full });

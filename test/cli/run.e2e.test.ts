@@ -157,4 +157,42 @@ describe.skipIf(noRsync)('synctray run', () => {
     expect(unknown.stderr).toContain('There is no setting "colour" (settings: notifications, log-level).');
     expect(JSON.parse((await cli('settings', '--json')).stdout)).toEqual({ notifications: 'errors', logLevel: 'debug' });
   });
+
+  it('shows held deletions and applies them or restores them when asked through pair deletions', async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 12; i++) files[`f${i}.txt`] = `${i}`;
+    writeTree(at('notes'), files);
+    expect((await cli('pair', 'add', at('notes'), at('backup/notes'))).code).toBe(0);
+    const offline = await cli('pair', 'deletions', 'notes');
+    expect(offline.code).toBe(2);
+    expect(offline.stderr).toContain('SyncTray is not running, so no deletions are held back');
+
+    service = startCli(['run', '--config-dir', configDir]);
+    await waitFor(async () => (await stateOf('notes')) === 'idle', 'notes synced', { intervalMs: 50 });
+    const none = await cli('pair', 'deletions', 'notes');
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('Pair "notes" holds no deletions back.');
+
+    for (let i = 0; i < 8; i++) fs.rmSync(at(`notes/f${i}.txt`));
+    const heldReason = async () => (await status()).pairs.find((p) => p.name === 'notes') as { held?: string } | undefined;
+    await waitFor(async () => (await heldReason())?.held !== undefined, 'the deletions held', { intervalMs: 50 });
+    const shown = await cli('pair', 'deletions', 'notes');
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toContain(`Mirroring would delete 8 files from ${at('backup/notes')}, among them:\n  f0.txt\n`);
+    expect(shown.stdout).toContain('synctray pair deletions notes --apply');
+
+    const restored = await cli('pair', 'deletions', 'notes', '--restore');
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(restored.stdout).toContain(`Restored 8 files into ${at('notes')} from ${at('backup/notes')}.`);
+    await waitFor(async () => (await stateOf('notes')) === 'idle' && (await heldReason())?.held === undefined, 'clear again', { intervalMs: 50 });
+    expect(rsyncDiff(at('notes'), at('backup/notes'))).toEqual([]);
+    expect(fs.readdirSync(at('notes'))).toHaveLength(12);
+
+    for (let i = 0; i < 8; i++) fs.rmSync(at(`notes/f${i}.txt`));
+    await waitFor(async () => (await heldReason())?.held !== undefined, 'held again', { intervalMs: 50 });
+    const applied = await cli('pair', 'deletions', 'notes', '--apply');
+    expect(applied.code, applied.stderr).toBe(0);
+    await waitFor(() => fs.readdirSync(at('backup/notes')).length === 4, 'the deletions made', { intervalMs: 50 });
+    expect(rsyncDiff(at('notes'), at('backup/notes'))).toEqual([]);
+  });
 });

@@ -208,7 +208,7 @@ describe('plan: missing', () => {
 
 describe('guards', () => {
   const files = (n: number, prefix = 'f') => Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, 'x']));
-  const guard = (src: Tree, dst: Tree, more: { maxDelete?: number; force?: boolean } = {}) =>
+  const guard = (src: Tree, dst: Tree, more: { maxDelete?: number; force?: boolean; approvedDeletes?: number } = {}) =>
     checkGuards(run(src, dst, 'mirror'), src, dst, { mode: 'mirror', ...more }, '/src', '/dst');
 
   it('refuses an empty source over a non-empty destination', () => {
@@ -224,5 +224,11 @@ describe('guards', () => {
     expect(() => guard(tree(files(5)), tree(files(12)), { maxDelete: 7 })).not.toThrow();
     expect(() => guard(tree(files(5)), tree(files(12)), { maxDelete: 6 })).toThrow(/more than --max-delete 6/);
     expect(() => guard(tree(files(11)), tree(files(12)), { maxDelete: 0 })).toThrow(RefusedError);
+  });
+  it('deletions the user approved pass every guard, but not one deletion more', () => {
+    expect(() => guard(tree({}), tree(files(12)), { approvedDeletes: 12 })).not.toThrow();
+    expect(() => guard(tree({}), tree(files(12)), { approvedDeletes: 11 })).toThrow(/is empty/);
+    expect(() => guard(tree(files(5)), tree(files(12)), { approvedDeletes: 7 })).not.toThrow();
+    expect(() => guard(tree(files(4)), tree(files(12)), { approvedDeletes: 7 })).toThrow(/would delete 8 of the 12/);
   });
 });

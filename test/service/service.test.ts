@@ -216,4 +216,60 @@ describe.skipIf(noRsync)('a pair in the service', () => {
     expect(fs.existsSync(at('backup/music/b.mp3'))).toBe(false);
     await expect(s.pause('music')).rejects.toThrow('No pair is called "music"');
   });
+
+  describe('holding back a mass deletion', () => {
+    /** 20 files synced, then 15 deleted from the source: more than half, so the guard holds. */
+    async function held(): Promise<Service> {
+      const files: Record<string, string> = {};
+      for (let i = 0; i < 20; i++) files[`f${String(i).padStart(2, '0')}.txt`] = `file ${i}`;
+      writeTree(at('docs'), files);
+      const { service: s } = startService([pairOf('docs')]);
+      await waitFor(() => idleSince('docs', 0), 'the first sync');
+      for (let i = 0; i < 15; i++) fs.rmSync(at(`docs/f${String(i).padStart(2, '0')}.txt`));
+      await waitFor(() => last('docs').held !== undefined, 'the deletions held');
+      expect(problems('docs').map((p) => p.kind)).toContain('held');
+      expect(fs.readdirSync(at('backup/docs'))).toHaveLength(20);
+      return s;
+    }
+
+    it('shows what is held, and applies exactly that on request', async () => {
+      const s = await held();
+      const preview = await s.heldDeletions('docs');
+      expect(preview.count).toBe(15);
+      expect(preview.sample).toEqual(Array.from({ length: 10 }, (_, i) => `f${String(i).padStart(2, '0')}.txt`));
+      expect(preview.reason).toMatch(/would delete 15 of the 20 files/);
+
+      await s.applyDeletions('docs', preview.count);
+      await waitFor(() => last('docs').held === undefined && last('docs').state === 'idle', 'the deletions applied');
+      expect(rsyncDiff(at('docs'), at('backup/docs'))).toEqual([]);
+      expect(fs.readdirSync(at('backup/docs'))).toHaveLength(5);
+    });
+
+    it('holds again, deleting nothing, when the source asks for more than was approved', async () => {
+      const s = await held();
+      const preview = await s.heldDeletions('docs');
+      fs.rmSync(at('docs/f15.txt'));
+      const heldProblems = problems('docs').filter((p) => p.kind === 'held').length;
+      await s.applyDeletions('docs', preview.count);
+      await waitFor(() => problems('docs').filter((p) => p.kind === 'held').length > heldProblems, 'held again');
+      expect(last('docs').held).toMatch(/would delete 16 of the 20/);
+      expect(fs.readdirSync(at('backup/docs'))).toHaveLength(20);
+      expect((await s.heldDeletions('docs')).count).toBe(16);
+    });
+
+    it('restores the deleted files into the source from the destination, times kept, and is clear again', async () => {
+      const s = await held();
+      fs.writeFileSync(at('docs/f19.txt'), 'changed since');
+      const backedUp = fs.statSync(at('backup/docs/f00.txt')).mtimeMs;
+      const result = await s.restore('docs');
+      expect(fs.statSync(at('docs/f00.txt')).mtimeMs).toBe(backedUp);
+      expect(result).toEqual({ restored: 15, failed: 0, errors: [] });
+      await waitFor(() => last('docs').state === 'idle' && last('docs').held === undefined, 'synced after the restore');
+      expect(fs.readdirSync(at('docs'))).toHaveLength(20);
+      // What the source had is never overwritten by a restore; the change goes to the backup as usual.
+      expect(fs.readFileSync(at('docs/f19.txt'), 'utf8')).toBe('changed since');
+      await waitFor(() => rsyncDiff(at('docs'), at('backup/docs')).length === 0, 'the trees equal');
+      await expect(s.heldDeletions('docs')).rejects.toThrow('holds no deletions back');
+    });
+  });
 });
