@@ -18,6 +18,9 @@ else
   exit 3
 fi
 
+# A list tall enough for its text above it (a list of held deletions runs to a dozen lines).
+height() { echo $((240 + 20 * $(printf '%s\n' "$1" | wc -l))); }
+
 # zenity's lists and yad read their text as Pango markup: a name with & or < must stay text.
 esc() { printf %s "$1" | sed 's/&/\&amp;/g; s/</\&lt;/g; s/>/\&gt;/g'; }
 
@@ -27,7 +30,7 @@ case "$tool:$op" in
   yad:folder) exec yad --file --directory --title="$title" --filename="$1/" --width=900 --height=600 ;;
   zenity:choose)
     text=$1; shift
-    exec zenity --list --title="$title" --text="$(esc "$text")" --column=Choice --column=Meaning --width=720 --height=300 "$@" ;;
+    exec zenity --list --title="$title" --text="$(esc "$text")" --column=Choice --column=Meaning --width=760 --height="$(height "$text")" "$@" ;;
   kdialog:choose)
     text=$1; shift
     first=on
@@ -42,7 +45,7 @@ case "$tool:$op" in
     exec kdialog --title "$title" --radiolist "$text" "$@" ;;
   yad:choose)
     text=$1; shift
-    exec yad --list --title="$title" --text="$(esc "$text")" --column=Choice --column=Meaning --print-column=1 --separator= --width=720 --height=300 "$@" ;;
+    exec yad --list --title="$title" --text="$(esc "$text")" --column=Choice --column=Meaning --print-column=1 --separator= --width=760 --height="$(height "$text")" "$@" ;;
   zenity:confirm) exec zenity --question --no-markup --title="$title" --text="$1" --ok-label="$2" --cancel-label=Cancel --width=480 ;;
   kdialog:confirm) exec kdialog --title "$title" --yes-label "$2" --no-label Cancel --yesno "$1" ;;
   yad:confirm) exec yad --title="$title" --text="$(esc "$1")" --button="Cancel:1" --button="$2:0" --width=480 ;;

@@ -28,7 +28,11 @@ export function platformDialogs(
   const run = (args: string[]) => runScript(command(assets, args), timeoutMs, env, signal);
   return {
     folder: (title, start) => run(['folder', title, start]),
-    choose: (title, text, choices) => run(['choose', title, text, ...choices.flat()]),
+    // Nothing chosen (OK on an empty selection) is no answer: the same as cancel.
+    choose: async (title, text, choices) => {
+      const answer = await run(['choose', title, text, ...choices.flat()]);
+      return answer.ok && !choices.some(([value]) => value === answer.value) ? { ok: false, cancelled: true } : answer;
+    },
     confirm: (title, text, okLabel) => run(['confirm', title, text, okLabel]),
     message: (title, text) => run(['message', title, text]),
   };

@@ -1,7 +1,9 @@
 import os from 'node:os';
 import type { Pair } from '../config/schema.js';
 import type { SyncMode } from '../core/modes.js';
+import { heldSummary } from '../service/held.js';
 import type { ServiceHost } from '../service/host.js';
+import type { ServiceEvent } from '../service/service.js';
 import type { Autostart } from './autostart.js';
 import type { Dialogs } from './dialogs.js';
 import { describe, TrayHelper, type HelperExit, type HelperMenu } from './tray-helper.js';
@@ -28,6 +30,8 @@ const THROTTLE_MS = 500;
 const RESTART_FIRST_MS = 1000;
 const RESTART_MAX_MS = 60_000;
 
+const ADD_BY_HAND = 'synctray pair add SOURCE DESTINATION';
+
 const MODES: [SyncMode, string][] = [
   ['mirror', 'An exact copy: files deleted from the source are deleted from the destination too'],
   ['update', 'Copy new and changed files; never delete anything in the destination'],
@@ -50,6 +54,8 @@ export class Tray {
   private stopped = false;
   private busy = false;
   private showing: Promise<void> = Promise.resolve();
+  /** Pairs whose held deletions the user was asked about once; asked again only after they clear. */
+  private readonly askedHeld = new Set<string>();
 
   constructor(
     private readonly host: ServiceHost,
@@ -58,7 +64,7 @@ export class Tray {
 
   /** Shows the icon; rejects if the helper cannot start at all (no display, say). */
   async start(): Promise<void> {
-    this.host.service.on('event', () => this.schedule());
+    this.host.service.on('event', (e) => this.onEvent(e));
     this.showing = this.show();
     await this.showing;
   }
@@ -75,6 +81,16 @@ export class Tray {
   /** The menu as it is now (for tests and for the first show). */
   menu(): TrayMenu {
     return trayMenu({ pairs: this.host.service.status(), autostart: this.deps.autostart.enabled(), now: Date.now() });
+  }
+
+  private onEvent(e: ServiceEvent): void {
+    this.schedule();
+    if (e.type === 'status' && e.status.held === undefined) this.askedHeld.delete(e.status.id);
+    // A guard that holds deletions back asks the user at once; the menu item asks again later.
+    if (e.type === 'problem' && e.kind === 'held' && !this.askedHeld.has(e.pair.id)) {
+      this.askedHeld.add(e.pair.id);
+      void this.deletions(e.pair.id).catch((err: unknown) => this.deps.tell('SyncTray', (err as Error).message));
+    }
   }
 
   private schedule(): void {
@@ -188,7 +204,7 @@ export class Tray {
       case 'remove':
         return this.remove(action.pairId);
       case 'deletions':
-        return pair && this.deps.tell(`${pair.name}: deletions held back`, `${service.status().find((s) => s.id === pair.id)?.held ?? ''} Run 'synctray pair resync ${pair.name}' once the source is as it should be.`);
+        return this.deletions(action.pairId);
       case 'pause-all':
         for (const p of this.host.store.pairs()) if (!p.paused) await service.pause(p.id);
         return;
@@ -228,7 +244,30 @@ export class Tray {
       const answer = await this.deps.dialogs.confirm('Remove folder pair', `Stop syncing "${pair.name}"?\n\n${pair.source} → ${pair.destination}\n\nBoth folders are left as they are.`, 'Remove');
       if (this.stopped) return;
       if (answer.ok) await this.host.service.remove(pair.id);
-      else if (!answer.cancelled) this.unavailable(answer.unavailable);
+      else if (!answer.cancelled) this.unavailable(answer.unavailable, `synctray pair remove ${pair.name}`);
+    });
+  }
+
+  /** What a guard holds back, and the user's answer: apply, restore from the destination, or keep waiting. */
+  private async deletions(pairId: string): Promise<void> {
+    await this.dialog(async () => {
+      const pair = this.host.store.find(pairId);
+      if (!pair) return;
+      const held = await this.host.service.heldDeletions(pair.id);
+      const files = `${held.count.toLocaleString('en-US')} file${held.count === 1 ? '' : 's'}`;
+      const answer = await this.deps.dialogs.choose(`SyncTray: ${pair.name}: deletions held back`, heldSummary(pair.destination, held), [
+        ['Keep waiting', 'Change nothing now; the menu asks again (nothing is deleted meanwhile)'],
+        ['Apply', `Delete the ${files} from the destination, as in the source`],
+        ['Restore', `Copy the ${files} back into the source from the destination`],
+      ]);
+      if (!answer.ok) return answer.cancelled ? undefined : this.unavailable(answer.unavailable, `synctray pair deletions ${pair.name} --apply (or --restore)`);
+      if (this.stopped) return;
+      if (answer.value === 'Apply') await this.host.service.applyDeletions(pair.id, held.count);
+      if (answer.value === 'Restore') {
+        const r = await this.host.service.restore(pair.id);
+        const failed = r.failed > 0 ? ` ${r.failed} could not be restored: ${r.errors[0]}` : '';
+        this.deps.tell(`${pair.name}: files restored`, `${r.restored} file${r.restored === 1 ? '' : 's'} copied back into ${pair.source}.${failed}`);
+      }
     });
   }
 
@@ -237,11 +276,11 @@ export class Tray {
     await this.dialog(async () => {
       const d = this.deps.dialogs;
       const source = await d.folder('SyncTray: choose the folder to back up', os.homedir());
-      if (!source.ok) return source.cancelled ? undefined : this.unavailable(source.unavailable);
+      if (!source.ok) return source.cancelled ? undefined : this.unavailable(source.unavailable, ADD_BY_HAND);
       const destination = await d.folder(`SyncTray: choose where to back up ${source.value}`, os.homedir());
-      if (!destination.ok) return destination.cancelled ? undefined : this.unavailable(destination.unavailable);
+      if (!destination.ok) return destination.cancelled ? undefined : this.unavailable(destination.unavailable, ADD_BY_HAND);
       const mode = await d.choose('SyncTray: how to sync', `${source.value} → ${destination.value}`, MODES);
-      if (!mode.ok) return mode.cancelled ? undefined : this.unavailable(mode.unavailable);
+      if (!mode.ok) return mode.cancelled ? undefined : this.unavailable(mode.unavailable, ADD_BY_HAND);
       if (this.stopped) return;
       try {
         const pair = this.deps.prepare(source.value, destination.value, mode.value as SyncMode);
@@ -252,8 +291,9 @@ export class Tray {
     });
   }
 
-  private unavailable(why: string): void {
-    this.deps.tell('SyncTray needs a dialog tool', `${why}. Without one, add pairs from a terminal: synctray pair add SOURCE DESTINATION`);
+  /** No dialog tool: say which to install, and the command that does the same. */
+  private unavailable(why: string, command: string): void {
+    this.deps.tell('SyncTray needs a dialog tool', `${why}. Without one, do it from a terminal: ${command}`);
   }
 }
 

@@ -14,6 +14,16 @@ export interface GuardOptions {
   approvedDeletes?: number;
 }
 
+/** A guard that tripped: what it saw (`fact`) and, in the message, what the command line can do about it. */
+export class GuardError extends RefusedError {
+  constructor(
+    readonly fact: string,
+    advice: string,
+  ) {
+    super(`${fact} ${advice}`);
+  }
+}
+
 /** Below this many destination files the "more than half" rule would trip on ordinary edits. */
 const SMALL_DESTINATION = 10;
 
@@ -41,24 +51,24 @@ export function checkGuards(
   const dstFiles = partial ? (partial.destinationFiles ?? countNonFolders(dst)) : countNonFolders(dst);
   if (!partial && src.entries.size <= 1 && src.equalItems === 0 && dst.entries.size > 1) {
     const what = src.holdsExcluded.has('') ? 'holds only excluded items' : 'is empty';
-    throw new RefusedError(
-      `Source \`${srcName}\` ${what} but destination \`${dstName}\` is not: mirroring would delete everything in it. ` +
-        'Check that the source is the right folder and its drive is mounted; use --force if emptying the destination is really wanted.',
+    throw new GuardError(
+      `Source \`${srcName}\` ${what} but destination \`${dstName}\` is not: mirroring would delete everything in it.`,
+      'Check that the source is the right folder and its drive is mounted; use --force if emptying the destination is really wanted.',
     );
   }
   if (options.maxDelete !== undefined) {
     if (deletes > options.maxDelete) {
-      throw new RefusedError(
-        `This mirror would delete ${deletes} files from \`${dstName}\`, more than --max-delete ${options.maxDelete} allows. ` +
-          'Look at the list with --dry-run, then raise --max-delete or use --force.',
+      throw new GuardError(
+        `This mirror would delete ${deletes} files from \`${dstName}\`, more than --max-delete ${options.maxDelete} allows.`,
+        'Look at the list with --dry-run, then raise --max-delete or use --force.',
       );
     }
     return;
   }
   if (dstFiles > SMALL_DESTINATION && deletes * 2 > dstFiles) {
-    throw new RefusedError(
-      `This mirror would delete ${deletes} of the ${dstFiles} files in \`${dstName}\` (more than half). ` +
-        'Check the source folder is the right one; look at the list with --dry-run, then allow it with --max-delete N or --force.',
+    throw new GuardError(
+      `This mirror would delete ${deletes} of the ${dstFiles} files in \`${dstName}\` (more than half).`,
+      'Check the source folder is the right one; look at the list with --dry-run, then allow it with --max-delete N or --force.',
     );
   }
 }

@@ -9,7 +9,7 @@ import type { Storage } from '../storage/storage.js';
 import { compareContents } from './compare-content.js';
 import { excludeMatcher } from './exclude.js';
 import { execute, type ExecuteResult } from './execute.js';
-import { checkGuards } from './guards.js';
+import { checkGuards, GuardError } from './guards.js';
 import { modifyWindow } from './compare.js';
 import { afterMoves, findMoves } from './moves.js';
 import { plan as makePlan, type Plan, type PlanOptions, type Skipped } from './plan.js';
@@ -67,8 +67,10 @@ export interface SyncResult extends ExecuteResult {
   plan: Plan;
   /** Dry runs only: why the real run would be refused. */
   refused?: string;
-  /** With guardTripped 'hold': why this run's deletions were held back. */
+  /** With guardTripped 'hold': why this run's deletions were held back, and what the command line can do. */
   deletionsHeld?: string;
+  /** The same, without the command-line advice: only what the guard saw. */
+  heldBecause?: string;
   /** Items other than folders the source's listing held (for a scoped run, those in its scope). */
   sourceFiles: number;
   /** Items other than folders the destination's listing held before the run (likewise). */
@@ -125,6 +127,7 @@ export async function sync(src: Storage, dst: Storage, options: SyncOptions): Pr
   if (moves.length > 0) plan = makePlan(srcTree, afterMoves(dstTree, moves), { ...planOptions, moves });
   let refused: string | undefined;
   let deletionsHeld: string | undefined;
+  let heldBecause: string | undefined;
   try {
     const partial = scoped ? { destinationFiles: options.destinationFiles, deletedBefore: options.deletedBefore } : undefined;
     checkGuards(plan, srcTree, dstTree, options, src.description, dst.description, partial);
@@ -132,7 +135,10 @@ export async function sync(src: Storage, dst: Storage, options: SyncOptions): Pr
     if (!(err instanceof RefusedError)) throw err;
     // A dry run still shows what would have happened, and says it would be refused.
     if (options.dryRun) refused = err.message;
-    else if (options.guardTripped === 'hold') deletionsHeld = err.message;
+    else if (options.guardTripped === 'hold') {
+      deletionsHeld = err.message;
+      heldBecause = err instanceof GuardError ? err.fact : err.message;
+    }
     else throw err;
   }
 
@@ -145,6 +151,7 @@ export async function sync(src: Storage, dst: Storage, options: SyncOptions): Pr
     plan,
     refused,
     deletionsHeld,
+    heldBecause,
     sourceFiles: countNonFolders(srcTree),
     destinationFilesBefore: countNonFolders(dstTree),
     filesDeleted: 0,

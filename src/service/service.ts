@@ -40,6 +40,8 @@ export interface HeldDeletions {
   sample: string[];
   /** Why the guard held them, as it said. */
   reason: string;
+  /** The files in the destination now. */
+  of: number;
 }
 
 export type ProblemKind = 'failed' | 'stopped' | 'source-missing' | 'destination-missing' | 'held';
@@ -135,9 +137,9 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
       if (reason === undefined) throw new RefusedError(`Pair "${r.pair.name}" holds no deletions back.`);
       const [src, dst] = [this.deps.openStorage(r.pair.source), this.deps.openStorage(r.pair.destination)];
       try {
-        const { plan } = await sync(src, dst, { ...this.syncOptions(r.pair), dryRun: true });
+        const { plan, destinationFilesBefore } = await sync(src, dst, { ...this.syncOptions(r.pair), dryRun: true });
         const doomed = plan.deletes.flatMap((a) => (a.op === 'delete' && !a.temp ? [a.entry.type === 'dir' ? `${a.path}/` : a.path] : []));
-        return { count: plan.deletedFiles, sample: doomed.sort().slice(0, SAMPLE), reason };
+        return { count: plan.deletedFiles, of: destinationFilesBefore, sample: doomed.sort().slice(0, SAMPLE), reason };
       } finally {
         await Promise.all([src.close(), dst.close()]);
       }
@@ -337,8 +339,9 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
         return;
       }
       case 'held':
-        this.set(r, { held: report.message });
-        this.problem(r, 'held', report.message);
+        // The guard's own advice is for the command line; here the pair waits for the user's answer.
+        this.set(r, { held: report.because });
+        this.problem(r, 'held', `${report.because} Nothing is deleted until you answer: in the tray menu, or with 'synctray pair deletions ${r.pair.name}'.`);
         return;
       case 'error':
         this.set(r, { lastError: report.message });

@@ -16,7 +16,7 @@ export type WatchReport =
   | { type: 'state'; state: PairState; reason?: string }
   | { type: 'error'; message: string }
   /** A step's deletions were held back by a guard (see SyncResult.deletionsHeld). */
-  | { type: 'held'; message: string };
+  | { type: 'held'; message: string; because: string };
 
 export interface FolderWatcher {
   close(): Promise<void>;
@@ -295,7 +295,7 @@ export class PairWatcher {
     this.synced = true;
     this.count(result, scope);
     this.report(first ? { type: 'ready', result } : { type: 'batch', result, full: scope.full });
-    if (result.deletionsHeld) this.report({ type: 'held', message: result.deletionsHeld });
+    if (result.deletionsHeld) this.report({ type: 'held', message: result.deletionsHeld, because: result.heldBecause ?? result.deletionsHeld });
     if (this.stopped) return;
     // A step whose source vanished under it (a scoped one sees only part): nothing was deleted
     // there, as the guard and the root check see to; now wait for the source.

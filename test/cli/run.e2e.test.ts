@@ -178,7 +178,8 @@ describe.skipIf(noRsync)('synctray run', () => {
     await waitFor(async () => (await heldReason())?.held !== undefined, 'the deletions held', { intervalMs: 50 });
     const shown = await cli('pair', 'deletions', 'notes');
     expect(shown.code, shown.stderr).toBe(0);
-    expect(shown.stdout).toContain(`Mirroring would delete 8 files from ${at('backup/notes')}, among them:\n  f0.txt\n`);
+    expect(shown.stdout).toContain(`The 8 files that mirroring would delete from ${at('backup/notes')}:\n  f0.txt\n  f1.txt\n`);
+    expect(shown.stdout).not.toContain('--max-delete'); // the guard's advice for 'synctray sync' does not apply here
     expect(shown.stdout).toContain('synctray pair deletions notes --apply');
 
     const restored = await cli('pair', 'deletions', 'notes', '--restore');

@@ -140,6 +140,58 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     const pairs = JSON.parse((await cli('pair', 'list', '--json')).stdout) as { name: string; mode: string; source: string }[];
     expect(pairs).toEqual([expect.objectContaining({ name: 'music', mode: 'update', source: at('music'), destination: at('backups') })]);
   });
+
+  it('asks about a held mass deletion: keep waiting, then restore from the menu, then apply', async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 12; i++) files[`note ${i} & <more>.txt`] = `${i}`;
+    writeTree(at('notes'), files);
+    expect((await cli('pair', 'add', at('notes'), at('backup/notes'))).code).toBe(0);
+    desktop = await startDesktop(root);
+    tray = startTray(desktop);
+    // Not running yet, status reads the config and says idle: the icon first.
+    await waitFor(() => iconWindow(desktop!) !== undefined, 'the tray icon', { timeoutMs: 15_000, intervalMs: 50 });
+    await waitFor(async () => (await stateOf('notes')) === 'idle', 'the pair synced', { timeoutMs: 15_000, intervalMs: 50 });
+    expect(rsyncDiff(at('notes'), at('backup/notes'))).toEqual([]);
+    const title = 'SyncTray: notes: deletions held back';
+    const remove = () => {
+      for (let i = 0; i < 8; i++) fs.rmSync(at(`notes/note ${i} & <more>.txt`));
+    };
+
+    // Asked at once; the first choice keeps waiting: nothing is deleted. (The list's cursor starts
+    // on the first row without choosing it: Down, Up chooses it.)
+    remove();
+    await waitFor(() => windowNamed(desktop!, title), 'the held-deletions dialog', { timeoutMs: 15_000, intervalMs: 100 });
+    await sleep(500);
+    desktop.x('import', ['-window', 'root', path.join(ARTIFACTS, 'held-deletions.png')]);
+    focus(desktop, title);
+    desktop.x('xdotool', ['key', '--delay', '100', 'Down', 'Up', 'Return']);
+    await waitFor(() => !windowNamed(desktop!, title), 'the dialog closed', { intervalMs: 100 });
+    await sleep(1000);
+    expect(fs.readdirSync(at('backup/notes'))).toHaveLength(12);
+    expect(windowNamed(desktop, title)).toBe(false); // not asked again by itself
+
+    // The pair's submenu starts with "Deletions held back: review…"; Restore is the third choice.
+    await menu(desktop, ['Down', 'Right'], 'held-menu.png');
+    await sleep(300);
+    desktop.x('import', ['-window', 'root', '-crop', '900x420+500+0', path.join(ARTIFACTS, 'held-submenu.png')]);
+    desktop.x('xdotool', ['key', 'Return']);
+    await waitFor(() => windowNamed(desktop!, title), 'the dialog from the menu', { timeoutMs: 15_000, intervalMs: 100 });
+    await sleep(500);
+    focus(desktop, title);
+    desktop.x('xdotool', ['key', '--delay', '100', 'Down', 'Down', 'Return']);
+    await waitFor(() => fs.readdirSync(at('notes')).length === 12, 'the files restored into the source', { intervalMs: 100 });
+    await waitFor(async () => (await stateOf('notes')) === 'idle', 'synced after the restore', { intervalMs: 50 });
+    expect(rsyncDiff(at('notes'), at('backup/notes'))).toEqual([]);
+
+    // Once clear, a new hold asks again; Apply (the second choice) makes the deletions.
+    remove();
+    await waitFor(() => windowNamed(desktop!, title), 'asked again', { timeoutMs: 15_000, intervalMs: 100 });
+    await sleep(500);
+    focus(desktop, title);
+    desktop.x('xdotool', ['key', '--delay', '100', 'Down', 'Return']);
+    await waitFor(() => fs.readdirSync(at('backup/notes')).length === 4, 'the deletions made', { timeoutMs: 15_000, intervalMs: 100 });
+    expect(rsyncDiff(at('notes'), at('backup/notes'))).toEqual([]);
+  });
 });
 
 function windowNamed(d: Desktop, name: string): boolean {
