@@ -14,7 +14,7 @@ if command -v zenity >/dev/null 2>&1; then tool=zenity
 elif command -v kdialog >/dev/null 2>&1; then tool=kdialog
 elif command -v yad >/dev/null 2>&1; then tool=yad
 else
-  echo "no dialog tool: install zenity (Debian, Ubuntu: apt install zenity; Fedora: dnf install zenity)" >&2
+  echo "No dialog tool is installed: install zenity (Debian, Ubuntu: apt install zenity; Fedora: dnf install zenity)" >&2
   exit 3
 fi
 

@@ -40,10 +40,8 @@ export async function trayCommand(argv: string[], io: Io, signal: AbortSignal): 
   if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
     throw new RefusedError("No desktop session here (neither DISPLAY nor WAYLAND_DISPLAY is set), so there is no tray to show an icon in. Run 'synctray run' for the same service without a tray.");
   }
-  const shipped = shippedHelper();
-  if (!shipped) throw new RefusedError(`The tray has no helper for ${process.platform} on ${process.arch}. Run 'synctray run' for the same service without a tray.`);
   const assets = assetsDir();
-  const helper = installHelper(shipped, path.join(envPaths('synctray', { suffix: '' }).cache, 'helpers'));
+  const helper = trayHelper();
 
   const host = await ServiceHost.start(places(values['config-dir']), (line, text, level) => {
     if (text && level !== 'debug') io.stderr.write(`${text}\n`);
@@ -79,6 +77,25 @@ export async function trayCommand(argv: string[], io: Io, signal: AbortSignal): 
   io.stderr.write('SyncTray stopped.\n');
   host.log.write('info', 'SyncTray stopped.');
   return ExitCode.OK;
+}
+
+/**
+ * The tray helper: SYNCTRAY_TRAY_HELPER when set (a systray2 helper built for a platform it ships
+ * none for, say), else an executable copy of the one shipped.
+ */
+function trayHelper(): string {
+  const own = process.env.SYNCTRAY_TRAY_HELPER;
+  if (own) {
+    try {
+      fs.accessSync(own, fs.constants.X_OK);
+    } catch {
+      throw new RefusedError(`SYNCTRAY_TRAY_HELPER is ${own}, which is not an executable file: point it at a systray2 tray helper, or unset it.`);
+    }
+    return own;
+  }
+  const shipped = shippedHelper();
+  if (!shipped) throw new RefusedError(`The tray has no helper for ${process.platform} on ${process.arch}. Run 'synctray run' for the same service without a tray.`);
+  return installHelper(shipped, path.join(envPaths('synctray', { suffix: '' }).cache, 'helpers'));
 }
 
 function icon(assets: string, state: IconState): { bytes: Buffer; template: boolean } {

@@ -192,7 +192,100 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     await waitFor(() => fs.readdirSync(at('backup/notes')).length === 4, 'the deletions made', { timeoutMs: 15_000, intervalMs: 100 });
     expect(rsyncDiff(at('notes'), at('backup/notes'))).toEqual([]);
   });
+
+  it('says which package to install, and the command to use, when no dialog tool is installed', async () => {
+    desktop = await startDesktop(root);
+    // A PATH with what the tray uses except zenity, kdialog and yad.
+    const bin = at('bin');
+    fs.mkdirSync(bin);
+    for (const tool of ['sh', 'sed', 'wc', 'notify-send']) fs.symlinkSync(which(tool), path.join(bin, tool));
+    const monitor = spawn('dbus-monitor', ['--session', "type='method_call',interface='org.freedesktop.Notifications',member='Notify'"], { env: desktop.env, stdio: ['ignore', 'pipe', 'ignore'] });
+    let calls = '';
+    monitor.stdout.setEncoding('utf8').on('data', (d: string) => (calls += d));
+    try {
+      tray = startCli(['tray', '--config-dir', config()], { env: { ...desktop.env, PATH: bin } });
+      await waitFor(() => iconWindow(desktop!) !== undefined, 'the tray icon', { timeoutMs: 15_000, intervalMs: 50 });
+      await sleep(300);
+      await menu(desktop, ['Down', 'Return']); // Add folder pair…
+      await waitFor(() => calls.includes('SyncTray needs a dialog tool'), 'the notification', { timeoutMs: 15_000, intervalMs: 50 });
+      expect(calls).toContain('apt install zenity');
+      expect(calls).toContain('synctray pair add SOURCE DESTINATION');
+      await sleep(300);
+      desktop.x('import', ['-window', 'root', path.join(ARTIFACTS, 'no-dialog-tool.png')]);
+      expect(JSON.parse((await cli('pair', 'list', '--json')).stdout)).toEqual([]);
+    } finally {
+      monitor.kill();
+    }
+  });
+
+  it('applies a burst of changes to the menu at most twice a second, ending on the last state', async () => {
+    writeTree(at('docs'), { 'a.txt': 'a' });
+    expect((await cli('pair', 'add', at('docs'), at('backup/docs'))).code).toBe(0);
+    desktop = await startDesktop(root);
+    const log = at('helper-input.jsonl');
+    tray = startCli(['tray', '--config-dir', config()], { env: { ...desktop.env, SYNCTRAY_TRAY_HELPER: recordingHelper(log) } });
+    await waitFor(() => iconWindow(desktop!) !== undefined, 'the tray icon', { timeoutMs: 15_000, intervalMs: 50 });
+    await waitFor(async () => (await stateOf('docs')) === 'idle', 'the pair synced', { intervalMs: 50 });
+    await sleep(1000);
+    const before = fs.readFileSync(log, 'utf8').split('\n').length - 1;
+    const started = Date.now();
+    for (let i = 0; i < 10; i++) expect((await cli('pair', i % 2 === 0 ? 'pause' : 'resume', 'docs')).code).toBe(0);
+    const took = Date.now() - started;
+    await sleep(1500);
+
+    const sent = fs.readFileSync(log, 'utf8').trim().split('\n').slice(before).map((l) => JSON.parse(l) as { t: number; type: string; title?: string });
+    const updates = sent.filter((m) => m.type === 'update-item');
+    // Items changed by one update leave together: a gap of more than 50 ms starts the next update.
+    const bursts = updates.filter((m, i) => i === 0 || m.t - updates[i - 1]!.t > 50).map((m) => m.t);
+    const gaps = bursts.slice(1).map((t, i) => t - bursts[i]!);
+    expect(bursts.length).toBeGreaterThan(1);
+    expect(Math.min(...gaps), `gaps between updates: ${gaps.join(', ')} ms`).toBeGreaterThanOrEqual(450);
+    expect(bursts.length).toBeLessThanOrEqual(Math.ceil(took / 500) + 2);
+    // The last word on the Pause/Resume item is the state after the tenth command: resumed.
+    expect(updates.filter((m) => m.title === 'Pause' || m.title === 'Resume').at(-1)?.title).toBe('Pause');
+    expect(await stateOf('docs')).not.toBe('paused');
+  });
 });
+
+/**
+ * The real tray helper behind a recorder: every line SyncTray sends it is logged with the time it
+ * arrived (its type and item title), then passed on unchanged.
+ */
+function recordingHelper(log: string): string {
+  const real = at('tray-helper');
+  fs.copyFileSync(path.join(REPO_ROOT, 'node_modules/systray2/traybin/tray_linux_release'), real);
+  fs.chmodSync(real, 0o755);
+  const script = at('recording-helper');
+  fs.writeFileSync(
+    script,
+    `#!${process.execPath}
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const child = spawn(${JSON.stringify(real)}, [], { stdio: ['pipe', 'inherit', 'inherit'] });
+let buffer = '';
+process.stdin.on('data', (d) => {
+  child.stdin.write(d);
+  buffer += d;
+  for (let i = buffer.indexOf('\\n'); i >= 0; i = buffer.indexOf('\\n')) {
+    const line = buffer.slice(0, i);
+    buffer = buffer.slice(i + 1);
+    let m = {};
+    try { m = JSON.parse(line); } catch {}
+    fs.appendFileSync(${JSON.stringify(log)}, JSON.stringify({ t: Date.now(), type: m.type, title: m.item && m.item.title }) + '\\n');
+  }
+});
+process.stdin.on('end', () => child.stdin.end());
+process.on('SIGTERM', () => child.kill('SIGTERM'));
+child.on('exit', (code) => process.exit(code ?? 1));
+`,
+    { mode: 0o755 },
+  );
+  return script;
+}
+
+function which(tool: string): string {
+  return spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
+}
 
 function windowNamed(d: Desktop, name: string): boolean {
   return spawnSync('xdotool', ['search', '--name', `^${name}`], { env: d.env, stdio: 'ignore' }).status === 0;
