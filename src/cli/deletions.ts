@@ -1,6 +1,6 @@
 import { RefusedError } from '../core/errors.js';
 import { heldSummary } from '../service/held.js';
-import type { HeldDeletions } from '../service/service.js';
+import type { HeldDeletions } from '../service/held.js';
 import type { Pair } from '../config/schema.js';
 import { ExitCode } from './exit-codes.js';
 import type { Io } from './sync-command.js';
@@ -10,15 +10,21 @@ import type { Values } from './pair-command.js';
 type Answer = (command: string, args?: unknown) => Promise<unknown>;
 
 /**
- * `synctray pair deletions NAME [--apply | --restore]`: what a guard holds back in the running
- * service, and the user's answer to it.
+ * `synctray pair deletions NAME [--apply TOKEN | --restore]`: what a guard holds back in the
+ * running service, and the user's answer to it. The token printed with the list names exactly
+ * those files, so `--apply` deletes nothing the user has not seen.
  */
 export async function deletionsCommand(pairs: readonly Pair[], positionals: string[], v: Values, io: Io, answer: Answer): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('pair deletions takes one pair, by name or id.');
-  if (v.apply === true && v.restore === true) throw new UsageError('pair deletions takes --apply or --restore, not both.');
+  if (v.apply !== undefined && v.restore === true) throw new UsageError('pair deletions takes --apply or --restore, not both.');
   const name = positionals[0]!;
   const pair = pairs.find((p) => p.name === name || p.id === name);
   if (!pair) throw new RefusedError(`No pair is called "${name}" (see 'synctray pair list').`);
+  if (typeof v.apply === 'string') {
+    await answer('apply-deletions', { pair: pair.id, token: v.apply });
+    io.stdout.write(`Deleting the files shown with ${v.apply} from ${pair.destination} now (SyncTray is running).\n`);
+    return ExitCode.OK;
+  }
   const held = (await answer('held', { pair: pair.id })) as HeldDeletions;
   io.stdout.write(`${heldSummary(pair.destination, held)}\n`);
   if (v.restore === true) {
@@ -27,13 +33,8 @@ export async function deletionsCommand(pairs: readonly Pair[], positionals: stri
     for (const e of r.errors) io.stderr.write(`synctray: not restored: ${e}\n`);
     return r.failed > 0 ? ExitCode.SOME_FAILED : ExitCode.OK;
   }
-  if (v.apply === true) {
-    await answer('apply-deletions', { pair: pair.id, count: held.count });
-    io.stdout.write(`Deleting them now (SyncTray is running). If the source asks for more deletions than these ${held.count}, they are held again.\n`);
-    return ExitCode.OK;
-  }
   io.stdout.write(
-    `\nTo delete them:                          synctray pair deletions ${pair.name} --apply\n` +
+    `\nTo delete them:                          synctray pair deletions ${pair.name} --apply ${held.token}\n` +
       `To copy them back into the source:       synctray pair deletions ${pair.name} --restore\n` +
       'Or leave them held: nothing is deleted until you answer.\n',
   );

@@ -33,7 +33,7 @@ Commands:
   resume <name|id|--all>
   resync <name|id|--all>       compare everything again now
   deletions <name|id>          what a safety guard holds back (a running SyncTray)
-      --apply                  delete them from the destination, as the source asks
+      --apply TOKEN            delete the files shown (the token it printed with them)
       --restore                copy them back into the source from the destination
 
 Options for every command: --config-dir DIR (default: the OS's usual place,
@@ -64,7 +64,7 @@ export async function pairCommand(argv: string[], io: Io): Promise<number> {
         notify: { type: 'string' },
         paused: { type: 'boolean' },
         all: { type: 'boolean' },
-        apply: { type: 'boolean' },
+        apply: { type: 'string' },
         restore: { type: 'boolean' },
       },
     });

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import type { Pair } from '../config/schema.js';
 import type { SyncMode } from '../core/modes.js';
-import { heldSummary } from '../service/held.js';
+import { HeldChangedError, heldSummary } from '../service/held.js';
 import type { ServiceHost } from '../service/host.js';
 import type { ServiceEvent } from '../service/service.js';
 import type { Autostart } from './autostart.js';
@@ -56,6 +56,8 @@ export class Tray {
   private showing: Promise<void> = Promise.resolve();
   /** Pairs whose held deletions the user was asked about once; asked again only after they clear. */
   private readonly askedHeld = new Set<string>();
+  /** Pairs to ask about once the dialog that is open closes. */
+  private readonly pendingHeld = new Set<string>();
 
   constructor(
     private readonly host: ServiceHost,
@@ -85,12 +87,19 @@ export class Tray {
 
   private onEvent(e: ServiceEvent): void {
     this.schedule();
-    if (e.type === 'status' && e.status.held === undefined) this.askedHeld.delete(e.status.id);
-    // A guard that holds deletions back asks the user at once; the menu item asks again later.
-    if (e.type === 'problem' && e.kind === 'held' && !this.askedHeld.has(e.pair.id)) {
-      this.askedHeld.add(e.pair.id);
-      void this.deletions(e.pair.id).catch((err: unknown) => this.deps.tell('SyncTray', (err as Error).message));
+    if (e.type === 'status' && e.status.held === undefined) {
+      this.askedHeld.delete(e.status.id);
+      this.pendingHeld.delete(e.status.id);
     }
+    // A guard that holds deletions back asks the user at once; the menu item asks again later.
+    if (e.type === 'problem' && e.kind === 'held' && !this.askedHeld.has(e.pair.id)) this.askHeld(e.pair.id);
+  }
+
+  private askHeld(pairId: string): void {
+    if (this.stopped) return;
+    if (this.busy) return void this.pendingHeld.add(pairId);
+    this.askedHeld.add(pairId);
+    void this.deletions(pairId).catch((err: unknown) => this.deps.tell('SyncTray', (err as Error).message));
   }
 
   private schedule(): void {
@@ -234,6 +243,11 @@ export class Tray {
       return await steps();
     } finally {
       this.busy = false;
+      const next = this.pendingHeld.values().next();
+      if (!next.done) {
+        this.pendingHeld.delete(next.value);
+        setImmediate(() => this.askHeld(next.value));
+      }
     }
   }
 
@@ -248,25 +262,38 @@ export class Tray {
     });
   }
 
-  /** What a guard holds back, and the user's answer: apply, restore from the destination, or keep waiting. */
+  /** What a guard holds back, and the user's answer: keep waiting, apply, or restore from the destination. */
   private async deletions(pairId: string): Promise<void> {
     await this.dialog(async () => {
-      const pair = this.host.store.find(pairId);
-      if (!pair) return;
-      const held = await this.host.service.heldDeletions(pair.id);
-      const files = `${held.count.toLocaleString('en-US')} file${held.count === 1 ? '' : 's'}`;
-      const answer = await this.deps.dialogs.choose(`SyncTray: ${pair.name}: deletions held back`, heldSummary(pair.destination, held), [
-        ['Keep waiting', 'Change nothing now; the menu asks again (nothing is deleted meanwhile)'],
-        ['Apply', `Delete the ${files} from the destination, as in the source`],
-        ['Restore', `Copy the ${files} back into the source from the destination`],
-      ]);
-      if (!answer.ok) return answer.cancelled ? undefined : this.unavailable(answer.unavailable, `synctray pair deletions ${pair.name} --apply (or --restore)`);
-      if (this.stopped) return;
-      if (answer.value === 'Apply') await this.host.service.applyDeletions(pair.id, held.count);
-      if (answer.value === 'Restore') {
-        const r = await this.host.service.restore(pair.id);
-        const failed = r.failed > 0 ? ` ${r.failed} could not be restored: ${r.errors[0]}` : '';
-        this.deps.tell(`${pair.name}: files restored`, `${r.restored} file${r.restored === 1 ? '' : 's'} copied back into ${pair.source}.${failed}`);
+      // Should the list change between showing it and Apply, the new one is shown (a few times at most).
+      for (let shown = 0; shown < 3; shown++) {
+        const pair = this.host.store.find(pairId);
+        if (!pair || this.stopped) return;
+        const held = await this.host.service.heldDeletions(pair.id);
+        const files = `${held.count.toLocaleString('en-US')} file${held.count === 1 ? '' : 's'}`;
+        const answer = await this.deps.dialogs.choose(
+          `SyncTray: ${pair.name}: deletions held back`,
+          `${shown > 0 ? 'What the source asks for has changed since; here it is again.\n\n' : ''}${heldSummary(pair.destination, held)}`,
+          [
+            ['Keep waiting', 'Change nothing now; the menu asks again (nothing is deleted meanwhile)'],
+            ['Apply', `Delete the ${files} from the destination, as in the source`],
+            ['Restore', `Copy the ${files} back into the source from the destination`],
+          ],
+        );
+        if (!answer.ok) return answer.cancelled ? undefined : this.unavailable(answer.unavailable, `synctray pair deletions ${pair.name}`);
+        if (this.stopped) return;
+        if (answer.value === 'Restore') {
+          const r = await this.host.service.restore(pair.id);
+          const failed = r.failed > 0 ? ` ${r.failed} could not be restored: ${r.errors[0]}` : '';
+          return this.deps.tell(`${pair.name}: files restored`, `${r.restored} file${r.restored === 1 ? '' : 's'} copied back into ${pair.source}.${failed}`);
+        }
+        if (answer.value !== 'Apply') return;
+        try {
+          await this.host.service.applyDeletions(pair.id, held.token);
+          return;
+        } catch (err) {
+          if (!(err instanceof HeldChangedError)) throw err;
+        }
       }
     });
   }

@@ -1,6 +1,7 @@
 import { RefusedError } from '../core/errors.js';
 import type { SyncMode } from '../core/modes.js';
-import type { Plan } from './plan.js';
+import type { RelPath } from '../core/rel-path.js';
+import { doomedFiles, type Plan } from './plan.js';
 import { countNonFolders, type Tree } from './tree.js';
 
 export interface GuardOptions {
@@ -8,10 +9,11 @@ export interface GuardOptions {
   maxDelete?: number;
   force?: boolean;
   /**
-   * Deletions the user was shown held back and allowed: a plan deleting no more files than this
-   * passes every guard. One deleting more is held again, since the user has not seen those.
+   * The files the user was shown held back and allowed to go: a plan that deletes only files among
+   * them passes every guard. One that would delete any other is judged as usual: the user has not
+   * seen that one.
    */
-  approvedDeletes?: number;
+  approvedDeletes?: ReadonlySet<RelPath>;
 }
 
 /** A guard that tripped: what it saw (`fact`) and, in the message, what the command line can do about it. */
@@ -47,7 +49,8 @@ export function checkGuards(
   if (options.mode !== 'mirror' || options.force) return;
 
   const deletes = plan.deletedFiles + (plan.deletedFiles > 0 ? (partial?.deletedBefore ?? 0) : 0);
-  if (options.approvedDeletes !== undefined && deletes <= options.approvedDeletes) return;
+  const approved = options.approvedDeletes;
+  if (approved && doomedFiles(plan).every((p) => approved.has(p))) return;
   const dstFiles = partial ? (partial.destinationFiles ?? countNonFolders(dst)) : countNonFolders(dst);
   if (!partial && src.entries.size <= 1 && src.equalItems === 0 && dst.entries.size > 1) {
     const what = src.holdsExcluded.has('') ? 'holds only excluded items' : 'is empty';

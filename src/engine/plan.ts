@@ -226,6 +226,18 @@ function planDeletes(src: Tree, dst: Tree, out: Plan, touch: (p: RelPath) => voi
   }
 }
 
+/** The destination files and links the plan removes or replaces wholesale: those `deletedFiles` counts. */
+export function doomedFiles(plan: Plan): RelPath[] {
+  const out: RelPath[] = [];
+  for (const a of [...plan.mkdirs, ...plan.transfers]) {
+    if (a.op !== 'mkdir' && a.op !== 'copy') continue;
+    // An update replaces a file with its new version: that is no deletion. A change of type is.
+    for (const d of a.replace) if (d.entry.type !== 'dir' && (d.path !== a.path || d.entry.type !== a.src.type)) out.push(d.path);
+  }
+  for (const a of plan.deletes) if (a.op === 'delete' && !a.temp && a.entry.type !== 'dir') out.push(a.path);
+  return out;
+}
+
 function underAny(path: RelPath, dirs: ReadonlySet<RelPath>): boolean {
   for (let p = parentOf(path); ; p = parentOf(p)) {
     if (dirs.has(p)) return true;

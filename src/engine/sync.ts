@@ -29,7 +29,7 @@ export interface SyncOptions {
   maxDelete?: number;
   force?: boolean;
   /** See GuardOptions.approvedDeletes. */
-  approvedDeletes?: number;
+  approvedDeletes?: ReadonlySet<RelPath>;
   retry?: RetryPolicy;
   concurrency?: number;
   signal?: AbortSignal;

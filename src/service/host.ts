@@ -172,7 +172,7 @@ function notifications(store: ConfigStore, level: () => Settings['notifications'
 /** One request from `synctray pair …`, `status` or `settings` in another process. */
 async function handle(host: ServiceHost, req: ControlRequest): Promise<unknown> {
   const { service, store } = host;
-  const args = (req.args ?? {}) as { pair?: string; all?: boolean; add?: Omit<Pair, 'id'>; settings?: Partial<Settings>; count?: number };
+  const args = (req.args ?? {}) as { pair?: string; all?: boolean; add?: Omit<Pair, 'id'>; settings?: Partial<Settings>; token?: string };
   const each = async (act: (nameOrId: string) => unknown) => {
     const names = args.all ? store.pairs().map((p) => p.id) : [args.pair ?? ''];
     const out = [];
@@ -198,8 +198,8 @@ async function handle(host: ServiceHost, req: ControlRequest): Promise<unknown> 
     case 'held':
       return service.heldDeletions(args.pair ?? '');
     case 'apply-deletions':
-      if (typeof args.count !== 'number') throw new RefusedError('apply-deletions needs the count of deletions shown.');
-      return service.applyDeletions(args.pair ?? '', args.count);
+      if (typeof args.token !== 'string') throw new RefusedError('apply-deletions needs the token of the deletions shown.');
+      return service.applyDeletions(args.pair ?? '', args.token);
     case 'restore':
       return service.restore(args.pair ?? '');
     case 'settings':

@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { SyncEvents, type SyncEvent } from '../core/events.js';
 import { RefusedError } from '../core/errors.js';
+import type { RelPath } from '../core/rel-path.js';
 import { sync, type SyncOptions } from '../engine/sync.js';
+import { HeldChangedError, previewHeld, type HeldDeletions } from './held.js';
 import type { VersionStore } from '../engine/versions.js';
 import type { Storage } from '../storage/storage.js';
 import type { ConfigStore } from '../config/store.js';
@@ -32,18 +34,6 @@ export interface PairStatus {
   held?: string;
 }
 
-/** What a pair's guard holds back now, for the user to judge. */
-export interface HeldDeletions {
-  /** Files (and links) a full step would delete from the destination. */
-  count: number;
-  /** A few of them, sorted, folders ending in `/`. */
-  sample: string[];
-  /** Why the guard held them, as it said. */
-  reason: string;
-  /** The files in the destination now. */
-  of: number;
-}
-
 export type ProblemKind = 'failed' | 'stopped' | 'source-missing' | 'destination-missing' | 'held';
 
 export type ServiceEvent =
@@ -71,8 +61,6 @@ interface Running {
 }
 
 const PROGRESS_EVERY_MS = 250;
-/** How many of the held deletions the user is shown by name. */
-const SAMPLE = 10;
 
 /**
  * The long-running service: every unpaused pair synced once, then watched; commands (pause,
@@ -83,6 +71,8 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
   private readonly pairs = new Map<string, Running>();
   /** Commands on one pair run one after another (a remove and a resume sent together, say). */
   private readonly queues = new Map<string, Promise<unknown>>();
+  /** Aborted by stop(): a command under way (a restore) ends, and nothing starts again. */
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly store: ConfigStore,
@@ -97,6 +87,8 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
   }
 
   async stop(): Promise<void> {
+    this.stopping.abort();
+    await Promise.all([...this.queues.values()].map((q) => q.catch(() => undefined)));
     await Promise.all([...this.pairs.values()].map((r) => this.stopPair(r)));
   }
 
@@ -132,28 +124,26 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
 
   /** What the pair's held deletions are now: a dry run of a full step, nothing written. */
   heldDeletions(nameOrId: string): Promise<HeldDeletions> {
-    return this.serial(nameOrId, async (r) => {
-      const reason = r.status.held;
-      if (reason === undefined) throw new RefusedError(`Pair "${r.pair.name}" holds no deletions back.`);
-      const [src, dst] = [this.deps.openStorage(r.pair.source), this.deps.openStorage(r.pair.destination)];
-      try {
-        const { plan, destinationFilesBefore } = await sync(src, dst, { ...this.syncOptions(r.pair), dryRun: true });
-        const doomed = plan.deletes.flatMap((a) => (a.op === 'delete' && !a.temp ? [a.entry.type === 'dir' ? `${a.path}/` : a.path] : []));
-        return { count: plan.deletedFiles, of: destinationFilesBefore, sample: doomed.sort().slice(0, SAMPLE), reason };
-      } finally {
-        await Promise.all([src.close(), dst.close()]);
-      }
-    });
+    return this.serial(nameOrId, async (r) => (await this.preview(r)).held);
   }
 
   /**
-   * Makes the deletions a guard held back, as the user asked after seeing `count` of them: the
-   * next full step may delete that many, and holds again if the source now asks for more.
+   * Deletes the files a guard held back, as the user asked after seeing them (`token` names that
+   * set, from heldDeletions): the next full step may delete those and no others. Refused when the
+   * set has changed since, so nothing the user has not seen goes.
    */
-  applyDeletions(nameOrId: string, count: number): Promise<PairStatus> {
+  applyDeletions(nameOrId: string, token: string): Promise<PairStatus> {
     return this.serial(nameOrId, async (r) => {
       if (!r.watcher) throw new RefusedError(`Pair "${r.pair.name}" is paused: resume it first.`);
-      r.watcher.applyHeld(count);
+      const state = r.watcher.currentState;
+      if (state === 'waiting-for-source' || state === 'waiting-for-destination') {
+        throw new RefusedError(`Pair "${r.pair.name}" is waiting for its ${state === 'waiting-for-source' ? 'source' : 'destination'}; once it is back, what it would delete is judged again.`);
+      }
+      const now = await this.preview(r);
+      if (now.held.token !== token) {
+        throw new HeldChangedError(`The deletions held back in "${r.pair.name}" have changed since they were shown (now ${now.held.count} files): look at them again.`);
+      }
+      r.watcher.applyHeld(now.files);
       return r.status;
     });
   }
@@ -165,22 +155,39 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
    */
   restore(nameOrId: string): Promise<{ restored: number; failed: number; errors: string[] }> {
     return this.serial(nameOrId, async (r) => {
+      if (r.status.held === undefined) throw new RefusedError(`Pair "${r.pair.name}" holds no deletions back: there is nothing to restore.`);
       const src = this.deps.openStorage(r.pair.source);
       const dst = this.deps.openStorage(r.pair.destination);
+      let stopped = false;
       try {
-        const root = await src.stat('').catch(() => undefined);
-        if (root?.type !== 'dir') throw new RefusedError(`The source ${r.pair.source} is not there: nothing can be restored into it.`);
+        if ((await dst.stat('').catch(() => undefined))?.type !== 'dir') throw new RefusedError(`The destination ${r.pair.destination} is not there: nothing can be restored from it.`);
+        if ((await src.stat('').catch(() => undefined))?.type !== 'dir') throw new RefusedError(`The source ${r.pair.source} is not there: nothing can be restored into it.`);
         await this.stopPair(r);
+        stopped = true;
         this.set(r, { state: 'syncing', progress: undefined });
-        const { copied, failed, errors } = await sync(dst, src, { ...this.syncOptions(r.pair), mode: 'missing', onEvent: (e) => this.onSyncEvent(r, e) });
+        const { copied, failed, errors } = await sync(dst, src, { ...this.syncOptions(r.pair), mode: 'missing', signal: this.stopping.signal });
         this.set(r, { held: undefined, progress: undefined });
         return { restored: copied, failed, errors: errors.map((e) => `${e.path}: ${e.message}`) };
       } finally {
         await Promise.all([src.close(), dst.close()]);
-        if (r.pair.paused) this.set(r, { state: 'paused', progress: undefined });
-        else this.startPair(r.pair);
+        // A service that is stopping starts nothing again.
+        if (stopped && !this.stopping.signal.aborted) {
+          if (r.pair.paused) this.set(r, { state: 'paused', progress: undefined });
+          else this.startPair(r.pair);
+        }
       }
     });
+  }
+
+  private async preview(r: Running): Promise<{ held: HeldDeletions; files: Set<RelPath> }> {
+    const reason = r.status.held;
+    if (reason === undefined) throw new RefusedError(`Pair "${r.pair.name}" holds no deletions back.`);
+    const [src, dst] = [this.deps.openStorage(r.pair.source), this.deps.openStorage(r.pair.destination)];
+    try {
+      return await previewHeld(src, dst, this.syncOptions(r.pair), reason);
+    } finally {
+      await Promise.all([src.close(), dst.close()]);
+    }
   }
 
   /** Runs `command` on the pair once the commands before it on that pair are done. */
@@ -193,6 +200,7 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
     }
     const before = this.queues.get(r.pair.id) ?? Promise.resolve();
     const next = before.catch(() => undefined).then(() => {
+      if (this.stopping.signal.aborted) throw new RefusedError('SyncTray is stopping.');
       if (!this.pairs.has(r.pair.id)) throw new RefusedError(`Pair "${r.pair.name}" was removed.`);
       return command(r);
     });
@@ -202,6 +210,7 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
 
   /** Adds a checked pair (see pair-command); the overlap check is made again against the pairs as they are now. */
   async add(pair: Omit<Pair, 'id'>): Promise<PairStatus> {
+    if (this.stopping.signal.aborted) throw new RefusedError('SyncTray is stopping.');
     const added = this.store.add(pair, (pairs) => checkNew(pairs, pair));
     this.startPair(added);
     return this.pairs.get(added.id)!.status;

@@ -1,5 +1,6 @@
 import { ErrorCode, isStorageError } from '../core/errors.js';
 import { FULL, mergeScopes, type Scope } from '../engine/scope.js';
+import type { RelPath } from '../core/rel-path.js';
 import { sync, type SyncOptions, type SyncResult } from '../engine/sync.js';
 import type { Storage } from '../storage/storage.js';
 import { Aggregator } from './aggregate.js';
@@ -83,7 +84,7 @@ export class PairWatcher {
   private deletedSince = 0;
   private holding = false;
   /** Held deletions the user allowed, for the next full step (see applyHeld). */
-  private approved: number | undefined;
+  private approved: ReadonlySet<RelPath> | undefined;
   private retryDelay = 0;
   private retryTimer: unknown;
   private synced = false;
@@ -147,12 +148,13 @@ export class PairWatcher {
   }
 
   /**
-   * The user has seen the deletions a guard held back (`count` files) and wants them made: the
-   * next step compares everything and deletes them, but holds again if it would delete more.
+   * The user has seen the files a guard held back and wants them deleted: the next full step may
+   * delete those, and holds again if it would delete any other. Dropped if the pair has to wait
+   * for a side that is gone: what comes back is judged afresh.
    */
-  applyHeld(count: number): void {
-    if (this.stopped) return;
-    this.approved = count;
+  applyHeld(files: ReadonlySet<RelPath>): void {
+    if (this.stopped || this.waiting()) return;
+    this.approved = files;
     this.enqueue(FULL);
   }
 
@@ -267,6 +269,8 @@ export class PairWatcher {
     if (this.synced && (await this.gone(this.dst))) return this.waitFor('destination', scope);
     if (this.stopped) return;
     this.setState(first ? 'scanning' : 'syncing');
+    // The approval this step was given; one made while it runs is for the next full step.
+    const approval = scope.full ? this.approved : undefined;
     let result: SyncResult;
     try {
       result = await sync(this.src, this.dst, {
@@ -276,7 +280,7 @@ export class PairWatcher {
         deletedBefore: this.deletedSince,
         holdDeletions: this.holding && !scope.full,
         guardTripped: 'hold',
-        approvedDeletes: scope.full ? this.approved : undefined,
+        approvedDeletes: approval,
         signal: this.abort.signal,
       });
     } catch (err) {
@@ -291,7 +295,7 @@ export class PairWatcher {
     // A step cut short by stop() is not a sync that happened: nothing is reported of it.
     if (this.stopped) return;
     // An approval is good for one full step: later deletions are the guard's to judge again.
-    if (scope.full) this.approved = undefined;
+    if (approval && this.approved === approval) this.approved = undefined;
     this.synced = true;
     this.count(result, scope);
     this.report(first ? { type: 'ready', result } : { type: 'batch', result, full: scope.full });
@@ -353,6 +357,7 @@ export class PairWatcher {
    */
   private async waitFor(which: 'source' | 'destination', _scope: Scope): Promise<void> {
     const storage = which === 'source' ? this.src : this.dst;
+    this.approved = undefined;
     this.setState(
       which === 'source' ? 'waiting-for-source' : 'waiting-for-destination',
       `${storage.description} is gone (drive unplugged, folder renamed or deleted?); nothing is ${which === 'source' ? 'deleted' : 'written'} until it is back`,

@@ -180,7 +180,11 @@ describe.skipIf(noRsync)('synctray run', () => {
     expect(shown.code, shown.stderr).toBe(0);
     expect(shown.stdout).toContain(`The 8 files that mirroring would delete from ${at('backup/notes')}:\n  f0.txt\n  f1.txt\n`);
     expect(shown.stdout).not.toContain('--max-delete'); // the guard's advice for 'synctray sync' does not apply here
-    expect(shown.stdout).toContain('synctray pair deletions notes --apply');
+    const token = /--apply (\w+)/.exec(shown.stdout)?.[1];
+    expect(token).toMatch(/^[0-9a-f]{12}$/);
+    const wrong = await cli('pair', 'deletions', 'notes', '--apply', '000000000000');
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('have changed since they were shown (now 8 files): look at them again.');
 
     const restored = await cli('pair', 'deletions', 'notes', '--restore');
     expect(restored.code, restored.stderr).toBe(0);
@@ -191,7 +195,8 @@ describe.skipIf(noRsync)('synctray run', () => {
 
     for (let i = 0; i < 8; i++) fs.rmSync(at(`notes/f${i}.txt`));
     await waitFor(async () => (await heldReason())?.held !== undefined, 'held again', { intervalMs: 50 });
-    const applied = await cli('pair', 'deletions', 'notes', '--apply');
+    const again = /--apply (\w+)/.exec((await cli('pair', 'deletions', 'notes')).stdout)?.[1];
+    const applied = await cli('pair', 'deletions', 'notes', '--apply', again!);
     expect(applied.code, applied.stderr).toBe(0);
     await waitFor(() => fs.readdirSync(at('backup/notes')).length === 4, 'the deletions made', { intervalMs: 50 });
     expect(rsyncDiff(at('notes'), at('backup/notes'))).toEqual([]);

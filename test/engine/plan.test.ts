@@ -3,7 +3,7 @@ import type { Entry, EntryType } from '../../src/core/entry.js';
 import { RefusedError } from '../../src/core/errors.js';
 import type { SyncMode } from '../../src/core/modes.js';
 import { checkGuards } from '../../src/engine/guards.js';
-import { plan, type Action, type Plan, type PlanOptions } from '../../src/engine/plan.js';
+import { doomedFiles, plan, type Action, type Plan, type PlanOptions } from '../../src/engine/plan.js';
 import type { Tree } from '../../src/engine/tree.js';
 
 const T0 = 1_700_000_000_000_000_000n;
@@ -150,6 +150,13 @@ describe('plan: mirror', () => {
     const p = run(tree({ p: 'new' }), tree({ 'p/q': 'q', 'p/r/s': 's', other: 'o' }), 'mirror');
     expect(p.deletedFiles).toBe(3);
   });
+  it('names the files it deletes or replaces by another kind of item, updates aside', () => {
+    const src = tree({ p: 'new', l: ['symlink', { target: 't' }], 'd/x': 'x', c: 'changed', same: 's' });
+    const dst = tree({ 'p/q': 'q', 'p/r/s': 's', l: 'data', d: 'file', c: 'old', same: 's', gone: 'g', 'old/y': 'y' });
+    const p = run(src, dst, 'mirror');
+    expect(doomedFiles(p).sort()).toEqual(['d', 'gone', 'l', 'old/y', 'p/q', 'p/r/s']);
+    expect(doomedFiles(p)).toHaveLength(p.deletedFiles);
+  });
 });
 
 describe('plan: update', () => {
@@ -208,7 +215,7 @@ describe('plan: missing', () => {
 
 describe('guards', () => {
   const files = (n: number, prefix = 'f') => Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, 'x']));
-  const guard = (src: Tree, dst: Tree, more: { maxDelete?: number; force?: boolean; approvedDeletes?: number } = {}) =>
+  const guard = (src: Tree, dst: Tree, more: { maxDelete?: number; force?: boolean; approvedDeletes?: ReadonlySet<string> } = {}) =>
     checkGuards(run(src, dst, 'mirror'), src, dst, { mode: 'mirror', ...more }, '/src', '/dst');
 
   it('refuses an empty source over a non-empty destination', () => {
@@ -225,10 +232,14 @@ describe('guards', () => {
     expect(() => guard(tree(files(5)), tree(files(12)), { maxDelete: 6 })).toThrow(/more than --max-delete 6/);
     expect(() => guard(tree(files(11)), tree(files(12)), { maxDelete: 0 })).toThrow(RefusedError);
   });
-  it('deletions the user approved pass every guard, but not one deletion more', () => {
-    expect(() => guard(tree({}), tree(files(12)), { approvedDeletes: 12 })).not.toThrow();
-    expect(() => guard(tree({}), tree(files(12)), { approvedDeletes: 11 })).toThrow(/is empty/);
-    expect(() => guard(tree(files(5)), tree(files(12)), { approvedDeletes: 7 })).not.toThrow();
-    expect(() => guard(tree(files(4)), tree(files(12)), { approvedDeletes: 7 })).toThrow(/would delete 8 of the 12/);
+  it('deletions the user approved pass every guard, but not one file besides them', () => {
+    const names = (from: number, to: number) => new Set(Array.from({ length: to - from }, (_, i) => `f${from + i}`));
+    expect(() => guard(tree({}), tree(files(12)), { approvedDeletes: names(0, 12) })).not.toThrow();
+    expect(() => guard(tree({}), tree(files(12)), { approvedDeletes: names(0, 11) })).toThrow(/is empty/);
+    expect(() => guard(tree(files(5)), tree(files(12)), { approvedDeletes: names(5, 12) })).not.toThrow();
+    expect(() => guard(tree(files(5)), tree(files(12)), { approvedDeletes: names(4, 12) })).not.toThrow();
+    expect(() => guard(tree(files(4)), tree(files(12)), { approvedDeletes: names(5, 12) })).toThrow(/would delete 8 of the 12/);
+    // As many files as approved, but another one among them: not what the user saw.
+    expect(() => guard(tree({ ...files(4), f5: 'x' }), tree(files(12)), { approvedDeletes: names(5, 12) })).toThrow(/would delete 7 of the 12/);
   });
 });

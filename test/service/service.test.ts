@@ -239,22 +239,42 @@ describe.skipIf(noRsync)('a pair in the service', () => {
       expect(preview.sample).toEqual(Array.from({ length: 10 }, (_, i) => `f${String(i).padStart(2, '0')}.txt`));
       expect(preview.reason).toMatch(/would delete 15 of the 20 files/);
 
-      await s.applyDeletions('docs', preview.count);
+      await s.applyDeletions('docs', preview.token);
       await waitFor(() => last('docs').held === undefined && last('docs').state === 'idle', 'the deletions applied');
       expect(rsyncDiff(at('docs'), at('backup/docs'))).toEqual([]);
       expect(fs.readdirSync(at('backup/docs'))).toHaveLength(5);
     });
 
-    it('holds again, deleting nothing, when the source asks for more than was approved', async () => {
+    it('refuses to apply deletions that changed since they were shown, even as many of them', async () => {
       const s = await held();
       const preview = await s.heldDeletions('docs');
+      // One held file comes back and another goes: still 15, but not the 15 shown.
+      fs.copyFileSync(at('backup/docs/f00.txt'), at('docs/f00.txt'));
       fs.rmSync(at('docs/f15.txt'));
-      const heldProblems = problems('docs').filter((p) => p.kind === 'held').length;
-      await s.applyDeletions('docs', preview.count);
-      await waitFor(() => problems('docs').filter((p) => p.kind === 'held').length > heldProblems, 'held again');
-      expect(last('docs').held).toMatch(/would delete 16 of the 20/);
+      await waitFor(() => rsyncDiff(at('docs'), at('backup/docs')).every((l) => !l.includes('f00')), 'the change seen');
+      const refused = await s.applyDeletions('docs', preview.token).catch((e: Error) => e.message);
+      expect(refused).toContain('have changed since they were shown (now 15 files)');
+      await new Promise((r) => setTimeout(r, 300));
       expect(fs.readdirSync(at('backup/docs'))).toHaveLength(20);
-      expect((await s.heldDeletions('docs')).count).toBe(16);
+      const again = await s.heldDeletions('docs');
+      expect(again.count).toBe(15);
+      expect(again.token).not.toBe(preview.token);
+      await s.applyDeletions('docs', again.token);
+      await waitFor(() => last('docs').held === undefined && fs.readdirSync(at('backup/docs')).length === 5, 'the new set applied');
+      expect(rsyncDiff(at('docs'), at('backup/docs'))).toEqual([]);
+    });
+
+    it('stops in the middle of a restore without starting the pair again', async () => {
+      const s = await held();
+      const restoring = s.restore('docs');
+      await s.stop();
+      await restoring.catch(() => undefined);
+      const n = events.length;
+      fs.writeFileSync(at('docs/after-stop.txt'), 'x');
+      await new Promise((r) => setTimeout(r, 500));
+      expect(events.slice(n).filter((e) => e.type === 'synced')).toEqual([]);
+      expect(fs.existsSync(at('backup/docs/after-stop.txt'))).toBe(false);
+      await expect(s.pause('docs')).rejects.toThrow('SyncTray is stopping.');
     });
 
     it('restores the deleted files into the source from the destination, times kept, and is clear again', async () => {
