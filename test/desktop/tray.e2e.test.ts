@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { assertCliBuilt, REPO_ROOT, runCli, startCli, type RunningCli } from '../helpers/cli.js';
+import { platformDialogs } from '../../src/desktop/dialogs.js';
 import { DESKTOP_PACKAGES, DESKTOP_TOOLS, startDesktop, type Desktop } from '../helpers/desktop.js';
 import { rsyncDiff } from '../helpers/oracle.js';
 import { hasTool, skipReasonOutsideCi } from '../helpers/requirements.js';
@@ -126,7 +127,14 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     tray = startTray(desktop);
     await waitFor(() => iconWindow(desktop!) !== undefined, 'the tray icon', { timeoutMs: 15_000, intervalMs: 50 });
     await sleep(300);
-    // No pairs: the first item that can be clicked is Add folder pair….
+    // Cancel at either picker adds nothing. (No pairs: the first item that can be clicked is Add folder pair….)
+    await menu(desktop, ['Down', 'Return']);
+    await cancel(desktop, 'SyncTray: choose the folder to back up');
+    await menu(desktop, ['Down', 'Return']);
+    await pick(desktop, at('music'), 'picker-source.png');
+    await cancel(desktop, 'SyncTray: choose where to back up');
+    expect(JSON.parse((await cli('pair', 'list', '--json')).stdout)).toEqual([]);
+
     await menu(desktop, ['Down', 'Return']);
     await pick(desktop, at('music'), 'picker-source.png');
     await pick(desktop, at('backups'), 'picker-destination.png');
@@ -191,6 +199,17 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     desktop.x('xdotool', ['key', '--delay', '100', 'Down', 'Return']);
     await waitFor(() => fs.readdirSync(at('backup/notes')).length === 4, 'the deletions made', { timeoutMs: 15_000, intervalMs: 100 });
     expect(rsyncDiff(at('notes'), at('backup/notes'))).toEqual([]);
+  });
+
+  it('kills a dialog left open past its time, counting it as cancelled', async () => {
+    desktop = await startDesktop(root, { tray: false });
+    const dialogs = platformDialogs(path.join(REPO_ROOT, 'assets'), { timeoutMs: 1500, env: desktop.env });
+    const started = performance.now();
+    const answer = dialogs.folder('SyncTray: left open', root);
+    await waitFor(() => windowNamed(desktop!, 'SyncTray: left open'), 'the picker', { timeoutMs: 15_000, intervalMs: 50 });
+    expect(await answer).toEqual({ ok: false, cancelled: true });
+    expect(performance.now() - started).toBeLessThan(5000);
+    await waitFor(() => !windowNamed(desktop!, 'SyncTray: left open'), 'the picker gone', { intervalMs: 50 });
   });
 
   it('says which package to install, and the command to use, when no dialog tool is installed', async () => {
@@ -281,6 +300,16 @@ child.on('exit', (code) => process.exit(code ?? 1));
     { mode: 0o755 },
   );
   return script;
+}
+
+/** Closes the dialog called `title` with Escape, as a user cancelling it would. */
+async function cancel(d: Desktop, title: string): Promise<void> {
+  await waitFor(() => windowNamed(d, title), title, { timeoutMs: 15_000, intervalMs: 100 });
+  await sleep(500);
+  focus(d, title);
+  d.x('xdotool', ['key', 'Escape']);
+  await waitFor(() => !windowNamed(d, title), `${title} closed`, { intervalMs: 100 });
+  await sleep(300);
 }
 
 function which(tool: string): string {
