@@ -16,12 +16,15 @@ export function rsyncSkipReason(): string | undefined {
 /**
  * `rsync -anic --delete SRC/ DST/`: one itemized line per difference between the trees (types,
  * sizes, content by checksum, mtimes to the second, modes, symlink targets). Empty exactly when
- * rsync printed nothing, i.e. when the trees match.
+ * rsync printed nothing, i.e. when the trees match; a line saying so when files vanished meanwhile.
  */
 export function rsyncDiff(src: string, dst: string): string[] {
   if (!RSYNC_PRESENT) throw new Error('rsync is not installed, and CI=true requires the tests that need it to run: install rsync.');
   const r = spawnSync('rsync', ['-anic', '--delete', `${src}/`, `${dst}/`], { encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.error) throw r.error;
+  // Exit 24: files vanished while rsync listed them. The trees were changing (a sync under way, a
+  // temp file renamed): not equal yet, which a test waiting for them to match will look at again.
+  if (r.status === 24) return [`(files vanished during the comparison) ${r.stderr.trim()}`];
   if (r.status !== 0) throw new Error(`rsync -anic --delete ${src}/ ${dst}/ failed with exit ${r.status}:\n${r.stderr}`);
   // Only the final newline is dropped: any other output, even a blank line, counts as a difference.
   return r.stdout === '' ? [] : r.stdout.replace(/\n$/, '').split('\n');
