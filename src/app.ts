@@ -1,4 +1,6 @@
 import { runStamp, type VersionStore } from './engine/versions.js';
+import { AdbStorage } from './storage/adb/adb-storage.js';
+import { isAdbLocation, parseAdbLocation } from './storage/adb/endpoint.js';
 import { LocalStorage } from './storage/local/local-storage.js';
 import { LocalVersions } from './storage/local/local-versions.js';
 import type { Storage } from './storage/storage.js';
@@ -8,9 +10,9 @@ import type { Storage } from './storage/storage.js';
  * storages and version stores and never construct a backend themselves.
  */
 export const app = {
-  /** A storage for a folder argument (local paths today; phones join here later). */
+  /** A storage for a folder argument: a local path, or a phone's `adb:[SERIAL:]/PATH`. */
   openStorage(location: string): Storage {
-    return new LocalStorage(location);
+    return isAdbLocation(location) ? new AdbStorage(parseAdbLocation(location)) : new LocalStorage(location);
   },
 
   /** Where a run started at `started` keeps what it deletes or overwrites. */

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { RefusedError } from '../core/errors.js';
 import { rootMessages } from '../core/messages.js';
 import { isInside, versionsInDestination } from '../config/pairs.js';
+import { formatAdbLocation, isAdbLocation, parseAdbLocation } from '../storage/adb/endpoint.js';
 
 /**
  * The real location of `p` even when it does not exist yet: the nearest existing ancestor is
@@ -31,8 +32,43 @@ export interface CheckedPaths {
   versionsInDestination?: string;
 }
 
-/** Refuses folder arguments that cannot be synced safely; returns their resolved forms. */
-export function checkLocalPaths(source: string, destination: string, versions?: string): CheckedPaths {
+/**
+ * Refuses folder arguments that cannot be synced safely; returns their resolved forms. Either side
+ * may be a phone (`adb:[SERIAL:]/PATH`): it is checked for form here, and for being there when the
+ * sync opens it.
+ */
+export function checkPaths(source: string, destination: string, versions?: string): CheckedPaths {
+  const srcPhone = isAdbLocation(source);
+  const dstPhone = isAdbLocation(destination);
+  if (versions !== undefined && dstPhone) {
+    throw new RefusedError(`--versions keeps what a sync replaces in a folder on this computer, beside the destination: it cannot be used with a phone destination (${destination}).`);
+  }
+  const src = srcPhone ? phoneLocation(source, 'Source') : checkSource(source);
+  const dst = dstPhone ? phoneLocation(destination, 'Destination') : checkDestination(destination);
+  if (src === dst) throw new RefusedError(`Source and destination are the same folder (\`${src}\`): choose a different destination.`);
+  if (srcPhone || dstPhone) {
+    if (srcPhone && dstPhone && (isInsidePhone(dst, src) || isInsidePhone(src, dst))) {
+      throw new RefusedError(`Source \`${src}\` and destination \`${dst}\` are one inside the other: choose folders apart.`);
+    }
+    return { source: src, destination: dst };
+  }
+  if (isInside(dst, src)) {
+    throw new RefusedError(`Destination \`${dst}\` is inside source \`${src}\`: choose a folder outside it, or every run would copy the copy.`);
+  }
+  if (isInside(src, dst)) {
+    throw new RefusedError(`Source \`${src}\` is inside destination \`${dst}\`: choose a destination outside the source.`);
+  }
+  const out: CheckedPaths = { source: src, destination: dst };
+  if (versions !== undefined) {
+    const ver = checkVersions(versions, src, dst);
+    out.versions = ver;
+    const inside = versionsInDestination(dst, ver);
+    if (inside !== undefined) out.versionsInDestination = inside;
+  }
+  return out;
+}
+
+function checkSource(source: string): string {
   const srcStat = statOrUndefined(source);
   if (!srcStat) throw new RefusedError(rootMessages.missing('Source', source));
   if (!srcStat.isDirectory()) throw new RefusedError(rootMessages.notAFolder('Source', source));
@@ -41,42 +77,46 @@ export function checkLocalPaths(source: string, destination: string, versions?: 
   } catch {
     throw new RefusedError(rootMessages.unreadable('Source', source));
   }
+  return realLocation(source);
+}
+
+function checkDestination(destination: string): string {
   const dstStat = statOrUndefined(destination);
   if (dstStat && !dstStat.isDirectory()) {
     throw new RefusedError(`Destination \`${destination}\` exists and is not a folder: give a folder path (it is created if missing).`);
   }
+  return realLocation(destination);
+}
 
-  const src = realLocation(source);
-  const dst = realLocation(destination);
-  if (src === dst) throw new RefusedError(`Source and destination are the same folder (\`${src}\`): choose a different destination.`);
-  if (isInside(dst, src)) {
-    throw new RefusedError(`Destination \`${dst}\` is inside source \`${src}\`: choose a folder outside it, or every run would copy the copy.`);
+function checkVersions(versions: string, src: string, dst: string): string {
+  const verStat = statOrUndefined(versions);
+  if (verStat && !verStat.isDirectory()) {
+    throw new RefusedError(`Versions folder \`${versions}\` exists and is not a folder: give a folder path.`);
   }
-  if (isInside(src, dst)) {
-    throw new RefusedError(`Source \`${src}\` is inside destination \`${dst}\`: choose a destination outside the source.`);
+  const ver = realLocation(versions);
+  if (ver === src || isInside(ver, src)) {
+    throw new RefusedError(`Versions folder \`${ver}\` is inside source \`${src}\`: choose a folder outside the source, or old versions would be synced as new files.`);
   }
+  if (ver === dst) {
+    throw new RefusedError(`Versions folder \`${ver}\` is the destination itself: choose a folder beside or inside the destination.`);
+  }
+  if (isInside(dst, ver)) {
+    throw new RefusedError(`Destination \`${dst}\` is inside versions folder \`${ver}\`: choose a versions folder beside or inside the destination.`);
+  }
+  return ver;
+}
 
-  const out: CheckedPaths = { source: src, destination: dst };
-  if (versions !== undefined) {
-    const verStat = statOrUndefined(versions);
-    if (verStat && !verStat.isDirectory()) {
-      throw new RefusedError(`Versions folder \`${versions}\` exists and is not a folder: give a folder path.`);
-    }
-    const ver = realLocation(versions);
-    if (ver === src || isInside(ver, src)) {
-      throw new RefusedError(`Versions folder \`${ver}\` is inside source \`${src}\`: choose a folder outside the source, or old versions would be synced as new files.`);
-    }
-    if (ver === dst) {
-      throw new RefusedError(`Versions folder \`${ver}\` is the destination itself: choose a folder beside or inside the destination.`);
-    }
-    if (isInside(dst, ver)) {
-      throw new RefusedError(`Destination \`${dst}\` is inside versions folder \`${ver}\`: choose a versions folder beside or inside the destination.`);
-    }
-    out.versions = ver;
-    const inside = versionsInDestination(dst, ver);
-    if (inside !== undefined) out.versionsInDestination = inside;
+/** A phone location in its one written form, or why it is not one. */
+function phoneLocation(location: string, which: string): string {
+  try {
+    return formatAdbLocation(parseAdbLocation(location));
+  } catch (err) {
+    throw new RefusedError(`${which} ${(err as Error).message}`);
   }
-  return out;
+}
+
+function isInsidePhone(a: string, b: string): boolean {
+  return a.startsWith(b.endsWith('/') ? b : `${b}/`);
 }
 
 function statOrUndefined(p: string): fs.Stats | undefined {

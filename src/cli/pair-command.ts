@@ -7,7 +7,7 @@ import { places } from '../config/places.js';
 import { DEFAULT_RESCAN_MS, NOTIFY_LEVELS, type NotifyLevel, type Pair } from '../config/schema.js';
 import { ConfigStore } from '../config/store.js';
 import { askService } from '../service/control.js';
-import { checkLocalPaths } from './check-paths.js';
+import { checkPaths } from './check-paths.js';
 import { deletionsCommand } from './deletions.js';
 import { checkNew, freeName } from '../config/pairs.js';
 import { ExitCode } from './exit-codes.js';
@@ -174,7 +174,7 @@ export function preparePair(pairs: readonly Pair[], positionals: string[], v: Va
   if (!(NOTIFY_LEVELS as readonly string[]).includes(notify)) throw new UsageError(`--notify must be one of ${NOTIFY_LEVELS.join(', ')} (got "${notify}").`);
   const exclude = (v.exclude as string[] | undefined) ?? [];
   excludeMatcher(exclude);
-  const paths = checkLocalPaths(positionals[0]!, positionals[1]!, v.versions as string | undefined);
+  const paths = checkPaths(positionals[0]!, positionals[1]!, v.versions as string | undefined);
   const name = (v.name as string | undefined) ?? freeName(pairs, path.basename(paths.source) || 'pair');
   if (name.trim() === '') throw new UsageError('--name is empty: give the pair a name, or leave --name out.');
   const pair: Omit<Pair, 'id'> = {

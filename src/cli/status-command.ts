@@ -49,6 +49,7 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
     if (p.lastSyncAt) parts.push(`last synced ${p.lastSyncAt}`);
     if (p.files > 0) parts.push(`${formatCount(p.files)} files (${formatBytes(p.bytes)}) copied since start`);
     io.stdout.write(`${p.name}: ${parts.join('; ')}\n`);
+    if (p.reason) io.stdout.write(`  ${p.reason}\n`);
     if (p.lastError) io.stdout.write(`  last error: ${p.lastError}\n`);
     if (p.held) io.stdout.write(`  deletions held: ${p.held}\n`);
   }

@@ -5,7 +5,7 @@ import type { SyncEvent } from '../core/events.js';
 import type { Action } from '../engine/plan.js';
 import { sync, type SyncResult } from '../engine/sync.js';
 import { app } from '../app.js';
-import { checkLocalPaths } from './check-paths.js';
+import { checkPaths } from './check-paths.js';
 import { ExitCode } from './exit-codes.js';
 import { formatBytes, formatCount, formatDuration } from '../core/format.js';
 import { openLogFile } from './log-file.js';
@@ -122,7 +122,7 @@ export async function syncCommand(argv: string[], io: Io, signal: AbortSignal): 
     return ExitCode.OK;
   }
 
-  const paths = checkLocalPaths(args.source, args.destination, args.versions);
+  const paths = checkPaths(args.source, args.destination, args.versions);
   const log = openLogFile(args.logFile);
 
   const src = app.openStorage(paths.source);

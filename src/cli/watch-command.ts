@@ -2,7 +2,7 @@ import { folderWatcher } from '../watch/folder-watcher.js';
 import { watchIgnore } from '../watch/ignore.js';
 import { PairWatcher, type WatchReport, type WatchTotals } from '../watch/watch-pair.js';
 import { app } from '../app.js';
-import { checkLocalPaths } from './check-paths.js';
+import { checkPaths } from './check-paths.js';
 import { ExitCode } from './exit-codes.js';
 import { formatCount } from '../core/format.js';
 import { openLogFile, type LogFile } from './log-file.js';
@@ -64,7 +64,7 @@ export async function watchCommand(argv: string[], io: Io, signal: AbortSignal):
     return ExitCode.OK;
   }
   if (args.dryRun) throw new UsageError("watch has no --dry-run: 'synctray sync --dry-run' shows what the first sync would do.");
-  const paths = checkLocalPaths(args.source, args.destination, args.versions);
+  const paths = checkPaths(args.source, args.destination, args.versions);
   const log = openLogFile(args.logFile);
   const hidden = paths.versionsInDestination;
   // Refuses an empty pattern before anything starts, as sync does.

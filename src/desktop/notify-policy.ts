@@ -5,9 +5,12 @@ export interface Happening {
   /** The pair it is about; absent for the app itself (a config set aside). */
   pairId?: string;
   pairName?: string;
-  kind: 'failed' | 'stopped' | 'source-missing' | 'destination-missing' | 'held' | 'config' | 'synced';
+  kind: 'failed' | 'stopped' | 'source-missing' | 'destination-missing' | 'held' | 'config' | 'synced' | 'phone-synced';
   message: string;
 }
+
+/** Good news: told at the level `all`, except a phone sync, which the `errors` level tells too. */
+const GOOD: ReadonlySet<Happening['kind']> = new Set(['synced', 'phone-synced']);
 
 export interface Notification {
   title: string;
@@ -57,7 +60,7 @@ export class NotifyPolicy {
     const key = h.pairId ?? '';
     const memory = this.memory(key);
     if (!this.wanted(h)) return undefined;
-    if (h.kind !== 'synced') {
+    if (!GOOD.has(h.kind)) {
       // The same problem is its kind and its text, numbers aside (a count of failed items moves).
       const problem = `${h.kind}:${h.message.replace(/\d+/g, '#')}`;
       const seen = memory.told.get(problem);
@@ -164,6 +167,7 @@ const TITLES: Record<Happening['kind'], string> = {
   held: 'deletions held back',
   config: 'settings were damaged',
   synced: 'synced',
+  'phone-synced': 'phone synced',
 };
 
 /** Several pairs' notifications told as one. */
@@ -178,9 +182,10 @@ function merged(all: Notification[]): Notification {
 function render(items: Happening[]): Notification {
   const first = items[0]!;
   const who = first.pairName ? `SyncTray: ${first.pairName}` : 'SyncTray';
-  const urgency = items.some((h) => h.kind !== 'synced') ? 'critical' : 'normal';
+  const urgency = items.some((h) => !GOOD.has(h.kind)) ? 'critical' : 'normal';
   if (items.length === 1) return { title: `${who}: ${TITLES[first.kind]}`, body: first.message, urgency };
-  const problems = items.filter((h) => h.kind !== 'synced');
+  const problems = items.filter((h) => !GOOD.has(h.kind));
+  if (problems.length === 0) return { title: `${who}: ${TITLES[items.at(-1)!.kind]}`, body: items.map((h) => h.message).join('\n'), urgency };
   return {
     title: `${who}: ${problems.length} problems`,
     body: problems.map((h) => `• ${h.message}`).join('\n'),

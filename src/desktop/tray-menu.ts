@@ -68,8 +68,13 @@ export function actionOf(key: string): TrayAction | undefined {
   return undefined;
 }
 
+/** What only the user can mend: an error, a missing source, a locked phone, adb not installed. */
+function needsUser(p: PairStatus): boolean {
+  return NEEDS_USER.has(p.state) || p.held !== undefined || (p.state === 'waiting-for-phone' && p.phone?.connection !== 'not-connected');
+}
+
 export function iconState(pairs: PairStatus[]): IconState {
-  if (pairs.some((p) => NEEDS_USER.has(p.state) || p.held)) return 'attention';
+  if (pairs.some(needsUser)) return 'attention';
   if (pairs.some((p) => p.state === 'syncing' || p.state === 'scanning')) return 'syncing';
   if (pairs.length > 0 && pairs.every((p) => p.state === 'paused')) return 'paused';
   return 'idle';
@@ -78,7 +83,7 @@ export function iconState(pairs: PairStatus[]): IconState {
 /** One line for everything: what needs the user first, then what is under way, then all is well. */
 export function statusLine(pairs: PairStatus[]): string {
   if (pairs.length === 0) return 'No folder pairs yet: add one below';
-  const trouble = pairs.filter((p) => NEEDS_USER.has(p.state) || p.held);
+  const trouble = pairs.filter(needsUser);
   if (trouble.length > 1) return `${trouble.length} pairs need attention`;
   if (trouble.length === 1) return `${trouble[0]!.name}: ${problemText(trouble[0]!)}`;
   const syncing = pairs.filter((p) => p.state === 'syncing');
@@ -126,6 +131,8 @@ function shortState(p: PairStatus): string {
       return 'paused';
     case 'waiting-for-source':
       return 'source missing';
+    case 'waiting-for-phone':
+      return p.phone?.connection === 'unauthorized' ? 'unlock the phone' : p.phone?.connection === 'no-adb' ? 'adb missing' : 'phone not connected';
     case 'error':
       return 'needs attention';
   }
@@ -134,6 +141,7 @@ function shortState(p: PairStatus): string {
 function pairStateText(p: PairStatus, now: number): string {
   const when = p.lastSyncAt ? `last synced ${ago(now - Date.parse(p.lastSyncAt))}` : 'not synced yet';
   if (p.state === 'error' || p.state === 'waiting-for-source' || p.held) return `${problemText(p)}`;
+  if (p.state === 'waiting-for-phone') return `${short(p.reason ?? 'phone not connected', 90)} (${when})`;
   if (p.state === 'syncing') return `Syncing${progressText(p)}`;
   if (p.state === 'scanning') return `Checking for changes… (${when})`;
   if (p.state === 'paused') return `Paused (${when})`;
@@ -142,6 +150,7 @@ function pairStateText(p: PairStatus, now: number): string {
 
 function problemText(p: PairStatus): string {
   if (p.state === 'waiting-for-source') return 'source folder missing: reconnect or restore it';
+  if (p.state === 'waiting-for-phone') return short(p.reason ?? 'phone not connected', 90);
   if (p.held) return 'deletions held back: review them';
   return short(p.lastError ?? 'needs attention', 90);
 }

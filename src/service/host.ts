@@ -10,6 +10,9 @@ import { announce, serveControl, type ControlRequest } from './control.js';
 import { InstanceLock } from './instance-lock.js';
 import { RotatingLog } from './log.js';
 import { Service, type ServiceEvent } from './service.js';
+import { phoneSyncedText } from './phones.js';
+import { AdbServer } from '../storage/adb/server.js';
+import { DeviceTracker } from '../storage/adb/track-devices.js';
 
 /** A line of what the host does: `line` for `--json`, `text` for people (empty: nothing to say). */
 export type HostOutput = (line: Record<string, unknown>, text: string, level: LogLevel) => void;
@@ -57,7 +60,13 @@ export class ServiceHost {
         output(line, text, level);
       };
       for (const p of problems) say({ event: 'problem', message: p.message, keptAt: p.keptAt }, keptText(p), 'warn');
-      const service = new Service(store, { openStorage: app.openStorage, openVersions: app.openVersions, watchFolder: folderWatcher, now: () => performance.now() });
+      const service = new Service(store, {
+        openStorage: app.openStorage,
+        openVersions: app.openVersions,
+        watchFolder: folderWatcher,
+        now: () => performance.now(),
+        phones: () => new DeviceTracker(new AdbServer()),
+      });
       const notify = notifications(store, () => host?.current.notifications ?? initial.notifications, (why) => say({ event: 'problem', message: why }, why, 'warn'));
       for (const p of problems) notify.add({ kind: 'config', message: keptText(p) });
       const shown = new Map<string, string>();
@@ -117,6 +126,12 @@ function keptText(p: { message: string; keptAt?: string }): string {
 function report(e: ServiceEvent, say: HostOutput, notify: ReturnType<typeof notifications>, lastShown: Map<string, string>): void {
   if (e.type === 'synced') {
     if (e.clean) notify.ok(e.pair.id);
+    // A phone sync that brought something is worth telling: the phone may be unplugged any moment.
+    if (e.pair.phone && e.copied > 0) {
+      const text = phoneSyncedText(e.pair, e.pair.phone, e.copied, e.bytes);
+      notify.add({ pairId: e.pair.id, pairName: e.pair.name, kind: 'phone-synced', message: text });
+      say({ event: 'phone-synced', pair: e.pair.name, files: e.copied, bytes: e.bytes }, `${e.pair.name}: ${text}`, 'info');
+    }
     // A long first sync is worth saying when it is over.
     if (e.first && e.clean && e.durationMs > LONG_SYNC_MS) notify.add({ pairId: e.pair.id, pairName: e.pair.name, kind: 'synced', message: `The first sync of ${e.pair.name} is complete.` });
     return;

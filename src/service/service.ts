@@ -4,6 +4,7 @@ import { RefusedError } from '../core/errors.js';
 import type { RelPath } from '../core/rel-path.js';
 import { sync, type SyncOptions } from '../engine/sync.js';
 import { HeldChangedError, previewHeld, type HeldDeletions } from './held.js';
+import { isPhonePair, phoneOf, type PhoneInfo, type PhoneTracker } from './phones.js';
 import type { VersionStore } from '../engine/versions.js';
 import type { Storage } from '../storage/storage.js';
 import type { ConfigStore } from '../config/store.js';
@@ -13,7 +14,7 @@ import { watchIgnore } from '../watch/ignore.js';
 import { PairWatcher, type WatchFolder, type WatchReport } from '../watch/watch-pair.js';
 
 /** A pair's state as the user sees it (the tray and `status`). */
-export type PairStateName = 'idle' | 'scanning' | 'syncing' | 'paused' | 'waiting-for-source' | 'error';
+export type PairStateName = 'idle' | 'scanning' | 'syncing' | 'paused' | 'waiting-for-source' | 'waiting-for-phone' | 'error';
 
 export interface PairStatus {
   id: string;
@@ -32,6 +33,10 @@ export interface PairStatus {
   lastError?: string;
   /** Deletions held back by a guard, and why. */
   held?: string;
+  /** Phone pairs: the phone, and how it is connected. */
+  phone?: PhoneInfo;
+  /** Why the pair waits (waiting-for-phone): not connected, locked, adb missing. */
+  reason?: string;
 }
 
 export type ProblemKind = 'failed' | 'stopped' | 'source-missing' | 'destination-missing' | 'held';
@@ -41,7 +46,7 @@ export type ServiceEvent =
   /** Something the user should know about a pair (failures, a held deletion, its source gone). */
   | { type: 'problem'; pair: PairStatus; kind: ProblemKind; message: string }
   /** A step ended; `clean` when nothing failed in it. */
-  | { type: 'synced'; pair: PairStatus; first: boolean; clean: boolean; durationMs: number };
+  | { type: 'synced'; pair: PairStatus; first: boolean; clean: boolean; durationMs: number; copied: number; bytes: number };
 
 /** What the service needs from outside, passed in (app.ts gives the real ones). */
 export interface ServiceDeps {
@@ -49,6 +54,8 @@ export interface ServiceDeps {
   openVersions(dir: string, started: Date): VersionStore;
   watchFolder(root: string, ignore: (path: string, isDir: boolean) => boolean): WatchFolder;
   now(): number;
+  /** Follows the phones the adb server sees; asked for only once there is a phone pair. */
+  phones?(): PhoneTracker;
 }
 
 interface Running {
@@ -73,6 +80,7 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
   private readonly queues = new Map<string, Promise<unknown>>();
   /** Aborted by stop(): a command under way (a restore) ends, and nothing starts again. */
   private readonly stopping = new AbortController();
+  private tracker: PhoneTracker | undefined;
 
   constructor(
     private readonly store: ConfigStore,
@@ -89,6 +97,7 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
   async stop(): Promise<void> {
     this.stopping.abort();
     await Promise.all([...this.queues.values()].map((q) => q.catch(() => undefined)));
+    this.tracker?.stop();
     await Promise.all([...this.pairs.values()].map((r) => this.stopPair(r)));
   }
 
@@ -246,6 +255,11 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
     r.pair = pair;
     this.pairs.set(pair.id, r);
     if (pair.paused || r.watcher) return this.set(r, {});
+    if (isPhonePair(pair)) {
+      const { phone, reason } = phoneOf(pair, this.phones().current);
+      if (phone.connection !== 'connected') return this.set(r, { state: 'waiting-for-phone', phone, reason, progress: undefined });
+      this.set(r, { phone, reason: undefined });
+    }
     const hidden = pair.versions ? versionsInDestination(pair.destination, pair.versions) : undefined;
     const ignore = watchIgnore(pair.exclude, hidden);
     const src = this.deps.openStorage(pair.source);
@@ -260,11 +274,47 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
         ignore,
         rescanIntervalMs: pair.rescanIntervalMs,
       },
-      { watchFolder: this.deps.watchFolder(pair.source, ignore), now: this.deps.now, setTimeout, clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout) },
+      {
+        // Phones are not watched: their pairs sync when the phone connects and every rescan interval.
+        watchFolder: isPhonePair(pair) ? unwatched : this.deps.watchFolder(pair.source, ignore),
+        now: this.deps.now,
+        setTimeout,
+        clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout),
+      },
       (report) => this.onReport(r, report),
     );
     this.set(r, { state: 'scanning', lastError: undefined });
     r.watcher.start().catch((err: unknown) => this.problem(r, 'failed', err instanceof Error ? err.message : String(err)));
+  }
+
+  /** The phone tracker, started with the first phone pair. */
+  private phones(): PhoneTracker {
+    if (!this.tracker) {
+      if (!this.deps.phones) throw new RefusedError('Phone pairs are not available here.');
+      const tracker = this.deps.phones();
+      this.tracker = tracker;
+      tracker.on('state', () => this.onPhones());
+      tracker.start();
+    }
+    return this.tracker;
+  }
+
+  /** Phones came or went: their pairs start syncing, or stop and wait. */
+  private onPhones(): void {
+    for (const pair of this.store.pairs()) {
+      if (!isPhonePair(pair) || pair.paused) continue;
+      const { phone, reason } = phoneOf(pair, this.tracker?.current);
+      void this.serial(pair.id, async (r) => {
+        if (r.pair.paused) return;
+        if (phone.connection === 'connected') {
+          if (!r.watcher) this.startPair(r.pair);
+          else this.set(r, { phone });
+          return;
+        }
+        if (r.watcher) await this.stopPair(r);
+        this.set(r, { state: 'waiting-for-phone', phone, reason, progress: undefined });
+      }).catch(() => undefined);
+    }
   }
 
   /** What every sync of the pair compares by; a versions folder in the destination is never synced. */
@@ -323,7 +373,8 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
         // A full step that held nothing back: whatever was held is settled (applied, or no longer asked for).
         if ((report.type === 'ready' || report.full) && !report.result.deletionsHeld && r.status.held !== undefined) this.set(r, { held: undefined });
         const clean = failed.length === 0 && !report.result.fatal && mended;
-        this.publish({ type: 'synced', pair: r.status, first: report.type === 'ready', clean: clean && !report.result.deletionsHeld, durationMs: report.result.durationMs });
+        const { copied, updated, bytes, durationMs } = report.result;
+        this.publish({ type: 'synced', pair: r.status, first: report.type === 'ready', clean: clean && !report.result.deletionsHeld, durationMs, copied: copied + updated, bytes });
         return;
       }
       case 'state': {
@@ -378,3 +429,6 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
     }
   }
 }
+
+/** A watcher that sees nothing: a phone pair's changes are found by its rescans. */
+const unwatched: WatchFolder = async () => ({ close: async () => undefined });

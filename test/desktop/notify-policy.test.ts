@@ -83,4 +83,20 @@ describe('the notification policy', () => {
     expect(policy('all', { p1: 'errors' }).add(synced, 0)).toBeUndefined();
     expect(policy('errors').add({ kind: 'config', message: 'damaged' }, 0)?.title).toBe('SyncTray: settings were damaged');
   });
+
+  it('tells a completed phone sync at the default level (errors), not at none, and several as one', () => {
+    const synced = (message: string): Happening => ({ pairId: 'p1', pairName: 'DCIM', kind: 'phone-synced', message });
+    expect(policy('none').add(synced('Pixel 8: 3 new files backed up (2.1 MB)'), 0)).toBeUndefined();
+    const p = policy('errors');
+    expect(p.add(synced('Pixel 8: 34 new files backed up (120 MB)'), 0)).toEqual({
+      title: 'SyncTray: DCIM: phone synced',
+      body: 'Pixel 8: 34 new files backed up (120 MB)',
+      urgency: 'normal',
+    });
+    expect(p.add(synced('Pixel 8: 2 new files backed up (4.0 MB)'), 1000)).toBeUndefined();
+    expect(p.add(synced('Pixel 8: 1 new file backed up (1.0 MB)'), 2000)).toBeUndefined();
+    expect(p.flush(MIN)).toEqual([
+      { title: 'SyncTray: DCIM: phone synced', body: 'Pixel 8: 2 new files backed up (4.0 MB)\nPixel 8: 1 new file backed up (1.0 MB)', urgency: 'normal' },
+    ]);
+  });
 });

@@ -1,0 +1,295 @@
+import { NS_PER_SEC, type Entry, type EntryType } from '../../core/entry.js';
+import { ErrorCode, StorageError } from '../../core/errors.js';
+import { assertRelPath, baseName, parentOf, type RelPath } from '../../core/rel-path.js';
+import type { Capabilities, FileSource, Replacing, Storage, WriteOptions } from '../storage.js';
+import { onlyDevice } from './devices.js';
+import { formatAdbLocation, type AdbEndpoint } from './endpoint.js';
+import { AdbServer } from './server.js';
+import { quote, ShellSession } from './shell-session.js';
+import { codeOf, SyncSession, type SyncStat } from './sync-session.js';
+
+/** Sync connections used at once: a file's round trips overlap with the next ones'. */
+const SESSIONS = 4;
+
+const S_IFMT = 0o170000;
+const TYPES: Record<number, EntryType> = { 0o040000: 'dir', 0o100000: 'file', 0o120000: 'symlink' };
+
+/**
+ * A folder on an Android phone, through the adb server: listing, reading and writing over `sync:`
+ * connections (a few at once), everything else (mkdir, mv, rm, touch) through one shell kept open.
+ * Sync v1 keeps times in whole seconds and sizes in 32 bits (see capabilities and the README).
+ */
+export class AdbStorage implements Storage {
+  readonly description: string;
+  readonly capabilities: Capabilities = {
+    mtimePrecisionNs: NS_PER_SEC,
+    // Shared storage folds case on most phones; the engine looks for itself before relying on it.
+    caseSensitive: true,
+    canSetModTime: true,
+    // The phone's shared storage keeps neither symlinks nor permission bits of its own choosing.
+    symlinks: false,
+    permissions: false,
+    atomicRename: true,
+  };
+  private readonly idle: SyncSession[] = [];
+  private open = 0;
+  private readonly queue: ((s: SyncSession) => void)[] = [];
+  private shellSession: Promise<ShellSession> | undefined;
+  private device: Promise<string> | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly endpoint: AdbEndpoint,
+    private readonly server = new AdbServer(),
+  ) {
+    this.description = formatAdbLocation(endpoint);
+  }
+
+  async list(dir: RelPath): Promise<Entry[]> {
+    const abs = this.abs(dir);
+    const dents = await this.withSync((s) => s.list(abs));
+    if (!dents.some((d) => d.name === '.')) {
+      // LIST answers a missing folder, a file and an unreadable folder alike: with nothing.
+      const st = await this.withSync((s) => s.stat(abs));
+      if (!st) throw new StorageError(ErrorCode.NOT_FOUND, `${this.show(dir)} does not exist`, dir);
+      if (typeOf(st.mode) !== 'dir') throw new StorageError(ErrorCode.NOT_DIR, `${this.show(dir)} is not a folder`, dir);
+      if (dents.length === 0) throw new StorageError(ErrorCode.PERMISSION, `${this.show(dir)} cannot be listed (permission denied)`, dir);
+    }
+    const out: Entry[] = [];
+    for (const d of dents) {
+      if (d.name === '.' || d.name === '..') continue;
+      out.push(await this.entry(d.name, d, dir === '' ? d.name : `${dir}/${d.name}`));
+    }
+    return out;
+  }
+
+  async stat(path: RelPath): Promise<Entry> {
+    const abs = this.abs(path);
+    const st = await this.withSync((s) => s.stat(abs));
+    if (!st) throw new StorageError(ErrorCode.NOT_FOUND, `${this.show(path)} does not exist`, path);
+    return this.entry(path === '' ? '' : baseName(path), st, path);
+  }
+
+  read(path: RelPath): FileSource {
+    const abs = this.abs(path);
+    const self = this;
+    return {
+      async *stream() {
+        const s = await self.acquire();
+        try {
+          for await (const chunk of s.recv(abs)) yield chunk;
+        } catch (err) {
+          throw self.located(err, path);
+        } finally {
+          self.release(s);
+        }
+      },
+    };
+  }
+
+  async write(path: RelPath, source: FileSource, options: WriteOptions = {}): Promise<boolean> {
+    const abs = this.abs(path);
+    const parent = path === '' ? undefined : parentOf(path);
+    const s = await this.acquire();
+    try {
+      // SEND replaces what is there and makes missing parents: neither is what write() may do.
+      if (await s.stat(abs)) throw new StorageError(ErrorCode.EXISTS, `${this.show(path)} already exists`, path);
+      const up = parent === undefined ? undefined : await s.stat(this.abs(parent));
+      if (parent !== undefined && !up) throw new StorageError(ErrorCode.NOT_FOUND, `the folder of ${this.show(path)} does not exist`, path);
+      if (up && typeOf(up.mode) !== 'dir') throw new StorageError(ErrorCode.NOT_DIR, `the folder of ${this.show(path)} is not a folder`, path);
+      const mtime = Number((options.mtimeNs ?? BigInt(Date.now()) * 1_000_000n) / NS_PER_SEC);
+      await s.write(abs, 0o100000 | ((options.mode ?? 0o644) & 0o7777), mtime, source.stream());
+      return false;
+    } catch (err) {
+      throw this.located(err, path);
+    } finally {
+      this.release(s);
+    }
+  }
+
+  async symlink(path: RelPath): Promise<void> {
+    this.abs(path);
+    throw new StorageError(ErrorCode.UNSUPPORTED, `${this.show(path)}: the phone's storage keeps no symlinks`, path);
+  }
+
+  async setModTime(path: RelPath, mtimeNs: bigint, atimeNs?: bigint): Promise<void> {
+    const p = quote(this.abs(path));
+    const at = atimeNs === undefined ? '' : ` && touch -c -h -a -d @${atimeNs / NS_PER_SEC} ${p}`;
+    await this.script(path, `if [ ! -e ${p} ] && [ ! -L ${p} ]; then echo __E=NOT_FOUND; else touch -c -h -m -d @${mtimeNs / NS_PER_SEC} ${p}${at}; fi`);
+  }
+
+  async setMode(path: RelPath, mode: number): Promise<void> {
+    const p = quote(this.abs(path));
+    await this.script(path, `if [ ! -e ${p} ] && [ ! -L ${p} ]; then echo __E=NOT_FOUND; else chmod ${(mode & 0o7777).toString(8)} ${p}; fi`);
+  }
+
+  async rename(from: RelPath, to: RelPath, options: { replacing?: Replacing } = {}): Promise<void> {
+    const f = quote(this.abs(from));
+    const t = quote(this.abs(to));
+    const up = quote(this.abs(to === '' ? '' : parentOf(to)));
+    const exists = `{ [ -e ${t} ] || [ -L ${t} ]; }`;
+    const r = options.replacing;
+    const guard =
+      r === undefined
+        ? ''
+        : r === null
+          ? `elif ${exists}; then echo __E=EXISTS; `
+          : `elif ${exists} && ! { ${isType(r.type, t)} && [ "$(stat -c '${r.type === 'file' ? '%s %Y' : '%Y'}' ${t})" = '${r.type === 'file' ? `${r.size} ` : ''}${r.mtimeNs / NS_PER_SEC}' ]; }; then echo __E=EXISTS; `;
+    await this.script(
+      to,
+      `if [ ! -e ${f} ] && [ ! -L ${f} ]; then echo __E=NOT_FOUND; elif [ ! -d ${up} ]; then echo __E=NOT_FOUND; ` +
+        `elif [ -d ${t} ] && [ ! -L ${t} ]; then echo __E=IS_DIR; ${guard}else mv -f ${f} ${t}; fi`,
+    );
+  }
+
+  async mkdir(path: RelPath): Promise<void> {
+    const p = quote(this.abs(path));
+    if (path === '') {
+      await this.script(path, `mkdir -p ${p}`);
+      return;
+    }
+    const up = quote(this.abs(parentOf(path)));
+    await this.script(path, `if [ -e ${p} ] || [ -L ${p} ]; then echo __E=EXISTS; elif [ ! -d ${up} ]; then echo __E=NOT_FOUND; else mkdir ${p}; fi`);
+  }
+
+  async remove(path: RelPath): Promise<void> {
+    const p = quote(this.abs(path));
+    await this.script(path, `if [ -L ${p} ]; then rm -f ${p}; elif [ -d ${p} ]; then echo __E=IS_DIR; elif [ ! -e ${p} ]; then echo __E=NOT_FOUND; else rm -f ${p}; fi`);
+  }
+
+  async rmdir(path: RelPath): Promise<void> {
+    const p = quote(this.abs(path));
+    await this.script(
+      path,
+      `if [ -L ${p} ]; then echo __E=NOT_DIR; elif [ ! -e ${p} ]; then echo __E=NOT_FOUND; elif [ ! -d ${p} ]; then echo __E=NOT_DIR; ` +
+        `elif [ -n "$(ls -A ${p})" ]; then echo __E=NOT_EMPTY; else rmdir ${p}; fi`,
+    );
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.idle.splice(0).map((s) => s.quit()));
+    const shell = this.shellSession;
+    this.shellSession = undefined;
+    (await shell?.catch(() => undefined))?.close();
+  }
+
+  private abs(path: RelPath): string {
+    assertRelPath(path);
+    const root = this.endpoint.path;
+    return path === '' ? root : root === '/' ? `/${path}` : `${root}/${path}`;
+  }
+
+  private show(path: RelPath): string {
+    return path === '' ? this.description : `${this.description}/${path}`;
+  }
+
+  private async entry(name: string, st: SyncStat, path: RelPath): Promise<Entry> {
+    const type = typeOf(st.mode);
+    const mtimeNs = BigInt(st.mtime) * NS_PER_SEC;
+    const entry: Entry = { name, type, size: type === 'file' ? st.size : 0, mtimeNs, atimeNs: mtimeNs, mode: st.mode & 0o7777 };
+    if (type === 'symlink') entry.target = (await this.script(path, `readlink ${quote(this.abs(path))}`)).replace(/\n$/, '');
+    return entry;
+  }
+
+  /** Runs a script in the shell; a line `__E=CODE` or a failed status becomes a StorageError. */
+  private async script(path: RelPath, script: string): Promise<string> {
+    const shell = await this.shell();
+    const { output, status } = await shell.run(script);
+    const code = /__E=(\w+)/.exec(output)?.[1] as ErrorCode | undefined;
+    if (code) throw new StorageError(code, `${this.show(path)}: ${describe(code)}`, path);
+    if (status !== 0) throw new StorageError(codeOf(output), `${this.show(path)}: ${output.trim() || `exit ${status}`}`, path);
+    return output;
+  }
+
+  private shell(): Promise<ShellSession> {
+    const current = this.shellSession;
+    if (current) {
+      return current.then((s) => {
+        if (!s.broken) return s;
+        this.shellSession = undefined;
+        return this.shell();
+      });
+    }
+    const opening = this.serial()
+      .then((serial) => this.server.service(serial, 'shell:sh'))
+      .then((c) => new ShellSession(c));
+    this.shellSession = opening;
+    opening.catch(() => {
+      if (this.shellSession === opening) this.shellSession = undefined;
+    });
+    return opening;
+  }
+
+  private serial(): Promise<string> {
+    if (this.endpoint.serial) return Promise.resolve(this.endpoint.serial);
+    const found = (this.device ??= onlyDevice(this.server));
+    found.catch(() => (this.device = undefined));
+    return found;
+  }
+
+  private async withSync<T>(fn: (s: SyncSession) => Promise<T>): Promise<T> {
+    const s = await this.acquire();
+    try {
+      return await fn(s);
+    } finally {
+      this.release(s);
+    }
+  }
+
+  private async acquire(): Promise<SyncSession> {
+    if (this.closed) throw new StorageError(ErrorCode.DEVICE_GONE, `${this.description} is closed`);
+    const free = this.idle.pop();
+    if (free) return free;
+    if (this.open < SESSIONS) {
+      this.open++;
+      try {
+        return new SyncSession(await this.server.service(await this.serial(), 'sync:'));
+      } catch (err) {
+        this.open--;
+        throw err;
+      }
+    }
+    return new Promise((resolve) => this.queue.push(resolve));
+  }
+
+  private release(s: SyncSession): void {
+    if (s.broken || this.closed) {
+      this.open--;
+      if (!this.closed) void s.quit();
+      // Someone waits for a session: a fresh one takes the broken one's place.
+      const next = this.queue.shift();
+      if (next) void this.acquire().then(next, () => this.queue.unshift(next));
+      return;
+    }
+    const next = this.queue.shift();
+    if (next) next(s);
+    else this.idle.push(s);
+  }
+
+  private located(err: unknown, path: RelPath): unknown {
+    if (err instanceof StorageError && err.path === undefined) {
+      return new StorageError(err.code, `${this.show(path)}: ${err.message}`, path, err.retryable, err.native);
+    }
+    return err;
+  }
+}
+
+function typeOf(mode: number): EntryType {
+  return TYPES[mode & S_IFMT] ?? 'special';
+}
+
+function isType(type: EntryType, p: string): string {
+  return type === 'dir' ? `[ -d ${p} ]` : type === 'symlink' ? `[ -L ${p} ]` : `{ [ -f ${p} ] && [ ! -L ${p} ]; }`;
+}
+
+function describe(code: string): string {
+  const words: Record<string, string> = {
+    NOT_FOUND: 'does not exist',
+    EXISTS: 'something is already there',
+    IS_DIR: 'is a folder',
+    NOT_DIR: 'is not a folder',
+    NOT_EMPTY: 'the folder is not empty',
+  };
+  return words[code] ?? code;
+}
