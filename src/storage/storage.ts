@@ -17,6 +17,10 @@ export interface Capabilities {
   permissions: boolean;
   /** `rename` replaces an existing file in one step that readers never see half done. */
   atomicRename: boolean;
+  /** Access times are kept and listed (not only modification times). */
+  accessTimes: boolean;
+  /** The longest full path the backend can reach, in bytes; longer ones fail NAME_TOO_LONG. */
+  maxPathBytes?: number;
 }
 
 /**

@@ -6,7 +6,7 @@ import { onlyDevice } from './devices.js';
 import { formatAdbLocation, type AdbEndpoint } from './endpoint.js';
 import { AdbServer } from './server.js';
 import { quote, ShellSession } from './shell-session.js';
-import { codeOf, SyncSession, type SyncStat } from './sync-session.js';
+import { codeOf, MAX_PATH_BYTES, SyncSession, type SyncStat } from './sync-session.js';
 
 /** Sync connections used at once: a file's round trips overlap with the next ones'. */
 const SESSIONS = 4;
@@ -30,6 +30,9 @@ export class AdbStorage implements Storage {
     symlinks: false,
     permissions: false,
     atomicRename: true,
+    // Sync v1 lists one time per item.
+    accessTimes: false,
+    maxPathBytes: MAX_PATH_BYTES,
   };
   private readonly idle: SyncSession[] = [];
   private open = 0;
@@ -138,7 +141,7 @@ export class AdbStorage implements Storage {
     await this.script(
       to,
       `if [ ! -e ${f} ] && [ ! -L ${f} ]; then echo __E=NOT_FOUND; elif [ ! -d ${up} ]; then echo __E=NOT_FOUND; ` +
-        `elif [ -d ${t} ] && [ ! -L ${t} ]; then echo __E=IS_DIR; ${guard}else mv -f ${f} ${t}; fi`,
+        `${guard}elif [ -d ${t} ] && [ ! -L ${t} ]; then echo __E=IS_DIR; else mv -f ${f} ${t}; fi`,
     );
   }
 
@@ -177,7 +180,11 @@ export class AdbStorage implements Storage {
   private abs(path: RelPath): string {
     assertRelPath(path);
     const root = this.endpoint.path;
-    return path === '' ? root : root === '/' ? `/${path}` : `${root}/${path}`;
+    const abs = path === '' ? root : root === '/' ? `/${path}` : `${root}/${path}`;
+    if (Buffer.byteLength(abs) > MAX_PATH_BYTES) {
+      throw new StorageError(ErrorCode.NAME_TOO_LONG, `${this.show(path)}: adb cannot reach paths longer than ${MAX_PATH_BYTES} bytes on the phone`, path);
+    }
+    return abs;
   }
 
   private show(path: RelPath): string {

@@ -12,6 +12,9 @@ export interface SyncDirent extends SyncStat {
   name: string;
 }
 
+/** The longest path a sync request may carry: adbd refuses longer ones ("path too long"). */
+export const MAX_PATH_BYTES = 1024;
+
 /** The largest DATA frame either side may send (adbd's SYNC_DATA_MAX). */
 export const MAX_DATA = 64 * 1024;
 
@@ -29,6 +32,7 @@ export class SyncSession {
   async stat(path: string): Promise<SyncStat | undefined> {
     this.request('STAT', path);
     const reply = await this.read(16);
+    if (reply.toString('latin1', 0, 4) === 'FAIL') throw await this.failure(reply.readUInt32LE(4), `STAT ${path}`, reply.subarray(8));
     if (reply.toString('latin1', 0, 4) !== 'STAT') throw this.protocol(`STAT ${path}`, reply);
     const st = { mode: reply.readUInt32LE(4), size: reply.readUInt32LE(8), mtime: reply.readUInt32LE(12) };
     return st.mode === 0 && st.size === 0 && st.mtime === 0 ? undefined : st;
@@ -175,7 +179,7 @@ export function codeOf(message: string): ErrorCode {
   if (m.includes('not a directory')) return ErrorCode.NOT_DIR;
   if (m.includes('no space left')) return ErrorCode.NO_SPACE;
   if (m.includes('read-only file system')) return ErrorCode.READ_ONLY;
-  if (m.includes('file name too long')) return ErrorCode.NAME_TOO_LONG;
+  if (m.includes('file name too long') || m.includes('path too long')) return ErrorCode.NAME_TOO_LONG;
   if (m.includes('file exists')) return ErrorCode.EXISTS;
   if (m.includes('directory not empty')) return ErrorCode.NOT_EMPTY;
   if (m.includes('file too large')) return ErrorCode.TOO_LARGE;

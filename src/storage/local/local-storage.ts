@@ -65,6 +65,7 @@ export class LocalStorage implements Storage {
       symlinks: posix,
       permissions: posix,
       atomicRename: true,
+      accessTimes: true,
     };
   }
 
