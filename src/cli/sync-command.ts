@@ -207,7 +207,7 @@ export async function syncCommand(argv: string[], io: Io, signal: AbortSignal): 
 const FATAL_HINT: Partial<Record<string, string>> = {
   NO_SPACE: 'Free some space (on the destination, or where --versions points), then run again: finished files are not copied again.',
   READ_ONLY: 'The destination is read-only: remount it writable or choose another destination.',
-  DEVICE_GONE: 'Check that the drive is still connected, then run again: finished files are not copied again.',
+  DEVICE_GONE: 'Check that the drive or phone is still connected (and the phone unlocked), then run again: finished files are not copied again.',
 };
 
 export function summaryJson(r: SyncResult) {

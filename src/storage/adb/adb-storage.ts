@@ -36,7 +36,7 @@ export class AdbStorage implements Storage {
   };
   private readonly idle: SyncSession[] = [];
   private open = 0;
-  private readonly queue: ((s: SyncSession) => void)[] = [];
+  private readonly queue: { resolve: (s: SyncSession) => void; reject: (e: unknown) => void }[] = [];
   private shellSession: Promise<ShellSession> | undefined;
   private device: Promise<string> | undefined;
   private closed = false;
@@ -257,20 +257,20 @@ export class AdbStorage implements Storage {
         throw err;
       }
     }
-    return new Promise((resolve) => this.queue.push(resolve));
+    return new Promise((resolve, reject) => this.queue.push({ resolve, reject }));
   }
 
   private release(s: SyncSession): void {
     if (s.broken || this.closed) {
       this.open--;
       if (!this.closed) void s.quit();
-      // Someone waits for a session: a fresh one takes the broken one's place.
+      // Someone waits for a session: a fresh one takes the broken one's place, or they hear why not.
       const next = this.queue.shift();
-      if (next) void this.acquire().then(next, () => this.queue.unshift(next));
+      if (next) void this.acquire().then(next.resolve, next.reject);
       return;
     }
     const next = this.queue.shift();
-    if (next) next(s);
+    if (next) next.resolve(s);
     else this.idle.push(s);
   }
 

@@ -114,7 +114,7 @@ function connect(port: number): Promise<ServiceConnection> {
     socket.once('error', fail);
     socket.once('connect', () => {
       socket.off('error', fail);
-      resolve({ socket, reader: new SocketReader(socket, (cause) => gone(`The connection to the adb server closed${cause ? ` (${cause.message})` : ''}.`)) });
+      resolve({ socket, reader: new SocketReader(socket, (cause) => gone(`the connection through adb was lost (phone unplugged, or the adb server stopped)${cause ? `: ${cause.message}` : ''}`)) });
     });
   });
 }

@@ -31,7 +31,7 @@ export class ShellSession {
       this.broken = true;
       const w = this.waiting;
       this.waiting = undefined;
-      w?.reject(new StorageError(ErrorCode.DEVICE_GONE, "The phone's shell ended (unplugged?)."));
+      w?.reject(new StorageError(ErrorCode.DEVICE_GONE, "the phone's shell ended (phone unplugged?)"));
     };
     c.socket.on('close', end);
     c.socket.on('error', end);
@@ -42,7 +42,7 @@ export class ShellSession {
     const next = this.queue.then(
       () =>
         new Promise<{ output: string; status: number }>((resolve, reject) => {
-          if (this.broken) return reject(new StorageError(ErrorCode.DEVICE_GONE, "The phone's shell ended (unplugged?)."));
+          if (this.broken) return reject(new StorageError(ErrorCode.DEVICE_GONE, "the phone's shell ended (phone unplugged?)"));
           this.waiting = { resolve, reject };
           this.output = '';
           this.c.socket.write(`{\n${script}\n} </dev/null 2>&1; printf '\\n${this.marker}%s\\n' "$?"\n`);

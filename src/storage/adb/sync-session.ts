@@ -89,6 +89,7 @@ export class SyncSession {
       for await (const chunk of data) {
         for (let at = 0; at < chunk.length; at += MAX_DATA) {
           const part = chunk.subarray(at, Math.min(chunk.length, at + MAX_DATA));
+          if (this.c.socket.destroyed) throw new StorageError(ErrorCode.DEVICE_GONE, 'the connection to the phone was lost during the copy (phone unplugged?)');
           const ok = this.sendRaw('DATA', part);
           if (!ok) await this.drained();
         }
@@ -131,6 +132,8 @@ export class SyncSession {
 
   private drained(): Promise<void> {
     return new Promise((resolve) => {
+      // Closed already: no drain or close event is coming.
+      if (this.c.socket.destroyed) return resolve();
       const done = () => {
         this.c.socket.off('drain', done);
         this.c.socket.off('close', done);
