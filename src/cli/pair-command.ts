@@ -4,11 +4,13 @@ import { RefusedError } from '../core/errors.js';
 import { isSyncMode, SYNC_MODES } from '../core/modes.js';
 import { excludeMatcher } from '../engine/exclude.js';
 import { places } from '../config/places.js';
-import { DEFAULT_RESCAN_MS, NOTIFY_LEVELS, type NotifyLevel, type Pair } from '../config/schema.js';
+import { DEFAULT_PHONE_RESCAN_MS, DEFAULT_RESCAN_MS, NOTIFY_LEVELS, type NotifyLevel, type Pair } from '../config/schema.js';
 import { ConfigStore } from '../config/store.js';
 import { askService } from '../service/control.js';
 import { checkPaths } from './check-paths.js';
+import { isPhonePair } from '../service/phones.js';
 import { deletionsCommand } from './deletions.js';
+import { withPhoneSerial } from './phone-location.js';
 import { checkNew, freeName } from '../config/pairs.js';
 import { ExitCode } from './exit-codes.js';
 import type { Io } from './sync-command.js';
@@ -24,7 +26,8 @@ Commands:
       --exclude PAT            gitignore-style pattern, repeatable
       -c, --checksum           compare the content of same-size files too
       --versions DIR           keep what is deleted or overwritten under DIR
-      --rescan-interval D      compare everything every D (default 1h, 0 never)
+      --rescan-interval D      compare everything every D (default 1h; phones 15m;
+                               0 never)
       --notify LEVEL           all (default), errors or none
       --paused                 add it paused
   list [--json]                the pairs
@@ -71,7 +74,10 @@ export async function pairCommand(argv: string[], io: Io): Promise<number> {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const { values: v, positionals } = parsed;
+  const { values: v } = parsed;
+  let { positionals } = parsed;
+  // A phone pair is kept with its phone's serial, so it follows that phone.
+  if (sub === 'add') positionals = await Promise.all(positionals.map((p) => withPhoneSerial(p)));
   const where = places(v['config-dir']);
   // While SyncTray runs, it owns the config: changes go through it and take effect at once.
   const ask = (command: string, args?: unknown) => askService(where.config, { command, args });
@@ -185,7 +191,8 @@ export function preparePair(pairs: readonly Pair[], positionals: string[], v: Va
     checksum: v.checksum === true,
     exclude,
     ...(paths.versions ? { versions: paths.versions } : {}),
-    rescanIntervalMs: v['rescan-interval'] === undefined ? DEFAULT_RESCAN_MS : parseDuration(v['rescan-interval'] as string),
+    rescanIntervalMs:
+      v['rescan-interval'] !== undefined ? parseDuration(v['rescan-interval'] as string) : isPhonePair(paths) ? DEFAULT_PHONE_RESCAN_MS : DEFAULT_RESCAN_MS,
     paused: v.paused === true,
     notify: notify as NotifyLevel,
   };

@@ -2,7 +2,9 @@ import { folderWatcher } from '../watch/folder-watcher.js';
 import { watchIgnore } from '../watch/ignore.js';
 import { PairWatcher, type WatchReport, type WatchTotals } from '../watch/watch-pair.js';
 import { app } from '../app.js';
+import { RefusedError } from '../core/errors.js';
 import { checkPaths } from './check-paths.js';
+import { isPhonePair } from '../service/phones.js';
 import { ExitCode } from './exit-codes.js';
 import { formatCount } from '../core/format.js';
 import { openLogFile, type LogFile } from './log-file.js';
@@ -64,6 +66,11 @@ export async function watchCommand(argv: string[], io: Io, signal: AbortSignal):
     return ExitCode.OK;
   }
   if (args.dryRun) throw new UsageError("watch has no --dry-run: 'synctray sync --dry-run' shows what the first sync would do.");
+  if (isPhonePair(args)) {
+    throw new RefusedError(
+      "A phone cannot be watched: 'synctray sync' copies once, and a pair ('synctray pair add', then 'synctray run' or the tray) syncs whenever the phone connects.",
+    );
+  }
   const paths = checkPaths(args.source, args.destination, args.versions);
   const log = openLogFile(args.logFile);
   const hidden = paths.versionsInDestination;

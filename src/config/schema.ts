@@ -40,6 +40,8 @@ export interface ConfigData {
 
 export const DEFAULT_SETTINGS: Settings = { autostart: false, notifications: 'errors', logLevel: 'info' };
 export const DEFAULT_RESCAN_MS = 3_600_000;
+/** Phones are not watched: while one is connected its pairs compare everything this often. */
+export const DEFAULT_PHONE_RESCAN_MS = 900_000;
 
 /** JSON Schema of one pair; also used on its own to recover pairs from a file that fails as a whole. */
 export const PAIR_SCHEMA = {

@@ -18,6 +18,8 @@ export interface PhoneTracker {
   on(event: 'state', listener: (state: TrackerState) => void): unknown;
   start(): void;
   stop(): void;
+  /** Looks at the devices again now. */
+  refresh(): Promise<void>;
 }
 
 /** A pair with a phone at either end: synced when the phone connects and every so often, never watched. */

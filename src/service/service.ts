@@ -370,6 +370,7 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
         });
         if (failed.length > 0) this.problem(r, 'failed', `${failed.length} item${failed.length === 1 ? '' : 's'} could not be synced: ${failed[0]!.message}`);
         if (report.result.fatal) this.problem(r, 'stopped', report.result.fatal.message);
+        if (report.result.fatal && isPhonePair(r.pair)) void this.tracker?.refresh();
         // A full step that held nothing back: whatever was held is settled (applied, or no longer asked for).
         if ((report.type === 'ready' || report.full) && !report.result.deletionsHeld && r.status.held !== undefined) this.set(r, { held: undefined });
         const clean = failed.length === 0 && !report.result.fatal && mended;
@@ -404,6 +405,8 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
         this.problem(r, 'held', `${report.because} Nothing is deleted until you answer: in the tray menu, or with 'synctray pair deletions ${r.pair.name}'.`);
         return;
       case 'error':
+        // A phone pair that failed: perhaps its phone went away, which the tracker may not have heard.
+        if (isPhonePair(r.pair)) void this.tracker?.refresh();
         this.set(r, { lastError: report.message });
         this.problem(r, 'failed', report.message);
         return;

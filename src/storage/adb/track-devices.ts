@@ -7,6 +7,11 @@ export type TrackerState = { ok: true; devices: AdbDevice[] } | { ok: false; why
 
 const RETRY_FIRST_MS = 1000;
 const RETRY_MAX_MS = 30_000;
+/**
+ * The server does not always tell its trackers when a device drops (a network device going
+ * offline, seen with adb 29): the list is also asked for this often, and whenever refresh() is called.
+ */
+const POLL_MS = 5000;
 
 /**
  * The devices the adb server sees, as they come and go (`host:track-devices`): a `state` event
@@ -19,6 +24,7 @@ export class DeviceTracker extends EventEmitter<{ state: [TrackerState] }> {
   private timer: NodeJS.Timeout | undefined;
   private retryMs = RETRY_FIRST_MS;
   private last: TrackerState | undefined;
+  private poll: NodeJS.Timeout | undefined;
 
   constructor(private readonly server: AdbServer) {
     super();
@@ -30,12 +36,26 @@ export class DeviceTracker extends EventEmitter<{ state: [TrackerState] }> {
 
   start(): void {
     void this.connect();
+    this.poll = setInterval(() => void this.refresh(), POLL_MS);
+    this.poll.unref();
   }
 
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearInterval(this.poll);
     this.socket?.destroy();
+  }
+
+  /** Asks the server for the list now (a sync just failed: has the phone gone?). */
+  async refresh(): Promise<void> {
+    if (this.stopped || !this.last?.ok) return;
+    try {
+      const devices = await listDevices(this.server);
+      if (!this.stopped) this.publish({ ok: true, devices });
+    } catch {
+      // the tracking connection reports what is wrong with the server
+    }
   }
 
   private async connect(): Promise<void> {

@@ -1,0 +1,112 @@
+/**
+ * Phone pairs in the service, with the real adb server and fake phones: waiting until the phone
+ * connects, syncing then and at each rescan, going back to waiting when it is unplugged, and the
+ * states for a phone that has not allowed this computer and for a machine without adb.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { app } from '../../src/app.js';
+import type { Pair } from '../../src/config/schema.js';
+import { ConfigStore } from '../../src/config/store.js';
+import { phoneSyncedText } from '../../src/service/phones.js';
+import { Service, type PairStatus, type ServiceEvent } from '../../src/service/service.js';
+import { AdbStorage } from '../../src/storage/adb/adb-storage.js';
+import { isAdbLocation, parseAdbLocation } from '../../src/storage/adb/endpoint.js';
+import { AdbServer as AdbServerClient } from '../../src/storage/adb/server.js';
+import { DeviceTracker } from '../../src/storage/adb/track-devices.js';
+import { ADB_SKIP, startAdbServer, type AdbServer } from '../helpers/adb-server.js';
+import { FakeDevice, type FakeDeviceOptions } from '../helpers/fake-adb/device.js';
+import { rsyncDiff } from '../helpers/oracle.js';
+import { makeScratch, removeScratch } from '../helpers/scratch.js';
+import { folderWatcher } from '../../src/watch/folder-watcher.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+let root: string;
+let server: AdbServer;
+let service: Service | undefined;
+let devices: FakeDevice[];
+let events: ServiceEvent[];
+
+beforeEach(async () => {
+  root = makeScratch('synctray-phone-pairs-');
+  devices = [];
+  events = [];
+  if (!ADB_SKIP) server = await startAdbServer(root);
+});
+afterEach(async () => {
+  await service?.stop();
+  service = undefined;
+  for (const d of devices) await d.close();
+  await server?.stop();
+  removeScratch(root);
+});
+
+const at = (p: string) => path.join(root, p);
+
+async function phone(options: FakeDeviceOptions = {}): Promise<FakeDevice> {
+  const d = await FakeDevice.start(options);
+  devices.push(d);
+  return d;
+}
+
+function start(pair: Omit<Pair, 'id'>, adb: AdbServerClient = new AdbServerClient({ port: server.port, env: server.env })): Service {
+  const { store } = ConfigStore.open(at('config'));
+  store.add(pair);
+  const openStorage = (location: string) => (isAdbLocation(location) ? new AdbStorage(parseAdbLocation(location), adb) : app.openStorage(location));
+  service = new Service(store, { openStorage, openVersions: app.openVersions, watchFolder: folderWatcher, now: () => performance.now(), phones: () => new DeviceTracker(adb) });
+  service.on('event', (e) => events.push(e));
+  service.start();
+  return service;
+}
+
+function pairOf(source: string, destination: string, rescanIntervalMs = 0): Omit<Pair, 'id'> {
+  return { name: 'DCIM', source, destination, mode: 'mirror', checksum: false, exclude: [], rescanIntervalMs, paused: false, notify: 'all' };
+}
+
+const last = (): PairStatus => service!.status()[0]!;
+const synced = () => events.flatMap((e) => (e.type === 'synced' ? [e] : []));
+
+describe.skipIf(ADB_SKIP)('a phone pair', () => {
+  it('waits for its phone, backs it up when it connects and at each rescan, and waits again when it is unplugged', async () => {
+    const camera = at('phone/DCIM');
+    fs.mkdirSync(camera, { recursive: true });
+    fs.writeFileSync(path.join(camera, 'IMG_1.jpg'), 'one');
+    fs.writeFileSync(path.join(camera, 'IMG_2.jpg'), 'two');
+    const device = await phone({ model: 'Pixel_8' });
+    start(pairOf(`adb:${device.serial}:${camera}`, at('backup'), 300));
+    await waitFor(() => last().state === 'waiting-for-phone' && last().reason === `${device.serial} is not connected`, 'waiting for the phone');
+    expect(fs.existsSync(at('backup'))).toBe(false);
+
+    await server.connect(device.serial);
+    await waitFor(() => synced().length > 0 && last().state === 'idle', 'synced on connect', { timeoutMs: 15_000 });
+    expect(rsyncDiff(camera, at('backup'))).toEqual([]);
+    expect(last().phone).toEqual({ serial: device.serial, model: 'Pixel 8', connection: 'connected' });
+    expect(synced()[0]).toMatchObject({ copied: 2, bytes: 6 });
+    expect(phoneSyncedText(last(), last().phone, 2, 6)).toBe('Pixel 8: 2 new files backed up (6 B)');
+
+    // Not watched, but compared again at each rescan while connected.
+    fs.writeFileSync(path.join(camera, 'IMG_3.jpg'), 'three');
+    await waitFor(() => fs.existsSync(at('backup/IMG_3.jpg')), 'the new photo at the next rescan', { timeoutMs: 15_000 });
+
+    device.unplug();
+    await waitFor(() => last().state === 'waiting-for-phone', 'waiting again once unplugged', { timeoutMs: 15_000 });
+    expect(last().phone?.connection).not.toBe('connected');
+    expect(rsyncDiff(camera, at('backup'))).toEqual([]);
+  }, 40_000);
+
+  it('tells the user to unlock a phone that has not allowed this computer', async () => {
+    const device = await phone({ auth: 'never' });
+    await server.connect(device.serial);
+    start(pairOf(`adb:${device.serial}:/sdcard/DCIM`, at('backup')));
+    await waitFor(() => last().phone?.connection === 'unauthorized', 'the unauthorized state', { timeoutMs: 15_000 });
+    expect(last()).toMatchObject({ state: 'waiting-for-phone', reason: `${device.serial}: unlock the phone and allow USB debugging` });
+  });
+
+  it('says how to install adb when it is missing', async () => {
+    const missing = new AdbServerClient({ port: 1, adb: at('no-such-adb'), env: server.env });
+    start(pairOf('adb:R58M123:/sdcard/DCIM', at('backup')), missing);
+    await waitFor(() => last().phone?.connection === 'no-adb', 'the no-adb state');
+    expect(last().reason).toMatch(/^adb is not installed\. Install Android platform-tools \(Debian, Ubuntu: apt install adb/);
+  });
+});
