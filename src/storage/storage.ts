@@ -62,6 +62,12 @@ export interface FileSource {
    * copy them instead of pumping them through JavaScript.
    */
   readonly localPath?: string;
+  /**
+   * Set where the backend learns, with no extra round trip, what the file was as its last byte was
+   * read (a phone answers a STAT sent right behind the read). Resolves once the stream has ended,
+   * so that a destination can check `expect` itself (and rename into place, see WriteOptions).
+   */
+  readonly statAfterRead?: () => Promise<Pick<Entry, 'type' | 'size' | 'mtimeNs'>>;
 }
 
 export interface WriteOptions {

@@ -76,17 +76,26 @@ export class AdbStorage implements Storage {
   read(path: RelPath): FileSource {
     const abs = this.abs(path);
     const self = this;
+    let settle: { resolve: (e: Pick<Entry, 'type' | 'size' | 'mtimeNs'>) => void; reject: (e: unknown) => void } | undefined;
+    const after = new Promise<Pick<Entry, 'type' | 'size' | 'mtimeNs'>>((resolve, reject) => (settle = { resolve, reject }));
+    after.catch(() => undefined);
     return {
       async *stream() {
         const s = await self.acquire();
         try {
-          for await (const chunk of s.recv(abs)) yield chunk;
+          const seen = (st: SyncStat | undefined) => {
+            if (!st) settle!.reject(new StorageError(ErrorCode.NOT_FOUND, `${self.show(path)} was removed as it was read`, path));
+            else settle!.resolve({ type: typeOf(st.mode), size: st.size, mtimeNs: BigInt(st.mtime) * NS_PER_SEC });
+          };
+          for await (const chunk of s.recv(abs, seen)) yield chunk;
         } catch (err) {
+          settle!.reject(err);
           throw self.located(err, path);
         } finally {
           self.release(s);
         }
       },
+      statAfterRead: () => after,
     };
   }
 

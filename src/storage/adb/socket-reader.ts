@@ -1,5 +1,8 @@
 import type { Socket } from 'node:net';
 
+/** Bytes held for a reader that has not asked for them yet, before the socket is paused. */
+const HIGH_WATER = 4 * 1024 * 1024;
+
 /**
  * Reads exact byte counts from a socket as they arrive: the sync protocol is a byte stream whose
  * frames land split or several at once. Once the socket ends, pending and later reads reject with
@@ -18,6 +21,8 @@ export class SocketReader {
     socket.on('data', (d: Buffer) => {
       this.chunks.push(d);
       this.buffered += d.length;
+      // A reader slower than the phone: the rest waits in the kernel, not in memory here.
+      if (this.buffered > HIGH_WATER) socket.pause();
       this.pump();
     });
     const end = (cause?: Error) => {
@@ -60,14 +65,26 @@ export class SocketReader {
     }
   }
 
+  /** The next `n` bytes, copying only when they straddle chunks (never the whole buffer: that is quadratic). */
   private take(n: number): Buffer {
-    if (this.chunks[0]!.length === n) {
-      this.buffered -= n;
-      return this.chunks.shift()!;
-    }
-    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
-    this.chunks = all.length > n ? [all.subarray(n)] : [];
     this.buffered -= n;
-    return all.subarray(0, n);
+    if (this.buffered <= HIGH_WATER / 2 && this.socket.isPaused()) this.socket.resume();
+    const first = this.chunks[0]!;
+    if (first.length >= n) {
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    const out = Buffer.allocUnsafe(n);
+    let at = 0;
+    while (at < n) {
+      const c = this.chunks[0]!;
+      const part = Math.min(c.length, n - at);
+      c.copy(out, at, 0, part);
+      at += part;
+      if (part === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(part);
+    }
+    return out;
   }
 }

@@ -53,9 +53,16 @@ export class SyncSession {
     }
   }
 
-  /** The content of a file, as the device sends it. Leaving early breaks the session. */
-  async *recv(path: string): AsyncGenerator<Buffer> {
-    this.request('RECV', path);
+  /**
+   * The content of a file, as the device sends it. Leaving early breaks the session. With
+   * `after`, a STAT goes out behind the RECV (the same round trip) and its answer, what the file
+   * was once sent, is handed to `after` at the end.
+   */
+  async *recv(path: string, after?: (st: SyncStat | undefined) => void): AsyncGenerator<Buffer> {
+    if (after) {
+      const body = Buffer.from(path, 'utf8');
+      this.c.socket.write(Buffer.concat([frame('RECV', body), frame('STAT', body)]));
+    } else this.request('RECV', path);
     let done = false;
     try {
       for (;;) {
@@ -63,6 +70,12 @@ export class SyncSession {
         const id = head.toString('latin1', 0, 4);
         const len = head.readUInt32LE(4);
         if (id === 'DONE') {
+          if (after) {
+            const reply = await this.read(16);
+            if (reply.toString('latin1', 0, 4) !== 'STAT') throw this.protocol(`STAT ${path}`, reply);
+            const st = { mode: reply.readUInt32LE(4), size: reply.readUInt32LE(8), mtime: reply.readUInt32LE(12) };
+            after(st.mode === 0 && st.size === 0 && st.mtime === 0 ? undefined : st);
+          }
           done = true;
           return;
         }
@@ -124,10 +137,7 @@ export class SyncSession {
   }
 
   private sendRaw(id: string, payload: Buffer | Uint8Array): boolean {
-    const head = Buffer.alloc(8);
-    head.write(id, 0, 'latin1');
-    head.writeUInt32LE(payload.length, 4);
-    return this.c.socket.write(payload.length > 0 ? Buffer.concat([head, payload]) : head);
+    return this.c.socket.write(frame(id, payload));
   }
 
   private drained(): Promise<void> {
@@ -171,6 +181,14 @@ export class SyncSession {
     this.broken = true;
     this.c.socket.destroy();
   }
+}
+
+/** A request: its id, the payload's length (32 bits, little-endian), the payload. */
+function frame(id: string, payload: Buffer | Uint8Array): Buffer {
+  const head = Buffer.alloc(8);
+  head.write(id, 0, 'latin1');
+  head.writeUInt32LE(payload.length, 4);
+  return payload.length > 0 ? Buffer.concat([head, payload]) : head;
 }
 
 /** The device reports errors as strerror texts, the same on every Android libc. */

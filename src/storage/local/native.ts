@@ -29,7 +29,8 @@ export interface NativeFs {
  * as listed (Replacing in storage.ts; kind numbered as NATIVE_KINDS).
  */
 export type NativeCopyRequest = [
-  from: string,
+  /** A path, or the bytes themselves (then `expectSize` is -1: the caller checked the source). */
+  from: string | Buffer,
   to: string,
   renameTo: string | null,
   mode: number,

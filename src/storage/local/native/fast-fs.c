@@ -450,6 +450,10 @@ enum { REPLACE_ANY = -1, REPLACE_NOTHING = 0, REPLACE_ITEM = 1 };
 // One file to copy, and how it failed. Mirrors fs-worker.ts's CopyRequest and copy().
 typedef struct {
   char *from, *to, *rename_to;  // rename_to NULL: the checked copy stays at `to`
+  // Instead of `from`: bytes already here (a file read from a phone, checked by the caller).
+  const char *data;
+  size_t data_len;
+  napi_ref data_ref;
   int32_t mode;                 // -1: the source's
   bool fsync, check;            // check: the source must still be expect_size / expect_mtime
   double expect_size;
@@ -535,7 +539,25 @@ static struct timespec to_timespec(int64_t ns) {
 // The copy: opened without following links (a FIFO never waits), checked, written to a new file,
 // given its mode and times, flushed, and the source checked again by path (an editor saving a file
 // renames a new one over it). Returns false with the failure in j.
+// A new file from bytes in memory: written, given its mode and times, flushed.
+static bool write_file(CopyJob *j) {
+  int dst = open(j->to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (dst < 0) {
+    fail_errno(j, errno, "open", 1);
+    return false;
+  }
+  struct timespec times[2] = {to_timespec(j->atime), to_timespec(j->mtime)};
+  int err = write_all(dst, j->data, j->data_len);
+  if (err) fail_errno(j, err, "write", 1);
+  else if (j->mode >= 0 && fchmod(dst, (mode_t)j->mode) != 0) fail_errno(j, errno, "fchmod", 1);
+  else if (futimens(dst, times) != 0) fail_errno(j, errno, "futimens", 1);
+  else if (j->fsync && fsync(dst) != 0) fail_errno(j, errno, "fsync", 1);
+  if (close(dst) != 0 && !j->err && !j->code) fail_errno(j, errno, "close", 1);
+  return !j->err && !j->code;
+}
+
 static bool copy_file(CopyJob *j) {
+  if (j->data) return write_file(j);
   int src = -1, dst = -1;
   struct stat before, after;
   src = open(j->from, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -658,12 +680,12 @@ static void copy_execute(napi_env env, void *data) {
   CopyBatch *batch = data;
   for (size_t i = 0; i < batch->count; i++) {
     CopyJob *j = &batch->jobs[i];
-    if (copy_file(j) && j->rename_to && j->check) place(j);
+    if (copy_file(j) && j->rename_to && (j->check || j->data)) place(j);
   }
 }
 
 static napi_value copy_error(napi_env env, CopyJob *j) {
-  const char *path = j->about == 0 ? j->from : j->about == 1 ? j->to : j->rename_to;
+  const char *path = j->about == 0 ? (j->from ? j->from : "(bytes)") : j->about == 1 ? j->to : j->rename_to;
   const char *code = j->code ? j->code : errno_code(j->err);
   char what[256];
   if (j->code) snprintf(what, sizeof what, "%s", j->what);
@@ -691,6 +713,7 @@ static void free_copy_batch(napi_env env, CopyBatch *batch) {
     free(batch->jobs[i].from);
     free(batch->jobs[i].to);
     free(batch->jobs[i].rename_to);
+    if (batch->jobs[i].data_ref) napi_delete_reference(env, batch->jobs[i].data_ref);
   }
   free(batch->jobs);
   free(batch);
@@ -724,12 +747,23 @@ static napi_value element(napi_env env, napi_value array, uint32_t i) {
   return v;
 }
 
-// Reads one request: [from, to, renameTo | null, mode, fsync, expectSize (-1: no check), atimeNs,
+// Reads one request: [from (a path, or a Buffer of the bytes to write), to, renameTo | null, mode, fsync, expectSize (-1: no check), atimeNs,
 // mtimeNs, expectMtimeNs, replacing: undefined | null | [kind, size, mtimeNs]].
 static bool read_job(napi_env env, napi_value r, CopyJob *j) {
   bool ok = true;
   napi_valuetype type;
-  j->from = string_arg(env, element(env, r, 0));
+  napi_value from = element(env, r, 0);
+  bool is_buffer = false;
+  napi_is_buffer(env, from, &is_buffer);
+  if (is_buffer) {
+    void *bytes = NULL;
+    napi_get_buffer_info(env, from, &bytes, &j->data_len);
+    // Kept alive until the work is done: the thread pool reads it after this call returns.
+    if (napi_create_reference(env, from, 1, &j->data_ref) != napi_ok) return false;
+    j->data = bytes ? bytes : "";
+  } else {
+    j->from = string_arg(env, from);
+  }
   j->to = string_arg(env, element(env, r, 1));
   napi_value rename_to = element(env, r, 2);
   napi_typeof(env, rename_to, &type);
@@ -752,7 +786,7 @@ static bool read_job(napi_env env, napi_value r, CopyJob *j) {
     napi_get_value_double(env, element(env, replacing, 1), &j->rep_size);
     j->rep_mtime = get_bigint(env, element(env, replacing, 2), &ok);
   }
-  return ok && j->from && j->to && (!renames || j->rename_to);
+  return ok && (j->from || j->data) && j->to && (!renames || j->rename_to);
 }
 
 // copy(requests): Promise<(Error | null)[]>, the files copied (and placed) on the thread pool.
