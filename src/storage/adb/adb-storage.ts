@@ -8,6 +8,9 @@ import { AdbServer } from './server.js';
 import { quote, ShellSession } from './shell-session.js';
 import { codeOf, MAX_PATH_BYTES, SyncSession, type SyncStat } from './sync-session.js';
 
+/** How long the list of files of 4 GiB or more is trusted (a scan lists many folders within it). */
+const BIG_FILES_TTL_MS = 5000;
+
 /** Sync connections used at once: a file's round trips overlap with the next ones'. */
 const SESSIONS = 4;
 
@@ -40,6 +43,7 @@ export class AdbStorage implements Storage {
   private shellSession: Promise<ShellSession> | undefined;
   private device: Promise<string> | undefined;
   private closed = false;
+  private big: { at: number; sizes: Promise<Map<string, number>> } | undefined;
 
   constructor(
     private readonly endpoint: AdbEndpoint,
@@ -85,7 +89,10 @@ export class AdbStorage implements Storage {
         try {
           const seen = (st: SyncStat | undefined) => {
             if (!st) settle!.reject(new StorageError(ErrorCode.NOT_FOUND, `${self.show(path)} was removed as it was read`, path));
-            else settle!.resolve({ type: typeOf(st.mode), size: st.size, mtimeNs: BigInt(st.mtime) * NS_PER_SEC });
+            else {
+              const mtimeNs = BigInt(st.mtime) * NS_PER_SEC;
+              self.trueSize(abs, st.size).then((size) => settle!.resolve({ type: typeOf(st.mode), size, mtimeNs }), settle!.reject);
+            }
           };
           for await (const chunk of s.recv(abs, seen)) yield chunk;
         } catch (err) {
@@ -203,9 +210,40 @@ export class AdbStorage implements Storage {
   private async entry(name: string, st: SyncStat, path: RelPath): Promise<Entry> {
     const type = typeOf(st.mode);
     const mtimeNs = BigInt(st.mtime) * NS_PER_SEC;
-    const entry: Entry = { name, type, size: type === 'file' ? st.size : 0, mtimeNs, atimeNs: mtimeNs, mode: st.mode & 0o7777 };
+    const size = type === 'file' ? await this.trueSize(this.abs(path), st.size) : 0;
+    const entry: Entry = { name, type, size, mtimeNs, atimeNs: mtimeNs, mode: st.mode & 0o7777 };
     if (type === 'symlink') entry.target = (await this.script(path, `readlink ${quote(this.abs(path))}`)).replace(/\n$/, '');
     return entry;
+  }
+
+  /**
+   * Sync v1 gives sizes in 32 bits: a file of 4 GiB or more is listed by the remainder. Such files
+   * are found once in a while with one `find` over the whole folder (their true sizes by `stat`),
+   * and their listed sizes corrected; every other file is smaller than 4 GiB, so its size is right.
+   */
+  private async trueSize(abs: string, listed: number): Promise<number> {
+    return (await this.bigFiles()).get(abs) ?? listed;
+  }
+
+  private bigFiles(): Promise<Map<string, number>> {
+    if (this.big && Date.now() - this.big.at < BIG_FILES_TTL_MS) return this.big.sizes;
+    const root = quote(this.endpoint.path);
+    const sizes = this.script(
+      '',
+      `find ${root} -type f -size +4194303k -exec sh -c 'for f; do printf "%s %s\\0" "$(stat -c %s "$f")" "$f"; done' sh {} + 2>/dev/null; true`,
+    ).then((out) => {
+      const map = new Map<string, number>();
+      for (const item of out.split('\0')) {
+        const m = /^(\d+) (.*)$/s.exec(item.replace(/^\n/, ''));
+        if (m) map.set(m[2]!, Number(m[1]));
+      }
+      return map;
+    });
+    this.big = { at: Date.now(), sizes };
+    sizes.catch(() => {
+      if (this.big?.sizes === sizes) this.big = undefined;
+    });
+    return sizes;
   }
 
   /** Runs a script in the shell; a line `__E=CODE` or a failed status becomes a StorageError. */
