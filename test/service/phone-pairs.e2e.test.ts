@@ -74,6 +74,7 @@ describe.skipIf(ADB_SKIP)('a phone pair', () => {
     fs.writeFileSync(path.join(camera, 'IMG_1.jpg'), 'one');
     fs.writeFileSync(path.join(camera, 'IMG_2.jpg'), 'two');
     const device = await phone({ model: 'Pixel_8' });
+    const serial = device.serial; // an unplugged device no longer has its port
     start(pairOf(`adb:${device.serial}:${camera}`, at('backup'), 300));
     await waitFor(() => last().state === 'waiting-for-phone' && last().reason === `${device.serial} is not connected`, 'waiting for the phone');
     expect(fs.existsSync(at('backup'))).toBe(false);
@@ -93,7 +94,16 @@ describe.skipIf(ADB_SKIP)('a phone pair', () => {
     await waitFor(() => last().state === 'waiting-for-phone', 'waiting again once unplugged', { timeoutMs: 15_000 });
     expect(last().phone?.connection).not.toBe('connected');
     expect(rsyncDiff(camera, at('backup'))).toEqual([]);
-  }, 40_000);
+
+    // Plugged in again: what was taken meanwhile is backed up.
+    fs.writeFileSync(path.join(camera, 'IMG_4.jpg'), 'four');
+    await device.close();
+    await phone({ model: 'Pixel_8', port: Number(serial.split(':')[1]) });
+    await server.disconnect(serial);
+    await server.connect(serial);
+    await waitFor(() => fs.existsSync(at('backup/IMG_4.jpg')) && last().state === 'idle', 'backed up again once plugged in', { timeoutMs: 15_000 });
+    expect(rsyncDiff(camera, at('backup'))).toEqual([]);
+  }, 60_000);
 
   it('tells the user to unlock a phone that has not allowed this computer', async () => {
     const device = await phone({ auth: 'never' });
