@@ -5,6 +5,7 @@
 #   linux.sh choose TITLE TEXT VALUE DESCRIPTION [VALUE DESCRIPTION]...
 #   linux.sh confirm TITLE TEXT OK-LABEL
 #   linux.sh message TITLE TEXT
+#   linux.sh entry TITLE TEXT INITIAL
 # Exit 0 with the answer on stdout, 1 when cancelled, 3 when no dialog tool is installed.
 op=$1
 title=$2
@@ -52,5 +53,8 @@ case "$tool:$op" in
   zenity:message) exec zenity --info --no-markup --title="$title" --text="$1" --width=480 ;;
   kdialog:message) exec kdialog --title "$title" --msgbox "$1" ;;
   yad:message) exec yad --title="$title" --text="$(esc "$1")" --button=OK:0 --width=480 ;;
+  zenity:entry) exec zenity --entry --title="$title" --text="$(esc "$1")" --entry-text="$2" --width=560 ;;
+  kdialog:entry) exec kdialog --title "$title" --inputbox "$1" "$2" ;;
+  yad:entry) exec yad --entry --title="$title" --text="$(esc "$1")" --entry-text="$2" --width=560 ;;
   *) echo "unknown dialog: $op" >&2; exit 2 ;;
 esac

@@ -1,5 +1,6 @@
 -- SyncTray's dialogs on macOS (osascript macos.applescript OP TITLE ...), as linux.sh:
 --   folder TITLE START | choose TITLE TEXT VALUE DESCRIPTION... | confirm TITLE TEXT OK-LABEL | message TITLE TEXT
+--   entry TITLE TEXT INITIAL
 -- Prints the answer; a cancel ends with error -128, which osascript reports with exit code 1.
 on run argv
 	set op to item 1 of argv
@@ -22,5 +23,8 @@ on run argv
 	else if op is "message" then
 		display dialog (item 3 of argv) with title theTitle buttons {"OK"} default button 1
 		return ""
+	else if op is "entry" then
+		set answer to display dialog (item 3 of argv) with title theTitle default answer (item 4 of argv)
+		return text returned of answer
 	end if
 end run

@@ -1,5 +1,6 @@
 # SyncTray's dialogs on Windows (powershell -File windows.ps1 OP TITLE ...), as linux.sh:
 #   folder TITLE START | choose TITLE TEXT VALUE DESCRIPTION... | confirm TITLE TEXT OK-LABEL | message TITLE TEXT
+#   entry TITLE TEXT INITIAL
 # Writes the answer; exit 1 when cancelled.
 param([string]$Op, [string]$Title, [Parameter(ValueFromRemainingArguments = $true)][string[]]$Rest)
 Add-Type -AssemblyName System.Windows.Forms
@@ -32,4 +33,10 @@ switch ($Op) {
     Write-Output 'yes'
   }
   'message' { [void][System.Windows.Forms.MessageBox]::Show($Rest[0], $Title) }
+  'entry' {
+    Add-Type -AssemblyName Microsoft.VisualBasic
+    $answer = [Microsoft.VisualBasic.Interaction]::InputBox($Rest[0], $Title, $Rest[1])
+    if ($answer -eq '') { exit 1 }
+    Write-Output $answer
+  }
 }

@@ -12,6 +12,8 @@ import { DesktopNotifier } from '../desktop/notifier.js';
 import { Tray } from '../desktop/tray.js';
 import { installHelper, shippedHelper } from '../desktop/tray-helper.js';
 import type { IconState } from '../desktop/tray-menu.js';
+import { listDevices } from '../storage/adb/devices.js';
+import { AdbServer } from '../storage/adb/server.js';
 import { ServiceHost } from '../service/host.js';
 import { ExitCode } from './exit-codes.js';
 import { preparePair } from './pair-command.js';
@@ -59,6 +61,7 @@ export async function trayCommand(argv: string[], io: Io, signal: AbortSignal): 
     autostart: platformAutostart([...trayStartCommand(), ...(values['config-dir'] ? ['--config-dir', path.resolve(values['config-dir'])] : [])]),
     open: (target) => open(target, (why) => host.log.write('warn', why)),
     tell: (title, body) => void notifier.show({ title, body, urgency: 'normal' }),
+    phones: () => listDevices(new AdbServer()),
     prepare: (source, destination, mode) => preparePair(host.store.pairs(), [source, destination], { mode }),
     quit: () => quit(),
     now: () => performance.now(),

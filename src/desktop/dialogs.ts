@@ -11,6 +11,8 @@ export interface Dialogs {
   choose(title: string, text: string, choices: [string, string][]): Promise<DialogAnswer>;
   confirm(title: string, text: string, okLabel: string): Promise<DialogAnswer>;
   message(title: string, text: string): Promise<DialogAnswer>;
+  /** A line of text, starting as `initial`. */
+  entry(title: string, text: string, initial: string): Promise<DialogAnswer>;
 }
 
 /** Exit code of the scripts when no dialog tool is installed. */
@@ -35,6 +37,7 @@ export function platformDialogs(
     },
     confirm: (title, text, okLabel) => run(['confirm', title, text, okLabel]),
     message: (title, text) => run(['message', title, text]),
+    entry: (title, text, initial) => run(['entry', title, text, initial]),
   };
 }
 

@@ -34,7 +34,7 @@ export interface TrayView {
 export type TrayAction =
   /** Pause a running pair, resume a paused one (one item whose title says which). */
   | { type: 'pause-resume' | 'resync' | 'open-source' | 'open-destination' | 'remove' | 'deletions'; pairId: string }
-  | { type: 'add' | 'pause-all' | 'resume-all' | 'open-log' | 'autostart' | 'quit' };
+  | { type: 'add' | 'add-phone' | 'pause-all' | 'resume-all' | 'open-log' | 'autostart' | 'quit' };
 
 export const SEPARATOR = '-';
 
@@ -50,6 +50,7 @@ export function trayMenu(view: TrayView): TrayMenu {
   const anyPaused = pairs.some((p) => p.state === 'paused');
   items.push(
     { key: 'add', title: 'Add folder pair…', enabled: true },
+    { key: 'add-phone', title: 'Add phone pair…', enabled: true },
     { key: 'pause-all', title: 'Pause all', enabled: anyRunning },
     { key: 'resume-all', title: 'Resume all', enabled: anyPaused },
     sep(3),
@@ -64,7 +65,7 @@ export function trayMenu(view: TrayView): TrayMenu {
 export function actionOf(key: string): TrayAction | undefined {
   const m = /^pair:(.+):(pause-resume|resync|open-source|open-destination|remove|deletions)$/.exec(key);
   if (m) return { type: m[2] as 'resync', pairId: m[1]! };
-  if (['add', 'pause-all', 'resume-all', 'open-log', 'autostart', 'quit'].includes(key)) return { type: key as 'add' };
+  if (['add', 'add-phone', 'pause-all', 'resume-all', 'open-log', 'autostart', 'quit'].includes(key)) return { type: key as 'add' };
   return undefined;
 }
 

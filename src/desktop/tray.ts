@@ -1,10 +1,11 @@
-import os from 'node:os';
 import type { Pair } from '../config/schema.js';
 import type { SyncMode } from '../core/modes.js';
 import { HeldChangedError, heldSummary } from '../service/held.js';
 import type { ServiceHost } from '../service/host.js';
 import type { ServiceEvent } from '../service/service.js';
 import type { Autostart } from './autostart.js';
+import type { AdbDevice } from '../storage/adb/devices.js';
+import { askFolderPair, askPhonePair, type Asked } from './ask-pair.js';
 import type { Dialogs } from './dialogs.js';
 import { describe, TrayHelper, type HelperExit, type HelperMenu } from './tray-helper.js';
 import { actionOf, trayMenu, type IconState, type MenuItem, type TrayAction, type TrayMenu } from './tray-menu.js';
@@ -19,6 +20,8 @@ export interface TrayDeps {
   open(target: string): void;
   /** Tells the user something outside the menu (a notification). */
   tell(title: string, body: string): void;
+  /** The phones the adb server sees. */
+  phones(): Promise<AdbDevice[]>;
   /** Checks a new pair as `pair add` does; throws a RefusedError saying why not. */
   prepare(source: string, destination: string, mode: SyncMode): Omit<Pair, 'id'>;
   quit(): void;
@@ -32,11 +35,6 @@ const RESTART_MAX_MS = 60_000;
 
 const ADD_BY_HAND = 'synctray pair add SOURCE DESTINATION';
 
-const MODES: [SyncMode, string][] = [
-  ['mirror', 'An exact copy: files deleted from the source are deleted from the destination too'],
-  ['update', 'Copy new and changed files; never delete anything in the destination'],
-  ['missing', 'Copy only files the destination lacks; never overwrite or delete'],
-];
 
 /**
  * The tray icon and menu over a running service host. The menu is rebuilt from the service's
@@ -229,7 +227,12 @@ export class Tray {
         return;
       }
       case 'add':
-        return this.add();
+        return this.add(() => askFolderPair(this.deps.dialogs), ADD_BY_HAND);
+      case 'add-phone':
+        return this.add(async () => {
+          const phones = await this.readyPhones();
+          return phones ? askPhonePair(this.deps.dialogs, phones) : { cancelled: true };
+        }, 'synctray pair add adb:/sdcard/DCIM DESTINATION');
       case 'quit':
         return this.deps.quit();
     }
@@ -298,24 +301,40 @@ export class Tray {
     });
   }
 
-  /** Source picker, destination picker, mode; checked as `pair add` checks; cancel at any step adds nothing. */
-  private async add(): Promise<void> {
+  /** Asked with dialogs (see ask-pair.ts), checked as `pair add` checks; cancel at any step adds nothing. */
+  private async add(ask: () => Promise<Asked>, byHand: string): Promise<void> {
     await this.dialog(async () => {
-      const d = this.deps.dialogs;
-      const source = await d.folder('SyncTray: choose the folder to back up', os.homedir());
-      if (!source.ok) return source.cancelled ? undefined : this.unavailable(source.unavailable, ADD_BY_HAND);
-      const destination = await d.folder(`SyncTray: choose where to back up ${source.value}`, os.homedir());
-      if (!destination.ok) return destination.cancelled ? undefined : this.unavailable(destination.unavailable, ADD_BY_HAND);
-      const mode = await d.choose('SyncTray: how to sync', `${source.value} → ${destination.value}`, MODES);
-      if (!mode.ok) return mode.cancelled ? undefined : this.unavailable(mode.unavailable, ADD_BY_HAND);
-      if (this.stopped) return;
+      const asked = await ask();
+      if ('unavailable' in asked) return this.unavailable(asked.unavailable, byHand);
+      if ('cancelled' in asked || this.stopped) return;
       try {
-        const pair = this.deps.prepare(source.value, destination.value, mode.value as SyncMode);
+        const pair = this.deps.prepare(asked.source, asked.destination, asked.mode);
         await this.host.service.add(pair);
       } catch (err) {
-        await d.message('SyncTray: this pair cannot be added', (err as Error).message);
+        await this.deps.dialogs.message('SyncTray: this pair cannot be added', (err as Error).message);
       }
     });
+  }
+
+  /** The connected phones, or a dialog saying why there are none (adb missing, none plugged in). */
+  private async readyPhones(): Promise<AdbDevice[] | undefined> {
+    let all: AdbDevice[];
+    try {
+      all = await this.deps.phones();
+    } catch (err) {
+      await this.deps.dialogs.message('SyncTray: phones', (err as Error).message);
+      return undefined;
+    }
+    const ready = all.filter((p) => p.state === 'device');
+    if (ready.length > 0) return ready;
+    const locked = all.some((p) => p.state === 'unauthorized');
+    await this.deps.dialogs.message(
+      'SyncTray: no phone is ready',
+      locked
+        ? 'A phone is connected but has not allowed this computer: unlock it and allow USB debugging, then try again.'
+        : 'No phone is connected. Plug it in with a USB cable, turn on USB debugging (Settings → Developer options), unlock it and allow this computer, then try again.',
+    );
+    return undefined;
   }
 
   /** No dialog tool: say which to install, and the command that does the same. */

@@ -55,7 +55,7 @@ describe('the tray status line and icon', () => {
 describe('the tray menu', () => {
   it('has a submenu per pair with its state, its actions and keys that say what a click means', () => {
     const menu = trayMenu({ pairs: [pair('Photos'), pair('Docs', { state: 'paused', lastSyncAt: '2026-11-19T12:00:00Z' })], autostart: true, now: NOW });
-    expect(titles(menu.items)).toEqual(['1 of 2 pairs up to date, 1 paused', '-', 'Photos: up to date', 'Docs: paused', '-', 'Add folder pair…', 'Pause all', 'Resume all', '-', 'Open log', 'Start at login', 'Quit SyncTray']);
+    expect(titles(menu.items)).toEqual(['1 of 2 pairs up to date, 1 paused', '-', 'Photos: up to date', 'Docs: paused', '-', 'Add folder pair…', 'Add phone pair…', 'Pause all', 'Resume all', '-', 'Open log', 'Start at login', 'Quit SyncTray']);
     expect(menu.items[0]!.enabled).toBe(false);
     const photos = menu.items[2]!;
     expect(titles(photos.items!)).toEqual(['Up to date (last synced 5 min ago)', '/home/me/Photos → /mnt/backup/Photos (mirror)', 'Deletions held back: review…', '-', 'Pause', 'Resync now', 'Open source folder', 'Open destination folder', '-', 'Remove pair…']);
@@ -79,7 +79,7 @@ describe('the tray menu', () => {
     const running = trayMenu({ pairs: [pair('A')], autostart: false, now: NOW });
     expect([find(running.items, 'pause-all')!.enabled, find(running.items, 'resume-all')!.enabled]).toEqual([true, false]);
     const none = trayMenu({ pairs: [], autostart: false, now: NOW });
-    expect(titles(none.items)).toEqual(['No folder pairs yet: add one below', '-', 'Add folder pair…', 'Pause all', 'Resume all', '-', 'Open log', 'Start at login', 'Quit SyncTray']);
+    expect(titles(none.items)).toEqual(['No folder pairs yet: add one below', '-', 'Add folder pair…', 'Add phone pair…', 'Pause all', 'Resume all', '-', 'Open log', 'Start at login', 'Quit SyncTray']);
     expect([find(none.items, 'pause-all')!.enabled, find(none.items, 'resume-all')!.enabled]).toEqual([false, false]);
   });
 
@@ -98,5 +98,21 @@ describe('the tray menu', () => {
     const walk = (items: MenuItem[]) => items.forEach((i) => (keys.push(i.key), i.items && walk(i.items)));
     walk(menu.items);
     expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  it('says why a phone pair waits, and turns red only when the user can do something about it', () => {
+    const phone = (connection: 'not-connected' | 'unauthorized' | 'no-adb', reason: string): PairStatus => ({
+      ...pair('DCIM', { state: 'waiting-for-phone' }),
+      phone: { serial: 'R58M123', connection },
+      reason,
+    });
+    const away = trayMenu({ pairs: [phone('not-connected', 'R58M123 is not connected')], autostart: false, now: 0 });
+    expect(away.icon).toBe('idle');
+    expect(titles(away.items)[2]).toBe('DCIM: phone not connected');
+    const locked = trayMenu({ pairs: [phone('unauthorized', 'Pixel 8: unlock the phone and allow USB debugging')], autostart: false, now: 0 });
+    expect(locked.icon).toBe('attention');
+    expect(locked.status).toContain('unlock the phone and allow USB debugging');
+    expect(titles(locked.items)[2]).toBe('DCIM: unlock the phone');
+    expect(trayMenu({ pairs: [phone('no-adb', 'adb is not installed. Install Android platform-tools')], autostart: false, now: 0 }).icon).toBe('attention');
   });
 });

@@ -10,6 +10,8 @@ import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { assertCliBuilt, REPO_ROOT, runCli, startCli, type RunningCli } from '../helpers/cli.js';
 import { platformDialogs } from '../../src/desktop/dialogs.js';
+import { ADB_SKIP, startAdbServer } from '../helpers/adb-server.js';
+import { FakeDevice } from '../helpers/fake-adb/device.js';
 import { DESKTOP_PACKAGES, DESKTOP_TOOLS, startDesktop, type Desktop } from '../helpers/desktop.js';
 import { rsyncDiff } from '../helpers/oracle.js';
 import { hasTool, skipReasonOutsideCi } from '../helpers/requirements.js';
@@ -201,6 +203,53 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     expect(rsyncDiff(at('notes'), at('backup/notes'))).toEqual([]);
   });
 
+  it.skipIf(ADB_SKIP)('adds a phone pair: the folder on the phone typed in, where to back it up, the mode', async () => {
+    const adb = await startAdbServer(root);
+    const device = await FakeDevice.start({ model: 'Pixel_8' });
+    try {
+      await adb.connect(device.serial);
+      const onPhone = at('phone/Recordings');
+      writeTree(onPhone, { 'memo 1.m4a': 'one', 'old/memo 0.m4a': 'zero' });
+      fs.mkdirSync(at('memos'));
+      desktop = await startDesktop(root);
+      tray = startCli(['tray', '--config-dir', config()], { env: { ...desktop.env, ANDROID_ADB_SERVER_PORT: String(adb.port) } });
+      await waitFor(() => iconWindow(desktop!) !== undefined, 'the tray icon', { timeoutMs: 15_000, intervalMs: 50 });
+      await sleep(300);
+      // No pairs: Add folder pair…, then Add phone pair….
+      await menu(desktop, ['Down', 'Down', 'Return']);
+      const presets = 'SyncTray: Pixel 8';
+      await waitFor(() => windowNamed(desktop!, presets), 'what to sync', { timeoutMs: 15_000, intervalMs: 100 });
+      await sleep(500);
+      desktop.x('import', ['-window', 'root', path.join(ARTIFACTS, 'phone-presets.png')]);
+      focus(desktop, presets);
+      // The fifth choice: another folder of the phone (the cursor starts on the first, unchosen).
+      desktop.x('xdotool', ['key', '--delay', '100', 'Down', 'Down', 'Down', 'Down', 'Return']);
+      const entry = 'SyncTray: a folder on Pixel 8';
+      await waitFor(() => windowNamed(desktop!, entry), 'the folder on the phone', { timeoutMs: 15_000, intervalMs: 100 });
+      await sleep(500);
+      focus(desktop, entry);
+      await paste(desktop, onPhone, ['ctrl+a', 'ctrl+v']);
+      desktop.x('import', ['-window', 'root', path.join(ARTIFACTS, 'phone-entry.png')]);
+      desktop.x('xdotool', ['key', 'Return']);
+      await pick(desktop, at('memos'), 'phone-destination.png');
+      await waitFor(() => windowNamed(desktop!, 'SyncTray: how to sync'), 'the mode list', { timeoutMs: 15_000, intervalMs: 100 });
+      await sleep(300);
+      focus(desktop, 'SyncTray: how to sync');
+      // For a phone backup the list starts with update: Down, Up chooses it.
+      desktop.x('xdotool', ['key', '--delay', '100', 'Down', 'Up', 'Return']);
+      await waitFor(async () => (await stateOf('Recordings')) === 'idle', 'the phone pair synced', { timeoutMs: 20_000, intervalMs: 100 });
+      expect(rsyncDiff(onPhone, at('memos'))).toEqual([]);
+      const pairs = JSON.parse((await cli('pair', 'list', '--json')).stdout) as { source: string; mode: string }[];
+      expect(pairs).toEqual([expect.objectContaining({ source: `adb:${device.serial}:${onPhone}`, destination: at('memos'), mode: 'update' })]);
+    } finally {
+      tray?.child.kill('SIGTERM');
+      await tray?.done;
+      tray = undefined;
+      await device.close();
+      await adb.stop();
+    }
+  });
+
   it('kills a dialog left open past its time, counting it as cancelled', async () => {
     desktop = await startDesktop(root, { tray: false });
     const dialogs = platformDialogs(path.join(REPO_ROOT, 'assets'), { timeoutMs: 1500, env: desktop.env });
@@ -323,7 +372,17 @@ function windowNamed(d: Desktop, name: string): boolean {
 /** Puts the pointer over the window (no window manager: focus follows the pointer). */
 function focus(d: Desktop, name: string): void {
   const win = d.x('xdotool', ['search', '--name', `^${name}`]).trim().split('\n')[0]!;
-  d.x('xdotool', ['mousemove', '--window', win, '200', '200']);
+  d.x('xdotool', ['mousemove', '--window', win, '40', '40']);
+}
+
+/** Puts `text` on the clipboard and presses `keys` (ending in a paste); the clipboard is let go after. */
+async function paste(d: Desktop, text: string, keys: string[]): Promise<void> {
+  const clip = spawn('xclip', ['-quiet', '-selection', 'clipboard'], { env: d.env, stdio: ['pipe', 'ignore', 'ignore'] });
+  clip.stdin.end(text);
+  await sleep(200);
+  d.x('xdotool', ['key', '--delay', '100', ...keys]);
+  await sleep(400);
+  clip.kill();
 }
 
 /** Chooses `folder` in the open zenity folder picker: pasted (typing is garbled by GTK's completion). */
@@ -331,17 +390,12 @@ async function pick(d: Desktop, folder: string, shot: string): Promise<void> {
   await waitFor(() => windowNamed(d, 'SyncTray: choose'), 'the folder picker', { timeoutMs: 15_000, intervalMs: 100 });
   await sleep(500);
   focus(d, 'SyncTray: choose');
-  const clip = spawn('xclip', ['-quiet', '-selection', 'clipboard'], { env: d.env, stdio: ['pipe', 'ignore', 'ignore'] });
-  clip.stdin.end(folder);
-  await sleep(200);
-  d.x('xdotool', ['key', '--delay', '100', 'ctrl+l', 'ctrl+a', 'ctrl+v']);
-  await sleep(400);
+  await paste(d, folder, ['ctrl+l', 'ctrl+a', 'ctrl+v']);
   // GTK completes a folder with one subfolder inline, selected: Delete drops the completion.
   d.x('xdotool', ['key', 'Delete']);
   await sleep(100);
   d.x('import', ['-window', 'root', path.join(ARTIFACTS, shot)]);
   d.x('xdotool', ['key', 'Return']);
   await waitFor(() => !windowNamed(d, 'SyncTray: choose the folder to back up') || shot.includes('destination'), 'the picker closed', { intervalMs: 50 });
-  clip.kill();
   await sleep(300);
 }
