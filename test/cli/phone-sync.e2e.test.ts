@@ -123,6 +123,29 @@ describe.skipIf(ADB_SKIP)('synctray sync with a phone', () => {
     }
   });
 
+  it('reports a file the phone refuses by name and copies the rest; nothing is deleted in that run', async () => {
+    const picky = await FakeDevice.start({ deny: /private/ });
+    try {
+      await server.connect(picky.serial);
+      const phone = path.join(dir, 'sdcard/DCIM');
+      put(path.join(phone, 'a.jpg'), 'a');
+      put(path.join(phone, 'private.jpg'), 'secret');
+      put(path.join(dir, 'backup/stale.jpg'), 'old');
+      const r = await sync(`adb:${picky.serial}:${phone}`, path.join(dir, 'backup'));
+      expect(r.code).toBe(1);
+      const summary = summaryOf(r);
+      expect(summary).toMatchObject({ copied: 1, failed: 1 });
+      expect(summary.errors[0]).toMatchObject({ path: 'private.jpg', code: 'PERMISSION' });
+      expect(fs.readFileSync(path.join(dir, 'backup/a.jpg'), 'utf8')).toBe('a');
+      expect(fs.existsSync(path.join(dir, 'backup/private.jpg'))).toBe(false);
+      // A failed copy might be the new name of a file this run would delete: nothing is deleted.
+      expect(fs.existsSync(path.join(dir, 'backup/stale.jpg'))).toBe(true);
+    } finally {
+      await picky.close();
+      await server.disconnect(picky.serial);
+    }
+  });
+
   it('refuses a phone location without an absolute path, or a phone that is not connected, with what to do', async () => {
     const relative = await sync('adb:sdcard/DCIM', path.join(dir, 'backup'));
     expect(relative.code).toBe(2);
