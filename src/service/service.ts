@@ -230,7 +230,13 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
       await this.stopPair(r);
       this.pairs.delete(r.pair.id);
       this.queues.delete(r.pair.id);
-      return this.store.remove(r.pair.id);
+      const removed = this.store.remove(r.pair.id);
+      // No phone pair left: nothing to follow phones for (and no adb server to keep running).
+      if (this.tracker && !this.store.pairs().some(isPhonePair)) {
+        this.tracker.stop();
+        this.tracker = undefined;
+      }
+      return removed;
     });
   }
 

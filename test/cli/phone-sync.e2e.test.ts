@@ -92,6 +92,8 @@ describe.skipIf(ADB_SKIP)('synctray sync with a phone', () => {
     const here = path.join(dir, 'here');
     const there = path.join(dir, 'sdcard/Music');
     cameraRoll(way === 'pull' ? there : here);
+    // Many files under way when it goes: every copy waiting for a connection must hear of it.
+    for (let i = 0; i < 150; i++) put(path.join(way === 'pull' ? there : here, `burst/f${i}.bin`), randomBytes(40_000), T + i);
     const flaky = await FakeDevice.start({ dieAfterBytes: 5 * 1024 * 1024 });
     const serial = flaky.serial;
     let replugged: FakeDevice | undefined;

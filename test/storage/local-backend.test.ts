@@ -367,3 +367,50 @@ describe('time precision of the file system', () => {
     expect(new LocalStorage(path.join(root, 'missing')).capabilities.mtimePrecisionNs).toBe(precisionOfType(type));
   });
 });
+
+describe('a source that tells what it was once read (a phone)', () => {
+  /** A source of `size` bytes in 64 KiB chunks that records whether it was let go. */
+  function phoneLike(size: number, mtimeNs: bigint) {
+    const state = { released: false, chunks: 0 };
+    const source = {
+      async *stream() {
+        try {
+          for (let sent = 0; sent < size; sent += 65_536) {
+            state.chunks++;
+            yield Buffer.alloc(Math.min(65_536, size - sent), 7);
+          }
+        } finally {
+          state.released = true;
+        }
+      },
+      statAfterRead: async () => ({ type: 'file' as const, size, mtimeNs }),
+    };
+    return { source, state };
+  }
+
+  it('is checked and placed by the write itself, small or large', async () => {
+    const s = new LocalStorage(root);
+    for (const size of [10, 3 * 1024 * 1024]) {
+      const { source } = phoneLike(size, MTIME);
+      const placed = await s.write(`tmp${size}`, source, { mtimeNs: MTIME, expect: { size, mtimeNs: MTIME }, renameTo: `file${size}`, replacing: null });
+      expect(placed).toBe(true);
+      expect(fs.statSync(path.join(root, `file${size}`)).size).toBe(size);
+      expect(fs.existsSync(path.join(root, `tmp${size}`))).toBe(false);
+    }
+  });
+
+  it('refuses a source that changed (CHANGED), placing nothing', async () => {
+    const s = new LocalStorage(root);
+    const { source } = phoneLike(10, MTIME + 1_000_000_000n);
+    await expectStorageError(() => s.write('tmp', source, { mtimeNs: MTIME, expect: { size: 10, mtimeNs: MTIME }, renameTo: 'file', replacing: null }), ErrorCode.CHANGED);
+    expect(fs.existsSync(path.join(root, 'file'))).toBe(false);
+  });
+
+  it('lets a large source go when the write fails, so its connection is not held', async () => {
+    const s = new LocalStorage(root);
+    const { source, state } = phoneLike(3 * 1024 * 1024, MTIME);
+    await expectStorageError(() => s.write('missing/tmp', source, { mtimeNs: MTIME, expect: { size: 3 * 1024 * 1024, mtimeNs: MTIME } }), ErrorCode.NOT_FOUND);
+    expect(state.released).toBe(true);
+    expect(state.chunks).toBeLessThan(48);
+  });
+});

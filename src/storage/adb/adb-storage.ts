@@ -57,7 +57,7 @@ export class AdbStorage implements Storage {
     const dents = await this.withSync((s) => s.list(abs));
     if (!dents.some((d) => d.name === '.')) {
       // LIST answers a missing folder, a file and an unreadable folder alike: with nothing.
-      const st = await this.withSync((s) => s.stat(abs));
+      const st = await this.withSync((s) => s.stat(this.statPath(dir)));
       if (!st) throw new StorageError(ErrorCode.NOT_FOUND, `${this.show(dir)} does not exist`, dir);
       if (typeOf(st.mode) !== 'dir') throw new StorageError(ErrorCode.NOT_DIR, `${this.show(dir)} is not a folder`, dir);
       if (dents.length === 0) throw new StorageError(ErrorCode.PERMISSION, `${this.show(dir)} cannot be listed (permission denied)`, dir);
@@ -71,7 +71,7 @@ export class AdbStorage implements Storage {
   }
 
   async stat(path: RelPath): Promise<Entry> {
-    const abs = this.abs(path);
+    const abs = this.statPath(path);
     const st = await this.withSync((s) => s.stat(abs));
     if (!st) throw new StorageError(ErrorCode.NOT_FOUND, `${this.show(path)} does not exist`, path);
     return this.entry(path === '' ? '' : baseName(path), st, path);
@@ -87,14 +87,19 @@ export class AdbStorage implements Storage {
       async *stream() {
         const s = await self.acquire();
         try {
+          let received = 0;
           const seen = (st: SyncStat | undefined) => {
             if (!st) settle!.reject(new StorageError(ErrorCode.NOT_FOUND, `${self.show(path)} was removed as it was read`, path));
+            else if (received % 2 ** 32 !== st.size) settle!.reject(new StorageError(ErrorCode.CHANGED, `${self.show(path)} changed as it was read`, path));
             else {
               const mtimeNs = BigInt(st.mtime) * NS_PER_SEC;
               self.trueSize(abs, st.size).then((size) => settle!.resolve({ type: typeOf(st.mode), size, mtimeNs }), settle!.reject);
             }
           };
-          for await (const chunk of s.recv(abs, seen)) yield chunk;
+          for await (const chunk of s.recv(abs, seen)) {
+            received += chunk.length;
+            yield chunk;
+          }
         } catch (err) {
           settle!.reject(err);
           throw self.located(err, path);
@@ -113,11 +118,19 @@ export class AdbStorage implements Storage {
     try {
       // SEND replaces what is there and makes missing parents: neither is what write() may do.
       if (await s.stat(abs)) throw new StorageError(ErrorCode.EXISTS, `${this.show(path)} already exists`, path);
-      const up = parent === undefined ? undefined : await s.stat(this.abs(parent));
+      const up = parent === undefined ? undefined : await s.stat(this.statPath(parent));
       if (parent !== undefined && !up) throw new StorageError(ErrorCode.NOT_FOUND, `the folder of ${this.show(path)} does not exist`, path);
       if (up && typeOf(up.mode) !== 'dir') throw new StorageError(ErrorCode.NOT_DIR, `the folder of ${this.show(path)} is not a folder`, path);
       const mtime = Number((options.mtimeNs ?? BigInt(Date.now()) * 1_000_000n) / NS_PER_SEC);
-      await s.write(abs, 0o100000 | ((options.mode ?? 0o644) & 0o7777), mtime, source.stream());
+      if (mtime < 0 || mtime > 0xffffffff) {
+        throw new StorageError(ErrorCode.UNSUPPORTED, `${this.show(path)}: adb keeps file times from 1970 to 2106 only (this one is ${new Date(mtime * 1000).toISOString()})`, path);
+      }
+      const mode = 0o100000 | ((options.mode ?? 0o644) & 0o7777);
+      // The device takes `path,mode` whole under its length limit.
+      if (Buffer.byteLength(`${abs},${mode}`) > MAX_PATH_BYTES) {
+        throw new StorageError(ErrorCode.NAME_TOO_LONG, `${this.show(path)}: adb cannot write paths this long on the phone`, path);
+      }
+      await s.write(abs, mode, mtime, source.stream());
       return false;
     } catch (err) {
       throw this.located(err, path);
@@ -187,6 +200,8 @@ export class AdbStorage implements Storage {
 
   async close(): Promise<void> {
     this.closed = true;
+    const closed = new StorageError(ErrorCode.DEVICE_GONE, `${this.description} is closed`);
+    for (const waiter of this.queue.splice(0)) waiter.reject(closed);
     await Promise.all(this.idle.splice(0).map((s) => s.quit()));
     const shell = this.shellSession;
     this.shellSession = undefined;
@@ -203,6 +218,15 @@ export class AdbStorage implements Storage {
     return abs;
   }
 
+  /**
+   * The path STAT should look at: the item itself, except the root, which is looked at through a
+   * symlink (`/sdcard` is one on Android; STAT does not follow links, a trailing slash does).
+   */
+  private statPath(path: RelPath): string {
+    const abs = this.abs(path);
+    return path === '' && abs !== '/' ? `${abs}/` : abs;
+  }
+
   private show(path: RelPath): string {
     return path === '' ? this.description : `${this.description}/${path}`;
   }
@@ -212,7 +236,7 @@ export class AdbStorage implements Storage {
     const mtimeNs = BigInt(st.mtime) * NS_PER_SEC;
     const size = type === 'file' ? await this.trueSize(this.abs(path), st.size) : 0;
     const entry: Entry = { name, type, size, mtimeNs, atimeNs: mtimeNs, mode: st.mode & 0o7777 };
-    if (type === 'symlink') entry.target = (await this.script(path, `readlink ${quote(this.abs(path))}`)).replace(/\n$/, '');
+    if (type === 'symlink') entry.target = (await this.script(path, `readlink ${quote(this.abs(path))}`, false)).replace(/\n$/, '');
     return entry;
   }
 
@@ -227,15 +251,16 @@ export class AdbStorage implements Storage {
 
   private bigFiles(): Promise<Map<string, number>> {
     if (this.big && Date.now() - this.big.at < BIG_FILES_TTL_MS) return this.big.sizes;
-    const root = quote(this.endpoint.path);
+    const root = quote(this.endpoint.path === '/' ? '' : this.endpoint.path);
     const sizes = this.script(
       '',
-      `find ${root} -type f -size +4194303k -exec sh -c 'for f; do printf "%s %s\\0" "$(stat -c %s "$f")" "$f"; done' sh {} + 2>/dev/null; true`,
+      `find ${root}/ -type f -size +4194303k -exec sh -c 'for f; do printf "%s %s\\0" "$(stat -c %s "$f")" "$f"; done' sh {} + 2>/dev/null; true`,
+      false,
     ).then((out) => {
       const map = new Map<string, number>();
       for (const item of out.split('\0')) {
         const m = /^(\d+) (.*)$/s.exec(item.replace(/^\n/, ''));
-        if (m) map.set(m[2]!, Number(m[1]));
+        if (m) map.set(m[2]!.replace(/^\/\/+/, '/').replace(/([^/])\/\/+/, '$1/'), Number(m[1]));
       }
       return map;
     });
@@ -246,17 +271,22 @@ export class AdbStorage implements Storage {
     return sizes;
   }
 
-  /** Runs a script in the shell; a line `__E=CODE` or a failed status becomes a StorageError. */
-  private async script(path: RelPath, script: string): Promise<string> {
+  /**
+   * Runs a script in the shell; a failed status becomes a StorageError. With `codes`, the script
+   * says what is wrong by printing only `__E=CODE`: a name in the output of another script (a
+   * link's target, a found file) can never pass for one.
+   */
+  private async script(path: RelPath, script: string, codes = true): Promise<string> {
     const shell = await this.shell();
     const { output, status } = await shell.run(script);
-    const code = /__E=(\w+)/.exec(output)?.[1] as ErrorCode | undefined;
+    const code = codes ? (/^__E=([A-Z_]+)\n?$/.exec(output)?.[1] as ErrorCode | undefined) : undefined;
     if (code) throw new StorageError(code, `${this.show(path)}: ${describe(code)}`, path);
     if (status !== 0) throw new StorageError(codeOf(output), `${this.show(path)}: ${output.trim() || `exit ${status}`}`, path);
     return output;
   }
 
   private shell(): Promise<ShellSession> {
+    if (this.closed) return Promise.reject(new StorageError(ErrorCode.DEVICE_GONE, `${this.description} is closed`));
     const current = this.shellSession;
     if (current) {
       return current.then((s) => {
@@ -310,10 +340,16 @@ export class AdbStorage implements Storage {
   private release(s: SyncSession): void {
     if (s.broken || this.closed) {
       this.open--;
-      if (!this.closed) void s.quit();
-      // Someone waits for a session: a fresh one takes the broken one's place, or they hear why not.
+      void s.quit();
+      // Someone waits for a session: a fresh one takes the broken one's place. If none can be
+      // had (the phone is gone), everyone waiting hears why: none of them would get one either.
       const next = this.queue.shift();
-      if (next) void this.acquire().then(next.resolve, next.reject);
+      if (next) {
+        void this.acquire().then(next.resolve, (err: unknown) => {
+          next.reject(err);
+          for (const waiter of this.queue.splice(0)) waiter.reject(err);
+        });
+      }
       return;
     }
     const next = this.queue.shift();

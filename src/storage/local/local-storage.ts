@@ -230,7 +230,12 @@ export class LocalStorage implements Storage {
           return true;
         }
       }
-      await this.writeStream(rel, abs, mode, chain(head, rest), options);
+      try {
+        await this.writeStream(rel, abs, mode, chain(head, rest), options);
+      } finally {
+        // Whatever happened here, the source is let go (a phone's connection is held until then).
+        await rest?.return?.();
+      }
       return this.checkedAfterRead(rel, source, options);
     }
     await this.writeStream(rel, abs, mode, source.stream(), options);
@@ -415,5 +420,9 @@ async function takeUpTo(stream: AsyncIterable<Uint8Array>, limit: number): Promi
 async function* chain(head: Uint8Array[], rest?: AsyncIterator<Uint8Array>): AsyncGenerator<Uint8Array> {
   yield* head;
   if (!rest) return;
-  for (let r = await rest.next(); !r.done; r = await rest.next()) yield r.value;
+  try {
+    for (let r = await rest.next(); !r.done; r = await rest.next()) yield r.value;
+  } finally {
+    await rest.return?.();
+  }
 }

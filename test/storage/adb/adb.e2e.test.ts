@@ -7,6 +7,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdbStorage } from '../../../src/storage/adb/adb-storage.js';
+import { bytesSource } from '../../../src/storage/sources.js';
 import { AdbServer as AdbServerClient } from '../../../src/storage/adb/server.js';
 import { ADB_SKIP, startAdbServer, type AdbServer } from '../../helpers/adb-server.js';
 import { FakeDevice } from '../../helpers/fake-adb/device.js';
@@ -37,6 +38,9 @@ describe.skipIf(ADB_SKIP)('the phone backend', () => {
     const big = 5 * 1024 ** 3 + 123;
     // Sparse: no memory is used for it.
     const fd = fs.openSync(path.join(dir, 'Movies', "it's big.mp4"), 'w');
+    // A name that looks like what the backend's scripts print when something is wrong.
+    fs.closeSync(fs.openSync(path.join(dir, 'Movies', '__E=NOT_FOUND'), 'w'));
+    fs.truncateSync(path.join(dir, 'Movies', '__E=NOT_FOUND'), big);
     fs.ftruncateSync(fd, big);
     fs.closeSync(fd);
     fs.writeFileSync(path.join(dir, 'Movies', 'small.jpg'), 'x');
@@ -46,6 +50,39 @@ describe.skipIf(ADB_SKIP)('the phone backend', () => {
       expect(listed.find((e) => e.name === "it's big.mp4")?.size).toBe(big);
       expect(listed.find((e) => e.name === 'small.jpg')?.size).toBe(1);
       expect((await storage.stat("Movies/it's big.mp4")).size).toBe(big);
+      expect(listed.find((e) => e.name === '__E=NOT_FOUND')?.size).toBe(big);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('works through a root that is a symlink, as /sdcard is on Android', async () => {
+    const real = path.join(root, 'phone', 'storage-emulated-0');
+    fs.mkdirSync(path.join(real, 'DCIM'), { recursive: true });
+    const link = path.join(root, 'phone', 'sdcard');
+    fs.symlinkSync(real, link);
+    const storage = new AdbStorage({ serial: device.serial, path: link }, new AdbServerClient({ port: server.port, env: server.env }));
+    try {
+      expect((await storage.stat('')).type).toBe('dir');
+      await storage.write('top.txt', bytesSource('at the top'), { mtimeNs: 1_600_000_000n * 1_000_000_000n });
+      expect(fs.readFileSync(path.join(real, 'top.txt'), 'utf8')).toBe('at the top');
+      expect((await storage.list('')).map((e) => e.name).sort()).toEqual(['DCIM', 'top.txt']);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('refuses what the protocol cannot carry by name, and goes on working', async () => {
+    const dir = path.join(root, 'phone', 'limits');
+    fs.mkdirSync(dir, { recursive: true });
+    const storage = new AdbStorage({ serial: device.serial, path: dir }, new AdbServerClient({ port: server.port, env: server.env }));
+    try {
+      // A path just under 1,024 bytes, which `path,mode` pushes over the device's limit.
+      const name = 'n'.repeat(1020 - dir.length - 1);
+      await expect(storage.write(name, bytesSource('x'))).rejects.toMatchObject({ code: 'NAME_TOO_LONG' });
+      await expect(storage.write('old', bytesSource('x'), { mtimeNs: -86_400n * 1_000_000_000n })).rejects.toMatchObject({ code: 'UNSUPPORTED' });
+      await storage.write('fine', bytesSource('x'));
+      expect(fs.readdirSync(dir)).toEqual(['fine']);
     } finally {
       await storage.close();
     }
