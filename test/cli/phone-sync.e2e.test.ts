@@ -148,6 +148,15 @@ describe.skipIf(ADB_SKIP)('synctray sync with a phone', () => {
     }
   });
 
+  it('reports a name that is not UTF-8 as skipped, and copies the rest', async () => {
+    const phone = path.join(dir, 'sdcard/Download');
+    put(path.join(phone, 'ok.txt'), 'ok');
+    fs.writeFileSync(Buffer.concat([Buffer.from(`${phone}/bad-`), Buffer.from([0xff, 0xfe]), Buffer.from('.txt')]), 'latin-1 name');
+    const r = await sync(`adb:${device.serial}:${phone}`, path.join(dir, 'backup'));
+    expect(summaryOf(r)).toMatchObject({ copied: 1, skipped: 1, failed: 0 });
+    expect(fs.readdirSync(path.join(dir, 'backup'))).toEqual(['ok.txt']);
+  });
+
   it('refuses a phone location without an absolute path, or a phone that is not connected, with what to do', async () => {
     const relative = await sync('adb:sdcard/DCIM', path.join(dir, 'backup'));
     expect(relative.code).toBe(2);

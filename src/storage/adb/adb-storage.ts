@@ -65,7 +65,10 @@ export class AdbStorage implements Storage {
     const out: Entry[] = [];
     for (const d of dents) {
       if (d.name === '.' || d.name === '..') continue;
-      out.push(await this.entry(d.name, d, dir === '' ? d.name : `${dir}/${d.name}`));
+      // A name that is not UTF-8 cannot be asked for again: listed as something never copied, so
+      // that it is reported rather than missed.
+      if (d.badName) out.push({ name: d.name, type: 'special', size: 0, mtimeNs: 0n, atimeNs: 0n, mode: 0 });
+      else out.push(await this.entry(d.name, d, dir === '' ? d.name : `${dir}/${d.name}`));
     }
     return out;
   }

@@ -10,7 +10,11 @@ export interface SyncStat {
 
 export interface SyncDirent extends SyncStat {
   name: string;
+  /** The name's bytes are not UTF-8: `name` holds replacement characters and reaches nothing. */
+  badName?: boolean;
 }
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The longest path a sync request may carry: adbd refuses longer ones ("path too long"). */
 export const MAX_PATH_BYTES = 1024;
@@ -48,8 +52,14 @@ export class SyncSession {
       if (id === 'DONE') return out;
       if (id === 'FAIL') throw await this.failure(head.readUInt32LE(4), `LIST ${path}`, head.subarray(8));
       if (id !== 'DENT') throw this.protocol(`LIST ${path}`, head);
-      const name = (await this.read(head.readUInt32LE(16))).toString('utf8');
-      out.push({ mode: head.readUInt32LE(4), size: head.readUInt32LE(8), mtime: head.readUInt32LE(12), name });
+      const raw = await this.read(head.readUInt32LE(16));
+      const entry: SyncDirent = { mode: head.readUInt32LE(4), size: head.readUInt32LE(8), mtime: head.readUInt32LE(12), name: raw.toString('utf8') };
+      try {
+        UTF8.decode(raw);
+      } catch {
+        entry.badName = true;
+      }
+      out.push(entry);
     }
   }
 
