@@ -32,6 +32,7 @@ await build({
   format: 'esm',
   target: 'node20',
   sourcemap: 'linked',
+  define: { SYNCTRAY_VERSION: JSON.stringify(JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version) },
   logLevel: 'warning',
   // CommonJS dependencies require Node's built-ins; in an ES module bundle that takes a real require.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },

@@ -2,8 +2,7 @@
 import fs from 'node:fs';
 import { RefusedError } from '../core/errors.js';
 import { ExitCode } from './exit-codes.js';
-import { syncCommand, type Io } from './sync-command.js';
-import { watchCommand } from './watch-command.js';
+import type { Io } from './sync-command.js';
 import { UsageError } from './usage-error.js';
 
 const HELP = `SyncTray: real-time folder backup and Android phone sync.
@@ -24,7 +23,11 @@ Commands:
 Run 'synctray <command> --help' for a command's options.
 Options: -h, --help   -v, --version`;
 
+/** Set by the bundlers (build/bundle.mjs, build/build-binary.mjs); read from package.json when run from source. */
+declare const SYNCTRAY_VERSION: string | undefined;
+
 function version(): string {
+  if (typeof SYNCTRAY_VERSION === 'string') return SYNCTRAY_VERSION;
   const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
@@ -34,9 +37,9 @@ export async function main(argv: string[], io: Io, signal: AbortSignal): Promise
   try {
     switch (command) {
       case 'sync':
-        return await syncCommand(rest, io, signal);
+        return await (await import('./sync-command.js')).syncCommand(rest, io, signal);
       case 'watch':
-        return await watchCommand(rest, io, signal);
+        return await (await import('./watch-command.js')).watchCommand(rest, io, signal);
       case 'pair':
         // Loaded here only: the config code (conf, ajv) would slow every other command's start.
         return await (await import('./pair-command.js')).pairCommand(rest, io);
@@ -94,5 +97,23 @@ process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 process.on('SIGHUP', onSignal);
 
-const code = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }, controller.signal);
-process.exitCode = code;
+// Not a top-level await: the single binary runs this as CommonJS. A run that ends with main() still
+// pending (nothing left to wait on) is a bug, said as one rather than a silent exit 0.
+let settled = false;
+main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }, controller.signal).then(
+  (code) => {
+    settled = true;
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    settled = true;
+    process.stderr.write(`synctray: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 70;
+  },
+);
+process.on('exit', () => {
+  if (!settled) {
+    process.stderr.write('synctray: internal error: the command stopped with its work unfinished (nothing left to wait for)\n');
+    process.exitCode = 70;
+  }
+});

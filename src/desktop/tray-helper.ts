@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { embeddedFile, isSingleBinary } from '../single-binary.js';
 import { SEPARATOR, type MenuItem } from './tray-menu.js';
 
 /**
@@ -49,6 +50,7 @@ const HELPERS: Partial<Record<NodeJS.Platform, string>> = { linux: 'tray_linux_r
 export function shippedHelper(): string | undefined {
   const name = HELPERS[process.platform];
   if (!name || process.arch !== 'x64') return undefined;
+  if (isSingleBinary()) return embeddedFile(`helpers/${name}`);
   // Resolved at run time (a name in a variable keeps the bundler from following it).
   const pkg = 'systray2/package.json';
   try {

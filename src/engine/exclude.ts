@@ -1,5 +1,4 @@
-import { createRequire } from 'node:module';
-import type makeIgnore from 'ignore';
+import ignore from 'ignore';
 import { RefusedError } from '../core/errors.js';
 import type { RelPath } from '../core/rel-path.js';
 
@@ -11,8 +10,6 @@ export const NO_EXCLUDES: ExcludeMatcher = () => false;
 /** Builds a matcher from gitignore-syntax patterns; refuses (RefusedError) a pattern it cannot use. */
 export function excludeMatcher(patterns: readonly string[]): ExcludeMatcher {
   if (patterns.length === 0) return NO_EXCLUDES;
-  // Loaded on first use: most runs have no patterns and need not pay for loading it.
-  const ignore = createRequire(import.meta.url)('ignore') as typeof makeIgnore;
   const ig = ignore({ allowRelativePaths: false });
   for (const pattern of patterns) {
     if (pattern.trim() === '') throw new RefusedError('An --exclude pattern is empty: give a gitignore-style pattern such as "*.tmp" or "cache/".');

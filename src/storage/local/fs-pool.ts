@@ -1,5 +1,7 @@
 import os from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { embeddedFile, isSingleBinary } from '../../single-binary.js';
 import { runOne, WORKER_MARK, type FsRequest, type FsResponse } from './fs-worker.js';
 
 /** Calls sent to a worker in one message at most; measured best between 8 and 32. */
@@ -192,7 +194,9 @@ export class FsPool {
 
   private start(): void {
     if (this.workers.length > 0 || this.failure) return;
-    const url = new URL(import.meta.url.endsWith('.ts') ? './fs-worker.ts' : './fs-worker.js', import.meta.url);
+    const url = isSingleBinary()
+      ? pathToFileURL(embeddedFile('cli/fs-worker.mjs'))
+      : new URL(import.meta.url.endsWith('.ts') ? './fs-worker.ts' : './fs-worker.js', import.meta.url);
     for (let i = 0; i < this.size; i++) {
       let worker: Worker;
       try {

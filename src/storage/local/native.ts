@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import { embeddedFile, isSingleBinary } from '../../single-binary.js';
 import { fileURLToPath } from 'node:url';
 import type { EntryType } from '../../core/entry.js';
 
@@ -138,6 +139,12 @@ export function nativeFsProblem(): string | undefined {
 function load(): { fs?: NativeFs; reason?: string } {
   if (process.env.SYNCTRAY_NATIVE === '0') return { reason: 'turned off by SYNCTRAY_NATIVE=0' };
   try {
+    // The single binary carries the library as a file to extract; require() loads only built-ins there.
+    if (isSingleBinary()) {
+      const module = { exports: {} };
+      process.dlopen(module, embeddedFile('native/fast-fs.node'));
+      return { fs: module.exports as NativeFs };
+    }
     return { fs: createRequire(import.meta.url)(NATIVE_LIBRARY) as NativeFs };
   } catch (err) {
     return { reason: err instanceof Error ? err.message : String(err) };

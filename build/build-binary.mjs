@@ -1,0 +1,90 @@
+// `npm run build:binary`: SyncTray as one executable, dist/synctray-linux-x64, made offline with
+// Node's single executable applications: the app bundled into one CommonJS file, a SEA blob made
+// from it (with the icons, dialog scripts, tray helper, native library and file worker as assets)
+// by the same Node that is the runtime (the `node` package, 24.x), and the blob injected into a
+// stripped copy of that Node with postject. Run `npm run build` first (the native library and the
+// worker come from dist/). Prints the size.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const WORK = path.join(ROOT, 'dist', 'sea');
+const NODE = path.join(ROOT, 'node_modules', 'node', 'bin', 'node');
+const POSTJECT = path.join(ROOT, 'node_modules', '.bin', 'postject');
+const FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+const PLATFORM = `${process.platform}-${process.arch}`;
+const OUT = path.join(ROOT, 'dist', `synctray-${PLATFORM}`);
+const HELPERS = { 'linux-x64': 'tray_linux_release', 'win32-x64': 'tray_windows_release.exe', 'darwin-x64': 'tray_darwin_release' };
+
+function run(cmd, args) {
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.error?.message ?? `exit ${r.status}`})`);
+}
+
+const version = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
+const nodeVersion = spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim();
+if (!nodeVersion.startsWith('v24.')) throw new Error(`the runtime must be Node 24 (node_modules/node is ${nodeVersion || 'missing'}): run npm ci`);
+for (const needed of [path.join(ROOT, 'dist', 'cli', 'fs-worker.js')]) {
+  if (!fs.existsSync(needed)) throw new Error(`${path.relative(ROOT, needed)} is missing: run npm run build first`);
+}
+fs.rmSync(WORK, { recursive: true, force: true });
+fs.mkdirSync(WORK, { recursive: true });
+
+// What the binary carries besides its code, by the key it asks for it with.
+const files = [];
+const add = (key, from, executable = false) => files.push({ key, from, executable });
+for (const sub of ['icons', 'dialogs']) {
+  for (const name of fs.readdirSync(path.join(ROOT, 'assets', sub)).sort()) add(`assets/${sub}/${name}`, path.join(ROOT, 'assets', sub, name));
+}
+const helper = HELPERS[PLATFORM];
+if (helper) add(`helpers/${helper}`, path.join(ROOT, 'node_modules', 'systray2', 'traybin', helper), true);
+const nativeLib = path.join(ROOT, 'dist', 'native', 'fast-fs.node');
+if (fs.existsSync(nativeLib)) add('native/fast-fs.node', nativeLib);
+else console.warn('synctray: dist/native/fast-fs.node is missing: the binary uses the portable code for local folders.');
+add('cli/fs-worker.mjs', path.join(ROOT, 'dist', 'cli', 'fs-worker.js'));
+
+// The files' contents name the folder they are extracted to, so two builds never share one.
+const hash = createHash('sha256');
+for (const f of files) hash.update(f.key).update('\0').update(fs.readFileSync(f.from));
+const id = `${version}-${hash.digest('hex').slice(0, 12)}`;
+
+// One CommonJS file: the SEA main script can require() only Node's built-ins.
+const main = path.join(WORK, 'synctray.cjs');
+await build({
+  entryPoints: [path.join(ROOT, 'src', 'cli', 'main.ts')],
+  outfile: main,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node24',
+  logLevel: 'warning',
+  define: {
+    SYNCTRAY_VERSION: JSON.stringify(version),
+    SYNCTRAY_BINARY_ID: JSON.stringify(id),
+    // Code that finds files beside itself looks beside the executable (and finds them embedded).
+    'import.meta.url': '__synctray_url',
+  },
+  banner: { js: "var __synctray_url = require('node:url').pathToFileURL(process.execPath).href;" },
+});
+
+const manifest = path.join(WORK, 'manifest.json');
+fs.writeFileSync(manifest, JSON.stringify({ files: files.map(({ key, executable }) => ({ key, executable })) }));
+const assets = Object.fromEntries([['manifest.json', manifest], ...files.map((f) => [f.key, f.from])]);
+const config = path.join(WORK, 'sea-config.json');
+const blob = path.join(WORK, 'sea-prep.blob');
+fs.writeFileSync(config, JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, assets }, null, 2));
+run(NODE, ['--experimental-sea-config', config]);
+
+// Strip first: stripping after injection would cut the blob out again.
+fs.rmSync(OUT, { force: true });
+fs.copyFileSync(NODE, OUT);
+fs.chmodSync(OUT, 0o755);
+if (process.platform === 'linux') run('strip', ['--strip-all', OUT]);
+run(POSTJECT, [OUT, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', FUSE]);
+
+const mb = (fs.statSync(OUT).size / 1e6).toFixed(1);
+console.log(`${path.relative(ROOT, OUT)}: ${mb} MB (Node ${nodeVersion}, SyncTray ${version}, ${files.length} embedded files)`);
