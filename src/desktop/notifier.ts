@@ -1,4 +1,5 @@
 import notifier from 'node-notifier';
+import { embeddedFile, isSingleBinary } from '../single-binary.js';
 import type { Notification } from './notify-policy.js';
 
 const RETRY_MS = 10 * 60_000;
@@ -18,7 +19,9 @@ export class DesktopNotifier {
   show(n: Notification): Promise<boolean> {
     if (this.unavailableSince !== undefined && Date.now() - this.unavailableSince < RETRY_MS) return Promise.resolve(false);
     return new Promise((resolve) => {
-      notifier.notify({ title: n.title, message: n.body, urgency: n.urgency, 'app-name': 'SyncTray', wait: false } as never, (err: Error | null) => {
+      // The single binary carries SnoreToast for Windows: node-notifier cannot find it beside itself there.
+      const toaster = process.platform === 'win32' && isSingleBinary() ? { customPath: embeddedFile('vendor/snoretoast-x64.exe') } : {};
+      notifier.notify({ title: n.title, message: n.body, urgency: n.urgency, 'app-name': 'SyncTray', wait: false, ...toaster } as never, (err: Error | null) => {
         if (err) {
           this.unavailableSince = Date.now();
           if (!this.said) this.onUnavailable(`desktop notifications are not available (${err.message.split('\n')[0]}); problems are only logged`);
