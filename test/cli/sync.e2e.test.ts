@@ -42,6 +42,13 @@ describe.skipIf(skipReason !== undefined)('sync modes end to end', () => {
     expect(second.json).toMatchObject({ copied: 0, updated: 0, deleted: 0, failed: 0 });
   });
 
+  it('copies large files through the file worker when the native library is off', async () => {
+    writeTree(src, { 'big.bin': 'b'.repeat(3 * 1024 * 1024), 'small.txt': 's' });
+    const r = await runCli(['sync', src, dst, '--json'], { env: { SYNCTRAY_NATIVE: '0' } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(rsyncDiff(src, dst)).toEqual([]);
+  });
+
   it('update copies new and changed files and deletes nothing', async () => {
     writeTree(src, { same: 's', changed: 'new content', fresh: 'f' });
     writeTree(dst, { same: 's', changed: 'old', extra: 'keep me' });

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -194,9 +195,12 @@ export class FsPool {
 
   private start(): void {
     if (this.workers.length > 0 || this.failure) return;
-    const url = isSingleBinary()
-      ? pathToFileURL(embeddedFile('cli/fs-worker.mjs'))
-      : new URL(import.meta.url.endsWith('.ts') ? './fs-worker.ts' : './fs-worker.js', import.meta.url);
+    let url: URL;
+    try {
+      url = workerScript();
+    } catch (err) {
+      return this.fail(err instanceof Error ? err.message : String(err));
+    }
     for (let i = 0; i < this.size; i++) {
       let worker: Worker;
       try {
@@ -266,4 +270,15 @@ let shared: FsPool | undefined;
 export function sharedFsPool(): FsPool {
   shared ??= new FsPool(Math.max(1, Math.min(4, os.availableParallelism())));
   return shared;
+}
+
+/**
+ * The worker's script: fs-worker.ts beside this file in the tests; dist/cli/fs-worker.js once
+ * built, seen from dist/cli or from a chunk in dist/cli/chunks; the embedded copy in the binary.
+ */
+function workerScript(): URL {
+  if (isSingleBinary()) return pathToFileURL(embeddedFile('cli/fs-worker.mjs'));
+  if (import.meta.url.endsWith('.ts')) return new URL('./fs-worker.ts', import.meta.url);
+  const beside = new URL('./fs-worker.js', import.meta.url);
+  return fs.existsSync(beside) ? beside : new URL('../fs-worker.js', import.meta.url);
 }
