@@ -11,30 +11,20 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assertCliBuilt, describeRun, indent, runSync, startCli, summaryOf, type CliResult } from '../helpers/cli.js';
 import { rsyncDiff, rsyncSkipReason } from '../helpers/oracle.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
-import { findTempFiles, listTree, sha256File, TEMP_NAME } from '../helpers/tree-inspect.js';
+import { AllowedVersions } from '../helpers/allowed-versions.js';
+import { findTempFiles, listTree, TEMP_NAME } from '../helpers/tree-inspect.js';
 import { seededBytes } from '../helpers/tree-spec.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const skipReason = rsyncSkipReason();
 const MiB = 1 << 20;
 
-/** What a destination file may hold after an interrupted run: the source's version or its old one. */
-interface Allowed {
-  size: number;
-  sha256: string;
-  what: 'new' | 'old';
-}
-
 let root: string;
 let src: string;
 let template: string;
 /** Destination path -> the versions it may legitimately hold. */
-const allowed = new Map<string, Allowed[]>();
-
-function allow(rel: string, bytes: Uint8Array, what: Allowed['what']): void {
-  const entry = { size: bytes.length, sha256: crypto.createHash('sha256').update(bytes).digest('hex'), what };
-  allowed.set(rel, [...(allowed.get(rel) ?? []), entry]);
-}
+const allowed = new AllowedVersions();
+const allow = (rel: string, bytes: Uint8Array, what: 'new' | 'old') => allowed.allow(rel, bytes, what);
 
 function put(base: string, rel: string, bytes: Uint8Array, mtimeSec?: number): void {
   const abs = path.join(base, rel);
@@ -91,23 +81,7 @@ function buildFixtures(): void {
 
 /** Lists every destination file whose content is neither its source version nor its old one. */
 function unexpectedFiles(dst: string): string[] {
-  const problems: string[] = [];
-  for (const item of listTree(dst)) {
-    if (item.rel === '' || item.type === 'dir' || TEMP_NAME.test(path.basename(item.rel))) continue;
-    const versions = allowed.get(item.rel);
-    if (item.type !== 'file' || !versions) {
-      problems.push(`${item.rel}: a ${item.type} nobody put there`);
-      continue;
-    }
-    const size = fs.lstatSync(item.abs).size;
-    const sizeMatches = versions.filter((v) => v.size === size);
-    const sha = sizeMatches.length > 0 ? sha256File(item.abs) : '';
-    if (!sizeMatches.some((v) => v.sha256 === sha)) {
-      const expected = versions.map((v) => `${v.what} (${v.size} bytes)`).join(' or ');
-      problems.push(`${item.rel}: ${size} bytes matching neither ${expected}`);
-    }
-  }
-  return problems;
+  return allowed.unexpected(dst);
 }
 
 /**
