@@ -38,6 +38,7 @@ export interface LocalStorageOptions {
  */
 export class LocalStorage implements Storage {
   readonly description: string;
+  private realRoot: string | undefined;
   readonly capabilities: Capabilities;
   private readonly root: string;
   private readonly fsync: boolean;
@@ -67,6 +68,29 @@ export class LocalStorage implements Storage {
       atomicRename: true,
       accessTimes: true,
     };
+  }
+
+  /**
+   * Refuses to act on `rel` when a folder on its way is no longer the destination's own folder
+   * (swapped for a symlink to elsewhere while a sync runs): nothing is written or removed outside
+   * the root. The native copier opens each folder without following links instead; this check
+   * covers the calls made by path, with a short window between the look and the call.
+   */
+  private beneath(rel: RelPath): void {
+    const parent = parentOf(rel);
+    if (parent === '') return;
+    let real: string;
+    try {
+      this.realRoot ??= fs.realpathSync.native(this.root);
+      real = fs.realpathSync.native(this.absolute(parent));
+    } catch {
+      return; // missing: the call itself fails as it should
+    }
+    const expected = path.join(this.realRoot, ...parent.split('/'));
+    const same = this.capabilities.caseSensitive ? real === expected : real.toLowerCase() === expected.toLowerCase();
+    if (!same) {
+      throw new StorageError(ErrorCode.CHANGED, `${rel}: a folder on its way is no longer a folder here (a symlink put in its place?); nothing was written through it`, rel);
+    }
   }
 
   /** The absolute path of `rel`; exposed for messages and for backends that share a machine. */
@@ -137,6 +161,7 @@ export class LocalStorage implements Storage {
       mtimeNs,
       expect ? expect.mtimeNs : 0n,
       listed,
+      this.root,
     ];
     try {
       await copier.submit(request);
@@ -211,6 +236,8 @@ export class LocalStorage implements Storage {
         request.replacing = replacing;
       }
       try {
+        this.beneath(rel);
+        if (renameTo !== undefined) this.beneath(renameTo);
         await this.pool.call(request, parentOf(rel));
       } catch (err) {
         throw mapFsError(err, renameTo !== undefined && isAtTarget(err) ? renameTo : rel);
@@ -246,6 +273,7 @@ export class LocalStorage implements Storage {
   private async writeStream(rel: RelPath, abs: string, mode: number, chunks: AsyncIterable<Uint8Array>, options: WriteOptions): Promise<void> {
     let fd: number | undefined;
     try {
+      this.beneath(rel);
       fd = await call.open(abs, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
       for await (const chunk of chunks) {
         let off = 0;
@@ -358,6 +386,8 @@ export class LocalStorage implements Storage {
     refine?: (e: StorageError) => StorageError | Promise<StorageError>,
   ): Promise<T> {
     try {
+      this.beneath(rel);
+      if (request.op === 'rename' && request.from.startsWith(`${this.root}${path.sep}`)) this.beneath(path.relative(this.root, request.from).split(path.sep).join('/'));
       return await this.pool.call<T>(request, parentOf(rel));
     } catch (err) {
       const e = mapFsError(err, rel);

@@ -41,6 +41,8 @@ export type NativeCopyRequest = [
   mtimeNs: bigint,
   expectMtimeNs: bigint,
   replacing: undefined | null | [kind: number, size: number, mtimeNs: bigint],
+  /** The destination's root: every folder below it on the way to `to` is opened without following links. */
+  root: string,
 ];
 
 /**

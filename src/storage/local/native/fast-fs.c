@@ -450,6 +450,11 @@ enum { REPLACE_ANY = -1, REPLACE_NOTHING = 0, REPLACE_ITEM = 1 };
 // One file to copy, and how it failed. Mirrors fs-worker.ts's CopyRequest and copy().
 typedef struct {
   char *from, *to, *rename_to;  // rename_to NULL: the checked copy stays at `to`
+  // The destination storage's root: `to` and `rename_to` lie below it, and every folder between
+  // is opened without following a symlink, so a folder swapped for a link meanwhile is refused.
+  char *root;
+  int to_dir, rename_dir;       // the folders holding `to` and `rename_to`, opened beneath root
+  const char *to_leaf, *rename_leaf;
   // Instead of `from`: bytes already here (a file read from a phone, checked by the caller).
   const char *data;
   size_t data_len;
@@ -530,6 +535,64 @@ static int copy_content(int src, int dst, int64_t size) {
   return total == size ? 0 : -1;
 }
 
+// Opens the folder holding `path`, which must lie below `root`: the root is opened as it is (it may
+// be a symlink the user chose), every folder below it without following a link. Returns the
+// folder's fd and sets *leaf to the last name, or -1 with errno set (ELOOP or ENOTDIR when a
+// folder on the way is a symlink or no folder any more).
+static int open_beneath(const char *root, const char *path, const char **leaf) {
+  size_t n = strlen(root);
+  while (n > 0 && root[n - 1] == '/') n--;  // "/" becomes "", so that "/x" lies below it
+  if (strncmp(path, root, n) != 0 || path[n] != '/') {
+    errno = EXDEV;
+    return -1;
+  }
+  int fd = open(n == 0 ? "/" : root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  const char *rest = path + n + 1;
+  for (;;) {
+    const char *slash = strchr(rest, '/');
+    if (!slash) break;
+    char part[NAME_MAX + 1];
+    size_t len = (size_t)(slash - rest);
+    if (len == 0 || len > NAME_MAX) {
+      close(fd);
+      errno = len == 0 ? EINVAL : ENAMETOOLONG;
+      return -1;
+    }
+    memcpy(part, rest, len);
+    part[len] = 0;
+    int next = openat(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int err = errno;
+    close(fd);
+    if (next < 0) {
+      errno = err;
+      return -1;
+    }
+    fd = next;
+    rest = slash + 1;
+  }
+  *leaf = rest;
+  return fd;
+}
+
+// Opens the folders of `to` and `rename_to` beneath the root; false with the failure in j.
+static bool open_folders(CopyJob *j) {
+  j->to_dir = open_beneath(j->root, j->to, &j->to_leaf);
+  if (j->to_dir < 0) {
+    if (errno == ELOOP || errno == ENOTDIR) fail_code(j, "ECHANGED", "a folder on the way is no longer a folder (a symlink put in its place?)", 1);
+    else fail_errno(j, errno, "open", 1);
+    return false;
+  }
+  if (!j->rename_to) return true;
+  j->rename_dir = open_beneath(j->root, j->rename_to, &j->rename_leaf);
+  if (j->rename_dir < 0) {
+    if (errno == ELOOP || errno == ENOTDIR) fail_code(j, "ECHANGED", "a folder on the way is no longer a folder (a symlink put in its place?)", 2);
+    else fail_errno(j, errno, "open", 2);
+    return false;
+  }
+  return true;
+}
+
 static struct timespec to_timespec(int64_t ns) {
   struct timespec t = {ns / 1000000000, ns % 1000000000};
   if (t.tv_nsec < 0) t.tv_sec--, t.tv_nsec += 1000000000;
@@ -541,7 +604,7 @@ static struct timespec to_timespec(int64_t ns) {
 // renames a new one over it). Returns false with the failure in j.
 // A new file from bytes in memory: written, given its mode and times, flushed.
 static bool write_file(CopyJob *j) {
-  int dst = open(j->to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  int dst = openat(j->to_dir, j->to_leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (dst < 0) {
     fail_errno(j, errno, "open", 1);
     return false;
@@ -575,7 +638,7 @@ static bool copy_file(CopyJob *j) {
   // Private until fchmod gives it its mode (a umask or a folder's default ACL would change a mode
   // given here). O_EXCL also refuses a symlink planted at the target.
   mode_t final_mode = j->mode >= 0 ? (mode_t)j->mode : before.st_mode & 07777;
-  dst = open(j->to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  dst = openat(j->to_dir, j->to_leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (dst < 0) {
     fail_errno(j, errno, "open", 1);
     goto done;
@@ -610,16 +673,16 @@ done:
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE 1
 #endif
-static int move_no_replace(const char *from, const char *to, const char **call) {
+static int move_no_replace(int from_dir, const char *from, int to_dir, const char *to, const char **call) {
 #ifdef SYS_renameat2
   *call = "rename";
-  if (syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0) return 0;
+  if (syscall(SYS_renameat2, from_dir, from, to_dir, to, RENAME_NOREPLACE) == 0) return 0;
   if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP) return errno;
 #endif
   *call = "link";
-  if (link(from, to) != 0) return errno;
+  if (linkat(from_dir, from, to_dir, to, 0) != 0) return errno;
   *call = "unlink";
-  return unlink(from) == 0 ? 0 : errno;
+  return unlinkat(from_dir, from, 0) == 0 ? 0 : errno;
 }
 
 static int kind_of(mode_t m) {
@@ -632,15 +695,15 @@ static void place(CopyJob *j) {
   j->at_target = true;
   struct stat st;
   if (j->replacing == REPLACE_ANY) {
-    if (rename(j->to, j->rename_to) != 0) fail_errno(j, errno, "rename", 2);
+    if (renameat(j->to_dir, j->to_leaf, j->rename_dir, j->rename_leaf) != 0) fail_errno(j, errno, "rename", 2);
     return;
   }
   if (j->replacing == REPLACE_ITEM) {
-    if (lstat(j->rename_to, &st) == 0) {
+    if (fstatat(j->rename_dir, j->rename_leaf, &st, AT_SYMLINK_NOFOLLOW) == 0) {
       int kind = kind_of(st.st_mode);
       bool same = kind == j->rep_kind && (kind == KIND_FILE ? (double)st.st_size : 0) == j->rep_size && same_ns(st.st_mtim, j->rep_mtime);
       if (!same) fail_code(j, "EAPPEARED", "changed in the destination since it was listed", 2);
-      else if (rename(j->to, j->rename_to) != 0) fail_errno(j, errno, "rename", 2);
+      else if (renameat(j->to_dir, j->to_leaf, j->rename_dir, j->rename_leaf) != 0) fail_errno(j, errno, "rename", 2);
       return;
     }
     if (errno != ENOENT) {
@@ -649,7 +712,7 @@ static void place(CopyJob *j) {
     }
   }
   const char *call;
-  int err = move_no_replace(j->to, j->rename_to, &call);
+  int err = move_no_replace(j->to_dir, j->to_leaf, j->rename_dir, j->rename_leaf, &call);
   if (!err) return;
   if (strcmp(call, "unlink") == 0) {
     // The copy is at its final name and also still at its temp name: the next run removes the latter.
@@ -658,8 +721,8 @@ static void place(CopyJob *j) {
     fail_code(j, "EAPPEARED", "appeared in the destination since it was listed", 2);
   } else if (err == EPERM || err == ENOTSUP || err == EMLINK || err == EXDEV || err == ENOSYS) {
     // No hard links here: a look, then a rename (a short window remains).
-    if (lstat(j->rename_to, &st) == 0) fail_code(j, "EAPPEARED", "appeared in the destination since it was listed", 2);
-    else if (rename(j->to, j->rename_to) != 0) {
+    if (fstatat(j->rename_dir, j->rename_leaf, &st, AT_SYMLINK_NOFOLLOW) == 0) fail_code(j, "EAPPEARED", "appeared in the destination since it was listed", 2);
+    else if (renameat(j->to_dir, j->to_leaf, j->rename_dir, j->rename_leaf) != 0) {
       if (errno == EEXIST || errno == ENOTEMPTY) fail_code(j, "EAPPEARED", "appeared in the destination since it was listed", 2);
       else fail_errno(j, errno, "rename", 2);
     }
@@ -680,7 +743,10 @@ static void copy_execute(napi_env env, void *data) {
   CopyBatch *batch = data;
   for (size_t i = 0; i < batch->count; i++) {
     CopyJob *j = &batch->jobs[i];
-    if (copy_file(j) && j->rename_to && (j->check || j->data)) place(j);
+    j->to_dir = j->rename_dir = -1;
+    if (open_folders(j) && copy_file(j) && j->rename_to && (j->check || j->data)) place(j);
+    if (j->to_dir >= 0) close(j->to_dir);
+    if (j->rename_dir >= 0) close(j->rename_dir);
   }
 }
 
@@ -713,6 +779,7 @@ static void free_copy_batch(napi_env env, CopyBatch *batch) {
     free(batch->jobs[i].from);
     free(batch->jobs[i].to);
     free(batch->jobs[i].rename_to);
+    free(batch->jobs[i].root);
     if (batch->jobs[i].data_ref) napi_delete_reference(env, batch->jobs[i].data_ref);
   }
   free(batch->jobs);
@@ -748,7 +815,7 @@ static napi_value element(napi_env env, napi_value array, uint32_t i) {
 }
 
 // Reads one request: [from (a path, or a Buffer of the bytes to write), to, renameTo | null, mode, fsync, expectSize (-1: no check), atimeNs,
-// mtimeNs, expectMtimeNs, replacing: undefined | null | [kind, size, mtimeNs]].
+// mtimeNs, expectMtimeNs, replacing: undefined | null | [kind, size, mtimeNs], root of the destination].
 static bool read_job(napi_env env, napi_value r, CopyJob *j) {
   bool ok = true;
   napi_valuetype type;
@@ -786,7 +853,8 @@ static bool read_job(napi_env env, napi_value r, CopyJob *j) {
     napi_get_value_double(env, element(env, replacing, 1), &j->rep_size);
     j->rep_mtime = get_bigint(env, element(env, replacing, 2), &ok);
   }
-  return ok && (j->from || j->data) && j->to && (!renames || j->rename_to);
+  j->root = string_arg(env, element(env, r, 10));
+  return ok && (j->from || j->data) && j->to && j->root && (!renames || j->rename_to);
 }
 
 // copy(requests): Promise<(Error | null)[]>, the files copied (and placed) on the thread pool.
