@@ -93,6 +93,16 @@ export class LocalStorage implements Storage {
     }
   }
 
+  /** The root with its own symlinks resolved (as it is when first asked), or as given if it is not there. */
+  private realRootOr(): string {
+    try {
+      this.realRoot ??= fs.realpathSync.native(this.root);
+      return this.realRoot;
+    } catch {
+      return this.root;
+    }
+  }
+
   /** The absolute path of `rel`; exposed for messages and for backends that share a machine. */
   absolute(rel: RelPath): string {
     if (rel === '') return this.root;
@@ -150,10 +160,13 @@ export class LocalStorage implements Storage {
   ): Promise<boolean> {
     const { expect, renameTo, replacing } = options;
     const listed = replacing ? ([NATIVE_KINDS.indexOf(replacing.type), replacing.size, replacing.mtimeNs] as [number, number, bigint]) : replacing;
+    // Paths below the real root: the library refuses a symlink anywhere below it in one call.
+    const root = this.realRootOr();
+    const real = (p: string) => (root === this.root ? p : root + p.slice(this.root.length));
     const request: NativeCopyRequest = [
       from,
-      abs,
-      renameTo === undefined ? null : this.absolute(renameTo),
+      real(abs),
+      renameTo === undefined ? null : real(this.absolute(renameTo)),
       mode,
       this.fsync,
       expect ? expect.size : -1,
@@ -161,7 +174,7 @@ export class LocalStorage implements Storage {
       mtimeNs,
       expect ? expect.mtimeNs : 0n,
       listed,
-      this.root,
+      root,
     ];
     try {
       await copier.submit(request);

@@ -100,9 +100,9 @@ export type NativeCopier = NativeBatches<NativeCopyRequest, null>;
 
 /**
  * Where build/build-native.mjs puts the library (dist/native/), seen from this code: bundled in
- * dist/cli/main.js, or run from src/storage/local/ by the tests.
+ * dist/cli/main.js or a chunk in dist/cli/chunks/, or run from src/storage/local/ by the tests.
  */
-const PLACES = ['../native/fast-fs.node', '../../../dist/native/fast-fs.node'].map((rel) => fileURLToPath(new URL(rel, import.meta.url)));
+const PLACES = ['../native/fast-fs.node', '../../native/fast-fs.node', '../../../dist/native/fast-fs.node'].map((rel) => fileURLToPath(new URL(rel, import.meta.url)));
 export const NATIVE_LIBRARY = PLACES.find((p) => fs.existsSync(p)) ?? PLACES[0]!;
 
 let loaded: { fs?: NativeFs; reason?: string } | undefined;

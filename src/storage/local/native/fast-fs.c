@@ -23,6 +23,12 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <linux/openat2.h>
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+#endif
 
 // Item kinds, as list() reports them in its meta array; local-storage.ts reads the same numbers.
 enum { KIND_FILE = 0, KIND_DIR = 1, KIND_SYMLINK = 2, KIND_SPECIAL = 3 };
@@ -454,6 +460,7 @@ typedef struct {
   // is opened without following a symlink, so a folder swapped for a link meanwhile is refused.
   char *root;
   int to_dir, rename_dir;       // the folders holding `to` and `rename_to`, opened beneath root
+  bool own_rename_dir;          // rename_dir is this job's to close (not the batch's cached folder)
   const char *to_leaf, *rename_leaf;
   // Instead of `from`: bytes already here (a file read from a phone, checked by the caller).
   const char *data;
@@ -535,6 +542,11 @@ static int copy_content(int src, int dst, int64_t size) {
   return total == size ? 0 : -1;
 }
 
+static size_t folder_len(const char *path) {
+  const char *slash = strrchr(path, '/');
+  return slash ? (size_t)(slash - path) : 0;
+}
+
 // Opens the folder holding `path`, which must lie below `root`: the root is opened as it is (it may
 // be a symlink the user chose), every folder below it without following a link. Returns the
 // folder's fd and sets *leaf to the last name, or -1 with errno set (ELOOP or ENOTDIR when a
@@ -546,6 +558,24 @@ static int open_beneath(const char *root, const char *path, const char **leaf) {
     errno = EXDEV;
     return -1;
   }
+#ifdef __linux__
+  {
+    // One call where the kernel has openat2: the whole path resolved refusing any symlink (the
+    // root given is already the real one, see local-storage.ts), the folder opened as a handle.
+    size_t len = folder_len(path);
+    char parent[PATH_MAX];
+    if (len < sizeof parent) {
+      memcpy(parent, path, len);
+      parent[len] = 0;
+      struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC, .resolve = RESOLVE_NO_SYMLINKS};
+      int fd = (int)syscall(SYS_openat2, AT_FDCWD, len == 0 ? "/" : parent, &how, sizeof how);
+      if (fd >= 0 || (errno != ENOSYS && errno != EINVAL && errno != EPERM)) {
+        if (fd >= 0) *leaf = path + len + 1;
+        return fd;
+      }
+    }
+  }
+#endif
   int fd = open(n == 0 ? "/" : root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return -1;
   const char *rest = path + n + 1;
@@ -575,16 +605,46 @@ static int open_beneath(const char *root, const char *path, const char **leaf) {
   return fd;
 }
 
-// Opens the folders of `to` and `rename_to` beneath the root; false with the failure in j.
-static bool open_folders(CopyJob *j) {
-  j->to_dir = open_beneath(j->root, j->to, &j->to_leaf);
+// The folder the last job wrote into, kept open for the next jobs of the batch in the same folder
+// (most of a batch is): opened beneath the root once, it stays that folder even if a link is put
+// in its place meanwhile, so reusing it writes nowhere else.
+typedef struct {
+  const char *root, *path;  // path: the job's `to`, of which the folder is the first `len` bytes
+  size_t len;
+  int fd;
+} FolderCache;
+
+static int cached_folder(FolderCache *c, const char *root, const char *path, const char **leaf) {
+  size_t len = folder_len(path);
+  if (c->fd >= 0 && c->root == root && c->len == len && strncmp(c->path, path, len) == 0) {
+    *leaf = path + len + 1;
+    return c->fd;
+  }
+  int fd = open_beneath(root, path, leaf);
+  if (fd < 0) return -1;
+  if (c->fd >= 0) close(c->fd);
+  c->root = root, c->path = path, c->len = len, c->fd = fd;
+  return fd;
+}
+
+// Opens the folders of `to` and `rename_to` beneath the root; false with the failure in j. The
+// folders belong to the cache (closed when the batch is done).
+static bool open_folders(CopyJob *j, FolderCache *cache) {
+  j->to_dir = cached_folder(cache, j->root, j->to, &j->to_leaf);
   if (j->to_dir < 0) {
     if (errno == ELOOP || errno == ENOTDIR) fail_code(j, "ECHANGED", "a folder on the way is no longer a folder (a symlink put in its place?)", 1);
     else fail_errno(j, errno, "open", 1);
     return false;
   }
   if (!j->rename_to) return true;
+  size_t len = folder_len(j->rename_to);
+  if (len == folder_len(j->to) && strncmp(j->rename_to, j->to, len) == 0) {
+    j->rename_dir = j->to_dir;
+    j->rename_leaf = j->rename_to + len + 1;
+    return true;
+  }
   j->rename_dir = open_beneath(j->root, j->rename_to, &j->rename_leaf);
+  j->own_rename_dir = true;
   if (j->rename_dir < 0) {
     if (errno == ELOOP || errno == ENOTDIR) fail_code(j, "ECHANGED", "a folder on the way is no longer a folder (a symlink put in its place?)", 2);
     else fail_errno(j, errno, "open", 2);
@@ -741,13 +801,14 @@ typedef struct {
 static void copy_execute(napi_env env, void *data) {
   (void)env;
   CopyBatch *batch = data;
+  FolderCache cache = {NULL, NULL, 0, -1};
   for (size_t i = 0; i < batch->count; i++) {
     CopyJob *j = &batch->jobs[i];
     j->to_dir = j->rename_dir = -1;
-    if (open_folders(j) && copy_file(j) && j->rename_to && (j->check || j->data)) place(j);
-    if (j->to_dir >= 0) close(j->to_dir);
-    if (j->rename_dir >= 0) close(j->rename_dir);
+    if (open_folders(j, &cache) && copy_file(j) && j->rename_to && (j->check || j->data)) place(j);
+    if (j->own_rename_dir && j->rename_dir >= 0) close(j->rename_dir);
   }
+  if (cache.fd >= 0) close(cache.fd);
 }
 
 static napi_value copy_error(napi_env env, CopyJob *j) {
