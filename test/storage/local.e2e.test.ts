@@ -68,7 +68,7 @@ describe('a worker that dies', () => {
       const { LocalStorage } = await import(${JSON.stringify(source('storage/local/local-storage.ts'))});
       const pool = new FsPool(2);
       await pool.startWorkers();
-      const s = new LocalStorage(${JSON.stringify(root)}, { pool });
+      const s = new LocalStorage(${JSON.stringify(root)}, { pool, native: false });
       const pending = s.mkdir('pending');
       void pool.threads[0].terminate();
       const outcome = (p) => p.then(() => 'done', (e) => e.code);

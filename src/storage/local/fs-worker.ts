@@ -49,9 +49,10 @@ export type FsRequest =
   | { id: number; op: 'rename'; from: string; to: string; replacing?: Replacing }
   | { id: number; op: 'unlink' | 'rmdir'; path: string }
   | { id: number; op: 'mkdir'; path: string; mode: number }
-  | { id: number; op: 'utimes'; path: string; atime: string; mtime: string }
+  /** atimeNs and mtimeNs: the same times for the native library, which takes nanoseconds. */
+  | { id: number; op: 'utimes'; path: string; atime: string; mtime: string; atimeNs?: bigint; mtimeNs?: bigint }
   | { id: number; op: 'chmod'; path: string; mode: number }
-  | { id: number; op: 'symlink'; path: string; target: string; atime?: string; mtime?: string };
+  | { id: number; op: 'symlink'; path: string; target: string; atime?: string; mtime?: string; atimeNs?: bigint; mtimeNs?: bigint };
 
 /** `atTarget`: the failure is about a copy's `renameTo`, not about the path it was written to. */
 export type FsResponse = { id: number; value?: unknown; error?: { code: string; message: string; atTarget?: boolean } };

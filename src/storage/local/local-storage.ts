@@ -8,7 +8,7 @@ import * as call from './fs-calls.js';
 import { isAtTarget, sharedFsPool, type FsCall, type FsPool } from './fs-pool.js';
 import { notRegular, nsToUtimeSeconds, toEntry, type CopyRequest } from './fs-worker.js';
 import { mapFsError } from './map-error.js';
-import { NATIVE_KINDS, sharedNativeBatches, type NativeCopier, type NativeCopyRequest, type NativeLister } from './native.js';
+import { NATIVE_KINDS, sharedNativeBatches, type NativeCopier, type NativeCopyRequest, type NativeLister, type NativeOpRequest, type NativeOps } from './native.js';
 import { NativeFolder } from './native-folder.js';
 import { plainFolder } from '../folder-listing.js';
 import { fileSystemPrecision } from './time-precision.js';
@@ -43,7 +43,7 @@ export class LocalStorage implements Storage {
   private readonly root: string;
   private readonly fsync: boolean;
   private readonly pool: FsPool;
-  private readonly native: { lister: NativeLister; copier: NativeCopier } | undefined;
+  private readonly native: { lister: NativeLister; copier: NativeCopier; ops?: NativeOps } | undefined;
   /** Offered with the native library, which summarises folders as it lists them. */
   readonly listFolder?: (dir: RelPath) => Promise<FolderListing>;
 
@@ -90,6 +90,39 @@ export class LocalStorage implements Storage {
     const same = this.capabilities.caseSensitive ? real === expected : real.toLowerCase() === expected.toLowerCase();
     if (!same) {
       throw new StorageError(ErrorCode.CHANGED, `${rel}: a folder on its way is no longer a folder here (a symlink put in its place?); nothing was written through it`, rel);
+    }
+  }
+
+  /**
+   * The request for the native library, which makes the change through the folder opened beneath
+   * the root refusing symlinks; undefined where the call goes by path (no library, the root itself,
+   * a rename out of this storage, a stat).
+   */
+  private nativeOp(r: FsCall): NativeOpRequest | undefined {
+    if (!this.native?.ops || r.op === 'copy' || r.op === 'stat') return undefined;
+    const below = `${this.root}${this.root === '/' ? '' : '/'}`;
+    const first = r.op === 'rename' ? r.from : r.path;
+    if (!first.startsWith(below) || (r.op === 'rename' && !r.to.startsWith(below))) return undefined;
+    const root = this.realRootOr();
+    const real = (p: string) => (root === this.root ? p : root + p.slice(this.root.length));
+    switch (r.op) {
+      case 'rename': {
+        const rep = r.replacing ? ([NATIVE_KINDS.indexOf(r.replacing.type), r.replacing.size, r.replacing.mtimeNs] as [number, number, bigint]) : r.replacing;
+        return ['rename', root, real(r.from), real(r.to), 0, 0n, 0n, false, rep];
+      }
+      case 'unlink':
+      case 'rmdir':
+        return [r.op, root, real(r.path), null, 0, 0n, 0n, false, undefined];
+      case 'mkdir':
+      case 'chmod':
+        return [r.op, root, real(r.path), null, r.mode, 0n, 0n, false, undefined];
+      case 'utimes':
+        if (r.mtimeNs === undefined || r.atimeNs === undefined || ![r.atimeNs, r.mtimeNs].every(fitsInt64)) return undefined;
+        return ['utimes', root, real(r.path), null, 0, r.atimeNs, r.mtimeNs, true, undefined];
+      case 'symlink': {
+        const times = r.mtimeNs !== undefined && r.atimeNs !== undefined && [r.atimeNs, r.mtimeNs].every(fitsInt64);
+        return ['symlink', root, real(r.path), r.target, 0, times ? r.atimeNs! : 0n, times ? r.mtimeNs! : 0n, times, undefined];
+      }
     }
   }
 
@@ -329,13 +362,18 @@ export class LocalStorage implements Storage {
     const times =
       options.mtimeNs === undefined
         ? {}
-        : { mtime: nsToUtimeSeconds(options.mtimeNs), atime: nsToUtimeSeconds(options.atimeNs ?? options.mtimeNs) };
+        : {
+            mtime: nsToUtimeSeconds(options.mtimeNs),
+            atime: nsToUtimeSeconds(options.atimeNs ?? options.mtimeNs),
+            mtimeNs: options.mtimeNs,
+            atimeNs: options.atimeNs ?? options.mtimeNs,
+          };
     await this.run({ op: 'symlink', path: abs, target, ...times }, rel);
   }
 
   async setModTime(rel: RelPath, mtimeNs: bigint, atimeNs?: bigint): Promise<void> {
     const abs = this.absolute(rel);
-    await this.run({ op: 'utimes', path: abs, atime: nsToUtimeSeconds(atimeNs ?? mtimeNs), mtime: nsToUtimeSeconds(mtimeNs) }, rel);
+    await this.run({ op: 'utimes', path: abs, atime: nsToUtimeSeconds(atimeNs ?? mtimeNs), mtime: nsToUtimeSeconds(mtimeNs), atimeNs: atimeNs ?? mtimeNs, mtimeNs }, rel);
   }
 
   async setMode(rel: RelPath, mode: number): Promise<void> {
@@ -399,6 +437,11 @@ export class LocalStorage implements Storage {
     refine?: (e: StorageError) => StorageError | Promise<StorageError>,
   ): Promise<T> {
     try {
+      const native = this.nativeOp(request);
+      if (native) {
+        await this.native!.ops!.submit(native);
+        return undefined as T;
+      }
       this.beneath(rel);
       if (request.op === 'rename' && request.from.startsWith(`${this.root}${path.sep}`)) this.beneath(path.relative(this.root, request.from).split(path.sep).join('/'));
       return await this.pool.call<T>(request, parentOf(rel));

@@ -20,7 +20,32 @@ export interface NativeFs {
    * fs-worker.ts's copy() with the same checks and errors, the times kept to the nanosecond.
    */
   copy(requests: readonly NativeCopyRequest[]): Promise<(Error | null)[]>;
+  /**
+   * The other changes below a root (unlink, rmdir, mkdir, rename, utimes, chmod, symlink), each made
+   * through the folder opened beneath the root refusing symlinks; same errors as fs-worker.ts.
+   * Absent from libraries built before it.
+   */
+  ops?(requests: readonly NativeOpRequest[]): Promise<(Error | null)[]>;
 }
+
+/**
+ * An operation as NativeFs.ops takes it: its name, the real root, the path, the second path
+ * (rename's target, symlink's text) or null, mode, atime and mtime in ns, whether a symlink gets
+ * those times, and what a rename may replace (as in NativeCopyRequest).
+ */
+export type NativeOpRequest = [
+  op: 'unlink' | 'rmdir' | 'mkdir' | 'rename' | 'utimes' | 'chmod' | 'symlink',
+  root: string,
+  path: string,
+  second: string | null,
+  mode: number,
+  atimeNs: bigint,
+  mtimeNs: bigint,
+  times: boolean,
+  replacing: undefined | null | [kind: number, size: number, mtimeNs: bigint],
+];
+
+export type NativeOps = NativeBatches<NativeOpRequest, null>;
 
 /**
  * A copy as NativeFs.copy takes it: from, to (a new file), where to move the checked copy (or
@@ -106,7 +131,7 @@ const PLACES = ['../native/fast-fs.node', '../../native/fast-fs.node', '../../..
 export const NATIVE_LIBRARY = PLACES.find((p) => fs.existsSync(p)) ?? PLACES[0]!;
 
 let loaded: { fs?: NativeFs; reason?: string } | undefined;
-let shared: { lister: NativeLister; copier: NativeCopier } | undefined;
+let shared: { lister: NativeLister; copier: NativeCopier; ops?: NativeOps } | undefined;
 
 /**
  * The native accelerator, or undefined (with the reason in nativeFsProblem()) where it was not
@@ -121,13 +146,14 @@ export function nativeFs(): NativeFs | undefined {
  * The batches every LocalStorage of this thread shares, so that both sides of a sync go together;
  * undefined without the library.
  */
-export function sharedNativeBatches(): { lister: NativeLister; copier: NativeCopier } | undefined {
+export function sharedNativeBatches(): { lister: NativeLister; copier: NativeCopier; ops?: NativeOps } | undefined {
   const native = nativeFs();
   if (native && !shared) {
     shared = {
       // A hand-off costs about as much as listing 20 items or copying one small file.
       lister: new NativeBatches((reqs) => native.list(reqs.map((r) => r[0]), reqs.map((r) => r[1])), 16),
       copier: new NativeBatches((reqs) => native.copy(reqs), 4),
+      ...(native.ops ? { ops: new NativeBatches<NativeOpRequest, null>((reqs) => native.ops!(reqs), 4) } : {}),
     };
   }
   return shared;

@@ -291,6 +291,9 @@ static const char *errno_code(int err) {
     case EAGAIN: return "EAGAIN";
     case EINVAL: return "EINVAL";
     case EOVERFLOW: return "EOVERFLOW";
+    case ENOTEMPTY: return "ENOTEMPTY";
+    case EMLINK: return "EMLINK";
+    case ESRCH: return "ESRCH";
     default: return "EIO";
   }
 }
@@ -943,11 +946,164 @@ static napi_value copy(napi_env env, napi_callback_info info) {
   return start_work(env, "synctray:copy", copy_execute, copy_complete, batch, &batch->deferred, &batch->work);
 }
 
+// ---- ops ----------------------------------------------------------------------------------------
+
+// The other changes the local backend makes below its root (fs-worker.ts's unlink, rmdir, mkdir,
+// rename, utimes, chmod, symlink), each through the folder opened beneath the root as copies are,
+// so that none goes through a folder swapped for a symlink meanwhile. Same errors as fs-worker.ts.
+typedef struct {
+  char *op, *target;
+  bool times;
+  CopyJob j;  // root, `to` (the path), `rename_to` (rename's target), replacing, mode, times, failure
+} OpJob;
+
+typedef struct {
+  size_t count;
+  OpJob *jobs;
+  napi_deferred deferred;
+  napi_async_work work;
+} OpBatch;
+
+static void run_op(OpJob *o) {
+  CopyJob *j = &o->j;
+  j->to_dir = j->rename_dir = -1;
+  FolderCache cache = {NULL, NULL, 0, -1};
+  if (strcmp(o->op, "rename") == 0) {
+    if (open_folders(j, &cache)) place(j);
+    if (j->own_rename_dir && j->rename_dir >= 0) close(j->rename_dir);
+    if (cache.fd >= 0) close(cache.fd);
+    return;
+  }
+  if (!open_folders(j, &cache)) return;
+  int dir = j->to_dir;
+  const char *leaf = j->to_leaf;
+  struct timespec times[2] = {to_timespec(j->atime), to_timespec(j->mtime)};
+  if (strcmp(o->op, "unlink") == 0) {
+    if (unlinkat(dir, leaf, 0) != 0) fail_errno(j, errno, "unlink", 1);
+  } else if (strcmp(o->op, "rmdir") == 0) {
+    if (unlinkat(dir, leaf, AT_REMOVEDIR) != 0) fail_errno(j, errno, "rmdir", 1);
+  } else if (strcmp(o->op, "mkdir") == 0) {
+    if (mkdirat(dir, leaf, (mode_t)j->mode) != 0) fail_errno(j, errno, "mkdir", 1);
+  } else if (strcmp(o->op, "utimes") == 0) {
+    if (utimensat(dir, leaf, times, AT_SYMLINK_NOFOLLOW) != 0) fail_errno(j, errno, "utime", 1);
+  } else if (strcmp(o->op, "chmod") == 0) {
+    // Linux has no lchmod: the item itself opened as a handle, then changed through /proc.
+    int fd = openat(dir, leaf, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0) fail_errno(j, errno, "open", 1);
+    else if (fstat(fd, &st) != 0) fail_errno(j, errno, "fstat", 1);
+    else if (S_ISLNK(st.st_mode)) fail_code(j, "ELOOP", "is a symlink", 1);
+    else {
+      char proc[64];
+      snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+      if (chmod(proc, (mode_t)j->mode) != 0) fail_errno(j, errno, "chmod", 1);
+    }
+    if (fd >= 0) close(fd);
+  } else if (strcmp(o->op, "symlink") == 0) {
+    if (symlinkat(o->target, dir, leaf) != 0) fail_errno(j, errno, "symlink", 1);
+    else if (o->times && utimensat(dir, leaf, times, AT_SYMLINK_NOFOLLOW) != 0) fail_errno(j, errno, "utime", 1);
+  } else {
+    fail_code(j, "EINVAL", "unknown operation", 1);
+  }
+  if (cache.fd >= 0) close(cache.fd);
+}
+
+static void ops_execute(napi_env env, void *data) {
+  (void)env;
+  OpBatch *batch = data;
+  for (size_t i = 0; i < batch->count; i++) run_op(&batch->jobs[i]);
+}
+
+static void free_op_batch(napi_env env, OpBatch *batch) {
+  if (batch->work) napi_delete_async_work(env, batch->work);
+  for (size_t i = 0; i < batch->count; i++) {
+    OpJob *o = &batch->jobs[i];
+    free(o->op), free(o->target), free(o->j.to), free(o->j.rename_to), free(o->j.root);
+  }
+  free(batch->jobs);
+  free(batch);
+}
+
+static void ops_complete(napi_env env, napi_status status, void *data) {
+  OpBatch *batch = data;
+  napi_value results, none;
+  napi_get_null(env, &none);
+  napi_create_array_with_length(env, batch->count, &results);
+  for (size_t i = 0; i < batch->count; i++) {
+    CopyJob *j = &batch->jobs[i].j;
+    if (status != napi_ok && !j->err && !j->code) fail_errno(j, EIO, batch->jobs[i].op, 1);
+    napi_set_element(env, results, (uint32_t)i, j->err || j->code ? copy_error(env, j) : none);
+  }
+  napi_resolve_deferred(env, batch->deferred, results);
+  free_op_batch(env, batch);
+}
+
+// Reads one request: [op, root, path, path2 (rename's target, symlink's text) | null, mode,
+// atimeNs, mtimeNs, times (symlink: set them), replacing (rename: undefined | null | [kind, size, mtimeNs])].
+static bool read_op(napi_env env, napi_value r, OpJob *o) {
+  bool ok = true;
+  napi_valuetype type;
+  CopyJob *j = &o->j;
+  o->op = string_arg(env, element(env, r, 0));
+  j->root = string_arg(env, element(env, r, 1));
+  j->to = string_arg(env, element(env, r, 2));
+  napi_value second = element(env, r, 3);
+  napi_typeof(env, second, &type);
+  if (type == napi_string) {
+    if (o->op && strcmp(o->op, "symlink") == 0) o->target = string_arg(env, second);
+    else j->rename_to = string_arg(env, second);
+  }
+  napi_get_value_int32(env, element(env, r, 4), &j->mode);
+  j->atime = get_bigint(env, element(env, r, 5), &ok);
+  j->mtime = get_bigint(env, element(env, r, 6), &ok);
+  napi_get_value_bool(env, element(env, r, 7), &o->times);
+  napi_value replacing = element(env, r, 8);
+  napi_typeof(env, replacing, &type);
+  j->replacing = type == napi_undefined ? REPLACE_ANY : type == napi_null ? REPLACE_NOTHING : REPLACE_ITEM;
+  if (j->replacing == REPLACE_ITEM) {
+    double kind = -1;
+    napi_get_value_double(env, element(env, replacing, 0), &kind);
+    j->rep_kind = (int)kind;
+    napi_get_value_double(env, element(env, replacing, 1), &j->rep_size);
+    j->rep_mtime = get_bigint(env, element(env, replacing, 2), &ok);
+  }
+  bool rename = o->op && strcmp(o->op, "rename") == 0;
+  bool symlink = o->op && strcmp(o->op, "symlink") == 0;
+  return ok && o->op && j->root && j->to && (!rename || j->rename_to) && (!symlink || o->target);
+}
+
+// ops(requests): Promise<(Error | null)[]>, the changes made on the thread pool in order.
+static napi_value ops(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  bool is_array = false;
+  uint32_t count = 0;
+  if (argc == 1) napi_is_array(env, argv[0], &is_array);
+  if (is_array) napi_get_array_length(env, argv[0], &count);
+  OpBatch *batch = calloc(1, sizeof *batch);
+  if (batch) batch->jobs = calloc(count ? count : 1, sizeof(OpJob));
+  bool ok = is_array && batch && batch->jobs;
+  for (uint32_t i = 0; ok && i < count; i++) {
+    batch->count = i + 1;
+    ok = read_op(env, element(env, argv[0], i), &batch->jobs[i]);
+  }
+  if (!ok) {
+    if (batch && batch->jobs) free_op_batch(env, batch);
+    else free(batch);
+    napi_throw_type_error(env, NULL, "ops(requests) needs an array of operations (see native.ts)");
+    return NULL;
+  }
+  return start_work(env, "synctray:ops", ops_execute, ops_complete, batch, &batch->deferred, &batch->work);
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   napi_create_function(env, "list", NAPI_AUTO_LENGTH, list, NULL, &fn);
   napi_set_named_property(env, exports, "list", fn);
   napi_create_function(env, "copy", NAPI_AUTO_LENGTH, copy, NULL, &fn);
   napi_set_named_property(env, exports, "copy", fn);
+  napi_create_function(env, "ops", NAPI_AUTO_LENGTH, ops, NULL, &fn);
+  napi_set_named_property(env, exports, "ops", fn);
   return exports;
 }
