@@ -878,6 +878,31 @@ static napi_value element(napi_env env, napi_value array, uint32_t i) {
   return v;
 }
 
+// The one argument of copy() and ops(): an array, and its length; false when it is not one.
+static bool array_arg(napi_env env, napi_callback_info info, napi_value *array, uint32_t *count) {
+  size_t argc = 1;
+  bool is_array = false;
+  *count = 0;
+  napi_get_cb_info(env, info, &argc, array, NULL, NULL);
+  if (argc == 1) napi_is_array(env, *array, &is_array);
+  if (is_array) napi_get_array_length(env, *array, count);
+  return is_array;
+}
+
+// What a rename may replace: undefined (anything), null (nothing) or [kind, size, mtimeNs] as listed.
+static void read_replacing(napi_env env, napi_value replacing, CopyJob *j, bool *ok) {
+  napi_valuetype type;
+  napi_typeof(env, replacing, &type);
+  j->replacing = type == napi_undefined ? REPLACE_ANY : type == napi_null ? REPLACE_NOTHING : REPLACE_ITEM;
+  if (j->replacing == REPLACE_ITEM) {
+    double kind = -1;
+    napi_get_value_double(env, element(env, replacing, 0), &kind);
+    j->rep_kind = (int)kind;
+    napi_get_value_double(env, element(env, replacing, 1), &j->rep_size);
+    j->rep_mtime = get_bigint(env, element(env, replacing, 2), ok);
+  }
+}
+
 // Reads one request: [from (a path, or a Buffer of the bytes to write), to, renameTo | null, mode, fsync, expectSize (-1: no check), atimeNs,
 // mtimeNs, expectMtimeNs, replacing: undefined | null | [kind, size, mtimeNs], root of the destination].
 static bool read_job(napi_env env, napi_value r, CopyJob *j) {
@@ -907,35 +932,22 @@ static bool read_job(napi_env env, napi_value r, CopyJob *j) {
   j->atime = get_bigint(env, element(env, r, 6), &ok);
   j->mtime = get_bigint(env, element(env, r, 7), &ok);
   j->expect_mtime = j->check ? get_bigint(env, element(env, r, 8), &ok) : 0;
-  napi_value replacing = element(env, r, 9);
-  napi_typeof(env, replacing, &type);
-  j->replacing = type == napi_undefined ? REPLACE_ANY : type == napi_null ? REPLACE_NOTHING : REPLACE_ITEM;
-  if (j->replacing == REPLACE_ITEM) {
-    double kind = -1;
-    napi_get_value_double(env, element(env, replacing, 0), &kind);
-    j->rep_kind = (int)kind;
-    napi_get_value_double(env, element(env, replacing, 1), &j->rep_size);
-    j->rep_mtime = get_bigint(env, element(env, replacing, 2), &ok);
-  }
+  read_replacing(env, element(env, r, 9), j, &ok);
   j->root = string_arg(env, element(env, r, 10));
   return ok && (j->from || j->data) && j->to && j->root && (!renames || j->rename_to);
 }
 
 // copy(requests): Promise<(Error | null)[]>, the files copied (and placed) on the thread pool.
 static napi_value copy(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  bool is_array = false;
-  uint32_t count = 0;
-  if (argc == 1) napi_is_array(env, argv[0], &is_array);
-  if (is_array) napi_get_array_length(env, argv[0], &count);
+  napi_value requests;
+  uint32_t count;
+  bool is_array = array_arg(env, info, &requests, &count);
   CopyBatch *batch = calloc(1, sizeof *batch);
   if (batch) batch->jobs = calloc(count ? count : 1, sizeof(CopyJob));
   bool ok = is_array && batch && batch->jobs;
   for (uint32_t i = 0; ok && i < count; i++) {
     batch->count = i + 1;
-    ok = read_job(env, element(env, argv[0], i), &batch->jobs[i]);
+    ok = read_job(env, element(env, requests, i), &batch->jobs[i]);
   }
   if (!ok) {
     if (batch && batch->jobs) free_copy_batch(env, batch);
@@ -1057,16 +1069,7 @@ static bool read_op(napi_env env, napi_value r, OpJob *o) {
   j->atime = get_bigint(env, element(env, r, 5), &ok);
   j->mtime = get_bigint(env, element(env, r, 6), &ok);
   napi_get_value_bool(env, element(env, r, 7), &o->times);
-  napi_value replacing = element(env, r, 8);
-  napi_typeof(env, replacing, &type);
-  j->replacing = type == napi_undefined ? REPLACE_ANY : type == napi_null ? REPLACE_NOTHING : REPLACE_ITEM;
-  if (j->replacing == REPLACE_ITEM) {
-    double kind = -1;
-    napi_get_value_double(env, element(env, replacing, 0), &kind);
-    j->rep_kind = (int)kind;
-    napi_get_value_double(env, element(env, replacing, 1), &j->rep_size);
-    j->rep_mtime = get_bigint(env, element(env, replacing, 2), &ok);
-  }
+  read_replacing(env, element(env, r, 8), j, &ok);
   bool rename = o->op && strcmp(o->op, "rename") == 0;
   bool symlink = o->op && strcmp(o->op, "symlink") == 0;
   return ok && o->op && j->root && j->to && (!rename || j->rename_to) && (!symlink || o->target);
@@ -1074,19 +1077,15 @@ static bool read_op(napi_env env, napi_value r, OpJob *o) {
 
 // ops(requests): Promise<(Error | null)[]>, the changes made on the thread pool in order.
 static napi_value ops(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  bool is_array = false;
-  uint32_t count = 0;
-  if (argc == 1) napi_is_array(env, argv[0], &is_array);
-  if (is_array) napi_get_array_length(env, argv[0], &count);
+  napi_value requests;
+  uint32_t count;
+  bool is_array = array_arg(env, info, &requests, &count);
   OpBatch *batch = calloc(1, sizeof *batch);
   if (batch) batch->jobs = calloc(count ? count : 1, sizeof(OpJob));
   bool ok = is_array && batch && batch->jobs;
   for (uint32_t i = 0; ok && i < count; i++) {
     batch->count = i + 1;
-    ok = read_op(env, element(env, argv[0], i), &batch->jobs[i]);
+    ok = read_op(env, element(env, requests, i), &batch->jobs[i]);
   }
   if (!ok) {
     if (batch && batch->jobs) free_op_batch(env, batch);
