@@ -414,3 +414,29 @@ describe('a source that tells what it was once read (a phone)', () => {
     expect(state.chunks).toBeLessThan(48);
   });
 });
+
+describe('a file where a folder is expected on the way', () => {
+  it.for([
+    { label: 'native library', native: undefined },
+    { label: 'portable code', native: false as const },
+  ])('is NOT_DIR, not a changed folder ($label)', async ({ native }) => {
+    const s = new LocalStorage(root, { native });
+    await s.write('f', bytesSource('a file'));
+    await expectStorageError(() => s.mkdir('f/x'), ErrorCode.NOT_DIR);
+    await expectStorageError(() => s.remove('f/x'), ErrorCode.NOT_DIR);
+    await expectStorageError(() => s.write('f/x', bytesSource('x'), { mtimeNs: MTIME }), ErrorCode.NOT_DIR);
+  });
+
+  it('is CHANGED when it is a symlink to a folder (native library): nothing goes through it', async () => {
+    const s = new LocalStorage(root);
+    const outside = makeScratch('synctray-outside-');
+    try {
+      fs.symlinkSync(outside, path.join(root, 'link'));
+      await expectStorageError(() => s.mkdir('link/x'), ErrorCode.CHANGED);
+      await expectStorageError(() => s.write('link/x', bytesSource('x'), { mtimeNs: MTIME }), ErrorCode.CHANGED);
+      expect(fs.readdirSync(outside)).toEqual([]);
+    } finally {
+      removeScratch(outside);
+    }
+  });
+});

@@ -46,7 +46,8 @@ export interface CopyRequest {
 export type FsRequest =
   | CopyRequest
   | { id: number; op: 'stat'; path: string }
-  | { id: number; op: 'rename'; from: string; to: string; replacing?: Replacing }
+  /** toRoot: `to` lies in another storage (the version store) with this real root (for the native library). */
+  | { id: number; op: 'rename'; from: string; to: string; replacing?: Replacing; toRoot?: string }
   | { id: number; op: 'unlink' | 'rmdir'; path: string }
   | { id: number; op: 'mkdir'; path: string; mode: number }
   /** atimeNs and mtimeNs: the same times for the native library, which takes nanoseconds. */

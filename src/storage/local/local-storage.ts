@@ -100,28 +100,32 @@ export class LocalStorage implements Storage {
    */
   private nativeOp(r: FsCall): NativeOpRequest | undefined {
     if (!this.native?.ops || r.op === 'copy' || r.op === 'stat') return undefined;
-    const below = `${this.root}${this.root === '/' ? '' : '/'}`;
+    const below = (root: string) => `${root}${root === '/' ? '' : '/'}`;
     const first = r.op === 'rename' ? r.from : r.path;
-    if (!first.startsWith(below) || (r.op === 'rename' && !r.to.startsWith(below))) return undefined;
+    if (!first.startsWith(below(this.root))) return undefined;
+    // A rename stays in this storage, or goes to another one whose real root came with it.
+    if (r.op === 'rename' && !(r.toRoot ? r.to.startsWith(below(r.toRoot)) : r.to.startsWith(below(this.root)))) return undefined;
     const root = this.realRootOr();
     const real = (p: string) => (root === this.root ? p : root + p.slice(this.root.length));
     switch (r.op) {
       case 'rename': {
         const rep = r.replacing ? ([NATIVE_KINDS.indexOf(r.replacing.type), r.replacing.size, r.replacing.mtimeNs] as [number, number, bigint]) : r.replacing;
-        return ['rename', root, real(r.from), real(r.to), 0, 0n, 0n, false, rep];
+        return ['rename', root, real(r.from), r.toRoot ? r.to : real(r.to), 0, 0n, 0n, false, rep, r.toRoot ?? null];
       }
       case 'unlink':
       case 'rmdir':
-        return [r.op, root, real(r.path), null, 0, 0n, 0n, false, undefined];
+        return [r.op, root, real(r.path), null, 0, 0n, 0n, false, undefined, null];
       case 'mkdir':
       case 'chmod':
-        return [r.op, root, real(r.path), null, r.mode, 0n, 0n, false, undefined];
+        return [r.op, root, real(r.path), null, r.mode, 0n, 0n, false, undefined, null];
       case 'utimes':
         if (r.mtimeNs === undefined || r.atimeNs === undefined || ![r.atimeNs, r.mtimeNs].every(fitsInt64)) return undefined;
-        return ['utimes', root, real(r.path), null, 0, r.atimeNs, r.mtimeNs, true, undefined];
+        return ['utimes', root, real(r.path), null, 0, r.atimeNs, r.mtimeNs, true, undefined, null];
       case 'symlink': {
-        const times = r.mtimeNs !== undefined && r.atimeNs !== undefined && [r.atimeNs, r.mtimeNs].every(fitsInt64);
-        return ['symlink', root, real(r.path), r.target, 0, times ? r.atimeNs! : 0n, times ? r.mtimeNs! : 0n, times, undefined];
+        const times = r.mtimeNs !== undefined && r.atimeNs !== undefined;
+        // Times the library cannot take (beyond 1677-2262) go the portable way rather than unset.
+        if (times && ![r.atimeNs!, r.mtimeNs!].every(fitsInt64)) return undefined;
+        return ['symlink', root, real(r.path), r.target, 0, times ? r.atimeNs! : 0n, times ? r.mtimeNs! : 0n, times, undefined, null];
       }
     }
   }
@@ -147,6 +151,8 @@ export class LocalStorage implements Storage {
   // this thread, less than any hand-off to another thread (measured, both sides of a sync listed
   // at once in workers included), and scanning is most of a no-op run.
   async list(dir: RelPath): Promise<Entry[]> {
+    // A root that is a symlink may point elsewhere by the next sync: looked up again with each listing of it.
+    if (dir === '') this.realRoot = undefined;
     if (this.native) return (await this.nativeFolder(this.native.lister, dir)).entries();
     return this.listHere(dir);
   }
@@ -222,6 +228,7 @@ export class LocalStorage implements Storage {
    * listed at once. Same entries and the same errors as the portable code above.
    */
   private async nativeFolder(native: NativeLister, dir: RelPath): Promise<FolderListing> {
+    if (dir === '') this.realRoot = undefined;
     const abs = this.absolute(dir);
     try {
       // The root may be a symlink to a folder; below it, a symlink is never listed through.
@@ -396,7 +403,9 @@ export class LocalStorage implements Storage {
    * there: EXISTS if the name is taken, UNSUPPORTED across file systems.
    */
   async moveTo(rel: RelPath, other: LocalStorage, otherRel: RelPath): Promise<void> {
-    await this.run({ op: 'rename', from: this.absolute(rel), to: other.absolute(otherRel), replacing: null }, rel);
+    const toRoot = other.realRootOr();
+    const to = other.absolute(otherRel);
+    await this.run({ op: 'rename', from: this.absolute(rel), to: toRoot === other.root ? to : toRoot + to.slice(other.root.length), replacing: null, toRoot }, rel);
   }
 
   async mkdir(rel: RelPath, options: WriteOptions = {}): Promise<void> {

@@ -43,6 +43,8 @@ export type NativeOpRequest = [
   mtimeNs: bigint,
   times: boolean,
   replacing: undefined | null | [kind: number, size: number, mtimeNs: bigint],
+  /** A rename into another storage (the version store): the real root of that one. */
+  toRoot: string | null,
 ];
 
 export type NativeOps = NativeBatches<NativeOpRequest, null>;

@@ -462,6 +462,7 @@ typedef struct {
   // The destination storage's root: `to` and `rename_to` lie below it, and every folder between
   // is opened without following a symlink, so a folder swapped for a link meanwhile is refused.
   char *root;
+  char *rename_root;            // rename_to's root when it lies in another storage (else NULL: root)
   int to_dir, rename_dir;       // the folders holding `to` and `rename_to`, opened beneath root
   bool own_rename_dir;          // rename_dir is this job's to close (not the batch's cached folder)
   const char *to_leaf, *rename_leaf;
@@ -579,7 +580,8 @@ static int open_beneath(const char *root, const char *path, const char **leaf) {
     }
   }
 #endif
-  int fd = open(n == 0 ? "/" : root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  // Handles only (O_PATH): walking needs search permission on each folder, not read permission.
+  int fd = open(n == 0 ? "/" : root, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return -1;
   const char *rest = path + n + 1;
   for (;;) {
@@ -587,15 +589,22 @@ static int open_beneath(const char *root, const char *path, const char **leaf) {
     if (!slash) break;
     char part[NAME_MAX + 1];
     size_t len = (size_t)(slash - rest);
-    if (len == 0 || len > NAME_MAX) {
+    if (len == 0) {  // "//": nothing between the slashes
+      rest = slash + 1;
+      continue;
+    }
+    if (len > NAME_MAX) {
       close(fd);
-      errno = len == 0 ? EINVAL : ENAMETOOLONG;
+      errno = ENAMETOOLONG;
       return -1;
     }
     memcpy(part, rest, len);
     part[len] = 0;
-    int next = openat(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int next = openat(fd, part, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     int err = errno;
+    struct stat st;
+    // A symlink on the way says ENOTDIR here: told apart from a file, it is a link put in place.
+    if (next < 0 && err == ENOTDIR && fstatat(fd, part, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) err = ELOOP;
     close(fd);
     if (next < 0) {
       errno = err;
@@ -619,7 +628,7 @@ typedef struct {
 
 static int cached_folder(FolderCache *c, const char *root, const char *path, const char **leaf) {
   size_t len = folder_len(path);
-  if (c->fd >= 0 && c->root == root && c->len == len && strncmp(c->path, path, len) == 0) {
+  if (c->fd >= 0 && strcmp(c->root, root) == 0 && c->len == len && strncmp(c->path, path, len) == 0) {
     *leaf = path + len + 1;
     return c->fd;
   }
@@ -635,21 +644,21 @@ static int cached_folder(FolderCache *c, const char *root, const char *path, con
 static bool open_folders(CopyJob *j, FolderCache *cache) {
   j->to_dir = cached_folder(cache, j->root, j->to, &j->to_leaf);
   if (j->to_dir < 0) {
-    if (errno == ELOOP || errno == ENOTDIR) fail_code(j, "ECHANGED", "a folder on the way is no longer a folder (a symlink put in its place?)", 1);
+    if (errno == ELOOP) fail_code(j, "ECHANGED", "a folder on the way is a symlink now (put in its place?); nothing was written through it", 1);
     else fail_errno(j, errno, "open", 1);
     return false;
   }
   if (!j->rename_to) return true;
   size_t len = folder_len(j->rename_to);
-  if (len == folder_len(j->to) && strncmp(j->rename_to, j->to, len) == 0) {
+  if (!j->rename_root && len == folder_len(j->to) && strncmp(j->rename_to, j->to, len) == 0) {
     j->rename_dir = j->to_dir;
     j->rename_leaf = j->rename_to + len + 1;
     return true;
   }
-  j->rename_dir = open_beneath(j->root, j->rename_to, &j->rename_leaf);
+  j->rename_dir = open_beneath(j->rename_root ? j->rename_root : j->root, j->rename_to, &j->rename_leaf);
   j->own_rename_dir = true;
   if (j->rename_dir < 0) {
-    if (errno == ELOOP || errno == ENOTDIR) fail_code(j, "ECHANGED", "a folder on the way is no longer a folder (a symlink put in its place?)", 2);
+    if (errno == ELOOP) fail_code(j, "ECHANGED", "a folder on the way is a symlink now (put in its place?); nothing was written through it", 2);
     else fail_errno(j, errno, "open", 2);
     return false;
   }
@@ -980,7 +989,10 @@ static void run_op(OpJob *o) {
   CopyJob *j = &o->j;
   j->to_dir = j->rename_dir = -1;
   FolderCache cache = {NULL, NULL, 0, -1};
-  if (strcmp(o->op, "rename") == 0) {
+  if (strcmp(o->op, "rename") != 0) {
+    free(j->rename_to);
+    j->rename_to = NULL;
+  } else {
     if (open_folders(j, &cache)) place(j);
     if (j->own_rename_dir && j->rename_dir >= 0) close(j->rename_dir);
     if (cache.fd >= 0) close(cache.fd);
@@ -1008,7 +1020,12 @@ static void run_op(OpJob *o) {
     else {
       char proc[64];
       snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-      if (chmod(proc, (mode_t)j->mode) != 0) fail_errno(j, errno, "chmod", 1);
+      if (chmod(proc, (mode_t)j->mode) != 0) {
+        // No /proc (a chroot): the item opened for reading, never following a link, then fchmod.
+        int rd = errno == ENOENT ? openat(dir, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) : -1;
+        if (rd < 0 || fchmod(rd, (mode_t)j->mode) != 0) fail_errno(j, errno, "chmod", 1);
+        if (rd >= 0) close(rd);
+      }
     }
     if (fd >= 0) close(fd);
   } else if (strcmp(o->op, "symlink") == 0) {
@@ -1030,7 +1047,7 @@ static void free_op_batch(napi_env env, OpBatch *batch) {
   if (batch->work) napi_delete_async_work(env, batch->work);
   for (size_t i = 0; i < batch->count; i++) {
     OpJob *o = &batch->jobs[i];
-    free(o->op), free(o->target), free(o->j.to), free(o->j.rename_to), free(o->j.root);
+    free(o->op), free(o->target), free(o->j.to), free(o->j.rename_to), free(o->j.root), free(o->j.rename_root);
   }
   free(batch->jobs);
   free(batch);
@@ -1070,6 +1087,9 @@ static bool read_op(napi_env env, napi_value r, OpJob *o) {
   j->mtime = get_bigint(env, element(env, r, 6), &ok);
   napi_get_value_bool(env, element(env, r, 7), &o->times);
   read_replacing(env, element(env, r, 8), j, &ok);
+  napi_value root2 = element(env, r, 9);
+  napi_typeof(env, root2, &type);
+  if (type == napi_string) j->rename_root = string_arg(env, root2);
   bool rename = o->op && strcmp(o->op, "rename") == 0;
   bool symlink = o->op && strcmp(o->op, "symlink") == 0;
   return ok && o->op && j->root && j->to && (!rename || j->rename_to) && (!symlink || o->target);
