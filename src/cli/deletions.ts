@@ -1,4 +1,5 @@
 import { RefusedError } from '../core/errors.js';
+import { formatCountOf } from '../core/format.js';
 import { heldSummary } from '../service/held.js';
 import type { HeldDeletions } from '../service/held.js';
 import type { Pair } from '../config/schema.js';
@@ -29,7 +30,7 @@ export async function deletionsCommand(pairs: readonly Pair[], positionals: stri
   io.stdout.write(`${heldSummary(pair.destination, held)}\n`);
   if (v.restore === true) {
     const r = (await answer('restore', { pair: pair.id })) as { restored: number; failed: number; errors: string[] };
-    io.stdout.write(`Restored ${r.restored} file${r.restored === 1 ? '' : 's'} into ${pair.source} from ${pair.destination}.\n`);
+    io.stdout.write(`Restored ${formatCountOf(r.restored, 'file')} into ${pair.source} from ${pair.destination}.\n`);
     for (const e of r.errors) io.stderr.write(`synctray: not restored: ${e}\n`);
     return r.failed > 0 ? ExitCode.SOME_FAILED : ExitCode.OK;
   }

@@ -1,5 +1,6 @@
 import type { Pair } from '../config/schema.js';
 import type { SyncMode } from '../core/modes.js';
+import { formatCountOf } from '../core/format.js';
 import { HeldChangedError, heldSummary } from '../service/held.js';
 import type { ServiceHost } from '../service/host.js';
 import type { ServiceEvent } from '../service/service.js';
@@ -273,7 +274,7 @@ export class Tray {
         const pair = this.host.store.find(pairId);
         if (!pair || this.stopped) return;
         const held = await this.host.service.heldDeletions(pair.id);
-        const files = `${held.count.toLocaleString('en-US')} file${held.count === 1 ? '' : 's'}`;
+        const files = formatCountOf(held.count, 'file');
         const answer = await this.deps.dialogs.choose(
           `SyncTray: ${pair.name}: deletions held back`,
           `${shown > 0 ? 'What the source asks for has changed since; here it is again.\n\n' : ''}${heldSummary(pair.destination, held)}`,
@@ -288,7 +289,7 @@ export class Tray {
         if (answer.value === 'Restore') {
           const r = await this.host.service.restore(pair.id);
           const failed = r.failed > 0 ? ` ${r.failed} could not be restored: ${r.errors[0]}` : '';
-          return this.deps.tell(`${pair.name}: files restored`, `${r.restored} file${r.restored === 1 ? '' : 's'} copied back into ${pair.source}.${failed}`);
+          return this.deps.tell(`${pair.name}: files restored`, `${formatCountOf(r.restored, 'file')} copied back into ${pair.source}.${failed}`);
         }
         if (answer.value !== 'Apply') return;
         try {

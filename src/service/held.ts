@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { RefusedError } from '../core/errors.js';
+import { formatCount, formatCountOf } from '../core/format.js';
 import type { RelPath } from '../core/rel-path.js';
 import { doomedFiles } from '../engine/plan.js';
 import { sync, type SyncOptions } from '../engine/sync.js';
@@ -38,8 +39,8 @@ const WIDTH = 90;
 
 /** The held deletions in words, for the tray's dialog and `synctray pair deletions`. */
 export function heldSummary(destination: string, held: HeldDeletions): string {
-  const files = `${held.count.toLocaleString('en-US')} file${held.count === 1 ? '' : 's'}`;
-  const more = held.count > held.sample.length ? [`  … and ${(held.count - held.sample.length).toLocaleString('en-US')} more`] : [];
+  const files = formatCountOf(held.count, 'file');
+  const more = held.count > held.sample.length ? [`  … and ${formatCount(held.count - held.sample.length)} more`] : [];
   return [
     ...wrap(held.reason),
     ...wrap(

@@ -1,4 +1,5 @@
 import type { Pair } from '../config/schema.js';
+import { formatBytes, formatCountOf } from '../core/format.js';
 import { isAdbLocation, parseAdbLocation } from '../storage/adb/endpoint.js';
 import { INSTALL_ADB } from '../storage/adb/server.js';
 import type { TrackerState } from '../storage/adb/track-devices.js';
@@ -49,17 +50,6 @@ export function phoneOf(pair: Pick<Pair, 'source' | 'destination'>, state: Track
 /** "Pixel 8: 34 new files backed up (120 MB)", or the files put on the phone. */
 export function phoneSyncedText(pair: Pick<Pair, 'source'>, phone: PhoneInfo | undefined, files: number, bytes: number): string {
   const name = phone?.model ?? phone?.serial ?? 'Phone';
-  const what = `${files.toLocaleString('en-US')} ${isAdbLocation(pair.source) ? 'new ' : ''}file${files === 1 ? '' : 's'}`;
-  return `${name}: ${what} ${isAdbLocation(pair.source) ? 'backed up' : 'copied to the phone'} (${size(bytes)})`;
-}
-
-function size(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let v = bytes;
-  let u = 0;
-  while (v >= 1000 && u < units.length - 1) {
-    v /= 1000;
-    u++;
-  }
-  return `${u === 0 ? v : v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
+  const backup = isAdbLocation(pair.source);
+  return `${name}: ${formatCountOf(files, backup ? 'new file' : 'file')} ${backup ? 'backed up' : 'copied to the phone'} (${formatBytes(bytes)})`;
 }

@@ -60,14 +60,7 @@ export class AdbServer {
    * the device is not there, offline or unauthorized, with what to do.
    */
   async service(serial: string, service: string): Promise<ServiceConnection> {
-    const c = await this.open(`host:transport:${serial}`, serial);
-    try {
-      await request(c, service, serial);
-      return c;
-    } catch (err) {
-      c.socket.destroy();
-      throw err;
-    }
+    return requestOrClose(await this.open(`host:transport:${serial}`, serial), service, serial);
   }
 
   private async open(first: string, serial?: string): Promise<ServiceConnection> {
@@ -81,13 +74,7 @@ export class AdbServer {
         throw gone(`The adb server did not start on port ${this.port}: ${e.message}.`);
       });
     }
-    try {
-      await request(c, first, serial);
-      return c;
-    } catch (err) {
-      c.socket.destroy();
-      throw err;
-    }
+    return requestOrClose(c, first, serial);
   }
 
   /** `adb start-server`, once however many ask at the same time. */
@@ -128,6 +115,17 @@ async function request(c: ServiceConnection, text: string, serial?: string): Pro
   if (status !== 'FAIL') throw gone(`The adb server answered "${status}" to ${text}.`);
   const len = parseInt((await c.reader.read(4)).toString('ascii'), 16);
   throw refusal((await c.reader.read(len)).toString('utf8'), serial);
+}
+
+/** A request on `c`; on any failure the connection is closed, since it cannot be used again. */
+async function requestOrClose(c: ServiceConnection, text: string, serial?: string): Promise<ServiceConnection> {
+  try {
+    await request(c, text, serial);
+    return c;
+  } catch (err) {
+    c.socket.destroy();
+    throw err;
+  }
 }
 
 /** What the server refused, in words for the user. */

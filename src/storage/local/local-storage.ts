@@ -81,12 +81,11 @@ export class LocalStorage implements Storage {
     if (parent === '') return;
     let real: string;
     try {
-      this.realRoot ??= fs.realpathSync.native(this.root);
       real = fs.realpathSync.native(this.absolute(parent));
     } catch {
       return; // missing: the call itself fails as it should
     }
-    const expected = path.join(this.realRoot, ...parent.split('/'));
+    const expected = path.join(this.realRootOr(), ...parent.split('/'));
     const same = this.capabilities.caseSensitive ? real === expected : real.toLowerCase() === expected.toLowerCase();
     if (!same) {
       throw new StorageError(ErrorCode.CHANGED, `${rel}: a folder on its way is no longer a folder here (a symlink put in its place?); nothing was written through it`, rel);
@@ -106,12 +105,10 @@ export class LocalStorage implements Storage {
     // A rename stays in this storage, or goes to another one whose real root came with it.
     if (r.op === 'rename' && !(r.toRoot ? r.to.startsWith(below(r.toRoot)) : r.to.startsWith(below(this.root)))) return undefined;
     const root = this.realRootOr();
-    const real = (p: string) => (root === this.root ? p : root + p.slice(this.root.length));
+    const real = (p: string) => this.realPath(p);
     switch (r.op) {
-      case 'rename': {
-        const rep = r.replacing ? ([NATIVE_KINDS.indexOf(r.replacing.type), r.replacing.size, r.replacing.mtimeNs] as [number, number, bigint]) : r.replacing;
-        return ['rename', root, real(r.from), r.toRoot ? r.to : real(r.to), 0, 0n, 0n, false, rep, r.toRoot ?? null];
-      }
+      case 'rename':
+        return ['rename', root, real(r.from), r.toRoot ? r.to : real(r.to), 0, 0n, 0n, false, nativeReplacing(r.replacing), r.toRoot ?? null];
       case 'unlink':
       case 'rmdir':
         return [r.op, root, real(r.path), null, 0, 0n, 0n, false, undefined, null];
@@ -128,6 +125,12 @@ export class LocalStorage implements Storage {
         return ['symlink', root, real(r.path), r.target, 0, times ? r.atimeNs! : 0n, times ? r.mtimeNs! : 0n, times, undefined, null];
       }
     }
+  }
+
+  /** `abs` (this root or below it) as a path below the real root. */
+  private realPath(abs: string): string {
+    const root = this.realRootOr();
+    return root === this.root ? abs : root + abs.slice(this.root.length);
   }
 
   /** The root with its own symlinks resolved (as it is when first asked), or as given if it is not there. */
@@ -198,22 +201,19 @@ export class LocalStorage implements Storage {
     options: WriteOptions,
   ): Promise<boolean> {
     const { expect, renameTo, replacing } = options;
-    const listed = replacing ? ([NATIVE_KINDS.indexOf(replacing.type), replacing.size, replacing.mtimeNs] as [number, number, bigint]) : replacing;
     // Paths below the real root: the library refuses a symlink anywhere below it in one call.
-    const root = this.realRootOr();
-    const real = (p: string) => (root === this.root ? p : root + p.slice(this.root.length));
     const request: NativeCopyRequest = [
       from,
-      real(abs),
-      renameTo === undefined ? null : real(this.absolute(renameTo)),
+      this.realPath(abs),
+      renameTo === undefined ? null : this.realPath(this.absolute(renameTo)),
       mode,
       this.fsync,
       expect ? expect.size : -1,
       atimeNs,
       mtimeNs,
       expect ? expect.mtimeNs : 0n,
-      listed,
-      root,
+      nativeReplacing(replacing),
+      this.realRootOr(),
     ];
     try {
       await copier.submit(request);
@@ -403,9 +403,7 @@ export class LocalStorage implements Storage {
    * there: EXISTS if the name is taken, UNSUPPORTED across file systems.
    */
   async moveTo(rel: RelPath, other: LocalStorage, otherRel: RelPath): Promise<void> {
-    const toRoot = other.realRootOr();
-    const to = other.absolute(otherRel);
-    await this.run({ op: 'rename', from: this.absolute(rel), to: toRoot === other.root ? to : toRoot + to.slice(other.root.length), replacing: null, toRoot }, rel);
+    await this.run({ op: 'rename', from: this.absolute(rel), to: other.realPath(other.absolute(otherRel)), replacing: null, toRoot: other.realRootOr() }, rel);
   }
 
   async mkdir(rel: RelPath, options: WriteOptions = {}): Promise<void> {
@@ -520,4 +518,9 @@ async function* chain(head: Uint8Array[], rest?: AsyncIterator<Uint8Array>): Asy
   } finally {
     await rest.return?.();
   }
+}
+
+/** What a rename may replace, as the native library takes it (see NativeCopyRequest). */
+function nativeReplacing(r: Replacing | undefined): NativeCopyRequest[9] {
+  return r ? [NATIVE_KINDS.indexOf(r.type), r.size, r.mtimeNs] : r;
 }
