@@ -55,7 +55,7 @@ export function heldSummary(destination: string, held: HeldDeletions): string {
 }
 
 /** Words to lines of at most WIDTH characters (a longer word, a path say, gets a line of its own). */
-export function wrap(text: string): string[] {
+function wrap(text: string): string[] {
   const lines: string[] = [];
   let line = '';
   for (const word of text.split(/\s+/).filter(Boolean)) {

@@ -44,15 +44,6 @@ export class SocketReader {
     });
   }
 
-  /** Whatever arrives until the socket ends (a shell's output, a device list). */
-  async readToEnd(): Promise<Buffer> {
-    await new Promise<void>((resolve) => (this.ended ? resolve() : this.socket.once('close', () => resolve())));
-    const all = Buffer.concat(this.chunks);
-    this.chunks = [];
-    this.buffered = 0;
-    return all;
-  }
-
   private pump(): void {
     const w = this.waiting;
     if (!w) return;
