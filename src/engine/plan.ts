@@ -1,6 +1,8 @@
 import type { Entry } from '../core/entry.js';
+import { nameCodec, type NameRules } from '../core/name-encoding.js';
 import type { SyncMode } from '../core/modes.js';
-import { depthOf, isSameOrInside, parentOf, type RelPath } from '../core/rel-path.js';
+import { baseName, depthOf, isSameOrInside, parentOf, type RelPath } from '../core/rel-path.js';
+import type { NameLimit } from '../storage/storage.js';
 import { compareEntries, modifyWindow, sameTime } from './compare.js';
 import type { Move } from './moves.js';
 import type { Tree } from './tree.js';
@@ -26,11 +28,37 @@ export type Action =
   /** Set a folder's mode and mtime once everything inside it is done. */
   | { op: 'dirMeta'; path: RelPath; src: Entry; mode: boolean };
 
-export type SkipReason = 'special-file' | 'destination-newer' | 'type-conflict' | 'holds-excluded';
+export type SkipReason =
+  | 'special-file'
+  | 'destination-newer'
+  | 'type-conflict'
+  | 'holds-excluded'
+  /** The destination cannot hold symlinks (exFAT, FAT). */
+  | 'no-symlinks'
+  /** Two or more source names are one name on the case-insensitive destination (`with` names the others). */
+  | 'case-clash'
+  /** Over the destination's largest file (FAT32: 4 GiB - 1). */
+  | 'too-large'
+  /** The name, as the destination would store it, is longer than it allows. */
+  | 'name-too-long';
 
 export interface Skipped {
   path: RelPath;
   reason: SkipReason;
+  /** case-clash: the other source paths that fold to the same name. */
+  with?: RelPath[];
+}
+
+/** Skips that are the destination's limits: reported, not failures; they stand until the source changes. */
+export const UNSTORABLE: ReadonlySet<SkipReason> = new Set(['no-symlinks', 'case-clash', 'too-large', 'name-too-long']);
+
+/** What the destination can hold (its capabilities); what it cannot is skipped and reported. */
+export interface Storable {
+  symlinks: boolean;
+  maxFileBytes?: number;
+  maxName?: NameLimit;
+  /** How names are stored (their length is the stored one's). */
+  names?: NameRules;
 }
 
 export interface Plan {
@@ -71,6 +99,8 @@ export interface PlanOptions {
   dstCaseSensitive?: boolean;
   /** Moves to make first; `dst` must already show them made (afterMoves). */
   moves?: readonly Move[];
+  /** What the destination can hold; absent: anything. */
+  storable?: Storable;
 }
 
 /**
@@ -102,6 +132,8 @@ export function plan(src: Tree, dst: Tree, options: PlanOptions): Plan {
   // written into them (it could overwrite what we cannot see). They are reported as failures.
   const unknown = dst.errors.map((e) => e.path);
   const lookup = destinationLookup(dst, options.dstCaseSensitive ?? true);
+  const unstorable = unstorableItems(src, options);
+  out.skipped.push(...new Set(unstorable.values()));
   // A move changes both folders it touches.
   for (const m of out.moves) {
     touch(m.from);
@@ -113,6 +145,12 @@ export function plan(src: Tree, dst: Tree, options: PlanOptions): Plan {
     if (blocked.length > 0 && isBlocked(parentOf(path))) continue;
     if (unknown.length > 0 && unknown.some((u) => isSameOrInside(path, u))) continue;
     const d = lookup(path);
+
+    if (unstorable.has(path)) {
+      // Nothing is written for it, and (since it is in the source) nothing deleted at its path.
+      if (s.type === 'dir') blocked.push(path);
+      continue;
+    }
 
     if (s.type === 'special') {
       out.skipped.push({ path, reason: 'special-file' });
@@ -177,7 +215,7 @@ export function plan(src: Tree, dst: Tree, options: PlanOptions): Plan {
     if (diff.mode || diff.mtime) out.dirMetas.push({ op: 'dirMeta', path: '', src: srcRoot, mode: diff.mode });
   }
 
-  if (mode === 'mirror' && options.allowDeletes) planDeletes(src, dst, out, touch, options.dstCaseSensitive ?? true);
+  if (mode === 'mirror' && options.allowDeletes) planDeletes(src, dst, out, touch, options.dstCaseSensitive ?? true, [...unstorable.keys()]);
 
   for (const temp of dst.temps) {
     out.deletes.push({ op: 'delete', path: temp, entry: TEMP_ENTRY, temp: true });
@@ -199,6 +237,51 @@ export function plan(src: Tree, dst: Tree, options: PlanOptions): Plan {
   return out;
 }
 
+/**
+ * The source items the destination cannot hold, by path; the paths of a case clash share the one
+ * Skipped that names them all. Items inside a folder that is skipped are left out: they go with it.
+ */
+function unstorableItems(src: Tree, options: PlanOptions): Map<RelPath, Skipped> {
+  const out = new Map<RelPath, Skipped>();
+  const can = options.storable;
+  if (can) {
+    const codec = can.names ? nameCodec(can.names) : undefined;
+    const length = can.maxName?.unit === 'utf16' ? (n: string) => n.length : (n: string) => Buffer.byteLength(n);
+    for (const [path, s] of src.entries) {
+      if (path === '') continue;
+      if (s.type === 'symlink' && !can.symlinks) out.set(path, { path, reason: 'no-symlinks' });
+      else if (s.type === 'file' && can.maxFileBytes !== undefined && s.size > can.maxFileBytes) out.set(path, { path, reason: 'too-large' });
+      else if (can.maxName && length(codec ? codec.encode(baseName(path)) : baseName(path)) > can.maxName.length) out.set(path, { path, reason: 'name-too-long' });
+    }
+  }
+  if (options.dstCaseSensitive === false) {
+    const byFolded = new Map<string, RelPath[]>();
+    for (const path of src.entries.keys()) {
+      if (path === '') continue;
+      const key = fold(path);
+      const same = byFolded.get(key);
+      if (same) same.push(path);
+      else byFolded.set(key, [path]);
+    }
+    for (const paths of byFolded.values()) {
+      if (paths.length < 2) continue;
+      paths.sort();
+      const [first, ...others] = paths;
+      const skip: Skipped = { path: first!, reason: 'case-clash', with: others };
+      for (const p of paths) out.set(p, skip);
+    }
+  }
+  for (const path of [...out.keys()]) {
+    for (let p = parentOf(path); p !== ''; p = parentOf(p)) {
+      if (out.has(p)) {
+        out.delete(path);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 function addNew(out: Plan, path: RelPath, s: Entry, replace: Doomed[]): void {
   if (s.type === 'dir') {
     out.mkdirs.push({ op: 'mkdir', path, src: s, replace });
@@ -209,7 +292,14 @@ function addNew(out: Plan, path: RelPath, s: Entry, replace: Doomed[]): void {
   }
 }
 
-function planDeletes(src: Tree, dst: Tree, out: Plan, touch: (p: RelPath) => void, caseSensitive: boolean): void {
+function planDeletes(src: Tree, dst: Tree, out: Plan, touch: (p: RelPath) => void, caseSensitive: boolean, skipped: RelPath[]): void {
+  // What stands at or below a skipped source item is left alone: it was not compared.
+  const key = caseSensitive ? (p: RelPath) => p : fold;
+  const leftAlone = new Set(skipped.map(key));
+  const isLeftAlone = (path: RelPath) => {
+    for (let p = path; p !== ''; p = parentOf(p)) if (leftAlone.has(key(p))) return true;
+    return false;
+  };
   // Items below a folder that is itself replaced are already in that action's `replace` list.
   const replacedDirs = new Set<RelPath>();
   for (const a of [...out.mkdirs, ...out.transfers]) {
@@ -219,6 +309,7 @@ function planDeletes(src: Tree, dst: Tree, out: Plan, touch: (p: RelPath) => voi
   for (const [path, d] of dst.entries) {
     if (path === '' || inSource(path)) continue;
     if (underAny(path, replacedDirs)) continue;
+    if (leftAlone.size > 0 && isLeftAlone(path)) continue;
     if (d.type === 'dir' && dst.holdsExcluded.has(path)) continue;
     out.deletes.push({ op: 'delete', path, entry: d });
     if (d.type !== 'dir') out.deletedFiles++;

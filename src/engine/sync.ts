@@ -89,7 +89,15 @@ export async function sync(src: Storage, dst: Storage, options: SyncOptions): Pr
   const started = performance.now();
   const exclude = excludeMatcher(options.exclude ?? []);
   const srcRoot = (await rootEntry(src, 'Source'))!;
-  const dstRoot = await rootEntry(dst, 'Destination', true);
+  let dstRoot = await rootEntry(dst, 'Destination', true);
+  // A destination to be made is made now (nothing can refuse a run into an empty one), so that what
+  // it keeps is measured before anything is compared, listed or planned; a dry run writes nothing.
+  if (!dstRoot && !options.dryRun) await makeRoot(dst, srcRoot);
+  if (dst.measure) {
+    await dst.measure({ probe: !options.dryRun });
+    // Looked at again: what the root was listed as must be what it is after measuring.
+    if (dstRoot) dstRoot = await rootEntry(dst, 'Destination', true);
+  }
 
   // A versions folder inside the destination is left out on both sides: neither deleted there nor
   // filled from a source folder that happens to have the same path.
@@ -117,6 +125,7 @@ export async function sync(src: Storage, dst: Storage, options: SyncOptions): Pr
     compareModes: src.capabilities.permissions && dst.capabilities.permissions,
     allowDeletes: srcTree.errors.length === 0,
     dstCaseSensitive: await caseSensitive(dst, dstTree),
+    storable: dst.capabilities,
   };
   let plan = makePlan(srcTree, dstTree, planOptions);
   // Renamed and moved items are moved in the destination too, not copied again: planned again as
@@ -175,13 +184,6 @@ export async function sync(src: Storage, dst: Storage, options: SyncOptions): Pr
     };
   }
 
-  if (!dstRoot) {
-    try {
-      await dst.mkdir('', { mode: srcRoot.mode });
-    } catch (err) {
-      throw new Error(`Destination \`${dst.description}\` cannot be created: ${err instanceof Error ? err.message : String(err)}.`);
-    }
-  }
   const result = await execute(plan, {
     src,
     dst,
@@ -258,6 +260,14 @@ async function scopeRoots(src: Storage, dst: Storage, folders: ReadonlyMap<RelPa
     if (how === 'deep' || scope.get(dir) !== 'deep') scope.set(dir, how);
   }
   return { scope, known };
+}
+
+async function makeRoot(dst: Storage, srcRoot: Entry): Promise<void> {
+  try {
+    await dst.mkdir('', { mode: srcRoot.mode });
+  } catch (err) {
+    throw new Error(`Destination \`${dst.description}\` cannot be created: ${err instanceof Error ? err.message : String(err)}.`);
+  }
 }
 
 async function rootEntry(storage: Storage, role: string, mayBeMissing = false): Promise<Entry | undefined> {

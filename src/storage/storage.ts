@@ -1,4 +1,5 @@
 import type { Entry, EntryType } from '../core/entry.js';
+import type { NameRules } from '../core/name-encoding.js';
 import type { RelPath } from '../core/rel-path.js';
 
 /**
@@ -21,6 +22,24 @@ export interface Capabilities {
   accessTimes: boolean;
   /** The longest full path the backend can reach, in bytes; longer ones fail NAME_TOO_LONG. */
   maxPathBytes?: number;
+  /**
+   * Characters and endings the storage refuses in a name. It stores such names under the
+   * reversible encoding of core/name-encoding.ts and lists them decoded: the engine only sees
+   * the names as the source has them. Absent: every name a path can hold is stored as it is.
+   */
+  names?: NameRules;
+  /** The longest name (one path component), as stored (encoded); longer ones cannot be stored. */
+  maxName?: NameLimit;
+  /** The largest file the storage can hold, in bytes (FAT32: 4 GiB - 1); absent: no limit known. */
+  maxFileBytes?: number;
+  /** What the storage is, in a person's words, for reasons given to one ("exFAT", "NTFS"). */
+  kind?: string;
+}
+
+/** A limit on one name's length: in bytes of UTF-8 (ext4 and most POSIX file systems) or in UTF-16 units (FAT, exFAT, NTFS). */
+export interface NameLimit {
+  length: number;
+  unit: 'byte' | 'utf16';
 }
 
 /**
@@ -100,6 +119,15 @@ export interface Storage {
   /** How to name this storage to a person, e.g. `/home/ann/Photos`. */
   readonly description: string;
   readonly capabilities: Capabilities;
+
+  /**
+   * Optional: looks at what the storage really keeps (times, modes, symlinks, case, names) by
+   * writing and removing hidden temp items in its root, and updates `capabilities` to match. Cheap
+   * after the first call for the same file system. With `probe: false` (or no root yet) nothing is
+   * written: what was measured before, or what the kind of storage tells, is taken. Never
+   * rejects: what could not be measured keeps the capability reported before.
+   */
+  measure?(options?: { probe?: boolean }): Promise<void>;
 
   /** The items directly inside `dir` (no `.`/`..`), in no particular order. NOT_FOUND, NOT_DIR. */
   list(dir: RelPath): Promise<Entry[]>;

@@ -15,7 +15,6 @@ import { assertRelPath } from '../../src/core/rel-path.js';
 import { FsPool, sharedFsPool } from '../../src/storage/local/fs-pool.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { LocalVersions } from '../../src/storage/local/local-versions.js';
-import { fileSystemPrecision, precisionOfType } from '../../src/storage/local/time-precision.js';
 import { mapFsError } from '../../src/storage/local/map-error.js';
 import { bytesSource, readAll } from '../../src/storage/sources.js';
 import { hasTool, skipReasonOutsideCi } from '../helpers/requirements.js';
@@ -349,22 +348,6 @@ describe('versions kept by two runs', () => {
     } finally {
       removeScratch(other);
     }
-  });
-});
-
-describe('time precision of the file system', () => {
-  it('is two seconds on FAT, ten milliseconds on exFAT, a millisecond elsewhere', () => {
-    expect(precisionOfType(0x4d44)).toBe(2_000_000_000n);
-    expect(precisionOfType(0x2011bab0)).toBe(10_000_000n);
-    expect(precisionOfType(0xef53)).toBe(1_000_000n); // ext4
-    expect(precisionOfType(0x01021994)).toBe(1_000_000n); // tmpfs
-  });
-
-  it('is read from the folder, or from its nearest existing parent before it exists', () => {
-    const type = Number(fs.statfsSync(root).type);
-    expect(fileSystemPrecision(root)).toBe(precisionOfType(type));
-    expect(fileSystemPrecision(path.join(root, 'not', 'yet'))).toBe(precisionOfType(type));
-    expect(new LocalStorage(path.join(root, 'missing')).capabilities.mtimePrecisionNs).toBe(precisionOfType(type));
   });
 });
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Entry } from '../../core/entry.js';
+import { NS_PER_MS, type Entry } from '../../core/entry.js';
 import { ErrorCode, StorageError } from '../../core/errors.js';
 import { parentOf, type RelPath } from '../../core/rel-path.js';
 import type { Capabilities, FileSource, FolderListing, Replacing, Storage, WriteOptions } from '../storage.js';
@@ -11,7 +11,9 @@ import { mapFsError } from './map-error.js';
 import { NATIVE_KINDS, sharedNativeBatches, type NativeCopier, type NativeCopyRequest, type NativeLister, type NativeOpRequest, type NativeOps } from './native.js';
 import { NativeFolder } from './native-folder.js';
 import { plainFolder } from '../folder-listing.js';
-import { fileSystemPrecision } from './time-precision.js';
+import { capabilitiesFrom } from '../measured.js';
+import { encodePath, nameCodec, NO_RULES, type NameCodec } from '../../core/name-encoding.js';
+import { measuredOf } from './measure.js';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
 /**
@@ -39,7 +41,10 @@ export interface LocalStorageOptions {
 export class LocalStorage implements Storage {
   readonly description: string;
   private realRoot: string | undefined;
-  readonly capabilities: Capabilities;
+  /** As reported for a folder of this kind, then as measured (see measure()). */
+  capabilities: Capabilities;
+  /** Names as the file system stores them (see Capabilities.names): the identity unless measured otherwise. */
+  private codec: NameCodec = IDENTITY;
   private readonly root: string;
   private readonly fsync: boolean;
   private readonly pool: FsPool;
@@ -59,8 +64,8 @@ export class LocalStorage implements Storage {
     this.capabilities = {
       // Two times this close are equal (README, "Equality"): comfortably coarser than the microsecond
       // Node's double-seconds utimes keeps (times.ts); the copy itself keeps the microsecond.
-      // FAT and exFAT keep coarser times (time-precision.ts).
-      mtimePrecisionNs: fileSystemPrecision(this.root),
+      // Drives that keep coarser times say so when measured.
+      mtimePrecisionNs: NS_PER_MS,
       caseSensitive: process.platform === 'linux',
       canSetModTime: true,
       symlinks: posix,
@@ -68,6 +73,25 @@ export class LocalStorage implements Storage {
       atomicRename: true,
       accessTimes: true,
     };
+    const known = measuredOf(this.root, { probe: false, known: 'magic' });
+    if (known) this.capabilities = capabilitiesFrom(this.capabilities, known);
+  }
+
+  /**
+   * Measures what the file system under the root keeps (probe.ts) and takes it as this storage's
+   * capabilities and name rules; with `probe: false`, writes nothing and goes by what was measured
+   * before on the same mount, else by the file system's kind.
+   */
+  async measure(options: { probe?: boolean } = {}): Promise<void> {
+    const measured = measuredOf(this.realRootOr(), { probe: options.probe ?? true, known: 'device' });
+    if (!measured) return;
+    this.capabilities = capabilitiesFrom(this.capabilities, measured);
+    this.codec = nameCodec(measured.names);
+  }
+
+  /** A path as the file system stores it (names encoded where it refuses them). */
+  private stored(rel: RelPath): string {
+    return this.codec.identity ? rel : encodePath(this.codec, rel);
   }
 
   /**
@@ -85,7 +109,7 @@ export class LocalStorage implements Storage {
     } catch {
       return; // missing: the call itself fails as it should
     }
-    const expected = path.join(this.realRootOr(), ...parent.split('/'));
+    const expected = path.join(this.realRootOr(), ...this.stored(parent).split('/'));
     const same = this.capabilities.caseSensitive ? real === expected : real.toLowerCase() === expected.toLowerCase();
     if (!same) {
       throw new StorageError(ErrorCode.CHANGED, `${rel}: a folder on its way is no longer a folder here (a symlink put in its place?); nothing was written through it`, rel);
@@ -147,7 +171,8 @@ export class LocalStorage implements Storage {
   absolute(rel: RelPath): string {
     if (rel === '') return this.root;
     if (BAD_REL.test(rel)) throw new TypeError(`Not a relative storage path: ${JSON.stringify(rel)}`);
-    return this.root === '/' ? `/${rel}` : `${this.root}/${rel}`;
+    const stored = this.stored(rel);
+    return this.root === '/' ? `/${stored}` : `${this.root}/${stored}`;
   }
 
   // Listing is synchronous on purpose: a readdir plus an lstat per name costs about 3 µs an item on
@@ -185,7 +210,7 @@ export class LocalStorage implements Storage {
         if (name.includes('\uFFFD')) throw notUtf8(dir, name);
         continue; // vanished between readdir and lstat
       }
-      entries.push(toEntry(name, st, st.isSymbolicLink() ? readlinkOrEmpty(child) : undefined));
+      entries.push(toEntry(this.codec.identity ? name : this.codec.decode(name), st, st.isSymbolicLink() ? readlinkOrEmpty(child) : undefined));
     }
     return entries;
   }
@@ -232,7 +257,8 @@ export class LocalStorage implements Storage {
     const abs = this.absolute(dir);
     try {
       // The root may be a symlink to a folder; below it, a symlink is never listed through.
-      return new NativeFolder(await native.submit([abs, dir === '']));
+      const listed = new NativeFolder(await native.submit([abs, dir === '']));
+      return this.codec.identity ? listed : decodedFolder(listed, this.codec);
     } catch (err) {
       const { code, item } = err as NodeJS.ErrnoException & { item?: string };
       // A time before 1677 or after 2262 does not fit the library's 64-bit nanoseconds.
@@ -240,7 +266,8 @@ export class LocalStorage implements Storage {
       if (code === 'ELOOP' && dir !== '') throw new StorageError(ErrorCode.NOT_DIR, `${dir}: is a symlink, not a folder`, dir);
       if (item === undefined) throw mapFsError(err, dir);
       if (code === 'EILSEQ') throw notUtf8(dir, item);
-      throw mapFsError(err, dir === '' ? item : `${dir}/${item}`);
+      const name = this.codec.identity ? item : this.codec.decode(item);
+      throw mapFsError(err, dir === '' ? name : `${dir}/${name}`);
     }
   }
 
@@ -457,6 +484,23 @@ export class LocalStorage implements Storage {
       throw refine ? await refine(e) : e;
     }
   }
+}
+
+const IDENTITY = nameCodec(NO_RULES);
+
+/**
+ * A listing with its names decoded (see Capabilities.names). The summary stays the stored names':
+ * it is only ever equal to another listing of stored names, whose items are then equal too.
+ */
+function decodedFolder(listed: FolderListing, codec: NameCodec): FolderListing {
+  const decode = (entries: Entry[]) => entries.map((e) => ({ ...e, name: codec.decode(e.name) }));
+  return {
+    summary: listed.summary,
+    nonFolders: listed.nonFolders,
+    entries: () => decode(listed.entries()),
+    folders: () => decode(listed.folders()),
+    namesInclude: (fragment) => listed.namesInclude(fragment) || decode(listed.entries()).some((e) => e.name.includes(fragment)),
+  };
 }
 
 /** The native library takes times as 64-bit nanoseconds (1677 to 2262); others go the portable way. */

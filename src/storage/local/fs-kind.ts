@@ -1,0 +1,46 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** A file system as far as its type tells: a name for people, and whether it runs through FUSE. */
+export interface FileSystemKind {
+  /** "exFAT", "NTFS", "FAT32", … when known. */
+  name?: string;
+  fuse: boolean;
+  /** statfs(2)'s f_type of the folder; 0 where statfs is missing. */
+  magic: number;
+}
+
+// statfs(2) magic numbers.
+const FUSE_MAGIC = 0x65735546;
+const BY_MAGIC: ReadonlyMap<number, string> = new Map([
+  [0x4d44, 'FAT32'], // vfat and msdos (FAT12/16 included: the same rules)
+  [0x2011bab0, 'exFAT'],
+  [0x5346544e, 'NTFS'], // ntfs3, the kernel's own driver
+  [0xef53, 'ext4'],
+  [0x01021994, 'tmpfs'],
+  [0x9123683e, 'btrfs'],
+  [0x58465342, 'XFS'],
+]);
+
+// blkid's TYPE of a block device behind a FUSE mount.
+const BY_BLKID: Readonly<Record<string, string>> = { vfat: 'FAT32', msdos: 'FAT32', exfat: 'exFAT', ntfs: 'NTFS', ntfs3: 'NTFS' };
+
+/**
+ * The kind of file system holding `dir` (or, while it does not exist, its nearest existing
+ * parent). Every FUSE drive reports the type `fuseblk`, so for those the block device behind the
+ * mount is asked what it holds (`deviceKind`, see volume.ts).
+ */
+export function fileSystemKind(dir: string, deviceKind: (dir: string) => string | undefined = () => undefined): FileSystemKind {
+  for (let p = path.resolve(dir); ; p = path.dirname(p)) {
+    let magic: number;
+    try {
+      magic = Number(fs.statfsSync(p).type);
+    } catch {
+      if (path.dirname(p) === p) return { fuse: false, magic: 0 };
+      continue;
+    }
+    if (magic !== FUSE_MAGIC) return { name: BY_MAGIC.get(magic), fuse: false, magic };
+    const type = deviceKind(p);
+    return { name: type === undefined ? undefined : (BY_BLKID[type] ?? type), fuse: true, magic };
+  }
+}
