@@ -5,7 +5,7 @@ import { rootMessages } from '../core/messages.js';
 import type { SyncMode } from '../core/modes.js';
 import { baseName, joinRel, parentOf, type RelPath } from '../core/rel-path.js';
 import type { Scope } from './scope.js';
-import type { Storage } from '../storage/storage.js';
+import type { Capabilities, Storage } from '../storage/storage.js';
 import { compareContents } from './compare-content.js';
 import { excludeMatcher } from './exclude.js';
 import { execute, type ExecuteResult } from './execute.js';
@@ -87,69 +87,26 @@ export interface SyncResult extends ExecuteResult {
  */
 export async function sync(src: Storage, dst: Storage, options: SyncOptions): Promise<SyncResult> {
   const started = performance.now();
-  const exclude = excludeMatcher(options.exclude ?? []);
   const srcRoot = (await rootEntry(src, 'Source'))!;
   let dstRoot = await rootEntry(dst, 'Destination', true);
-  // A destination to be made is made now (nothing can refuse a run into an empty one), so that what
-  // it keeps is measured before anything is compared, listed or planned; a dry run writes nothing.
-  if (!dstRoot && !options.dryRun) await makeRoot(dst, srcRoot);
-  if (dst.measure) {
-    await dst.measure({ probe: !options.dryRun });
-    // Looked at again: what the root was listed as must be what it is after measuring.
-    if (dstRoot) dstRoot = await rootEntry(dst, 'Destination', true);
-  }
-
-  // A versions folder inside the destination is left out on both sides: neither deleted there nor
-  // filled from a source folder that happens to have the same path.
-  const hide = options.hideInDestination;
-  const scanOptions: PairScanOptions = {
-    exclude,
-    hide,
-    signal: options.signal,
-    compareWhole: (options.exclude ?? []).length === 0 && !options.checksum,
-  };
-  const scoped = options.scope && !options.scope.full && dstRoot ? await scopeRoots(src, dst, options.scope.folders, srcRoot, dstRoot) : undefined;
-  const [srcTree, dstTree] = scoped
-    ? await scanPair(src, dst, { src: srcRoot, dst: dstRoot! }, { ...scanOptions, ...scoped, rootFailed: rootFailures(src, dst) })
-    : await scanBoth(src, dst, srcRoot, dstRoot, scanOptions);
-
-  const windowNs = { srcPrecisionNs: src.capabilities.mtimePrecisionNs, dstPrecisionNs: dst.capabilities.mtimePrecisionNs };
-  const contentDiffers = options.checksum && options.mode !== 'missing'
-    ? await compareContents(src, dst, sameSizeFiles(srcTree, dstTree), 4, options.signal)
-    : undefined;
-
-  const planOptions: PlanOptions = {
-    mode: options.mode,
-    ...windowNs,
-    contentDiffers,
-    compareModes: src.capabilities.permissions && dst.capabilities.permissions,
-    allowDeletes: srcTree.errors.length === 0,
-    dstCaseSensitive: await caseSensitive(dst, dstTree),
-    storable: dst.capabilities,
-  };
-  let plan = makePlan(srcTree, dstTree, planOptions);
-  // Renamed and moved items are moved in the destination too, not copied again: planned again as
-  // if the moves were made, so nothing they carry is copied or deleted. Not with --checksum (what
-  // was moved would go uncompared) nor --versions (what a run replaces is kept as it was, where it was).
-  const movesAllowed = !options.checksum && !options.versions && dst.capabilities.atomicRename;
-  const moves = !movesAllowed ? [] : findMoves(plan, { src: srcTree, dst: dstTree }, modifyWindow(windowNs.srcPrecisionNs, windowNs.dstPrecisionNs));
-  if (moves.length > 0) plan = makePlan(srcTree, afterMoves(dstTree, moves), { ...planOptions, moves });
-  let refused: string | undefined;
-  let deletionsHeld: string | undefined;
-  let heldBecause: string | undefined;
-  try {
-    const partial = scoped ? { destinationFiles: options.destinationFiles, deletedBefore: options.deletedBefore } : undefined;
-    checkGuards(plan, srcTree, dstTree, options, src.description, dst.description, partial);
-  } catch (err) {
-    if (!(err instanceof RefusedError)) throw err;
-    // A dry run still shows what would have happened, and says it would be refused.
-    if (options.dryRun) refused = err.message;
-    else if (options.guardTripped === 'hold') {
-      deletionsHeld = err.message;
-      heldBecause = err instanceof GuardError ? err.fact : err.message;
+  // What the destination keeps is measured before anything is listed or compared. A destination to
+  // be made is made and probed now (nothing can refuse a run into an empty one); an existing one
+  // is first taken as measured before or as its kind tells, and probed only once the guards have
+  // passed (a refused run writes nothing), then surveyed again if the probe found otherwise.
+  // A dry run writes nothing.
+  const probeNow = !dstRoot && !options.dryRun;
+  if (probeNow) await makeRoot(dst, srcRoot);
+  await dst.measure?.({ probe: probeNow });
+  let survey = await surveyRun(src, dst, srcRoot, dstRoot, options);
+  if (dst.measure && dstRoot && !options.dryRun) {
+    const before = dst.capabilities;
+    await dst.measure({ probe: true });
+    if (!sameCapabilities(before, dst.capabilities)) {
+      dstRoot = await rootEntry(dst, 'Destination', true);
+      survey = await surveyRun(src, dst, srcRoot, dstRoot, options);
     }
-    else throw err;
   }
+  const { srcTree, dstTree, plan, refused, deletionsHeld, heldBecause } = survey;
 
   const base = {
     mode: options.mode,
@@ -260,6 +217,83 @@ async function scopeRoots(src: Storage, dst: Storage, folders: ReadonlyMap<RelPa
     if (how === 'deep' || scope.get(dir) !== 'deep') scope.set(dir, how);
   }
   return { scope, known };
+}
+
+interface Survey {
+  srcTree: Tree;
+  dstTree: Tree;
+  plan: Plan;
+  refused?: string;
+  deletionsHeld?: string;
+  heldBecause?: string;
+}
+
+/**
+ * Both sides listed and compared, the plan made and the guards checked: everything a run decides
+ * before it writes. Throws RefusedError when a guard trips and the run is to be refused.
+ */
+async function surveyRun(src: Storage, dst: Storage, srcRoot: Entry, dstRoot: Entry | undefined, options: SyncOptions): Promise<Survey> {
+  const exclude = excludeMatcher(options.exclude ?? []);
+  // A versions folder inside the destination is left out on both sides: neither deleted there nor
+  // filled from a source folder that happens to have the same path.
+  const hide = options.hideInDestination;
+  const scanOptions: PairScanOptions = {
+    exclude,
+    hide,
+    signal: options.signal,
+    compareWhole: (options.exclude ?? []).length === 0 && !options.checksum,
+  };
+  const scoped = options.scope && !options.scope.full && dstRoot ? await scopeRoots(src, dst, options.scope.folders, srcRoot, dstRoot) : undefined;
+  const [srcTree, dstTree] = scoped
+    ? await scanPair(src, dst, { src: srcRoot, dst: dstRoot! }, { ...scanOptions, ...scoped, rootFailed: rootFailures(src, dst) })
+    : await scanBoth(src, dst, srcRoot, dstRoot, scanOptions);
+
+  const windowNs = { srcPrecisionNs: src.capabilities.mtimePrecisionNs, dstPrecisionNs: dst.capabilities.mtimePrecisionNs };
+  const contentDiffers = options.checksum && options.mode !== 'missing'
+    ? await compareContents(src, dst, sameSizeFiles(srcTree, dstTree), 4, options.signal)
+    : undefined;
+
+  const planOptions: PlanOptions = {
+    mode: options.mode,
+    ...windowNs,
+    contentDiffers,
+    compareModes: src.capabilities.permissions && dst.capabilities.permissions,
+    allowDeletes: srcTree.errors.length === 0,
+    dstCaseSensitive: await caseSensitive(dst, dstTree),
+    storable: dst.capabilities,
+  };
+  let plan = makePlan(srcTree, dstTree, planOptions);
+  // Renamed and moved items are moved in the destination too, not copied again: planned again as
+  // if the moves were made, so nothing they carry is copied or deleted. Not with --checksum (what
+  // was moved would go uncompared) nor --versions (what a run replaces is kept as it was, where it was).
+  const movesAllowed = !options.checksum && !options.versions && dst.capabilities.atomicRename;
+  const moves = !movesAllowed ? [] : findMoves(plan, { src: srcTree, dst: dstTree }, modifyWindow(windowNs.srcPrecisionNs, windowNs.dstPrecisionNs));
+  if (moves.length > 0) plan = makePlan(srcTree, afterMoves(dstTree, moves), { ...planOptions, moves });
+  let refused: string | undefined;
+  let deletionsHeld: string | undefined;
+  let heldBecause: string | undefined;
+  try {
+    const partial = scoped ? { destinationFiles: options.destinationFiles, deletedBefore: options.deletedBefore } : undefined;
+    checkGuards(plan, srcTree, dstTree, options, src.description, dst.description, partial);
+  } catch (err) {
+    if (!(err instanceof RefusedError)) throw err;
+    // A dry run still shows what would have happened, and says it would be refused.
+    if (options.dryRun) refused = err.message;
+    else if (options.guardTripped === 'hold') {
+      deletionsHeld = err.message;
+      heldBecause = err instanceof GuardError ? err.fact : err.message;
+    }
+    else throw err;
+  }
+
+  return { srcTree, dstTree, plan, refused, deletionsHeld, heldBecause };
+}
+
+/** Whether two sets of capabilities say the same (what a probe found, against what was assumed). */
+function sameCapabilities(a: Capabilities, b: Capabilities): boolean {
+  const text = (c: Capabilities) =>
+    JSON.stringify(Object.entries(c).sort(([x], [y]) => x.localeCompare(y)), (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+  return text(a) === text(b);
 }
 
 async function makeRoot(dst: Storage, srcRoot: Entry): Promise<void> {
