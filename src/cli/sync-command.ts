@@ -3,6 +3,8 @@ import { RefusedError } from '../core/errors.js';
 import { isSyncMode, SYNC_MODES, type SyncMode } from '../core/modes.js';
 import type { SyncEvent } from '../core/events.js';
 import type { Action } from '../engine/plan.js';
+import { describeSkip } from '../engine/skips.js';
+import type { Capabilities } from '../storage/storage.js';
 import { sync, type SyncResult } from '../engine/sync.js';
 import { app } from '../app.js';
 import { checkPaths } from './check-paths.js';
@@ -182,8 +184,8 @@ export async function syncCommand(argv: string[], io: Io, signal: AbortSignal): 
   if (args.dryRun && !args.json && !args.quiet) printPlan(result, io);
   for (const e of result.errors) io.stderr.write(`failed: ${e.message}\n`);
   for (const s of result.skipped) {
-    if (s.reason === 'special-file') io.stderr.write(`skipped: ${s.path}: not a regular file, folder or symlink\n`);
-    else if (s.reason === 'destination-newer' && !args.quiet) io.stderr.write(`skipped: ${s.path}: the destination copy is newer (update mode keeps it)\n`);
+    if (s.reason === 'type-conflict' || s.reason === 'holds-excluded') continue; // listed with the failures
+    if (s.reason !== 'destination-newer' || !args.quiet) io.stderr.write(`skipped: ${describeSkip(s, dst.capabilities)}\n`);
   }
   if (result.deletesHeld > 0) {
     io.stderr.write(
@@ -193,7 +195,7 @@ export async function syncCommand(argv: string[], io: Io, signal: AbortSignal): 
   }
   if (result.fatal) io.stderr.write(`Stopped: ${result.fatal.message}. ${FATAL_HINT[result.fatal.code] ?? 'Fix the destination, then run again.'}\n`);
 
-  if (args.json) io.stdout.write(`${JSON.stringify(summaryJson(result))}\n`);
+  if (args.json) io.stdout.write(`${JSON.stringify(summaryJson(result, dst.capabilities))}\n`);
   else if (!args.quiet) io.stdout.write(`${summaryText(result, signal.aborted)}\n`);
 
   if (signal.aborted) return ExitCode.INTERRUPTED;
@@ -210,7 +212,7 @@ const FATAL_HINT: Partial<Record<string, string>> = {
   DEVICE_GONE: 'Check that the drive or phone is still connected (and the phone unlocked), then run again: finished files are not copied again.',
 };
 
-export function summaryJson(r: SyncResult) {
+export function summaryJson(r: SyncResult, dst: Capabilities) {
   return {
     mode: r.mode,
     dryRun: r.dryRun,
@@ -221,6 +223,7 @@ export function summaryJson(r: SyncResult) {
     metadata: r.metadata,
     unchanged: r.unchanged,
     skipped: r.skipped.length,
+    skippedItems: r.skipped.map((s) => ({ path: s.path, reason: s.reason, ...(s.with ? { with: s.with } : {}), message: describeSkip(s, dst) })),
     failed: r.failed,
     vanished: r.vanished,
     deletesHeld: r.deletesHeld,

@@ -10,6 +10,9 @@ import { formatCount } from '../core/format.js';
 import { openLogFile, type LogFile } from './log-file.js';
 import { parseSyncArgs, summaryJson, summaryText, type Io } from './sync-command.js';
 import { UsageError } from './usage-error.js';
+import { UNSTORABLE } from '../engine/plan.js';
+import { describeSkip } from '../engine/skips.js';
+import type { Storage } from '../storage/storage.js';
 
 const WATCH_HELP = `Usage: synctray watch <source> <destination> [options]
 
@@ -80,7 +83,7 @@ export async function watchCommand(argv: string[], io: Io, signal: AbortSignal):
   const src = app.openStorage(paths.source);
   const dst = app.openStorage(paths.destination);
   const versions = paths.versions ? app.openVersions(paths.versions, new Date()) : undefined;
-  const say = reporter(io, args.json, args.quiet, log);
+  const say = reporter(io, args.json, args.quiet, log, dst);
   const pair = new PairWatcher(
     src,
     dst,
@@ -125,13 +128,13 @@ function totalsText(t: WatchTotals): string {
 }
 
 /** How reports reach the user: JSON lines on stdout, or short lines (changes on stdout, trouble on stderr). */
-function reporter(io: Io, json: boolean, quiet: boolean, log: LogFile | undefined): (r: WatchReport) => void {
+function reporter(io: Io, json: boolean, quiet: boolean, log: LogFile | undefined, dst: Storage): (r: WatchReport) => void {
   return (r) => {
     log?.flush();
     if (json) {
       const line =
         r.type === 'ready' || r.type === 'batch'
-          ? { event: r.type, ...(r.type === 'batch' ? { full: r.full } : {}), ...summaryJson(r.result) }
+          ? { event: r.type, ...(r.type === 'batch' ? { full: r.full } : {}), ...summaryJson(r.result, dst.capabilities) }
           : { event: r.type, ...r };
       io.stdout.write(`${JSON.stringify(line, (k, v) => (k === 'type' ? undefined : v))}\n`);
       return;
@@ -141,6 +144,8 @@ function reporter(io: Io, json: boolean, quiet: boolean, log: LogFile | undefine
     else if (r.type === 'state' && (r.state === 'waiting-for-source' || r.state === 'error' || r.reason)) {
       io.stderr.write(`${r.state}${r.reason ? `: ${r.reason}` : ''}\n`);
     } else if (!quiet && r.type === 'ready') {
+      // What the destination cannot hold is said once, at the start: every later step skips it again.
+      for (const s of r.result.skipped) if (UNSTORABLE.has(s.reason)) io.stderr.write(`skipped: ${describeSkip(s, dst.capabilities)}\n`);
       io.stdout.write(`${summaryText(r.result, false)}. Watching for changes (Ctrl+C to stop).\n`);
     } else if (!quiet && r.type === 'batch') {
       const res = r.result;

@@ -243,3 +243,68 @@ describe('guards', () => {
     expect(() => guard(tree({ ...files(4), f5: 'x' }), tree(files(12)), { approvedDeletes: names(5, 12) })).toThrow(/would delete 7 of the 12/);
   });
 });
+
+describe('plan: what the destination cannot hold is skipped and reported, never failed or deleted', () => {
+  const exfat = { symlinks: false, maxName: { length: 255, unit: 'utf16' as const }, names: { refused: ':*?"<>|\\', trailingDot: false, trailingSpace: false } };
+
+  it('skips symlinks where the destination has none; a later run does the same and deletes nothing', () => {
+    const src = tree({ f: 'x', link: ['symlink', { target: 'f' }] });
+    const first = run(src, tree({}), 'mirror', { storable: exfat });
+    expect(describePlan(first)).toEqual(['copy f', 'dirMeta .', 'skip link no-symlinks']);
+    const again = run(src, tree({ f: 'x' }), 'mirror', { storable: exfat });
+    expect(describePlan(again)).toEqual(['skip link no-symlinks']);
+  });
+
+  it('copies symlinks where the destination holds them', () => {
+    const src = tree({ link: ['symlink', { target: 'f' }] });
+    expect(describePlan(run(src, tree({}), 'mirror', { storable: { ...exfat, symlinks: true } }))).toEqual(['copy link', 'dirMeta .']);
+  });
+
+  it('names both sides of a case clash in one skip, writes neither, and leaves the copy already there', () => {
+    const src = tree({ 'Case.txt': 'AAA', 'case.txt': 'b', other: 'o' });
+    const dst = tree({ 'Case.txt': 'old' });
+    const p = run(src, dst, 'mirror', { storable: exfat, dstCaseSensitive: false });
+    expect(p.skipped).toEqual([{ path: 'Case.txt', reason: 'case-clash', with: ['case.txt'] }]);
+    expect(describePlan(p)).toEqual(['copy other', 'dirMeta .', 'skip Case.txt case-clash']);
+    // The next run plans the same: no ping-pong between the two.
+    expect(describePlan(run(src, tree({ 'Case.txt': 'old', other: 'o' }), 'mirror', { storable: exfat, dstCaseSensitive: false }))).toEqual(['skip Case.txt case-clash']);
+  });
+
+  it('skips a whole folder caught in a case clash, with nothing below it reported or deleted', () => {
+    const src = tree({ 'Dir/a': 'a', 'dir/a': 'b', 'dir/b': 'c' });
+    const dst = tree({ 'Dir/a': 'a', 'Dir/gone': 'g' });
+    const p = run(src, dst, 'mirror', { storable: exfat, dstCaseSensitive: false });
+    expect(p.skipped).toEqual([{ path: 'Dir', reason: 'case-clash', with: ['dir'] }]);
+    expect(p.deletes).toEqual([]);
+    expect(p.transfers).toEqual([]);
+  });
+
+  it('sees no clash on a case-sensitive destination', () => {
+    const p = run(tree({ 'Case.txt': 'a', 'case.txt': 'b' }), tree({}), 'mirror', { storable: exfat, dstCaseSensitive: true });
+    expect(p.skipped).toEqual([]);
+    expect(p.transfers).toHaveLength(2);
+  });
+
+  it('skips files over the largest the destination holds', () => {
+    const src = tree({ big: ['file', { size: 2 ** 32 }], fits: ['file', { size: 2 ** 32 - 1 }] });
+    const p = run(src, tree({}), 'mirror', { storable: { symlinks: true, maxFileBytes: 2 ** 32 - 1 } });
+    expect(describePlan(p)).toEqual(['copy fits', 'dirMeta .', 'skip big too-large']);
+  });
+
+  it('measures a name as the destination stores it: encoded, in bytes or UTF-16 units', () => {
+    const colons = ':'.repeat(100); // 100 bytes as it is, 300 bytes encoded (full-width), 100 units either way
+    const src = tree({ [colons]: 'x', ['é'.repeat(200)]: 'y' });
+    const bytes = run(src, tree({}), 'mirror', { storable: { ...exfat, maxName: { length: 255, unit: 'byte' } } });
+    expect(bytes.skipped.map((s) => s.reason)).toEqual(['name-too-long', 'name-too-long']);
+    const units = run(src, tree({}), 'mirror', { storable: exfat });
+    expect(units.skipped).toEqual([]);
+    const plain = run(src, tree({}), 'mirror', { storable: { symlinks: true, maxName: { length: 255, unit: 'byte' } } });
+    expect(plain.skipped.map((s) => s.path)).toEqual(['é'.repeat(200)]);
+  });
+
+  it('leaves what is inside a folder whose name is too long to the folder skip', () => {
+    const long = 'n'.repeat(300);
+    const p = run(tree({ [`${long}/a`]: 'a', [`${long}/b`]: 'b' }), tree({}), 'mirror', { storable: exfat });
+    expect(describePlan(p)).toEqual([`skip ${long} name-too-long`]);
+  });
+});

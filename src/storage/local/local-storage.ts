@@ -31,6 +31,8 @@ export interface LocalStorageOptions {
   pool?: FsPool;
   /** List and copy through the native library where it was built (default true; tests run both ways). */
   native?: boolean;
+  /** What the file system under a folder keeps (default: measured, see measure.ts); tests pass their own. */
+  measured?: typeof measuredOf;
 }
 
 /**
@@ -48,6 +50,7 @@ export class LocalStorage implements Storage {
   private readonly root: string;
   private readonly fsync: boolean;
   private readonly pool: FsPool;
+  private readonly measured: typeof measuredOf;
   private readonly native: { lister: NativeLister; copier: NativeCopier; ops?: NativeOps } | undefined;
   /** Offered with the native library, which summarises folders as it lists them. */
   readonly listFolder?: (dir: RelPath) => Promise<FolderListing>;
@@ -57,6 +60,7 @@ export class LocalStorage implements Storage {
     this.description = this.root;
     this.fsync = options.fsync ?? true;
     this.pool = options.pool ?? sharedFsPool();
+    this.measured = options.measured ?? measuredOf;
     this.native = options.native === false ? undefined : sharedNativeBatches();
     const lister = this.native?.lister;
     if (lister) this.listFolder = (dir) => this.nativeFolder(lister, dir);
@@ -73,7 +77,7 @@ export class LocalStorage implements Storage {
       atomicRename: true,
       accessTimes: true,
     };
-    const known = measuredOf(this.root, { probe: false, known: 'magic' });
+    const known = this.measured(this.root, { probe: false, known: 'magic' });
     if (known) this.capabilities = capabilitiesFrom(this.capabilities, known);
   }
 
@@ -83,10 +87,36 @@ export class LocalStorage implements Storage {
    * before on the same mount, else by the file system's kind.
    */
   async measure(options: { probe?: boolean } = {}): Promise<void> {
-    const measured = measuredOf(this.realRootOr(), { probe: options.probe ?? true, known: 'device' });
+    const measured = this.measured(this.realRootOr(), { probe: options.probe ?? true, known: 'device' });
     if (!measured) return;
     this.capabilities = capabilitiesFrom(this.capabilities, measured);
     this.codec = nameCodec(measured.names);
+  }
+
+  /**
+   * A failure to create an item, said plainly where the file system refused the item itself: a
+   * drive without symlinks says EIO or ENOSYS to symlink(), and exfat-fuse says ENOENT to a name
+   * with `:` in a folder that exists. Such items are normally skipped or encoded once the drive
+   * is measured; this is for a drive that could not be.
+   */
+  private explained(e: StorageError, made: 'name' | 'symlink' | undefined): StorageError {
+    const rel = e.path ?? '';
+    if (made === undefined || rel === '' || e.native === undefined) return e;
+    const drive = this.capabilities.kind ? `this drive (${this.capabilities.kind})` : 'the file system here';
+    if (made === 'symlink' && ['EIO', 'ENOSYS', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP'].includes(e.native)) {
+      return new StorageError(ErrorCode.UNSUPPORTED, `${rel}: ${drive} cannot hold symlinks (${e.native})`, rel, false, e.native);
+    }
+    const refusedName = ['EINVAL', 'EILSEQ'].includes(e.native) || (e.native === 'ENOENT' && this.folderExists(parentOf(rel)));
+    if (!refusedName) return e;
+    return new StorageError(ErrorCode.UNSUPPORTED, `${rel}: ${drive} refuses this name (${e.native}); rename it to back it up here`, rel, false, e.native);
+  }
+
+  private folderExists(rel: RelPath): boolean {
+    try {
+      return fs.statSync(this.absolute(rel)).isDirectory();
+    } catch {
+      return false;
+    }
   }
 
   /** A path as the file system stores it (names encoded where it refuses them). */
@@ -243,7 +273,8 @@ export class LocalStorage implements Storage {
     try {
       await copier.submit(request);
     } catch (err) {
-      throw mapFsError(err, renameTo !== undefined && (err as { atTarget?: boolean }).atTarget ? renameTo : rel);
+      const atTarget = renameTo !== undefined && (err as { atTarget?: boolean }).atTarget;
+      throw this.explained(mapFsError(err, atTarget ? renameTo : rel), atTarget ? 'name' : undefined);
     }
     return expect !== undefined;
   }
@@ -320,7 +351,8 @@ export class LocalStorage implements Storage {
         if (renameTo !== undefined) this.beneath(renameTo);
         await this.pool.call(request, parentOf(rel));
       } catch (err) {
-        throw mapFsError(err, renameTo !== undefined && isAtTarget(err) ? renameTo : rel);
+        const atTarget = renameTo !== undefined && isAtTarget(err);
+        throw this.explained(mapFsError(err, atTarget ? renameTo : rel), atTarget ? 'name' : undefined);
       }
       return expect !== undefined;
     }
@@ -480,7 +512,9 @@ export class LocalStorage implements Storage {
       if (request.op === 'rename' && request.from.startsWith(`${this.root}${path.sep}`)) this.beneath(path.relative(this.root, request.from).split(path.sep).join('/'));
       return await this.pool.call<T>(request, parentOf(rel));
     } catch (err) {
-      const e = mapFsError(err, rel);
+      // A rename whose item is gone failed for that, not for the name it was given.
+      const named = request.op === 'symlink' ? 'symlink' : request.op === 'mkdir' || (request.op === 'rename' && lexists(request.from)) ? 'name' : undefined;
+      const e = this.explained(mapFsError(err, rel), named);
       throw refine ? await refine(e) : e;
     }
   }
@@ -527,6 +561,10 @@ function readlinkOrEmpty(abs: string): string {
   } catch {
     return '';
   }
+}
+
+function lexists(abs: string): boolean {
+  return fs.lstatSync(abs, { throwIfNoEntry: false }) !== undefined;
 }
 
 async function isDir(abs: string): Promise<boolean> {

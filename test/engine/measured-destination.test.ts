@@ -1,0 +1,150 @@
+/**
+ * The whole sync path over a destination that reports what a probe found (a fake measurement on a
+ * real folder): each result of a probe changes what the engine compares, writes and skips.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { NO_RULES } from '../../src/core/name-encoding.js';
+import { sync, type SyncResult } from '../../src/engine/sync.js';
+import { LocalStorage } from '../../src/storage/local/local-storage.js';
+import { PROBE_TIME_NS, type Probed } from '../../src/storage/measured.js';
+import { makeSyncScratch, removeScratch } from '../helpers/scratch.js';
+import { setMtime } from '../helpers/mtimes.js';
+import { writeTree } from '../helpers/tree-spec.js';
+
+const S = 1_000_000_000n;
+const POSIX: Probed = {
+  time: { setNs: PROBE_TIME_NS, readNs: PROBE_TIME_NS },
+  permissions: true,
+  symlinks: true,
+  foldsCase: false,
+  names: NO_RULES,
+  maxName: { length: 255, unit: 'byte' },
+};
+
+let root: string;
+let src: string;
+let dst: string;
+beforeEach(() => {
+  ({ root, src, dst } = makeSyncScratch());
+  fs.mkdirSync(src);
+});
+afterEach(() => removeScratch(root));
+
+/** A destination whose measurement says `probed`; `probes` counts the measurements that wrote. */
+function destination(probed: Partial<Probed>): { storage: LocalStorage; probes: () => number } {
+  let probes = 0;
+  const storage = new LocalStorage(dst, {
+    measured: (_dir, options) => {
+      if (options.probe) probes++;
+      return { ...POSIX, ...probed };
+    },
+  });
+  return { storage, probes: () => probes };
+}
+
+async function mirror(probed: Partial<Probed>): Promise<SyncResult> {
+  return sync(new LocalStorage(src), destination(probed).storage, { mode: 'mirror' });
+}
+
+const idle = { copied: 0, updated: 0, metadata: 0, deleted: 0, failed: 0 };
+
+describe('a destination measured as keeping', () => {
+  it('whole seconds: times within a second are equal, and the next run is idle', async () => {
+    writeTree(src, { a: 'a', b: 'b' });
+    setMtime(path.join(src, 'a'), 1_700_000_000n * S + 999_999_999n);
+    const whole = { time: { setNs: PROBE_TIME_NS, readNs: PROBE_TIME_NS - 123_456_789n } };
+    expect(await mirror(whole)).toMatchObject({ copied: 2, failed: 0 });
+    // As a drive keeping whole seconds would have stored it.
+    setMtime(path.join(dst, 'a'), 1_700_000_000n * S);
+    expect(await mirror(whole)).toMatchObject(idle);
+    // The same difference on a destination keeping nanoseconds is a change.
+    expect(await mirror({})).toMatchObject({ updated: 1 });
+  });
+
+  it('no permission bits: modes are neither compared nor set', async () => {
+    writeTree(src, { a: 'a' });
+    fs.chmodSync(path.join(src, 'a'), 0o600);
+    expect(await mirror({ permissions: false })).toMatchObject({ copied: 1, failed: 0 });
+    // As such a drive shows every item.
+    fs.chmodSync(path.join(dst, 'a'), 0o777);
+    expect(await mirror({ permissions: false })).toMatchObject(idle);
+    expect(await mirror({ permissions: true })).toMatchObject({ metadata: 1 });
+  });
+
+  it('no symlinks: links are skipped with their reason, not failed, at every run', async () => {
+    writeTree(src, { a: 'a' });
+    fs.symlinkSync('a', path.join(src, 'link'));
+    for (let run = 0; run < 2; run++) {
+      const r = await mirror({ symlinks: false, kind: 'exFAT' });
+      expect(r).toMatchObject({ failed: 0, copied: run === 0 ? 1 : 0 });
+      expect(r.skipped).toEqual([{ path: 'link', reason: 'no-symlinks' }]);
+    }
+    expect(fs.existsSync(path.join(dst, 'link'))).toBe(false);
+  });
+
+  it('refused characters: names stored encoded, listed decoded, the next run idle, deletions by the decoded name', async () => {
+    writeTree(src, { 'a:b?.txt': 'x', 'dir:1/in': 'y', 'plain ': 'z' });
+    const rules = { names: { refused: ':?', trailingDot: true, trailingSpace: true } };
+    expect(await mirror(rules)).toMatchObject({ copied: 4, failed: 0 }); // three files and a folder
+    expect(fs.readdirSync(dst).sort()).toEqual(['a：b？.txt', 'dir：1', 'plain␠']);
+    expect(await mirror(rules)).toMatchObject(idle);
+    fs.rmSync(path.join(src, 'a:b?.txt'));
+    expect(await mirror(rules)).toMatchObject({ deleted: 1, failed: 0 });
+    expect(fs.readdirSync(dst).sort()).toEqual(['dir：1', 'plain␠']);
+  });
+
+  it('two source names never share a stored name: a real look-alike in a name is kept apart', async () => {
+    writeTree(src, { 'a:b': 'colon', 'a：b': 'full-width colon' });
+    const rules = { names: { refused: ':', trailingDot: false, trailingSpace: false } };
+    expect(await mirror(rules)).toMatchObject({ copied: 2, failed: 0 });
+    expect(fs.readdirSync(dst).sort()).toEqual(['a‛：b', 'a：b']);
+    expect(fs.readFileSync(path.join(dst, 'a：b'), 'utf8')).toBe('colon');
+    expect(fs.readFileSync(path.join(dst, 'a‛：b'), 'utf8')).toBe('full-width colon');
+    expect(await mirror(rules)).toMatchObject(idle);
+  });
+
+  it('folded case: two names that are one name there are both skipped, and neither is written', async () => {
+    writeTree(src, { 'Case.txt': 'A', 'case.txt': 'b' });
+    const r = await mirror({ foldsCase: true, kind: 'exFAT' });
+    expect(r.skipped).toEqual([{ path: 'Case.txt', reason: 'case-clash', with: ['case.txt'] }]);
+    expect(r.failed).toBe(0);
+    expect(fs.readdirSync(dst)).toEqual([]);
+  });
+
+  it('a largest file: a file over it is skipped, the rest copied', async () => {
+    writeTree(src, { small: 'x', big: 'y'.repeat(100) });
+    const r = await mirror({ maxFileBytes: 10 });
+    expect(r).toMatchObject({ copied: 1, failed: 0 });
+    expect(r.skipped).toEqual([{ path: 'big', reason: 'too-large' }]);
+  });
+
+  it('a shorter name limit: a longer name is skipped', async () => {
+    writeTree(src, { [`${'n'.repeat(40)}`]: 'x', short: 'y' });
+    const r = await mirror({ maxName: { length: 32, unit: 'byte' } });
+    expect(r.skipped.map((s) => s.reason)).toEqual(['name-too-long']);
+    expect(r.copied).toBe(1);
+  });
+});
+
+describe('when the destination is probed', () => {
+  it('a new destination at once; an existing one only once the guards have passed; never in a dry run', async () => {
+    writeTree(src, { a: 'a' });
+    const fresh = destination({});
+    await sync(new LocalStorage(src), fresh.storage, { mode: 'mirror', dryRun: true });
+    expect(fresh.probes()).toBe(0);
+    await sync(new LocalStorage(src), fresh.storage, { mode: 'mirror' });
+    expect(fresh.probes()).toBe(1);
+
+    const existing = destination({});
+    await sync(new LocalStorage(src), existing.storage, { mode: 'mirror' });
+    expect(existing.probes()).toBe(1);
+
+    // A run refused by a guard (an empty source over a full destination) measures nothing.
+    const refusedOne = destination({});
+    fs.rmSync(path.join(src, 'a'));
+    await expect(sync(new LocalStorage(src), refusedOne.storage, { mode: 'mirror' })).rejects.toThrow(/is empty/);
+    expect(refusedOne.probes()).toBe(0);
+  });
+});
