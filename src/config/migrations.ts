@@ -8,7 +8,10 @@ import { newPairId } from './ids.js';
  * must not touch such a file.
  *
  * Layout 1 (the first releases): `{ version: 1, folders: [{ src, dst, mode?, ignore?, paused? }],
- * notify: boolean }`. Layout 2: ConfigData.
+ * notify: boolean }`. Layout 2: ConfigData without `destinationVolume`. Layout 3: ConfigData.
+ * 2 → 3 changes nothing but the number: pairs are marked after their next sync. The number moves
+ * so that an older SyncTray refuses the file as newer instead of setting pairs with
+ * `destinationVolume` aside as damaged.
  */
 export function migrate(raw: Record<string, unknown>): { data: ConfigData; from: number } | undefined {
   // Layout 1 is known by its list of folders; a file without a layout number and without that list
@@ -17,7 +20,8 @@ export function migrate(raw: Record<string, unknown>): { data: ConfigData; from:
   const from = typeof raw.schemaVersion === 'number' ? raw.schemaVersion : layout1 ? 1 : SCHEMA_VERSION;
   if (from > SCHEMA_VERSION) return undefined;
   if (from === SCHEMA_VERSION) return { data: raw as unknown as ConfigData, from };
-  return { data: fromV1(raw), from };
+  const v2 = from === 1 ? fromV1(raw) : (raw as unknown as ConfigData);
+  return { data: { ...v2, schemaVersion: SCHEMA_VERSION }, from };
 }
 
 function fromV1(raw: Record<string, unknown>): ConfigData {

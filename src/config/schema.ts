@@ -1,7 +1,7 @@
 import { SYNC_MODES, type SyncMode } from '../core/modes.js';
 
 /** The version of the config file's layout; migrations.ts brings older files up to it. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export type NotifyLevel = 'all' | 'errors' | 'none';
 export const NOTIFY_LEVELS: readonly NotifyLevel[] = ['all', 'errors', 'none'];
@@ -24,6 +24,23 @@ export interface Pair {
   paused: boolean;
   /** Notifications about this pair: all, errors only, or none. */
   notify: NotifyLevel;
+  /**
+   * The volume the destination lies on, recorded when the destination was marked as the pair's
+   * (service/destination-check.ts). Absent: not marked yet (a pair from an older SyncTray, or one
+   * whose destination did not exist when it was added); it is marked after its next sync.
+   */
+  destinationVolume?: DestinationVolume;
+}
+
+/** What is kept of a destination's volume; every field is absent where it could not be read. */
+export interface DestinationVolume {
+  /** The file system's UUID (blkid's, `/dev/disk/by-uuid`). */
+  uuid?: string;
+  label?: string;
+  /** The file system as blkid names it (`exfat`, `ntfs`), not the mount type (`fuseblk`). */
+  kind?: string;
+  /** Where the destination lies inside the volume, from its root: `/Backups/photos`. */
+  pathInVolume?: string;
 }
 
 export interface Settings {
@@ -60,6 +77,16 @@ export const PAIR_SCHEMA = {
     rescanIntervalMs: { type: 'integer', minimum: 0 },
     paused: { type: 'boolean' },
     notify: { enum: [...NOTIFY_LEVELS] },
+    destinationVolume: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        uuid: { type: 'string', minLength: 1 },
+        label: { type: 'string', minLength: 1 },
+        kind: { type: 'string', minLength: 1 },
+        pathInVolume: { type: 'string', minLength: 1 },
+      },
+    },
   },
 } as const;
 

@@ -5,12 +5,12 @@ export interface Happening {
   /** The pair it is about; absent for the app itself (a config set aside). */
   pairId?: string;
   pairName?: string;
-  kind: 'failed' | 'stopped' | 'source-missing' | 'destination-missing' | 'held' | 'config' | 'synced' | 'phone-synced';
+  kind: 'failed' | 'stopped' | 'source-missing' | 'destination-missing' | 'held' | 'config' | 'synced' | 'phone-synced' | 'drive-connected';
   message: string;
 }
 
-/** Good news: told at the level `all`, except a phone sync, which the `errors` level tells too. */
-const GOOD: ReadonlySet<Happening['kind']> = new Set(['synced', 'phone-synced']);
+/** Good news: told at the level `all`, except a phone sync and a backup drive back, which the `errors` level tells too. */
+const GOOD: ReadonlySet<Happening['kind']> = new Set(['synced', 'phone-synced', 'drive-connected']);
 
 export interface Notification {
   title: string;
@@ -168,6 +168,7 @@ const TITLES: Record<Happening['kind'], string> = {
   config: 'settings were damaged',
   synced: 'synced',
   'phone-synced': 'phone synced',
+  'drive-connected': 'backup drive connected',
 };
 
 /** Several pairs' notifications told as one. */

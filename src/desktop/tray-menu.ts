@@ -69,9 +69,23 @@ export function actionOf(key: string): TrayAction | undefined {
   return undefined;
 }
 
-/** What only the user can mend: an error, a missing source, a locked phone, adb not installed. */
+/**
+ * What only the user can mend: an error, a missing source, a locked phone, adb not installed, a
+ * backup folder without its marker. A backup drive that is simply not plugged in is not one: the
+ * pair goes on by itself when it is.
+ */
 function needsUser(p: PairStatus): boolean {
-  return NEEDS_USER.has(p.state) || p.held !== undefined || (p.state === 'waiting-for-phone' && p.phone?.connection !== 'not-connected');
+  return (
+    NEEDS_USER.has(p.state) ||
+    p.held !== undefined ||
+    (p.state === 'waiting-for-phone' && p.phone?.connection !== 'not-connected') ||
+    (p.state === 'waiting-for-destination' && p.destinationProblem !== 'not-connected')
+  );
+}
+
+/** A pair waiting for its backup drive to be plugged in. */
+function driveAway(p: PairStatus): boolean {
+  return p.state === 'waiting-for-destination' && !needsUser(p);
 }
 
 export function iconState(pairs: PairStatus[]): IconState {
@@ -92,6 +106,9 @@ export function statusLine(pairs: PairStatus[]): string {
   if (syncing.length === 1) return `Syncing ${syncing[0]!.name}${progressText(syncing[0]!)}`;
   const scanning = pairs.filter((p) => p.state === 'scanning');
   if (scanning.length > 0) return scanning.length === 1 ? `Checking ${scanning[0]!.name}…` : `Checking ${scanning.length} pairs…`;
+  const away = pairs.filter(driveAway);
+  if (away.length > 1) return `${away.length} pairs wait for their backup drives`;
+  if (away.length === 1) return `${away[0]!.name}: ${short(firstClause(away[0]!.reason ?? 'backup drive not connected'), 90)}`;
   const paused = pairs.filter((p) => p.state === 'paused').length;
   if (paused === pairs.length) return paused === 1 ? `${pairs[0]!.name} is paused` : `All ${paused} pairs paused`;
   const upToDate = pairs.length - paused;
@@ -132,6 +149,8 @@ function shortState(p: PairStatus): string {
       return 'paused';
     case 'waiting-for-source':
       return 'source missing';
+    case 'waiting-for-destination':
+      return driveAway(p) ? 'drive not connected' : 'check the backup folder';
     case 'waiting-for-phone':
       return p.phone?.connection === 'unauthorized' ? 'unlock the phone' : p.phone?.connection === 'no-adb' ? 'adb missing' : 'phone not connected';
     case 'error':
@@ -143,6 +162,7 @@ function pairStateText(p: PairStatus, now: number): string {
   const when = p.lastSyncAt ? `last synced ${ago(now - Date.parse(p.lastSyncAt))}` : 'not synced yet';
   if (p.state === 'error' || p.state === 'waiting-for-source' || p.held) return `${problemText(p)}`;
   if (p.state === 'waiting-for-phone') return `${short(p.reason ?? 'phone not connected', 90)} (${when})`;
+  if (p.state === 'waiting-for-destination') return driveAway(p) ? `${short(firstClause(p.reason ?? 'backup drive not connected'), 90)} (${when})` : problemText(p);
   if (p.state === 'syncing') return `Syncing${progressText(p)}`;
   if (p.state === 'scanning') return `Checking for changes… (${when})`;
   if (p.state === 'paused') return `Paused (${when})`;
@@ -152,6 +172,7 @@ function pairStateText(p: PairStatus, now: number): string {
 function problemText(p: PairStatus): string {
   if (p.state === 'waiting-for-source') return 'source folder missing: reconnect or restore it';
   if (p.state === 'waiting-for-phone') return short(p.reason ?? 'phone not connected', 90);
+  if (p.state === 'waiting-for-destination') return short(p.reason ?? 'backup folder missing', 90);
   if (p.held) return 'deletions held back: review them';
   return short(p.lastError ?? 'needs attention', 90);
 }
@@ -192,6 +213,12 @@ function ago(ms: number): string {
 /** Long paths keep their ends: the folder's name is what tells two pairs apart. */
 function shorten(p: string): string {
   return p.length <= 40 ? p : `${p.slice(0, 12)}…${p.slice(-27)}`;
+}
+
+/** "Backup drive BACKUP is not connected" of "Backup drive BACKUP is not connected: plug it in…". */
+function firstClause(text: string): string {
+  const end = text.search(/[:.;] /);
+  return end < 0 ? text : text.slice(0, end);
 }
 
 function short(text: string, max: number): string {

@@ -66,6 +66,8 @@ export class ServiceHost {
         watchFolder: folderWatcher,
         now: () => performance.now(),
         phones: () => new DeviceTracker(new AdbServer()),
+        destinations: app.destinations(),
+        watchMounts: (onChange) => app.watchMounts(onChange, (why) => say({ event: 'mounts', message: why }, `Mounted drives: ${why}; the mount table is read every 3 s instead.`, 'info')),
       });
       const notify = notifications(store, () => host?.current.notifications ?? initial.notifications, (why) => say({ event: 'problem', message: why }, why, 'warn'));
       for (const p of problems) notify.add({ kind: 'config', message: keptText(p) });
@@ -132,6 +134,11 @@ function report(e: ServiceEvent, say: HostOutput, notify: ReturnType<typeof noti
       notify.add({ pairId: e.pair.id, pairName: e.pair.name, kind: 'phone-synced', message: text });
       say({ event: 'phone-synced', pair: e.pair.name, files: e.copied, bytes: e.bytes }, `${e.pair.name}: ${text}`, 'info');
     }
+    // A backup drive plugged back in: what it got is worth telling, as for a phone.
+    if (e.connected !== undefined) {
+      notify.add({ pairId: e.pair.id, pairName: e.pair.name, kind: 'drive-connected', message: e.connected });
+      say({ event: 'drive-connected', pair: e.pair.name, files: e.copied, bytes: e.bytes, message: e.connected }, `${e.pair.name}: ${e.connected}`, 'info');
+    }
     // A long first sync is worth saying when it is over.
     if (e.first && e.clean && e.durationMs > LONG_SYNC_MS) notify.add({ pairId: e.pair.id, pairName: e.pair.name, kind: 'synced', message: `The first sync of ${e.pair.name} is complete.` });
     return;
@@ -140,10 +147,14 @@ function report(e: ServiceEvent, say: HostOutput, notify: ReturnType<typeof noti
     notify.add({ pairId: e.pair.id, pairName: e.pair.name, kind: e.kind, message: e.message });
     return say({ event: 'problem', pair: e.pair.name, kind: e.kind, message: e.message }, `${e.pair.name}: ${e.message}`, 'warn');
   }
+  if (e.type === 'followed') {
+    return say({ event: 'followed', pair: e.pair.name, from: e.from, to: e.to, message: e.message }, `${e.pair.name}: ${e.message}`, 'info');
+  }
   const changed = lastShown.get(e.status.id) !== e.status.state;
   lastShown.set(e.status.id, e.status.state);
   // Every status change goes to --json (progress included); people and the log get state changes.
-  say({ event: 'status', ...e.status }, changed ? `${e.status.name}: ${e.status.state}${e.status.lastError && e.status.state === 'error' ? ` (${e.status.lastError})` : ''}` : '', 'info');
+  const why = e.status.state === 'error' ? e.status.lastError : e.status.state === 'waiting-for-destination' ? e.status.reason : undefined;
+  say({ event: 'status', ...e.status }, changed ? `${e.status.name}: ${e.status.state}${why ? ` (${why})` : ''}` : '', 'info');
 }
 
 /** The notification policy in front of the desktop notifier, with the timer for what had to wait. */

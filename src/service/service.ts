@@ -8,13 +8,18 @@ import { isPhonePair, phoneOf, type PhoneInfo, type PhoneTracker } from './phone
 import type { VersionStore } from '../engine/versions.js';
 import type { Storage } from '../storage/storage.js';
 import type { ConfigStore } from '../config/store.js';
-import { checkNew, versionsInDestination } from '../config/pairs.js';
+import path from 'node:path';
+import { checkNew, isInside, refuseOverlaps, versionsInDestination } from '../config/pairs.js';
 import type { Pair } from '../config/schema.js';
+import { PAIR_MARKER } from '../core/pair-marker.js';
 import { watchIgnore } from '../watch/ignore.js';
+import type { MountWatch } from '../watch/mounts.js';
 import { PairWatcher, type WatchFolder, type WatchReport } from '../watch/watch-pair.js';
+import { markDestination, type DestinationProbe, type WaitWhy } from './destination-check.js';
+import { PairDestination, driveConnectedText } from './pair-destination.js';
 
 /** A pair's state as the user sees it (the tray and `status`). */
-export type PairStateName = 'idle' | 'scanning' | 'syncing' | 'paused' | 'waiting-for-source' | 'waiting-for-phone' | 'error';
+export type PairStateName = 'idle' | 'scanning' | 'syncing' | 'paused' | 'waiting-for-source' | 'waiting-for-destination' | 'waiting-for-phone' | 'error';
 
 export interface PairStatus {
   id: string;
@@ -35,8 +40,13 @@ export interface PairStatus {
   held?: string;
   /** Phone pairs: the phone, and how it is connected. */
   phone?: PhoneInfo;
-  /** Why the pair waits (waiting-for-phone): not connected, locked, adb missing. */
+  /** Why the pair waits (waiting-for-phone: not connected, locked, adb missing; waiting-for-destination: the drive). */
   reason?: string;
+  /**
+   * While waiting-for-destination: what is wrong with it. `not-connected` needs nothing but the
+   * drive; the others need the user (see destination-check.ts). Absent: the folder is gone.
+   */
+  destinationProblem?: WaitWhy;
 }
 
 export type ProblemKind = 'failed' | 'stopped' | 'source-missing' | 'destination-missing' | 'held';
@@ -45,8 +55,13 @@ export type ServiceEvent =
   | { type: 'status'; status: PairStatus }
   /** Something the user should know about a pair (failures, a held deletion, its source gone). */
   | { type: 'problem'; pair: PairStatus; kind: ProblemKind; message: string }
-  /** A step ended; `clean` when nothing failed in it. */
-  | { type: 'synced'; pair: PairStatus; first: boolean; clean: boolean; durationMs: number; copied: number; bytes: number };
+  /**
+   * A step ended; `clean` when nothing failed in it. `connected`: the first step after the pair's
+   * destination came back, said as "Backup drive BACKUP connected: 34 files backed up".
+   */
+  | { type: 'synced'; pair: PairStatus; first: boolean; clean: boolean; durationMs: number; copied: number; bytes: number; connected?: string }
+  /** The pair's drive was found mounted at another place, and the pair now backs up there. */
+  | { type: 'followed'; pair: PairStatus; from: string; to: string; message: string };
 
 /** What the service needs from outside, passed in (app.ts gives the real ones). */
 export interface ServiceDeps {
@@ -56,6 +71,13 @@ export interface ServiceDeps {
   now(): number;
   /** Follows the phones the adb server sees; asked for only once there is a phone pair. */
   phones?(): PhoneTracker;
+  /**
+   * Reads destination volumes and markers. Absent: destinations are not checked beyond being
+   * folders (as before issue 14), and nothing is marked.
+   */
+  destinations?: DestinationProbe;
+  /** Calls back on every change of the mount table, until closed; absent: waiting pairs look every second only. */
+  watchMounts?(onChange: () => void): MountWatch;
 }
 
 interface Running {
@@ -63,6 +85,10 @@ interface Running {
   status: PairStatus;
   watcher?: PairWatcher;
   storages?: Storage[];
+  /** Local destinations when the service checks them: the gate, the guard and the marking. */
+  destination?: PairDestination;
+  /** The destination was waited for: the next step's count is told as the drive connecting. */
+  reconnecting?: boolean;
   stepStarted?: number;
   progressPublished?: number;
 }
@@ -81,6 +107,7 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
   /** Aborted by stop(): a command under way (a restore) ends, and nothing starts again. */
   private readonly stopping = new AbortController();
   private tracker: PhoneTracker | undefined;
+  private mounts: MountWatch | undefined;
 
   constructor(
     private readonly store: ConfigStore,
@@ -91,11 +118,15 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
 
   /** Starts every pair; their first syncs go on in the background. */
   start(): void {
+    // Before the pairs: a drive mounted while they start is seen.
+    if (this.deps.destinations && this.deps.watchMounts) this.mounts = this.deps.watchMounts(() => this.onMounts());
     for (const p of this.store.pairs()) this.startPair(p);
   }
 
   async stop(): Promise<void> {
     this.stopping.abort();
+    this.mounts?.close();
+    this.mounts = undefined;
     await Promise.all([...this.queues.values()].map((q) => q.catch(() => undefined)));
     this.tracker?.stop();
     await Promise.all([...this.pairs.values()].map((r) => this.stopPair(r)));
@@ -123,9 +154,21 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
     });
   }
 
+  /**
+   * Compares everything again. A pair waiting for a destination that only the user can vouch for
+   * (its marker missing on its own drive, its backup found on a new drive, a folder another pair
+   * had marked) takes the resync as that word: the destination is marked as the pair's and the
+   * pair goes on. A drive that is not connected is never taken for the destination.
+   */
   resync(nameOrId: string): Promise<PairStatus> {
     return this.serial(nameOrId, async (r) => {
       if (!r.watcher) throw new RefusedError(`Pair "${r.pair.name}" is paused: resume it to sync it.`);
+      const verdict = r.destination?.last;
+      if (r.watcher.currentState === 'waiting-for-destination' && verdict?.kind === 'wait' && verdict.confirmable) {
+        await r.destination!.mark();
+        r.pair = this.store.find(r.pair.id) ?? r.pair;
+        r.watcher.lookAgain();
+      }
       r.watcher.resync();
       return r.status;
     });
@@ -220,7 +263,8 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
   /** Adds a checked pair (see pair-command); the overlap check is made again against the pairs as they are now. */
   async add(pair: Omit<Pair, 'id'>): Promise<PairStatus> {
     if (this.stopping.signal.aborted) throw new RefusedError('SyncTray is stopping.');
-    const added = this.store.add(pair, (pairs) => checkNew(pairs, pair));
+    let added = this.store.add(pair, (pairs) => checkNew(pairs, pair));
+    if (this.deps.destinations) added = await markNewPair(this.deps.destinations, this.store, added);
     this.startPair(added);
     return this.pairs.get(added.id)!.status;
   }
@@ -269,8 +313,11 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
     const hidden = pair.versions ? versionsInDestination(pair.destination, pair.versions) : undefined;
     const ignore = watchIgnore(pair.exclude, hidden);
     const src = this.deps.openStorage(pair.source);
-    const dst = this.deps.openStorage(pair.destination);
-    r.storages = [src, dst];
+    const probe = this.deps.destinations;
+    r.destination = probe && !isPhonePair(pair) ? this.destinationOf(r, probe) : undefined;
+    const opened = this.deps.openStorage(pair.destination);
+    const dst = r.destination ? r.destination.guarded(opened) : opened;
+    r.storages = [src, opened];
     const versions = pair.versions ? this.deps.openVersions(pair.versions, new Date()) : undefined;
     r.watcher = new PairWatcher(
       src,
@@ -286,11 +333,59 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
         now: this.deps.now,
         setTimeout,
         clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout),
+        ...(r.destination ? { destination: r.destination } : {}),
       },
       (report) => this.onReport(r, report),
     );
     this.set(r, { state: 'scanning', lastError: undefined });
     r.watcher.start().catch((err: unknown) => this.problem(r, 'failed', err instanceof Error ? err.message : String(err)));
+  }
+
+  private destinationOf(r: Running, probe: DestinationProbe): PairDestination {
+    return new PairDestination(r.pair, {
+      probe,
+      remember: (volume) => {
+        r.pair = this.store.update(r.pair.id, { destinationVolume: volume });
+        return r.pair;
+      },
+      onMarkFailed: (message) => this.problem(r, 'failed', message),
+    });
+  }
+
+  /** The mount table changed: pairs look at their destinations again now. */
+  private onMounts(): void {
+    for (const r of this.pairs.values()) r.watcher?.lookAgain();
+  }
+
+  /**
+   * The pair's drive is mounted at another place with the pair's marker there: the pair's
+   * destination becomes that place (a versions folder inside it moves along), unless the new
+   * place overlaps another pair, which would make the two copy each other's copies.
+   */
+  private follow(r: Running, to: string, reason: string): void {
+    void this.serial(r.pair.id, async (r) => {
+      const from = r.pair.destination;
+      if (!r.watcher || from === to) return;
+      try {
+        refuseOverlaps(
+          this.store.pairs().filter((p) => p.id !== r.pair.id),
+          r.pair.source,
+          to,
+        );
+      } catch (err) {
+        this.set(r, { reason: `${reason} But ${(err as Error).message}` });
+        return;
+      }
+      const inside = r.pair.versions && isInside(r.pair.versions, from) ? path.relative(from, r.pair.versions) : undefined;
+      const moved = this.store.update(r.pair.id, { destination: to, ...(inside !== undefined ? { versions: path.join(to, inside) } : {}) });
+      await this.stopPair(r);
+      r.pair = moved;
+      this.set(r, { destination: to });
+      this.publish({ type: 'followed', pair: r.status, from, to, message: reason });
+      // Told as connected once its first step there is done.
+      r.reconnecting = true;
+      if (!this.stopping.signal.aborted) this.startPair(moved);
+    }).catch(() => undefined);
   }
 
   /** The phone tracker, started with the first phone pair. */
@@ -326,7 +421,8 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
   /** What every sync of the pair compares by; a versions folder in the destination is never synced. */
   private syncOptions(pair: Pair): SyncOptions {
     const hidden = pair.versions ? versionsInDestination(pair.destination, pair.versions) : undefined;
-    return { mode: pair.mode, checksum: pair.checksum, exclude: pair.exclude, hideInDestination: hidden ? [hidden] : [] };
+    // The marker is never synced: not copied from a source that has one, never deleted, never counted.
+    return { mode: pair.mode, checksum: pair.checksum, exclude: pair.exclude, hideInDestination: [...(hidden ? [hidden] : []), PAIR_MARKER] };
   }
 
   private async stopPair(r: Running): Promise<void> {
@@ -381,24 +477,39 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
         if ((report.type === 'ready' || report.full) && !report.result.deletionsHeld && r.status.held !== undefined) this.set(r, { held: undefined });
         const clean = failed.length === 0 && !report.result.fatal && mended;
         const { copied, updated, bytes, durationMs } = report.result;
-        this.publish({ type: 'synced', pair: r.status, first: report.type === 'ready', clean: clean && !report.result.deletionsHeld, durationMs, copied: copied + updated, bytes });
+        const connected = r.reconnecting ? driveConnectedText(r.pair, copied + updated) : undefined;
+        r.reconnecting = false;
+        this.publish({
+          type: 'synced',
+          pair: r.status,
+          first: report.type === 'ready',
+          clean: clean && !report.result.deletionsHeld,
+          durationMs,
+          copied: copied + updated,
+          bytes,
+          ...(connected !== undefined ? { connected } : {}),
+        });
         return;
       }
+      case 'moved':
+        this.follow(r, report.to, report.reason);
+        return;
       case 'state': {
-        // A destination that is gone is an error the user must see to (a drive to plug back in).
         // Every step scans first; it is syncing once its plan has work (onSyncEvent).
         // A step that left items unsynced leaves the pair in error (with why) until one goes clean.
-        const state: PairStateName =
-          report.state === 'watching'
-            ? r.status.lastError
-              ? 'error'
-              : 'idle'
-            : report.state === 'waiting-for-destination'
-              ? 'error'
-              : report.state === 'syncing'
-                ? 'scanning'
-                : report.state;
-        this.set(r, { state, ...(state === 'error' && report.reason !== undefined ? { lastError: report.reason } : {}) });
+        const state: PairStateName = report.state === 'watching' ? (r.status.lastError ? 'error' : 'idle') : report.state === 'syncing' ? 'scanning' : report.state;
+        if (state === 'waiting-for-destination') {
+          // Waiting says why (which drive, what to do); nothing is written meanwhile.
+          const verdict = r.destination?.last;
+          r.reconnecting = true;
+          this.set(r, { state, reason: report.reason, destinationProblem: verdict?.kind === 'wait' ? verdict.why : undefined, progress: undefined });
+        } else {
+          this.set(r, {
+            state,
+            ...(state === 'error' && report.reason !== undefined ? { lastError: report.reason } : {}),
+            ...(r.status.destinationProblem !== undefined || r.status.state === 'waiting-for-destination' ? { reason: undefined, destinationProblem: undefined } : {}),
+          });
+        }
         if (report.state === 'waiting-for-source' || report.state === 'waiting-for-destination') {
           const which = report.state === 'waiting-for-source' ? 'source' : 'destination';
           this.problem(r, `${which}-missing`, report.reason ?? `its ${which} folder is gone`);
@@ -441,3 +552,19 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
 
 /** A watcher that sees nothing: a phone pair's changes are found by its rescans. */
 const unwatched: WatchFolder = async () => ({ close: async () => undefined });
+
+/**
+ * A pair just added whose destination exists is marked as the pair's at once, with its volume
+ * remembered; one whose destination is made by its first sync is marked after that sync. A
+ * marker that cannot be written now is left for then too.
+ */
+export async function markNewPair(probe: DestinationProbe, store: ConfigStore, pair: Pair): Promise<Pair> {
+  if (isPhonePair(pair)) return pair;
+  const look = await probe.look(pair.destination).catch(() => undefined);
+  if (!look?.exists) return pair;
+  try {
+    return store.update(pair.id, { destinationVolume: await markDestination(probe, pair) });
+  } catch {
+    return pair;
+  }
+}

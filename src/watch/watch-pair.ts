@@ -17,7 +17,12 @@ export type WatchReport =
   | { type: 'state'; state: PairState; reason?: string }
   | { type: 'error'; message: string }
   /** A step's deletions were held back by a guard (see SyncResult.deletionsHeld). */
-  | { type: 'held'; message: string; because: string };
+  | { type: 'held'; message: string; because: string }
+  /**
+   * The destination's gate found it at another path (a drive mounted elsewhere): the pair waits,
+   * writing nothing, until whoever runs it starts it again there. Reported once per new path.
+   */
+  | { type: 'moved'; to: string; reason: string };
 
 export interface FolderWatcher {
   close(): Promise<void>;
@@ -26,12 +31,28 @@ export interface FolderWatcher {
 /** Starts watching the source; resolves once events flow. Errors after that go to `onError`. */
 export type WatchFolder = (onEvent: (event: WatchEvent) => void, onError: (err: Error) => void) => Promise<FolderWatcher>;
 
+/** Whether a step may write into the destination now, as the destination's gate judges it. */
+export type DestinationReadiness = { ready: true } | { ready: false; reason: string; movedTo?: string };
+
+/**
+ * A check of the destination beyond "it is a folder" (the service's: the right drive, with the
+ * pair's marker), so that the loop stays unaware of volumes. Asked before every step, after a
+ * step that failed, and while waiting; must not reject.
+ */
+export interface DestinationGate {
+  ready(): Promise<DestinationReadiness>;
+  /** A step went through without failures; runs before the next step may start. */
+  synced?(): Promise<void>;
+}
+
 /** The side effects a watched pair uses, passed in so that tests can drive time. */
 export interface WatchDeps {
   watchFolder: WatchFolder;
   now(): number;
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(timer: unknown): void;
+  /** Absent (as for `synctray watch`): a destination that is a folder is written to. */
+  destination?: DestinationGate;
 }
 
 export interface PairWatchOptions {
@@ -90,6 +111,12 @@ export class PairWatcher {
   private synced = false;
   /** The watcher hit the system's limit: changes are only seen by the fallback rescans. */
   private blind = false;
+  /** Why the pair is in its state, as last reported. */
+  private reason: string | undefined;
+  /** While waiting for the destination: a look now, for lookAgain(). */
+  private lookNow: (() => Promise<void>) | undefined;
+  /** Where the destination was last reported to have moved. */
+  private movedTo: string | undefined;
 
   constructor(
     private readonly src: Storage,
@@ -145,6 +172,35 @@ export class PairWatcher {
   /** Compares everything again as the next step (now, if no step runs). */
   resync(): void {
     if (!this.stopped) this.enqueue(FULL);
+  }
+
+  /**
+   * Something the destination's gate depends on changed (the mount table): a pair waiting for its
+   * destination looks now rather than at its next poll, and an idle one makes sure its
+   * destination is still in place, so that its state says so before the next change comes.
+   */
+  lookAgain(): void {
+    if (this.stopped || !this.deps.destination) return;
+    if (this.state === 'waiting-for-destination') {
+      if (this.pollTimer !== undefined && this.lookNow) {
+        this.deps.clearTimeout(this.pollTimer);
+        this.pollTimer = undefined;
+        void this.lookNow();
+      }
+      return;
+    }
+    if (this.running || this.waiting()) return;
+    const check = async () => {
+      const ready = await this.destinationReady();
+      if (!this.stopped && !this.waiting() && !ready.ready) await this.waitFor('destination', FULL, ready);
+    };
+    this.running = check()
+      .catch(() => undefined)
+      .finally(() => {
+        this.running = undefined;
+        if (this.pending && !this.waiting() && !this.stopped) void this.runStep(undefined, false);
+        else this.scheduleDue();
+      });
   }
 
   /**
@@ -268,6 +324,9 @@ export class PairWatcher {
     // that is not mounted: a new empty folder there would be on another disk).
     if (this.synced && (await this.gone(this.dst))) return this.waitFor('destination', scope);
     if (this.stopped) return;
+    const ready = await this.destinationReady();
+    if (this.stopped) return;
+    if (!ready.ready) return this.waitFor('destination', scope, ready);
     this.setState(first ? 'scanning' : 'syncing');
     // The approval this step was given; one made while it runs is for the next full step.
     const approval = scope.full ? this.approved : undefined;
@@ -287,6 +346,9 @@ export class PairWatcher {
       if (this.stopped) return;
       if (await this.gone(this.src)) return this.waitFor('source', scope);
       if (this.stopped) return;
+      const after = await this.destinationReady();
+      if (this.stopped) return;
+      if (!after.ready) return this.waitFor('destination', FULL, after);
       const message = err instanceof Error ? err.message : String(err);
       this.report({ type: 'error', message });
       this.setState('error', message);
@@ -306,11 +368,28 @@ export class PairWatcher {
     if (await this.gone(this.src)) return this.waitFor('source', FULL);
     if (this.stopped) return;
     if (result.fatal || result.failed > 0) {
+      // Failures from a drive that went away during the step: wait for it rather than retry.
+      const after = await this.destinationReady();
+      if (this.stopped) return;
+      if (!after.ready) return this.waitFor('destination', FULL, after);
       this.setState(result.fatal ? 'error' : 'watching', result.fatal?.message);
       return this.retryLater(scope);
     }
     this.retryDelay = 0;
+    await this.deps.destination?.synced?.();
+    if (this.stopped) return;
     this.setState('watching');
+  }
+
+  private async destinationReady(): Promise<DestinationReadiness> {
+    const gate = this.deps.destination;
+    if (!gate) return { ready: true };
+    try {
+      return await gate.ready();
+    } catch (err) {
+      // A gate that cannot tell is not a yes: nothing is written on a guess.
+      return { ready: false, reason: `the destination could not be checked: ${err instanceof Error ? err.message : String(err)}` };
+    }
   }
 
   /** The changes of a step that failed are tried again later, waiting longer each time (to 5 min). */
@@ -355,25 +434,35 @@ export class PairWatcher {
    * Closes the watcher (it may watch what is gone) and looks for the missing side until it is back,
    * then compares everything. The step that found it gone is not lost: the full step covers it.
    */
-  private async waitFor(which: 'source' | 'destination', _scope: Scope): Promise<void> {
+  private async waitFor(which: 'source' | 'destination', _scope: Scope, gate?: DestinationReadiness & { ready: false }): Promise<void> {
     const storage = which === 'source' ? this.src : this.dst;
     this.approved = undefined;
-    this.setState(
-      which === 'source' ? 'waiting-for-source' : 'waiting-for-destination',
-      `${storage.description} is gone (drive unplugged, folder renamed or deleted?); nothing is ${which === 'source' ? 'deleted' : 'written'} until it is back`,
-    );
+    const goneReason = `${storage.description} is gone (drive unplugged, folder renamed or deleted?); nothing is ${which === 'source' ? 'deleted' : 'written'} until it is back`;
+    this.setState(which === 'source' ? 'waiting-for-source' : 'waiting-for-destination', gate?.reason ?? goneReason);
+    this.reportMove(gate);
     const old = this.watcher;
     this.watcher = undefined;
     await old?.close();
     const look = async () => {
       this.pollTimer = undefined;
       if (this.stopped) return;
-      const stillGone = await this.gone(storage);
+      let stillGone = await this.gone(storage);
+      if (which === 'destination' && this.deps.destination && !this.stopped) {
+        const ready = await this.destinationReady();
+        if (!ready.ready && !this.stopped) {
+          stillGone = true;
+          // The same state for another reason (the drive back without its marker, say) is said anew.
+          this.setState('waiting-for-destination', ready.reason);
+          this.reportMove(ready);
+        }
+      }
       if (this.stopped) return;
       if (stillGone) {
         this.pollTimer = this.deps.setTimeout(() => void look(), this.options.sourcePollMs ?? 1000);
         return;
       }
+      this.lookNow = undefined;
+      this.movedTo = undefined;
       this.setState('scanning', `the ${which} is back`);
       await this.startWatching();
       if (this.stopped) {
@@ -384,12 +473,22 @@ export class PairWatcher {
       this.pending = FULL;
       void this.runStep(undefined, false);
     };
+    if (which === 'destination') this.lookNow = look;
     if (!this.stopped) this.pollTimer = this.deps.setTimeout(() => void look(), this.options.sourcePollMs ?? 1000);
   }
 
+  /** Tells once where the gate found the destination now (see the `moved` report). */
+  private reportMove(gate: DestinationReadiness | undefined): void {
+    if (!gate || gate.ready || gate.movedTo === undefined || gate.movedTo === this.movedTo) return;
+    this.movedTo = gate.movedTo;
+    this.report({ type: 'moved', to: gate.movedTo, reason: gate.reason });
+  }
+
+  /** Reports a new state, or the same waiting state for a new reason. */
   private setState(state: PairState, reason?: string): void {
-    if (state === this.state) return;
+    if (state === this.state && (reason === undefined || reason === this.reason || !this.waiting())) return;
     this.state = state;
+    this.reason = reason;
     this.report(reason === undefined ? { type: 'state', state } : { type: 'state', state, reason });
   }
 }

@@ -159,14 +159,14 @@ describe.skipIf(noRsync)('a pair in the service', () => {
     expect(rsyncDiff(at('music'), at('backup/music'))).toEqual([]);
   });
 
-  it('is in error while its destination is gone, and recovers when it is back', async () => {
+  it('waits while its destination is gone, saying so, and recovers when it is back', async () => {
     writeTree(at('docs'), { 'a.txt': 'a' });
     startService([pairOf('docs')]);
     await waitFor(() => idleSince('docs', 0), 'the first sync');
     fs.renameSync(at('backup/docs'), at('backup/docs-unplugged'));
     fs.writeFileSync(at('docs/b.txt'), 'b');
-    await waitFor(() => last('docs').state === 'error', 'the error');
-    expect(last('docs').lastError).toContain('is gone');
+    await waitFor(() => last('docs').state === 'waiting-for-destination', 'waiting for the destination');
+    expect(last('docs').reason).toContain('is gone');
     expect(problems('docs').map((p) => p.kind)).toEqual(['destination-missing']);
     expect(fs.existsSync(at('backup/docs'))).toBe(false); // never made again where a drive may be missing
 

@@ -1,0 +1,78 @@
+/**
+ * One pair's destination as the service keeps it: the gate its watched loop asks before writing
+ * (the right drive, with the pair's marker), the guard on every change while a step runs, and the
+ * marking of the destination once a sync has gone through.
+ */
+import { formatCountOf } from '../core/format.js';
+import type { DestinationVolume, Pair } from '../config/schema.js';
+import { VolumeGuard } from '../storage/local/volume-guard.js';
+import type { Storage } from '../storage/storage.js';
+import type { DestinationGate, DestinationReadiness } from '../watch/watch-pair.js';
+import { driveName, judgeDestination, lookAtDestination, markDestination, type DestinationProbe, type DestinationVerdict } from './destination-check.js';
+
+export interface PairDestinationDeps {
+  probe: DestinationProbe;
+  /** Keeps what was learnt of the destination's volume in the config; returns the pair as stored. */
+  remember(volume: DestinationVolume): Pair;
+  /** A marker that could not be written (the pair goes on, and is marked after a later sync). */
+  onMarkFailed(message: string): void;
+}
+
+export class PairDestination implements DestinationGate {
+  private readonly guard: VolumeGuard;
+  private verdict: DestinationVerdict | undefined;
+  /** The last check said the destination is not marked yet: mark it after the next clean sync. */
+  private unmarked = false;
+
+  constructor(
+    private pair: Pair,
+    private readonly deps: PairDestinationDeps,
+  ) {
+    this.guard = new VolumeGuard(pair.destination, () => driveName(this.pair));
+  }
+
+  /** The destination storage with every change checked against the drive the gate last approved. */
+  guarded(storage: Storage): Storage {
+    return this.guard.wrap(storage);
+  }
+
+  /** What the last check found (for status, and for what a resync may confirm). */
+  get last(): DestinationVerdict | undefined {
+    return this.verdict;
+  }
+
+  async ready(): Promise<DestinationReadiness> {
+    const verdict = judgeDestination(this.pair, await lookAtDestination(this.deps.probe, this.pair));
+    this.verdict = verdict;
+    if (verdict.kind === 'ready') {
+      this.guard.arm();
+      this.unmarked = verdict.adopt;
+      return { ready: true };
+    }
+    if (verdict.kind === 'moved') return { ready: false, reason: verdict.reason, movedTo: verdict.to };
+    return { ready: false, reason: verdict.reason };
+  }
+
+  async synced(): Promise<void> {
+    if (!this.unmarked) return;
+    try {
+      await this.mark();
+    } catch (err) {
+      this.deps.onMarkFailed(`The backup folder ${this.pair.destination} could not be marked as this pair's (${(err as Error).message}); SyncTray tries again after the next sync.`);
+    }
+  }
+
+  /** Writes the marker and remembers the volume: after a sync, or when the user confirms the place. */
+  async mark(): Promise<void> {
+    const volume = await markDestination(this.deps.probe, this.pair);
+    this.pair = this.deps.remember(volume);
+    this.unmarked = false;
+  }
+}
+
+/** "Backup drive BACKUP connected: 34 files backed up". */
+export function driveConnectedText(pair: Pick<Pair, 'destination' | 'destinationVolume'>, files: number): string {
+  const name = driveName(pair);
+  const what = files > 0 ? `${formatCountOf(files, 'file')} backed up` : 'already up to date';
+  return `${name[0]!.toUpperCase()}${name.slice(1)} connected: ${what}`;
+}
