@@ -36,7 +36,8 @@ afterEach(() => removeScratch(root));
 function destination(probed: Partial<Probed>): { storage: LocalStorage; probes: () => number } {
   let probes = 0;
   const storage = new LocalStorage(dst, {
-    measured: (_dir, options) => {
+    known: () => undefined,
+    measured: async (_dir, options) => {
       if (options.probe) probes++;
       return { ...POSIX, ...probed };
     },

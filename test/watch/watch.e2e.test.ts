@@ -5,47 +5,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { assertCliBuilt, startCli, type RunningCli } from '../helpers/cli.js';
+import { assertCliBuilt, startCli } from '../helpers/cli.js';
+import { Watching } from '../helpers/watching.js';
 import { rsyncDiff, rsyncSkipReason } from '../helpers/oracle.js';
 import { makeSyncScratch, removeScratch } from '../helpers/scratch.js';
 import { findTempFiles } from '../helpers/tree-inspect.js';
 import { writeTree } from '../helpers/tree-spec.js';
 import { waitFor } from '../helpers/wait-for.js';
-
-type Line = Record<string, unknown> & { event: string };
-
-/** A running `watch --json`, its JSON lines as they come. */
-class Watching {
-  readonly lines: Line[] = [];
-  private readonly run: RunningCli;
-  private buffer = '';
-
-  constructor(src: string, dst: string, ...options: string[]) {
-    this.run = startCli(['watch', src, dst, '--json', ...options]);
-    this.run.child.stdout.on('data', (chunk: string) => {
-      this.buffer += chunk;
-      for (let i; (i = this.buffer.indexOf('\n')) >= 0; ) {
-        this.lines.push(JSON.parse(this.buffer.slice(0, i)) as Line);
-        this.buffer = this.buffer.slice(i + 1);
-      }
-    });
-  }
-
-  /** Waits for a line matching `test` among those after the first `from`. */
-  async next(what: string, test: (l: Line) => boolean, from = 0, timeoutMs = 15_000): Promise<Line> {
-    let found: Line | undefined;
-    await waitFor(() => (found = this.lines.slice(from).find(test)) !== undefined, `${what} (lines so far: ${JSON.stringify(this.lines)})`, {
-      timeoutMs,
-      intervalMs: 5,
-    });
-    return found!;
-  }
-
-  async stop() {
-    this.run.child.kill('SIGINT');
-    return this.run.done;
-  }
-}
 
 const noRsync = rsyncSkipReason();
 let root: string;

@@ -25,12 +25,17 @@ const BY_MAGIC: ReadonlyMap<number, string> = new Map([
 // blkid's TYPE of a block device behind a FUSE mount.
 const BY_BLKID: Readonly<Record<string, string>> = { vfat: 'FAT32', msdos: 'FAT32', exfat: 'exFAT', ntfs: 'NTFS', ntfs3: 'NTFS' };
 
+/** A person's name for what blkid says a block device holds (`exfat` → exFAT). */
+export function kindOfBlockDevice(type: string): string {
+  return BY_BLKID[type] ?? type;
+}
+
 /**
  * The kind of file system holding `dir` (or, while it does not exist, its nearest existing
- * parent). Every FUSE drive reports the type `fuseblk`, so for those the block device behind the
- * mount is asked what it holds (`deviceKind`, see volume.ts).
+ * parent). Every FUSE drive reports the type `fuseblk`, so for those the kind comes from the
+ * block device behind the mount (`deviceKind`, see volume.ts) when it was read.
  */
-export function fileSystemKind(dir: string, deviceKind: (dir: string) => string | undefined = () => undefined): FileSystemKind {
+export function fileSystemKind(dir: string, deviceKind?: string): FileSystemKind {
   for (let p = path.resolve(dir); ; p = path.dirname(p)) {
     let magic: number;
     try {
@@ -40,7 +45,6 @@ export function fileSystemKind(dir: string, deviceKind: (dir: string) => string 
       continue;
     }
     if (magic !== FUSE_MAGIC) return { name: BY_MAGIC.get(magic), fuse: false, magic };
-    const type = deviceKind(p);
-    return { name: type === undefined ? undefined : (BY_BLKID[type] ?? type), fuse: true, magic };
+    return { name: deviceKind, fuse: true, magic };
   }
 }

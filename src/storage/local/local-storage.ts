@@ -13,7 +13,7 @@ import { NativeFolder } from './native-folder.js';
 import { plainFolder } from '../folder-listing.js';
 import { capabilitiesFrom } from '../measured.js';
 import { encodePath, nameCodec, NO_RULES, type NameCodec } from '../../core/name-encoding.js';
-import { measuredOf } from './measure.js';
+import { knownByType, measuredOf } from './measure.js';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
 /**
@@ -33,6 +33,8 @@ export interface LocalStorageOptions {
   native?: boolean;
   /** What the file system under a folder keeps (default: measured, see measure.ts); tests pass their own. */
   measured?: typeof measuredOf;
+  /** What its kind alone tells, at construction (default: from the statfs type); tests pass their own. */
+  known?: typeof knownByType;
 }
 
 /**
@@ -77,7 +79,7 @@ export class LocalStorage implements Storage {
       atomicRename: true,
       accessTimes: true,
     };
-    const known = this.measured(this.root, { probe: false, known: 'magic' });
+    const known = (options.known ?? knownByType)(this.root);
     if (known) this.capabilities = capabilitiesFrom(this.capabilities, known);
   }
 
@@ -87,7 +89,7 @@ export class LocalStorage implements Storage {
    * before on the same mount, else by the file system's kind.
    */
   async measure(options: { probe?: boolean } = {}): Promise<void> {
-    const measured = this.measured(this.realRootOr(), { probe: options.probe ?? true, known: 'device' });
+    const measured = await this.measured(this.realRootOr(), { probe: options.probe ?? true });
     if (!measured) return;
     this.capabilities = capabilitiesFrom(this.capabilities, measured);
     this.codec = nameCodec(measured.names);
