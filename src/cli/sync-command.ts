@@ -26,6 +26,9 @@ Options:
   -n, --dry-run        show what would be done, change nothing
       --exclude PAT    gitignore-style pattern, repeatable; excluded paths
                        are neither copied nor deleted
+      --links HOW      keep (default): symlinks copied as links, skipped
+                       where the destination cannot hold them (exFAT, FAT)
+                       copy: copy what they lead to, inside the source
       --versions DIR   move whatever is deleted or overwritten under
                        DIR/<time of run>/ instead of destroying it
       --max-delete N   allow a mirror to delete up to N files
@@ -50,6 +53,7 @@ export interface SyncArgs {
   checksum: boolean;
   dryRun: boolean;
   exclude: string[];
+  links: 'keep' | 'copy';
   versions?: string;
   maxDelete?: number;
   force: boolean;
@@ -71,6 +75,7 @@ export function parseSyncArgs(argv: string[], command = 'sync'): SyncArgs | 'hel
         checksum: { type: 'boolean', short: 'c' },
         'dry-run': { type: 'boolean', short: 'n' },
         exclude: { type: 'string', multiple: true },
+        links: { type: 'string' },
         versions: { type: 'string' },
         'max-delete': { type: 'string' },
         force: { type: 'boolean' },
@@ -90,6 +95,8 @@ export function parseSyncArgs(argv: string[], command = 'sync'): SyncArgs | 'hel
   }
   const mode = v.mode ?? 'mirror';
   if (!isSyncMode(mode)) throw new UsageError(`--mode must be one of ${SYNC_MODES.join(', ')} (got "${mode}").`);
+  const links = v.links ?? 'keep';
+  if (links !== 'keep' && links !== 'copy') throw new UsageError(`--links must be keep or copy (got "${links}").`);
   let maxDelete: number | undefined;
   if (v['max-delete'] !== undefined) {
     maxDelete = Number(v['max-delete']);
@@ -107,6 +114,7 @@ export function parseSyncArgs(argv: string[], command = 'sync'): SyncArgs | 'hel
     checksum: v.checksum ?? false,
     dryRun: v['dry-run'] ?? false,
     exclude: v.exclude ?? [],
+    links,
     versions: v.versions,
     maxDelete,
     force: v.force ?? false,
@@ -146,6 +154,7 @@ export async function syncCommand(argv: string[], io: Io, signal: AbortSignal): 
       checksum: args.checksum,
       dryRun: args.dryRun,
       exclude: args.exclude,
+      links: args.links,
       hideInDestination: paths.versionsInDestination ? [paths.versionsInDestination] : [],
       versions,
       maxDelete: args.maxDelete,

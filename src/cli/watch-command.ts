@@ -92,6 +92,7 @@ export async function watchCommand(argv: string[], io: Io, signal: AbortSignal):
         mode: args.mode,
         checksum: args.checksum,
         exclude: args.exclude,
+        links: args.links,
         hideInDestination: hidden ? [hidden] : [],
         versions,
         maxDelete: args.maxDelete,

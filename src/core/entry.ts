@@ -17,6 +17,11 @@ export interface Entry {
   mode: number;
   /** Symlinks only: the link's text, never resolved. */
   target?: string;
+  /**
+   * Set where the item stands in for a symlink that was followed (`--links copy`): the path its
+   * bytes (or, for a folder, its items) are read from. Its other fields are those of that item.
+   */
+  via?: string;
 }
 
 export const NS_PER_MS = 1_000_000n;

@@ -44,6 +44,8 @@ export async function compareContents(
   paths: readonly RelPath[],
   concurrency: number,
   signal?: AbortSignal,
+  /** Where a source path's bytes are read from (a followed symlink's, see Entry.via). */
+  sourcePath: (path: RelPath) => RelPath = (path) => path,
 ): Promise<Map<RelPath, boolean>> {
   const out = new Map<RelPath, boolean>();
   let next = 0;
@@ -51,7 +53,7 @@ export async function compareContents(
     while (next < paths.length && !signal?.aborted) {
       const path = paths[next++]!;
       try {
-        out.set(path, await contentDiffers(src.read(path), dst.read(path)));
+        out.set(path, await contentDiffers(src.read(sourcePath(path)), dst.read(path)));
       } catch {
         out.set(path, true);
       }

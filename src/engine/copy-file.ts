@@ -33,6 +33,8 @@ export async function placeItem(
   replace: readonly Doomed[],
 ): Promise<PlaceOutcome> {
   let entry = listed;
+  // A followed symlink (--links copy) is read from where it leads.
+  const from = listed.via ?? path;
   // The item the final rename swaps out, unless it has to be versioned (moved away) first.
   const direct = replace.find((r) => r.path === path && r.entry.type !== 'dir');
   const swapsDirect = direct !== undefined && ctx.versions === undefined;
@@ -51,7 +53,7 @@ export async function placeItem(
       } else {
         const expect = { size: entry.size, mtimeNs: entry.mtimeNs };
         try {
-          checked = await ctx.dst.write(tmp, ctx.src.read(path), { ...times, mode: entry.mode, expect, renameTo, replacing });
+          checked = await ctx.dst.write(tmp, ctx.src.read(from), { ...times, mode: entry.mode, expect, renameTo, replacing });
         } catch (err) {
           if (isStorageError(err, ErrorCode.EXISTS) && renameTo !== undefined) throw changedInDestination(path);
           // IS_DIR: the source became a folder since it was listed.
@@ -60,7 +62,7 @@ export async function placeItem(
         }
         if (checked && renameTo !== undefined) return { placed: entry };
       }
-      const now = checked ? entry : await ctx.src.stat(path);
+      const now = checked ? entry : await ctx.src.stat(from);
       if (moved || !sameVersion(entry, now)) {
         // The temp file of a write that saw its source move is never renamed, whatever it holds:
         // it is dropped and the copy made again from the source as it is now.
@@ -68,7 +70,7 @@ export async function placeItem(
         if (now.type !== 'file' && now.type !== 'symlink') {
           throw new StorageError(ErrorCode.CHANGED, `${path}: changed type while being copied; it will be picked up next run`, path);
         }
-        entry = now;
+        entry = listed.via === undefined ? now : { ...now, via: listed.via };
         continue;
       }
       ctx.signal?.throwIfAborted();
@@ -82,7 +84,7 @@ export async function placeItem(
       return { placed: entry };
     } catch (err) {
       await removeQuietly(ctx.dst, tmp);
-      if (isStorageError(err, ErrorCode.NOT_FOUND) && (await vanished(ctx.src, path))) return { vanished: true };
+      if (isStorageError(err, ErrorCode.NOT_FOUND) && (await vanished(ctx.src, from))) return { vanished: true };
       throw aboutTarget(err, tmp, path);
     }
   }

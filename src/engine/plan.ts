@@ -40,7 +40,11 @@ export type SkipReason =
   /** Over the destination's largest file (FAT32: 4 GiB - 1). */
   | 'too-large'
   /** The name, as the destination would store it, is longer than it allows. */
-  | 'name-too-long';
+  | 'name-too-long'
+  /** --links copy: the link leads out of the source, to nothing, or into a folder that holds it. */
+  | 'link-outside'
+  | 'link-dangling'
+  | 'link-loop';
 
 export interface Skipped {
   path: RelPath;
@@ -101,6 +105,8 @@ export interface PlanOptions {
   moves?: readonly Move[];
   /** What the destination can hold; absent: anything. */
   storable?: Storable;
+  /** Source items an earlier stage left out (links not followed), with why: skipped like those the destination cannot hold. */
+  skip?: ReadonlyMap<RelPath, Skipped>;
 }
 
 /**
@@ -242,13 +248,13 @@ export function plan(src: Tree, dst: Tree, options: PlanOptions): Plan {
  * Skipped that names them all. Items inside a folder that is skipped are left out: they go with it.
  */
 function unstorableItems(src: Tree, options: PlanOptions): Map<RelPath, Skipped> {
-  const out = new Map<RelPath, Skipped>();
+  const out = new Map<RelPath, Skipped>(options.skip ?? []);
   const can = options.storable;
   if (can) {
     const codec = can.names ? nameCodec(can.names) : undefined;
     const length = can.maxName?.unit === 'utf16' ? (n: string) => n.length : (n: string) => Buffer.byteLength(n);
     for (const [path, s] of src.entries) {
-      if (path === '') continue;
+      if (path === '' || out.has(path)) continue;
       if (s.type === 'symlink' && !can.symlinks) out.set(path, { path, reason: 'no-symlinks' });
       else if (s.type === 'file' && can.maxFileBytes !== undefined && s.size > can.maxFileBytes) out.set(path, { path, reason: 'too-large' });
       else if (can.maxName && length(codec ? codec.encode(baseName(path)) : baseName(path)) > can.maxName.length) out.set(path, { path, reason: 'name-too-long' });

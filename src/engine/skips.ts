@@ -19,6 +19,12 @@ export function describeSkip(s: Skipped, dst: Pick<Capabilities, 'kind' | 'maxFi
       return `${[s.path, ...(s.with ?? [])].join(' and ')}: one name on ${drive}, which does not tell upper from lower case; rename one to back up both`;
     case 'too-large':
       return `${s.path}: larger than ${drive} can hold (${formatBytes(dst.maxFileBytes ?? 0)} at most)`;
+    case 'link-outside':
+      return `${s.path}: a symlink that leads out of the source; --links copy only follows links within it`;
+    case 'link-dangling':
+      return `${s.path}: a symlink that leads nowhere`;
+    case 'link-loop':
+      return `${s.path}: a symlink that leads into a folder holding it, or round in a circle`;
     case 'name-too-long': {
       const limit = dst.maxName ? ` (${dst.maxName.length} ${dst.maxName.unit === 'byte' ? 'bytes' : 'characters'})` : '';
       return `${s.path}: its name is longer than ${drive} allows${limit}`;

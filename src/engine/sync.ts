@@ -11,6 +11,7 @@ import { excludeMatcher } from './exclude.js';
 import { execute, type ExecuteResult } from './execute.js';
 import { checkGuards, GuardError } from './guards.js';
 import { modifyWindow } from './compare.js';
+import { followLinks } from './follow-links.js';
 import { afterMoves, findMoves } from './moves.js';
 import { plan as makePlan, type Plan, type PlanOptions, type Skipped } from './plan.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
@@ -23,6 +24,11 @@ export interface SyncOptions {
   checksum?: boolean;
   dryRun?: boolean;
   exclude?: readonly string[];
+  /**
+   * Symlinks in the source: `keep` (the default) copies them as links where the destination holds
+   * links and skips them where it does not; `copy` copies what they lead to, inside the source.
+   */
+  links?: 'keep' | 'copy';
   /** Destination paths to leave out of the comparison entirely (e.g. the versions folder). */
   hideInDestination?: readonly RelPath[];
   versions?: VersionStore;
@@ -244,13 +250,15 @@ async function surveyRun(src: Storage, dst: Storage, srcRoot: Entry, dstRoot: En
     compareWhole: (options.exclude ?? []).length === 0 && !options.checksum,
   };
   const scoped = options.scope && !options.scope.full && dstRoot ? await scopeRoots(src, dst, options.scope.folders, srcRoot, dstRoot) : undefined;
-  const [srcTree, dstTree] = scoped
+  const [scanned, dstTree] = scoped
     ? await scanPair(src, dst, { src: srcRoot, dst: dstRoot! }, { ...scanOptions, ...scoped, rootFailed: rootFailures(src, dst) })
     : await scanBoth(src, dst, srcRoot, dstRoot, scanOptions);
+  const followed = options.links === 'copy' ? await followLinks(src, scanned, src.description, exclude) : undefined;
+  const srcTree = followed?.tree ?? scanned;
 
   const windowNs = { srcPrecisionNs: src.capabilities.mtimePrecisionNs, dstPrecisionNs: dst.capabilities.mtimePrecisionNs };
   const contentDiffers = options.checksum && options.mode !== 'missing'
-    ? await compareContents(src, dst, sameSizeFiles(srcTree, dstTree), 4, options.signal)
+    ? await compareContents(src, dst, sameSizeFiles(srcTree, dstTree), 4, options.signal, (p) => srcTree.entries.get(p)?.via ?? p)
     : undefined;
 
   const planOptions: PlanOptions = {
@@ -261,6 +269,7 @@ async function surveyRun(src: Storage, dst: Storage, srcRoot: Entry, dstRoot: En
     allowDeletes: srcTree.errors.length === 0,
     dstCaseSensitive: await caseSensitive(dst, dstTree),
     storable: dst.capabilities,
+    skip: followed?.skipped,
   };
   let plan = makePlan(srcTree, dstTree, planOptions);
   // Renamed and moved items are moved in the destination too, not copied again: planned again as
