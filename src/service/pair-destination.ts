@@ -4,6 +4,7 @@
  * marking of the destination once a sync has gone through.
  */
 import { formatCountOf } from '../core/format.js';
+import { isTempName } from '../engine/temp-name.js';
 import type { DestinationVolume, Pair } from '../config/schema.js';
 import { VolumeGuard } from '../storage/local/volume-guard.js';
 import type { Storage } from '../storage/storage.js';
@@ -28,7 +29,7 @@ export class PairDestination implements DestinationGate {
     private pair: Pair,
     private readonly deps: PairDestinationDeps,
   ) {
-    this.guard = new VolumeGuard(pair.destination, () => driveName(this.pair));
+    this.guard = new VolumeGuard(pair.destination, () => driveName(this.pair), isTempName);
   }
 
   /** The destination storage with every change checked against the drive the gate last approved. */
@@ -49,6 +50,8 @@ export class PairDestination implements DestinationGate {
       this.unmarked = verdict.adopt;
       return { ready: true };
     }
+    // Whatever a step cut short by the drive's going left on the other disk, once it is all done.
+    this.guard.removeMisplaced();
     if (verdict.kind === 'moved') return { ready: false, reason: verdict.reason, movedTo: verdict.to };
     return { ready: false, reason: verdict.reason };
   }

@@ -44,10 +44,14 @@ export class VolumeGuard {
   /**
    * @param root the destination folder as the pair names it
    * @param drive how to name the drive in the error ("backup drive BACKUP")
+   * @param isTemp whether a name is one of SyncTray's temp names: such an item left on the other
+   *   device by a change that failed is removed too (a final name only after a change that succeeded,
+   *   which proves the item is the change's own)
    */
   constructor(
     private readonly root: string,
     private readonly drive: () => string,
+    private readonly isTemp: (name: string) => boolean = () => false,
   ) {}
 
   /** The pair found its drive in place: changes are allowed while the device stays the same. */
@@ -97,19 +101,26 @@ export class VolumeGuard {
     } catch (err) {
       // An error from a drive that went away meanwhile (ENOENT for a folder no longer there,
       // EIO, ENOTCONN) is the drive's absence, not this item's fault: it ends the run.
-      if (!this.inPlace()) throw this.gone();
+      if (!this.inPlace()) {
+        this.noteMisplaced(creates.filter((rel) => rel !== undefined && this.isTemp(rel.slice(rel.lastIndexOf('/') + 1))));
+        throw this.gone();
+      }
       throw err;
     }
     if (!this.inPlace()) {
-      for (const rel of creates) if (rel !== undefined && rel !== '') this.misplaced.add(path.join(this.root, ...rel.split('/')));
-      this.removeMisplaced();
+      this.noteMisplaced(creates);
       throw this.gone();
     }
     return result;
   }
 
+  private noteMisplaced(creates: (RelPath | undefined)[]): void {
+    for (const rel of creates) if (rel !== undefined && rel !== '') this.misplaced.add(path.join(this.root, ...rel.split('/')));
+    this.removeMisplaced();
+  }
+
   /** Removes what changes under way left on the other device; folders once what they hold is gone. */
-  private removeMisplaced(): void {
+  removeMisplaced(): void {
     const armed = this.armed;
     if (!armed) return;
     for (const p of [...this.misplaced].sort((a, b) => b.length - a.length)) {
