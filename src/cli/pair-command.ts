@@ -7,6 +7,9 @@ import { places } from '../config/places.js';
 import { DEFAULT_PHONE_RESCAN_MS, DEFAULT_RESCAN_MS, NOTIFY_LEVELS, type NotifyLevel, type Pair } from '../config/schema.js';
 import { ConfigStore } from '../config/store.js';
 import { askService } from '../service/control.js';
+import type { PairStatus } from '../service/service.js';
+import { markNewPair } from '../service/pair-destination.js';
+import { app } from '../app.js';
 import { checkPaths } from './check-paths.js';
 import { isPhonePair } from '../service/phones.js';
 import { deletionsCommand } from './deletions.js';
@@ -90,7 +93,7 @@ export async function pairCommand(argv: string[], io: Io): Promise<number> {
     case 'add': {
       const prepared = preparePair(store.pairs(), positionals, v);
       // Checked again against the pairs as they are when it is written: another add may have come first.
-      const pair = store.add(prepared, (now) => checkNew(now, prepared));
+      const pair = await markNewPair(app.destinations(), store, store.add(prepared, (now) => checkNew(now, prepared)));
       io.stdout.write(`${addedText(pair)}\n`);
       return ExitCode.OK;
     }
@@ -160,8 +163,10 @@ async function viaService(
       if (all && positionals.length > 0) throw new UsageError(`pair ${sub} takes a pair or --all, not both.`);
       if (!all && positionals.length !== 1) throw new UsageError(`pair ${sub} takes one pair, by name or id${sub === 'remove' ? '' : ', or --all'}.`);
       if (sub === 'remove' && all) throw new UsageError('pair remove takes one pair, by name or id.');
-      await answer(sub, { pair: positionals[0], all });
+      const result = await answer(sub, { pair: positionals[0], all });
       io.stdout.write(`${sub === 'resync' ? 'Resyncing' : `${sub[0]!.toUpperCase()}${sub.slice(1)}d`}: ${all ? 'all pairs' : positionals[0]} (SyncTray is running: done now).\n`);
+      // A resync cannot bring a drive that is not there: say so, rather than seem to have done it.
+      if (sub === 'resync') for (const st of result as PairStatus[]) io.stdout.write(stillWaiting(st));
       return ExitCode.OK;
     }
     case 'deletions':
@@ -198,6 +203,15 @@ export function preparePair(pairs: readonly Pair[], positionals: string[], v: Va
   };
   checkNew(pairs, pair);
   return pair;
+}
+
+/** What a resync left a pair waiting for its destination with, if anything. */
+function stillWaiting(st: PairStatus): string {
+  if (st.state !== 'waiting-for-destination') return '';
+  if (st.destinationProblem === 'not-connected' || st.destinationProblem === 'unreadable' || st.destinationProblem === undefined) {
+    return `${st.name} still waits: ${st.reason ?? 'its destination is gone'}\n`;
+  }
+  return `${st.name}: its destination is marked as its own again; it syncs now.\n`;
 }
 
 function addedText(pair: Pair): string {

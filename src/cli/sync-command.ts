@@ -8,6 +8,8 @@ import type { Capabilities } from '../storage/storage.js';
 import { sync, type SyncResult } from '../engine/sync.js';
 import { app } from '../app.js';
 import { checkPaths } from './check-paths.js';
+import { refuseUnplugged } from './pair-destination-guard.js';
+import { PAIR_MARKER } from '../core/pair-marker.js';
 import { ExitCode } from './exit-codes.js';
 import { formatBytes, formatCount, formatDuration } from '../core/format.js';
 import { openLogFile } from './log-file.js';
@@ -35,6 +37,8 @@ Options:
       --force          skip the mass-deletion and empty-source guards
       --json           print one JSON summary as the last line of stdout
       --log-file F     append a line per operation and a summary to F
+      --config-dir DIR where SyncTray's pairs are: a pair's backup folder
+                       whose drive is not connected is never filled
   -q, --quiet          no progress bar, no summary
   -h, --help           show this help
 
@@ -60,6 +64,8 @@ export interface SyncArgs {
   json: boolean;
   logFile?: string;
   quiet: boolean;
+  /** Where the pairs are, so that a pair's unplugged drive is not filled (pair-destination-guard.ts). */
+  configDir?: string;
 }
 
 /** The options sync (and watch, with its own on top) takes; `command` names it in messages. */
@@ -83,6 +89,7 @@ export function parseSyncArgs(argv: string[], command = 'sync'): SyncArgs | 'hel
         'log-file': { type: 'string' },
         quiet: { type: 'boolean', short: 'q' },
         help: { type: 'boolean', short: 'h' },
+        'config-dir': { type: 'string' },
       },
     });
   } catch (err) {
@@ -121,6 +128,7 @@ export function parseSyncArgs(argv: string[], command = 'sync'): SyncArgs | 'hel
     json: v.json ?? false,
     logFile: v['log-file'],
     quiet: v.quiet ?? false,
+    configDir: v['config-dir'],
   };
 }
 
@@ -133,6 +141,7 @@ export async function syncCommand(argv: string[], io: Io, signal: AbortSignal): 
   }
 
   const paths = checkPaths(args.source, args.destination, args.versions);
+  await refuseUnplugged(paths.destination, args.configDir, app.destinations());
   const log = openLogFile(args.logFile);
 
   const src = app.openStorage(paths.source);
@@ -155,7 +164,7 @@ export async function syncCommand(argv: string[], io: Io, signal: AbortSignal): 
       dryRun: args.dryRun,
       exclude: args.exclude,
       links: args.links,
-      hideInDestination: paths.versionsInDestination ? [paths.versionsInDestination] : [],
+      hideInDestination: [...(paths.versionsInDestination ? [paths.versionsInDestination] : []), PAIR_MARKER],
       versions,
       maxDelete: args.maxDelete,
       force: args.force,

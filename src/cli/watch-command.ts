@@ -4,6 +4,8 @@ import { PairWatcher, type WatchReport, type WatchTotals } from '../watch/watch-
 import { app } from '../app.js';
 import { RefusedError } from '../core/errors.js';
 import { checkPaths } from './check-paths.js';
+import { refuseUnplugged } from './pair-destination-guard.js';
+import { PAIR_MARKER } from '../core/pair-marker.js';
 import { isPhonePair } from '../service/phones.js';
 import { ExitCode } from './exit-codes.js';
 import { formatCount } from '../core/format.js';
@@ -75,6 +77,7 @@ export async function watchCommand(argv: string[], io: Io, signal: AbortSignal):
     );
   }
   const paths = checkPaths(args.source, args.destination, args.versions);
+  await refuseUnplugged(paths.destination, args.configDir, app.destinations());
   const log = openLogFile(args.logFile);
   const hidden = paths.versionsInDestination;
   // Refuses an empty pattern before anything starts, as sync does.
@@ -93,7 +96,7 @@ export async function watchCommand(argv: string[], io: Io, signal: AbortSignal):
         checksum: args.checksum,
         exclude: args.exclude,
         links: args.links,
-        hideInDestination: hidden ? [hidden] : [],
+        hideInDestination: [...(hidden ? [hidden] : []), PAIR_MARKER],
         versions,
         maxDelete: args.maxDelete,
         force: args.force,

@@ -26,8 +26,9 @@ export interface Pair {
   notify: NotifyLevel;
   /**
    * The volume the destination lies on, recorded when the destination was marked as the pair's
-   * (service/destination-check.ts). Absent: not marked yet (a pair from an older SyncTray, or one
-   * whose destination did not exist when it was added); it is marked after its next sync.
+   * (service/destination-check.ts), or when the pair was added if its destination was still to be
+   * made (`unmarked`). Absent: not marked yet (a pair from an older SyncTray); it is marked after
+   * its next sync.
    */
   destinationVolume?: DestinationVolume;
 }
@@ -41,6 +42,11 @@ export interface DestinationVolume {
   kind?: string;
   /** Where the destination lies inside the volume, from its root: `/Backups/photos`. */
   pathInVolume?: string;
+  /**
+   * The destination did not exist yet when the pair was added, so it has no marker: the volume it
+   * will be made on is known, and the pair is marked after its first sync.
+   */
+  unmarked?: boolean;
 }
 
 export interface Settings {
@@ -85,6 +91,7 @@ export const PAIR_SCHEMA = {
         label: { type: 'string', minLength: 1 },
         kind: { type: 'string', minLength: 1 },
         pathInVolume: { type: 'string', minLength: 1 },
+        unmarked: { type: 'boolean' },
       },
     },
   },

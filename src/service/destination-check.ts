@@ -81,6 +81,12 @@ export function judgeDestination(pair: Pick<Pair, 'id' | 'name' | 'destination' 
     reason: `${pair.destination} cannot be read (${here.marker.state === 'unreadable' ? here.marker.code : 'error'}): ${drive} may have been unplugged. Nothing is written until it answers again.`,
     confirmable: false,
   });
+  const notConnected = (): DestinationVerdict => ({
+    kind: 'wait',
+    why: 'not-connected',
+    reason: `${capital(drive)} is not connected: plug it in and the backup goes on by itself (nothing is written to ${pair.destination} meanwhile).`,
+    confirmable: false,
+  });
   const otherPair = (): DestinationVerdict => ({
     kind: 'wait',
     why: 'other-pair',
@@ -88,13 +94,15 @@ export function judgeDestination(pair: Pick<Pair, 'id' | 'name' | 'destination' 
     confirmable: true,
   });
 
-  if (!remembered) {
+  const same = remembered && here.volume ? onVolume(remembered, here.volume) : undefined;
+  if (!remembered || remembered.unmarked) {
     if (marker === 'unreadable') return unreadable();
     if (marker === 'other') return otherPair();
+    // Added before its folder was made: it is made on the volume seen then, never on another disk.
+    if (same === false) return notConnected();
     return { kind: 'ready', adopt: true };
   }
 
-  const same = here.volume ? sameVolume(remembered, here.volume) : undefined;
   if (same === false) {
     const found = sight.elsewhere.find((e) => e.path !== pair.destination && e.look.exists && markedBy(e.look.marker, pair.id) === 'ours');
     if (found) return { kind: 'moved', to: found.path, reason: `${capital(drive)} is now mounted at ${found.volume.mountPoint}: the pair follows it to ${found.path}.` };
@@ -107,7 +115,7 @@ export function judgeDestination(pair: Pick<Pair, 'id' | 'name' | 'destination' 
         confirmable: true,
       };
     }
-    return { kind: 'wait', why: 'not-connected', reason: `${capital(drive)} is not connected: plug it in and the backup goes on by itself (nothing is written to ${pair.destination} meanwhile).`, confirmable: false };
+    return notConnected();
   }
 
   if (marker === 'unreadable') return unreadable();
@@ -141,6 +149,18 @@ export function judgeDestination(pair: Pick<Pair, 'id' | 'name' | 'destination' 
   };
 }
 
+/**
+ * Whether `volume` is the remembered one (see sameVolume). A volume without any name is not a
+ * named drive: it is what lies under an unmounted drive (the system disk in a container where
+ * blkid may not read it, a tmpfs). Undefined when it cannot be told; the marker decides then.
+ */
+export function onVolume(remembered: VolumeIdentity, volume: VolumeIdentity): boolean | undefined {
+  const same = sameVolume(remembered, volume);
+  if (same !== undefined) return same;
+  const named = (v: VolumeIdentity) => v.uuid !== undefined || v.label !== undefined;
+  return named(remembered) && !named(volume) ? false : undefined;
+}
+
 function quoteArg(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
@@ -152,7 +172,7 @@ export async function lookAtDestination(probe: DestinationProbe, pair: Pick<Pair
   const remembered = pair.destinationVolume;
   const elsewhere: DestinationSight['elsewhere'] = [];
   // Another mount of the volume matters only when the path no longer leads to it.
-  if (remembered?.pathInVolume !== undefined && probe.volumes && volume && sameVolume(remembered, volume) === false) {
+  if (remembered?.pathInVolume !== undefined && !remembered.unmarked && probe.volumes && volume && onVolume(remembered, volume) === false) {
     for (const mount of await probe.volumes.find(remembered)) {
       const at = placeIn(mount, remembered.pathInVolume);
       if (at !== undefined) elsewhere.push({ path: at, look: await probe.look(at), volume: mount });

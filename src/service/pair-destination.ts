@@ -6,10 +6,12 @@
 import { formatCountOf } from '../core/format.js';
 import { isTempName } from '../engine/temp-name.js';
 import type { DestinationVolume, Pair } from '../config/schema.js';
+import type { ConfigStore } from '../config/store.js';
+import { isPhonePair } from './phones.js';
 import { VolumeGuard } from '../storage/local/volume-guard.js';
 import type { Storage } from '../storage/storage.js';
 import type { DestinationGate, DestinationReadiness } from '../watch/watch-pair.js';
-import { driveName, judgeDestination, lookAtDestination, markDestination, type DestinationProbe, type DestinationVerdict } from './destination-check.js';
+import { driveName, judgeDestination, lookAtDestination, markDestination, rememberVolume, type DestinationProbe, type DestinationVerdict } from './destination-check.js';
 
 export interface PairDestinationDeps {
   probe: DestinationProbe;
@@ -78,4 +80,23 @@ export function driveConnectedText(pair: Pick<Pair, 'destination' | 'destination
   const name = driveName(pair);
   const what = files > 0 ? `${formatCountOf(files, 'file')} backed up` : 'already up to date';
   return `${name[0]!.toUpperCase()}${name.slice(1)} connected: ${what}`;
+}
+
+/**
+ * A pair just added whose destination exists is marked as the pair's at once, with its volume
+ * remembered; one whose destination is made by its first sync is marked after that sync. A
+ * marker that cannot be written now is left for then too.
+ */
+export async function markNewPair(probe: DestinationProbe, store: ConfigStore, pair: Pair): Promise<Pair> {
+  if (isPhonePair(pair)) return pair;
+  try {
+    const look = await probe.look(pair.destination);
+    if (look.exists) return store.update(pair.id, { destinationVolume: await markDestination(probe, pair) });
+    // Made by the first sync: until then the pair knows which drive it goes on, if the drive has a name.
+    const volume = rememberVolume(await probe.volumes?.at(pair.destination));
+    if (volume.uuid === undefined && volume.label === undefined) return pair;
+    return store.update(pair.id, { destinationVolume: { ...volume, unmarked: true } });
+  } catch {
+    return pair;
+  }
 }

@@ -15,8 +15,8 @@ import { PAIR_MARKER } from '../core/pair-marker.js';
 import { watchIgnore } from '../watch/ignore.js';
 import type { MountWatch } from '../watch/mounts.js';
 import { PairWatcher, type WatchFolder, type WatchReport } from '../watch/watch-pair.js';
-import { markDestination, type DestinationProbe, type WaitWhy } from './destination-check.js';
-import { PairDestination, driveConnectedText } from './pair-destination.js';
+import type { DestinationProbe, WaitWhy } from './destination-check.js';
+import { PairDestination, driveConnectedText, markNewPair } from './pair-destination.js';
 
 /** A pair's state as the user sees it (the tray and `status`). */
 export type PairStateName = 'idle' | 'scanning' | 'syncing' | 'paused' | 'waiting-for-source' | 'waiting-for-destination' | 'waiting-for-phone' | 'error';
@@ -553,18 +553,3 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
 /** A watcher that sees nothing: a phone pair's changes are found by its rescans. */
 const unwatched: WatchFolder = async () => ({ close: async () => undefined });
 
-/**
- * A pair just added whose destination exists is marked as the pair's at once, with its volume
- * remembered; one whose destination is made by its first sync is marked after that sync. A
- * marker that cannot be written now is left for then too.
- */
-export async function markNewPair(probe: DestinationProbe, store: ConfigStore, pair: Pair): Promise<Pair> {
-  if (isPhonePair(pair)) return pair;
-  const look = await probe.look(pair.destination).catch(() => undefined);
-  if (!look?.exists) return pair;
-  try {
-    return store.update(pair.id, { destinationVolume: await markDestination(probe, pair) });
-  } catch {
-    return pair;
-  }
-}

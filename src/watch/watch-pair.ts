@@ -446,7 +446,8 @@ export class PairWatcher {
     const look = async () => {
       this.pollTimer = undefined;
       if (this.stopped) return;
-      let stillGone = await this.gone(storage);
+      // A destination that was never synced into is the first sync's to make: only the gate can hold it back.
+      let stillGone = which === 'source' || this.synced ? await this.gone(storage) : false;
       if (which === 'destination' && this.deps.destination && !this.stopped) {
         const ready = await this.destinationReady();
         if (!ready.ready && !this.stopped) {

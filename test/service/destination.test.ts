@@ -87,6 +87,7 @@ function startService(): { store: ConfigStore; service: Service } {
 
 const statuses = (name: string) => events.flatMap((e) => (e.type === 'status' && e.status.name === name ? [e.status] : []));
 const last = (name: string): PairStatus => statuses(name).at(-1)!;
+
 const idleSince = (name: string, n: number) => statuses(name).length > n && last(name).state === 'idle';
 
 /** Unplugs BACKUP as the kernel does: the drive's files go away and an empty folder stays at the mount point. */
@@ -191,6 +192,22 @@ describe.skipIf(noRsync)("a pair's backup drive", () => {
     await new Promise((r) => setTimeout(r, 1200));
     expect(fs.readdirSync(at('media/BACKUP'))).toEqual([]);
     expect(last('photos').state).toBe('waiting-for-destination');
+  });
+
+  it('remembers the drive of a destination still to be made, and waits for it rather than make it on another disk', async () => {
+    writeTree(at('photos'), { 'a.jpg': 'a' });
+    const { store: s0 } = ConfigStore.open(at('config'));
+    const { markNewPair } = await import('../../src/service/pair-destination.js');
+    const added = await markNewPair(probe, s0, s0.add(pairOf('photos', at('media/BACKUP/photos'))));
+    expect(added.destinationVolume).toEqual({ ...DRIVE, pathInVolume: '/photos', unmarked: true });
+    unplug();
+    startService();
+    await waitFor(() => last('photos')?.state === 'waiting-for-destination', 'waiting for the drive');
+    expect(fs.readdirSync(at('media/BACKUP'))).toEqual([]);
+    replug();
+    await waitFor(() => last('photos').state === 'idle' && fs.existsSync(at('media/BACKUP/photos/a.jpg')), 'made on the drive once it is back');
+    await waitFor(() => service!.status()[0]!.state === 'idle' && !ConfigStore.read(at('config')).pairs[0]!.destinationVolume?.unmarked, 'marked after its first sync');
+    expect((await readMarker(at('media/BACKUP/photos'))).state).toBe('found');
   });
 
   it('marks a pair from an older config after its first sync', async () => {
