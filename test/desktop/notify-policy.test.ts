@@ -84,6 +84,12 @@ describe('the notification policy', () => {
     expect(policy('errors').add({ kind: 'config', message: 'damaged' }, 0)?.title).toBe('SyncTray: settings were damaged');
   });
 
+  it('tells a backup drive plugged back in at the default level (errors), as good news', () => {
+    const back: Happening = { pairId: 'p1', pairName: 'Photos', kind: 'drive-connected', message: 'Backup drive BACKUP connected: 34 files backed up' };
+    expect(policy('none').add(back, 0)).toBeUndefined();
+    expect(policy('errors').add(back, 0)).toEqual({ title: 'SyncTray: Photos: backup drive connected', body: 'Backup drive BACKUP connected: 34 files backed up', urgency: 'normal' });
+  });
+
   it('tells a completed phone sync at the default level (errors), not at none, and several as one', () => {
     const synced = (message: string): Happening => ({ pairId: 'p1', pairName: 'DCIM', kind: 'phone-synced', message });
     expect(policy('none').add(synced('Pixel 8: 3 new files backed up (2.1 MB)'), 0)).toBeUndefined();

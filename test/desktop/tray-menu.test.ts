@@ -115,4 +115,20 @@ describe('the tray menu', () => {
     expect(titles(locked.items)[2]).toBe('DCIM: unlock the phone');
     expect(trayMenu({ pairs: [phone('no-adb', 'adb is not installed. Install Android platform-tools')], autostart: false, now: 0 }).icon).toBe('attention');
   });
+
+  it('says which backup drive a pair waits for, and turns red only when the user must vouch for the folder', () => {
+    const away = pair('Photos', { state: 'waiting-for-destination', destinationProblem: 'not-connected', reason: 'Backup drive BACKUP is not connected: plug it in and the backup goes on by itself (nothing is written to /media/ann/BACKUP meanwhile).' });
+    const menu = trayMenu({ pairs: [away, pair('Docs')], autostart: false, now: NOW });
+    expect(menu.icon).toBe('idle');
+    expect(menu.status).toBe('Photos: Backup drive BACKUP is not connected');
+    expect(titles(menu.items)[2]).toBe('Photos: drive not connected');
+    expect(find(menu.items, 'pair:id-Photos:state')?.title).toBe('Backup drive BACKUP is not connected (last synced 5 min ago)');
+    expect(statusLine([away, { ...away, id: 'x', name: 'Music' }])).toBe('2 pairs wait for their backup drives');
+    const lost = pair('Photos', { state: 'waiting-for-destination', destinationProblem: 'marker-missing', reason: "/media/ann/BACKUP on backup drive BACKUP has lost its SyncTray marker; resync the pair ('synctray pair resync Photos')" });
+    const red = trayMenu({ pairs: [lost], autostart: false, now: NOW });
+    expect(red.icon).toBe('attention');
+    expect(titles(red.items)[2]).toBe('Photos: check the backup folder');
+    expect(red.status).toMatch(/^Photos: \/media\/ann\/BACKUP on backup drive BACKUP has lost its SyncTray marker/);
+  });
 });
+

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import type { WatchEvent } from '../../src/watch/coalesce.js';
-import { PairWatcher, type WatchDeps, type WatchReport } from '../../src/watch/watch-pair.js';
+import { PairWatcher, type DestinationGate, type DestinationReadiness, type WatchDeps, type WatchReport } from '../../src/watch/watch-pair.js';
 import { makeSyncScratch, removeScratch } from '../helpers/scratch.js';
 import { writeTree } from '../helpers/tree-spec.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -54,12 +54,12 @@ afterEach(async () => {
   removeScratch(root);
 });
 
-function watched(watchFolder: WatchDeps['watchFolder'], clock: Clock, reports: WatchReport[]) {
+function watched(watchFolder: WatchDeps['watchFolder'], clock: Clock, reports: WatchReport[], destination?: DestinationGate) {
   pair = new PairWatcher(
     new LocalStorage(src),
     new LocalStorage(dst),
     { sync: { mode: 'mirror' }, ignore: () => false, rescanIntervalMs: 0, settleMs: 20, fallbackRescanMs: 60_000 },
-    { watchFolder, ...clock.deps },
+    { watchFolder, ...clock.deps, ...(destination ? { destination } : {}) },
     (r) => reports.push(r),
   );
   return pair;
@@ -115,5 +115,64 @@ describe('a watched pair', () => {
     clock.advance(1);
     await waitFor(() => reports.some((r) => r.type === 'batch' && r.full), 'the fallback rescan');
     expect(fs.readFileSync(path.join(dst, 'unseen'), 'utf8')).toBe('u');
+  });
+
+  describe("with a gate on the destination (the service's drive check)", () => {
+    /** A gate the test opens and closes; it counts the syncs it was told of. */
+    function gate(initial: DestinationReadiness) {
+      const g = { now: initial, asked: 0, synced: 0 };
+      const api: DestinationGate = {
+        ready: async () => (g.asked++, g.now),
+        synced: async () => void g.synced++,
+      };
+      return { g, api };
+    }
+    const states = (reports: WatchReport[]) => reports.flatMap((r) => (r.type === 'state' ? [`${r.state}${r.reason ? `: ${r.reason}` : ''}`] : []));
+
+    it('writes nothing while the gate is closed, says why, and goes on at once when told to look again', async () => {
+      const clock = new Clock();
+      const reports: WatchReport[] = [];
+      const { g, api } = gate({ ready: false, reason: 'Backup drive BACKUP is not connected' });
+      await watched(async () => ({ close: async () => {} }), clock, reports, api).start();
+      expect(fs.existsSync(dst)).toBe(false);
+      expect(states(reports)).toEqual(['waiting-for-destination: Backup drive BACKUP is not connected']);
+      // Another reason while waiting is said anew; the same one is not.
+      g.now = { ready: false, reason: 'its marker is missing' };
+      clock.advance(1000);
+      await waitFor(() => states(reports).length === 2, 'the new reason');
+      clock.advance(1000);
+      await waitFor(() => g.asked >= 3, 'another look');
+      expect(states(reports)).toEqual(['waiting-for-destination: Backup drive BACKUP is not connected', 'waiting-for-destination: its marker is missing']);
+
+      g.now = { ready: true };
+      pair!.lookAgain();
+      await waitFor(() => fs.existsSync(path.join(dst, 'a')), 'the sync once the gate opens, without the clock moving');
+      await waitFor(() => g.synced === 1, 'the gate told of the sync');
+    });
+
+    it('an idle pair told to look again finds its destination gone and waits; a move is reported once', async () => {
+      const clock = new Clock();
+      const reports: WatchReport[] = [];
+      const { g, api } = gate({ ready: true });
+      await watched(async () => ({ close: async () => {} }), clock, reports, api).start();
+      expect(fs.readFileSync(path.join(dst, 'a'), 'utf8')).toBe('a');
+      g.now = { ready: false, reason: 'moved', movedTo: '/media/BACKUP1' };
+      pair!.lookAgain();
+      await waitFor(() => pair!.currentState === 'waiting-for-destination', 'waiting');
+      clock.advance(1000);
+      await waitFor(() => g.asked >= 3, 'a look');
+      await new Promise((r) => setTimeout(r, 20));
+      clock.advance(1000);
+      await waitFor(() => g.asked >= 4, 'another look');
+      expect(reports.filter((r) => r.type === 'moved')).toEqual([{ type: 'moved', to: '/media/BACKUP1', reason: 'moved' }]);
+    });
+
+    it('takes a gate that fails for a closed one', async () => {
+      const clock = new Clock();
+      const reports: WatchReport[] = [];
+      await watched(async () => ({ close: async () => {} }), clock, reports, { ready: async () => Promise.reject(new Error('mountinfo unreadable')) }).start();
+      expect(states(reports)).toEqual(['waiting-for-destination: the destination could not be checked: mountinfo unreadable']);
+      expect(fs.existsSync(dst)).toBe(false);
+    });
   });
 });
