@@ -138,7 +138,9 @@ export function plan(src: Tree, dst: Tree, options: PlanOptions): Plan {
   // written into them (it could overwrite what we cannot see). They are reported as failures.
   const unknown = dst.errors.map((e) => e.path);
   const lookup = destinationLookup(dst, options.dstCaseSensitive ?? true);
-  const unstorable = unstorableItems(src, options);
+  // Source paths by their case-folded form, where the destination folds case (made once, used twice).
+  const srcFolded = options.dstCaseSensitive === false ? foldedPaths(src) : undefined;
+  const unstorable = unstorableItems(src, options, srcFolded);
   out.skipped.push(...new Set(unstorable.values()));
   // A move changes both folders it touches.
   for (const m of out.moves) {
@@ -221,7 +223,7 @@ export function plan(src: Tree, dst: Tree, options: PlanOptions): Plan {
     if (diff.mode || diff.mtime) out.dirMetas.push({ op: 'dirMeta', path: '', src: srcRoot, mode: diff.mode });
   }
 
-  if (mode === 'mirror' && options.allowDeletes) planDeletes(src, dst, out, touch, options.dstCaseSensitive ?? true, [...unstorable.keys()]);
+  if (mode === 'mirror' && options.allowDeletes) planDeletes(src, dst, out, touch, srcFolded, [...unstorable.keys()]);
 
   for (const temp of dst.temps) {
     out.deletes.push({ op: 'delete', path: temp, entry: TEMP_ENTRY, temp: true });
@@ -247,7 +249,7 @@ export function plan(src: Tree, dst: Tree, options: PlanOptions): Plan {
  * The source items the destination cannot hold, by path; the paths of a case clash share the one
  * Skipped that names them all. Items inside a folder that is skipped are left out: they go with it.
  */
-function unstorableItems(src: Tree, options: PlanOptions): Map<RelPath, Skipped> {
+function unstorableItems(src: Tree, options: PlanOptions, srcFolded: ReadonlyMap<string, RelPath[]> | undefined): Map<RelPath, Skipped> {
   const out = new Map<RelPath, Skipped>(options.skip ?? []);
   const can = options.storable;
   if (can) {
@@ -260,18 +262,10 @@ function unstorableItems(src: Tree, options: PlanOptions): Map<RelPath, Skipped>
       else if (can.maxName && length(codec ? codec.encode(baseName(path)) : baseName(path)) > can.maxName.length) out.set(path, { path, reason: 'name-too-long' });
     }
   }
-  if (options.dstCaseSensitive === false) {
-    const byFolded = new Map<string, RelPath[]>();
-    for (const path of src.entries.keys()) {
-      if (path === '') continue;
-      const key = fold(path);
-      const same = byFolded.get(key);
-      if (same) same.push(path);
-      else byFolded.set(key, [path]);
-    }
-    for (const paths of byFolded.values()) {
-      if (paths.length < 2) continue;
-      paths.sort();
+  if (srcFolded) {
+    for (const same of srcFolded.values()) {
+      if (same.length < 2) continue;
+      const paths = [...same].sort();
       const [first, ...others] = paths;
       const skip: Skipped = { path: first!, reason: 'case-clash', with: others };
       for (const p of paths) out.set(p, skip);
@@ -298,9 +292,16 @@ function addNew(out: Plan, path: RelPath, s: Entry, replace: Doomed[]): void {
   }
 }
 
-function planDeletes(src: Tree, dst: Tree, out: Plan, touch: (p: RelPath) => void, caseSensitive: boolean, skipped: RelPath[]): void {
+function planDeletes(
+  src: Tree,
+  dst: Tree,
+  out: Plan,
+  touch: (p: RelPath) => void,
+  srcFolded: ReadonlyMap<string, RelPath[]> | undefined,
+  skipped: RelPath[],
+): void {
   // What stands at or below a skipped source item is left alone: it was not compared.
-  const key = caseSensitive ? (p: RelPath) => p : fold;
+  const key = srcFolded ? fold : (p: RelPath) => p;
   const leftAlone = new Set(skipped.map(key));
   const isLeftAlone = (path: RelPath) => {
     for (let p = path; p !== ''; p = parentOf(p)) if (leftAlone.has(key(p))) return true;
@@ -311,7 +312,7 @@ function planDeletes(src: Tree, dst: Tree, out: Plan, touch: (p: RelPath) => voi
   for (const a of [...out.mkdirs, ...out.transfers]) {
     if ((a.op === 'mkdir' || a.op === 'copy') && a.replace.length > 0) replacedDirs.add(a.path);
   }
-  const inSource = caseSensitive ? (p: RelPath) => src.entries.has(p) : foldedSet(src);
+  const inSource = srcFolded ? (p: RelPath) => srcFolded.has(fold(p)) : (p: RelPath) => src.entries.has(p);
   for (const [path, d] of dst.entries) {
     if (path === '' || inSource(path)) continue;
     if (underAny(path, replacedDirs)) continue;
@@ -350,14 +351,24 @@ function destinationLookup(dst: Tree, caseSensitive: boolean): (path: RelPath) =
   return (path) => dst.entries.get(path) ?? folded.get(fold(path));
 }
 
-function foldedSet(tree: Tree): (path: RelPath) => boolean {
-  const folded = new Set<string>();
-  for (const path of tree.entries.keys()) folded.add(fold(path));
-  return (path) => folded.has(fold(path));
+/** Every path of a tree (the root aside) under its case-folded form. */
+function foldedPaths(tree: Tree): Map<string, RelPath[]> {
+  const out = new Map<string, RelPath[]>();
+  for (const path of tree.entries.keys()) {
+    if (path === '') continue;
+    const key = fold(path);
+    const same = out.get(key);
+    if (same) same.push(path);
+    else out.set(key, [path]);
+  }
+  return out;
 }
 
+// Plain ASCII, most names, needs no normalising (and normalize() is most of the cost of folding).
+const NOT_ASCII = /[^\x00-\x7f]/;
+
 function fold(path: RelPath): string {
-  return path.normalize('NFC').toLowerCase();
+  return NOT_ASCII.test(path) ? path.normalize('NFC').toLowerCase() : path.toLowerCase();
 }
 
 /** A folder and everything below it in the destination, deepest first. */
