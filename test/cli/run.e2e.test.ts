@@ -198,7 +198,8 @@ describe.skipIf(noRsync)('synctray run', () => {
     const again = /--apply (\w+)/.exec((await cli('pair', 'deletions', 'notes')).stdout)?.[1];
     const applied = await cli('pair', 'deletions', 'notes', '--apply', again!);
     expect(applied.code, applied.stderr).toBe(0);
-    await waitFor(() => fs.readdirSync(at('backup/notes')).length === 4, 'the deletions made', { intervalMs: 50 });
+    // Four files, and the pair's marker.
+    await waitFor(() => fs.readdirSync(at('backup/notes')).filter((n) => n !== '.synctray-pair').length === 4, 'the deletions made', { intervalMs: 50 });
     expect(rsyncDiff(at('notes'), at('backup/notes'))).toEqual([]);
   });
 });

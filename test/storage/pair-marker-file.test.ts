@@ -35,6 +35,13 @@ describe('the marker file', () => {
     expect(fs.readdirSync(at('dst/photos'))).toEqual([PAIR_MARKER]);
   });
 
+  it('leaves the folder its times', async () => {
+    fs.mkdirSync(at('d'));
+    fs.utimesSync(at('d'), new Date('2020-01-02T03:04:05.678Z'), new Date('2021-02-03T04:05:06.789Z'));
+    await writeMarker(at('d'), { pairId: 'abcd1234', pairName: 'P' });
+    expect(fs.statSync(at('d')).mtime.toISOString()).toBe('2021-02-03T04:05:06.789Z');
+  });
+
   it('tells a missing marker, a damaged one and a symlink in its place apart', async () => {
     fs.mkdirSync(at('d'));
     expect(await readMarker(at('d'))).toEqual({ state: 'missing' });

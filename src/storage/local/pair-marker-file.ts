@@ -57,10 +57,17 @@ export async function readMarker(dir: string): Promise<MarkerRead> {
 
 /**
  * Writes the marker naming `pair` into `dir` (made first if missing), whole: to a temp name,
- * flushed, then renamed over any marker there.
+ * flushed, then renamed over any marker there. The folder keeps its times: the marker is not part
+ * of the backup, and a folder time changed by it would differ from the source's.
  */
 export async function writeMarker(dir: string, pair: MarkedPair): Promise<void> {
+  const times = await fs.stat(dir).catch(() => undefined);
   await fs.mkdir(dir, { recursive: true });
+  await placeMarker(dir, pair);
+  if (times) await fs.utimes(dir, times.atimeMs / 1000, times.mtimeMs / 1000);
+}
+
+async function placeMarker(dir: string, pair: MarkedPair): Promise<void> {
   const temp = path.join(dir, `${PAIR_MARKER}.${crypto.randomBytes(6).toString('hex')}.tmp`);
   const handle = await fs.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
   try {
