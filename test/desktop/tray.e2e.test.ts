@@ -42,6 +42,8 @@ afterEach(async () => {
 });
 
 const at = (p: string) => path.join(root, p);
+/** The backup's files, the pair's marker aside. */
+const backedUp = () => fs.readdirSync(at('backup/notes')).filter((n) => n !== '.synctray-pair');
 const config = () => at('config');
 const cli = (...args: string[]) => runCli([...args, '--config-dir', config()]);
 const stateOf = async (name: string) => (JSON.parse((await cli('status', '--json')).stdout) as { pairs: { name: string; state: string }[] }).pairs.find((p) => p.name === name)?.state;
@@ -177,7 +179,7 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     desktop.x('xdotool', ['key', '--delay', '100', 'Down', 'Up', 'Return']);
     await waitFor(() => !windowNamed(desktop!, title), 'the dialog closed', { intervalMs: 100 });
     await sleep(1000);
-    expect(fs.readdirSync(at('backup/notes'))).toHaveLength(12);
+    expect(backedUp()).toHaveLength(12);
     expect(windowNamed(desktop, title)).toBe(false); // not asked again by itself
 
     // The pair's submenu starts with "Deletions held back: review…"; Restore is the third choice.
@@ -199,7 +201,7 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     await sleep(500);
     focus(desktop, title);
     desktop.x('xdotool', ['key', '--delay', '100', 'Down', 'Return']);
-    await waitFor(() => fs.readdirSync(at('backup/notes')).length === 4, 'the deletions made', { timeoutMs: 15_000, intervalMs: 100 });
+    await waitFor(() => backedUp().length === 4, 'the deletions made', { timeoutMs: 15_000, intervalMs: 100 });
     expect(rsyncDiff(at('notes'), at('backup/notes'))).toEqual([]);
   });
 
