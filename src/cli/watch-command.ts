@@ -5,6 +5,8 @@ import { app } from '../app.js';
 import { RefusedError } from '../core/errors.js';
 import { checkPaths } from './check-paths.js';
 import { refuseUnplugged } from './pair-destination-guard.js';
+import { stayOnVolume } from './watch-destination.js';
+import { isAdbLocation } from '../storage/adb/endpoint.js';
 import { PAIR_MARKER } from '../core/pair-marker.js';
 import { isPhonePair } from '../service/phones.js';
 import { ExitCode } from './exit-codes.js';
@@ -84,7 +86,10 @@ export async function watchCommand(argv: string[], io: Io, signal: AbortSignal):
   const ignore = watchIgnore(args.exclude, hidden);
 
   const src = app.openStorage(paths.source);
-  const dst = app.openStorage(paths.destination);
+  const opened = app.openStorage(paths.destination);
+  // A drive unmounted while watching leaves its mount point folder on another disk: not written to.
+  const stay = isAdbLocation(paths.destination) ? undefined : await stayOnVolume(paths.destination, opened, app.destinations().volumes);
+  const dst = stay?.dst ?? opened;
   const versions = paths.versions ? app.openVersions(paths.versions, new Date()) : undefined;
   const say = reporter(io, args.json, args.quiet, log, dst);
   const pair = new PairWatcher(
@@ -105,7 +110,13 @@ export async function watchCommand(argv: string[], io: Io, signal: AbortSignal):
       ignore,
       rescanIntervalMs: rescanMs,
     },
-    { watchFolder: folderWatcher(paths.source, ignore), now: () => performance.now(), setTimeout, clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout) },
+    {
+      watchFolder: folderWatcher(paths.source, ignore),
+      now: () => performance.now(),
+      setTimeout,
+      clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout),
+      ...(stay ? { destination: stay.gate } : {}),
+    },
     say,
   );
   log?.line(`watch ${args.mode} ${JSON.stringify(paths.source)} -> ${JSON.stringify(paths.destination)}`);
@@ -116,7 +127,7 @@ export async function watchCommand(argv: string[], io: Io, signal: AbortSignal):
   await Promise.race([pair.start(), stopped]);
   await stopped;
   const totals = await pair.stop();
-  await Promise.all([src.close(), dst.close()]);
+  await Promise.all([src.close(), opened.close()]);
   log?.line(`stopped: ${totalsText(totals)}`);
   log?.close();
   if (args.json) io.stdout.write(`${JSON.stringify({ event: 'stopped', ...totals })}\n`);
