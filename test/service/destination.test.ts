@@ -128,6 +128,8 @@ describe.skipIf(noRsync)("a pair's backup drive", () => {
     unplug();
     await waitFor(() => last('photos').state === 'waiting-for-destination', 'waiting for the drive');
     expect(last('photos')).toMatchObject({ reason: expect.stringMatching(/^Backup drive BACKUP is not connected/), destinationProblem: 'not-connected' });
+    // Unplugging a backup drive is nothing to warn about; a marker gone is (below).
+    expect(events.filter((e) => e.type === 'problem')).toEqual([]);
     fs.writeFileSync(at('photos/b.jpg'), 'b');
     fs.writeFileSync(at('photos/c.jpg'), 'c');
     // Nothing lands in the empty mount point folder, however long one waits.
@@ -173,6 +175,7 @@ describe.skipIf(noRsync)("a pair's backup drive", () => {
     fs.writeFileSync(at('photos/b.jpg'), 'b');
     await waitFor(() => last('photos').state === 'waiting-for-destination', 'waiting');
     expect(last('photos')).toMatchObject({ destinationProblem: 'marker-missing', reason: expect.stringContaining("'synctray pair resync photos'") });
+    expect(events.filter((e) => e.type === 'problem').map((e) => e.type === 'problem' && e.kind)).toEqual(['destination-missing']);
     expect(fs.existsSync(at('media/BACKUP/b.jpg'))).toBe(false);
 
     const n = statuses('photos').length;
