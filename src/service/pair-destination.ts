@@ -7,7 +7,7 @@ import { formatCountOf } from '../core/format.js';
 import { isTempName } from '../engine/temp-name.js';
 import type { DestinationVolume, Pair } from '../config/schema.js';
 import type { ConfigStore } from '../config/store.js';
-import { isPhonePair } from './phones.js';
+import { isAdbLocation } from '../storage/adb/endpoint.js';
 import { VolumeGuard } from '../storage/local/volume-guard.js';
 import type { Storage } from '../storage/storage.js';
 import type { DestinationGate, DestinationReadiness } from '../watch/watch-pair.js';
@@ -88,7 +88,8 @@ export function driveConnectedText(pair: Pick<Pair, 'destination' | 'destination
  * marker that cannot be written now is left for then too.
  */
 export async function markNewPair(probe: DestinationProbe, store: ConfigStore, pair: Pair): Promise<Pair> {
-  if (isPhonePair(pair)) return pair;
+  // A phone's folder has no volume or marker of its own; a phone backed up to a drive does.
+  if (isAdbLocation(pair.destination)) return pair;
   try {
     const look = await probe.look(pair.destination);
     if (look.exists) return store.update(pair.id, { destinationVolume: await markDestination(probe, pair) });

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { checkNew, isInside, refuseOverlaps, versionsInDestination } from '../config/pairs.js';
 import type { Pair } from '../config/schema.js';
 import { PAIR_MARKER } from '../core/pair-marker.js';
+import { isAdbLocation } from '../storage/adb/endpoint.js';
 import { watchIgnore } from '../watch/ignore.js';
 import type { MountWatch } from '../watch/mounts.js';
 import { PairWatcher, type WatchFolder, type WatchReport } from '../watch/watch-pair.js';
@@ -314,7 +315,8 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
     const ignore = watchIgnore(pair.exclude, hidden);
     const src = this.deps.openStorage(pair.source);
     const probe = this.deps.destinations;
-    r.destination = probe && !isPhonePair(pair) ? this.destinationOf(r, probe) : undefined;
+    // Local destinations only: a phone backed up to a drive has its drive checked too.
+    r.destination = probe && !isAdbLocation(pair.destination) ? this.destinationOf(r, probe) : undefined;
     const opened = this.deps.openStorage(pair.destination);
     const dst = r.destination ? r.destination.guarded(opened) : opened;
     r.storages = [src, opened];
