@@ -51,7 +51,7 @@ export interface WatchDeps {
   now(): number;
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(timer: unknown): void;
-  /** Absent (as for `synctray watch`): a destination that is a folder is written to. */
+  /** Absent: a destination that is a folder is written to. */
   destination?: DestinationGate;
 }
 
@@ -322,7 +322,11 @@ export class PairWatcher {
   private async step(scope: Scope, first: boolean): Promise<void> {
     // Once synced, a destination that is gone is waited for, never made again (it may be a drive
     // that is not mounted: a new empty folder there would be on another disk).
-    if (this.synced && (await this.gone(this.dst))) return this.waitFor('destination', scope);
+    if (this.synced && (await this.gone(this.dst))) {
+      // The gate may say more than "gone" (which drive is not connected).
+      const why = await this.destinationReady();
+      return this.waitFor('destination', scope, why.ready ? undefined : why);
+    }
     if (this.stopped) return;
     const ready = await this.destinationReady();
     if (this.stopped) return;
