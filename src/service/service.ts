@@ -512,9 +512,10 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
             ...(r.status.destinationProblem !== undefined || r.status.state === 'waiting-for-destination' ? { reason: undefined, destinationProblem: undefined } : {}),
           });
         }
-        // A backup drive simply not plugged in is no problem to notify (the tray and status say
-        // it, as for a phone); a source gone, or a backup folder that needs the user, is.
-        const unplugged = report.state === 'waiting-for-destination' && r.status.destinationProblem === 'not-connected';
+        // A backup drive simply not plugged in, or found at another place (followed at once), is
+        // no problem to notify (the tray and status say it, as for a phone); a source gone, or a
+        // backup folder that needs the user, is.
+        const unplugged = report.state === 'waiting-for-destination' && (r.status.destinationProblem === 'not-connected' || r.destination?.last?.kind === 'moved');
         if ((report.state === 'waiting-for-source' || report.state === 'waiting-for-destination') && !unplugged) {
           const which = report.state === 'waiting-for-source' ? 'source' : 'destination';
           this.problem(r, `${which}-missing`, report.reason ?? `its ${which} folder is gone`);
