@@ -29,14 +29,12 @@ export async function stayOnVolume(
   const first = await volumes?.at(destination);
   if (!volumes || !first) return undefined;
   const guard = new VolumeGuard(destination, () => name(first), isTempName);
-  guard.arm();
   const gate: DestinationGate = {
     ready: async () => {
+      // Noted before the look and compared after it, so that a drive gone meanwhile is not missed.
+      const seen = guard.sight();
       const now = await volumes.at(destination);
-      if (now && sameVolumeAs(first, now)) {
-        guard.arm();
-        return { ready: true };
-      }
+      if (now && sameVolumeAs(first, now) && guard.arm(seen)) return { ready: true };
       guard.removeMisplaced();
       return { ready: false, reason: `${capital(name(first))} is not there: ${destination} now lies on another disk. Nothing is written until the drive is back.` };
     },

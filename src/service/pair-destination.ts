@@ -45,12 +45,19 @@ export class PairDestination implements DestinationGate {
   }
 
   async ready(): Promise<DestinationReadiness> {
-    const verdict = judgeDestination(this.pair, await lookAtDestination(this.deps.probe, this.pair));
-    this.verdict = verdict;
-    if (verdict.kind === 'ready') {
-      this.guard.arm();
-      this.unmarked = verdict.adopt;
-      return { ready: true };
+    // The device is noted before the look and compared after it: a drive unmounted while it was
+    // looked at must not leave the guard allowing the disk below (seen happen under load).
+    let verdict: DestinationVerdict;
+    for (let attempt = 1; ; attempt++) {
+      const seen = this.guard.sight();
+      verdict = judgeDestination(this.pair, await lookAtDestination(this.deps.probe, this.pair));
+      this.verdict = verdict;
+      if (verdict.kind !== 'ready') break;
+      if (this.guard.arm(seen)) {
+        this.unmarked = verdict.adopt;
+        return { ready: true };
+      }
+      if (attempt === 3) return { ready: false, reason: `${driveName(this.pair)} changed while it was being looked at; looking again` };
     }
     // Whatever a step cut short by the drive's going left on the other disk, once it is all done.
     this.guard.removeMisplaced();

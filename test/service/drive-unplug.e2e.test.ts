@@ -112,7 +112,9 @@ describe.each(['exfat', 'ntfs'] as const)('a %s backup drive under the running s
     writer = setInterval(() => {
       fs.writeFileSync(at(`photos/2024/new${n}.jpg`), `new ${n}`);
       if (n < 5) fs.rmSync(at(`photos/2024/img${n}.jpg`));
-      fs.writeFileSync(at('photos/2024/img39.jpg'), `edited ${n}`);
+      // Longer each time: on a drive keeping whole seconds, an edit of the same size within the
+      // second of the last copy looks unchanged (to rsync's --modify-window=1 as to SyncTray).
+      fs.writeFileSync(at('photos/2024/img39.jpg'), `edited ${'!'.repeat(n)}`);
       n++;
     }, 15);
     await waitFor(() => n > 10, 'changes under way');

@@ -16,6 +16,8 @@ import { isTempName } from '../../src/engine/temp-name.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { VolumeGuard } from '../../src/storage/local/volume-guard.js';
 import { disposeAllDrives, driveSkipReason, makeDrive } from '../helpers/drives.js';
+import { isRoot } from '../helpers/privilege.js';
+import { hasTool, skipReasonOutsideCi } from '../helpers/requirements.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
 
 let root: string | undefined;
@@ -37,7 +39,7 @@ describe.each(['exfat', 'ntfs'] as const)('a %s drive unmounted during a sync', 
     for (let i = 0; i < files; i++) fs.writeFileSync(path.join(src, `f${i}.bin`), Buffer.alloc(8000, i % 251));
     const drive = await makeDrive(kind, { sizeMiB: 128, mountPoint: path.join(root, 'BACKUP') });
     const guard = new VolumeGuard(drive.mountPoint, () => 'backup drive BACKUP', isTempName);
-    guard.arm();
+    expect(guard.arm(guard.sight())).toBe(true);
     const dst = guard.wrap(new LocalStorage(drive.mountPoint));
 
     let unplugged = false;
@@ -69,3 +71,29 @@ describe.each(['exfat', 'ntfs'] as const)('a %s drive unmounted during a sync', 
     for (const name of landed) expect(fs.readFileSync(path.join(drive.mountPoint, name)).equals(fs.readFileSync(path.join(src, name)))).toBe(true);
   }, 120_000);
 });
+
+describe('arming the guard', () => {
+  it.skipIf(skipReasonOutsideCi(isRoot && hasTool('mount'), 'skipping the guard arming test: it mounts a tmpfs, which needs root'))(
+    'refuses when the device changed between the look and the arming, and refuses every change then',
+    async () => {
+      root = makeScratch('synctray-arm-');
+      const mnt = path.join(root, 'mnt');
+      fs.mkdirSync(mnt);
+      const guard = new VolumeGuard(mnt, () => 'the drive', isTempName);
+      const seen = guard.sight();
+      const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      try {
+        expect(guard.arm(seen)).toBe(false);
+        await expect(guard.wrap(new LocalStorage(mnt)).mkdir('x')).rejects.toMatchObject({ code: ErrorCode.DEVICE_GONE });
+        expect(fs.readdirSync(mnt)).toEqual([]);
+        expect(guard.arm(guard.sight())).toBe(true);
+        await guard.wrap(new LocalStorage(mnt)).mkdir('x');
+        expect(fs.readdirSync(mnt)).toEqual(['x']);
+      } finally {
+        spawnSync('umount', [mnt]);
+      }
+    },
+  );
+});
+

@@ -31,7 +31,7 @@ const CREATES: Record<string, (args: unknown[]) => (RelPath | undefined)[]> = {
 };
 
 /** Where the destination was when the pair checked it: the folder looked at and its device. */
-interface Armed {
+export interface Armed {
   anchor: string;
   dev: bigint;
 }
@@ -54,19 +54,31 @@ export class VolumeGuard {
     private readonly isTemp: (name: string) => boolean = () => false,
   ) {}
 
-  /** The pair found its drive in place: changes are allowed while the device stays the same. */
-  arm(): void {
+  /**
+   * The destination's device now (of its nearest existing folder): take this before checking the
+   * drive, and arm with it after, so that a drive that went in between is not taken for the disk
+   * below it.
+   */
+  sight(): Armed | undefined {
     for (let dir = path.resolve(this.root); ; dir = path.dirname(dir)) {
       const st = statOrUndefined(dir);
-      if (st?.isDirectory()) {
-        this.armed = { anchor: dir, dev: st.dev };
-        return;
-      }
-      if (path.dirname(dir) === dir) {
-        this.armed = undefined;
-        return;
-      }
+      if (st?.isDirectory()) return { anchor: dir, dev: st.dev };
+      if (path.dirname(dir) === dir) return undefined;
     }
+  }
+
+  /**
+   * The drive was found in place: changes are allowed while the device stays the one `seen` before
+   * the check. False (and nothing allowed) when it is another by now.
+   */
+  arm(seen: Armed | undefined): boolean {
+    const now = this.sight();
+    if (seen === undefined || now === undefined || now.anchor !== seen.anchor || now.dev !== seen.dev) {
+      this.armed = now === undefined ? undefined : { anchor: now.anchor, dev: -1n };
+      return false;
+    }
+    this.armed = now;
+    return true;
   }
 
   /** Whether the destination is where it was when armed (true when not armed: nothing to compare). */
