@@ -52,6 +52,11 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
     if (p.reason) io.stdout.write(`  ${p.reason}\n`);
     if (p.lastError) io.stdout.write(`  last error: ${p.lastError}\n`);
     if (p.held) io.stdout.write(`  deletions held: ${p.held}\n`);
+    if (p.unstorable) {
+      io.stdout.write(`  ${p.unstorable.note}, so they are skipped:\n`);
+      for (const item of p.unstorable.items) io.stdout.write(`    ${item}\n`);
+      if (p.unstorable.more) io.stdout.write(`    … and more (${p.unstorable.count} items in all)\n`);
+    }
   }
   return ExitCode.OK;
 }

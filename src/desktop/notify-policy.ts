@@ -5,7 +5,7 @@ export interface Happening {
   /** The pair it is about; absent for the app itself (a config set aside). */
   pairId?: string;
   pairName?: string;
-  kind: 'failed' | 'stopped' | 'source-missing' | 'destination-missing' | 'held' | 'config' | 'synced' | 'phone-synced' | 'drive-connected';
+  kind: 'failed' | 'stopped' | 'source-missing' | 'destination-missing' | 'held' | 'unstorable' | 'config' | 'synced' | 'phone-synced' | 'drive-connected';
   message: string;
 }
 
@@ -165,6 +165,7 @@ const TITLES: Record<Happening['kind'], string> = {
   'source-missing': 'source folder is gone',
   'destination-missing': 'backup folder is gone',
   held: 'deletions held back',
+  unstorable: 'some items cannot be stored on the drive',
   config: 'settings were damaged',
   synced: 'synced',
   'phone-synced': 'phone synced',

@@ -122,6 +122,8 @@ function pairMenu(p: PairStatus, now: number): MenuItem {
   const items: MenuItem[] = [
     { key: `pair:${id}:state`, title: pairStateText(p, now), enabled: false },
     { key: `pair:${id}:route`, title: `${shorten(p.source)} → ${shorten(p.destination)} (${p.mode})`, enabled: false },
+    // A standing note, not a problem: the pair stays up to date with what the drive can hold.
+    { key: `pair:${id}:unstorable`, title: p.unstorable?.note ?? 'Every item stored', enabled: false, hidden: p.unstorable === undefined },
   ];
   items.push(
     { key: `pair:${id}:deletions`, title: 'Deletions held back: review…', enabled: p.held !== undefined, hidden: p.held === undefined },

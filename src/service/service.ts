@@ -6,7 +6,10 @@ import { sync, type SyncOptions } from '../engine/sync.js';
 import { HeldChangedError, previewHeld, type HeldDeletions } from './held.js';
 import { isPhonePair, phoneOf, type PhoneInfo, type PhoneTracker } from './phones.js';
 import type { VersionStore } from '../engine/versions.js';
-import type { Storage } from '../storage/storage.js';
+import { UNSTORABLE, type Skipped } from '../engine/plan.js';
+import { describeSkip } from '../engine/skips.js';
+import { formatCountOf } from '../core/format.js';
+import type { Capabilities, Storage } from '../storage/storage.js';
 import type { ConfigStore } from '../config/store.js';
 import path from 'node:path';
 import { checkNew, isInside, refuseOverlaps, versionsInDestination } from '../config/pairs.js';
@@ -48,9 +51,14 @@ export interface PairStatus {
    * drive; the others need the user (see destination-check.ts). Absent: the folder is gone.
    */
   destinationProblem?: WaitWhy;
+  /**
+   * Items the destination cannot hold (symlinks on exFAT, a case clash, a file over FAT32's limit):
+   * skipped at every step, which the pair does not count as failing. A standing note, not an error.
+   */
+  unstorable?: { count: number; note: string; items: string[]; more: boolean };
 }
 
-export type ProblemKind = 'failed' | 'stopped' | 'source-missing' | 'destination-missing' | 'held';
+export type ProblemKind = 'failed' | 'stopped' | 'source-missing' | 'destination-missing' | 'held' | 'unstorable';
 
 export type ServiceEvent =
   | { type: 'status'; status: PairStatus }
@@ -92,7 +100,14 @@ interface Running {
   reconnecting?: boolean;
   stepStarted?: number;
   progressPublished?: number;
+  /** The items the destination cannot hold, by path, each with what is said of it (see PairStatus.unstorable). */
+  unstorable?: Map<RelPath, string>;
+  /** Those already told in a notification: each is told once, not at every step. */
+  toldUnstorable?: Set<RelPath>;
 }
+
+/** At most this many unstorable items are listed in a pair's status (the count has them all). */
+const UNSTORABLE_LISTED = 50;
 
 const PROGRESS_EVERY_MS = 250;
 
@@ -460,6 +475,35 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
     }
   }
 
+  /**
+   * Keeps the pair's standing note of what its destination cannot hold: a full step says all of
+   * it, a step over a few folders adds what it met. What is new is told once.
+   */
+  private noteUnstorable(r: Running, skipped: readonly Skipped[], full: boolean): void {
+    const dst: Pick<Capabilities, 'kind' | 'maxFileBytes' | 'maxName'> = r.storages?.[1]?.capabilities ?? {};
+    const now = full ? new Map<RelPath, string>() : new Map(r.unstorable);
+    for (const s of skipped) {
+      if (!UNSTORABLE.has(s.reason)) continue;
+      const text = describeSkip(s, dst);
+      for (const p of [s.path, ...(s.with ?? [])]) now.set(p, text);
+    }
+    r.unstorable = now;
+    if (now.size === 0) {
+      if (r.status.unstorable) this.set(r, { unstorable: undefined });
+      return;
+    }
+    const drive = dst.kind ? `this drive (${dst.kind})` : 'the destination';
+    const note = `${formatCountOf(now.size, 'item')} can't be stored on ${drive}`;
+    const texts = [...new Set(now.values())].sort();
+    this.set(r, { unstorable: { count: now.size, note, items: texts.slice(0, UNSTORABLE_LISTED), more: texts.length > UNSTORABLE_LISTED } });
+    const told = (r.toldUnstorable ??= new Set());
+    const fresh = [...now.keys()].filter((p) => !told.has(p));
+    if (fresh.length === 0) return;
+    for (const p of fresh) told.add(p);
+    const first = now.get(fresh[0]!)!;
+    this.problem(r, 'unstorable', `${note}; they are skipped: ${first}${fresh.length > 1 ? ` (and ${fresh.length - 1} more: synctray status)` : ''}`);
+  }
+
   private onReport(r: Running, report: WatchReport): void {
     switch (report.type) {
       case 'ready':
@@ -477,6 +521,7 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
         if (report.result.fatal && isPhonePair(r.pair)) void this.tracker?.refresh();
         // A full step that held nothing back: whatever was held is settled (applied, or no longer asked for).
         if ((report.type === 'ready' || report.full) && !report.result.deletionsHeld && r.status.held !== undefined) this.set(r, { held: undefined });
+        this.noteUnstorable(r, report.result.skipped, report.type === 'ready' || report.full);
         const clean = failed.length === 0 && !report.result.fatal && mended;
         const { copied, updated, bytes, durationMs } = report.result;
         const connected = r.reconnecting ? driveConnectedText(r.pair, copied + updated) : undefined;

@@ -58,9 +58,9 @@ describe('the tray menu', () => {
     expect(titles(menu.items)).toEqual(['1 of 2 pairs up to date, 1 paused', '-', 'Photos: up to date', 'Docs: paused', '-', 'Add folder pair…', 'Add phone pair…', 'Pause all', 'Resume all', '-', 'Open log', 'Start at login', 'Quit SyncTray']);
     expect(menu.items[0]!.enabled).toBe(false);
     const photos = menu.items[2]!;
-    expect(titles(photos.items!)).toEqual(['Up to date (last synced 5 min ago)', '/home/me/Photos → /mnt/backup/Photos (mirror)', 'Deletions held back: review…', '-', 'Pause', 'Resync now', 'Open source folder', 'Open destination folder', '-', 'Remove pair…']);
+    expect(titles(photos.items!)).toEqual(['Up to date (last synced 5 min ago)', '/home/me/Photos → /mnt/backup/Photos (mirror)', 'Every item stored', 'Deletions held back: review…', '-', 'Pause', 'Resync now', 'Open source folder', 'Open destination folder', '-', 'Remove pair…']);
     const docs = menu.items[3]!;
-    expect(titles(docs.items!).slice(0, 6)).toEqual(['Paused (last synced 2 days ago)', '/home/me/Docs → /mnt/backup/Docs (mirror)', 'Deletions held back: review…', '-', 'Resume', 'Resync now']);
+    expect(titles(docs.items!).slice(0, 7)).toEqual(['Paused (last synced 2 days ago)', '/home/me/Docs → /mnt/backup/Docs (mirror)', 'Every item stored', 'Deletions held back: review…', '-', 'Resume', 'Resync now']);
     expect(find(menu.items, 'pair:id-Docs:deletions')!.hidden).toBe(true);
     // Pausing changes titles only, never the menu's shape (the helper cannot add or remove items).
     const keys = (m: typeof menu) => JSON.stringify(m.items.map((i) => [i.key, i.items?.map((j) => j.key)]));
@@ -132,3 +132,16 @@ describe('the tray menu', () => {
   });
 });
 
+
+describe('a pair whose drive cannot hold some items', () => {
+  it('stays up to date, with the note in its submenu', () => {
+    const unstorable = { count: 3, note: "3 items can't be stored on this drive (exFAT)", items: [], more: false };
+    const photos = pair('Photos', { unstorable });
+    const menu = trayMenu({ pairs: [photos], autostart: false, now: NOW });
+    expect(statusLine([photos])).toBe('Photos is up to date');
+    expect(iconState([photos])).toBe('idle');
+    expect(find(menu.items, 'pair:id-Photos')!.title).toBe('Photos: up to date');
+    expect(find(menu.items, 'pair:id-Photos:unstorable')).toMatchObject({ title: "3 items can't be stored on this drive (exFAT)", enabled: false, hidden: false });
+    expect(find(trayMenu({ pairs: [pair('Docs')], autostart: false, now: NOW }).items, 'pair:id-Docs:unstorable')!.hidden).toBe(true);
+  });
+});

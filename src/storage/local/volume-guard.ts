@@ -16,6 +16,7 @@ import path from 'node:path';
 import { ErrorCode, StorageError } from '../../core/errors.js';
 import type { RelPath } from '../../core/rel-path.js';
 import type { Storage, WriteOptions } from '../storage.js';
+import type { LocalStorage } from './local-storage.js';
 
 /** The paths a change may create, by method; the other changes only touch what is there. */
 const CREATES: Record<string, (args: unknown[]) => (RelPath | undefined)[]> = {
@@ -40,6 +41,8 @@ export class VolumeGuard {
   private armed: Armed | undefined;
   /** Items found on the wrong device after a change: removed deepest first, as soon as they can be. */
   private readonly misplaced = new Set<string>();
+  /** Where a relative path lies on disk: as the wrapped storage stores it (names it encodes, encoded). */
+  private place = (rel: RelPath) => path.join(this.root, ...rel.split('/'));
 
   /**
    * @param root the destination folder as the pair names it
@@ -90,6 +93,8 @@ export class VolumeGuard {
 
   /** `storage` with every change checked; other methods (listing, reading, measuring) pass through. */
   wrap(storage: Storage): Storage {
+    const absolute = (storage as Partial<Pick<LocalStorage, 'absolute'>>).absolute;
+    if (typeof absolute === 'function') this.place = (rel) => absolute.call(storage, rel);
     return new Proxy(storage, {
       get: (target, prop, receiver) => {
         const value: unknown = Reflect.get(target, prop, receiver);
@@ -127,7 +132,7 @@ export class VolumeGuard {
   }
 
   private noteMisplaced(creates: (RelPath | undefined)[]): void {
-    for (const rel of creates) if (rel !== undefined && rel !== '') this.misplaced.add(path.join(this.root, ...rel.split('/')));
+    for (const rel of creates) if (rel !== undefined && rel !== '') this.misplaced.add(this.place(rel));
     this.removeMisplaced();
   }
 
