@@ -8,7 +8,7 @@ import { PAIR_MARKER } from '../core/pair-marker.js';
 import { isInside } from '../config/pairs.js';
 import { places } from '../config/places.js';
 import type { Pair } from '../config/schema.js';
-import { ConfigStore } from '../config/store.js';
+import { readConfig } from '../config/read-config.js';
 import { driveName, judgeDestination, lookAtDestination, type DestinationProbe } from '../service/destination-check.js';
 import { isAdbLocation } from '../storage/adb/endpoint.js';
 
@@ -19,7 +19,7 @@ import { isAdbLocation } from '../storage/adb/endpoint.js';
  */
 export async function refuseUnplugged(destination: string, configDir: string | undefined, probe: DestinationProbe): Promise<void> {
   if (isAdbLocation(destination)) return;
-  const { pairs } = ConfigStore.read(places(configDir).config);
+  const { pairs } = readConfig(places(configDir).config);
   for (const pair of pairs) {
     if (isAdbLocation(pair.destination)) continue;
     if (destination !== pair.destination && !isInside(destination, pair.destination)) continue;

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { places } from '../config/places.js';
-import { ConfigStore } from '../config/store.js';
+import { readConfig } from '../config/read-config.js';
 import { askService } from '../service/control.js';
 import type { PairStatus } from '../service/service.js';
 import { ExitCode } from './exit-codes.js';
@@ -20,7 +20,7 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
   const answer = await askService(where.config, { command: 'status' });
   const running = answer !== undefined;
   // Not running: the config as it is, changed in nothing (a damaged one is reported, not set aside).
-  const offline = running ? undefined : ConfigStore.read(where.config);
+  const offline = running ? undefined : readConfig(where.config);
   if (offline?.problem) io.stderr.write(`synctray: ${offline.problem} 'synctray run' keeps it aside and starts with what is whole.\n`);
   const pairs: PairStatus[] = running
     ? (answer.result as PairStatus[])

@@ -1,14 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Conf from 'conf';
-import { Ajv } from 'ajv';
 import { RefusedError } from '../core/errors.js';
 import { newPairId } from './ids.js';
 import { processAlive, releasePidLock, tryPidLock } from './pid-lock.js';
 import { migrate } from './migrations.js';
+import { CONFIG_FILE, readFile, validate } from './read-config.js';
 import { CONFIG_SCHEMA, DEFAULT_SETTINGS, PAIR_SCHEMA, SCHEMA_VERSION, type ConfigData, type Pair, type Settings } from './schema.js';
 
-const FILE = 'config.json';
+const FILE = CONFIG_FILE;
 
 /** What opening the config found wrong and did about it, for the log and a notification. */
 export interface ConfigProblem {
@@ -75,21 +75,6 @@ export class ConfigStore {
       watch: false,
     });
     return { store: new ConfigStore(conf), problems };
-  }
-
-  /**
-   * The pairs as the file holds them, without changing anything (for status): what a damaged file
-   * would lose is said, not done.
-   */
-  static read(dir: string): { pairs: Pair[]; problem?: string } {
-    const file = path.join(dir, FILE);
-    if (!fs.existsSync(file)) return { pairs: [] };
-    const found = readFile(file);
-    if ('error' in found) return { pairs: [], problem: `The config file could not be read (${found.error}).` };
-    const migrated = migrate(found.raw);
-    if (!migrated) return { pairs: [], problem: 'The config file was written by a newer SyncTray.' };
-    const checked = validate(migrated.data);
-    return { pairs: checked.data.pairs, ...(checked.problem ? { problem: `The config file is damaged (${checked.problem}).` } : {}) };
   }
 
   get path(): string {
@@ -175,48 +160,6 @@ export class ConfigStore {
 
 /** Something to wait on for a few milliseconds without a busy loop (config changes are synchronous). */
 const PAUSE = new Int32Array(new SharedArrayBuffer(4));
-
-function readFile(file: string): { raw: Record<string, unknown> } | { error: string } {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    return { error: (err as NodeJS.ErrnoException).code ?? String(err) };
-  }
-  try {
-    const raw: unknown = JSON.parse(text);
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { error: 'not a JSON object' };
-    return { raw: raw as Record<string, unknown> };
-  } catch (err) {
-    return { error: `not valid JSON: ${(err as Error).message}` };
-  }
-}
-
-const ajv = new Ajv({ allErrors: false });
-const validPair = ajv.compile(PAIR_SCHEMA);
-const validSettings = ajv.compile(CONFIG_SCHEMA.settings);
-
-/** The data if whole; else what of it can be kept (whole pairs, settings or their defaults). */
-function validate(data: ConfigData): { data: ConfigData; problem?: string; kept?: string } {
-  const pairs = Array.isArray(data.pairs) ? data.pairs : [];
-  const good = pairs.filter((p) => validPair(p));
-  const settingsOk = validSettings(data.settings);
-  const idsUnique = new Set(good.map((p) => p.id)).size === good.length;
-  if (good.length === pairs.length && Array.isArray(data.pairs) && settingsOk && idsUnique) return { data };
-  const unique = good.filter((p, i) => good.findIndex((q) => q.id === p.id) === i);
-  const lost = (Array.isArray(data.pairs) ? data.pairs.length : 0) - unique.length;
-  const problem = [
-    !Array.isArray(data.pairs) ? 'its list of pairs is missing' : lost > 0 ? `${lost} pair${lost === 1 ? ' is' : 's are'} incomplete` : undefined,
-    settingsOk ? undefined : 'its settings are incomplete',
-  ]
-    .filter(Boolean)
-    .join('; ');
-  return {
-    data: { schemaVersion: SCHEMA_VERSION, pairs: unique, settings: settingsOk ? data.settings : DEFAULT_SETTINGS },
-    problem: problem || 'it was not as expected',
-    kept: `the ${unique.length} whole pair${unique.length === 1 ? ' was' : 's were'} kept${settingsOk ? '' : ', settings back to their defaults'}`,
-  };
-}
 
 /**
  * Keeps a copy of the file aside, never over another; returns where. A file that cannot even be

@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { app } from '../../src/app.js';
 import { PAIR_MARKER } from '../../src/core/pair-marker.js';
 import { ConfigStore } from '../../src/config/store.js';
+import { readConfig } from '../../src/config/read-config.js';
 import type { Pair } from '../../src/config/schema.js';
 import type { DestinationProbe } from '../../src/service/destination-check.js';
 import { Service, type PairStatus, type ServiceEvent } from '../../src/service/service.js';
@@ -209,7 +210,7 @@ describe.skipIf(noRsync)("a pair's backup drive", () => {
     expect(fs.readdirSync(at('media/BACKUP'))).toEqual([]);
     replug();
     await waitFor(() => last('photos').state === 'idle' && fs.existsSync(at('media/BACKUP/photos/a.jpg')), 'made on the drive once it is back');
-    await waitFor(() => service!.status()[0]!.state === 'idle' && !ConfigStore.read(at('config')).pairs[0]!.destinationVolume?.unmarked, 'marked after its first sync');
+    await waitFor(() => service!.status()[0]!.state === 'idle' && !readConfig(at('config')).pairs[0]!.destinationVolume?.unmarked, 'marked after its first sync');
     expect((await readMarker(at('media/BACKUP/photos'))).state).toBe('found');
   });
 
