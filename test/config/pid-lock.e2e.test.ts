@@ -21,23 +21,39 @@ function deadPid(): number {
   return Number(spawnSync('sh', ['-c', 'echo $$']).stdout.toString().trim());
 }
 
-/** Each taker waits for the same instant, tries once, and holds what it took for a while. */
+/**
+ * Each taker waits for the same instant and tries once; a winner holds the lock until every taker
+ * has answered (`<file>.done`), so that one starting late on a busy machine meets the lock still
+ * held, as it would be by a running service.
+ */
 const TAKER = `
+import fs from 'node:fs';
 import { tryPidLock, processAlive, releasePidLock } from ${JSON.stringify(PID_LOCK)};
 const [file, at] = process.argv.slice(2);
 while (Date.now() < Number(at));
 const owner = tryPidLock(file, processAlive);
 console.log(owner === undefined ? 'taken' : 'refused ' + owner);
-if (owner === undefined) setTimeout(() => releasePidLock(file), 500);
+if (owner === undefined) {
+  const until = Date.now() + 30_000;
+  const wait = () => (fs.existsSync(file + '.done') || Date.now() > until ? releasePidLock(file) : setTimeout(wait, 20));
+  wait();
+}
 `;
 
-function taker(script: string, file: string, at: number): Promise<string> {
+/** A taker's answer as soon as it is printed, and its end. */
+function taker(script: string, file: string, at: number): { answer: Promise<string>; closed: Promise<void> } {
   const child = spawn(process.execPath, ['--experimental-transform-types', '--no-warnings', '--import', TS_HOOKS, script, file, String(at)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  let answered: (line: string) => void = () => {};
+  const answer = new Promise<string>((resolve) => (answered = resolve));
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    if (out.includes('\n')) answered(out.trim());
+  });
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  return new Promise((resolve, reject) => child.on('close', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`taker exited ${code}: ${err}`)))));
+  const closed = new Promise<void>((resolve, reject) => child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`taker exited ${code}: ${err}`)))));
+  return { answer: Promise.race([answer, closed.then(() => out.trim())]), closed };
 }
 
 describe('taking over a stale pid lock', () => {
@@ -50,7 +66,11 @@ describe('taking over a stale pid lock', () => {
       // A taker that died holding the takeover guard must not block the others either.
       if (round % 2 === 1) fs.writeFileSync(`${file}.takeover`, `${deadPid()}\n`);
       const at = Date.now() + 1200;
-      const answers = await Promise.all(Array.from({ length: 8 }, () => taker(script, file, at)));
+      const takers = Array.from({ length: 8 }, () => taker(script, file, at));
+      const answers = await Promise.all(takers.map((t) => t.answer));
+      fs.writeFileSync(`${file}.done`, '');
+      await Promise.all(takers.map((t) => t.closed));
+      fs.rmSync(`${file}.done`);
       expect(answers.filter((a) => a === 'taken'), answers.join(', ')).toHaveLength(1);
       expect(answers.filter((a) => a.startsWith('refused ') && Number(a.slice(8)) > 0)).toHaveLength(7);
       expect(fs.existsSync(file)).toBe(false); // released by the winner
