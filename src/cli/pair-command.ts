@@ -28,6 +28,8 @@ Commands:
       --name NAME              what to call it (default: the source folder's name)
       --exclude PAT            gitignore-style pattern, repeatable
       -c, --checksum           compare the content of same-size files too
+      --links HOW              keep (default) or copy: symlinks copied as what
+                               they lead to (for drives without symlinks)
       --versions DIR           keep what is deleted or overwritten under DIR
       --rescan-interval D      compare everything every D (default 1h; phones 15m;
                                0 never)
@@ -65,6 +67,7 @@ export async function pairCommand(argv: string[], io: Io): Promise<number> {
         name: { type: 'string' },
         exclude: { type: 'string', multiple: true },
         checksum: { type: 'boolean', short: 'c' },
+        links: { type: 'string' },
         versions: { type: 'string' },
         'rescan-interval': { type: 'string' },
         notify: { type: 'string' },
@@ -185,6 +188,8 @@ export function preparePair(pairs: readonly Pair[], positionals: string[], v: Va
   if (!(NOTIFY_LEVELS as readonly string[]).includes(notify)) throw new UsageError(`--notify must be one of ${NOTIFY_LEVELS.join(', ')} (got "${notify}").`);
   const exclude = (v.exclude as string[] | undefined) ?? [];
   excludeMatcher(exclude);
+  const links = (v.links as string | undefined) ?? 'keep';
+  if (links !== 'keep' && links !== 'copy') throw new UsageError(`--links must be keep or copy (got "${links}").`);
   const paths = checkPaths(positionals[0]!, positionals[1]!, v.versions as string | undefined);
   const name = (v.name as string | undefined) ?? freeName(pairs, path.basename(paths.source) || 'pair');
   if (name.trim() === '') throw new UsageError('--name is empty: give the pair a name, or leave --name out.');
@@ -195,6 +200,7 @@ export function preparePair(pairs: readonly Pair[], positionals: string[], v: Va
     mode,
     checksum: v.checksum === true,
     exclude,
+    ...(links === 'copy' ? { links } : {}),
     ...(paths.versions ? { versions: paths.versions } : {}),
     rescanIntervalMs:
       v['rescan-interval'] !== undefined ? parseDuration(v['rescan-interval'] as string) : isPhonePair(paths) ? DEFAULT_PHONE_RESCAN_MS : DEFAULT_RESCAN_MS,
@@ -238,7 +244,7 @@ function list(pairs: readonly Pair[], json: boolean, io: Io): number {
   }
   if (pairs.length === 0) io.stdout.write("No folder pairs yet: add one with 'synctray pair add <source> <destination>'.\n");
   for (const p of pairs) {
-    io.stdout.write(`${p.name} (${p.id})${p.paused ? ' [paused]' : ''}\n  ${p.source} -> ${p.destination} (${p.mode}${p.checksum ? ', checksum' : ''})\n`);
+    io.stdout.write(`${p.name} (${p.id})${p.paused ? ' [paused]' : ''}\n  ${p.source} -> ${p.destination} (${p.mode}${p.checksum ? ', checksum' : ''}${p.links === 'copy' ? ', links copied' : ''})\n`);
   }
   return ExitCode.OK;
 }

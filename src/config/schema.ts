@@ -19,6 +19,8 @@ export interface Pair {
   exclude: string[];
   /** Where replaced and deleted items go (see sync --versions); absent: nothing is kept. */
   versions?: string;
+  /** `copy`: symlinks are copied as what they lead to (see sync --links); absent: kept as links. */
+  links?: 'copy';
   /** Full rescans this often while watching; 0 never. */
   rescanIntervalMs: number;
   paused: boolean;
@@ -80,6 +82,7 @@ export const PAIR_SCHEMA = {
     checksum: { type: 'boolean' },
     exclude: { type: 'array', items: { type: 'string', minLength: 1 } },
     versions: { type: 'string', minLength: 1 },
+    links: { enum: ['copy'] },
     rescanIntervalMs: { type: 'integer', minimum: 0 },
     paused: { type: 'boolean' },
     notify: { enum: [...NOTIFY_LEVELS] },

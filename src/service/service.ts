@@ -439,7 +439,7 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
   private syncOptions(pair: Pair): SyncOptions {
     const hidden = pair.versions ? versionsInDestination(pair.destination, pair.versions) : undefined;
     // The marker is never synced: not copied from a source that has one, never deleted, never counted.
-    return { mode: pair.mode, checksum: pair.checksum, exclude: pair.exclude, hideInDestination: [...(hidden ? [hidden] : []), PAIR_MARKER] };
+    return { mode: pair.mode, checksum: pair.checksum, exclude: pair.exclude, links: pair.links, hideInDestination: [...(hidden ? [hidden] : []), PAIR_MARKER] };
   }
 
   private async stopPair(r: Running): Promise<void> {

@@ -80,3 +80,19 @@ describe('synctray pair', () => {
     expect(r.stderr).toContain('No pair is called "nope"');
   });
 });
+
+describe('a pair whose symlinks are copied as what they lead to', () => {
+  it('keeps --links copy, says so in the list, and refuses any other word', async () => {
+    expect((await pair('add', at('photos'), at('backup/photos'), '--links', 'copy')).code).toBe(0);
+    expect((await pair('add', at('docs'), at('backup/docs'), '--links', 'keep')).code).toBe(0);
+    const listed = JSON.parse((await pair('list', '--json')).stdout) as { name: string; links?: string }[];
+    expect(listed.map((p) => [p.name, p.links])).toEqual([
+      ['photos', 'copy'],
+      ['docs', undefined],
+    ]);
+    expect((await pair('list')).stdout).toContain('(mirror, links copied)');
+    const bad = await pair('add', at('docs'), at('backup/other'), '--links', 'follow');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--links must be keep or copy (got "follow")');
+  });
+});
