@@ -10,7 +10,7 @@ import { compareContents } from './compare-content.js';
 import { excludeMatcher } from './exclude.js';
 import { execute, type ExecuteResult } from './execute.js';
 import { checkGuards, GuardError } from './guards.js';
-import { modifyWindow } from './compare.js';
+import { modifyWindow, sameTime } from './compare.js';
 import { followLinks } from './follow-links.js';
 import { afterMoves, findMoves } from './moves.js';
 import { plan as makePlan, type Plan, type PlanOptions, type Skipped } from './plan.js';
@@ -257,9 +257,9 @@ async function surveyRun(src: Storage, dst: Storage, srcRoot: Entry, dstRoot: En
   const srcTree = followed?.tree ?? scanned;
 
   const windowNs = { srcPrecisionNs: src.capabilities.mtimePrecisionNs, dstPrecisionNs: dst.capabilities.mtimePrecisionNs };
-  const contentDiffers = options.checksum && options.mode !== 'missing'
-    ? await compareContents(src, dst, sameSizeFiles(srcTree, dstTree), 4, options.signal, (p) => srcTree.entries.get(p)?.via ?? p)
-    : undefined;
+  const window = modifyWindow(src.capabilities.mtimePrecisionNs, dst.capabilities.mtimePrecisionNs);
+  const toRead = options.mode === 'missing' ? [] : options.checksum ? sameSizeFiles(srcTree, dstTree) : rewrittenLookingSame(options.scope, srcTree, dstTree, window);
+  const contentDiffers = toRead.length > 0 ? await compareContents(src, dst, toRead, 4, options.signal, (p) => srcTree.entries.get(p)?.via ?? p) : undefined;
 
   const planOptions: PlanOptions = {
     mode: options.mode,
@@ -364,6 +364,22 @@ async function caseSensitive(dst: Storage, tree: Tree): Promise<boolean> {
     }
   }
   return true;
+}
+
+/**
+ * Files the watcher saw written that size and time call unchanged though their times are not the
+ * same: within the comparison window, which on a drive keeping whole seconds (or FAT's two) an
+ * edit in the same second that keeps the size stays inside. Their content decides.
+ */
+function rewrittenLookingSame(scope: Scope | undefined, src: Tree, dst: Tree, windowNs: bigint): RelPath[] {
+  if (!scope || scope.full || !scope.written) return [];
+  const out: RelPath[] = [];
+  for (const path of scope.written) {
+    const s = src.entries.get(path);
+    const d = dst.entries.get(path);
+    if (s?.type === 'file' && d?.type === 'file' && s.size === d.size && s.mtimeNs !== d.mtimeNs && sameTime(s.mtimeNs, d.mtimeNs, windowNs)) out.push(path);
+  }
+  return out;
 }
 
 function sameSizeFiles(src: Tree, dst: Tree): RelPath[] {

@@ -1,5 +1,5 @@
 import type { RelPath } from '../core/rel-path.js';
-import { FULL, type Scope } from '../engine/scope.js';
+import { bounded, FULL, MAX_WRITTEN, type Scope } from '../engine/scope.js';
 import { addEvent, type CoalesceOptions, type WatchEvent } from './coalesce.js';
 
 /**
@@ -11,6 +11,8 @@ import { addEvent, type CoalesceOptions, type WatchEvent } from './coalesce.js';
  */
 export class Aggregator {
   private folders = new Map<RelPath, 'shallow' | 'deep'>();
+  /** Files seen written (see Scope.written). */
+  private written = new Set<RelPath>();
   private full = false;
   private since: number | undefined;
 
@@ -24,6 +26,11 @@ export class Aggregator {
     if (addEvent(this.folders, event, this.options) === 'full') {
       this.full = true;
       this.folders = new Map();
+      this.written = new Set();
+      return void (this.since ??= now);
+    }
+    if ((event.kind === 'add' || event.kind === 'change') && this.written.size < MAX_WRITTEN && !this.options.ignore(event.path, false)) {
+      this.written.add(event.path);
     }
     if (this.full || this.folders.size > 0) this.since ??= now;
   }
@@ -37,8 +44,9 @@ export class Aggregator {
   take(now: number): Scope | undefined {
     const due = this.dueAt();
     if (due === undefined || now < due) return undefined;
-    const scope: Scope = this.full ? FULL : { full: false, folders: this.folders };
+    const scope: Scope = this.full ? FULL : bounded(this.folders, this.written);
     this.folders = new Map();
+    this.written = new Set();
     this.full = false;
     this.since = undefined;
     return scope;

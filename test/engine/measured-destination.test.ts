@@ -149,3 +149,26 @@ describe('when the destination is probed', () => {
     expect(refusedOne.probes()).toBe(0);
   });
 });
+
+describe('a file rewritten within the time a drive keeps, at the same size', () => {
+  it('is copied when the watcher saw it written; size and time alone cannot tell', async () => {
+    const whole = { time: { setNs: PROBE_TIME_NS, readNs: PROBE_TIME_NS - 123_456_789n } };
+    writeTree(src, { 'notes.txt': 'version 1' });
+    const t = 1_700_000_000n * S;
+    setMtime(path.join(src, 'notes.txt'), t + 100_000_000n);
+    expect(await mirror(whole)).toMatchObject({ copied: 1 });
+    setMtime(path.join(dst, 'notes.txt'), t); // as a drive keeping whole seconds stores it
+    // Edited again in the same second, the same length.
+    fs.writeFileSync(path.join(src, 'notes.txt'), 'version 2');
+    setMtime(path.join(src, 'notes.txt'), t + 600_000_000n);
+    const scoped = (written?: string[]) =>
+      sync(new LocalStorage(src), destination(whole).storage, {
+        mode: 'mirror',
+        scope: { full: false, folders: new Map([['', 'shallow' as const]]), ...(written ? { written: new Set(written) } : {}) },
+        destinationFiles: 1,
+      });
+    expect(await scoped()).toMatchObject({ updated: 0 });
+    expect(await scoped(['notes.txt'])).toMatchObject({ updated: 1, failed: 0 });
+    expect(fs.readFileSync(path.join(dst, 'notes.txt'), 'utf8')).toBe('version 2');
+  });
+});

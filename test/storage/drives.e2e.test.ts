@@ -198,6 +198,17 @@ for (const kind of ['exfat', 'ntfs'] as const) {
         intervalMs: 50,
       });
 
+      // An edit that keeps the size, within the same second as the version before it: on a drive
+      // that keeps whole seconds, size and time look unchanged; the watcher saw it written.
+      const notes = path.join(src, 'same-second.txt');
+      const second = 1_750_000_000n * S;
+      fs.writeFileSync(notes, 'version 1');
+      setMtime(notes, second + 100_000_000n);
+      await waitFor(() => fs.existsSync(path.join(dst, 'same-second.txt')) && fs.readFileSync(path.join(dst, 'same-second.txt'), 'utf8') === 'version 1', 'the first version on the drive');
+      fs.writeFileSync(notes, 'version 2');
+      setMtime(notes, second + 600_000_000n);
+      await waitFor(() => fs.readFileSync(path.join(dst, 'same-second.txt'), 'utf8').startsWith('version 2'), 'the second version on the drive', { timeoutMs: 10_000 });
+
       const from = watching.lines.length;
       const rescan = await watching.next('a full rescan', (l) => l.event === 'batch' && l.full === true, from, 20_000);
       expect(rescan).toMatchObject({ copied: 0, updated: 0, deleted: 0, metadata: 0, failed: 0 });

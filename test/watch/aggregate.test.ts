@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FULL, MAX_SCOPE_FOLDERS, type Scope } from '../../src/engine/scope.js';
+import { FULL, MAX_SCOPE_FOLDERS, mergeScopes, type Scope } from '../../src/engine/scope.js';
 import { Aggregator } from '../../src/watch/aggregate.js';
 
 const folders = (s: Scope | undefined) => (s && !s.full ? Object.fromEntries(s.folders) : s);
@@ -37,5 +37,18 @@ describe('Aggregator', () => {
     for (let i = 0; i <= MAX_SCOPE_FOLDERS; i++) a.add({ kind: 'add', path: `d${i}/f` }, 1);
     a.add({ kind: 'add', path: 'more/f' }, 2);
     expect(a.take(21)).toBe(FULL);
+  });
+
+  it('keeps the files seen written (not removed ones, not ignored ones), and merges them across steps', () => {
+    const a = new Aggregator(20, ignoreTemps);
+    a.add({ kind: 'add', path: 'd/new' }, 0);
+    a.add({ kind: 'change', path: 'd/edited' }, 1);
+    a.add({ kind: 'unlink', path: 'd/gone' }, 2);
+    a.add({ kind: 'change', path: 'd/x.part' }, 3);
+    const first = a.take(20);
+    expect(first && !first.full ? [...(first.written ?? [])] : first).toEqual(['d/new', 'd/edited']);
+    a.add({ kind: 'change', path: 'e/other' }, 30);
+    const merged = mergeScopes(first, a.take(50)!);
+    expect(merged.full ? merged : [...(merged.written ?? [])].sort()).toEqual(['d/edited', 'd/new', 'e/other']);
   });
 });
