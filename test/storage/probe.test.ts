@@ -1,0 +1,39 @@
+/** The probe on a real POSIX folder: what it finds, and that it leaves no trace. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { NO_RULES } from '../../src/core/name-encoding.js';
+import { fileSystemKind } from '../../src/storage/local/fs-kind.js';
+import { PROBE_PREFIX, probeFolder } from '../../src/storage/local/probe.js';
+import { granularityOf } from '../../src/storage/measured.js';
+import { makeScratch, removeScratch } from '../helpers/scratch.js';
+import { setMtime } from '../helpers/mtimes.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = makeScratch('synctray-probe-');
+});
+afterEach(() => removeScratch(dir));
+
+it('finds what a POSIX folder keeps: fine times, modes, symlinks, case, every name, 255 bytes', () => {
+  const probed = probeFolder(dir, fileSystemKind(dir));
+  expect(granularityOf(probed.time!.setNs, probed.time!.readNs)).toBeLessThanOrEqual(1000n);
+  expect(probed).toMatchObject({ permissions: true, symlinks: true, foldsCase: false, names: NO_RULES, maxName: { length: 255, unit: 'byte' } });
+  expect(probed.maxFileBytes).toBeUndefined();
+});
+
+it('leaves the folder as it was: its items, and its own times', () => {
+  fs.writeFileSync(path.join(dir, 'mine'), 'a user file');
+  const t = setMtime(dir, 1_700_000_000_123_456_000n);
+  probeFolder(dir, fileSystemKind(dir));
+  expect(fs.readdirSync(dir)).toEqual(['mine']);
+  expect(fs.readFileSync(path.join(dir, 'mine'), 'utf8')).toBe('a user file');
+  expect(fs.statSync(dir, { bigint: true }).mtimeNs).toBe(t);
+});
+
+it('removes what a probe killed halfway left behind, and nothing else', () => {
+  fs.writeFileSync(path.join(dir, `${PROBE_PREFIX}0badc0de:x`), '');
+  fs.writeFileSync(path.join(dir, '.~synctray-mine'), 'not a probe item');
+  probeFolder(dir, fileSystemKind(dir));
+  expect(fs.readdirSync(dir)).toEqual(['.~synctray-mine']);
+});
