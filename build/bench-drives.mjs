@@ -12,8 +12,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import {
+  parseFilesAndRounds,
   describeCommand,
   exitText,
   formatBytes,
@@ -225,26 +225,6 @@ const hasTool = (name) => spawnSync('sh', ['-c', `command -v ${name}`], { stdio:
 // ---------------------------------------------------------------------------------------------
 // Setup
 
-function parseOptions(argv) {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      files: { type: 'string', default: '5000' },
-      rounds: { type: 'string', default: '5' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) return 'help';
-  const positive = (name) => {
-    const n = Number(values[name]);
-    if (!/^\d+$/.test(values[name]) || n < 1 || !Number.isSafeInteger(n)) {
-      throw new Error(`--${name} takes a whole number of at least 1 (got "${values[name]}")`);
-    }
-    return n;
-  };
-  return { files: positive('files'), rounds: positive('rounds') };
-}
 
 function checkMachine() {
   if (process.platform !== 'linux') throw new Error('this benchmark makes a loop device: it needs Linux');
@@ -433,7 +413,7 @@ function report(results, ws) {
 // ---------------------------------------------------------------------------------------------
 
 async function main() {
-  const options = parseOptions(process.argv.slice(2));
+  const options = parseFilesAndRounds(process.argv.slice(2), { files: 5000, rounds: 5 });
   if (options === 'help') {
     console.log(USAGE);
     return;

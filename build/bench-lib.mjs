@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -330,3 +331,28 @@ export function formatTable(header, rows) {
 }
 
 export { yieldToEventLoop };
+
+/**
+ * `--files N --rounds N [--help]`, each a whole number of at least 1, with these defaults; 'help'
+ * when asked for it.
+ */
+export function parseFilesAndRounds(argv, defaults) {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      files: { type: 'string', default: String(defaults.files) },
+      rounds: { type: 'string', default: String(defaults.rounds) },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return 'help';
+  const positive = (name) => {
+    const n = Number(values[name]);
+    if (!/^\d+$/.test(values[name]) || n < 1 || !Number.isSafeInteger(n)) {
+      throw new Error(`--${name} takes a whole number of at least 1 (got "${values[name]}")`);
+    }
+    return n;
+  };
+  return { files: positive('files'), rounds: positive('rounds') };
+}

@@ -8,8 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import {
+  parseFilesAndRounds,
   describeCommand,
   exitText,
   formatBytes,
@@ -121,26 +121,6 @@ async function checkpoint() {
 // ---------------------------------------------------------------------------------------------
 // Setup
 
-function parseOptions(argv) {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      files: { type: 'string', default: '20000' },
-      rounds: { type: 'string', default: '3' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) return 'help';
-  const positive = (name) => {
-    const n = Number(values[name]);
-    if (!/^\d+$/.test(values[name]) || n < 1 || !Number.isSafeInteger(n)) {
-      throw new Error(`--${name} takes a whole number of at least 1 (got "${values[name]}")`);
-    }
-    return n;
-  };
-  return { files: positive('files'), rounds: positive('rounds') };
-}
 
 function checkBuild() {
   if (!fs.existsSync(CLI)) throw new Error(`${path.relative(ROOT, CLI)} is missing: run \`npm run build\` first`);
@@ -282,7 +262,7 @@ function report(results, rssMeasured) {
 // ---------------------------------------------------------------------------------------------
 
 async function main() {
-  const options = parseOptions(process.argv.slice(2));
+  const options = parseFilesAndRounds(process.argv.slice(2), { files: 20000, rounds: 3 });
   if (options === 'help') {
     console.log(USAGE);
     return;
