@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NS_PER_SEC } from '../../src/core/entry.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { bytesSource } from '../../src/storage/sources.js';
+import { CONTROL_CHARS, PROBE_TIME_NS } from '../../src/storage/measured.js';
 import { describeStorageConformance } from './conformance.js';
 import { MTIME } from './conformance-fixtures.js';
 
@@ -21,6 +22,36 @@ describeStorageConformance('LocalStorage', async () => {
 describeStorageConformance('LocalStorage, portable listing', async () => {
   const root = await makeRoot();
   return { storage: new LocalStorage(root, { native: false }), cleanup: () => removeRoot(root) };
+});
+
+// On a drive that refuses Windows' characters (exFAT, FAT), names are stored encoded and listed
+// decoded: every hostile name of the suite goes through the encoding, here on a folder that would
+// take them as they are, so that any path that reaches the disk unencoded shows.
+describeStorageConformance('LocalStorage, names encoded as for exFAT', async () => {
+  const root = await makeRoot();
+  const storage = new LocalStorage(root, {
+    known: () => undefined,
+    measured: async () => ({
+      time: { setNs: PROBE_TIME_NS, readNs: PROBE_TIME_NS },
+      permissions: true,
+      symlinks: true,
+      foldsCase: false,
+      names: { refused: `:*?"<>|\\${CONTROL_CHARS}`, trailingDot: true, trailingSpace: true },
+      maxName: { length: 255, unit: 'byte' },
+    }),
+  });
+  await storage.measure();
+  return {
+    storage,
+    cleanup: async () => {
+      // Nothing the suite wrote may stand on disk under a name the drive would refuse.
+      const refused = /[:*?"<>|\\\x01-\x1f]|[. ]$/;
+      const names = (await fs.readdir(root, { recursive: true })).flatMap((p) => p.split(path.sep));
+      const bad = names.filter((n) => refused.test(n));
+      await removeRoot(root);
+      if (bad.length > 0) throw new Error(`stored unencoded: ${JSON.stringify(bad.slice(0, 5))}`);
+    },
+  };
 });
 
 // The suite holds LocalStorage to the 1 ms it reports; its copies keep the microsecond as well.

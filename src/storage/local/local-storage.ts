@@ -305,7 +305,9 @@ export class LocalStorage implements Storage {
   }
 
   async stat(rel: RelPath): Promise<Entry> {
-    return this.run<Entry>({ op: 'stat', path: this.absolute(rel) }, rel);
+    const entry = await this.run<Entry>({ op: 'stat', path: this.absolute(rel) }, rel);
+    // Named as the engine names it: the stored name decoded (see Capabilities.names).
+    return this.codec.identity ? entry : { ...entry, name: this.codec.decode(entry.name) };
   }
 
   read(rel: RelPath): FileSource {
