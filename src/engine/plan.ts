@@ -41,6 +41,8 @@ export type SkipReason =
   | 'too-large'
   /** The name, as the destination would store it, is longer than it allows. */
   | 'name-too-long'
+  /** A name Windows reserves (CON, AUX, NUL, COM1…), which the destination refuses. */
+  | 'name-reserved'
   /** --links copy: the link leads out of the source, to nothing, or into a folder that holds it. */
   | 'link-outside'
   | 'link-dangling'
@@ -54,7 +56,7 @@ export interface Skipped {
 }
 
 /** Skips that are the destination's limits: reported, not failures; they stand until the source changes. */
-export const UNSTORABLE: ReadonlySet<SkipReason> = new Set(['no-symlinks', 'case-clash', 'too-large', 'name-too-long']);
+export const UNSTORABLE: ReadonlySet<SkipReason> = new Set(['no-symlinks', 'case-clash', 'too-large', 'name-too-long', 'name-reserved']);
 
 /** What the destination can hold (its capabilities); what it cannot is skipped and reported. */
 export interface Storable {
@@ -63,6 +65,7 @@ export interface Storable {
   maxName?: NameLimit;
   /** How names are stored (their length is the stored one's). */
   names?: NameRules;
+  reservedNames?: boolean;
 }
 
 export interface Plan {
@@ -105,6 +108,11 @@ export interface PlanOptions {
   moves?: readonly Move[];
   /** What the destination can hold; absent: anything. */
   storable?: Storable;
+  /**
+   * The times the destination can hold (exFAT and FAT: 1980 to 2107); a time outside is stored as
+   * the nearest it can, so times are compared as if both were held to it.
+   */
+  dstTimeRange?: readonly [bigint, bigint];
   /** Source items an earlier stage left out (links not followed), with why: skipped like those the destination cannot hold. */
   skip?: ReadonlyMap<RelPath, Skipped>;
 }
@@ -138,6 +146,7 @@ export function plan(src: Tree, dst: Tree, options: PlanOptions): Plan {
   // written into them (it could overwrite what we cannot see). They are reported as failures.
   const unknown = dst.errors.map((e) => e.path);
   const lookup = destinationLookup(dst, options.dstCaseSensitive ?? true);
+  const inRange = timeClamp(options.dstTimeRange);
   // Source paths by their case-folded form, where the destination folds case (made once, used twice).
   const srcFolded = options.dstCaseSensitive === false ? foldedPaths(src) : undefined;
   const unstorable = unstorableItems(src, options, srcFolded);
@@ -171,7 +180,7 @@ export function plan(src: Tree, dst: Tree, options: PlanOptions): Plan {
       continue;
     }
 
-    const diff = compareEntries(s, d, window, options.contentDiffers?.get(path), options.compareModes);
+    const diff = compareEntries(inRange(s), inRange(d), window, options.contentDiffers?.get(path), options.compareModes);
 
     if (s.type !== d.type) {
       // A type change replaces what the destination holds, so only a mirror makes one (update and
@@ -260,6 +269,7 @@ function unstorableItems(src: Tree, options: PlanOptions, srcFolded: ReadonlyMap
       if (s.type === 'symlink' && !can.symlinks) out.set(path, { path, reason: 'no-symlinks' });
       else if (s.type === 'file' && can.maxFileBytes !== undefined && s.size > can.maxFileBytes) out.set(path, { path, reason: 'too-large' });
       else if (can.maxName && length(codec ? codec.encode(baseName(path)) : baseName(path)) > can.maxName.length) out.set(path, { path, reason: 'name-too-long' });
+      else if (can.reservedNames && WINDOWS_DEVICE.test(baseName(path))) out.set(path, { path, reason: 'name-reserved' });
     }
   }
   if (srcFolded) {
@@ -351,6 +361,22 @@ function destinationLookup(dst: Tree, caseSensitive: boolean): (path: RelPath) =
   return (path) => dst.entries.get(path) ?? folded.get(fold(path));
 }
 
+/**
+ * Entries with their times held to the range, a day inside each end: FAT and exFAT keep local
+ * time, so where a clamped time lands in UTC depends on the time zone it was written in.
+ */
+function timeClamp(range: readonly [bigint, bigint] | undefined): (e: Entry) => Entry {
+  if (!range) return (e) => e;
+  const lo = range[0] + DAY_NS;
+  const hi = range[1] - DAY_NS;
+  return (e) => (e.mtimeNs < lo ? { ...e, mtimeNs: lo } : e.mtimeNs > hi ? { ...e, mtimeNs: hi } : e);
+}
+
+const DAY_NS = 86_400n * 1_000_000_000n;
+
+/** CON, PRN, AUX, NUL, COM1-9 and LPT1-9, alone or before a dot, in any case (as Windows sees them). */
+const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[1-9]|lpt[1-9]) *(\.|$)/i;
+
 /** Every path of a tree (the root aside) under its case-folded form. */
 function foldedPaths(tree: Tree): Map<string, RelPath[]> {
   const out = new Map<string, RelPath[]>();
@@ -367,8 +393,12 @@ function foldedPaths(tree: Tree): Map<string, RelPath[]> {
 // Plain ASCII, most names, needs no normalising (and normalize() is most of the cost of folding).
 const NOT_ASCII = /[^\x00-\x7f]/;
 
+/**
+ * A path as a case-insensitive drive matches it. Upper case, as exFAT's and NTFS's up-case tables
+ * compare: lower case would keep a word-final ς apart from σ, which both drives take for one Σ.
+ */
 function fold(path: RelPath): string {
-  return NOT_ASCII.test(path) ? path.normalize('NFC').toLowerCase() : path.toLowerCase();
+  return NOT_ASCII.test(path) ? path.normalize('NFC').toUpperCase() : path.toUpperCase();
 }
 
 /** A folder and everything below it in the destination, deepest first. */

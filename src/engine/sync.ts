@@ -98,12 +98,25 @@ export async function sync(src: Storage, dst: Storage, options: SyncOptions): Pr
   // What the destination keeps is measured before anything is listed or compared. A destination to
   // be made is made and probed now (nothing can refuse a run into an empty one); an existing one
   // is first taken as measured before or as its kind tells, and probed only once the guards have
-  // passed (a refused run writes nothing), then surveyed again if the probe found otherwise.
-  // A dry run writes nothing.
+  // passed (a refused run writes nothing), then surveyed again if the probe found otherwise. A
+  // guard that trips on what was only assumed of a drive (ntfs-3g mounted with or without
+  // `windows_names` is the same kind) is not believed before the drive is measured: its names
+  // may have been read as other names. A dry run writes nothing.
+  // A source on a drive that stores names encoded (a backup being restored) is listed decoded; it is
+  // never written to, so only what was measured before or its kind tells is taken.
+  await src.measure?.({ probe: false });
   const probeNow = !dstRoot && !options.dryRun;
   if (probeNow) await makeRoot(dst, srcRoot);
-  await dst.measure?.({ probe: probeNow });
-  let survey = await surveyRun(src, dst, srcRoot, dstRoot, options);
+  const known = await dst.measure?.({ probe: probeNow });
+  let survey: Survey;
+  try {
+    survey = await surveyRun(src, dst, srcRoot, dstRoot, options);
+  } catch (err) {
+    if (!(err instanceof RefusedError) || known !== 'assumed' || !dstRoot || options.dryRun) throw err;
+    await dst.measure!({ probe: true });
+    dstRoot = await rootEntry(dst, 'Destination', true);
+    survey = await surveyRun(src, dst, srcRoot, dstRoot, options);
+  }
   if (dst.measure && dstRoot && !options.dryRun) {
     const before = dst.capabilities;
     await dst.measure({ probe: true });
@@ -256,7 +269,8 @@ async function surveyRun(src: Storage, dst: Storage, srcRoot: Entry, dstRoot: En
   const followed = options.links === 'copy' ? await followLinks(src, scanned, src.description, exclude) : undefined;
   const srcTree = followed?.tree ?? scanned;
 
-  const windowNs = { srcPrecisionNs: src.capabilities.mtimePrecisionNs, dstPrecisionNs: dst.capabilities.mtimePrecisionNs };
+  // A destination that keeps no times it is given is compared by size (and content, with --checksum).
+  const windowNs = { srcPrecisionNs: src.capabilities.mtimePrecisionNs, dstPrecisionNs: dst.capabilities.canSetModTime ? dst.capabilities.mtimePrecisionNs : TIMES_NOT_KEPT };
   const window = modifyWindow(src.capabilities.mtimePrecisionNs, dst.capabilities.mtimePrecisionNs);
   const toRead = options.mode === 'missing' ? [] : options.checksum ? sameSizeFiles(srcTree, dstTree) : rewrittenLookingSame(options.scope, srcTree, dstTree, window);
   const contentDiffers = toRead.length > 0 ? await compareContents(src, dst, toRead, 4, options.signal, (p) => srcTree.entries.get(p)?.via ?? p) : undefined;
@@ -269,6 +283,7 @@ async function surveyRun(src: Storage, dst: Storage, srcRoot: Entry, dstRoot: En
     allowDeletes: srcTree.errors.length === 0,
     dstCaseSensitive: await caseSensitive(dst, dstTree),
     storable: dst.capabilities,
+    ...(dst.capabilities.timeRange ? { dstTimeRange: dst.capabilities.timeRange } : {}),
     skip: followed?.skipped,
   };
   let plan = makePlan(srcTree, dstTree, planOptions);
@@ -297,6 +312,9 @@ async function surveyRun(src: Storage, dst: Storage, srcRoot: Entry, dstRoot: En
 
   return { srcTree, dstTree, plan, refused, deletionsHeld, heldBecause };
 }
+
+/** A comparison window wider than any two times: only sizes (or contents) tell files apart. */
+const TIMES_NOT_KEPT = 2n ** 64n;
 
 /** Whether two sets of capabilities say the same (what a probe found, against what was assumed). */
 function sameCapabilities(a: Capabilities, b: Capabilities): boolean {

@@ -15,11 +15,15 @@ export interface Probed {
   /** Another case of a probe file's name found the file. */
   foldsCase: boolean;
   names: NameRules;
+  /** The drive refuses Windows' device names (CON, AUX, NUL, COM1…, with any extension). */
+  reservedNames?: boolean;
   maxName: NameLimit;
   /** Where a probe could see it without writing the bytes (see probe.ts), else from the kind. */
   maxFileBytes?: number;
   /** The file system's kind in a person's words ("exFAT", "NTFS", "FAT32"), when known. */
   kind?: string;
+  /** The times it can hold, from its kind (a probe cannot see it: exfat-fuse clamps only on the drive). */
+  timeRange?: readonly [bigint, bigint];
 }
 
 // Units a file system keeps times in, finest first: ns, NTFS's 100 ns, µs, ms, exFAT's 10 ms,
@@ -62,8 +66,10 @@ export function capabilitiesFrom(base: Capabilities, probed: Probed): Capabiliti
     names: probed.names,
     maxName: probed.maxName,
   };
+  if (probed.reservedNames) caps.reservedNames = true;
   if (probed.maxFileBytes !== undefined) caps.maxFileBytes = probed.maxFileBytes;
   if (probed.kind !== undefined) caps.kind = probed.kind;
+  if (probed.timeRange !== undefined) caps.timeRange = probed.timeRange;
   return caps;
 }
 
@@ -75,13 +81,14 @@ export function capabilitiesFrom(base: Capabilities, probed: Probed): Capabiliti
 export function knownOfKind(kind: string | undefined, viaFuse: boolean): Omit<Probed, 'time'> & { timeNs: bigint } | undefined {
   const windowsNames: NameRules = { refused: `:*?"<>|\\${CONTROL_CHARS}`, trailingDot: false, trailingSpace: false };
   const utf16 = { length: 255, unit: 'utf16' } as const;
+  const timeRange = FAT_TIMES;
   switch (kind) {
     case 'FAT32':
     case 'FAT':
-      return { timeNs: 2n * NS_PER_SEC, permissions: false, symlinks: false, foldsCase: true, names: { ...windowsNames, trailingDot: true, trailingSpace: true }, maxName: utf16, maxFileBytes: FAT_MAX_FILE, kind };
+      return { timeNs: 2n * NS_PER_SEC, permissions: false, symlinks: false, foldsCase: true, names: { ...windowsNames, trailingDot: true, trailingSpace: true }, maxName: utf16, maxFileBytes: FAT_MAX_FILE, kind, timeRange };
     case 'exFAT':
       // exfat-fuse keeps whole seconds; the kernel's driver keeps exFAT's 10 ms.
-      return { timeNs: viaFuse ? NS_PER_SEC : 10n * NS_PER_MS, permissions: false, symlinks: false, foldsCase: true, names: windowsNames, maxName: utf16, kind };
+      return { timeNs: viaFuse ? NS_PER_SEC : 10n * NS_PER_MS, permissions: false, symlinks: false, foldsCase: true, names: windowsNames, maxName: utf16, kind, timeRange };
     case 'NTFS':
       // ntfs-3g without a user mapping: POSIX names and symlinks, no modes.
       return { timeNs: 100n, permissions: false, symlinks: true, foldsCase: false, names: NO_RULES, maxName: utf16, kind };
@@ -89,6 +96,9 @@ export function knownOfKind(kind: string | undefined, viaFuse: boolean): Omit<Pr
       return undefined;
   }
 }
+
+/** FAT and exFAT keep times from 1980 to 2107 (as local time). */
+const FAT_TIMES = [BigInt(Date.UTC(1980, 0, 1)) * NS_PER_MS, BigInt(Date.UTC(2107, 11, 31, 23, 59, 59)) * NS_PER_MS] as const;
 
 /** FAT32 stores a file's size in 32 bits. */
 export const FAT_MAX_FILE = 2 ** 32 - 1;

@@ -28,12 +28,16 @@ export interface Capabilities {
    * the names as the source has them. Absent: every name a path can hold is stored as it is.
    */
   names?: NameRules;
+  /** Windows' device names (CON, AUX, NUL, COM1…, any extension) are refused (ntfs-3g with windows_names). */
+  reservedNames?: boolean;
   /** The longest name (one path component), as stored (encoded); longer ones cannot be stored. */
   maxName?: NameLimit;
   /** The largest file the storage can hold, in bytes (FAT32: 4 GiB - 1); absent: no limit known. */
   maxFileBytes?: number;
   /** What the storage is, in a person's words, for reasons given to one ("exFAT", "NTFS"). */
   kind?: string;
+  /** The modification times it can hold (exFAT, FAT: 1980 to 2107); absent: any. */
+  timeRange?: readonly [bigint, bigint];
 }
 
 /** A limit on one name's length: in bytes of UTF-8 (ext4 and most POSIX file systems) or in UTF-16 units (FAT, exFAT, NTFS). */
@@ -125,9 +129,10 @@ export interface Storage {
    * writing and removing hidden temp items in its root, and updates `capabilities` to match. Cheap
    * after the first call for the same file system. With `probe: false` (or no root yet) nothing is
    * written: what was measured before, or what the kind of storage tells, is taken. Never
-   * rejects: what could not be measured keeps the capability reported before.
+   * rejects: what could not be measured keeps the capability reported before. Resolves
+   * `assumed` when what it took is a guess that a probe could prove wrong.
    */
-  measure?(options?: { probe?: boolean }): Promise<void>;
+  measure?(options?: { probe?: boolean }): Promise<'measured' | 'assumed'>;
 
   /** The items directly inside `dir` (no `.`/`..`), in no particular order. NOT_FOUND, NOT_DIR. */
   list(dir: RelPath): Promise<Entry[]>;

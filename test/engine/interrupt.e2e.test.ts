@@ -12,7 +12,7 @@ import { assertCliBuilt, describeRun, indent, runSync, startCli, summaryOf, type
 import { rsyncDiff, rsyncSkipReason } from '../helpers/oracle.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
 import { AllowedVersions } from '../helpers/allowed-versions.js';
-import { findTempFiles, listTree, TEMP_NAME } from '../helpers/tree-inspect.js';
+import { COPY_TEMP_NAME, findTempFiles, listTree } from '../helpers/tree-inspect.js';
 import { seededBytes } from '../helpers/tree-spec.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -100,7 +100,7 @@ class TempSpotter {
 
   private watch(rel: string, abs: string): void {
     const watcher = fs.watch(abs, { encoding: 'utf8' }, (_event, name) => {
-      if (name && TEMP_NAME.test(name)) this.seen.add(rel === '' ? name : `${rel}/${name}`);
+      if (name && COPY_TEMP_NAME.test(name)) this.seen.add(rel === '' ? name : `${rel}/${name}`);
     });
     watcher.on('error', () => {});
     watcher.on('close', () => this.closed++);

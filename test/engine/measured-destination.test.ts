@@ -39,7 +39,7 @@ function destination(probed: Partial<Probed>): { storage: LocalStorage; probes: 
     known: () => undefined,
     measured: async (_dir, options) => {
       if (options.probe) probes++;
-      return { ...POSIX, ...probed };
+      return { probed: { ...POSIX, ...probed }, assumed: false };
     },
   });
   return { storage, probes: () => probes };
@@ -170,5 +170,16 @@ describe('a file rewritten within the time a drive keeps, at the same size', () 
     expect(await scoped()).toMatchObject({ updated: 0 });
     expect(await scoped(['notes.txt'])).toMatchObject({ updated: 1, failed: 0 });
     expect(fs.readFileSync(path.join(dst, 'notes.txt'), 'utf8')).toBe('version 2');
+  });
+});
+
+describe('a destination that keeps no times it is given', () => {
+  it('is compared by size: the next run is idle, a change of size is copied', async () => {
+    writeTree(src, { a: 'one' });
+    expect(await mirror({ time: undefined })).toMatchObject({ copied: 1 });
+    setMtime(path.join(dst, 'a'), 1_000_000_000n * S); // as such a file system would have it
+    expect(await mirror({ time: undefined })).toMatchObject(idle);
+    fs.writeFileSync(path.join(src, 'a'), 'three');
+    expect(await mirror({ time: undefined })).toMatchObject({ updated: 1 });
   });
 });

@@ -302,9 +302,35 @@ describe('plan: what the destination cannot hold is skipped and reported, never 
     expect(plain.skipped.map((s) => s.path)).toEqual(['é'.repeat(200)]);
   });
 
+  it('skips the names Windows reserves where the destination refuses them, and only there', () => {
+    const src = tree({ 'aux.c': 'a', CON: 'c', 'com1.txt': '1', 'console.log': 'l', 'nul ': 'n', 'LPT9.x.y': 'p', 'com0.txt': '0' });
+    const refused = run(src, tree({}), 'mirror', { storable: { symlinks: true, reservedNames: true } });
+    expect(refused.skipped.map((s) => s.path).sort()).toEqual(['CON', 'LPT9.x.y', 'aux.c', 'com1.txt', 'nul ']);
+    expect(refused.transfers.map((a) => a.path).sort()).toEqual(['com0.txt', 'console.log']);
+    expect(run(src, tree({}), 'mirror', { storable: { symlinks: true } }).skipped).toEqual([]);
+  });
+
   it('leaves what is inside a folder whose name is too long to the folder skip', () => {
     const long = 'n'.repeat(300);
     const p = run(tree({ [`${long}/a`]: 'a', [`${long}/b`]: 'b' }), tree({}), 'mirror', { storable: exfat });
     expect(describePlan(p)).toEqual([`skip ${long} name-too-long`]);
+  });
+});
+
+describe('plan: names that are one name on a case-insensitive drive', () => {
+  it('folds as the drive does: a word-final ς and σ are both Σ', () => {
+    const src = tree({ 'ΦΩΤΟΓΡΑΦΙΕΣ/a.txt': 'upper', 'φωτογραφιες/a.txt': 'lower', 'φωτογραφιεσ/b.txt': 'b' });
+    const p = run(src, tree({}), 'mirror', { dstCaseSensitive: false });
+    expect(p.skipped).toEqual([{ path: 'ΦΩΤΟΓΡΑΦΙΕΣ', reason: 'case-clash', with: ['φωτογραφιες', 'φωτογραφιεσ'] }]);
+  });
+});
+
+describe('plan: times a drive cannot hold', () => {
+  it('compares a time before 1980 or after 2107 as the drive holds it, not as a change', () => {
+    const range = [315_532_800n * 1_000_000_000n, 4_354_819_199n * 1_000_000_000n] as const; // 1980 to 2107
+    const src = tree({ epoch: ['file', { mtimeNs: 0n, size: 1 }], far: ['file', { mtimeNs: 7_258_118_400n * 1_000_000_000n, size: 1 }], now: ['file', { size: 1 }] });
+    const stored = tree({ epoch: ['file', { mtimeNs: range[0], size: 1 }], far: ['file', { mtimeNs: range[1], size: 1 }], now: ['file', { size: 1 }] });
+    expect(describePlan(run(src, stored, 'mirror', { dstTimeRange: range }))).toEqual([]);
+    expect(describePlan(run(src, stored, 'mirror'))).toEqual(['copy epoch (replacing epoch:file)', 'copy far (replacing far:file)', 'dirMeta .']);
   });
 });

@@ -36,13 +36,16 @@ function exfatLike(location: string): LocalStorage {
   return new LocalStorage(location, {
     known: () => undefined,
     measured: async () => ({
-      time: { setNs: PROBE_TIME_NS, readNs: PROBE_TIME_NS },
-      permissions: false,
-      symlinks: false,
-      foldsCase: true,
-      names: NO_RULES,
-      maxName: { length: 255, unit: 'utf16' },
-      kind: 'exFAT',
+      probed: {
+        time: { setNs: PROBE_TIME_NS, readNs: PROBE_TIME_NS },
+        permissions: false,
+        symlinks: false,
+        foldsCase: true,
+        names: NO_RULES,
+        maxName: { length: 255, unit: 'utf16' },
+        kind: 'exFAT',
+      },
+      assumed: false,
     }),
   });
 }

@@ -152,7 +152,8 @@ for (const kind of ['exfat', 'ntfs'] as const) {
     });
 
     it('is measured for what it keeps, not guessed from its type (fuseblk)', async () => {
-      const probed = (await measuredOf(drive.mountPoint, { probe: true }))!;
+      const { probed: found } = await measuredOf(drive.mountPoint, { probe: true });
+      const probed = found!;
       expect(granularityOf(probed.time!.setNs, probed.time!.readNs)).toBe(expected.granularityNs);
       expect(probed).toMatchObject({ permissions: expected.permissions, symlinks: expected.symlinks, foldsCase: expected.foldsCase, names: expected.names, kind: expected.kind });
       expect(probed.maxName).toEqual({ length: 255, unit: 'utf16' });
@@ -224,7 +225,7 @@ for (const kind of ['vfat', 'exfat-kernel'] as DriveKind[]) {
     it('is probed like the others', async () => {
       const drive = await makeDrive(kind, { label: 'BACKUP' });
       try {
-        const probed = (await measuredOf(drive.mountPoint, { probe: true }))!;
+        const probed = (await measuredOf(drive.mountPoint, { probe: true })).probed!;
         expect(probed).toMatchObject({ permissions: false, symlinks: false, foldsCase: true });
       } finally {
         await drive.dispose();

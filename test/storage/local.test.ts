@@ -32,12 +32,15 @@ describeStorageConformance('LocalStorage, names encoded as for exFAT', async () 
   const storage = new LocalStorage(root, {
     known: () => undefined,
     measured: async () => ({
-      time: { setNs: PROBE_TIME_NS, readNs: PROBE_TIME_NS },
-      permissions: true,
-      symlinks: true,
-      foldsCase: false,
-      names: { refused: `:*?"<>|\\${CONTROL_CHARS}`, trailingDot: true, trailingSpace: true },
-      maxName: { length: 255, unit: 'byte' },
+      probed: {
+        time: { setNs: PROBE_TIME_NS, readNs: PROBE_TIME_NS },
+        permissions: true,
+        symlinks: true,
+        foldsCase: false,
+        names: { refused: `:*?"<>|\\${CONTROL_CHARS}`, trailingDot: true, trailingSpace: true },
+        maxName: { length: 255, unit: 'byte' },
+      },
+      assumed: false,
     }),
   });
   await storage.measure();

@@ -14,6 +14,7 @@ import { plainFolder } from '../folder-listing.js';
 import { capabilitiesFrom } from '../measured.js';
 import { encodePath, nameCodec, NO_RULES, type NameCodec } from '../../core/name-encoding.js';
 import { knownByType, measuredOf } from './measure.js';
+import { makeFolders } from './make-folders.js';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
 /**
@@ -88,11 +89,13 @@ export class LocalStorage implements Storage {
    * capabilities and name rules; with `probe: false`, writes nothing and goes by what was measured
    * before on the same mount, else by the file system's kind.
    */
-  async measure(options: { probe?: boolean } = {}): Promise<void> {
-    const measured = await this.measured(this.realRootOr(), { probe: options.probe ?? true });
-    if (!measured) return;
-    this.capabilities = capabilitiesFrom(this.capabilities, measured);
-    this.codec = nameCodec(measured.names);
+  async measure(options: { probe?: boolean } = {}): Promise<'measured' | 'assumed'> {
+    const { probed, assumed } = await this.measured(this.realRootOr(), { probe: options.probe ?? true });
+    if (probed) {
+      this.capabilities = capabilitiesFrom(this.capabilities, probed);
+      this.codec = nameCodec(probed.names);
+    }
+    return assumed ? 'assumed' : 'measured';
   }
 
   /**
@@ -475,9 +478,15 @@ export class LocalStorage implements Storage {
     if (rel === '') {
       // The root is created with its missing parents, as `mkdir -p` would.
       try {
-        await fs.promises.mkdir(abs, { recursive: true, mode });
+        await makeFolders(abs, mode);
       } catch (err) {
-        throw mapFsError(err, rel);
+        const e = mapFsError(err, rel);
+        // A name the drive refuses on the way (exfat-fuse says ENOENT under a folder that exists).
+        const at = (err as { path?: string }).path;
+        if ((e.native === 'ENOENT' || e.native === 'EINVAL') && at !== undefined && fs.existsSync(path.dirname(at))) {
+          throw new StorageError(ErrorCode.UNSUPPORTED, `the file system there refuses the folder name "${path.basename(at)}" (${e.native}); choose a name without : * ? " < > | \\ or a trailing dot or space`, rel, false, e.native);
+        }
+        throw e;
       }
       return;
     }

@@ -1,4 +1,3 @@
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Entry } from '../../core/entry.js';
 import { ErrorCode, StorageError, isStorageError } from '../../core/errors.js';
@@ -6,6 +5,7 @@ import { parentOf, type RelPath } from '../../core/rel-path.js';
 import type { VersionStore } from '../../engine/versions.js';
 import type { Storage } from '../storage.js';
 import { LocalStorage } from './local-storage.js';
+import { makeFolders } from './make-folders.js';
 import { mapFsError } from './map-error.js';
 
 /**
@@ -17,6 +17,8 @@ export class LocalVersions implements VersionStore {
   readonly description: string;
   private readonly store: LocalStorage;
   private readonly made = new Set<RelPath>();
+  /** What the versions folder's drive keeps, names above all: taken once, as measured for the destination. */
+  private measured: Promise<unknown> | undefined;
 
   constructor(dir: string, stamp: string) {
     this.store = new LocalStorage(path.join(dir, stamp));
@@ -29,6 +31,8 @@ export class LocalVersions implements VersionStore {
     if (now.type !== entry.type || now.size !== entry.size || now.mtimeNs !== entry.mtimeNs) {
       throw new StorageError(ErrorCode.EXISTS, `${rel}: changed in the destination since it was listed; left as it is`, rel);
     }
+    // A versions folder on a drive that refuses some characters stores names as the destination does.
+    await (this.measured ??= this.store.measure({ probe: false }));
     await this.ensureDir(parentOf(rel));
     // Never over a version already kept (the same path twice in a run, or two runs in one
     // second): the next free `~n` name is taken instead.
@@ -63,7 +67,7 @@ export class LocalVersions implements VersionStore {
   private async ensureDir(rel: RelPath): Promise<void> {
     if (this.made.has(rel)) return;
     try {
-      await mkdir(this.store.absolute(rel), { recursive: true, mode: 0o700 });
+      await makeFolders(this.store.absolute(rel), 0o700);
     } catch (err) {
       throw mapFsError(err, rel);
     }

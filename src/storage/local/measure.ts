@@ -7,8 +7,9 @@ import { linuxVolumes, type VolumeInfo } from './volume.js';
 
 /**
  * What was measured of each mounted volume, for the life of the process (a run, or the service).
- * Keyed by the mount and the volume's UUID: the kernel reuses mount ids and loop devices, so a
- * drive unplugged and another plugged in where it was is measured anew.
+ * Keyed by the device, the file system's size and counts (statfs), and behind FUSE also the mount
+ * and the volume's UUID: the kernel reuses mount ids and loop devices, so a drive unplugged and
+ * another plugged in where it was is measured anew.
  */
 const measured = new Map<string, Probed>();
 const volumes = linuxVolumes();
@@ -16,26 +17,30 @@ const volumes = linuxVolumes();
 /**
  * What the file system holding `dir` keeps: as measured before on the same mount; else measured
  * now where `probe` allows and `dir` exists (items are written into it and removed); else as its
- * kind tells. Undefined when nothing is known beyond what a POSIX folder keeps.
+ * kind tells (`probed` undefined: what a POSIX folder keeps). `assumed` when that is a guess: a
+ * FUSE file system not measured yet, whose kind says nothing of how it was mounted (ntfs-3g
+ * refuses Windows' characters with `windows_names`, as desktops mount it, and takes them without).
  */
-export async function measuredOf(dir: string, options: { probe: boolean }): Promise<Probed | undefined> {
+export async function measuredOf(dir: string, options: { probe: boolean }): Promise<{ probed: Probed | undefined; assumed: boolean }> {
   const existing = nearestExisting(dir);
-  if (existing === undefined) return undefined;
-  const volume = await volumes?.at(existing);
-  const key = volume === undefined ? `dev ${fs.statSync(existing).dev}` : mountKey(volume);
+  if (existing === undefined) return { probed: undefined, assumed: true };
+  // A kernel file system says what it is by its type; only behind FUSE is the device asked (blkid).
+  const byType = fileSystemKind(existing);
+  const volume = byType.fuse ? await volumes?.at(existing) : undefined;
+  const key = mountKey(existing, volume);
   const seen = measured.get(key);
-  if (seen) return seen;
-  const kind = fileSystemKind(existing, volume?.kind === undefined ? undefined : kindOfBlockDevice(volume.kind));
+  if (seen) return { probed: seen, assumed: false };
+  const kind = volume?.kind === undefined ? byType : { ...byType, name: kindOfBlockDevice(volume.kind) };
   if (options.probe && existing === path.resolve(dir)) {
     try {
       const probed = probeFolder(existing, kind);
       measured.set(key, probed);
-      return probed;
+      return { probed, assumed: false };
     } catch {
       // Read-only, full, or gone: what the kind tells will do, and the sync says what is wrong.
     }
   }
-  return knownOf(kind);
+  return { probed: knownOf(kind), assumed: kind.fuse };
 }
 
 /** What the kind of the file system holding `dir` tells, from its statfs type alone (no process spawned). */
@@ -44,8 +49,10 @@ export function knownByType(dir: string): Probed | undefined {
   return existing === undefined ? undefined : knownOf(fileSystemKind(existing));
 }
 
-function mountKey(v: VolumeInfo): string {
-  return [v.mountId, v.device, v.mountPoint, v.fsType, v.uuid ?? ''].join('\0');
+function mountKey(dir: string, v: VolumeInfo | undefined): string {
+  const st = fs.statfsSync(dir);
+  const size = [fs.statSync(dir).dev, st.type, st.bsize, st.blocks, st.files];
+  return [...size, ...(v ? [v.mountId, v.device, v.mountPoint, v.fsType, v.uuid ?? ''] : [])].join('\0');
 }
 
 function nearestExisting(dir: string): string | undefined {

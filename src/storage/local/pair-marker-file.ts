@@ -7,6 +7,7 @@ import fs from 'node:fs/promises';
 import { constants } from 'node:fs';
 import path from 'node:path';
 import { PAIR_MARKER, markerText, parseMarker, type MarkedPair } from '../../core/pair-marker.js';
+import { makeFolders } from './make-folders.js';
 
 /** What the marker file says: nothing there, a marker (undefined when damaged or not ours to read), or an error reading it. */
 export type MarkerRead = { state: 'missing' } | { state: 'found'; marker?: MarkedPair } | { state: 'unreadable'; code: string };
@@ -62,7 +63,7 @@ export async function readMarker(dir: string): Promise<MarkerRead> {
  */
 export async function writeMarker(dir: string, pair: MarkedPair): Promise<void> {
   const times = await fs.stat(dir).catch(() => undefined);
-  await fs.mkdir(dir, { recursive: true });
+  await makeFolders(dir, 0o777);
   await placeMarker(dir, pair);
   if (times) await fs.utimes(dir, times.atimeMs / 1000, times.mtimeMs / 1000);
 }

@@ -33,8 +33,9 @@ export function probeFolder(dir: string, kind: FileSystemKind): Probed {
         trailingDot: !nameStored(dir, `${tag}.`, made),
         trailingSpace: !nameStored(dir, `${tag} `, made),
       },
+      reservedNames: !nameStored(dir, `${RESERVED_PROBE}${tag}`, made),
       maxName: nameLimit(dir, tag, made),
-      ...maxFileOf(kind),
+      ...ofKind(kind),
       ...(kind.name === undefined ? {} : { kind: kind.name }),
     };
   } finally {
@@ -62,6 +63,8 @@ export function knownOf(kind: FileSystemKind): Probed | undefined {
 
 /** How every probe item's name starts: a temp-like hidden name no user file has. */
 export const PROBE_PREFIX = '.~synctray-probe-';
+/** Put before a probe name, a device name Windows reserves whatever follows its dot (`aux.c`). */
+const RESERVED_PROBE = 'aux';
 
 // FAT, exFAT and Windows refuse these; a POSIX file system none of them.
 const REFUSED_CANDIDATES = `:*?"<>|\\${CONTROL_CHARS}`;
@@ -110,11 +113,15 @@ function nameStored(dir: string, name: string, made: string[]): boolean {
   } catch {
     return false;
   }
+  // Removed at once, so that a probe killed part way leaves one item behind, not dozens.
   made.push(p);
   try {
     return fs.readdirSync(dir).includes(name);
   } catch {
     return false;
+  } finally {
+    fs.rmSync(p, { force: true });
+    made.pop();
   }
 }
 
@@ -136,9 +143,13 @@ function nameLimit(dir: string, tag: string, made: string[]): Probed['maxName'] 
   return { length: lo, unit: 'byte' };
 }
 
-function maxFileOf(kind: FileSystemKind): Pick<Probed, 'maxFileBytes'> {
-  const known = knownOfKind(kind.name, kind.fuse)?.maxFileBytes;
-  return known === undefined ? {} : { maxFileBytes: known };
+/** What a probe cannot see and the kind tells: the largest file, the range of times. */
+function ofKind(kind: FileSystemKind): Pick<Probed, 'maxFileBytes' | 'timeRange'> {
+  const known = knownOfKind(kind.name, kind.fuse);
+  return {
+    ...(known?.maxFileBytes === undefined ? {} : { maxFileBytes: known.maxFileBytes }),
+    ...(known?.timeRange === undefined ? {} : { timeRange: known.timeRange }),
+  };
 }
 
 function removeLeftovers(dir: string): void {
@@ -148,5 +159,5 @@ function removeLeftovers(dir: string): void {
   } catch {
     return;
   }
-  for (const name of names) if (name.startsWith(PROBE_PREFIX)) fs.rmSync(path.join(dir, name), { force: true });
+  for (const name of names) if (name.startsWith(PROBE_PREFIX) || name.startsWith(`${RESERVED_PROBE}${PROBE_PREFIX}`)) fs.rmSync(path.join(dir, name), { force: true });
 }
