@@ -27,9 +27,10 @@ describeStorageConformance('LocalStorage, portable listing', async () => {
 // On a drive that refuses Windows' characters (exFAT, FAT), names are stored encoded and listed
 // decoded: every hostile name of the suite goes through the encoding, here on a folder that would
 // take them as they are, so that any path that reaches the disk unencoded shows.
-describeStorageConformance('LocalStorage, names encoded as for exFAT', async () => {
+for (const native of [true, false]) describeStorageConformance(`LocalStorage, names encoded as for exFAT${native ? '' : ', portable code'}`, async () => {
   const root = await makeRoot();
   const storage = new LocalStorage(root, {
+    native,
     known: () => undefined,
     measured: async () => ({
       probed: {

@@ -135,16 +135,17 @@ export class LocalStorage implements Storage {
    * the root. The native copier opens each folder without following links instead; this check
    * covers the calls made by path, with a short window between the look and the call.
    */
-  private beneath(rel: RelPath): void {
+  private beneath(rel: RelPath, alreadyStored = false): void {
     const parent = parentOf(rel);
     if (parent === '') return;
+    const storedParent = alreadyStored ? parent : this.stored(parent);
     let real: string;
     try {
-      real = fs.realpathSync.native(this.absolute(parent));
+      real = fs.realpathSync.native(path.join(this.root, ...storedParent.split('/')));
     } catch {
       return; // missing: the call itself fails as it should
     }
-    const expected = path.join(this.realRootOr(), ...this.stored(parent).split('/'));
+    const expected = path.join(this.realRootOr(), ...storedParent.split('/'));
     const same = this.capabilities.caseSensitive ? real === expected : real.toLowerCase() === expected.toLowerCase();
     if (!same) {
       throw new StorageError(ErrorCode.CHANGED, `${rel}: a folder on its way is no longer a folder here (a symlink put in its place?); nothing was written through it`, rel);
@@ -522,7 +523,8 @@ export class LocalStorage implements Storage {
         return undefined as T;
       }
       this.beneath(rel);
-      if (request.op === 'rename' && request.from.startsWith(`${this.root}${path.sep}`)) this.beneath(path.relative(this.root, request.from).split(path.sep).join('/'));
+      // The item moved, named as stored (its path was encoded already).
+      if (request.op === 'rename' && request.from.startsWith(`${this.root}${path.sep}`)) this.beneath(path.relative(this.root, request.from).split(path.sep).join('/'), true);
       return await this.pool.call<T>(request, parentOf(rel));
     } catch (err) {
       // A rename whose item is gone failed for that, not for the name it was given.
