@@ -31,6 +31,8 @@ export interface DriveOptions {
   mountPoint?: string;
   /** How long an unmount may wait for the FUSE daemon before it counts as hung and is killed; default 20 s. */
   hungAfterMs?: number;
+  /** Mount options (`-o`), e.g. ntfs-3g's `windows_names`, as desktops mount NTFS. */
+  mountOptions?: string[];
 }
 
 export interface Drive {
@@ -395,7 +397,7 @@ export async function makeDrive(kind: DriveKind, options: DriveOptions = {}): Pr
     made.push(track(`loop device ${device} on ${image}`, () => detachLoop(device, image, busy.note)));
     const [mkfs, mkfsArgs] = setup.mkfs(label);
     run(mkfs, [...mkfsArgs, device]);
-    const drive = new LoopDrive(kind, setup, image, device, blkidOf(device), made, busy, hungAfterMs);
+    const drive = new LoopDrive(kind, setup, image, device, blkidOf(device), made, busy, hungAfterMs, options.mountOptions ?? []);
     await drive.replug(options.mountPoint ?? path.join(folder, 'mnt'));
     return drive;
   } catch (err) {
@@ -439,6 +441,7 @@ class LoopDrive implements Drive {
     /** Who kept the last mount busy when it was forced off, for the loop device's report. */
     private readonly busy: { note?: string },
     private readonly hungAfterMs: number,
+    private readonly mountOptions: string[],
   ) {
     this.label = ids.label;
     this.uuid = ids.uuid;
@@ -473,8 +476,9 @@ class LoopDrive implements Drive {
     }
     const mountPoint = fs.realpathSync(target);
     const { fuseMount, kernelFs } = this.setup;
-    if (fuseMount) run(fuseMount, [this.device, mountPoint]);
-    else run('mount', ['-t', kernelFs!, this.device, mountPoint]);
+    const options = this.mountOptions.length > 0 ? ['-o', this.mountOptions.join(',')] : [];
+    if (fuseMount) run(fuseMount, [...options, this.device, mountPoint]);
+    else run('mount', ['-t', kernelFs!, ...options, this.device, mountPoint]);
     // The daemon, so that an unplug can wait for it to flush and let go of the device, or kill it if it hangs.
     const daemons = fuseMount ? processesUsing({ device: this.device }).filter((pid) => pid !== process.pid) : [];
     this.mountId = track(`mount of ${this.device} at ${mountPoint}`, (force) => this.unmount(mountPoint, daemons, force));

@@ -233,3 +233,93 @@ for (const kind of ['vfat', 'exfat-kernel'] as DriveKind[]) {
     });
   });
 }
+
+describe.skipIf(driveSkipReason('ntfs'))('NTFS mounted as desktops mount it (ntfs-3g windows_names)', () => {
+  let drive: Drive;
+  let root: string;
+  beforeEach(async () => {
+    root = makeScratch('synctray-drive-');
+    drive = await makeDrive('ntfs', { label: 'BACKUP', mountOptions: ['windows_names'] });
+  });
+  afterEach(async () => {
+    await drive.dispose();
+    removeScratch(root);
+  });
+
+  it('stores names with `:` encoded, skips the names Windows reserves, and is idle the next time', async () => {
+    const src = path.join(root, 'src');
+    fs.mkdirSync(src);
+    for (let i = 1; i <= 12; i++) fs.writeFileSync(path.join(src, `2024-01-01 10:00:${i}.jpg`), `photo ${i}`);
+    for (const name of ['plain.txt', 'aux.c', 'CON']) fs.writeFileSync(path.join(src, name), name);
+    const dst = path.join(drive.mountPoint, 'b');
+    const first = await runSync(src, dst);
+    expect(first.code, describeRun(first)).toBe(0);
+    expect((first.json!.skippedItems as { path: string; reason: string }[]).map((s) => `${s.reason} ${s.path}`).sort()).toEqual(['name-reserved CON', 'name-reserved aux.c']);
+    expect(fs.readdirSync(dst)).toContain('2024-01-01 10：00：1.jpg');
+    // A new process knows only the kind (NTFS, which takes `:` without windows_names): the
+    // second run must not take the encoded names for strangers and refuse a mass deletion.
+    const second = await runSync(src, dst);
+    expect(second.code, describeRun(second)).toBe(0);
+    expect(summaryOf(second)).toMatchObject({ copied: 0, updated: 0, deleted: 0, metadata: 0, failed: 0 });
+  }, 60_000);
+});
+
+describe.skipIf(driveSkipReason('exfat'))('names exFAT refuses, at the edges of a run', () => {
+  let drive: Drive;
+  let root: string;
+  beforeEach(async () => {
+    root = makeScratch('synctray-drive-');
+    drive = await makeDrive('exfat', { label: 'BACKUP' });
+  });
+  afterEach(async () => {
+    await drive.dispose();
+    removeScratch(root);
+  });
+
+  it('a destination folder named with `:` is refused plainly, not retried for ever', async () => {
+    const src = path.join(root, 'src');
+    fs.mkdirSync(src);
+    fs.writeFileSync(path.join(src, 'a'), 'a');
+    const r = await runSync(src, path.join(drive.mountPoint, 'backup 10:00'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('refuses the folder name "backup 10:00"');
+  });
+
+  it('versions on the same drive keep encoded names, and a restore from it decodes them', async () => {
+    const src = path.join(root, 'src');
+    fs.mkdirSync(src);
+    fs.writeFileSync(path.join(src, 'a:b.txt'), 'one');
+    fs.writeFileSync(path.join(src, 'del?.txt'), 'gone soon');
+    const dst = path.join(drive.mountPoint, 'b');
+    const versions = path.join(drive.mountPoint, 'versions');
+    expect((await runSync(src, dst)).code).toBe(0);
+    fs.writeFileSync(path.join(src, 'a:b.txt'), 'two, longer');
+    fs.rmSync(path.join(src, 'del?.txt'));
+    const r = await runSync(src, dst, '--versions', versions);
+    expect(r.code, describeRun(r)).toBe(0);
+    expect(summaryOf(r)).toMatchObject({ updated: 1, deleted: 1, failed: 0 });
+    expect(fs.readdirSync(dst)).toEqual(['a：b.txt']);
+    const [run] = fs.readdirSync(versions);
+    expect(fs.readdirSync(path.join(versions, run!)).sort()).toEqual(['a：b.txt', 'del？.txt']);
+    expect(fs.readFileSync(path.join(versions, run!, 'a：b.txt'), 'utf8')).toBe('one');
+
+    const restored = path.join(root, 'restored');
+    const back = await runSync(dst, restored);
+    expect(back.code, describeRun(back)).toBe(0);
+    expect(fs.readdirSync(restored)).toEqual(['a:b.txt']);
+    expect(fs.readFileSync(path.join(restored, 'a:b.txt'), 'utf8')).toBe('two, longer');
+  });
+
+  it('a file dated 1970 is not copied again after the drive is plugged in again', async () => {
+    const src = path.join(root, 'src');
+    fs.mkdirSync(src);
+    fs.writeFileSync(path.join(src, 'epoch'), 'old');
+    setMtime(path.join(src, 'epoch'), 0n);
+    const dst = path.join(drive.mountPoint, 'b');
+    expect((await runSync(src, dst)).code).toBe(0);
+    await drive.unplug();
+    await drive.replug();
+    const again = await runSync(src, dst);
+    expect(summaryOf(again)).toMatchObject({ copied: 0, updated: 0, metadata: 0, failed: 0 });
+  });
+});
