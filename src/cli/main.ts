@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import fs from 'node:fs';
+import module from 'node:module';
 import { RefusedError } from '../core/errors.js';
 import { ExitCode } from './exit-codes.js';
 import type { Io } from './sync-command.js';
@@ -99,6 +100,10 @@ process.on('SIGHUP', onSignal);
 
 // Not a top-level await: the single binary runs this as CommonJS. A run that ends with main() still
 // pending (nothing left to wait on) is a bug, said as one rather than a silent exit 0.
+// Node keeps the compiled code of the commands' modules between runs (in its own cache folder):
+// a no-op sync starts some 20 ms sooner. The single binary carries a code cache of its own.
+module.enableCompileCache?.();
+
 let settled = false;
 main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }, controller.signal).then(
   (code) => {
