@@ -167,7 +167,17 @@ function quoteArg(s: string): string {
 
 /** Reads what judgeDestination needs: the folder, its volume, and (only when needed) the volume's other mounts. */
 export async function lookAtDestination(probe: DestinationProbe, pair: Pick<Pair, 'id' | 'destination' | 'destinationVolume'>): Promise<DestinationSight> {
-  const [look, volume] = await Promise.all([probe.look(pair.destination), probe.volumes?.at(pair.destination)]);
+  // The folder and its volume as one sight: a drive unmounted between the two would show its marker
+  // on another volume (the disk below it), which asks the user for what needs no one. The volume is
+  // read before and after the folder, and the pair looks again while they differ.
+  let look: Awaited<ReturnType<DestinationProbe['look']>>;
+  let volume: VolumeInfo | undefined;
+  for (let attempt = 0; ; attempt++) {
+    const before = await probe.volumes?.at(pair.destination);
+    look = await probe.look(pair.destination);
+    volume = await probe.volumes?.at(pair.destination);
+    if (sameMount(before, volume) || attempt === 4) break;
+  }
   const here = volume ? { ...look, volume } : look;
   const remembered = pair.destinationVolume;
   const elsewhere: DestinationSight['elsewhere'] = [];
@@ -179,6 +189,10 @@ export async function lookAtDestination(probe: DestinationProbe, pair: Pick<Pair
     }
   }
   return { here, elsewhere };
+}
+
+function sameMount(a: VolumeInfo | undefined, b: VolumeInfo | undefined): boolean {
+  return a === undefined || b === undefined ? a === b : a.mountId === b.mountId && a.device === b.device && a.mountPoint === b.mountPoint;
 }
 
 /** Where `inVolume` is reached through a mount whose root (inside the volume) is `mount.pathInVolume`. */
