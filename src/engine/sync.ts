@@ -94,37 +94,7 @@ export interface SyncResult extends ExecuteResult {
 export async function sync(src: Storage, dst: Storage, options: SyncOptions): Promise<SyncResult> {
   const started = performance.now();
   const srcRoot = (await rootEntry(src, 'Source'))!;
-  let dstRoot = await rootEntry(dst, 'Destination', true);
-  // What the destination keeps is measured before anything is listed or compared. A destination to
-  // be made is made and probed now (nothing can refuse a run into an empty one); an existing one
-  // is first taken as measured before or as its kind tells, and probed only once the guards have
-  // passed (a refused run writes nothing), then surveyed again if the probe found otherwise. A
-  // guard that trips on what was only assumed of a drive (ntfs-3g mounted with or without
-  // `windows_names` is the same kind) is not believed before the drive is measured: its names
-  // may have been read as other names. A dry run writes nothing.
-  // A source on a drive that stores names encoded (a backup being restored) is listed decoded; it is
-  // never written to, so only what was measured before or its kind tells is taken.
-  await src.measure?.({ probe: false });
-  const probeNow = !dstRoot && !options.dryRun;
-  if (probeNow) await makeRoot(dst, srcRoot);
-  const known = await dst.measure?.({ probe: probeNow });
-  let survey: Survey;
-  try {
-    survey = await surveyRun(src, dst, srcRoot, dstRoot, options);
-  } catch (err) {
-    if (!(err instanceof RefusedError) || known !== 'assumed' || !dstRoot || options.dryRun) throw err;
-    await dst.measure!({ probe: true });
-    dstRoot = await rootEntry(dst, 'Destination', true);
-    survey = await surveyRun(src, dst, srcRoot, dstRoot, options);
-  }
-  if (dst.measure && dstRoot && !options.dryRun) {
-    const before = dst.capabilities;
-    await dst.measure({ probe: true });
-    if (!sameCapabilities(before, dst.capabilities)) {
-      dstRoot = await rootEntry(dst, 'Destination', true);
-      survey = await surveyRun(src, dst, srcRoot, dstRoot, options);
-    }
-  }
+  const survey = await measureAndSurvey(src, dst, srcRoot, await rootEntry(dst, 'Destination', true), options);
   const { srcTree, dstTree, plan, refused, deletionsHeld, heldBecause } = survey;
 
   const base = {
@@ -236,6 +206,43 @@ async function scopeRoots(src: Storage, dst: Storage, folders: ReadonlyMap<RelPa
     if (how === 'deep' || scope.get(dir) !== 'deep') scope.set(dir, how);
   }
   return { scope, known };
+}
+
+/**
+ * What the destination keeps is measured before anything is listed or compared. A destination to
+ * be made is made and probed now (nothing can refuse a run into an empty one); an existing one
+ * is first taken as measured before or as its kind tells, and probed only once the guards have
+ * passed (a refused run writes nothing), then surveyed again if the probe found otherwise. A
+ * guard that trips on what was only assumed of a drive (ntfs-3g mounted with or without
+ * `windows_names` is the same kind) is not believed before the drive is measured: its names
+ * may have been read as other names. A dry run writes nothing.
+ * A source on a drive that stores names encoded (a backup being restored) is listed decoded; it is
+ * never written to, so only what was measured before or its kind tells is taken.
+ */
+async function measureAndSurvey(src: Storage, dst: Storage, srcRoot: Entry, found: Entry | undefined, options: SyncOptions): Promise<Survey> {
+  let dstRoot = found;
+  await src.measure?.({ probe: false });
+  const probeNow = !dstRoot && !options.dryRun;
+  if (probeNow) await makeRoot(dst, srcRoot);
+  const known = await dst.measure?.({ probe: probeNow });
+  let survey: Survey;
+  try {
+    survey = await surveyRun(src, dst, srcRoot, dstRoot, options);
+  } catch (err) {
+    if (!(err instanceof RefusedError) || known !== 'assumed' || !dstRoot || options.dryRun) throw err;
+    await dst.measure!({ probe: true });
+    dstRoot = await rootEntry(dst, 'Destination', true);
+    survey = await surveyRun(src, dst, srcRoot, dstRoot, options);
+  }
+  if (dst.measure && dstRoot && !options.dryRun) {
+    const before = dst.capabilities;
+    await dst.measure({ probe: true });
+    if (!sameCapabilities(before, dst.capabilities)) {
+      dstRoot = await rootEntry(dst, 'Destination', true);
+      survey = await surveyRun(src, dst, srcRoot, dstRoot, options);
+    }
+  }
+  return survey;
 }
 
 interface Survey {
