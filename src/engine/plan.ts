@@ -104,6 +104,12 @@ export interface PlanOptions {
    * case-insensitively, so a rename that only changes case never deletes what it just wrote.
    */
   dstCaseSensitive?: boolean;
+  /**
+   * With dstCaseSensitive false: whether the destination also takes a name's NFC and NFD forms for
+   * one (macOS does; exFAT, FAT and NTFS keep them apart). Absent: it does (both are then skipped
+   * as a clash rather than one overwriting the other).
+   */
+  dstNormalizesNames?: boolean;
   /** Moves to make first; `dst` must already show them made (afterMoves). */
   moves?: readonly Move[];
   /** What the destination can hold; absent: anything. */
@@ -145,10 +151,11 @@ export function plan(src: Tree, dst: Tree, options: PlanOptions): Plan {
   // Destination folders that could not be listed: what they hold is unknown, so nothing is
   // written into them (it could overwrite what we cannot see). They are reported as failures.
   const unknown = dst.errors.map((e) => e.path);
-  const lookup = destinationLookup(dst, options.dstCaseSensitive ?? true);
+  const fold = folding(options.dstNormalizesNames ?? true);
+  const lookup = destinationLookup(dst, options.dstCaseSensitive ?? true, fold);
   const inRange = timeClamp(options.dstTimeRange);
   // Source paths by their case-folded form, where the destination folds case (made once, used twice).
-  const srcFolded = options.dstCaseSensitive === false ? foldedPaths(src) : undefined;
+  const srcFolded = options.dstCaseSensitive === false ? foldedPaths(src, fold) : undefined;
   const unstorable = unstorableItems(src, options, srcFolded);
   out.skipped.push(...new Set(unstorable.values()));
   // A move changes both folders it touches.
@@ -232,7 +239,7 @@ export function plan(src: Tree, dst: Tree, options: PlanOptions): Plan {
     if (diff.mode || diff.mtime) out.dirMetas.push({ op: 'dirMeta', path: '', src: srcRoot, mode: diff.mode });
   }
 
-  if (mode === 'mirror' && options.allowDeletes) planDeletes(src, dst, out, touch, srcFolded, [...unstorable.keys()]);
+  if (mode === 'mirror' && options.allowDeletes) planDeletes(src, dst, out, touch, srcFolded, [...unstorable.keys()], fold);
 
   for (const temp of dst.temps) {
     out.deletes.push({ op: 'delete', path: temp, entry: TEMP_ENTRY, temp: true });
@@ -309,6 +316,7 @@ function planDeletes(
   touch: (p: RelPath) => void,
   srcFolded: ReadonlyMap<string, RelPath[]> | undefined,
   skipped: RelPath[],
+  fold: (path: RelPath) => string,
 ): void {
   // What stands at or below a skipped source item is left alone: it was not compared.
   const key = srcFolded ? fold : (p: RelPath) => p;
@@ -354,7 +362,7 @@ function underAny(path: RelPath, dirs: ReadonlySet<RelPath>): boolean {
 }
 
 /** Finds the destination item for a source path, case-insensitively where the destination is. */
-function destinationLookup(dst: Tree, caseSensitive: boolean): (path: RelPath) => Entry | undefined {
+function destinationLookup(dst: Tree, caseSensitive: boolean, fold: (path: RelPath) => string): (path: RelPath) => Entry | undefined {
   if (caseSensitive) return (path) => dst.entries.get(path);
   const folded = new Map<string, Entry>();
   for (const [path, entry] of dst.entries) folded.set(fold(path), entry);
@@ -378,7 +386,7 @@ const DAY_NS = 86_400n * 1_000_000_000n;
 const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[1-9]|lpt[1-9]) *(\.|$)/i;
 
 /** Every path of a tree (the root aside) under its case-folded form. */
-function foldedPaths(tree: Tree): Map<string, RelPath[]> {
+function foldedPaths(tree: Tree, fold: (path: RelPath) => string): Map<string, RelPath[]> {
   const out = new Map<string, RelPath[]>();
   for (const path of tree.entries.keys()) {
     if (path === '') continue;
@@ -396,9 +404,11 @@ const NOT_ASCII = /[^\x00-\x7f]/;
 /**
  * A path as a case-insensitive drive matches it. Upper case, as exFAT's and NTFS's up-case tables
  * compare: lower case would keep a word-final ς apart from σ, which both drives take for one Σ.
+ * NFC and NFD forms are one only where the drive normalises names.
  */
-function fold(path: RelPath): string {
-  return NOT_ASCII.test(path) ? path.normalize('NFC').toUpperCase() : path.toUpperCase();
+function folding(normalizes: boolean): (path: RelPath) => string {
+  if (!normalizes) return (path) => path.toUpperCase();
+  return (path) => (NOT_ASCII.test(path) ? path.normalize('NFC').toUpperCase() : path.toUpperCase());
 }
 
 /** A folder and everything below it in the destination, deepest first. */

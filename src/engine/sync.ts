@@ -5,6 +5,7 @@ import { rootMessages } from '../core/messages.js';
 import type { SyncMode } from '../core/modes.js';
 import { baseName, joinRel, parentOf, type RelPath } from '../core/rel-path.js';
 import type { Scope } from './scope.js';
+import { NO_RULES } from '../core/name-encoding.js';
 import type { Capabilities, Storage } from '../storage/storage.js';
 import { compareContents } from './compare-content.js';
 import { excludeMatcher } from './exclude.js';
@@ -289,6 +290,7 @@ async function surveyRun(src: Storage, dst: Storage, srcRoot: Entry, dstRoot: En
     compareModes: src.capabilities.permissions && dst.capabilities.permissions,
     allowDeletes: srcTree.errors.length === 0,
     dstCaseSensitive: await caseSensitive(dst, dstTree),
+    dstNormalizesNames: dst.capabilities.normalizesNames ?? true,
     storable: dst.capabilities,
     ...(dst.capabilities.timeRange ? { dstTimeRange: dst.capabilities.timeRange } : {}),
     skip: followed?.skipped,
@@ -325,10 +327,17 @@ const TIMES_NOT_KEPT = 2n ** 64n;
 
 /** Whether two sets of capabilities say the same (what a probe found, against what was assumed). */
 function sameCapabilities(a: Capabilities, b: Capabilities): boolean {
-  const text = (c: Capabilities) =>
-    JSON.stringify(Object.entries(c).sort(([x], [y]) => x.localeCompare(y)), (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+  // What a survey depends on, a POSIX folder's where not said (its name, `kind`, only goes into
+  // messages): an ext4 destination measured as what it was taken for is not surveyed twice.
+  const text = ({ kind: _kind, ...c }: Capabilities) =>
+    JSON.stringify(
+      Object.entries({ ...AS_POSIX, ...c }).sort(([x], [y]) => x.localeCompare(y)),
+      (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v),
+    );
   return text(a) === text(b);
 }
+
+const AS_POSIX: Partial<Capabilities> = { names: NO_RULES, maxName: { length: 255, unit: 'byte' }, normalizesNames: false, reservedNames: false };
 
 async function makeRoot(dst: Storage, srcRoot: Entry): Promise<void> {
   try {

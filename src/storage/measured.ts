@@ -14,6 +14,8 @@ export interface Probed {
   symlinks: boolean;
   /** Another case of a probe file's name found the file. */
   foldsCase: boolean;
+  /** The NFD form of a name found the file made under its NFC form (macOS); absent: not known. */
+  normalizesNames?: boolean;
   names: NameRules;
   /** The drive refuses Windows' device names (CON, AUX, NUL, COM1…, with any extension). */
   reservedNames?: boolean;
@@ -67,6 +69,7 @@ export function capabilitiesFrom(base: Capabilities, probed: Probed): Capabiliti
     maxName: probed.maxName,
   };
   if (probed.reservedNames) caps.reservedNames = true;
+  if (probed.normalizesNames !== undefined) caps.normalizesNames = probed.normalizesNames;
   if (probed.maxFileBytes !== undefined) caps.maxFileBytes = probed.maxFileBytes;
   if (probed.kind !== undefined) caps.kind = probed.kind;
   if (probed.timeRange !== undefined) caps.timeRange = probed.timeRange;
@@ -85,13 +88,13 @@ export function knownOfKind(kind: string | undefined, viaFuse: boolean): Omit<Pr
   switch (kind) {
     case 'FAT32':
     case 'FAT':
-      return { timeNs: 2n * NS_PER_SEC, permissions: false, symlinks: false, foldsCase: true, names: { ...windowsNames, trailingDot: true, trailingSpace: true }, maxName: utf16, maxFileBytes: FAT_MAX_FILE, kind, timeRange };
+      return { timeNs: 2n * NS_PER_SEC, permissions: false, symlinks: false, foldsCase: true, normalizesNames: false, names: { ...windowsNames, trailingDot: true, trailingSpace: true }, maxName: utf16, maxFileBytes: FAT_MAX_FILE, kind, timeRange };
     case 'exFAT':
       // exfat-fuse keeps whole seconds; the kernel's driver keeps exFAT's 10 ms.
-      return { timeNs: viaFuse ? NS_PER_SEC : 10n * NS_PER_MS, permissions: false, symlinks: false, foldsCase: true, names: windowsNames, maxName: utf16, kind, timeRange };
+      return { timeNs: viaFuse ? NS_PER_SEC : 10n * NS_PER_MS, permissions: false, symlinks: false, foldsCase: true, normalizesNames: false, names: windowsNames, maxName: utf16, kind, timeRange };
     case 'NTFS':
       // ntfs-3g without a user mapping: POSIX names and symlinks, no modes.
-      return { timeNs: 100n, permissions: false, symlinks: true, foldsCase: false, names: NO_RULES, maxName: utf16, kind };
+      return { timeNs: 100n, permissions: false, symlinks: true, foldsCase: false, normalizesNames: false, names: NO_RULES, maxName: utf16, kind };
     default:
       return undefined;
   }

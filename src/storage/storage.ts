@@ -11,6 +11,8 @@ export interface Capabilities {
   mtimePrecisionNs: bigint;
   /** False when `A` and `a` name the same item. */
   caseSensitive: boolean;
+  /** Whether a name's NFC and NFD forms name the same item (macOS); absent: not known. */
+  normalizesNames?: boolean;
   canSetModTime: boolean;
   /** Symlinks can be listed and created as links. */
   symlinks: boolean;

@@ -183,3 +183,22 @@ describe('a destination that keeps no times it is given', () => {
     expect(await mirror({ time: undefined })).toMatchObject({ updated: 1 });
   });
 });
+
+describe('a destination measured as what it was taken for', () => {
+  it('is listed once a run (a POSIX folder: not surveyed again after its probe)', async () => {
+    writeTree(src, { a: 'a', 'd/b': 'b' });
+    fs.mkdirSync(dst);
+    for (let run = 0; run < 2; run++) {
+      const storage = new LocalStorage(dst);
+      let rootListings = 0;
+      const list = storage.list.bind(storage);
+      const listFolder = storage.listFolder?.bind(storage);
+      Object.assign(storage, {
+        list: (dir: string) => ((rootListings += dir === '' ? 1 : 0), list(dir)),
+        ...(listFolder ? { listFolder: (dir: string) => ((rootListings += dir === '' ? 1 : 0), listFolder(dir)) } : {}),
+      });
+      await sync(new LocalStorage(src), storage, { mode: 'mirror' });
+      expect(rootListings).toBe(1);
+    }
+  });
+});

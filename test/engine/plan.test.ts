@@ -334,3 +334,13 @@ describe('plan: times a drive cannot hold', () => {
     expect(describePlan(run(src, stored, 'mirror'))).toEqual(['copy epoch (replacing epoch:file)', 'copy far (replacing far:file)', 'dirMeta .']);
   });
 });
+
+describe('plan: a name in NFC and in NFD on a case-insensitive drive', () => {
+  const nfc = 'caf\u00e9.txt';
+  const nfd = 'cafe\u0301.txt';
+  it('are two names on a drive that keeps forms apart (exFAT), one where it normalises (macOS)', () => {
+    const src = tree({ [nfc]: 'a', [nfd]: 'b' });
+    expect(run(src, tree({}), 'mirror', { dstCaseSensitive: false, dstNormalizesNames: false }).skipped).toEqual([]);
+    expect(run(src, tree({}), 'mirror', { dstCaseSensitive: false, dstNormalizesNames: true }).skipped).toEqual([{ path: nfd, reason: 'case-clash', with: [nfc] }]);
+  });
+});

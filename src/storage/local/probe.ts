@@ -28,6 +28,7 @@ export function probeFolder(dir: string, kind: FileSystemKind): Probed {
       permissions: modesStick(file),
       symlinks: symlinkWorks(path.join(dir, `${tag}-l`), made),
       foldsCase: fs.existsSync(path.join(dir, `${tag}-F`)),
+      normalizesNames: formsFolded(dir, tag, made),
       names: {
         refused: [...REFUSED_CANDIDATES].filter((c) => !nameStored(dir, `${tag}${c}x`, made)).join(''),
         trailingDot: !nameStored(dir, `${tag}.`, made),
@@ -100,6 +101,18 @@ function symlinkWorks(link: string, made: string[]): boolean {
   } catch {
     return false;
   }
+}
+
+/** Whether a file made under a name's NFC form is found under its NFD form. */
+function formsFolded(dir: string, tag: string, made: string[]): boolean {
+  const nfc = path.join(dir, `${tag}-\u00e9`);
+  try {
+    fs.writeFileSync(nfc, '', { flag: 'wx' });
+  } catch {
+    return false;
+  }
+  made.push(nfc);
+  return fs.existsSync(path.join(dir, `${tag}-e\u0301`));
 }
 
 /**
