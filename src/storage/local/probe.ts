@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CONTROL_CHARS, knownOfKind, PROBE_TIME_NS, type Probed } from '../measured.js';
 import type { FileSystemKind } from './fs-kind.js';
+import { nsToUtimeSeconds } from './fs-worker.js';
 
 /**
  * Measures what the file system holding `dir` (an existing folder) keeps, by writing hidden items
@@ -42,16 +43,14 @@ export function probeFolder(dir: string, kind: FileSystemKind): Probed {
   } finally {
     for (const p of made) fs.rmSync(p, { force: true });
     try {
-      fs.utimesSync(dir, nsToSeconds(before.atimeNs), nsToSeconds(before.mtimeNs));
+      // As a string: Node takes a negative number (a time before 1970) for "now".
+      fs.utimesSync(dir, nsToUtimeSeconds(before.atimeNs), nsToUtimeSeconds(before.mtimeNs));
     } catch {
       // a folder whose times cannot be set: the sync sets them as it does for any folder
     }
   }
 }
 
-function nsToSeconds(ns: bigint): number {
-  return Number(ns / 1000n) / 1e6;
-}
 
 /** What a probe measures, for a storage that cannot be probed: from its kind, else undefined. */
 export function knownOf(kind: FileSystemKind): Probed | undefined {
@@ -71,7 +70,7 @@ const RESERVED_PROBE = 'aux';
 const REFUSED_CANDIDATES = `:*?"<>|\\${CONTROL_CHARS}`;
 
 function timeKept(file: string): Probed['time'] {
-  const seconds = nsToSeconds(PROBE_TIME_NS);
+  const seconds = nsToUtimeSeconds(PROBE_TIME_NS);
   try {
     fs.utimesSync(file, seconds, seconds);
     return { setNs: PROBE_TIME_NS, readNs: fs.statSync(file, { bigint: true }).mtimeNs };
