@@ -42,6 +42,13 @@ describe('the marker file', () => {
     expect(fs.statSync(at('d')).mtime.toISOString()).toBe('2021-02-03T04:05:06.789Z');
   });
 
+  it('leaves a folder dated before 1970 its time too', async () => {
+    fs.mkdirSync(at('d'));
+    fs.utimesSync(at('d'), '-86400', '-86400');
+    await writeMarker(at('d'), { pairId: 'abcd1234', pairName: 'P' });
+    expect(fs.statSync(at('d')).mtime.toISOString()).toBe('1969-12-31T00:00:00.000Z');
+  });
+
   it('tells a missing marker, a damaged one and a symlink in its place apart', async () => {
     fs.mkdirSync(at('d'));
     expect(await readMarker(at('d'))).toEqual({ state: 'missing' });

@@ -7,6 +7,7 @@ import fs from 'node:fs/promises';
 import { constants } from 'node:fs';
 import path from 'node:path';
 import { PAIR_MARKER, markerText, parseMarker, type MarkedPair } from '../../core/pair-marker.js';
+import { nsToUtimeSeconds } from './fs-worker.js';
 import { makeFolders } from './make-folders.js';
 
 /** What the marker file says: nothing there, a marker (undefined when damaged or not ours to read), or an error reading it. */
@@ -62,10 +63,11 @@ export async function readMarker(dir: string): Promise<MarkerRead> {
  * of the backup, and a folder time changed by it would differ from the source's.
  */
 export async function writeMarker(dir: string, pair: MarkedPair): Promise<void> {
-  const times = await fs.stat(dir).catch(() => undefined);
+  const times = await fs.stat(dir, { bigint: true }).catch(() => undefined);
   await makeFolders(dir, 0o777);
   await placeMarker(dir, pair);
-  if (times) await fs.utimes(dir, times.atimeMs / 1000, times.mtimeMs / 1000);
+  // As strings: Node takes a negative number (a time before 1970) for now.
+  if (times) await fs.utimes(dir, nsToUtimeSeconds(times.atimeNs), nsToUtimeSeconds(times.mtimeNs));
 }
 
 async function placeMarker(dir: string, pair: MarkedPair): Promise<void> {
