@@ -73,15 +73,21 @@ type Resolved = { path: RelPath; entry: Entry } | { problem: 'link-outside' | 'l
  * at with stat(), a link met on the way followed from where it stands. Never leaves the root.
  */
 async function resolve(src: Storage, at: RelPath, target: string, rootPath: string): Promise<Resolved> {
-  let rest: string[];
-  if (target.startsWith('/')) {
-    const root = rootPath.endsWith('/') ? rootPath : `${rootPath}/`;
-    if (!target.startsWith(root)) return { problem: 'link-outside' };
-    rest = target.slice(root.length).split('/');
-  } else {
-    rest = [...(parentOf(at) === '' ? [] : parentOf(at).split('/')), ...target.split('/')];
-  }
-  const done: string[] = [];
+  const root = rootPath.endsWith('/') ? rootPath : `${rootPath}/`;
+  // The parts walked so far, from the root, and those still to walk.
+  const done: string[] = parentOf(at) === '' ? [] : parentOf(at).split('/');
+  let rest: string[] = [];
+  /** Goes on from a link's text, where the link stands; false when an absolute one leads out. */
+  const follow = (text: string): boolean => {
+    if (text.startsWith('/')) {
+      if (!text.startsWith(root)) return false;
+      done.length = 0;
+      text = text.slice(root.length);
+    }
+    rest = [...text.split('/'), ...rest];
+    return true;
+  };
+  if (!follow(target)) return { problem: 'link-outside' };
   for (let hops = 0; rest.length > 0; ) {
     const part = rest.shift()!;
     if (part === '' || part === '.') continue;
@@ -100,15 +106,7 @@ async function resolve(src: Storage, at: RelPath, target: string, rootPath: stri
     }
     if (entry.type === 'symlink') {
       if (++hops > MAX_HOPS) return { problem: 'link-loop' };
-      const text = entry.target ?? '';
-      if (text.startsWith('/')) {
-        const root = rootPath.endsWith('/') ? rootPath : `${rootPath}/`;
-        if (!text.startsWith(root)) return { problem: 'link-outside' };
-        done.length = 0;
-        rest = [...text.slice(root.length).split('/'), ...rest];
-      } else {
-        rest = [...text.split('/'), ...rest];
-      }
+      if (!follow(entry.target ?? '')) return { problem: 'link-outside' };
       continue;
     }
     done.push(part);
