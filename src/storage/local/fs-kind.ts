@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import path from 'node:path';
 
 /** A file system as far as its type tells: a name for people, and whether it runs through FUSE. */
 export interface FileSystemKind {
@@ -31,20 +30,16 @@ export function kindOfBlockDevice(type: string): string {
 }
 
 /**
- * The kind of file system holding `dir` (or, while it does not exist, its nearest existing
- * parent). Every FUSE drive reports the type `fuseblk`, so for those the kind comes from the
- * block device behind the mount (`deviceKind`, see volume.ts) when it was read.
+ * The kind of file system holding the folder `dir` (one that exists), by its statfs type. Every
+ * FUSE drive reports the type `fuseblk`: its name comes from the block device behind the mount
+ * (kindOfBlockDevice), which the caller asks when it needs it.
  */
-export function fileSystemKind(dir: string, deviceKind?: string): FileSystemKind {
-  for (let p = path.resolve(dir); ; p = path.dirname(p)) {
-    let magic: number;
-    try {
-      magic = Number(fs.statfsSync(p).type);
-    } catch {
-      if (path.dirname(p) === p) return { fuse: false, magic: 0 };
-      continue;
-    }
-    if (magic !== FUSE_MAGIC) return { name: BY_MAGIC.get(magic), fuse: false, magic };
-    return { name: deviceKind, fuse: true, magic };
+export function fileSystemKind(dir: string): FileSystemKind {
+  let magic: number;
+  try {
+    magic = Number(fs.statfsSync(dir).type);
+  } catch {
+    return { fuse: false, magic: 0 };
   }
+  return magic === FUSE_MAGIC ? { fuse: true, magic } : { name: BY_MAGIC.get(magic), fuse: false, magic };
 }

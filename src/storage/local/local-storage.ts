@@ -246,7 +246,7 @@ export class LocalStorage implements Storage {
         if (name.includes('\uFFFD')) throw notUtf8(dir, name);
         continue; // vanished between readdir and lstat
       }
-      entries.push(toEntry(this.codec.identity ? name : this.codec.decode(name), st, st.isSymbolicLink() ? readlinkOrEmpty(child) : undefined));
+      entries.push(toEntry(this.codec.decode(name), st, st.isSymbolicLink() ? readlinkOrEmpty(child) : undefined));
     }
     return entries;
   }
@@ -303,7 +303,7 @@ export class LocalStorage implements Storage {
       if (code === 'ELOOP' && dir !== '') throw new StorageError(ErrorCode.NOT_DIR, `${dir}: is a symlink, not a folder`, dir);
       if (item === undefined) throw mapFsError(err, dir);
       if (code === 'EILSEQ') throw notUtf8(dir, item);
-      const name = this.codec.identity ? item : this.codec.decode(item);
+      const name = this.codec.decode(item);
       throw mapFsError(err, dir === '' ? name : `${dir}/${name}`);
     }
   }
