@@ -16,6 +16,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseMountInfo } from '../../src/storage/local/volume.js';
 import { isRoot } from './privilege.js';
 import { hasTool, skipReasonOutsideCi } from './requirements.js';
 import { makeScratch } from './scratch.js';
@@ -184,28 +185,11 @@ function waitUntil(done: () => boolean, timeoutMs: number): boolean {
   return true;
 }
 
-interface MountEntry {
-  /** major:minor of the mounted device. */
-  devNumber: string;
-  mountPoint: string;
-}
-
-/** /proc/self/mountinfo escapes space, tab, newline and backslash as octal. */
-const unescapeMountField = (s: string) => s.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
-
-function mountTable(): MountEntry[] {
-  return fs
-    .readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const fields = line.split(' ');
-      return { devNumber: fields[2]!, mountPoint: unescapeMountField(fields[4]!) };
-    });
-}
+/** The mount table as SyncTray itself reads it. */
+const mountTable = () => parseMountInfo(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
 
 const isMountedAt = (devNumber: string, mountPoint: string) =>
-  mountTable().some((m) => m.devNumber === devNumber && m.mountPoint === mountPoint);
+  mountTable().some((m) => m.majorMinor === devNumber && m.mountPoint === mountPoint);
 
 const loopSysDir = (device: string) => path.join('/sys/class/block', path.basename(device));
 
