@@ -78,8 +78,11 @@ export function describeTree(root: string, maxLines = 80): string {
 /** The engine's temp-file name shape (see src/engine/temp-name.ts, restated so tests catch a change). */
 /** A copy's temp file. */
 export const COPY_TEMP_NAME = /^\.~synctray-[0-9a-f]{16}\.part$/;
-/** SyncTray's own temp items, which the next run removes: copies under way, and a probe's leftovers. */
-export const TEMP_NAME = /^\.~synctray-(?:[0-9a-f]{16}\.part$|probe-)/;
+/**
+ * SyncTray's own temp items, which the next run removes: copies under way, and a probe's leftovers
+ * (its reserved-name item starts with `aux`, see probe.ts).
+ */
+export const TEMP_NAME = /^(?:\.~synctray-[0-9a-f]{16}\.part$|(?:aux)?\.~synctray-probe-)/;
 
 /** Relative paths of every temp file anywhere under `root`. */
 export function findTempFiles(root: string): string[] {
