@@ -6,8 +6,15 @@ const TEMP_NAME = /^\.~synctray-[0-9a-f]{16}\.part$/;
 /** How every temp name starts. */
 export const TEMP_PREFIX = '.~synctray-';
 
+/**
+ * Ours too: what a probe of the destination left when it was cut short (killed, or the drive pulled
+ * out), `.~synctray-probe-…` and the reserved-name item `aux.~synctray-probe-…` (storage/local/probe.ts).
+ * A run removes them as it removes its temp files.
+ */
+const PROBE_LEFTOVER = /^(?:aux)?\.~synctray-probe-/;
+
 export function isTempName(name: string): boolean {
-  return name.length === 32 && TEMP_NAME.test(name);
+  return (name.length === 32 && TEMP_NAME.test(name)) || PROBE_LEFTOVER.test(name);
 }
 
 // Random per process, then counted: unique across concurrent runs without a random draw per file.

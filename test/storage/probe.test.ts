@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { NO_RULES } from '../../src/core/name-encoding.js';
 import { fileSystemKind } from '../../src/storage/local/fs-kind.js';
+import { isTempName } from '../../src/engine/temp-name.js';
 import { PROBE_PREFIX, probeFolder } from '../../src/storage/local/probe.js';
 import { granularityOf } from '../../src/storage/measured.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
@@ -48,3 +49,8 @@ it('puts back a folder time before 1970 as it was (Node takes a negative number 
 function sameMicrosecond(a: bigint, b: bigint): boolean {
   return (a > b ? a - b : b - a) < 1000n;
 }
+
+it('names what it may leave behind so that a sync takes it for its own temp item and removes it', () => {
+  for (const name of [`${PROBE_PREFIX}0badc0de-f`, `${PROBE_PREFIX}0badc0de:x`, `aux${PROBE_PREFIX}0badc0de`]) expect(isTempName(name)).toBe(true);
+  expect(isTempName('aux.c')).toBe(false);
+});
