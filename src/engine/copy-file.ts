@@ -1,6 +1,6 @@
 import type { Entry } from '../core/entry.js';
 import { ErrorCode, StorageError, isStorageError } from '../core/errors.js';
-import type { RelPath } from '../core/rel-path.js';
+import { parentOf, type RelPath } from '../core/rel-path.js';
 import type { Replacing, Storage } from '../storage/storage.js';
 import type { Doomed } from './plan.js';
 import { tempPathFor } from './temp-name.js';
@@ -18,29 +18,44 @@ export interface PlaceContext {
 
 export type PlaceOutcome = { placed: Entry } | { vanished: true };
 
+/** A checked copy at its temp name, not yet durable or in place (see stageItem). */
+export interface Staged {
+  tmp: RelPath;
+  /** The source as copied. */
+  entry: Entry;
+}
+
 /**
  * Puts a copy of the source file or symlink at `path` in the destination without ever exposing a
- * partial file there: the content goes to a temp name in the same folder, gets its mode and times,
- * is flushed, and only then is renamed over what the listing saw at `path` (never over something
- * that appeared or changed there since: that is kept and reported). If the source moved (size or
- * mtime) while it was copied, the copy is thrown away and made again. The temp file is removed
- * whatever happens, except when the process itself dies (the next run removes it then).
+ * partial file there: stageItem, then commitItem at once.
  */
-export async function placeItem(
+export async function placeItem(ctx: PlaceContext, path: RelPath, listed: Entry, replace: readonly Doomed[]): Promise<PlaceOutcome> {
+  const outcome = await stageItem(ctx, path, listed, replace, { later: false });
+  if (!('staged' in outcome)) return outcome;
+  return commitItem(ctx, path, outcome.staged, replace);
+}
+
+/**
+ * Copies the source file or symlink at `path` to a temp name in the same destination folder, with
+ * its mode and times. If the source moved (size or mtime) while it was copied, the copy is thrown
+ * away and made again. With `later: false` the copy is flushed, and where the storage can check
+ * the source itself it also renames it into place (`placed`); with `later: true` it is left
+ * unflushed at its temp name for the caller to flush (with others) and commit. The temp file is
+ * removed on failure, except when the process itself dies (the next run removes it then).
+ */
+export async function stageItem(
   ctx: PlaceContext,
   path: RelPath,
   listed: Entry,
   replace: readonly Doomed[],
-): Promise<PlaceOutcome> {
+  { later }: { later: boolean },
+): Promise<PlaceOutcome | { staged: Staged }> {
   let entry = listed;
   // A followed symlink (--links copy) is read from where it leads.
   const from = listed.via ?? path;
-  // The item the final rename swaps out, unless it has to be versioned (moved away) first.
-  const direct = replace.find((r) => r.path === path && r.entry.type !== 'dir');
-  const swapsDirect = direct !== undefined && ctx.versions === undefined;
-  const replacing: Replacing = swapsDirect ? { type: direct.entry.type, size: direct.entry.size, mtimeNs: direct.entry.mtimeNs } : null;
+  const replacing = replacingOf(ctx, path, replace);
   // With nothing to clear first, the storage may rename the checked file into place itself.
-  const renameTo = replace.every((r) => swapsDirect && r === direct) ? path : undefined;
+  const renameTo = !later && replace.every((r) => replacing !== null && r.path === path) ? path : undefined;
 
   for (let attempt = 0; attempt <= MAX_CHANGED_RETRIES; attempt++) {
     const tmp = tempPathFor(path);
@@ -53,7 +68,8 @@ export async function placeItem(
       } else {
         const expect = { size: entry.size, mtimeNs: entry.mtimeNs };
         try {
-          checked = await ctx.dst.write(tmp, ctx.src.read(from), { ...times, mode: entry.mode, expect, renameTo, replacing });
+          const options = later ? { ...times, mode: entry.mode, expect, flush: false } : { ...times, mode: entry.mode, expect, renameTo, replacing };
+          checked = await ctx.dst.write(tmp, ctx.src.read(from), options);
         } catch (err) {
           if (isStorageError(err, ErrorCode.EXISTS) && renameTo !== undefined) throw changedInDestination(path);
           // IS_DIR: the source became a folder since it was listed.
@@ -73,22 +89,68 @@ export async function placeItem(
         entry = listed.via === undefined ? now : { ...now, via: listed.via };
         continue;
       }
-      ctx.signal?.throwIfAborted();
+      return { staged: { tmp, entry } };
+    } catch (err) {
+      const e = await dropped(ctx, err, tmp, path, from);
+      if (e === VANISHED) return { vanished: true };
+      throw e;
+    }
+  }
+  throw new StorageError(ErrorCode.CHANGED, `${path}: kept changing while being copied; it will be copied once it settles`, path);
+}
+
+/**
+ * Renames a staged copy (durable by now) over what the listing saw at `path`, never over something
+ * that appeared or changed there since: that is kept and reported. What has to go first (a folder,
+ * an item to version) is cleared. On failure the temp file is removed.
+ */
+export async function commitItem(
+  ctx: PlaceContext,
+  path: RelPath,
+  staged: Staged,
+  replace: readonly Doomed[],
+  attempt: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn(),
+): Promise<PlaceOutcome> {
+  try {
+    ctx.signal?.throwIfAborted();
+    // Tried again as a whole (a file held open for a moment) while the temp file is still there.
+    await attempt(async () => {
       await clearWay(ctx, replace, path);
       try {
-        await ctx.dst.rename(tmp, path, { replacing });
+        await ctx.dst.rename(staged.tmp, path, { replacing: replacingOf(ctx, path, replace) });
       } catch (err) {
         if (isStorageError(err, ErrorCode.EXISTS)) throw changedInDestination(path);
         throw err;
       }
-      return { placed: entry };
-    } catch (err) {
-      await removeQuietly(ctx.dst, tmp);
-      if (isStorageError(err, ErrorCode.NOT_FOUND) && (await vanished(ctx.src, from))) return { vanished: true };
-      throw aboutTarget(err, tmp, path);
-    }
+    });
+    return { placed: staged.entry };
+  } catch (err) {
+    const from = staged.entry.via ?? path;
+    const e = await dropped(ctx, err, staged.tmp, path, from);
+    if (e === VANISHED) return { vanished: true };
+    throw e;
   }
-  throw new StorageError(ErrorCode.CHANGED, `${path}: kept changing while being copied; it will be copied once it settles`, path);
+}
+
+/** What to flush to make a staged copy durable: the file, or for a symlink the folder holding it. */
+export function flushPathOf(staged: Staged): RelPath {
+  return staged.entry.type === 'symlink' ? parentOf(staged.tmp) : staged.tmp;
+}
+
+/** The item the final rename swaps out (see Replacing), unless it has to be versioned (moved away) first. */
+function replacingOf(ctx: PlaceContext, path: RelPath, replace: readonly Doomed[]): Replacing {
+  const direct = replace.find((r) => r.path === path && r.entry.type !== 'dir');
+  if (direct === undefined || ctx.versions !== undefined) return null;
+  return { type: direct.entry.type, size: direct.entry.size, mtimeNs: direct.entry.mtimeNs };
+}
+
+const VANISHED = Symbol('vanished');
+
+/** Removes the temp file of a failed copy; the error to report (VANISHED: the source went away). */
+async function dropped(ctx: PlaceContext, err: unknown, tmp: RelPath, path: RelPath, from: RelPath): Promise<unknown> {
+  await removeQuietly(ctx.dst, tmp);
+  if (isStorageError(err, ErrorCode.NOT_FOUND) && (await vanished(ctx.src, from))) return VANISHED;
+  return aboutTarget(err, tmp, path);
 }
 
 function changedInDestination(path: RelPath): StorageError {

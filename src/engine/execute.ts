@@ -1,8 +1,9 @@
 import { ErrorCode, StorageError, isStorageError } from '../core/errors.js';
 import { SyncEvents, type ItemError, type ItemOutcome, type SyncEventListener } from '../core/events.js';
-import { depthOf, isSameOrInside, type RelPath } from '../core/rel-path.js';
+import { depthOf, isSameOrInside, parentOf, type RelPath } from '../core/rel-path.js';
 import type { Storage } from '../storage/storage.js';
-import { discard, placeItem, removeQuietly } from './copy-file.js';
+import { commitItem, discard, flushPathOf, placeItem, removeQuietly, stageItem, type PlaceOutcome, type Staged } from './copy-file.js';
+import { BATCH_LIMITS, DurableBatches, type BatchItem, type BatchLimits } from './durable-batch.js';
 import type { Move } from './moves.js';
 import type { Action, Plan } from './plan.js';
 import { withRetry, type RetryPolicy } from './retry.js';
@@ -22,6 +23,14 @@ export interface ExecuteContext {
    * conflict): deletions are held back as they are after a failed copy.
    */
   holdDeletes?: boolean;
+  /** How copies are grouped to be flushed together, where the destination offers `flush`. */
+  batch?: BatchLimits;
+}
+
+/** A copy waiting in a batch to be flushed and placed. */
+interface StagedCopy extends BatchItem {
+  action: Extract<Action, { op: 'copy' }>;
+  staged: Staged;
 }
 
 export interface ExecuteResult {
@@ -96,7 +105,8 @@ export async function execute(plan: Plan, ctx: ExecuteContext): Promise<ExecuteR
       return;
     }
     try {
-      await withRetry(() => apply(action), ctx.retry, ctx.signal);
+      const staged = await withRetry(() => apply(action), ctx.retry, ctx.signal);
+      if (staged) await batches!.add(staged);
     } catch (err) {
       if (ctx.signal?.aborted && !isStorageError(err)) return;
       if (action.op === 'mkdir') failedDirs.push(action.path);
@@ -104,9 +114,46 @@ export async function execute(plan: Plan, ctx: ExecuteContext): Promise<ExecuteR
     }
   };
 
+  const placed = (action: Extract<Action, { op: 'copy' }>, outcome: PlaceOutcome) => {
+    if ('vanished' in outcome) {
+      result.vanished++;
+      return;
+    }
+    touched.add(parentOf(action.path));
+    for (const item of action.replace) if (item.path !== action.path) result.deleted++;
+    done(action.replace.length > 0 ? 'updated' : 'copied', action.path, outcome.placed.size);
+  };
+
+  // Where the destination can flush many items at once, copies wait in batches: written, flushed
+  // together, and only then renamed into place (durable-batch.ts).
+  const dstFlush = ctx.dst.flush;
+  const batches =
+    dstFlush &&
+    new DurableBatches<StagedCopy>(
+      {
+        flush: (paths) => dstFlush(paths),
+        commit: async (c) => {
+          try {
+            placed(c.action, await commitItem(ctx, c.action.path, c.staged, c.action.replace, (fn) => withRetry(fn, ctx.retry, ctx.signal)));
+          } catch (err) {
+            if (ctx.signal?.aborted && !isStorageError(err)) return;
+            fail(c.action.path, err);
+          }
+        },
+        drop: async (c, err) => {
+          await removeQuietly(ctx.dst, c.staged.tmp);
+          fail(c.action.path, err);
+        },
+      },
+      ctx.batch ?? BATCH_LIMITS,
+    );
+  // Folders whose entries this run changed: flushed before anything is deleted.
+  const touched = new Set<RelPath>();
+
   const move = async (m: Move): Promise<void> => {
     try {
       await withRetry(() => ctx.dst.rename(m.from, m.to, { replacing: null }), ctx.retry, ctx.signal);
+      touched.add(parentOf(m.from)).add(parentOf(m.to));
       done('moved', m.to);
     } catch (err) {
       if (ctx.signal?.aborted && !isStorageError(err)) return;
@@ -114,12 +161,14 @@ export async function execute(plan: Plan, ctx: ExecuteContext): Promise<ExecuteR
     }
   };
 
-  const apply = async (action: Action): Promise<void> => {
+  /** Carries out one action; a copy left for a batch comes back to be added to it. */
+  const apply = async (action: Action): Promise<StagedCopy | undefined> => {
     switch (action.op) {
       case 'mkdir': {
         for (const item of action.replace) await discard(ctx, item);
         try {
           await ctx.dst.mkdir(action.path, { mode: action.src.mode });
+          touched.add(parentOf(action.path));
         } catch (err) {
           // A folder that appeared since the scan is what we wanted anyway.
           if (!isStorageError(err, ErrorCode.EXISTS) || (await ctx.dst.stat(action.path)).type !== 'dir') throw err;
@@ -129,13 +178,14 @@ export async function execute(plan: Plan, ctx: ExecuteContext): Promise<ExecuteR
       }
       case 'copy': {
         ctx.onEvent?.({ type: SyncEvents.ItemStarted, path: action.path, size: action.src.size });
-        const outcome = await placeItem(ctx, action.path, action.src, action.replace);
-        if ('vanished' in outcome) {
-          result.vanished++;
+        // Copies that replace a folder run after every other (see below), one by one.
+        if (batches && !replacesFolder(action)) {
+          const outcome = await stageItem(ctx, action.path, action.src, action.replace, { later: true });
+          if ('staged' in outcome) return { action, staged: outcome.staged, flushPath: flushPathOf(outcome.staged), bytes: outcome.staged.entry.size };
+          if ('vanished' in outcome) result.vanished++;
           return;
         }
-        for (const item of action.replace) if (item.path !== action.path) result.deleted++;
-        done(action.replace.length > 0 ? 'updated' : 'copied', action.path, outcome.placed.size);
+        placed(action, await placeItem(ctx, action.path, action.src, action.replace));
         return;
       }
       case 'meta': {
@@ -175,10 +225,18 @@ export async function execute(plan: Plan, ctx: ExecuteContext): Promise<ExecuteR
   // Moves after the folders they go into exist, before anything is copied into them. One that fails
   // counts as failed, which holds back every deletion of the run.
   if (!stopped()) await pool(plan.moves, ctx.concurrency, move, stopped);
-  // Copies that replace a whole destination folder delete what it holds, so they wait, like the
-  // deletions, until every other copy has succeeded.
-  const replacesFolder = (a: Action) => a.op === 'copy' && a.replace.some((r) => r.entry.type === 'dir');
   if (!stopped()) await pool(plan.transfers.filter((a) => !replacesFolder(a)), ctx.concurrency, run, stopped);
+  // Copies already made are placed even when the run stops (an abort drops them instead).
+  await batches?.finish();
+  // Nothing is deleted before every copy and move of the run is durable, names included: a power
+  // cut must not keep a deletion and lose the copy it made safe.
+  if (dstFlush && touched.size > 0) {
+    try {
+      await dstFlush([...touched]);
+    } catch (err) {
+      fail('', err);
+    }
+  }
   const hold = () => result.failed > 0 || ctx.holdDeletes === true;
   const folderReplacements = plan.transfers.filter(replacesFolder);
   if (hold()) {
@@ -197,6 +255,14 @@ export async function execute(plan: Plan, ctx: ExecuteContext): Promise<ExecuteR
     await pool(group, ctx.concurrency, run, stopped);
   }
   return result;
+}
+
+/**
+ * Copies that replace a whole destination folder delete what it holds, so they wait, like the
+ * deletions, until every other copy has succeeded.
+ */
+function replacesFolder(a: Action): boolean {
+  return a.op === 'copy' && a.replace.some((r) => r.entry.type === 'dir');
 }
 
 /** Splits an already depth-sorted list into runs of equal depth, keeping the order. */

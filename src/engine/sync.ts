@@ -1,3 +1,4 @@
+import type { BatchLimits } from './durable-batch.js';
 import type { Entry } from '../core/entry.js';
 import { ErrorCode, RefusedError, isStorageError } from '../core/errors.js';
 import type { ItemError, SyncEventListener } from '../core/events.js';
@@ -39,6 +40,8 @@ export interface SyncOptions {
   approvedDeletes?: ReadonlySet<RelPath>;
   retry?: RetryPolicy;
   concurrency?: number;
+  /** How copies are grouped to be flushed together (see durable-batch.ts); tests make them small. */
+  batch?: BatchLimits;
   signal?: AbortSignal;
   onEvent?: SyncEventListener;
   /**
@@ -137,6 +140,7 @@ export async function sync(src: Storage, dst: Storage, options: SyncOptions): Pr
     versions: options.versions,
     retry: options.retry ?? DEFAULT_RETRY,
     concurrency: options.concurrency ?? 64,
+    batch: options.batch,
     signal: options.signal,
     onEvent: options.onEvent,
     holdDeletes: scanFailures.length > 0 || deletionsHeld !== undefined || options.holdDeletions === true,

@@ -114,6 +114,12 @@ export interface WriteOptions {
   renameTo?: RelPath;
   /** With `renameTo`: what it may replace (see Replacing). */
   replacing?: Replacing;
+  /**
+   * False: the file need not be durable yet when write resolves; the caller passes its path to
+   * `flush` before anything relies on it (before it is renamed into place). Only where `flush` is
+   * offered, and never with `renameTo`.
+   */
+  flush?: boolean;
 }
 
 /**
@@ -154,10 +160,20 @@ export interface Storage {
   /**
    * Creates a new file at `path` with the content of `source`, then applies mode and times.
    * EXISTS if anything is already at `path`. When the promise resolves the content is durable
-   * (flushed to the device); when it rejects, whatever was created at `path` may remain and is the
-   * caller's to remove.
+   * (flushed to the device) unless `flush: false` was asked; when it rejects, whatever was created
+   * at `path` may remain and is the caller's to remove.
    */
   write(path: RelPath, source: FileSource, options?: WriteOptions): Promise<boolean>;
+
+  /**
+   * Optional: makes the files written with `flush: false` at `paths`, and the folders at `paths`
+   * (their entries: renames and removals in them), durable, at once where the storage can do it
+   * for many items in one go (a whole file system flushed by one call). Offered where that costs
+   * less than flushing each file as it is written; absent where each write is durable when it
+   * resolves, or where nothing would survive a restart anyway (a RAM disk). The paths a storage
+   * flushes whole may be ignored; rejects with the first failure.
+   */
+  readonly flush?: (paths: readonly RelPath[]) => Promise<void>;
 
   /** Creates a symlink holding `target` verbatim and sets its own times. EXISTS. */
   symlink(path: RelPath, target: string, options?: WriteOptions): Promise<void>;

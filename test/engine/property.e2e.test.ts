@@ -30,7 +30,7 @@ const assertOptions = (numRuns: number): fc.Parameters<unknown> => ({
 
 /** Runs `body` with fresh `src` (filled from `tree`) and `dst` paths, removing everything after. */
 async function inScratch(tree: DirSpec, body: (src: string, dst: string) => Promise<void>): Promise<void> {
-  const { root, src, dst } = makeSyncScratch('synctray-prop-');
+  const { root, src, dst } = makeSyncScratch('synctray-prop-', { disk: true });
   try {
     fs.mkdirSync(src);
     fillDir(src, tree);

@@ -18,14 +18,38 @@ export function scratchBase(): string {
   return os.tmpdir();
 }
 
+const TMPFS_MAGIC = 0x01021994;
+
+/**
+ * A folder on a disk, not a RAM disk: copies there are flushed in batches (durable-batch.ts), which
+ * a RAM disk skips. The system's temp folder, or /var/tmp where that one is a tmpfs.
+ */
+export function diskScratchBase(): string {
+  const onDisk = (dir: string) => {
+    try {
+      return Number(fs.statfsSync(dir).type) !== TMPFS_MAGIC;
+    } catch {
+      return false;
+    }
+  };
+  const found = [os.tmpdir(), '/var/tmp'].find(onDisk);
+  if (found === undefined) throw new Error(`no scratch folder on a disk: ${os.tmpdir()} and /var/tmp are RAM disks or missing`);
+  return found;
+}
+
+export interface ScratchOptions {
+  /** On a disk (see diskScratchBase) rather than the faster tmpfs. */
+  disk?: boolean;
+}
+
 /** A fresh, empty folder; remove it with `removeScratch`. */
-export function makeScratch(prefix = 'synctray-test-'): string {
-  return fs.mkdtempSync(path.join(scratchBase(), prefix));
+export function makeScratch(prefix = 'synctray-test-', options: ScratchOptions = {}): string {
+  return fs.mkdtempSync(path.join(options.disk ? diskScratchBase() : scratchBase(), prefix));
 }
 
 /** A fresh scratch folder `root` and the paths of a source and a destination in it (neither is created). */
-export function makeSyncScratch(prefix?: string): { root: string; src: string; dst: string } {
-  const root = makeScratch(prefix);
+export function makeSyncScratch(prefix?: string, options?: ScratchOptions): { root: string; src: string; dst: string } {
+  const root = makeScratch(prefix, options);
   return { root, src: path.join(root, 'src'), dst: path.join(root, 'dst') };
 }
 

@@ -104,13 +104,17 @@ async function killTrials(mode: 'mirror' | 'update', trials: number, seed: numbe
     return dst;
   };
 
-  // How long a whole run takes here, now: the kill moments are spread over it.
-  const measured = fresh(`measure-${mode}`);
-  const started = performance.now();
-  const whole = await runSync(src, measured, '--mode', mode);
-  const lengthMs = performance.now() - started;
-  expect(whole.code, describeRun(whole)).toBe(0);
-  fs.rmSync(measured, { recursive: true, force: true });
+  // How long a whole run takes here, now: the kill moments are spread over it. The shorter of two
+  // runs, as a first run on a busy machine can take twice as long and leave most moments too late.
+  let lengthMs = Infinity;
+  for (let i = 0; i < 2; i++) {
+    const measured = fresh(`measure-${mode}`);
+    const started = performance.now();
+    const whole = await runSync(src, measured, '--mode', mode);
+    lengthMs = Math.min(lengthMs, performance.now() - started);
+    expect(whole.code, describeRun(whole)).toBe(0);
+    fs.rmSync(measured, { recursive: true, force: true });
+  }
 
   const random = rng(seed);
   const outcome: Outcome = { killed: 0, finished: 0 };
@@ -141,7 +145,7 @@ describe.skipIf(skipReason !== undefined)('kill -9 at random moments', () => {
 
   beforeAll(() => {
     assertCliBuilt();
-    root = makeScratch('synctray-kill-');
+    root = makeScratch('synctray-kill-', { disk: true });
     src = path.join(root, 'src');
     buildSource();
     console.log(`kill trials: seed ${seed} (SYNCTRAY_KILL_SEED=${seed} repeats them)`);

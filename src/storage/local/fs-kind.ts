@@ -43,3 +43,10 @@ export function fileSystemKind(dir: string): FileSystemKind {
   }
   return magic === FUSE_MAGIC ? { fuse: true, magic } : { name: BY_MAGIC.get(magic), fuse: false, magic };
 }
+
+const RAMFS_MAGIC = 0x858458f6;
+
+/** A RAM disk: nothing written there survives a restart, so flushing it would buy nothing. */
+export function keepsNothingAfterRestart(kind: FileSystemKind): boolean {
+  return kind.name === 'tmpfs' || kind.magic === RAMFS_MAGIC;
+}

@@ -53,6 +53,10 @@ export type FsRequest =
   /** atimeNs and mtimeNs: the same times for the native library, which takes nanoseconds. */
   | { id: number; op: 'utimes'; path: string; atime: string; mtime: string; atimeNs?: bigint; mtimeNs?: bigint }
   | { id: number; op: 'chmod'; path: string; mode: number }
+  /** Flushes a file or folder written earlier without a flush (see Storage.flush). */
+  | { id: number; op: 'fsync'; path: string }
+  /** Flushes the whole file system holding `path`: only the native library can (LocalStorage asks it). */
+  | { id: number; op: 'syncfs'; path: string }
   | { id: number; op: 'symlink'; path: string; target: string; atime?: string; mtime?: string; atimeNs?: bigint; mtimeNs?: bigint };
 
 /** `atTarget`: the failure is about a copy's `renameTo`, not about the path it was written to. */
@@ -293,6 +297,24 @@ function chmod(p: string, mode: number): void {
   }
 }
 
+function flushItem(p: string): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+  } catch (err) {
+    // Windows opens no folder as a file, and has nothing to flush in one: its entries are the volume's.
+    if (process.platform === 'win32' && (err as NodeJS.ErrnoException).code === 'EISDIR') return;
+    throw err;
+  }
+  try {
+    fs.fsyncSync(fd);
+  } catch (err) {
+    if (!(process.platform === 'win32' && (err as NodeJS.ErrnoException).code === 'EPERM')) throw err;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 function handle(r: FsRequest): unknown {
   switch (r.op) {
     case 'copy':
@@ -311,6 +333,10 @@ function handle(r: FsRequest): unknown {
       return fs.lutimesSync(r.path, r.atime, r.mtime);
     case 'chmod':
       return chmod(r.path, r.mode);
+    case 'fsync':
+      return flushItem(r.path);
+    case 'syncfs':
+      throw fsError('ENOSYS', 'syncfs is made by the native library only');
     case 'symlink':
       fs.symlinkSync(r.target, r.path);
       if (r.mtime !== undefined) fs.lutimesSync(r.path, r.atime ?? r.mtime, r.mtime);

@@ -8,12 +8,13 @@ import * as call from './fs-calls.js';
 import { isAtTarget, sharedFsPool, type FsCall, type FsPool } from './fs-pool.js';
 import { notRegular, nsToUtimeSeconds, toEntry, type CopyRequest } from './fs-worker.js';
 import { mapFsError } from './map-error.js';
-import { NATIVE_KINDS, sharedNativeBatches, type NativeCopier, type NativeCopyRequest, type NativeLister, type NativeOpRequest, type NativeOps } from './native.js';
+import { NATIVE_KINDS, sharedNativeBatches, type NativeCopier, type NativeCopyRequest, type NativeLister, type NativeOpRequest, type NativeShared } from './native.js';
 import { NativeFolder } from './native-folder.js';
 import { plainFolder } from '../folder-listing.js';
 import { capabilitiesFrom } from '../measured.js';
 import { encodePath, nameCodec, NO_RULES, type NameCodec } from '../../core/name-encoding.js';
-import { knownByType, measuredOf } from './measure.js';
+import { knownByType, measuredOf, nearestExisting } from './measure.js';
+import { fileSystemKind, keepsNothingAfterRestart } from './fs-kind.js';
 import { makeFolders } from './make-folders.js';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
@@ -54,9 +55,13 @@ export class LocalStorage implements Storage {
   private readonly fsync: boolean;
   private readonly pool: FsPool;
   private readonly measured: typeof measuredOf;
-  private readonly native: { lister: NativeLister; copier: NativeCopier; ops?: NativeOps } | undefined;
+  private readonly native: NativeShared | undefined;
   /** Offered with the native library, which summarises folders as it lists them. */
   readonly listFolder?: (dir: RelPath) => Promise<FolderListing>;
+  /** Offered where writes are flushed (not on a RAM disk, nor with `fsync: false`). */
+  readonly flush?: (paths: readonly RelPath[]) => Promise<void>;
+  /** Whether a flush of many items is one syncfs of the file system (see flushItems). */
+  private flushWhole: boolean | undefined;
 
   constructor(root: string, options: LocalStorageOptions = {}) {
     this.root = path.resolve(root);
@@ -80,6 +85,8 @@ export class LocalStorage implements Storage {
       atomicRename: true,
       accessTimes: true,
     };
+    const existing = nearestExisting(this.root);
+    if (this.fsync && !(existing !== undefined && keepsNothingAfterRestart(fileSystemKind(existing)))) this.flush = (paths) => this.flushItems(paths);
     const known = (options.known ?? knownByType)(this.root);
     if (known) this.capabilities = capabilitiesFrom(this.capabilities, known);
   }
@@ -159,14 +166,19 @@ export class LocalStorage implements Storage {
    */
   private nativeOp(r: FsCall): NativeOpRequest | undefined {
     if (!this.native?.ops || r.op === 'copy' || r.op === 'stat') return undefined;
+    const root = this.realRootOr();
+    // The root itself: flushed as it is (it may be a symlink the user chose).
+    if ((r.op === 'syncfs' || r.op === 'fsync') && r.path === this.root) return [r.op, root, root, null, 0, 0n, 0n, false, undefined, null];
+    if (r.op === 'syncfs') return undefined;
     const below = (root: string) => `${root}${root === '/' ? '' : '/'}`;
     const first = r.op === 'rename' ? r.from : r.path;
     if (!first.startsWith(below(this.root))) return undefined;
     // A rename stays in this storage, or goes to another one whose real root came with it.
     if (r.op === 'rename' && !(r.toRoot ? r.to.startsWith(below(r.toRoot)) : r.to.startsWith(below(this.root)))) return undefined;
-    const root = this.realRootOr();
     const real = (p: string) => this.realPath(p);
     switch (r.op) {
+      case 'fsync':
+        return ['fsync', root, real(r.path), null, 0, 0n, 0n, false, undefined, null];
       case 'rename':
         return ['rename', root, real(r.from), r.toRoot ? r.to : real(r.to), 0, 0n, 0n, false, nativeReplacing(r.replacing), r.toRoot ?? null];
       case 'unlink':
@@ -268,7 +280,7 @@ export class LocalStorage implements Storage {
       this.realPath(abs),
       renameTo === undefined ? null : this.realPath(this.absolute(renameTo)),
       mode,
-      this.fsync,
+      this.fsync && options.flush !== false,
       expect ? expect.size : -1,
       atimeNs,
       mtimeNs,
@@ -348,7 +360,7 @@ export class LocalStorage implements Storage {
       const atimeNs = options.atimeNs ?? mtimeNs;
       const native = this.native && [atimeNs, mtimeNs, expect?.mtimeNs ?? 0n, replacing?.mtimeNs ?? 0n].every(fitsInt64);
       if (native) return this.copyNative(this.native!.copier, source.localPath, rel, abs, mode, [atimeNs, mtimeNs], options);
-      const request: Omit<CopyRequest, 'id'> = { op: 'copy', from: source.localPath, to: abs, mode, atimeNs, mtimeNs, fsync: this.fsync };
+      const request: Omit<CopyRequest, 'id'> = { op: 'copy', from: source.localPath, to: abs, mode, atimeNs, mtimeNs, fsync: this.fsync && options.flush !== false };
       if (expect) request.expect = { size: expect.size, mtimeNs: expect.mtimeNs };
       if (renameTo !== undefined) {
         request.renameTo = this.absolute(renameTo);
@@ -404,7 +416,7 @@ export class LocalStorage implements Storage {
         const atime = nsToUtimeSeconds(options.atimeNs ?? options.mtimeNs);
         await call.futimes(fd, atime, nsToUtimeSeconds(options.mtimeNs));
       }
-      if (this.fsync) await call.fsync(fd);
+      if (this.fsync && options.flush !== false) await call.fsync(fd);
     } catch (err) {
       throw mapFsError(err, rel);
     } finally {
@@ -429,6 +441,24 @@ export class LocalStorage implements Storage {
     await this.checkSource(rel, source.statAfterRead, expect);
     if (renameTo !== undefined) await this.rename(rel, renameTo, { replacing: options.replacing });
     return true;
+  }
+
+  /**
+   * Makes what was written with `flush: false` durable. Many items on a file system of this
+   * machine's kernel: one syncfs(2), which writes them all out together, where one fsync each waits
+   * for a journal commit each (a 2,000-file batch: 0.5 s one by one, 0.3 s with syncfs, measured
+   * on ext4). A few items, or a FUSE drive (syncfs does not reach its driver), or no native
+   * library: each item flushed, several at once.
+   */
+  private async flushItems(paths: readonly RelPath[]): Promise<void> {
+    if (paths.length === 0) return;
+    const root = this.realRootOr();
+    this.flushWhole ??= process.platform === 'linux' && this.native?.flusher !== undefined && !fileSystemKind(root).fuse;
+    if (this.flushWhole && paths.length > FEW_TO_FLUSH) {
+      await this.run({ op: 'syncfs', path: this.root }, '');
+      return;
+    }
+    await Promise.all(paths.map((rel) => this.run({ op: 'fsync', path: this.absolute(rel) }, rel)));
   }
 
   async symlink(rel: RelPath, target: string, options: WriteOptions = {}): Promise<void> {
@@ -519,7 +549,8 @@ export class LocalStorage implements Storage {
     try {
       const native = this.nativeOp(request);
       if (native) {
-        await this.native!.ops!.submit(native);
+        // Flushes wait on the device: on lanes of their own, several at once, not behind renames.
+        await (native[0] === 'fsync' || native[0] === 'syncfs' ? this.native!.flusher! : this.native!.ops!).submit(native);
         return undefined as T;
       }
       this.beneath(rel);
@@ -589,6 +620,9 @@ async function isDir(abs: string): Promise<boolean> {
     return false;
   }
 }
+
+/** Up to this many items are flushed one by one rather than by flushing their whole file system. */
+const FEW_TO_FLUSH = 8;
 
 /** Files up to this size from a source that tells what it was once read are written in one call. */
 const IN_MEMORY_BYTES = 1024 * 1024;

@@ -55,7 +55,8 @@ function mountKey(dir: string, v: VolumeInfo | undefined): string {
   return [...size, ...(v ? [v.mountId, v.device, v.mountPoint, v.fsType, v.uuid ?? ''] : [])].join('\0');
 }
 
-function nearestExisting(dir: string): string | undefined {
+/** The folder itself, or its nearest parent that exists. */
+export function nearestExisting(dir: string): string | undefined {
   for (let p = path.resolve(dir); ; p = path.dirname(p)) {
     try {
       if (fs.statSync(p).isDirectory()) return p;

@@ -22,7 +22,8 @@ export interface NativeFs {
   copy(requests: readonly NativeCopyRequest[]): Promise<(Error | null)[]>;
   /**
    * The other changes below a root (unlink, rmdir, mkdir, rename, utimes, chmod, symlink), each made
-   * through the folder opened beneath the root refusing symlinks; same errors as fs-worker.ts.
+   * through the folder opened beneath the root refusing symlinks, and the flushes (fsync of an item,
+   * syncfs of the root's file system); same errors as fs-worker.ts.
    * Absent from libraries built before it.
    */
   ops?(requests: readonly NativeOpRequest[]): Promise<(Error | null)[]>;
@@ -34,7 +35,8 @@ export interface NativeFs {
  * those times, and what a rename may replace (as in NativeCopyRequest).
  */
 export type NativeOpRequest = [
-  op: 'unlink' | 'rmdir' | 'mkdir' | 'rename' | 'utimes' | 'chmod' | 'symlink',
+  /** fsync: a file or folder (the root included); syncfs: the whole file system holding the root. */
+  op: 'unlink' | 'rmdir' | 'mkdir' | 'rename' | 'utimes' | 'chmod' | 'symlink' | 'fsync' | 'syncfs',
   root: string,
   path: string,
   second: string | null,
@@ -133,7 +135,15 @@ const PLACES = ['../native/fast-fs.node', '../../native/fast-fs.node', '../../..
 export const NATIVE_LIBRARY = PLACES.find((p) => fs.existsSync(p)) ?? PLACES[0]!;
 
 let loaded: { fs?: NativeFs; reason?: string } | undefined;
-let shared: { lister: NativeLister; copier: NativeCopier; ops?: NativeOps } | undefined;
+/** The batches of one thread; `flusher` runs the flushes among the ops (see NativeFs.ops). */
+export interface NativeShared {
+  lister: NativeLister;
+  copier: NativeCopier;
+  ops?: NativeOps;
+  flusher?: NativeOps;
+}
+
+let shared: NativeShared | undefined;
 
 /**
  * The native accelerator, or undefined (with the reason in nativeFsProblem()) where it was not
@@ -148,14 +158,21 @@ export function nativeFs(): NativeFs | undefined {
  * The batches every LocalStorage of this thread shares, so that both sides of a sync go together;
  * undefined without the library.
  */
-export function sharedNativeBatches(): { lister: NativeLister; copier: NativeCopier; ops?: NativeOps } | undefined {
+export function sharedNativeBatches(): NativeShared | undefined {
   const native = nativeFs();
   if (native && !shared) {
     shared = {
       // A hand-off costs about as much as listing 20 items or copying one small file.
       lister: new NativeBatches((reqs) => native.list(reqs.map((r) => r[0]), reqs.map((r) => r[1])), 16),
       copier: new NativeBatches((reqs) => native.copy(reqs), 4),
-      ...(native.ops ? { ops: new NativeBatches<NativeOpRequest, null>((reqs) => native.ops!(reqs), 4) } : {}),
+      ...(native.ops
+        ? {
+            ops: new NativeBatches<NativeOpRequest, null>((reqs) => native.ops!(reqs), 4),
+            // One flush per thread, four at once: a FUSE driver takes them in turn, the rest of the
+            // thread pool stays free.
+            flusher: new NativeBatches<NativeOpRequest, null>((reqs) => native.ops!(reqs), 1, 4),
+          }
+        : {}),
     };
   }
   return shared;
