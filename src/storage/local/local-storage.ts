@@ -27,7 +27,7 @@ const BAD_REL = /(^|\/)\.\.?(\/|$)|^\/|\/$|\0|\/\//;
 const CHUNK = 1 << 20;
 
 export interface LocalStorageOptions {
-  /** Flush each written file to the device before it is renamed into place (default true). */
+  /** Flush what is written (default true; never on a RAM disk). */
   fsync?: boolean;
   /** The worker threads doing the file system calls (tests may pass their own). */
   pool?: FsPool;
@@ -58,7 +58,7 @@ export class LocalStorage implements Storage {
   private readonly native: NativeShared | undefined;
   /** Offered with the native library, which summarises folders as it lists them. */
   readonly listFolder?: (dir: RelPath) => Promise<FolderListing>;
-  /** Offered where writes are flushed (not on a RAM disk, nor with `fsync: false`). */
+  /** Offered where writes are flushed (see `fsync`). */
   readonly flush?: (paths: readonly RelPath[]) => Promise<void>;
   /** Whether a flush of many items is one syncfs of the file system (see flushItems). */
   private flushWhole: boolean | undefined;
@@ -66,7 +66,9 @@ export class LocalStorage implements Storage {
   constructor(root: string, options: LocalStorageOptions = {}) {
     this.root = path.resolve(root);
     this.description = this.root;
-    this.fsync = options.fsync ?? true;
+    const existing = nearestExisting(this.root);
+    // A RAM disk keeps nothing after a restart: flushing it would buy nothing.
+    this.fsync = (options.fsync ?? true) && !(existing !== undefined && keepsNothingAfterRestart(fileSystemKind(existing)));
     this.pool = options.pool ?? sharedFsPool();
     this.measured = options.measured ?? measuredOf;
     this.native = options.native === false ? undefined : sharedNativeBatches();
@@ -85,8 +87,7 @@ export class LocalStorage implements Storage {
       atomicRename: true,
       accessTimes: true,
     };
-    const existing = nearestExisting(this.root);
-    if (this.fsync && !(existing !== undefined && keepsNothingAfterRestart(fileSystemKind(existing)))) this.flush = (paths) => this.flushItems(paths);
+    if (this.fsync) this.flush = (paths) => this.flushItems(paths);
     const known = (options.known ?? knownByType)(this.root);
     if (known) this.capabilities = capabilitiesFrom(this.capabilities, known);
   }
