@@ -218,13 +218,26 @@ export async function execute(plan: Plan, ctx: ExecuteContext): Promise<ExecuteR
     deletes: plan.deletes.length,
   });
 
-  for (const group of byDepth(plan.mkdirs)) {
+  // A new folder inside a moved one (its parent comes with the move) is made after the moves, every
+  // other one before them, as a move may go into a new folder. No move goes inside another move's
+  // destination (moves.ts keeps the outermost), so one round of each is enough.
+  const movedTo = new Set(plan.moves.map((m) => m.to));
+  const insideMoved = (a: Action) => {
+    for (let p = parentOf(a.path); p !== ''; p = parentOf(p)) if (movedTo.has(p)) return true;
+    return false;
+  };
+  const mkdirsAfterMoves = movedTo.size === 0 ? [] : plan.mkdirs.filter(insideMoved);
+  for (const group of byDepth(mkdirsAfterMoves.length === 0 ? plan.mkdirs : plan.mkdirs.filter((a) => !insideMoved(a)))) {
     if (stopped()) break;
     await pool(group, ctx.concurrency, run, stopped);
   }
   // Moves after the folders they go into exist, before anything is copied into them. One that fails
   // counts as failed, which holds back every deletion of the run.
   if (!stopped()) await pool(plan.moves, ctx.concurrency, move, stopped);
+  for (const group of byDepth(mkdirsAfterMoves)) {
+    if (stopped()) break;
+    await pool(group, ctx.concurrency, run, stopped);
+  }
   if (!stopped()) await pool(plan.transfers.filter((a) => !replacesFolder(a)), ctx.concurrency, run, stopped);
   // Copies already made are placed even when the run stops (an abort drops them instead).
   await batches?.finish();

@@ -10,10 +10,8 @@
  * before every move, so the mkdir meets a parent that does not exist yet: ENOENT. Nothing about
  * scopes or the `~` in the name: a full sync fails the same way, and so do plain names.
  *
- * The fix belongs in execute.ts: make the new folders that lie inside a moved folder after the
- * moves, the others before them. Until it lands these are marked `it.fails` (so the suite stays
- * green while they still fail for this reason); once it lands they pass, `it.fails` reports that,
- * and they become plain `it`.
+ * execute.ts now makes the new folders that lie inside a moved folder after the moves, the others
+ * before them.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -38,12 +36,10 @@ beforeEach(() => {
 afterEach(() => removeScratch(root));
 
 const scopeOf = (events: WatchEvent[]) => coalesce(events, { ignore: () => false })!;
-/** Becomes `it` with the execute.ts fix (see above). */
-const untilFixed = it.fails;
 const mirror = (scope: Scope) => sync(new LocalStorage(src), new LocalStorage(dst), { mode: 'mirror', force: true, scope });
 
 describe.skipIf(noRsync)('a folder made inside a folder the same run moves', () => {
-  untilFixed('the CI counterexample (seed -156030335): a -> 1~a, then 1~a/a/a made; scoped and full', async () => {
+  it('the CI counterexample (seed -156030335): a -> 1~a, then 1~a/a/a made; scoped and full', async () => {
     // The shrunk counterexample, as fast-check printed it.
     const tree: DirSpec = {
       type: 'dir',
@@ -80,7 +76,7 @@ describe.skipIf(noRsync)('a folder made inside a folder the same run moves', () 
     }
   });
 
-  untilFixed('plain names: a renamed folder with a new folder two levels inside it', async () => {
+  it('plain names: a renamed folder with a new folder two levels inside it', async () => {
     writeTree(src, { 'photos/2024/x.jpg': 'x' });
     await mirror(FULL);
     fs.renameSync(path.join(src, 'photos'), path.join(src, 'pictures'));
@@ -96,7 +92,7 @@ describe.skipIf(noRsync)('a folder made inside a folder the same run moves', () 
     expect(rsyncDiff(src, dst)).toEqual([]);
   });
 
-  untilFixed('plain names: a folder moved to another folder with new folders (and a file) deep inside it, full sync', async () => {
+  it('plain names: a folder moved to another folder with new folders (and a file) deep inside it, full sync', async () => {
     writeTree(src, { 'inbox/album/cd1/t1': '1', 'archive/keep': 'k' });
     await mirror(FULL);
     fs.renameSync(path.join(src, 'inbox/album'), path.join(src, 'archive/album'));
