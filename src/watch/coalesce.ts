@@ -30,14 +30,15 @@ export function coalesce(events: readonly WatchEvent[], options: CoalesceOptions
 
 /**
  * Adds one event to a scope under construction (see coalesce); 'full' when only a full rescan
- * will do: the root itself changed, the watcher asked for it, or too many folders.
+ * will do: the root itself changed, the watcher asked for it, or too many folders. 'ignored' when
+ * the event makes no work, so that it does not count as activity either.
  */
-export function addEvent(folders: Map<RelPath, 'shallow' | 'deep'>, e: WatchEvent, options: CoalesceOptions): 'full' | undefined {
+export function addEvent(folders: Map<RelPath, 'shallow' | 'deep'>, e: WatchEvent, options: CoalesceOptions): 'full' | 'added' | 'ignored' {
   // The root itself added or removed, or a watcher that lost track: only a full look says what happened.
   if (e.kind === 'rescan' || e.kind === 'rootChanged' || e.path === '') return 'full';
   const isDir = e.kind === 'addDir' || e.kind === 'unlinkDir';
-  if (options.ignore(e.path, isDir)) return undefined;
+  if (options.ignore(e.path, isDir)) return 'ignored';
   if (isDir) addFolder(folders, e.path, 'deep');
   addFolder(folders, parentOf(e.path), 'shallow');
-  return folders.size > MAX_SCOPE_FOLDERS ? 'full' : undefined;
+  return folders.size > MAX_SCOPE_FOLDERS ? 'full' : 'added';
 }

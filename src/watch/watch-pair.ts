@@ -62,7 +62,10 @@ export interface PairWatchOptions {
   ignore: (path: string, isDir: boolean) => boolean;
   /** A full rescan this often (0: never) catches what the watcher missed. */
   rescanIntervalMs: number;
-  /** A step is due this long after the first event not yet taken. */
+  /**
+   * The window that coalesces events into steps (see Aggregator): a change after this long without
+   * any is stepped on at once; later ones at most once per window.
+   */
   settleMs?: number;
   /** Without a working watcher (its limits reached), a full rescan this often. */
   fallbackRescanMs?: number;
@@ -310,7 +313,9 @@ export class PairWatcher {
       })
       .finally(() => {
         this.running = undefined;
-        this.scheduleDue();
+        // Work enqueued after the loop last looked (between its end and here) has no step coming otherwise.
+        if (this.pending && !this.stopped && !this.waiting()) void this.runStep(undefined, false);
+        else this.scheduleDue();
       });
     return this.running;
   }

@@ -66,19 +66,53 @@ function watched(watchFolder: WatchDeps['watchFolder'], clock: Clock, reports: W
 }
 
 describe('a watched pair', () => {
-  it('steps 20 ms (on its clock) after the first event, and not before', async () => {
+  it('steps at once on the first change after a quiet spell, then at most once per 20 ms (on its clock)', async () => {
     const clock = new Clock();
     const reports: WatchReport[] = [];
     let emit: (e: WatchEvent) => void = () => {};
     await watched(async (onEvent) => ((emit = onEvent), { close: async () => {} }), clock, reports).start();
     fs.writeFileSync(path.join(src, 'b'), 'b');
     emit({ kind: 'add', path: 'b' });
-    clock.advance(19);
+    clock.advance(0);
+    await waitFor(() => fs.existsSync(path.join(dst, 'b')), 'the step at the leading edge');
+    await waitFor(() => pair!.currentState === 'watching', 'that step done');
+    clock.advance(5);
+    fs.writeFileSync(path.join(src, 'c'), 'c');
+    emit({ kind: 'add', path: 'c' });
+    clock.advance(14);
     await new Promise((r) => setTimeout(r, 50));
-    expect(fs.existsSync(path.join(dst, 'b'))).toBe(false);
+    expect(fs.existsSync(path.join(dst, 'c'))).toBe(false);
     clock.advance(1);
-    await waitFor(() => fs.existsSync(path.join(dst, 'b')), 'the step due at 20 ms');
-    await waitFor(() => reports.some((r) => r.type === 'batch'), 'its report');
+    await waitFor(() => fs.existsSync(path.join(dst, 'c')), 'the trailing step, 20 ms after the first');
+    await waitFor(() => reports.filter((r) => r.type === 'batch').length === 2, 'its report');
+  });
+
+  it('loses no change that comes while a step runs: a trailing step follows it', async () => {
+    const clock = new Clock();
+    const reports: WatchReport[] = [];
+    let emit: (e: WatchEvent) => void = () => {};
+    let inStep: (() => void) | undefined;
+    // The gate is told of a step once it went through, still inside it: the change lands there, after the step looked.
+    const destination: DestinationGate = {
+      ready: async () => ({ ready: true }),
+      synced: () => (inStep ? new Promise<void>((resolve) => (inStep!(), resolve())) : Promise.resolve()),
+    };
+    await watched(async (onEvent) => ((emit = onEvent), { close: async () => {} }), clock, reports, destination).start();
+    inStep = () => {
+      inStep = undefined;
+      fs.writeFileSync(path.join(src, 'b'), 'written again, after the step looked');
+      emit({ kind: 'change', path: 'b' });
+    };
+    fs.writeFileSync(path.join(src, 'b'), 'b');
+    emit({ kind: 'add', path: 'b' });
+    clock.advance(0);
+    await waitFor(() => reports.filter((r) => r.type === 'batch').length === 1, 'the leading step');
+    await waitFor(() => pair!.currentState === 'watching', 'that step done');
+    expect(fs.readFileSync(path.join(dst, 'b'), 'utf8')).toBe('b');
+    clock.advance(20);
+    await waitFor(() => reports.filter((r) => r.type === 'batch').length === 2, 'the trailing step');
+    await waitFor(() => pair!.currentState === 'watching', 'that step done');
+    expect(fs.readFileSync(path.join(dst, 'b'), 'utf8')).toBe('written again, after the step looked');
   });
 
   it('opens no watcher after stop(), even while it waits for a source that comes back', async () => {

@@ -71,6 +71,21 @@ describe.skipIf(noRsync)('synctray watch', () => {
     expect(fs.readFileSync(path.join(dst, 'growing.log')).equals(fs.readFileSync(file))).toBe(true);
   });
 
+  it('ends with the whole file when a save comes in several writes and the first step copied it half written', async () => {
+    await start();
+    const file = path.join(src, 'note.txt');
+    const fd = fs.openSync(file, 'w');
+    try {
+      fs.writeSync(fd, 'first half, ');
+      await waitFor(() => fs.existsSync(path.join(dst, 'note.txt')), 'the file as it was at the first change');
+      fs.writeSync(fd, 'second half');
+    } finally {
+      fs.closeSync(fd);
+    }
+    await waitFor(inSync, 'the rest of the save in the destination');
+    expect(fs.readFileSync(path.join(dst, 'note.txt'), 'utf8')).toBe('first half, second half');
+  });
+
   it('moves a renamed folder of 1,000 files in the destination instead of copying it again', async () => {
     writeTree(src, Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`photos/2024/img${i}.jpg`, `picture ${i}`])));
     const w = await start();
