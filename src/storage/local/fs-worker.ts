@@ -31,7 +31,7 @@ export interface CopyRequest {
   op: 'copy';
   from: string;
   to: string;
-  /** Permission bits, or -1 for the source's. */
+  /** Permission bits, or -1 for the source's (-2, as the file system made it, is taken as -1 here). */
   mode: number;
   atimeNs: bigint;
   mtimeNs: bigint;

@@ -453,6 +453,9 @@ static napi_value list(napi_env env, napi_callback_info info) {
 #define SMALL_FILE (256 * 1024)
 static _Thread_local char small_buffer[SMALL_FILE];
 
+// The mode of a copy: >= 0 as given, -1 the source's, KEEP_CREATED as the file system made it.
+#define KEEP_CREATED (-2)
+
 // Item kinds as Replacing names them (the same numbers as KIND_*).
 enum { REPLACE_ANY = -1, REPLACE_NOTHING = 0, REPLACE_ITEM = 1 };
 
@@ -709,6 +712,7 @@ static bool copy_file(CopyJob *j) {
 
   // Private until fchmod gives it its mode (a umask or a folder's default ACL would change a mode
   // given here). O_EXCL also refuses a symlink planted at the target.
+  // KEEP_CREATED: a drive that keeps no modes (exFAT, FAT), where fchmod is a round trip for nothing.
   mode_t final_mode = j->mode >= 0 ? (mode_t)j->mode : before.st_mode & 07777;
   dst = openat(j->to_dir, j->to_leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (dst < 0) {
@@ -719,7 +723,7 @@ static bool copy_file(CopyJob *j) {
   struct timespec times[2] = {to_timespec(j->atime), to_timespec(j->mtime)};
   if (err == -1) fail_code(j, "ECHANGED", "changed while being copied", 0);
   else if (err) fail_errno(j, err, "write", 1);
-  else if (fchmod(dst, final_mode) != 0) fail_errno(j, errno, "fchmod", 1);
+  else if (j->mode != KEEP_CREATED && fchmod(dst, final_mode) != 0) fail_errno(j, errno, "fchmod", 1);
   else if (futimens(dst, times) != 0) fail_errno(j, errno, "futimens", 1);
   else if (j->fsync && fsync(dst) != 0) fail_errno(j, errno, "fsync", 1);
   else if (j->check) {
@@ -745,14 +749,46 @@ done:
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE 1
 #endif
+// File systems (by device) seen to lack both ways: a FUSE drive (exFAT, NTFS) answers each try
+// with a round trip to its driver, two per file for nothing, so they are not tried there again.
+#define NO_REPLACE_MEMORY 16
+static dev_t lacking[NO_REPLACE_MEMORY];
+static int lacking_count;
+
+static bool lacks_no_replace(dev_t dev) {
+  int n = __atomic_load_n(&lacking_count, __ATOMIC_ACQUIRE);
+  for (int i = 0; i < n && i < NO_REPLACE_MEMORY; i++)
+    if (lacking[i] == dev) return true;
+  return false;
+}
+
+static void remember_lacking(dev_t dev) {
+  if (lacks_no_replace(dev)) return;
+  // Claims a slot; a race at worst remembers a device twice or forgets one (it is tried again).
+  int slot = __atomic_load_n(&lacking_count, __ATOMIC_ACQUIRE);
+  if (slot >= NO_REPLACE_MEMORY) return;
+  lacking[slot] = dev;
+  __atomic_compare_exchange_n(&lacking_count, &slot, slot + 1, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+}
+
 static int move_no_replace(int from_dir, const char *from, int to_dir, const char *to, const char **call) {
+  struct stat dir;
+  bool known = fstat(to_dir, &dir) == 0;
+  if (known && lacks_no_replace(dir.st_dev)) {
+    *call = "link";
+    return ENOTSUP;
+  }
 #ifdef SYS_renameat2
   *call = "rename";
   if (syscall(SYS_renameat2, from_dir, from, to_dir, to, RENAME_NOREPLACE) == 0) return 0;
   if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP) return errno;
 #endif
   *call = "link";
-  if (linkat(from_dir, from, to_dir, to, 0) != 0) return errno;
+  if (linkat(from_dir, from, to_dir, to, 0) != 0) {
+    int err = errno;
+    if (known && (err == EPERM || err == ENOTSUP || err == EMLINK || err == ENOSYS)) remember_lacking(dir.st_dev);
+    return err;
+  }
   *call = "unlink";
   return unlinkat(from_dir, from, 0) == 0 ? 0 : errno;
 }
