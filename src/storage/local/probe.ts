@@ -30,12 +30,7 @@ export function probeFolder(dir: string, kind: FileSystemKind): Probed {
       symlinks: symlinkWorks(path.join(dir, `${tag}-l`), made),
       foldsCase: fs.existsSync(path.join(dir, `${tag}-F`)),
       normalizesNames: formsFolded(dir, tag, made),
-      names: {
-        refused: [...REFUSED_CANDIDATES].filter((c) => !nameStored(dir, `${tag}${c}x`, made)).join(''),
-        trailingDot: !nameStored(dir, `${tag}.`, made),
-        trailingSpace: !nameStored(dir, `${tag} `, made),
-      },
-      reservedNames: !nameStored(dir, `${RESERVED_PROBE}${tag}`, made),
+      ...namesStored(dir, tag, made),
       maxName: nameLimit(dir, tag, made),
       ...ofKind(kind),
       ...(kind.name === undefined ? {} : { kind: kind.name }),
@@ -112,6 +107,46 @@ function formsFolded(dir: string, tag: string, made: string[]): boolean {
   }
   made.push(nfc);
   return fs.existsSync(path.join(dir, `${tag}-e\u0301`));
+}
+
+/**
+ * Which characters and endings names can hold, and whether Windows' reserved names can be made:
+ * a file is made under each name tried, then the folder is listed once for all of them (a
+ * listing each was most of a probe where the folder holds thousands of items, or sits behind
+ * FUSE). A probe killed meanwhile leaves those files, which the next sync removes as its own.
+ */
+function namesStored(dir: string, tag: string, made: string[]): Pick<Probed, 'names' | 'reservedNames'> {
+  const tries = new Map<string, string>([...REFUSED_CANDIDATES].map((c) => [c, `${tag}${c}x`]));
+  tries.set('.', `${tag}.`).set(' ', `${tag} `).set('reserved', `${RESERVED_PROBE}${tag}`);
+  const created = new Set<string>();
+  try {
+    for (const name of tries.values()) {
+      const p = path.join(dir, name);
+      try {
+        fs.writeFileSync(p, '', { flag: 'wx' });
+      } catch {
+        continue;
+      }
+      made.push(p);
+      created.add(name);
+    }
+    let listed: Set<string>;
+    try {
+      listed = new Set(fs.readdirSync(dir));
+    } catch {
+      listed = new Set();
+    }
+    const stored = (key: string) => created.has(tries.get(key)!) && listed.has(tries.get(key)!);
+    return {
+      names: { refused: [...REFUSED_CANDIDATES].filter((c) => !stored(c)).join(''), trailingDot: !stored('.'), trailingSpace: !stored(' ') },
+      reservedNames: !stored('reserved'),
+    };
+  } finally {
+    for (const name of created) {
+      fs.rmSync(path.join(dir, name), { force: true });
+      made.splice(made.indexOf(path.join(dir, name)), 1);
+    }
+  }
 }
 
 /**
