@@ -773,8 +773,8 @@ static void remember_lacking(dev_t dev) {
 
 static int move_no_replace(int from_dir, const char *from, int to_dir, const char *to, const char **call) {
   struct stat dir;
-  bool known = fstat(to_dir, &dir) == 0;
-  if (known && lacks_no_replace(dir.st_dev)) {
+  // Looked at only once some file system lacked both: no call more per file elsewhere.
+  if (__atomic_load_n(&lacking_count, __ATOMIC_ACQUIRE) > 0 && fstat(to_dir, &dir) == 0 && lacks_no_replace(dir.st_dev)) {
     *call = "link";
     return ENOTSUP;
   }
@@ -786,7 +786,7 @@ static int move_no_replace(int from_dir, const char *from, int to_dir, const cha
   *call = "link";
   if (linkat(from_dir, from, to_dir, to, 0) != 0) {
     int err = errno;
-    if (known && (err == EPERM || err == ENOTSUP || err == EMLINK || err == ENOSYS)) remember_lacking(dir.st_dev);
+    if ((err == EPERM || err == ENOTSUP || err == EMLINK || err == ENOSYS) && fstat(to_dir, &dir) == 0) remember_lacking(dir.st_dev);
     return err;
   }
   *call = "unlink";
