@@ -5,11 +5,11 @@
  */
 import { RefusedError } from '../core/errors.js';
 import { PAIR_MARKER } from '../core/pair-marker.js';
+import { listedDestinations } from '../config/config-file.js';
 import { isInside } from '../config/pairs.js';
 import { places } from '../config/places.js';
 import type { Pair } from '../config/schema.js';
-import { readConfig } from '../config/read-config.js';
-import { driveName, judgeDestination, lookAtDestination, type DestinationProbe } from '../service/destination-check.js';
+import type { DestinationProbe } from '../service/destination-check.js';
 import { isAdbLocation } from '../storage/adb/endpoint.js';
 
 /**
@@ -19,10 +19,14 @@ import { isAdbLocation } from '../storage/adb/endpoint.js';
  */
 export async function refuseUnplugged(destination: string, configDir: string | undefined, probe: DestinationProbe): Promise<void> {
   if (isAdbLocation(destination)) return;
-  const { pairs } = readConfig(places(configDir).config);
-  for (const pair of pairs) {
-    if (isAdbLocation(pair.destination)) continue;
-    if (destination !== pair.destination && !isInside(destination, pair.destination)) continue;
+  const dir = places(configDir).config;
+  const concerns = (pairDestination: string) => !isAdbLocation(pairDestination) && (destination === pairDestination || isInside(destination, pairDestination));
+  // The config is read whole (checked against its schema, which loads ajv) and the drive looked
+  // at only when a pair's destination is or holds this folder: most runs concern no pair.
+  if (!listedDestinations(dir).some(concerns)) return;
+  const { readConfig } = await import('../config/read-config.js');
+  for (const pair of readConfig(dir).pairs) {
+    if (!concerns(pair.destination)) continue;
     const why = await unplugged(pair, probe);
     if (why === undefined) continue;
     throw new RefusedError(
@@ -35,6 +39,7 @@ export async function refuseUnplugged(destination: string, configDir: string | u
 
 /** Why the pair's drive looks absent, or undefined when it does not. */
 async function unplugged(pair: Pair, probe: DestinationProbe): Promise<string | undefined> {
+  const { driveName, judgeDestination, lookAtDestination } = await import('../service/destination-check.js');
   const sight = await lookAtDestination(probe, pair);
   const { here } = sight;
   if (here.exists && here.empty && here.marker.state === 'missing') return `it is empty and has no SyncTray marker (${PAIR_MARKER}): ${driveName(pair)} is probably not connected`;

@@ -8,11 +8,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
+import { CONFIG_FILE, readFile } from './config-file.js';
 import { migrate } from './migrations.js';
 import { CONFIG_SCHEMA, DEFAULT_SETTINGS, PAIR_SCHEMA, SCHEMA_VERSION, type ConfigData, type Pair, type Settings } from './schema.js';
-
-/** The config file in a config folder. */
-export const CONFIG_FILE = 'config.json';
 
 /**
  * The pairs in `<dir>/config.json` as they are now, without writing anything: none when there is
@@ -27,22 +25,6 @@ export function readConfig(dir: string): { pairs: Pair[]; problem?: string } {
   if (!migrated) return { pairs: [], problem: 'The config file was written by a newer SyncTray.' };
   const checked = validate(migrated.data);
   return { pairs: checked.data.pairs, ...(checked.problem ? { problem: `The config file is damaged (${checked.problem}).` } : {}) };
-}
-
-export function readFile(file: string): { raw: Record<string, unknown> } | { error: string } {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    return { error: (err as NodeJS.ErrnoException).code ?? String(err) };
-  }
-  try {
-    const raw: unknown = JSON.parse(text);
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { error: 'not a JSON object' };
-    return { raw: raw as Record<string, unknown> };
-  } catch (err) {
-    return { error: `not valid JSON: ${(err as Error).message}` };
-  }
 }
 
 let validators: { pair: ValidateFunction<Pair>; settings: ValidateFunction<Settings> } | undefined;

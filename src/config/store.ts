@@ -5,7 +5,8 @@ import { RefusedError } from '../core/errors.js';
 import { newPairId } from './ids.js';
 import { processAlive, releasePidLock, tryPidLock } from './pid-lock.js';
 import { migrate } from './migrations.js';
-import { CONFIG_FILE, readFile, validate } from './read-config.js';
+import { CONFIG_FILE, readFile } from './config-file.js';
+import { validate } from './read-config.js';
 import { CONFIG_SCHEMA, DEFAULT_SETTINGS, PAIR_SCHEMA, SCHEMA_VERSION, type ConfigData, type Pair, type Settings } from './schema.js';
 
 const FILE = CONFIG_FILE;
