@@ -13,9 +13,9 @@ export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 export const CLI_PATH = path.join(REPO_ROOT, 'dist/cli/main.js');
 
 /** Throws a clear message when the CLI has not been compiled (every run checks this). */
-function assertCliExists(): void {
-  if (!fs.existsSync(CLI_PATH)) {
-    throw new Error(`${CLI_PATH} does not exist: run \`npm run build\` first (npm ci runs it through "prepare").`);
+function assertCliExists(cli = CLI_PATH): void {
+  if (!fs.existsSync(cli)) {
+    throw new Error(`${cli} does not exist: run \`npm run build\` first (npm ci runs it through "prepare").`);
   }
 }
 
@@ -79,6 +79,11 @@ export interface StartOptions {
    * mean something; the files involved must belong to NOBODY (see `giveToNobody`).
    */
   unprivileged?: boolean;
+  /**
+   * The compiled CLI to run instead of this repository's CLI_PATH: another build of SyncTray, e.g.
+   * one broken on purpose to see a test fail (the power-cut test takes it from SYNCTRAY_TEST_CLI).
+   */
+  cli?: string;
 }
 
 export interface RunOptions extends StartOptions {
@@ -94,10 +99,13 @@ export interface RunningCli {
 
 /** Starts `node dist/cli/main.js ...args` with the Node running the tests. */
 export function startCli(args: string[], options: StartOptions = {}): RunningCli {
-  assertCliExists();
+  const cliPath = options.cli ?? CLI_PATH;
+  assertCliExists(cliPath);
   const unprivileged = options.unprivileged === true && isRoot;
   const drop = unprivileged ? { uid: NOBODY, gid: NOBODY } : {};
-  const { node, cli } = unprivileged ? nobodyRuntime(REPO_ROOT, CLI_PATH) : { node: process.execPath, cli: CLI_PATH };
+  // Another build's repository holds its CLI at dist/cli/main.js, as this one does.
+  const repoRoot = options.cli === undefined ? REPO_ROOT : path.resolve(cliPath, '../../..');
+  const { node, cli } = unprivileged ? nobodyRuntime(repoRoot, cliPath) : { node: process.execPath, cli: cliPath };
   const child = spawn(node, [cli, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd: options.cwd,

@@ -1,7 +1,8 @@
 /**
  * Real file systems on loop devices, for tests of backup drives (issue 14): an image made with
  * `truncate`, attached with `losetup`, formatted, and mounted through FUSE (exfat-fuse, ntfs-3g)
- * or the kernel (vfat, exfat). Needs root, as CI has.
+ * or the kernel (vfat, exfat, and ext4 for the power-cut test). An existing image (a copy of a
+ * drive's image, as a power cut leaves it) can be attached and mounted too. Needs root, as CI has.
  *
  * Every loop device, mount and folder made here is tracked in a registry under its own id, and is
  * undone by `Drive.dispose`, by `disposeAllDrives` (call it from afterEach or afterAll), or as a
@@ -22,6 +23,11 @@ import { hasTool, skipReasonOutsideCi } from './requirements.js';
 import { makeScratch } from './scratch.js';
 
 export type DriveKind = 'exfat' | 'ntfs' | 'vfat' | 'exfat-kernel';
+/**
+ * Every kind a loop device can be made of: the backup drives' kinds above, and kernel ext4, a Linux
+ * disk, with mount options such as `commit=60` (test/reliability/power-cut.e2e.test.ts).
+ */
+export type DiskKind = DriveKind | 'ext4';
 
 export interface DriveOptions {
   /** The volume label; default BACKUP. FAT and exFAT take at most 11 characters. */
@@ -34,10 +40,23 @@ export interface DriveOptions {
   hungAfterMs?: number;
   /** Mount options (`-o`), e.g. ntfs-3g's `windows_names`, as desktops mount NTFS. */
   mountOptions?: string[];
+  /** Added to the mkfs command before the device, e.g. `['-O', '^fast_commit']` for ext4. */
+  mkfsOptions?: string[];
+}
+
+export interface AttachOptions {
+  /** Attach the image read-only (`losetup -r`) and mount it read-only; default false. */
+  readOnly?: boolean;
+  /** Where to mount; default a fresh folder. Created when missing. */
+  mountPoint?: string;
+  /** Mount options (`-o`), added after `ro` when read-only. */
+  mountOptions?: string[];
+  /** As for makeDrive; default 20 s. */
+  hungAfterMs?: number;
 }
 
 export interface Drive {
-  readonly kind: DriveKind;
+  readonly kind: DiskKind;
   readonly image: string;
   /** The loop device, e.g. /dev/loop3. */
   readonly device: string;
@@ -56,7 +75,10 @@ export interface Drive {
   unplug(): Promise<void>;
   /** Mounts again at `at` (created when missing), or where it was last mounted. */
   replug(at?: string): Promise<void>;
-  /** Unmounts if mounted, detaches the loop device, and removes the image and the folders made for it. */
+  /**
+   * Unmounts if mounted, detaches the loop device, and removes the folders made for it and the image
+   * makeDrive made (an image given to attachImage stays).
+   */
   dispose(): Promise<void>;
 }
 
@@ -70,11 +92,12 @@ interface KindSetup {
   kernelFs?: string;
 }
 
-const KINDS: Record<DriveKind, KindSetup> = {
+const KINDS: Record<DiskKind, KindSetup> = {
   exfat: { what: 'exFAT (exfat-fuse)', mkfs: (label) => ['mkfs.exfat', ['-n', label]], fuseMount: 'mount.exfat-fuse' },
   ntfs: { what: 'NTFS (ntfs-3g)', mkfs: (label) => ['mkntfs', ['-q', '-F', '-f', '-L', label]], fuseMount: 'ntfs-3g' },
   vfat: { what: 'FAT32 (kernel vfat)', mkfs: (label) => ['mkfs.vfat', ['-F', '32', '-n', label]], kernelFs: 'vfat' },
   'exfat-kernel': { what: 'exFAT (kernel exfat)', mkfs: (label) => ['mkfs.exfat', ['-n', label]], kernelFs: 'exfat' },
+  ext4: { what: 'ext4 (kernel ext4)', mkfs: (label) => ['mkfs.ext4', ['-q', '-L', label]], kernelFs: 'ext4' },
 };
 
 const COMMAND_TIMEOUT_MS = 20_000;
@@ -90,9 +113,9 @@ interface Unavailability {
   installable: boolean;
 }
 
-const unavailabilityByKind = new Map<DriveKind, Unavailability | undefined>();
+const unavailabilityByKind = new Map<DiskKind, Unavailability | undefined>();
 
-function unavailability(kind: DriveKind): Unavailability | undefined {
+function unavailability(kind: DiskKind): Unavailability | undefined {
   if (unavailabilityByKind.has(kind)) return unavailabilityByKind.get(kind);
   const setup = KINDS[kind];
   const missing = (reason: string): Unavailability => ({ reason, installable: true });
@@ -126,6 +149,7 @@ const PACKAGE_OF: Record<string, string> = {
   mkntfs: 'ntfs-3g',
   'ntfs-3g': 'ntfs-3g',
   'mkfs.vfat': 'dosfstools',
+  'mkfs.ext4': 'e2fsprogs',
   fusermount: 'fuse3',
 };
 
@@ -140,7 +164,7 @@ function kernelLacks(fsName: string): string | undefined {
 }
 
 /** Why a drive of `kind` cannot be made here (not root, a tool or FUSE missing, the kernel lacks the file system), or undefined. */
-export function drivesUnavailable(kind: DriveKind): string | undefined {
+export function drivesUnavailable(kind: DiskKind): string | undefined {
   return unavailability(kind)?.reason;
 }
 
@@ -149,7 +173,7 @@ export function drivesUnavailable(kind: DriveKind): string | undefined {
  * CI=true a missing tool fails the test instead of skipping it; a kernel without vfat or exfat is
  * not something CI can install, so that skips everywhere, saying so.
  */
-export function driveSkipReason(kind: DriveKind): string | undefined {
+export function driveSkipReason(kind: DiskKind): string | undefined {
   const missing = unavailability(kind);
   if (missing && !missing.installable) {
     console.warn(missing.reason);
@@ -334,6 +358,17 @@ export function disposeAllDrives(): void {
   releaseAll([...tracked.keys()], true);
 }
 
+/**
+ * Tracks a folder a test made (its sources, say) like the drives' own folders: removed by
+ * disposeAllDrives, newest first, and by the last-resort cleanup when the process exits or is
+ * signalled, so that a test stopped part way does not leave it behind. Never removed through a
+ * live mount.
+ */
+export function removeWithDrives(folder: string): void {
+  const abs = path.resolve(folder);
+  track(`folder ${abs}`, () => removeFolder(abs));
+}
+
 function installSafetyNet(): void {
   if (safetyNetInstalled) return;
   safetyNetInstalled = true;
@@ -362,9 +397,9 @@ function installSafetyNet(): void {
 // Drives
 
 /** Makes a file system of `kind` on a fresh loop device and mounts it. */
-export async function makeDrive(kind: DriveKind, options: DriveOptions = {}): Promise<Drive> {
+export async function makeDrive(kind: DiskKind, options: DriveOptions = {}): Promise<Drive> {
   const setup = KINDS[kind];
-  if (!setup) throw new TypeError(`unknown drive kind ${JSON.stringify(kind)}: use exfat, ntfs, vfat or exfat-kernel`);
+  if (!setup) throw new TypeError(`unknown drive kind ${JSON.stringify(kind)}: use exfat, ntfs, vfat, exfat-kernel or ext4`);
   const { label = 'BACKUP', sizeMiB = 64, hungAfterMs = COMMAND_TIMEOUT_MS } = options;
   if (!Number.isInteger(sizeMiB) || sizeMiB < 1) throw new TypeError(`sizeMiB must be a whole number of at least 1 (got ${sizeMiB})`);
   if (!(hungAfterMs > 0)) throw new TypeError(`hungAfterMs must be positive (got ${hungAfterMs})`);
@@ -380,12 +415,46 @@ export async function makeDrive(kind: DriveKind, options: DriveOptions = {}): Pr
     const busy: { note?: string } = {};
     made.push(track(`loop device ${device} on ${image}`, () => detachLoop(device, image, busy.note)));
     const [mkfs, mkfsArgs] = setup.mkfs(label);
-    run(mkfs, [...mkfsArgs, device]);
+    run(mkfs, [...mkfsArgs, ...(options.mkfsOptions ?? []), device]);
     const drive = new LoopDrive(kind, setup, image, device, blkidOf(device), made, busy, hungAfterMs, options.mountOptions ?? []);
     await drive.replug(options.mountPoint ?? path.join(folder, 'mnt'));
     return drive;
   } catch (err) {
     // Undo what this call made before handing the error on; other drives are left alone.
+    try {
+      releaseAll(made, true);
+    } catch {
+      // still tracked: disposeAllDrives tries again
+    }
+    throw err;
+  }
+}
+
+/**
+ * Attaches an existing image of a `kind` file system (a copy of a drive's image, say, taken as a
+ * power cut leaves the device) on a fresh loop device and mounts it. Tracked like a drive makeDrive
+ * made; dispose unmounts it and detaches the loop device, and leaves the image where it is.
+ */
+export async function attachImage(kind: DiskKind, image: string, options: AttachOptions = {}): Promise<Drive> {
+  const setup = KINDS[kind];
+  if (!setup) throw new TypeError(`unknown drive kind ${JSON.stringify(kind)}: use exfat, ntfs, vfat, exfat-kernel or ext4`);
+  const { readOnly = false, hungAfterMs = COMMAND_TIMEOUT_MS } = options;
+  if (!(hungAfterMs > 0)) throw new TypeError(`hungAfterMs must be positive (got ${hungAfterMs})`);
+  const missing = drivesUnavailable(kind);
+  if (missing) throw new Error(`cannot attach a ${setup.what} image: ${missing}`);
+  const imagePath = fs.realpathSync(image);
+
+  const folder = makeScratch(`synctray-attached-${kind}-`);
+  const made = [track(`folder ${folder}`, () => removeFolder(folder))];
+  try {
+    const device = run('losetup', ['-f', '--show', ...(readOnly ? ['-r'] : []), imagePath]).trim();
+    const busy: { note?: string } = {};
+    made.push(track(`loop device ${device} on ${imagePath}`, () => detachLoop(device, imagePath, busy.note)));
+    const mountOptions = [...(readOnly ? ['ro'] : []), ...(options.mountOptions ?? [])];
+    const drive = new LoopDrive(kind, setup, imagePath, device, blkidOf(device), made, busy, hungAfterMs, mountOptions);
+    await drive.replug(options.mountPoint ?? path.join(folder, 'mnt'));
+    return drive;
+  } catch (err) {
     try {
       releaseAll(made, true);
     } catch {
@@ -415,7 +484,7 @@ class LoopDrive implements Drive {
   private disposed = false;
 
   constructor(
-    readonly kind: DriveKind,
+    readonly kind: DiskKind,
     private readonly setup: KindSetup,
     readonly image: string,
     readonly device: string,
