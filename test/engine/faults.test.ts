@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/core/errors.js';
 import { sync } from '../../src/engine/sync.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { runCli } from '../helpers/cli.js';
+import { disposeAllDrives, driveSkipReason, makeDrive } from '../helpers/drives.js';
 import { FaultyStorage } from '../helpers/faulty-storage.js';
 import { isRoot } from '../helpers/privilege.js';
 import { hasTool, skipReasonOutsideCi } from '../helpers/requirements.js';
@@ -91,6 +92,34 @@ describe.skipIf(mountSkipReason !== undefined)('a really full disk', () => {
     spawnSync('mount', ['-o', 'remount,size=4m', mnt]);
     const again = await runCli(['sync', src, target, '--json']);
     expect(again.code).toBe(0);
+    for (const [name, content] of Object.entries(files)) expect(fs.readFileSync(path.join(target, name), 'utf8')).toBe(content);
+  });
+});
+
+// The same on a disk that is flushed in batches (tmpfs is never flushed): a small ext4 drive, a
+// filler file leaving about 3 MiB, 12 files of 1 MiB.
+describe.skipIf(driveSkipReason('ext4') !== undefined)('a really full disk, flushed in batches (ext4)', () => {
+  afterAll(() => disposeAllDrives());
+
+  it('stops with a clear message, exit 1, nothing partial, and recovers once there is room', async () => {
+    const drive = await makeDrive('ext4', { sizeMiB: 24 });
+    const files = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`big${i}`, String(i % 10).repeat(1 << 20)]));
+    writeTree(src, files);
+    const filler = path.join(drive.mountPoint, 'filler');
+    const free = () => Number(fs.statfsSync(drive.mountPoint).bavail * fs.statfsSync(drive.mountPoint).bsize);
+    fs.writeFileSync(filler, Buffer.alloc(free() - 3 * (1 << 20)));
+    const target = path.join(drive.mountPoint, 'backup');
+    const r = await runCli(['sync', src, target, '--json']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/Stopped: .*no space left on the device/);
+    expect(r.json).toMatchObject({ fatal: { code: 'NO_SPACE' } });
+    expect(temps(target)).toEqual([]);
+    for (const name of fs.readdirSync(target)) {
+      if (name in files) expect(fs.readFileSync(path.join(target, name), 'utf8')).toBe(files[name]);
+    }
+    fs.rmSync(filler);
+    const again = await runCli(['sync', src, target, '--json']);
+    expect(again.code, again.stderr).toBe(0);
     for (const [name, content] of Object.entries(files)) expect(fs.readFileSync(path.join(target, name), 'utf8')).toBe(content);
   });
 });
