@@ -406,7 +406,7 @@ const NOT_ASCII = /[^\x00-\x7f]/;
  * compare: lower case would keep a word-final ς apart from σ, which both drives take for one Σ.
  * NFC and NFD forms are one only where the drive normalises names.
  */
-function folding(normalizes: boolean): (path: RelPath) => string {
+export function folding(normalizes: boolean): (path: RelPath) => string {
   if (!normalizes) return (path) => path.toUpperCase();
   return (path) => (NOT_ASCII.test(path) ? path.normalize('NFC').toUpperCase() : path.toUpperCase());
 }

@@ -4,6 +4,7 @@ import { joinRel, parentOf, type RelPath } from '../core/rel-path.js';
 import { plainFolder } from '../storage/folder-listing.js';
 import type { FolderListing, Storage } from '../storage/storage.js';
 import { NO_EXCLUDES, type ExcludeMatcher } from './exclude.js';
+import { folding } from './plan.js';
 import { isTempName, TEMP_PREFIX } from './temp-name.js';
 import { emptyTree, type Tree } from './tree.js';
 
@@ -70,7 +71,17 @@ function folderOf(storage: Storage, dir: RelPath): Promise<FolderListing> {
  * A folder to list: on both sides, or on one side only (it is missing or not a folder on the
  * other). `deep`: its subfolders present on both sides are listed too.
  */
-type Visit = { dir: RelPath; on: 'both' | 'src' | 'dst'; deep: boolean };
+type Visit = {
+  dir: RelPath;
+  on: 'both' | 'src' | 'dst';
+  deep: boolean;
+  /**
+   * Known that no folder on the way to it (itself included) has a name that folds (by case or
+   * normal form) to the name of another item beside it, on either side: only then can its equal
+   * files be left out one by one (see withoutEqualFiles).
+   */
+  apart?: boolean;
+};
 
 /**
  * Lists two trees at once, folder by folder. Where both storages summarise folders (listFolder),
@@ -87,9 +98,13 @@ export async function scanPair(src: Storage, dst: Storage, roots: { src: Entry; 
   for (const on of ['src', 'dst'] as const) for (const [path, entry] of options.known?.[on] ?? []) sides[on].tree.entries.set(path, entry);
   const first: Visit[] = options.scope
     ? [...options.scope].map(([dir, depth]) => ({ dir, on: 'both', deep: depth === 'deep' }))
-    : [{ dir: '', on: 'both', deep: true }];
+    : [{ dir: '', on: 'both', deep: true, apart: true }];
   // A folder holding a hidden path is always listed item by item, so the path is left out.
-  const holdsHidden = new Set((options.hide ?? []).map(parentOf));
+  const hidden = new Set(options.hide ?? []);
+  const holdsHidden = new Set([...hidden].map(parentOf));
+  // Files found equal one by one are left out only where names are told apart by their case
+  // (see withoutEqualFiles).
+  const itemwise = options.compareWhole && dst.capabilities.caseSensitive;
   const one = async (on: 'src' | 'dst', dir: RelPath): Promise<Visit[]> => {
     try {
       const entries = await (on === 'src' ? src : dst).list(dir);
@@ -99,7 +114,7 @@ export async function scanPair(src: Storage, dst: Storage, roots: { src: Entry; 
       return [];
     }
   };
-  await walk<Visit>(first, options, async ({ dir, on, deep }) => {
+  await walk<Visit>(first, options, async ({ dir, on, deep, apart }) => {
     if (on !== 'both') return one(on, dir);
     const [s, d] = await Promise.allSettled([folderOf(src, dir), folderOf(dst, dir)]);
     if (s.status === 'fulfilled' && d.status === 'fulfilled') {
@@ -107,10 +122,20 @@ export async function scanPair(src: Storage, dst: Storage, roots: { src: Entry; 
         sides.src.tree.equalItems += s.value.nonFolders;
         sides.dst.tree.equalItems += d.value.nonFolders;
         sides.dst.add(dir, d.value.folders());
-        const subs = sides.src.add(dir, s.value.folders());
-        return deep ? subs.map((sub) => ({ dir: sub, on: 'both', deep })) : [];
+        const folders = s.value.folders();
+        const subs = sides.src.add(dir, folders);
+        const subsApart = itemwise && apart === true && !namesFoldTogether(folders);
+        return deep ? subs.map((sub) => ({ dir: sub, on: 'both', deep, apart: subsApart })) : [];
       }
-      return pairUp(sides.src.add(dir, s.value.entries()), sides.dst.add(dir, d.value.entries()), deep);
+      const srcItems = s.value.entries();
+      const dstItems = d.value.entries();
+      const namesApart = itemwise && apart === true && !namesFoldTogether(srcItems) && !namesFoldTogether(dstItems);
+      const items = namesApart ? withoutEqualFiles(srcItems, dstItems, (name) => isTempName(name) || hidden.has(joinRel(dir, name))) : undefined;
+      if (items) {
+        sides.src.tree.equalItems += items.equal;
+        sides.dst.tree.equalItems += items.equal;
+      }
+      return pairUp(sides.src.add(dir, items?.src ?? srcItems), sides.dst.add(dir, items?.dst ?? dstItems), deep, namesApart);
     }
     const subs: Visit[] = [];
     for (const [on, r] of [['src', s], ['dst', d]] as const) {
@@ -128,15 +153,56 @@ function sameWhole(a: FolderListing, b: FolderListing): boolean {
 }
 
 /**
+ * A folder's items on both sides without the files that are the same on both (same name, size,
+ * permission bits, and mtime to the nanosecond), with how many those are: the files a plan would
+ * count as unchanged, left out before paths are made and compared for each of them. A folder
+ * with one changed file in it costs that file, not all of its items. Our temp files and hidden
+ * paths (`keep`) stay: the tree builder sets them aside.
+ *
+ * Only for a folder where no two names on either side fold to one name (by case, or by Unicode
+ * normal form; plan.ts's folding), and none on the way to it (Visit.apart): on a destination that
+ * takes such names for one, the plan matches items by their folded paths, and a file left out
+ * could no longer answer for its twin.
+ */
+function withoutEqualFiles(src: Entry[], dst: Entry[], keep: (name: string) => boolean): { src: Entry[]; dst: Entry[]; equal: number } {
+  const byName = new Map<string, Entry>();
+  for (const e of dst) byName.set(e.name, e);
+  const same = new Set<string>();
+  for (const e of src) {
+    const o = byName.get(e.name);
+    if (o !== undefined && e.type === 'file' && o.type === 'file' && e.size === o.size && e.mtimeNs === o.mtimeNs && e.mode === o.mode && !keep(e.name)) same.add(e.name);
+  }
+  if (same.size === 0) return { src, dst, equal: 0 };
+  return { src: src.filter((e) => !same.has(e.name)), dst: dst.filter((e) => !same.has(e.name)), equal: same.size };
+}
+
+const CASE_ONLY = folding(false);
+const CASE_AND_FORM = folding(true);
+
+/** Whether two of a folder's names are one name where case, or case and Unicode normal form, are not told apart. */
+function namesFoldTogether(entries: readonly Entry[]): boolean {
+  const byCase = new Set<string>();
+  const byForm = new Set<string>();
+  for (const { name } of entries) {
+    const a = CASE_ONLY(name);
+    const b = CASE_AND_FORM(name);
+    if (byCase.has(a) || byForm.has(b)) return true;
+    byCase.add(a);
+    byForm.add(b);
+  }
+  return false;
+}
+
+/**
  * Subfolders on both sides are listed together (only when `deep`); the others, new or gone, on
  * their own side and whole.
  */
-function pairUp(srcDirs: RelPath[], dstDirs: RelPath[], deep: boolean): Visit[] {
+function pairUp(srcDirs: RelPath[], dstDirs: RelPath[], deep: boolean, apart: boolean): Visit[] {
   const onDst = new Set(dstDirs);
   const visits: Visit[] = [];
   for (const dir of srcDirs) {
     if (!onDst.has(dir)) visits.push({ dir, on: 'src', deep: true });
-    else if (deep) visits.push({ dir, on: 'both', deep });
+    else if (deep) visits.push({ dir, on: 'both', deep, apart });
     onDst.delete(dir);
   }
   for (const dir of onDst) visits.push({ dir, on: 'dst', deep: true });

@@ -18,8 +18,9 @@ export interface Tree {
   /** Folders holding excluded items (directly or deeper): they must never be removed. */
   holdsExcluded: Set<RelPath>;
   /**
-   * Items (not folders) left out of `entries` because their folder was found equal, item for item,
-   * on both sides (scanPair): the same number on each side, all unchanged.
+   * Items (not folders) left out of `entries` because they were found equal on both sides
+   * (scanPair): their whole folder by its summary, or files one by one. The same number on each
+   * side, all unchanged.
    */
   equalItems: number;
 }
