@@ -17,11 +17,14 @@ export function rsyncSkipReason(): string | undefined {
  * `rsync -anic --delete SRC/ DST/`, a pair marker at the top aside: one itemized line per difference between the trees (types,
  * sizes, content by checksum, mtimes to the second, modes, symlink targets). Empty exactly when
  * rsync printed nothing, i.e. when the trees match; a line saying so when files vanished meanwhile.
+ * With `drive`, modes are left out and times compared to the second (`--no-perms --modify-window=1`).
  */
-export function rsyncDiff(src: string, dst: string): string[] {
+export function rsyncDiff(src: string, dst: string, options: { drive?: boolean } = {}): string[] {
   if (!RSYNC_PRESENT) throw new Error('rsync is not installed, and CI=true requires the tests that need it to run: install rsync.');
+  // A backup drive (exFAT, FAT) keeps no modes and times to the second at best.
+  const drive = options.drive ? ['--no-perms', '--modify-window=1'] : [];
   // The pair marker (src/core/pair-marker.ts) is SyncTray's own file at a pair's destination root, not part of the backup.
-  const r = spawnSync('rsync', ['-anic', '--delete', '--exclude=/.synctray-pair', `${src}/`, `${dst}/`], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = spawnSync('rsync', ['-anic', '--delete', ...drive, '--exclude=/.synctray-pair', `${src}/`, `${dst}/`], { encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.error) throw r.error;
   // Exit 24: files vanished while rsync listed them. The trees were changing (a sync under way, a
   // temp file renamed): not equal yet, which a test waiting for them to match will look at again.

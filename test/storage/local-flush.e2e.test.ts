@@ -7,9 +7,10 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { nativeFs, nativeFsProblem } from '../../src/storage/local/native.js';
 import { assertCliBuilt, CLI_PATH } from '../helpers/cli.js';
+import { disposeAllDrives, driveSkipReason, makeDrive } from '../helpers/drives.js';
 import { rsyncDiff } from '../helpers/oracle.js';
 import { hasTool, skipReasonOutsideCi } from '../helpers/requirements.js';
 import { makeScratch, removeScratch, scratchBase } from '../helpers/scratch.js';
@@ -26,10 +27,10 @@ afterEach(() => {
 });
 
 /** Runs a sync of `files` files (in two folders) under strace; the flush calls it made, counted by name. */
-function syncTraced(files: number, options: { disk: boolean; env?: NodeJS.ProcessEnv }): Record<string, number> {
+function syncTraced(files: number, options: { disk: boolean; env?: NodeJS.ProcessEnv; dst?: string }): Record<string, number> {
   root = makeScratch('synctray-flush-', { disk: options.disk });
   const src = path.join(root, 'src');
-  const dst = path.join(root, 'dst');
+  const dst = options.dst ?? path.join(root, 'dst');
   for (let i = 0; i < files; i++) {
     const dir = path.join(src, i % 2 === 0 ? 'even' : 'odd');
     fs.mkdirSync(dir, { recursive: true });
@@ -41,7 +42,7 @@ function syncTraced(files: number, options: { disk: boolean; env?: NodeJS.Proces
     env: { ...process.env, ...options.env },
   });
   expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
-  expect(rsyncDiff(src, dst)).toEqual([]);
+  expect(rsyncDiff(src, dst, { drive: options.dst !== undefined })).toEqual([]);
   const counts: Record<string, number> = { fsync: 0, fdatasync: 0, syncfs: 0 };
   for (const line of fs.readFileSync(trace, 'utf8').split('\n')) {
     // "PID fsync(12) = 0", or a call split around another thread's as "PID fsync(12 <unfinished ...>".
@@ -53,6 +54,7 @@ function syncTraced(files: number, options: { disk: boolean; env?: NodeJS.Proces
 
 describe.skipIf(skip !== undefined)('flushing copies, as the system calls show', () => {
   beforeAll(() => assertCliBuilt());
+  afterAll(() => disposeAllDrives());
 
   it('200 files on a disk: one syncfs for the batch and one fsync per folder changed, not one per file', () => {
     const calls = syncTraced(200, { disk: true });
@@ -67,6 +69,17 @@ describe.skipIf(skip !== undefined)('flushing copies, as the system calls show',
   it('without the native library: every file and folder flushed on its own (in parallel), no syncfs', () => {
     const calls = syncTraced(200, { disk: true, env: { SYNCTRAY_NATIVE: '0' } });
     expect(calls).toEqual({ fsync: 200 + 3, fdatasync: 0, syncfs: 0 });
+  });
+
+  it.skipIf(driveSkipReason('exfat') !== undefined)('200 files on an exFAT drive through FUSE: one fsync of the drive per batch and one before the end, none per file', async () => {
+    const drive = await makeDrive('exfat');
+    try {
+      // exfat-fuse answers an fsync of anything by flushing the whole drive (see flushItems).
+      const calls = syncTraced(200, { disk: true, dst: path.join(drive.mountPoint, 'backup') });
+      expect(calls).toEqual({ fsync: 2, fdatasync: 0, syncfs: 0 });
+    } finally {
+      await drive.dispose();
+    }
   });
 
   it('on a RAM disk nothing is flushed', () => {
