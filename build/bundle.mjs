@@ -37,22 +37,27 @@ const LAZY = {
 const lazyBuiltins = {
   name: 'lazy-builtins',
   setup(b) {
+    // One stand-in per importing module (named after it), bundled with it: one shared by modules
+    // in different chunks would be a chunk of its own, one more file for each start to load.
     b.onResolve({ filter: /^node:/ }, (args) => {
       if (args.namespace === 'builtin') return undefined;
-      if (args.path === 'node:process') return { path: args.path, namespace: 'builtin' };
       const own = !args.importer.split(path.sep).includes('node_modules');
-      return own && LAZY[args.path] ? { path: args.path, namespace: 'builtin' } : undefined;
+      if (args.path !== 'node:process' && !(own && LAZY[args.path])) return undefined;
+      return { path: `${args.path}?for=${path.relative(ROOT, args.importer).split(path.sep).join('/')}`, namespace: 'builtin' };
     });
-    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({
-      contents:
-        args.path === 'node:process'
-          ? 'export default process;\n'
-          : `let loaded;\nconst load = () => (loaded ??= require(${JSON.stringify(args.path)}));\n` +
-            LAZY[args.path].map((name) => `export function ${name}(...args) {\n  return load().${name}(...args);\n}\n`).join('') +
-            'export default new Proxy({}, { get: (_, key) => load()[key] });\n',
-      loader: 'js',
-      resolveDir: ROOT,
-    }));
+    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => {
+      const id = args.path.slice(0, args.path.indexOf('?'));
+      return {
+        contents:
+          id === 'node:process'
+            ? 'export default process;\n'
+            : `let loaded;\nconst load = () => (loaded ??= require(${JSON.stringify(id)}));\n` +
+              LAZY[id].map((name) => `export function ${name}(...args) {\n  return load().${name}(...args);\n}\n`).join('') +
+              'export default new Proxy({}, { get: (_, key) => load()[key] });\n',
+        loader: 'js',
+        resolveDir: ROOT,
+      };
+    });
   },
 };
 
@@ -69,8 +74,11 @@ const common = {
   define: { SYNCTRAY_VERSION: JSON.stringify(JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version) },
   plugins: [lazyBuiltins],
   logLevel: 'warning',
-  // CommonJS dependencies require Node's built-ins; in an ES module bundle that takes a real require.
-  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  // CommonJS dependencies require Node's built-ins; in an ES module bundle that takes a real require,
+  // made on first use (most chunks never require anything).
+  banner: {
+    js: "import { createRequire as __createRequire } from 'node:module'; let __required; const require = (id) => (__required ??= __createRequire(import.meta.url))(id);",
+  },
 };
 await build({
   ...common,
