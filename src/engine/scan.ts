@@ -181,6 +181,7 @@ const CASE_AND_FORM = folding(true);
 
 /** Whether two of a folder's names are one name where case, or case and Unicode normal form, are not told apart. */
 function namesFoldTogether(entries: readonly Entry[]): boolean {
+  if (entries.length < 2) return false;
   const byCase = new Set<string>();
   const byForm = new Set<string>();
   for (const { name } of entries) {
