@@ -54,10 +54,11 @@ export interface ExecuteResult {
 }
 
 /**
- * Carries out a plan in its phases: folders, then transfers, then deletions (deepest first), then
- * folder metadata (deepest first). One failed item is recorded and the rest go on; an error that
- * would fail every remaining item too ends the run. An aborted signal stops new work; items already
- * under way finish or clean up after themselves.
+ * Carries out a plan in its phases: folders, moves, then transfers (placed a flushed batch at a
+ * time where the destination offers `flush`), a flush of the folders changed, then deletions
+ * (deepest first), then folder metadata (deepest first). One failed item is recorded and the rest
+ * go on; an error that would fail every remaining item too ends the run. An aborted signal stops
+ * new work; items already under way finish or clean up after themselves.
  */
 export async function execute(plan: Plan, ctx: ExecuteContext): Promise<ExecuteResult> {
   const result: ExecuteResult = {
