@@ -463,9 +463,11 @@ export class Interrupted extends Error {}
  * the child under way and lets main unwind at its next checkpoint; a second one cleans up and
  * exits at once), calls `cleanUp` (blocking, safe to call twice) however main ends and on exit,
  * and sets the exit status: 0, 2 for a UsageError (followed by `hint`), 130 when interrupted, 1
- * for anything else.
+ * for anything else. Without a `hint` a UsageError exits 1 like any other error: bench and
+ * bench:drives have always exited 1 for a bad command line, and say so. `stopping` is what the
+ * first signal announces, so that a user knows what the wait is for (an unmount, say).
  */
-export function benchFrame(name, { cleanUp, hint }) {
+export function benchFrame(name, { cleanUp, hint, stopping = 'stopping and cleaning up' }) {
   let interruptedBy;
   const onSignal = (signal) => {
     if (interruptedBy !== undefined) {
@@ -474,7 +476,7 @@ export function benchFrame(name, { cleanUp, hint }) {
       process.exit(130);
     }
     interruptedBy = signal;
-    process.stderr.write(`\n${signal}: stopping and cleaning up...\n`);
+    process.stderr.write(`\n${signal}: ${stopping}...\n`);
     killRunningChild();
   };
   /** Called between steps: lets a pending signal handler run, then gives up if it fired. */
@@ -491,7 +493,7 @@ export function benchFrame(name, { cleanUp, hint }) {
       if (err instanceof Interrupted || interruptedBy !== undefined) {
         console.error(`${name}: interrupted by ${interruptedBy}`);
         process.exitCode = 130;
-      } else if (err instanceof UsageError) {
+      } else if (err instanceof UsageError && hint !== undefined) {
         console.error(`${name}: ${err.message}\n${hint}`);
         process.exitCode = 2;
       } else {

@@ -9,27 +9,27 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import {
-  parseFilesAndRounds,
+  benchFrame,
   describeCommand,
   exitText,
   formatBytes,
   formatTable,
   freeBytes,
-  killRunningChild,
   makeContentPool,
   makeScratchDir,
   median,
   megabytes,
   mutateTree,
+  parseFilesAndRounds,
   planTree,
   probeGnuTime,
   removeTree,
   runChecked,
-  runCommand,
   seconds,
+  staleBuildWarning,
   timeCommand,
+  toolVersion,
   writeTree,
-  yieldToEventLoop,
 } from './bench-lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -89,9 +89,6 @@ const SCENARIOS = [
 // ---------------------------------------------------------------------------------------------
 // Interruption and cleanup
 
-class Interrupted extends Error {}
-
-let interruptedBy;
 let scratchDir;
 
 function cleanUp() {
@@ -100,46 +97,10 @@ function cleanUp() {
   scratchDir = undefined;
 }
 
-function onSignal(signal) {
-  if (interruptedBy !== undefined) {
-    // A second signal: stop waiting for the orderly path.
-    killRunningChild();
-    cleanUp();
-    process.exit(130);
-  }
-  interruptedBy = signal;
-  process.stderr.write(`\n${signal}: stopping and removing the scratch files...\n`);
-  killRunningChild();
-}
-
-/** Called between steps: lets a pending signal handler run, then gives up if it fired. */
-async function checkpoint() {
-  await yieldToEventLoop();
-  if (interruptedBy !== undefined) throw new Interrupted();
-}
+const { checkpoint, run } = benchFrame('bench', { cleanUp, stopping: 'stopping and removing the scratch files' });
 
 // ---------------------------------------------------------------------------------------------
 // Setup
-
-
-function checkBuild() {
-  if (!fs.existsSync(CLI)) throw new Error(`${path.relative(ROOT, CLI)} is missing: run \`npm run build\` first`);
-  const newest = (dir, ext) =>
-    fs
-      .readdirSync(dir, { recursive: true, withFileTypes: true })
-      .filter((e) => e.isFile() && e.name.endsWith(ext))
-      .reduce((t, e) => Math.max(t, fs.statSync(path.join(e.parentPath, e.name)).mtimeMs), 0);
-  if (newest(path.join(ROOT, 'src'), '.ts') > newest(path.join(ROOT, 'dist'), '.js')) {
-    return 'src/ has changes newer than dist/: this measures the last build (run `npm run build` to include them).';
-  }
-  return undefined;
-}
-
-async function toolVersion(cmd, args) {
-  const r = await runCommand(cmd, args).catch(() => undefined);
-  if (r?.status !== 0) return undefined;
-  return r.stdout.split('\n')[0].replace(/\s+/g, ' ').trim();
-}
 
 /** The working tree: the generated source and one destination per tool, in the scratch dir. */
 async function makeWorkspace(dir, files) {
@@ -268,8 +229,9 @@ async function main() {
     return;
   }
   const started = performance.now();
-  const staleWarning = checkBuild();
-  const rsyncVersion = await toolVersion('rsync', ['--version']);
+  if (!fs.existsSync(CLI)) throw new Error(`${path.relative(ROOT, CLI)} is missing: run \`npm run build\` first`);
+  const staleWarning = staleBuildWarning(ROOT);
+  const rsyncVersion = toolVersion('rsync', ['--version']);
   if (!rsyncVersion) throw new Error('rsync is needed to compare against and to verify results: install it (apt-get install rsync)');
 
   const scratch = makeScratchDir();
@@ -297,20 +259,4 @@ async function main() {
   console.log(`\nTotal time: ${seconds(performance.now() - started)} s`);
 }
 
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, onSignal);
-process.on('exit', cleanUp);
-
-try {
-  await main();
-} catch (err) {
-  if (err instanceof Interrupted || interruptedBy !== undefined) {
-    console.error(`bench: interrupted by ${interruptedBy}`);
-    process.exitCode = 130;
-  } else {
-    console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
-    process.exitCode = 1;
-  }
-} finally {
-  killRunningChild();
-  cleanUp();
-}
+await run(main);

@@ -398,36 +398,23 @@ function installSafetyNet(): void {
 
 /** Makes a file system of `kind` on a fresh loop device and mounts it. */
 export async function makeDrive(kind: DiskKind, options: DriveOptions = {}): Promise<Drive> {
-  const setup = KINDS[kind];
-  if (!setup) throw new TypeError(`unknown drive kind ${JSON.stringify(kind)}: use exfat, ntfs, vfat, exfat-kernel or ext4`);
-  const { label = 'BACKUP', sizeMiB = 64, hungAfterMs = COMMAND_TIMEOUT_MS } = options;
+  const { label = 'BACKUP', sizeMiB = 64 } = options;
   if (!Number.isInteger(sizeMiB) || sizeMiB < 1) throw new TypeError(`sizeMiB must be a whole number of at least 1 (got ${sizeMiB})`);
-  if (!(hungAfterMs > 0)) throw new TypeError(`hungAfterMs must be positive (got ${hungAfterMs})`);
-  const missing = drivesUnavailable(kind);
-  if (missing) throw new Error(`cannot make a ${setup.what} drive: ${missing}`);
-
-  const folder = makeScratch(`synctray-drive-${kind}-`);
-  const made = [track(`folder ${folder}`, () => removeFolder(folder))];
-  try {
-    const image = path.join(folder, `${kind}.img`);
-    run('truncate', ['-s', `${sizeMiB}M`, image]);
-    const device = run('losetup', ['-f', '--show', image]).trim();
-    const busy: { note?: string } = {};
-    made.push(track(`loop device ${device} on ${image}`, () => detachLoop(device, image, busy.note)));
-    const [mkfs, mkfsArgs] = setup.mkfs(label);
-    run(mkfs, [...mkfsArgs, ...(options.mkfsOptions ?? []), device]);
-    const drive = new LoopDrive(kind, setup, image, device, blkidOf(device), made, busy, hungAfterMs, options.mountOptions ?? []);
-    await drive.replug(options.mountPoint ?? path.join(folder, 'mnt'));
-    return drive;
-  } catch (err) {
-    // Undo what this call made before handing the error on; other drives are left alone.
-    try {
-      releaseAll(made, true);
-    } catch {
-      // still tracked: disposeAllDrives tries again
-    }
-    throw err;
-  }
+  return mountOnLoop(kind, options, {
+    doing: (what) => `make a ${what} drive`,
+    folderPrefix: `synctray-drive-${kind}-`,
+    image: (folder) => {
+      const image = path.join(folder, `${kind}.img`);
+      run('truncate', ['-s', `${sizeMiB}M`, image]);
+      return image;
+    },
+    readOnly: false,
+    format: (device, setup) => {
+      const [mkfs, mkfsArgs] = setup.mkfs(label);
+      run(mkfs, [...mkfsArgs, ...(options.mkfsOptions ?? []), device]);
+    },
+    mountOptions: options.mountOptions ?? [],
+  });
 }
 
 /**
@@ -436,25 +423,50 @@ export async function makeDrive(kind: DiskKind, options: DriveOptions = {}): Pro
  * made; dispose unmounts it and detaches the loop device, and leaves the image where it is.
  */
 export async function attachImage(kind: DiskKind, image: string, options: AttachOptions = {}): Promise<Drive> {
+  const { readOnly = false } = options;
+  return mountOnLoop(kind, options, {
+    doing: (what) => `attach a ${what} image`,
+    folderPrefix: `synctray-attached-${kind}-`,
+    image: () => fs.realpathSync(image),
+    readOnly,
+    mountOptions: [...(readOnly ? ['ro'] : []), ...(options.mountOptions ?? [])],
+  });
+}
+
+interface LoopSteps {
+  /** What the caller was doing, for the error when this machine cannot: `make a … drive`. */
+  doing: (what: string) => string;
+  folderPrefix: string;
+  /** The image to attach: made in the fresh scratch folder, or one that exists. */
+  image: (folder: string) => string;
+  readOnly: boolean;
+  /** Done to the attached device before it is mounted (mkfs). */
+  format?: (device: string, setup: KindSetup) => void;
+  mountOptions: string[];
+}
+
+/** An image of `kind` on a fresh loop device, mounted and tracked for disposeAllDrives. */
+async function mountOnLoop(kind: DiskKind, options: Pick<DriveOptions, 'mountPoint' | 'hungAfterMs'>, steps: LoopSteps): Promise<Drive> {
   const setup = KINDS[kind];
   if (!setup) throw new TypeError(`unknown drive kind ${JSON.stringify(kind)}: use exfat, ntfs, vfat, exfat-kernel or ext4`);
-  const { readOnly = false, hungAfterMs = COMMAND_TIMEOUT_MS } = options;
+  const { hungAfterMs = COMMAND_TIMEOUT_MS } = options;
   if (!(hungAfterMs > 0)) throw new TypeError(`hungAfterMs must be positive (got ${hungAfterMs})`);
   const missing = drivesUnavailable(kind);
-  if (missing) throw new Error(`cannot attach a ${setup.what} image: ${missing}`);
-  const imagePath = fs.realpathSync(image);
+  if (missing) throw new Error(`cannot ${steps.doing(setup.what)}: ${missing}`);
 
-  const folder = makeScratch(`synctray-attached-${kind}-`);
+  const folder = makeScratch(steps.folderPrefix);
   const made = [track(`folder ${folder}`, () => removeFolder(folder))];
   try {
-    const device = run('losetup', ['-f', '--show', ...(readOnly ? ['-r'] : []), imagePath]).trim();
+    const image = steps.image(folder);
+    const device = run('losetup', ['-f', '--show', ...(steps.readOnly ? ['-r'] : []), image]).trim();
     const busy: { note?: string } = {};
-    made.push(track(`loop device ${device} on ${imagePath}`, () => detachLoop(device, imagePath, busy.note)));
-    const mountOptions = [...(readOnly ? ['ro'] : []), ...(options.mountOptions ?? [])];
-    const drive = new LoopDrive(kind, setup, imagePath, device, blkidOf(device), made, busy, hungAfterMs, mountOptions);
+    made.push(track(`loop device ${device} on ${image}`, () => detachLoop(device, image, busy.note)));
+    steps.format?.(device, setup);
+    const drive = new LoopDrive(kind, setup, image, device, blkidOf(device), made, busy, hungAfterMs, steps.mountOptions);
     await drive.replug(options.mountPoint ?? path.join(folder, 'mnt'));
     return drive;
   } catch (err) {
+    // Undo what this call made before handing the error on; other drives are left alone.
     try {
       releaseAll(made, true);
     } catch {

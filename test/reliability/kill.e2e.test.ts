@@ -12,6 +12,7 @@ import { AllowedVersions } from '../helpers/allowed-versions.js';
 import { assertCliBuilt, describeRun, runSync, startCli, summaryOf } from '../helpers/cli.js';
 import { rsyncDiff, rsyncSkipReason } from '../helpers/oracle.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
+import { seededRandom } from '../helpers/seeded.js';
 import { findTempFiles } from '../helpers/tree-inspect.js';
 import { seededBytes } from '../helpers/tree-spec.js';
 
@@ -23,17 +24,6 @@ const UPDATE_TRIALS = 20;
 
 let root: string;
 let src: string;
-
-/** mulberry32: reproducible kill moments from one printed seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function put(base: string, rel: string, bytes: Uint8Array, mtimeSec?: number): void {
   const abs = path.join(base, rel);
@@ -116,7 +106,7 @@ async function killTrials(mode: 'mirror' | 'update', trials: number, seed: numbe
     fs.rmSync(measured, { recursive: true, force: true });
   }
 
-  const random = rng(seed);
+  const random = seededRandom(seed);
   const outcome: Outcome = { killed: 0, finished: 0 };
   for (let t = 0; t < trials; t++) {
     const dst = fresh(`trial-${mode}`);

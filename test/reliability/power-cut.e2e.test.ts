@@ -44,6 +44,7 @@ import { attachImage, disposeAllDrives, driveSkipReason, makeDrive, removeWithDr
 import { rsyncDiff, rsyncSkipReason } from '../helpers/oracle.js';
 import { hasTool, skipReasonOutsideCi } from '../helpers/requirements.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
+import { seededRandom } from '../helpers/seeded.js';
 import { findTempFiles, TEMP_NAME } from '../helpers/tree-inspect.js';
 import { seededBytes } from '../helpers/tree-spec.js';
 
@@ -80,17 +81,6 @@ const SAMPLE = 64;
 const SHOW = 15;
 /** Rounds a scenario may find inconclusive (see `round`) before it gives up: each is drawn again. */
 const MAX_INCONCLUSIVE = 8;
-
-/** mulberry32: reproducible sizes and kill moments from one printed seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffled<T>(items: readonly T[], random: () => number): T[] {
   const out = [...items];
@@ -614,7 +604,7 @@ describe.skipIf(skipReason !== undefined)('a power cut during a sync (ext4, jour
     const started = performance.now();
     root = makeScratch('synctray-power-cut-');
     removeWithDrives(root); // hundreds of MB: gone even when the test process is stopped part way
-    scenarios = buildScenarios(root, rng(SEED));
+    scenarios = buildScenarios(root, seededRandom(SEED));
     drive = await makeDrive('ext4', { label: 'POWERCUT', sizeMiB: 640, mountOptions: MOUNT_OPTIONS, mkfsOptions: MKFS_OPTIONS });
     witness = await makeDrive('ext4', { label: 'WITNESS', sizeMiB: 16, mountOptions: MOUNT_OPTIONS, mkfsOptions: MKFS_OPTIONS });
     const vm = ['dirty_background_ratio', 'dirty_background_bytes', 'dirty_expire_centisecs', 'dirty_writeback_centisecs']
@@ -643,7 +633,7 @@ describe.skipIf(skipReason !== undefined)('a power cut during a sync (ext4, jour
     it(`of ${name}: every file under a final name is its old or its new version, whole, and the next run repairs`, async () => {
       const s = scenarios[index]!;
       expect(s.name).toBe(name);
-      const random = rng(SEED + 1 + index);
+      const random = seededRandom(SEED + 1 + index);
       const failures: string[] = [];
       let rounds = 0;
       let inconclusive = 0;
