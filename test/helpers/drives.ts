@@ -24,10 +24,11 @@ import { makeScratch } from './scratch.js';
 
 export type DriveKind = 'exfat' | 'ntfs' | 'vfat' | 'exfat-kernel';
 /**
- * Every kind a loop device can be made of: the backup drives' kinds above, and kernel ext4, a Linux
- * disk, with mount options such as `commit=60` (test/reliability/power-cut.e2e.test.ts).
+ * Every kind a loop device can be made of: the backup drives' kinds above, and Linux disks: kernel
+ * ext4, with mount options such as `commit=60` (test/reliability/power-cut.e2e.test.ts), and btrfs
+ * and XFS, which share blocks between copies (reflinks; btrfs needs 114 MiB, XFS 300 MiB).
  */
-export type DiskKind = DriveKind | 'ext4';
+export type DiskKind = DriveKind | 'ext4' | 'btrfs' | 'xfs';
 
 export interface DriveOptions {
   /** The volume label; default BACKUP. FAT and exFAT take at most 11 characters. */
@@ -98,6 +99,8 @@ const KINDS: Record<DiskKind, KindSetup> = {
   vfat: { what: 'FAT32 (kernel vfat)', mkfs: (label) => ['mkfs.vfat', ['-F', '32', '-n', label]], kernelFs: 'vfat' },
   'exfat-kernel': { what: 'exFAT (kernel exfat)', mkfs: (label) => ['mkfs.exfat', ['-n', label]], kernelFs: 'exfat' },
   ext4: { what: 'ext4 (kernel ext4)', mkfs: (label) => ['mkfs.ext4', ['-q', '-L', label]], kernelFs: 'ext4' },
+  btrfs: { what: 'btrfs (kernel btrfs)', mkfs: (label) => ['mkfs.btrfs', ['-q', '-L', label]], kernelFs: 'btrfs' },
+  xfs: { what: 'XFS (kernel xfs)', mkfs: (label) => ['mkfs.xfs', ['-q', '-m', 'reflink=1', '-L', label]], kernelFs: 'xfs' },
 };
 
 const COMMAND_TIMEOUT_MS = 20_000;
@@ -150,6 +153,8 @@ const PACKAGE_OF: Record<string, string> = {
   'ntfs-3g': 'ntfs-3g',
   'mkfs.vfat': 'dosfstools',
   'mkfs.ext4': 'e2fsprogs',
+  'mkfs.btrfs': 'btrfs-progs',
+  'mkfs.xfs': 'xfsprogs',
   fusermount: 'fuse3',
 };
 
@@ -212,8 +217,9 @@ function waitUntil(done: () => boolean, timeoutMs: number): boolean {
 /** The mount table as SyncTray itself reads it. */
 const mountTable = () => parseMountInfo(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
 
-const isMountedAt = (devNumber: string, mountPoint: string) =>
-  mountTable().some((m) => m.majorMinor === devNumber && m.mountPoint === mountPoint);
+/** Whether the loop device (`/dev/loopN`, numbered `devNumber`) is mounted at `mountPoint`; btrfs lists a number of its own, and the device as its source. */
+const isMountedAt = (devNumber: string, mountPoint: string, device?: string) =>
+  mountTable().some((m) => (m.majorMinor === devNumber || (device !== undefined && m.source === device)) && m.mountPoint === mountPoint);
 
 const loopSysDir = (device: string) => path.join('/sys/class/block', path.basename(device));
 
@@ -448,7 +454,7 @@ interface LoopSteps {
 /** An image of `kind` on a fresh loop device, mounted and tracked for disposeAllDrives. */
 async function mountOnLoop(kind: DiskKind, options: Pick<DriveOptions, 'mountPoint' | 'hungAfterMs'>, steps: LoopSteps): Promise<Drive> {
   const setup = KINDS[kind];
-  if (!setup) throw new TypeError(`unknown drive kind ${JSON.stringify(kind)}: use exfat, ntfs, vfat, exfat-kernel or ext4`);
+  if (!setup) throw new TypeError(`unknown drive kind ${JSON.stringify(kind)}: use exfat, ntfs, vfat, exfat-kernel, ext4, btrfs or xfs`);
   const { hungAfterMs = COMMAND_TIMEOUT_MS } = options;
   if (!(hungAfterMs > 0)) throw new TypeError(`hungAfterMs must be positive (got ${hungAfterMs})`);
   const missing = drivesUnavailable(kind);
@@ -549,7 +555,7 @@ class LoopDrive implements Drive {
     this.mountId = track(`mount of ${this.device} at ${mountPoint}`, (force) => this.unmount(mountPoint, daemons, force));
     this.made.push(this.mountId);
     this.lastMountPoint = mountPoint;
-    if (!isMountedAt(this.devNumber, mountPoint)) {
+    if (!isMountedAt(this.devNumber, mountPoint, this.device)) {
       throw new Error(`${this.device} is not in /proc/self/mountinfo at ${mountPoint} although the mount command succeeded`);
     }
   }
@@ -567,13 +573,13 @@ class LoopDrive implements Drive {
    * whoever holds it closes it.
    */
   private unmount(mountPoint: string, daemons: number[], force: boolean): void {
-    if (!isMountedAt(this.devNumber, mountPoint)) return this.waitForDaemons(daemons);
+    if (!isMountedAt(this.devNumber, mountPoint, this.device)) return this.waitForDaemons(daemons);
     const users = () => describeProcesses(processesUsing({ under: mountPoint }));
     try {
       if (this.setup.fuseMount) runFuseUnmount(['-u', mountPoint], daemons, this.hungAfterMs);
       else run('umount', [mountPoint]);
     } catch (err) {
-      if (err instanceof CleanedUpWithProblem || !isMountedAt(this.devNumber, mountPoint)) throw err;
+      if (err instanceof CleanedUpWithProblem || !isMountedAt(this.devNumber, mountPoint, this.device)) throw err;
       const holders = users();
       if (!force) throw new Error(`${err instanceof Error ? err.message : String(err)}${holders ? `; in use by ${holders}` : ''}`);
       this.busy.note = holders || 'something';
