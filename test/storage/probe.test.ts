@@ -23,6 +23,16 @@ it('finds what a POSIX folder keeps: fine times, modes, symlinks, case, every na
   expect(probed.maxFileBytes).toBeUndefined();
 });
 
+it('on ext4, XFS, btrfs or tmpfs takes the names from the kind; trying them gives the same answer', () => {
+  const kind = fileSystemKind(dir);
+  expect(['ext4', 'XFS', 'btrfs', 'tmpfs']).toContain(kind.name);
+  const { kind: _named, time: _t1, ...byKind } = probeFolder(dir, kind);
+  // The same folder taken for a file system of no known kind: every name is tried there.
+  const { kind: _unnamed, time: _t2, ...tried } = probeFolder(dir, { ...kind, name: undefined });
+  expect(byKind).toEqual(tried);
+  expect(fs.readdirSync(dir)).toEqual([]);
+});
+
 it('leaves the folder as it was: its items, and its own times', () => {
   fs.writeFileSync(path.join(dir, 'mine'), 'a user file');
   const t = setMtime(dir, 1_700_000_000_123_456_000n);
