@@ -271,11 +271,14 @@ function unstorableItems(src: Tree, options: PlanOptions, srcFolded: ReadonlyMap
   if (can) {
     const codec = can.names ? nameCodec(can.names) : undefined;
     const length = can.maxName?.unit === 'utf16' ? (n: string) => n.length : (n: string) => Buffer.byteLength(n);
+    // A character encodes to at most two UTF-16 units, six bytes of UTF-8: a name this short fits
+    // whatever it holds, without encoding it (most names; 5 ms of a no-op of 5,000 files on exFAT).
+    const surelyFits = can.maxName ? Math.floor(can.maxName.length / (can.maxName.unit === 'utf16' ? 2 : 6)) : Infinity;
     for (const [path, s] of src.entries) {
       if (path === '' || out.has(path)) continue;
       if (s.type === 'symlink' && !can.symlinks) out.set(path, { path, reason: 'no-symlinks' });
       else if (s.type === 'file' && can.maxFileBytes !== undefined && s.size > can.maxFileBytes) out.set(path, { path, reason: 'too-large' });
-      else if (can.maxName && length(codec ? codec.encode(baseName(path)) : baseName(path)) > can.maxName.length) out.set(path, { path, reason: 'name-too-long' });
+      else if (can.maxName && baseName(path).length > surelyFits && length(codec ? codec.encode(baseName(path)) : baseName(path)) > can.maxName.length) out.set(path, { path, reason: 'name-too-long' });
       else if (can.reservedNames && WINDOWS_DEVICE.test(baseName(path))) out.set(path, { path, reason: 'name-reserved' });
     }
   }
