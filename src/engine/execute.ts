@@ -132,7 +132,11 @@ export async function execute(plan: Plan, ctx: ExecuteContext): Promise<ExecuteR
     dstFlush &&
     new DurableBatches<StagedCopy>(
       {
-        flush: (paths) => dstFlush(paths),
+        // A stopped run places nothing more: its staged copies are removed without waiting on a flush.
+        flush: async (paths) => {
+          ctx.signal?.throwIfAborted();
+          await dstFlush(paths);
+        },
         commit: async (c) => {
           try {
             placed(c.action, await commitItem(ctx, c.action.path, c.staged, c.action.replace, (fn) => withRetry(fn, ctx.retry, ctx.signal)));
@@ -143,6 +147,7 @@ export async function execute(plan: Plan, ctx: ExecuteContext): Promise<ExecuteR
         },
         drop: async (c, err) => {
           await removeQuietly(ctx.dst, c.staged.tmp);
+          if (ctx.signal?.aborted && !isStorageError(err)) return;
           fail(c.action.path, err);
         },
       },
@@ -244,7 +249,7 @@ export async function execute(plan: Plan, ctx: ExecuteContext): Promise<ExecuteR
   await batches?.finish();
   // Nothing is deleted before every copy and move of the run is durable, names included: a power
   // cut must not keep a deletion and lose the copy it made safe.
-  if (dstFlush && touched.size > 0) {
+  if (dstFlush && touched.size > 0 && ctx.signal?.aborted !== true) {
     try {
       await dstFlush([...touched]);
     } catch (err) {

@@ -145,6 +145,33 @@ describe.skipIf(skip !== undefined)('batched durability, as a sync calls its des
     expect(rsyncDiff(src, dst)).toEqual([]);
   });
 
+  it('a run stopped while copies wait in a batch removes them without flushing or placing them', async () => {
+    const log: Call[] = [];
+    const stop = new AbortController();
+    const dst2 = recorded(new LocalStorage(dst), log);
+    // Stopped as the copy that fills the first batch is written: that batch is never flushed.
+    const stopping = new Proxy(dst2, {
+      get: (t, k, r) => {
+        const value = Reflect.get(t, k, r) as unknown;
+        if (k !== 'write' || typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (log.filter((c) => c.op === 'write').length === 15) stop.abort();
+          return (value as (...a: unknown[]) => unknown)(...args);
+        };
+      },
+    });
+    const r = await sync(new LocalStorage(src), stopping, { mode: 'mirror', signal: stop.signal, batch: { files: 16, bytes: 1 << 30, ms: 60_000 } }).catch((err: unknown) => err);
+    expect(stop.signal.aborted).toBe(true);
+    expect(findTempFiles(dst)).toEqual([]);
+    expect(log.filter((c) => c.op === 'rename' && isTemp(c.from))).toEqual([]);
+    expect(log.filter((c) => c.op === 'flush')).toEqual([]);
+    expect(log.filter((c) => (c.op === 'remove' || c.op === 'rmdir') && !isTemp(c.path))).toEqual([]);
+    if (!(r instanceof Error)) {
+      const done = r as Awaited<ReturnType<typeof sync>>;
+      expect(done.failed, JSON.stringify(done.errors)).toBe(0);
+    }
+  });
+
   it('a RAM disk is not flushed at all: its copies are placed as they are made', () => {
     const shm = '/dev/shm';
     const ram = fs.existsSync(shm) && Number(fs.statfsSync(shm).type) === 0x01021994;
