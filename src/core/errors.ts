@@ -42,6 +42,16 @@ export class StorageError extends Error {
   }
 }
 
+/**
+ * A failure that ends the run whatever its code: the destination could not make copies durable
+ * (a flush failed), so every later batch would fail the same way, or worse, seem to succeed.
+ */
+export class RunEndingError extends StorageError {
+  override get fatal(): boolean {
+    return true;
+  }
+}
+
 export function isStorageError(err: unknown, code?: ErrorCode): err is StorageError {
   return err instanceof StorageError && (code === undefined || err.code === code);
 }

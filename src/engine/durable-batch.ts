@@ -42,6 +42,8 @@ export class DurableBatches<T extends BatchItem> {
   /** Sealed batches not yet being placed (0 or 1), and who waits for it to start. */
   private sealed = 0;
   private waiting: (() => void)[] = [];
+  /** What a step rejected with, told by finish(). */
+  private broken: unknown;
 
   constructor(
     private readonly steps: BatchSteps<T>,
@@ -57,10 +59,11 @@ export class DurableBatches<T extends BatchItem> {
     else if (this.open.length === 1) this.timer = setTimeout(() => this.seal(), this.limits.ms).unref();
   }
 
-  /** Flushes and places everything added so far; resolves when all of it is done. */
+  /** Flushes and places everything added so far; resolves when all of it is done (rejects if a step did). */
   async finish(): Promise<void> {
     if (this.open.length > 0) this.seal();
     await this.placing;
+    if (this.broken !== undefined) throw this.broken;
   }
 
   /** Queues the open batch to be placed after the one before. */
@@ -71,10 +74,11 @@ export class DurableBatches<T extends BatchItem> {
     this.open = [];
     this.openBytes = 0;
     this.sealed++;
-    this.placing = this.placing.then(() => {
+    this.placing = this.placing.then(async () => {
       this.sealed--;
       for (const wake of this.waiting.splice(0)) wake();
-      return this.place(batch);
+      // A step that rejects (it should not) must not stop the batches after it, nor leave add() waiting.
+      await this.place(batch).catch((err: unknown) => (this.broken ??= err));
     });
   }
 

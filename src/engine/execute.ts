@@ -1,4 +1,4 @@
-import { ErrorCode, StorageError, isStorageError } from '../core/errors.js';
+import { ErrorCode, RunEndingError, StorageError, isStorageError } from '../core/errors.js';
 import { SyncEvents, type ItemError, type ItemOutcome, type SyncEventListener } from '../core/events.js';
 import { depthOf, isSameOrInside, parentOf, type RelPath } from '../core/rel-path.js';
 import type { Storage } from '../storage/storage.js';
@@ -128,6 +128,16 @@ export async function execute(plan: Plan, ctx: ExecuteContext): Promise<ExecuteR
   // Where the destination can flush many items at once, copies wait in batches: written, flushed
   // together, and only then renamed into place (durable-batch.ts).
   const dstFlush = ctx.dst.flush;
+  // A flush that fails ends the run, told once: every later batch would fail the same way.
+  const flushOrEnd = async (paths: readonly RelPath[]) => {
+    try {
+      await dstFlush!(paths);
+    } catch (err) {
+      const e = isStorageError(err) ? err : undefined;
+      const why = err instanceof Error ? err.message : String(err);
+      throw new RunEndingError(e?.code ?? ErrorCode.IO, `could not make the copies durable on ${ctx.dst.description} (${why}); nothing was put in place unflushed`, '', false, e?.native);
+    }
+  };
   const batches =
     dstFlush &&
     new DurableBatches<StagedCopy>(
@@ -135,7 +145,7 @@ export async function execute(plan: Plan, ctx: ExecuteContext): Promise<ExecuteR
         // A stopped run places nothing more: its staged copies are removed without waiting on a flush.
         flush: async (paths) => {
           ctx.signal?.throwIfAborted();
-          await dstFlush(paths);
+          await flushOrEnd(paths);
         },
         commit: async (c) => {
           try {
@@ -155,6 +165,15 @@ export async function execute(plan: Plan, ctx: ExecuteContext): Promise<ExecuteR
     );
   // Folders whose entries this run changed: flushed before anything is deleted.
   const touched = new Set<RelPath>();
+  const flushTouched = async () => {
+    // A stopped run deletes nothing more, so it waits on no flush.
+    if (!dstFlush || touched.size === 0 || ctx.signal?.aborted === true) return;
+    try {
+      await flushOrEnd([...touched]);
+    } catch (err) {
+      fail('', err);
+    }
+  };
 
   const move = async (m: Move): Promise<void> => {
     try {
@@ -249,19 +268,16 @@ export async function execute(plan: Plan, ctx: ExecuteContext): Promise<ExecuteR
   await batches?.finish();
   // Nothing is deleted before every copy and move of the run is durable, names included: a power
   // cut must not keep a deletion and lose the copy it made safe.
-  if (dstFlush && touched.size > 0 && ctx.signal?.aborted !== true) {
-    try {
-      await dstFlush([...touched]);
-    } catch (err) {
-      fail('', err);
-    }
-  }
+  await flushTouched();
   const hold = () => result.failed > 0 || ctx.holdDeletes === true;
   const folderReplacements = plan.transfers.filter(replacesFolder);
   if (hold()) {
     for (const a of folderReplacements) if (a.op === 'copy') result.deletesHeld += a.replace.length;
   } else if (!stopped()) {
+    touched.clear();
     await pool(folderReplacements, ctx.concurrency, run, stopped);
+    // Those copies too are durable, names included, before anything else is deleted.
+    await flushTouched();
   }
   const deletes = hold() ? plan.deletes.filter((a) => a.op === 'delete' && a.temp) : plan.deletes;
   result.deletesHeld += plan.deletes.length - deletes.length;

@@ -127,6 +127,24 @@ describe('durable batches', () => {
     expect(log[0]).toBe('flush d,d/file');
   });
 
+  it('a step that rejects stops neither the batches after it nor add(); finish tells of it', async () => {
+    const log: string[] = [];
+    const batches = new DurableBatches<Item>(
+      {
+        flush: async (paths) => void log.push(`flush ${paths.join(',')}`),
+        commit: async (i) => {
+          if (i.name === 'a') throw new Error('a listener threw');
+          log.push(`commit ${i.name}`);
+        },
+        drop: async () => {},
+      },
+      limits({ files: 1 }),
+    );
+    for (const name of ['a', 'b', 'c', 'd']) await batches.add(item(name));
+    await expect(batches.finish()).rejects.toThrow('a listener threw');
+    expect(log).toEqual(['flush a', 'flush b', 'commit b', 'flush c', 'commit c', 'flush d', 'commit d']);
+  });
+
   it('finish with nothing added resolves at once, flushing nothing', async () => {
     const { log, steps } = recorder();
     await new DurableBatches(steps).finish();

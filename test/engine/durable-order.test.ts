@@ -121,27 +121,51 @@ describe.skipIf(skip !== undefined)('batched durability, as a sync calls its des
     expect(final?.op === 'flush' ? new Set(final.paths) : undefined).toEqual(new Set(['', 'new', 'new/0', 'new/1', 'new/2', 'old']));
   });
 
-  it('a flush that fails places none of its batch, removes their temp files and holds every deletion; the next run completes', async () => {
+  it('a flush that fails ends the run, told once: none of its batch placed, their temp files removed, nothing deleted; the next run completes', async () => {
     const log: Call[] = [];
     const r = await sync(new LocalStorage(src), recorded(new LocalStorage(dst), log, (n) => n === 2), {
       mode: 'mirror',
       batch: { files: 16, bytes: 1 << 30, ms: 60_000 },
     });
-    expect(r.failed).toBe(16);
-    expect(new Set(r.errors.map((e) => e.message))).toEqual(new Set(['injected: the flush failed']));
-    expect(r.deletesHeld).toBeGreaterThan(0);
+    expect(r.fatal?.message).toMatch(/^could not make the copies durable on .*\(injected: the flush failed\); nothing was put in place unflushed$/);
+    expect(r.errors, 'one message, not one per file').toEqual([]);
     expect(findTempFiles(dst)).toEqual([]);
-    // The failed ones are not at their final names (the old versions stay where there were some).
-    for (const e of r.errors) {
-      if (e.path.startsWith('new/')) expect(fs.existsSync(path.join(dst, e.path)), e.path).toBe(false);
-      else expect(fs.readFileSync(path.join(dst, e.path), 'utf8')).toMatch(/^the old/);
-    }
+    const flushes = log.filter((c) => c.op === 'flush');
+    const firstBatch = new Set(flushes[0]!.paths);
+    const failedBatch = new Set(flushes[1]!.paths);
+    // A copy is covered by a flush of its temp file (a symlink: of its folder).
+    const coveredBy = (batch: Set<RelPath>) => (p: RelPath) => batch.has(p) || (p.split('/').length === 1 && batch.has(parentOf(p)));
+    const placed = log.filter((c) => c.op === 'rename' && isTemp(c.from)).map((c) => (c as { from: RelPath }).from);
+    expect(placed.filter(coveredBy(firstBatch)).length).toBe(16);
+    // Batches already under way when the run ended are placed after their own flush; the failed one never.
+    expect(placed.filter((p) => failedBatch.has(p))).toEqual([]);
+    for (const p of placed) expect(flushes.some((f) => f.op === 'flush' && coveredBy(new Set(f.paths))(p)), `${p} placed unflushed`).toBe(true);
+    expect(log.filter((c) => (c.op === 'remove' || c.op === 'rmdir') && !isTemp(c.path))).toEqual([]);
     expect(fs.existsSync(path.join(dst, 'old/gone0'))).toBe(true);
-    const placedFromFailedBatch = log.filter((c) => c.op === 'rename' && r.errors.some((e) => e.path === c.to));
-    expect(placedFromFailedBatch).toEqual([]);
 
     const again = await sync(new LocalStorage(src), new LocalStorage(dst), { mode: 'mirror' });
     expect(again.failed).toBe(0);
+    expect(rsyncDiff(src, dst)).toEqual([]);
+  });
+
+  it('the flush before deletions names the folders a move left and entered', async () => {
+    fs.rmSync(path.join(src, 'new'), { recursive: true });
+    // An album moved from one kept folder to another: the folders whose entries change are those two.
+    for (const side of [src, dst]) for (const f of ['from', 'to']) put(side, `${f}/keep`, f);
+    put(src, 'to/album/photo', 'a photo that moved');
+    put(dst, 'from/album/photo', 'a photo that moved');
+    const t = new Date('2024-05-01T10:00:00Z');
+    for (const album of [path.join(src, 'to/album'), path.join(dst, 'from/album')]) {
+      fs.utimesSync(path.join(album, 'photo'), t, t);
+      fs.utimesSync(album, t, t);
+    }
+    const log: Call[] = [];
+    const r = await sync(new LocalStorage(src), recorded(new LocalStorage(dst), log), { mode: 'mirror' });
+    expect(r.failed, JSON.stringify(r.errors)).toBe(0);
+    expect(r.moved).toBe(1);
+    const firstDeletion = log.findIndex((c) => (c.op === 'remove' || c.op === 'rmdir') && !isTemp(c.path));
+    const lastFlush = log.slice(0, firstDeletion).filter((c) => c.op === 'flush').pop();
+    expect(lastFlush?.op === 'flush' ? lastFlush.paths : []).toEqual(expect.arrayContaining(['from', 'to']));
     expect(rsyncDiff(src, dst)).toEqual([]);
   });
 

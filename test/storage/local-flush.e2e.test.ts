@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { nativeFs, nativeFsProblem } from '../../src/storage/local/native.js';
 import { assertCliBuilt, CLI_PATH } from '../helpers/cli.js';
 import { disposeAllDrives, driveSkipReason, makeDrive } from '../helpers/drives.js';
@@ -27,12 +28,12 @@ afterEach(() => {
 });
 
 /** Runs a sync of `files` files (in two folders) under strace; the flush calls it made, counted by name. */
-function syncTraced(files: number, options: { disk: boolean; env?: NodeJS.ProcessEnv; dst?: string }): Record<string, number> {
-  root = makeScratch('synctray-flush-', { disk: options.disk });
+function syncTraced(files: number, options: { disk: boolean; env?: NodeJS.ProcessEnv; dst?: string; root?: string; under?: string }): Record<string, number> {
+  root = options.root ?? makeScratch('synctray-flush-', { disk: options.disk });
   const src = path.join(root, 'src');
   const dst = options.dst ?? path.join(root, 'dst');
   for (let i = 0; i < files; i++) {
-    const dir = path.join(src, i % 2 === 0 ? 'even' : 'odd');
+    const dir = path.join(src, options.under ?? '', i % 2 === 0 ? 'even' : 'odd');
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, `f${i}`), `file ${i}\n`.repeat(i + 1));
   }
@@ -82,9 +83,45 @@ describe.skipIf(skip !== undefined)('flushing copies, as the system calls show',
     }
   });
 
+  it.skipIf(driveSkipReason('ext4') !== undefined)('a drive mounted inside the destination: the root flushed at once, each item on the drive on its own', async () => {
+    const base = makeScratch('synctray-flush-', { disk: true });
+    const drive = await makeDrive('ext4', { mountPoint: path.join(base, 'dst/photos') });
+    try {
+      // syncfs of the destination's file system does not reach the drive mounted in it.
+      const calls = syncTraced(200, { disk: true, root: base, under: 'photos' });
+      expect(calls.syncfs).toBeGreaterThanOrEqual(2);
+      expect(calls.fsync).toBeGreaterThanOrEqual(200);
+    } finally {
+      await drive.dispose();
+    }
+  });
+
   it('on a RAM disk nothing is flushed', () => {
     if (Number(fs.statfsSync(scratchBase()).type) !== 0x01021994) return;
     const calls = syncTraced(200, { disk: false });
     expect(calls).toEqual({ fsync: 0, fdatasync: 0, syncfs: 0 });
+  });
+});
+
+describe.skipIf(driveSkipReason('ext4') !== undefined)('a drive mounted where a folder on a RAM disk was', () => {
+  afterAll(() => disposeAllDrives());
+
+  it('is flushed once measured, though the storage was made before the drive was there (/run/media is a RAM disk)', async () => {
+    const base = makeScratch('synctray-late-');
+    try {
+      if (Number(fs.statfsSync(base).type) !== 0x01021994) return;
+      const mountPoint = path.join(base, 'media/user/BACKUP');
+      const storage = new LocalStorage(path.join(mountPoint, 'backup'));
+      expect(storage.flush, 'on the RAM disk').toBeUndefined();
+      const drive = await makeDrive('ext4', { mountPoint });
+      try {
+        await storage.measure({ probe: false });
+        expect(storage.flush, 'on the drive').toBeTypeOf('function');
+      } finally {
+        await drive.dispose();
+      }
+    } finally {
+      removeScratch(base);
+    }
   });
 });

@@ -297,19 +297,11 @@ function chmod(p: string, mode: number): void {
   }
 }
 
+/** Not used on Windows, where a file opened only for reading cannot be flushed (LocalStorage.flush). */
 function flushItem(p: string): void {
-  let fd: number;
-  try {
-    fd = fs.openSync(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
-  } catch (err) {
-    // Windows opens no folder as a file, and has nothing to flush in one: its entries are the volume's.
-    if (process.platform === 'win32' && (err as NodeJS.ErrnoException).code === 'EISDIR') return;
-    throw err;
-  }
+  const fd = fs.openSync(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
   try {
     fs.fsyncSync(fd);
-  } catch (err) {
-    if (!(process.platform === 'win32' && (err as NodeJS.ErrnoException).code === 'EPERM')) throw err;
   } finally {
     fs.closeSync(fd);
   }

@@ -52,23 +52,23 @@ export class LocalStorage implements Storage {
   /** Names as the file system stores them (see Capabilities.names): the identity unless measured otherwise. */
   private codec: NameCodec = IDENTITY;
   private readonly root: string;
+  /** Flush what is written, unless the root is on a RAM disk (see writesFlushed). */
   private readonly fsync: boolean;
+  /** Whether the root lies on a RAM disk, looked at once per measure() (a drive may be mounted there since). */
+  private ramDisk: boolean | undefined;
   private readonly pool: FsPool;
   private readonly measured: typeof measuredOf;
   private readonly native: NativeShared | undefined;
   /** Offered with the native library, which summarises folders as it lists them. */
   readonly listFolder?: (dir: RelPath) => Promise<FolderListing>;
-  /** Offered where writes are flushed (see `fsync`). */
-  readonly flush?: (paths: readonly RelPath[]) => Promise<void>;
+  private readonly flushBound = (paths: readonly RelPath[]) => this.flushItems(paths);
   /** How flushItems makes items durable: its file system at once, its drive at once, or item by item. */
   private flushHow: 'file system' | 'drive' | 'items' | undefined;
 
   constructor(root: string, options: LocalStorageOptions = {}) {
     this.root = path.resolve(root);
     this.description = this.root;
-    const existing = nearestExisting(this.root);
-    // A RAM disk keeps nothing after a restart: flushing it would buy nothing.
-    this.fsync = (options.fsync ?? true) && !(existing !== undefined && keepsNothingAfterRestart(fileSystemKind(existing)));
+    this.fsync = options.fsync ?? true;
     this.pool = options.pool ?? sharedFsPool();
     this.measured = options.measured ?? measuredOf;
     this.native = options.native === false ? undefined : sharedNativeBatches();
@@ -87,7 +87,6 @@ export class LocalStorage implements Storage {
       atomicRename: true,
       accessTimes: true,
     };
-    if (this.fsync) this.flush = (paths) => this.flushItems(paths);
     const known = (options.known ?? knownByType)(this.root);
     if (known) this.capabilities = capabilitiesFrom(this.capabilities, known);
   }
@@ -104,6 +103,7 @@ export class LocalStorage implements Storage {
       this.codec = nameCodec(probed.names);
       this.flushHow = undefined;
     }
+    this.ramDisk = undefined;
     return assumed ? 'assumed' : 'measured';
   }
 
@@ -282,7 +282,7 @@ export class LocalStorage implements Storage {
       this.realPath(abs),
       renameTo === undefined ? null : this.realPath(this.absolute(renameTo)),
       mode,
-      this.fsync && options.flush !== false,
+      this.writesFlushed() && options.flush !== false,
       expect ? expect.size : -1,
       atimeNs,
       mtimeNs,
@@ -363,7 +363,7 @@ export class LocalStorage implements Storage {
       const atimeNs = options.atimeNs ?? mtimeNs;
       const native = this.native && [atimeNs, mtimeNs, expect?.mtimeNs ?? 0n, replacing?.mtimeNs ?? 0n].every(fitsInt64);
       if (native) return this.copyNative(this.native!.copier, source.localPath, rel, abs, mode, [atimeNs, mtimeNs], options);
-      const request: Omit<CopyRequest, 'id'> = { op: 'copy', from: source.localPath, to: abs, mode, atimeNs, mtimeNs, fsync: this.fsync && options.flush !== false };
+      const request: Omit<CopyRequest, 'id'> = { op: 'copy', from: source.localPath, to: abs, mode, atimeNs, mtimeNs, fsync: this.writesFlushed() && options.flush !== false };
       if (expect) request.expect = { size: expect.size, mtimeNs: expect.mtimeNs };
       if (renameTo !== undefined) {
         request.renameTo = this.absolute(renameTo);
@@ -419,7 +419,7 @@ export class LocalStorage implements Storage {
         const atime = nsToUtimeSeconds(options.atimeNs ?? options.mtimeNs);
         await call.futimes(fd, atime, nsToUtimeSeconds(options.mtimeNs));
       }
-      if (this.fsync && options.flush !== false) await call.fsync(fd);
+      if (this.writesFlushed() && options.flush !== false) await call.fsync(fd);
     } catch (err) {
       throw mapFsError(err, rel);
     } finally {
@@ -447,6 +447,28 @@ export class LocalStorage implements Storage {
   }
 
   /**
+   * Offered where writes are flushed (Storage.flush), except on Windows: FlushFileBuffers needs a
+   * handle open for writing, so a file is flushed by the handle that wrote it, one by one.
+   */
+  get flush(): ((paths: readonly RelPath[]) => Promise<void>) | undefined {
+    return this.writesFlushed() && process.platform !== 'win32' ? this.flushBound : undefined;
+  }
+
+  /**
+   * Whether what is written gets flushed: not on a RAM disk, which keeps nothing after a restart.
+   * Looked at on the root as it is now (a drive mounted on a RAM disk's folder since this storage
+   * was made, as /run/media is, is a disk), once per measure().
+   */
+  private writesFlushed(): boolean {
+    if (!this.fsync) return false;
+    if (this.ramDisk === undefined) {
+      const existing = nearestExisting(this.root);
+      this.ramDisk = existing !== undefined && keepsNothingAfterRestart(fileSystemKind(existing));
+    }
+    return !this.ramDisk;
+  }
+
+  /**
    * Makes what was written with `flush: false` durable, in the fewest calls that do it:
    * - many items on a file system of this machine's kernel: one syncfs(2), which writes them all
    *   out together, where one fsync each waits for a journal commit each (a 2,000-file batch:
@@ -461,21 +483,30 @@ export class LocalStorage implements Storage {
   private async flushItems(paths: readonly RelPath[]): Promise<void> {
     if (paths.length === 0) return;
     this.flushHow ??= this.howToFlush();
-    if (this.flushHow === 'drive') {
-      await this.run({ op: 'fsync', path: this.root }, '');
-    } else if (this.flushHow === 'file system' && paths.length > FEW_TO_FLUSH) {
-      await this.run({ op: 'syncfs', path: this.root }, '');
-    } else {
-      await Promise.all(paths.map((rel) => this.run({ op: 'fsync', path: this.absolute(rel) }, rel)));
+    const one = (rel: RelPath) => this.run({ op: 'fsync', path: this.absolute(rel) }, rel);
+    if (this.flushHow === 'items' || (this.flushHow === 'file system' && paths.length <= FEW_TO_FLUSH)) {
+      await Promise.all(paths.map(one));
+      return;
     }
+    // Items on another file system mounted inside the destination are not reached by flushing
+    // the root's: each of them is flushed on its own.
+    const rootDev = fs.statSync(this.realRootOr()).dev;
+    const elsewhere = paths.filter((rel) => {
+      const dev = fs.lstatSync(this.absolute(rel), { throwIfNoEntry: false })?.dev;
+      return dev !== undefined && dev !== rootDev;
+    });
+    await Promise.all([this.run({ op: this.flushHow === 'drive' ? 'fsync' : 'syncfs', path: this.root }, ''), ...elsewhere.map(one)]);
   }
 
   private howToFlush(): 'file system' | 'drive' | 'items' {
     if (process.platform !== 'linux' || this.native?.flusher === undefined) return 'items';
-    if (!fileSystemKind(this.realRootOr()).fuse) return 'file system';
+    const kind = fileSystemKind(this.realRootOr());
+    // syncfs flushes what a local disk holds; a network file system (SMB, NFS) or one not known
+    // is flushed item by item (the kernel's SMB client, for one, sends the server no flush on syncfs).
+    if (!kind.fuse) return kind.name !== undefined && LOCAL_DISKS.has(kind.name) ? 'file system' : 'items';
     // Known once measured (the kind behind FUSE comes from the device): until then, item by item.
-    const kind = this.capabilities.kind;
-    return kind === 'exFAT' || kind === 'NTFS' ? 'drive' : 'items';
+    const measured = this.capabilities.kind;
+    return measured === 'exFAT' || measured === 'NTFS' ? 'drive' : 'items';
   }
 
   async symlink(rel: RelPath, target: string, options: WriteOptions = {}): Promise<void> {
@@ -640,6 +671,9 @@ async function isDir(abs: string): Promise<boolean> {
 
 /** The mode of a copy on a drive that keeps none: as the file system made it (the portable copy takes the source's). */
 const KEEP_CREATED = -2;
+
+/** Kernel file systems of local disks, where one syncfs makes everything written there durable. */
+const LOCAL_DISKS: ReadonlySet<string> = new Set(['ext4', 'XFS', 'btrfs', 'FAT32', 'exFAT', 'NTFS']);
 
 /** Up to this many items are flushed one by one rather than by flushing their whole file system. */
 const FEW_TO_FLUSH = 8;

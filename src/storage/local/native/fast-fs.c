@@ -786,7 +786,10 @@ static int move_no_replace(int from_dir, const char *from, int to_dir, const cha
   *call = "link";
   if (linkat(from_dir, from, to_dir, to, 0) != 0) {
     int err = errno;
-    if ((err == EPERM || err == ENOTSUP || err == EMLINK || err == ENOSYS) && fstat(to_dir, &dir) == 0) remember_lacking(dir.st_dev);
+    // Only a file tells: link(2) refuses every folder (EPERM), on any file system.
+    struct stat item;
+    bool file = fstatat(from_dir, from, &item, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(item.st_mode);
+    if (file && (err == EPERM || err == ENOTSUP || err == EMLINK || err == ENOSYS) && fstat(to_dir, &dir) == 0) remember_lacking(dir.st_dev);
     return err;
   }
   *call = "unlink";
