@@ -87,6 +87,17 @@ async function clashLeftOutWhole(full: readonly [Tree, Tree]): Promise<boolean> 
   return false;
 }
 
+/** A fresh source from `tree`, mirrored to the destination, then each side changed by its own mutations. */
+async function syncedThenChanged(tree: Parameters<typeof fillDir>[1], onSrc: Parameters<typeof applyMutations>[1], onDst: Parameters<typeof applyMutations>[1]): Promise<void> {
+  removeScratch(root);
+  fs.mkdirSync(root);
+  fs.mkdirSync(src);
+  fillDir(src, tree);
+  await sync(new LocalStorage(src), new LocalStorage(dst), { mode: 'mirror', force: true });
+  applyMutations(src, onSrc);
+  applyMutations(dst, onDst);
+}
+
 describe.skipIf(notBuilt)('scanPair', () => {
   it('plans exactly as two full scans do, whatever changed on either side since the last mirror', async () => {
     const arbs = treeArbs({ names: [...HOSTILE_NAMES.slice(0, 12), ...OVERLAPPING_NAMES], maxChildren: 5, maxDepth: 3 });
@@ -95,13 +106,7 @@ describe.skipIf(notBuilt)('scanPair', () => {
     let both = 0;
     await fc.assert(
       fc.asyncProperty(arbs.root, arbMutations(arbs, { maxLength: 4 }), arbMutations(arbs, { maxLength: 2 }), fc.constantFrom('mirror', 'update', 'missing'), async (tree, onSrc, onDst, mode) => {
-        removeScratch(root);
-        fs.mkdirSync(root);
-        fs.mkdirSync(src);
-        fillDir(src, tree);
-        await sync(new LocalStorage(src), new LocalStorage(dst), { mode: 'mirror', force: true });
-        applyMutations(src, onSrc);
-        applyMutations(dst, onDst);
+        await syncedThenChanged(tree, onSrc, onDst);
         const { full, whole: fromPair, trees: [s] } = await bothPlans(mode as 'mirror');
         expect(fromPair).toEqual(full);
         if (s.equalItems > 0) whole++;
@@ -122,13 +127,7 @@ describe.skipIf(notBuilt)('scanPair', () => {
     let itemwise = 0;
     await fc.assert(
       fc.asyncProperty(arbs.root, arbMutations(arbs, { maxLength: 4 }), arbMutations(arbs, { maxLength: 2 }), fc.constantFrom('mirror', 'update', 'missing'), fc.boolean(), async (tree, onSrc, onDst, mode, normalizes) => {
-        removeScratch(root);
-        fs.mkdirSync(root);
-        fs.mkdirSync(src);
-        fillDir(src, tree);
-        await sync(new LocalStorage(src), new LocalStorage(dst), { mode: 'mirror', force: true });
-        applyMutations(src, onSrc);
-        applyMutations(dst, onDst);
+        await syncedThenChanged(tree, onSrc, onDst);
         const { full, whole: fromPair, trees, fullTrees } = await bothPlans(mode as 'mirror', { dstNormalizesNames: normalizes });
         // A folder left out whole (its summaries equal) is not looked into: a clash of names in it,
         // or with a path elsewhere, goes unseen. Right where the destination plainly holds both
