@@ -101,8 +101,9 @@ export class LocalStorage implements Storage {
     if (probed) {
       this.capabilities = capabilitiesFrom(this.capabilities, probed);
       this.codec = nameCodec(probed.names);
-      this.flushHow = undefined;
     }
+    // Looked at again: another drive may be mounted at the root since.
+    this.flushHow = undefined;
     this.ramDisk = undefined;
     return assumed ? 'assumed' : 'measured';
   }
