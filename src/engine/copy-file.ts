@@ -91,9 +91,7 @@ export async function stageItem(
       }
       return { staged: { tmp, entry } };
     } catch (err) {
-      const e = await dropped(ctx, err, tmp, path, from);
-      if (e === VANISHED) return { vanished: true };
-      throw e;
+      return await dropped(ctx, err, tmp, path, from);
     }
   }
   throw new StorageError(ErrorCode.CHANGED, `${path}: kept changing while being copied; it will be copied once it settles`, path);
@@ -125,10 +123,7 @@ export async function commitItem(
     });
     return { placed: staged.entry };
   } catch (err) {
-    const from = staged.entry.via ?? path;
-    const e = await dropped(ctx, err, staged.tmp, path, from);
-    if (e === VANISHED) return { vanished: true };
-    throw e;
+    return await dropped(ctx, err, staged.tmp, path, staged.entry.via ?? path);
   }
 }
 
@@ -144,13 +139,11 @@ function replacingOf(ctx: PlaceContext, path: RelPath, replace: readonly Doomed[
   return { type: direct.entry.type, size: direct.entry.size, mtimeNs: direct.entry.mtimeNs };
 }
 
-const VANISHED = Symbol('vanished');
-
-/** Removes the temp file of a failed copy; the error to report (VANISHED: the source went away). */
-async function dropped(ctx: PlaceContext, err: unknown, tmp: RelPath, path: RelPath, from: RelPath): Promise<unknown> {
+/** Removes the temp file of a failed copy; `vanished` when the source went away, else throws the error to report. */
+async function dropped(ctx: PlaceContext, err: unknown, tmp: RelPath, path: RelPath, from: RelPath): Promise<{ vanished: true }> {
   await removeQuietly(ctx.dst, tmp);
-  if (isStorageError(err, ErrorCode.NOT_FOUND) && (await vanished(ctx.src, from))) return VANISHED;
-  return aboutTarget(err, tmp, path);
+  if (isStorageError(err, ErrorCode.NOT_FOUND) && (await vanished(ctx.src, from))) return { vanished: true };
+  throw aboutTarget(err, tmp, path);
 }
 
 function changedInDestination(path: RelPath): StorageError {

@@ -96,6 +96,11 @@ export async function execute(plan: Plan, ctx: ExecuteContext): Promise<ExecuteR
     result.errors.push({ path, code, message });
     ctx.onEvent?.({ type: SyncEvents.ItemFailed, path, code, message });
   };
+  /** A failure, unless it is only the run being stopped (an abort, not a storage error). */
+  const failUnlessStopped = (path: RelPath, err: unknown) => {
+    if (ctx.signal?.aborted && !isStorageError(err)) return;
+    fail(path, err);
+  };
   const underFailedDir = (path: RelPath) => failedDirs.some((d) => isSameOrInside(path, d) && d !== path);
 
   const run = async (action: Action): Promise<void> => {
@@ -114,6 +119,16 @@ export async function execute(plan: Plan, ctx: ExecuteContext): Promise<ExecuteR
       fail(action.path, err);
     }
   };
+
+  /** Runs depth-sorted actions a depth at a time, each depth's all at once, until the run stops. */
+  const inDepthOrder = async (actions: readonly Action[]) => {
+    for (const group of byDepth(actions)) {
+      if (stopped()) break;
+      await pool(group, ctx.concurrency, run, stopped);
+    }
+  };
+  // Folders whose entries this run changed: flushed before anything is deleted.
+  const touched = new Set<RelPath>();
 
   const placed = (action: Extract<Action, { op: 'copy' }>, outcome: PlaceOutcome) => {
     if ('vanished' in outcome) {
@@ -151,20 +166,16 @@ export async function execute(plan: Plan, ctx: ExecuteContext): Promise<ExecuteR
           try {
             placed(c.action, await commitItem(ctx, c.action.path, c.staged, c.action.replace, (fn) => withRetry(fn, ctx.retry, ctx.signal)));
           } catch (err) {
-            if (ctx.signal?.aborted && !isStorageError(err)) return;
-            fail(c.action.path, err);
+            failUnlessStopped(c.action.path, err);
           }
         },
         drop: async (c, err) => {
           await removeQuietly(ctx.dst, c.staged.tmp);
-          if (ctx.signal?.aborted && !isStorageError(err)) return;
-          fail(c.action.path, err);
+          failUnlessStopped(c.action.path, err);
         },
       },
       ctx.batch ?? BATCH_LIMITS,
     );
-  // Folders whose entries this run changed: flushed before anything is deleted.
-  const touched = new Set<RelPath>();
   const flushTouched = async () => {
     // A stopped run deletes nothing more, so it waits on no flush.
     if (!dstFlush || touched.size === 0 || ctx.signal?.aborted === true) return;
@@ -181,8 +192,7 @@ export async function execute(plan: Plan, ctx: ExecuteContext): Promise<ExecuteR
       touched.add(parentOf(m.from)).add(parentOf(m.to));
       done('moved', m.to);
     } catch (err) {
-      if (ctx.signal?.aborted && !isStorageError(err)) return;
-      fail(m.to, err);
+      failUnlessStopped(m.to, err);
     }
   };
 
@@ -252,17 +262,11 @@ export async function execute(plan: Plan, ctx: ExecuteContext): Promise<ExecuteR
     return false;
   };
   const mkdirsAfterMoves = movedTo.size === 0 ? [] : plan.mkdirs.filter(insideMoved);
-  for (const group of byDepth(mkdirsAfterMoves.length === 0 ? plan.mkdirs : plan.mkdirs.filter((a) => !insideMoved(a)))) {
-    if (stopped()) break;
-    await pool(group, ctx.concurrency, run, stopped);
-  }
+  await inDepthOrder(mkdirsAfterMoves.length === 0 ? plan.mkdirs : plan.mkdirs.filter((a) => !insideMoved(a)));
   // Moves after the folders they go into exist, before anything is copied into them. One that fails
   // counts as failed, which holds back every deletion of the run.
   if (!stopped()) await pool(plan.moves, ctx.concurrency, move, stopped);
-  for (const group of byDepth(mkdirsAfterMoves)) {
-    if (stopped()) break;
-    await pool(group, ctx.concurrency, run, stopped);
-  }
+  await inDepthOrder(mkdirsAfterMoves);
   if (!stopped()) await pool(plan.transfers.filter((a) => !replacesFolder(a)), ctx.concurrency, run, stopped);
   // Copies already made are placed even when the run stops (an abort drops them instead).
   await batches?.finish();
@@ -281,14 +285,8 @@ export async function execute(plan: Plan, ctx: ExecuteContext): Promise<ExecuteR
   }
   const deletes = hold() ? plan.deletes.filter((a) => a.op === 'delete' && a.temp) : plan.deletes;
   result.deletesHeld += plan.deletes.length - deletes.length;
-  for (const group of byDepth(deletes)) {
-    if (stopped()) break;
-    await pool(group, ctx.concurrency, run, stopped);
-  }
-  for (const group of byDepth(plan.dirMetas)) {
-    if (stopped()) break;
-    await pool(group, ctx.concurrency, run, stopped);
-  }
+  await inDepthOrder(deletes);
+  await inDepthOrder(plan.dirMetas);
   return result;
 }
 

@@ -45,7 +45,6 @@ export function probeFolder(dir: string, kind: FileSystemKind): Probed {
   }
 }
 
-
 /** What a probe measures, for a storage that cannot be probed: from its kind, else undefined. */
 export function knownOf(kind: FileSystemKind): Probed | undefined {
   const known = knownOfKind(kind.name, kind.fuse);
