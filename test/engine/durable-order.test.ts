@@ -12,7 +12,7 @@ import { sync } from '../../src/engine/sync.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import type { Storage } from '../../src/storage/storage.js';
 import { rsyncDiff, rsyncSkipReason } from '../helpers/oracle.js';
-import { makeSyncScratch, removeScratch } from '../helpers/scratch.js';
+import { makeSyncScratch, onRamDisk, removeScratch } from '../helpers/scratch.js';
 import { findTempFiles } from '../helpers/tree-inspect.js';
 
 type Call =
@@ -198,7 +198,7 @@ describe.skipIf(skip !== undefined)('batched durability, as a sync calls its des
 
   it('a RAM disk is not flushed at all: its copies are placed as they are made', () => {
     const shm = '/dev/shm';
-    const ram = fs.existsSync(shm) && Number(fs.statfsSync(shm).type) === 0x01021994;
+    const ram = onRamDisk(shm);
     if (!ram) return;
     expect(new LocalStorage(path.join(shm, 'not-made')).flush).toBeUndefined();
     expect(new LocalStorage(dst).flush).toBeTypeOf('function');

@@ -20,19 +20,21 @@ export function scratchBase(): string {
 
 const TMPFS_MAGIC = 0x01021994;
 
+/** Whether `dir` lies on a tmpfs (false where it cannot be looked at). */
+export function onRamDisk(dir: string): boolean {
+  try {
+    return Number(fs.statfsSync(dir).type) === TMPFS_MAGIC;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * A folder on a disk, not a RAM disk: copies there are flushed in batches (durable-batch.ts), which
  * a RAM disk skips. The system's temp folder, or /var/tmp where that one is a tmpfs.
  */
 export function diskScratchBase(): string {
-  const onDisk = (dir: string) => {
-    try {
-      return Number(fs.statfsSync(dir).type) !== TMPFS_MAGIC;
-    } catch {
-      return false;
-    }
-  };
-  const found = [os.tmpdir(), '/var/tmp'].find(onDisk);
+  const found = [os.tmpdir(), '/var/tmp'].find((dir) => fs.existsSync(dir) && !onRamDisk(dir));
   if (found === undefined) throw new Error(`no scratch folder on a disk: ${os.tmpdir()} and /var/tmp are RAM disks or missing`);
   return found;
 }

@@ -14,7 +14,7 @@ import { assertCliBuilt, CLI_PATH } from '../helpers/cli.js';
 import { disposeAllDrives, driveSkipReason, makeDrive } from '../helpers/drives.js';
 import { rsyncDiff } from '../helpers/oracle.js';
 import { hasTool, skipReasonOutsideCi } from '../helpers/requirements.js';
-import { makeScratch, removeScratch, scratchBase } from '../helpers/scratch.js';
+import { makeScratch, onRamDisk, removeScratch, scratchBase } from '../helpers/scratch.js';
 
 const skip =
   process.platform !== 'linux'
@@ -97,7 +97,7 @@ describe.skipIf(skip !== undefined)('flushing copies, as the system calls show',
   });
 
   it('on a RAM disk nothing is flushed', () => {
-    if (Number(fs.statfsSync(scratchBase()).type) !== 0x01021994) return;
+    if (!onRamDisk(scratchBase())) return;
     const calls = syncTraced(200, { disk: false });
     expect(calls).toEqual({ fsync: 0, fdatasync: 0, syncfs: 0 });
   });
@@ -109,7 +109,7 @@ describe.skipIf(driveSkipReason('ext4') !== undefined)('a drive mounted where a 
   it('is flushed once measured, though the storage was made before the drive was there (/run/media is a RAM disk)', async () => {
     const base = makeScratch('synctray-late-');
     try {
-      if (Number(fs.statfsSync(base).type) !== 0x01021994) return;
+      if (!onRamDisk(base)) return;
       const mountPoint = path.join(base, 'media/user/BACKUP');
       const storage = new LocalStorage(path.join(mountPoint, 'backup'));
       expect(storage.flush, 'on the RAM disk').toBeUndefined();
