@@ -86,13 +86,16 @@ export const META_PER_ITEM = 3;
 export const TIMES_PER_ITEM = 2;
 
 /**
- * Requests made in one turn of the event loop (both sides of a sync, all the folders a scan has
- * open, all the copies an execution has running) go to the thread pool together, as one batch per
- * lane: the lanes run on separate threads, and the hand-offs, which cost about as much as listing
- * a folder of 20 items, stay few.
+ * Requests go to the thread pool in batches, at most `lanes` batches at a time, each on a thread of
+ * its own. What arrives while every lane is busy waits and leaves together when one frees (a group
+ * commit): a hand-off costs about as much as listing a folder of 20 items or copying a small file,
+ * and when the pool is the bottleneck, waiting requests are many, so the hand-offs stay few. A lane
+ * that is free takes a request at once, so a lone request is not delayed.
  */
 export class NativeBatches<Req, Res> {
   private pending: { req: Req; resolve: (r: Res) => void; reject: (e: Error) => void }[] = [];
+  private running = 0;
+  private scheduled = false;
 
   constructor(
     private readonly run: (requests: Req[]) => Promise<(Res | Error)[]>,
@@ -102,24 +105,36 @@ export class NativeBatches<Req, Res> {
 
   submit(req: Req): Promise<Res> {
     return new Promise((resolve, reject) => {
-      // After the current turn's promise callbacks, so the requests they make join this batch.
-      if (this.pending.push({ req, resolve, reject }) === 1) process.nextTick(this.flush);
+      this.pending.push({ req, resolve, reject });
+      this.schedule();
     });
   }
 
+  // After the current turn's promise callbacks, so the requests they make join this batch.
+  private schedule(): void {
+    if (this.scheduled || this.running >= this.lanes || this.pending.length === 0) return;
+    this.scheduled = true;
+    process.nextTick(this.flush);
+  }
+
   private readonly flush = (): void => {
-    const all = this.pending;
-    this.pending = [];
-    const size = Math.max(this.minBatch, Math.ceil(all.length / this.lanes));
-    for (let i = 0; i < all.length; i += size) {
-      const batch = all.slice(i, i + size);
+    this.scheduled = false;
+    const free = this.lanes - this.running;
+    const size = Math.max(this.minBatch, Math.ceil(this.pending.length / free));
+    while (this.running < this.lanes && this.pending.length > 0) {
+      const batch = this.pending.splice(0, size);
+      this.running++;
       // A request the library refuses outright (a TypeError) fails its batch, not the process.
       Promise.resolve()
         .then(() => this.run(batch.map((p) => p.req)))
         .then(
           (results) => results.forEach((r, k) => (r instanceof Error ? batch[k]!.reject(r) : batch[k]!.resolve(r))),
           (err: unknown) => batch.forEach((p) => p.reject(err instanceof Error ? err : new Error(String(err)))),
-        );
+        )
+        .finally(() => {
+          this.running--;
+          this.schedule();
+        });
     }
   };
 }
@@ -163,7 +178,7 @@ export function sharedNativeBatches(): NativeShared | undefined {
   if (native && !shared) {
     shared = {
       // A hand-off costs about as much as listing 20 items or copying one small file.
-      lister: new NativeBatches((reqs) => native.list(reqs.map((r) => r[0]), reqs.map((r) => r[1])), 16),
+      lister: new NativeBatches((reqs) => native.list(reqs.map((r) => r[0]), reqs.map((r) => r[1])), 16, 4),
       copier: new NativeBatches((reqs) => native.copy(reqs), 4),
       ...(native.ops
         ? {
