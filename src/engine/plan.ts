@@ -127,138 +127,177 @@ export interface PlanOptions {
  * Decides what to do to make `dst` match `src` in the given mode. Pure: listings in, actions out.
  */
 export function plan(src: Tree, dst: Tree, options: PlanOptions): Plan {
-  const { mode } = options;
-  const window = modifyWindow(options.srcPrecisionNs, options.dstPrecisionNs);
-  const out: Plan = {
-    mkdirs: [],
-    moves: [...(options.moves ?? [])],
-    transfers: [],
-    deletes: [],
-    dirMetas: [],
-    skipped: [],
-    unchanged: 0,
-    deletedFiles: 0,
-    bytes: 0,
-  };
-  // Items of folders found equal whole on both sides are unchanged without being listed here.
-  out.unchanged = src.equalItems;
-  // Folders whose destination side we must not descend into (a conflict stands there).
-  const blocked: RelPath[] = [];
-  const isBlocked = (path: RelPath) => blocked.some((b) => isSameOrInside(path, b));
-  // Folders whose mtime our own work will move (a child written, renamed or removed).
-  const touched = new Set<RelPath>();
-  const touch = (path: RelPath) => touched.add(parentOf(path));
-  // Destination folders that could not be listed: what they hold is unknown, so nothing is
-  // written into them (it could overwrite what we cannot see). They are reported as failures.
-  const unknown = dst.errors.map((e) => e.path);
-  const fold = folding(options.dstNormalizesNames ?? true);
-  const lookup = destinationLookup(dst, options.dstCaseSensitive ?? true, fold);
-  const inRange = timeClamp(options.dstTimeRange);
-  // Source paths by their case-folded form, where the destination folds case (made once, used twice).
-  const srcFolded = options.dstCaseSensitive === false ? foldedPaths(src, fold) : undefined;
-  const unstorable = unstorableItems(src, options, srcFolded);
-  out.skipped.push(...new Set(unstorable.values()));
-  // A move changes both folders it touches.
-  for (const m of out.moves) {
-    touch(m.from);
-    touch(m.to);
+  const p = new Planner(src, dst, options);
+  for (const [path, s] of src.entries) if (path !== '') p.item(path, s);
+  p.root();
+  if (options.mode === 'mirror' && options.allowDeletes) p.deletions();
+  p.temps();
+  p.folderTimes();
+  return p.sorted();
+}
+
+/** One plan being made: what it holds so far, and what it has learnt on the way. */
+class Planner {
+  readonly out: Plan;
+  private readonly mode: SyncMode;
+  private readonly window: bigint;
+  /** Folders whose destination side we must not descend into (a conflict stands there). */
+  private readonly blocked: RelPath[] = [];
+  /** Folders whose mtime our own work will move (a child written, renamed or removed). */
+  private readonly touched = new Set<RelPath>();
+  /**
+   * Destination folders that could not be listed: what they hold is unknown, so nothing is written
+   * into them (it could overwrite what we cannot see). They are reported as failures.
+   */
+  private readonly unknown: RelPath[];
+  private readonly fold: (path: RelPath) => string;
+  private readonly lookup: (path: RelPath) => Entry | undefined;
+  private readonly inRange: (e: Entry) => Entry;
+  /** Source paths by their case-folded form, where the destination folds case (made once, used twice). */
+  private readonly srcFolded: ReadonlyMap<string, RelPath[]> | undefined;
+  private readonly unstorable: Map<RelPath, Skipped>;
+
+  constructor(
+    private readonly src: Tree,
+    private readonly dst: Tree,
+    private readonly options: PlanOptions,
+  ) {
+    this.mode = options.mode;
+    this.window = modifyWindow(options.srcPrecisionNs, options.dstPrecisionNs);
+    this.out = {
+      mkdirs: [],
+      moves: [...(options.moves ?? [])],
+      transfers: [],
+      deletes: [],
+      dirMetas: [],
+      skipped: [],
+      // Items of folders found equal whole on both sides are unchanged without being listed here.
+      unchanged: src.equalItems,
+      deletedFiles: 0,
+      bytes: 0,
+    };
+    this.unknown = dst.errors.map((e) => e.path);
+    this.fold = folding(options.dstNormalizesNames ?? true);
+    this.lookup = destinationLookup(dst, options.dstCaseSensitive ?? true, this.fold);
+    this.inRange = timeClamp(options.dstTimeRange);
+    this.srcFolded = options.dstCaseSensitive === false ? foldedPaths(src, this.fold) : undefined;
+    this.unstorable = unstorableItems(src, options, this.srcFolded);
+    this.out.skipped.push(...new Set(this.unstorable.values()));
+    // A move changes both folders it touches.
+    for (const m of this.out.moves) this.touch(m.from).touch(m.to);
   }
 
-  for (const [path, s] of src.entries) {
-    if (path === '') continue;
-    if (blocked.length > 0 && isBlocked(parentOf(path))) continue;
-    if (unknown.length > 0 && unknown.some((u) => isSameOrInside(path, u))) continue;
-    const d = lookup(path);
-
-    if (unstorable.has(path)) {
+  /** Plans one source item (the root aside). */
+  item(path: RelPath, s: Entry): void {
+    if (this.blocked.length > 0 && this.isBlocked(parentOf(path))) return;
+    if (this.unknown.length > 0 && this.unknown.some((u) => isSameOrInside(path, u))) return;
+    if (this.unstorable.has(path)) {
       // Nothing is written for it, and (since it is in the source) nothing deleted at its path.
-      if (s.type === 'dir') blocked.push(path);
-      continue;
+      if (s.type === 'dir') this.blocked.push(path);
+      return;
     }
-
     if (s.type === 'special') {
-      out.skipped.push({ path, reason: 'special-file' });
-      continue;
+      this.out.skipped.push({ path, reason: 'special-file' });
+      return;
     }
-
+    const d = this.lookup(path);
     if (d === undefined) {
-      addNew(out, path, s, []);
-      touch(path);
-      continue;
+      addNew(this.out, path, s, []);
+      this.touch(path);
+    } else if (s.type !== d.type) {
+      this.typeChange(path, s, d);
+    } else {
+      this.sameType(path, s, d);
     }
+  }
 
-    const diff = compareEntries(inRange(s), inRange(d), window, options.contentDiffers?.get(path), options.compareModes);
-
-    if (s.type !== d.type) {
-      // A type change replaces what the destination holds, so only a mirror makes one (update and
-      // missing never delete or overwrite with another kind of item), and never over excluded items.
-      if (mode !== 'mirror' || (d.type === 'dir' && dst.holdsExcluded.has(path))) {
-        out.skipped.push({ path, reason: mode === 'mirror' ? 'holds-excluded' : 'type-conflict' });
-        if (s.type === 'dir') blocked.push(path);
-        continue;
-      }
-      const doomed = d.type === 'dir' ? subtree(dst, path) : [{ path, entry: d }];
-      addNew(out, path, s, doomed);
-      touch(path);
-      out.deletedFiles += doomed.filter((x) => x.entry.type !== 'dir').length;
-      continue;
+  /**
+   * A type change replaces what the destination holds, so only a mirror makes one (update and
+   * missing never delete or overwrite with another kind of item), and never over excluded items.
+   */
+  private typeChange(path: RelPath, s: Entry, d: Entry): void {
+    const { out } = this;
+    if (this.mode !== 'mirror' || (d.type === 'dir' && this.dst.holdsExcluded.has(path))) {
+      out.skipped.push({ path, reason: this.mode === 'mirror' ? 'holds-excluded' : 'type-conflict' });
+      if (s.type === 'dir') this.blocked.push(path);
+      return;
     }
+    const doomed = d.type === 'dir' ? subtree(this.dst, path) : [{ path, entry: d }];
+    addNew(out, path, s, doomed);
+    this.touch(path);
+    out.deletedFiles += doomed.filter((x) => x.entry.type !== 'dir').length;
+  }
 
+  private sameType(path: RelPath, s: Entry, d: Entry): void {
+    const { out, mode, window } = this;
+    const diff = compareEntries(this.inRange(s), this.inRange(d), window, this.options.contentDiffers?.get(path), this.options.compareModes);
     if (s.type === 'dir') {
-      if (mode !== 'missing' && (diff.mode || diff.mtime)) {
-        out.dirMetas.push({ op: 'dirMeta', path, src: s, mode: diff.mode });
-      }
-      continue;
-    }
-
-    if (mode === 'missing') {
+      if (mode !== 'missing' && (diff.mode || diff.mtime)) out.dirMetas.push({ op: 'dirMeta', path, src: s, mode: diff.mode });
+    } else if (mode === 'missing') {
       out.unchanged++;
-      continue;
-    }
-
-    if (diff.content) {
-      if (mode === 'update' && s.type === 'file' && d.mtimeNs > s.mtimeNs && !sameTime(s.mtimeNs, d.mtimeNs, window)) {
-        out.skipped.push({ path, reason: 'destination-newer' });
-        continue;
-      }
+    } else if (!diff.content) {
+      if (diff.mtime || diff.mode) out.transfers.push({ op: 'meta', path, src: s, mtime: diff.mtime, mode: diff.mode });
+      out.unchanged++;
+    } else if (mode === 'update' && s.type === 'file' && d.mtimeNs > s.mtimeNs && !sameTime(s.mtimeNs, d.mtimeNs, window)) {
+      out.skipped.push({ path, reason: 'destination-newer' });
+    } else {
       out.transfers.push({ op: 'copy', path, src: s, replace: [{ path, entry: d }] });
       out.bytes += s.size;
-      touch(path);
-    } else if (diff.mtime || diff.mode) {
-      out.transfers.push({ op: 'meta', path, src: s, mtime: diff.mtime, mode: diff.mode });
-      out.unchanged++;
-    } else {
-      out.unchanged++;
+      this.touch(path);
     }
   }
 
-  const srcRoot = src.entries.get('');
-  const dstRoot = dst.entries.get('');
-  if (mode !== 'missing' && srcRoot && dstRoot) {
-    const diff = compareEntries(srcRoot, dstRoot, window, undefined, options.compareModes);
-    if (diff.mode || diff.mtime) out.dirMetas.push({ op: 'dirMeta', path: '', src: srcRoot, mode: diff.mode });
+  /** The root's own metadata (missing mode leaves existing folders' metadata alone). */
+  root(): void {
+    const srcRoot = this.src.entries.get('');
+    const dstRoot = this.dst.entries.get('');
+    if (this.mode === 'missing' || !srcRoot || !dstRoot) return;
+    const diff = compareEntries(srcRoot, dstRoot, this.window, undefined, this.options.compareModes);
+    if (diff.mode || diff.mtime) this.out.dirMetas.push({ op: 'dirMeta', path: '', src: srcRoot, mode: diff.mode });
   }
 
-  if (mode === 'mirror' && options.allowDeletes) planDeletes(src, dst, out, touch, srcFolded, [...unstorable.keys()], fold);
-
-  for (const temp of dst.temps) {
-    out.deletes.push({ op: 'delete', path: temp, entry: TEMP_ENTRY, temp: true });
-    touch(temp);
+  deletions(): void {
+    planDeletes(this.src, this.dst, this.out, (p) => this.touch(p), this.srcFolded, [...this.unstorable.keys()], this.fold);
   }
 
-  // Every folder whose contents we change gets its recorded mtime back at the end (missing mode
-  // leaves existing folders' metadata alone).
-  const queued = new Set(out.dirMetas.map((a) => a.path));
-  for (const path of touched) {
-    if (queued.has(path) || mode === 'missing') continue;
-    const s = src.entries.get(path);
-    if (s?.type === 'dir' && !isBlocked(path)) out.dirMetas.push({ op: 'dirMeta', path, src: s, mode: false });
+  /** Temp files a stopped run left behind. */
+  temps(): void {
+    for (const temp of this.dst.temps) {
+      this.out.deletes.push({ op: 'delete', path: temp, entry: TEMP_ENTRY, temp: true });
+      this.touch(temp);
+    }
   }
 
-  out.mkdirs.sort((a, b) => depthOf(a.path) - depthOf(b.path));
-  out.deletes.sort(deepestFirst);
-  out.dirMetas.sort(deepestFirst);
-  return out;
+  /**
+   * Every folder whose contents we change gets its recorded mtime back at the end (missing mode
+   * leaves existing folders' metadata alone).
+   */
+  folderTimes(): void {
+    if (this.mode === 'missing') return;
+    const queued = new Set(this.out.dirMetas.map((a) => a.path));
+    for (const path of this.touched) {
+      if (queued.has(path)) continue;
+      const s = this.src.entries.get(path);
+      if (s?.type === 'dir' && !this.isBlocked(path)) this.out.dirMetas.push({ op: 'dirMeta', path, src: s, mode: false });
+    }
+  }
+
+  /** The plan, each list in the order it runs. */
+  sorted(): Plan {
+    this.out.mkdirs.sort((a, b) => depthOf(a.path) - depthOf(b.path));
+    this.out.deletes.sort(deepestFirst);
+    this.out.dirMetas.sort(deepestFirst);
+    return this.out;
+  }
+
+  private touch(path: RelPath): this {
+    this.touched.add(parentOf(path));
+    return this;
+  }
+
+  private isBlocked(path: RelPath): boolean {
+    return this.blocked.some((b) => isSameOrInside(path, b));
+  }
 }
 
 /**
