@@ -77,7 +77,7 @@ export class LocalStorage implements Storage {
     const posix = process.platform !== 'win32';
     this.capabilities = {
       // Two times this close are equal (README, "Equality"): comfortably coarser than the microsecond
-      // Node's double-seconds utimes keeps (times.ts); the copy itself keeps the microsecond.
+      // Node's double-seconds utimes keeps (fs-worker.ts); the copy itself keeps the microsecond.
       // Drives that keep coarser times say so when measured.
       mtimePrecisionNs: NS_PER_MS,
       caseSensitive: process.platform === 'linux',

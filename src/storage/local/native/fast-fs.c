@@ -456,8 +456,12 @@ static _Thread_local char small_buffer[SMALL_FILE];
 // The mode of a copy: >= 0 as given, -1 the source's, KEEP_CREATED as the file system made it.
 #define KEEP_CREATED (-2)
 
-// Item kinds as Replacing names them (the same numbers as KIND_*).
+// What a rename may replace (Replacing in storage.ts): anything, nothing, or only the item as
+// listed (rep_kind, numbered as KIND_*, rep_size and rep_mtime).
 enum { REPLACE_ANY = -1, REPLACE_NOTHING = 0, REPLACE_ITEM = 1 };
+
+// Which path a failure is about, so its error names that one.
+enum { ABOUT_FROM = 0, ABOUT_TO = 1, ABOUT_RENAME_TO = 2 };
 
 // One file to copy, and how it failed. Mirrors fs-worker.ts's CopyRequest and copy().
 typedef struct {
@@ -484,7 +488,7 @@ typedef struct {
   // The failure: an errno from `syscall`, or one of our codes with its text.
   int err;
   const char *syscall, *code, *what;
-  int about;      // which path the failure is about: 0 from, 1 to, 2 rename_to
+  int about;      // ABOUT_*: which path the failure is about
   bool at_target; // about the final name rather than the copy (JavaScript's atTarget)
 } CopyJob;
 
@@ -647,8 +651,8 @@ static int cached_folder(FolderCache *c, const char *root, const char *path, con
 static bool open_folders(CopyJob *j, FolderCache *cache) {
   j->to_dir = cached_folder(cache, j->root, j->to, &j->to_leaf);
   if (j->to_dir < 0) {
-    if (errno == ELOOP) fail_code(j, "ECHANGED", "a folder on the way is a symlink now (put in its place?); nothing was written through it", 1);
-    else fail_errno(j, errno, "open", 1);
+    if (errno == ELOOP) fail_code(j, "ECHANGED", "a folder on the way is a symlink now (put in its place?); nothing was written through it", ABOUT_TO);
+    else fail_errno(j, errno, "open", ABOUT_TO);
     return false;
   }
   if (!j->rename_to) return true;
@@ -661,8 +665,8 @@ static bool open_folders(CopyJob *j, FolderCache *cache) {
   j->rename_dir = open_beneath(j->rename_root ? j->rename_root : j->root, j->rename_to, &j->rename_leaf);
   j->own_rename_dir = true;
   if (j->rename_dir < 0) {
-    if (errno == ELOOP) fail_code(j, "ECHANGED", "a folder on the way is a symlink now (put in its place?); nothing was written through it", 2);
-    else fail_errno(j, errno, "open", 2);
+    if (errno == ELOOP) fail_code(j, "ECHANGED", "a folder on the way is a symlink now (put in its place?); nothing was written through it", ABOUT_RENAME_TO);
+    else fail_errno(j, errno, "open", ABOUT_RENAME_TO);
     return false;
   }
   return true;
@@ -674,40 +678,40 @@ static struct timespec to_timespec(int64_t ns) {
   return t;
 }
 
-// The copy: opened without following links (a FIFO never waits), checked, written to a new file,
-// given its mode and times, flushed, and the source checked again by path (an editor saving a file
-// renames a new one over it). Returns false with the failure in j.
 // A new file from bytes in memory: written, given its mode and times, flushed.
 static bool write_file(CopyJob *j) {
   int dst = openat(j->to_dir, j->to_leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (dst < 0) {
-    fail_errno(j, errno, "open", 1);
+    fail_errno(j, errno, "open", ABOUT_TO);
     return false;
   }
   struct timespec times[2] = {to_timespec(j->atime), to_timespec(j->mtime)};
   int err = write_all(dst, j->data, j->data_len);
-  if (err) fail_errno(j, err, "write", 1);
-  else if (j->mode >= 0 && fchmod(dst, (mode_t)j->mode) != 0) fail_errno(j, errno, "fchmod", 1);
-  else if (futimens(dst, times) != 0) fail_errno(j, errno, "futimens", 1);
-  else if (j->fsync && fsync(dst) != 0) fail_errno(j, errno, "fsync", 1);
-  if (close(dst) != 0 && !j->err && !j->code) fail_errno(j, errno, "close", 1);
+  if (err) fail_errno(j, err, "write", ABOUT_TO);
+  else if (j->mode >= 0 && fchmod(dst, (mode_t)j->mode) != 0) fail_errno(j, errno, "fchmod", ABOUT_TO);
+  else if (futimens(dst, times) != 0) fail_errno(j, errno, "futimens", ABOUT_TO);
+  else if (j->fsync && fsync(dst) != 0) fail_errno(j, errno, "fsync", ABOUT_TO);
+  if (close(dst) != 0 && !j->err && !j->code) fail_errno(j, errno, "close", ABOUT_TO);
   return !j->err && !j->code;
 }
 
+// The copy: opened without following links (a FIFO never waits), checked, written to a new file,
+// given its mode and times, flushed, and the source checked again by path (an editor saving a file
+// renames a new one over it). Returns false with the failure in j.
 static bool copy_file(CopyJob *j) {
   if (j->data) return write_file(j);
   int src = -1, dst = -1;
   struct stat before, after;
   src = open(j->from, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (src < 0) {
-    fail_errno(j, errno, "open", 0);
+    fail_errno(j, errno, "open", ABOUT_FROM);
     return false;
   }
-  if (fstat(src, &before) != 0) fail_errno(j, errno, "fstat", 0);
-  else if (S_ISDIR(before.st_mode)) fail_code(j, "EISDIR", "is a directory", 0);
-  else if (!S_ISREG(before.st_mode)) fail_code(j, "ECHANGED", "is no longer a regular file", 0);
+  if (fstat(src, &before) != 0) fail_errno(j, errno, "fstat", ABOUT_FROM);
+  else if (S_ISDIR(before.st_mode)) fail_code(j, "EISDIR", "is a directory", ABOUT_FROM);
+  else if (!S_ISREG(before.st_mode)) fail_code(j, "ECHANGED", "is no longer a regular file", ABOUT_FROM);
   else if (j->check && ((double)before.st_size != j->expect_size || !same_ns(before.st_mtim, j->expect_mtime)))
-    fail_code(j, "ECHANGED", "changed while being copied", 0);
+    fail_code(j, "ECHANGED", "changed while being copied", ABOUT_FROM);
   if (j->err || j->code) goto done;
 
   // Private until fchmod gives it its mode (a umask or a folder's default ACL would change a mode
@@ -716,30 +720,30 @@ static bool copy_file(CopyJob *j) {
   mode_t final_mode = j->mode >= 0 ? (mode_t)j->mode : before.st_mode & 07777;
   dst = openat(j->to_dir, j->to_leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (dst < 0) {
-    fail_errno(j, errno, "open", 1);
+    fail_errno(j, errno, "open", ABOUT_TO);
     goto done;
   }
   int err = copy_content(src, dst, before.st_size);
   struct timespec times[2] = {to_timespec(j->atime), to_timespec(j->mtime)};
-  if (err == -1) fail_code(j, "ECHANGED", "changed while being copied", 0);
-  else if (err) fail_errno(j, err, "write", 1);
-  else if (j->mode != KEEP_CREATED && fchmod(dst, final_mode) != 0) fail_errno(j, errno, "fchmod", 1);
-  else if (futimens(dst, times) != 0) fail_errno(j, errno, "futimens", 1);
-  else if (j->fsync && fsync(dst) != 0) fail_errno(j, errno, "fsync", 1);
+  if (err == -1) fail_code(j, "ECHANGED", "changed while being copied", ABOUT_FROM);
+  else if (err) fail_errno(j, err, "write", ABOUT_TO);
+  else if (j->mode != KEEP_CREATED && fchmod(dst, final_mode) != 0) fail_errno(j, errno, "fchmod", ABOUT_TO);
+  else if (futimens(dst, times) != 0) fail_errno(j, errno, "futimens", ABOUT_TO);
+  else if (j->fsync && fsync(dst) != 0) fail_errno(j, errno, "fsync", ABOUT_TO);
   else if (j->check) {
     if (lstat(j->from, &after) != 0) {
-      if (errno == ENOENT) fail_code(j, "ENOENT", "source vanished", 0);
-      else fail_errno(j, errno, "lstat", 0);
+      if (errno == ENOENT) fail_code(j, "ENOENT", "source vanished", ABOUT_FROM);
+      else fail_errno(j, errno, "lstat", ABOUT_FROM);
     } else if (!S_ISREG(after.st_mode)) {
-      fail_code(j, "ECHANGED", "is no longer a regular file", 0);
+      fail_code(j, "ECHANGED", "is no longer a regular file", ABOUT_FROM);
     } else if (after.st_ino != before.st_ino || (double)after.st_size != j->expect_size || !same_ns(after.st_mtim, j->expect_mtime)) {
-      fail_code(j, "ECHANGED", "changed while being copied", 0);
+      fail_code(j, "ECHANGED", "changed while being copied", ABOUT_FROM);
     }
   }
 
 done:
   if (src >= 0) close(src);
-  if (dst >= 0 && close(dst) != 0 && !j->err && !j->code) fail_errno(j, errno, "close", 1);
+  if (dst >= 0 && close(dst) != 0 && !j->err && !j->code) fail_errno(j, errno, "close", ABOUT_TO);
   return !j->err && !j->code;
 }
 
@@ -806,19 +810,19 @@ static void place(CopyJob *j) {
   j->at_target = true;
   struct stat st;
   if (j->replacing == REPLACE_ANY) {
-    if (renameat(j->to_dir, j->to_leaf, j->rename_dir, j->rename_leaf) != 0) fail_errno(j, errno, "rename", 2);
+    if (renameat(j->to_dir, j->to_leaf, j->rename_dir, j->rename_leaf) != 0) fail_errno(j, errno, "rename", ABOUT_RENAME_TO);
     return;
   }
   if (j->replacing == REPLACE_ITEM) {
     if (fstatat(j->rename_dir, j->rename_leaf, &st, AT_SYMLINK_NOFOLLOW) == 0) {
       int kind = kind_of(st.st_mode);
       bool same = kind == j->rep_kind && (kind == KIND_FILE ? (double)st.st_size : 0) == j->rep_size && same_ns(st.st_mtim, j->rep_mtime);
-      if (!same) fail_code(j, "EAPPEARED", "changed in the destination since it was listed", 2);
-      else if (renameat(j->to_dir, j->to_leaf, j->rename_dir, j->rename_leaf) != 0) fail_errno(j, errno, "rename", 2);
+      if (!same) fail_code(j, "EAPPEARED", "changed in the destination since it was listed", ABOUT_RENAME_TO);
+      else if (renameat(j->to_dir, j->to_leaf, j->rename_dir, j->rename_leaf) != 0) fail_errno(j, errno, "rename", ABOUT_RENAME_TO);
       return;
     }
     if (errno != ENOENT) {
-      fail_errno(j, errno, "lstat", 2);
+      fail_errno(j, errno, "lstat", ABOUT_RENAME_TO);
       return;
     }
   }
@@ -827,18 +831,18 @@ static void place(CopyJob *j) {
   if (!err) return;
   if (strcmp(call, "unlink") == 0) {
     // The copy is at its final name and also still at its temp name: the next run removes the latter.
-    fail_errno(j, err, call, 1);
+    fail_errno(j, err, call, ABOUT_TO);
   } else if (err == EEXIST) {
-    fail_code(j, "EAPPEARED", "appeared in the destination since it was listed", 2);
+    fail_code(j, "EAPPEARED", "appeared in the destination since it was listed", ABOUT_RENAME_TO);
   } else if (err == EPERM || err == ENOTSUP || err == EMLINK || err == EXDEV || err == ENOSYS) {
     // No hard links here: a look, then a rename (a short window remains).
-    if (fstatat(j->rename_dir, j->rename_leaf, &st, AT_SYMLINK_NOFOLLOW) == 0) fail_code(j, "EAPPEARED", "appeared in the destination since it was listed", 2);
+    if (fstatat(j->rename_dir, j->rename_leaf, &st, AT_SYMLINK_NOFOLLOW) == 0) fail_code(j, "EAPPEARED", "appeared in the destination since it was listed", ABOUT_RENAME_TO);
     else if (renameat(j->to_dir, j->to_leaf, j->rename_dir, j->rename_leaf) != 0) {
-      if (errno == EEXIST || errno == ENOTEMPTY) fail_code(j, "EAPPEARED", "appeared in the destination since it was listed", 2);
-      else fail_errno(j, errno, "rename", 2);
+      if (errno == EEXIST || errno == ENOTEMPTY) fail_code(j, "EAPPEARED", "appeared in the destination since it was listed", ABOUT_RENAME_TO);
+      else fail_errno(j, errno, "rename", ABOUT_RENAME_TO);
     }
   } else {
-    fail_errno(j, err, call, 2);
+    fail_errno(j, err, call, ABOUT_RENAME_TO);
   }
 }
 
@@ -863,7 +867,7 @@ static void copy_execute(napi_env env, void *data) {
 }
 
 static napi_value copy_error(napi_env env, CopyJob *j) {
-  const char *path = j->about == 0 ? (j->from ? j->from : "(bytes)") : j->about == 1 ? j->to : j->rename_to;
+  const char *path = j->about == ABOUT_FROM ? (j->from ? j->from : "(bytes)") : j->about == ABOUT_TO ? j->to : j->rename_to;
   const char *code = j->code ? j->code : errno_code(j->err);
   char what[256];
   if (j->code) snprintf(what, sizeof what, "%s", j->what);
@@ -906,7 +910,7 @@ static void copy_complete(napi_env env, napi_status status, void *data) {
   for (size_t i = 0; i < batch->count; i++) {
     CopyJob *j = &batch->jobs[i];
     // Cancelled work never ran: each file reports an I/O error rather than a copy it did not make.
-    if (status != napi_ok && !j->err && !j->code) fail_errno(j, EIO, "copy", 1);
+    if (status != napi_ok && !j->err && !j->code) fail_errno(j, EIO, "copy", ABOUT_TO);
     napi_set_element(env, results, (uint32_t)i, j->err || j->code ? copy_error(env, j) : none);
   }
   napi_resolve_deferred(env, batch->deferred, results);
@@ -1011,8 +1015,20 @@ static napi_value copy(napi_env env, napi_callback_info info) {
 // The other changes the local backend makes below its root (fs-worker.ts's unlink, rmdir, mkdir,
 // rename, utimes, chmod, symlink), each through the folder opened beneath the root as copies are,
 // so that none goes through a folder swapped for a symlink meanwhile. Same errors as fs-worker.ts.
+typedef enum { OP_UNKNOWN, OP_UNLINK, OP_RMDIR, OP_MKDIR, OP_RENAME, OP_UTIMES, OP_CHMOD, OP_SYMLINK, OP_FSYNC, OP_SYNCFS } Op;
+
+// The names JavaScript gives the ops, by Op (native.ts's NativeOpRequest).
+static const char *const OP_NAMES[] = {"", "unlink", "rmdir", "mkdir", "rename", "utimes", "chmod", "symlink", "fsync", "syncfs"};
+
+static Op op_named(const char *name) {
+  for (size_t i = 1; name && i < sizeof OP_NAMES / sizeof *OP_NAMES; i++)
+    if (strcmp(name, OP_NAMES[i]) == 0) return (Op)i;
+  return OP_UNKNOWN;
+}
+
 typedef struct {
-  char *op, *target;
+  Op op;
+  char *target;
   bool times;
   CopyJob j;  // root, `to` (the path), `rename_to` (rename's target), replacing, mode, times, failure
 } OpJob;
@@ -1030,23 +1046,43 @@ typedef struct {
 static void flush_root(CopyJob *j, bool whole) {
   int fd = open(j->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
-    fail_errno(j, errno, "open", 1);
+    fail_errno(j, errno, "open", ABOUT_TO);
     return;
   }
 #ifdef __linux__
-  if (whole ? syncfs(fd) != 0 : fsync(fd) != 0) fail_errno(j, errno, whole ? "syncfs" : "fsync", 1);
+  if (whole ? syncfs(fd) != 0 : fsync(fd) != 0) fail_errno(j, errno, whole ? "syncfs" : "fsync", ABOUT_TO);
 #else
-  if (whole) fail_code(j, "ENOSYS", "syncfs is Linux only", 1);
-  else if (fsync(fd) != 0) fail_errno(j, errno, "fsync", 1);
+  if (whole) fail_code(j, "ENOSYS", "syncfs is Linux only", ABOUT_TO);
+  else if (fsync(fd) != 0) fail_errno(j, errno, "fsync", ABOUT_TO);
 #endif
   close(fd);
+}
+
+// Linux has no lchmod: the item itself opened as a handle, then changed through /proc.
+static void chmod_beneath(CopyJob *j, int dir, const char *leaf) {
+  int fd = openat(dir, leaf, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0) fail_errno(j, errno, "open", ABOUT_TO);
+  else if (fstat(fd, &st) != 0) fail_errno(j, errno, "fstat", ABOUT_TO);
+  else if (S_ISLNK(st.st_mode)) fail_code(j, "ELOOP", "is a symlink", ABOUT_TO);
+  else {
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    if (chmod(proc, (mode_t)j->mode) != 0) {
+      // No /proc (a chroot): the item opened for reading, never following a link, then fchmod.
+      int rd = errno == ENOENT ? openat(dir, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) : -1;
+      if (rd < 0 || fchmod(rd, (mode_t)j->mode) != 0) fail_errno(j, errno, "chmod", ABOUT_TO);
+      if (rd >= 0) close(rd);
+    }
+  }
+  if (fd >= 0) close(fd);
 }
 
 static void run_op(OpJob *o) {
   CopyJob *j = &o->j;
   j->to_dir = j->rename_dir = -1;
   FolderCache cache = {NULL, NULL, 0, -1};
-  if (strcmp(o->op, "rename") != 0) {
+  if (o->op != OP_RENAME) {
     free(j->rename_to);
     j->rename_to = NULL;
   } else {
@@ -1057,51 +1093,44 @@ static void run_op(OpJob *o) {
   }
   // The root itself (a folder to flush, or the file system holding it) is opened as it is.
   bool at_root = strcmp(j->to, j->root) == 0;
-  if (strcmp(o->op, "syncfs") == 0 || (at_root && strcmp(o->op, "fsync") == 0)) {
-    flush_root(j, strcmp(o->op, "syncfs") == 0);
+  if (o->op == OP_SYNCFS || (at_root && o->op == OP_FSYNC)) {
+    flush_root(j, o->op == OP_SYNCFS);
     return;
   }
   if (!open_folders(j, &cache)) return;
   int dir = j->to_dir;
   const char *leaf = j->to_leaf;
   struct timespec times[2] = {to_timespec(j->atime), to_timespec(j->mtime)};
-  if (strcmp(o->op, "unlink") == 0) {
-    if (unlinkat(dir, leaf, 0) != 0) fail_errno(j, errno, "unlink", 1);
-  } else if (strcmp(o->op, "rmdir") == 0) {
-    if (unlinkat(dir, leaf, AT_REMOVEDIR) != 0) fail_errno(j, errno, "rmdir", 1);
-  } else if (strcmp(o->op, "mkdir") == 0) {
-    if (mkdirat(dir, leaf, (mode_t)j->mode) != 0) fail_errno(j, errno, "mkdir", 1);
-  } else if (strcmp(o->op, "utimes") == 0) {
-    if (utimensat(dir, leaf, times, AT_SYMLINK_NOFOLLOW) != 0) fail_errno(j, errno, "utime", 1);
-  } else if (strcmp(o->op, "chmod") == 0) {
-    // Linux has no lchmod: the item itself opened as a handle, then changed through /proc.
-    int fd = openat(dir, leaf, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0) fail_errno(j, errno, "open", 1);
-    else if (fstat(fd, &st) != 0) fail_errno(j, errno, "fstat", 1);
-    else if (S_ISLNK(st.st_mode)) fail_code(j, "ELOOP", "is a symlink", 1);
-    else {
-      char proc[64];
-      snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-      if (chmod(proc, (mode_t)j->mode) != 0) {
-        // No /proc (a chroot): the item opened for reading, never following a link, then fchmod.
-        int rd = errno == ENOENT ? openat(dir, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) : -1;
-        if (rd < 0 || fchmod(rd, (mode_t)j->mode) != 0) fail_errno(j, errno, "chmod", 1);
-        if (rd >= 0) close(rd);
-      }
+  switch (o->op) {
+    case OP_UNLINK:
+      if (unlinkat(dir, leaf, 0) != 0) fail_errno(j, errno, "unlink", ABOUT_TO);
+      break;
+    case OP_RMDIR:
+      if (unlinkat(dir, leaf, AT_REMOVEDIR) != 0) fail_errno(j, errno, "rmdir", ABOUT_TO);
+      break;
+    case OP_MKDIR:
+      if (mkdirat(dir, leaf, (mode_t)j->mode) != 0) fail_errno(j, errno, "mkdir", ABOUT_TO);
+      break;
+    case OP_UTIMES:
+      if (utimensat(dir, leaf, times, AT_SYMLINK_NOFOLLOW) != 0) fail_errno(j, errno, "utime", ABOUT_TO);
+      break;
+    case OP_CHMOD:
+      chmod_beneath(j, dir, leaf);
+      break;
+    case OP_FSYNC: {
+      // A file or folder written earlier without a flush; never through a symlink, never waiting on a FIFO.
+      int fd = openat(dir, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+      if (fd < 0) fail_errno(j, errno, "open", ABOUT_TO);
+      else if (fsync(fd) != 0) fail_errno(j, errno, "fsync", ABOUT_TO);
+      if (fd >= 0) close(fd);
+      break;
     }
-    if (fd >= 0) close(fd);
-  } else if (strcmp(o->op, "fsync") == 0) {
-    // A file or folder written earlier without a flush; never through a symlink, never waiting on a FIFO.
-    int fd = openat(dir, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) fail_errno(j, errno, "open", 1);
-    else if (fsync(fd) != 0) fail_errno(j, errno, "fsync", 1);
-    if (fd >= 0) close(fd);
-  } else if (strcmp(o->op, "symlink") == 0) {
-    if (symlinkat(o->target, dir, leaf) != 0) fail_errno(j, errno, "symlink", 1);
-    else if (o->times && utimensat(dir, leaf, times, AT_SYMLINK_NOFOLLOW) != 0) fail_errno(j, errno, "utime", 1);
-  } else {
-    fail_code(j, "EINVAL", "unknown operation", 1);
+    case OP_SYMLINK:
+      if (symlinkat(o->target, dir, leaf) != 0) fail_errno(j, errno, "symlink", ABOUT_TO);
+      else if (o->times && utimensat(dir, leaf, times, AT_SYMLINK_NOFOLLOW) != 0) fail_errno(j, errno, "utime", ABOUT_TO);
+      break;
+    default:
+      fail_code(j, "EINVAL", "unknown operation", ABOUT_TO);
   }
   if (cache.fd >= 0) close(cache.fd);
 }
@@ -1116,7 +1145,7 @@ static void free_op_batch(napi_env env, OpBatch *batch) {
   if (batch->work) napi_delete_async_work(env, batch->work);
   for (size_t i = 0; i < batch->count; i++) {
     OpJob *o = &batch->jobs[i];
-    free(o->op), free(o->target), free(o->j.to), free(o->j.rename_to), free(o->j.root), free(o->j.rename_root);
+    free(o->target), free(o->j.to), free(o->j.rename_to), free(o->j.root), free(o->j.rename_root);
   }
   free(batch->jobs);
   free(batch);
@@ -1129,7 +1158,7 @@ static void ops_complete(napi_env env, napi_status status, void *data) {
   napi_create_array_with_length(env, batch->count, &results);
   for (size_t i = 0; i < batch->count; i++) {
     CopyJob *j = &batch->jobs[i].j;
-    if (status != napi_ok && !j->err && !j->code) fail_errno(j, EIO, batch->jobs[i].op, 1);
+    if (status != napi_ok && !j->err && !j->code) fail_errno(j, EIO, OP_NAMES[batch->jobs[i].op], ABOUT_TO);
     napi_set_element(env, results, (uint32_t)i, j->err || j->code ? copy_error(env, j) : none);
   }
   napi_resolve_deferred(env, batch->deferred, results);
@@ -1142,13 +1171,15 @@ static bool read_op(napi_env env, napi_value r, OpJob *o) {
   bool ok = true;
   napi_valuetype type;
   CopyJob *j = &o->j;
-  o->op = string_arg(env, element(env, r, 0));
+  char *name = string_arg(env, element(env, r, 0));
+  o->op = op_named(name);
+  free(name);
   j->root = string_arg(env, element(env, r, 1));
   j->to = string_arg(env, element(env, r, 2));
   napi_value second = element(env, r, 3);
   napi_typeof(env, second, &type);
   if (type == napi_string) {
-    if (o->op && strcmp(o->op, "symlink") == 0) o->target = string_arg(env, second);
+    if (o->op == OP_SYMLINK) o->target = string_arg(env, second);
     else j->rename_to = string_arg(env, second);
   }
   napi_get_value_int32(env, element(env, r, 4), &j->mode);
@@ -1159,9 +1190,9 @@ static bool read_op(napi_env env, napi_value r, OpJob *o) {
   napi_value root2 = element(env, r, 9);
   napi_typeof(env, root2, &type);
   if (type == napi_string) j->rename_root = string_arg(env, root2);
-  bool rename = o->op && strcmp(o->op, "rename") == 0;
-  bool symlink = o->op && strcmp(o->op, "symlink") == 0;
-  return ok && o->op && j->root && j->to && (!rename || j->rename_to) && (!symlink || o->target);
+  bool rename = o->op == OP_RENAME;
+  bool symlink = o->op == OP_SYMLINK;
+  return ok && o->op != OP_UNKNOWN && j->root && j->to && (!rename || j->rename_to) && (!symlink || o->target);
 }
 
 // ops(requests): Promise<(Error | null)[]>, the changes made on the thread pool in order.
