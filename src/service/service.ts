@@ -5,7 +5,7 @@ import type { RelPath } from '../core/rel-path.js';
 import { sync, type SyncOptions } from '../engine/sync.js';
 import { HeldChangedError, previewHeld, type HeldDeletions } from './held.js';
 import { isPhonePair, phoneOf, type PhoneInfo, type PhoneTracker } from './phones.js';
-import type { VersionStore } from '../engine/versions.js';
+import type { VersionStore } from '../storage/versions.js';
 import { UNSTORABLE, type Skipped } from '../engine/plan.js';
 import { describeSkip } from '../engine/skips.js';
 import { formatCountOf } from '../core/format.js';
