@@ -148,6 +148,25 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
     await Promise.all([...this.pairs.values()].map((r) => this.stopPair(r)));
   }
 
+  /**
+   * Resolves once the service is quiet: no command runs or waits on any pair, and no pair's loop is
+   * busy (a step running or due, see PairWatcher.busy). A test says "nothing happened" only after this.
+   * Events the system has queued already (for changes made before the call) are taken in first.
+   */
+  async settled(): Promise<void> {
+    const watchers = () => [...this.pairs.values()].flatMap((r) => (r.watcher ? [r.watcher] : []));
+    for (;;) {
+      await new Promise((resolve) => setImmediate(resolve));
+      const commands = [...this.queues.values()];
+      await Promise.allSettled([...commands, ...watchers().map((w) => w.settled())]);
+      const now = [...this.queues.values()];
+      const noNewCommand = now.length === commands.length && now.every((q, i) => q === commands[i]);
+      if (noNewCommand && watchers().every((w) => !w.busy)) return;
+      // A step due waits for its events' window (tens of ms) on a real timer: look again once it may have begun.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
   status(): PairStatus[] {
     return this.store.pairs().map((p) => this.pairs.get(p.id)?.status ?? this.initialStatus(p));
   }
