@@ -1,19 +1,32 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
-import { runStamp, type VersionStore } from './engine/versions.js';
+import { pathToFileURL } from 'node:url';
 import type { DestinationProbe } from './service/destination-check.js';
+import { embeddedFile, isSingleBinary } from './single-binary.js';
 import { AdbStorage } from './storage/adb/adb-storage.js';
 import { isAdbLocation, parseAdbLocation } from './storage/adb/endpoint.js';
+import { locateBundledFiles } from './storage/local/bundled-files.js';
 import { LocalStorage } from './storage/local/local-storage.js';
 import { LocalVersions } from './storage/local/local-versions.js';
 import { lookAtFolder, writeMarker } from './storage/local/pair-marker-file.js';
 import { linuxVolumes } from './storage/local/volume.js';
 import type { Storage } from './storage/storage.js';
+import { runStamp, type VersionStore } from './storage/versions.js';
 import { watchMounts, type MountWatch } from './watch/mounts.js';
+
+// The single binary carries the local backend's native library and worker inside itself: they are
+// extracted when a local folder first needs them.
+if (isSingleBinary()) {
+  locateBundledFiles({
+    nativeLibrary: () => embeddedFile('native/fast-fs.node'),
+    fsWorker: () => pathToFileURL(embeddedFile('cli/fs-worker.mjs')),
+  });
+}
 
 /**
  * The composition root: the one place that picks real implementations. Commands ask it for
- * storages and version stores and never construct a backend themselves.
+ * storages and version stores and never construct a backend themselves; host.ts adds what only
+ * the service needs.
  */
 export const app = {
   /** A storage for a folder argument: a local path, or a phone's `adb:[SERIAL:]/PATH`. */

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { places } from '../config/places.js';
-import { ServiceHost } from '../service/host.js';
+import { startHost } from '../host.js';
 import { ExitCode } from './exit-codes.js';
 import type { Io } from './sync-command.js';
 import { UsageError } from './usage-error.js';
@@ -25,7 +25,7 @@ export async function runCommand(argv: string[], io: Io, signal: AbortSignal): P
     io.stdout.write(`${RUN_HELP}\n`);
     return ExitCode.OK;
   }
-  const host = await ServiceHost.start(places(values['config-dir']), (line, text, level) => {
+  const host = await startHost(places(values['config-dir']), (line, text, level) => {
     if (values.json) {
       if (Object.keys(line).length > 0) io.stdout.write(`${JSON.stringify(line)}\n`);
     } else if (text && level !== 'debug') {

@@ -14,7 +14,7 @@ import { installHelper, shippedHelper } from '../desktop/tray-helper.js';
 import type { IconState } from '../desktop/tray-menu.js';
 import { listDevices } from '../storage/adb/devices.js';
 import { AdbServer } from '../storage/adb/server.js';
-import { ServiceHost } from '../service/host.js';
+import { startHost } from '../host.js';
 import { ExitCode } from './exit-codes.js';
 import { preparePair } from './pair-command.js';
 import type { Io } from './sync-command.js';
@@ -45,7 +45,7 @@ export async function trayCommand(argv: string[], io: Io, signal: AbortSignal): 
   const assets = assetsDir();
   const helper = trayHelper();
 
-  const host = await ServiceHost.start(places(values['config-dir']), (line, text, level) => {
+  const host = await startHost(places(values['config-dir']), (line, text, level) => {
     if (text && level !== 'debug') io.stderr.write(`${text}\n`);
   });
   const notifier = new DesktopNotifier((why) => host.log.write('warn', why));

@@ -1,13 +1,5 @@
 import type { NotifyLevel } from '../config/schema.js';
-
-/** Something the user may need to hear about. */
-export interface Happening {
-  /** The pair it is about; absent for the app itself (a config set aside). */
-  pairId?: string;
-  pairName?: string;
-  kind: 'failed' | 'stopped' | 'source-missing' | 'destination-missing' | 'held' | 'unstorable' | 'config' | 'synced' | 'phone-synced' | 'drive-connected';
-  message: string;
-}
+import type { Happening } from '../service/notifications.js';
 
 /** Good news: told at the level `all`, except a phone sync and a backup drive back, which the `errors` level tells too. */
 const GOOD: ReadonlySet<Happening['kind']> = new Set(['synced', 'phone-synced', 'drive-connected']);

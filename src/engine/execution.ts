@@ -7,7 +7,7 @@ import { BATCH_LIMITS, DurableBatches, type BatchItem, type BatchLimits } from '
 import type { Move } from './moves.js';
 import type { Action } from './plan.js';
 import { withRetry, type RetryPolicy } from './retry.js';
-import type { VersionStore } from './versions.js';
+import type { VersionStore } from '../storage/versions.js';
 
 export interface ExecuteContext {
   src: Storage;

@@ -1,18 +1,13 @@
 import type { Entry } from '../core/entry.js';
 import { baseName, isSameOrInside, parentOf, type RelPath } from '../core/rel-path.js';
 import { sameTime } from './compare.js';
-import type { Plan } from './plan.js';
+import type { Move, Plan } from './plan.js';
 import type { Tree } from './tree.js';
 
 /** A file renamed (not only moved to another folder) is matched from this size up; smaller ones are copied again. */
 export const MIN_RENAMED_SIZE = 1024 * 1024;
 
-/** A destination item given a new path instead of being deleted there and copied again. */
-export interface Move {
-  from: RelPath;
-  to: RelPath;
-  entry: Entry;
-}
+export type { Move };
 
 /**
  * Renames and moves in the source, found in a mirror's plan as an item to delete in the destination

@@ -4,7 +4,6 @@ import type { SyncMode } from '../core/modes.js';
 import { baseName, depthOf, isSameOrInside, parentOf, type RelPath } from '../core/rel-path.js';
 import type { NameLimit } from '../storage/storage.js';
 import { compareEntries, modifyWindow, sameTime } from './compare.js';
-import type { Move } from './moves.js';
 import type { Tree } from './tree.js';
 
 /** A destination item that has to go, with what it was (for versioning and counting). */
@@ -27,6 +26,16 @@ export type Action =
   | { op: 'delete'; path: RelPath; entry: Entry; temp?: boolean }
   /** Set a folder's mode and mtime once everything inside it is done. */
   | { op: 'dirMeta'; path: RelPath; src: Entry; mode: boolean };
+
+/**
+ * A destination item given a new path instead of being deleted there and copied again (found by
+ * moves.ts, which reads plans: the type lives here so the two do not import each other).
+ */
+export interface Move {
+  from: RelPath;
+  to: RelPath;
+  entry: Entry;
+}
 
 export type SkipReason =
   | 'special-file'

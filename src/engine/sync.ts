@@ -19,7 +19,7 @@ import { plan as makePlan, type Plan, type PlanOptions, type Skipped } from './p
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 import { scan, scanPair, type PairScanOptions } from './scan.js';
 import { countNonFolders, emptyTree, type Tree } from './tree.js';
-import type { VersionStore } from './versions.js';
+import type { VersionStore } from '../storage/versions.js';
 
 export interface SyncOptions {
   mode: SyncMode;

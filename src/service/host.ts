@@ -1,21 +1,24 @@
 import { RefusedError } from '../core/errors.js';
 import type { Places } from '../config/places.js';
-import { LOG_LEVELS, NOTIFY_LEVELS, type LogLevel, type Pair, type Settings } from '../config/schema.js';
+import { LOG_LEVELS, NOTIFY_LEVELS, type LogLevel, type NotifyLevel, type Pair, type Settings } from '../config/schema.js';
 import { ConfigStore } from '../config/store.js';
-import { DesktopNotifier } from '../desktop/notifier.js';
-import { NotifyPolicy, type Happening } from '../desktop/notify-policy.js';
-import { folderWatcher } from '../watch/folder-watcher.js';
-import { app } from '../app.js';
+import type { MountWatch } from '../watch/mounts.js';
 import { announce, serveControl, type ControlRequest } from './control.js';
 import { InstanceLock } from './instance-lock.js';
 import { RotatingLog } from './log.js';
-import { Service, type ServiceEvent } from './service.js';
+import type { Notifications, OpenNotifications } from './notifications.js';
+import { Service, type ServiceDeps, type ServiceEvent } from './service.js';
 import { phoneSyncedText } from './phones.js';
-import { AdbServer } from '../storage/adb/server.js';
-import { DeviceTracker } from '../storage/adb/track-devices.js';
 
 /** A line of what the host does: `line` for `--json`, `text` for people (empty: nothing to say). */
 export type HostOutput = (line: Record<string, unknown>, text: string, level: LogLevel) => void;
+
+/** The real parts a host runs on, built by the composition root (app.ts). */
+export interface HostParts extends Omit<ServiceDeps, 'watchMounts'> {
+  /** As ServiceDeps.watchMounts; `onFallback` says why the mount table is read at intervals instead. */
+  watchMounts?(onChange: () => void, onFallback: (why: string) => void): MountWatch;
+  notifications: OpenNotifications;
+}
 
 /** A first sync that took longer than this gets a notification when it is done. */
 const LONG_SYNC_MS = 30_000;
@@ -34,7 +37,7 @@ export class ServiceHost {
   ) {}
 
   /** Takes the lock (refused when another instance runs), opens the config and starts every pair. */
-  static async start(where: Places, output: HostOutput): Promise<ServiceHost> {
+  static async start(where: Places, output: HostOutput, parts: HostParts): Promise<ServiceHost> {
     // The lock lives with the config it guards, whatever the environment says about run-time folders.
     const lock = InstanceLock.acquire(where.config);
     const released = () => {
@@ -60,16 +63,18 @@ export class ServiceHost {
         output(line, text, level);
       };
       for (const p of problems) say({ event: 'problem', message: p.message, keptAt: p.keptAt }, keptText(p), 'warn');
+      const { watchMounts, notifications, ...deps } = parts;
       const service = new Service(store, {
-        openStorage: app.openStorage,
-        openVersions: app.openVersions,
-        watchFolder: folderWatcher,
-        now: () => performance.now(),
-        phones: () => new DeviceTracker(new AdbServer()),
-        destinations: app.destinations(),
-        watchMounts: (onChange) => app.watchMounts(onChange, (why) => say({ event: 'mounts', message: why }, `Mounted drives: ${why}; the mount table is read every 3 s instead.`, 'info')),
+        ...deps,
+        ...(watchMounts && {
+          watchMounts: (onChange) => watchMounts(onChange, (why) => say({ event: 'mounts', message: why }, `Mounted drives: ${why}; the mount table is read every 3 s instead.`, 'info')),
+        }),
       });
-      const notify = notifications(store, () => host?.current.notifications ?? initial.notifications, (why) => say({ event: 'problem', message: why }, why, 'warn'));
+      const notify = notifications(
+        () => host?.current.notifications ?? initial.notifications,
+        (pairId) => pairNotifyLevel(store, pairId),
+        (why) => say({ event: 'problem', message: why }, why, 'warn'),
+      );
       for (const p of problems) notify.add({ kind: 'config', message: keptText(p) });
       const shown = new Map<string, string>();
       service.on('event', (e) => report(e, say, notify, shown));
@@ -125,7 +130,7 @@ function keptText(p: { message: string; keptAt?: string }): string {
 }
 
 /** The log and output lines, and the notifications, for one service event. */
-function report(e: ServiceEvent, say: HostOutput, notify: ReturnType<typeof notifications>, lastShown: Map<string, string>): void {
+function report(e: ServiceEvent, say: HostOutput, notify: Notifications, lastShown: Map<string, string>): void {
   if (e.type === 'synced') {
     if (e.clean) notify.ok(e.pair.id);
     // A phone sync that brought something is worth telling: the phone may be unplugged any moment.
@@ -157,42 +162,13 @@ function report(e: ServiceEvent, say: HostOutput, notify: ReturnType<typeof noti
   say({ event: 'status', ...e.status }, changed ? `${e.status.name}: ${e.status.state}${why ? ` (${why})` : ''}` : '', 'info');
 }
 
-/** The notification policy in front of the desktop notifier, with the timer for what had to wait. */
-function notifications(store: ConfigStore, level: () => Settings['notifications'], onUnavailable: (why: string) => void) {
-  const pairLevel = (id: string) => {
-    try {
-      return store.find(id)?.notify ?? 'all';
-    } catch {
-      return 'all'; // a config edited by hand while running: say too much rather than too little
-    }
-  };
-  const policy = new NotifyPolicy(level, pairLevel);
-  const desktop = new DesktopNotifier(onUnavailable);
-  let timer: NodeJS.Timeout | undefined;
-  const schedule = () => {
-    if (timer) clearTimeout(timer);
-    timer = undefined;
-    const at = policy.nextFlushAt();
-    if (at === undefined) return;
-    timer = setTimeout(
-      () => {
-        timer = undefined;
-        for (const n of policy.flush(Date.now())) void desktop.show(n);
-        schedule();
-      },
-      Math.max(0, at - Date.now()),
-    );
-    timer.unref();
-  };
-  return {
-    add(h: Happening) {
-      const n = policy.add(h, Date.now());
-      if (n) void desktop.show(n);
-      schedule();
-    },
-    ok: (pairId: string) => policy.ok(pairId),
-    stop: () => timer && clearTimeout(timer),
-  };
+/** A pair's own notification level, read from the config each time. */
+function pairNotifyLevel(store: ConfigStore, pairId: string): NotifyLevel {
+  try {
+    return store.find(pairId)?.notify ?? 'all';
+  } catch {
+    return 'all'; // a config edited by hand while running: say too much rather than too little
+  }
 }
 
 /** One request from `synctray pair …`, `status` or `settings` in another process. */

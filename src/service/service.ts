@@ -5,7 +5,7 @@ import type { RelPath } from '../core/rel-path.js';
 import { sync, type SyncOptions } from '../engine/sync.js';
 import { HeldChangedError, previewHeld, type HeldDeletions } from './held.js';
 import { isPhonePair, phoneOf, type PhoneInfo, type PhoneTracker } from './phones.js';
-import type { VersionStore } from '../engine/versions.js';
+import type { VersionStore } from '../storage/versions.js';
 import { UNSTORABLE, type Skipped } from '../engine/plan.js';
 import { describeSkip } from '../engine/skips.js';
 import { formatCountOf } from '../core/format.js';
@@ -146,6 +146,25 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
     await Promise.all([...this.queues.values()].map((q) => q.catch(() => undefined)));
     this.tracker?.stop();
     await Promise.all([...this.pairs.values()].map((r) => this.stopPair(r)));
+  }
+
+  /**
+   * Resolves once the service is quiet: no command runs or waits on any pair, and no pair's loop is
+   * busy (a step running or due, see PairWatcher.busy). A test says "nothing happened" only after this.
+   * Events the system has queued already (for changes made before the call) are taken in first.
+   */
+  async settled(): Promise<void> {
+    const watchers = () => [...this.pairs.values()].flatMap((r) => (r.watcher ? [r.watcher] : []));
+    for (;;) {
+      await new Promise((resolve) => setImmediate(resolve));
+      const commands = [...this.queues.values()];
+      await Promise.allSettled([...commands, ...watchers().map((w) => w.settled())]);
+      const now = [...this.queues.values()];
+      const noNewCommand = now.length === commands.length && now.every((q, i) => q === commands[i]);
+      if (noNewCommand && watchers().every((w) => !w.busy)) return;
+      // A step due waits for its events' window (tens of ms) on a real timer: look again once it may have begun.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
   }
 
   status(): PairStatus[] {

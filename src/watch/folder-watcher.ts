@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { joinRel, parentOf, type RelPath } from '../core/rel-path.js';
+import type { WatchEvent } from './coalesce.js';
 import type { FolderWatcher, WatchFolder } from './watch-pair.js';
 
 /** What fs.watch throws when the system's watches (or descriptors) run out. */
@@ -27,125 +28,142 @@ interface Watch {
  * Not seen: an overflow of the kernel's event queue (Node drops it); the periodic rescan covers it.
  */
 export function folderWatcher(root: string, ignore: (path: RelPath, isDir: boolean) => boolean): WatchFolder {
-  return async (onEvent, onError): Promise<FolderWatcher> => {
-    const watches = new Map<RelPath, Watch>();
-    const abs = (rel: RelPath) => (rel === '' ? root : path.join(root, rel));
-    const rootIno = fs.statSync(root).ino;
-    let closed = false;
-    let starting = true;
-    let limit: Error | undefined;
+  return async (onEvent, onError) => TreeWatch.start(root, ignore, onEvent, onError);
+}
 
-    const watchOne = (dir: RelPath, ino: number): boolean => {
-      if (limit) return false;
-      try {
-        const handle = fs.watch(abs(dir), { persistent: true }, (type, name) => changed(dir, type, name));
-        handle.on('error', (err) => {
-          unwatch(dir);
-          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') onError(err);
-        });
-        watches.set(dir, { handle, ino, children: new Set() });
-        if (dir !== '') watches.get(parentOf(dir))?.children.add(dir);
-        return true;
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code ?? '';
-        if (LIMITS.has(code)) {
-          // While starting, the promise rejects with it; later the pair hears of it once.
-          limit = err as Error;
-          if (!starting) onError(limit);
-        } else if (code !== 'ENOENT') {
-          // Gone meanwhile is reported by its parent; anything else is worth saying.
-          onError(err as Error);
-        }
-        return false;
-      }
-    };
+/** The watches of one folder tree, kept as folders come and go. */
+class TreeWatch implements FolderWatcher {
+  private readonly watches = new Map<RelPath, Watch>();
+  private closed = false;
+  private starting = true;
+  private limit: Error | undefined;
 
-    /** Watches `dir` and every folder below it that is not excluded. */
-    const watchTree = (dir: RelPath, ino: number): void => {
-      if (!watchOne(dir, ino)) return;
-      let items: fs.Dirent[];
-      try {
-        items = fs.readdirSync(abs(dir), { withFileTypes: true });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') onError(err as Error);
-        return;
-      }
-      for (const item of items) {
-        if (!item.isDirectory()) continue;
-        const sub = joinRel(dir, item.name);
-        if (ignore(sub, true)) continue;
-        let st: fs.Stats;
-        try {
-          st = fs.lstatSync(abs(sub));
-        } catch {
-          continue;
-        }
-        if (st.isDirectory()) watchTree(sub, st.ino);
-      }
-    };
+  private constructor(
+    private readonly root: string,
+    private readonly rootIno: number,
+    private readonly ignore: (path: RelPath, isDir: boolean) => boolean,
+    private readonly onEvent: (event: WatchEvent) => void,
+    private readonly onError: (err: Error) => void,
+  ) {}
 
-    /** Stops watching `dir` and everything below it. */
-    const unwatch = (dir: RelPath): void => {
-      const w = watches.get(dir);
-      if (!w) return;
-      for (const child of w.children) unwatch(child);
-      w.handle.close();
-      watches.delete(dir);
-      if (dir !== '') watches.get(parentOf(dir))?.children.delete(dir);
-    };
-
-    const changed = (dir: RelPath, type: string, name: string | Buffer | null): void => {
-      if (closed) return;
-      if (dir === '') {
-        // The root moved or removed shows as an event in it, named as the root itself.
-        let now: fs.Stats | undefined;
-        try {
-          now = fs.statSync(root);
-        } catch {
-          now = undefined;
-        }
-        if (!now?.isDirectory()) return onEvent({ kind: 'unlinkDir', path: '' });
-        if (now.ino !== rootIno) return onEvent({ kind: 'rootChanged' });
-      }
-      // No name: the kernel dropped events (its queue overflowed), so anything may have changed.
-      if (name === null) return onEvent({ kind: 'rescan' });
-      const rel = joinRel(dir, name.toString());
-      // Content written to a file: nothing to look up (a folder's own change is harmless as one).
-      if (type === 'change') return ignore(rel, false) ? undefined : onEvent({ kind: 'change', path: rel });
-      let st: fs.Stats | undefined;
-      try {
-        st = fs.lstatSync(abs(rel));
-      } catch {
-        st = undefined;
-      }
-      const watched = watches.get(rel);
-      if (st?.isDirectory()) {
-        if (ignore(rel, true)) return;
-        if (watched?.ino === st.ino) return onEvent({ kind: 'change', path: rel });
-        // New, or another folder where a watched one was (deleted and made again, renamed over).
-        if (watched) unwatch(rel);
-        watchTree(rel, st.ino);
-        return onEvent({ kind: 'addDir', path: rel });
-      }
-      if (watched) {
-        unwatch(rel);
-        return onEvent({ kind: 'unlinkDir', path: rel });
-      }
-      if (ignore(rel, false)) return;
-      onEvent({ kind: st === undefined ? 'unlink' : 'add', path: rel });
-    };
-
-    watchTree('', rootIno);
-    starting = false;
-    if (limit) {
-      unwatch('');
-      throw limit;
+  /** Watches the whole tree; rejects with the system's limit when it is reached meanwhile. */
+  static start(root: string, ignore: (path: RelPath, isDir: boolean) => boolean, onEvent: (event: WatchEvent) => void, onError: (err: Error) => void): TreeWatch {
+    const tree = new TreeWatch(root, fs.statSync(root).ino, ignore, onEvent, onError);
+    tree.watchTree('', tree.rootIno);
+    tree.starting = false;
+    if (tree.limit) {
+      tree.unwatch('');
+      throw tree.limit;
     }
-    return {
-      close: async () => {
-        closed = true;
-        unwatch('');
-      },
-    };
-  };
+    return tree;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.unwatch('');
+  }
+
+  private abs(rel: RelPath): string {
+    return rel === '' ? this.root : path.join(this.root, rel);
+  }
+
+  private watchOne(dir: RelPath, ino: number): boolean {
+    if (this.limit) return false;
+    try {
+      const handle = fs.watch(this.abs(dir), { persistent: true }, (type, name) => this.changed(dir, type, name));
+      handle.on('error', (err) => {
+        this.unwatch(dir);
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.onError(err);
+      });
+      this.watches.set(dir, { handle, ino, children: new Set() });
+      if (dir !== '') this.watches.get(parentOf(dir))?.children.add(dir);
+      return true;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? '';
+      if (LIMITS.has(code)) {
+        // While starting, start() throws it; later the pair hears of it once.
+        this.limit = err as Error;
+        if (!this.starting) this.onError(this.limit);
+      } else if (code !== 'ENOENT') {
+        // Gone meanwhile is reported by its parent; anything else is worth saying.
+        this.onError(err as Error);
+      }
+      return false;
+    }
+  }
+
+  /** Watches `dir` and every folder below it that is not excluded. */
+  private watchTree(dir: RelPath, ino: number): void {
+    if (!this.watchOne(dir, ino)) return;
+    let items: fs.Dirent[];
+    try {
+      items = fs.readdirSync(this.abs(dir), { withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.onError(err as Error);
+      return;
+    }
+    for (const item of items) {
+      if (!item.isDirectory()) continue;
+      const sub = joinRel(dir, item.name);
+      if (this.ignore(sub, true)) continue;
+      let st: fs.Stats;
+      try {
+        st = fs.lstatSync(this.abs(sub));
+      } catch {
+        continue;
+      }
+      if (st.isDirectory()) this.watchTree(sub, st.ino);
+    }
+  }
+
+  /** Stops watching `dir` and everything below it. */
+  private unwatch(dir: RelPath): void {
+    const w = this.watches.get(dir);
+    if (!w) return;
+    for (const child of w.children) this.unwatch(child);
+    w.handle.close();
+    this.watches.delete(dir);
+    if (dir !== '') this.watches.get(parentOf(dir))?.children.delete(dir);
+  }
+
+  private changed(dir: RelPath, type: string, name: string | Buffer | null): void {
+    if (this.closed) return;
+    if (dir === '') {
+      // The root moved or removed shows as an event in it, named as the root itself.
+      let now: fs.Stats | undefined;
+      try {
+        now = fs.statSync(this.root);
+      } catch {
+        now = undefined;
+      }
+      if (!now?.isDirectory()) return this.onEvent({ kind: 'unlinkDir', path: '' });
+      if (now.ino !== this.rootIno) return this.onEvent({ kind: 'rootChanged' });
+    }
+    // No name: the kernel dropped events (its queue overflowed), so anything may have changed.
+    if (name === null) return this.onEvent({ kind: 'rescan' });
+    const rel = joinRel(dir, name.toString());
+    // Content written to a file: nothing to look up (a folder's own change is harmless as one).
+    if (type === 'change') return this.ignore(rel, false) ? undefined : this.onEvent({ kind: 'change', path: rel });
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.lstatSync(this.abs(rel));
+    } catch {
+      st = undefined;
+    }
+    const watched = this.watches.get(rel);
+    if (st?.isDirectory()) {
+      if (this.ignore(rel, true)) return;
+      if (watched?.ino === st.ino) return this.onEvent({ kind: 'change', path: rel });
+      // New, or another folder where a watched one was (deleted and made again, renamed over).
+      if (watched) this.unwatch(rel);
+      this.watchTree(rel, st.ino);
+      return this.onEvent({ kind: 'addDir', path: rel });
+    }
+    if (watched) {
+      this.unwatch(rel);
+      return this.onEvent({ kind: 'unlinkDir', path: rel });
+    }
+    if (this.ignore(rel, false)) return;
+    this.onEvent({ kind: st === undefined ? 'unlink' : 'add', path: rel });
+  }
 }

@@ -120,6 +120,8 @@ export class PairWatcher {
   private lookNow: (() => Promise<void>) | undefined;
   /** Where the destination was last reported to have moved. */
   private movedTo: string | undefined;
+  /** Work started outside a step and not awaited by anyone (see settled()). */
+  private readonly underWay = new Set<Promise<unknown>>();
 
   constructor(
     private readonly src: Storage,
@@ -132,7 +134,11 @@ export class PairWatcher {
   }
 
   /** Watches first (so nothing done during the first sync is missed), then syncs everything. */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    return this.track(this.begin());
+  }
+
+  private async begin(): Promise<void> {
     await this.startWatching();
     if (this.stopped) {
       // Stopped while the watcher was starting: it is this call's to close.
@@ -163,6 +169,22 @@ export class PairWatcher {
     return this.totals;
   }
 
+  /**
+   * Resolves once nothing is under way: no step runs, and no start, watcher restart or look for a
+   * missing side is in progress. What comes next waits for a timer (the events' window, a retry, a
+   * rescan, the next look) or an event; a test says "nothing happened" only after this. Events the
+   * system has queued already (for changes made before the call) are taken in first.
+   */
+  async settled(): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve));
+    while (this.running || this.underWay.size > 0) await Promise.allSettled([this.running, ...this.underWay]);
+  }
+
+  /** A step runs or is due (its events wait for their window to end, see settleMs), or other work is under way. */
+  get busy(): boolean {
+    return this.running !== undefined || this.underWay.size > 0 || this.dueTimer !== undefined;
+  }
+
   get currentState(): PairState {
     return this.state;
   }
@@ -188,14 +210,14 @@ export class PairWatcher {
       if (this.pollTimer !== undefined && this.lookNow) {
         this.deps.clearTimeout(this.pollTimer);
         this.pollTimer = undefined;
-        void this.lookNow();
+        this.track(this.lookNow());
       }
       return;
     }
     if (this.running || this.waiting()) return;
     const check = async () => {
       const ready = await this.destinationReady();
-      if (!this.stopped && !this.waiting() && !ready.ready) await this.waitFor('destination', FULL, ready);
+      if (!this.stopped && !this.waiting() && !ready.ready) await this.waitFor('destination', ready);
     };
     this.running = check()
       .catch(() => undefined)
@@ -231,7 +253,7 @@ export class PairWatcher {
   private onEvent(event: WatchEvent): void {
     if (this.stopped) return;
     // Another folder now stands at the source's path: the watches follow the old one. Watch anew.
-    if (event.kind === 'rootChanged') void this.restartWatching();
+    if (event.kind === 'rootChanged') this.track(this.restartWatching());
     this.aggregator.add(event, this.deps.now());
     this.scheduleDue();
   }
@@ -260,7 +282,7 @@ export class PairWatcher {
         `the source is rescanned every ${Math.round(every / 1000)} s instead. To watch again, raise the limit, e.g. ` +
         '`sudo sysctl fs.inotify.max_user_watches=524288` (add it to /etc/sysctl.d/ to keep it), then restart.',
     });
-    void this.watcher?.close();
+    if (this.watcher) this.track(this.watcher.close());
     this.watcher = undefined;
     this.scheduleRescan(every);
   }
@@ -320,6 +342,13 @@ export class PairWatcher {
     return this.running;
   }
 
+  /** Keeps `work` in underWay until it ends; returns it. */
+  private track(work: Promise<void>): Promise<void> {
+    this.underWay.add(work);
+    void work.finally(() => this.underWay.delete(work)).catch(() => undefined);
+    return work;
+  }
+
   private waiting(): boolean {
     return this.state === 'waiting-for-source' || this.state === 'waiting-for-destination';
   }
@@ -330,12 +359,12 @@ export class PairWatcher {
     if (this.synced && (await this.gone(this.dst))) {
       // The gate may say more than "gone" (which drive is not connected).
       const why = await this.destinationReady();
-      return this.waitFor('destination', scope, why.ready ? undefined : why);
+      return this.waitFor('destination', why.ready ? undefined : why);
     }
     if (this.stopped) return;
     const ready = await this.destinationReady();
     if (this.stopped) return;
-    if (!ready.ready) return this.waitFor('destination', scope, ready);
+    if (!ready.ready) return this.waitFor('destination', ready);
     this.setState(first ? 'scanning' : 'syncing');
     // The approval this step was given; one made while it runs is for the next full step.
     const approval = scope.full ? this.approved : undefined;
@@ -353,11 +382,11 @@ export class PairWatcher {
       });
     } catch (err) {
       if (this.stopped) return;
-      if (await this.gone(this.src)) return this.waitFor('source', scope);
+      if (await this.gone(this.src)) return this.waitFor('source');
       if (this.stopped) return;
       const after = await this.destinationReady();
       if (this.stopped) return;
-      if (!after.ready) return this.waitFor('destination', FULL, after);
+      if (!after.ready) return this.waitFor('destination', after);
       const message = err instanceof Error ? err.message : String(err);
       this.report({ type: 'error', message });
       this.setState('error', message);
@@ -374,13 +403,13 @@ export class PairWatcher {
     if (this.stopped) return;
     // A step whose source vanished under it (a scoped one sees only part): nothing was deleted
     // there, as the guard and the root check see to; now wait for the source.
-    if (await this.gone(this.src)) return this.waitFor('source', FULL);
+    if (await this.gone(this.src)) return this.waitFor('source');
     if (this.stopped) return;
     if (result.fatal || result.failed > 0) {
       // Failures from a drive that went away during the step: wait for it rather than retry.
       const after = await this.destinationReady();
       if (this.stopped) return;
-      if (!after.ready) return this.waitFor('destination', FULL, after);
+      if (!after.ready) return this.waitFor('destination', after);
       this.setState(result.fatal ? 'error' : 'watching', result.fatal?.message);
       return this.retryLater(scope);
     }
@@ -443,7 +472,7 @@ export class PairWatcher {
    * Closes the watcher (it may watch what is gone) and looks for the missing side until it is back,
    * then compares everything. The step that found it gone is not lost: the full step covers it.
    */
-  private async waitFor(which: 'source' | 'destination', _scope: Scope, gate?: DestinationReadiness & { ready: false }): Promise<void> {
+  private async waitFor(which: 'source' | 'destination', gate?: DestinationReadiness & { ready: false }): Promise<void> {
     const storage = which === 'source' ? this.src : this.dst;
     this.approved = undefined;
     const goneReason = `${storage.description} is gone (drive unplugged, folder renamed or deleted?); nothing is ${which === 'source' ? 'deleted' : 'written'} until it is back`;
@@ -468,7 +497,7 @@ export class PairWatcher {
       }
       if (this.stopped) return;
       if (stillGone) {
-        this.pollTimer = this.deps.setTimeout(() => void look(), this.options.sourcePollMs ?? 1000);
+        this.pollTimer = this.deps.setTimeout(() => void this.track(look()), this.options.sourcePollMs ?? 1000);
         return;
       }
       this.lookNow = undefined;
@@ -484,7 +513,7 @@ export class PairWatcher {
       void this.runStep(undefined, false);
     };
     if (which === 'destination') this.lookNow = look;
-    if (!this.stopped) this.pollTimer = this.deps.setTimeout(() => void look(), this.options.sourcePollMs ?? 1000);
+    if (!this.stopped) this.pollTimer = this.deps.setTimeout(() => void this.track(look()), this.options.sourcePollMs ?? 1000);
   }
 
   /** Tells once where the gate found the destination now (see the `moved` report). */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { NotifyLevel } from '../../src/config/schema.js';
-import { NotifyPolicy, type Happening } from '../../src/desktop/notify-policy.js';
+import { NotifyPolicy } from '../../src/desktop/notify-policy.js';
+import type { Happening } from '../../src/service/notifications.js';
 
 const MIN = 60_000;
 const failed = (message: string, pairId = 'p1'): Happening => ({ pairId, pairName: pairId === 'p1' ? 'Photos' : 'Docs', kind: 'failed', message });

@@ -46,7 +46,9 @@ const at = (p: string) => path.join(root, p);
 const backedUp = () => fs.readdirSync(at('backup/notes')).filter((n) => n !== '.synctray-pair');
 const config = () => at('config');
 const cli = (...args: string[]) => runCli([...args, '--config-dir', config()]);
-const stateOf = async (name: string) => (JSON.parse((await cli('status', '--json')).stdout) as { pairs: { name: string; state: string }[] }).pairs.find((p) => p.name === name)?.state;
+const pairStatus = async (name: string) => (JSON.parse((await cli('status', '--json')).stdout) as { pairs: { name: string; state: string; held?: string }[] }).pairs.find((p) => p.name === name);
+const stateOf = async (name: string) => (await pairStatus(name))?.state;
+const heldAndIdle = (p: { state: string; held?: string } | undefined) => p?.state === 'idle' && p.held !== undefined;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The tray icon's window in trayer, once the helper has put it there. */
@@ -55,11 +57,24 @@ function iconWindow(d: Desktop): string | undefined {
   return r.status === 0 ? r.stdout.trim().split('\n')[0] : undefined;
 }
 
-/** Opens the menu with a right-click on the icon and presses `keys`. */
+/** How many of the helper's menus are shown (the menu, and a submenu opened from it). */
+function menusShown(d: Desktop): number {
+  const r = spawnSync('xdotool', ['search', '--onlyvisible', '--classname', '^tray_linux_release'], { env: d.env, encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim().split('\n').length : 0;
+}
+
+/** Opens the menu with a right-click on the icon (again, if a click came before the icon took clicks) and presses `keys`. */
 async function menu(d: Desktop, keys: string[], shot?: string): Promise<void> {
-  const win = iconWindow(d)!;
-  d.x('xdotool', ['mousemove', '--window', win, '8', '8', 'click', '3']);
-  await sleep(500);
+  await waitFor(() => menusShown(d) === 0, 'no menu shown', { intervalMs: 20 });
+  await waitFor(
+    async () => {
+      d.x('xdotool', ['mousemove', '--window', iconWindow(d)!, '8', '8', 'click', '3']);
+      for (const giveUp = performance.now() + 1000; performance.now() < giveUp; await sleep(20)) if (menusShown(d) > 0) return true;
+      return false;
+    },
+    'the menu',
+    { timeoutMs: 15_000 },
+  );
   if (shot) d.x('import', ['-window', 'root', '-crop', '600x420+800+0', path.join(ARTIFACTS, shot)]);
   if (keys.length > 0) d.x('xdotool', ['key', '--delay', '80', ...keys]);
 }
@@ -91,7 +106,7 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     // Down: the pair's submenu; Right: into it, on its first item that can be clicked: Pause.
     await menu(desktop, ['Down'], 'tray-menu.png');
     desktop.x('xdotool', ['key', '--delay', '80', 'Right']);
-    await sleep(300);
+    await waitFor(() => menusShown(desktop!) === 2, 'the submenu', { intervalMs: 20 });
     desktop.x('import', ['-window', 'root', '-crop', '900x420+500+0', path.join(ARTIFACTS, 'tray-submenu.png')]);
     desktop.x('xdotool', ['key', 'Return']);
     await waitFor(async () => (await stateOf('photos')) === 'paused', 'the pair paused from the menu', { intervalMs: 50 });
@@ -101,7 +116,6 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     desktop.x('xdotool', ['key', 'Escape']);
 
     // Quit: the last item (Up from the top wraps to it).
-    await sleep(700);
     await menu(desktop, ['Up', 'Return']);
     const r = await tray.done;
     tray = undefined;
@@ -130,7 +144,6 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     desktop = await startDesktop(root);
     tray = startTray(desktop);
     await waitFor(() => iconWindow(desktop!) !== undefined, 'the tray icon', { timeoutMs: 15_000, intervalMs: 50 });
-    await sleep(300);
     // Cancel at either picker adds nothing. (No pairs: the first item that can be clicked is Add folder pair….)
     await menu(desktop, ['Down', 'Return']);
     await cancel(desktop, 'SyncTray: choose the folder to back up');
@@ -172,23 +185,22 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     // Asked at once; the first choice keeps waiting: nothing is deleted. (The list's cursor starts
     // on the first row without choosing it: Down, Up chooses it.)
     remove();
-    await waitFor(() => windowNamed(desktop!, title), 'the held-deletions dialog', { timeoutMs: 15_000, intervalMs: 100 });
-    await sleep(500);
+    await waitFor(() => windowShown(desktop!, title), 'the held-deletions dialog', { timeoutMs: 15_000, intervalMs: 50 });
     desktop.x('import', ['-window', 'root', path.join(ARTIFACTS, 'held-deletions.png')]);
     focus(desktop, title);
     desktop.x('xdotool', ['key', '--delay', '100', 'Down', 'Up', 'Return']);
-    await waitFor(() => !windowNamed(desktop!, title), 'the dialog closed', { intervalMs: 100 });
-    await sleep(1000);
+    await waitFor(() => !windowNamed(desktop!, title), 'the dialog closed', { intervalMs: 50 });
+    // The answer is taken once the pair still holds its deletions and no step runs: only then is "nothing deleted" worth saying.
+    await waitFor(async () => heldAndIdle(await pairStatus('notes')), 'the pair idle, still holding', { intervalMs: 50 });
     expect(backedUp()).toHaveLength(12);
     expect(windowNamed(desktop, title)).toBe(false); // not asked again by itself
 
     // The pair's submenu starts with "Deletions held back: review…"; Restore is the third choice.
     await menu(desktop, ['Down', 'Right'], 'held-menu.png');
-    await sleep(300);
+    await waitFor(() => menusShown(desktop!) === 2, 'the submenu', { intervalMs: 20 });
     desktop.x('import', ['-window', 'root', '-crop', '900x420+500+0', path.join(ARTIFACTS, 'held-submenu.png')]);
     desktop.x('xdotool', ['key', 'Return']);
-    await waitFor(() => windowNamed(desktop!, title), 'the dialog from the menu', { timeoutMs: 15_000, intervalMs: 100 });
-    await sleep(500);
+    await waitFor(() => windowShown(desktop!, title), 'the dialog from the menu', { timeoutMs: 15_000, intervalMs: 50 });
     focus(desktop, title);
     desktop.x('xdotool', ['key', '--delay', '100', 'Down', 'Down', 'Return']);
     await waitFor(() => fs.readdirSync(at('notes')).length === 12, 'the files restored into the source', { intervalMs: 100 });
@@ -197,8 +209,7 @@ describe.skipIf(missing)('the tray on a desktop', () => {
 
     // Once clear, a new hold asks again; Apply (the second choice) makes the deletions.
     remove();
-    await waitFor(() => windowNamed(desktop!, title), 'asked again', { timeoutMs: 15_000, intervalMs: 100 });
-    await sleep(500);
+    await waitFor(() => windowShown(desktop!, title), 'asked again', { timeoutMs: 15_000, intervalMs: 50 });
     focus(desktop, title);
     desktop.x('xdotool', ['key', '--delay', '100', 'Down', 'Return']);
     await waitFor(() => backedUp().length === 4, 'the deletions made', { timeoutMs: 15_000, intervalMs: 100 });
@@ -216,26 +227,22 @@ describe.skipIf(missing)('the tray on a desktop', () => {
       desktop = await startDesktop(root);
       tray = startCli(['tray', '--config-dir', config()], { env: { ...desktop.env, ANDROID_ADB_SERVER_PORT: String(adb.port) } });
       await waitFor(() => iconWindow(desktop!) !== undefined, 'the tray icon', { timeoutMs: 15_000, intervalMs: 50 });
-      await sleep(300);
       // No pairs: Add folder pair…, then Add phone pair….
       await menu(desktop, ['Down', 'Down', 'Return']);
       const presets = 'SyncTray: Pixel 8';
-      await waitFor(() => windowNamed(desktop!, presets), 'what to sync', { timeoutMs: 15_000, intervalMs: 100 });
-      await sleep(500);
+      await waitFor(() => windowShown(desktop!, presets), 'what to sync', { timeoutMs: 15_000, intervalMs: 50 });
       desktop.x('import', ['-window', 'root', path.join(ARTIFACTS, 'phone-presets.png')]);
       focus(desktop, presets);
       // The fifth choice: another folder of the phone (the cursor starts on the first, unchosen).
       desktop.x('xdotool', ['key', '--delay', '100', 'Down', 'Down', 'Down', 'Down', 'Return']);
       const entry = 'SyncTray: a folder on Pixel 8';
-      await waitFor(() => windowNamed(desktop!, entry), 'the folder on the phone', { timeoutMs: 15_000, intervalMs: 100 });
-      await sleep(500);
+      await waitFor(() => windowShown(desktop!, entry), 'the folder on the phone', { timeoutMs: 15_000, intervalMs: 50 });
       focus(desktop, entry);
       await paste(desktop, onPhone, ['ctrl+a', 'ctrl+v']);
       desktop.x('import', ['-window', 'root', path.join(ARTIFACTS, 'phone-entry.png')]);
       desktop.x('xdotool', ['key', 'Return']);
       await pick(desktop, at('memos'), 'phone-destination.png');
-      await waitFor(() => windowNamed(desktop!, 'SyncTray: how to sync'), 'the mode list', { timeoutMs: 15_000, intervalMs: 100 });
-      await sleep(300);
+      await waitFor(() => windowShown(desktop!, 'SyncTray: how to sync'), 'the mode list', { timeoutMs: 15_000, intervalMs: 50 });
       focus(desktop, 'SyncTray: how to sync');
       // For a phone backup the list starts with update: Down, Up chooses it.
       desktop.x('xdotool', ['key', '--delay', '100', 'Down', 'Up', 'Return']);
@@ -275,7 +282,6 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     try {
       tray = startCli(['tray', '--config-dir', config()], { env: { ...desktop.env, PATH: bin } });
       await waitFor(() => iconWindow(desktop!) !== undefined, 'the tray icon', { timeoutMs: 15_000, intervalMs: 50 });
-      await sleep(300);
       await menu(desktop, ['Down', 'Return']); // Add folder pair…
       await waitFor(() => calls.includes('SyncTray needs a dialog tool'), 'the notification', { timeoutMs: 15_000, intervalMs: 50 });
       expect(calls).toContain('apt install zenity');
@@ -355,12 +361,10 @@ child.on('exit', (code) => process.exit(code ?? 1));
 
 /** Closes the dialog called `title` with Escape, as a user cancelling it would. */
 async function cancel(d: Desktop, title: string): Promise<void> {
-  await waitFor(() => windowNamed(d, title), title, { timeoutMs: 15_000, intervalMs: 100 });
-  await sleep(500);
+  await waitFor(() => windowShown(d, title), title, { timeoutMs: 15_000, intervalMs: 50 });
   focus(d, title);
   d.x('xdotool', ['key', 'Escape']);
-  await waitFor(() => !windowNamed(d, title), `${title} closed`, { intervalMs: 100 });
-  await sleep(300);
+  await waitFor(() => !windowNamed(d, title), `${title} closed`, { intervalMs: 50 });
 }
 
 function which(tool: string): string {
@@ -369,6 +373,11 @@ function which(tool: string): string {
 
 function windowNamed(d: Desktop, name: string): boolean {
   return spawnSync('xdotool', ['search', '--name', `^${name}`], { env: d.env, stdio: 'ignore' }).status === 0;
+}
+
+/** A window called `name` is mapped (shown, so it takes the keys pressed over it). */
+function windowShown(d: Desktop, name: string): boolean {
+  return spawnSync('xdotool', ['search', '--onlyvisible', '--name', `^${name}`], { env: d.env, stdio: 'ignore' }).status === 0;
 }
 
 /** Puts the pointer over the window (no window manager: focus follows the pointer). */
@@ -389,8 +398,7 @@ async function paste(d: Desktop, text: string, keys: string[]): Promise<void> {
 
 /** Chooses `folder` in the open zenity folder picker: pasted (typing is garbled by GTK's completion). */
 async function pick(d: Desktop, folder: string, shot: string): Promise<void> {
-  await waitFor(() => windowNamed(d, 'SyncTray: choose'), 'the folder picker', { timeoutMs: 15_000, intervalMs: 100 });
-  await sleep(500);
+  await waitFor(() => windowShown(d, 'SyncTray: choose'), 'the folder picker', { timeoutMs: 15_000, intervalMs: 50 });
   focus(d, 'SyncTray: choose');
   await paste(d, folder, ['ctrl+l', 'ctrl+a', 'ctrl+v']);
   // GTK completes a folder with one subfolder inline, selected: Delete drops the completion.
@@ -399,5 +407,4 @@ async function pick(d: Desktop, folder: string, shot: string): Promise<void> {
   d.x('import', ['-window', 'root', path.join(ARTIFACTS, shot)]);
   d.x('xdotool', ['key', 'Return']);
   await waitFor(() => !windowNamed(d, 'SyncTray: choose the folder to back up') || shot.includes('destination'), 'the picker closed', { intervalMs: 50 });
-  await sleep(300);
 }

@@ -102,7 +102,7 @@ describe.skipIf(noRsync)('a pair in the service', () => {
     expect(store.find('docs')!.paused).toBe(true);
     fs.writeFileSync(at('docs/while-paused.txt'), 'p');
     const n = statuses('docs').length;
-    await new Promise((r) => setTimeout(r, 300));
+    await s.settled();
     expect(statuses('docs').length).toBe(n);
     expect(fs.existsSync(at('backup/docs/while-paused.txt'))).toBe(false);
 
@@ -212,7 +212,7 @@ describe.skipIf(noRsync)('a pair in the service', () => {
     await s.remove('music');
     expect(store.pairs().map((p) => p.name)).toEqual(['docs']);
     fs.writeFileSync(at('music/b.mp3'), 'b');
-    await new Promise((r) => setTimeout(r, 200));
+    await s.settled();
     expect(fs.existsSync(at('backup/music/b.mp3'))).toBe(false);
     await expect(s.pause('music')).rejects.toThrow('No pair is called "music"');
   });
@@ -254,7 +254,7 @@ describe.skipIf(noRsync)('a pair in the service', () => {
       await waitFor(() => rsyncDiff(at('docs'), at('backup/docs')).every((l) => !l.includes('f00')), 'the change seen');
       const refused = await s.applyDeletions('docs', preview.token).catch((e: Error) => e.message);
       expect(refused).toContain('have changed since they were shown (now 15 files)');
-      await new Promise((r) => setTimeout(r, 300));
+      await s.settled();
       expect(fs.readdirSync(at('backup/docs'))).toHaveLength(20);
       const again = await s.heldDeletions('docs');
       expect(again.count).toBe(15);
@@ -271,7 +271,7 @@ describe.skipIf(noRsync)('a pair in the service', () => {
       await restoring.catch(() => undefined);
       const n = events.length;
       fs.writeFileSync(at('docs/after-stop.txt'), 'x');
-      await new Promise((r) => setTimeout(r, 500));
+      await s.settled();
       expect(events.slice(n).filter((e) => e.type === 'synced')).toEqual([]);
       expect(fs.existsSync(at('backup/docs/after-stop.txt'))).toBe(false);
       await expect(s.pause('docs')).rejects.toThrow('SyncTray is stopping.');

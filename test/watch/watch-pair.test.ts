@@ -80,7 +80,8 @@ describe('a watched pair', () => {
     fs.writeFileSync(path.join(src, 'c'), 'c');
     emit({ kind: 'add', path: 'c' });
     clock.advance(14);
-    await new Promise((r) => setTimeout(r, 50));
+    await pair!.settled();
+    expect(pair!.busy).toBe(true); // the step is due, on the clock
     expect(fs.existsSync(path.join(dst, 'c'))).toBe(false);
     clock.advance(1);
     await waitFor(() => fs.existsSync(path.join(dst, 'c')), 'the trailing step, 20 ms after the first');
@@ -126,10 +127,11 @@ describe('a watched pair', () => {
     clock.advance(20);
     await waitFor(() => reports.some((r) => r.type === 'state' && r.state === 'waiting-for-source'), 'waiting for the source');
     fs.renameSync(`${src}.away`, src);
-    await pair!.stop();
+    const stopped = pair!;
+    await stopped.stop();
     pair = undefined;
     clock.advance(5000);
-    await new Promise((r) => setTimeout(r, 50));
+    await stopped.settled();
     expect(opened).toBe(1);
   });
 
@@ -144,7 +146,7 @@ describe('a watched pair', () => {
     expect(error.message).toContain('every 60 s');
     fs.writeFileSync(path.join(src, 'unseen'), 'u');
     clock.advance(59_999);
-    await new Promise((r) => setTimeout(r, 50));
+    await pair!.settled();
     expect(fs.existsSync(path.join(dst, 'unseen'))).toBe(false);
     clock.advance(1);
     await waitFor(() => reports.some((r) => r.type === 'batch' && r.full), 'the fallback rescan');
@@ -195,7 +197,8 @@ describe('a watched pair', () => {
       await waitFor(() => pair!.currentState === 'waiting-for-destination', 'waiting');
       clock.advance(1000);
       await waitFor(() => g.asked >= 3, 'a look');
-      await new Promise((r) => setTimeout(r, 20));
+      // The look ends by setting the timer for the next one: the clock moves only after that.
+      await pair!.settled();
       clock.advance(1000);
       await waitFor(() => g.asked >= 4, 'another look');
       expect(reports.filter((r) => r.type === 'moved')).toEqual([{ type: 'moved', to: '/media/BACKUP1', reason: 'moved' }]);

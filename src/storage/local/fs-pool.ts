@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { embeddedFile, isSingleBinary } from '../../single-binary.js';
+import { bundledFiles } from './bundled-files.js';
 import { runOne, WORKER_MARK, type FsRequest, type FsResponse } from './fs-worker.js';
 
 /** Calls sent to a worker in one message at most; measured best between 8 and 32. */
@@ -274,10 +273,11 @@ export function sharedFsPool(): FsPool {
 
 /**
  * The worker's script: fs-worker.ts beside this file in the tests; dist/cli/fs-worker.js once
- * built, seen from dist/cli or from a chunk in dist/cli/chunks; the embedded copy in the binary.
+ * built, seen from dist/cli or from a chunk in dist/cli/chunks; or where bundled-files.ts was told.
  */
 function workerScript(): URL {
-  if (isSingleBinary()) return pathToFileURL(embeddedFile('cli/fs-worker.mjs'));
+  const elsewhere = bundledFiles().fsWorker?.();
+  if (elsewhere !== undefined) return elsewhere;
   if (import.meta.url.endsWith('.ts')) return new URL('./fs-worker.ts', import.meta.url);
   const beside = new URL('./fs-worker.js', import.meta.url);
   return fs.existsSync(beside) ? beside : new URL('../fs-worker.js', import.meta.url);

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Entry } from '../../core/entry.js';
 import { ErrorCode, StorageError, isStorageError } from '../../core/errors.js';
 import { parentOf, type RelPath } from '../../core/rel-path.js';
-import type { VersionStore } from '../../engine/versions.js';
+import type { VersionStore } from '../versions.js';
 import type { Storage } from '../storage.js';
 import { LocalStorage } from './local-storage.js';
 import { makeFolders } from './make-folders.js';

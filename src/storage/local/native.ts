@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import { embeddedFile, isSingleBinary } from '../../single-binary.js';
 import { fileURLToPath } from 'node:url';
 import type { EntryType } from '../../core/entry.js';
+import { bundledFiles } from './bundled-files.js';
 
 /** What native/fast-fs.c exports (see there for why it exists). */
 export interface NativeFs {
@@ -201,10 +201,12 @@ export function nativeFsProblem(): string | undefined {
 function load(): { fs?: NativeFs; reason?: string } {
   if (process.env.SYNCTRAY_NATIVE === '0') return { reason: 'turned off by SYNCTRAY_NATIVE=0' };
   try {
-    // The single binary carries the library as a file to extract; require() loads only built-ins there.
-    if (isSingleBinary()) {
+    // A library carried elsewhere (the single binary's, extracted) is loaded from its path: require()
+    // loads only built-ins there.
+    const elsewhere = bundledFiles().nativeLibrary?.();
+    if (elsewhere !== undefined) {
       const module = { exports: {} };
-      process.dlopen(module, embeddedFile('native/fast-fs.node'));
+      process.dlopen(module, elsewhere);
       return { fs: module.exports as NativeFs };
     }
     return { fs: createRequire(import.meta.url)(NATIVE_LIBRARY) as NativeFs };

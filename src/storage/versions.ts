@@ -1,6 +1,6 @@
 import type { Entry } from '../core/entry.js';
 import type { RelPath } from '../core/rel-path.js';
-import type { Storage } from '../storage/storage.js';
+import type { Storage } from './storage.js';
 
 /**
  * Where a run puts what it deletes or overwrites instead of destroying it.
