@@ -1,26 +1,43 @@
 import fs from 'node:fs';
 import { RefusedError } from '../core/errors.js';
 import { ExitCode } from './exit-codes.js';
-import type { Io } from './sync-command.js';
+import { commandList, type Runnable } from './command.js';
+import type { Io } from './io.js';
 import { UsageError } from './usage-error.js';
+
+/**
+ * The commands, in the order the help lists them. Each one's code is loaded only when it runs:
+ * the config code (conf, ajv) or the tray's would slow every other command's start.
+ */
+const COMMANDS: Record<string, { synopsis: string; summary: string; load(): Promise<Runnable> }> = {
+  sync: { synopsis: '<source> <destination>', summary: 'make destination match source once', load: async () => (await import('./sync-command.js')).syncCommand },
+  watch: {
+    synopsis: '<source> <destination>',
+    summary: 'the same, then keep it matching as files change',
+    load: async () => (await import('./watch-command.js')).watchCommand,
+  },
+  pair: {
+    synopsis: 'add|set|list|remove|pause|resume|resync|deletions',
+    summary: 'the folder pairs SyncTray keeps',
+    load: async () => (await import('./pair-command.js')).pairCommand,
+  },
+  run: { synopsis: '', summary: 'the service: sync and watch every pair', load: async () => (await import('./run-command.js')).runCommand },
+  status: { synopsis: '', summary: 'whether it runs, and what each pair is doing', load: async () => (await import('./status-command.js')).statusCommand },
+  log: { synopsis: '[--follow]', summary: "where the service's log is; --follow prints it", load: async () => (await import('./log-command.js')).logCommand },
+  settings: { synopsis: '[NAME VALUE]', summary: 'notifications and log level', load: async () => (await import('./settings-command.js')).settingsCommand },
+  tray: { synopsis: '', summary: 'the tray icon and menu over the service (the default)', load: async () => (await import('./tray-command.js')).trayCommand },
+  autostart: { synopsis: 'on|off|status', summary: 'start the tray at login', load: async () => (await import('./autostart-command.js')).autostartCommand },
+};
 
 const HELP = `SyncTray: real-time folder backup and Android phone sync.
 
 Usage: synctray [<command>] [options]   (no command: the tray)
 
 Commands:
-  sync <source> <destination>   make destination match source once
-  watch <source> <destination>  the same, then keep it matching as files change
-  pair add|list|remove|pause|resume|resync   the folder pairs SyncTray keeps
-  run                           the service: sync and watch every pair
-  status                        what each pair is doing
-  log [--follow]                where the service's log is; --follow prints it
-  settings [NAME VALUE]         notifications and log level
-  tray                          the tray icon and menu over the service (the default)
-  autostart on|off|status       start the tray at login
+${commandList(COMMANDS)}
 
-Run 'synctray <command> --help' for a command's options.
-Options: -h, --help   -v, --version`;
+Run 'synctray <command> --help' (or 'synctray help <command>') for a command's options.
+Options: -h, --help   -V, --version`;
 
 /** Set by the bundlers (build/bundle.mjs, build/build-binary.mjs); read from package.json when run from source. */
 declare const SYNCTRAY_VERSION: string | undefined;
@@ -31,46 +48,34 @@ function version(): string {
   return pkg.version;
 }
 
+function known(name: string | undefined): name is string {
+  return name !== undefined && Object.hasOwn(COMMANDS, name);
+}
+
 export async function main(argv: string[], io: Io, signal: AbortSignal): Promise<number> {
-  const [command, ...rest] = argv;
+  const [first, ...rest] = argv;
+  // No command, or the tray's own option: the tray.
+  const [name, args] = first === undefined || first === '--config-dir' || first.startsWith('--config-dir=') ? ['tray', argv] : [first, rest];
   try {
-    switch (command) {
-      case 'sync':
-        return await (await import('./sync-command.js')).syncCommand(rest, io, signal);
-      case 'watch':
-        return await (await import('./watch-command.js')).watchCommand(rest, io, signal);
-      case 'pair':
-        // Loaded here only: the config code (conf, ajv) would slow every other command's start.
-        return await (await import('./pair-command.js')).pairCommand(rest, io);
-      case 'run':
-        return await (await import('./run-command.js')).runCommand(rest, io, signal);
-      case 'status':
-        return await (await import('./status-command.js')).statusCommand(rest, io);
-      case 'log':
-        return await (await import('./log-command.js')).logCommand(rest, io, signal);
-      case undefined:
-      case 'tray':
-        return await (await import('./tray-command.js')).trayCommand(rest, io, signal);
-      case 'autostart':
-        return await (await import('./autostart-command.js')).autostartCommand(rest, io);
-      case 'settings':
-        return await (await import('./settings-command.js')).settingsCommand(rest, io);
-      case '--version':
-      case '-v':
-        io.stdout.write(`synctray ${version()}\n`);
-        return ExitCode.OK;
-      case '--help':
-      case '-h':
-      case 'help':
-        io.stdout.write(`${HELP}\n`);
-        return ExitCode.OK;
-      default:
-        throw new UsageError(`Unknown command "${command}".`);
+    if (first === '--version' || first === '-V') {
+      io.stdout.write(`synctray ${version()}\n`);
+      return ExitCode.OK;
     }
+    if (first === '--help' || first === '-h' || (first === 'help' && rest.length === 0)) {
+      io.stdout.write(`${HELP}\n`);
+      return ExitCode.OK;
+    }
+    if (first === 'help') {
+      if (!known(rest[0])) throw new UsageError(`There is no command "${rest[0]}" to help with.`);
+      return await (await COMMANDS[rest[0]]!.load()).run([...rest.slice(1), '--help'], io, signal);
+    }
+    if (!known(name)) throw new UsageError(name.startsWith('-') ? `Unknown option '${name}'.` : `Unknown command "${name}".`);
+    return await (await COMMANDS[name]!.load()).run(args, io, signal);
   } catch (err) {
     if (err instanceof UsageError) {
-      io.stderr.write(`synctray: ${err.message}\nRun 'synctray ${['sync', 'watch', 'pair', 'run', 'status', 'log', 'settings', 'tray', 'autostart'].includes(command ?? '') ? `${command} ` : ''}--help' for usage.\n`);
-      return ExitCode.REFUSED;
+      const about = err.command ?? (known(name) ? name : undefined);
+      io.stderr.write(`synctray: ${err.message}\nRun 'synctray ${about ? `${about} ` : ''}--help' for usage.\n`);
+      return ExitCode.USAGE;
     }
     if (err instanceof RefusedError) {
       io.stderr.write(`synctray: ${err.message}\n`);

@@ -4,7 +4,7 @@ import { heldSummary } from '../service/held.js';
 import type { HeldDeletions } from '../service/held.js';
 import type { Pair } from '../config/schema.js';
 import { ExitCode } from './exit-codes.js';
-import type { Io } from './sync-command.js';
+import type { Io } from './io.js';
 import { UsageError } from './usage-error.js';
 import type { Values } from './pair-command.js';
 

@@ -16,9 +16,10 @@ import { deletionsCommand } from './deletions.js';
 import { withPhoneSerial } from './phone-location.js';
 import { checkNew, freeName } from '../config/pairs.js';
 import { ExitCode } from './exit-codes.js';
-import type { Io } from './sync-command.js';
+import type { Io } from './io.js';
 import { UsageError } from './usage-error.js';
-import { parseDuration } from './watch-command.js';
+import { parseDuration } from './duration.js';
+import type { Runnable } from './command.js';
 
 const PAIR_HELP = `Usage: synctray pair <command> [options]
 
@@ -48,7 +49,9 @@ Options for every command: --config-dir DIR (default: the OS's usual place,
 or SYNCTRAY_CONFIG_DIR).`;
 
 /** `synctray pair …`: folder pairs in the config. */
-export async function pairCommand(argv: string[], io: Io): Promise<number> {
+export const pairCommand: Runnable = { run: (argv, io) => pair(argv, io) };
+
+async function pair(argv: string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
     io.stdout.write(`${PAIR_HELP}\n`);

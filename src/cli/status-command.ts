@@ -1,21 +1,26 @@
-import { parseArgs } from 'node:util';
 import { places } from '../config/places.js';
 import { readConfig } from '../config/read-config.js';
 import { askService } from '../service/control.js';
 import type { PairStatus } from '../service/service.js';
 import { ExitCode } from './exit-codes.js';
 import { formatBytes, formatCount, formatDuration } from '../core/format.js';
-import type { Io } from './sync-command.js';
-import { UsageError } from './usage-error.js';
+import { command, CONFIG_DIR_OPTION } from './command.js';
+import type { Io } from './io.js';
+
+const STATUS_HELP = `Usage: synctray status [--config-dir DIR] [--json]
+
+What each pair is doing, from the running SyncTray (or from the config when
+none runs).`;
 
 /** `synctray status`: each pair's state from the running service, or from the config when none runs. */
-export async function statusCommand(argv: string[], io: Io): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({ args: argv, strict: true, options: { 'config-dir': { type: 'string' }, json: { type: 'boolean' } } }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+export const statusCommand = command({
+  name: 'status',
+  usage: STATUS_HELP,
+  options: { ...CONFIG_DIR_OPTION, json: { type: 'boolean' } },
+  run: ({ values }, io) => status(values, io),
+});
+
+async function status(values: { 'config-dir'?: string; json?: boolean }, io: Io): Promise<number> {
   const where = places(values['config-dir']);
   const answer = await askService(where.config, { command: 'status' });
   const running = answer !== undefined;

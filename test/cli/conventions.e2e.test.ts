@@ -1,0 +1,76 @@
+/**
+ * What users of git, rsync and systemctl expect of any command line: --help on every command and
+ * subcommand prints its usage to stdout and exits 0; bad usage is said on stderr with exit 2.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { assertCliBuilt, describeRun, runCli } from '../helpers/cli.js';
+
+beforeAll(() => assertCliBuilt());
+
+const COMMANDS = [
+  ['sync'],
+  ['watch'],
+  ['run'],
+  ['status'],
+  ['log'],
+  ['settings'],
+  ['tray'],
+  ['autostart'],
+  ['autostart', 'on'],
+  ['autostart', 'off'],
+  ['autostart', 'status'],
+];
+
+describe('--help', () => {
+  it.each(COMMANDS)('synctray %s … --help prints its own usage to stdout, exit 0', async (...command) => {
+    for (const flag of ['--help', '-h']) {
+      const r = await runCli([...command, flag]);
+      expect(r.code, describeRun(r)).toBe(0);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toMatch(new RegExp(`^Usage: synctray (\\[)?${command.join(' ')}\\b`));
+    }
+  });
+
+  it('the top-level help lists every command, and help COMMAND is COMMAND --help', async () => {
+    const top = await runCli(['--help']);
+    expect(top.code).toBe(0);
+    for (const [name] of COMMANDS) expect(top.stdout).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
+    expect(await runCli(['help'])).toMatchObject({ code: 0, stdout: top.stdout });
+    const viaHelp = await runCli(['help', 'status']);
+    expect(viaHelp.code).toBe(0);
+    expect(viaHelp.stdout).toBe((await runCli(['status', '--help'])).stdout);
+  });
+});
+
+describe('usage errors: stderr, exit 2, a pointer to the right help', () => {
+  it.each([
+    [['status', 'extra'], /status takes no arguments/, 'status'],
+    [['log', '--frobnicate'], /Unknown option '--frobnicate'/, 'log'],
+    [['sync', '/a'], /sync takes a source and a destination folder/, 'sync'],
+    [['watch', '/a', '/b', '--rescan-interval', 'soon'], /--rescan-interval takes a duration/, 'watch'],
+    [['autostart'], /autostart needs a command: on, off, status/, 'autostart'],
+    [['autostart', 'maybe'], /Unknown autostart command "maybe"/, 'autostart'],
+    [['autostart', 'status', 'now'], /autostart status takes no arguments/, 'autostart status'],
+    [['settings', 'notifications'], /settings takes a name and a value/, 'settings'],
+    [['frobnicate'], /Unknown command "frobnicate"/, ''],
+  ])('synctray %j', async (args, message, helpFor) => {
+    const r = await runCli(args);
+    expect(r.code, describeRun(r)).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).toContain(`Run 'synctray ${helpFor ? `${helpFor} ` : ''}--help' for usage.`);
+  });
+});
+
+describe('--version', () => {
+  it('is --version or -V; -v is not taken (rsync and GNU tools use it for verbose)', async () => {
+    for (const flag of ['--version', '-V']) {
+      const r = await runCli([flag]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^synctray \d+\.\d+\.\d+\n$/);
+    }
+    const v = await runCli(['-v']);
+    expect(v.code).toBe(2);
+    expect(v.stderr).toContain("Unknown option '-v'");
+  });
+});
