@@ -48,7 +48,7 @@ function version(): string {
   return pkg.version;
 }
 
-function known(name: string | undefined): name is string {
+function known(name: string | undefined): boolean {
   return name !== undefined && Object.hasOwn(COMMANDS, name);
 }
 
@@ -67,7 +67,7 @@ export async function main(argv: string[], io: Io, signal: AbortSignal): Promise
     }
     if (first === 'help') {
       if (!known(rest[0])) throw new UsageError(`There is no command "${rest[0]}" to help with.`);
-      return await (await COMMANDS[rest[0]]!.load()).run([...rest.slice(1), '--help'], io, signal);
+      return await (await COMMANDS[rest[0]!]!.load()).run([...rest.slice(1), '--help'], io, signal);
     }
     if (!known(name)) throw new UsageError(name.startsWith('-') ? `Unknown option '${name}'.` : `Unknown command "${name}".`);
     return await (await COMMANDS[name]!.load()).run(args, io, signal);

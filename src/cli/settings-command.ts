@@ -41,9 +41,9 @@ async function showOrChange(values: { 'config-dir'?: string; json?: boolean }, p
     checkSettings(change);
   }
   const where = places(values['config-dir']);
-  const answer = await askService(where.config, { command: 'settings', args: change ? { settings: change } : {} });
+  const answer = await askService(where.config, 'settings', change ? { settings: change } : {});
   let settings: Settings;
-  if (answer) settings = answer.result as Settings;
+  if (answer) settings = answer.result;
   else {
     const { store, problems } = ConfigStore.open(where.config);
     for (const p of problems) io.stderr.write(`synctray: ${p.message}${p.keptAt ? ` It is kept as ${p.keptAt}.` : ''}\n`);

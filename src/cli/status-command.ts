@@ -22,13 +22,13 @@ export const statusCommand = command({
 
 async function status(values: { 'config-dir'?: string; json?: boolean }, io: Io): Promise<number> {
   const where = places(values['config-dir']);
-  const answer = await askService(where.config, { command: 'status' });
+  const answer = await askService(where.config, 'status', {});
   const running = answer !== undefined;
   // Not running: the config as it is, changed in nothing (a damaged one is reported, not set aside).
   const offline = running ? undefined : readConfig(where.config);
   if (offline?.problem) io.stderr.write(`synctray: ${offline.problem} 'synctray run' keeps it aside and starts with what is whole.\n`);
   const pairs: PairStatus[] = running
-    ? (answer.result as PairStatus[])
+    ? answer.result
     : offline!.pairs.map((p) => ({
         id: p.id,
         name: p.name,

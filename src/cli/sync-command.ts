@@ -15,6 +15,7 @@ import { openLogFile } from './log-file.js';
 import { ProgressBar } from './progress.js';
 import { command, CONFIG_DIR_OPTION, type Parsed } from './command.js';
 import type { Io } from './io.js';
+import { excludesFrom } from './exclude-from.js';
 import { UsageError } from './usage-error.js';
 
 const SYNC_HELP = `Usage: synctray sync <source> <destination> [options]
@@ -29,6 +30,8 @@ Options:
   -n, --dry-run        show what would be done, change nothing
       --exclude PAT    gitignore-style pattern, repeatable; excluded paths
                        are neither copied nor deleted
+      --exclude-from F patterns from file F, one a line (blank lines and
+                       lines starting with # or ; ignored), repeatable
       --links HOW      keep (default): symlinks copied as links, skipped
                        where the destination cannot hold them (exFAT, FAT)
                        copy: copy what they lead to, inside the source
@@ -70,6 +73,7 @@ export const SYNC_OPTIONS = {
   checksum: { type: 'boolean', short: 'c' },
   'dry-run': { type: 'boolean', short: 'n' },
   exclude: { type: 'string', multiple: true },
+  'exclude-from': { type: 'string', multiple: true },
   links: { type: 'string' },
   versions: { type: 'string' },
   'max-delete': { type: 'string' },
@@ -105,7 +109,7 @@ export function syncArgs({ values: v, positionals }: Parsed<typeof SYNC_OPTIONS>
     mode,
     checksum: v.checksum ?? false,
     dryRun: v['dry-run'] ?? false,
-    exclude: v.exclude ?? [],
+    exclude: [...(v.exclude ?? []), ...excludesFrom(v['exclude-from'])],
     links,
     versions: v.versions,
     maxDelete,

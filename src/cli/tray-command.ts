@@ -15,7 +15,7 @@ import { listDevices } from '../storage/adb/devices.js';
 import { AdbServer } from '../storage/adb/server.js';
 import { ServiceHost } from '../service/host.js';
 import { ExitCode } from './exit-codes.js';
-import { preparePair } from './pair-command.js';
+import { preparePair } from './pair-options.js';
 import { command, CONFIG_DIR_OPTION } from './command.js';
 import type { Io } from './io.js';
 

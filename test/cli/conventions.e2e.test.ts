@@ -2,14 +2,25 @@
  * What users of git, rsync and systemctl expect of any command line: --help on every command and
  * subcommand prints its usage to stdout and exits 0; bad usage is said on stderr with exit 2.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
-import { assertCliBuilt, describeRun, runCli } from '../helpers/cli.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertCliBuilt, describeRun, runCli as runIn, type RunOptions } from '../helpers/cli.js';
+import { makeScratch, removeScratch } from '../helpers/scratch.js';
 
-beforeAll(() => assertCliBuilt());
+let root: string;
+beforeAll(() => {
+  assertCliBuilt();
+  root = makeScratch('synctray-conventions-');
+});
+afterAll(() => removeScratch(root));
+
+/** The CLI with a config of its own, never the user's. */
+const runCli = (args: string[], options: RunOptions = {}) => runIn(args, { ...options, env: { SYNCTRAY_CONFIG_DIR: root, XDG_CONFIG_HOME: root, ...options.env } });
 
 const COMMANDS = [
   ['sync'],
   ['watch'],
+  ['pair'],
+  ...['add', 'set', 'list', 'remove', 'pause', 'resume', 'resync', 'deletions'].map((sub) => ['pair', sub]),
   ['run'],
   ['status'],
   ['log'],
@@ -52,6 +63,11 @@ describe('usage errors: stderr, exit 2, a pointer to the right help', () => {
     [['autostart', 'maybe'], /Unknown autostart command "maybe"/, 'autostart'],
     [['autostart', 'status', 'now'], /autostart status takes no arguments/, 'autostart status'],
     [['settings', 'notifications'], /settings takes a name and a value/, 'settings'],
+    [['pair'], /pair needs a command: add, set, list/, 'pair'],
+    [['pair', 'add', '/a'], /pair add takes a source and a destination folder \(got 1: \/a\)/, 'pair add'],
+    [['pair', 'list', '--mode', 'update'], /Unknown option '--mode'/, 'pair list'],
+    [['pair', 'set', 'docs'], /pair set needs something to change/, 'pair set'],
+    [['pair', 'deletions', 'docs', '--apply', 'x', '--restore'], /takes --apply or --restore, not both/, 'pair deletions'],
     [['frobnicate'], /Unknown command "frobnicate"/, ''],
   ])('synctray %j', async (args, message, helpFor) => {
     const r = await runCli(args);
