@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { RefusedError } from '../core/errors.js';
+import { RefusedError, ServiceError, StorageError } from '../core/errors.js';
 import { ExitCode } from './exit-codes.js';
 import { commandList, type Runnable } from './command.js';
 import type { Io } from './io.js';
@@ -81,8 +81,13 @@ export async function main(argv: string[], io: Io, signal: AbortSignal): Promise
       io.stderr.write(`synctray: ${err.message}\n`);
       return ExitCode.REFUSED;
     }
-    io.stderr.write(`synctray: ${err instanceof Error ? err.message : String(err)}\n`);
-    return ExitCode.SOME_FAILED;
+    // Failures whose message is written for the user: a drive's, or the running service's.
+    if (err instanceof StorageError || err instanceof ServiceError) {
+      io.stderr.write(`synctray: ${err.message}\n`);
+      return ExitCode.SOME_FAILED;
+    }
+    // Loaded only here: the log's code is not worth every start's time.
+    return (await import('./internal-error.js')).internalError(err, argv, io);
   }
 }
 
@@ -111,14 +116,15 @@ export function start(): void {
   // set up the streams (a pipe's costs a few milliseconds of a no-op's start).
   const io: Io = {
     get stdout() {
-      return process.stdout;
+      return quietWhenClosed(process.stdout, controller);
     },
     get stderr() {
-      return process.stderr;
+      return quietWhenClosed(process.stderr, controller);
     },
   };
   let settled = false;
-  main(process.argv.slice(2), io, controller.signal).then(
+  const argv = process.argv.slice(2);
+  main(argv, io, controller.signal).then(
     (code) => {
       settled = true;
       process.exitCode = code;
@@ -133,13 +139,30 @@ export function start(): void {
     if (!settled) {
       settled = true;
       process.stderr.write('synctray: internal error: the command stopped with its work unfinished (nothing left to wait for)\n');
-      process.exitCode = 70;
+      process.exitCode = ExitCode.INTERNAL;
     }
   });
+}
+
+const watched = new WeakSet<NodeJS.WritableStream>();
+
+/**
+ * A stream whose reader has gone (`synctray sync … --dry-run | head`) ends the command as a
+ * signal would, quietly: what it still writes goes nowhere, and no EPIPE stack is printed (as a
+ * program that SIGPIPE ends prints nothing). Other write errors are reported as internal ones.
+ */
+function quietWhenClosed<S extends NodeJS.WritableStream>(stream: S, controller: AbortController): S {
+  if (watched.has(stream)) return stream;
+  watched.add(stream);
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') controller.abort();
+    else internalError(err);
+  });
+  return stream;
 }
 
 /** A failure that is no command's answer (a bug, or the code itself not loading): exit status 70. */
 function internalError(err: unknown): void {
   process.stderr.write(`synctray: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exitCode = 70;
+  process.exitCode = ExitCode.INTERNAL;
 }

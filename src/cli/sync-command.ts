@@ -10,7 +10,7 @@ import { checkPaths } from './check-paths.js';
 import { refuseUnplugged } from './pair-destination-guard.js';
 import { PAIR_MARKER } from '../core/pair-marker.js';
 import { ExitCode } from './exit-codes.js';
-import { formatBytes, formatCount, formatDuration } from '../core/format.js';
+import { formatBytes, formatCount, formatCountOf, formatDuration } from '../core/format.js';
 import { openLogFile } from './log-file.js';
 import { ProgressBar } from './progress.js';
 import { command, CONFIG_DIR_OPTION, type Parsed } from './command.js';
@@ -192,7 +192,7 @@ async function syncOnce(args: SyncArgs, io: Io, signal: AbortSignal): Promise<nu
   }
   if (result.deletesHeld > 0) {
     io.stderr.write(
-      `Not deleting ${formatCount(result.deletesHeld)} items from the destination: some items failed to copy, and one of ` +
+      `Not deleting ${formatCountOf(result.deletesHeld, 'item')} from the destination: some items failed to copy, and one of ` +
         'them may be what a deleted item was renamed to. Fix the failures above, then run again.\n',
     );
   }

@@ -10,7 +10,7 @@ import { isAdbLocation } from '../storage/adb/endpoint.js';
 import { PAIR_MARKER } from '../core/pair-marker.js';
 import { isPhonePair } from '../service/phones.js';
 import { ExitCode } from './exit-codes.js';
-import { formatCount } from '../core/format.js';
+import { formatCount, formatCountOf } from '../core/format.js';
 import { openLogFile, type LogFile } from './log-file.js';
 import { SOURCE_AND_DESTINATION, SYNC_OPTIONS, summaryJson, summaryText, syncArgs, type SyncArgs } from './sync-command.js';
 import { command } from './command.js';
@@ -117,7 +117,7 @@ async function watch(args: SyncArgs, rescanMs: number, io: Io, signal: AbortSign
 
 function totalsText(t: WatchTotals): string {
   return (
-    `${formatCount(t.steps)} steps: ${formatCount(t.copied)} copied, ${formatCount(t.moved)} moved, ${formatCount(t.updated)} updated, ` +
+    `${formatCountOf(t.steps, 'step')}: ${formatCount(t.copied)} copied, ${formatCount(t.moved)} moved, ${formatCount(t.updated)} updated, ` +
     `${formatCount(t.deleted)} deleted, ${formatCount(t.metadata)} metadata fixed, ${formatCount(t.failed)} failed`
   );
 }

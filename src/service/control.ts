@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { RefusedError } from '../core/errors.js';
+import { RefusedError, ServiceError } from '../core/errors.js';
 import type { Pair, PairChange, Settings } from '../config/schema.js';
 import type { HeldDeletions } from './held.js';
 import type { PairStatus } from './service.js';
@@ -205,7 +205,8 @@ function versionMismatch(theirs: unknown): string {
 /**
  * Sends one request to the service running for the config in `configDir`; undefined when none is
  * (nothing announced, or nobody answers on the socket). A refusal comes back as a RefusedError,
- * anything else as an Error; so does a reply that is not one of this protocol version's.
+ * anything else as a ServiceError; a reply of another protocol version as a RefusedError saying
+ * which side to restart.
  */
 export async function askService<C extends ControlCommand>(configDir: string, command: C, args: ArgsOf<C>, timeoutMs = 30_000): Promise<{ result: ResultOf<C> } | undefined> {
   const service = announced(configDir);
@@ -224,7 +225,7 @@ export async function askService<C extends ControlCommand>(configDir: string, co
     };
     const timer = setTimeout(() => {
       socket.destroy();
-      settle(() => reject(new Error(`SyncTray did not answer within ${Math.round(timeoutMs / 1000)} s.`)));
+      settle(() => reject(new ServiceError(`SyncTray did not answer within ${Math.round(timeoutMs / 1000)} s; see its log ('synctray log').`)));
     }, timeoutMs);
     socket.setEncoding('utf8');
     socket.on('connect', () => {
@@ -241,12 +242,12 @@ export async function askService<C extends ControlCommand>(configDir: string, co
         const reply = readReply(buffer.slice(0, i), running);
         if (reply instanceof Error) reject(reply);
         else if (reply.ok) resolve({ result: reply.result as ResultOf<C> });
-        else reject(reply.refused ? new RefusedError(reply.message) : new Error(reply.message));
+        else reject(reply.refused ? new RefusedError(reply.message) : new ServiceError(reply.message));
       });
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       // A socket file left by an instance that crashed: nobody is running.
-      settle(() => (!connected && (err.code === 'ECONNREFUSED' || err.code === 'ENOENT') ? resolve(undefined) : reject(err)));
+      settle(() => (!connected && (err.code === 'ECONNREFUSED' || err.code === 'ENOENT') ? resolve(undefined) : reject(new ServiceError(`SyncTray could not be asked: ${err.message}.`))));
     });
     socket.on('close', () => {
       // The service stopped before it answered.
@@ -261,10 +262,10 @@ function readReply(line: string, running: string): ControlReply | Error {
   try {
     reply = JSON.parse(line) as Partial<ControlReply>;
   } catch {
-    return new Error(`${capitalized(running)} answered with something that is not JSON (${JSON.stringify(line.slice(0, 80))}); see its log ('synctray log').`);
+    return new ServiceError(`${capitalized(running)} answered with something that is not JSON (${JSON.stringify(line.slice(0, 80))}); see its log ('synctray log').`);
   }
   if (typeof reply !== 'object' || reply === null || typeof reply.ok !== 'boolean') {
-    return new Error(`${capitalized(running)} answered with something that is not a reply (${JSON.stringify(line.slice(0, 80))}).`);
+    return new ServiceError(`${capitalized(running)} answered with something that is not a reply (${JSON.stringify(line.slice(0, 80))}).`);
   }
   // A refusal of our version says itself which side to restart.
   if (reply.version !== PROTOCOL_VERSION && (reply.ok || reply.version === undefined)) {

@@ -2,8 +2,10 @@
  * What users of git, rsync and systemctl expect of any command line: --help on every command and
  * subcommand prints its usage to stdout and exits 0; bad usage is said on stderr with exit 2.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertCliBuilt, describeRun, runCli as runIn, type RunOptions } from '../helpers/cli.js';
+import { assertCliBuilt, describeRun, runCli as runIn, startCli, type RunOptions } from '../helpers/cli.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
 
 let root: string;
@@ -88,5 +90,32 @@ describe('--version', () => {
     const v = await runCli(['-v']);
     expect(v.code).toBe(2);
     expect(v.stderr).toContain("Unknown option '-v'");
+  });
+});
+
+describe('when things go wrong around a command', () => {
+  it('ends quietly when the reader of its output goes away (sync --dry-run | head)', async () => {
+    const src = path.join(root, 'many');
+    fs.mkdirSync(src);
+    for (let i = 0; i < 3000; i++) fs.writeFileSync(path.join(src, `file-${i}`), `${i}`);
+    const run = startCli(['sync', src, path.join(root, 'many-copy'), '--dry-run']);
+    // As head does: read the first lines, then close the pipe.
+    run.child.stdout.once('data', () => run.child.stdout.destroy());
+    const r = await run.done;
+    expect(r.stderr).toBe('');
+    expect(r.code, describeRun(r)).toBe(0);
+    expect(fs.existsSync(path.join(root, 'many-copy'))).toBe(false);
+  });
+
+  it('says an unexpected failure in one line naming the log that has its stack, and exits 70', async () => {
+    const config = path.join(root, 'odd-config');
+    fs.mkdirSync(config);
+    // Where the control socket's folder should be, a file: nothing a command expects.
+    fs.writeFileSync(path.join(config, 'state'), '');
+    const r = await runCli(['run', '--config-dir', config]);
+    const log = path.join(config, 'logs', 'synctray.log');
+    expect(r.code, describeRun(r)).toBe(70);
+    expect(r.stderr).toBe(`synctray: internal error: EEXIST: file already exists, mkdir '${path.join(config, 'state')}' (the details are in ${log})\n`);
+    expect(fs.readFileSync(log, 'utf8')).toMatch(/ error internal error in 'synctray run --config-dir .*': Error: EEXIST: .* at /);
   });
 });

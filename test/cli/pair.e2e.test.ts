@@ -69,7 +69,7 @@ describe('synctray pair', () => {
     fs.mkdirSync(configDir, { recursive: true });
     fs.writeFileSync(path.join(configDir, 'config.json'), '{ "pairs": [');
     const r = await runCli(['status', '--config-dir', configDir]);
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(3);
     expect(r.stderr).toContain('could not be read');
     expect(fs.readdirSync(configDir)).toEqual(['config.json']);
   });

@@ -31,7 +31,7 @@ const at = (p: string) => path.join(root, p);
 const cli = (...args: string[]) => runCli([...args, '--config-dir', configDir]);
 type Status = { running: boolean; pairs: { name: string; state: string; lastSyncAt?: string }[] };
 const status = async () => JSON.parse((await cli('status', '--json')).stdout) as Status;
-/** A pair's state in the running service; undefined while none runs (offline, status calls every pair idle). */
+/** A pair's state in the running service; undefined while none runs (offline, status calls every pair stopped or paused). */
 const stateOf = async (name: string) => {
   const now = await status();
   return now.running ? now.pairs.find((p) => p.name === name)?.state : undefined;
