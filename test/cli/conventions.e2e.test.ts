@@ -55,6 +55,27 @@ describe('--help', () => {
   });
 });
 
+describe('help texts', () => {
+  it('name pair deletions at the top, and the unit of a bare duration where one is taken', async () => {
+    expect((await runCli(['--help'])).stdout).toMatch(/^  pair add\|set\|list\|remove\|pause\|resume\|resync\|deletions$/m);
+    for (const command of [['watch'], ['pair', 'add'], ['pair', 'set']]) {
+      expect((await runCli([...command, '--help'])).stdout).toContain('e.g. 90s, 30m, 2h, 1d (a bare number is seconds)');
+    }
+  });
+});
+
+describe('autostart', () => {
+  it('status --json says whether the tray starts at login, and from which entry', async () => {
+    const entry = path.join(root, 'autostart', 'synctray.desktop');
+    expect(JSON.parse((await runCli(['autostart', 'status', '--json'])).stdout)).toEqual({ enabled: false, where: entry });
+    expect((await runCli(['autostart', 'on'])).stdout).toBe(`SyncTray starts at login (${entry}).\n`);
+    expect(fs.existsSync(entry)).toBe(true);
+    expect(JSON.parse((await runCli(['autostart', 'status', '--json'])).stdout)).toEqual({ enabled: true, where: entry });
+    expect(JSON.parse((await runCli(['autostart', 'off', '--json'])).stdout)).toEqual({ enabled: false, where: entry });
+    expect(fs.existsSync(entry)).toBe(false);
+  });
+});
+
 describe('usage errors: stderr, exit 2, a pointer to the right help', () => {
   it.each([
     [['status', 'extra'], /status takes no arguments/, 'status'],
