@@ -81,14 +81,24 @@ export async function main(argv: string[], io: Io, signal: AbortSignal): Promise
       io.stderr.write(`synctray: ${err.message}\n`);
       return ExitCode.REFUSED;
     }
-    // Failures whose message is written for the user: a drive's, or the running service's.
-    if (err instanceof StorageError || err instanceof ServiceError) {
+    if (saysItself(err)) {
       io.stderr.write(`synctray: ${err.message}\n`);
       return ExitCode.SOME_FAILED;
     }
     // Loaded only here: the log's code is not worth every start's time.
     return (await import('./internal-error.js')).internalError(err, argv, io);
   }
+}
+
+/**
+ * Whether a failure's message is written for the user, so that it is all there is to say: a
+ * drive's (StorageError), the running service's (ServiceError), or one SyncTray raised as a plain
+ * Error with its message (`Destination … cannot be created: …`). A TypeError, or a system error
+ * escaping as it came (EEXIST, with its syscall), is something no command expected.
+ */
+function saysItself(err: unknown): err is Error {
+  if (err instanceof StorageError || err instanceof ServiceError) return true;
+  return err instanceof Error && err.constructor === Error && !('code' in err);
 }
 
 /**
