@@ -1,26 +1,43 @@
 import fs from 'node:fs';
-import { RefusedError } from '../core/errors.js';
+import { RefusedError, ServiceError, StorageError } from '../core/errors.js';
 import { ExitCode } from './exit-codes.js';
-import type { Io } from './sync-command.js';
+import { commandList, type Runnable } from './command.js';
+import type { Io } from './io.js';
 import { UsageError } from './usage-error.js';
+
+/**
+ * The commands, in the order the help lists them. Each one's code is loaded only when it runs:
+ * the config code (conf, ajv) or the tray's would slow every other command's start.
+ */
+const COMMANDS: Record<string, { synopsis: string; summary: string; load(): Promise<Runnable> }> = {
+  sync: { synopsis: '<source> <destination>', summary: 'make destination match source once', load: async () => (await import('./sync-command.js')).syncCommand },
+  watch: {
+    synopsis: '<source> <destination>',
+    summary: 'the same, then keep it matching as files change',
+    load: async () => (await import('./watch-command.js')).watchCommand,
+  },
+  pair: {
+    synopsis: 'add|set|list|remove|pause|resume|resync|deletions',
+    summary: 'the folder pairs SyncTray keeps',
+    load: async () => (await import('./pair-command.js')).pairCommand,
+  },
+  run: { synopsis: '', summary: 'the service: sync and watch every pair', load: async () => (await import('./run-command.js')).runCommand },
+  status: { synopsis: '', summary: 'whether it runs, and what each pair is doing', load: async () => (await import('./status-command.js')).statusCommand },
+  log: { synopsis: '[--follow]', summary: "where the service's log is; --follow prints it", load: async () => (await import('./log-command.js')).logCommand },
+  settings: { synopsis: '[NAME VALUE]', summary: 'notifications and log level', load: async () => (await import('./settings-command.js')).settingsCommand },
+  tray: { synopsis: '', summary: 'the tray icon and menu over the service (the default)', load: async () => (await import('./tray-command.js')).trayCommand },
+  autostart: { synopsis: 'on|off|status', summary: 'start the tray at login', load: async () => (await import('./autostart-command.js')).autostartCommand },
+};
 
 const HELP = `SyncTray: real-time folder backup and Android phone sync.
 
 Usage: synctray [<command>] [options]   (no command: the tray)
 
 Commands:
-  sync <source> <destination>   make destination match source once
-  watch <source> <destination>  the same, then keep it matching as files change
-  pair add|list|remove|pause|resume|resync   the folder pairs SyncTray keeps
-  run                           the service: sync and watch every pair
-  status                        what each pair is doing
-  log [--follow]                where the service's log is; --follow prints it
-  settings [NAME VALUE]         notifications and log level
-  tray                          the tray icon and menu over the service (the default)
-  autostart on|off|status       start the tray at login
+${commandList(COMMANDS)}
 
-Run 'synctray <command> --help' for a command's options.
-Options: -h, --help   -v, --version`;
+Run 'synctray <command> --help' (or 'synctray help <command>') for a command's options.
+Options: -h, --help   -V, --version`;
 
 /** Set by the bundlers (build/bundle.mjs, build/build-binary.mjs); read from package.json when run from source. */
 declare const SYNCTRAY_VERSION: string | undefined;
@@ -31,54 +48,57 @@ function version(): string {
   return pkg.version;
 }
 
+function known(name: string | undefined): boolean {
+  return name !== undefined && Object.hasOwn(COMMANDS, name);
+}
+
 export async function main(argv: string[], io: Io, signal: AbortSignal): Promise<number> {
-  const [command, ...rest] = argv;
+  const [first, ...rest] = argv;
+  // No command, or the tray's own option: the tray.
+  const [name, args] = first === undefined || first === '--config-dir' || first.startsWith('--config-dir=') ? ['tray', argv] : [first, rest];
   try {
-    switch (command) {
-      case 'sync':
-        return await (await import('./sync-command.js')).syncCommand(rest, io, signal);
-      case 'watch':
-        return await (await import('./watch-command.js')).watchCommand(rest, io, signal);
-      case 'pair':
-        // Loaded here only: the config code (conf, ajv) would slow every other command's start.
-        return await (await import('./pair-command.js')).pairCommand(rest, io);
-      case 'run':
-        return await (await import('./run-command.js')).runCommand(rest, io, signal);
-      case 'status':
-        return await (await import('./status-command.js')).statusCommand(rest, io);
-      case 'log':
-        return await (await import('./log-command.js')).logCommand(rest, io, signal);
-      case undefined:
-      case 'tray':
-        return await (await import('./tray-command.js')).trayCommand(rest, io, signal);
-      case 'autostart':
-        return await (await import('./autostart-command.js')).autostartCommand(rest, io);
-      case 'settings':
-        return await (await import('./settings-command.js')).settingsCommand(rest, io);
-      case '--version':
-      case '-v':
-        io.stdout.write(`synctray ${version()}\n`);
-        return ExitCode.OK;
-      case '--help':
-      case '-h':
-      case 'help':
-        io.stdout.write(`${HELP}\n`);
-        return ExitCode.OK;
-      default:
-        throw new UsageError(`Unknown command "${command}".`);
+    if (first === '--version' || first === '-V') {
+      io.stdout.write(`synctray ${version()}\n`);
+      return ExitCode.OK;
     }
+    if (first === '--help' || first === '-h' || (first === 'help' && rest.length === 0)) {
+      io.stdout.write(`${HELP}\n`);
+      return ExitCode.OK;
+    }
+    if (first === 'help') {
+      if (!known(rest[0])) throw new UsageError(`There is no command "${rest[0]}" to help with.`);
+      return await (await COMMANDS[rest[0]!]!.load()).run([...rest.slice(1), '--help'], io, signal);
+    }
+    if (!known(name)) throw new UsageError(name.startsWith('-') ? `Unknown option '${name}'.` : `Unknown command "${name}".`);
+    return await (await COMMANDS[name]!.load()).run(args, io, signal);
   } catch (err) {
     if (err instanceof UsageError) {
-      io.stderr.write(`synctray: ${err.message}\nRun 'synctray ${['sync', 'watch', 'pair', 'run', 'status', 'log', 'settings', 'tray', 'autostart'].includes(command ?? '') ? `${command} ` : ''}--help' for usage.\n`);
-      return ExitCode.REFUSED;
+      const about = err.command ?? (known(name) ? name : undefined);
+      io.stderr.write(`synctray: ${err.message}\nRun 'synctray ${about ? `${about} ` : ''}--help' for usage.\n`);
+      return ExitCode.USAGE;
     }
     if (err instanceof RefusedError) {
       io.stderr.write(`synctray: ${err.message}\n`);
       return ExitCode.REFUSED;
     }
-    io.stderr.write(`synctray: ${err instanceof Error ? err.message : String(err)}\n`);
-    return ExitCode.SOME_FAILED;
+    if (saysItself(err)) {
+      io.stderr.write(`synctray: ${err.message}\n`);
+      return ExitCode.SOME_FAILED;
+    }
+    // Loaded only here: the log's code is not worth every start's time.
+    return (await import('./internal-error.js')).internalError(err, argv, io);
   }
+}
+
+/**
+ * Whether a failure's message is written for the user, so that it is all there is to say: a
+ * drive's (StorageError), the running service's (ServiceError), or one SyncTray raised as a plain
+ * Error with its message (`Destination … cannot be created: …`). A TypeError, or a system error
+ * escaping as it came (EEXIST, with its syscall), is something no command expected.
+ */
+function saysItself(err: unknown): err is Error {
+  if (err instanceof StorageError || err instanceof ServiceError) return true;
+  return err instanceof Error && err.constructor === Error && !('code' in err);
 }
 
 /**
@@ -106,14 +126,15 @@ export function start(): void {
   // set up the streams (a pipe's costs a few milliseconds of a no-op's start).
   const io: Io = {
     get stdout() {
-      return process.stdout;
+      return quietWhenClosed(process.stdout, controller);
     },
     get stderr() {
-      return process.stderr;
+      return quietWhenClosed(process.stderr, controller);
     },
   };
   let settled = false;
-  main(process.argv.slice(2), io, controller.signal).then(
+  const argv = process.argv.slice(2);
+  main(argv, io, controller.signal).then(
     (code) => {
       settled = true;
       process.exitCode = code;
@@ -128,13 +149,30 @@ export function start(): void {
     if (!settled) {
       settled = true;
       process.stderr.write('synctray: internal error: the command stopped with its work unfinished (nothing left to wait for)\n');
-      process.exitCode = 70;
+      process.exitCode = ExitCode.INTERNAL;
     }
   });
+}
+
+const watched = new WeakSet<NodeJS.WritableStream>();
+
+/**
+ * A stream whose reader has gone (`synctray sync … --dry-run | head`) ends the command as a
+ * signal would, quietly: what it still writes goes nowhere, and no EPIPE stack is printed (as a
+ * program that SIGPIPE ends prints nothing). Other write errors are reported as internal ones.
+ */
+function quietWhenClosed<S extends NodeJS.WritableStream>(stream: S, controller: AbortController): S {
+  if (watched.has(stream)) return stream;
+  watched.add(stream);
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') controller.abort();
+    else internalError(err);
+  });
+  return stream;
 }
 
 /** A failure that is no command's answer (a bug, or the code itself not loading): exit status 70. */
 function internalError(err: unknown): void {
   process.stderr.write(`synctray: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exitCode = 70;
+  process.exitCode = ExitCode.INTERNAL;
 }

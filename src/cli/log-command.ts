@@ -1,19 +1,25 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { places } from '../config/places.js';
 import { ExitCode } from './exit-codes.js';
-import type { Io } from './sync-command.js';
-import { UsageError } from './usage-error.js';
+import { command, CONFIG_DIR_OPTION } from './command.js';
+import type { Io } from './io.js';
+
+const LOG_HELP = `Usage: synctray log [--follow] [--config-dir DIR]
+
+Prints where the service's log file is.
+
+  -f, --follow   print its last lines, then what is added, until Ctrl+C`;
 
 /** `synctray log`: where the service's log is; `--follow` prints it as it grows, until Ctrl+C. */
-export async function logCommand(argv: string[], io: Io, signal: AbortSignal): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({ args: argv, strict: true, options: { 'config-dir': { type: 'string' }, follow: { type: 'boolean', short: 'f' } } }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+export const logCommand = command({
+  name: 'log',
+  usage: LOG_HELP,
+  options: { ...CONFIG_DIR_OPTION, follow: { type: 'boolean', short: 'f' } },
+  run: ({ values }, io, signal) => log(values, io, signal),
+});
+
+async function log(values: { 'config-dir'?: string; follow?: boolean }, io: Io, signal: AbortSignal): Promise<number> {
   const file = path.join(places(values['config-dir']).logs, 'synctray.log');
   if (!values.follow) {
     io.stdout.write(`${file}\n`);

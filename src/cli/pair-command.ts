@@ -1,215 +1,57 @@
-import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { RefusedError } from '../core/errors.js';
-import { isSyncMode, SYNC_MODES } from '../core/modes.js';
-import { excludeMatcher } from '../engine/exclude.js';
-import { places } from '../config/places.js';
-import { DEFAULT_PHONE_RESCAN_MS, DEFAULT_RESCAN_MS, NOTIFY_LEVELS, type NotifyLevel, type Pair } from '../config/schema.js';
-import { ConfigStore } from '../config/store.js';
-import { askService } from '../service/control.js';
+import type { Pair } from '../config/schema.js';
+import type { PairsChosen } from '../service/control.js';
 import type { PairStatus } from '../service/service.js';
-import { markNewPair } from '../service/pair-destination.js';
-import { app } from '../app.js';
-import { checkPaths } from './check-paths.js';
-import { isPhonePair } from '../service/phones.js';
+import { command, CONFIG_DIR_OPTION, group, type Runnable } from './command.js';
 import { deletionsCommand } from './deletions.js';
-import { withPhoneSerial } from './phone-location.js';
-import { checkNew, freeName } from '../config/pairs.js';
+import { DURATION_FORMS } from './duration.js';
 import { ExitCode } from './exit-codes.js';
-import type { Io } from './sync-command.js';
+import type { Io } from './io.js';
+import { ADD_OPTIONS, changeText, pairChange, preparePair, SET_OPTIONS } from './pair-options.js';
+import { findPair, ONE_PAIR, openPairOps, type PairOps } from './pair-ops.js';
+import { withPhoneSerial } from './phone-location.js';
 import { UsageError } from './usage-error.js';
-import { parseDuration } from './watch-command.js';
 
-const PAIR_HELP = `Usage: synctray pair <command> [options]
+const CONFIG_DIR_HELP = `      --config-dir DIR        the config to change (default: the OS's usual
+                              place, or SYNCTRAY_CONFIG_DIR)`;
 
-Commands:
-  add <source> <destination>   add a folder pair (checked as sync checks it)
-      -m, --mode MODE          mirror (default), update or missing
-      --name NAME              what to call it (default: the source folder's name)
-      --exclude PAT            gitignore-style pattern, repeatable
-      -c, --checksum           compare the content of same-size files too
-      --links HOW              keep (default) or copy: symlinks copied as what
-                               they lead to (for drives without symlinks)
-      --versions DIR           keep what is deleted or overwritten under DIR
-      --rescan-interval D      compare everything every D (default 1h; phones 15m;
-                               0 never)
-      --notify LEVEL           all (default), errors or none
-      --paused                 add it paused
-  list [--json]                the pairs
-  remove <name|id>             forget a pair (its folders are left as they are)
-  pause <name|id|--all>        stop syncing a pair until it is resumed
-  resume <name|id|--all>
-  resync <name|id|--all>       compare everything again now
-  deletions <name|id>          what a safety guard holds back (a running SyncTray)
-      --apply TOKEN            delete the files shown (the token it printed with them)
-      --restore                copy them back into the source from the destination
+const EXCLUDE_HELP = `      --exclude PAT           gitignore-style pattern, repeatable
+      --exclude-from FILE     patterns from FILE, one a line (blank lines and
+                              lines starting with # or ; ignored), repeatable`;
 
-Options for every command: --config-dir DIR (default: the OS's usual place,
-or SYNCTRAY_CONFIG_DIR).`;
+const ADD_HELP = `Usage: synctray pair add <source> <destination> [options]
 
-/** `synctray pair …`: folder pairs in the config. */
-export async function pairCommand(argv: string[], io: Io): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
-    io.stdout.write(`${PAIR_HELP}\n`);
-    return sub === undefined ? ExitCode.REFUSED : ExitCode.OK;
-  }
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: rest,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        'config-dir': { type: 'string' },
-        json: { type: 'boolean' },
-        mode: { type: 'string', short: 'm' },
-        name: { type: 'string' },
-        exclude: { type: 'string', multiple: true },
-        checksum: { type: 'boolean', short: 'c' },
-        links: { type: 'string' },
-        versions: { type: 'string' },
-        'rescan-interval': { type: 'string' },
-        notify: { type: 'string' },
-        paused: { type: 'boolean' },
-        all: { type: 'boolean' },
-        apply: { type: 'string' },
-        restore: { type: 'boolean' },
-      },
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  const { values: v } = parsed;
-  let { positionals } = parsed;
-  // A phone pair is kept with its phone's serial, so it follows that phone.
-  if (sub === 'add') positionals = await Promise.all(positionals.map((p) => withPhoneSerial(p)));
-  const where = places(v['config-dir']);
-  // While SyncTray runs, it owns the config: changes go through it and take effect at once.
-  const ask = (command: string, args?: unknown) => askService(where.config, { command, args });
-  const running = await ask('list');
-  const { store, problems } = ConfigStore.open(where.config);
-  if (!running) for (const p of problems) io.stderr.write(`synctray: ${p.message}${p.keptAt ? ` It is kept as ${p.keptAt}.` : ''}\n`);
-  if (running) return viaService(sub, running.result as Pair[], positionals, v, io, ask);
+Adds a folder pair, checked as sync checks its folders and against the other
+pairs. A running SyncTray syncs it at once.
 
-  switch (sub) {
-    case 'add': {
-      const prepared = preparePair(store.pairs(), positionals, v);
-      // Checked again against the pairs as they are when it is written: another add may have come first.
-      const pair = await markNewPair(app.destinations(), store, store.add(prepared, (now) => checkNew(now, prepared)));
-      io.stdout.write(`${addedText(pair)}\n`);
-      return ExitCode.OK;
-    }
-    case 'list':
-      return list(store.pairs(), v.json === true, io);
-    case 'remove': {
-      const pair = one(store, positionals, 'remove');
-      store.remove(pair.id);
-      io.stdout.write(`Removed pair "${pair.name}" (${pair.id}); its folders are left as they are.\n`);
-      return ExitCode.OK;
-    }
-    case 'pause':
-    case 'resume': {
-      const chosen = some(store, positionals, v.all === true, sub);
-      for (const pair of chosen) store.update(pair.id, { paused: sub === 'pause' });
-      io.stdout.write(`${sub === 'pause' ? 'Paused' : 'Resumed'}: ${chosen.map((p) => p.name).join(', ')}.\n`);
-      return ExitCode.OK;
-    }
-    case 'resync': {
-      const chosen = some(store, positionals, v.all === true, sub);
-      io.stdout.write(
-        `SyncTray is not running: ${chosen.map((p) => p.name).join(', ')} will be compared whole when it starts ('synctray run'), as every pair is.\n`,
-      );
-      return ExitCode.OK;
-    }
-    case 'deletions':
-      one(store, positionals, sub);
-      throw new RefusedError(
-        'SyncTray is not running, so no deletions are held back: a guard holds them only in a running SyncTray. ' +
-          "Start it ('synctray run' or the tray); a one-off 'synctray sync' shows what it would delete with --dry-run.",
-      );
-    default:
-      throw new UsageError(`Unknown pair command "${sub}".`);
-  }
-}
+  -m, --mode MODE             mirror (default), update or missing
+      --name NAME             what to call it (default: the source folder's name)
+${EXCLUDE_HELP}
+  -c, --checksum              compare the content of same-size files too
+      --links HOW             keep (default) or copy: symlinks copied as what
+                              they lead to (for drives without symlinks)
+      --versions DIR          keep what is deleted or overwritten under DIR
+      --rescan-interval D     compare everything every D (default 1h; phones 15m;
+                              0 never), ${DURATION_FORMS}
+      --notify LEVEL          all (default), errors or none
+      --paused                add it paused
+${CONFIG_DIR_HELP}`;
 
-export type Values = Record<string, string | boolean | string[] | undefined>;
+const SET_HELP = `Usage: synctray pair set <name|id> [options]
 
-/** The same commands, carried out by the running service. */
-async function viaService(
-  sub: string,
-  pairs: Pair[],
-  positionals: string[],
-  v: Values,
-  io: Io,
-  ask: (command: string, args?: unknown) => Promise<{ result: unknown } | undefined>,
-): Promise<number> {
-  const answer = async (command: string, args?: unknown) => {
-    const r = await ask(command, args);
-    if (!r) throw new RefusedError('SyncTray stopped while this was being asked; run the command again.');
-    return r.result;
-  };
-  switch (sub) {
-    case 'add': {
-      const pair = preparePair(pairs, positionals, v);
-      const added = (await answer('add', { add: pair })) as { id: string };
-      io.stdout.write(`${addedText({ ...pair, id: added.id })} SyncTray is running: it syncs it now.\n`);
-      return ExitCode.OK;
-    }
-    case 'list':
-      return list(pairs, v.json === true, io);
-    case 'remove':
-    case 'pause':
-    case 'resume':
-    case 'resync': {
-      const all = v.all === true;
-      if (all && positionals.length > 0) throw new UsageError(`pair ${sub} takes a pair or --all, not both.`);
-      if (!all && positionals.length !== 1) throw new UsageError(`pair ${sub} takes one pair, by name or id${sub === 'remove' ? '' : ', or --all'}.`);
-      if (sub === 'remove' && all) throw new UsageError('pair remove takes one pair, by name or id.');
-      const result = await answer(sub, { pair: positionals[0], all });
-      io.stdout.write(`${sub === 'resync' ? 'Resyncing' : `${sub[0]!.toUpperCase()}${sub.slice(1)}d`}: ${all ? 'all pairs' : positionals[0]} (SyncTray is running: done now).\n`);
-      // A resync cannot bring a drive that is not there: say so, rather than seem to have done it.
-      if (sub === 'resync') for (const st of result as PairStatus[]) io.stdout.write(stillWaiting(st));
-      return ExitCode.OK;
-    }
-    case 'deletions':
-      return deletionsCommand(pairs, positionals, v, io, answer);
-    default:
-      throw new UsageError(`Unknown pair command "${sub}".`);
-  }
-}
+Changes a pair in place. A running SyncTray takes the change at once and
+compares the pair's folders whole again; else it is used when SyncTray starts.
 
-/** A new pair from the command line, checked as sync checks its folders and against the other pairs. */
-export function preparePair(pairs: readonly Pair[], positionals: string[], v: Values): Omit<Pair, 'id'> {
-  if (positionals.length !== 2) throw new UsageError(`pair add takes a source and a destination folder (got ${positionals.length}).`);
-  const mode = (v.mode as string | undefined) ?? 'mirror';
-  if (!isSyncMode(mode)) throw new UsageError(`--mode must be one of ${SYNC_MODES.join(', ')} (got "${mode}").`);
-  const notify = (v.notify as string | undefined) ?? 'all';
-  if (!(NOTIFY_LEVELS as readonly string[]).includes(notify)) throw new UsageError(`--notify must be one of ${NOTIFY_LEVELS.join(', ')} (got "${notify}").`);
-  const exclude = (v.exclude as string[] | undefined) ?? [];
-  excludeMatcher(exclude);
-  const links = (v.links as string | undefined) ?? 'keep';
-  if (links !== 'keep' && links !== 'copy') throw new UsageError(`--links must be keep or copy (got "${links}").`);
-  const paths = checkPaths(positionals[0]!, positionals[1]!, v.versions as string | undefined);
-  const name = (v.name as string | undefined) ?? freeName(pairs, path.basename(paths.source) || 'pair');
-  if (name.trim() === '') throw new UsageError('--name is empty: give the pair a name, or leave --name out.');
-  const pair: Omit<Pair, 'id'> = {
-    name,
-    source: paths.source,
-    destination: paths.destination,
-    mode,
-    checksum: v.checksum === true,
-    exclude,
-    ...(links === 'copy' ? { links } : {}),
-    ...(paths.versions ? { versions: paths.versions } : {}),
-    rescanIntervalMs:
-      v['rescan-interval'] !== undefined ? parseDuration(v['rescan-interval'] as string) : isPhonePair(paths) ? DEFAULT_PHONE_RESCAN_MS : DEFAULT_RESCAN_MS,
-    paused: v.paused === true,
-    notify: notify as NotifyLevel,
-  };
-  checkNew(pairs, pair);
-  return pair;
-}
+  -m, --mode MODE             mirror, update or missing
+${EXCLUDE_HELP};
+                              they are added to the pair's own patterns
+      --no-exclude            drop the pair's patterns first (with --exclude:
+                              replace them)
+      --rescan-interval D     compare everything every D (0 never),
+                              ${DURATION_FORMS}
+      --notify LEVEL          all, errors or none
+  -c, --checksum              compare the content of same-size files too
+      --no-checksum           do not
+${CONFIG_DIR_HELP}`;
 
 /** What a resync left a pair waiting for its destination with, if anything. */
 function stillWaiting(st: PairStatus): string {
@@ -224,19 +66,6 @@ function addedText(pair: Pair): string {
   return `Added pair "${pair.name}" (${pair.id}): ${pair.source} -> ${pair.destination}, ${pair.mode}${pair.paused ? ', paused' : ''}.`;
 }
 
-function one(store: ConfigStore, positionals: string[], command: string): Pair {
-  if (positionals.length !== 1) throw new UsageError(`pair ${command} takes one pair, by name or id.`);
-  const pair = store.find(positionals[0]!);
-  if (!pair) throw new RefusedError(`No pair is called "${positionals[0]}" (see 'synctray pair list').`);
-  return pair;
-}
-
-function some(store: ConfigStore, positionals: string[], all: boolean, command: string): Pair[] {
-  if (all && positionals.length === 0) return store.pairs();
-  if (all) throw new UsageError(`pair ${command} takes a pair or --all, not both.`);
-  return [one(store, positionals, command)];
-}
-
 function list(pairs: readonly Pair[], json: boolean, io: Io): number {
   if (json) {
     io.stdout.write(`${JSON.stringify(pairs)}\n`);
@@ -248,3 +77,115 @@ function list(pairs: readonly Pair[], json: boolean, io: Io): number {
   }
   return ExitCode.OK;
 }
+
+/** Which pairs `pause`, `resume` and `resync` act on: one by name or id, or --all; and their names. */
+function chosen(ops: PairOps, positionals: string[], all: boolean, name: string): { chosen: PairsChosen; names: string[] } {
+  if (all && positionals.length > 0) throw new UsageError(`pair ${name} takes a pair or --all, not both.`);
+  if (all) return { chosen: { all: true }, names: ops.pairs.map((p) => p.name) };
+  if (positionals.length !== 1) throw new UsageError(`pair ${name} takes one pair, by name or id, or --all.`);
+  const pair = findPair(ops, positionals[0]!);
+  return { chosen: { pair: pair.id }, names: [pair.name] };
+}
+
+/** `pair pause`, `pair resume` and `pair resync`: one pair or all of them. */
+function eachPair(name: 'pause' | 'resume' | 'resync', summary: string, about: string): Runnable {
+  return command({
+    name: `pair ${name}`,
+    synopsis: '<name|id|--all>',
+    summary,
+    usage: `Usage: synctray pair ${name} <name|id> | --all [--config-dir DIR]\n\n${about}\n\n      --all                   every pair\n${CONFIG_DIR_HELP}`,
+    options: { ...CONFIG_DIR_OPTION, all: { type: 'boolean' } },
+    takes: { min: 0, max: 1, what: 'one pair, by name or id, or --all' },
+    async run({ values, positionals }, io) {
+      const ops = await openPairOps(values['config-dir'], io);
+      const { chosen: which, names } = chosen(ops, positionals, values.all === true, name);
+      const done = ops.live ? ' (SyncTray is running: done now)' : '';
+      if (name === 'resync') {
+        const now = await ops.resync(which);
+        if (!now) {
+          io.stdout.write(`SyncTray is not running: ${names.join(', ')} will be compared whole when it starts ('synctray run'), as every pair is.\n`);
+          return ExitCode.OK;
+        }
+        io.stdout.write(`Resyncing: ${names.join(', ')}${done}.\n`);
+        // A resync cannot bring a drive that is not there: say so, rather than seem to have done it.
+        for (const st of now) io.stdout.write(stillWaiting(st));
+        return ExitCode.OK;
+      }
+      await ops[name](which);
+      io.stdout.write(`${name === 'pause' ? 'Paused' : 'Resumed'}: ${names.join(', ')}${done}.\n`);
+      return ExitCode.OK;
+    },
+  });
+}
+
+/** `synctray pair …`: folder pairs in the config, changed through the running SyncTray when there is one. */
+export const pairCommand = group({
+  name: 'pair',
+  summary: 'the folder pairs SyncTray keeps',
+  about: 'The folder pairs SyncTray keeps. While SyncTray runs, changes go through it and\ntake effect at once; else they change the config, for its next start.',
+  commands: {
+    add: command({
+      name: 'pair add',
+      synopsis: '<source> <destination>',
+      summary: 'add a folder pair (checked as sync checks it)',
+      usage: ADD_HELP,
+      options: ADD_OPTIONS,
+      takes: { min: 2, max: 2, what: 'a source and a destination folder' },
+      async run({ values, positionals }, io) {
+        // A phone pair is kept with its phone's serial, so it follows that phone.
+        const folders = await Promise.all(positionals.map((p) => withPhoneSerial(p)));
+        const ops = await openPairOps(values['config-dir'], io);
+        const pair = await ops.add(preparePair(ops.pairs, folders, values));
+        io.stdout.write(`${addedText(pair)}${ops.live ? ' SyncTray is running: it syncs it now.' : ''}\n`);
+        return ExitCode.OK;
+      },
+    }),
+    set: command({
+      name: 'pair set',
+      synopsis: '<name|id> [options]',
+      summary: 'change a pair: mode, excludes, rescan interval, notifications, checksum',
+      usage: SET_HELP,
+      options: SET_OPTIONS,
+      takes: ONE_PAIR,
+      async run({ values, positionals }, io) {
+        // Everything is checked before anything is written.
+        const changeOf = pairChange(values);
+        const ops = await openPairOps(values['config-dir'], io);
+        const pair = findPair(ops, positionals[0]!);
+        const change = changeOf(pair);
+        const changed = await ops.set(pair.id, change);
+        const when = !ops.live ? ' SyncTray uses it when it starts.' : changed.paused ? '' : ' SyncTray is running: it compares the pair whole again now.';
+        io.stdout.write(`Changed pair "${changed.name}": ${changeText(change)}.${when}\n`);
+        return ExitCode.OK;
+      },
+    }),
+    list: command({
+      name: 'pair list',
+      synopsis: '[--json]',
+      summary: 'the pairs',
+      usage: `Usage: synctray pair list [--json] [--config-dir DIR]\n\nThe pairs, as the config keeps them.\n\n      --json                  one JSON array of the pairs\n${CONFIG_DIR_HELP}`,
+      options: { ...CONFIG_DIR_OPTION, json: { type: 'boolean' } },
+      async run({ values }, io) {
+        return list((await openPairOps(values['config-dir'], io)).pairs, values.json === true, io);
+      },
+    }),
+    remove: command({
+      name: 'pair remove',
+      synopsis: '<name|id>',
+      summary: 'forget a pair (its folders are left as they are)',
+      usage: `Usage: synctray pair remove <name|id> [--config-dir DIR]\n\nForgets a pair. Its folders, and what is in them, are left as they are.\n\n${CONFIG_DIR_HELP}`,
+      options: CONFIG_DIR_OPTION,
+      takes: ONE_PAIR,
+      async run({ values, positionals }, io) {
+        const ops = await openPairOps(values['config-dir'], io);
+        const removed = await ops.remove(findPair(ops, positionals[0]!).id);
+        io.stdout.write(`Removed pair "${removed.name}" (${removed.id}); its folders are left as they are.\n`);
+        return ExitCode.OK;
+      },
+    }),
+    pause: eachPair('pause', 'stop syncing a pair until it is resumed', 'Stops syncing and watching a pair until it is resumed.'),
+    resume: eachPair('resume', 'sync and watch a paused pair again', 'Syncs and watches a paused pair again.'),
+    resync: eachPair('resync', 'compare everything again now', "Compares a pair's folders whole again now (a running SyncTray only)."),
+    deletions: deletionsCommand,
+  },
+});

@@ -1,5 +1,6 @@
 import { SyncEvents, type SyncEvent } from '../core/events.js';
 import { formatBytes, formatCount, formatDuration } from '../core/format.js';
+import { displayWidth, tailToWidth } from './display-width.js';
 
 interface Stream {
   write(s: string): boolean;
@@ -66,9 +67,11 @@ export class ProgressBar {
       `${formatCount(this.files)}/${formatCount(this.totalFiles)} files  ` +
       `${formatBytes(this.bytes)}/${formatBytes(this.totalBytes)}  ${formatBytes(rate)}/s  ` +
       `ETA ${Number.isFinite(eta) ? formatDuration(eta) : '--'}  `;
+    // Cut by the columns the name takes, not its length: a CJK or emoji name would wrap the line.
     const room = width - head.length - 1;
-    const name = room <= 3 ? '' : this.current.length > room ? `…${this.current.slice(-(room - 1))}` : this.current;
-    this.out.write(`\r\x1b[K${head}${name.replace(/[\r\n\t]/g, '?')}`);
+    const current = this.current.replace(/[\r\n\t]/g, '?');
+    const name = room <= 3 ? '' : displayWidth(current) > room ? `…${tailToWidth(current, room - 1)}` : current;
+    this.out.write(`\r\x1b[K${head}${name}`);
     this.drawn = true;
   }
 }

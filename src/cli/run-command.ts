@@ -1,9 +1,8 @@
-import { parseArgs } from 'node:util';
 import { places } from '../config/places.js';
 import { startHost } from '../host.js';
 import { ExitCode } from './exit-codes.js';
-import type { Io } from './sync-command.js';
-import { UsageError } from './usage-error.js';
+import { command, CONFIG_DIR_OPTION } from './command.js';
+import type { Io } from './io.js';
 
 const RUN_HELP = `Usage: synctray run [--config-dir DIR] [--json]
 
@@ -14,17 +13,14 @@ watched, until Ctrl+C (or SIGTERM). 'synctray pair …', 'synctray status' and
   --json   one JSON object per line on stdout: running, status, problem`;
 
 /** `synctray run`: the service, its lock and its control socket, until a signal. */
-export async function runCommand(argv: string[], io: Io, signal: AbortSignal): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({ args: argv, strict: true, options: { 'config-dir': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  if (values.help) {
-    io.stdout.write(`${RUN_HELP}\n`);
-    return ExitCode.OK;
-  }
+export const runCommand = command({
+  name: 'run',
+  usage: RUN_HELP,
+  options: { ...CONFIG_DIR_OPTION, json: { type: 'boolean' } },
+  run: ({ values }, io, signal) => serve(values, io, signal),
+});
+
+async function serve(values: { 'config-dir'?: string; json?: boolean }, io: Io, signal: AbortSignal): Promise<number> {
   const host = await startHost(places(values['config-dir']), (line, text, level) => {
     if (values.json) {
       if (Object.keys(line).length > 0) io.stdout.write(`${JSON.stringify(line)}\n`);

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { RefusedError } from '../core/errors.js';
 import { places } from '../config/places.js';
 import type { Settings } from '../config/schema.js';
@@ -6,7 +5,8 @@ import { ConfigStore } from '../config/store.js';
 import { askService } from '../service/control.js';
 import { checkSettings } from '../service/host.js';
 import { ExitCode } from './exit-codes.js';
-import type { Io } from './sync-command.js';
+import { command, CONFIG_DIR_OPTION } from './command.js';
+import type { Io } from './io.js';
 import { UsageError } from './usage-error.js';
 
 const SETTINGS_HELP = `Usage: synctray settings [NAME VALUE] [--config-dir DIR] [--json]
@@ -22,19 +22,16 @@ A running SyncTray takes the change at once.`;
 const NAMES: Record<string, keyof Settings> = { notifications: 'notifications', 'log-level': 'logLevel' };
 
 /** `synctray settings`: the app's own settings, through the running service when there is one. */
-export async function settingsCommand(argv: string[], io: Io): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { 'config-dir': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    io.stdout.write(`${SETTINGS_HELP}\n`);
-    return ExitCode.OK;
-  }
-  if (positionals.length !== 0 && positionals.length !== 2) throw new UsageError('settings takes a name and a value, or nothing to print them.');
+export const settingsCommand = command({
+  name: 'settings',
+  usage: SETTINGS_HELP,
+  options: { ...CONFIG_DIR_OPTION, json: { type: 'boolean' } },
+  takes: { min: 0, max: 2, what: 'a name and a value, or nothing to print them' },
+  run: ({ values, positionals }, io) => showOrChange(values, positionals, io),
+});
+
+async function showOrChange(values: { 'config-dir'?: string; json?: boolean }, positionals: string[], io: Io): Promise<number> {
+  if (positionals.length === 1) throw new UsageError(`settings takes a name and a value, or nothing to print them (got only "${positionals[0]}").`);
   let change: Partial<Settings> | undefined;
   if (positionals.length === 2) {
     const [name, value] = positionals as [string, string];
@@ -44,9 +41,9 @@ export async function settingsCommand(argv: string[], io: Io): Promise<number> {
     checkSettings(change);
   }
   const where = places(values['config-dir']);
-  const answer = await askService(where.config, { command: 'settings', args: change ? { settings: change } : {} });
+  const answer = await askService(where.config, 'settings', change ? { settings: change } : {});
   let settings: Settings;
-  if (answer) settings = answer.result as Settings;
+  if (answer) settings = answer.result;
   else {
     const { store, problems } = ConfigStore.open(where.config);
     for (const p of problems) io.stderr.write(`synctray: ${p.message}${p.keptAt ? ` It is kept as ${p.keptAt}.` : ''}\n`);

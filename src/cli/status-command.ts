@@ -1,43 +1,59 @@
-import { parseArgs } from 'node:util';
 import { places } from '../config/places.js';
 import { readConfig } from '../config/read-config.js';
 import { askService } from '../service/control.js';
 import type { PairStatus } from '../service/service.js';
 import { ExitCode } from './exit-codes.js';
-import { formatBytes, formatCount, formatDuration } from '../core/format.js';
-import type { Io } from './sync-command.js';
-import { UsageError } from './usage-error.js';
+import { formatAgo, formatBytes, formatCount, formatCountOf, formatDuration } from '../core/format.js';
+import { needsUser } from '../service/pair-state.js';
+import { command, CONFIG_DIR_OPTION } from './command.js';
+import type { Io } from './io.js';
+
+const STATUS_HELP = `Usage: synctray status [--config-dir DIR] [--json]
+
+Whether SyncTray is running, and what each pair is doing. With none running,
+the pairs are read from the config and shown as stopped (or paused).
+
+      --json   one JSON object: {"running": true|false, "pairs": [...]}, each
+               pair with its state and lastSyncAt (ISO time)
+
+Exit status, as systemctl status has it: 0 running and every pair fine,
+1 a pair needs you (an error, deletions held back, a source or backup folder
+missing), 3 not running.`;
 
 /** `synctray status`: each pair's state from the running service, or from the config when none runs. */
-export async function statusCommand(argv: string[], io: Io): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({ args: argv, strict: true, options: { 'config-dir': { type: 'string' }, json: { type: 'boolean' } } }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+export const statusCommand = command({
+  name: 'status',
+  usage: STATUS_HELP,
+  options: { ...CONFIG_DIR_OPTION, json: { type: 'boolean' } },
+  run: ({ values }, io) => status(values, io),
+});
+
+async function status(values: { 'config-dir'?: string; json?: boolean }, io: Io): Promise<number> {
   const where = places(values['config-dir']);
-  const answer = await askService(where.config, { command: 'status' });
+  const answer = await askService(where.config, 'status', {});
   const running = answer !== undefined;
   // Not running: the config as it is, changed in nothing (a damaged one is reported, not set aside).
   const offline = running ? undefined : readConfig(where.config);
   if (offline?.problem) io.stderr.write(`synctray: ${offline.problem} 'synctray run' keeps it aside and starts with what is whole.\n`);
   const pairs: PairStatus[] = running
-    ? (answer.result as PairStatus[])
+    ? answer.result
     : offline!.pairs.map((p) => ({
         id: p.id,
         name: p.name,
         source: p.source,
         destination: p.destination,
         mode: p.mode,
-        state: p.paused ? 'paused' : 'idle',
+        state: p.paused ? 'paused' : 'stopped',
         files: 0,
         bytes: 0,
       }));
+  const code = !running ? ExitCode.NOT_RUNNING : pairs.some(needsUser) ? ExitCode.SOME_FAILED : ExitCode.OK;
   if (values.json) {
     io.stdout.write(`${JSON.stringify({ running, pairs })}\n`);
-    return ExitCode.OK;
+    return code;
   }
+  // On a terminal, how long ago; for a script reading the text, the time itself.
+  const when = io.stdout.isTTY ? (iso: string) => formatAgo(Date.now() - Date.parse(iso)) : (iso: string) => iso;
   io.stdout.write(running ? 'SyncTray is running.\n' : "SyncTray is not running ('synctray run' starts it).\n");
   for (const p of pairs) {
     const parts: string[] = [p.state];
@@ -46,8 +62,8 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
       parts.push(`${formatCount(pr.files)} of ${formatCount(pr.totalFiles)} files, ${formatBytes(pr.bytes)} of ${formatBytes(pr.totalBytes)}`);
       if (pr.etaMs !== undefined) parts.push(`${formatDuration(pr.etaMs)} left`);
     }
-    if (p.lastSyncAt) parts.push(`last synced ${p.lastSyncAt}`);
-    if (p.files > 0) parts.push(`${formatCount(p.files)} files (${formatBytes(p.bytes)}) copied since start`);
+    if (p.lastSyncAt) parts.push(`last synced ${when(p.lastSyncAt)}`);
+    if (p.files > 0) parts.push(`${formatCountOf(p.files, 'file')} (${formatBytes(p.bytes)}) copied since start`);
     io.stdout.write(`${p.name}: ${parts.join('; ')}\n`);
     if (p.reason) io.stdout.write(`  ${p.reason}\n`);
     if (p.lastError) io.stdout.write(`  last error: ${p.lastError}\n`);
@@ -58,5 +74,5 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
       if (p.unstorable.more) io.stdout.write(`    … and more (${p.unstorable.count} items in all)\n`);
     }
   }
-  return ExitCode.OK;
+  return code;
 }

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { RefusedError } from '../core/errors.js';
 import { isSyncMode, SYNC_MODES, type SyncMode } from '../core/modes.js';
 import type { SyncEvent } from '../core/events.js';
@@ -11,9 +10,12 @@ import { checkPaths } from './check-paths.js';
 import { refuseUnplugged } from './pair-destination-guard.js';
 import { PAIR_MARKER } from '../core/pair-marker.js';
 import { ExitCode } from './exit-codes.js';
-import { formatBytes, formatCount, formatDuration } from '../core/format.js';
+import { formatBytes, formatCount, formatCountOf, formatDuration } from '../core/format.js';
 import { openLogFile } from './log-file.js';
 import { ProgressBar } from './progress.js';
+import { command, CONFIG_DIR_OPTION, type Parsed } from './command.js';
+import type { Io } from './io.js';
+import { excludesFrom } from './exclude-from.js';
 import { UsageError } from './usage-error.js';
 
 const SYNC_HELP = `Usage: synctray sync <source> <destination> [options]
@@ -28,6 +30,8 @@ Options:
   -n, --dry-run        show what would be done, change nothing
       --exclude PAT    gitignore-style pattern, repeatable; excluded paths
                        are neither copied nor deleted
+      --exclude-from F patterns from file F, one a line (blank lines and
+                       lines starting with # or ; ignored), repeatable
       --links HOW      keep (default): symlinks copied as links, skipped
                        where the destination cannot hold them (exFAT, FAT)
                        copy: copy what they lead to, inside the source
@@ -44,11 +48,6 @@ Options:
 
 Exit status: 0 in sync, 1 some items failed, 2 refused or usage error,
 130 interrupted.`;
-
-export interface Io {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
-  stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
-}
 
 export interface SyncArgs {
   source: string;
@@ -68,38 +67,28 @@ export interface SyncArgs {
   configDir?: string;
 }
 
-/** The options sync (and watch, with its own on top) takes; `command` names it in messages. */
-export function parseSyncArgs(argv: string[], command = 'sync'): SyncArgs | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        mode: { type: 'string', short: 'm' },
-        checksum: { type: 'boolean', short: 'c' },
-        'dry-run': { type: 'boolean', short: 'n' },
-        exclude: { type: 'string', multiple: true },
-        links: { type: 'string' },
-        versions: { type: 'string' },
-        'max-delete': { type: 'string' },
-        force: { type: 'boolean' },
-        json: { type: 'boolean' },
-        'log-file': { type: 'string' },
-        quiet: { type: 'boolean', short: 'q' },
-        help: { type: 'boolean', short: 'h' },
-        'config-dir': { type: 'string' },
-      },
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  const { values: v, positionals } = parsed;
-  if (v.help) return 'help';
-  if (positionals.length !== 2) {
-    throw new UsageError(`${command} takes a source and a destination folder (got ${positionals.length} path${positionals.length === 1 ? '' : 's'}).`);
-  }
+/** The options sync takes (watch takes them too, with its own on top). */
+export const SYNC_OPTIONS = {
+  mode: { type: 'string', short: 'm' },
+  checksum: { type: 'boolean', short: 'c' },
+  'dry-run': { type: 'boolean', short: 'n' },
+  exclude: { type: 'string', multiple: true },
+  'exclude-from': { type: 'string', multiple: true },
+  links: { type: 'string' },
+  versions: { type: 'string' },
+  'max-delete': { type: 'string' },
+  force: { type: 'boolean' },
+  json: { type: 'boolean' },
+  'log-file': { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+  ...CONFIG_DIR_OPTION,
+} as const;
+
+/** What sync and watch take besides options. */
+export const SOURCE_AND_DESTINATION = { min: 2, max: 2, what: 'a source and a destination folder' };
+
+/** Sync's options checked and given their defaults. */
+export function syncArgs({ values: v, positionals }: Parsed<typeof SYNC_OPTIONS>): SyncArgs {
   const mode = v.mode ?? 'mirror';
   if (!isSyncMode(mode)) throw new UsageError(`--mode must be one of ${SYNC_MODES.join(', ')} (got "${mode}").`);
   const links = v.links ?? 'keep';
@@ -120,7 +109,7 @@ export function parseSyncArgs(argv: string[], command = 'sync'): SyncArgs | 'hel
     mode,
     checksum: v.checksum ?? false,
     dryRun: v['dry-run'] ?? false,
-    exclude: v.exclude ?? [],
+    exclude: [...(v.exclude ?? []), ...excludesFrom(v['exclude-from'])],
     links,
     versions: v.versions,
     maxDelete,
@@ -133,13 +122,9 @@ export function parseSyncArgs(argv: string[], command = 'sync'): SyncArgs | 'hel
 }
 
 /** `synctray sync`: one run, its result turned into output and an exit code. */
-export async function syncCommand(argv: string[], io: Io, signal: AbortSignal): Promise<number> {
-  const args = parseSyncArgs(argv);
-  if (args === 'help') {
-    io.stdout.write(`${SYNC_HELP}\n`);
-    return ExitCode.OK;
-  }
+export const syncCommand = command({ name: 'sync', usage: SYNC_HELP, options: SYNC_OPTIONS, takes: SOURCE_AND_DESTINATION, run: (args, io, signal) => syncOnce(syncArgs(args), io, signal) });
 
+async function syncOnce(args: SyncArgs, io: Io, signal: AbortSignal): Promise<number> {
   const paths = checkPaths(args.source, args.destination, args.versions);
   await refuseUnplugged(paths.destination, args.configDir, app.destinations());
   const log = openLogFile(args.logFile);
@@ -207,7 +192,7 @@ export async function syncCommand(argv: string[], io: Io, signal: AbortSignal): 
   }
   if (result.deletesHeld > 0) {
     io.stderr.write(
-      `Not deleting ${formatCount(result.deletesHeld)} items from the destination: some items failed to copy, and one of ` +
+      `Not deleting ${formatCountOf(result.deletesHeld, 'item')} from the destination: some items failed to copy, and one of ` +
         'them may be what a deleted item was renamed to. Fix the failures above, then run again.\n',
     );
   }

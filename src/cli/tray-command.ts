@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import envPaths from 'env-paths';
 import { RefusedError } from '../core/errors.js';
 import { places } from '../config/places.js';
@@ -16,9 +15,9 @@ import { listDevices } from '../storage/adb/devices.js';
 import { AdbServer } from '../storage/adb/server.js';
 import { startHost } from '../host.js';
 import { ExitCode } from './exit-codes.js';
-import { preparePair } from './pair-command.js';
-import type { Io } from './sync-command.js';
-import { UsageError } from './usage-error.js';
+import { preparePair } from './pair-options.js';
+import { command, CONFIG_DIR_OPTION } from './command.js';
+import type { Io } from './io.js';
 
 const TRAY_HELP = `Usage: synctray [tray] [--config-dir DIR]
 
@@ -28,17 +27,9 @@ the system's folder picker, and start at login. Needs a desktop session; on a
 server use 'synctray run'. One instance per config folder.`;
 
 /** `synctray tray` (and `synctray` alone): the service with its tray icon, until Quit or a signal. */
-export async function trayCommand(argv: string[], io: Io, signal: AbortSignal): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({ args: argv, strict: true, options: { 'config-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  if (values.help) {
-    io.stdout.write(`${TRAY_HELP}\n`);
-    return ExitCode.OK;
-  }
+export const trayCommand = command({ name: 'tray', usage: TRAY_HELP, options: CONFIG_DIR_OPTION, run: ({ values }, io, signal) => runTray(values, io, signal) });
+
+async function runTray(values: { 'config-dir'?: string }, io: Io, signal: AbortSignal): Promise<number> {
   if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
     throw new RefusedError("No desktop session here (neither DISPLAY nor WAYLAND_DISPLAY is set), so there is no tray to show an icon in. Run 'synctray run' for the same service without a tray.");
   }

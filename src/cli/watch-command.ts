@@ -10,9 +10,13 @@ import { isAdbLocation } from '../storage/adb/endpoint.js';
 import { PAIR_MARKER } from '../core/pair-marker.js';
 import { isPhonePair } from '../service/phones.js';
 import { ExitCode } from './exit-codes.js';
-import { formatCount } from '../core/format.js';
+import { formatCount, formatCountOf } from '../core/format.js';
 import { openLogFile, type LogFile } from './log-file.js';
-import { parseSyncArgs, summaryJson, summaryText, type Io } from './sync-command.js';
+import { SOURCE_AND_DESTINATION, SYNC_OPTIONS, summaryJson, summaryText, syncArgs, type SyncArgs } from './sync-command.js';
+import { command } from './command.js';
+import { DURATION_FORMS, parseDuration } from './duration.js';
+import type { Io } from './io.js';
+import { DEFAULT_RESCAN_MS } from '../config/schema.js';
 import { UsageError } from './usage-error.js';
 import { UNSTORABLE } from '../engine/plan.js';
 import { describeSkip } from '../engine/skips.js';
@@ -28,50 +32,26 @@ that would delete more than half of the destination's files (or more than
 
 Options: those of 'synctray sync' except --dry-run, and
       --rescan-interval D  also compare everything every D (default 1h;
-                           0 never), e.g. 90s, 30m, 2h
+                           0 never), ${DURATION_FORMS}
       --json               one JSON object per line on stdout: ready,
                            batch, state, held, error, and stopped with
                            the totals
 
 Exit status: 0 when stopped by a signal, 2 refused or usage error.`;
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** `90s`, `30m`, `1h`, `250ms`, or `0`: milliseconds. */
-export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw new UsageError(`--rescan-interval takes a duration such as 90s, 30m or 1h, or 0 for never (got "${text}").`);
-  const value = Number(m[1]) * UNITS[m[2] ?? 's']!;
-  if (value !== 0 && value < 1000) throw new UsageError(`--rescan-interval must be at least 1s, or 0 for never (got "${text}").`);
-  return value;
-}
-
-/** Takes --rescan-interval out of argv (parseSyncArgs knows sync's options only). */
-function takeRescanInterval(argv: string[]): { rest: string[]; rescanMs: number } {
-  const rest: string[] = [];
-  let rescanMs = 3_600_000;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--rescan-interval') {
-      if (i + 1 >= argv.length) throw new UsageError('--rescan-interval needs a duration, e.g. 30m.');
-      rescanMs = parseDuration(argv[++i]!);
-    } else if (a.startsWith('--rescan-interval=')) {
-      rescanMs = parseDuration(a.slice('--rescan-interval='.length));
-    } else {
-      rest.push(a);
-    }
-  }
-  return { rest, rescanMs };
-}
-
 /** `synctray watch`: a first sync, then steps as the source changes, until a signal. */
-export async function watchCommand(argv: string[], io: Io, signal: AbortSignal): Promise<number> {
-  const { rest, rescanMs } = takeRescanInterval(argv);
-  const args = parseSyncArgs(rest, 'watch');
-  if (args === 'help') {
-    io.stdout.write(`${WATCH_HELP}\n`);
-    return ExitCode.OK;
-  }
+export const watchCommand = command({
+  name: 'watch',
+  usage: WATCH_HELP,
+  options: { ...SYNC_OPTIONS, 'rescan-interval': { type: 'string' } },
+  takes: SOURCE_AND_DESTINATION,
+  run: (parsed, io, signal) => {
+    const rescan = parsed.values['rescan-interval'];
+    return watch(syncArgs(parsed), rescan === undefined ? DEFAULT_RESCAN_MS : parseDuration(rescan), io, signal);
+  },
+});
+
+async function watch(args: SyncArgs, rescanMs: number, io: Io, signal: AbortSignal): Promise<number> {
   if (args.dryRun) throw new UsageError("watch has no --dry-run: 'synctray sync --dry-run' shows what the first sync would do.");
   if (isPhonePair(args)) {
     throw new RefusedError(
@@ -137,7 +117,7 @@ export async function watchCommand(argv: string[], io: Io, signal: AbortSignal):
 
 function totalsText(t: WatchTotals): string {
   return (
-    `${formatCount(t.steps)} steps: ${formatCount(t.copied)} copied, ${formatCount(t.moved)} moved, ${formatCount(t.updated)} updated, ` +
+    `${formatCountOf(t.steps, 'step')}: ${formatCount(t.copied)} copied, ${formatCount(t.moved)} moved, ${formatCount(t.updated)} updated, ` +
     `${formatCount(t.deleted)} deleted, ${formatCount(t.metadata)} metadata fixed, ${formatCount(t.failed)} failed`
   );
 }

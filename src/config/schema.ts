@@ -35,6 +35,9 @@ export interface Pair {
   destinationVolume?: DestinationVolume;
 }
 
+/** What `pair set` may change in a pair. */
+export type PairChange = Partial<Pick<Pair, 'mode' | 'exclude' | 'rescanIntervalMs' | 'notify' | 'checksum'>>;
+
 /** What is kept of a destination's volume; every field is absent where it could not be read. */
 export interface DestinationVolume {
   /** The file system's UUID (blkid's, `/dev/disk/by-uuid`). */

@@ -63,3 +63,8 @@ export function isStorageError(err: unknown, code?: ErrorCode): err is StorageEr
 export class RefusedError extends Error {
   override readonly name = 'RefusedError';
 }
+
+/** The running service failed to answer, or answered with a failure of its own (not a refusal). */
+export class ServiceError extends Error {
+  override readonly name = 'ServiceError';
+}

@@ -28,3 +28,14 @@ export function formatDuration(ms: number): string {
   if (m < 60) return `${m}:${String(s % 60).padStart(2, '0')}`;
   return `${Math.floor(m / 60)}:${String(m % 60).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
 }
+
+/** How long ago, for people: "just now", "3 min ago", "5 h ago", "2 days ago". */
+export function formatAgo(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return 'just now';
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ago`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h} h ago`;
+  return `${Math.floor(h / 24)} days ago`;
+}

@@ -1,4 +1,5 @@
-import { formatCount } from '../core/format.js';
+import { formatAgo, formatCount } from '../core/format.js';
+import { needsUser } from '../service/pair-state.js';
 import type { PairStatus } from '../service/service.js';
 
 /** The tray icon shows the state of everything at once, the most urgent first. */
@@ -30,15 +31,16 @@ export interface TrayView {
   now: number;
 }
 
+/** The actions of a pair's submenu; `pause-resume` pauses a running pair, resumes a paused one. */
+const PAIR_ACTIONS = ['pause-resume', 'resync', 'open-source', 'open-destination', 'remove', 'deletions'] as const;
+/** The actions of the menu itself; each item's key is its action's name. */
+const MENU_ACTIONS = ['add', 'add-phone', 'pause-all', 'resume-all', 'open-log', 'autostart', 'quit'] as const;
+
 /** What a click asks for. */
-export type TrayAction =
-  /** Pause a running pair, resume a paused one (one item whose title says which). */
-  | { type: 'pause-resume' | 'resync' | 'open-source' | 'open-destination' | 'remove' | 'deletions'; pairId: string }
-  | { type: 'add' | 'add-phone' | 'pause-all' | 'resume-all' | 'open-log' | 'autostart' | 'quit' };
+export type TrayAction = { type: (typeof PAIR_ACTIONS)[number]; pairId: string } | { type: (typeof MENU_ACTIONS)[number] };
 
 export const SEPARATOR = '-';
 
-const NEEDS_USER = new Set(['error', 'waiting-for-source']);
 
 /** The whole menu as a function of the service's state: the tray applies it, tests read it. */
 export function trayMenu(view: TrayView): TrayMenu {
@@ -61,26 +63,13 @@ export function trayMenu(view: TrayView): TrayMenu {
   return { icon: iconState(pairs), status: statusLine(pairs), items };
 }
 
-/** Reads a clicked item's key back as the action it stands for. */
+/** Reads a clicked item's key back as the action it stands for: `quit`, or `pair:<id>:<action>`. */
 export function actionOf(key: string): TrayAction | undefined {
-  const m = /^pair:(.+):(pause-resume|resync|open-source|open-destination|remove|deletions)$/.exec(key);
-  if (m) return { type: m[2] as 'resync', pairId: m[1]! };
-  if (['add', 'add-phone', 'pause-all', 'resume-all', 'open-log', 'autostart', 'quit'].includes(key)) return { type: key as 'add' };
-  return undefined;
-}
-
-/**
- * What only the user can mend: an error, a missing source, a locked phone, adb not installed, a
- * backup folder without its marker. A backup drive that is simply not plugged in is not one: the
- * pair goes on by itself when it is.
- */
-function needsUser(p: PairStatus): boolean {
-  return (
-    NEEDS_USER.has(p.state) ||
-    p.held !== undefined ||
-    (p.state === 'waiting-for-phone' && p.phone?.connection !== 'not-connected') ||
-    (p.state === 'waiting-for-destination' && p.destinationProblem !== 'not-connected')
-  );
+  const menu = MENU_ACTIONS.find((a) => a === key);
+  if (menu) return { type: menu };
+  const m = /^pair:(.+):([a-z-]+)$/.exec(key);
+  const pair = PAIR_ACTIONS.find((a) => a === m?.[2]);
+  return m && pair ? { type: pair, pairId: m[1]! } : undefined;
 }
 
 /** A pair waiting for its backup drive to be plugged in. */
@@ -149,6 +138,8 @@ function shortState(p: PairStatus): string {
       return p.progress ? `syncing ${percent(p)}%` : 'syncing';
     case 'paused':
       return 'paused';
+    case 'stopped':
+      return 'stopped';
     case 'waiting-for-source':
       return 'source missing';
     case 'waiting-for-destination':
@@ -161,7 +152,7 @@ function shortState(p: PairStatus): string {
 }
 
 function pairStateText(p: PairStatus, now: number): string {
-  const when = p.lastSyncAt ? `last synced ${ago(now - Date.parse(p.lastSyncAt))}` : 'not synced yet';
+  const when = p.lastSyncAt ? `last synced ${formatAgo(now - Date.parse(p.lastSyncAt))}` : 'not synced yet';
   if (p.state === 'error' || p.state === 'waiting-for-source' || p.held) return `${problemText(p)}`;
   if (p.state === 'waiting-for-phone') return `${short(p.reason ?? 'phone not connected', 90)} (${when})`;
   if (p.state === 'waiting-for-destination') return driveAway(p) ? `${short(firstClause(p.reason ?? 'backup drive not connected'), 90)} (${when})` : problemText(p);
@@ -200,16 +191,6 @@ function remaining(ms: number): string {
   if (m < 60) return `${m} min left`;
   const h = Math.floor(m / 60);
   return `${h} h ${m % 60} min left`;
-}
-
-function ago(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return 'just now';
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ago`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return `${h} h ago`;
-  return `${Math.floor(h / 24)} days ago`;
 }
 
 /** Long paths keep their ends: the folder's name is what tells two pairs apart. */

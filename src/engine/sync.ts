@@ -400,8 +400,12 @@ async function caseSensitive(dst: Storage, tree: Tree): Promise<boolean> {
     try {
       const found = await dst.stat(twinPath);
       return !(found.type === entry.type && found.size === entry.size && found.mtimeNs === entry.mtimeNs);
-    } catch {
-      return true;
+    } catch (err) {
+      // Not there: this storage tells the two names apart.
+      if (isStorageError(err, ErrorCode.NOT_FOUND)) return true;
+      if (isStorageError(err) && err.fatal) throw err;
+      // Any other failure (a permission, a name too long in the other case) says nothing about
+      // case: the next name is looked up instead.
     }
   }
   return true;

@@ -3,14 +3,59 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { RefusedError } from '../core/errors.js';
+import { RefusedError, ServiceError } from '../core/errors.js';
+import type { Pair, PairChange, Settings } from '../config/schema.js';
+import type { HeldDeletions } from './held.js';
+import type { PairStatus } from './service.js';
 
-/** A request to the running service, and its answer; one JSON object a line each way. */
-export interface ControlRequest {
-  command: string;
-  args?: unknown;
+/**
+ * The version of the messages below. Raised whenever a command, its args or its result change in
+ * a way the other side would misread: a command line and a running service of different versions
+ * then refuse to talk, and say which one to restart.
+ */
+export const PROTOCOL_VERSION = 1;
+
+/** Which pairs a command acts on: one by name or id, or all of them. */
+export type PairsChosen = { pair: string } | { all: true };
+
+/** Every request the service answers: what it takes, and what it answers. */
+export interface ControlCommands {
+  status: { args: Record<string, never>; result: PairStatus[] };
+  list: { args: Record<string, never>; result: Pair[] };
+  add: { args: { add: Omit<Pair, 'id'> }; result: PairStatus };
+  set: { args: { pair: string; change: PairChange }; result: Pair };
+  remove: { args: { pair: string }; result: Pair };
+  pause: { args: PairsChosen; result: PairStatus[] };
+  resume: { args: PairsChosen; result: PairStatus[] };
+  resync: { args: PairsChosen; result: PairStatus[] };
+  held: { args: { pair: string }; result: HeldDeletions };
+  'apply-deletions': { args: { pair: string; token: string }; result: PairStatus };
+  restore: { args: { pair: string }; result: { restored: number; failed: number; errors: string[] } };
+  settings: { args: { settings?: Partial<Settings> }; result: Settings };
 }
-export type ControlReply = { ok: true; result: unknown } | { ok: false; refused: boolean; message: string };
+export type ControlCommand = keyof ControlCommands;
+export type ArgsOf<C extends ControlCommand> = ControlCommands[C]['args'];
+export type ResultOf<C extends ControlCommand> = ControlCommands[C]['result'];
+
+/** The service's side: one function per command. */
+export type ControlHandlers = { [C in ControlCommand]: (args: ArgsOf<C>) => Promise<ResultOf<C>> | ResultOf<C> };
+
+/**
+ * Turns a request line's command and args, as another process sent them, into a request, or
+ * refuses them saying what is wrong (control-args.ts checks them against a schema).
+ */
+export type CheckArgs = (command: string, args: unknown) => { [C in ControlCommand]: { command: C; args: ArgsOf<C> } }[ControlCommand];
+
+/** One JSON object a line each way. */
+interface ControlRequest {
+  version: number;
+  command: string;
+  args: unknown;
+}
+type ControlReply = { version: number } & ({ ok: true; result: unknown } | { ok: false; refused: boolean; message: string });
+
+/** A request line longer than this is refused: a pair's args are a few kilobytes. */
+export const MAX_REQUEST_CHARS = 1 << 20;
 
 /** Where a running service says its socket is: a small file beside the config it serves. */
 const SERVICE_FILE = 'service.json';
@@ -51,10 +96,10 @@ export function announce(configDir: string, socket: string | undefined): void {
   fs.renameSync(temp, file);
 }
 
-function announcedSocket(configDir: string): string | undefined {
+function announced(configDir: string): { socket: string; pid?: number } | undefined {
   try {
-    const { socket } = JSON.parse(fs.readFileSync(path.join(configDir, SERVICE_FILE), 'utf8')) as { socket?: unknown };
-    return typeof socket === 'string' ? socket : undefined;
+    const { socket, pid } = JSON.parse(fs.readFileSync(path.join(configDir, SERVICE_FILE), 'utf8')) as { socket?: unknown; pid?: unknown };
+    return typeof socket === 'string' ? { socket, ...(typeof pid === 'number' ? { pid } : {}) } : undefined;
   } catch {
     return undefined;
   }
@@ -63,8 +108,10 @@ function announcedSocket(configDir: string): string | undefined {
 /**
  * Serves requests on a Unix domain socket that only this user may use (0600, in a 0700 folder).
  * A stale socket file from a crashed instance is replaced (the caller holds the instance lock).
+ * Every request is checked before it is handled: its protocol version, its command and, by
+ * `checkArgs`, its args, which come from another process.
  */
-export async function serveControl(stateDir: string, handle: (req: ControlRequest) => Promise<unknown>): Promise<{ socket: string; close(): Promise<void> }> {
+export async function serveControl(stateDir: string, handlers: ControlHandlers, checkArgs: CheckArgs): Promise<{ socket: string; close(): Promise<void> }> {
   const file = socketPath(stateDir);
   const pipe = process.platform === 'win32';
   if (!pipe) {
@@ -72,6 +119,9 @@ export async function serveControl(stateDir: string, handle: (req: ControlReques
     fs.rmSync(file, { force: true });
   }
   const connections = new Set<net.Socket>();
+  const reply = (socket: net.Socket, r: ControlReply) => {
+    if (!socket.destroyed) socket.write(`${JSON.stringify(r)}\n`);
+  };
   const server = net.createServer((socket) => {
     connections.add(socket);
     socket.on('close', () => connections.delete(socket));
@@ -83,20 +133,15 @@ export async function serveControl(stateDir: string, handle: (req: ControlReques
       for (let i; (i = buffer.indexOf('\n')) >= 0; ) {
         const line = buffer.slice(0, i);
         buffer = buffer.slice(i + 1);
-        void answer(line).then((reply) => {
-          if (!socket.destroyed) socket.write(`${JSON.stringify(reply)}\n`);
-        });
+        void answer(line, handlers, checkArgs).then((r) => reply(socket, r));
+      }
+      if (buffer.length > MAX_REQUEST_CHARS) {
+        buffer = '';
+        reply(socket, refusal(`A request to SyncTray is longer than ${MAX_REQUEST_CHARS} characters; nothing was done.`));
+        socket.end();
       }
     });
   });
-  const answer = async (line: string): Promise<ControlReply> => {
-    try {
-      const req = JSON.parse(line) as ControlRequest;
-      return { ok: true, result: await handle(req) };
-    } catch (err) {
-      return { ok: false, refused: err instanceof RefusedError, message: err instanceof Error ? err.message : String(err) };
-    }
-  };
   // The socket is created private: nobody else may even connect while it is being set up.
   const umask = process.umask(0o177);
   try {
@@ -120,47 +165,121 @@ export async function serveControl(stateDir: string, handle: (req: ControlReques
   };
 }
 
+function refusal(message: string): ControlReply {
+  return { version: PROTOCOL_VERSION, ok: false, refused: true, message };
+}
+
+/** One request line's answer: a refusal for what is not a request of this version, else the handler's. */
+async function answer(line: string, handlers: ControlHandlers, checkArgs: CheckArgs): Promise<ControlReply> {
+  let req: Partial<ControlRequest>;
+  try {
+    req = JSON.parse(line) as Partial<ControlRequest>;
+  } catch {
+    return refusal('A request to SyncTray is not JSON; nothing was done.');
+  }
+  if (typeof req !== 'object' || req === null) return refusal('A request to SyncTray is not a JSON object; nothing was done.');
+  if (req.version !== PROTOCOL_VERSION) return refusal(versionMismatch(req.version));
+  try {
+    const checked = checkArgs(String(req.command), req.args ?? {});
+    // checkArgs pairs each command with its own args; TypeScript cannot follow that pairing
+    // through the lookup, so the handler is called as one taking what checkArgs gave.
+    const handle = handlers[checked.command] as (args: typeof checked.args) => Promise<unknown> | unknown;
+    return { version: PROTOCOL_VERSION, ok: true, result: await handle(checked.args) };
+  } catch (err) {
+    return { version: PROTOCOL_VERSION, ok: false, refused: err instanceof RefusedError, message: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/** The service's word on a request of another protocol version than its own. */
+function versionMismatch(theirs: unknown): string {
+  const which = typeof theirs === 'number' ? `version ${theirs}` : 'no version';
+  const newer = typeof theirs === 'number' && theirs > PROTOCOL_VERSION;
+  return (
+    `This command line speaks ${which} of SyncTray's control protocol and the running SyncTray version ${PROTOCOL_VERSION}: ` +
+    (newer
+      ? "the command line is newer. Restart SyncTray (Quit in the tray, or stop 'synctray run', then start it again) so that both are the same version."
+      : 'the command line is older. Use the synctray that started the running one, or restart SyncTray with this one.')
+  );
+}
+
 /**
  * Sends one request to the service running for the config in `configDir`; undefined when none is
  * (nothing announced, or nobody answers on the socket). A refusal comes back as a RefusedError,
- * anything else as an Error.
+ * anything else as a ServiceError; a reply of another protocol version as a RefusedError saying
+ * which side to restart.
  */
-export async function askService(configDir: string, req: ControlRequest, timeoutMs = 30_000): Promise<{ result: unknown } | undefined> {
-  const file = announcedSocket(configDir);
-  if (file === undefined || (process.platform !== 'win32' && !fs.existsSync(file))) return undefined;
+export async function askService<C extends ControlCommand>(configDir: string, command: C, args: ArgsOf<C>, timeoutMs = 30_000): Promise<{ result: ResultOf<C> } | undefined> {
+  const service = announced(configDir);
+  if (service === undefined || (process.platform !== 'win32' && !fs.existsSync(service.socket))) return undefined;
+  const running = `the running SyncTray${service.pid !== undefined ? ` (pid ${service.pid})` : ''}`;
   return new Promise((resolve, reject) => {
-    const socket = net.createConnection(file);
+    const socket = net.createConnection(service.socket);
     let buffer = '';
     let connected = false;
+    let settled = false;
+    const settle = (then: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      then();
+    };
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new Error(`SyncTray did not answer within ${Math.round(timeoutMs / 1000)} s.`));
+      settle(() => reject(new ServiceError(`SyncTray did not answer within ${Math.round(timeoutMs / 1000)} s; see its log ('synctray log').`)));
     }, timeoutMs);
     socket.setEncoding('utf8');
     socket.on('connect', () => {
       connected = true;
+      const req: ControlRequest = { version: PROTOCOL_VERSION, command, args };
       socket.write(`${JSON.stringify(req)}\n`);
     });
     socket.on('data', (chunk: string) => {
       buffer += chunk;
       const i = buffer.indexOf('\n');
       if (i < 0) return;
-      clearTimeout(timer);
       socket.end();
-      const reply = JSON.parse(buffer.slice(0, i)) as ControlReply;
-      if (reply.ok) resolve({ result: reply.result });
-      else reject(reply.refused ? new RefusedError(reply.message) : new Error(reply.message));
+      settle(() => {
+        const reply = readReply(buffer.slice(0, i), running);
+        if (reply instanceof Error) reject(reply);
+        else if (reply.ok) resolve({ result: reply.result as ResultOf<C> });
+        else reject(reply.refused ? new RefusedError(reply.message) : new ServiceError(reply.message));
+      });
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
       // A socket file left by an instance that crashed: nobody is running.
-      if (!connected && (err.code === 'ECONNREFUSED' || err.code === 'ENOENT')) resolve(undefined);
-      else reject(err);
+      settle(() => (!connected && (err.code === 'ECONNREFUSED' || err.code === 'ENOENT') ? resolve(undefined) : reject(new ServiceError(`SyncTray could not be asked: ${err.message}.`))));
     });
     socket.on('close', () => {
-      clearTimeout(timer);
       // The service stopped before it answered.
-      if (connected && buffer.indexOf('\n') < 0) reject(new RefusedError('SyncTray stopped before it answered; run the command again.'));
+      if (connected) settle(() => reject(new RefusedError('SyncTray stopped before it answered; run the command again.')));
     });
   });
+}
+
+/** A reply line as read, or the error it is: not JSON, not a reply, or not this protocol version's. */
+function readReply(line: string, running: string): ControlReply | Error {
+  let reply: Partial<ControlReply>;
+  try {
+    reply = JSON.parse(line) as Partial<ControlReply>;
+  } catch {
+    return new ServiceError(`${capitalized(running)} answered with something that is not JSON (${JSON.stringify(line.slice(0, 80))}); see its log ('synctray log').`);
+  }
+  if (typeof reply !== 'object' || reply === null || typeof reply.ok !== 'boolean') {
+    return new ServiceError(`${capitalized(running)} answered with something that is not a reply (${JSON.stringify(line.slice(0, 80))}).`);
+  }
+  // A refusal of our version says itself which side to restart.
+  if (reply.version !== PROTOCOL_VERSION && (reply.ok || reply.version === undefined)) {
+    const older = reply.version === undefined || reply.version < PROTOCOL_VERSION;
+    return new RefusedError(
+      `${capitalized(running)} speaks ${reply.version === undefined ? 'an older version' : `version ${reply.version}`} of the control protocol and this command line version ${PROTOCOL_VERSION}: ` +
+        (older
+          ? "SyncTray is older. Restart it (Quit in the tray, or stop 'synctray run', then start it again) so that both are the same version."
+          : 'this command line is older. Use the synctray that started it, or restart SyncTray with this one.'),
+    );
+  }
+  return reply as ControlReply;
+}
+
+function capitalized(s: string): string {
+  return `${s[0]!.toUpperCase()}${s.slice(1)}`;
 }

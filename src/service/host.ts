@@ -3,11 +3,12 @@ import type { Places } from '../config/places.js';
 import { LOG_LEVELS, NOTIFY_LEVELS, type LogLevel, type NotifyLevel, type Pair, type Settings } from '../config/schema.js';
 import { ConfigStore } from '../config/store.js';
 import type { MountWatch } from '../watch/mounts.js';
-import { announce, serveControl, type ControlRequest } from './control.js';
+import { announce, serveControl, type ControlHandlers, type PairsChosen } from './control.js';
+import { checkArgs } from './control-args.js';
 import { InstanceLock } from './instance-lock.js';
 import { RotatingLog } from './log.js';
 import type { Notifications, OpenNotifications } from './notifications.js';
-import { Service, type ServiceDeps, type ServiceEvent } from './service.js';
+import { Service, type PairStatus, type ServiceDeps, type ServiceEvent } from './service.js';
 import { phoneSyncedText } from './phones.js';
 
 /** A line of what the host does: `line` for `--json`, `text` for people (empty: nothing to say). */
@@ -78,7 +79,7 @@ export class ServiceHost {
       for (const p of problems) notify.add({ kind: 'config', message: keptText(p) });
       const shown = new Map<string, string>();
       service.on('event', (e) => report(e, say, notify, shown));
-      control = await serveControl(where.state, (req) => handle(host!, req));
+      control = await serveControl(where.state, handlers(() => host!), checkArgs);
       const served = control;
       host = new ServiceHost(service, store, log, initial, async () => {
         // The pairs stop first (a request under way still gets its answer), then the socket closes.
@@ -171,42 +172,27 @@ function pairNotifyLevel(store: ConfigStore, pairId: string): NotifyLevel {
   }
 }
 
-/** One request from `synctray pair …`, `status` or `settings` in another process. */
-async function handle(host: ServiceHost, req: ControlRequest): Promise<unknown> {
-  const { service, store } = host;
-  const args = (req.args ?? {}) as { pair?: string; all?: boolean; add?: Omit<Pair, 'id'>; settings?: Partial<Settings>; token?: string };
-  const each = async (act: (nameOrId: string) => unknown) => {
-    const names = args.all ? store.pairs().map((p) => p.id) : [args.pair ?? ''];
+/** What the service does for `synctray pair …`, `status` and `settings` in another process. */
+function handlers(current: () => ServiceHost): ControlHandlers {
+  const each = async (chosen: PairsChosen, act: (nameOrId: string) => Promise<PairStatus>) => {
+    const names = 'all' in chosen ? current().store.pairs().map((p) => p.id) : [chosen.pair];
     const out = [];
     for (const n of names) out.push(await act(n));
     return out;
   };
-  switch (req.command) {
-    case 'status':
-      return service.status();
-    case 'list':
-      return store.pairs();
-    case 'add':
-      if (!args.add) throw new RefusedError('add needs a pair.');
-      return service.add(args.add);
-    case 'remove':
-      return service.remove(args.pair ?? '');
-    case 'pause':
-      return each((n) => service.pause(n));
-    case 'resume':
-      return each((n) => service.resume(n));
-    case 'resync':
-      return each((n) => service.resync(n));
-    case 'held':
-      return service.heldDeletions(args.pair ?? '');
-    case 'apply-deletions':
-      if (typeof args.token !== 'string') throw new RefusedError('apply-deletions needs the token of the deletions shown.');
-      return service.applyDeletions(args.pair ?? '', args.token);
-    case 'restore':
-      return service.restore(args.pair ?? '');
-    case 'settings':
-      return args.settings ? host.updateSettings(args.settings) : host.settings();
-    default:
-      throw new RefusedError(`Unknown request "${req.command}".`);
-  }
+  const service = () => current().service;
+  return {
+    status: () => service().status(),
+    list: () => current().store.pairs(),
+    add: ({ add }) => service().add(add),
+    set: ({ pair, change }) => service().update(pair, change),
+    remove: ({ pair }) => service().remove(pair),
+    pause: (chosen) => each(chosen, (n) => service().pause(n)),
+    resume: (chosen) => each(chosen, (n) => service().resume(n)),
+    resync: (chosen) => each(chosen, (n) => service().resync(n)),
+    held: ({ pair }) => service().heldDeletions(pair),
+    'apply-deletions': ({ pair, token }) => service().applyDeletions(pair, token),
+    restore: ({ pair }) => service().restore(pair),
+    settings: ({ settings }) => (settings ? current().updateSettings(settings) : current().settings()),
+  };
 }

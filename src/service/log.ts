@@ -22,8 +22,9 @@ export class RotatingLog {
     this.file = path.join(dir, 'synctray.log');
   }
 
-  write(level: LogLevel, text: string): void {
-    if (RANK[level] < RANK[this.level()]) return;
+  /** Whether the line was written: a log that cannot be is no reason to stop anything. */
+  write(level: LogLevel, text: string): boolean {
+    if (RANK[level] < RANK[this.level()]) return false;
     const line = `${new Date().toISOString()} ${level} ${text.replace(/\n/g, ' ')}\n`;
     try {
       if ((fs.statSync(this.file, { throwIfNoEntry: false })?.size ?? 0) + line.length > this.maxBytes) this.rotate();
@@ -34,8 +35,10 @@ export class RotatingLog {
       } finally {
         fs.closeSync(fd);
       }
+      return true;
     } catch {
       // A log that cannot be written must not stop the backups; stderr still has it.
+      return false;
     }
   }
 

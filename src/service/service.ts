@@ -13,7 +13,7 @@ import type { Capabilities, Storage } from '../storage/storage.js';
 import type { ConfigStore } from '../config/store.js';
 import path from 'node:path';
 import { checkNew, isInside, refuseOverlaps, versionsInDestination } from '../config/pairs.js';
-import type { Pair } from '../config/schema.js';
+import type { Pair, PairChange } from '../config/schema.js';
 import { PAIR_MARKER } from '../core/pair-marker.js';
 import { isAdbLocation } from '../storage/adb/endpoint.js';
 import { watchIgnore } from '../watch/ignore.js';
@@ -21,9 +21,9 @@ import type { MountWatch } from '../watch/mounts.js';
 import { PairWatcher, type WatchFolder, type WatchReport } from '../watch/watch-pair.js';
 import type { DestinationProbe, WaitWhy } from './destination-check.js';
 import { PairDestination, driveConnectedText, markNewPair } from './pair-destination.js';
+import { shownState, type PairStateName } from './pair-state.js';
 
-/** A pair's state as the user sees it (the tray and `status`). */
-export type PairStateName = 'idle' | 'scanning' | 'syncing' | 'paused' | 'waiting-for-source' | 'waiting-for-destination' | 'waiting-for-phone' | 'error';
+export type { PairStateName } from './pair-state.js';
 
 export interface PairStatus {
   id: string;
@@ -304,6 +304,19 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
     return this.pairs.get(added.id)!.status;
   }
 
+  /**
+   * Changes a pair's options (`pair set`) in the config; a pair that was being watched starts
+   * again with them, comparing everything once, as after a resync.
+   */
+  update(nameOrId: string, change: PairChange): Promise<Pair> {
+    return this.serial(nameOrId, async (r) => {
+      if (r.watcher) await this.stopPair(r);
+      r.pair = this.store.update(r.pair.id, change);
+      if (!r.pair.paused) this.startPair(r.pair);
+      return r.pair;
+    });
+  }
+
   remove(nameOrId: string): Promise<Pair> {
     return this.serial(nameOrId, async (r) => {
       await this.stopPair(r);
@@ -561,9 +574,7 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
         this.follow(r, report.to, report.reason);
         return;
       case 'state': {
-        // Every step scans first; it is syncing once its plan has work (onSyncEvent).
-        // A step that left items unsynced leaves the pair in error (with why) until one goes clean.
-        const state: PairStateName = report.state === 'watching' ? (r.status.lastError ? 'error' : 'idle') : report.state === 'syncing' ? 'scanning' : report.state;
+        const state = shownState(report.state, r.status.lastError);
         if (state === 'waiting-for-destination') {
           // Waiting says why (which drive, what to do); nothing is written meanwhile.
           const verdict = r.destination?.last;

@@ -69,9 +69,55 @@ describe('synctray pair', () => {
     fs.mkdirSync(configDir, { recursive: true });
     fs.writeFileSync(path.join(configDir, 'config.json'), '{ "pairs": [');
     const r = await runCli(['status', '--config-dir', configDir]);
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(3);
     expect(r.stderr).toContain('could not be read');
     expect(fs.readdirSync(configDir)).toEqual(['config.json']);
+  });
+
+  it('pair set changes a pair in place, and refuses a bad change writing nothing', async () => {
+    expect((await pair('add', at('docs'), at('backup/docs'), '--exclude', '*.tmp')).code).toBe(0);
+    const full = () => JSON.parse(fs.readFileSync(path.join(configDir, 'config.json'), 'utf8')) as { pairs: Record<string, unknown>[] };
+    const before = full().pairs[0]!;
+
+    const set = await pair('set', 'docs', '--mode', 'update', '--exclude', 'cache/', '--rescan-interval', '1d', '--notify', 'errors', '--checksum');
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toBe('Changed pair "docs": mode update; exclude *.tmp, cache/; rescan every 1d; notify errors; checksum. SyncTray uses it when it starts.\n');
+    expect(full().pairs[0]).toEqual({ ...before, mode: 'update', exclude: ['*.tmp', 'cache/'], rescanIntervalMs: 86_400_000, notify: 'errors', checksum: true });
+
+    expect((await pair('set', 'docs', '--no-exclude', '--exclude', 'build/', '--no-checksum')).code).toBe(0);
+    expect(full().pairs[0]).toMatchObject({ exclude: ['build/'], checksum: false });
+    expect((await pair('set', 'docs', '--no-exclude')).code).toBe(0);
+    expect(full().pairs[0]).toMatchObject({ exclude: [] });
+
+    const written = fs.readFileSync(path.join(configDir, 'config.json'), 'utf8');
+    for (const [args, code, text] of [
+      [['--mode', 'sideways'], 2, '--mode must be one of mirror, update, missing (got "sideways")'],
+      [['--exclude', 'a/', '--rescan-interval', '5x'], 2, '--rescan-interval takes a duration such as 90s, 30m, 1h or 1d (a bare number is seconds)'],
+      [['--checksum', '--no-checksum'], 2, 'takes --checksum or --no-checksum, not both'],
+      [['--exclude-from', at('missing.txt')], 2, `--exclude-from \`${at('missing.txt')}\` cannot be read (it does not exist)`],
+      [['--notify', 'loud'], 2, '--notify must be one of all, errors, none'],
+    ] as const) {
+      const r = await pair('set', 'docs', ...args);
+      expect(r.code, r.stderr).toBe(code);
+      expect(r.stderr).toContain(text);
+    }
+    const unknown = await pair('set', 'nope', '--mode', 'update');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('No pair is called "nope"');
+    expect(fs.readFileSync(path.join(configDir, 'config.json'), 'utf8')).toBe(written);
+  });
+
+  it('takes patterns from --exclude-from files as rsync reads them', async () => {
+    fs.writeFileSync(at('patterns'), '# build output\n*.o\n\n; editors\n*.swp\r\n   \ncache/\n');
+    expect((await pair('add', at('docs'), at('backup/docs'), '--exclude', '*.tmp', '--exclude-from', at('patterns'))).code).toBe(0);
+    expect((await pairs())[0]!.exclude).toEqual(['*.tmp', '*.o', '*.swp', 'cache/']);
+    fs.writeFileSync(at('more'), 'logs/\n');
+    expect((await pair('set', 'docs', '--exclude-from', at('more'))).code).toBe(0);
+    expect((await pairs())[0]!.exclude).toEqual(['*.tmp', '*.o', '*.swp', 'cache/', 'logs/']);
+    const folder = await pair('add', at('photos'), at('backup/photos'), '--exclude-from', at('docs'));
+    expect(folder.code).toBe(2);
+    expect(folder.stderr).toContain(`--exclude-from \`${at('docs')}\` cannot be read (EISDIR`);
+    expect((await pairs()).map((p) => p.name)).toEqual(['docs']);
   });
 
   it('names an unknown pair in its refusal, and exits 2', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SyncEvents } from '../../src/core/events.js';
 import { ProgressBar } from '../../src/cli/progress.js';
+import { displayWidth, tailToWidth } from '../../src/cli/display-width.js';
 
 describe('progress bar', () => {
   it('shows files and bytes done of the total, rate, ETA and the current file', () => {
@@ -30,5 +31,45 @@ describe('progress bar', () => {
       expect(visible.length).toBeLessThanOrEqual(80);
       expect(visible).not.toContain('\n');
     }
+  });
+
+  it('cuts names by the columns they take, so CJK and emoji names keep to one line', () => {
+    for (const name of [`写真/${'旅行の写真'.repeat(20)}.jpg`, `photos/${'🏖️👨‍👩‍👧'.repeat(30)}.jpg`, `한국어/${'가나다'.repeat(40)}`, `ｆｕｌｌ/${'ｗｉｄｅ'.repeat(30)}`]) {
+      let out = '';
+      let now = 0;
+      const bar = new ProgressBar({ write: (s: string) => ((out = s), true), columns: 80 }, () => now);
+      bar.onEvent({ type: SyncEvents.Planned, files: 10, bytes: 0, deletes: 0 });
+      now = 200;
+      bar.onEvent({ type: SyncEvents.ItemStarted, path: name, size: 0 });
+      const visible = out.replace('\r\x1b[K', '');
+      expect(displayWidth(visible), visible).toBeLessThanOrEqual(79);
+      expect(displayWidth(visible)).toBeGreaterThanOrEqual(77);
+      expect(visible).toMatch(/…/);
+      // The end of the name, where the file's own name is, is kept whole.
+      expect(name.endsWith(visible.slice(visible.indexOf('…') + 1))).toBe(true);
+    }
+  });
+});
+
+describe('display width', () => {
+  it.each([
+    ['abc', 3],
+    ['写真', 4],
+    ['한국', 4],
+    ['ｆｕｌｌ', 8],
+    ['🏖️', 2],
+    ['👨‍👩‍👧', 2],
+    ['🇫🇷', 2],
+    ['é', 1],
+    ['e\u0301', 1],
+    ['', 0],
+  ])('%j takes %i columns', (text, width) => {
+    expect(displayWidth(text)).toBe(width);
+  });
+
+  it('keeps whole graphemes from the end', () => {
+    expect(tailToWidth('ab写真', 3)).toBe('真');
+    expect(tailToWidth('ab写真', 5)).toBe('b写真');
+    expect(tailToWidth('x👨‍👩‍👧', 2)).toBe('👨‍👩‍👧');
   });
 });

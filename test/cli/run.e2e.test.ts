@@ -31,7 +31,7 @@ const at = (p: string) => path.join(root, p);
 const cli = (...args: string[]) => runCli([...args, '--config-dir', configDir]);
 type Status = { running: boolean; pairs: { name: string; state: string; lastSyncAt?: string }[] };
 const status = async () => JSON.parse((await cli('status', '--json')).stdout) as Status;
-/** A pair's state in the running service; undefined while none runs (offline, status calls every pair idle). */
+/** A pair's state in the running service; undefined while none runs (offline, status calls every pair stopped or paused). */
 const stateOf = async (name: string) => {
   const now = await status();
   return now.running ? now.pairs.find((p) => p.name === name)?.state : undefined;
@@ -69,6 +69,27 @@ describe.skipIf(noRsync)('synctray run', () => {
       ['docs', false],
       ['music', false],
     ]);
+  });
+
+  it('takes pair set at once: the pair starts again with its new excludes', async () => {
+    expect((await cli('pair', 'add', at('photos'), at('backup/photos'))).code).toBe(0);
+    service = startCli(['run', '--config-dir', configDir]);
+    await waitFor(async () => (await stateOf('photos')) === 'idle', 'photos synced', { intervalMs: 50 });
+    fs.writeFileSync(at('patterns'), '# raw files stay on the computer\n*.raw\n');
+    const set = await cli('pair', 'set', 'photos', '--exclude-from', at('patterns'), '--mode', 'update');
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toBe('Changed pair "photos": mode update; exclude *.raw. SyncTray is running: it compares the pair whole again now.\n');
+    const listed = JSON.parse((await cli('pair', 'list', '--json')).stdout) as { exclude: string[]; mode: string }[];
+    expect(listed.map((p) => [p.mode, p.exclude])).toEqual([['update', ['*.raw']]]);
+    fs.writeFileSync(at('photos/big.raw'), 'raw');
+    fs.writeFileSync(at('photos/small.jpg'), 'jpg');
+    await waitFor(() => fs.existsSync(at('backup/photos/small.jpg')), 'the new photo backed up', { intervalMs: 20 });
+    await waitFor(async () => (await stateOf('photos')) === 'idle', 'photos idle again', { intervalMs: 50 });
+    expect(fs.existsSync(at('backup/photos/big.raw'))).toBe(false);
+    // Checked on the command line before the service is asked: nothing changes.
+    const bad = await cli('pair', 'set', 'photos', '--mode', 'sideways');
+    expect(bad.code).toBe(2);
+    expect(JSON.parse((await cli('pair', 'list', '--json')).stdout)).toEqual(listed);
   });
 
   it('resumes an interrupted first sync after a crash without copying finished files again', async () => {

@@ -32,7 +32,7 @@ describe('a mirror deletes nothing while copies fail', () => {
     const r = await runCli(['sync', src, dst, '--json'], { unprivileged: true });
     expect(r.code).toBe(1);
     expect(r.json).toMatchObject({ failed: 1, deleted: 0, deletesHeld: 1 });
-    expect(r.stderr).toContain('Not deleting 1 items from the destination');
+    expect(r.stderr).toContain('Not deleting 1 item from the destination');
     expect(fs.readFileSync(path.join(dst, 'thesis.doc'), 'utf8')).toBe('years of work');
   });
 });

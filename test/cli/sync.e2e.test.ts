@@ -122,6 +122,18 @@ describe.skipIf(skipReason !== undefined)('sync modes end to end', () => {
     expect(fs.readFileSync(path.join(dst, 'keep.txt'), 'utf8')).toBe('k');
   });
 
+  it('--exclude-from takes patterns from a file as rsync reads it, and a missing file is a usage error', async () => {
+    writeTree(src, { 'keep.txt': 'k', 'a.o': 'o', 'b.swp': 's', 'cache/x': 'x' });
+    const patterns = path.join(root, 'patterns');
+    fs.writeFileSync(patterns, '# objects\n*.o\n\n; editors\n*.swp\ncache/\n');
+    const r = await sync(src, dst, '--exclude-from', patterns, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(fs.readdirSync(dst).sort()).toEqual(['keep.txt']);
+    const missing = await sync(src, dst, '--exclude-from', path.join(root, 'nope'));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(`--exclude-from \`${path.join(root, 'nope')}\` cannot be read (it does not exist)`);
+  });
+
   it('--versions keeps what a run deletes or overwrites', async () => {
     writeTree(src, { 'a/changed': 'v2' });
     writeTree(dst, { 'a/changed': 'v1', 'a/removed': 'bye' });

@@ -61,7 +61,7 @@ describe('start at login', () => {
     expect(fs.existsSync(entry)).toBe(false);
     const wrong = await runCli(['autostart', 'maybe'], { env });
     expect(wrong.code).toBe(2);
-    expect(wrong.stderr).toContain('autostart takes one of on, off or status.');
+    expect(wrong.stderr).toContain('Unknown autostart command "maybe" (commands: on, off, status)');
   });
 
   it('refuses to start the tray without a desktop session, pointing to run', async () => {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Entry } from '../../src/core/entry.js';
+import { ErrorCode, StorageError } from '../../src/core/errors.js';
 import { sync } from '../../src/engine/sync.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { makeSyncScratch, removeScratch } from '../helpers/scratch.js';
@@ -24,6 +25,17 @@ class CaseFoldingStorage extends LocalStorage {
   }
 }
 
+/** The same, where the first lookup of a name in another case fails for another reason than its absence. */
+class FirstLookupFails extends CaseFoldingStorage {
+  private failed = false;
+
+  override async stat(rel: string): Promise<Entry> {
+    if (this.failed || fs.existsSync(path.join(dst, rel))) return super.stat(rel);
+    this.failed = true;
+    throw new StorageError(ErrorCode.PERMISSION, `${rel}: permission denied`, rel);
+  }
+}
+
 let root: string;
 let src: string;
 let dst: string;
@@ -38,6 +50,11 @@ afterEach(() => removeScratch(root));
 describe('a destination that folds case', () => {
   it('is found out by looking a listed name up in the other case, and a case-only rename deletes nothing', async () => {
     const r = await sync(new LocalStorage(src), new CaseFoldingStorage(dst), { mode: 'mirror', dryRun: true });
+    expect(r).toMatchObject({ deleted: 0, updated: 1, copied: 0 });
+  });
+
+  it('is found out even when a lookup fails for another reason: that one says nothing about case', async () => {
+    const r = await sync(new LocalStorage(src), new FirstLookupFails(dst), { mode: 'mirror', dryRun: true });
     expect(r).toMatchObject({ deleted: 0, updated: 1, copied: 0 });
   });
 

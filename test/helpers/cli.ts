@@ -175,3 +175,19 @@ export function shellQuote(s: string): string {
 export function indent(text: string, by = '  '): string {
   return text.replace(/^/gm, by);
 }
+
+/**
+ * Runs the CLI with its standard output on a terminal (a pseudo-terminal made by util-linux's
+ * `script`), as a user at a shell sees it. Output lines end in CRLF there; they come back with LF.
+ */
+export async function runCliOnTerminal(args: string[], options: RunOptions = {}): Promise<CliResult> {
+  const command = [process.execPath, CLI_PATH, ...args].map(shellQuote).join(' ');
+  const run = spawn('script', ['-qefc', command, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+  let stdout = '';
+  run.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  const timer = setTimeout(() => run.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => run.on('close', (c, s) => resolve([c, s])));
+  clearTimeout(timer);
+  const text = stdout.replace(/\r\n/g, '\n');
+  return { args, code, signal, stdout: text, stderr: '', json: lastLineJson(text) };
+}

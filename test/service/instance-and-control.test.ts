@@ -3,7 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RefusedError } from '../../src/core/errors.js';
-import { announce, askService, serveControl, socketPath } from '../../src/service/control.js';
+import net from 'node:net';
+import type { Settings } from '../../src/config/schema.js';
+import { announce, askService, MAX_REQUEST_CHARS, PROTOCOL_VERSION, serveControl, socketPath, type ControlHandlers } from '../../src/service/control.js';
+import { checkArgs } from '../../src/service/control-args.js';
 import { InstanceLock } from '../../src/service/instance-lock.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
 
@@ -38,33 +41,185 @@ describe('the instance lock', () => {
   });
 });
 
+/** Handlers that refuse everything but what a test gives. */
+function handlers(own: Partial<ControlHandlers>): ControlHandlers {
+  const refuse = () => {
+    throw new RefusedError('not in this test');
+  };
+  return {
+    status: refuse,
+    list: refuse,
+    add: refuse,
+    set: refuse,
+    remove: refuse,
+    pause: refuse,
+    resume: refuse,
+    resync: refuse,
+    held: refuse,
+    'apply-deletions': refuse,
+    restore: refuse,
+    settings: refuse,
+    ...own,
+  };
+}
+
+const SETTINGS: Settings = { autostart: false, notifications: 'errors', logLevel: 'info' };
+
+/** Sends raw lines to a socket and collects what comes back until the other side closes or `lines` arrived. */
+function raw(socket: string, text: string, lines = 1): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(socket, () => s.write(text));
+    let got = '';
+    const done = () => resolve(got.split('\n').filter(Boolean));
+    s.setEncoding('utf8');
+    s.on('data', (d: string) => {
+      got += d;
+      if (got.split('\n').filter(Boolean).length >= lines) {
+        s.end();
+        done();
+      }
+    });
+    s.on('close', done);
+    s.on('error', reject);
+  });
+}
+
+/** A service of some other kind listening where the config says one is: it answers every line with `reply`. */
+async function otherService(reply: (line: string) => string): Promise<{ close(): Promise<void> }> {
+  const file = socketPath(path.join(dir, 'other'));
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const server = net.createServer((s) => {
+    s.setEncoding('utf8');
+    let buffer = '';
+    s.on('data', (d: string) => {
+      buffer += d;
+      for (let i; (i = buffer.indexOf('\n')) >= 0; buffer = buffer.slice(i + 1)) s.write(reply(buffer.slice(0, i)));
+    });
+  });
+  await new Promise<void>((r) => server.listen(file, r));
+  announce(dir, file);
+  return { close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
 describe('the control socket', () => {
   it('answers requests over a socket only its owner may use, and carries refusals back as such', async () => {
-    const control = await serveControl(dir, async (req) => {
-      if (req.command === 'echo') return req.args;
-      throw new RefusedError(`No pair is called "${String(req.args)}"`);
-    });
+    const control = await serveControl(
+      dir,
+      handlers({
+        settings: ({ settings }) => ({ ...SETTINGS, ...settings }),
+        pause: (chosen) => {
+          throw new RefusedError(`No pair is called "${'all' in chosen ? 'all' : chosen.pair}"`);
+        },
+      }),
+      checkArgs,
+    );
     announce(dir, control.socket);
     try {
       expect(fs.statSync(control.socket).mode & 0o777).toBe(0o600);
-      expect(await askService(dir, { command: 'echo', args: { a: [1, 'two'] } })).toEqual({ result: { a: [1, 'two'] } });
-      await expect(askService(dir, { command: 'pause', args: 'nope' })).rejects.toThrow(RefusedError);
-      const many = await Promise.all(Array.from({ length: 20 }, (_, i) => askService(dir, { command: 'echo', args: i })));
-      expect(many.map((r) => r?.result)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+      expect(await askService(dir, 'settings', { settings: { logLevel: 'debug' } })).toEqual({ result: { ...SETTINGS, logLevel: 'debug' } });
+      await expect(askService(dir, 'pause', { pair: 'nope' })).rejects.toThrow(new RefusedError('No pair is called "nope"'));
+      const levels = ['debug', 'info', 'warn', 'error'] as const;
+      const many = await Promise.all(Array.from({ length: 20 }, (_, i) => askService(dir, 'settings', { settings: { logLevel: levels[i % 4]! } })));
+      expect(many.map((r) => r?.result.logLevel)).toEqual(Array.from({ length: 20 }, (_, i) => levels[i % 4]));
     } finally {
       await control.close();
     }
-    expect(await askService(dir, { command: 'echo' })).toBeUndefined();
+    expect(await askService(dir, 'status', {})).toBeUndefined();
+  });
+
+  it('refuses args that are not what a command takes, naming what is wrong, and does nothing', async () => {
+    let paused = 0;
+    const control = await serveControl(dir, handlers({ pause: () => (paused++, []) }), checkArgs);
+    try {
+      const replies = await raw(
+        control.socket,
+        [
+          { version: PROTOCOL_VERSION, command: 'pause', args: { pair: 42 } },
+          { version: PROTOCOL_VERSION, command: 'pause', args: { pair: 'a', all: true } },
+          { version: PROTOCOL_VERSION, command: 'pause', args: 'a' },
+          { version: PROTOCOL_VERSION, command: 'add', args: { add: { name: 'x' } } },
+          { version: PROTOCOL_VERSION, command: 'set', args: { pair: 'a', change: { mode: 'sideways' } } },
+          { version: PROTOCOL_VERSION, command: 'settings', args: { settings: { colour: 'blue' } } },
+          { version: PROTOCOL_VERSION, command: 'format-disk', args: {} },
+        ]
+          .map((r) => `${JSON.stringify(r)}\n`)
+          .join('') + 'not json\n',
+        8,
+      );
+      const parsed = replies.map((l) => JSON.parse(l) as { ok: boolean; refused: boolean; message: string; version: number });
+      for (const r of parsed) expect(r).toMatchObject({ ok: false, refused: true, version: PROTOCOL_VERSION });
+      const messages = parsed.map((r) => r.message).sort();
+      expect(messages).toEqual(
+        expect.arrayContaining([
+          "SyncTray refused the request \"pause\": args/pair must be string. Nothing was done.",
+          "SyncTray refused the request \"pause\": args must NOT have more than 1 properties. Nothing was done.",
+          "SyncTray refused the request \"pause\": args must be object. Nothing was done.",
+          expect.stringMatching(/^SyncTray refused the request "add": args\/add must have required property/),
+          expect.stringMatching(/^SyncTray refused the request "set": args\/change\/mode must be equal to one of the allowed values/),
+          expect.stringMatching(/^SyncTray refused the request "settings": args\/settings must NOT have additional properties/),
+          expect.stringMatching(/^SyncTray does not know the request "format-disk"/),
+          'A request to SyncTray is not JSON; nothing was done.',
+        ]),
+      );
+      expect(paused).toBe(0);
+    } finally {
+      await control.close();
+    }
+  });
+
+  it('refuses a request line longer than its limit, and goes on serving', async () => {
+    const control = await serveControl(dir, handlers({ status: () => [] }), checkArgs);
+    announce(dir, control.socket);
+    try {
+      const [reply] = await raw(control.socket, `{"version":${PROTOCOL_VERSION},"command":"status","args":{"x":"${'x'.repeat(MAX_REQUEST_CHARS)}`);
+      expect(JSON.parse(reply!)).toEqual({ version: PROTOCOL_VERSION, ok: false, refused: true, message: `A request to SyncTray is longer than ${MAX_REQUEST_CHARS} characters; nothing was done.` });
+      expect(await askService(dir, 'status', {})).toEqual({ result: [] });
+    } finally {
+      await control.close();
+    }
+  });
+
+  it('makes a reply that is not JSON a clear error', async () => {
+    const other = await otherService(() => 'Hello, I am not SyncTray\n');
+    try {
+      await expect(askService(dir, 'status', {})).rejects.toThrow(`The running SyncTray (pid ${process.pid}) answered with something that is not JSON ("Hello, I am not SyncTray")`);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('says plainly when the running service speaks an older protocol than the command line, or a newer one', async () => {
+    // SyncTray from before protocol versions answered without one.
+    const before = await otherService(() => `${JSON.stringify({ ok: true, result: [] })}\n`);
+    try {
+      await expect(askService(dir, 'status', {})).rejects.toThrow(
+        new RefusedError(
+          `The running SyncTray (pid ${process.pid}) speaks an older version of the control protocol and this command line version ${PROTOCOL_VERSION}: SyncTray is older. ` +
+            "Restart it (Quit in the tray, or stop 'synctray run', then start it again) so that both are the same version.",
+        ),
+      );
+    } finally {
+      await before.close();
+    }
+    // A service of this version refuses a request of another one, saying which side is newer.
+    const control = await serveControl(dir, handlers({ status: () => [] }), checkArgs);
+    try {
+      const [newer, older] = await raw(control.socket, `{"version":${PROTOCOL_VERSION + 1},"command":"status"}\n{"command":"status"}\n`, 2);
+      expect(JSON.parse(newer!).message).toMatch(new RegExp(`speaks version ${PROTOCOL_VERSION + 1} .* the command line is newer\\. Restart SyncTray`));
+      expect(JSON.parse(older!).message).toMatch(/speaks no version .* the command line is older/);
+    } finally {
+      await control.close();
+    }
   });
 
   it('uses a short private socket path where the run-time folder is too deep for one', async () => {
     const deep = path.join(dir, 'x'.repeat(60), 'y'.repeat(60));
-    const control = await serveControl(deep, async () => 'deep');
+    const control = await serveControl(deep, handlers({ list: () => [] }), checkArgs);
     try {
       expect(Buffer.byteLength(control.socket)).toBeLessThanOrEqual(100);
       expect(fs.statSync(path.dirname(control.socket)).mode & 0o777).toBe(0o700);
       announce(dir, control.socket);
-      expect(await askService(dir, { command: 'x' })).toEqual({ result: 'deep' });
+      expect(await askService(dir, 'list', {})).toEqual({ result: [] });
     } finally {
       await control.close();
     }
@@ -74,7 +229,7 @@ describe('the control socket', () => {
     const shared = path.join(dir, 'shared');
     fs.mkdirSync(shared, { mode: 0o777 });
     fs.chmodSync(shared, 0o777);
-    await expect(serveControl(shared, async () => 'x')).rejects.toThrow(/must belong to you alone/);
+    await expect(serveControl(shared, handlers({}), checkArgs)).rejects.toThrow(/must belong to you alone/);
   });
 
   it('says nobody runs when only the socket file of a killed instance is left', async () => {
@@ -87,6 +242,6 @@ describe('the control socket', () => {
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     expect(fs.existsSync(file)).toBe(true);
-    expect(await askService(dir, { command: 'status' })).toBeUndefined();
+    expect(await askService(dir, 'status', {})).toBeUndefined();
   });
 });

@@ -1,0 +1,50 @@
+import type { PairState } from '../watch/watch-pair.js';
+
+/**
+ * A pair's state as the user sees it (the tray and `status`). `stopped` is said by `status` alone,
+ * of a pair that is not paused while SyncTray is not running.
+ */
+export type PairStateName =
+  | 'idle'
+  | 'scanning'
+  | 'syncing'
+  | 'paused'
+  | 'stopped'
+  | 'waiting-for-source'
+  | 'waiting-for-destination'
+  | 'waiting-for-phone'
+  | 'error';
+
+/**
+ * What the user is shown for the state a pair's watcher reports. Every step scans first (the pair
+ * is `syncing` once its plan has work, which the service sees in the sync's events), and a pair
+ * watching after a step that left items unsynced is in `error` until a step goes clean.
+ */
+export function shownState(reported: PairState, lastError: string | undefined): PairStateName {
+  if (reported === 'watching') return lastError ? 'error' : 'idle';
+  if (reported === 'syncing') return 'scanning';
+  return reported;
+}
+
+/** What needsUser looks at. */
+export interface StateSeen {
+  state: PairStateName;
+  held?: string;
+  phone?: { connection: string };
+  destinationProblem?: string;
+}
+
+/**
+ * What only the user can mend: an error, a missing source, held deletions, a locked phone, adb
+ * not installed, a backup folder without its marker. A backup drive or a phone that is simply not
+ * plugged in is not one: the pair goes on by itself when it is.
+ */
+export function needsUser(p: StateSeen): boolean {
+  return (
+    p.state === 'error' ||
+    p.state === 'waiting-for-source' ||
+    p.held !== undefined ||
+    (p.state === 'waiting-for-phone' && p.phone?.connection !== 'not-connected') ||
+    (p.state === 'waiting-for-destination' && p.destinationProblem !== 'not-connected')
+  );
+}
