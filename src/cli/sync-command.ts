@@ -1,17 +1,16 @@
 import { RefusedError } from '../core/errors.js';
 import { isSyncMode, SYNC_MODES, type SyncMode } from '../core/modes.js';
 import type { SyncEvent } from '../core/events.js';
-import type { Action } from '../engine/plan.js';
 import { describeSkip } from '../engine/skips.js';
-import type { Capabilities } from '../storage/storage.js';
+import type { Capabilities, Storage } from '../storage/storage.js';
 import { sync, type SyncResult } from '../engine/sync.js';
 import { app } from '../app.js';
-import { checkPaths } from './check-paths.js';
+import { checkPaths, type CheckedPaths } from './check-paths.js';
 import { refuseUnplugged } from './pair-destination-guard.js';
 import { PAIR_MARKER } from '../core/pair-marker.js';
 import { ExitCode } from './exit-codes.js';
 import { formatBytes, formatCount, formatCountOf, formatDuration } from '../core/format.js';
-import { openLogFile } from './log-file.js';
+import { openLogFile, type LogFile } from './log-file.js';
 import { ProgressBar } from './progress.js';
 import { command, CONFIG_DIR_OPTION, type Parsed } from './command.js';
 import type { Io } from './io.js';
@@ -128,22 +127,26 @@ async function syncOnce(args: SyncArgs, io: Io, signal: AbortSignal): Promise<nu
   const paths = checkPaths(args.source, args.destination, args.versions);
   await refuseUnplugged(paths.destination, args.configDir, app.destinations());
   const log = openLogFile(args.logFile);
-
-  const src = app.openStorage(paths.source);
+  log?.line(`start ${args.mode}${args.dryRun ? ' (dry run)' : ''} ${JSON.stringify(paths.source)} -> ${JSON.stringify(paths.destination)}`);
   const dst = app.openStorage(paths.destination);
-  const started = new Date();
-  const versions = paths.versions ? app.openVersions(paths.versions, started) : undefined;
+  const result = await runSync(args, paths, dst, log, io, signal);
+  if (result === undefined) return ExitCode.INTERRUPTED;
+  logSummary(log, result, signal.aborted);
+  report(args, result, dst.capabilities, io, signal.aborted);
+  return exitCode(result, io, signal.aborted);
+}
+
+/**
+ * The run itself, with its progress bar; undefined when it was interrupted before it had a result.
+ * Both storages are closed whatever happens.
+ */
+async function runSync(args: SyncArgs, paths: CheckedPaths, dst: Storage, log: LogFile | undefined, io: Io, signal: AbortSignal): Promise<SyncResult | undefined> {
+  const src = app.openStorage(paths.source);
+  const versions = paths.versions ? app.openVersions(paths.versions, new Date()) : undefined;
   const showProgress = !args.quiet && !args.json && !args.dryRun && io.stderr.isTTY === true;
   const bar = showProgress ? new ProgressBar(io.stderr) : undefined;
-  const onEvent = (e: SyncEvent) => {
-    bar?.onEvent(e);
-    log?.onEvent(e);
-  };
-
-  log?.line(`start ${args.mode}${args.dryRun ? ' (dry run)' : ''} ${JSON.stringify(paths.source)} -> ${JSON.stringify(paths.destination)}`);
-  let result: SyncResult;
   try {
-    result = await sync(src, dst, {
+    return await sync(src, dst, {
       mode: args.mode,
       checksum: args.checksum,
       dryRun: args.dryRun,
@@ -153,42 +156,58 @@ async function syncOnce(args: SyncArgs, io: Io, signal: AbortSignal): Promise<nu
       versions,
       maxDelete: args.maxDelete,
       force: args.force,
+      concurrency: copyConcurrency(),
       signal,
-      onEvent,
+      onEvent: (e: SyncEvent) => {
+        bar?.onEvent(e);
+        log?.onEvent(e);
+      },
     });
   } catch (err) {
-    bar?.clear();
     if (signal.aborted) {
       log?.line('interrupted');
       log?.close();
       if (!args.quiet) io.stderr.write('Interrupted.\n');
-      return ExitCode.INTERRUPTED;
+      return undefined;
     }
-    if (log) {
-      log.line(`${err instanceof RefusedError ? 'refused' : 'error'}: ${(err as Error).message}`);
-      log.close();
-    }
+    log?.line(`${err instanceof RefusedError ? 'refused' : 'error'}: ${(err as Error).message}`);
+    log?.close();
     throw err;
   } finally {
+    bar?.clear();
     await Promise.all([src.close(), dst.close()]);
   }
-  bar?.clear();
+}
 
+/**
+ * Items copied at once: SYNCTRAY_COPY_CONCURRENCY, to measure another setting again (`npm run
+ * bench:disk -- --concurrency-sweep`), else the engine's own.
+ */
+function copyConcurrency(): number | undefined {
+  const n = Number(process.env.SYNCTRAY_COPY_CONCURRENCY);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+function logSummary(log: LogFile | undefined, result: SyncResult, interrupted: boolean): void {
+  if (!log) return;
   const operations = result.copied + result.moved + result.updated + result.deleted + result.metadata;
-  if (result.fatal) log?.line(`stopped: ${result.fatal.message}`);
-  if (result.deletesHeld > 0) log?.line(`held back ${result.deletesHeld} deletions: items failed to copy`);
-  log?.line(
+  if (result.fatal) log.line(`stopped: ${result.fatal.message}`);
+  if (result.deletesHeld > 0) log.line(`held back ${result.deletesHeld} deletions: items failed to copy`);
+  log.line(
     `summary: ${operations} operations (copied ${result.copied}, updated ${result.updated}, deleted ${result.deleted}, ` +
       `metadata ${result.metadata}), ${result.failed} failed, ${result.unchanged} unchanged, ${result.bytes} bytes` +
-      (signal.aborted ? ', interrupted' : ''),
+      (interrupted ? ', interrupted' : ''),
   );
-  log?.close();
+  log.close();
+}
 
+/** What the run did, for people (stderr: failures, skips, held deletions; stdout: the summary) or as JSON. */
+function report(args: SyncArgs, result: SyncResult, dst: Capabilities, io: Io, interrupted: boolean): void {
   if (args.dryRun && !args.json && !args.quiet) printPlan(result, io);
   for (const e of result.errors) io.stderr.write(`failed: ${e.message}\n`);
   for (const s of result.skipped) {
     if (s.reason === 'type-conflict' || s.reason === 'holds-excluded') continue; // listed with the failures
-    if (s.reason !== 'destination-newer' || !args.quiet) io.stderr.write(`skipped: ${describeSkip(s, dst.capabilities)}\n`);
+    if (s.reason !== 'destination-newer' || !args.quiet) io.stderr.write(`skipped: ${describeSkip(s, dst)}\n`);
   }
   if (result.deletesHeld > 0) {
     io.stderr.write(
@@ -197,11 +216,12 @@ async function syncOnce(args: SyncArgs, io: Io, signal: AbortSignal): Promise<nu
     );
   }
   if (result.fatal) io.stderr.write(`Stopped: ${result.fatal.message}. ${FATAL_HINT[result.fatal.code] ?? 'Fix the destination, then run again.'}\n`);
+  if (args.json) io.stdout.write(`${JSON.stringify(summaryJson(result, dst))}\n`);
+  else if (!args.quiet) io.stdout.write(`${summaryText(result, interrupted)}\n`);
+}
 
-  if (args.json) io.stdout.write(`${JSON.stringify(summaryJson(result, dst.capabilities))}\n`);
-  else if (!args.quiet) io.stdout.write(`${summaryText(result, signal.aborted)}\n`);
-
-  if (signal.aborted) return ExitCode.INTERRUPTED;
+function exitCode(result: SyncResult, io: Io, interrupted: boolean): number {
+  if (interrupted) return ExitCode.INTERRUPTED;
   if (result.refused !== undefined) {
     io.stderr.write(`A real run would be refused: ${result.refused}\n`);
     return ExitCode.REFUSED;

@@ -140,8 +140,8 @@ export async function sync(src: Storage, dst: Storage, options: SyncOptions): Pr
     versions: options.versions,
     retry: options.retry ?? DEFAULT_RETRY,
     // 64 items at once measured as fast as any other setting on a disk and on an exFAT drive, and
-    // fewer were slower (README, "Speed on disks"); the variable is there to measure it again.
-    concurrency: options.concurrency ?? (Number(process.env.SYNCTRAY_COPY_CONCURRENCY) || 64),
+    // fewer were slower (README, "Speed"); `synctray sync` takes SYNCTRAY_COPY_CONCURRENCY to try others.
+    concurrency: options.concurrency ?? 64,
     batch: options.batch,
     signal: options.signal,
     onEvent: options.onEvent,
