@@ -332,7 +332,7 @@ function resultRow(p, c, runs) {
 
 const RESULT_HEADER = ['case', 'synctray s', '(min-max)', 'rsync s', '(min-max)', 'ratio', 'target', 'result', 'synctray RSS MB', 'rsync RSS MB'];
 
-function printSweep(p, c, runs, sweep) {
+function printSweep(p, runs, sweep) {
   const base = median(times(runs.synctray));
   const theirs = median(times(runs.rsync));
   const rows = [
@@ -407,7 +407,7 @@ async function main() {
       const runs = await runCase(p, c, options.rounds, rssFile);
       rows.push(resultRow(p, c, runs));
       if (options['concurrency-sweep'] && c.firstCopy) {
-        printSweep(p, c, runs, await runSweep(p, c, options.rounds, rssFile));
+        printSweep(p, runs, await runSweep(p, c, options.rounds, rssFile));
         console.log('');
       }
     }

@@ -37,7 +37,7 @@ describe('layers (.dependency-cruiser.cjs)', () => {
       dir = makeScratch('synctray-layers-');
       for (const [file, imports] of Object.entries(files)) {
         fs.mkdirSync(path.dirname(path.join(dir, 'src', file)), { recursive: true });
-        fs.writeFileSync(path.join(dir, 'src', file), imports.map((i) => `import '${i}';\n`).join('') + 'export {};\n');
+        fs.writeFileSync(path.join(dir, 'src', file), `${imports.map((i) => `import '${i}';\n`).join('')}export {};\n`);
       }
       return violations(dir);
     };

@@ -8,7 +8,7 @@ import { UsageError } from './usage-error.js';
 export function excludesFrom(files: readonly string[] | undefined): string[] {
   const patterns: string[] = [];
   for (const file of files ?? []) {
-    let text;
+    let text: string;
     try {
       text = fs.readFileSync(file, 'utf8');
     } catch (err) {

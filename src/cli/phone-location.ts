@@ -10,7 +10,7 @@ import { AdbServer } from '../storage/adb/server.js';
  */
 export async function withPhoneSerial(location: string, server = new AdbServer()): Promise<string> {
   if (!isAdbLocation(location)) return location;
-  let endpoint;
+  let endpoint: ReturnType<typeof parseAdbLocation>;
   try {
     endpoint = parseAdbLocation(location);
   } catch (err) {

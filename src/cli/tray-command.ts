@@ -36,7 +36,7 @@ async function runTray(values: { 'config-dir'?: string }, io: Io, signal: AbortS
   const assets = assetsDir();
   const helper = trayHelper();
 
-  const host = await startHost(places(values['config-dir']), (line, text, level) => {
+  const host = await startHost(places(values['config-dir']), (_line, text, level) => {
     if (text && level !== 'debug') io.stderr.write(`${text}\n`);
   });
   const notifier = new DesktopNotifier((why) => host.log.write('warn', why));

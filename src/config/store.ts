@@ -7,7 +7,7 @@ import { processAlive, releasePidLock, tryPidLock } from './pid-lock.js';
 import { migrate } from './migrations.js';
 import { CONFIG_FILE, readFile } from './config-file.js';
 import { validate } from './read-config.js';
-import { CONFIG_SCHEMA, DEFAULT_SETTINGS, PAIR_SCHEMA, SCHEMA_VERSION, type ConfigData, type Pair, type Settings } from './schema.js';
+import { CONFIG_SCHEMA, DEFAULT_SETTINGS, SCHEMA_VERSION, type ConfigData, type Pair, type Settings } from './schema.js';
 
 const FILE = CONFIG_FILE;
 
@@ -147,7 +147,7 @@ export class ConfigStore {
   private locked<T>(change: () => T): T {
     const lock = `${this.conf.path}.lock`;
     const deadline = Date.now() + 10_000;
-    for (let owner; (owner = tryPidLock(lock, processAlive)) !== undefined; ) {
+    for (let owner: number | undefined; (owner = tryPidLock(lock, processAlive)) !== undefined; ) {
       if (Date.now() > deadline) throw new RefusedError(`The config is being changed by another SyncTray (pid ${owner}) for more than 10 s; try again.`);
       Atomics.wait(PAUSE, 0, 0, 5);
     }

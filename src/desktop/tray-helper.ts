@@ -137,7 +137,7 @@ export class TrayHelper extends EventEmitter<{ click: [key: string]; exit: [Help
       this.child.stdout.setEncoding('utf8');
       this.child.stdout.on('data', (chunk: string) => {
         buffer += chunk;
-        for (let i; (i = buffer.indexOf('\n')) >= 0; ) {
+        for (let i: number; (i = buffer.indexOf('\n')) >= 0; ) {
           const line = buffer.slice(0, i).trim();
           buffer = buffer.slice(i + 1);
           const message = parse(line);

@@ -450,7 +450,7 @@ function foldedPaths(tree: Tree, fold: (path: RelPath) => string): Map<string, R
 }
 
 // Plain ASCII, most names, needs no normalising (and normalize() is most of the cost of folding).
-const NOT_ASCII = /[^\x00-\x7f]/;
+const NOT_ASCII = /\P{ASCII}/u;
 
 /**
  * A path as a case-insensitive drive matches it. Upper case, as exFAT's and NTFS's up-case tables

@@ -130,7 +130,7 @@ export async function serveControl(stateDir: string, handlers: ControlHandlers, 
     socket.on('error', () => socket.destroy());
     socket.on('data', (chunk: string) => {
       buffer += chunk;
-      for (let i; (i = buffer.indexOf('\n')) >= 0; ) {
+      for (let i: number; (i = buffer.indexOf('\n')) >= 0; ) {
         const line = buffer.slice(0, i);
         buffer = buffer.slice(i + 1);
         void answer(line, handlers, checkArgs).then((r) => reply(socket, r));

@@ -1,6 +1,6 @@
 import { RefusedError } from '../core/errors.js';
 import type { Places } from '../config/places.js';
-import { LOG_LEVELS, NOTIFY_LEVELS, type LogLevel, type NotifyLevel, type Pair, type Settings } from '../config/schema.js';
+import { LOG_LEVELS, NOTIFY_LEVELS, type LogLevel, type NotifyLevel, type Settings } from '../config/schema.js';
 import { ConfigStore } from '../config/store.js';
 import type { MountWatch } from '../watch/mounts.js';
 import { announce, serveControl, type ControlHandlers, type PairsChosen } from './control.js';

@@ -60,6 +60,7 @@ export function capabilitiesFrom(base: Capabilities, probed: Probed): Capabiliti
   const granularity = probed.time ? granularityOf(probed.time.setNs, probed.time.readNs) : undefined;
   const caps: Capabilities = {
     ...base,
+    // biome-ignore lint/complexity/useMathMinMax: bigints, which Math.max does not take
     mtimePrecisionNs: granularity === undefined ? base.mtimePrecisionNs : granularity > FINEST_WINDOW_NS ? granularity : FINEST_WINDOW_NS,
     canSetModTime: granularity !== undefined,
     permissions: probed.permissions,

@@ -57,7 +57,7 @@ describe('--help', () => {
 
 describe('help texts', () => {
   it('name pair deletions at the top, and the unit of a bare duration where one is taken', async () => {
-    expect((await runCli(['--help'])).stdout).toMatch(/^  pair add\|set\|list\|remove\|pause\|resume\|resync\|deletions$/m);
+    expect((await runCli(['--help'])).stdout).toMatch(/^ {2}pair add\|set\|list\|remove\|pause\|resume\|resync\|deletions$/m);
     for (const command of [['watch'], ['pair', 'add'], ['pair', 'set']]) {
       expect((await runCli([...command, '--help'])).stdout).toContain('e.g. 90s, 30m, 2h, 1d (a bare number is seconds)');
     }

@@ -29,7 +29,7 @@ function put(file: string, content: string | Buffer, mtime = T): void {
 
 /** A camera folder: hostile names, nested folders, and a 20 MB video. */
 function cameraRoll(at: string): void {
-  HOSTILE.forEach((name, i) => put(path.join(at, name), `photo ${i}`, T + i));
+  for (const [i, name] of HOSTILE.entries()) put(path.join(at, name), `photo ${i}`, T + i);
   put(path.join(at, 'Camera/2024/IMG_0001.jpg'), randomBytes(300_000), T + 100);
   put(path.join(at, 'Camera/VID_0002.mp4'), randomBytes(20 * 1024 * 1024), T + 200);
   fs.utimesSync(path.join(at, 'Camera/2024'), T, T);

@@ -95,7 +95,12 @@ describe('the tray menu', () => {
   it('keeps every key unique, so clicks find their item', () => {
     const menu = trayMenu({ pairs: [pair('A'), pair('B', { held: 'x' }), pair('C', { state: 'paused' })], autostart: false, now: NOW });
     const keys: string[] = [];
-    const walk = (items: MenuItem[]) => items.forEach((i) => (keys.push(i.key), i.items && walk(i.items)));
+    const walk = (items: MenuItem[]) => {
+      for (const i of items) {
+        keys.push(i.key);
+        if (i.items) walk(i.items);
+      }
+    };
     walk(menu.items);
     expect(new Set(keys).size).toBe(keys.length);
   });

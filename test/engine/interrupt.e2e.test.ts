@@ -151,7 +151,7 @@ function somePlaced(dst: string): boolean {
   return fs.readdirSync(src, { recursive: true, encoding: 'utf8' }).some((rel) => {
     const s = fs.lstatSync(path.join(src, rel), { bigint: true });
     const d = fs.lstatSync(path.join(dst, rel), { bigint: true, throwIfNoEntry: false });
-    return s.isFile() && d !== undefined && d.isFile() && d.size === s.size && d.mtimeNs / 1000n === s.mtimeNs / 1000n;
+    return s.isFile() && d?.isFile() && d.size === s.size && d.mtimeNs / 1000n === s.mtimeNs / 1000n;
   });
 }
 

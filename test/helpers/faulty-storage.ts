@@ -1,4 +1,4 @@
-import { ErrorCode, StorageError } from '../../src/core/errors.js';
+import { type ErrorCode, StorageError } from '../../src/core/errors.js';
 import type { Entry } from '../../src/core/entry.js';
 import type { RelPath } from '../../src/core/rel-path.js';
 import type { Capabilities, FileSource, Storage, WriteOptions } from '../../src/storage/storage.js';

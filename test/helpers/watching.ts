@@ -14,7 +14,7 @@ export class Watching {
     this.run = startCli(['watch', src, dst, '--json', ...options]);
     this.run.child.stdout.on('data', (chunk: string) => {
       this.buffer += chunk;
-      for (let i; (i = this.buffer.indexOf('\n')) >= 0; ) {
+      for (let i: number; (i = this.buffer.indexOf('\n')) >= 0; ) {
         this.lines.push(JSON.parse(this.buffer.slice(0, i)) as Line);
         this.buffer = this.buffer.slice(i + 1);
       }

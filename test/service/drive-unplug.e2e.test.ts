@@ -29,7 +29,7 @@ class Running {
     this.run = startCli(['run', '--json', '--config-dir', configDir]);
     this.run.child.stdout.on('data', (chunk: string) => {
       this.buffer += chunk;
-      for (let i; (i = this.buffer.indexOf('\n')) >= 0; ) {
+      for (let i: number; (i = this.buffer.indexOf('\n')) >= 0; ) {
         const text = this.buffer.slice(0, i);
         this.buffer = this.buffer.slice(i + 1);
         if (text.startsWith('{')) this.lines.push({ ...(JSON.parse(text) as Line), at: performance.now() });

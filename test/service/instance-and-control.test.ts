@@ -93,7 +93,7 @@ async function otherService(reply: (line: string) => string): Promise<{ close():
     let buffer = '';
     s.on('data', (d: string) => {
       buffer += d;
-      for (let i; (i = buffer.indexOf('\n')) >= 0; buffer = buffer.slice(i + 1)) s.write(reply(buffer.slice(0, i)));
+      for (let i: number; (i = buffer.indexOf('\n')) >= 0; buffer = buffer.slice(i + 1)) s.write(reply(buffer.slice(0, i)));
     });
   });
   await new Promise<void>((r) => server.listen(file, r));
@@ -133,7 +133,7 @@ describe('the control socket', () => {
     try {
       const replies = await raw(
         control.socket,
-        [
+        `${[
           { version: PROTOCOL_VERSION, command: 'pause', args: { pair: 42 } },
           { version: PROTOCOL_VERSION, command: 'pause', args: { pair: 'a', all: true } },
           { version: PROTOCOL_VERSION, command: 'pause', args: 'a' },
@@ -143,7 +143,7 @@ describe('the control socket', () => {
           { version: PROTOCOL_VERSION, command: 'format-disk', args: {} },
         ]
           .map((r) => `${JSON.stringify(r)}\n`)
-          .join('') + 'not json\n',
+          .join('')}not json\n`,
         8,
       );
       const parsed = replies.map((l) => JSON.parse(l) as { ok: boolean; refused: boolean; message: string; version: number });

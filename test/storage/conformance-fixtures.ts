@@ -37,6 +37,7 @@ export const HOSTILE_NAMES: { label: string; name: string }[] = [
   { label: 'inner spaces', name: 'two  spaces here' },
   { label: 'leading and trailing spaces', name: '  padded  ' },
   { label: 'quotes', name: `it's "quoted"` },
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a name a shell would expand, kept as it is
   { label: 'command substitution', name: '$(whoami) `whoami` ${HOME}' },
   { label: 'shell and Windows specials', name: '? < > & * | ; \\ : # % ~ ! [ab] {a,b}' },
   { label: 'a lone star', name: '*' },

@@ -49,6 +49,7 @@ for (const native of [true, false]) describeStorageConformance(`LocalStorage, na
     storage,
     cleanup: async () => {
       // Nothing the suite wrote may stand on disk under a name the drive would refuse.
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: Windows refuses control characters in names
       const refused = /[:*?"<>|\\\x01-\x1f]|[. ]$/;
       const names = (await fs.readdir(root, { recursive: true })).flatMap((p) => p.split(path.sep));
       const bad = names.filter((n) => refused.test(n));

@@ -54,7 +54,7 @@ describe('NativeBatches', () => {
       [4, 5, 6],
       [7],
     ]);
-    finish.forEach((f) => f());
+    for (const f of finish) f();
     await Promise.all(all);
   });
 

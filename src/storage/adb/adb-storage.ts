@@ -15,7 +15,7 @@ const BIG_FILES_TTL_MS = 5000;
 const SESSIONS = 4;
 
 const S_IFMT = 0o170000;
-const TYPES: Record<number, EntryType> = { 0o040000: 'dir', 0o100000: 'file', 0o120000: 'symlink' };
+const TYPES: Record<number, EntryType> = { 9604: 'dir', 16807: 'file', 21609: 'symlink' };
 
 /**
  * A folder on an Android phone, through the adb server: listing, reading and writing over `sync:`

@@ -197,7 +197,7 @@ function copyContent(r: CopyRequest): void {
 function copyLoop(src: number, dst: number, size: number): void {
   const chunk = Buffer.allocUnsafe(LOOP_CHUNK);
   let total = 0;
-  for (let n; (n = fs.readSync(src, chunk, 0, LOOP_CHUNK, total)) > 0; total += n) {
+  for (let n: number; (n = fs.readSync(src, chunk, 0, LOOP_CHUNK, total)) > 0; total += n) {
     let off = 0;
     while (off < n) off += fs.writeSync(dst, chunk, off, n - off);
   }

@@ -128,8 +128,15 @@ export class NativeBatches<Req, Res> {
       Promise.resolve()
         .then(() => this.run(batch.map((p) => p.req)))
         .then(
-          (results) => results.forEach((r, k) => (r instanceof Error ? batch[k]!.reject(r) : batch[k]!.resolve(r))),
-          (err: unknown) => batch.forEach((p) => p.reject(err instanceof Error ? err : new Error(String(err)))),
+          (results) => {
+            for (const [k, r] of results.entries()) {
+              if (r instanceof Error) batch[k]!.reject(r);
+              else batch[k]!.resolve(r);
+            }
+          },
+          (err: unknown) => {
+            for (const p of batch) p.reject(err instanceof Error ? err : new Error(String(err)));
+          },
         )
         .finally(() => {
           this.running--;

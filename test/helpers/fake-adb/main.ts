@@ -23,17 +23,17 @@ function count(name: string, text: string | undefined): number | undefined {
   return Number(text);
 }
 
-let values;
+const OPTIONS = {
+  port: { type: 'string' },
+  auth: { type: 'string' },
+  model: { type: 'string' },
+  deny: { type: 'string' },
+  'die-after-bytes': { type: 'string' },
+} as const;
+
+let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'];
 try {
-  ({ values } = parseArgs({
-    options: {
-      port: { type: 'string' },
-      auth: { type: 'string' },
-      model: { type: 'string' },
-      deny: { type: 'string' },
-      'die-after-bytes': { type: 'string' },
-    },
-  }));
+  ({ values } = parseArgs({ options: OPTIONS }));
 } catch (err) {
   usage((err as Error).message);
 }

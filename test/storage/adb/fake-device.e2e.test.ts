@@ -101,7 +101,7 @@ describe.skipIf(ADB_SKIP)('the fake device, through the real adb', () => {
   it.skipIf(rsyncSkipReason())('pushes and pulls (-a) a tree of hostile names and a 20 MB file, keeping content, modes and mtimes', async () => {
     const device = await connected();
     const src = path.join(root, 'local', 'src');
-    HOSTILE_NAMES.forEach((name, i) => put(path.join(src, name), `${name}\n`, { mtime: 1_500_000_000 + i }));
+    for (const [i, name] of HOSTILE_NAMES.entries()) put(path.join(src, name), `${name}\n`, { mtime: 1_500_000_000 + i });
     put(path.join(src, 'sub dir', 'deeper', 'nested.txt'), 'nested\n');
     put(path.join(src, 'sub dir', 'run.sh'), '#!/bin/sh\n', { mode: 0o755 });
     put(path.join(src, 'secret.txt'), 'shh\n', { mode: 0o600, mtime: 1_234_567_890 });
