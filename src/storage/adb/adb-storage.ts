@@ -15,7 +15,12 @@ const BIG_FILES_TTL_MS = 5000;
 const SESSIONS = 4;
 
 const S_IFMT = 0o170000;
-const TYPES: Record<number, EntryType> = { 9604: 'dir', 16807: 'file', 21609: 'symlink' };
+// The kinds as stat's mode bits give them (S_IFDIR, S_IFREG, S_IFLNK).
+const TYPES = new Map<number, EntryType>([
+  [0o040000, 'dir'],
+  [0o100000, 'file'],
+  [0o120000, 'symlink'],
+]);
 
 /**
  * A folder on an Android phone, through the adb server: listing, reading and writing over `sync:`
@@ -369,7 +374,7 @@ export class AdbStorage implements Storage {
 }
 
 function typeOf(mode: number): EntryType {
-  return TYPES[mode & S_IFMT] ?? 'special';
+  return TYPES.get(mode & S_IFMT) ?? 'special';
 }
 
 function isType(type: EntryType, p: string): string {
