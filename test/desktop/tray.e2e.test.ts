@@ -79,9 +79,38 @@ async function menu(d: Desktop, keys: string[], shot?: string): Promise<void> {
   if (keys.length > 0) d.x('xdotool', ['key', '--delay', '80', ...keys]);
 }
 
-/** Pixels of the tray area, to see the icon appear and change. */
+/** Pixels of the tray area (RGB, a byte each), to see which icon it shows. */
 function trayPixels(d: Desktop): Buffer {
-  return Buffer.from(d.x('import', ['-window', 'root', '-crop', '64x32+1336+0', '-depth', '8', 'rgb:-']), 'latin1');
+  const r = spawnSync('import', ['-window', 'root', '-crop', '64x32+1336+0', '-depth', '8', 'rgb:-'], { env: d.env });
+  if (r.status !== 0) throw new Error(`import failed (${r.status}): ${r.stderr.toString()}`);
+  return r.stdout;
+}
+
+type IconColour = { rgb: number; pixels: number };
+const iconColours = new Map<string, IconColour>();
+
+/** The colour most of an icon is drawn in (each state has its own), and how many of its pixels have it. */
+function iconColour(state: 'idle' | 'paused'): IconColour {
+  const known = iconColours.get(state);
+  if (known) return known;
+  const rgba = spawnSync('convert', [path.join(REPO_ROOT, 'assets/icons', `${state}.png`), '-depth', '8', 'rgba:-']).stdout;
+  const counts = new Map<number, number>();
+  for (let i = 0; i + 3 < rgba.length; i += 4) {
+    const rgb = rgba.readUIntBE(i, 3);
+    if (rgba[i + 3] === 255) counts.set(rgb, (counts.get(rgb) ?? 0) + 1);
+  }
+  const [rgb, pixels] = [...counts].sort((a, b) => b[1] - a[1])[0]!;
+  iconColours.set(state, { rgb, pixels });
+  return { rgb, pixels };
+}
+
+/** The tray shows the icon of `state`: trayer draws it at its own 32 px, so its colour covers as many pixels (half will do). */
+function iconShows(d: Desktop, state: 'idle' | 'paused'): boolean {
+  const { rgb, pixels } = iconColour(state);
+  const shown = trayPixels(d);
+  let seen = 0;
+  for (let i = 0; i + 2 < shown.length; i += 3) if (shown.readUIntBE(i, 3) === rgb) seen++;
+  return seen >= pixels / 2;
 }
 
 function startTray(d: Desktop): RunningCli {
@@ -93,14 +122,12 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     writeTree(at('photos'), { 'a.jpg': 'a', 'b/c.jpg': 'c' });
     expect((await cli('pair', 'add', at('photos'), at('backup/photos'))).code).toBe(0);
     desktop = await startDesktop(root);
-    const empty = trayPixels(desktop);
     tray = startTray(desktop);
     await waitFor(() => iconWindow(desktop!) !== undefined, 'the tray icon', { timeoutMs: 15_000, intervalMs: 50 });
     await waitFor(async () => (await stateOf('photos')) === 'idle', 'the pair synced', { intervalMs: 50 });
     expect(rsyncDiff(at('photos'), at('backup/photos'))).toEqual([]);
-    await sleep(700); // the menu and icon follow the state at most twice a second
-    expect(trayPixels(desktop).equals(empty)).toBe(false);
-    const idle = trayPixels(desktop);
+    // The icon follows the state at most twice a second: it may still show syncing for a moment.
+    await waitFor(() => iconShows(desktop!, 'idle'), 'the idle icon', { intervalMs: 100 });
     desktop.x('import', ['-window', 'root', '-crop', '200x32+1200+0', path.join(ARTIFACTS, 'tray-icon.png')]);
 
     // Down: the pair's submenu; Right: into it, on its first item that can be clicked: Pause.
@@ -111,7 +138,7 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     desktop.x('xdotool', ['key', 'Return']);
     await waitFor(async () => (await stateOf('photos')) === 'paused', 'the pair paused from the menu', { intervalMs: 50 });
     // The icon follows: all pairs paused shows the paused icon.
-    await waitFor(() => !trayPixels(desktop!).equals(idle), 'the icon changed to paused', { intervalMs: 100 });
+    await waitFor(() => iconShows(desktop!, 'paused'), 'the icon changed to paused', { intervalMs: 100 });
     await menu(desktop, [], 'tray-menu-paused.png');
     desktop.x('xdotool', ['key', 'Escape']);
 
@@ -286,7 +313,7 @@ describe.skipIf(missing)('the tray on a desktop', () => {
       await waitFor(() => calls.includes('SyncTray needs a dialog tool'), 'the notification', { timeoutMs: 15_000, intervalMs: 50 });
       expect(calls).toContain('apt install zenity');
       expect(calls).toContain('synctray pair add SOURCE DESTINATION');
-      await sleep(300);
+      await waitFor(() => notificationShown(desktop!), 'the notification on screen', { intervalMs: 50 });
       desktop.x('import', ['-window', 'root', path.join(ARTIFACTS, 'no-dialog-tool.png')]);
       expect(JSON.parse((await cli('pair', 'list', '--json')).stdout)).toEqual([]);
     } finally {
@@ -302,14 +329,16 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     tray = startCli(['tray', '--config-dir', config()], { env: { ...desktop.env, SYNCTRAY_TRAY_HELPER: recordingHelper(log) } });
     await waitFor(() => iconWindow(desktop!) !== undefined, 'the tray icon', { timeoutMs: 15_000, intervalMs: 50 });
     await waitFor(async () => (await stateOf('docs')) === 'idle', 'the pair synced', { intervalMs: 50 });
-    await sleep(1000);
-    const before = fs.readFileSync(log, 'utf8').split('\n').length - 1;
+    // The updates for the first sync are done with before the burst starts.
+    const before = await sentStopped(log);
     const started = Date.now();
     for (let i = 0; i < 10; i++) expect((await cli('pair', i % 2 === 0 ? 'pause' : 'resume', 'docs')).code).toBe(0);
     const took = Date.now() - started;
-    await sleep(1500);
+    // Resumed, the pair syncs again; once it is idle and the menu has caught up, every update is in the log.
+    await waitFor(async () => (await stateOf('docs')) === 'idle', 'the pair synced after the burst', { intervalMs: 50 });
+    const after = await sentStopped(log);
 
-    const sent = fs.readFileSync(log, 'utf8').trim().split('\n').slice(before).map((l) => JSON.parse(l) as { t: number; type: string; title?: string });
+    const sent = sentLines(log).slice(before, after).map((l) => JSON.parse(l) as { t: number; type: string; title?: string });
     const updates = sent.filter((m) => m.type === 'update-item');
     // Items changed by one update leave together: a gap of more than 50 ms starts the next update.
     const bursts = updates.filter((m, i) => i === 0 || m.t - updates[i - 1]!.t > 50).map((m) => m.t);
@@ -359,6 +388,30 @@ child.on('exit', (code) => process.exit(code ?? 1));
   return script;
 }
 
+function sentLines(log: string): string[] {
+  return fs.readFileSync(log, 'utf8').split('\n').filter(Boolean);
+}
+
+/**
+ * Waits until the tray has sent its helper nothing new for a while, and says how many lines it
+ * sent by then. The tray passes changes on at most every 500 ms, so once the state it shows is
+ * final, a silence well past that means it has caught up.
+ */
+async function sentStopped(log: string, quietMs = 1200): Promise<number> {
+  let count = -1;
+  let since = 0;
+  await waitFor(
+    () => {
+      const now = sentLines(log).length;
+      if (now !== count) [count, since] = [now, performance.now()];
+      return performance.now() - since >= quietMs;
+    },
+    `the tray to stop updating its menu (nothing sent for ${quietMs} ms)`,
+    { timeoutMs: 20_000, intervalMs: 50 },
+  );
+  return count;
+}
+
 /** Closes the dialog called `title` with Escape, as a user cancelling it would. */
 async function cancel(d: Desktop, title: string): Promise<void> {
   await waitFor(() => windowShown(d, title), title, { timeoutMs: 15_000, intervalMs: 50 });
@@ -369,6 +422,11 @@ async function cancel(d: Desktop, title: string): Promise<void> {
 
 function which(tool: string): string {
   return spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
+}
+
+/** dunst shows a notification: its window is mapped only while there is one to show. */
+function notificationShown(d: Desktop): boolean {
+  return spawnSync('xdotool', ['search', '--onlyvisible', '--class', '^Dunst$'], { env: d.env, stdio: 'ignore' }).status === 0;
 }
 
 function windowNamed(d: Desktop, name: string): boolean {
@@ -386,14 +444,31 @@ function focus(d: Desktop, name: string): void {
   d.x('xdotool', ['mousemove', '--window', win, '40', '40']);
 }
 
-/** Puts `text` on the clipboard and presses `keys` (ending in a paste); the clipboard is let go after. */
+/** What the X selection `selection` holds now, or undefined when nothing offers it as text. */
+function selectionText(d: Desktop, selection: 'clipboard' | 'primary'): string | undefined {
+  const r = spawnSync('xclip', ['-o', '-selection', selection], { env: d.env, encoding: 'utf8' });
+  return r.status === 0 ? r.stdout : undefined;
+}
+
+/**
+ * Puts `text` on the clipboard and presses `keys` (ending in a paste); the clipboard is let go
+ * once the paste has taken the text. xclip -verbose numbers the requests it waits for, so the
+ * number it is at says how many times it has handed the text out.
+ */
 async function paste(d: Desktop, text: string, keys: string[]): Promise<void> {
-  const clip = spawn('xclip', ['-quiet', '-selection', 'clipboard'], { env: d.env, stdio: ['pipe', 'ignore', 'ignore'] });
+  const clip = spawn('xclip', ['-verbose', '-selection', 'clipboard'], { env: d.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let said = '';
+  for (const out of [clip.stdout, clip.stderr]) out.setEncoding('utf8').on('data', (s: string) => (said += s));
+  const handedOut = () => Math.max(0, ...[...said.matchAll(/selection request number (\d+)/g)].map((m) => Number(m[1]) - 1));
   clip.stdin.end(text);
-  await sleep(200);
-  d.x('xdotool', ['key', '--delay', '100', ...keys]);
-  await sleep(400);
-  clip.kill();
+  try {
+    await waitFor(() => selectionText(d, 'clipboard') === text, 'the text on the clipboard', { intervalMs: 20 });
+    await waitFor(() => handedOut() === 1, 'xclip counting the read that checked it', { intervalMs: 20 });
+    d.x('xdotool', ['key', '--delay', '100', ...keys]);
+    await waitFor(() => handedOut() > 1, 'the paste to take the text from the clipboard', { intervalMs: 20 });
+  } finally {
+    clip.kill();
+  }
 }
 
 /** Chooses `folder` in the open zenity folder picker: pasted (typing is garbled by GTK's completion). */
@@ -401,9 +476,11 @@ async function pick(d: Desktop, folder: string, shot: string): Promise<void> {
   await waitFor(() => windowShown(d, 'SyncTray: choose'), 'the folder picker', { timeoutMs: 15_000, intervalMs: 50 });
   focus(d, 'SyncTray: choose');
   await paste(d, folder, ['ctrl+l', 'ctrl+a', 'ctrl+v']);
-  // GTK completes a folder with one subfolder inline, selected: Delete drops the completion.
+  // GTK completes a folder's name inline with a "/", selected (so it is the primary selection):
+  // Delete drops it, and Return chooses the folder as pasted.
+  await waitFor(() => selectionText(d, 'primary') === '/', "GTK's completion of the folder name", { intervalMs: 20 });
   d.x('xdotool', ['key', 'Delete']);
-  await sleep(100);
+  await waitFor(() => selectionText(d, 'primary') !== '/', 'the completion dropped', { intervalMs: 20 });
   d.x('import', ['-window', 'root', path.join(ARTIFACTS, shot)]);
   d.x('xdotool', ['key', 'Return']);
   await waitFor(() => !windowNamed(d, 'SyncTray: choose the folder to back up') || shot.includes('destination'), 'the picker closed', { intervalMs: 50 });
