@@ -9,7 +9,19 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { formatTable, makeContentPool, makeScratchDir, median, planTree, removeTree, runChecked, runCommand, seconds, writeTree, yieldToEventLoop } from './bench-lib.mjs';
+import {
+  formatTable,
+  makeContentPool,
+  makeScratchDir,
+  median,
+  planTree,
+  removeTree,
+  runChecked,
+  runCommand,
+  seconds,
+  writeTree,
+  yieldToEventLoop,
+} from './bench-lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
@@ -24,7 +36,14 @@ const USAGE = `Usage: npm run bench:adb -- [--files N] [--big-mb N] [--rounds N]
   --big-mb N   size of the one big file, in MB (default 200)
   --rounds N   timed runs per tool and scenario; medians are reported (default 3)`;
 
-const { values } = parseArgs({ options: { files: { type: 'string' }, 'big-mb': { type: 'string' }, rounds: { type: 'string' }, help: { type: 'boolean' } } });
+const { values } = parseArgs({
+  options: {
+    files: { type: 'string' },
+    'big-mb': { type: 'string' },
+    rounds: { type: 'string' },
+    help: { type: 'boolean' },
+  },
+});
 if (values.help) {
   console.log(USAGE);
   process.exit(0);
@@ -44,7 +63,12 @@ const cleanup = async () => {
 process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
 
 try {
-  const env = { ...process.env, HOME: path.join(scratch, 'home'), TMPDIR: path.join(scratch, 'tmp'), ANDROID_ADB_SERVER_PORT: String(await freePort()) };
+  const env = {
+    ...process.env,
+    HOME: path.join(scratch, 'home'),
+    TMPDIR: path.join(scratch, 'tmp'),
+    ANDROID_ADB_SERVER_PORT: String(await freePort()),
+  };
   fs.mkdirSync(env.HOME);
   fs.mkdirSync(env.TMPDIR);
   Object.assign(process.env, env);
@@ -78,18 +102,58 @@ try {
   const fresh = (dir) => () => removeTree(dir);
   const out = (name) => path.join(scratch, name);
 
-  const pullAll = await time('adb pull', fresh(out('pulled')), 'adb', ['-s', device, 'pull', '-a', phone, out('pulled')]);
-  const syncAll = await time('synctray sync', fresh(out('synced')), process.execPath, [CLI, 'sync', `adb:${device}:${phone}`, out('synced'), '--quiet']);
-  rows.push(['first copy (small files + big file)', seconds(pullAll), seconds(syncAll), (syncAll / pullAll).toFixed(2), '<= 1.5']);
+  const pullAll = await time('adb pull', fresh(out('pulled')), 'adb', [
+    '-s',
+    device,
+    'pull',
+    '-a',
+    phone,
+    out('pulled'),
+  ]);
+  const syncAll = await time('synctray sync', fresh(out('synced')), process.execPath, [
+    CLI,
+    'sync',
+    `adb:${device}:${phone}`,
+    out('synced'),
+    '--quiet',
+  ]);
+  rows.push([
+    'first copy (small files + big file)',
+    seconds(pullAll),
+    seconds(syncAll),
+    (syncAll / pullAll).toFixed(2),
+    '<= 1.5',
+  ]);
 
-  const smallPull = await time('adb pull (small)', fresh(out('pulled-small')), 'adb', ['-s', device, 'pull', '-a', small, out('pulled-small')]);
+  const smallPull = await time('adb pull (small)', fresh(out('pulled-small')), 'adb', [
+    '-s',
+    device,
+    'pull',
+    '-a',
+    small,
+    out('pulled-small'),
+  ]);
   await runChecked(process.execPath, [CLI, 'sync', `adb:${device}:${small}`, out('synced-small'), '--quiet']);
-  const again = await time('synctray re-run', () => undefined, process.execPath, [CLI, 'sync', `adb:${device}:${small}`, out('synced-small'), '--quiet']);
-  rows.push([`no-change re-run (${FILES} small files)`, seconds(smallPull), seconds(again), (again / smallPull).toFixed(2), 'synctray <= 0.5 s']);
+  const again = await time('synctray re-run', () => undefined, process.execPath, [
+    CLI,
+    'sync',
+    `adb:${device}:${small}`,
+    out('synced-small'),
+    '--quiet',
+  ]);
+  rows.push([
+    `no-change re-run (${FILES} small files)`,
+    seconds(smallPull),
+    seconds(again),
+    (again / smallPull).toFixed(2),
+    'synctray <= 0.5 s',
+  ]);
 
   const diff = await runCommand('rsync', ['-anic', '--delete', `${phone}/`, `${out('synced')}/`]);
   console.log(formatTable(['scenario', 'adb pull -a (s)', 'synctray (s)', 'ratio', 'target'], rows));
-  console.log(`\nrsync -anic between the phone folder and synctray's copy: ${diff.stdout.trim() === '' ? 'equal' : `DIFFERENT:\n${diff.stdout}`}`);
+  console.log(
+    `\nrsync -anic between the phone folder and synctray's copy: ${diff.stdout.trim() === '' ? 'equal' : `DIFFERENT:\n${diff.stdout}`}`,
+  );
 } finally {
   await cleanup();
 }
@@ -106,7 +170,11 @@ function writeBig(file, bytes) {
 /** The fake phone in a process of its own; resolves with its serial once it listens. */
 function startFake() {
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE24, ['--experimental-transform-types', '--no-warnings', '--import', HOOKS, FAKE, '--model', 'BenchPhone'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      NODE24,
+      ['--experimental-transform-types', '--no-warnings', '--import', HOOKS, FAKE, '--model', 'BenchPhone'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     started.push(child);
     let out = '';
     child.stdout.on('data', (d) => {

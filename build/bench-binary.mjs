@@ -30,8 +30,15 @@ for (let i = 0; i < RUNS; i++) {
   times.node.push((await runCommand(NODE, ['-e', '0'])).ms);
 }
 const [b, n] = [median(times.binary), median(times.node)];
-console.log(formatTable(['command', 'median (ms)'], [
-  [`${path.basename(BINARY)} --version`, b.toFixed(1)],
-  ['node -e 0 (the same Node 24)', n.toFixed(1)],
-]));
-console.log(`\nratio ${(b / n).toFixed(2)} (target <= 1.5), ${RUNS} runs each, alternating; binary ${(fs.statSync(BINARY).size / 1e6).toFixed(1)} MB`);
+console.log(
+  formatTable(
+    ['command', 'median (ms)'],
+    [
+      [`${path.basename(BINARY)} --version`, b.toFixed(1)],
+      ['node -e 0 (the same Node 24)', n.toFixed(1)],
+    ],
+  ),
+);
+console.log(
+  `\nratio ${(b / n).toFixed(2)} (target <= 1.5), ${RUNS} runs each, alternating; binary ${(fs.statSync(BINARY).size / 1e6).toFixed(1)} MB`,
+);

@@ -121,7 +121,8 @@ const CASES = [
       await runChecked('rsync', ['-a', '--delete', `${p.pristine}/`, `${dst}/`]);
       await runChecked('rsync', ['-a', '--delete', `${p.pristine}/`, `${p.src}/`]);
       const changed = mutateSpread(p.src, p.tree, SPREAD_SEED, p.pool);
-      if (changed.files !== p.tree.leafCount) throw new Error(`changed ${changed.files} files, expected ${p.tree.leafCount}`);
+      if (changed.files !== p.tree.leafCount)
+        throw new Error(`changed ${changed.files} files, expected ${p.tree.leafCount}`);
     },
   },
   {
@@ -155,7 +156,10 @@ function cleanUp() {
   made.scratch = undefined;
 }
 
-const { checkpoint, run } = benchFrame('bench:disk', { cleanUp, hint: '`npm run bench:disk -- --help` lists the options.' });
+const { checkpoint, run } = benchFrame('bench:disk', {
+  cleanUp,
+  hint: '`npm run bench:disk -- --help` lists the options.',
+});
 
 // ---------------------------------------------------------------------------------------------
 // The two places
@@ -163,7 +167,8 @@ const { checkpoint, run } = benchFrame('bench:disk', { cleanUp, hint: '`npm run 
 /** Why the exFAT cases cannot run here, or undefined when they can. */
 function exfatUnavailable() {
   if (process.platform !== 'linux') return 'they make a loop device, which needs Linux';
-  if (process.getuid?.() !== 0) return 'not running as root (they make a loop device and mount it): run as root to include them';
+  if (process.getuid?.() !== 0)
+    return 'not running as root (they make a loop device and mount it): run as root to include them';
   if (!fs.existsSync('/dev/fuse')) return '/dev/fuse is missing: exfat-fuse needs FUSE';
   return missingTools(EXFAT_DRIVE_TOOLS);
 }
@@ -182,7 +187,8 @@ function makeDiskScratch(diskCases) {
 }
 
 function needSpace(dir, bytes) {
-  if (freeBytes(dir) < bytes) throw new Error(`${formatBytes(bytes)} of free space needed in ${dir}, only ${formatBytes(freeBytes(dir))} free`);
+  if (freeBytes(dir) < bytes)
+    throw new Error(`${formatBytes(bytes)} of free space needed in ${dir}, only ${formatBytes(freeBytes(dir))} free`);
 }
 
 /** On-disk size of a tree whose every file and folder takes whole blocks of `block` bytes. */
@@ -271,15 +277,19 @@ async function timedRun(p, c, tool, round, rssFile, env) {
   await runChecked('sync', []);
   if (p.pauseMs) await sleep(p.pauseMs);
   await checkpoint();
-  const [cmd, args] = tool === 'synctray' ? synctrayCommand(p.src, dst) : rsyncCommand(c.rsyncFlags, c.rsyncSync, p.src, dst);
+  const [cmd, args] =
+    tool === 'synctray' ? synctrayCommand(p.src, dst) : rsyncCommand(c.rsyncFlags, c.rsyncSync, p.src, dst);
   const r = await timeCommand(cmd, args, rssFile, { env, timeoutMs: RUN_TIMEOUT_MS });
   await checkpoint();
   const label = env ? `synctray, ${CONCURRENCY_VARIABLE}=${env[CONCURRENCY_VARIABLE]}` : tool;
   const what = `${p.label} ${c.name}, round ${round + 1}, ${label}`;
-  if (r.status !== 0) throw new Error(`${what}: ${describeCommand(cmd, args)} failed (${exitText(r)})\n${r.stderr}${r.stdout}`);
+  if (r.status !== 0)
+    throw new Error(`${what}: ${describeCommand(cmd, args)} failed (${exitText(r)})\n${r.stderr}${r.stdout}`);
   if (c.firstCopy || (c.checkSynctray && tool === 'synctray')) await checkCopy(p, dst, what);
   const rss = r.rssKb === undefined ? '' : `  ${megabytes(r.rssKb).padStart(6)} MB`;
-  console.log(`  ${`${p.label} ${c.name}`.padEnd(17)}  round ${round + 1}  ${label.padEnd(env ? `synctray, ${CONCURRENCY_VARIABLE}=${Math.max(...SWEEP)}`.length : 8)}  ${seconds(r.ms).padStart(8)} s${rss}`);
+  console.log(
+    `  ${`${p.label} ${c.name}`.padEnd(17)}  round ${round + 1}  ${label.padEnd(env ? `synctray, ${CONCURRENCY_VARIABLE}=${Math.max(...SWEEP)}`.length : 8)}  ${seconds(r.ms).padStart(8)} s${rss}`,
+  );
   return { ms: r.ms, rssKb: r.rssKb };
 }
 
@@ -310,7 +320,8 @@ async function runSweep(p, c, rounds, rssFile) {
 
 const times = (runs) => runs.map((r) => r.ms);
 const range = (runs) => `${seconds(Math.min(...times(runs)))}-${seconds(Math.max(...times(runs)))}`;
-const peakRss = (runs) => (runs.some((r) => r.rssKb === undefined) ? 'n/a' : megabytes(Math.max(...runs.map((r) => r.rssKb))));
+const peakRss = (runs) =>
+  runs.some((r) => r.rssKb === undefined) ? 'n/a' : megabytes(Math.max(...runs.map((r) => r.rssKb)));
 
 function resultRow(p, c, runs) {
   const mine = median(times(runs.synctray));
@@ -330,7 +341,18 @@ function resultRow(p, c, runs) {
   ];
 }
 
-const RESULT_HEADER = ['case', 'synctray s', '(min-max)', 'rsync s', '(min-max)', 'ratio', 'target', 'result', 'synctray RSS MB', 'rsync RSS MB'];
+const RESULT_HEADER = [
+  'case',
+  'synctray s',
+  '(min-max)',
+  'rsync s',
+  '(min-max)',
+  'ratio',
+  'target',
+  'result',
+  'synctray RSS MB',
+  'rsync RSS MB',
+];
 
 function printSweep(p, runs, sweep) {
   const base = median(times(runs.synctray));
@@ -339,10 +361,19 @@ function printSweep(p, runs, sweep) {
     ['(not set)', seconds(base), range(runs.synctray), '1.00', (base / theirs).toFixed(2), peakRss(runs.synctray)],
     ...SWEEP.map((n) => {
       const m = median(times(sweep.get(n)));
-      return [String(n), seconds(m), range(sweep.get(n)), (m / base).toFixed(2), (m / theirs).toFixed(2), peakRss(sweep.get(n))];
+      return [
+        String(n),
+        seconds(m),
+        range(sweep.get(n)),
+        (m / base).toFixed(2),
+        (m / theirs).toFixed(2),
+        peakRss(sweep.get(n)),
+      ];
     }),
   ];
-  console.log(`\nConcurrency sweep, ${p.label} first copy (${p.tree.files.length} files; rsync + sync median ${seconds(theirs)} s):`);
+  console.log(
+    `\nConcurrency sweep, ${p.label} first copy (${p.tree.files.length} files; rsync + sync median ${seconds(theirs)} s):`,
+  );
   console.log(formatTable([CONCURRENCY_VARIABLE, 'synctray s', '(min-max)', 'vs not set', 'vs rsync', 'RSS MB'], rows));
 }
 
@@ -363,7 +394,8 @@ async function main() {
   const started = performance.now();
   if (!fs.existsSync(CLI)) throw new Error(`${path.relative(ROOT, CLI)} is missing: run \`npm run build\` first`);
   const rsyncVersion = toolVersion('rsync', ['--version']);
-  if (!rsyncVersion) throw new Error('rsync is needed to compare against and to check the copies: install it (apt-get install rsync)');
+  if (!rsyncVersion)
+    throw new Error('rsync is needed to compare against and to check the copies: install it (apt-get install rsync)');
 
   const wantDisk = options.only !== 'exfat';
   const wantDrive = options.only !== 'ext4';
@@ -376,16 +408,23 @@ async function main() {
     `Machine: nproc ${os.availableParallelism()}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${formatBytes(os.totalmem())} RAM, ` +
       `kernel ${os.release()}, load average ${os.loadavg()[0].toFixed(2)} at the start`,
   );
-  console.log(`Node ${process.version}, ${rsyncVersion}${wantDrive && !driveSkipped ? `, ${toolVersion('mount.exfat-fuse', ['-V'])}` : ''}`);
+  console.log(
+    `Node ${process.version}, ${rsyncVersion}${wantDrive && !driveSkipped ? `, ${toolVersion('mount.exfat-fuse', ['-V'])}` : ''}`,
+  );
   console.log(`Scratch folder: ${scratch.text}`);
   const warnings = [staleBuildWarning(ROOT)];
-  if (!rssFile) warnings.push('GNU time not found at /usr/bin/time: peak RSS will not be measured (apt-get install time).');
-  if (wantDisk && scratch.type !== 'ext4') warnings.push(`the disk is ${scratch.type}, not ext4: the "ext4" cases run on it all the same.`);
-  if (process.env[CONCURRENCY_VARIABLE] !== undefined) warnings.push(`${CONCURRENCY_VARIABLE}=${process.env[CONCURRENCY_VARIABLE]} is set for every SyncTray run.`);
+  if (!rssFile)
+    warnings.push('GNU time not found at /usr/bin/time: peak RSS will not be measured (apt-get install time).');
+  if (wantDisk && scratch.type !== 'ext4')
+    warnings.push(`the disk is ${scratch.type}, not ext4: the "ext4" cases run on it all the same.`);
+  if (process.env[CONCURRENCY_VARIABLE] !== undefined)
+    warnings.push(`${CONCURRENCY_VARIABLE}=${process.env[CONCURRENCY_VARIABLE]} is set for every SyncTray run.`);
   if (driveSkipped) warnings.push(`exFAT cases skipped: ${driveSkipped}.`);
   for (const w of warnings) if (w) console.log(`WARNING: ${w}`);
   console.log(`synctray: node dist/cli/main.js sync SRC DST --mode mirror --quiet (it fsyncs what it writes)`);
-  console.log(`${options.rounds} round(s) per tool and case, interleaved, alternating which tool goes first; each destination brought to the case's starting state and \`sync\` run before each timed run (untimed)`);
+  console.log(
+    `${options.rounds} round(s) per tool and case, interleaved, alternating which tool goes first; each destination brought to the case's starting state and \`sync\` run before each timed run (untimed)`,
+  );
 
   const places = [];
   if (wantDisk) places.push(() => setUpDisk(scratch, options.files));
@@ -399,9 +438,17 @@ async function main() {
       `\n${p.label}: ${p.tree.files.length} files of 1-8 KiB in ${p.tree.folders.length} folders (${p.tree.leafCount} of 20 files), ` +
         `${formatBytes(p.tree.totalBytes)}; source ${p.src}; set up (untimed) in ${seconds(p.setupMs)} s`,
     );
-    if (p.where) console.log(`  drive: ${p.where}; ${FUSE_CACHE_PAUSE_MS / 1000} s pause before each run, so that none starts with the kernel's FUSE caches warm`);
-    for (const c of cases) console.log(`  ${c.name}: rsync is \`${describeRsync(c)}\`${c.name === 'spread' ? `; one file changed in each of the ${p.tree.leafCount} folders (${((100 * p.tree.leafCount) / p.tree.files.length).toFixed(1)}% of the files)` : ''}`);
-    console.log(`  copies checked after each first copy with \`rsync -ni ${p.checkFlags.join(' ')} --delete SRC/ DST/\`, which must itemize nothing\n`);
+    if (p.where)
+      console.log(
+        `  drive: ${p.where}; ${FUSE_CACHE_PAUSE_MS / 1000} s pause before each run, so that none starts with the kernel's FUSE caches warm`,
+      );
+    for (const c of cases)
+      console.log(
+        `  ${c.name}: rsync is \`${describeRsync(c)}\`${c.name === 'spread' ? `; one file changed in each of the ${p.tree.leafCount} folders (${((100 * p.tree.leafCount) / p.tree.files.length).toFixed(1)}% of the files)` : ''}`,
+      );
+    console.log(
+      `  copies checked after each first copy with \`rsync -ni ${p.checkFlags.join(' ')} --delete SRC/ DST/\`, which must itemize nothing\n`,
+    );
 
     for (const c of cases) {
       const runs = await runCase(p, c, options.rounds, rssFile);
@@ -419,7 +466,9 @@ async function main() {
 
   console.log('');
   if (rows.length > 0) console.log(formatTable(RESULT_HEADER, rows));
-  console.log('(ratio = synctray median / rsync median; RSS = peak over the rounds, largest single process, MB = 1024 KiB)');
+  console.log(
+    '(ratio = synctray median / rsync median; RSS = peak over the rounds, largest single process, MB = 1024 KiB)',
+  );
   if (driveSkipped) console.log(`exFAT cases skipped: ${driveSkipped}.`);
   console.log(`\nTotal time: ${seconds(performance.now() - started)} s`);
 }

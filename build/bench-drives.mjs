@@ -87,7 +87,10 @@ function cleanUp() {
   made.source = undefined;
 }
 
-const { checkpoint, run } = benchFrame('bench:drives', { cleanUp, stopping: 'stopping, unmounting the drive and removing the scratch files' });
+const { checkpoint, run } = benchFrame('bench:drives', {
+  cleanUp,
+  stopping: 'stopping, unmounting the drive and removing the scratch files',
+});
 
 // ---------------------------------------------------------------------------------------------
 // Setup
@@ -119,7 +122,11 @@ function pickPlaces() {
   const onDisk = candidates.map(described).find((c) => !c.tmpfs);
   const source = onDisk ?? described(candidates[0] ?? os.tmpdir());
   const shm = fs.existsSync('/dev/shm') && mountOf('/dev/shm')?.type === 'tmpfs' ? described('/dev/shm') : source;
-  return { source, image: shm, warning: onDisk ? undefined : `no temp folder on a disk: the source is on ${source.text}` };
+  return {
+    source,
+    image: shm,
+    warning: onDisk ? undefined : `no temp folder on a disk: the source is on ${source.text}`,
+  };
 }
 
 /**
@@ -131,7 +138,8 @@ async function writeSource(root, count) {
   const pool = makeContentPool(CONTENT_SEED);
   const base = Date.UTC(2024, 4, 1) / 1000;
   const leaves = [];
-  for (let t = 0; t < TOP_FOLDERS; t++) for (let s = 0; s < SUBFOLDERS; s++) leaves.push(path.join(`album-${t}`, `day-${s}`));
+  for (let t = 0; t < TOP_FOLDERS; t++)
+    for (let s = 0; s < SUBFOLDERS; s++) leaves.push(path.join(`album-${t}`, `day-${s}`));
   for (const leaf of leaves) fs.mkdirSync(path.join(root, leaf), { recursive: true });
   let bytes = 0;
   for (let i = 0; i < count; i++) {
@@ -159,14 +167,17 @@ async function timedRun(ws, scenario, tool, round) {
   const r = await runCommand(cmd, args, { timeoutMs: RUN_TIMEOUT_MS });
   await checkpoint();
   const what = `${tool}, ${scenario.name}, round ${round + 1}`;
-  if (r.status !== 0) throw new Error(`${what}: ${describeCommand(cmd, args)} failed (${exitText(r)})\n${r.stderr}${r.stdout}`);
+  if (r.status !== 0)
+    throw new Error(`${what}: ${describeCommand(cmd, args)} failed (${exitText(r)})\n${r.stderr}${r.stdout}`);
   let counts = '';
   let summary;
   if (tool === 'synctray') {
     summary = JSON.parse(r.stdout.trim().split('\n').pop());
     counts = `  copied ${summary.copied}, updated ${summary.updated}, metadata ${summary.metadata}, failed ${summary.failed}`;
   }
-  console.log(`  ${scenario.name.padEnd(10)}  round ${round + 1}  ${tool.padEnd(8)}  ${seconds(r.ms).padStart(8)} s${counts}`);
+  console.log(
+    `  ${scenario.name.padEnd(10)}  round ${round + 1}  ${tool.padEnd(8)}  ${seconds(r.ms).padStart(8)} s${counts}`,
+  );
   return { ms: r.ms, summary };
 }
 
@@ -190,9 +201,14 @@ async function checkCopies(ws) {
     const diff = await itemizedDifferences(ws.src, ws.dst[tool], [...RSYNC_FLAGS, '-c']);
     const wrong = diff.filter((line) => !/^\.d/.test(line));
     if (wrong.length > 0) {
-      throw new Error(`after the first copy, ${tool}'s copy differs from the source; rsync -nic itemizes:\n    ${wrong.slice(0, 20).join('\n    ')}`);
+      throw new Error(
+        `after the first copy, ${tool}'s copy differs from the source; rsync -nic itemizes:\n    ${wrong.slice(0, 20).join('\n    ')}`,
+      );
     }
-    if (diff.length > 0) console.log(`  note: rsync still itemizes ${diff.length} folder(s) in ${tool}'s copy (folder times), e.g. ${diff[0]}`);
+    if (diff.length > 0)
+      console.log(
+        `  note: rsync still itemizes ${diff.length} folder(s) in ${tool}'s copy (folder times), e.g. ${diff[0]}`,
+      );
   }
   console.log('  both copies checked against the source by checksum\n');
 }
@@ -207,7 +223,16 @@ function report(results, ws) {
     const ratio = median(times('synctray')) / median(times('rsync'));
     const target = s.name === 'no-op' ? `<= ${NO_OP_TARGET.toFixed(1)}` : '-';
     const verdict = s.name === 'no-op' ? (ratio <= NO_OP_TARGET ? 'PASS' : 'MISS') : '-';
-    return [s.name, seconds(median(times('synctray'))), range('synctray'), seconds(median(times('rsync'))), range('rsync'), ratio.toFixed(2), target, verdict];
+    return [
+      s.name,
+      seconds(median(times('synctray'))),
+      range('synctray'),
+      seconds(median(times('rsync'))),
+      range('rsync'),
+      ratio.toFixed(2),
+      target,
+      verdict,
+    ];
   });
   // The run's own time (durationMs in --json): what a running service's periodic rescan takes,
   // with no process to start. rsync has none to speak of, so its whole run is compared.
@@ -216,18 +241,37 @@ function report(results, ws) {
     const ratio = median(inside) / median(results[s.name].rsync.map((r) => r.ms));
     const target = s.name === 'no-op' ? `<= ${NO_OP_TARGET.toFixed(1)}` : '-';
     const verdict = s.name === 'no-op' ? (ratio <= NO_OP_TARGET ? 'PASS' : 'MISS') : '-';
-    rows.push([`${s.name}, in the service`, seconds(median(inside)), `${seconds(Math.min(...inside))}-${seconds(Math.max(...inside))}`, seconds(median(results[s.name].rsync.map((r) => r.ms))), '', ratio.toFixed(2), target, verdict]);
+    rows.push([
+      `${s.name}, in the service`,
+      seconds(median(inside)),
+      `${seconds(Math.min(...inside))}-${seconds(Math.max(...inside))}`,
+      seconds(median(results[s.name].rsync.map((r) => r.ms))),
+      '',
+      ratio.toFixed(2),
+      target,
+      verdict,
+    ]);
   }
-  console.log(formatTable(['scenario', 'synctray s', '(min-max)', 'rsync s', '(min-max)', 'ratio', 'target', 'result'], rows));
-  console.log('(ratio = synctray median / rsync median; "in the service": the run\'s own time from --json, no process start)\n');
+  console.log(
+    formatTable(['scenario', 'synctray s', '(min-max)', 'rsync s', '(min-max)', 'ratio', 'target', 'result'], rows),
+  );
+  console.log(
+    '(ratio = synctray median / rsync median; "in the service": the run\'s own time from --json, no process start)\n',
+  );
 
   const noOps = results['no-op'].synctray.map((r) => r.summary);
-  const idle = noOps.every((s) => s.copied === 0 && s.updated === 0 && s.metadata === 0 && s.deleted === 0 && s.failed === 0);
+  const idle = noOps.every(
+    (s) => s.copied === 0 && s.updated === 0 && s.metadata === 0 && s.deleted === 0 && s.failed === 0,
+  );
   const per = noOps.map((s) => `${s.copied}/${s.updated}/${s.metadata}`).join(', ');
-  console.log(`SyncTray's no-op runs did nothing (0 copied, updated, metadata, deleted, failed): ${idle ? 'yes' : 'NO'}`);
+  console.log(
+    `SyncTray's no-op runs did nothing (0 copied, updated, metadata, deleted, failed): ${idle ? 'yes' : 'NO'}`,
+  );
   console.log(`  copied/updated/metadata per round: ${per}`);
   console.log(`rsync's no-op, checked afterwards with -n: ${ws.rsyncLeft.length} item(s) it would still change`);
-  console.log(`SyncTray's copy as rsync sees it afterwards: ${ws.synctrayLeft.length} item(s) differ${ws.synctrayLeft.length ? `, e.g. ${ws.synctrayLeft[0]}` : ''}`);
+  console.log(
+    `SyncTray's copy as rsync sees it afterwards: ${ws.synctrayLeft.length} item(s) differ${ws.synctrayLeft.length ? `, e.g. ${ws.synctrayLeft[0]}` : ''}`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -250,10 +294,16 @@ async function main() {
   const drive = made.drive.make(places.image.dir, IMAGE_MIB);
 
   console.log(`SyncTray on an exFAT drive, against rsync, ${new Date().toString()}`);
-  console.log(`Machine: nproc ${os.availableParallelism()}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${formatBytes(os.totalmem())} RAM, kernel ${os.release()}, load average ${os.loadavg()[0].toFixed(2)} at the start`);
-  console.log(`Node ${process.version}, ${toolVersion('rsync', ['--version'])}, ${toolVersion('mount.exfat-fuse', ['-V'])}`);
+  console.log(
+    `Machine: nproc ${os.availableParallelism()}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${formatBytes(os.totalmem())} RAM, kernel ${os.release()}, load average ${os.loadavg()[0].toFixed(2)} at the start`,
+  );
+  console.log(
+    `Node ${process.version}, ${toolVersion('rsync', ['--version'])}, ${toolVersion('mount.exfat-fuse', ['-V'])}`,
+  );
   console.log(`Source: ${sourceFolder}, on ${places.source.text}`);
-  console.log(`Drive: ${drive.device} mounted at ${drive.mountPoint} (${drive.type}, exfat-fuse), image of ${IMAGE_MIB} MiB (sparse) on ${places.image.text}`);
+  console.log(
+    `Drive: ${drive.device} mounted at ${drive.mountPoint} (${drive.type}, exfat-fuse), image of ${IMAGE_MIB} MiB (sparse) on ${places.image.text}`,
+  );
   for (const warning of [places.warning, staleWarning]) if (warning) console.log(`WARNING: ${warning}`);
 
   const ws = {
@@ -268,7 +318,9 @@ async function main() {
   );
   console.log(`synctray: node dist/cli/main.js sync SRC DRIVE/a --quiet --json`);
   console.log(`rsync:    rsync ${RSYNC_FLAGS.join(' ')} SRC/ DRIVE/b/`);
-  console.log(`${options.rounds} round(s) per scenario, alternating which tool goes first; ${FUSE_CACHE_PAUSE_MS / 1000} s before each run, so that none starts with the kernel's FUSE caches warm\n`);
+  console.log(
+    `${options.rounds} round(s) per scenario, alternating which tool goes first; ${FUSE_CACHE_PAUSE_MS / 1000} s before each run, so that none starts with the kernel's FUSE caches warm\n`,
+  );
 
   const results = await runScenarios(ws, options.rounds);
   // By size and time within a second (the exFAT window), as the no-op rsync itself decides.

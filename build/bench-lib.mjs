@@ -91,7 +91,11 @@ export function planTree(fileCount, seed, sizes) {
   let bigFiles = 0;
   for (let i = 0; i < fileCount; i++) {
     const big = !sizes && rng() < BIG_FILE_SHARE;
-    const size = sizes ? randInt(rng, sizes.min, sizes.max) : big ? randInt(rng, BIG_MIN, BIG_MAX) : randInt(rng, 0, SMALL_MAX);
+    const size = sizes
+      ? randInt(rng, sizes.min, sizes.max)
+      : big
+        ? randInt(rng, BIG_MIN, BIG_MAX)
+        : randInt(rng, 0, SMALL_MAX);
     const leaf = leaves[Math.floor(i / FILES_PER_FOLDER)];
     files.push({ rel: `${leaf}/file-${pad(i % FILES_PER_FOLDER, 2)}.dat`, size, mtime: BASE_MTIME + i });
     totalBytes += size;
@@ -267,7 +271,13 @@ export function runCommand(cmd, args, { env, timeoutMs } = {}) {
     });
     child.on('close', (status, signal) => {
       running = undefined;
-      resolve({ ms, status, signal, stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString() });
+      resolve({
+        ms,
+        status,
+        signal,
+        stdout: Buffer.concat(stdout).toString(),
+        stderr: Buffer.concat(stderr).toString(),
+      });
     });
   });
 }
@@ -389,7 +399,9 @@ export function parseBenchOptions(argv, spec) {
     if (typeof def === 'boolean') result[name] = given ?? def;
     else if (Array.isArray(def)) {
       if (given !== undefined && !def.includes(given)) {
-        throw new UsageError(`--${name} takes ${def.slice(0, -1).join(', ')}${def.length > 1 ? ' or ' : ''}${def.at(-1)} (got "${given}")`);
+        throw new UsageError(
+          `--${name} takes ${def.slice(0, -1).join(', ')}${def.length > 1 ? ' or ' : ''}${def.at(-1)} (got "${given}")`,
+        );
       }
       result[name] = given;
     } else {
@@ -434,7 +446,8 @@ export function toolVersion(cmd, args) {
   return `${r.stdout}${r.stderr}`.split('\n')[0].replace(/\s+/g, ' ').trim();
 }
 
-export const hasTool = (name) => spawnSync('sh', ['-c', `command -v "$1"`, 'sh', name], { stdio: 'ignore' }).status === 0;
+export const hasTool = (name) =>
+  spawnSync('sh', ['-c', `command -v "$1"`, 'sh', name], { stdio: 'ignore' }).status === 0;
 
 /** Of `packages` (tool -> Debian package), a message naming what to install, or undefined. */
 export function missingTools(packages) {
@@ -555,7 +568,9 @@ export function mountOf(dir) {
   const dev = fs.statSync(real).dev;
   const devNumber = `${Math.floor(dev / 256) & 0xfff}:${(dev & 0xff) | ((Math.floor(dev / 4096) & 0xfff00) >>> 0)}`;
   const candidates = mountTable().filter(
-    (m) => m.devNumber === devNumber && (m.mountPoint === '/' || real === m.mountPoint || real.startsWith(`${m.mountPoint}/`)),
+    (m) =>
+      m.devNumber === devNumber &&
+      (m.mountPoint === '/' || real === m.mountPoint || real.startsWith(`${m.mountPoint}/`)),
   );
   return candidates.sort((a, b) => b.mountPoint.length - a.mountPoint.length)[0];
 }
@@ -571,9 +586,18 @@ export const isMemoryFs = (type) => type === 'tmpfs' || type === 'ramfs';
 
 /** Setup and teardown commands: bounded in time, their output kept for the error message. */
 export function runSetup(cmd, args) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: SETUP_TIMEOUT_MS, killSignal: 'SIGKILL' });
-  if (r.error) throw new Error(`${describeCommand(cmd, args)}: ${r.error.code === 'ETIMEDOUT' ? `no answer within ${SETUP_TIMEOUT_MS / 1000} s` : r.error.message}`);
-  if (r.status !== 0) throw new Error(`${describeCommand(cmd, args)} failed (exit status ${r.status}): ${(r.stderr || r.stdout).trim()}`);
+  const r = spawnSync(cmd, args, {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: SETUP_TIMEOUT_MS,
+    killSignal: 'SIGKILL',
+  });
+  if (r.error)
+    throw new Error(
+      `${describeCommand(cmd, args)}: ${r.error.code === 'ETIMEDOUT' ? `no answer within ${SETUP_TIMEOUT_MS / 1000} s` : r.error.message}`,
+    );
+  if (r.status !== 0)
+    throw new Error(`${describeCommand(cmd, args)} failed (exit status ${r.status}): ${(r.stderr || r.stdout).trim()}`);
   return r.stdout;
 }
 
@@ -590,7 +614,10 @@ function waitUntil(done, timeoutMs) {
 
 function backingFile(device) {
   try {
-    return fs.readFileSync(`/sys/class/block/${path.basename(device)}/loop/backing_file`, 'utf8').trim().replace(/ \(deleted\)$/, '');
+    return fs
+      .readFileSync(`/sys/class/block/${path.basename(device)}/loop/backing_file`, 'utf8')
+      .trim()
+      .replace(/ \(deleted\)$/, '');
   } catch {
     return undefined;
   }
@@ -633,9 +660,13 @@ export class ExfatLoopDrive {
     fs.mkdirSync(mountPoint);
     runSetup('mount.exfat-fuse', [this.device, mountPoint]);
     this.mountPoint = mountPoint;
-    this.daemons = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p) && holdsDevice(p, this.device)).map(Number);
+    this.daemons = fs
+      .readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p) && holdsDevice(p, this.device))
+      .map(Number);
     const entry = mountTable().find((m) => m.mountPoint === mountPoint);
-    if (entry?.source !== this.device) throw new Error(`${this.device} is not mounted at ${mountPoint} although mount.exfat-fuse succeeded`);
+    if (entry?.source !== this.device)
+      throw new Error(`${this.device} is not mounted at ${mountPoint} although mount.exfat-fuse succeeded`);
     this.type = entry.type;
     return this;
   }
@@ -682,7 +713,10 @@ export class ExfatLoopDrive {
     // Detaching the loop device while the daemon still flushes would leave it attached.
     waitUntil(() => this.daemons.every((pid) => !holdsDevice(pid, this.device)), SETUP_TIMEOUT_MS);
     this.mountPoint = undefined;
-    if (r.status === 124) throw new Error(`the exfat-fuse daemon did not answer the unmount within ${SETUP_TIMEOUT_MS / 1000} s and was killed`);
+    if (r.status === 124)
+      throw new Error(
+        `the exfat-fuse daemon did not answer the unmount within ${SETUP_TIMEOUT_MS / 1000} s and was killed`,
+      );
   }
 
   #detach() {

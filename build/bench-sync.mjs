@@ -81,7 +81,8 @@ const SCENARIOS = [
       removeTree(ws.src);
       await runChecked('cp', ['-a', ws.pristine, ws.src]);
       const changed = mutateTree(ws.src, ws.tree, ws.changedFiles, MUTATION_SEED, ws.pool);
-      if (changed.files !== ws.changedFiles) throw new Error(`changed ${changed.files} files, expected ${ws.changedFiles}`);
+      if (changed.files !== ws.changedFiles)
+        throw new Error(`changed ${changed.files} files, expected ${ws.changedFiles}`);
     },
   },
 ];
@@ -138,7 +139,8 @@ async function verifyEqual(src, dst, what) {
   const diff = r.stdout.trim();
   if (diff) {
     const lines = diff.split('\n');
-    const shown = lines.slice(0, 20).join('\n    ') + (lines.length > 20 ? `\n    ... and ${lines.length - 20} more` : '');
+    const shown =
+      lines.slice(0, 20).join('\n    ') + (lines.length > 20 ? `\n    ... and ${lines.length - 20} more` : '');
     throw new Error(
       `${what}: the destination does not match the source; rsync -anic --delete reports ${lines.length} difference(s):\n    ${shown}`,
     );
@@ -153,10 +155,13 @@ async function timedRun(ws, scenario, tool, round, rssDir) {
   const r = await timeCommand(cmd, args, rssFile);
   await checkpoint();
   const what = `${tool}, ${scenario.name}, round ${round + 1}`;
-  if (r.status !== 0) throw new Error(`${what}: ${describeCommand(cmd, args)} failed (${exitText(r)})\n${r.stderr}${r.stdout}`);
+  if (r.status !== 0)
+    throw new Error(`${what}: ${describeCommand(cmd, args)} failed (${exitText(r)})\n${r.stderr}${r.stdout}`);
   if (tool === 'synctray') await verifyEqual(ws.src, ws.dst[tool], what);
   const rss = r.rssKb === undefined ? '' : `  ${megabytes(r.rssKb).padStart(6)} MB`;
-  console.log(`  ${scenario.name.padEnd(10)}  round ${round + 1}  ${tool.padEnd(8)}  ${seconds(r.ms).padStart(8)} s${rss}`);
+  console.log(
+    `  ${scenario.name.padEnd(10)}  round ${round + 1}  ${tool.padEnd(8)}  ${seconds(r.ms).padStart(8)} s${rss}`,
+  );
   return { ms: r.ms, rssKb: r.rssKb };
 }
 
@@ -207,7 +212,9 @@ function report(results, rssMeasured) {
       rows,
     ),
   );
-  console.log(`\nFloor for the first copy: cp -a, median ${seconds(median(results['first copy']['cp -a'].map((r) => r.ms)))} s`);
+  console.log(
+    `\nFloor for the first copy: cp -a, median ${seconds(median(results['first copy']['cp -a'].map((r) => r.ms)))} s`,
+  );
   if (rssMeasured) {
     const peak = Math.max(...SCENARIOS.map((s) => peakKb(results[s.name].synctray)));
     const rsyncPeak = Math.max(...SCENARIOS.map((s) => peakKb(results[s.name].rsync)));
@@ -232,14 +239,17 @@ async function main() {
   if (!fs.existsSync(CLI)) throw new Error(`${path.relative(ROOT, CLI)} is missing: run \`npm run build\` first`);
   const staleWarning = staleBuildWarning(ROOT);
   const rsyncVersion = toolVersion('rsync', ['--version']);
-  if (!rsyncVersion) throw new Error('rsync is needed to compare against and to verify results: install it (apt-get install rsync)');
+  if (!rsyncVersion)
+    throw new Error('rsync is needed to compare against and to verify results: install it (apt-get install rsync)');
 
   const scratch = makeScratchDir();
   scratchDir = scratch.dir;
   const rssMeasured = probeGnuTime(scratch.dir);
 
   console.log(`SyncTray benchmark, ${new Date().toString()}`);
-  console.log(`Machine: nproc ${os.availableParallelism()}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${formatBytes(os.totalmem())} RAM`);
+  console.log(
+    `Machine: nproc ${os.availableParallelism()}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${formatBytes(os.totalmem())} RAM`,
+  );
   console.log(`Node ${process.version} (${process.execPath}), ${rsyncVersion}`);
   console.log(`Working in ${scratch.dir}`);
   for (const warning of [scratch.warning, staleWarning]) if (warning) console.log(`WARNING: ${warning}`);

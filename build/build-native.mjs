@@ -38,7 +38,21 @@ fs.mkdirSync(path.dirname(OUT), { recursive: true });
 const temp = `${OUT}.${process.pid}.tmp`;
 // Warnings fail the build only where it is required: another compiler's new warning must not
 // cost a user the fast path.
-const args = ['-std=c11', '-O2', '-Wall', '-Wextra', ...(required ? ['-Werror'] : []), '-fPIC', '-shared', '-fvisibility=hidden', '-I', include, '-o', temp, SOURCE];
+const args = [
+  '-std=c11',
+  '-O2',
+  '-Wall',
+  '-Wextra',
+  ...(required ? ['-Werror'] : []),
+  '-fPIC',
+  '-shared',
+  '-fvisibility=hidden',
+  '-I',
+  include,
+  '-o',
+  temp,
+  SOURCE,
+];
 const result = spawnSync(cc, args, { stdio: ['ignore', 'inherit', 'inherit'] });
 if (result.error || result.status !== 0) {
   fs.rmSync(temp, { force: true });

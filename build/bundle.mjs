@@ -43,7 +43,10 @@ const lazyBuiltins = {
       if (args.namespace === 'builtin') return undefined;
       const own = !args.importer.split(path.sep).includes('node_modules');
       if (args.path !== 'node:process' && !(own && LAZY[args.path])) return undefined;
-      return { path: `${args.path}?for=${path.relative(ROOT, args.importer).split(path.sep).join('/')}`, namespace: 'builtin' };
+      return {
+        path: `${args.path}?for=${path.relative(ROOT, args.importer).split(path.sep).join('/')}`,
+        namespace: 'builtin',
+      };
     });
     b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => {
       const id = args.path.slice(0, args.path.indexOf('?'));
@@ -52,7 +55,9 @@ const lazyBuiltins = {
           id === 'node:process'
             ? 'export default process;\n'
             : `let loaded;\nconst load = () => (loaded ??= require(${JSON.stringify(id)}));\n` +
-              LAZY[id].map((name) => `export function ${name}(...args) {\n  return load().${name}(...args);\n}\n`).join('') +
+              LAZY[id]
+                .map((name) => `export function ${name}(...args) {\n  return load().${name}(...args);\n}\n`)
+                .join('') +
               'export default new Proxy({}, { get: (_, key) => load()[key] });\n',
         loader: 'js',
         resolveDir: ROOT,
@@ -71,7 +76,9 @@ const common = {
   format: 'esm',
   target: 'node20',
   sourcemap: 'linked',
-  define: { SYNCTRAY_VERSION: JSON.stringify(JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version) },
+  define: {
+    SYNCTRAY_VERSION: JSON.stringify(JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version),
+  },
   plugins: [lazyBuiltins],
   logLevel: 'warning',
   // CommonJS dependencies require Node's built-ins; in an ES module bundle that takes a real require,

@@ -28,7 +28,8 @@ function inTriangle(x, y, a, b, c) {
 
 // Glyphs in a unit square centred on 0 (y grows downwards), drawn white on the coloured disk.
 const GLYPHS = {
-  idle: (x, y) => toSegment(x, y, [-0.42, 0.02], [-0.12, 0.32]) < 0.12 || toSegment(x, y, [-0.12, 0.32], [0.44, -0.3]) < 0.12,
+  idle: (x, y) =>
+    toSegment(x, y, [-0.42, 0.02], [-0.12, 0.32]) < 0.12 || toSegment(x, y, [-0.12, 0.32], [0.44, -0.3]) < 0.12,
   syncing: (x, y) => {
     const r = Math.hypot(x, y);
     const a = (Math.atan2(y, x) * 180) / Math.PI; // 0 at the right, 90 at the bottom
@@ -98,7 +99,12 @@ function png(px, size) {
   ihdr.set([8, 6, 0, 0, 0], 8); // 8-bit RGBA, no interlace
   const rows = Buffer.alloc(size * (size * 4 + 1));
   for (let j = 0; j < size; j++) px.copy(rows, j * (size * 4 + 1) + 1, j * size * 4, (j + 1) * size * 4);
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(rows, { level: 9 })), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', zlib.deflateSync(rows, { level: 9 })),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /** An ICO holding PNG images (read by Windows Vista and later). */
@@ -125,6 +131,9 @@ for (const state of Object.keys(GLYPHS)) {
   fs.writeFileSync(path.join(OUT, `${state}.png`), png(render(state, 32, false), 32));
   fs.writeFileSync(path.join(OUT, `${state}-template.png`), png(render(state, 32, true), 32));
   const sizes = [16, 24, 32, 48];
-  fs.writeFileSync(path.join(OUT, `${state}.ico`), ico(sizes.map((size) => ({ size, data: png(render(state, size, false), size) }))));
+  fs.writeFileSync(
+    path.join(OUT, `${state}.ico`),
+    ico(sizes.map((size) => ({ size, data: png(render(state, size, false), size) }))),
+  );
 }
 console.log(`icons written to ${OUT}`);

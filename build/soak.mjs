@@ -13,11 +13,23 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { formatTable, makeContentPool, makeRng, makeScratchDir, planTree, removeTree, runCommand, yieldToEventLoop, writeTree } from './bench-lib.mjs';
+import {
+  formatTable,
+  makeContentPool,
+  makeRng,
+  makeScratchDir,
+  planTree,
+  removeTree,
+  runCommand,
+  yieldToEventLoop,
+  writeTree,
+} from './bench-lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
-const { values } = parseArgs({ options: { files: { type: 'string' }, minutes: { type: 'string' }, rate: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { files: { type: 'string' }, minutes: { type: 'string' }, rate: { type: 'string' } },
+});
 const FILES = Number(values.files ?? 200_000);
 const MINUTES = Number(values.minutes ?? 10);
 const RATE = Number(values.rate ?? 50);
@@ -66,7 +78,9 @@ try {
   if (first.status !== 0) throw new Error(`the first mirror failed: ${first.stderr}`);
   rows.push(['first mirror', `${(first.ms / 1000).toFixed(1)} s`, `${FILES.toLocaleString('en-US')} files`]);
 
-  watcher = spawn(process.execPath, [CLI, 'watch', src, dst, '--mode', 'mirror', '--quiet', '--rescan-interval', '0'], { stdio: 'ignore' });
+  watcher = spawn(process.execPath, [CLI, 'watch', src, dst, '--mode', 'mirror', '--quiet', '--rescan-interval', '0'], {
+    stdio: 'ignore',
+  });
   await sleep(3000);
   const before = usage(watcher.pid);
 
@@ -89,7 +103,7 @@ try {
         fs.writeFileSync(path.join(src, fresh), pool.subarray(0, Math.floor(rng() * 16_000)));
         live.push(fresh);
       } else if (pick < 0.7) {
-        fs.writeFileSync(path.join(src, rel), pool.subarray(ops % 1000, ops % 1000 + Math.floor(rng() * 16_000)));
+        fs.writeFileSync(path.join(src, rel), pool.subarray(ops % 1000, (ops % 1000) + Math.floor(rng() * 16_000)));
       } else if (pick < 0.85) {
         const renamed = `${path.dirname(rel)}/renamed-${ops}.dat`;
         fs.renameSync(path.join(src, rel), path.join(src, renamed));
@@ -114,17 +128,34 @@ try {
   const caughtUp = await settle(120_000);
   const after = usage(watcher.pid);
   const cpu = after.cpuS - before.cpuS;
-  rows.push([`watch under changes, ${MINUTES} min`, `${ops.toLocaleString('en-US')} changes (${(ops / (MINUTES * 60)).toFixed(0)}/s)`, `equal ${(caughtUp / 1000).toFixed(1)} s after the last change`]);
-  rows.push(['watcher memory', `peak RSS ${mb(Math.max(peakHwm, after.hwmKb))} MB`, `RSS at the end ${mb(after.rssKb)} MB`]);
-  rows.push(['watcher CPU', `${cpu.toFixed(1)} s over ${MINUTES} min`, `${((100 * cpu) / (MINUTES * 60)).toFixed(1)}% of one core`]);
+  rows.push([
+    `watch under changes, ${MINUTES} min`,
+    `${ops.toLocaleString('en-US')} changes (${(ops / (MINUTES * 60)).toFixed(0)}/s)`,
+    `equal ${(caughtUp / 1000).toFixed(1)} s after the last change`,
+  ]);
+  rows.push([
+    'watcher memory',
+    `peak RSS ${mb(Math.max(peakHwm, after.hwmKb))} MB`,
+    `RSS at the end ${mb(after.rssKb)} MB`,
+  ]);
+  rows.push([
+    'watcher CPU',
+    `${cpu.toFixed(1)} s over ${MINUTES} min`,
+    `${((100 * cpu) / (MINUTES * 60)).toFixed(1)}% of one core`,
+  ]);
 
   // A burst of 10,000 new files.
   fs.mkdirSync(path.join(src, 'burst'));
   const burstStart = performance.now();
-  for (let i = 0; i < 10_000; i++) fs.writeFileSync(path.join(src, 'burst', `b${i}.dat`), pool.subarray(i % 1000, i % 1000 + 2048));
+  for (let i = 0; i < 10_000; i++)
+    fs.writeFileSync(path.join(src, 'burst', `b${i}.dat`), pool.subarray(i % 1000, (i % 1000) + 2048));
   const written = performance.now() - burstStart;
   const replicated = await settle(120_000);
-  rows.push(['burst of 10,000 new files', `written in ${(written / 1000).toFixed(1)} s`, `all replicated ${((written + replicated) / 1000).toFixed(1)} s after the first`]);
+  rows.push([
+    'burst of 10,000 new files',
+    `written in ${(written / 1000).toFixed(1)} s`,
+    `all replicated ${((written + replicated) / 1000).toFixed(1)} s after the first`,
+  ]);
   watcher.kill('SIGINT');
   await new Promise((r) => watcher.once('exit', r));
   watcher = undefined;

@@ -17,9 +17,14 @@ interface Violation {
 
 /** dependency-cruiser run over `dir`/src with the project's rules, as `npm run layers` does. */
 function violations(dir: string): Violation[] {
-  const run = spawnSync(process.execPath, [DEPCRUISE, 'src', '--config', CONFIG, '--output-type', 'json'], { cwd: dir, encoding: 'utf8' });
+  const run = spawnSync(process.execPath, [DEPCRUISE, 'src', '--config', CONFIG, '--output-type', 'json'], {
+    cwd: dir,
+    encoding: 'utf8',
+  });
   if (!run.stdout) throw new Error(`dependency-cruiser printed nothing: ${run.stderr}`);
-  const result = JSON.parse(run.stdout) as { summary: { violations: { rule: { name: string }; from: string; to: string }[] } };
+  const result = JSON.parse(run.stdout) as {
+    summary: { violations: { rule: { name: string }; from: string; to: string }[] };
+  };
   return result.summary.violations.map((v) => ({ rule: v.rule.name, from: v.from, to: v.to }));
 }
 
@@ -56,21 +61,49 @@ describe('layers (.dependency-cruiser.cjs)', () => {
       ];
       const files: Record<string, string[]> = {};
       for (const [lower, upper] of steps) {
-        files[lower] = [path.posix.relative(path.posix.dirname(lower), upper).replace(/^(?!\.)/, './').replace(/\.ts$/, '.js')];
+        files[lower] = [
+          path.posix
+            .relative(path.posix.dirname(lower), upper)
+            .replace(/^(?!\.)/, './')
+            .replace(/\.ts$/, '.js'),
+        ];
         files[upper] ??= [];
       }
       const found = check(files);
-      expect(found.map((v) => [v.from, v.to]).sort()).toEqual(steps.map(([lower, upper]) => [`src/${lower}`, `src/${upper}`]).sort());
+      expect(found.map((v) => [v.from, v.to]).sort()).toEqual(
+        steps.map(([lower, upper]) => [`src/${lower}`, `src/${upper}`]).sort(),
+      );
       expect(found.find((v) => v.from === 'src/service/b.ts')?.rule).toBe('service-not-upward');
       expect(found.find((v) => v.from === 'src/config/b.ts')?.rule).toBe('config-not-storage');
     });
 
     it('accepts imports downward and within a layer', () => {
-      expect(check({ 'cli/a.ts': ['../host.js', '../desktop/a.js', './b.js'], 'cli/b.ts': [], 'host.ts': ['./app.js', './service/a.js'], 'app.ts': ['./storage/a.js'], 'desktop/a.ts': ['../service/a.js', '../single-binary.js'], 'service/a.ts': ['../watch/a.js'], 'watch/a.ts': ['../engine/a.js'], 'engine/a.ts': ['../storage/a.js', '../config/a.js'], 'storage/a.ts': ['../core/a.js'], 'config/a.ts': ['../core/a.js'], 'core/a.ts': [], 'single-binary.ts': [] })).toEqual([]);
+      expect(
+        check({
+          'cli/a.ts': ['../host.js', '../desktop/a.js', './b.js'],
+          'cli/b.ts': [],
+          'host.ts': ['./app.js', './service/a.js'],
+          'app.ts': ['./storage/a.js'],
+          'desktop/a.ts': ['../service/a.js', '../single-binary.js'],
+          'service/a.ts': ['../watch/a.js'],
+          'watch/a.ts': ['../engine/a.js'],
+          'engine/a.ts': ['../storage/a.js', '../config/a.js'],
+          'storage/a.ts': ['../core/a.js'],
+          'config/a.ts': ['../core/a.js'],
+          'core/a.ts': [],
+          'single-binary.ts': [],
+        }),
+      ).toEqual([]);
     });
 
     it('rejects a cycle, node:* modules in core/ and the single binary below the desktop', () => {
-      const found = check({ 'engine/a.ts': ['./b.js'], 'engine/b.ts': ['./a.js'], 'core/a.ts': ['node:fs'], 'storage/a.ts': ['../single-binary.js'], 'single-binary.ts': [] });
+      const found = check({
+        'engine/a.ts': ['./b.js'],
+        'engine/b.ts': ['./a.js'],
+        'core/a.ts': ['node:fs'],
+        'storage/a.ts': ['../single-binary.js'],
+        'single-binary.ts': [],
+      });
       expect(found.map((v) => v.rule).sort()).toEqual(['core-is-plain', 'no-circular', 'single-binary-at-the-top']);
     });
   });

@@ -42,6 +42,9 @@ function report(json: boolean, io: Io): number {
   const autostart = platformAutostart(trayCommand());
   const enabled = autostart.enabled();
   if (json) io.stdout.write(`${JSON.stringify({ enabled, where: autostart.where })}\n`);
-  else io.stdout.write(enabled ? `SyncTray starts at login (${autostart.where}).\n` : 'SyncTray does not start at login.\n');
+  else
+    io.stdout.write(
+      enabled ? `SyncTray starts at login (${autostart.where}).\n` : 'SyncTray does not start at login.\n',
+    );
   return ExitCode.OK;
 }

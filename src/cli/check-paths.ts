@@ -23,7 +23,6 @@ function realLocation(p: string): string {
   }
 }
 
-
 export interface CheckedPaths {
   source: string;
   destination: string;
@@ -41,22 +40,31 @@ export function checkPaths(source: string, destination: string, versions?: strin
   const srcPhone = isAdbLocation(source);
   const dstPhone = isAdbLocation(destination);
   if (versions !== undefined && dstPhone) {
-    throw new RefusedError(`--versions keeps what a sync replaces in a folder on this computer, beside the destination: it cannot be used with a phone destination (${destination}).`);
+    throw new RefusedError(
+      `--versions keeps what a sync replaces in a folder on this computer, beside the destination: it cannot be used with a phone destination (${destination}).`,
+    );
   }
   const src = srcPhone ? phoneLocation(source, 'Source') : checkSource(source);
   const dst = dstPhone ? phoneLocation(destination, 'Destination') : checkDestination(destination);
-  if (src === dst) throw new RefusedError(`Source and destination are the same folder (\`${src}\`): choose a different destination.`);
+  if (src === dst)
+    throw new RefusedError(`Source and destination are the same folder (\`${src}\`): choose a different destination.`);
   if (srcPhone || dstPhone) {
     if (srcPhone && dstPhone && (isInsidePhone(dst, src) || isInsidePhone(src, dst))) {
-      throw new RefusedError(`Source \`${src}\` and destination \`${dst}\` are one inside the other: choose folders apart.`);
+      throw new RefusedError(
+        `Source \`${src}\` and destination \`${dst}\` are one inside the other: choose folders apart.`,
+      );
     }
     return { source: src, destination: dst };
   }
   if (isInside(dst, src)) {
-    throw new RefusedError(`Destination \`${dst}\` is inside source \`${src}\`: choose a folder outside it, or every run would copy the copy.`);
+    throw new RefusedError(
+      `Destination \`${dst}\` is inside source \`${src}\`: choose a folder outside it, or every run would copy the copy.`,
+    );
   }
   if (isInside(src, dst)) {
-    throw new RefusedError(`Source \`${src}\` is inside destination \`${dst}\`: choose a destination outside the source.`);
+    throw new RefusedError(
+      `Source \`${src}\` is inside destination \`${dst}\`: choose a destination outside the source.`,
+    );
   }
   const out: CheckedPaths = { source: src, destination: dst };
   if (versions !== undefined) {
@@ -83,7 +91,9 @@ function checkSource(source: string): string {
 function checkDestination(destination: string): string {
   const dstStat = statOrUndefined(destination);
   if (dstStat && !dstStat.isDirectory()) {
-    throw new RefusedError(`Destination \`${destination}\` exists and is not a folder: give a folder path (it is created if missing).`);
+    throw new RefusedError(
+      `Destination \`${destination}\` exists and is not a folder: give a folder path (it is created if missing).`,
+    );
   }
   return realLocation(destination);
 }
@@ -95,13 +105,19 @@ function checkVersions(versions: string, src: string, dst: string): string {
   }
   const ver = realLocation(versions);
   if (ver === src || isInside(ver, src)) {
-    throw new RefusedError(`Versions folder \`${ver}\` is inside source \`${src}\`: choose a folder outside the source, or old versions would be synced as new files.`);
+    throw new RefusedError(
+      `Versions folder \`${ver}\` is inside source \`${src}\`: choose a folder outside the source, or old versions would be synced as new files.`,
+    );
   }
   if (ver === dst) {
-    throw new RefusedError(`Versions folder \`${ver}\` is the destination itself: choose a folder beside or inside the destination.`);
+    throw new RefusedError(
+      `Versions folder \`${ver}\` is the destination itself: choose a folder beside or inside the destination.`,
+    );
   }
   if (isInside(dst, ver)) {
-    throw new RefusedError(`Destination \`${dst}\` is inside versions folder \`${ver}\`: choose a versions folder beside or inside the destination.`);
+    throw new RefusedError(
+      `Destination \`${dst}\` is inside versions folder \`${ver}\`: choose a versions folder beside or inside the destination.`,
+    );
   }
   return ver;
 }

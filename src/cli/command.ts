@@ -9,7 +9,12 @@ const HELP_OPTION = { help: { type: 'boolean', short: 'h' } } as const;
 /** Most commands take --config-dir, to work on another config than the user's. */
 export const CONFIG_DIR_OPTION = { 'config-dir': { type: 'string' } } as const;
 
-type Config<O extends ParseArgsOptionsConfig> = { args: string[]; options: O & typeof HELP_OPTION; allowPositionals: true; strict: true };
+type Config<O extends ParseArgsOptionsConfig> = {
+  args: string[];
+  options: O & typeof HELP_OPTION;
+  allowPositionals: true;
+  strict: true;
+};
 
 /** What parseArgs makes of a command's arguments, typed by its options. */
 export type Parsed<O extends ParseArgsOptionsConfig> = ReturnType<typeof parseArgs<Config<O>>>;
@@ -53,7 +58,10 @@ export function command<const O extends ParseArgsOptionsConfig>(spec: CommandSpe
         }
         const { min, max, what } = spec.takes ?? { min: 0, max: 0, what: 'no arguments' };
         const n = args.positionals.length;
-        if (n < min || n > max) throw new UsageError(`${spec.name} takes ${what} (got ${n === 0 ? 'none' : `${n}: ${args.positionals.join(' ')}`}).`);
+        if (n < min || n > max)
+          throw new UsageError(
+            `${spec.name} takes ${what} (got ${n === 0 ? 'none' : `${n}: ${args.positionals.join(' ')}`}).`,
+          );
         return await spec.run(args, io, signal);
       } catch (err) {
         if (err instanceof UsageError) err.command ??= spec.name;
@@ -89,9 +97,11 @@ export function group({ name, synopsis, summary, about, commands }: GroupSpec): 
         io.stdout.write(`${usage}\n`);
         return Promise.resolve(ExitCode.OK);
       }
-      if (sub === undefined) throw new UsageError(`${name} needs a command: ${Object.keys(commands).join(', ')}.`, name);
+      if (sub === undefined)
+        throw new UsageError(`${name} needs a command: ${Object.keys(commands).join(', ')}.`, name);
       const chosen = Object.hasOwn(commands, sub) ? commands[sub] : undefined;
-      if (!chosen) throw new UsageError(`Unknown ${name} command "${sub}" (commands: ${Object.keys(commands).join(', ')}).`, name);
+      if (!chosen)
+        throw new UsageError(`Unknown ${name} command "${sub}" (commands: ${Object.keys(commands).join(', ')}).`, name);
       return chosen.run(rest, io, signal);
     },
   };
@@ -106,14 +116,21 @@ export function commandList(commands: Record<string, Pick<Runnable, 'synopsis' |
     .map(([name, c]) => {
       const head = `  ${name}${c.synopsis ? ` ${c.synopsis}` : ''}`;
       const summary = c.summary ?? '';
-      return head.length < SUMMARY_COLUMN - 1 ? `${head.padEnd(SUMMARY_COLUMN)}${summary}` : `${head}\n${' '.repeat(SUMMARY_COLUMN)}${summary}`;
+      return head.length < SUMMARY_COLUMN - 1
+        ? `${head.padEnd(SUMMARY_COLUMN)}${summary}`
+        : `${head}\n${' '.repeat(SUMMARY_COLUMN)}${summary}`;
     })
     .join('\n');
 }
 
 function parse<O extends ParseArgsOptionsConfig>(argv: string[], options: O): Parsed<O> {
   try {
-    return parseArgs({ args: argv, options: { ...options, ...HELP_OPTION }, allowPositionals: true, strict: true }) as Parsed<O>;
+    return parseArgs({
+      args: argv,
+      options: { ...options, ...HELP_OPTION },
+      allowPositionals: true,
+      strict: true,
+    }) as Parsed<O>;
   } catch (err) {
     throw new UsageError((err as Error).message);
   }

@@ -10,7 +10,11 @@ import { UsageError } from './usage-error.js';
  * the config code (conf, ajv) or the tray's would slow every other command's start.
  */
 const COMMANDS: Record<string, { synopsis: string; summary: string; load(): Promise<Runnable> }> = {
-  sync: { synopsis: '<source> <destination>', summary: 'make destination match source once', load: async () => (await import('./sync-command.js')).syncCommand },
+  sync: {
+    synopsis: '<source> <destination>',
+    summary: 'make destination match source once',
+    load: async () => (await import('./sync-command.js')).syncCommand,
+  },
   watch: {
     synopsis: '<source> <destination>',
     summary: 'the same, then keep it matching as files change',
@@ -21,12 +25,36 @@ const COMMANDS: Record<string, { synopsis: string; summary: string; load(): Prom
     summary: 'the folder pairs SyncTray keeps',
     load: async () => (await import('./pair-command.js')).pairCommand,
   },
-  run: { synopsis: '', summary: 'the service: sync and watch every pair', load: async () => (await import('./run-command.js')).runCommand },
-  status: { synopsis: '', summary: 'whether it runs, and what each pair is doing', load: async () => (await import('./status-command.js')).statusCommand },
-  log: { synopsis: '[--follow]', summary: "where the service's log is; --follow prints it", load: async () => (await import('./log-command.js')).logCommand },
-  settings: { synopsis: '[NAME VALUE]', summary: 'notifications and log level', load: async () => (await import('./settings-command.js')).settingsCommand },
-  tray: { synopsis: '', summary: 'the tray icon and menu over the service (the default)', load: async () => (await import('./tray-command.js')).trayCommand },
-  autostart: { synopsis: 'on|off|status', summary: 'start the tray at login', load: async () => (await import('./autostart-command.js')).autostartCommand },
+  run: {
+    synopsis: '',
+    summary: 'the service: sync and watch every pair',
+    load: async () => (await import('./run-command.js')).runCommand,
+  },
+  status: {
+    synopsis: '',
+    summary: 'whether it runs, and what each pair is doing',
+    load: async () => (await import('./status-command.js')).statusCommand,
+  },
+  log: {
+    synopsis: '[--follow]',
+    summary: "where the service's log is; --follow prints it",
+    load: async () => (await import('./log-command.js')).logCommand,
+  },
+  settings: {
+    synopsis: '[NAME VALUE]',
+    summary: 'notifications and log level',
+    load: async () => (await import('./settings-command.js')).settingsCommand,
+  },
+  tray: {
+    synopsis: '',
+    summary: 'the tray icon and menu over the service (the default)',
+    load: async () => (await import('./tray-command.js')).trayCommand,
+  },
+  autostart: {
+    synopsis: 'on|off|status',
+    summary: 'start the tray at login',
+    load: async () => (await import('./autostart-command.js')).autostartCommand,
+  },
 };
 
 const HELP = `SyncTray: real-time folder backup and Android phone sync.
@@ -44,7 +72,9 @@ declare const SYNCTRAY_VERSION: string | undefined;
 
 function version(): string {
   if (typeof SYNCTRAY_VERSION === 'string') return SYNCTRAY_VERSION;
-  const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 
@@ -55,7 +85,10 @@ function known(name: string | undefined): boolean {
 export async function main(argv: string[], io: Io, signal: AbortSignal): Promise<number> {
   const [first, ...rest] = argv;
   // No command, or the tray's own option: the tray.
-  const [name, args] = first === undefined || first === '--config-dir' || first.startsWith('--config-dir=') ? ['tray', argv] : [first, rest];
+  const [name, args] =
+    first === undefined || first === '--config-dir' || first.startsWith('--config-dir=')
+      ? ['tray', argv]
+      : [first, rest];
   try {
     if (first === '--version' || first === '-V') {
       io.stdout.write(`synctray ${version()}\n`);
@@ -69,7 +102,8 @@ export async function main(argv: string[], io: Io, signal: AbortSignal): Promise
       if (!known(rest[0])) throw new UsageError(`There is no command "${rest[0]}" to help with.`);
       return await (await COMMANDS[rest[0]!]!.load()).run([...rest.slice(1), '--help'], io, signal);
     }
-    if (!known(name)) throw new UsageError(name.startsWith('-') ? `Unknown option '${name}'.` : `Unknown command "${name}".`);
+    if (!known(name))
+      throw new UsageError(name.startsWith('-') ? `Unknown option '${name}'.` : `Unknown command "${name}".`);
     return await (await COMMANDS[name]!.load()).run(args, io, signal);
   } catch (err) {
     if (err instanceof UsageError) {
@@ -148,7 +182,9 @@ export function start(): void {
   process.on('beforeExit', () => {
     if (!settled) {
       settled = true;
-      process.stderr.write('synctray: internal error: the command stopped with its work unfinished (nothing left to wait for)\n');
+      process.stderr.write(
+        'synctray: internal error: the command stopped with its work unfinished (nothing left to wait for)\n',
+      );
       process.exitCode = ExitCode.INTERNAL;
     }
   });
@@ -173,6 +209,8 @@ function quietWhenClosed<S extends NodeJS.WritableStream>(stream: S, controller:
 
 /** A failure that is no command's answer (a bug, or the code itself not loading): exit status 70. */
 function internalError(err: unknown): void {
-  process.stderr.write(`synctray: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(
+    `synctray: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
   process.exitCode = ExitCode.INTERNAL;
 }

@@ -20,7 +20,12 @@ import envPaths from 'env-paths';
  * undefined.
  */
 export function enableCompileCache(env: NodeJS.ProcessEnv = process.env, cacheRoot?: string): string | undefined {
-  if (typeof module.enableCompileCache !== 'function' || env.NODE_COMPILE_CACHE || env.NODE_DISABLE_COMPILE_CACHE !== undefined) return undefined;
+  if (
+    typeof module.enableCompileCache !== 'function' ||
+    env.NODE_COMPILE_CACHE ||
+    env.NODE_DISABLE_COMPILE_CACHE !== undefined
+  )
+    return undefined;
   try {
     const dir = path.join(cacheRoot ?? envPaths('synctray', { suffix: '' }).cache, 'compile-cache');
     if (!ownFolder(dir)) return undefined;

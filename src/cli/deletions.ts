@@ -27,7 +27,8 @@ export const deletionsCommand = command({
   options: { ...CONFIG_DIR_OPTION, apply: { type: 'string' }, restore: { type: 'boolean' } },
   takes: ONE_PAIR,
   async run({ values: v, positionals }, io) {
-    if (v.apply !== undefined && v.restore === true) throw new UsageError('pair deletions takes --apply or --restore, not both.');
+    if (v.apply !== undefined && v.restore === true)
+      throw new UsageError('pair deletions takes --apply or --restore, not both.');
     const ops = await openPairOps(v['config-dir'], io);
     const pair = findPair(ops, positionals[0]!);
     if (v.apply !== undefined) {

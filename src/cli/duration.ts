@@ -11,8 +11,12 @@ export const DURATION_FORMS = 'e.g. 90s, 30m, 2h, 1d (a bare number is seconds)'
  */
 export function parseDuration(text: string, option = '--rescan-interval'): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
-  if (!m) throw new UsageError(`${option} takes a duration such as 90s, 30m, 1h or 1d (a bare number is seconds), or 0 for never (got "${text}").`);
+  if (!m)
+    throw new UsageError(
+      `${option} takes a duration such as 90s, 30m, 1h or 1d (a bare number is seconds), or 0 for never (got "${text}").`,
+    );
   const value = Number(m[1]) * UNITS[m[2] ?? 's']!;
-  if (value !== 0 && value < 1000) throw new UsageError(`${option} must be at least 1s, or 0 for never (got "${text}").`);
+  if (value !== 0 && value < 1000)
+    throw new UsageError(`${option} must be at least 1s, or 0 for never (got "${text}").`);
   return value;
 }

@@ -13,7 +13,9 @@ export function excludesFrom(files: readonly string[] | undefined): string[] {
       text = fs.readFileSync(file, 'utf8');
     } catch (err) {
       const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (err as Error).message;
-      throw new UsageError(`--exclude-from \`${file}\` cannot be read (${why}): give a file of exclude patterns, one a line.`);
+      throw new UsageError(
+        `--exclude-from \`${file}\` cannot be read (${why}): give a file of exclude patterns, one a line.`,
+      );
     }
     for (const line of text.split(/\r?\n/)) {
       if (line.trim() === '' || line.startsWith('#') || line.startsWith(';')) continue;

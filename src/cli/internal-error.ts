@@ -18,7 +18,11 @@ export function internalError(err: unknown, argv: readonly string[], io: Io): nu
   } catch {
     // The log folder cannot be made: the stack is shown instead.
   }
-  io.stderr.write(file ? `synctray: internal error: ${message} (the details are in ${file})\n` : `synctray: internal error: ${stack}\n`);
+  io.stderr.write(
+    file
+      ? `synctray: internal error: ${message} (the details are in ${file})\n`
+      : `synctray: internal error: ${stack}\n`,
+  );
   return ExitCode.INTERNAL;
 }
 

@@ -55,7 +55,9 @@ async function log(values: { 'config-dir'?: string; follow?: boolean }, io: Io, 
   };
   safePump();
   const timer = setInterval(safePump, 200);
-  await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+  await new Promise<void>((resolve) =>
+    signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true }),
+  );
   clearInterval(timer);
   return ExitCode.OK;
 }

@@ -44,6 +44,8 @@ export function openLogFile(path: string | undefined): LogFile | undefined {
   try {
     return new LogFile(path);
   } catch (err) {
-    throw new RefusedError(`Log file \`${path}\` cannot be opened for writing: ${(err as Error).message}. Choose a writable path.`);
+    throw new RefusedError(
+      `Log file \`${path}\` cannot be opened for writing: ${(err as Error).message}. Choose a writable path.`,
+    );
   }
 }

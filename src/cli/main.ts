@@ -12,7 +12,9 @@ if (typeof SYNCTRAY_BINARY_ID !== 'string') enableCompileCache();
 import('./commands.js').then(
   ({ start }) => start(),
   (err: unknown) => {
-    process.stderr.write(`synctray: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `synctray: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     process.exitCode = 70;
   },
 );

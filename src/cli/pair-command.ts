@@ -56,7 +56,11 @@ ${CONFIG_DIR_HELP}`;
 /** What a resync left a pair waiting for its destination with, if anything. */
 function stillWaiting(st: PairStatus): string {
   if (st.state !== 'waiting-for-destination') return '';
-  if (st.destinationProblem === 'not-connected' || st.destinationProblem === 'unreadable' || st.destinationProblem === undefined) {
+  if (
+    st.destinationProblem === 'not-connected' ||
+    st.destinationProblem === 'unreadable' ||
+    st.destinationProblem === undefined
+  ) {
     return `${st.name} still waits: ${st.reason ?? 'its destination is gone'}\n`;
   }
   return `${st.name}: its destination is marked as its own again; it syncs now.\n`;
@@ -71,15 +75,23 @@ function list(pairs: readonly Pair[], json: boolean, io: Io): number {
     io.stdout.write(`${JSON.stringify(pairs)}\n`);
     return ExitCode.OK;
   }
-  if (pairs.length === 0) io.stdout.write("No folder pairs yet: add one with 'synctray pair add <source> <destination>'.\n");
+  if (pairs.length === 0)
+    io.stdout.write("No folder pairs yet: add one with 'synctray pair add <source> <destination>'.\n");
   for (const p of pairs) {
-    io.stdout.write(`${p.name} (${p.id})${p.paused ? ' [paused]' : ''}\n  ${p.source} -> ${p.destination} (${p.mode}${p.checksum ? ', checksum' : ''}${p.links === 'copy' ? ', links copied' : ''})\n`);
+    io.stdout.write(
+      `${p.name} (${p.id})${p.paused ? ' [paused]' : ''}\n  ${p.source} -> ${p.destination} (${p.mode}${p.checksum ? ', checksum' : ''}${p.links === 'copy' ? ', links copied' : ''})\n`,
+    );
   }
   return ExitCode.OK;
 }
 
 /** Which pairs `pause`, `resume` and `resync` act on: one by name or id, or --all; and their names. */
-function chosen(ops: PairOps, positionals: string[], all: boolean, name: string): { chosen: PairsChosen; names: string[] } {
+function chosen(
+  ops: PairOps,
+  positionals: string[],
+  all: boolean,
+  name: string,
+): { chosen: PairsChosen; names: string[] } {
   if (all && positionals.length > 0) throw new UsageError(`pair ${name} takes a pair or --all, not both.`);
   if (all) return { chosen: { all: true }, names: ops.pairs.map((p) => p.name) };
   if (positionals.length !== 1) throw new UsageError(`pair ${name} takes one pair, by name or id, or --all.`);
@@ -103,7 +115,9 @@ function eachPair(name: 'pause' | 'resume' | 'resync', summary: string, about: s
       if (name === 'resync') {
         const now = await ops.resync(which);
         if (!now) {
-          io.stdout.write(`SyncTray is not running: ${names.join(', ')} will be compared whole when it starts ('synctray run'), as every pair is.\n`);
+          io.stdout.write(
+            `SyncTray is not running: ${names.join(', ')} will be compared whole when it starts ('synctray run'), as every pair is.\n`,
+          );
           return ExitCode.OK;
         }
         io.stdout.write(`Resyncing: ${names.join(', ')}${done}.\n`);
@@ -122,7 +136,8 @@ function eachPair(name: 'pause' | 'resume' | 'resync', summary: string, about: s
 export const pairCommand = group({
   name: 'pair',
   summary: 'the folder pairs SyncTray keeps',
-  about: 'The folder pairs SyncTray keeps. While SyncTray runs, changes go through it and\ntake effect at once; else they change the config, for its next start.',
+  about:
+    'The folder pairs SyncTray keeps. While SyncTray runs, changes go through it and\ntake effect at once; else they change the config, for its next start.',
   commands: {
     add: command({
       name: 'pair add',
@@ -154,7 +169,11 @@ export const pairCommand = group({
         const pair = findPair(ops, positionals[0]!);
         const change = changeOf(pair);
         const changed = await ops.set(pair.id, change);
-        const when = !ops.live ? ' SyncTray uses it when it starts.' : changed.paused ? '' : ' SyncTray is running: it compares the pair whole again now.';
+        const when = !ops.live
+          ? ' SyncTray uses it when it starts.'
+          : changed.paused
+            ? ''
+            : ' SyncTray is running: it compares the pair whole again now.';
         io.stdout.write(`Changed pair "${changed.name}": ${changeText(change)}.${when}\n`);
         return ExitCode.OK;
       },
@@ -183,9 +202,17 @@ export const pairCommand = group({
         return ExitCode.OK;
       },
     }),
-    pause: eachPair('pause', 'stop syncing a pair until it is resumed', 'Stops syncing and watching a pair until it is resumed.'),
+    pause: eachPair(
+      'pause',
+      'stop syncing a pair until it is resumed',
+      'Stops syncing and watching a pair until it is resumed.',
+    ),
     resume: eachPair('resume', 'sync and watch a paused pair again', 'Syncs and watches a paused pair again.'),
-    resync: eachPair('resync', 'compare everything again now', "Compares a pair's folders whole again now (a running SyncTray only)."),
+    resync: eachPair(
+      'resync',
+      'compare everything again now',
+      "Compares a pair's folders whole again now (a running SyncTray only).",
+    ),
     deletions: deletionsCommand,
   },
 });

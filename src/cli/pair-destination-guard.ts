@@ -17,10 +17,15 @@ import { isAdbLocation } from '../storage/adb/endpoint.js';
  * check-paths gives it) when it is, or lies inside, the destination of a pair in the config of
  * `configDir` whose drive is not there. A config that cannot be read refuses nothing.
  */
-export async function refuseUnplugged(destination: string, configDir: string | undefined, probe: DestinationProbe): Promise<void> {
+export async function refuseUnplugged(
+  destination: string,
+  configDir: string | undefined,
+  probe: DestinationProbe,
+): Promise<void> {
   if (isAdbLocation(destination)) return;
   const dir = places(configDir).config;
-  const concerns = (pairDestination: string) => !isAdbLocation(pairDestination) && (destination === pairDestination || isInside(destination, pairDestination));
+  const concerns = (pairDestination: string) =>
+    !isAdbLocation(pairDestination) && (destination === pairDestination || isInside(destination, pairDestination));
   // The config is read whole (checked against its schema, which loads ajv) and the drive looked
   // at only when a pair's destination is or holds this folder: most runs concern no pair.
   if (!listedDestinations(dir).some(concerns)) return;
@@ -42,8 +47,10 @@ async function unplugged(pair: Pair, probe: DestinationProbe): Promise<string | 
   const { driveName, judgeDestination, lookAtDestination } = await import('../service/destination-check.js');
   const sight = await lookAtDestination(probe, pair);
   const { here } = sight;
-  if (here.exists && here.empty && here.marker.state === 'missing') return `it is empty and has no SyncTray marker (${PAIR_MARKER}): ${driveName(pair)} is probably not connected`;
+  if (here.exists && here.empty && here.marker.state === 'missing')
+    return `it is empty and has no SyncTray marker (${PAIR_MARKER}): ${driveName(pair)} is probably not connected`;
   const verdict = judgeDestination(pair, sight);
-  if (verdict.kind === 'wait' && verdict.why === 'not-connected') return `${driveName(pair)} is not connected (the path leads to another disk now)`;
+  if (verdict.kind === 'wait' && verdict.why === 'not-connected')
+    return `${driveName(pair)} is not connected (the path leads to another disk now)`;
   return undefined;
 }

@@ -67,7 +67,12 @@ function configOps(store: ConfigStore): PairOps {
     live: false,
     pairs,
     // Checked again against the pairs as they are when it is written: another add may have come first.
-    add: (pair) => markNewPair(app.destinations(), store, store.add(pair, (now) => checkNew(now, pair))),
+    add: (pair) =>
+      markNewPair(
+        app.destinations(),
+        store,
+        store.add(pair, (now) => checkNew(now, pair)),
+      ),
     set: (id, change) => Promise.resolve(store.update(id, change)),
     remove: (id) => Promise.resolve(store.remove(id)),
     pause: (chosen) => setPaused(chosen, true),

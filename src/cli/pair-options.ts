@@ -2,7 +2,14 @@ import path from 'node:path';
 import { isSyncMode, SYNC_MODES, type SyncMode } from '../core/modes.js';
 import { excludeMatcher } from '../engine/exclude.js';
 import { checkNew, freeName } from '../config/pairs.js';
-import { DEFAULT_PHONE_RESCAN_MS, DEFAULT_RESCAN_MS, NOTIFY_LEVELS, type NotifyLevel, type Pair, type PairChange } from '../config/schema.js';
+import {
+  DEFAULT_PHONE_RESCAN_MS,
+  DEFAULT_RESCAN_MS,
+  NOTIFY_LEVELS,
+  type NotifyLevel,
+  type Pair,
+  type PairChange,
+} from '../config/schema.js';
 import { isPhonePair } from '../service/phones.js';
 import { checkPaths } from './check-paths.js';
 import { CONFIG_DIR_OPTION } from './command.js';
@@ -35,7 +42,13 @@ export const SET_OPTIONS = {
   'no-checksum': { type: 'boolean' },
 } as const;
 
-type Values = { mode?: string; notify?: string; exclude?: string[]; 'exclude-from'?: string[]; 'rescan-interval'?: string };
+type Values = {
+  mode?: string;
+  notify?: string;
+  exclude?: string[];
+  'exclude-from'?: string[];
+  'rescan-interval'?: string;
+};
 
 function mode(text: string): SyncMode {
   if (!isSyncMode(text)) throw new UsageError(`--mode must be one of ${SYNC_MODES.join(', ')} (got "${text}").`);
@@ -56,7 +69,11 @@ function excludes(v: Values): string[] {
 }
 
 /** A new pair from the command line, checked as sync checks its folders and against the other pairs. */
-export function preparePair(pairs: readonly Pair[], [source, destination]: string[], v: Values & { name?: string; links?: string; versions?: string; checksum?: boolean; paused?: boolean }): Omit<Pair, 'id'> {
+export function preparePair(
+  pairs: readonly Pair[],
+  [source, destination]: string[],
+  v: Values & { name?: string; links?: string; versions?: string; checksum?: boolean; paused?: boolean },
+): Omit<Pair, 'id'> {
   const chosenMode = mode(v.mode ?? 'mirror');
   const level = notify(v.notify ?? 'all');
   const links = v.links ?? 'keep';
@@ -88,7 +105,9 @@ export function preparePair(pairs: readonly Pair[], [source, destination]: strin
  * --exclude-from add patterns to the pair's; --no-exclude drops the pair's own first (so
  * `--no-exclude --exclude X` leaves X alone), as git's `--no-` options reset a list.
  */
-export function pairChange(v: Values & { checksum?: boolean; 'no-checksum'?: boolean; 'no-exclude'?: boolean }): (pair: Pair) => PairChange {
+export function pairChange(
+  v: Values & { checksum?: boolean; 'no-checksum'?: boolean; 'no-exclude'?: boolean },
+): (pair: Pair) => PairChange {
   if (v.checksum && v['no-checksum']) throw new UsageError('pair set takes --checksum or --no-checksum, not both.');
   const change: PairChange = {};
   if (v.mode !== undefined) change.mode = mode(v.mode);
@@ -97,7 +116,9 @@ export function pairChange(v: Values & { checksum?: boolean; 'no-checksum'?: boo
   if (v.checksum || v['no-checksum']) change.checksum = v.checksum === true;
   const added = excludes(v);
   if (Object.keys(change).length === 0 && added.length === 0 && !v['no-exclude']) {
-    throw new UsageError('pair set needs something to change: --mode, --exclude, --exclude-from, --no-exclude, --rescan-interval, --notify, --checksum or --no-checksum.');
+    throw new UsageError(
+      'pair set needs something to change: --mode, --exclude, --exclude-from, --no-exclude, --rescan-interval, --notify, --checksum or --no-checksum.',
+    );
   }
   return (pair) => {
     if (added.length === 0 && !v['no-exclude']) return change;
@@ -110,14 +131,23 @@ export function pairChange(v: Values & { checksum?: boolean; 'no-checksum'?: boo
 export function changeText(change: PairChange): string {
   const parts: string[] = [];
   if (change.mode !== undefined) parts.push(`mode ${change.mode}`);
-  if (change.exclude !== undefined) parts.push(change.exclude.length > 0 ? `exclude ${change.exclude.join(', ')}` : 'nothing excluded');
-  if (change.rescanIntervalMs !== undefined) parts.push(change.rescanIntervalMs === 0 ? 'no periodic rescan' : `rescan every ${rescanText(change.rescanIntervalMs)}`);
+  if (change.exclude !== undefined)
+    parts.push(change.exclude.length > 0 ? `exclude ${change.exclude.join(', ')}` : 'nothing excluded');
+  if (change.rescanIntervalMs !== undefined)
+    parts.push(
+      change.rescanIntervalMs === 0 ? 'no periodic rescan' : `rescan every ${rescanText(change.rescanIntervalMs)}`,
+    );
   if (change.notify !== undefined) parts.push(`notify ${change.notify}`);
   if (change.checksum !== undefined) parts.push(change.checksum ? 'checksum' : 'no checksum');
   return parts.join('; ');
 }
 
 function rescanText(ms: number): string {
-  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000]] as const) if (ms % size === 0) return `${ms / size}${unit}`;
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+  ] as const)
+    if (ms % size === 0) return `${ms / size}${unit}`;
   return `${ms / 1000}s`;
 }

@@ -28,7 +28,9 @@ async function serve(values: { 'config-dir'?: string; json?: boolean }, io: Io, 
       io.stderr.write(`${text}${line.event === 'running' ? ' Ctrl+C stops it.' : ''}\n`);
     }
   });
-  await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+  await new Promise<void>((resolve) =>
+    signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true }),
+  );
   await host.stop();
   if (values.json) io.stdout.write(`${JSON.stringify({ event: 'stopped' })}\n`);
   else io.stderr.write('SyncTray stopped.\n');

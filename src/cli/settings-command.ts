@@ -30,8 +30,13 @@ export const settingsCommand = command({
   run: ({ values, positionals }, io) => showOrChange(values, positionals, io),
 });
 
-async function showOrChange(values: { 'config-dir'?: string; json?: boolean }, positionals: string[], io: Io): Promise<number> {
-  if (positionals.length === 1) throw new UsageError(`settings takes a name and a value, or nothing to print them (got only "${positionals[0]}").`);
+async function showOrChange(
+  values: { 'config-dir'?: string; json?: boolean },
+  positionals: string[],
+  io: Io,
+): Promise<number> {
+  if (positionals.length === 1)
+    throw new UsageError(`settings takes a name and a value, or nothing to print them (got only "${positionals[0]}").`);
   let change: Partial<Settings> | undefined;
   if (positionals.length === 2) {
     const [name, value] = positionals as [string, string];
@@ -46,7 +51,8 @@ async function showOrChange(values: { 'config-dir'?: string; json?: boolean }, p
   if (answer) settings = answer.result;
   else {
     const { store, problems } = ConfigStore.open(where.config);
-    for (const p of problems) io.stderr.write(`synctray: ${p.message}${p.keptAt ? ` It is kept as ${p.keptAt}.` : ''}\n`);
+    for (const p of problems)
+      io.stderr.write(`synctray: ${p.message}${p.keptAt ? ` It is kept as ${p.keptAt}.` : ''}\n`);
     settings = change ? store.updateSettings(change) : store.settings();
   }
   if (!settings) throw new RefusedError('SyncTray stopped while this was being asked; run the command again.');
@@ -55,6 +61,9 @@ async function showOrChange(values: { 'config-dir'?: string; json?: boolean }, p
     return ExitCode.OK;
   }
   io.stdout.write(`notifications ${settings.notifications}\nlog-level ${settings.logLevel}\n`);
-  if (change) io.stdout.write(answer ? 'SyncTray is running: the change applies now.\n' : 'Saved; SyncTray uses it when it starts.\n');
+  if (change)
+    io.stdout.write(
+      answer ? 'SyncTray is running: the change applies now.\n' : 'Saved; SyncTray uses it when it starts.\n',
+    );
   return ExitCode.OK;
 }

@@ -34,7 +34,8 @@ async function status(values: { 'config-dir'?: string; json?: boolean }, io: Io)
   const running = answer !== undefined;
   // Not running: the config as it is, changed in nothing (a damaged one is reported, not set aside).
   const offline = running ? undefined : readConfig(where.config);
-  if (offline?.problem) io.stderr.write(`synctray: ${offline.problem} 'synctray run' keeps it aside and starts with what is whole.\n`);
+  if (offline?.problem)
+    io.stderr.write(`synctray: ${offline.problem} 'synctray run' keeps it aside and starts with what is whole.\n`);
   const pairs: PairStatus[] = running
     ? answer.result
     : offline!.pairs.map((p) => ({
@@ -59,7 +60,9 @@ async function status(values: { 'config-dir'?: string; json?: boolean }, io: Io)
     const parts: string[] = [p.state];
     if (p.progress) {
       const pr = p.progress;
-      parts.push(`${formatCount(pr.files)} of ${formatCount(pr.totalFiles)} files, ${formatBytes(pr.bytes)} of ${formatBytes(pr.totalBytes)}`);
+      parts.push(
+        `${formatCount(pr.files)} of ${formatCount(pr.totalFiles)} files, ${formatBytes(pr.bytes)} of ${formatBytes(pr.totalBytes)}`,
+      );
       if (pr.etaMs !== undefined) parts.push(`${formatDuration(pr.etaMs)} left`);
     }
     if (p.lastSyncAt) parts.push(`last synced ${when(p.lastSyncAt)}`);

@@ -121,13 +121,21 @@ export function syncArgs({ values: v, positionals }: Parsed<typeof SYNC_OPTIONS>
 }
 
 /** `synctray sync`: one run, its result turned into output and an exit code. */
-export const syncCommand = command({ name: 'sync', usage: SYNC_HELP, options: SYNC_OPTIONS, takes: SOURCE_AND_DESTINATION, run: (args, io, signal) => syncOnce(syncArgs(args), io, signal) });
+export const syncCommand = command({
+  name: 'sync',
+  usage: SYNC_HELP,
+  options: SYNC_OPTIONS,
+  takes: SOURCE_AND_DESTINATION,
+  run: (args, io, signal) => syncOnce(syncArgs(args), io, signal),
+});
 
 async function syncOnce(args: SyncArgs, io: Io, signal: AbortSignal): Promise<number> {
   const paths = checkPaths(args.source, args.destination, args.versions);
   await refuseUnplugged(paths.destination, args.configDir, app.destinations());
   const log = openLogFile(args.logFile);
-  log?.line(`start ${args.mode}${args.dryRun ? ' (dry run)' : ''} ${JSON.stringify(paths.source)} -> ${JSON.stringify(paths.destination)}`);
+  log?.line(
+    `start ${args.mode}${args.dryRun ? ' (dry run)' : ''} ${JSON.stringify(paths.source)} -> ${JSON.stringify(paths.destination)}`,
+  );
   const dst = app.openStorage(paths.destination);
   const result = await runSync(args, paths, dst, log, io, signal);
   if (result === undefined) return ExitCode.INTERRUPTED;
@@ -140,7 +148,14 @@ async function syncOnce(args: SyncArgs, io: Io, signal: AbortSignal): Promise<nu
  * The run itself, with its progress bar; undefined when it was interrupted before it had a result.
  * Both storages are closed whatever happens.
  */
-async function runSync(args: SyncArgs, paths: CheckedPaths, dst: Storage, log: LogFile | undefined, io: Io, signal: AbortSignal): Promise<SyncResult | undefined> {
+async function runSync(
+  args: SyncArgs,
+  paths: CheckedPaths,
+  dst: Storage,
+  log: LogFile | undefined,
+  io: Io,
+  signal: AbortSignal,
+): Promise<SyncResult | undefined> {
   const src = app.openStorage(paths.source);
   const versions = paths.versions ? app.openVersions(paths.versions, new Date()) : undefined;
   const showProgress = !args.quiet && !args.json && !args.dryRun && io.stderr.isTTY === true;
@@ -215,7 +230,10 @@ function report(args: SyncArgs, result: SyncResult, dst: Capabilities, io: Io, i
         'them may be what a deleted item was renamed to. Fix the failures above, then run again.\n',
     );
   }
-  if (result.fatal) io.stderr.write(`Stopped: ${result.fatal.message}. ${FATAL_HINT[result.fatal.code] ?? 'Fix the destination, then run again.'}\n`);
+  if (result.fatal)
+    io.stderr.write(
+      `Stopped: ${result.fatal.message}. ${FATAL_HINT[result.fatal.code] ?? 'Fix the destination, then run again.'}\n`,
+    );
   if (args.json) io.stdout.write(`${JSON.stringify(summaryJson(result, dst))}\n`);
   else if (!args.quiet) io.stdout.write(`${summaryText(result, interrupted)}\n`);
 }
@@ -230,9 +248,11 @@ function exitCode(result: SyncResult, io: Io, interrupted: boolean): number {
 }
 
 const FATAL_HINT: Partial<Record<string, string>> = {
-  NO_SPACE: 'Free some space (on the destination, or where --versions points), then run again: finished files are not copied again.',
+  NO_SPACE:
+    'Free some space (on the destination, or where --versions points), then run again: finished files are not copied again.',
   READ_ONLY: 'The destination is read-only: remount it writable or choose another destination.',
-  DEVICE_GONE: 'Check that the drive or phone is still connected (and the phone unlocked), then run again: finished files are not copied again.',
+  DEVICE_GONE:
+    'Check that the drive or phone is still connected (and the phone unlocked), then run again: finished files are not copied again.',
 };
 
 export function summaryJson(r: SyncResult, dst: Capabilities) {
@@ -246,7 +266,12 @@ export function summaryJson(r: SyncResult, dst: Capabilities) {
     metadata: r.metadata,
     unchanged: r.unchanged,
     skipped: r.skipped.length,
-    skippedItems: r.skipped.map((s) => ({ path: s.path, reason: s.reason, ...(s.with ? { with: s.with } : {}), message: describeSkip(s, dst) })),
+    skippedItems: r.skipped.map((s) => ({
+      path: s.path,
+      reason: s.reason,
+      ...(s.with ? { with: s.with } : {}),
+      message: describeSkip(s, dst),
+    })),
     failed: r.failed,
     vanished: r.vanished,
     deletesHeld: r.deletesHeld,
@@ -280,7 +305,16 @@ function printPlan(r: SyncResult, io: Io): void {
     if (a.op === 'mkdir' || a.op === 'copy') {
       // What a type change replaces is deleted with it: list it, as the real run will.
       for (const doomed of a.replace) if (doomed.path !== a.path) say('delete', doomed.path);
-      say(a.op === 'mkdir' ? (a.replace.length > 0 ? 'replace with folder' : 'create folder') : a.replace.length > 0 ? 'update' : 'copy', a.path);
+      say(
+        a.op === 'mkdir'
+          ? a.replace.length > 0
+            ? 'replace with folder'
+            : 'create folder'
+          : a.replace.length > 0
+            ? 'update'
+            : 'copy',
+        a.path,
+      );
     } else if (a.op === 'meta') say('set metadata', a.path);
     else if (a.op === 'delete') say(a.temp ? 'remove temp' : 'delete', a.path);
   }

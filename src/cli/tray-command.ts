@@ -27,11 +27,18 @@ the system's folder picker, and start at login. Needs a desktop session; on a
 server use 'synctray run'. One instance per config folder.`;
 
 /** `synctray tray` (and `synctray` alone): the service with its tray icon, until Quit or a signal. */
-export const trayCommand = command({ name: 'tray', usage: TRAY_HELP, options: CONFIG_DIR_OPTION, run: ({ values }, io, signal) => runTray(values, io, signal) });
+export const trayCommand = command({
+  name: 'tray',
+  usage: TRAY_HELP,
+  options: CONFIG_DIR_OPTION,
+  run: ({ values }, io, signal) => runTray(values, io, signal),
+});
 
 async function runTray(values: { 'config-dir'?: string }, io: Io, signal: AbortSignal): Promise<number> {
   if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
-    throw new RefusedError("No desktop session here (neither DISPLAY nor WAYLAND_DISPLAY is set), so there is no tray to show an icon in. Run 'synctray run' for the same service without a tray.");
+    throw new RefusedError(
+      "No desktop session here (neither DISPLAY nor WAYLAND_DISPLAY is set), so there is no tray to show an icon in. Run 'synctray run' for the same service without a tray.",
+    );
   }
   const assets = assetsDir();
   const helper = trayHelper();
@@ -49,7 +56,10 @@ async function runTray(values: { 'config-dir'?: string }, io: Io, signal: AbortS
     icon: (state) => icon(assets, state),
     dialogs: platformDialogs(assets, { signal: dialogsStop.signal }),
     // Started at login with the config it runs with now.
-    autostart: platformAutostart([...trayStartCommand(), ...(values['config-dir'] ? ['--config-dir', path.resolve(values['config-dir'])] : [])]),
+    autostart: platformAutostart([
+      ...trayStartCommand(),
+      ...(values['config-dir'] ? ['--config-dir', path.resolve(values['config-dir'])] : []),
+    ]),
     open: (target) => open(target, (why) => host.log.write('warn', why)),
     tell: (title, body) => void notifier.show({ title, body, urgency: 'normal' }),
     phones: () => listDevices(new AdbServer()),
@@ -61,10 +71,17 @@ async function runTray(values: { 'config-dir'?: string }, io: Io, signal: AbortS
     await tray.start();
   } catch (err) {
     await host.stop();
-    throw new RefusedError(`The tray icon could not be shown: ${(err as Error).message}. Run 'synctray run' for the same service without a tray.`);
+    throw new RefusedError(
+      `The tray icon could not be shown: ${(err as Error).message}. Run 'synctray run' for the same service without a tray.`,
+    );
   }
   host.log.write('info', 'The tray icon is shown.');
-  await Promise.race([quitting, new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })))]);
+  await Promise.race([
+    quitting,
+    new Promise<void>((resolve) =>
+      signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true }),
+    ),
+  ]);
   dialogsStop.abort();
   await tray.stop();
   await host.stop();
@@ -83,24 +100,41 @@ function trayHelper(): string {
     try {
       fs.accessSync(own, fs.constants.X_OK);
     } catch {
-      throw new RefusedError(`SYNCTRAY_TRAY_HELPER is ${own}, which is not an executable file: point it at a systray2 tray helper, or unset it.`);
+      throw new RefusedError(
+        `SYNCTRAY_TRAY_HELPER is ${own}, which is not an executable file: point it at a systray2 tray helper, or unset it.`,
+      );
     }
     return own;
   }
   const shipped = shippedHelper();
-  if (!shipped) throw new RefusedError(`The tray has no helper for ${process.platform} on ${process.arch}. Run 'synctray run' for the same service without a tray.`);
+  if (!shipped)
+    throw new RefusedError(
+      `The tray has no helper for ${process.platform} on ${process.arch}. Run 'synctray run' for the same service without a tray.`,
+    );
   return installHelper(shipped, path.join(envPaths('synctray', { suffix: '' }).cache, 'helpers'));
 }
 
 function icon(assets: string, state: IconState): { bytes: Buffer; template: boolean } {
-  const name = process.platform === 'darwin' ? `${state}-template.png` : process.platform === 'win32' ? `${state}.ico` : `${state}.png`;
+  const name =
+    process.platform === 'darwin'
+      ? `${state}-template.png`
+      : process.platform === 'win32'
+        ? `${state}.ico`
+        : `${state}.png`;
   return { bytes: fs.readFileSync(path.join(assets, 'icons', name)), template: process.platform === 'darwin' };
 }
 
 /** Opens a folder or a file with the desktop's own program, as an argument vector. */
 function open(target: string, onError: (why: string) => void): void {
-  const [cmd, args] = process.platform === 'darwin' ? ['open', [target]] : process.platform === 'win32' ? ['explorer.exe', [target]] : ['xdg-open', [target]];
+  const [cmd, args] =
+    process.platform === 'darwin'
+      ? ['open', [target]]
+      : process.platform === 'win32'
+        ? ['explorer.exe', [target]]
+        : ['xdg-open', [target]];
   const child = spawn(cmd as string, args as string[], { stdio: 'ignore', detached: true });
-  child.on('error', (err) => onError(`could not open ${target} (${err.message}); install xdg-utils, or open it yourself`));
+  child.on('error', (err) =>
+    onError(`could not open ${target} (${err.message}); install xdg-utils, or open it yourself`),
+  );
   child.unref();
 }

@@ -12,7 +12,14 @@ import { isPhonePair } from '../service/phones.js';
 import { ExitCode } from './exit-codes.js';
 import { formatCount, formatCountOf } from '../core/format.js';
 import { openLogFile, type LogFile } from './log-file.js';
-import { SOURCE_AND_DESTINATION, SYNC_OPTIONS, summaryJson, summaryText, syncArgs, type SyncArgs } from './sync-command.js';
+import {
+  SOURCE_AND_DESTINATION,
+  SYNC_OPTIONS,
+  summaryJson,
+  summaryText,
+  syncArgs,
+  type SyncArgs,
+} from './sync-command.js';
 import { command } from './command.js';
 import { DURATION_FORMS, parseDuration } from './duration.js';
 import type { Io } from './io.js';
@@ -52,7 +59,8 @@ export const watchCommand = command({
 });
 
 async function watch(args: SyncArgs, rescanMs: number, io: Io, signal: AbortSignal): Promise<number> {
-  if (args.dryRun) throw new UsageError("watch has no --dry-run: 'synctray sync --dry-run' shows what the first sync would do.");
+  if (args.dryRun)
+    throw new UsageError("watch has no --dry-run: 'synctray sync --dry-run' shows what the first sync would do.");
   if (isPhonePair(args)) {
     throw new RefusedError(
       "A phone cannot be watched: 'synctray sync' copies once, and a pair ('synctray pair add', then 'synctray run' or the tray) syncs whenever the phone connects.",
@@ -68,7 +76,9 @@ async function watch(args: SyncArgs, rescanMs: number, io: Io, signal: AbortSign
   const src = app.openStorage(paths.source);
   const opened = app.openStorage(paths.destination);
   // A drive unmounted while watching leaves its mount point folder on another disk: not written to.
-  const stay = isAdbLocation(paths.destination) ? undefined : await stayOnVolume(paths.destination, opened, app.destinations().volumes);
+  const stay = isAdbLocation(paths.destination)
+    ? undefined
+    : await stayOnVolume(paths.destination, opened, app.destinations().volumes);
   const dst = stay?.dst ?? opened;
   const versions = paths.versions ? app.openVersions(paths.versions, new Date()) : undefined;
   const say = reporter(io, args.json, args.quiet, log, dst);
@@ -123,13 +133,23 @@ function totalsText(t: WatchTotals): string {
 }
 
 /** How reports reach the user: JSON lines on stdout, or short lines (changes on stdout, trouble on stderr). */
-function reporter(io: Io, json: boolean, quiet: boolean, log: LogFile | undefined, dst: Storage): (r: WatchReport) => void {
+function reporter(
+  io: Io,
+  json: boolean,
+  quiet: boolean,
+  log: LogFile | undefined,
+  dst: Storage,
+): (r: WatchReport) => void {
   return (r) => {
     log?.flush();
     if (json) {
       const line =
         r.type === 'ready' || r.type === 'batch'
-          ? { event: r.type, ...(r.type === 'batch' ? { full: r.full } : {}), ...summaryJson(r.result, dst.capabilities) }
+          ? {
+              event: r.type,
+              ...(r.type === 'batch' ? { full: r.full } : {}),
+              ...summaryJson(r.result, dst.capabilities),
+            }
           : { event: r.type, ...r };
       io.stdout.write(`${JSON.stringify(line, (k, v) => (k === 'type' ? undefined : v))}\n`);
       return;
@@ -140,7 +160,8 @@ function reporter(io: Io, json: boolean, quiet: boolean, log: LogFile | undefine
       io.stderr.write(`${r.state}${r.reason ? `: ${r.reason}` : ''}\n`);
     } else if (!quiet && r.type === 'ready') {
       // What the destination cannot hold is said once, at the start: every later step skips it again.
-      for (const s of r.result.skipped) if (UNSTORABLE.has(s.reason)) io.stderr.write(`skipped: ${describeSkip(s, dst.capabilities)}\n`);
+      for (const s of r.result.skipped)
+        if (UNSTORABLE.has(s.reason)) io.stderr.write(`skipped: ${describeSkip(s, dst.capabilities)}\n`);
       io.stdout.write(`${summaryText(r.result, false)}. Watching for changes (Ctrl+C to stop).\n`);
     } else if (!quiet && r.type === 'batch') {
       const res = r.result;

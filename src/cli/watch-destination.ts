@@ -36,7 +36,10 @@ export async function stayOnVolume(
       const now = await volumes.at(destination);
       if (now && sameVolumeAs(first, now) && guard.arm(seen)) return { ready: true };
       guard.removeMisplaced();
-      return { ready: false, reason: `${capital(name(first))} is not there: ${destination} now lies on another disk. Nothing is written until the drive is back.` };
+      return {
+        ready: false,
+        reason: `${capital(name(first))} is not there: ${destination} now lies on another disk. Nothing is written until the drive is back.`,
+      };
     },
   };
   return { gate, dst: guard.wrap(dst) };
@@ -47,4 +50,3 @@ function name(v: VolumeInfo): string {
 }
 
 const capital = (s: string) => `${s[0]!.toUpperCase()}${s.slice(1)}`;
-

@@ -22,7 +22,8 @@ export function versionsInDestination(destination: string, versions: string): st
 export function refuseOverlaps(pairs: readonly Pair[], source: string, destination: string): void {
   const overlap = (a: string, b: string) => a === b || isInside(a, b) || isInside(b, a);
   for (const p of pairs) {
-    if (p.source === source && p.destination === destination) throw new RefusedError(`This pair exists already: "${p.name}" (${p.id}).`);
+    if (p.source === source && p.destination === destination)
+      throw new RefusedError(`This pair exists already: "${p.name}" (${p.id}).`);
     if (overlap(destination, p.source)) {
       throw new RefusedError(
         `Destination \`${destination}\` overlaps the source of pair "${p.name}" (\`${p.source}\`): the two pairs would copy each other's copies. Choose another destination.`,
@@ -43,7 +44,8 @@ export function refuseOverlaps(pairs: readonly Pair[], source: string, destinati
 
 /** Refuses a new pair that overlaps another (refuseOverlaps) or takes a name already taken. */
 export function checkNew(pairs: readonly Pair[], pair: Omit<Pair, 'id'>): void {
-  if (pairs.some((p) => p.name === pair.name)) throw new RefusedError(`A pair is already called "${pair.name}": choose another --name.`);
+  if (pairs.some((p) => p.name === pair.name))
+    throw new RefusedError(`A pair is already called "${pair.name}": choose another --name.`);
   refuseOverlaps(pairs, pair.source, pair.destination);
 }
 

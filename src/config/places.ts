@@ -21,5 +21,9 @@ export function places(configDir?: string): Places {
   }
   const os = envPaths('synctray', { suffix: '' });
   const runtime = process.env.XDG_RUNTIME_DIR;
-  return { config: os.config, state: runtime ? path.join(runtime, 'synctray') : os.log, logs: path.join(os.log, 'logs') };
+  return {
+    config: os.config,
+    state: runtime ? path.join(runtime, 'synctray') : os.log,
+    logs: path.join(os.log, 'logs'),
+  };
 }

@@ -10,7 +10,15 @@ import path from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { CONFIG_FILE, readFile } from './config-file.js';
 import { migrate } from './migrations.js';
-import { CONFIG_SCHEMA, DEFAULT_SETTINGS, PAIR_SCHEMA, SCHEMA_VERSION, type ConfigData, type Pair, type Settings } from './schema.js';
+import {
+  CONFIG_SCHEMA,
+  DEFAULT_SETTINGS,
+  PAIR_SCHEMA,
+  SCHEMA_VERSION,
+  type ConfigData,
+  type Pair,
+  type Settings,
+} from './schema.js';
 
 /**
  * The pairs in `<dir>/config.json` as they are now, without writing anything: none when there is
@@ -24,7 +32,10 @@ export function readConfig(dir: string): { pairs: Pair[]; problem?: string } {
   const migrated = migrate(found.raw);
   if (!migrated) return { pairs: [], problem: 'The config file was written by a newer SyncTray.' };
   const checked = validate(migrated.data);
-  return { pairs: checked.data.pairs, ...(checked.problem ? { problem: `The config file is damaged (${checked.problem}).` } : {}) };
+  return {
+    pairs: checked.data.pairs,
+    ...(checked.problem ? { problem: `The config file is damaged (${checked.problem}).` } : {}),
+  };
 }
 
 let validators: { pair: ValidateFunction<Pair>; settings: ValidateFunction<Settings> } | undefined;
@@ -49,7 +60,11 @@ export function validate(data: ConfigData): { data: ConfigData; problem?: string
   const unique = good.filter((p, i) => good.findIndex((q) => q.id === p.id) === i);
   const lost = (Array.isArray(data.pairs) ? data.pairs.length : 0) - unique.length;
   const problem = [
-    !Array.isArray(data.pairs) ? 'its list of pairs is missing' : lost > 0 ? `${lost} pair${lost === 1 ? ' is' : 's are'} incomplete` : undefined,
+    !Array.isArray(data.pairs)
+      ? 'its list of pairs is missing'
+      : lost > 0
+        ? `${lost} pair${lost === 1 ? ' is' : 's are'} incomplete`
+        : undefined,
     settingsOk ? undefined : 'its settings are incomplete',
   ]
     .filter(Boolean)
@@ -60,4 +75,3 @@ export function validate(data: ConfigData): { data: ConfigData; problem?: string
     kept: `the ${unique.length} whole pair${unique.length === 1 ? ' was' : 's were'} kept${settingsOk ? '' : ', settings back to their defaults'}`,
   };
 }
-

@@ -75,7 +75,18 @@ export const DEFAULT_PHONE_RESCAN_MS = 900_000;
 export const PAIR_SCHEMA = {
   type: 'object',
   additionalProperties: false,
-  required: ['id', 'name', 'source', 'destination', 'mode', 'checksum', 'exclude', 'rescanIntervalMs', 'paused', 'notify'],
+  required: [
+    'id',
+    'name',
+    'source',
+    'destination',
+    'mode',
+    'checksum',
+    'exclude',
+    'rescanIntervalMs',
+    'paused',
+    'notify',
+  ],
   properties: {
     id: { type: 'string', pattern: '^[a-z0-9]{8,32}$' },
     name: { type: 'string', minLength: 1, maxLength: 200 },

@@ -7,7 +7,14 @@ import { processAlive, releasePidLock, tryPidLock } from './pid-lock.js';
 import { migrate } from './migrations.js';
 import { CONFIG_FILE, readFile } from './config-file.js';
 import { validate } from './read-config.js';
-import { CONFIG_SCHEMA, DEFAULT_SETTINGS, SCHEMA_VERSION, type ConfigData, type Pair, type Settings } from './schema.js';
+import {
+  CONFIG_SCHEMA,
+  DEFAULT_SETTINGS,
+  SCHEMA_VERSION,
+  type ConfigData,
+  type Pair,
+  type Settings,
+} from './schema.js';
 
 const FILE = CONFIG_FILE;
 
@@ -41,16 +48,24 @@ export class ConfigStore {
     if (fs.existsSync(file)) {
       const found = readFile(file);
       if ('error' in found) {
-        problems.push({ message: `The config file could not be read (${found.error}); SyncTray started without it.`, keptAt: keepAside(file, 'bad') });
+        problems.push({
+          message: `The config file could not be read (${found.error}); SyncTray started without it.`,
+          keptAt: keepAside(file, 'bad'),
+        });
         rewrite = { schemaVersion: SCHEMA_VERSION, pairs: [], settings: DEFAULT_SETTINGS };
       } else {
         const migrated = migrate(found.raw);
         if (migrated === undefined) {
-          throw new RefusedError(`The config file \`${file}\` was written by a newer SyncTray (layout ${String(found.raw.schemaVersion)}): update SyncTray to use it.`);
+          throw new RefusedError(
+            `The config file \`${file}\` was written by a newer SyncTray (layout ${String(found.raw.schemaVersion)}): update SyncTray to use it.`,
+          );
         }
         const checked = validate(migrated.data);
         if (checked.problem) {
-          problems.push({ message: `The config file was damaged (${checked.problem}); ${checked.kept}.`, keptAt: keepAside(file, 'bad') });
+          problems.push({
+            message: `The config file was damaged (${checked.problem}); ${checked.kept}.`,
+            keptAt: keepAside(file, 'bad'),
+          });
           rewrite = checked.data;
         } else if (migrated.from < SCHEMA_VERSION) {
           keepAside(file, `v${migrated.from}`);
@@ -63,7 +78,8 @@ export class ConfigStore {
     if (rewrite !== undefined) writeWhole(file, rewrite);
     // A new config is made whole and linked into place, never over one another process made meanwhile
     // (conf would write its defaults over it).
-    else if (!fs.existsSync(file)) createIfMissing(file, { schemaVersion: SCHEMA_VERSION, pairs: [], settings: DEFAULT_SETTINGS });
+    else if (!fs.existsSync(file))
+      createIfMissing(file, { schemaVersion: SCHEMA_VERSION, pairs: [], settings: DEFAULT_SETTINGS });
     const conf = new Conf<ConfigData>({
       projectName: 'synctray',
       cwd: dir,
@@ -148,7 +164,10 @@ export class ConfigStore {
     const lock = `${this.conf.path}.lock`;
     const deadline = Date.now() + 10_000;
     for (let owner: number | undefined; (owner = tryPidLock(lock, processAlive)) !== undefined; ) {
-      if (Date.now() > deadline) throw new RefusedError(`The config is being changed by another SyncTray (pid ${owner}) for more than 10 s; try again.`);
+      if (Date.now() > deadline)
+        throw new RefusedError(
+          `The config is being changed by another SyncTray (pid ${owner}) for more than 10 s; try again.`,
+        );
       Atomics.wait(PAUSE, 0, 0, 5);
     }
     try {

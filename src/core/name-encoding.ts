@@ -82,7 +82,11 @@ export function rulesRefuseNothing(rules: NameRules): boolean {
   return true;
 }
 
-const IDENTITY: NameCodec = Object.freeze({ identity: true, encode: (name: string) => name, decode: (name: string) => name });
+const IDENTITY: NameCodec = Object.freeze({
+  identity: true,
+  encode: (name: string) => name,
+  decode: (name: string) => name,
+});
 
 /**
  * The rule. Call a character *special* at a place in a stored name when it is the look-alike of a
@@ -230,11 +234,17 @@ function anyOf(anywhere: number[], atEnd: number[]): RegExp {
 /** A whole '/'-separated relative path, encoded component by component ('' stays ''). */
 export function encodePath(codec: NameCodec, path: string): string {
   if (codec.identity || path === '') return path;
-  return path.split('/').map((part) => codec.encode(part)).join('/');
+  return path
+    .split('/')
+    .map((part) => codec.encode(part))
+    .join('/');
 }
 
 /** A whole '/'-separated relative path as listed, decoded component by component ('' stays ''). */
 export function decodePath(codec: NameCodec, path: string): string {
   if (codec.identity || path === '') return path;
-  return path.split('/').map((part) => codec.decode(part)).join('/');
+  return path
+    .split('/')
+    .map((part) => codec.decode(part))
+    .join('/');
 }

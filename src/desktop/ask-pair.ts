@@ -4,7 +4,10 @@ import type { AdbDevice } from '../storage/adb/devices.js';
 import type { Dialogs } from './dialogs.js';
 
 /** What the user chose, nothing (cancelled at some step), or that no dialog tool could ask. */
-export type Asked = { source: string; destination: string; mode: SyncMode } | { cancelled: true } | { unavailable: string };
+export type Asked =
+  | { source: string; destination: string; mode: SyncMode }
+  | { cancelled: true }
+  | { unavailable: string };
 
 const MODES: [SyncMode, string][] = [
   ['mirror', 'An exact copy: files deleted from the source are deleted from the destination too'],
@@ -52,26 +55,47 @@ export async function askPhonePair(d: Dialogs, phones: AdbDevice[]): Promise<Ask
   let phone = phones[0]!;
   if (phones.length > 1) {
     // Numbered: serials hold colons, which some platforms' lists cannot return.
-    const which = step(await d.choose('SyncTray: which phone', 'Several phones are connected:', phones.map((p, i) => [String(i + 1), `${nameOf(p)} (${p.serial})`])));
+    const which = step(
+      await d.choose(
+        'SyncTray: which phone',
+        'Several phones are connected:',
+        phones.map((p, i) => [String(i + 1), `${nameOf(p)} (${p.serial})`]),
+      ),
+    );
     if (!('value' in which)) return which;
     phone = phones[Number(which.value) - 1]!;
   }
-  const what = step(await d.choose(`SyncTray: ${nameOf(phone)}`, 'What should SyncTray keep in sync with this phone?', PRESETS.map((p) => [p.key, p.label])));
+  const what = step(
+    await d.choose(
+      `SyncTray: ${nameOf(phone)}`,
+      'What should SyncTray keep in sync with this phone?',
+      PRESETS.map((p) => [p.key, p.label]),
+    ),
+  );
   if (!('value' in what)) return what;
   const preset = PRESETS.find((p) => p.key === what.value)!;
   let phonePath = preset.path;
   if (!phonePath) {
-    const typed = step(await d.entry(`SyncTray: a folder on ${nameOf(phone)}`, 'The folder on the phone (its full path):', '/sdcard/'));
+    const typed = step(
+      await d.entry(`SyncTray: a folder on ${nameOf(phone)}`, 'The folder on the phone (its full path):', '/sdcard/'),
+    );
     if (!('value' in typed)) return typed;
     phonePath = typed.value.trim();
   }
   const onPhone = `adb:${phone.serial}:${phonePath}`;
   const local = step(
-    await d.folder(preset.to ? `SyncTray: choose the folder to copy to ${nameOf(phone)}` : `SyncTray: choose where to back up ${phonePath} of ${nameOf(phone)}`, os.homedir()),
+    await d.folder(
+      preset.to
+        ? `SyncTray: choose the folder to copy to ${nameOf(phone)}`
+        : `SyncTray: choose where to back up ${phonePath} of ${nameOf(phone)}`,
+      os.homedir(),
+    ),
   );
   if (!('value' in local)) return local;
   const [source, destination] = preset.to ? [local.value, onPhone] : [onPhone, local.value];
-  const mode = step(await d.choose('SyncTray: how to sync', `${source} → ${destination}`, preset.to ? MODES : PHONE_MODES));
+  const mode = step(
+    await d.choose('SyncTray: how to sync', `${source} → ${destination}`, preset.to ? MODES : PHONE_MODES),
+  );
   if (!('value' in mode)) return mode;
   return { source, destination, mode: mode.value as SyncMode };
 }

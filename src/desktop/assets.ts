@@ -16,5 +16,5 @@ export function assetsDir(): string {
     if (fs.existsSync(path.join(candidate, 'icons'))) return candidate;
     dir = path.dirname(dir);
   }
-  throw new Error('SyncTray\'s assets folder (icons, dialogs) is missing: reinstall SyncTray.');
+  throw new Error("SyncTray's assets folder (icons, dialogs) is missing: reinstall SyncTray.");
 }

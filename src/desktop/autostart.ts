@@ -20,10 +20,15 @@ export function trayCommand(execPath = process.execPath, script = process.argv[1
   return isNode && script ? [execPath, path.resolve(script), 'tray'] : [execPath, 'tray'];
 }
 
-export function platformAutostart(command: string[], { platform = process.platform, home = os.homedir(), env = process.env } = {}): Autostart {
-  if (platform === 'darwin') return fileAutostart(path.join(home, 'Library', 'LaunchAgents', 'com.synctray.tray.plist'), launchAgent(command));
+export function platformAutostart(
+  command: string[],
+  { platform = process.platform, home = os.homedir(), env = process.env } = {},
+): Autostart {
+  if (platform === 'darwin')
+    return fileAutostart(path.join(home, 'Library', 'LaunchAgents', 'com.synctray.tray.plist'), launchAgent(command));
   if (platform === 'win32') return registryAutostart(windowsCommandLine(command));
-  const config = env.XDG_CONFIG_HOME && path.isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : path.join(home, '.config');
+  const config =
+    env.XDG_CONFIG_HOME && path.isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : path.join(home, '.config');
   return fileAutostart(path.join(config, 'autostart', 'synctray.desktop'), desktopEntry(command));
 }
 
@@ -49,8 +54,11 @@ function registryAutostart(commandLine: string): Autostart {
     where: `${RUN_KEY}\\SyncTray`,
     enabled: () => reg(['query', RUN_KEY, '/v', 'SyncTray']).status === 0,
     set(on) {
-      const r = on ? reg(['add', RUN_KEY, '/v', 'SyncTray', '/t', 'REG_SZ', '/d', commandLine, '/f']) : reg(['delete', RUN_KEY, '/v', 'SyncTray', '/f']);
-      if (r.status !== 0 && on) throw new Error(`reg.exe could not write ${RUN_KEY}\\SyncTray: ${r.stderr || r.error?.message}`);
+      const r = on
+        ? reg(['add', RUN_KEY, '/v', 'SyncTray', '/t', 'REG_SZ', '/d', commandLine, '/f'])
+        : reg(['delete', RUN_KEY, '/v', 'SyncTray', '/f']);
+      if (r.status !== 0 && on)
+        throw new Error(`reg.exe could not write ${RUN_KEY}\\SyncTray: ${r.stderr || r.error?.message}`);
     },
   };
 }

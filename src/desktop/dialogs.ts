@@ -2,7 +2,10 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 
 /** The answer of a dialog: what was chosen, or that the user cancelled (or it was left open too long). */
-export type DialogAnswer = { ok: true; value: string } | { ok: false; cancelled: true } | { ok: false; cancelled: false; unavailable: string };
+export type DialogAnswer =
+  | { ok: true; value: string }
+  | { ok: false; cancelled: true }
+  | { ok: false; cancelled: false; unavailable: string };
 
 /** Dialogs the tray asks the user with; each resolves once the dialog is closed. */
 export interface Dialogs {
@@ -25,7 +28,11 @@ const NO_TOOL = 3;
  */
 export function platformDialogs(
   assets: string,
-  { timeoutMs = 10 * 60_000, env = process.env, signal }: { timeoutMs?: number; env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {},
+  {
+    timeoutMs = 10 * 60_000,
+    env = process.env,
+    signal,
+  }: { timeoutMs?: number; env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {},
 ): Dialogs {
   const run = (args: string[]) => runScript(command(assets, args), timeoutMs, env, signal);
   return {
@@ -44,15 +51,30 @@ export function platformDialogs(
 function command(assets: string, args: string[]): [string, string[]] {
   const dir = path.join(assets, 'dialogs');
   if (process.platform === 'darwin') return ['osascript', [path.join(dir, 'macos.applescript'), ...args]];
-  if (process.platform === 'win32') return ['powershell.exe', ['-NoProfile', '-ExecutionPolicy', 'Bypass', '-File', path.join(dir, 'windows.ps1'), ...args]];
+  if (process.platform === 'win32')
+    return [
+      'powershell.exe',
+      ['-NoProfile', '-ExecutionPolicy', 'Bypass', '-File', path.join(dir, 'windows.ps1'), ...args],
+    ];
   return ['sh', [path.join(dir, 'linux.sh'), ...args]];
 }
 
-function runScript([cmd, args]: [string, string[]], timeoutMs: number, env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<DialogAnswer> {
+function runScript(
+  [cmd, args]: [string, string[]],
+  timeoutMs: number,
+  env: NodeJS.ProcessEnv,
+  signal?: AbortSignal,
+): Promise<DialogAnswer> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve({ ok: false, cancelled: true });
     // Closed with the app: a dialog left open must not keep the process (or a quit) waiting.
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env, windowsHide: false, signal, killSignal: 'SIGTERM' });
+    const child = spawn(cmd, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env,
+      windowsHide: false,
+      signal,
+      killSignal: 'SIGTERM',
+    });
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));

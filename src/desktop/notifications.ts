@@ -9,7 +9,11 @@ export class DesktopNotifications implements Notifications {
   private readonly desktop: DesktopNotifier;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(level: () => NotifyLevel, pairLevel: (pairId: string) => NotifyLevel, onUnavailable: (why: string) => void) {
+  constructor(
+    level: () => NotifyLevel,
+    pairLevel: (pairId: string) => NotifyLevel,
+    onUnavailable: (why: string) => void,
+  ) {
     this.policy = new NotifyPolicy(level, pairLevel);
     this.desktop = new DesktopNotifier(onUnavailable);
   }

@@ -179,7 +179,8 @@ function render(items: Happening[]): Notification {
   const urgency = items.some((h) => !GOOD.has(h.kind)) ? 'critical' : 'normal';
   if (items.length === 1) return { title: `${who}: ${TITLES[first.kind]}`, body: first.message, urgency };
   const problems = items.filter((h) => !GOOD.has(h.kind));
-  if (problems.length === 0) return { title: `${who}: ${TITLES[items.at(-1)!.kind]}`, body: items.map((h) => h.message).join('\n'), urgency };
+  if (problems.length === 0)
+    return { title: `${who}: ${TITLES[items.at(-1)!.kind]}`, body: items.map((h) => h.message).join('\n'), urgency };
   return {
     title: `${who}: ${problems.length} problems`,
     body: problems.map((h) => `• ${h.message}`).join('\n'),

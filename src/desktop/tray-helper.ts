@@ -44,7 +44,11 @@ interface WireItem {
   __id: number;
 }
 
-const HELPERS: Partial<Record<NodeJS.Platform, string>> = { linux: 'tray_linux_release', darwin: 'tray_darwin_release', win32: 'tray_windows_release.exe' };
+const HELPERS: Partial<Record<NodeJS.Platform, string>> = {
+  linux: 'tray_linux_release',
+  darwin: 'tray_darwin_release',
+  win32: 'tray_windows_release.exe',
+};
 
 /** The helper shipped for this OS in systray2's package, or undefined where it ships none. */
 export function shippedHelper(): string | undefined {
@@ -108,8 +112,17 @@ export class TrayHelper extends EventEmitter<{ click: [key: string]; exit: [Help
   }
 
   /** Starts the helper and shows `menu`; rejects (with why) if it is not ready within `timeoutMs`. */
-  static async start(binary: string, menu: HelperMenu, options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<TrayHelper> {
-    const child = spawn(binary, [], { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env, cwd: path.dirname(binary), windowsHide: true });
+  static async start(
+    binary: string,
+    menu: HelperMenu,
+    options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+  ): Promise<TrayHelper> {
+    const child = spawn(binary, [], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: options.env ?? process.env,
+      cwd: path.dirname(binary),
+      windowsHide: true,
+    });
     const helper = new TrayHelper(child, process.platform === 'linux');
     await helper.ready(options.timeoutMs ?? 10_000);
     helper.send(helper.menuMessage(menu));
@@ -122,7 +135,11 @@ export class TrayHelper extends EventEmitter<{ click: [key: string]; exit: [Help
       let ready = false;
       const timer = setTimeout(() => {
         this.child.kill('SIGKILL');
-        reject(new Error(`the tray helper did not start within ${timeoutMs / 1000} s${this.stderrTail ? `: ${this.stderrTail.trim()}` : ''}`));
+        reject(
+          new Error(
+            `the tray helper did not start within ${timeoutMs / 1000} s${this.stderrTail ? `: ${this.stderrTail.trim()}` : ''}`,
+          ),
+        );
       }, timeoutMs);
       this.child.on('error', (err) => {
         clearTimeout(timer);
@@ -169,7 +186,10 @@ export class TrayHelper extends EventEmitter<{ click: [key: string]; exit: [Help
 
   /** Changes the icon and the tooltip. */
   updateIcon(icon: Buffer, template: boolean, tooltip: string): void {
-    this.send({ type: 'update-menu', menu: { icon: icon.toString('base64'), isTemplateIcon: template, title: '', tooltip, items: [] } });
+    this.send({
+      type: 'update-menu',
+      menu: { icon: icon.toString('base64'), isTemplateIcon: template, title: '', tooltip, items: [] },
+    });
   }
 
   get alive(): boolean {
@@ -203,14 +223,29 @@ export class TrayHelper extends EventEmitter<{ click: [key: string]; exit: [Help
         if (item.items) wire.items = convert(item.items);
         return wire;
       });
-    return { icon: menu.icon.toString('base64'), isTemplateIcon: menu.template, title: '', tooltip: menu.tooltip, items: convert(menu.items) };
+    return {
+      icon: menu.icon.toString('base64'),
+      isTemplateIcon: menu.template,
+      title: '',
+      tooltip: menu.tooltip,
+      items: convert(menu.items),
+    };
   }
 
   private wireItem(item: MenuItem, id: number): WireItem {
     const separator = item.title === SEPARATOR;
     // The Linux helper draws no check marks: the label carries it.
     const title = separator ? '<SEPARATOR>' : this.linuxChecks && item.checked ? `✓ ${item.title}` : item.title;
-    return { title, tooltip: '', enabled: item.enabled, checked: !this.linuxChecks && item.checked === true, hidden: item.hidden === true, icon: '', isTemplateIcon: false, __id: id };
+    return {
+      title,
+      tooltip: '',
+      enabled: item.enabled,
+      checked: !this.linuxChecks && item.checked === true,
+      hidden: item.hidden === true,
+      icon: '',
+      isTemplateIcon: false,
+      __id: id,
+    };
   }
 
   private send(message: Record<string, unknown>): void {
@@ -231,6 +266,10 @@ function parse(line: string): Record<string, unknown> | undefined {
 
 export function describe(exit: HelperExit): string {
   const how = exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}`;
-  const last = exit.stderr.split('\n').filter((l) => l.trim() !== '' && !l.includes('Gdk-CRITICAL')).slice(-2).join(' ');
+  const last = exit.stderr
+    .split('\n')
+    .filter((l) => l.trim() !== '' && !l.includes('Gdk-CRITICAL'))
+    .slice(-2)
+    .join(' ');
   return last ? `${how}: ${last}` : how;
 }

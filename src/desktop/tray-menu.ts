@@ -37,10 +37,11 @@ const PAIR_ACTIONS = ['pause-resume', 'resync', 'open-source', 'open-destination
 const MENU_ACTIONS = ['add', 'add-phone', 'pause-all', 'resume-all', 'open-log', 'autostart', 'quit'] as const;
 
 /** What a click asks for. */
-export type TrayAction = { type: (typeof PAIR_ACTIONS)[number]; pairId: string } | { type: (typeof MENU_ACTIONS)[number] };
+export type TrayAction =
+  | { type: (typeof PAIR_ACTIONS)[number]; pairId: string }
+  | { type: (typeof MENU_ACTIONS)[number] };
 
 export const SEPARATOR = '-';
-
 
 /** The whole menu as a function of the service's state: the tray applies it, tests read it. */
 export function trayMenu(view: TrayView): TrayMenu {
@@ -94,14 +95,21 @@ export function statusLine(pairs: PairStatus[]): string {
   if (syncing.length > 1) return `Syncing ${syncing.length} pairs`;
   if (syncing.length === 1) return `Syncing ${syncing[0]!.name}${progressText(syncing[0]!)}`;
   const scanning = pairs.filter((p) => p.state === 'scanning');
-  if (scanning.length > 0) return scanning.length === 1 ? `Checking ${scanning[0]!.name}…` : `Checking ${scanning.length} pairs…`;
+  if (scanning.length > 0)
+    return scanning.length === 1 ? `Checking ${scanning[0]!.name}…` : `Checking ${scanning.length} pairs…`;
   const away = pairs.filter(driveAway);
   if (away.length > 1) return `${away.length} pairs wait for their backup drives`;
-  if (away.length === 1) return `${away[0]!.name}: ${short(firstClause(away[0]!.reason ?? 'backup drive not connected'), 90)}`;
+  if (away.length === 1)
+    return `${away[0]!.name}: ${short(firstClause(away[0]!.reason ?? 'backup drive not connected'), 90)}`;
   const paused = pairs.filter((p) => p.state === 'paused').length;
   if (paused === pairs.length) return paused === 1 ? `${pairs[0]!.name} is paused` : `All ${paused} pairs paused`;
   const upToDate = pairs.length - paused;
-  const head = upToDate === 1 && paused === 0 ? `${pairs[0]!.name} is up to date` : paused === 0 ? `All ${upToDate} pairs up to date` : `${upToDate} of ${pairs.length} pairs up to date`;
+  const head =
+    upToDate === 1 && paused === 0
+      ? `${pairs[0]!.name} is up to date`
+      : paused === 0
+        ? `All ${upToDate} pairs up to date`
+        : `${upToDate} of ${pairs.length} pairs up to date`;
   return paused > 0 ? `${head}, ${paused} paused` : head;
 }
 
@@ -112,10 +120,20 @@ function pairMenu(p: PairStatus, now: number): MenuItem {
     { key: `pair:${id}:state`, title: pairStateText(p, now), enabled: false },
     { key: `pair:${id}:route`, title: `${shorten(p.source)} → ${shorten(p.destination)} (${p.mode})`, enabled: false },
     // A standing note, not a problem: the pair stays up to date with what the drive can hold.
-    { key: `pair:${id}:unstorable`, title: p.unstorable?.note ?? 'Every item stored', enabled: false, hidden: p.unstorable === undefined },
+    {
+      key: `pair:${id}:unstorable`,
+      title: p.unstorable?.note ?? 'Every item stored',
+      enabled: false,
+      hidden: p.unstorable === undefined,
+    },
   ];
   items.push(
-    { key: `pair:${id}:deletions`, title: 'Deletions held back: review…', enabled: p.held !== undefined, hidden: p.held === undefined },
+    {
+      key: `pair:${id}:deletions`,
+      title: 'Deletions held back: review…',
+      enabled: p.held !== undefined,
+      hidden: p.held === undefined,
+    },
     sep(`${id}:1`),
     { key: `pair:${id}:pause-resume`, title: paused ? 'Resume' : 'Pause', enabled: true },
     { key: `pair:${id}:resync`, title: 'Resync now', enabled: !paused },
@@ -145,7 +163,11 @@ function shortState(p: PairStatus): string {
     case 'waiting-for-destination':
       return driveAway(p) ? 'drive not connected' : 'check the backup folder';
     case 'waiting-for-phone':
-      return p.phone?.connection === 'unauthorized' ? 'unlock the phone' : p.phone?.connection === 'no-adb' ? 'adb missing' : 'phone not connected';
+      return p.phone?.connection === 'unauthorized'
+        ? 'unlock the phone'
+        : p.phone?.connection === 'no-adb'
+          ? 'adb missing'
+          : 'phone not connected';
     case 'error':
       return 'needs attention';
   }
@@ -155,7 +177,10 @@ function pairStateText(p: PairStatus, now: number): string {
   const when = p.lastSyncAt ? `last synced ${formatAgo(now - Date.parse(p.lastSyncAt))}` : 'not synced yet';
   if (p.state === 'error' || p.state === 'waiting-for-source' || p.held) return `${problemText(p)}`;
   if (p.state === 'waiting-for-phone') return `${short(p.reason ?? 'phone not connected', 90)} (${when})`;
-  if (p.state === 'waiting-for-destination') return driveAway(p) ? `${short(firstClause(p.reason ?? 'backup drive not connected'), 90)} (${when})` : problemText(p);
+  if (p.state === 'waiting-for-destination')
+    return driveAway(p)
+      ? `${short(firstClause(p.reason ?? 'backup drive not connected'), 90)} (${when})`
+      : problemText(p);
   if (p.state === 'syncing') return `Syncing${progressText(p)}`;
   if (p.state === 'scanning') return `Checking for changes… (${when})`;
   if (p.state === 'paused') return `Paused (${when})`;

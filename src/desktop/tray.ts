@@ -36,7 +36,6 @@ const RESTART_MAX_MS = 60_000;
 
 const ADD_BY_HAND = 'synctray pair add SOURCE DESTINATION';
 
-
 /**
  * The tray icon and menu over a running service host. The menu is rebuilt from the service's
  * state (tray-menu.ts) and applied item by item; when its shape changes (a pair added or removed)
@@ -119,7 +118,13 @@ export class Tray {
     const shownItems = new Map(flatten(before.items).map((i) => [i.key, i]));
     const changed = flatten(next.items).filter((item) => {
       const old = shownItems.get(item.key);
-      return !old || old.title !== item.title || old.enabled !== item.enabled || old.checked !== item.checked || old.hidden !== item.hidden;
+      return (
+        !old ||
+        old.title !== item.title ||
+        old.enabled !== item.enabled ||
+        old.checked !== item.checked ||
+        old.hidden !== item.hidden
+      );
     });
     if (changed.length > 0) this.helper.updateItems(changed);
     if (before.icon !== next.icon || before.status !== next.status) {
@@ -156,7 +161,12 @@ export class Tray {
     if (this.stopped) return;
     const menu = this.menu();
     const icon = this.deps.icon(menu.icon);
-    const helperMenu: HelperMenu = { icon: icon.bytes, template: icon.template, tooltip: menu.status, items: menu.items };
+    const helperMenu: HelperMenu = {
+      icon: icon.bytes,
+      template: icon.template,
+      tooltip: menu.status,
+      items: menu.items,
+    };
     const helper = await TrayHelper.start(this.deps.helper, helperMenu);
     if (this.stopped || !helper.alive) {
       await helper.close();
@@ -179,7 +189,10 @@ export class Tray {
     if (this.deps.now() - startedAt > RESTART_MAX_MS) this.restartDelay = RESTART_FIRST_MS;
     const wait = this.restartDelay;
     this.restartDelay = Math.min(RESTART_MAX_MS, this.restartDelay * 2);
-    this.host.log.write('warn', `The tray icon's helper ended (${describe(exit)}); starting it again in ${wait / 1000} s.`);
+    this.host.log.write(
+      'warn',
+      `The tray icon's helper ended (${describe(exit)}); starting it again in ${wait / 1000} s.`,
+    );
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       void this.restart();
@@ -259,7 +272,11 @@ export class Tray {
     await this.dialog(async () => {
       const pair = this.host.store.find(pairId);
       if (!pair) return;
-      const answer = await this.deps.dialogs.confirm('Remove folder pair', `Stop syncing "${pair.name}"?\n\n${pair.source} → ${pair.destination}\n\nBoth folders are left as they are.`, 'Remove');
+      const answer = await this.deps.dialogs.confirm(
+        'Remove folder pair',
+        `Stop syncing "${pair.name}"?\n\n${pair.source} → ${pair.destination}\n\nBoth folders are left as they are.`,
+        'Remove',
+      );
       if (this.stopped) return;
       if (answer.ok) await this.host.service.remove(pair.id);
       else if (!answer.cancelled) this.unavailable(answer.unavailable, `synctray pair remove ${pair.name}`);
@@ -284,12 +301,18 @@ export class Tray {
             ['Restore', `Copy the ${files} back into the source from the destination`],
           ],
         );
-        if (!answer.ok) return answer.cancelled ? undefined : this.unavailable(answer.unavailable, `synctray pair deletions ${pair.name}`);
+        if (!answer.ok)
+          return answer.cancelled
+            ? undefined
+            : this.unavailable(answer.unavailable, `synctray pair deletions ${pair.name}`);
         if (this.stopped) return;
         if (answer.value === 'Restore') {
           const r = await this.host.service.restore(pair.id);
           const failed = r.failed > 0 ? ` ${r.failed} could not be restored: ${r.errors[0]}` : '';
-          return this.deps.tell(`${pair.name}: files restored`, `${formatCountOf(r.restored, 'file')} copied back into ${pair.source}.${failed}`);
+          return this.deps.tell(
+            `${pair.name}: files restored`,
+            `${formatCountOf(r.restored, 'file')} copied back into ${pair.source}.${failed}`,
+          );
         }
         if (answer.value !== 'Apply') return;
         try {

@@ -29,7 +29,12 @@ export interface Staged {
  * Puts a copy of the source file or symlink at `path` in the destination without ever exposing a
  * partial file there: stageItem, then commitItem at once.
  */
-export async function placeItem(ctx: PlaceContext, path: RelPath, listed: Entry, replace: readonly Doomed[]): Promise<PlaceOutcome> {
+export async function placeItem(
+  ctx: PlaceContext,
+  path: RelPath,
+  listed: Entry,
+  replace: readonly Doomed[],
+): Promise<PlaceOutcome> {
   const outcome = await stageItem(ctx, path, listed, replace, { later: false });
   if (!('staged' in outcome)) return outcome;
   return commitItem(ctx, path, outcome.staged, replace);
@@ -68,7 +73,9 @@ export async function stageItem(
       } else {
         const expect = { size: entry.size, mtimeNs: entry.mtimeNs };
         try {
-          const options = later ? { ...times, mode: entry.mode, expect, flush: false } : { ...times, mode: entry.mode, expect, renameTo, replacing };
+          const options = later
+            ? { ...times, mode: entry.mode, expect, flush: false }
+            : { ...times, mode: entry.mode, expect, renameTo, replacing };
           checked = await ctx.dst.write(tmp, ctx.src.read(from), options);
         } catch (err) {
           if (isStorageError(err, ErrorCode.EXISTS) && renameTo !== undefined) throw changedInDestination(path);
@@ -84,7 +91,11 @@ export async function stageItem(
         // it is dropped and the copy made again from the source as it is now.
         await removeQuietly(ctx.dst, tmp);
         if (now.type !== 'file' && now.type !== 'symlink') {
-          throw new StorageError(ErrorCode.CHANGED, `${path}: changed type while being copied; it will be picked up next run`, path);
+          throw new StorageError(
+            ErrorCode.CHANGED,
+            `${path}: changed type while being copied; it will be picked up next run`,
+            path,
+          );
         }
         entry = listed.via === undefined ? now : { ...now, via: listed.via };
         continue;
@@ -94,7 +105,11 @@ export async function stageItem(
       return await dropped(ctx, err, tmp, path, from);
     }
   }
-  throw new StorageError(ErrorCode.CHANGED, `${path}: kept changing while being copied; it will be copied once it settles`, path);
+  throw new StorageError(
+    ErrorCode.CHANGED,
+    `${path}: kept changing while being copied; it will be copied once it settles`,
+    path,
+  );
 }
 
 /**
@@ -140,7 +155,13 @@ function replacingOf(ctx: PlaceContext, path: RelPath, replace: readonly Doomed[
 }
 
 /** Removes the temp file of a failed copy; `vanished` when the source went away, else throws the error to report. */
-async function dropped(ctx: PlaceContext, err: unknown, tmp: RelPath, path: RelPath, from: RelPath): Promise<{ vanished: true }> {
+async function dropped(
+  ctx: PlaceContext,
+  err: unknown,
+  tmp: RelPath,
+  path: RelPath,
+  from: RelPath,
+): Promise<{ vanished: true }> {
   await removeQuietly(ctx.dst, tmp);
   if (isStorageError(err, ErrorCode.NOT_FOUND) && (await vanished(ctx.src, from))) return { vanished: true };
   throw aboutTarget(err, tmp, path);

@@ -12,7 +12,10 @@ export function excludeMatcher(patterns: readonly string[]): ExcludeMatcher {
   if (patterns.length === 0) return NO_EXCLUDES;
   const ig = ignore({ allowRelativePaths: false });
   for (const pattern of patterns) {
-    if (pattern.trim() === '') throw new RefusedError('An --exclude pattern is empty: give a gitignore-style pattern such as "*.tmp" or "cache/".');
+    if (pattern.trim() === '')
+      throw new RefusedError(
+        'An --exclude pattern is empty: give a gitignore-style pattern such as "*.tmp" or "cache/".',
+      );
     ig.add(pattern);
   }
   return (path, isDir) => path !== '' && ig.ignores(isDir ? `${path}/` : path);

@@ -68,7 +68,8 @@ export const STAGES: readonly Stage[] = [
       await x.flushTouched();
     },
     skipped: (x, _, p) => {
-      if (x.holdsDeletes()) for (const a of p.folderReplacements) if (a.op === 'copy') x.result.deletesHeld += a.replace.length;
+      if (x.holdsDeletes())
+        for (const a of p.folderReplacements) if (a.op === 'copy') x.result.deletesHeld += a.replace.length;
     },
   },
   {

@@ -2,7 +2,16 @@ import { ErrorCode, RunEndingError, StorageError, isStorageError } from '../core
 import { SyncEvents, type ItemError, type ItemOutcome, type SyncEventListener } from '../core/events.js';
 import { depthOf, isSameOrInside, parentOf, type RelPath } from '../core/rel-path.js';
 import type { Storage } from '../storage/storage.js';
-import { commitItem, discard, flushPathOf, placeItem, removeQuietly, stageItem, type PlaceOutcome, type Staged } from './copy-file.js';
+import {
+  commitItem,
+  discard,
+  flushPathOf,
+  placeItem,
+  removeQuietly,
+  stageItem,
+  type PlaceOutcome,
+  type Staged,
+} from './copy-file.js';
 import { BATCH_LIMITS, DurableBatches, type BatchItem, type BatchLimits } from './durable-batch.js';
 import type { Move } from './moves.js';
 import type { Action } from './plan.js';
@@ -133,7 +142,14 @@ export class Execution {
     // A folder that could not be created may be a user's file now: its metadata is not ours to set.
     if (action.op === 'dirMeta' && this.failedDirs.includes(action.path)) return;
     if (this.failedDirs.some((d) => isSameOrInside(action.path, d) && d !== action.path)) {
-      this.fail(action.path, new StorageError(ErrorCode.NOT_FOUND, `${action.path}: not copied because its folder could not be created`, action.path));
+      this.fail(
+        action.path,
+        new StorageError(
+          ErrorCode.NOT_FOUND,
+          `${action.path}: not copied because its folder could not be created`,
+          action.path,
+        ),
+      );
       return;
     }
     try {
@@ -203,7 +219,13 @@ export class Execution {
     // Copies that replace a folder run one by one after every other (execute.ts): not batched.
     if (this.batches && !replacesFolder(action)) {
       const outcome = await stageItem(this.ctx, action.path, action.src, action.replace, { later: true });
-      if ('staged' in outcome) return { action, staged: outcome.staged, flushPath: flushPathOf(outcome.staged), bytes: outcome.staged.entry.size };
+      if ('staged' in outcome)
+        return {
+          action,
+          staged: outcome.staged,
+          flushPath: flushPathOf(outcome.staged),
+          bytes: outcome.staged.entry.size,
+        };
       if ('vanished' in outcome) this.result.vanished++;
       return undefined;
     }
@@ -231,7 +253,10 @@ export class Execution {
         },
         commit: async (c) => {
           try {
-            this.placed(c.action, await commitItem(this.ctx, c.action.path, c.staged, c.action.replace, (fn) => this.retried(fn)));
+            this.placed(
+              c.action,
+              await commitItem(this.ctx, c.action.path, c.staged, c.action.replace, (fn) => this.retried(fn)),
+            );
           } catch (err) {
             this.failUnlessStopped(c.action.path, err);
           }
@@ -253,7 +278,13 @@ export class Execution {
     } catch (err) {
       const e = isStorageError(err) ? err : undefined;
       const why = err instanceof Error ? err.message : String(err);
-      throw new RunEndingError(e?.code ?? ErrorCode.IO, `could not make the copies durable on ${dst.description} (${why}); nothing was put in place unflushed`, '', false, e?.native);
+      throw new RunEndingError(
+        e?.code ?? ErrorCode.IO,
+        `could not make the copies durable on ${dst.description} (${why}); nothing was put in place unflushed`,
+        '',
+        false,
+        e?.native,
+      );
     }
   }
 
@@ -309,7 +340,12 @@ function byDepth(actions: readonly Action[]): Action[][] {
 }
 
 /** Runs `work` over `items` with at most `limit` at a time, starting nothing once `stop()` says so. */
-async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>, stop: () => boolean): Promise<void> {
+async function pool<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+  stop: () => boolean,
+): Promise<void> {
   let next = 0;
   const lane = async () => {
     while (next < items.length && !stop()) await work(items[next++]!);

@@ -23,7 +23,12 @@ export interface Followed {
  * `rootPath`), to nothing, or into a folder that holds the link itself, is skipped with that
  * reason. Links met inside a followed folder are followed the same way.
  */
-export async function followLinks(src: Storage, tree: Tree, rootPath: string, exclude: ExcludeMatcher): Promise<Followed> {
+export async function followLinks(
+  src: Storage,
+  tree: Tree,
+  rootPath: string,
+  exclude: ExcludeMatcher,
+): Promise<Followed> {
   const skipped = new Map<RelPath, Skipped>();
   const entries = new Map<RelPath, Entry>();
   const put = async (path: RelPath, entry: Entry, via: RelPath | undefined, inside: RelPath[]) => {
@@ -38,7 +43,10 @@ export async function followLinks(src: Storage, tree: Tree, rootPath: string, ex
       return;
     }
     // A folder reached again from inside itself would be copied into itself without end.
-    if (found.entry.type === 'dir' && (isSameOrInside(path, found.path) || inside.some((v) => isSameOrInside(v, found.path)))) {
+    if (
+      found.entry.type === 'dir' &&
+      (isSameOrInside(path, found.path) || inside.some((v) => isSameOrInside(v, found.path)))
+    ) {
       skipped.set(path, { path, reason: 'link-loop' });
       return;
     }
@@ -101,7 +109,8 @@ async function resolve(src: Storage, at: RelPath, target: string, rootPath: stri
     try {
       entry = await src.stat(here);
     } catch (err) {
-      if (isStorageError(err, ErrorCode.NOT_FOUND) || isStorageError(err, ErrorCode.NOT_DIR)) return { problem: 'link-dangling' };
+      if (isStorageError(err, ErrorCode.NOT_FOUND) || isStorageError(err, ErrorCode.NOT_DIR))
+        return { problem: 'link-dangling' };
       throw err;
     }
     if (entry.type === 'symlink') {

@@ -25,27 +25,37 @@ export function findMoves(plan: Plan, trees: { src: Tree; dst: Tree }, windowNs:
   const gone: Gone[] = [];
   for (const a of plan.deletes) if (a.op === 'delete' && !a.temp) gone.push({ path: a.path, entry: a.entry });
   const newFolders: New[] = [];
-  for (const a of plan.mkdirs) if (a.op === 'mkdir' && a.replace.length === 0) newFolders.push({ path: a.path, src: a.src });
+  for (const a of plan.mkdirs)
+    if (a.op === 'mkdir' && a.replace.length === 0) newFolders.push({ path: a.path, src: a.src });
   const goneFolders = gone.filter((g) => g.entry.type === 'dir');
-  const children = goneFolders.length > 0 && newFolders.length > 0 ? { src: childNames(trees.src), dst: childNames(trees.dst) } : undefined;
+  const children =
+    goneFolders.length > 0 && newFolders.length > 0
+      ? { src: childNames(trees.src), dst: childNames(trees.dst) }
+      : undefined;
   const sameItems = (g: Gone, n: New) => {
     const a = children?.dst.get(g.path);
     const b = children?.src.get(n.path);
     return a !== undefined && b !== undefined && a.length === b.length && a.every((name, i) => name === b[i]);
   };
-  const folders = outermost(matches(
-    goneFolders,
-    newFolders,
-    // By the millisecond of the mtime: a folder keeps it when it is moved or renamed.
-    (item) => String(('entry' in item ? item.entry : item.src).mtimeNs / 1_000_000n),
-    (g, n) => sameTime(g.entry.mtimeNs, n.src.mtimeNs, windowNs) && (baseName(g.path) === baseName(n.path) || sameItems(g, n)),
-    (g, n) => baseName(g.path) === baseName(n.path),
-  ));
+  const folders = outermost(
+    matches(
+      goneFolders,
+      newFolders,
+      // By the millisecond of the mtime: a folder keeps it when it is moved or renamed.
+      (item) => String(('entry' in item ? item.entry : item.src).mtimeNs / 1_000_000n),
+      (g, n) =>
+        sameTime(g.entry.mtimeNs, n.src.mtimeNs, windowNs) &&
+        (baseName(g.path) === baseName(n.path) || sameItems(g, n)),
+      (g, n) => baseName(g.path) === baseName(n.path),
+    ),
+  );
   // Whatever lies below a moved folder moves with it.
-  const inMoved = (path: RelPath, side: 'from' | 'to') => folders.some((m) => isSameOrInside(path, m[side]) && path !== m[side]);
+  const inMoved = (path: RelPath, side: 'from' | 'to') =>
+    folders.some((m) => isSameOrInside(path, m[side]) && path !== m[side]);
   const newFiles: New[] = [];
   for (const a of plan.transfers) {
-    if (a.op === 'copy' && a.replace.length === 0 && a.src.type === 'file' && !inMoved(a.path, 'to')) newFiles.push({ path: a.path, src: a.src });
+    if (a.op === 'copy' && a.replace.length === 0 && a.src.type === 'file' && !inMoved(a.path, 'to'))
+      newFiles.push({ path: a.path, src: a.src });
   }
   const files = matches(
     gone.filter((g) => g.entry.type === 'file' && !inMoved(g.path, 'from')),
@@ -55,7 +65,8 @@ export function findMoves(plan: Plan, trees: { src: Tree; dst: Tree }, windowNs:
       const e = 'entry' in item ? item.entry : item.src;
       return `${e.size}:${e.mtimeNs}`;
     },
-    (g, n) => g.entry.mtimeNs === n.src.mtimeNs && (n.src.size >= MIN_RENAMED_SIZE || baseName(g.path) === baseName(n.path)),
+    (g, n) =>
+      g.entry.mtimeNs === n.src.mtimeNs && (n.src.size >= MIN_RENAMED_SIZE || baseName(g.path) === baseName(n.path)),
     (g, n) => baseName(g.path) === baseName(n.path),
   );
   return [...folders, ...files];
@@ -63,7 +74,8 @@ export function findMoves(plan: Plan, trees: { src: Tree; dst: Tree }, windowNs:
 
 /** The folder moves not already carried by another (a folder inside a moved one moves with it). */
 function outermost(moves: Move[]): Move[] {
-  const inside = (m: Move, other: Move) => m !== other && (isSameOrInside(m.from, other.from) || isSameOrInside(m.to, other.to));
+  const inside = (m: Move, other: Move) =>
+    m !== other && (isSameOrInside(m.from, other.from) || isSameOrInside(m.to, other.to));
   return moves.filter((m) => !moves.some((other) => inside(m, other)));
 }
 

@@ -65,7 +65,13 @@ export interface Skipped {
 }
 
 /** Skips that are the destination's limits: reported, not failures; they stand until the source changes. */
-export const UNSTORABLE: ReadonlySet<SkipReason> = new Set(['no-symlinks', 'case-clash', 'too-large', 'name-too-long', 'name-reserved']);
+export const UNSTORABLE: ReadonlySet<SkipReason> = new Set([
+  'no-symlinks',
+  'case-clash',
+  'too-large',
+  'name-too-long',
+  'name-reserved',
+]);
 
 /** What the destination can hold (its capabilities); what it cannot is skipped and reported. */
 export interface Storable {
@@ -239,15 +245,27 @@ class Planner {
 
   private sameType(path: RelPath, s: Entry, d: Entry): void {
     const { out, mode, window } = this;
-    const diff = compareEntries(this.inRange(s), this.inRange(d), window, this.options.contentDiffers?.get(path), this.options.compareModes);
+    const diff = compareEntries(
+      this.inRange(s),
+      this.inRange(d),
+      window,
+      this.options.contentDiffers?.get(path),
+      this.options.compareModes,
+    );
     if (s.type === 'dir') {
-      if (mode !== 'missing' && (diff.mode || diff.mtime)) out.dirMetas.push({ op: 'dirMeta', path, src: s, mode: diff.mode });
+      if (mode !== 'missing' && (diff.mode || diff.mtime))
+        out.dirMetas.push({ op: 'dirMeta', path, src: s, mode: diff.mode });
     } else if (mode === 'missing') {
       out.unchanged++;
     } else if (!diff.content) {
       if (diff.mtime || diff.mode) out.transfers.push({ op: 'meta', path, src: s, mtime: diff.mtime, mode: diff.mode });
       out.unchanged++;
-    } else if (mode === 'update' && s.type === 'file' && d.mtimeNs > s.mtimeNs && !sameTime(s.mtimeNs, d.mtimeNs, window)) {
+    } else if (
+      mode === 'update' &&
+      s.type === 'file' &&
+      d.mtimeNs > s.mtimeNs &&
+      !sameTime(s.mtimeNs, d.mtimeNs, window)
+    ) {
       out.skipped.push({ path, reason: 'destination-newer' });
     } else {
       out.transfers.push({ op: 'copy', path, src: s, replace: [{ path, entry: d }] });
@@ -266,7 +284,15 @@ class Planner {
   }
 
   deletions(): void {
-    planDeletes(this.src, this.dst, this.out, (p) => this.touch(p), this.srcFolded, [...this.unstorable.keys()], this.fold);
+    planDeletes(
+      this.src,
+      this.dst,
+      this.out,
+      (p) => this.touch(p),
+      this.srcFolded,
+      [...this.unstorable.keys()],
+      this.fold,
+    );
   }
 
   /** Temp files a stopped run left behind. */
@@ -287,7 +313,8 @@ class Planner {
     for (const path of this.touched) {
       if (queued.has(path)) continue;
       const s = this.src.entries.get(path);
-      if (s?.type === 'dir' && !this.isBlocked(path)) this.out.dirMetas.push({ op: 'dirMeta', path, src: s, mode: false });
+      if (s?.type === 'dir' && !this.isBlocked(path))
+        this.out.dirMetas.push({ op: 'dirMeta', path, src: s, mode: false });
     }
   }
 
@@ -313,7 +340,11 @@ class Planner {
  * The source items the destination cannot hold, by path; the paths of a case clash share the one
  * Skipped that names them all. Items inside a folder that is skipped are left out: they go with it.
  */
-function unstorableItems(src: Tree, options: PlanOptions, srcFolded: ReadonlyMap<string, RelPath[]> | undefined): Map<RelPath, Skipped> {
+function unstorableItems(
+  src: Tree,
+  options: PlanOptions,
+  srcFolded: ReadonlyMap<string, RelPath[]> | undefined,
+): Map<RelPath, Skipped> {
   const out = new Map<RelPath, Skipped>(options.skip ?? []);
   const can = options.storable;
   if (can) {
@@ -325,9 +356,16 @@ function unstorableItems(src: Tree, options: PlanOptions, srcFolded: ReadonlyMap
     for (const [path, s] of src.entries) {
       if (path === '' || out.has(path)) continue;
       if (s.type === 'symlink' && !can.symlinks) out.set(path, { path, reason: 'no-symlinks' });
-      else if (s.type === 'file' && can.maxFileBytes !== undefined && s.size > can.maxFileBytes) out.set(path, { path, reason: 'too-large' });
-      else if (can.maxName && baseName(path).length > surelyFits && length(codec ? codec.encode(baseName(path)) : baseName(path)) > can.maxName.length) out.set(path, { path, reason: 'name-too-long' });
-      else if (can.reservedNames && WINDOWS_DEVICE.test(baseName(path))) out.set(path, { path, reason: 'name-reserved' });
+      else if (s.type === 'file' && can.maxFileBytes !== undefined && s.size > can.maxFileBytes)
+        out.set(path, { path, reason: 'too-large' });
+      else if (
+        can.maxName &&
+        baseName(path).length > surelyFits &&
+        length(codec ? codec.encode(baseName(path)) : baseName(path)) > can.maxName.length
+      )
+        out.set(path, { path, reason: 'name-too-long' });
+      else if (can.reservedNames && WINDOWS_DEVICE.test(baseName(path)))
+        out.set(path, { path, reason: 'name-reserved' });
     }
   }
   if (srcFolded) {
@@ -399,7 +437,8 @@ export function doomedFiles(plan: Plan): RelPath[] {
   for (const a of [...plan.mkdirs, ...plan.transfers]) {
     if (a.op !== 'mkdir' && a.op !== 'copy') continue;
     // An update replaces a file with its new version: that is no deletion. A change of type is.
-    for (const d of a.replace) if (d.entry.type !== 'dir' && (d.path !== a.path || d.entry.type !== a.src.type)) out.push(d.path);
+    for (const d of a.replace)
+      if (d.entry.type !== 'dir' && (d.path !== a.path || d.entry.type !== a.src.type)) out.push(d.path);
   }
   for (const a of plan.deletes) if (a.op === 'delete' && !a.temp && a.entry.type !== 'dir') out.push(a.path);
   return out;
@@ -413,7 +452,11 @@ function underAny(path: RelPath, dirs: ReadonlySet<RelPath>): boolean {
 }
 
 /** Finds the destination item for a source path, case-insensitively where the destination is. */
-function destinationLookup(dst: Tree, caseSensitive: boolean, fold: (path: RelPath) => string): (path: RelPath) => Entry | undefined {
+function destinationLookup(
+  dst: Tree,
+  caseSensitive: boolean,
+  fold: (path: RelPath) => string,
+): (path: RelPath) => Entry | undefined {
   if (caseSensitive) return (path) => dst.entries.get(path);
   const folded = new Map<string, Entry>();
   for (const [path, entry] of dst.entries) folded.set(fold(path), entry);

@@ -65,8 +65,6 @@ function folderOf(storage: Storage, dir: RelPath): Promise<FolderListing> {
   return storage.list(dir).then(plainFolder);
 }
 
-
-
 /**
  * A folder to list: on both sides, or on one side only (it is missing or not a folder on the
  * other). `deep`: its subfolders present on both sides are listed too.
@@ -90,12 +88,18 @@ type Visit = {
  * folder instead of an entry per item. Everything else is as two scan() calls would give it, or,
  * with a scope, as they would give it for the folders in the scope.
  */
-export async function scanPair(src: Storage, dst: Storage, roots: { src: Entry; dst: Entry }, options: PairScanOptions): Promise<[Tree, Tree]> {
+export async function scanPair(
+  src: Storage,
+  dst: Storage,
+  roots: { src: Entry; dst: Entry },
+  options: PairScanOptions,
+): Promise<[Tree, Tree]> {
   const sides = {
     src: new TreeBuilder(roots.src, options, options.rootFailed?.src),
     dst: new TreeBuilder(roots.dst, options, options.rootFailed?.dst),
   };
-  for (const on of ['src', 'dst'] as const) for (const [path, entry] of options.known?.[on] ?? []) sides[on].tree.entries.set(path, entry);
+  for (const on of ['src', 'dst'] as const)
+    for (const [path, entry] of options.known?.[on] ?? []) sides[on].tree.entries.set(path, entry);
   const first: Visit[] = options.scope
     ? [...options.scope].map(([dir, depth]) => ({ dir, on: 'both', deep: depth === 'deep' }))
     : [{ dir: '', on: 'both', deep: true, apart: true }];
@@ -130,15 +134,25 @@ export async function scanPair(src: Storage, dst: Storage, roots: { src: Entry; 
       const srcItems = s.value.entries();
       const dstItems = d.value.entries();
       const namesApart = itemwise && apart === true && !namesFoldTogether(srcItems) && !namesFoldTogether(dstItems);
-      const items = namesApart ? withoutEqualFiles(srcItems, dstItems, (name) => isTempName(name) || hidden.has(joinRel(dir, name))) : undefined;
+      const items = namesApart
+        ? withoutEqualFiles(srcItems, dstItems, (name) => isTempName(name) || hidden.has(joinRel(dir, name)))
+        : undefined;
       if (items) {
         sides.src.tree.equalItems += items.equal;
         sides.dst.tree.equalItems += items.equal;
       }
-      return pairUp(sides.src.add(dir, items?.src ?? srcItems), sides.dst.add(dir, items?.dst ?? dstItems), deep, namesApart);
+      return pairUp(
+        sides.src.add(dir, items?.src ?? srcItems),
+        sides.dst.add(dir, items?.dst ?? dstItems),
+        deep,
+        namesApart,
+      );
     }
     const subs: Visit[] = [];
-    for (const [on, r] of [['src', s], ['dst', d]] as const) {
+    for (const [on, r] of [
+      ['src', s],
+      ['dst', d],
+    ] as const) {
       if (r.status === 'rejected') sides[on].failed(dir, r.reason);
       else subs.push(...sides[on].add(dir, r.value.entries()).map((sub) => ({ dir: sub, on, deep: true })));
     }
@@ -149,7 +163,9 @@ export async function scanPair(src: Storage, dst: Storage, roots: { src: Entry; 
 
 /** Equal summaries mean equal items, unless one of them is our temp file (the next run's to remove). */
 function sameWhole(a: FolderListing, b: FolderListing): boolean {
-  return a.summary !== undefined && a.summary === b.summary && !a.namesInclude(TEMP_PREFIX) && !b.namesInclude(TEMP_PREFIX);
+  return (
+    a.summary !== undefined && a.summary === b.summary && !a.namesInclude(TEMP_PREFIX) && !b.namesInclude(TEMP_PREFIX)
+  );
 }
 
 /**
@@ -164,13 +180,26 @@ function sameWhole(a: FolderListing, b: FolderListing): boolean {
  * takes such names for one, the plan matches items by their folded paths, and a file left out
  * could no longer answer for its twin.
  */
-function withoutEqualFiles(src: Entry[], dst: Entry[], keep: (name: string) => boolean): { src: Entry[]; dst: Entry[]; equal: number } {
+function withoutEqualFiles(
+  src: Entry[],
+  dst: Entry[],
+  keep: (name: string) => boolean,
+): { src: Entry[]; dst: Entry[]; equal: number } {
   const byName = new Map<string, Entry>();
   for (const e of dst) byName.set(e.name, e);
   const same = new Set<string>();
   for (const e of src) {
     const o = byName.get(e.name);
-    if (o !== undefined && e.type === 'file' && o.type === 'file' && e.size === o.size && e.mtimeNs === o.mtimeNs && e.mode === o.mode && !keep(e.name)) same.add(e.name);
+    if (
+      o !== undefined &&
+      e.type === 'file' &&
+      o.type === 'file' &&
+      e.size === o.size &&
+      e.mtimeNs === o.mtimeNs &&
+      e.mode === o.mode &&
+      !keep(e.name)
+    )
+      same.add(e.name);
   }
   if (same.size === 0) return { src, dst, equal: 0 };
   return { src: src.filter((e) => !same.has(e.name)), dst: dst.filter((e) => !same.has(e.name)), equal: same.size };

@@ -38,7 +38,10 @@ export function mergeScopes(a: Scope | undefined, b: Scope): Scope {
   return bounded(folders, union(a.written, b.written));
 }
 
-function union(a: ReadonlySet<RelPath> | undefined, b: ReadonlySet<RelPath> | undefined): ReadonlySet<RelPath> | undefined {
+function union(
+  a: ReadonlySet<RelPath> | undefined,
+  b: ReadonlySet<RelPath> | undefined,
+): ReadonlySet<RelPath> | undefined {
   if (!a || a.size === 0) return b;
   if (!b || b.size === 0) return a;
   const out = new Set(a);

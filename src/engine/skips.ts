@@ -28,7 +28,9 @@ export function describeSkip(s: Skipped, dst: Pick<Capabilities, 'kind' | 'maxFi
     case 'name-reserved':
       return `${s.path}: a name Windows reserves (CON, PRN, AUX, NUL, COM1-9, LPT1-9), which ${drive} refuses; rename it to back it up here`;
     case 'name-too-long': {
-      const limit = dst.maxName ? ` (${dst.maxName.length} ${dst.maxName.unit === 'byte' ? 'bytes' : 'characters'})` : '';
+      const limit = dst.maxName
+        ? ` (${dst.maxName.length} ${dst.maxName.unit === 'byte' ? 'bytes' : 'characters'})`
+        : '';
       return `${s.path}: its name is longer than ${drive} allows${limit}`;
     }
   }

@@ -120,7 +120,11 @@ export async function sync(src: Storage, dst: Storage, options: SyncOptions): Pr
   // not back them up, and its exit status says so.
   const scanFailures: ItemError[] = [
     ...srcTree.errors.map((e) => ({ path: e.path, code: e.code, message: `${e.message} (source folder skipped)` })),
-    ...dstTree.errors.map((e) => ({ path: e.path, code: e.code, message: `${e.message} (destination folder left as it is)` })),
+    ...dstTree.errors.map((e) => ({
+      path: e.path,
+      code: e.code,
+      message: `${e.message} (destination folder left as it is)`,
+    })),
     ...plan.skipped.filter((s) => s.reason === 'type-conflict' || s.reason === 'holds-excluded').map(conflictError),
   ];
 
@@ -160,7 +164,13 @@ export async function sync(src: Storage, dst: Storage, options: SyncOptions): Pr
  * Both trees: listed side by side and compared folder by folder where both storages summarise
  * folders (scanPair), else each on its own.
  */
-async function scanBoth(src: Storage, dst: Storage, srcRoot: Entry, dstRoot: Entry | undefined, options: PairScanOptions): Promise<[Tree, Tree]> {
+async function scanBoth(
+  src: Storage,
+  dst: Storage,
+  srcRoot: Entry,
+  dstRoot: Entry | undefined,
+  options: PairScanOptions,
+): Promise<[Tree, Tree]> {
   if (dstRoot && src.listFolder && dst.listFolder) {
     return scanPair(src, dst, { src: srcRoot, dst: dstRoot }, { ...options, rootFailed: rootFailures(src, dst) });
   }
@@ -179,7 +189,13 @@ function rootFailures(src: Storage, dst: Storage): PairScanOptions['rootFailed']
  * instead (whose listing then shows the folder added, removed or changed in kind), with the
  * entries of every folder from the roots down to them.
  */
-async function scopeRoots(src: Storage, dst: Storage, folders: ReadonlyMap<RelPath, 'shallow' | 'deep'>, srcRoot: Entry, dstRoot: Entry) {
+async function scopeRoots(
+  src: Storage,
+  dst: Storage,
+  folders: ReadonlyMap<RelPath, 'shallow' | 'deep'>,
+  srcRoot: Entry,
+  dstRoot: Entry,
+) {
   const known = { src: new Map<RelPath, Entry>([['', srcRoot]]), dst: new Map<RelPath, Entry>([['', dstRoot]]) };
   const folderOn = async (storage: Storage, seen: Map<RelPath, Entry>, path: RelPath): Promise<boolean> => {
     if (seen.has(path)) return seen.get(path)!.type === 'dir';
@@ -226,7 +242,13 @@ async function scopeRoots(src: Storage, dst: Storage, folders: ReadonlyMap<RelPa
  * A source on a drive that stores names encoded (a backup being restored) is listed decoded; it is
  * never written to, so only what was measured before or its kind tells is taken.
  */
-async function measureAndSurvey(src: Storage, dst: Storage, srcRoot: Entry, found: Entry | undefined, options: SyncOptions): Promise<Survey> {
+async function measureAndSurvey(
+  src: Storage,
+  dst: Storage,
+  srcRoot: Entry,
+  found: Entry | undefined,
+  options: SyncOptions,
+): Promise<Survey> {
   let dstRoot = found;
   await src.measure?.({ probe: false });
   const probeNow = !dstRoot && !options.dryRun;
@@ -265,7 +287,13 @@ interface Survey {
  * Both sides listed and compared, the plan made and the guards checked: everything a run decides
  * before it writes. Throws RefusedError when a guard trips and the run is to be refused.
  */
-async function surveyRun(src: Storage, dst: Storage, srcRoot: Entry, dstRoot: Entry | undefined, options: SyncOptions): Promise<Survey> {
+async function surveyRun(
+  src: Storage,
+  dst: Storage,
+  srcRoot: Entry,
+  dstRoot: Entry | undefined,
+  options: SyncOptions,
+): Promise<Survey> {
   const exclude = excludeMatcher(options.exclude ?? []);
   // A versions folder inside the destination is left out on both sides: neither deleted there nor
   // filled from a source folder that happens to have the same path.
@@ -276,18 +304,37 @@ async function surveyRun(src: Storage, dst: Storage, srcRoot: Entry, dstRoot: En
     signal: options.signal,
     compareWhole: (options.exclude ?? []).length === 0 && !options.checksum,
   };
-  const scoped = options.scope && !options.scope.full && dstRoot ? await scopeRoots(src, dst, options.scope.folders, srcRoot, dstRoot) : undefined;
+  const scoped =
+    options.scope && !options.scope.full && dstRoot
+      ? await scopeRoots(src, dst, options.scope.folders, srcRoot, dstRoot)
+      : undefined;
   const [scanned, dstTree] = scoped
-    ? await scanPair(src, dst, { src: srcRoot, dst: dstRoot! }, { ...scanOptions, ...scoped, rootFailed: rootFailures(src, dst) })
+    ? await scanPair(
+        src,
+        dst,
+        { src: srcRoot, dst: dstRoot! },
+        { ...scanOptions, ...scoped, rootFailed: rootFailures(src, dst) },
+      )
     : await scanBoth(src, dst, srcRoot, dstRoot, scanOptions);
   const followed = options.links === 'copy' ? await followLinks(src, scanned, src.description, exclude) : undefined;
   const srcTree = followed?.tree ?? scanned;
 
   // A destination that keeps no times it is given is compared by size (and content, with --checksum).
-  const windowNs = { srcPrecisionNs: src.capabilities.mtimePrecisionNs, dstPrecisionNs: dst.capabilities.canSetModTime ? dst.capabilities.mtimePrecisionNs : TIMES_NOT_KEPT };
+  const windowNs = {
+    srcPrecisionNs: src.capabilities.mtimePrecisionNs,
+    dstPrecisionNs: dst.capabilities.canSetModTime ? dst.capabilities.mtimePrecisionNs : TIMES_NOT_KEPT,
+  };
   const window = modifyWindow(src.capabilities.mtimePrecisionNs, dst.capabilities.mtimePrecisionNs);
-  const toRead = options.mode === 'missing' ? [] : options.checksum ? sameSizeFiles(srcTree, dstTree) : rewrittenLookingSame(options.scope, srcTree, dstTree, window);
-  const contentDiffers = toRead.length > 0 ? await compareContents(src, dst, toRead, 4, options.signal, (p) => srcTree.entries.get(p)?.via ?? p) : undefined;
+  const toRead =
+    options.mode === 'missing'
+      ? []
+      : options.checksum
+        ? sameSizeFiles(srcTree, dstTree)
+        : rewrittenLookingSame(options.scope, srcTree, dstTree, window);
+  const contentDiffers =
+    toRead.length > 0
+      ? await compareContents(src, dst, toRead, 4, options.signal, (p) => srcTree.entries.get(p)?.via ?? p)
+      : undefined;
 
   const planOptions: PlanOptions = {
     mode: options.mode,
@@ -306,13 +353,17 @@ async function surveyRun(src: Storage, dst: Storage, srcRoot: Entry, dstRoot: En
   // if the moves were made, so nothing they carry is copied or deleted. Not with --checksum (what
   // was moved would go uncompared) nor --versions (what a run replaces is kept as it was, where it was).
   const movesAllowed = !options.checksum && !options.versions && dst.capabilities.atomicRename;
-  const moves = !movesAllowed ? [] : findMoves(plan, { src: srcTree, dst: dstTree }, modifyWindow(windowNs.srcPrecisionNs, windowNs.dstPrecisionNs));
+  const moves = !movesAllowed
+    ? []
+    : findMoves(plan, { src: srcTree, dst: dstTree }, modifyWindow(windowNs.srcPrecisionNs, windowNs.dstPrecisionNs));
   if (moves.length > 0) plan = makePlan(srcTree, afterMoves(dstTree, moves), { ...planOptions, moves });
   let refused: string | undefined;
   let deletionsHeld: string | undefined;
   let heldBecause: string | undefined;
   try {
-    const partial = scoped ? { destinationFiles: options.destinationFiles, deletedBefore: options.deletedBefore } : undefined;
+    const partial = scoped
+      ? { destinationFiles: options.destinationFiles, deletedBefore: options.deletedBefore }
+      : undefined;
     checkGuards(plan, srcTree, dstTree, options, src.description, dst.description, partial);
   } catch (err) {
     if (!(err instanceof RefusedError)) throw err;
@@ -321,8 +372,7 @@ async function surveyRun(src: Storage, dst: Storage, srcRoot: Entry, dstRoot: En
     else if (options.guardTripped === 'hold') {
       deletionsHeld = err.message;
       heldBecause = err instanceof GuardError ? err.fact : err.message;
-    }
-    else throw err;
+    } else throw err;
   }
 
   return { srcTree, dstTree, plan, refused, deletionsHeld, heldBecause };
@@ -344,13 +394,20 @@ function sameCapabilities(a: Capabilities, b: Capabilities): boolean {
   return text(a) === text(b);
 }
 
-const AS_POSIX: Partial<Capabilities> = { names: NO_RULES, maxName: { length: 255, unit: 'byte' }, normalizesNames: false, reservedNames: false };
+const AS_POSIX: Partial<Capabilities> = {
+  names: NO_RULES,
+  maxName: { length: 255, unit: 'byte' },
+  normalizesNames: false,
+  reservedNames: false,
+};
 
 async function makeRoot(dst: Storage, srcRoot: Entry): Promise<void> {
   try {
     await dst.mkdir('', { mode: srcRoot.mode });
   } catch (err) {
-    throw new Error(`Destination \`${dst.description}\` cannot be created: ${err instanceof Error ? err.message : String(err)}.`);
+    throw new Error(
+      `Destination \`${dst.description}\` cannot be created: ${err instanceof Error ? err.message : String(err)}.`,
+    );
   }
 }
 
@@ -371,17 +428,24 @@ async function rootEntry(storage: Storage, role: string, mayBeMissing = false): 
 /** Turns a failure to read a root into a refusal that says what to do; anything else passes. */
 function rootProblem(err: unknown, storage: Storage, role: string): never {
   if (isStorageError(err, ErrorCode.NOT_FOUND)) throw new RefusedError(rootMessages.missing(role, storage.description));
-  if (isStorageError(err, ErrorCode.PERMISSION)) throw new RefusedError(rootMessages.unreadable(role, storage.description));
+  if (isStorageError(err, ErrorCode.PERMISSION))
+    throw new RefusedError(rootMessages.unreadable(role, storage.description));
   throw err;
 }
 
 const CONFLICT_TEXT = {
-  'type-conflict': 'the destination holds another kind of item here (file, folder or link) and this mode never replaces one; move or delete it, or use mirror mode',
-  'holds-excluded': 'the destination folder here holds excluded items, so it is not replaced by the source item; move them, then run again',
+  'type-conflict':
+    'the destination holds another kind of item here (file, folder or link) and this mode never replaces one; move or delete it, or use mirror mode',
+  'holds-excluded':
+    'the destination folder here holds excluded items, so it is not replaced by the source item; move them, then run again',
 } as const;
 
 function conflictError(s: Skipped): ItemError {
-  return { path: s.path, code: 'CONFLICT', message: `${s.path}: ${CONFLICT_TEXT[s.reason as keyof typeof CONFLICT_TEXT]}` };
+  return {
+    path: s.path,
+    code: 'CONFLICT',
+    message: `${s.path}: ${CONFLICT_TEXT[s.reason as keyof typeof CONFLICT_TEXT]}`,
+  };
 }
 
 /**
@@ -422,7 +486,14 @@ function rewrittenLookingSame(scope: Scope | undefined, src: Tree, dst: Tree, wi
   for (const path of scope.written) {
     const s = src.entries.get(path);
     const d = dst.entries.get(path);
-    if (s?.type === 'file' && d?.type === 'file' && s.size === d.size && s.mtimeNs !== d.mtimeNs && sameTime(s.mtimeNs, d.mtimeNs, windowNs)) out.push(path);
+    if (
+      s?.type === 'file' &&
+      d?.type === 'file' &&
+      s.size === d.size &&
+      s.mtimeNs !== d.mtimeNs &&
+      sameTime(s.mtimeNs, d.mtimeNs, windowNs)
+    )
+      out.push(path);
   }
   return out;
 }
@@ -448,5 +519,14 @@ function dryCounts(plan: Plan): Omit<ExecuteResult, 'failed' | 'errors'> {
   for (const a of [...plan.mkdirs, ...plan.transfers]) {
     if (a.op === 'mkdir' || a.op === 'copy') deleted += a.replace.filter((r) => r.path !== a.path).length;
   }
-  return { copied, moved: plan.moves.length, updated, deleted, metadata, vanished: 0, bytes: plan.bytes, deletesHeld: 0 };
+  return {
+    copied,
+    moved: plan.moves.length,
+    updated,
+    deleted,
+    metadata,
+    vanished: 0,
+    bytes: plan.bytes,
+    deletesHeld: 0,
+  };
 }

@@ -9,7 +9,12 @@ import type { CheckArgs, ControlCommand } from './control.js';
 
 const NONE = { type: 'object', additionalProperties: false, properties: {} } as const;
 const NAME_OR_ID = { type: 'string', minLength: 1 } as const;
-const ONE_PAIR = { type: 'object', additionalProperties: false, required: ['pair'], properties: { pair: NAME_OR_ID } } as const;
+const ONE_PAIR = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['pair'],
+  properties: { pair: NAME_OR_ID },
+} as const;
 /** One pair (`pair`), or all of them (`all: true`): one property, never both. */
 const PAIRS_CHOSEN = {
   type: 'object',
@@ -21,21 +26,40 @@ const PAIRS_CHOSEN = {
 
 // A new pair gets its id, and its destination's volume, from the service.
 const { id: _id, destinationVolume: _volume, ...newPairFields } = PAIR_SCHEMA.properties;
-const NEW_PAIR = { ...PAIR_SCHEMA, required: PAIR_SCHEMA.required.filter((k) => k !== 'id'), properties: newPairFields };
+const NEW_PAIR = {
+  ...PAIR_SCHEMA,
+  required: PAIR_SCHEMA.required.filter((k) => k !== 'id'),
+  properties: newPairFields,
+};
 const { mode, exclude, rescanIntervalMs, notify, checksum } = PAIR_SCHEMA.properties;
-const PAIR_CHANGE = { type: 'object', additionalProperties: false, minProperties: 1, properties: { mode, exclude, rescanIntervalMs, notify, checksum } } as const;
+const PAIR_CHANGE = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  properties: { mode, exclude, rescanIntervalMs, notify, checksum },
+} as const;
 
 const SCHEMAS: Record<ControlCommand, object> = {
   status: NONE,
   list: NONE,
   add: { type: 'object', additionalProperties: false, required: ['add'], properties: { add: NEW_PAIR } },
-  set: { type: 'object', additionalProperties: false, required: ['pair', 'change'], properties: { pair: NAME_OR_ID, change: PAIR_CHANGE } },
+  set: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['pair', 'change'],
+    properties: { pair: NAME_OR_ID, change: PAIR_CHANGE },
+  },
   remove: ONE_PAIR,
   pause: PAIRS_CHOSEN,
   resume: PAIRS_CHOSEN,
   resync: PAIRS_CHOSEN,
   held: ONE_PAIR,
-  'apply-deletions': { type: 'object', additionalProperties: false, required: ['pair', 'token'], properties: { pair: NAME_OR_ID, token: { type: 'string', minLength: 1 } } },
+  'apply-deletions': {
+    type: 'object',
+    additionalProperties: false,
+    required: ['pair', 'token'],
+    properties: { pair: NAME_OR_ID, token: { type: 'string', minLength: 1 } },
+  },
   restore: ONE_PAIR,
   settings: {
     type: 'object',
@@ -52,7 +76,10 @@ export const checkArgs: CheckArgs = (command, args) => {
   ajv ??= new Ajv({ allErrors: false });
   compiled ??= new Map(Object.entries(SCHEMAS).map(([name, schema]) => [name, ajv!.compile(schema)]));
   const valid = compiled.get(command);
-  if (!valid) throw new RefusedError(`SyncTray does not know the request "${command}" (it knows ${[...compiled.keys()].join(', ')}).`);
+  if (!valid)
+    throw new RefusedError(
+      `SyncTray does not know the request "${command}" (it knows ${[...compiled.keys()].join(', ')}).`,
+    );
   if (!valid(args)) {
     const why = ajv.errorsText(valid.errors, { dataVar: 'args' });
     throw new RefusedError(`SyncTray refused the request "${command}": ${why}. Nothing was done.`);

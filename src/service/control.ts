@@ -44,7 +44,10 @@ export type ControlHandlers = { [C in ControlCommand]: (args: ArgsOf<C>) => Prom
  * Turns a request line's command and args, as another process sent them, into a request, or
  * refuses them saying what is wrong (control-args.ts checks them against a schema).
  */
-export type CheckArgs = (command: string, args: unknown) => { [C in ControlCommand]: { command: C; args: ArgsOf<C> } }[ControlCommand];
+export type CheckArgs = (
+  command: string,
+  args: unknown,
+) => { [C in ControlCommand]: { command: C; args: ArgsOf<C> } }[ControlCommand];
 
 /** One JSON object a line each way. */
 interface ControlRequest {
@@ -52,7 +55,10 @@ interface ControlRequest {
   command: string;
   args: unknown;
 }
-type ControlReply = { version: number } & ({ ok: true; result: unknown } | { ok: false; refused: boolean; message: string });
+type ControlReply = { version: number } & (
+  | { ok: true; result: unknown }
+  | { ok: false; refused: boolean; message: string }
+);
 
 /** A request line longer than this is refused: a pair's args are a few kilobytes. */
 export const MAX_REQUEST_CHARS = 1 << 20;
@@ -70,7 +76,8 @@ const MAX_SOCKET_PATH = 100;
 export function socketPath(stateDir: string): string {
   // Windows has named pipes instead; a pipe's default access lets only its creator (and the
   // system's administrators) write to it, so others cannot send commands.
-  if (process.platform === 'win32') return `\\\\.\\pipe\\synctray-${createHash('sha256').update(stateDir.toLowerCase()).digest('hex').slice(0, 16)}`;
+  if (process.platform === 'win32')
+    return `\\\\.\\pipe\\synctray-${createHash('sha256').update(stateDir.toLowerCase()).digest('hex').slice(0, 16)}`;
   const preferred = path.join(stateDir, 'control.sock');
   if (Buffer.byteLength(preferred) <= MAX_SOCKET_PATH) return preferred;
   const dir = path.join(os.tmpdir(), `synctray-${process.getuid?.() ?? 'user'}`);
@@ -83,7 +90,9 @@ export function privateFolder(dir: string): void {
   const st = fs.lstatSync(dir);
   const uid = process.getuid?.();
   if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o077) !== 0) {
-    throw new RefusedError(`The folder \`${dir}\` must belong to you alone (mode 0700): other users could reach SyncTray's control socket in it. Fix its owner and mode, or choose another --config-dir.`);
+    throw new RefusedError(
+      `The folder \`${dir}\` must belong to you alone (mode 0700): other users could reach SyncTray's control socket in it. Fix its owner and mode, or choose another --config-dir.`,
+    );
   }
 }
 
@@ -98,7 +107,10 @@ export function announce(configDir: string, socket: string | undefined): void {
 
 function announced(configDir: string): { socket: string; pid?: number } | undefined {
   try {
-    const { socket, pid } = JSON.parse(fs.readFileSync(path.join(configDir, SERVICE_FILE), 'utf8')) as { socket?: unknown; pid?: unknown };
+    const { socket, pid } = JSON.parse(fs.readFileSync(path.join(configDir, SERVICE_FILE), 'utf8')) as {
+      socket?: unknown;
+      pid?: unknown;
+    };
     return typeof socket === 'string' ? { socket, ...(typeof pid === 'number' ? { pid } : {}) } : undefined;
   } catch {
     return undefined;
@@ -111,7 +123,11 @@ function announced(configDir: string): { socket: string; pid?: number } | undefi
  * Every request is checked before it is handled: its protocol version, its command and, by
  * `checkArgs`, its args, which come from another process.
  */
-export async function serveControl(stateDir: string, handlers: ControlHandlers, checkArgs: CheckArgs): Promise<{ socket: string; close(): Promise<void> }> {
+export async function serveControl(
+  stateDir: string,
+  handlers: ControlHandlers,
+  checkArgs: CheckArgs,
+): Promise<{ socket: string; close(): Promise<void> }> {
   const file = socketPath(stateDir);
   const pipe = process.platform === 'win32';
   if (!pipe) {
@@ -137,7 +153,10 @@ export async function serveControl(stateDir: string, handlers: ControlHandlers, 
       }
       if (buffer.length > MAX_REQUEST_CHARS) {
         buffer = '';
-        reply(socket, refusal(`A request to SyncTray is longer than ${MAX_REQUEST_CHARS} characters; nothing was done.`));
+        reply(
+          socket,
+          refusal(`A request to SyncTray is longer than ${MAX_REQUEST_CHARS} characters; nothing was done.`),
+        );
         socket.end();
       }
     });
@@ -177,7 +196,8 @@ async function answer(line: string, handlers: ControlHandlers, checkArgs: CheckA
   } catch {
     return refusal('A request to SyncTray is not JSON; nothing was done.');
   }
-  if (typeof req !== 'object' || req === null) return refusal('A request to SyncTray is not a JSON object; nothing was done.');
+  if (typeof req !== 'object' || req === null)
+    return refusal('A request to SyncTray is not a JSON object; nothing was done.');
   if (req.version !== PROTOCOL_VERSION) return refusal(versionMismatch(req.version));
   try {
     const checked = checkArgs(String(req.command), req.args ?? {});
@@ -186,7 +206,12 @@ async function answer(line: string, handlers: ControlHandlers, checkArgs: CheckA
     const handle = handlers[checked.command] as (args: typeof checked.args) => Promise<unknown> | unknown;
     return { version: PROTOCOL_VERSION, ok: true, result: await handle(checked.args) };
   } catch (err) {
-    return { version: PROTOCOL_VERSION, ok: false, refused: err instanceof RefusedError, message: err instanceof Error ? err.message : String(err) };
+    return {
+      version: PROTOCOL_VERSION,
+      ok: false,
+      refused: err instanceof RefusedError,
+      message: err instanceof Error ? err.message : String(err),
+    };
   }
 }
 
@@ -208,7 +233,12 @@ function versionMismatch(theirs: unknown): string {
  * anything else as a ServiceError; a reply of another protocol version as a RefusedError saying
  * which side to restart.
  */
-export async function askService<C extends ControlCommand>(configDir: string, command: C, args: ArgsOf<C>, timeoutMs = 30_000): Promise<{ result: ResultOf<C> } | undefined> {
+export async function askService<C extends ControlCommand>(
+  configDir: string,
+  command: C,
+  args: ArgsOf<C>,
+  timeoutMs = 30_000,
+): Promise<{ result: ResultOf<C> } | undefined> {
   const service = announced(configDir);
   if (service === undefined || (process.platform !== 'win32' && !fs.existsSync(service.socket))) return undefined;
   const running = `the running SyncTray${service.pid !== undefined ? ` (pid ${service.pid})` : ''}`;
@@ -225,7 +255,13 @@ export async function askService<C extends ControlCommand>(configDir: string, co
     };
     const timer = setTimeout(() => {
       socket.destroy();
-      settle(() => reject(new ServiceError(`SyncTray did not answer within ${Math.round(timeoutMs / 1000)} s; see its log ('synctray log').`)));
+      settle(() =>
+        reject(
+          new ServiceError(
+            `SyncTray did not answer within ${Math.round(timeoutMs / 1000)} s; see its log ('synctray log').`,
+          ),
+        ),
+      );
     }, timeoutMs);
     socket.setEncoding('utf8');
     socket.on('connect', () => {
@@ -247,11 +283,16 @@ export async function askService<C extends ControlCommand>(configDir: string, co
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       // A socket file left by an instance that crashed: nobody is running.
-      settle(() => (!connected && (err.code === 'ECONNREFUSED' || err.code === 'ENOENT') ? resolve(undefined) : reject(new ServiceError(`SyncTray could not be asked: ${err.message}.`))));
+      settle(() =>
+        !connected && (err.code === 'ECONNREFUSED' || err.code === 'ENOENT')
+          ? resolve(undefined)
+          : reject(new ServiceError(`SyncTray could not be asked: ${err.message}.`)),
+      );
     });
     socket.on('close', () => {
       // The service stopped before it answered.
-      if (connected) settle(() => reject(new RefusedError('SyncTray stopped before it answered; run the command again.')));
+      if (connected)
+        settle(() => reject(new RefusedError('SyncTray stopped before it answered; run the command again.')));
     });
   });
 }
@@ -262,10 +303,14 @@ function readReply(line: string, running: string): ControlReply | Error {
   try {
     reply = JSON.parse(line) as Partial<ControlReply>;
   } catch {
-    return new ServiceError(`${capitalized(running)} answered with something that is not JSON (${JSON.stringify(line.slice(0, 80))}); see its log ('synctray log').`);
+    return new ServiceError(
+      `${capitalized(running)} answered with something that is not JSON (${JSON.stringify(line.slice(0, 80))}); see its log ('synctray log').`,
+    );
   }
   if (typeof reply !== 'object' || reply === null || typeof reply.ok !== 'boolean') {
-    return new ServiceError(`${capitalized(running)} answered with something that is not a reply (${JSON.stringify(line.slice(0, 80))}).`);
+    return new ServiceError(
+      `${capitalized(running)} answered with something that is not a reply (${JSON.stringify(line.slice(0, 80))}).`,
+    );
   }
   // A refusal of our version says itself which side to restart.
   if (reply.version !== PROTOCOL_VERSION && (reply.ok || reply.version === undefined)) {

@@ -67,7 +67,10 @@ const capital = (s: string) => `${s[0]!.toUpperCase()}${s.slice(1)}`;
  * - a marked pair writes only where its volume is (when it can be told) and its marker is;
  * - its volume mounted elsewhere with its marker at the same place inside: follow it there.
  */
-export function judgeDestination(pair: Pick<Pair, 'id' | 'name' | 'destination' | 'destinationVolume'>, sight: DestinationSight): DestinationVerdict {
+export function judgeDestination(
+  pair: Pick<Pair, 'id' | 'name' | 'destination' | 'destinationVolume'>,
+  sight: DestinationSight,
+): DestinationVerdict {
   const { here } = sight;
   const remembered = pair.destinationVolume;
   const marker = markedBy(here.marker, pair.id);
@@ -104,8 +107,15 @@ export function judgeDestination(pair: Pick<Pair, 'id' | 'name' | 'destination' 
   }
 
   if (same === false) {
-    const found = sight.elsewhere.find((e) => e.path !== pair.destination && e.look.exists && markedBy(e.look.marker, pair.id) === 'ours');
-    if (found) return { kind: 'moved', to: found.path, reason: `${capital(drive)} is now mounted at ${found.volume.mountPoint}: the pair follows it to ${found.path}.` };
+    const found = sight.elsewhere.find(
+      (e) => e.path !== pair.destination && e.look.exists && markedBy(e.look.marker, pair.id) === 'ours',
+    );
+    if (found)
+      return {
+        kind: 'moved',
+        to: found.path,
+        reason: `${capital(drive)} is now mounted at ${found.volume.mountPoint}: the pair follows it to ${found.path}.`,
+      };
     if (here.exists && marker === 'ours') {
       const seen = here.volume?.label ?? here.volume?.uuid ?? here.volume?.mountPoint;
       return {
@@ -121,14 +131,30 @@ export function judgeDestination(pair: Pick<Pair, 'id' | 'name' | 'destination' 
   if (marker === 'unreadable') return unreadable();
   if (!here.exists) {
     if (same === true) {
-      return { kind: 'wait', why: 'gone', reason: `${pair.destination} is gone from ${drive} (renamed or deleted?), so nothing is written. To back up there again, ${resync}.`, confirmable: true };
+      return {
+        kind: 'wait',
+        why: 'gone',
+        reason: `${pair.destination} is gone from ${drive} (renamed or deleted?), so nothing is written. To back up there again, ${resync}.`,
+        confirmable: true,
+      };
     }
-    return { kind: 'wait', why: 'not-connected', reason: `${pair.destination} is gone (drive unplugged, folder renamed or deleted?); nothing is written until it is back.`, confirmable: false };
+    return {
+      kind: 'wait',
+      why: 'not-connected',
+      reason: `${pair.destination} is gone (drive unplugged, folder renamed or deleted?); nothing is written until it is back.`,
+      confirmable: false,
+    };
   }
   if (marker === 'other') return otherPair();
   if (marker === 'ours') {
     // A volume first seen without a name (blkid could not read it) is named now that it can be.
-    return { kind: 'ready', adopt: same === undefined && here.volume !== undefined && (here.volume.uuid !== undefined || here.volume.label !== undefined) };
+    return {
+      kind: 'ready',
+      adopt:
+        same === undefined &&
+        here.volume !== undefined &&
+        (here.volume.uuid !== undefined || here.volume.label !== undefined),
+    };
   }
   // No marker. On the remembered volume, the folder is the right one and only the user can say
   // whether its content is; where the volume cannot be told, an empty folder is what an unmounted
@@ -166,7 +192,10 @@ function quoteArg(s: string): string {
 }
 
 /** Reads what judgeDestination needs: the folder, its volume, and (only when needed) the volume's other mounts. */
-export async function lookAtDestination(probe: DestinationProbe, pair: Pick<Pair, 'id' | 'destination' | 'destinationVolume'>): Promise<DestinationSight> {
+export async function lookAtDestination(
+  probe: DestinationProbe,
+  pair: Pick<Pair, 'id' | 'destination' | 'destinationVolume'>,
+): Promise<DestinationSight> {
   // The folder and its volume as one sight: a drive unmounted between the two would show its marker
   // on another volume (the disk below it), which asks the user for what needs no one. The volume is
   // read before and after the folder, and the pair looks again while they differ.
@@ -182,7 +211,13 @@ export async function lookAtDestination(probe: DestinationProbe, pair: Pick<Pair
   const remembered = pair.destinationVolume;
   const elsewhere: DestinationSight['elsewhere'] = [];
   // Another mount of the volume matters only when the path no longer leads to it.
-  if (remembered?.pathInVolume !== undefined && !remembered.unmarked && probe.volumes && volume && onVolume(remembered, volume) === false) {
+  if (
+    remembered?.pathInVolume !== undefined &&
+    !remembered.unmarked &&
+    probe.volumes &&
+    volume &&
+    onVolume(remembered, volume) === false
+  ) {
     for (const mount of await probe.volumes.find(remembered)) {
       const at = placeIn(mount, remembered.pathInVolume);
       if (at !== undefined) elsewhere.push({ path: at, look: await probe.look(at), volume: mount });
@@ -192,7 +227,9 @@ export async function lookAtDestination(probe: DestinationProbe, pair: Pick<Pair
 }
 
 function sameMount(a: VolumeInfo | undefined, b: VolumeInfo | undefined): boolean {
-  return a === undefined || b === undefined ? a === b : a.mountId === b.mountId && a.device === b.device && a.mountPoint === b.mountPoint;
+  return a === undefined || b === undefined
+    ? a === b
+    : a.mountId === b.mountId && a.device === b.device && a.mountPoint === b.mountPoint;
 }
 
 /** Where `inVolume` is reached through a mount whose root (inside the volume) is `mount.pathInVolume`. */
@@ -217,7 +254,10 @@ export function rememberVolume(volume: VolumeInfo | undefined): DestinationVolum
  * the volume to remember. Used when a pair is added with an existing destination, after a pair's
  * first sync that went through, and when the user confirms the place with a resync.
  */
-export async function markDestination(probe: DestinationProbe, pair: Pick<Pair, 'id' | 'name' | 'destination'>): Promise<DestinationVolume> {
+export async function markDestination(
+  probe: DestinationProbe,
+  pair: Pick<Pair, 'id' | 'name' | 'destination'>,
+): Promise<DestinationVolume> {
   await probe.mark(pair.destination, { pairId: pair.id, pairName: pair.name });
   return rememberVolume(await probe.volumes?.at(pair.destination));
 }

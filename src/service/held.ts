@@ -27,11 +27,19 @@ export class HeldChangedError extends RefusedError {}
 const SAMPLE = 10;
 
 /** A dry run of a full step: the files it would delete, nothing written. */
-export async function previewHeld(src: Storage, dst: Storage, options: SyncOptions, reason: string): Promise<{ held: HeldDeletions; files: Set<RelPath> }> {
+export async function previewHeld(
+  src: Storage,
+  dst: Storage,
+  options: SyncOptions,
+  reason: string,
+): Promise<{ held: HeldDeletions; files: Set<RelPath> }> {
   const { plan, destinationFilesBefore } = await sync(src, dst, { ...options, dryRun: true });
   const files = doomedFiles(plan).sort();
   const token = createHash('sha256').update(files.join('\0')).digest('hex').slice(0, 12);
-  return { held: { count: files.length, of: destinationFilesBefore, sample: files.slice(0, SAMPLE), reason, token }, files: new Set(files) };
+  return {
+    held: { count: files.length, of: destinationFilesBefore, sample: files.slice(0, SAMPLE), reason, token },
+    files: new Set(files),
+  };
 }
 
 /** Dialogs do not wrap their text: lines are kept to this many characters. */

@@ -68,7 +68,14 @@ export class ServiceHost {
       const service = new Service(store, {
         ...deps,
         ...(watchMounts && {
-          watchMounts: (onChange) => watchMounts(onChange, (why) => say({ event: 'mounts', message: why }, `Mounted drives: ${why}; the mount table is read every 3 s instead.`, 'info')),
+          watchMounts: (onChange) =>
+            watchMounts(onChange, (why) =>
+              say(
+                { event: 'mounts', message: why },
+                `Mounted drives: ${why}; the mount table is read every 3 s instead.`,
+                'info',
+              ),
+            ),
         }),
       });
       const notify = notifications(
@@ -79,7 +86,11 @@ export class ServiceHost {
       for (const p of problems) notify.add({ kind: 'config', message: keptText(p) });
       const shown = new Map<string, string>();
       service.on('event', (e) => report(e, say, notify, shown));
-      control = await serveControl(where.state, handlers(() => host!), checkArgs);
+      control = await serveControl(
+        where.state,
+        handlers(() => host!),
+        checkArgs,
+      );
       const served = control;
       host = new ServiceHost(service, store, log, initial, async () => {
         // The pairs stop first (a request under way still gets its answer), then the socket closes.
@@ -89,7 +100,11 @@ export class ServiceHost {
         giveUp();
       });
       announce(where.config, control.socket);
-      say({ event: 'running', pid: process.pid, pairs: store.pairs().length }, `SyncTray is running (pid ${process.pid}) with ${store.pairs().length} pairs.`, 'info');
+      say(
+        { event: 'running', pid: process.pid, pairs: store.pairs().length },
+        `SyncTray is running (pid ${process.pid}) with ${store.pairs().length} pairs.`,
+        'info',
+      );
       service.start();
       return host;
     } catch (err) {
@@ -120,9 +135,17 @@ export class ServiceHost {
 export function checkSettings(change: Record<string, unknown>): void {
   for (const [key, value] of Object.entries(change)) {
     const allowed: readonly unknown[] | undefined =
-      key === 'notifications' ? NOTIFY_LEVELS : key === 'logLevel' ? LOG_LEVELS : key === 'autostart' ? [true, false] : undefined;
-    if (!allowed) throw new RefusedError(`There is no setting "${key}" (settings: notifications, logLevel, autostart).`);
-    if (!allowed.includes(value)) throw new RefusedError(`The setting ${key} must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)}).`);
+      key === 'notifications'
+        ? NOTIFY_LEVELS
+        : key === 'logLevel'
+          ? LOG_LEVELS
+          : key === 'autostart'
+            ? [true, false]
+            : undefined;
+    if (!allowed)
+      throw new RefusedError(`There is no setting "${key}" (settings: notifications, logLevel, autostart).`);
+    if (!allowed.includes(value))
+      throw new RefusedError(`The setting ${key} must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)}).`);
   }
 }
 
@@ -138,29 +161,60 @@ function report(e: ServiceEvent, say: HostOutput, notify: Notifications, lastSho
     if (e.pair.phone && e.copied > 0) {
       const text = phoneSyncedText(e.pair, e.pair.phone, e.copied, e.bytes);
       notify.add({ pairId: e.pair.id, pairName: e.pair.name, kind: 'phone-synced', message: text });
-      say({ event: 'phone-synced', pair: e.pair.name, files: e.copied, bytes: e.bytes }, `${e.pair.name}: ${text}`, 'info');
+      say(
+        { event: 'phone-synced', pair: e.pair.name, files: e.copied, bytes: e.bytes },
+        `${e.pair.name}: ${text}`,
+        'info',
+      );
     }
     // A backup drive plugged back in: what it got is worth telling, as for a phone.
     if (e.connected !== undefined) {
       notify.add({ pairId: e.pair.id, pairName: e.pair.name, kind: 'drive-connected', message: e.connected });
-      say({ event: 'drive-connected', pair: e.pair.name, files: e.copied, bytes: e.bytes, message: e.connected }, `${e.pair.name}: ${e.connected}`, 'info');
+      say(
+        { event: 'drive-connected', pair: e.pair.name, files: e.copied, bytes: e.bytes, message: e.connected },
+        `${e.pair.name}: ${e.connected}`,
+        'info',
+      );
     }
     // A long first sync is worth saying when it is over.
-    if (e.first && e.clean && e.durationMs > LONG_SYNC_MS) notify.add({ pairId: e.pair.id, pairName: e.pair.name, kind: 'synced', message: `The first sync of ${e.pair.name} is complete.` });
+    if (e.first && e.clean && e.durationMs > LONG_SYNC_MS)
+      notify.add({
+        pairId: e.pair.id,
+        pairName: e.pair.name,
+        kind: 'synced',
+        message: `The first sync of ${e.pair.name} is complete.`,
+      });
     return;
   }
   if (e.type === 'problem') {
     notify.add({ pairId: e.pair.id, pairName: e.pair.name, kind: e.kind, message: e.message });
-    return say({ event: 'problem', pair: e.pair.name, kind: e.kind, message: e.message }, `${e.pair.name}: ${e.message}`, 'warn');
+    return say(
+      { event: 'problem', pair: e.pair.name, kind: e.kind, message: e.message },
+      `${e.pair.name}: ${e.message}`,
+      'warn',
+    );
   }
   if (e.type === 'followed') {
-    return say({ event: 'followed', pair: e.pair.name, from: e.from, to: e.to, message: e.message }, `${e.pair.name}: ${e.message}`, 'info');
+    return say(
+      { event: 'followed', pair: e.pair.name, from: e.from, to: e.to, message: e.message },
+      `${e.pair.name}: ${e.message}`,
+      'info',
+    );
   }
   const changed = lastShown.get(e.status.id) !== e.status.state;
   lastShown.set(e.status.id, e.status.state);
   // Every status change goes to --json (progress included); people and the log get state changes.
-  const why = e.status.state === 'error' ? e.status.lastError : e.status.state === 'waiting-for-destination' ? e.status.reason : undefined;
-  say({ event: 'status', ...e.status }, changed ? `${e.status.name}: ${e.status.state}${why ? ` (${why})` : ''}` : '', 'info');
+  const why =
+    e.status.state === 'error'
+      ? e.status.lastError
+      : e.status.state === 'waiting-for-destination'
+        ? e.status.reason
+        : undefined;
+  say(
+    { event: 'status', ...e.status },
+    changed ? `${e.status.name}: ${e.status.state}${why ? ` (${why})` : ''}` : '',
+    'info',
+  );
 }
 
 /** A pair's own notification level, read from the config each time. */
@@ -175,7 +229,12 @@ function pairNotifyLevel(store: ConfigStore, pairId: string): NotifyLevel {
 /** What the service does for `synctray pair …`, `status` and `settings` in another process. */
 function handlers(current: () => ServiceHost): ControlHandlers {
   const each = async (chosen: PairsChosen, act: (nameOrId: string) => Promise<PairStatus>) => {
-    const names = 'all' in chosen ? current().store.pairs().map((p) => p.id) : [chosen.pair];
+    const names =
+      'all' in chosen
+        ? current()
+            .store.pairs()
+            .map((p) => p.id)
+        : [chosen.pair];
     const out = [];
     for (const n of names) out.push(await act(n));
     return out;

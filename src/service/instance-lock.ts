@@ -16,7 +16,9 @@ export class InstanceLock {
     const owner = tryPidLock(file, isSyncTray);
     if (owner === undefined) return new InstanceLock(file);
     if (isSyncTray(owner)) {
-      throw new RefusedError(`SyncTray is already running (pid ${owner}) for this config; stop it first, or use it ('synctray status').`);
+      throw new RefusedError(
+        `SyncTray is already running (pid ${owner}) for this config; stop it first, or use it ('synctray status').`,
+      );
     }
     throw new RefusedError(`Could not take the lock ${file}: another SyncTray keeps starting. Try again.`);
   }

@@ -29,7 +29,11 @@ export class RotatingLog {
     try {
       if ((fs.statSync(this.file, { throwIfNoEntry: false })?.size ?? 0) + line.length > this.maxBytes) this.rotate();
       // Never through a symlink: one planted in the log folder would have us write into another file.
-      const fd = fs.openSync(this.file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
+      const fd = fs.openSync(
+        this.file,
+        fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW,
+        0o600,
+      );
       try {
         fs.writeSync(fd, line);
       } finally {

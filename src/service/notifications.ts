@@ -5,7 +5,17 @@ export interface Happening {
   /** The pair it is about; absent for the app itself (a config set aside). */
   pairId?: string;
   pairName?: string;
-  kind: 'failed' | 'stopped' | 'source-missing' | 'destination-missing' | 'held' | 'unstorable' | 'config' | 'synced' | 'phone-synced' | 'drive-connected';
+  kind:
+    | 'failed'
+    | 'stopped'
+    | 'source-missing'
+    | 'destination-missing'
+    | 'held'
+    | 'unstorable'
+    | 'config'
+    | 'synced'
+    | 'phone-synced'
+    | 'drive-connected';
   message: string;
 }
 
@@ -25,4 +35,8 @@ export interface Notifications {
  * Makes the notifications of one host: `level` is the app's setting, `pairLevel` a pair's own, and
  * `onUnavailable` is told once when the desktop has no way to show them.
  */
-export type OpenNotifications = (level: () => NotifyLevel, pairLevel: (pairId: string) => NotifyLevel, onUnavailable: (why: string) => void) => Notifications;
+export type OpenNotifications = (
+  level: () => NotifyLevel,
+  pairLevel: (pairId: string) => NotifyLevel,
+  onUnavailable: (why: string) => void,
+) => Notifications;

@@ -11,7 +11,15 @@ import { isAdbLocation } from '../storage/adb/endpoint.js';
 import { VolumeGuard } from '../storage/local/volume-guard.js';
 import type { Storage } from '../storage/storage.js';
 import type { DestinationGate, DestinationReadiness } from '../watch/watch-pair.js';
-import { driveName, judgeDestination, lookAtDestination, markDestination, rememberVolume, type DestinationProbe, type DestinationVerdict } from './destination-check.js';
+import {
+  driveName,
+  judgeDestination,
+  lookAtDestination,
+  markDestination,
+  rememberVolume,
+  type DestinationProbe,
+  type DestinationVerdict,
+} from './destination-check.js';
 
 export interface PairDestinationDeps {
   probe: DestinationProbe;
@@ -57,7 +65,8 @@ export class PairDestination implements DestinationGate {
         this.unmarked = verdict.adopt;
         return { ready: true };
       }
-      if (attempt === 3) return { ready: false, reason: `${driveName(this.pair)} changed while it was being looked at; looking again` };
+      if (attempt === 3)
+        return { ready: false, reason: `${driveName(this.pair)} changed while it was being looked at; looking again` };
     }
     // Whatever a step cut short by the drive's going left on the other disk, once it is all done.
     this.guard.removeMisplaced();
@@ -70,7 +79,9 @@ export class PairDestination implements DestinationGate {
     try {
       await this.mark();
     } catch (err) {
-      this.deps.onMarkFailed(`The backup folder ${this.pair.destination} could not be marked as this pair's (${(err as Error).message}); SyncTray tries again after the next sync.`);
+      this.deps.onMarkFailed(
+        `The backup folder ${this.pair.destination} could not be marked as this pair's (${(err as Error).message}); SyncTray tries again after the next sync.`,
+      );
     }
   }
 

@@ -68,7 +68,16 @@ export type ServiceEvent =
    * A step ended; `clean` when nothing failed in it. `connected`: the first step after the pair's
    * destination came back, said as "Backup drive BACKUP connected: 34 files backed up".
    */
-  | { type: 'synced'; pair: PairStatus; first: boolean; clean: boolean; durationMs: number; copied: number; bytes: number; connected?: string }
+  | {
+      type: 'synced';
+      pair: PairStatus;
+      first: boolean;
+      clean: boolean;
+      durationMs: number;
+      copied: number;
+      bytes: number;
+      connected?: string;
+    }
   /** The pair's drive was found mounted at another place, and the pair now backs up there. */
   | { type: 'followed'; pair: PairStatus; from: string; to: string; message: string };
 
@@ -224,11 +233,15 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
       if (!r.watcher) throw new RefusedError(`Pair "${r.pair.name}" is paused: resume it first.`);
       const state = r.watcher.currentState;
       if (state === 'waiting-for-source' || state === 'waiting-for-destination') {
-        throw new RefusedError(`Pair "${r.pair.name}" is waiting for its ${state === 'waiting-for-source' ? 'source' : 'destination'}; once it is back, what it would delete is judged again.`);
+        throw new RefusedError(
+          `Pair "${r.pair.name}" is waiting for its ${state === 'waiting-for-source' ? 'source' : 'destination'}; once it is back, what it would delete is judged again.`,
+        );
       }
       const now = await this.preview(r);
       if (now.held.token !== token) {
-        throw new HeldChangedError(`The deletions held back in "${r.pair.name}" have changed since they were shown (now ${now.held.count} files): look at them again.`);
+        throw new HeldChangedError(
+          `The deletions held back in "${r.pair.name}" have changed since they were shown (now ${now.held.count} files): look at them again.`,
+        );
       }
       r.watcher.applyHeld(now.files);
       return r.status;
@@ -242,17 +255,26 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
    */
   restore(nameOrId: string): Promise<{ restored: number; failed: number; errors: string[] }> {
     return this.serial(nameOrId, async (r) => {
-      if (r.status.held === undefined) throw new RefusedError(`Pair "${r.pair.name}" holds no deletions back: there is nothing to restore.`);
+      if (r.status.held === undefined)
+        throw new RefusedError(`Pair "${r.pair.name}" holds no deletions back: there is nothing to restore.`);
       const src = this.deps.openStorage(r.pair.source);
       const dst = this.deps.openStorage(r.pair.destination);
       let stopped = false;
       try {
-        if ((await dst.stat('').catch(() => undefined))?.type !== 'dir') throw new RefusedError(`The destination ${r.pair.destination} is not there: nothing can be restored from it.`);
-        if ((await src.stat('').catch(() => undefined))?.type !== 'dir') throw new RefusedError(`The source ${r.pair.source} is not there: nothing can be restored into it.`);
+        if ((await dst.stat('').catch(() => undefined))?.type !== 'dir')
+          throw new RefusedError(
+            `The destination ${r.pair.destination} is not there: nothing can be restored from it.`,
+          );
+        if ((await src.stat('').catch(() => undefined))?.type !== 'dir')
+          throw new RefusedError(`The source ${r.pair.source} is not there: nothing can be restored into it.`);
         await this.stopPair(r);
         stopped = true;
         this.set(r, { state: 'syncing', progress: undefined });
-        const { copied, failed, errors } = await sync(dst, src, { ...this.syncOptions(r.pair), mode: 'missing', signal: this.stopping.signal });
+        const { copied, failed, errors } = await sync(dst, src, {
+          ...this.syncOptions(r.pair),
+          mode: 'missing',
+          signal: this.stopping.signal,
+        });
         this.set(r, { held: undefined, progress: undefined });
         return { restored: copied, failed, errors: errors.map((e) => `${e.path}: ${e.message}`) };
       } finally {
@@ -286,11 +308,13 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
       return Promise.reject(err as Error);
     }
     const before = this.queues.get(r.pair.id) ?? Promise.resolve();
-    const next = before.catch(() => undefined).then(() => {
-      if (this.stopping.signal.aborted) throw new RefusedError('SyncTray is stopping.');
-      if (!this.pairs.has(r.pair.id)) throw new RefusedError(`Pair "${r.pair.name}" was removed.`);
-      return command(r);
-    });
+    const next = before
+      .catch(() => undefined)
+      .then(() => {
+        if (this.stopping.signal.aborted) throw new RefusedError('SyncTray is stopping.');
+        if (!this.pairs.has(r.pair.id)) throw new RefusedError(`Pair "${r.pair.name}" was removed.`);
+        return command(r);
+      });
     this.queues.set(r.pair.id, next);
     return next;
   }
@@ -344,7 +368,16 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
   }
 
   private initialStatus(p: Pair): PairStatus {
-    return { id: p.id, name: p.name, source: p.source, destination: p.destination, mode: p.mode, state: p.paused ? 'paused' : 'idle', files: 0, bytes: 0 };
+    return {
+      id: p.id,
+      name: p.name,
+      source: p.source,
+      destination: p.destination,
+      mode: p.mode,
+      state: p.paused ? 'paused' : 'idle',
+      files: 0,
+      bytes: 0,
+    };
   }
 
   /** Starts watching a pair; its first sync goes on in the background, reported as it goes. */
@@ -355,7 +388,8 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
     if (pair.paused || r.watcher) return this.set(r, {});
     if (isPhonePair(pair)) {
       const { phone, reason } = phoneOf(pair, this.phones().current);
-      if (phone.connection !== 'connected') return this.set(r, { state: 'waiting-for-phone', phone, reason, progress: undefined });
+      if (phone.connection !== 'connected')
+        return this.set(r, { state: 'waiting-for-phone', phone, reason, progress: undefined });
       this.set(r, { phone, reason: undefined });
     }
     const hidden = pair.versions ? versionsInDestination(pair.destination, pair.versions) : undefined;
@@ -387,7 +421,9 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
       (report) => this.onReport(r, report),
     );
     this.set(r, { state: 'scanning', lastError: undefined });
-    r.watcher.start().catch((err: unknown) => this.problem(r, 'failed', err instanceof Error ? err.message : String(err)));
+    r.watcher
+      .start()
+      .catch((err: unknown) => this.problem(r, 'failed', err instanceof Error ? err.message : String(err)));
   }
 
   private destinationOf(r: Running, probe: DestinationProbe): PairDestination {
@@ -425,8 +461,12 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
         this.set(r, { reason: `${reason} But ${(err as Error).message}` });
         return;
       }
-      const inside = r.pair.versions && isInside(r.pair.versions, from) ? path.relative(from, r.pair.versions) : undefined;
-      const moved = this.store.update(r.pair.id, { destination: to, ...(inside !== undefined ? { versions: path.join(to, inside) } : {}) });
+      const inside =
+        r.pair.versions && isInside(r.pair.versions, from) ? path.relative(from, r.pair.versions) : undefined;
+      const moved = this.store.update(r.pair.id, {
+        destination: to,
+        ...(inside !== undefined ? { versions: path.join(to, inside) } : {}),
+      });
       await this.stopPair(r);
       r.pair = moved;
       this.set(r, { destination: to });
@@ -471,7 +511,13 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
   private syncOptions(pair: Pair): SyncOptions {
     const hidden = pair.versions ? versionsInDestination(pair.destination, pair.versions) : undefined;
     // The marker is never synced: not copied from a source that has one, never deleted, never counted.
-    return { mode: pair.mode, checksum: pair.checksum, exclude: pair.exclude, links: pair.links, hideInDestination: [...(hidden ? [hidden] : []), PAIR_MARKER] };
+    return {
+      mode: pair.mode,
+      checksum: pair.checksum,
+      exclude: pair.exclude,
+      links: pair.links,
+      hideInDestination: [...(hidden ? [hidden] : []), PAIR_MARKER],
+    };
   }
 
   private async stopPair(r: Running): Promise<void> {
@@ -488,8 +534,16 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
       r.stepStarted = this.deps.now();
       // Scanning is over; a step with work to do is syncing until it ends.
       const work = e.files > 0 || e.deletes > 0;
-      if (work) this.set(r, { state: 'syncing', ...(e.files > 0 ? { progress: { files: 0, totalFiles: e.files, bytes: 0, totalBytes: e.bytes } } : {}) });
-    } else if (e.type === SyncEvents.ItemDone && r.status.progress && (e.outcome === 'copied' || e.outcome === 'updated')) {
+      if (work)
+        this.set(r, {
+          state: 'syncing',
+          ...(e.files > 0 ? { progress: { files: 0, totalFiles: e.files, bytes: 0, totalBytes: e.bytes } } : {}),
+        });
+    } else if (
+      e.type === SyncEvents.ItemDone &&
+      r.status.progress &&
+      (e.outcome === 'copied' || e.outcome === 'updated')
+    ) {
       const now = this.deps.now();
       const p = r.status.progress;
       const done = { ...p, files: p.files + 1, bytes: p.bytes + e.bytes };
@@ -527,13 +581,24 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
     const drive = dst.kind ? `this drive (${dst.kind})` : 'the destination';
     const note = `${formatCountOf(now.size, 'item')} can't be stored on ${drive}`;
     const texts = [...new Set(now.values())].sort();
-    this.set(r, { unstorable: { count: now.size, note, items: texts.slice(0, UNSTORABLE_LISTED), more: texts.length > UNSTORABLE_LISTED } });
+    this.set(r, {
+      unstorable: {
+        count: now.size,
+        note,
+        items: texts.slice(0, UNSTORABLE_LISTED),
+        more: texts.length > UNSTORABLE_LISTED,
+      },
+    });
     const told = (r.toldUnstorable ??= new Set());
     const fresh = [...now.keys()].filter((p) => !told.has(p));
     if (fresh.length === 0) return;
     for (const p of fresh) told.add(p);
     const first = now.get(fresh[0]!)!;
-    this.problem(r, 'unstorable', `${note}; they are skipped: ${first}${fresh.length > 1 ? ` (and ${fresh.length - 1} more: synctray status)` : ''}`);
+    this.problem(
+      r,
+      'unstorable',
+      `${note}; they are skipped: ${first}${fresh.length > 1 ? ` (and ${fresh.length - 1} more: synctray status)` : ''}`,
+    );
   }
 
   private onReport(r: Running, report: WatchReport): void {
@@ -546,13 +611,22 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
         this.set(r, {
           lastSyncAt: new Date().toISOString(),
           progress: undefined,
-          lastError: failed.length > 0 ? failed[0]!.message : (report.result.fatal?.message ?? (mended ? undefined : r.status.lastError)),
+          lastError:
+            failed.length > 0
+              ? failed[0]!.message
+              : (report.result.fatal?.message ?? (mended ? undefined : r.status.lastError)),
         });
-        if (failed.length > 0) this.problem(r, 'failed', `${failed.length} item${failed.length === 1 ? '' : 's'} could not be synced: ${failed[0]!.message}`);
+        if (failed.length > 0)
+          this.problem(
+            r,
+            'failed',
+            `${failed.length} item${failed.length === 1 ? '' : 's'} could not be synced: ${failed[0]!.message}`,
+          );
         if (report.result.fatal) this.problem(r, 'stopped', report.result.fatal.message);
         if (report.result.fatal && isPhonePair(r.pair)) void this.tracker?.refresh();
         // A full step that held nothing back: whatever was held is settled (applied, or no longer asked for).
-        if ((report.type === 'ready' || report.full) && !report.result.deletionsHeld && r.status.held !== undefined) this.set(r, { held: undefined });
+        if ((report.type === 'ready' || report.full) && !report.result.deletionsHeld && r.status.held !== undefined)
+          this.set(r, { held: undefined });
         this.noteUnstorable(r, report.result.skipped, report.type === 'ready' || report.full);
         const clean = failed.length === 0 && !report.result.fatal && mended;
         const { copied, updated, bytes, durationMs } = report.result;
@@ -579,18 +653,27 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
           // Waiting says why (which drive, what to do); nothing is written meanwhile.
           const verdict = r.destination?.last;
           r.reconnecting = true;
-          this.set(r, { state, reason: report.reason, destinationProblem: verdict?.kind === 'wait' ? verdict.why : undefined, progress: undefined });
+          this.set(r, {
+            state,
+            reason: report.reason,
+            destinationProblem: verdict?.kind === 'wait' ? verdict.why : undefined,
+            progress: undefined,
+          });
         } else {
           this.set(r, {
             state,
             ...(state === 'error' && report.reason !== undefined ? { lastError: report.reason } : {}),
-            ...(r.status.destinationProblem !== undefined || r.status.state === 'waiting-for-destination' ? { reason: undefined, destinationProblem: undefined } : {}),
+            ...(r.status.destinationProblem !== undefined || r.status.state === 'waiting-for-destination'
+              ? { reason: undefined, destinationProblem: undefined }
+              : {}),
           });
         }
         // A backup drive simply not plugged in, or found at another place (followed at once), is
         // no problem to notify (the tray and status say it, as for a phone); a source gone, or a
         // backup folder that needs the user, is.
-        const unplugged = report.state === 'waiting-for-destination' && (r.status.destinationProblem === 'not-connected' || r.destination?.last?.kind === 'moved');
+        const unplugged =
+          report.state === 'waiting-for-destination' &&
+          (r.status.destinationProblem === 'not-connected' || r.destination?.last?.kind === 'moved');
         if ((report.state === 'waiting-for-source' || report.state === 'waiting-for-destination') && !unplugged) {
           const which = report.state === 'waiting-for-source' ? 'source' : 'destination';
           this.problem(r, `${which}-missing`, report.reason ?? `its ${which} folder is gone`);
@@ -600,7 +683,11 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
       case 'held':
         // The guard's own advice is for the command line; here the pair waits for the user's answer.
         this.set(r, { held: report.because });
-        this.problem(r, 'held', `${report.because} Nothing is deleted until you answer: in the tray menu, or with 'synctray pair deletions ${r.pair.name}'.`);
+        this.problem(
+          r,
+          'held',
+          `${report.because} Nothing is deleted until you answer: in the tray menu, or with 'synctray pair deletions ${r.pair.name}'.`,
+        );
         return;
       case 'error':
         // A phone pair that failed: perhaps its phone went away, which the tracker may not have heard.
@@ -613,7 +700,8 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
 
   private set(r: Running, change: Partial<PairStatus>): void {
     r.status = { ...r.status, ...change };
-    for (const [k, v] of Object.entries(change)) if (v === undefined) delete (r.status as unknown as Record<string, unknown>)[k];
+    for (const [k, v] of Object.entries(change))
+      if (v === undefined) delete (r.status as unknown as Record<string, unknown>)[k];
     this.publish({ type: 'status', status: r.status });
   }
 
@@ -633,4 +721,3 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
 
 /** A watcher that sees nothing: a phone pair's changes are found by its rescans. */
 const unwatched: WatchFolder = async () => ({ close: async () => undefined });
-

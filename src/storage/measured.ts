@@ -46,7 +46,7 @@ export function granularityOf(setNs: bigint, readNs: bigint): bigint | undefined
   let unit = 1n;
   for (const u of UNITS) if (readNs % u === 0n) unit = u;
   // A read-back time further off than its unit was rounded by something coarser than it looks.
-  return off > unit ? UNITS.find((u) => u >= off) ?? 2n * NS_PER_SEC : unit;
+  return off > unit ? (UNITS.find((u) => u >= off) ?? 2n * NS_PER_SEC) : unit;
 }
 
 /** Set on probe files: an odd second (FAT rounds it) with a fraction no unit divides. */
@@ -61,7 +61,12 @@ export function capabilitiesFrom(base: Capabilities, probed: Probed): Capabiliti
   const caps: Capabilities = {
     ...base,
     // biome-ignore lint/complexity/useMathMinMax: bigints, which Math.max does not take
-    mtimePrecisionNs: granularity === undefined ? base.mtimePrecisionNs : granularity > FINEST_WINDOW_NS ? granularity : FINEST_WINDOW_NS,
+    mtimePrecisionNs:
+      granularity === undefined
+        ? base.mtimePrecisionNs
+        : granularity > FINEST_WINDOW_NS
+          ? granularity
+          : FINEST_WINDOW_NS,
     canSetModTime: granularity !== undefined,
     permissions: probed.permissions,
     symlinks: probed.symlinks,
@@ -82,27 +87,63 @@ export function capabilitiesFrom(base: Capabilities, probed: Probed): Capabiliti
  * writes nothing; a read-only or full drive): the documented behaviour of each, as measured on
  * the drivers SyncTray was tried with. Undefined for kinds that keep what a POSIX folder keeps.
  */
-export function knownOfKind(kind: string | undefined, viaFuse: boolean): Omit<Probed, 'time'> & { timeNs: bigint } | undefined {
+export function knownOfKind(
+  kind: string | undefined,
+  viaFuse: boolean,
+): (Omit<Probed, 'time'> & { timeNs: bigint }) | undefined {
   const windowsNames: NameRules = { refused: `:*?"<>|\\${CONTROL_CHARS}`, trailingDot: false, trailingSpace: false };
   const utf16 = { length: 255, unit: 'utf16' } as const;
   const timeRange = FAT_TIMES;
   switch (kind) {
     case 'FAT32':
     case 'FAT':
-      return { timeNs: 2n * NS_PER_SEC, permissions: false, symlinks: false, foldsCase: true, normalizesNames: false, names: { ...windowsNames, trailingDot: true, trailingSpace: true }, maxName: utf16, maxFileBytes: FAT_MAX_FILE, kind, timeRange };
+      return {
+        timeNs: 2n * NS_PER_SEC,
+        permissions: false,
+        symlinks: false,
+        foldsCase: true,
+        normalizesNames: false,
+        names: { ...windowsNames, trailingDot: true, trailingSpace: true },
+        maxName: utf16,
+        maxFileBytes: FAT_MAX_FILE,
+        kind,
+        timeRange,
+      };
     case 'exFAT':
       // exfat-fuse keeps whole seconds; the kernel's driver keeps exFAT's 10 ms.
-      return { timeNs: viaFuse ? NS_PER_SEC : 10n * NS_PER_MS, permissions: false, symlinks: false, foldsCase: true, normalizesNames: false, names: windowsNames, maxName: utf16, kind, timeRange };
+      return {
+        timeNs: viaFuse ? NS_PER_SEC : 10n * NS_PER_MS,
+        permissions: false,
+        symlinks: false,
+        foldsCase: true,
+        normalizesNames: false,
+        names: windowsNames,
+        maxName: utf16,
+        kind,
+        timeRange,
+      };
     case 'NTFS':
       // ntfs-3g without a user mapping: POSIX names and symlinks, no modes.
-      return { timeNs: 100n, permissions: false, symlinks: true, foldsCase: false, normalizesNames: false, names: NO_RULES, maxName: utf16, kind };
+      return {
+        timeNs: 100n,
+        permissions: false,
+        symlinks: true,
+        foldsCase: false,
+        normalizesNames: false,
+        names: NO_RULES,
+        maxName: utf16,
+        kind,
+      };
     default:
       return undefined;
   }
 }
 
 /** FAT and exFAT keep times from 1980 to 2107 (as local time). */
-const FAT_TIMES = [BigInt(Date.UTC(1980, 0, 1)) * NS_PER_MS, BigInt(Date.UTC(2107, 11, 31, 23, 59, 59)) * NS_PER_MS] as const;
+const FAT_TIMES = [
+  BigInt(Date.UTC(1980, 0, 1)) * NS_PER_MS,
+  BigInt(Date.UTC(2107, 11, 31, 23, 59, 59)) * NS_PER_MS,
+] as const;
 
 /** FAT32 stores a file's size in 32 bits. */
 export const FAT_MAX_FILE = 2 ** 32 - 1;

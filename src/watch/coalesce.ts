@@ -33,7 +33,11 @@ export function coalesce(events: readonly WatchEvent[], options: CoalesceOptions
  * will do: the root itself changed, the watcher asked for it, or too many folders. 'ignored' when
  * the event makes no work, so that it does not count as activity either.
  */
-export function addEvent(folders: Map<RelPath, 'shallow' | 'deep'>, e: WatchEvent, options: CoalesceOptions): 'full' | 'added' | 'ignored' {
+export function addEvent(
+  folders: Map<RelPath, 'shallow' | 'deep'>,
+  e: WatchEvent,
+  options: CoalesceOptions,
+): 'full' | 'added' | 'ignored' {
   // The root itself added or removed, or a watcher that lost track: only a full look says what happened.
   if (e.kind === 'rescan' || e.kind === 'rootChanged' || e.path === '') return 'full';
   const isDir = e.kind === 'addDir' || e.kind === 'unlinkDir';

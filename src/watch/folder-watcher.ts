@@ -47,7 +47,12 @@ class TreeWatch implements FolderWatcher {
   ) {}
 
   /** Watches the whole tree; rejects with the system's limit when it is reached meanwhile. */
-  static start(root: string, ignore: (path: RelPath, isDir: boolean) => boolean, onEvent: (event: WatchEvent) => void, onError: (err: Error) => void): TreeWatch {
+  static start(
+    root: string,
+    ignore: (path: RelPath, isDir: boolean) => boolean,
+    onEvent: (event: WatchEvent) => void,
+    onError: (err: Error) => void,
+  ): TreeWatch {
     const tree = new TreeWatch(root, fs.statSync(root).ino, ignore, onEvent, onError);
     tree.watchTree('', tree.rootIno);
     tree.starting = false;

@@ -6,7 +6,11 @@ import { isTempName } from '../engine/temp-name.js';
  * The paths whose events produce no work in a watched pair: our own temp files, excluded paths
  * (gitignore patterns; an empty one is refused), and a versions folder hidden from the sync.
  */
-export function watchIgnore(exclude: readonly string[], hidden: RelPath | undefined): (path: RelPath, isDir: boolean) => boolean {
+export function watchIgnore(
+  exclude: readonly string[],
+  hidden: RelPath | undefined,
+): (path: RelPath, isDir: boolean) => boolean {
   const excluded = excludeMatcher(exclude);
-  return (path, isDir) => isTempName(baseName(path)) || excluded(path, isDir) || (hidden !== undefined && isSameOrInside(path, hidden));
+  return (path, isDir) =>
+    isTempName(baseName(path)) || excluded(path, isDir) || (hidden !== undefined && isSameOrInside(path, hidden));
 }

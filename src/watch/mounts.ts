@@ -101,7 +101,15 @@ export function watchMounts(onChange: () => void, deps: MountWatchDeps): MountWa
     const timeoutS = Math.max(1, Math.round((deps.findmntTimeoutMs ?? 60_000) / 1000));
     let proc: WatcherProcess;
     try {
-      proc = deps.spawn('findmnt', ['--poll', '--timeout', String(timeoutS * 1000), '--noheadings', '--raw', '--output', 'ACTION']);
+      proc = deps.spawn('findmnt', [
+        '--poll',
+        '--timeout',
+        String(timeoutS * 1000),
+        '--noheadings',
+        '--raw',
+        '--output',
+        'ACTION',
+      ]);
     } catch (err) {
       return fallBack(`findmnt could not be started (${(err as Error).message})`, true);
     }
@@ -111,7 +119,8 @@ export function watchMounts(onChange: () => void, deps: MountWatchDeps): MountWa
     proc.on('error', (err) => {
       failed = true;
       const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
-      if (child === proc) fallBack(missing ? 'findmnt is not installed (util-linux)' : `findmnt failed: ${err.message}`, !missing);
+      if (child === proc)
+        fallBack(missing ? 'findmnt is not installed (util-linux)' : `findmnt failed: ${err.message}`, !missing);
     });
     proc.on('exit', (code, signal) => {
       if (failed || child !== proc || closed) return;

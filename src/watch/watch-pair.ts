@@ -7,7 +7,13 @@ import { Aggregator } from './aggregate.js';
 import type { WatchEvent } from './coalesce.js';
 
 /** Where a watched pair is; the service (and the tray) will show these. */
-export type PairState = 'scanning' | 'watching' | 'syncing' | 'waiting-for-source' | 'waiting-for-destination' | 'error';
+export type PairState =
+  | 'scanning'
+  | 'watching'
+  | 'syncing'
+  | 'waiting-for-source'
+  | 'waiting-for-destination'
+  | 'error';
 
 export type WatchReport =
   /** The first sync is done and changes are being watched. */
@@ -29,7 +35,10 @@ export interface FolderWatcher {
 }
 
 /** Starts watching the source; resolves once events flow. Errors after that go to `onError`. */
-export type WatchFolder = (onEvent: (event: WatchEvent) => void, onError: (err: Error) => void) => Promise<FolderWatcher>;
+export type WatchFolder = (
+  onEvent: (event: WatchEvent) => void,
+  onError: (err: Error) => void,
+) => Promise<FolderWatcher>;
 
 /** Whether a step may write into the destination now, as the destination's gate judges it. */
 export type DestinationReadiness = { ready: true } | { ready: false; reason: string; movedTo?: string };
@@ -57,7 +66,10 @@ export interface WatchDeps {
 
 export interface PairWatchOptions {
   /** What every step passes to sync() (mode, exclusions, versions, …). */
-  sync: Omit<SyncOptions, 'scope' | 'signal' | 'destinationFiles' | 'deletedBefore' | 'holdDeletions' | 'guardTripped' | 'approvedDeletes'>;
+  sync: Omit<
+    SyncOptions,
+    'scope' | 'signal' | 'destinationFiles' | 'deletedBefore' | 'holdDeletions' | 'guardTripped' | 'approvedDeletes'
+  >;
   /** Paths whose events produce no work: our temp files, excluded paths. */
   ignore: (path: string, isDir: boolean) => boolean;
   /** A full rescan this often (0: never) catches what the watcher missed. */
@@ -76,7 +88,10 @@ export interface PairWatchOptions {
 }
 
 /** The operations of every step so far, by kind, as each step's result counts them. */
-export type WatchTotals = { steps: number } & Pick<SyncResult, 'copied' | 'moved' | 'updated' | 'deleted' | 'metadata' | 'failed'>;
+export type WatchTotals = { steps: number } & Pick<
+  SyncResult,
+  'copied' | 'moved' | 'updated' | 'deleted' | 'metadata' | 'failed'
+>;
 
 const INOTIFY_LIMIT_CODES = new Set(['ENOSPC', 'EMFILE']);
 
@@ -161,7 +176,8 @@ export class PairWatcher {
   /** Stops taking events, lets the step under way end cleanly, and returns the totals. */
   async stop(): Promise<WatchTotals> {
     this.stopped = true;
-    for (const t of [this.dueTimer, this.rescanTimer, this.pollTimer, this.retryTimer]) if (t !== undefined) this.deps.clearTimeout(t);
+    for (const t of [this.dueTimer, this.rescanTimer, this.pollTimer, this.retryTimer])
+      if (t !== undefined) this.deps.clearTimeout(t);
     this.abort.abort();
     await this.watcher?.close();
     this.watcher = undefined;
@@ -302,12 +318,15 @@ export class PairWatcher {
     if (this.dueTimer !== undefined || this.running || this.waiting()) return;
     const due = this.aggregator.dueAt();
     if (due === undefined) return;
-    this.dueTimer = this.deps.setTimeout(() => {
-      this.dueTimer = undefined;
-      const scope = this.aggregator.take(this.deps.now());
-      if (scope === undefined) return this.scheduleDue();
-      this.enqueue(scope);
-    }, Math.max(0, due - this.deps.now()));
+    this.dueTimer = this.deps.setTimeout(
+      () => {
+        this.dueTimer = undefined;
+        const scope = this.aggregator.take(this.deps.now());
+        if (scope === undefined) return this.scheduleDue();
+        this.enqueue(scope);
+      },
+      Math.max(0, due - this.deps.now()),
+    );
   }
 
   private enqueue(scope: Scope): void {
@@ -399,7 +418,8 @@ export class PairWatcher {
     this.synced = true;
     this.count(result, scope);
     this.report(first ? { type: 'ready', result } : { type: 'batch', result, full: scope.full });
-    if (result.deletionsHeld) this.report({ type: 'held', message: result.deletionsHeld, because: result.heldBecause ?? result.deletionsHeld });
+    if (result.deletionsHeld)
+      this.report({ type: 'held', message: result.deletionsHeld, because: result.heldBecause ?? result.deletionsHeld });
     if (this.stopped) return;
     // A step whose source vanished under it (a scoped one sees only part): nothing was deleted
     // there, as the guard and the root check see to; now wait for the source.
@@ -426,7 +446,10 @@ export class PairWatcher {
       return await gate.ready();
     } catch (err) {
       // A gate that cannot tell is not a yes: nothing is written on a guess.
-      return { ready: false, reason: `the destination could not be checked: ${err instanceof Error ? err.message : String(err)}` };
+      return {
+        ready: false,
+        reason: `the destination could not be checked: ${err instanceof Error ? err.message : String(err)}`,
+      };
     }
   }
 
@@ -472,7 +495,10 @@ export class PairWatcher {
    * Closes the watcher (it may watch what is gone) and looks for the missing side until it is back,
    * then compares everything. The step that found it gone is not lost: the full step covers it.
    */
-  private async waitFor(which: 'source' | 'destination', gate?: DestinationReadiness & { ready: false }): Promise<void> {
+  private async waitFor(
+    which: 'source' | 'destination',
+    gate?: DestinationReadiness & { ready: false },
+  ): Promise<void> {
     const storage = which === 'source' ? this.src : this.dst;
     this.approved = undefined;
     const goneReason = `${storage.description} is gone (drive unplugged, folder renamed or deleted?); nothing is ${which === 'source' ? 'deleted' : 'written'} until it is back`;
@@ -513,7 +539,8 @@ export class PairWatcher {
       void this.runStep(undefined, false);
     };
     if (which === 'destination') this.lookNow = look;
-    if (!this.stopped) this.pollTimer = this.deps.setTimeout(() => void this.track(look()), this.options.sourcePollMs ?? 1000);
+    if (!this.stopped)
+      this.pollTimer = this.deps.setTimeout(() => void this.track(look()), this.options.sourcePollMs ?? 1000);
   }
 
   /** Tells once where the gate found the destination now (see the `moved` report). */

@@ -18,8 +18,14 @@ import { waitFor } from '../helpers/wait-for.js';
 const BINARY = path.join(REPO_ROOT, 'dist', `synctray-${process.platform}-${process.arch}`);
 const skip =
   rsyncSkipReason() ??
-  skipReasonOutsideCi(process.platform === 'linux' && process.arch === 'x64' && hasTool('strip'), 'binary tests skipped: they build the Linux x64 binary (needs strip, from binutils)');
-const noDesktop = skipReasonOutsideCi(DESKTOP_TOOLS.every(hasTool), 'binary tray test skipped: needs the desktop tools (see test/desktop)');
+  skipReasonOutsideCi(
+    process.platform === 'linux' && process.arch === 'x64' && hasTool('strip'),
+    'binary tests skipped: they build the Linux x64 binary (needs strip, from binutils)',
+  );
+const noDesktop = skipReasonOutsideCi(
+  DESKTOP_TOOLS.every(hasTool),
+  'binary tray test skipped: needs the desktop tools (see test/desktop)',
+);
 
 let root: string;
 let desktop: Desktop | undefined;
@@ -96,7 +102,10 @@ describe.skipIf(skip)('the single binary', () => {
   it('says what to do when its cache folder cannot be written, without a stack trace', () => {
     fs.writeFileSync(at('not-a-folder'), '');
     writeTree(at('videos'), { 'big.mp4': 'v'.repeat(3 * 1024 * 1024) });
-    const r = binary(['sync', at('videos'), at('backup')], { XDG_CACHE_HOME: at('not-a-folder'), SYNCTRAY_NATIVE: '0' });
+    const r = binary(['sync', at('videos'), at('backup')], {
+      XDG_CACHE_HOME: at('not-a-folder'),
+      SYNCTRAY_NATIVE: '0',
+    });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(`SyncTray cannot set up its files in ${at('not-a-folder')}/synctray/binary-`);
     expect(r.stderr).toContain('point XDG_CACHE_HOME elsewhere');
@@ -110,7 +119,8 @@ describe.skipIf(skip)('the single binary', () => {
     const run = spawn(BINARY, ['run', '--config-dir', config], { cwd: root, env: env(), stdio: 'ignore' });
     children.push(run);
     // Offline, status reads the config and says idle too: the service must say it runs.
-    const synced = () => /^SyncTray is running\.\ndocs: idle; last synced/m.test(binary(['status', '--config-dir', config]).stdout);
+    const synced = () =>
+      /^SyncTray is running\.\ndocs: idle; last synced/m.test(binary(['status', '--config-dir', config]).stdout);
     await waitFor(synced, 'the pair synced by the running binary', { intervalMs: 100 });
     expect(rsyncDiff(at('docs'), at('backup'))).toEqual([]);
     run.kill('SIGTERM');
@@ -120,11 +130,21 @@ describe.skipIf(skip)('the single binary', () => {
 
   it.skipIf(noDesktop)('shows its tray icon on a desktop', async () => {
     desktop = await startDesktop(root);
-    const tray = spawn(BINARY, ['tray', '--config-dir', at('config')], { cwd: root, env: { ...desktop.env, ...env() }, stdio: 'ignore' });
+    const tray = spawn(BINARY, ['tray', '--config-dir', at('config')], {
+      cwd: root,
+      env: { ...desktop.env, ...env() },
+      stdio: 'ignore',
+    });
     children.push(tray);
     const icon = () => spawnSync('xdotool', ['search', '--classname', '^systray$'], { env: desktop!.env }).status === 0;
     await waitFor(icon, 'the tray icon of the binary', { timeoutMs: 20_000, intervalMs: 100 });
-    desktop.x('import', ['-window', 'root', '-crop', '200x32+1200+0', path.join(REPO_ROOT, 'test-artifacts', 'binary-tray-icon.png')]);
+    desktop.x('import', [
+      '-window',
+      'root',
+      '-crop',
+      '200x32+1200+0',
+      path.join(REPO_ROOT, 'test-artifacts', 'binary-tray-icon.png'),
+    ]);
     tray.kill('SIGTERM');
     await new Promise((resolve) => tray.once('exit', resolve));
     expect(tray.exitCode).toBe(0);

@@ -21,9 +21,17 @@ afterEach(() => removeScratch(root));
 const at = (p: string) => path.join(root, p);
 const cacheFolder = () => at('cache/synctray/compile-cache');
 /** What Node wrote there: its folder per Node version, holding one file per module. */
-const cached = () => (fs.existsSync(cacheFolder()) ? fs.readdirSync(cacheFolder(), { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).length : 0);
+const cached = () =>
+  fs.existsSync(cacheFolder())
+    ? fs.readdirSync(cacheFolder(), { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).length
+    : 0;
 // Neither the tests' own settings nor a home folder's cache take part.
-const env = (more: NodeJS.ProcessEnv = {}) => ({ XDG_CACHE_HOME: at('cache'), NODE_COMPILE_CACHE: undefined, NODE_DISABLE_COMPILE_CACHE: undefined, ...more });
+const env = (more: NodeJS.ProcessEnv = {}) => ({
+  XDG_CACHE_HOME: at('cache'),
+  NODE_COMPILE_CACHE: undefined,
+  NODE_DISABLE_COMPILE_CACHE: undefined,
+  ...more,
+});
 
 async function syncOk(more?: NodeJS.ProcessEnv) {
   const r = await runCli(['sync', at('src'), at('dst'), '--quiet'], { env: env(more) });

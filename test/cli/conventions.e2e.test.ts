@@ -16,7 +16,8 @@ beforeAll(() => {
 afterAll(() => removeScratch(root));
 
 /** The CLI with a config of its own, never the user's. */
-const runCli = (args: string[], options: RunOptions = {}) => runIn(args, { ...options, env: { SYNCTRAY_CONFIG_DIR: root, XDG_CONFIG_HOME: root, ...options.env } });
+const runCli = (args: string[], options: RunOptions = {}) =>
+  runIn(args, { ...options, env: { SYNCTRAY_CONFIG_DIR: root, XDG_CONFIG_HOME: root, ...options.env } });
 
 const COMMANDS = [
   ['sync'],
@@ -57,9 +58,13 @@ describe('--help', () => {
 
 describe('help texts', () => {
   it('name pair deletions at the top, and the unit of a bare duration where one is taken', async () => {
-    expect((await runCli(['--help'])).stdout).toMatch(/^ {2}pair add\|set\|list\|remove\|pause\|resume\|resync\|deletions$/m);
+    expect((await runCli(['--help'])).stdout).toMatch(
+      /^ {2}pair add\|set\|list\|remove\|pause\|resume\|resync\|deletions$/m,
+    );
     for (const command of [['watch'], ['pair', 'add'], ['pair', 'set']]) {
-      expect((await runCli([...command, '--help'])).stdout).toContain('e.g. 90s, 30m, 2h, 1d (a bare number is seconds)');
+      expect((await runCli([...command, '--help'])).stdout).toContain(
+        'e.g. 90s, 30m, 2h, 1d (a bare number is seconds)',
+      );
     }
   });
 });
@@ -67,10 +72,16 @@ describe('help texts', () => {
 describe('autostart', () => {
   it('status --json says whether the tray starts at login, and from which entry', async () => {
     const entry = path.join(root, 'autostart', 'synctray.desktop');
-    expect(JSON.parse((await runCli(['autostart', 'status', '--json'])).stdout)).toEqual({ enabled: false, where: entry });
+    expect(JSON.parse((await runCli(['autostart', 'status', '--json'])).stdout)).toEqual({
+      enabled: false,
+      where: entry,
+    });
     expect((await runCli(['autostart', 'on'])).stdout).toBe(`SyncTray starts at login (${entry}).\n`);
     expect(fs.existsSync(entry)).toBe(true);
-    expect(JSON.parse((await runCli(['autostart', 'status', '--json'])).stdout)).toEqual({ enabled: true, where: entry });
+    expect(JSON.parse((await runCli(['autostart', 'status', '--json'])).stdout)).toEqual({
+      enabled: true,
+      where: entry,
+    });
     expect(JSON.parse((await runCli(['autostart', 'off', '--json'])).stdout)).toEqual({ enabled: false, where: entry });
     expect(fs.existsSync(entry)).toBe(false);
   });
@@ -90,7 +101,11 @@ describe('usage errors: stderr, exit 2, a pointer to the right help', () => {
     [['pair', 'add', '/a'], /pair add takes a source and a destination folder \(got 1: \/a\)/, 'pair add'],
     [['pair', 'list', '--mode', 'update'], /Unknown option '--mode'/, 'pair list'],
     [['pair', 'set', 'docs'], /pair set needs something to change/, 'pair set'],
-    [['pair', 'deletions', 'docs', '--apply', 'x', '--restore'], /takes --apply or --restore, not both/, 'pair deletions'],
+    [
+      ['pair', 'deletions', 'docs', '--apply', 'x', '--restore'],
+      /takes --apply or --restore, not both/,
+      'pair deletions',
+    ],
     [['frobnicate'], /Unknown command "frobnicate"/, ''],
   ])('synctray %j', async (args, message, helpFor) => {
     const r = await runCli(args);
@@ -136,7 +151,11 @@ describe('when things go wrong around a command', () => {
     const r = await runCli(['run', '--config-dir', config]);
     const log = path.join(config, 'logs', 'synctray.log');
     expect(r.code, describeRun(r)).toBe(70);
-    expect(r.stderr).toBe(`synctray: internal error: EEXIST: file already exists, mkdir '${path.join(config, 'state')}' (the details are in ${log})\n`);
-    expect(fs.readFileSync(log, 'utf8')).toMatch(/ error internal error in 'synctray run --config-dir .*': Error: EEXIST: .* at /);
+    expect(r.stderr).toBe(
+      `synctray: internal error: EEXIST: file already exists, mkdir '${path.join(config, 'state')}' (the details are in ${log})\n`,
+    );
+    expect(fs.readFileSync(log, 'utf8')).toMatch(
+      / error internal error in 'synctray run --config-dir .*': Error: EEXIST: .* at /,
+    );
   });
 });

@@ -17,12 +17,32 @@ afterEach(() => removeScratch(root));
 
 const pair = (...args: string[]) => runCli(['pair', ...args, '--config-dir', configDir]);
 const at = (p: string) => path.join(root, p);
-const pairs = async () => JSON.parse((await pair('list', '--json')).stdout) as { name: string; paused: boolean; mode: string; exclude: string[] }[];
+const pairs = async () =>
+  JSON.parse((await pair('list', '--json')).stdout) as {
+    name: string;
+    paused: boolean;
+    mode: string;
+    exclude: string[];
+  }[];
 
 describe('synctray pair', () => {
   it('adds, lists, pauses, resumes and removes pairs in the config', async () => {
     expect((await pair('add', at('photos'), at('backup/photos'))).code).toBe(0);
-    expect((await pair('add', at('docs'), at('backup/docs'), '--mode', 'update', '--name', 'Documents', '--exclude', '*.tmp')).code).toBe(0);
+    expect(
+      (
+        await pair(
+          'add',
+          at('docs'),
+          at('backup/docs'),
+          '--mode',
+          'update',
+          '--name',
+          'Documents',
+          '--exclude',
+          '*.tmp',
+        )
+      ).code,
+    ).toBe(0);
     expect((await pairs()).map((p) => [p.name, p.mode, p.exclude, p.paused])).toEqual([
       ['photos', 'mirror', [], false],
       ['Documents', 'update', ['*.tmp'], false],
@@ -60,7 +80,9 @@ describe('synctray pair', () => {
 
   it('loses no pair when many are added at once from separate processes', async () => {
     for (let i = 0; i < 12; i++) fs.mkdirSync(at(`many/s${i}`), { recursive: true });
-    const runs = await Promise.all(Array.from({ length: 12 }, (_, i) => pair('add', at(`many/s${i}`), at(`many-backup/s${i}`))));
+    const runs = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => pair('add', at(`many/s${i}`), at(`many-backup/s${i}`))),
+    );
     expect(runs.map((r) => r.code)).toEqual(Array(12).fill(0));
     expect((await pairs()).map((p) => p.name).sort()).toEqual(Array.from({ length: 12 }, (_, i) => `s${i}`).sort());
   });
@@ -76,13 +98,35 @@ describe('synctray pair', () => {
 
   it('pair set changes a pair in place, and refuses a bad change writing nothing', async () => {
     expect((await pair('add', at('docs'), at('backup/docs'), '--exclude', '*.tmp')).code).toBe(0);
-    const full = () => JSON.parse(fs.readFileSync(path.join(configDir, 'config.json'), 'utf8')) as { pairs: Record<string, unknown>[] };
+    const full = () =>
+      JSON.parse(fs.readFileSync(path.join(configDir, 'config.json'), 'utf8')) as { pairs: Record<string, unknown>[] };
     const before = full().pairs[0]!;
 
-    const set = await pair('set', 'docs', '--mode', 'update', '--exclude', 'cache/', '--rescan-interval', '1d', '--notify', 'errors', '--checksum');
+    const set = await pair(
+      'set',
+      'docs',
+      '--mode',
+      'update',
+      '--exclude',
+      'cache/',
+      '--rescan-interval',
+      '1d',
+      '--notify',
+      'errors',
+      '--checksum',
+    );
     expect(set.code, set.stderr).toBe(0);
-    expect(set.stdout).toBe('Changed pair "docs": mode update; exclude *.tmp, cache/; rescan every 1d; notify errors; checksum. SyncTray uses it when it starts.\n');
-    expect(full().pairs[0]).toEqual({ ...before, mode: 'update', exclude: ['*.tmp', 'cache/'], rescanIntervalMs: 86_400_000, notify: 'errors', checksum: true });
+    expect(set.stdout).toBe(
+      'Changed pair "docs": mode update; exclude *.tmp, cache/; rescan every 1d; notify errors; checksum. SyncTray uses it when it starts.\n',
+    );
+    expect(full().pairs[0]).toEqual({
+      ...before,
+      mode: 'update',
+      exclude: ['*.tmp', 'cache/'],
+      rescanIntervalMs: 86_400_000,
+      notify: 'errors',
+      checksum: true,
+    });
 
     expect((await pair('set', 'docs', '--no-exclude', '--exclude', 'build/', '--no-checksum')).code).toBe(0);
     expect(full().pairs[0]).toMatchObject({ exclude: ['build/'], checksum: false });
@@ -92,9 +136,17 @@ describe('synctray pair', () => {
     const written = fs.readFileSync(path.join(configDir, 'config.json'), 'utf8');
     for (const [args, code, text] of [
       [['--mode', 'sideways'], 2, '--mode must be one of mirror, update, missing (got "sideways")'],
-      [['--exclude', 'a/', '--rescan-interval', '5x'], 2, '--rescan-interval takes a duration such as 90s, 30m, 1h or 1d (a bare number is seconds)'],
+      [
+        ['--exclude', 'a/', '--rescan-interval', '5x'],
+        2,
+        '--rescan-interval takes a duration such as 90s, 30m, 1h or 1d (a bare number is seconds)',
+      ],
       [['--checksum', '--no-checksum'], 2, 'takes --checksum or --no-checksum, not both'],
-      [['--exclude-from', at('missing.txt')], 2, `--exclude-from \`${at('missing.txt')}\` cannot be read (it does not exist)`],
+      [
+        ['--exclude-from', at('missing.txt')],
+        2,
+        `--exclude-from \`${at('missing.txt')}\` cannot be read (it does not exist)`,
+      ],
       [['--notify', 'loud'], 2, '--notify must be one of all, errors, none'],
     ] as const) {
       const r = await pair('set', 'docs', ...args);
@@ -109,7 +161,9 @@ describe('synctray pair', () => {
 
   it('takes patterns from --exclude-from files as rsync reads them', async () => {
     fs.writeFileSync(at('patterns'), '# build output\n*.o\n\n; editors\n*.swp\r\n   \ncache/\n');
-    expect((await pair('add', at('docs'), at('backup/docs'), '--exclude', '*.tmp', '--exclude-from', at('patterns'))).code).toBe(0);
+    expect(
+      (await pair('add', at('docs'), at('backup/docs'), '--exclude', '*.tmp', '--exclude-from', at('patterns'))).code,
+    ).toBe(0);
     expect((await pairs())[0]!.exclude).toEqual(['*.tmp', '*.o', '*.swp', 'cache/']);
     fs.writeFileSync(at('more'), 'logs/\n');
     expect((await pair('set', 'docs', '--exclude-from', at('more'))).code).toBe(0);

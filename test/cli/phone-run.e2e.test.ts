@@ -46,13 +46,18 @@ describe.skipIf(ADB_SKIP)('phone pairs from the command line', () => {
     const pixel = await phone('Pixel_8');
     const added = await cli('pair', 'add', `adb:${at('phone/DCIM')}`, at('backup'));
     expect(added.code, added.stderr).toBe(0);
-    const pairs = JSON.parse((await cli('pair', 'list', '--json')).stdout) as { source: string; rescanIntervalMs: number }[];
+    const pairs = JSON.parse((await cli('pair', 'list', '--json')).stdout) as {
+      source: string;
+      rescanIntervalMs: number;
+    }[];
     expect(pairs[0]).toMatchObject({ source: `adb:${pixel.serial}:${at('phone/DCIM')}`, rescanIntervalMs: 900_000 });
 
     const other = await phone('Galaxy');
     const refused = await cli('pair', 'add', `adb:${at('phone/Music')}`, at('music'));
     expect(refused.code).toBe(2);
-    const listed = [`${pixel.serial} (Pixel 8, device)`, `${other.serial} (Galaxy, device)`].sort((a, b) => a.localeCompare(b)).join(', ');
+    const listed = [`${pixel.serial} (Pixel 8, device)`, `${other.serial} (Galaxy, device)`]
+      .sort((a, b) => a.localeCompare(b))
+      .join(', ');
     expect(refused.stderr).toContain(`2 phones are connected: ${listed}. Name one: adb:SERIAL:/path.`);
   });
 
@@ -67,14 +72,26 @@ describe.skipIf(ADB_SKIP)('phone pairs from the command line', () => {
     run = startCli(['run', '--json', '--config-dir', at('config')], { env: server.env });
     let out = '';
     run.child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    await waitFor(async () => (await cli('status')).stdout.includes(`${device.serial} is not connected`), 'status saying the phone is not connected', { intervalMs: 100 });
+    await waitFor(
+      async () => (await cli('status')).stdout.includes(`${device.serial} is not connected`),
+      'status saying the phone is not connected',
+      { intervalMs: 100 },
+    );
     expect((await cli('status')).stdout).toContain('DCIM: waiting-for-phone');
 
     await server.connect(device.serial);
-    await waitFor(() => out.includes('"event":"phone-synced"'), 'the phone backed up', { timeoutMs: 15_000, intervalMs: 50 });
-    const line = JSON.parse(out.split('\n').find((l) => l.includes('"event":"phone-synced"'))!) as Record<string, unknown>;
+    await waitFor(() => out.includes('"event":"phone-synced"'), 'the phone backed up', {
+      timeoutMs: 15_000,
+      intervalMs: 50,
+    });
+    const line = JSON.parse(out.split('\n').find((l) => l.includes('"event":"phone-synced"'))!) as Record<
+      string,
+      unknown
+    >;
     expect(line).toMatchObject({ pair: 'DCIM', files: 2, bytes: 6 });
-    expect(fs.readFileSync(at('config/logs/synctray.log'), 'utf8')).toContain('DCIM: Pixel 8: 2 new files backed up (6 B)');
+    expect(fs.readFileSync(at('config/logs/synctray.log'), 'utf8')).toContain(
+      'DCIM: Pixel 8: 2 new files backed up (6 B)',
+    );
     expect(rsyncDiff(camera, at('backup'))).toEqual([]);
   });
 });

@@ -18,7 +18,15 @@ let device: FakeDevice;
 let dir: string;
 let n = 0;
 
-const HOSTILE = ["it's \"q\".txt", '$(touch pwned)', '`id`.txt', 'new\nline.txt', 'ünïcödé-файл-文件.jpg', '-dash.txt', 'sp ace & <more>.txt'];
+const HOSTILE = [
+  'it\'s "q".txt',
+  '$(touch pwned)',
+  '`id`.txt',
+  'new\nline.txt',
+  'ünïcödé-файл-文件.jpg',
+  '-dash.txt',
+  'sp ace & <more>.txt',
+];
 const T = 1_600_000_000;
 
 function put(file: string, content: string | Buffer, mtime = T): void {
@@ -35,7 +43,8 @@ function cameraRoll(at: string): void {
   fs.utimesSync(path.join(at, 'Camera/2024'), T, T);
 }
 
-const sync = (src: string, dst: string, ...more: string[]): Promise<CliResult> => runCli(['sync', src, dst, '--json', ...more], { env: server.env });
+const sync = (src: string, dst: string, ...more: string[]): Promise<CliResult> =>
+  runCli(['sync', src, dst, '--json', ...more], { env: server.env });
 
 describe.skipIf(ADB_SKIP)('synctray sync with a phone', () => {
   beforeAll(async () => {
@@ -88,42 +97,49 @@ describe.skipIf(ADB_SKIP)('synctray sync with a phone', () => {
     expect(summaryOf(await sync(music, phone))).toMatchObject({ copied: 0, updated: 0, metadata: 0, deleted: 0 });
   });
 
-  it.for(['pull', 'push'] as const)('%s: a phone unplugged mid-transfer leaves no partial file under a final name; the next run finishes and cleans up', async (way) => {
-    const here = path.join(dir, 'here');
-    const there = path.join(dir, 'sdcard/Music');
-    cameraRoll(way === 'pull' ? there : here);
-    // Many files under way when it goes: every copy waiting for a connection must hear of it.
-    for (let i = 0; i < 150; i++) put(path.join(way === 'pull' ? there : here, `burst/f${i}.bin`), randomBytes(40_000), T + i);
-    const flaky = await FakeDevice.start({ dieAfterBytes: 5 * 1024 * 1024 });
-    const serial = flaky.serial;
-    let replugged: FakeDevice | undefined;
-    try {
-      await server.connect(serial);
-      const phone = `adb:${serial}:${there}`;
-      const [from, to] = way === 'pull' ? [phone, here] : [here, phone];
-      const cut = await sync(from, to);
-      expect(cut.code, cut.stdout).not.toBe(0);
-      expect(cut.stderr + cut.stdout, cut.stderr).toMatch(/phone unplugged/);
-      const video = path.join(way === 'pull' ? here : there, 'Camera/VID_0002.mp4');
-      // The video was under way: it is whole under its name, or not there at all.
-      if (fs.existsSync(video)) expect(fs.statSync(video).size).toBe(20 * 1024 * 1024);
+  it.for(['pull', 'push'] as const)(
+    '%s: a phone unplugged mid-transfer leaves no partial file under a final name; the next run finishes and cleans up',
+    async (way) => {
+      const here = path.join(dir, 'here');
+      const there = path.join(dir, 'sdcard/Music');
+      cameraRoll(way === 'pull' ? there : here);
+      // Many files under way when it goes: every copy waiting for a connection must hear of it.
+      for (let i = 0; i < 150; i++)
+        put(path.join(way === 'pull' ? there : here, `burst/f${i}.bin`), randomBytes(40_000), T + i);
+      const flaky = await FakeDevice.start({ dieAfterBytes: 5 * 1024 * 1024 });
+      const serial = flaky.serial;
+      let replugged: FakeDevice | undefined;
+      try {
+        await server.connect(serial);
+        const phone = `adb:${serial}:${there}`;
+        const [from, to] = way === 'pull' ? [phone, here] : [here, phone];
+        const cut = await sync(from, to);
+        expect(cut.code, cut.stdout).not.toBe(0);
+        expect(cut.stderr + cut.stdout, cut.stderr).toMatch(/phone unplugged/);
+        const video = path.join(way === 'pull' ? here : there, 'Camera/VID_0002.mp4');
+        // The video was under way: it is whole under its name, or not there at all.
+        if (fs.existsSync(video)) expect(fs.statSync(video).size).toBe(20 * 1024 * 1024);
 
-      // Plugged in again (the same serial): the next run completes, and leaves no temp files.
-      await flaky.close();
-      replugged = await FakeDevice.start({ port: Number(serial.split(':')[1]) });
-      await server.disconnect(serial);
-      await server.connect(serial);
-      const done = await sync(from, to);
-      expect(done.code, done.stderr).toBe(0);
-      expect(rsyncDiff(way === 'pull' ? there : here, way === 'pull' ? here : there)).toEqual([]);
-      const leftovers = fs.readdirSync(way === 'pull' ? here : there, { recursive: true }).map(String).filter((f) => f.includes('.~synctray-'));
-      expect(leftovers).toEqual([]);
-    } finally {
-      await flaky.close();
-      await replugged?.close();
-      await server.disconnect(serial);
-    }
-  });
+        // Plugged in again (the same serial): the next run completes, and leaves no temp files.
+        await flaky.close();
+        replugged = await FakeDevice.start({ port: Number(serial.split(':')[1]) });
+        await server.disconnect(serial);
+        await server.connect(serial);
+        const done = await sync(from, to);
+        expect(done.code, done.stderr).toBe(0);
+        expect(rsyncDiff(way === 'pull' ? there : here, way === 'pull' ? here : there)).toEqual([]);
+        const leftovers = fs
+          .readdirSync(way === 'pull' ? here : there, { recursive: true })
+          .map(String)
+          .filter((f) => f.includes('.~synctray-'));
+        expect(leftovers).toEqual([]);
+      } finally {
+        await flaky.close();
+        await replugged?.close();
+        await server.disconnect(serial);
+      }
+    },
+  );
 
   it('reports a file the phone refuses by name and copies the rest; nothing is deleted in that run', async () => {
     const picky = await FakeDevice.start({ deny: /private/ });
@@ -151,7 +167,10 @@ describe.skipIf(ADB_SKIP)('synctray sync with a phone', () => {
   it('reports a name that is not UTF-8 as skipped, and copies the rest', async () => {
     const phone = path.join(dir, 'sdcard/Download');
     put(path.join(phone, 'ok.txt'), 'ok');
-    fs.writeFileSync(Buffer.concat([Buffer.from(`${phone}/bad-`), Buffer.from([0xff, 0xfe]), Buffer.from('.txt')]), 'latin-1 name');
+    fs.writeFileSync(
+      Buffer.concat([Buffer.from(`${phone}/bad-`), Buffer.from([0xff, 0xfe]), Buffer.from('.txt')]),
+      'latin-1 name',
+    );
     const r = await sync(`adb:${device.serial}:${phone}`, path.join(dir, 'backup'));
     expect(summaryOf(r)).toMatchObject({ copied: 1, skipped: 1, failed: 0 });
     expect(fs.readdirSync(path.join(dir, 'backup'))).toEqual(['ok.txt']);

@@ -34,7 +34,12 @@ describe('progress bar', () => {
   });
 
   it('cuts names by the columns they take, so CJK and emoji names keep to one line', () => {
-    for (const name of [`写真/${'旅行の写真'.repeat(20)}.jpg`, `photos/${'🏖️👨‍👩‍👧'.repeat(30)}.jpg`, `한국어/${'가나다'.repeat(40)}`, `ｆｕｌｌ/${'ｗｉｄｅ'.repeat(30)}`]) {
+    for (const name of [
+      `写真/${'旅行の写真'.repeat(20)}.jpg`,
+      `photos/${'🏖️👨‍👩‍👧'.repeat(30)}.jpg`,
+      `한국어/${'가나다'.repeat(40)}`,
+      `ｆｕｌｌ/${'ｗｉｄｅ'.repeat(30)}`,
+    ]) {
       let out = '';
       let now = 0;
       const bar = new ProgressBar({ write: (s: string) => ((out = s), true), columns: 80 }, () => now);

@@ -42,14 +42,20 @@ describe.skipIf(noRsync)('synctray run', () => {
     expect((await cli('pair', 'add', at('photos'), at('backup/photos'))).code).toBe(0);
     expect((await cli('pair', 'add', at('docs'), at('backup/docs'), '--paused')).code).toBe(0);
     service = startCli(['run', '--config-dir', configDir]);
-    await waitFor(async () => (await status()).running && (await stateOf('photos')) === 'idle', 'photos synced and watched', { intervalMs: 50 });
+    await waitFor(
+      async () => (await status()).running && (await stateOf('photos')) === 'idle',
+      'photos synced and watched',
+      { intervalMs: 50 },
+    );
     expect(rsyncDiff(at('photos'), at('backup/photos'))).toEqual([]);
     expect(await stateOf('docs')).toBe('paused');
     expect(fs.existsSync(at('backup/docs'))).toBe(false);
 
     // Watched: a change goes through without anything asked.
     fs.writeFileSync(at('photos/new.jpg'), 'new');
-    await waitFor(() => rsyncDiff(at('photos'), at('backup/photos')).length === 0, 'the new photo backed up', { intervalMs: 20 });
+    await waitFor(() => rsyncDiff(at('photos'), at('backup/photos')).length === 0, 'the new photo backed up', {
+      intervalMs: 20,
+    });
 
     expect((await cli('pair', 'resume', 'docs')).code).toBe(0);
     await waitFor(() => fs.existsSync(at('backup/docs/cv.txt')), 'docs synced once resumed', { intervalMs: 20 });
@@ -60,7 +66,9 @@ describe.skipIf(noRsync)('synctray run', () => {
     const added = await cli('pair', 'add', at('music'), at('backup/music'));
     expect(added.code, added.stderr).toBe(0);
     expect(added.stdout).toContain('SyncTray is running');
-    await waitFor(() => fs.existsSync(at('backup/music/song.mp3')), 'the added pair synced at once', { intervalMs: 20 });
+    await waitFor(() => fs.existsSync(at('backup/music/song.mp3')), 'the added pair synced at once', {
+      intervalMs: 20,
+    });
     expect(fs.existsSync(at('backup/photos/while-paused.jpg'))).toBe(false);
 
     const listed = JSON.parse((await cli('pair', 'list', '--json')).stdout) as { name: string; paused: boolean }[];
@@ -78,7 +86,9 @@ describe.skipIf(noRsync)('synctray run', () => {
     fs.writeFileSync(at('patterns'), '# raw files stay on the computer\n*.raw\n');
     const set = await cli('pair', 'set', 'photos', '--exclude-from', at('patterns'), '--mode', 'update');
     expect(set.code, set.stderr).toBe(0);
-    expect(set.stdout).toBe('Changed pair "photos": mode update; exclude *.raw. SyncTray is running: it compares the pair whole again now.\n');
+    expect(set.stdout).toBe(
+      'Changed pair "photos": mode update; exclude *.raw. SyncTray is running: it compares the pair whole again now.\n',
+    );
     const listed = JSON.parse((await cli('pair', 'list', '--json')).stdout) as { exclude: string[]; mode: string }[];
     expect(listed.map((p) => [p.mode, p.exclude])).toEqual([['update', ['*.raw']]]);
     fs.writeFileSync(at('photos/big.raw'), 'raw');
@@ -99,7 +109,10 @@ describe.skipIf(noRsync)('synctray run', () => {
       for (let f = 0; f < 50; f++) fs.writeFileSync(at(`large/d${d}/f${f}`), big);
     }
     expect((await cli('pair', 'add', at('large'), at('backup/large'))).code).toBe(0);
-    const count = () => (fs.existsSync(at('backup/large')) ? fs.readdirSync(at('backup/large'), { recursive: true }).filter((n) => String(n).includes('/f')).length : 0);
+    const count = () =>
+      fs.existsSync(at('backup/large'))
+        ? fs.readdirSync(at('backup/large'), { recursive: true }).filter((n) => String(n).includes('/f')).length
+        : 0;
     service = startCli(['run', '--config-dir', configDir]);
     await waitFor(() => count() >= 200, 'some files copied', { intervalMs: 2 });
     service.child.kill('SIGKILL');
@@ -107,7 +120,11 @@ describe.skipIf(noRsync)('synctray run', () => {
     const before = count();
     expect(before).toBeLessThan(1000);
     service = startCli(['run', '--config-dir', configDir]);
-    await waitFor(async () => (await status()).running && (await stateOf('large')) === 'idle', 'the first sync finished', { intervalMs: 50 });
+    await waitFor(
+      async () => (await status()).running && (await stateOf('large')) === 'idle',
+      'the first sync finished',
+      { intervalMs: 50 },
+    );
     expect(rsyncDiff(at('large'), at('backup/large'))).toEqual([]);
     const copied = (await status()).pairs.find((p) => p.name === 'large') as unknown as { files: number };
     // Files already in place are not copied again (the few under way when it was killed are).
@@ -139,7 +156,10 @@ describe.skipIf(noRsync)('synctray run', () => {
     let out = '';
     service.child.stdout.on('data', (d: string) => (out += d));
     await waitFor(() => out.includes('"event":"running"'), 'the service running');
-    const problem = JSON.parse(out.split('\n').find((l) => l.includes('"event":"problem"'))!) as { message: string; keptAt: string };
+    const problem = JSON.parse(out.split('\n').find((l) => l.includes('"event":"problem"'))!) as {
+      message: string;
+      keptAt: string;
+    };
     expect(problem.message).toContain('could not be read (not valid JSON');
     expect(fs.readFileSync(problem.keptAt, 'utf8')).toBe('{ "pairs": [');
   });
@@ -170,8 +190,13 @@ describe.skipIf(noRsync)('synctray run', () => {
     const live = await cli('settings', 'log-level', 'debug');
     expect(live.code, live.stderr).toBe(0);
     expect(live.stdout).toBe('notifications errors\nlog-level debug\nSyncTray is running: the change applies now.\n');
-    expect(JSON.parse((await cli('settings', '--json')).stdout)).toEqual({ notifications: 'errors', logLevel: 'debug' });
-    const saved = JSON.parse(fs.readFileSync(path.join(configDir, 'config.json'), 'utf8')) as { settings: Record<string, unknown> };
+    expect(JSON.parse((await cli('settings', '--json')).stdout)).toEqual({
+      notifications: 'errors',
+      logLevel: 'debug',
+    });
+    const saved = JSON.parse(fs.readFileSync(path.join(configDir, 'config.json'), 'utf8')) as {
+      settings: Record<string, unknown>;
+    };
     expect(saved.settings).toMatchObject({ notifications: 'errors', logLevel: 'debug' });
 
     const wrong = await cli('settings', 'notifications', 'loud');
@@ -180,7 +205,10 @@ describe.skipIf(noRsync)('synctray run', () => {
     const unknown = await cli('settings', 'colour', 'blue');
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('There is no setting "colour" (settings: notifications, log-level).');
-    expect(JSON.parse((await cli('settings', '--json')).stdout)).toEqual({ notifications: 'errors', logLevel: 'debug' });
+    expect(JSON.parse((await cli('settings', '--json')).stdout)).toEqual({
+      notifications: 'errors',
+      logLevel: 'debug',
+    });
   });
 
   it('shows held deletions and applies them or restores them when asked through pair deletions', async () => {
@@ -199,11 +227,14 @@ describe.skipIf(noRsync)('synctray run', () => {
     expect(none.stderr).toContain('Pair "notes" holds no deletions back.');
 
     for (let i = 0; i < 8; i++) fs.rmSync(at(`notes/f${i}.txt`));
-    const heldReason = async () => (await status()).pairs.find((p) => p.name === 'notes') as { held?: string } | undefined;
+    const heldReason = async () =>
+      (await status()).pairs.find((p) => p.name === 'notes') as { held?: string } | undefined;
     await waitFor(async () => (await heldReason())?.held !== undefined, 'the deletions held', { intervalMs: 50 });
     const shown = await cli('pair', 'deletions', 'notes');
     expect(shown.code, shown.stderr).toBe(0);
-    expect(shown.stdout).toContain(`The 8 files that mirroring would delete from ${at('backup/notes')}:\n  f0.txt\n  f1.txt\n`);
+    expect(shown.stdout).toContain(
+      `The 8 files that mirroring would delete from ${at('backup/notes')}:\n  f0.txt\n  f1.txt\n`,
+    );
     expect(shown.stdout).not.toContain('--max-delete'); // the guard's advice for 'synctray sync' does not apply here
     const token = /--apply (\w+)/.exec(shown.stdout)?.[1];
     expect(token).toMatch(/^[0-9a-f]{12}$/);
@@ -214,7 +245,11 @@ describe.skipIf(noRsync)('synctray run', () => {
     const restored = await cli('pair', 'deletions', 'notes', '--restore');
     expect(restored.code, restored.stderr).toBe(0);
     expect(restored.stdout).toContain(`Restored 8 files into ${at('notes')} from ${at('backup/notes')}.`);
-    await waitFor(async () => (await stateOf('notes')) === 'idle' && (await heldReason())?.held === undefined, 'clear again', { intervalMs: 50 });
+    await waitFor(
+      async () => (await stateOf('notes')) === 'idle' && (await heldReason())?.held === undefined,
+      'clear again',
+      { intervalMs: 50 },
+    );
     expect(rsyncDiff(at('notes'), at('backup/notes'))).toEqual([]);
     expect(fs.readdirSync(at('notes'))).toHaveLength(12);
 
@@ -224,7 +259,11 @@ describe.skipIf(noRsync)('synctray run', () => {
     const applied = await cli('pair', 'deletions', 'notes', '--apply', again!);
     expect(applied.code, applied.stderr).toBe(0);
     // Four files, and the pair's marker.
-    await waitFor(() => fs.readdirSync(at('backup/notes')).filter((n) => n !== '.synctray-pair').length === 4, 'the deletions made', { intervalMs: 50 });
+    await waitFor(
+      () => fs.readdirSync(at('backup/notes')).filter((n) => n !== '.synctray-pair').length === 4,
+      'the deletions made',
+      { intervalMs: 50 },
+    );
     expect(rsyncDiff(at('notes'), at('backup/notes'))).toEqual([]);
   });
 });

@@ -34,11 +34,18 @@ const json = async () => {
   const r = await cli('status', '--json');
   return { code: r.code, ...(JSON.parse(r.stdout) as Status) };
 };
-const noScript = skipReasonOutsideCi(hasTool('script'), "skipping status on a terminal: it needs util-linux's script for a pseudo-terminal");
+const noScript = skipReasonOutsideCi(
+  hasTool('script'),
+  "skipping status on a terminal: it needs util-linux's script for a pseudo-terminal",
+);
 
 async function startService(): Promise<void> {
   service = startCli(['run', '--config-dir', at('config')]);
-  await waitFor(async () => (await json()).pairs.every((p) => p.state === 'idle' || p.state === 'paused') && (await json()).running, 'the pairs synced', { intervalMs: 50 });
+  await waitFor(
+    async () => (await json()).pairs.every((p) => p.state === 'idle' || p.state === 'paused') && (await json()).running,
+    'the pairs synced',
+    { intervalMs: 50 },
+  );
 }
 
 describe('synctray status', () => {
@@ -48,7 +55,14 @@ describe('synctray status', () => {
     const text = await cli('status');
     expect(text.code, describeRun(text)).toBe(3);
     expect(text.stdout).toBe("SyncTray is not running ('synctray run' starts it).\nphotos: stopped\ndocs: paused\n");
-    expect(await json()).toMatchObject({ code: 3, running: false, pairs: [{ name: 'photos', state: 'stopped' }, { name: 'docs', state: 'paused' }] });
+    expect(await json()).toMatchObject({
+      code: 3,
+      running: false,
+      pairs: [
+        { name: 'photos', state: 'stopped' },
+        { name: 'docs', state: 'paused' },
+      ],
+    });
     // No config at all: not running either.
     expect((await runCli(['status', '--config-dir', at('nowhere')])).code).toBe(3);
   });
@@ -58,7 +72,14 @@ describe('synctray status', () => {
     expect((await cli('pair', 'add', at('docs'), at('backup/docs'), '--paused')).code).toBe(0);
     await startService();
     const fine = await json();
-    expect(fine).toMatchObject({ code: 0, running: true, pairs: [{ name: 'photos', state: 'idle' }, { name: 'docs', state: 'paused' }] });
+    expect(fine).toMatchObject({
+      code: 0,
+      running: true,
+      pairs: [
+        { name: 'photos', state: 'idle' },
+        { name: 'docs', state: 'paused' },
+      ],
+    });
     // In --json and off a terminal, the time itself.
     expect(fine.pairs[0]!.lastSyncAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     const piped = await cli('status');
@@ -67,7 +88,11 @@ describe('synctray status', () => {
 
     // The source folder gone: the pair waits for it, which needs the user.
     fs.rmSync(at('photos'), { recursive: true });
-    await waitFor(async () => (await json()).pairs[0]!.state === 'waiting-for-source', 'the pair waiting for its source', { intervalMs: 50 });
+    await waitFor(
+      async () => (await json()).pairs[0]!.state === 'waiting-for-source',
+      'the pair waiting for its source',
+      { intervalMs: 50 },
+    );
     expect((await json()).code).toBe(1);
     expect((await cli('status')).code).toBe(1);
   });
@@ -77,6 +102,8 @@ describe('synctray status', () => {
     await startService();
     const r = await runCliOnTerminal(['status', '--config-dir', at('config')]);
     expect(r.code, r.stdout).toBe(0);
-    expect(r.stdout).toBe('SyncTray is running.\nphotos: idle; last synced just now; 1 file (1 B) copied since start\n');
+    expect(r.stdout).toBe(
+      'SyncTray is running.\nphotos: idle; last synced just now; 1 file (1 B) copied since start\n',
+    );
   });
 });

@@ -126,10 +126,14 @@ describe('a file too large for the destination', () => {
   it('fails that file only, with the reason', async () => {
     writeTree(src, { small: 's', big: 'x'.repeat(3 * 1024 * 1024) });
     // A file size limit stands in for FAT32's 4 GiB cap: EFBIG, not a full disk.
-    const r = spawnSync('sh', ['-c', `ulimit -f 1024; exec "${process.execPath}" dist/cli/main.js sync "${src}" "${dst}" --json`], {
-      encoding: 'utf8',
-      cwd: path.resolve(import.meta.dirname, '../..'),
-    });
+    const r = spawnSync(
+      'sh',
+      ['-c', `ulimit -f 1024; exec "${process.execPath}" dist/cli/main.js sync "${src}" "${dst}" --json`],
+      {
+        encoding: 'utf8',
+        cwd: path.resolve(import.meta.dirname, '../..'),
+      },
+    );
     const summary = JSON.parse(r.stdout.trim().split('\n').pop()!);
     expect(r.status).toBe(1);
     expect(summary.fatal).toBeUndefined();

@@ -60,7 +60,11 @@ describe.skipIf(skipReason !== undefined)('sync modes end to end', () => {
     expect(r.json).toMatchObject({ copied: 1, updated: 1, deleted: 0 });
     expect(fs.readFileSync(path.join(dst, 'changed'), 'utf8')).toBe('new content');
     expect(fs.readFileSync(path.join(dst, 'extra'), 'utf8')).toBe('keep me');
-    expect((await sync(src, dst, '--mode', 'update', '--json')).json).toMatchObject({ copied: 0, updated: 0, deleted: 0 });
+    expect((await sync(src, dst, '--mode', 'update', '--json')).json).toMatchObject({
+      copied: 0,
+      updated: 0,
+      deleted: 0,
+    });
   });
 
   it('update leaves a newer destination file alone and says so', async () => {
@@ -131,7 +135,9 @@ describe.skipIf(skipReason !== undefined)('sync modes end to end', () => {
     expect(fs.readdirSync(dst).sort()).toEqual(['keep.txt']);
     const missing = await sync(src, dst, '--exclude-from', path.join(root, 'nope'));
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain(`--exclude-from \`${path.join(root, 'nope')}\` cannot be read (it does not exist)`);
+    expect(missing.stderr).toContain(
+      `--exclude-from \`${path.join(root, 'nope')}\` cannot be read (it does not exist)`,
+    );
   });
 
   it('--versions keeps what a run deletes or overwrites', async () => {
@@ -153,7 +159,10 @@ describe.skipIf(skipReason !== undefined)('sync modes end to end', () => {
     writeTree(dst, { f: 'old' });
     setMtime(path.join(dst, 'f'), 1_000_000_000);
     expect((await sync(src, dst, '--versions', path.join(dst, '.versions'))).code).toBe(0);
-    expect((await sync(src, dst, '--versions', path.join(dst, '.versions'), '--json')).json).toMatchObject({ deleted: 0, copied: 0 });
+    expect((await sync(src, dst, '--versions', path.join(dst, '.versions'), '--json')).json).toMatchObject({
+      deleted: 0,
+      copied: 0,
+    });
     expect(fs.readdirSync(path.join(dst, '.versions')).length).toBe(1);
   });
 

@@ -26,7 +26,11 @@ const pair = (name: string, destination: string) => ({
   notify: 'all' as const,
 });
 /** As the file holds it: with an id, and whatever destination. */
-const stored = (name: string, destination: unknown) => ({ ...pair(name, ''), id: `${name}00000000`.slice(0, 12), destination });
+const stored = (name: string, destination: unknown) => ({
+  ...pair(name, ''),
+  id: `${name}00000000`.slice(0, 12),
+  destination,
+});
 
 describe('the destinations the config file lists, unchecked', () => {
   it('are those of every pair the store keeps', () => {
@@ -36,7 +40,18 @@ describe('the destinations the config file lists, unchecked', () => {
   });
 
   it('hold every destination readConfig gives, of whole pairs and of damaged ones', () => {
-    write(JSON.stringify({ schemaVersion: SCHEMA_VERSION, pairs: [stored('whole', '/dst/whole'), { ...stored('damaged', '/dst/damaged'), mode: 'sideways' }, stored('odd', 42), null], settings: {} }));
+    write(
+      JSON.stringify({
+        schemaVersion: SCHEMA_VERSION,
+        pairs: [
+          stored('whole', '/dst/whole'),
+          { ...stored('damaged', '/dst/damaged'), mode: 'sideways' },
+          stored('odd', 42),
+          null,
+        ],
+        settings: {},
+      }),
+    );
     expect(readConfig(dir).pairs.map((p) => p.destination)).toEqual(['/dst/whole']);
     expect(listedDestinations(dir)).toEqual(['/dst/whole', '/dst/damaged']);
   });
@@ -49,7 +64,12 @@ describe('the destinations the config file lists, unchecked', () => {
 
   it('are none without a file, with one that is not JSON, not an object, without a list of pairs, or from a newer SyncTray', () => {
     expect(listedDestinations(dir)).toEqual([]);
-    for (const text of ['{ not json', '[1, 2]', '{"schemaVersion": 3}', JSON.stringify({ schemaVersion: SCHEMA_VERSION + 1, pairs: [stored('new', '/dst/new')] })]) {
+    for (const text of [
+      '{ not json',
+      '[1, 2]',
+      '{"schemaVersion": 3}',
+      JSON.stringify({ schemaVersion: SCHEMA_VERSION + 1, pairs: [stored('new', '/dst/new')] }),
+    ]) {
       write(text);
       expect(listedDestinations(dir)).toEqual([]);
       expect(readConfig(dir).pairs).toEqual([]);

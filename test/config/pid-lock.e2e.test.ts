@@ -42,7 +42,11 @@ if (owner === undefined) {
 
 /** A taker's answer as soon as it is printed, and its end. */
 function taker(script: string, file: string, at: number): { answer: Promise<string>; closed: Promise<void> } {
-  const child = spawn(process.execPath, ['--experimental-transform-types', '--no-warnings', '--import', TS_HOOKS, script, file, String(at)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    ['--experimental-transform-types', '--no-warnings', '--import', TS_HOOKS, script, file, String(at)],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   let err = '';
   let answered: (line: string) => void = () => {};
@@ -52,7 +56,9 @@ function taker(script: string, file: string, at: number): { answer: Promise<stri
     if (out.includes('\n')) answered(out.trim());
   });
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const closed = new Promise<void>((resolve, reject) => child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`taker exited ${code}: ${err}`)))));
+  const closed = new Promise<void>((resolve, reject) =>
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`taker exited ${code}: ${err}`)))),
+  );
   return { answer: Promise.race([answer, closed.then(() => out.trim())]), closed };
 }
 
@@ -71,7 +77,10 @@ describe('taking over a stale pid lock', () => {
       fs.writeFileSync(`${file}.done`, '');
       await Promise.all(takers.map((t) => t.closed));
       fs.rmSync(`${file}.done`);
-      expect(answers.filter((a) => a === 'taken'), answers.join(', ')).toHaveLength(1);
+      expect(
+        answers.filter((a) => a === 'taken'),
+        answers.join(', '),
+      ).toHaveLength(1);
       expect(answers.filter((a) => a.startsWith('refused ') && Number(a.slice(8)) > 0)).toHaveLength(7);
       expect(fs.existsSync(file)).toBe(false); // released by the winner
       expect(fs.readdirSync(dir).filter((f) => f.startsWith(`round-${round}`))).toEqual([]);

@@ -105,7 +105,11 @@ describe('the config store', () => {
   });
 
   it("migrates a layout 2 file unchanged but for its number, keeping the original, and keeps a pair's destination volume", () => {
-    const v2 = { schemaVersion: 2, pairs: [{ ...pair('photos'), id: 'abcd1234' }], settings: { autostart: false, notifications: 'errors', logLevel: 'info' } };
+    const v2 = {
+      schemaVersion: 2,
+      pairs: [{ ...pair('photos'), id: 'abcd1234' }],
+      settings: { autostart: false, notifications: 'errors', logLevel: 'info' },
+    };
     fs.writeFileSync(file(), JSON.stringify(v2));
     const { store, problems } = ConfigStore.open(dir);
     expect(problems).toEqual([]);
@@ -122,4 +126,3 @@ describe('the config store', () => {
     expect(ConfigStore.open(dir).problems).toHaveLength(1);
   });
 });
-

@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { NO_RULES, decodePath, encodePath, nameCodec, rulesRefuseNothing, type NameRules } from '../../src/core/name-encoding.js';
+import {
+  NO_RULES,
+  decodePath,
+  encodePath,
+  nameCodec,
+  rulesRefuseNothing,
+  type NameRules,
+} from '../../src/core/name-encoding.js';
 import { HOSTILE_NAMES } from '../helpers/tree-arbitraries.js';
 
 const CONTROLS = Array.from({ length: 31 }, (_, i) => String.fromCharCode(i + 1)).join('');
@@ -238,9 +245,43 @@ describe('as rclone does', () => {
 // Characters that make trouble for this encoding: every refusable kind, their look-alikes, the
 // quote mark, and ordinary text of several widths, so short names meet every boundary.
 const ALPHABET = [
-  'a', 'Z', '.', ' ', ':', '?', '*', '"', '<', '>', '|', '\\', '\x01', '\t', '\x1f', '\x7f',
-  '\uff1a', '\uff1f', '\uff0a', '\uff02', '\uff1c', '\uff1e', '\uff5c', '\uff3c', '\uff0e',
-  '\u2420', '\u2401', '\u2409', '\u241f', '\u2421', '\u2400', Q, Q, Q, 'é', 'e\u0301', '🎉',
+  'a',
+  'Z',
+  '.',
+  ' ',
+  ':',
+  '?',
+  '*',
+  '"',
+  '<',
+  '>',
+  '|',
+  '\\',
+  '\x01',
+  '\t',
+  '\x1f',
+  '\x7f',
+  '\uff1a',
+  '\uff1f',
+  '\uff0a',
+  '\uff02',
+  '\uff1c',
+  '\uff1e',
+  '\uff5c',
+  '\uff3c',
+  '\uff0e',
+  '\u2420',
+  '\u2401',
+  '\u2409',
+  '\u241f',
+  '\u2421',
+  '\u2400',
+  Q,
+  Q,
+  Q,
+  'é',
+  'e\u0301',
+  '🎉',
 ];
 const REFUSABLE = [...':?*"<>|\\. \x7f/', '\x01', '\t', '\x1f'];
 
@@ -251,7 +292,10 @@ const arbRules: fc.Arbitrary<NameRules> = fc.record({
 });
 const arbName: fc.Arbitrary<string> = fc
   .oneof(
-    { arbitrary: fc.array(fc.constantFrom(...ALPHABET), { minLength: 1, maxLength: 10 }).map((cs) => cs.join('')), weight: 4 },
+    {
+      arbitrary: fc.array(fc.constantFrom(...ALPHABET), { minLength: 1, maxLength: 10 }).map((cs) => cs.join('')),
+      weight: 4,
+    },
     { arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 12 }), weight: 1 },
   )
   .map((name) => name.replaceAll('/', '_').replaceAll('\0', '_'))

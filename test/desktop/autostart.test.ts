@@ -2,12 +2,21 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { desktopEntry, launchAgent, platformAutostart, trayCommand, windowsCommandLine } from '../../src/desktop/autostart.js';
+import {
+  desktopEntry,
+  launchAgent,
+  platformAutostart,
+  trayCommand,
+  windowsCommandLine,
+} from '../../src/desktop/autostart.js';
 import { runCli } from '../helpers/cli.js';
 import { hasTool, skipReasonOutsideCi } from '../helpers/requirements.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
 
-const noValidator = skipReasonOutsideCi(hasTool('desktop-file-validate'), 'autostart entry check skipped: needs desktop-file-validate (apt-get install desktop-file-utils)');
+const noValidator = skipReasonOutsideCi(
+  hasTool('desktop-file-validate'),
+  'autostart entry check skipped: needs desktop-file-validate (apt-get install desktop-file-utils)',
+);
 let dir: string;
 beforeEach(() => {
   dir = makeScratch('synctray-autostart-');
@@ -24,20 +33,31 @@ describe('start at login', () => {
     const r = spawnSync('desktop-file-validate', [file], { encoding: 'utf8' });
     expect(r.stdout + r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(fs.readFileSync(file, 'utf8')).toContain('Exec=/usr/bin/node "/home/me/My \\\\"Sync\\\\" \\\\$HOME \\\\`x\\\\` 100%% back\\\\\\\\slash/main.js" tray\n');
+    expect(fs.readFileSync(file, 'utf8')).toContain(
+      'Exec=/usr/bin/node "/home/me/My \\\\"Sync\\\\" \\\\$HOME \\\\`x\\\\` 100%% back\\\\\\\\slash/main.js" tray\n',
+    );
   });
 
   it('writes a macOS LaunchAgent and a Windows command line that carry the arguments whole', () => {
     const plist = launchAgent(['/Applications/SyncTray <beta> & co', 'tray']);
     expect(plist).toContain('<string>/Applications/SyncTray &lt;beta&gt; &amp; co</string>\n    <string>tray</string>');
     expect(plist).toContain('<key>RunAtLoad</key>\n  <true/>');
-    expect(windowsCommandLine(['C:\\Program Files\\SyncTray\\synctray.exe', 'tray'])).toBe('"C:\\Program Files\\SyncTray\\synctray.exe" "tray"');
+    expect(windowsCommandLine(['C:\\Program Files\\SyncTray\\synctray.exe', 'tray'])).toBe(
+      '"C:\\Program Files\\SyncTray\\synctray.exe" "tray"',
+    );
     expect(windowsCommandLine(['C:\\a "b"\\', 'x'])).toBe('"C:\\a \\"b\\"\\\\" "x"');
   });
 
   it('starts the binary itself, or node with the script when run from source', () => {
-    expect(trayCommand('/opt/synctray/synctray-linux-x64', '/opt/synctray/synctray-linux-x64')).toEqual(['/opt/synctray/synctray-linux-x64', 'tray']);
-    expect(trayCommand('/usr/bin/node', 'dist/cli/main.js')).toEqual(['/usr/bin/node', path.resolve('dist/cli/main.js'), 'tray']);
+    expect(trayCommand('/opt/synctray/synctray-linux-x64', '/opt/synctray/synctray-linux-x64')).toEqual([
+      '/opt/synctray/synctray-linux-x64',
+      'tray',
+    ]);
+    expect(trayCommand('/usr/bin/node', 'dist/cli/main.js')).toEqual([
+      '/usr/bin/node',
+      path.resolve('dist/cli/main.js'),
+      'tray',
+    ]);
   });
 
   it('is turned on and off in the XDG config folder, and reports what is there', async () => {
@@ -65,9 +85,13 @@ describe('start at login', () => {
   });
 
   it('refuses to start the tray without a desktop session, pointing to run', async () => {
-    const r = await runCli(['tray', '--config-dir', path.join(dir, 'config')], { env: { DISPLAY: '', WAYLAND_DISPLAY: '' } });
+    const r = await runCli(['tray', '--config-dir', path.join(dir, 'config')], {
+      env: { DISPLAY: '', WAYLAND_DISPLAY: '' },
+    });
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("No desktop session here (neither DISPLAY nor WAYLAND_DISPLAY is set), so there is no tray to show an icon in. Run 'synctray run'");
+    expect(r.stderr).toContain(
+      "No desktop session here (neither DISPLAY nor WAYLAND_DISPLAY is set), so there is no tray to show an icon in. Run 'synctray run'",
+    );
     expect(fs.existsSync(path.join(dir, 'config', 'synctray.lock'))).toBe(false);
   });
 });

@@ -41,7 +41,10 @@ describe.skipIf(missing)('desktop notifications', () => {
     await waitFor(() => fs.existsSync(`/tmp/.X11-unix/X${display.slice(1)}`), 'the virtual display');
     const config = path.join(root, 'config');
     writeTree(path.join(root, 'photos'), { 'a.jpg': 'a' });
-    expect((await runCli(['pair', 'add', path.join(root, 'photos'), path.join(root, 'backup'), '--config-dir', config])).code).toBe(0);
+    expect(
+      (await runCli(['pair', 'add', path.join(root, 'photos'), path.join(root, 'backup'), '--config-dir', config]))
+        .code,
+    ).toBe(0);
     const monitor = path.join(root, 'monitor.txt');
     const out = path.join(root, 'run.out');
     // Everything on one private session bus: the monitor, the daemon and SyncTray.
@@ -53,12 +56,24 @@ describe.skipIf(missing)('desktop notifications', () => {
       `while [ ! -e "${root}/stop" ]; do sleep 0.05; done`,
       'kill -INT $run; wait $run',
     ].join('\n');
-    session = spawn('dbus-run-session', ['--', 'sh', '-c', script], { env: { ...process.env, DISPLAY: display }, stdio: 'ignore' });
-    await waitFor(() => fs.existsSync(out) && fs.readFileSync(out, 'utf8').includes('"state":"idle"'), 'the pair synced', { timeoutMs: 15_000, intervalMs: 20 });
+    session = spawn('dbus-run-session', ['--', 'sh', '-c', script], {
+      env: { ...process.env, DISPLAY: display },
+      stdio: 'ignore',
+    });
+    await waitFor(
+      () => fs.existsSync(out) && fs.readFileSync(out, 'utf8').includes('"state":"idle"'),
+      'the pair synced',
+      { timeoutMs: 15_000, intervalMs: 20 },
+    );
     fs.renameSync(path.join(root, 'photos'), path.join(root, 'photos-away'));
-    await waitFor(() => fs.readFileSync(monitor, 'utf8').includes('member=Notify'), 'a Notify call on the bus', { timeoutMs: 15_000, intervalMs: 20 });
+    await waitFor(() => fs.readFileSync(monitor, 'utf8').includes('member=Notify'), 'a Notify call on the bus', {
+      timeoutMs: 15_000,
+      intervalMs: 20,
+    });
     const call = fs.readFileSync(monitor, 'utf8');
     expect(call).toContain('string "SyncTray: photos: source folder is gone"');
-    expect(call).toMatch(/string ".*photos is gone \(drive unplugged, folder renamed or deleted\?\); nothing is deleted until it is back"/);
+    expect(call).toMatch(
+      /string ".*photos is gone \(drive unplugged, folder renamed or deleted\?\); nothing is deleted until it is back"/,
+    );
   });
 });

@@ -4,7 +4,12 @@ import { NotifyPolicy } from '../../src/desktop/notify-policy.js';
 import type { Happening } from '../../src/service/notifications.js';
 
 const MIN = 60_000;
-const failed = (message: string, pairId = 'p1'): Happening => ({ pairId, pairName: pairId === 'p1' ? 'Photos' : 'Docs', kind: 'failed', message });
+const failed = (message: string, pairId = 'p1'): Happening => ({
+  pairId,
+  pairName: pairId === 'p1' ? 'Photos' : 'Docs',
+  kind: 'failed',
+  message,
+});
 
 function policy(level: NotifyLevel = 'errors', perPair: Record<string, NotifyLevel> = {}) {
   return new NotifyPolicy(
@@ -22,18 +27,26 @@ describe('the notification policy', () => {
       urgency: 'critical',
     });
     expect(p.add({ ...failed('x'), kind: 'held', message: 'would delete 70 of 100 files' }, 5_000)).toBeUndefined();
-    expect(p.add({ ...failed('x'), kind: 'source-missing', message: '/home/ann/Photos is gone' }, 10_000)).toBeUndefined();
+    expect(
+      p.add({ ...failed('x'), kind: 'source-missing', message: '/home/ann/Photos is gone' }, 10_000),
+    ).toBeUndefined();
     expect(p.nextFlushAt()).toBe(MIN);
     expect(p.flush(MIN - 1)).toEqual([]);
     expect(p.flush(MIN)).toEqual([
-      { title: 'SyncTray: Photos: 2 problems', body: '• would delete 70 of 100 files\n• /home/ann/Photos is gone', urgency: 'critical' },
+      {
+        title: 'SyncTray: Photos: 2 problems',
+        body: '• would delete 70 of 100 files\n• /home/ann/Photos is gone',
+        urgency: 'critical',
+      },
     ]);
     expect(p.nextFlushAt()).toBeUndefined();
   });
 
   it('shows at most three a minute across pairs, telling the rest together afterwards', () => {
     const p = policy();
-    const shown = Array.from({ length: 10 }, (_, i) => p.add(failed(`drive gone ${i}`, `p${i + 1}`), 0)).filter(Boolean);
+    const shown = Array.from({ length: 10 }, (_, i) => p.add(failed(`drive gone ${i}`, `p${i + 1}`), 0)).filter(
+      Boolean,
+    );
     expect(shown).toHaveLength(3);
     expect(p.nextFlushAt()).toBe(MIN);
     expect(p.flush(MIN - 1)).toEqual([]);
@@ -64,7 +77,9 @@ describe('the notification policy', () => {
     const p = policy();
     expect(p.add(failed('3 items could not be synced: a.jpg: permission denied'), 0)).toBeDefined();
     expect(p.add(failed('4 items could not be synced: a.jpg: permission denied'), 2 * MIN)).toBeUndefined();
-    expect(p.add(failed('1 item could not be synced: disk full'), 3 * MIN)?.body).toBe('1 item could not be synced: disk full');
+    expect(p.add(failed('1 item could not be synced: disk full'), 3 * MIN)?.body).toBe(
+      '1 item could not be synced: disk full',
+    );
   });
 
   it('forgets the problems of a pair that syncs cleanly, so a new failure is told again', () => {
@@ -76,19 +91,39 @@ describe('the notification policy', () => {
   });
 
   it('follows the level of the app and of each pair: none, errors, all', () => {
-    const synced: Happening = { pairId: 'p1', pairName: 'Photos', kind: 'synced', message: 'The first sync of Photos is complete.' };
+    const synced: Happening = {
+      pairId: 'p1',
+      pairName: 'Photos',
+      kind: 'synced',
+      message: 'The first sync of Photos is complete.',
+    };
     expect(policy('errors').add(synced, 0)).toBeUndefined();
-    expect(policy('all').add(synced, 0)).toEqual({ title: 'SyncTray: Photos: synced', body: 'The first sync of Photos is complete.', urgency: 'normal' });
+    expect(policy('all').add(synced, 0)).toEqual({
+      title: 'SyncTray: Photos: synced',
+      body: 'The first sync of Photos is complete.',
+      urgency: 'normal',
+    });
     expect(policy('none').add(failed('x'), 0)).toBeUndefined();
     expect(policy('all', { p1: 'none' }).add(failed('x'), 0)).toBeUndefined();
     expect(policy('all', { p1: 'errors' }).add(synced, 0)).toBeUndefined();
-    expect(policy('errors').add({ kind: 'config', message: 'damaged' }, 0)?.title).toBe('SyncTray: settings were damaged');
+    expect(policy('errors').add({ kind: 'config', message: 'damaged' }, 0)?.title).toBe(
+      'SyncTray: settings were damaged',
+    );
   });
 
   it('tells a backup drive plugged back in at the default level (errors), as good news', () => {
-    const back: Happening = { pairId: 'p1', pairName: 'Photos', kind: 'drive-connected', message: 'Backup drive BACKUP connected: 34 files backed up' };
+    const back: Happening = {
+      pairId: 'p1',
+      pairName: 'Photos',
+      kind: 'drive-connected',
+      message: 'Backup drive BACKUP connected: 34 files backed up',
+    };
     expect(policy('none').add(back, 0)).toBeUndefined();
-    expect(policy('errors').add(back, 0)).toEqual({ title: 'SyncTray: Photos: backup drive connected', body: 'Backup drive BACKUP connected: 34 files backed up', urgency: 'normal' });
+    expect(policy('errors').add(back, 0)).toEqual({
+      title: 'SyncTray: Photos: backup drive connected',
+      body: 'Backup drive BACKUP connected: 34 files backed up',
+      urgency: 'normal',
+    });
   });
 
   it('tells a completed phone sync at the default level (errors), not at none, and several as one', () => {
@@ -103,7 +138,11 @@ describe('the notification policy', () => {
     expect(p.add(synced('Pixel 8: 2 new files backed up (4.0 MB)'), 1000)).toBeUndefined();
     expect(p.add(synced('Pixel 8: 1 new file backed up (1.0 MB)'), 2000)).toBeUndefined();
     expect(p.flush(MIN)).toEqual([
-      { title: 'SyncTray: DCIM: phone synced', body: 'Pixel 8: 2 new files backed up (4.0 MB)\nPixel 8: 1 new file backed up (1.0 MB)', urgency: 'normal' },
+      {
+        title: 'SyncTray: DCIM: phone synced',
+        body: 'Pixel 8: 2 new files backed up (4.0 MB)\nPixel 8: 1 new file backed up (1.0 MB)',
+        urgency: 'normal',
+      },
     ]);
   });
 });

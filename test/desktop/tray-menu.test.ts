@@ -5,7 +5,18 @@ import type { PairStatus } from '../../src/service/service.js';
 const NOW = Date.parse('2026-11-21T12:00:00Z');
 
 function pair(name: string, change: Partial<PairStatus> = {}): PairStatus {
-  return { id: `id-${name}`, name, source: `/home/me/${name}`, destination: `/mnt/backup/${name}`, mode: 'mirror', state: 'idle', files: 0, bytes: 0, lastSyncAt: '2026-11-21T11:55:00Z', ...change };
+  return {
+    id: `id-${name}`,
+    name,
+    source: `/home/me/${name}`,
+    destination: `/mnt/backup/${name}`,
+    mode: 'mirror',
+    state: 'idle',
+    files: 0,
+    bytes: 0,
+    lastSyncAt: '2026-11-21T11:55:00Z',
+    ...change,
+  };
 }
 
 const titles = (items: MenuItem[]) => items.map((i) => i.title);
@@ -23,7 +34,9 @@ describe('the tray status line and icon', () => {
     expect(statusLine([pair('Photos'), pair('Docs'), pair('Music')])).toBe('All 3 pairs up to date');
     expect(statusLine([pair('Photos')])).toBe('Photos is up to date');
     expect(statusLine([pair('Photos'), pair('Docs', { state: 'paused' })])).toBe('1 of 2 pairs up to date, 1 paused');
-    expect(statusLine([pair('Photos', { state: 'paused' }), pair('Docs', { state: 'paused' })])).toBe('All 2 pairs paused');
+    expect(statusLine([pair('Photos', { state: 'paused' }), pair('Docs', { state: 'paused' })])).toBe(
+      'All 2 pairs paused',
+    );
     expect(statusLine([])).toBe('No folder pairs yet: add one below');
     expect(iconState([pair('Photos')])).toBe('idle');
     expect(iconState([pair('Photos', { state: 'paused' })])).toBe('paused');
@@ -31,7 +44,10 @@ describe('the tray status line and icon', () => {
   });
 
   it('shows a sync under way with its progress and the time left', () => {
-    const photos = pair('Photos', { state: 'syncing', progress: { files: 1204, totalFiles: 7000, bytes: 10, totalBytes: 60, etaMs: 118_000 } });
+    const photos = pair('Photos', {
+      state: 'syncing',
+      progress: { files: 1204, totalFiles: 7000, bytes: 10, totalBytes: 60, etaMs: 118_000 },
+    });
     expect(statusLine([photos, pair('Docs')])).toBe('Syncing Photos — 1,204 of 7,000 files, 2 min left');
     expect(statusLine([pair('A', { state: 'syncing' }), pair('B', { state: 'syncing' })])).toBe('Syncing 2 pairs');
     expect(statusLine([pair('A', { state: 'scanning' }), pair('B')])).toBe('Checking A…');
@@ -43,7 +59,9 @@ describe('the tray status line and icon', () => {
     const full = pair('Documents', { state: 'error', lastError: 'disk full' });
     expect(statusLine([pair('Photos', { state: 'syncing' }), full])).toBe('Documents: disk full');
     expect(iconState([pair('Photos', { state: 'syncing' }), full])).toBe('attention');
-    expect(statusLine([pair('Music', { state: 'waiting-for-source' })])).toBe('Music: source folder missing: reconnect or restore it');
+    expect(statusLine([pair('Music', { state: 'waiting-for-source' })])).toBe(
+      'Music: source folder missing: reconnect or restore it',
+    );
     expect(statusLine([full, pair('Music', { state: 'waiting-for-source' })])).toBe('2 pairs need attention');
     const held = pair('Photos', { held: '1,000 of 1,200 files would be deleted' });
     expect(statusLine([held])).toBe('Photos: deletions held back: review them');
@@ -54,17 +72,59 @@ describe('the tray status line and icon', () => {
 
 describe('the tray menu', () => {
   it('has a submenu per pair with its state, its actions and keys that say what a click means', () => {
-    const menu = trayMenu({ pairs: [pair('Photos'), pair('Docs', { state: 'paused', lastSyncAt: '2026-11-19T12:00:00Z' })], autostart: true, now: NOW });
-    expect(titles(menu.items)).toEqual(['1 of 2 pairs up to date, 1 paused', '-', 'Photos: up to date', 'Docs: paused', '-', 'Add folder pair…', 'Add phone pair…', 'Pause all', 'Resume all', '-', 'Open log', 'Start at login', 'Quit SyncTray']);
+    const menu = trayMenu({
+      pairs: [pair('Photos'), pair('Docs', { state: 'paused', lastSyncAt: '2026-11-19T12:00:00Z' })],
+      autostart: true,
+      now: NOW,
+    });
+    expect(titles(menu.items)).toEqual([
+      '1 of 2 pairs up to date, 1 paused',
+      '-',
+      'Photos: up to date',
+      'Docs: paused',
+      '-',
+      'Add folder pair…',
+      'Add phone pair…',
+      'Pause all',
+      'Resume all',
+      '-',
+      'Open log',
+      'Start at login',
+      'Quit SyncTray',
+    ]);
     expect(menu.items[0]!.enabled).toBe(false);
     const photos = menu.items[2]!;
-    expect(titles(photos.items!)).toEqual(['Up to date (last synced 5 min ago)', '/home/me/Photos → /mnt/backup/Photos (mirror)', 'Every item stored', 'Deletions held back: review…', '-', 'Pause', 'Resync now', 'Open source folder', 'Open destination folder', '-', 'Remove pair…']);
+    expect(titles(photos.items!)).toEqual([
+      'Up to date (last synced 5 min ago)',
+      '/home/me/Photos → /mnt/backup/Photos (mirror)',
+      'Every item stored',
+      'Deletions held back: review…',
+      '-',
+      'Pause',
+      'Resync now',
+      'Open source folder',
+      'Open destination folder',
+      '-',
+      'Remove pair…',
+    ]);
     const docs = menu.items[3]!;
-    expect(titles(docs.items!).slice(0, 7)).toEqual(['Paused (last synced 2 days ago)', '/home/me/Docs → /mnt/backup/Docs (mirror)', 'Every item stored', 'Deletions held back: review…', '-', 'Resume', 'Resync now']);
+    expect(titles(docs.items!).slice(0, 7)).toEqual([
+      'Paused (last synced 2 days ago)',
+      '/home/me/Docs → /mnt/backup/Docs (mirror)',
+      'Every item stored',
+      'Deletions held back: review…',
+      '-',
+      'Resume',
+      'Resync now',
+    ]);
     expect(find(menu.items, 'pair:id-Docs:deletions')!.hidden).toBe(true);
     // Pausing changes titles only, never the menu's shape (the helper cannot add or remove items).
     const keys = (m: typeof menu) => JSON.stringify(m.items.map((i) => [i.key, i.items?.map((j) => j.key)]));
-    const resumed = trayMenu({ pairs: [pair('Photos', { state: 'paused' }), pair('Docs', { held: 'x' })], autostart: false, now: NOW });
+    const resumed = trayMenu({
+      pairs: [pair('Photos', { state: 'paused' }), pair('Docs', { held: 'x' })],
+      autostart: false,
+      now: NOW,
+    });
     expect(keys(resumed)).toBe(keys(menu));
     expect(find(menu.items, 'pair:id-Docs:resync')!.enabled).toBe(false);
     expect(find(menu.items, 'autostart')!.checked).toBe(true);
@@ -77,23 +137,45 @@ describe('the tray menu', () => {
 
   it('enables pause all and resume all only when they would do something', () => {
     const running = trayMenu({ pairs: [pair('A')], autostart: false, now: NOW });
-    expect([find(running.items, 'pause-all')!.enabled, find(running.items, 'resume-all')!.enabled]).toEqual([true, false]);
+    expect([find(running.items, 'pause-all')!.enabled, find(running.items, 'resume-all')!.enabled]).toEqual([
+      true,
+      false,
+    ]);
     const none = trayMenu({ pairs: [], autostart: false, now: NOW });
-    expect(titles(none.items)).toEqual(['No folder pairs yet: add one below', '-', 'Add folder pair…', 'Add phone pair…', 'Pause all', 'Resume all', '-', 'Open log', 'Start at login', 'Quit SyncTray']);
+    expect(titles(none.items)).toEqual([
+      'No folder pairs yet: add one below',
+      '-',
+      'Add folder pair…',
+      'Add phone pair…',
+      'Pause all',
+      'Resume all',
+      '-',
+      'Open log',
+      'Start at login',
+      'Quit SyncTray',
+    ]);
     expect([find(none.items, 'pause-all')!.enabled, find(none.items, 'resume-all')!.enabled]).toEqual([false, false]);
   });
 
   it('offers the review of held deletions in the pair, and keeps long paths short at both ends', () => {
     const p = pair('Photos', { held: 'x', source: `/home/me/${'deep/'.repeat(20)}Photos` });
     const menu = trayMenu({ pairs: [p], autostart: false, now: NOW });
-    expect(find(menu.items, 'pair:id-Photos:deletions')).toMatchObject({ title: 'Deletions held back: review…', enabled: true, hidden: false });
+    expect(find(menu.items, 'pair:id-Photos:deletions')).toMatchObject({
+      title: 'Deletions held back: review…',
+      enabled: true,
+      hidden: false,
+    });
     const route = find(menu.items, 'pair:id-Photos:route')!.title;
     expect(route.startsWith('/home/me/dee…')).toBe(true);
     expect(route).toContain('deep/Photos → /mnt/backup/Photos');
   });
 
   it('keeps every key unique, so clicks find their item', () => {
-    const menu = trayMenu({ pairs: [pair('A'), pair('B', { held: 'x' }), pair('C', { state: 'paused' })], autostart: false, now: NOW });
+    const menu = trayMenu({
+      pairs: [pair('A'), pair('B', { held: 'x' }), pair('C', { state: 'paused' })],
+      autostart: false,
+      now: NOW,
+    });
     const keys: string[] = [];
     const walk = (items: MenuItem[]) => {
       for (const i of items) {
@@ -114,29 +196,50 @@ describe('the tray menu', () => {
     const away = trayMenu({ pairs: [phone('not-connected', 'R58M123 is not connected')], autostart: false, now: 0 });
     expect(away.icon).toBe('idle');
     expect(titles(away.items)[2]).toBe('DCIM: phone not connected');
-    const locked = trayMenu({ pairs: [phone('unauthorized', 'Pixel 8: unlock the phone and allow USB debugging')], autostart: false, now: 0 });
+    const locked = trayMenu({
+      pairs: [phone('unauthorized', 'Pixel 8: unlock the phone and allow USB debugging')],
+      autostart: false,
+      now: 0,
+    });
     expect(locked.icon).toBe('attention');
     expect(locked.status).toContain('unlock the phone and allow USB debugging');
     expect(titles(locked.items)[2]).toBe('DCIM: unlock the phone');
-    expect(trayMenu({ pairs: [phone('no-adb', 'adb is not installed. Install Android platform-tools')], autostart: false, now: 0 }).icon).toBe('attention');
+    expect(
+      trayMenu({
+        pairs: [phone('no-adb', 'adb is not installed. Install Android platform-tools')],
+        autostart: false,
+        now: 0,
+      }).icon,
+    ).toBe('attention');
   });
 
   it('says which backup drive a pair waits for, and turns red only when the user must vouch for the folder', () => {
-    const away = pair('Photos', { state: 'waiting-for-destination', destinationProblem: 'not-connected', reason: 'Backup drive BACKUP is not connected: plug it in and the backup goes on by itself (nothing is written to /media/ann/BACKUP meanwhile).' });
+    const away = pair('Photos', {
+      state: 'waiting-for-destination',
+      destinationProblem: 'not-connected',
+      reason:
+        'Backup drive BACKUP is not connected: plug it in and the backup goes on by itself (nothing is written to /media/ann/BACKUP meanwhile).',
+    });
     const menu = trayMenu({ pairs: [away, pair('Docs')], autostart: false, now: NOW });
     expect(menu.icon).toBe('idle');
     expect(menu.status).toBe('Photos: Backup drive BACKUP is not connected');
     expect(titles(menu.items)[2]).toBe('Photos: drive not connected');
-    expect(find(menu.items, 'pair:id-Photos:state')?.title).toBe('Backup drive BACKUP is not connected (last synced 5 min ago)');
+    expect(find(menu.items, 'pair:id-Photos:state')?.title).toBe(
+      'Backup drive BACKUP is not connected (last synced 5 min ago)',
+    );
     expect(statusLine([away, { ...away, id: 'x', name: 'Music' }])).toBe('2 pairs wait for their backup drives');
-    const lost = pair('Photos', { state: 'waiting-for-destination', destinationProblem: 'marker-missing', reason: "/media/ann/BACKUP on backup drive BACKUP has lost its SyncTray marker; resync the pair ('synctray pair resync Photos')" });
+    const lost = pair('Photos', {
+      state: 'waiting-for-destination',
+      destinationProblem: 'marker-missing',
+      reason:
+        "/media/ann/BACKUP on backup drive BACKUP has lost its SyncTray marker; resync the pair ('synctray pair resync Photos')",
+    });
     const red = trayMenu({ pairs: [lost], autostart: false, now: NOW });
     expect(red.icon).toBe('attention');
     expect(titles(red.items)[2]).toBe('Photos: check the backup folder');
     expect(red.status).toMatch(/^Photos: \/media\/ann\/BACKUP on backup drive BACKUP has lost its SyncTray marker/);
   });
 });
-
 
 describe('a pair whose drive cannot hold some items', () => {
   it('stays up to date, with the note in its submenu', () => {
@@ -146,7 +249,13 @@ describe('a pair whose drive cannot hold some items', () => {
     expect(statusLine([photos])).toBe('Photos is up to date');
     expect(iconState([photos])).toBe('idle');
     expect(find(menu.items, 'pair:id-Photos')!.title).toBe('Photos: up to date');
-    expect(find(menu.items, 'pair:id-Photos:unstorable')).toMatchObject({ title: "3 items can't be stored on this drive (exFAT)", enabled: false, hidden: false });
-    expect(find(trayMenu({ pairs: [pair('Docs')], autostart: false, now: NOW }).items, 'pair:id-Docs:unstorable')!.hidden).toBe(true);
+    expect(find(menu.items, 'pair:id-Photos:unstorable')).toMatchObject({
+      title: "3 items can't be stored on this drive (exFAT)",
+      enabled: false,
+      hidden: false,
+    });
+    expect(
+      find(trayMenu({ pairs: [pair('Docs')], autostart: false, now: NOW }).items, 'pair:id-Docs:unstorable')!.hidden,
+    ).toBe(true);
   });
 });

@@ -19,7 +19,10 @@ import { makeScratch, removeScratch } from '../helpers/scratch.js';
 import { writeTree } from '../helpers/tree-spec.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-const missing = skipReasonOutsideCi(DESKTOP_TOOLS.every(hasTool), `tray test skipped: needs ${DESKTOP_TOOLS.join(', ')} (apt-get install ${DESKTOP_PACKAGES})`);
+const missing = skipReasonOutsideCi(
+  DESKTOP_TOOLS.every(hasTool),
+  `tray test skipped: needs ${DESKTOP_TOOLS.join(', ')} (apt-get install ${DESKTOP_PACKAGES})`,
+);
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts');
 
 let root: string;
@@ -46,7 +49,10 @@ const at = (p: string) => path.join(root, p);
 const backedUp = () => fs.readdirSync(at('backup/notes')).filter((n) => n !== '.synctray-pair');
 const config = () => at('config');
 const cli = (...args: string[]) => runCli([...args, '--config-dir', config()]);
-const pairStatus = async (name: string) => (JSON.parse((await cli('status', '--json')).stdout) as { pairs: { name: string; state: string; held?: string }[] }).pairs.find((p) => p.name === name);
+const pairStatus = async (name: string) =>
+  (
+    JSON.parse((await cli('status', '--json')).stdout) as { pairs: { name: string; state: string; held?: string }[] }
+  ).pairs.find((p) => p.name === name);
 const stateOf = async (name: string) => (await pairStatus(name))?.state;
 const heldAndIdle = (p: { state: string; held?: string } | undefined) => p?.state === 'idle' && p.held !== undefined;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -59,7 +65,10 @@ function iconWindow(d: Desktop): string | undefined {
 
 /** How many of the helper's menus are shown (the menu, and a submenu opened from it). */
 function menusShown(d: Desktop): number {
-  const r = spawnSync('xdotool', ['search', '--onlyvisible', '--classname', '^tray_linux_release'], { env: d.env, encoding: 'utf8' });
+  const r = spawnSync('xdotool', ['search', '--onlyvisible', '--classname', '^tray_linux_release'], {
+    env: d.env,
+    encoding: 'utf8',
+  });
   return r.status === 0 ? r.stdout.trim().split('\n').length : 0;
 }
 
@@ -69,7 +78,8 @@ async function menu(d: Desktop, keys: string[], shot?: string): Promise<void> {
   await waitFor(
     async () => {
       d.x('xdotool', ['mousemove', '--window', iconWindow(d)!, '8', '8', 'click', '3']);
-      for (const giveUp = performance.now() + 1000; performance.now() < giveUp; await sleep(20)) if (menusShown(d) > 0) return true;
+      for (const giveUp = performance.now() + 1000; performance.now() < giveUp; await sleep(20))
+        if (menusShown(d) > 0) return true;
       return false;
     },
     'the menu',
@@ -93,7 +103,12 @@ const iconColours = new Map<string, IconColour>();
 function iconColour(state: 'idle' | 'paused'): IconColour {
   const known = iconColours.get(state);
   if (known) return known;
-  const rgba = spawnSync('convert', [path.join(REPO_ROOT, 'assets/icons', `${state}.png`), '-depth', '8', 'rgba:-']).stdout;
+  const rgba = spawnSync('convert', [
+    path.join(REPO_ROOT, 'assets/icons', `${state}.png`),
+    '-depth',
+    '8',
+    'rgba:-',
+  ]).stdout;
   const counts = new Map<number, number>();
   for (let i = 0; i + 3 < rgba.length; i += 4) {
     const rgb = rgba.readUIntBE(i, 3);
@@ -136,7 +151,9 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     await waitFor(() => menusShown(desktop!) === 2, 'the submenu', { intervalMs: 20 });
     desktop.x('import', ['-window', 'root', '-crop', '900x420+500+0', path.join(ARTIFACTS, 'tray-submenu.png')]);
     desktop.x('xdotool', ['key', 'Return']);
-    await waitFor(async () => (await stateOf('photos')) === 'paused', 'the pair paused from the menu', { intervalMs: 50 });
+    await waitFor(async () => (await stateOf('photos')) === 'paused', 'the pair paused from the menu', {
+      intervalMs: 50,
+    });
     // The icon follows: all pairs paused shows the paused icon.
     await waitFor(() => iconShows(desktop!, 'paused'), 'the icon changed to paused', { intervalMs: 100 });
     await menu(desktop, [], 'tray-menu-paused.png');
@@ -155,14 +172,17 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     desktop = await startDesktop(root);
     tray = startTray(desktop);
     await waitFor(() => iconWindow(desktop!) !== undefined, 'the tray icon', { timeoutMs: 15_000, intervalMs: 50 });
-    const helperPid = () => spawnSync('pgrep', ['-f', 'tray_linux_release-'], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+    const helperPid = () =>
+      spawnSync('pgrep', ['-f', 'tray_linux_release-'], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
     const [first] = helperPid();
     expect(first).toBeDefined();
     process.kill(Number(first), 'SIGKILL');
     await waitFor(() => iconWindow(desktop!) === undefined, 'the icon gone with its helper', { intervalMs: 50 });
     await waitFor(() => iconWindow(desktop!) !== undefined, 'the icon back', { timeoutMs: 15_000, intervalMs: 50 });
     expect(helperPid()).not.toContain(first);
-    expect(fs.readFileSync(path.join(config(), 'logs', 'synctray.log'), 'utf8')).toMatch(/The tray icon's helper ended \(killed by SIGKILL\); starting it again in 1 s/);
+    expect(fs.readFileSync(path.join(config(), 'logs', 'synctray.log'), 'utf8')).toMatch(
+      /The tray icon's helper ended \(killed by SIGKILL\); starting it again in 1 s/,
+    );
   });
 
   it('adds a pair through the real folder pickers and the mode list', async () => {
@@ -182,15 +202,27 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     await menu(desktop, ['Down', 'Return']);
     await pick(desktop, at('music'), 'picker-source.png');
     await pick(desktop, at('backups'), 'picker-destination.png');
-    await waitFor(() => windowNamed(desktop!, 'SyncTray: how to sync'), 'the mode list', { timeoutMs: 15_000, intervalMs: 100 });
+    await waitFor(() => windowNamed(desktop!, 'SyncTray: how to sync'), 'the mode list', {
+      timeoutMs: 15_000,
+      intervalMs: 100,
+    });
     desktop.x('import', ['-window', 'root', path.join(ARTIFACTS, 'picker-mode.png')]);
     // The list's cursor starts on mirror: Down takes update.
     focus(desktop, 'SyncTray: how to sync');
     desktop.x('xdotool', ['key', 'Down', 'Return']);
-    await waitFor(async () => (await stateOf('music')) === 'idle', 'the new pair synced', { timeoutMs: 15_000, intervalMs: 100 });
+    await waitFor(async () => (await stateOf('music')) === 'idle', 'the new pair synced', {
+      timeoutMs: 15_000,
+      intervalMs: 100,
+    });
     expect(rsyncDiff(at('music'), at('backups'))).toEqual([]);
-    const pairs = JSON.parse((await cli('pair', 'list', '--json')).stdout) as { name: string; mode: string; source: string }[];
-    expect(pairs).toEqual([expect.objectContaining({ name: 'music', mode: 'update', source: at('music'), destination: at('backups') })]);
+    const pairs = JSON.parse((await cli('pair', 'list', '--json')).stdout) as {
+      name: string;
+      mode: string;
+      source: string;
+    }[];
+    expect(pairs).toEqual([
+      expect.objectContaining({ name: 'music', mode: 'update', source: at('music'), destination: at('backups') }),
+    ]);
   });
 
   it('asks about a held mass deletion: keep waiting, then restore from the menu, then apply', async () => {
@@ -202,7 +234,10 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     tray = startTray(desktop);
     // Not running yet, status reads the config and says idle: the icon first.
     await waitFor(() => iconWindow(desktop!) !== undefined, 'the tray icon', { timeoutMs: 15_000, intervalMs: 50 });
-    await waitFor(async () => (await stateOf('notes')) === 'idle', 'the pair synced', { timeoutMs: 15_000, intervalMs: 50 });
+    await waitFor(async () => (await stateOf('notes')) === 'idle', 'the pair synced', {
+      timeoutMs: 15_000,
+      intervalMs: 50,
+    });
     expect(rsyncDiff(at('notes'), at('backup/notes'))).toEqual([]);
     const title = 'SyncTray: notes: deletions held back';
     const remove = () => {
@@ -212,13 +247,18 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     // Asked at once; the first choice keeps waiting: nothing is deleted. (The list's cursor starts
     // on the first row without choosing it: Down, Up chooses it.)
     remove();
-    await waitFor(() => windowShown(desktop!, title), 'the held-deletions dialog', { timeoutMs: 15_000, intervalMs: 50 });
+    await waitFor(() => windowShown(desktop!, title), 'the held-deletions dialog', {
+      timeoutMs: 15_000,
+      intervalMs: 50,
+    });
     desktop.x('import', ['-window', 'root', path.join(ARTIFACTS, 'held-deletions.png')]);
     focus(desktop, title);
     desktop.x('xdotool', ['key', '--delay', '100', 'Down', 'Up', 'Return']);
     await waitFor(() => !windowNamed(desktop!, title), 'the dialog closed', { intervalMs: 50 });
     // The answer is taken once the pair still holds its deletions and no step runs: only then is "nothing deleted" worth saying.
-    await waitFor(async () => heldAndIdle(await pairStatus('notes')), 'the pair idle, still holding', { intervalMs: 50 });
+    await waitFor(async () => heldAndIdle(await pairStatus('notes')), 'the pair idle, still holding', {
+      intervalMs: 50,
+    });
     expect(backedUp()).toHaveLength(12);
     expect(windowNamed(desktop, title)).toBe(false); // not asked again by itself
 
@@ -227,10 +267,15 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     await waitFor(() => menusShown(desktop!) === 2, 'the submenu', { intervalMs: 20 });
     desktop.x('import', ['-window', 'root', '-crop', '900x420+500+0', path.join(ARTIFACTS, 'held-submenu.png')]);
     desktop.x('xdotool', ['key', 'Return']);
-    await waitFor(() => windowShown(desktop!, title), 'the dialog from the menu', { timeoutMs: 15_000, intervalMs: 50 });
+    await waitFor(() => windowShown(desktop!, title), 'the dialog from the menu', {
+      timeoutMs: 15_000,
+      intervalMs: 50,
+    });
     focus(desktop, title);
     desktop.x('xdotool', ['key', '--delay', '100', 'Down', 'Down', 'Return']);
-    await waitFor(() => fs.readdirSync(at('notes')).length === 12, 'the files restored into the source', { intervalMs: 100 });
+    await waitFor(() => fs.readdirSync(at('notes')).length === 12, 'the files restored into the source', {
+      intervalMs: 100,
+    });
     await waitFor(async () => (await stateOf('notes')) === 'idle', 'synced after the restore', { intervalMs: 50 });
     expect(rsyncDiff(at('notes'), at('backup/notes'))).toEqual([]);
 
@@ -243,55 +288,78 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     expect(rsyncDiff(at('notes'), at('backup/notes'))).toEqual([]);
   });
 
-  it.skipIf(ADB_SKIP)('adds a phone pair: the folder on the phone typed in, where to back it up, the mode', async () => {
-    const adb = await startAdbServer(root);
-    const device = await FakeDevice.start({ model: 'Pixel_8' });
-    try {
-      await adb.connect(device.serial);
-      const onPhone = at('phone/Recordings');
-      writeTree(onPhone, { 'memo 1.m4a': 'one', 'old/memo 0.m4a': 'zero' });
-      fs.mkdirSync(at('memos'));
-      desktop = await startDesktop(root);
-      tray = startCli(['tray', '--config-dir', config()], { env: { ...desktop.env, ANDROID_ADB_SERVER_PORT: String(adb.port) } });
-      await waitFor(() => iconWindow(desktop!) !== undefined, 'the tray icon', { timeoutMs: 15_000, intervalMs: 50 });
-      // No pairs: Add folder pair…, then Add phone pair….
-      await menu(desktop, ['Down', 'Down', 'Return']);
-      const presets = 'SyncTray: Pixel 8';
-      await waitFor(() => windowShown(desktop!, presets), 'what to sync', { timeoutMs: 15_000, intervalMs: 50 });
-      desktop.x('import', ['-window', 'root', path.join(ARTIFACTS, 'phone-presets.png')]);
-      focus(desktop, presets);
-      // The fifth choice: another folder of the phone (the cursor starts on the first, unchosen).
-      desktop.x('xdotool', ['key', '--delay', '100', 'Down', 'Down', 'Down', 'Down', 'Return']);
-      const entry = 'SyncTray: a folder on Pixel 8';
-      await waitFor(() => windowShown(desktop!, entry), 'the folder on the phone', { timeoutMs: 15_000, intervalMs: 50 });
-      focus(desktop, entry);
-      await paste(desktop, onPhone, ['ctrl+a', 'ctrl+v']);
-      desktop.x('import', ['-window', 'root', path.join(ARTIFACTS, 'phone-entry.png')]);
-      desktop.x('xdotool', ['key', 'Return']);
-      await pick(desktop, at('memos'), 'phone-destination.png');
-      await waitFor(() => windowShown(desktop!, 'SyncTray: how to sync'), 'the mode list', { timeoutMs: 15_000, intervalMs: 50 });
-      focus(desktop, 'SyncTray: how to sync');
-      // For a phone backup the list starts with update: Down, Up chooses it.
-      desktop.x('xdotool', ['key', '--delay', '100', 'Down', 'Up', 'Return']);
-      await waitFor(async () => (await stateOf('Recordings')) === 'idle', 'the phone pair synced', { timeoutMs: 20_000, intervalMs: 100 });
-      expect(rsyncDiff(onPhone, at('memos'))).toEqual([]);
-      const pairs = JSON.parse((await cli('pair', 'list', '--json')).stdout) as { source: string; mode: string }[];
-      expect(pairs).toEqual([expect.objectContaining({ source: `adb:${device.serial}:${onPhone}`, destination: at('memos'), mode: 'update' })]);
-    } finally {
-      tray?.child.kill('SIGTERM');
-      await tray?.done;
-      tray = undefined;
-      await device.close();
-      await adb.stop();
-    }
-  });
+  it.skipIf(ADB_SKIP)(
+    'adds a phone pair: the folder on the phone typed in, where to back it up, the mode',
+    async () => {
+      const adb = await startAdbServer(root);
+      const device = await FakeDevice.start({ model: 'Pixel_8' });
+      try {
+        await adb.connect(device.serial);
+        const onPhone = at('phone/Recordings');
+        writeTree(onPhone, { 'memo 1.m4a': 'one', 'old/memo 0.m4a': 'zero' });
+        fs.mkdirSync(at('memos'));
+        desktop = await startDesktop(root);
+        tray = startCli(['tray', '--config-dir', config()], {
+          env: { ...desktop.env, ANDROID_ADB_SERVER_PORT: String(adb.port) },
+        });
+        await waitFor(() => iconWindow(desktop!) !== undefined, 'the tray icon', { timeoutMs: 15_000, intervalMs: 50 });
+        // No pairs: Add folder pair…, then Add phone pair….
+        await menu(desktop, ['Down', 'Down', 'Return']);
+        const presets = 'SyncTray: Pixel 8';
+        await waitFor(() => windowShown(desktop!, presets), 'what to sync', { timeoutMs: 15_000, intervalMs: 50 });
+        desktop.x('import', ['-window', 'root', path.join(ARTIFACTS, 'phone-presets.png')]);
+        focus(desktop, presets);
+        // The fifth choice: another folder of the phone (the cursor starts on the first, unchosen).
+        desktop.x('xdotool', ['key', '--delay', '100', 'Down', 'Down', 'Down', 'Down', 'Return']);
+        const entry = 'SyncTray: a folder on Pixel 8';
+        await waitFor(() => windowShown(desktop!, entry), 'the folder on the phone', {
+          timeoutMs: 15_000,
+          intervalMs: 50,
+        });
+        focus(desktop, entry);
+        await paste(desktop, onPhone, ['ctrl+a', 'ctrl+v']);
+        desktop.x('import', ['-window', 'root', path.join(ARTIFACTS, 'phone-entry.png')]);
+        desktop.x('xdotool', ['key', 'Return']);
+        await pick(desktop, at('memos'), 'phone-destination.png');
+        await waitFor(() => windowShown(desktop!, 'SyncTray: how to sync'), 'the mode list', {
+          timeoutMs: 15_000,
+          intervalMs: 50,
+        });
+        focus(desktop, 'SyncTray: how to sync');
+        // For a phone backup the list starts with update: Down, Up chooses it.
+        desktop.x('xdotool', ['key', '--delay', '100', 'Down', 'Up', 'Return']);
+        await waitFor(async () => (await stateOf('Recordings')) === 'idle', 'the phone pair synced', {
+          timeoutMs: 20_000,
+          intervalMs: 100,
+        });
+        expect(rsyncDiff(onPhone, at('memos'))).toEqual([]);
+        const pairs = JSON.parse((await cli('pair', 'list', '--json')).stdout) as { source: string; mode: string }[];
+        expect(pairs).toEqual([
+          expect.objectContaining({
+            source: `adb:${device.serial}:${onPhone}`,
+            destination: at('memos'),
+            mode: 'update',
+          }),
+        ]);
+      } finally {
+        tray?.child.kill('SIGTERM');
+        await tray?.done;
+        tray = undefined;
+        await device.close();
+        await adb.stop();
+      }
+    },
+  );
 
   it('kills a dialog left open past its time, counting it as cancelled', async () => {
     desktop = await startDesktop(root, { tray: false });
     const dialogs = platformDialogs(path.join(REPO_ROOT, 'assets'), { timeoutMs: 1500, env: desktop.env });
     const started = performance.now();
     const answer = dialogs.folder('SyncTray: left open', root);
-    await waitFor(() => windowNamed(desktop!, 'SyncTray: left open'), 'the picker', { timeoutMs: 15_000, intervalMs: 50 });
+    await waitFor(() => windowNamed(desktop!, 'SyncTray: left open'), 'the picker', {
+      timeoutMs: 15_000,
+      intervalMs: 50,
+    });
     expect(await answer).toEqual({ ok: false, cancelled: true });
     expect(performance.now() - started).toBeLessThan(5000);
     await waitFor(() => !windowNamed(desktop!, 'SyncTray: left open'), 'the picker gone', { intervalMs: 50 });
@@ -303,14 +371,21 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     const bin = at('bin');
     fs.mkdirSync(bin);
     for (const tool of ['sh', 'sed', 'wc', 'notify-send']) fs.symlinkSync(which(tool), path.join(bin, tool));
-    const monitor = spawn('dbus-monitor', ['--session', "type='method_call',interface='org.freedesktop.Notifications',member='Notify'"], { env: desktop.env, stdio: ['ignore', 'pipe', 'ignore'] });
+    const monitor = spawn(
+      'dbus-monitor',
+      ['--session', "type='method_call',interface='org.freedesktop.Notifications',member='Notify'"],
+      { env: desktop.env, stdio: ['ignore', 'pipe', 'ignore'] },
+    );
     let calls = '';
     monitor.stdout.setEncoding('utf8').on('data', (d: string) => (calls += d));
     try {
       tray = startCli(['tray', '--config-dir', config()], { env: { ...desktop.env, PATH: bin } });
       await waitFor(() => iconWindow(desktop!) !== undefined, 'the tray icon', { timeoutMs: 15_000, intervalMs: 50 });
       await menu(desktop, ['Down', 'Return']); // Add folder pair…
-      await waitFor(() => calls.includes('SyncTray needs a dialog tool'), 'the notification', { timeoutMs: 15_000, intervalMs: 50 });
+      await waitFor(() => calls.includes('SyncTray needs a dialog tool'), 'the notification', {
+        timeoutMs: 15_000,
+        intervalMs: 50,
+      });
       expect(calls).toContain('apt install zenity');
       expect(calls).toContain('synctray pair add SOURCE DESTINATION');
       await waitFor(() => notificationShown(desktop!), 'the notification on screen', { intervalMs: 50 });
@@ -326,7 +401,9 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     expect((await cli('pair', 'add', at('docs'), at('backup/docs'))).code).toBe(0);
     desktop = await startDesktop(root);
     const log = at('helper-input.jsonl');
-    tray = startCli(['tray', '--config-dir', config()], { env: { ...desktop.env, SYNCTRAY_TRAY_HELPER: recordingHelper(log) } });
+    tray = startCli(['tray', '--config-dir', config()], {
+      env: { ...desktop.env, SYNCTRAY_TRAY_HELPER: recordingHelper(log) },
+    });
     await waitFor(() => iconWindow(desktop!) !== undefined, 'the tray icon', { timeoutMs: 15_000, intervalMs: 50 });
     await waitFor(async () => (await stateOf('docs')) === 'idle', 'the pair synced', { intervalMs: 50 });
     // The updates for the first sync are done with before the burst starts.
@@ -335,10 +412,14 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     for (let i = 0; i < 10; i++) expect((await cli('pair', i % 2 === 0 ? 'pause' : 'resume', 'docs')).code).toBe(0);
     const took = Date.now() - started;
     // Resumed, the pair syncs again; once it is idle and the menu has caught up, every update is in the log.
-    await waitFor(async () => (await stateOf('docs')) === 'idle', 'the pair synced after the burst', { intervalMs: 50 });
+    await waitFor(async () => (await stateOf('docs')) === 'idle', 'the pair synced after the burst', {
+      intervalMs: 50,
+    });
     const after = await sentStopped(log);
 
-    const sent = sentLines(log).slice(before, after).map((l) => JSON.parse(l) as { t: number; type: string; title?: string });
+    const sent = sentLines(log)
+      .slice(before, after)
+      .map((l) => JSON.parse(l) as { t: number; type: string; title?: string });
     const updates = sent.filter((m) => m.type === 'update-item');
     // Items changed by one update leave together: a gap of more than 50 ms starts the next update.
     const bursts = updates.filter((m, i) => i === 0 || m.t - updates[i - 1]!.t > 50).map((m) => m.t);
@@ -426,7 +507,10 @@ function which(tool: string): string {
 
 /** dunst shows a notification: its window is mapped only while there is one to show. */
 function notificationShown(d: Desktop): boolean {
-  return spawnSync('xdotool', ['search', '--onlyvisible', '--class', '^Dunst$'], { env: d.env, stdio: 'ignore' }).status === 0;
+  return (
+    spawnSync('xdotool', ['search', '--onlyvisible', '--class', '^Dunst$'], { env: d.env, stdio: 'ignore' }).status ===
+    0
+  );
 }
 
 function windowNamed(d: Desktop, name: string): boolean {
@@ -435,12 +519,18 @@ function windowNamed(d: Desktop, name: string): boolean {
 
 /** A window called `name` is mapped (shown, so it takes the keys pressed over it). */
 function windowShown(d: Desktop, name: string): boolean {
-  return spawnSync('xdotool', ['search', '--onlyvisible', '--name', `^${name}`], { env: d.env, stdio: 'ignore' }).status === 0;
+  return (
+    spawnSync('xdotool', ['search', '--onlyvisible', '--name', `^${name}`], { env: d.env, stdio: 'ignore' }).status ===
+    0
+  );
 }
 
 /** Puts the pointer over the window (no window manager: focus follows the pointer). */
 function focus(d: Desktop, name: string): void {
-  const win = d.x('xdotool', ['search', '--name', `^${name}`]).trim().split('\n')[0]!;
+  const win = d
+    .x('xdotool', ['search', '--name', `^${name}`])
+    .trim()
+    .split('\n')[0]!;
   d.x('xdotool', ['mousemove', '--window', win, '40', '40']);
 }
 
@@ -459,7 +549,8 @@ async function paste(d: Desktop, text: string, keys: string[]): Promise<void> {
   const clip = spawn('xclip', ['-verbose', '-selection', 'clipboard'], { env: d.env, stdio: ['pipe', 'pipe', 'pipe'] });
   let said = '';
   for (const out of [clip.stdout, clip.stderr]) out.setEncoding('utf8').on('data', (s: string) => (said += s));
-  const handedOut = () => Math.max(0, ...[...said.matchAll(/selection request number (\d+)/g)].map((m) => Number(m[1]) - 1));
+  const handedOut = () =>
+    Math.max(0, ...[...said.matchAll(/selection request number (\d+)/g)].map((m) => Number(m[1]) - 1));
   clip.stdin.end(text);
   try {
     await waitFor(() => selectionText(d, 'clipboard') === text, 'the text on the clipboard', { intervalMs: 20 });
@@ -483,5 +574,9 @@ async function pick(d: Desktop, folder: string, shot: string): Promise<void> {
   await waitFor(() => selectionText(d, 'primary') !== '/', 'the completion dropped', { intervalMs: 20 });
   d.x('import', ['-window', 'root', path.join(ARTIFACTS, shot)]);
   d.x('xdotool', ['key', 'Return']);
-  await waitFor(() => !windowNamed(d, 'SyncTray: choose the folder to back up') || shot.includes('destination'), 'the picker closed', { intervalMs: 50 });
+  await waitFor(
+    () => !windowNamed(d, 'SyncTray: choose the folder to back up') || shot.includes('destination'),
+    'the picker closed',
+    { intervalMs: 50 },
+  );
 }

@@ -43,7 +43,11 @@ beforeEach(() => {
   ({ root, src, dst } = makeSyncScratch());
   writeTree(src, { foo: 'renamed from Foo, edited', other: 'o' });
   writeTree(dst, { Foo: 'the old Foo', other: 'o' });
-  fs.utimesSync(path.join(dst, 'other'), fs.statSync(path.join(src, 'other')).atime, fs.statSync(path.join(src, 'other')).mtime);
+  fs.utimesSync(
+    path.join(dst, 'other'),
+    fs.statSync(path.join(src, 'other')).atime,
+    fs.statSync(path.join(src, 'other')).mtime,
+  );
 });
 afterEach(() => removeScratch(root));
 

@@ -95,7 +95,16 @@ describe('durable batches', () => {
     await settle();
     flushes[2]!.finish();
     await done;
-    expect(log).toEqual(['flush a,b', 'commit a', 'commit b', 'flush c,d', 'commit c', 'commit d', 'flush e', 'commit e']);
+    expect(log).toEqual([
+      'flush a,b',
+      'commit a',
+      'commit b',
+      'flush c,d',
+      'commit c',
+      'commit d',
+      'flush e',
+      'commit e',
+    ]);
   });
 
   it('a failed flush drops every item of its batch and commits none of them; later batches go on', async () => {

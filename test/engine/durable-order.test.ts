@@ -25,7 +25,8 @@ type Call =
 function recorded(inner: LocalStorage, log: Call[], failFlush?: (n: number) => boolean): Storage {
   let flushes = 0;
   const innerFlush = inner.flush;
-  if (innerFlush === undefined) throw new Error(`${inner.description}: offers no flush (a RAM disk?); this test needs a disk`);
+  if (innerFlush === undefined)
+    throw new Error(`${inner.description}: offers no flush (a RAM disk?); this test needs a disk`);
   return new Proxy(inner, {
     get(target, key, receiver) {
       if (key === 'flush') {
@@ -89,14 +90,20 @@ function put(base: string, rel: string, text: string): void {
 describe.skipIf(skip !== undefined)('batched durability, as a sync calls its destination', () => {
   it('renames each copy only after a flush covered it, and deletes only after a flush that followed every rename', async () => {
     const log: Call[] = [];
-    const r = await sync(new LocalStorage(src), recorded(new LocalStorage(dst), log), { mode: 'mirror', batch: { files: 16, bytes: 1 << 30, ms: 60_000 } });
+    const r = await sync(new LocalStorage(src), recorded(new LocalStorage(dst), log), {
+      mode: 'mirror',
+      batch: { files: 16, bytes: 1 << 30, ms: 60_000 },
+    });
     expect(r.failed, JSON.stringify(r.errors)).toBe(0);
     expect(rsyncDiff(src, dst)).toEqual([]);
     expect(findTempFiles(dst)).toEqual([]);
 
     const writes = log.filter((c) => c.op === 'write');
     expect(writes.length).toBe(70);
-    expect(writes.filter((c) => c.flushed), 'writes flushed one by one').toEqual([]);
+    expect(
+      writes.filter((c) => c.flushed),
+      'writes flushed one by one',
+    ).toEqual([]);
     const flushes = log.filter((c) => c.op === 'flush');
     // 71 items in batches of 16: 5 batches, then the folders once.
     expect(flushes.length).toBe(6);
@@ -111,35 +118,53 @@ describe.skipIf(skip !== undefined)('batched durability, as a sync calls its des
         lastPlaced = i;
       }
     });
-    const deletions = log.map((c, i) => [c, i] as const).filter(([c]) => (c.op === 'remove' || c.op === 'rmdir') && !isTemp(c.path));
-    expect(deletions.map(([c]) => (c as { path: string }).path).sort()).toEqual(['gone-folder', 'gone-folder/inner', ...[0, 1, 2, 3, 4].map((i) => `old/gone${i}`)].sort());
+    const deletions = log
+      .map((c, i) => [c, i] as const)
+      .filter(([c]) => (c.op === 'remove' || c.op === 'rmdir') && !isTemp(c.path));
+    expect(deletions.map(([c]) => (c as { path: string }).path).sort()).toEqual(
+      ['gone-folder', 'gone-folder/inner', ...[0, 1, 2, 3, 4].map((i) => `old/gone${i}`)].sort(),
+    );
     const finalFlush = log.findIndex((c, i) => i > lastPlaced && c.op === 'flush');
     expect(finalFlush, 'a flush after the last copy was placed').toBeGreaterThan(lastPlaced);
-    for (const [c, i] of deletions) expect(i, `${(c as { path: string }).path} deleted before the final flush`).toBeGreaterThan(finalFlush);
+    for (const [c, i] of deletions)
+      expect(i, `${(c as { path: string }).path} deleted before the final flush`).toBeGreaterThan(finalFlush);
     // The final flush names the folders whose entries changed.
     const final = log[finalFlush];
-    expect(final?.op === 'flush' ? new Set(final.paths) : undefined).toEqual(new Set(['', 'new', 'new/0', 'new/1', 'new/2', 'old']));
+    expect(final?.op === 'flush' ? new Set(final.paths) : undefined).toEqual(
+      new Set(['', 'new', 'new/0', 'new/1', 'new/2', 'old']),
+    );
   });
 
   it('a flush that fails ends the run, told once: none of its batch placed, their temp files removed, nothing deleted; the next run completes', async () => {
     const log: Call[] = [];
-    const r = await sync(new LocalStorage(src), recorded(new LocalStorage(dst), log, (n) => n === 2), {
-      mode: 'mirror',
-      batch: { files: 16, bytes: 1 << 30, ms: 60_000 },
-    });
-    expect(r.fatal?.message).toMatch(/^could not make the copies durable on .*\(injected: the flush failed\); nothing was put in place unflushed$/);
+    const r = await sync(
+      new LocalStorage(src),
+      recorded(new LocalStorage(dst), log, (n) => n === 2),
+      {
+        mode: 'mirror',
+        batch: { files: 16, bytes: 1 << 30, ms: 60_000 },
+      },
+    );
+    expect(r.fatal?.message).toMatch(
+      /^could not make the copies durable on .*\(injected: the flush failed\); nothing was put in place unflushed$/,
+    );
     expect(r.errors, 'one message, not one per file').toEqual([]);
     expect(findTempFiles(dst)).toEqual([]);
     const flushes = log.filter((c) => c.op === 'flush');
     const firstBatch = new Set(flushes[0]!.paths);
     const failedBatch = new Set(flushes[1]!.paths);
     // A copy is covered by a flush of its temp file (a symlink: of its folder).
-    const coveredBy = (batch: Set<RelPath>) => (p: RelPath) => batch.has(p) || (p.split('/').length === 1 && batch.has(parentOf(p)));
+    const coveredBy = (batch: Set<RelPath>) => (p: RelPath) =>
+      batch.has(p) || (p.split('/').length === 1 && batch.has(parentOf(p)));
     const placed = log.filter((c) => c.op === 'rename' && isTemp(c.from)).map((c) => (c as { from: RelPath }).from);
     expect(placed.filter(coveredBy(firstBatch)).length).toBe(16);
     // Batches already under way when the run ended are placed after their own flush; the failed one never.
     expect(placed.filter((p) => failedBatch.has(p))).toEqual([]);
-    for (const p of placed) expect(flushes.some((f) => f.op === 'flush' && coveredBy(new Set(f.paths))(p)), `${p} placed unflushed`).toBe(true);
+    for (const p of placed)
+      expect(
+        flushes.some((f) => f.op === 'flush' && coveredBy(new Set(f.paths))(p)),
+        `${p} placed unflushed`,
+      ).toBe(true);
     expect(log.filter((c) => (c.op === 'remove' || c.op === 'rmdir') && !isTemp(c.path))).toEqual([]);
     expect(fs.existsSync(path.join(dst, 'old/gone0'))).toBe(true);
 
@@ -164,7 +189,10 @@ describe.skipIf(skip !== undefined)('batched durability, as a sync calls its des
     expect(r.failed, JSON.stringify(r.errors)).toBe(0);
     expect(r.moved).toBe(1);
     const firstDeletion = log.findIndex((c) => (c.op === 'remove' || c.op === 'rmdir') && !isTemp(c.path));
-    const lastFlush = log.slice(0, firstDeletion).filter((c) => c.op === 'flush').pop();
+    const lastFlush = log
+      .slice(0, firstDeletion)
+      .filter((c) => c.op === 'flush')
+      .pop();
     expect(lastFlush?.op === 'flush' ? lastFlush.paths : []).toEqual(expect.arrayContaining(['from', 'to']));
     expect(rsyncDiff(src, dst)).toEqual([]);
   });
@@ -184,7 +212,11 @@ describe.skipIf(skip !== undefined)('batched durability, as a sync calls its des
         };
       },
     });
-    const r = await sync(new LocalStorage(src), stopping, { mode: 'mirror', signal: stop.signal, batch: { files: 16, bytes: 1 << 30, ms: 60_000 } }).catch((err: unknown) => err);
+    const r = await sync(new LocalStorage(src), stopping, {
+      mode: 'mirror',
+      signal: stop.signal,
+      batch: { files: 16, bytes: 1 << 30, ms: 60_000 },
+    }).catch((err: unknown) => err);
     expect(stop.signal.aborted).toBe(true);
     expect(findTempFiles(dst)).toEqual([]);
     expect(log.filter((c) => c.op === 'rename' && isTemp(c.from))).toEqual([]);

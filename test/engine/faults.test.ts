@@ -22,12 +22,19 @@ beforeEach(() => {
 });
 afterEach(() => removeScratch(root));
 
-const temps = (dir: string) => fs.readdirSync(dir, { recursive: true }).map(String).filter((n) => path.basename(n).startsWith('.~synctray-'));
+const temps = (dir: string) =>
+  fs
+    .readdirSync(dir, { recursive: true })
+    .map(String)
+    .filter((n) => path.basename(n).startsWith('.~synctray-'));
 const quickRetry = { attempts: 5, firstDelayMs: 5 };
 
 describe('retrying transient errors', () => {
   it('a file busy twice is copied on the third attempt', async () => {
-    const faulty = new FaultyStorage(new LocalStorage(dst), new Map([['b', { code: ErrorCode.BUSY, retryable: true, times: 2 }]]));
+    const faulty = new FaultyStorage(
+      new LocalStorage(dst),
+      new Map([['b', { code: ErrorCode.BUSY, retryable: true, times: 2 }]]),
+    );
     const r = await sync(new LocalStorage(src), faulty, { mode: 'mirror', retry: quickRetry });
     expect(r.failed).toBe(0);
     expect(faulty.attempts.get('b')).toBe(3);
@@ -35,7 +42,10 @@ describe('retrying transient errors', () => {
   });
 
   it('a file busy every time fails after five attempts, the rest is synced', async () => {
-    const faulty = new FaultyStorage(new LocalStorage(dst), new Map([['b', { code: ErrorCode.BUSY, retryable: true, times: Infinity }]]));
+    const faulty = new FaultyStorage(
+      new LocalStorage(dst),
+      new Map([['b', { code: ErrorCode.BUSY, retryable: true, times: Infinity }]]),
+    );
     const r = await sync(new LocalStorage(src), faulty, { mode: 'mirror', retry: quickRetry });
     expect(faulty.attempts.get('b')).toBe(5);
     expect(r.failed).toBe(1);
@@ -46,7 +56,10 @@ describe('retrying transient errors', () => {
   });
 
   it('an error that does not pass is not retried', async () => {
-    const faulty = new FaultyStorage(new LocalStorage(dst), new Map([['b', { code: ErrorCode.NAME_TOO_LONG, retryable: false, times: Infinity }]]));
+    const faulty = new FaultyStorage(
+      new LocalStorage(dst),
+      new Map([['b', { code: ErrorCode.NAME_TOO_LONG, retryable: false, times: Infinity }]]),
+    );
     const r = await sync(new LocalStorage(src), faulty, { mode: 'mirror', retry: quickRetry });
     expect(faulty.attempts.get('b')).toBe(1);
     expect(r.failed).toBe(1);
@@ -54,7 +67,10 @@ describe('retrying transient errors', () => {
 
   it('a full disk ends the run at once with the reason', async () => {
     writeTree(src, Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`many/f${i}`, `${i}`])));
-    const faulty = new FaultyStorage(new LocalStorage(dst), new Map([['a', { code: ErrorCode.NO_SPACE, retryable: false, times: Infinity }]]));
+    const faulty = new FaultyStorage(
+      new LocalStorage(dst),
+      new Map([['a', { code: ErrorCode.NO_SPACE, retryable: false, times: Infinity }]]),
+    );
     const r = await sync(new LocalStorage(src), faulty, { mode: 'mirror', retry: quickRetry, concurrency: 1 });
     expect(r.fatal?.code).toBe('NO_SPACE');
     expect(r.copied).toBeLessThan(200);
@@ -63,7 +79,10 @@ describe('retrying transient errors', () => {
 });
 
 // A real full disk: a small tmpfs mounted for the test (root only; CI runs as root).
-const mountSkipReason = skipReasonOutsideCi(isRoot && hasTool('mount'), 'skipping the full-disk test: it mounts a tmpfs, which needs root');
+const mountSkipReason = skipReasonOutsideCi(
+  isRoot && hasTool('mount'),
+  'skipping the full-disk test: it mounts a tmpfs, which needs root',
+);
 
 describe.skipIf(mountSkipReason !== undefined)('a really full disk', () => {
   let mnt: string;
@@ -92,7 +111,8 @@ describe.skipIf(mountSkipReason !== undefined)('a really full disk', () => {
     spawnSync('mount', ['-o', 'remount,size=4m', mnt]);
     const again = await runCli(['sync', src, target, '--json']);
     expect(again.code).toBe(0);
-    for (const [name, content] of Object.entries(files)) expect(fs.readFileSync(path.join(target, name), 'utf8')).toBe(content);
+    for (const [name, content] of Object.entries(files))
+      expect(fs.readFileSync(path.join(target, name), 'utf8')).toBe(content);
   });
 });
 
@@ -120,6 +140,7 @@ describe.skipIf(driveSkipReason('ext4') !== undefined)('a really full disk, flus
     fs.rmSync(filler);
     const again = await runCli(['sync', src, target, '--json']);
     expect(again.code, again.stderr).toBe(0);
-    for (const [name, content] of Object.entries(files)) expect(fs.readFileSync(path.join(target, name), 'utf8')).toBe(content);
+    for (const [name, content] of Object.entries(files))
+      expect(fs.readFileSync(path.join(target, name), 'utf8')).toBe(content);
   });
 });

@@ -118,10 +118,13 @@ class TempSpotter {
   /** Closes every watcher; resolves once each has said it is closed. */
   close(): Promise<void> {
     this.closing ??= Promise.all(
-      this.watchers.map((w) => new Promise<void>((resolve) => {
-        w.once('close', () => resolve());
-        w.close();
-      })),
+      this.watchers.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            w.once('close', () => resolve());
+            w.close();
+          }),
+      ),
     ).then(() => undefined);
     return this.closing;
   }
@@ -160,7 +163,12 @@ function somePlaced(dst: string): boolean {
  * `placed`, some copy is in place: copies are placed a batch at a time) and sends `signal`;
  * resolves with the finished run.
  */
-async function interruptAfterTemps(dst: string, n: number, signal: NodeJS.Signals, placed = false): Promise<{ run: CliResult; seen: number }> {
+async function interruptAfterTemps(
+  dst: string,
+  n: number,
+  signal: NodeJS.Signals,
+  placed = false,
+): Promise<{ run: CliResult; seen: number }> {
   const spotter = new TempSpotter(dst);
   trial!.spotter = spotter;
   const running = startCli(['sync', src, dst, '--mode', 'mirror']);
@@ -168,11 +176,17 @@ async function interruptAfterTemps(dst: string, n: number, signal: NodeJS.Signal
   let exited = false;
   void running.done.then(() => (exited = true));
   try {
-    await waitFor(() => exited || (spotter.count() >= n && (!placed || somePlaced(dst))), `temp file #${n}${placed ? ' and a copy in place' : ''} in ${dst}`, { timeoutMs: 20_000 });
+    await waitFor(
+      () => exited || (spotter.count() >= n && (!placed || somePlaced(dst))),
+      `temp file #${n}${placed ? ' and a copy in place' : ''} in ${dst}`,
+      { timeoutMs: 20_000 },
+    );
     const seen = spotter.count();
     if (exited) {
       const run = await running.done;
-      throw new Error(`the mirror ended before temp file #${n} appeared (saw ${seen}): nothing was interrupted.\n${describeRun(run)}`);
+      throw new Error(
+        `the mirror ended before temp file #${n} appeared (saw ${seen}): nothing was interrupted.\n${describeRun(run)}`,
+      );
     }
     running.child.kill(signal);
     return { run: await running.done, seen };
@@ -192,7 +206,11 @@ function finishedFiles(dst: string): Map<string, bigint> {
     const sPath = path.join(src, rel);
     if (!d.isFile() || !fs.existsSync(sPath)) continue;
     const s = fs.lstatSync(sPath, { bigint: true });
-    if (s.size === d.size && s.mtimeNs / 1000n === d.mtimeNs / 1000n && fs.readFileSync(sPath).equals(fs.readFileSync(path.join(dst, rel)))) {
+    if (
+      s.size === d.size &&
+      s.mtimeNs / 1000n === d.mtimeNs / 1000n &&
+      fs.readFileSync(sPath).equals(fs.readFileSync(path.join(dst, rel)))
+    ) {
       done.set(rel, d.ino);
     }
   }
@@ -203,7 +221,9 @@ function finishedFiles(dst: string): Map<string, bigint> {
 async function expectCompletedMirror(dst: string, step: string, someFinished: boolean): Promise<void> {
   const finished = finishedFiles(dst);
   const rerun = await runSync(src, dst, '--mode', 'mirror');
-  const recopied = [...finished].filter(([rel, ino]) => fs.lstatSync(path.join(dst, rel), { bigint: true }).ino !== ino).map(([rel]) => rel);
+  const recopied = [...finished]
+    .filter(([rel, ino]) => fs.lstatSync(path.join(dst, rel), { bigint: true }).ino !== ino)
+    .map(([rel]) => rel);
   expect(recopied, `${step}: files finished before it were copied again`).toEqual([]);
   if (someFinished) expect(finished.size, `${step}: some files were finished before it`).toBeGreaterThan(0);
   expect(rerun.code, `${step}\n${describeRun(rerun)}`).toBe(0);
@@ -227,7 +247,10 @@ describe.skipIf(skipReason !== undefined)('interrupting a mirror of large files'
       await Promise.all(runs.map((r) => r.done));
       await spotter?.close();
       expect(spotter?.allClosed ?? true, 'every folder watcher closed').toBe(true);
-      expect(runs.every((r) => r.child.exitCode !== null || r.child.signalCode !== null), 'every sync process ended').toBe(true);
+      expect(
+        runs.every((r) => r.child.exitCode !== null || r.child.signalCode !== null),
+        'every sync process ended',
+      ).toBe(true);
     } finally {
       removeScratch(dst);
     }
@@ -245,7 +268,10 @@ describe.skipIf(skipReason !== undefined)('interrupting a mirror of large files'
       expect(run.signal, describeRun(run)).toBe('SIGKILL');
 
       const problems = unexpectedFiles(dst);
-      expect(problems, `after SIGKILL (${seen} temp files seen; left behind: ${findTempFiles(dst).length}):\n${indent(problems.join('\n'))}`).toEqual([]);
+      expect(
+        problems,
+        `after SIGKILL (${seen} temp files seen; left behind: ${findTempFiles(dst).length}):\n${indent(problems.join('\n'))}`,
+      ).toEqual([]);
 
       await expectCompletedMirror(dst, `the run after SIGKILL at temp file #${n}`, n >= 9);
     },

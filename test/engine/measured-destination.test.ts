@@ -164,7 +164,11 @@ describe('a file rewritten within the time a drive keeps, at the same size', () 
     const scoped = (written?: string[]) =>
       sync(new LocalStorage(src), destination(whole).storage, {
         mode: 'mirror',
-        scope: { full: false, folders: new Map([['', 'shallow' as const]]), ...(written ? { written: new Set(written) } : {}) },
+        scope: {
+          full: false,
+          folders: new Map([['', 'shallow' as const]]),
+          ...(written ? { written: new Set(written) } : {}),
+        },
         destinationFiles: 1,
       });
     expect(await scoped()).toMatchObject({ updated: 0 });

@@ -22,17 +22,35 @@ function tree(spec: Record<string, Spec>, extra: Partial<Tree> = {}): Tree {
       if (!entries.has(dir)) entries.set(dir, entry(parts[i - 1]!, 'dir'));
     }
     const name = parts[parts.length - 1]!;
-    entries.set(path, typeof s === 'string' ? { ...entry(name, 'file'), size: s.length } : { ...entry(name, s[0]), ...s[1] });
+    entries.set(
+      path,
+      typeof s === 'string' ? { ...entry(name, 'file'), size: s.length } : { ...entry(name, s[0]), ...s[1] },
+    );
   }
   return { entries, errors: [], temps: [], holdsExcluded: new Set(), equalItems: 0, ...extra };
 }
 
 function entry(name: string, type: EntryType): Entry {
-  return { name, type, size: 0, mtimeNs: T0, atimeNs: T0, mode: type === 'dir' ? 0o755 : 0o644, ...(type === 'symlink' ? { target: 'x' } : {}) };
+  return {
+    name,
+    type,
+    size: 0,
+    mtimeNs: T0,
+    atimeNs: T0,
+    mode: type === 'dir' ? 0o755 : 0o644,
+    ...(type === 'symlink' ? { target: 'x' } : {}),
+  };
 }
 
 function run(src: Tree, dst: Tree, mode: SyncMode, more: Partial<PlanOptions> = {}): Plan {
-  return plan(src, dst, { mode, srcPrecisionNs: MS, dstPrecisionNs: MS, compareModes: true, allowDeletes: true, ...more });
+  return plan(src, dst, {
+    mode,
+    srcPrecisionNs: MS,
+    dstPrecisionNs: MS,
+    compareModes: true,
+    allowDeletes: true,
+    ...more,
+  });
 }
 
 /** A plan as short strings, phase by phase, for readable table tests. */
@@ -51,14 +69,39 @@ function describePlan(p: Plan): string[] {
         return `dirMeta ${a.path || '.'}${a.mode ? ' mode' : ''}`;
     }
   };
-  return [...p.mkdirs, ...p.transfers, ...p.deletes, ...p.dirMetas].map(show).concat(p.skipped.map((s) => `skip ${s.path} ${s.reason}`));
+  return [...p.mkdirs, ...p.transfers, ...p.deletes, ...p.dirMetas]
+    .map(show)
+    .concat(p.skipped.map((s) => `skip ${s.path} ${s.reason}`));
 }
 
 describe('plan: mirror', () => {
-  const cases: { name: string; src: Tree; dst: Tree; want: string[]; unchanged?: number; more?: Partial<PlanOptions> }[] = [
-    { name: 'equal trees do nothing', src: tree({ 'a/b': 'xy', c: 'z' }), dst: tree({ 'a/b': 'xy', c: 'z' }), want: [], unchanged: 2 },
-    { name: 'new file and folder', src: tree({ 'a/b': 'xy' }), dst: tree({}), want: ['mkdir a', 'copy a/b', 'dirMeta a mode', 'dirMeta .'] },
-    { name: 'size change copies', src: tree({ f: 'abc' }), dst: tree({ f: 'ab' }), want: ['copy f (replacing f:file)', 'dirMeta .'] },
+  const cases: {
+    name: string;
+    src: Tree;
+    dst: Tree;
+    want: string[];
+    unchanged?: number;
+    more?: Partial<PlanOptions>;
+  }[] = [
+    {
+      name: 'equal trees do nothing',
+      src: tree({ 'a/b': 'xy', c: 'z' }),
+      dst: tree({ 'a/b': 'xy', c: 'z' }),
+      want: [],
+      unchanged: 2,
+    },
+    {
+      name: 'new file and folder',
+      src: tree({ 'a/b': 'xy' }),
+      dst: tree({}),
+      want: ['mkdir a', 'copy a/b', 'dirMeta a mode', 'dirMeta .'],
+    },
+    {
+      name: 'size change copies',
+      src: tree({ f: 'abc' }),
+      dst: tree({ f: 'ab' }),
+      want: ['copy f (replacing f:file)', 'dirMeta .'],
+    },
     {
       name: 'mtime beyond the window copies',
       src: tree({ f: ['file', { size: 3, mtimeNs: T0 + 2n * MS }] }),
@@ -87,8 +130,21 @@ describe('plan: mirror', () => {
       more: { contentDiffers: new Map([['f', true]]) },
       want: ['copy f (replacing f:file)', 'dirMeta .'],
     },
-    { name: 'mode change only', src: tree({ f: ['file', { mode: 0o600 }] }), dst: tree({ f: ['file'] }), want: ['meta f mode'], unchanged: 1 },
-    { name: 'modes ignored when a side has none', src: tree({ f: ['file', { mode: 0o600 }] }), dst: tree({ f: ['file'] }), more: { compareModes: false }, want: [], unchanged: 1 },
+    {
+      name: 'mode change only',
+      src: tree({ f: ['file', { mode: 0o600 }] }),
+      dst: tree({ f: ['file'] }),
+      want: ['meta f mode'],
+      unchanged: 1,
+    },
+    {
+      name: 'modes ignored when a side has none',
+      src: tree({ f: ['file', { mode: 0o600 }] }),
+      dst: tree({ f: ['file'] }),
+      more: { compareModes: false },
+      want: [],
+      unchanged: 1,
+    },
     {
       name: 'extras deleted deepest first',
       src: tree({ keep: 'k' }),
@@ -108,15 +164,30 @@ describe('plan: mirror', () => {
       dst: tree({ 'p/q': 'q', 'p/r/s': 's' }),
       want: ['copy p (replacing p/r/s:file,p/q:file,p/r:dir,p:dir)', 'dirMeta .'],
     },
-    { name: 'file becomes symlink', src: tree({ l: ['symlink', { target: 't' }] }), dst: tree({ l: 'f' }), want: ['copy l (replacing l:file)', 'dirMeta .'] },
+    {
+      name: 'file becomes symlink',
+      src: tree({ l: ['symlink', { target: 't' }] }),
+      dst: tree({ l: 'f' }),
+      want: ['copy l (replacing l:file)', 'dirMeta .'],
+    },
     {
       name: 'symlink target change',
       src: tree({ l: ['symlink', { target: 'new' }] }),
       dst: tree({ l: ['symlink', { target: 'old' }] }),
       want: ['copy l (replacing l:symlink)', 'dirMeta .'],
     },
-    { name: 'special files are skipped', src: tree({ fifo: ['special'] }), dst: tree({}), want: ['skip fifo special-file'] },
-    { name: 'our leftover temp files are removed', src: tree({}), dst: tree({}, { temps: ['a/.~synctray-0123456789abcdef.part'] }), want: ['remove-temp a/.~synctray-0123456789abcdef.part'] },
+    {
+      name: 'special files are skipped',
+      src: tree({ fifo: ['special'] }),
+      dst: tree({}),
+      want: ['skip fifo special-file'],
+    },
+    {
+      name: 'our leftover temp files are removed',
+      src: tree({}),
+      dst: tree({}, { temps: ['a/.~synctray-0123456789abcdef.part'] }),
+      want: ['remove-temp a/.~synctray-0123456789abcdef.part'],
+    },
     {
       name: 'folders holding excluded items are kept',
       src: tree({}),
@@ -165,7 +236,11 @@ describe('plan: update', () => {
     expect(describePlan(p)).toEqual(['copy n', 'copy c (replacing c:file)', 'dirMeta .']);
   });
   it('leaves a newer destination file alone', () => {
-    const p = run(tree({ f: ['file', { size: 1 }] }), tree({ f: ['file', { size: 2, mtimeNs: T0 + 1000n * MS }] }), 'update');
+    const p = run(
+      tree({ f: ['file', { size: 1 }] }),
+      tree({ f: ['file', { size: 2, mtimeNs: T0 + 1000n * MS }] }),
+      'update',
+    );
     expect(describePlan(p)).toEqual(['skip f destination-newer']);
   });
   it('never replaces a destination folder by a file', () => {
@@ -180,7 +255,13 @@ describe('plan: update', () => {
 
 describe('plan: what the destination listing could not see', () => {
   it('writes nothing into a destination folder that could not be listed, and keeps it', () => {
-    const dst = tree({ locked: ['dir'], 'gone/x': 'x' }, { errors: [{ path: 'locked', code: 'PERMISSION', message: 'locked: permission denied' }], holdsExcluded: new Set(['locked', '']) });
+    const dst = tree(
+      { locked: ['dir'], 'gone/x': 'x' },
+      {
+        errors: [{ path: 'locked', code: 'PERMISSION', message: 'locked: permission denied' }],
+        holdsExcluded: new Set(['locked', '']),
+      },
+    );
     const p = run(tree({ 'locked/new': 'n', 'locked/sub/deep': 'd', other: 'o' }), dst, 'mirror');
     expect(describePlan(p)).toEqual(['copy other', 'delete gone/x', 'delete gone', 'dirMeta .']);
   });
@@ -214,9 +295,13 @@ describe('plan: missing', () => {
 });
 
 describe('guards', () => {
-  const files = (n: number, prefix = 'f') => Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, 'x']));
-  const guard = (src: Tree, dst: Tree, more: { maxDelete?: number; force?: boolean; approvedDeletes?: ReadonlySet<string> } = {}) =>
-    checkGuards(run(src, dst, 'mirror'), src, dst, { mode: 'mirror', ...more }, '/src', '/dst');
+  const files = (n: number, prefix = 'f') =>
+    Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, 'x']));
+  const guard = (
+    src: Tree,
+    dst: Tree,
+    more: { maxDelete?: number; force?: boolean; approvedDeletes?: ReadonlySet<string> } = {},
+  ) => checkGuards(run(src, dst, 'mirror'), src, dst, { mode: 'mirror', ...more }, '/src', '/dst');
 
   it('refuses an empty source over a non-empty destination', () => {
     expect(() => guard(tree({}), tree({ a: 'a' }))).toThrow(/Source `\/src` is empty/);
@@ -238,14 +323,22 @@ describe('guards', () => {
     expect(() => guard(tree({}), tree(files(12)), { approvedDeletes: names(0, 11) })).toThrow(/is empty/);
     expect(() => guard(tree(files(5)), tree(files(12)), { approvedDeletes: names(5, 12) })).not.toThrow();
     expect(() => guard(tree(files(5)), tree(files(12)), { approvedDeletes: names(4, 12) })).not.toThrow();
-    expect(() => guard(tree(files(4)), tree(files(12)), { approvedDeletes: names(5, 12) })).toThrow(/would delete 8 of the 12/);
+    expect(() => guard(tree(files(4)), tree(files(12)), { approvedDeletes: names(5, 12) })).toThrow(
+      /would delete 8 of the 12/,
+    );
     // As many files as approved, but another one among them: not what the user saw.
-    expect(() => guard(tree({ ...files(4), f5: 'x' }), tree(files(12)), { approvedDeletes: names(5, 12) })).toThrow(/would delete 7 of the 12/);
+    expect(() => guard(tree({ ...files(4), f5: 'x' }), tree(files(12)), { approvedDeletes: names(5, 12) })).toThrow(
+      /would delete 7 of the 12/,
+    );
   });
 });
 
 describe('plan: what the destination cannot hold is skipped and reported, never failed or deleted', () => {
-  const exfat = { symlinks: false, maxName: { length: 255, unit: 'utf16' as const }, names: { refused: ':*?"<>|\\', trailingDot: false, trailingSpace: false } };
+  const exfat = {
+    symlinks: false,
+    maxName: { length: 255, unit: 'utf16' as const },
+    names: { refused: ':*?"<>|\\', trailingDot: false, trailingSpace: false },
+  };
 
   it('skips symlinks where the destination has none; a later run does the same and deletes nothing', () => {
     const src = tree({ f: 'x', link: ['symlink', { target: 'f' }] });
@@ -257,7 +350,10 @@ describe('plan: what the destination cannot hold is skipped and reported, never 
 
   it('copies symlinks where the destination holds them', () => {
     const src = tree({ link: ['symlink', { target: 'f' }] });
-    expect(describePlan(run(src, tree({}), 'mirror', { storable: { ...exfat, symlinks: true } }))).toEqual(['copy link', 'dirMeta .']);
+    expect(describePlan(run(src, tree({}), 'mirror', { storable: { ...exfat, symlinks: true } }))).toEqual([
+      'copy link',
+      'dirMeta .',
+    ]);
   });
 
   it('names both sides of a case clash in one skip, writes neither, and leaves the copy already there', () => {
@@ -267,7 +363,11 @@ describe('plan: what the destination cannot hold is skipped and reported, never 
     expect(p.skipped).toEqual([{ path: 'Case.txt', reason: 'case-clash', with: ['case.txt'] }]);
     expect(describePlan(p)).toEqual(['copy other', 'dirMeta .', 'skip Case.txt case-clash']);
     // The next run plans the same: no ping-pong between the two.
-    expect(describePlan(run(src, tree({ 'Case.txt': 'old', other: 'o' }), 'mirror', { storable: exfat, dstCaseSensitive: false }))).toEqual(['skip Case.txt case-clash']);
+    expect(
+      describePlan(
+        run(src, tree({ 'Case.txt': 'old', other: 'o' }), 'mirror', { storable: exfat, dstCaseSensitive: false }),
+      ),
+    ).toEqual(['skip Case.txt case-clash']);
   });
 
   it('skips a whole folder caught in a case clash, with nothing below it reported or deleted', () => {
@@ -280,7 +380,10 @@ describe('plan: what the destination cannot hold is skipped and reported, never 
   });
 
   it('sees no clash on a case-sensitive destination', () => {
-    const p = run(tree({ 'Case.txt': 'a', 'case.txt': 'b' }), tree({}), 'mirror', { storable: exfat, dstCaseSensitive: true });
+    const p = run(tree({ 'Case.txt': 'a', 'case.txt': 'b' }), tree({}), 'mirror', {
+      storable: exfat,
+      dstCaseSensitive: true,
+    });
     expect(p.skipped).toEqual([]);
     expect(p.transfers).toHaveLength(2);
   });
@@ -298,12 +401,22 @@ describe('plan: what the destination cannot hold is skipped and reported, never 
     expect(bytes.skipped.map((s) => s.reason)).toEqual(['name-too-long', 'name-too-long']);
     const units = run(src, tree({}), 'mirror', { storable: exfat });
     expect(units.skipped).toEqual([]);
-    const plain = run(src, tree({}), 'mirror', { storable: { symlinks: true, maxName: { length: 255, unit: 'byte' } } });
+    const plain = run(src, tree({}), 'mirror', {
+      storable: { symlinks: true, maxName: { length: 255, unit: 'byte' } },
+    });
     expect(plain.skipped.map((s) => s.path)).toEqual(['é'.repeat(200)]);
   });
 
   it('skips the names Windows reserves where the destination refuses them, and only there', () => {
-    const src = tree({ 'aux.c': 'a', CON: 'c', 'com1.txt': '1', 'console.log': 'l', 'nul ': 'n', 'LPT9.x.y': 'p', 'com0.txt': '0' });
+    const src = tree({
+      'aux.c': 'a',
+      CON: 'c',
+      'com1.txt': '1',
+      'console.log': 'l',
+      'nul ': 'n',
+      'LPT9.x.y': 'p',
+      'com0.txt': '0',
+    });
     const refused = run(src, tree({}), 'mirror', { storable: { symlinks: true, reservedNames: true } });
     expect(refused.skipped.map((s) => s.path).sort()).toEqual(['CON', 'LPT9.x.y', 'aux.c', 'com1.txt', 'nul ']);
     expect(refused.transfers.map((a) => a.path).sort()).toEqual(['com0.txt', 'console.log']);
@@ -328,10 +441,22 @@ describe('plan: names that are one name on a case-insensitive drive', () => {
 describe('plan: times a drive cannot hold', () => {
   it('compares a time before 1980 or after 2107 as the drive holds it, not as a change', () => {
     const range = [315_532_800n * 1_000_000_000n, 4_354_819_199n * 1_000_000_000n] as const; // 1980 to 2107
-    const src = tree({ epoch: ['file', { mtimeNs: 0n, size: 1 }], far: ['file', { mtimeNs: 7_258_118_400n * 1_000_000_000n, size: 1 }], now: ['file', { size: 1 }] });
-    const stored = tree({ epoch: ['file', { mtimeNs: range[0], size: 1 }], far: ['file', { mtimeNs: range[1], size: 1 }], now: ['file', { size: 1 }] });
+    const src = tree({
+      epoch: ['file', { mtimeNs: 0n, size: 1 }],
+      far: ['file', { mtimeNs: 7_258_118_400n * 1_000_000_000n, size: 1 }],
+      now: ['file', { size: 1 }],
+    });
+    const stored = tree({
+      epoch: ['file', { mtimeNs: range[0], size: 1 }],
+      far: ['file', { mtimeNs: range[1], size: 1 }],
+      now: ['file', { size: 1 }],
+    });
     expect(describePlan(run(src, stored, 'mirror', { dstTimeRange: range }))).toEqual([]);
-    expect(describePlan(run(src, stored, 'mirror'))).toEqual(['copy epoch (replacing epoch:file)', 'copy far (replacing far:file)', 'dirMeta .']);
+    expect(describePlan(run(src, stored, 'mirror'))).toEqual([
+      'copy epoch (replacing epoch:file)',
+      'copy far (replacing far:file)',
+      'dirMeta .',
+    ]);
   });
 });
 
@@ -341,6 +466,8 @@ describe('plan: a name in NFC and in NFD on a case-insensitive drive', () => {
   it('are two names on a drive that keeps forms apart (exFAT), one where it normalises (macOS)', () => {
     const src = tree({ [nfc]: 'a', [nfd]: 'b' });
     expect(run(src, tree({}), 'mirror', { dstCaseSensitive: false, dstNormalizesNames: false }).skipped).toEqual([]);
-    expect(run(src, tree({}), 'mirror', { dstCaseSensitive: false, dstNormalizesNames: true }).skipped).toEqual([{ path: nfd, reason: 'case-clash', with: [nfc] }]);
+    expect(run(src, tree({}), 'mirror', { dstCaseSensitive: false, dstNormalizesNames: true }).skipped).toEqual([
+      { path: nfd, reason: 'case-clash', with: [nfc] },
+    ]);
   });
 });

@@ -46,14 +46,25 @@ async function inScratch(tree: DirSpec, body: (src: string, dst: string) => Prom
 
 /** A destination item left exactly as it was: same kind, bytes, link text and mtime. */
 function sameItem(before: Snap, after: Snap | undefined): boolean {
-  return after?.type === before.type && after.sha256 === before.sha256 && after.target === before.target && after.mtimeNs === before.mtimeNs;
+  return (
+    after?.type === before.type &&
+    after.sha256 === before.sha256 &&
+    after.target === before.target &&
+    after.mtimeNs === before.mtimeNs
+  );
 }
 
 /**
  * Fills `dst` with `dstTree`, syncs `src` over it in `mode` and checks the conflicts reported;
  * returns both trees as they were and the destination as it is now.
  */
-async function syncOverDestination(mode: 'update' | 'missing', src: string, dst: string, dstTree: DirSpec, checksum: boolean) {
+async function syncOverDestination(
+  mode: 'update' | 'missing',
+  src: string,
+  dst: string,
+  dstTree: DirSpec,
+  checksum: boolean,
+) {
   fs.mkdirSync(dst);
   fillDir(dst, dstTree);
   const srcBefore = snapshotTree(src);
@@ -85,8 +96,17 @@ function checkConflicts(
   const reported = errors.filter((e) => e.code === 'CONFLICT').map((e) => e.path);
   const others = errors.filter((e) => e.code !== 'CONFLICT');
   const wantCode = expected.length > 0 ? 1 : 0;
-  if (run.code !== wantCode || others.length > 0 || [...reported].sort().join('\n') !== [...expected].sort().join('\n')) {
-    throw failure(step, `exit code ${run.code}, expected ${wantCode}; type conflicts expected ${JSON.stringify(expected)}, reported ${JSON.stringify(reported)}`, run, context);
+  if (
+    run.code !== wantCode ||
+    others.length > 0 ||
+    [...reported].sort().join('\n') !== [...expected].sort().join('\n')
+  ) {
+    throw failure(
+      step,
+      `exit code ${run.code}, expected ${wantCode}; type conflicts expected ${JSON.stringify(expected)}, reported ${JSON.stringify(reported)}`,
+      run,
+      context,
+    );
   }
 }
 
@@ -95,12 +115,19 @@ class StepFailed extends Error {
 }
 
 /** A failure message with everything needed to see what went wrong: the oracle's lines first. */
-function failure(step: string, problem: string, run: CliResult, context: { src: string; dst: string; story: string[] }): StepFailed {
+function failure(
+  step: string,
+  problem: string,
+  run: CliResult,
+  context: { src: string; dst: string; story: string[] },
+): StepFailed {
   return new StepFailed(
     [
       `${step}: ${problem}`,
       describeRun(run),
-      context.story.length > 0 ? `changes made to the source before this run:\n${indent(context.story.join('\n'))}` : '',
+      context.story.length > 0
+        ? `changes made to the source before this run:\n${indent(context.story.join('\n'))}`
+        : '',
       describeTree(context.src),
       describeTree(context.dst),
     ]
@@ -116,7 +143,12 @@ function expectReplica(step: string, run: CliResult, context: { src: string; dst
   // source's (README, Equality), which rsync, comparing to the second, sees across a second's edge.
   const diff = rsyncDiff(context.src, context.dst, { windowNs: 1_000_000n });
   if (diff.length > 0) {
-    throw failure(step, `rsync -anic --delete sees ${diff.length} difference(s):\n${indent(diff.join('\n'))}`, run, context);
+    throw failure(
+      step,
+      `rsync -anic --delete sees ${diff.length} difference(s):\n${indent(diff.join('\n'))}`,
+      run,
+      context,
+    );
   }
 }
 
@@ -159,7 +191,12 @@ describe.skipIf(skipReason !== undefined)('sync on random trees, checked by rsyn
             const s = summaryOf(third);
             const work = { copied: s.copied, updated: s.updated, deleted: s.deleted, metadata: s.metadata };
             if (Object.values(work).some((n) => n !== 0)) {
-              throw failure('mirror with nothing changed', `it still did work: ${JSON.stringify(work)}`, third, context);
+              throw failure(
+                'mirror with nothing changed',
+                `it still did work: ${JSON.stringify(work)}`,
+                third,
+                context,
+              );
             }
           });
         }),
@@ -225,7 +262,13 @@ describe.skipIf(skipReason !== undefined)('sync on random trees, checked by rsyn
       await fc.assert(
         fc.asyncProperty(arbs.root, arbs.root, fc.boolean(), async (srcTree, dstTree, checksum) => {
           await inScratch(srcTree, async (src, dst) => {
-            const { run, srcBefore, dstBefore, dstAfter, context } = await syncOverDestination('update', src, dst, dstTree, checksum);
+            const { run, srcBefore, dstBefore, dstAfter, context } = await syncOverDestination(
+              'update',
+              src,
+              dst,
+              dstTree,
+              checksum,
+            );
             const lost: string[] = [];
             for (const [rel, before] of dstBefore) {
               if (before.type === 'dir' || srcBefore.has(rel)) continue;
@@ -235,7 +278,12 @@ describe.skipIf(skipReason !== undefined)('sync on random trees, checked by rsyn
               }
             }
             if (lost.length > 0) {
-              throw failure('update', `destination items the source lacks were changed or lost:\n${indent(lost.join('\n'))}`, run, context);
+              throw failure(
+                'update',
+                `destination items the source lacks were changed or lost:\n${indent(lost.join('\n'))}`,
+                run,
+                context,
+              );
             }
           });
         }),
@@ -252,13 +300,21 @@ describe.skipIf(skipReason !== undefined)('sync on random trees, checked by rsyn
       await fc.assert(
         fc.asyncProperty(arbs.root, arbs.root, fc.boolean(), async (srcTree, dstTree, checksum) => {
           await inScratch(srcTree, async (src, dst) => {
-            const { run, srcBefore, dstBefore, dstAfter, context } = await syncOverDestination('missing', src, dst, dstTree, checksum);
+            const { run, srcBefore, dstBefore, dstAfter, context } = await syncOverDestination(
+              'missing',
+              src,
+              dst,
+              dstTree,
+              checksum,
+            );
             const problems: string[] = [];
             for (const [rel, before] of dstBefore) {
               if (before.type === 'dir') continue;
               const after = dstAfter.get(rel);
               if (!sameItem(before, after)) {
-                problems.push(`changed ${JSON.stringify(rel)}: was ${describeSnap(before)}, now ${describeSnap(after)}`);
+                problems.push(
+                  `changed ${JSON.stringify(rel)}: was ${describeSnap(before)}, now ${describeSnap(after)}`,
+                );
               }
             }
             // What the destination lacked is copied, unless something of another type stands in
@@ -274,7 +330,9 @@ describe.skipIf(skipReason !== undefined)('sync on random trees, checked by rsyn
               if (rel === '' || dstBefore.has(rel) || blocked(rel)) continue;
               const after = dstAfter.get(rel);
               if (after?.type !== s.type || after.sha256 !== s.sha256 || after.target !== s.target) {
-                problems.push(`not copied ${JSON.stringify(rel)}: source ${describeSnap(s)}, destination ${describeSnap(after)}`);
+                problems.push(
+                  `not copied ${JSON.stringify(rel)}: source ${describeSnap(s)}, destination ${describeSnap(after)}`,
+                );
               }
             }
             if (problems.length > 0) throw failure('missing', `\n${indent(problems.join('\n'))}`, run, context);

@@ -20,7 +20,10 @@ import { HOSTILE_NAMES, OVERLAPPING_NAMES, treeArbs } from '../helpers/tree-arbi
 import { applyMutations, arbMutations } from '../helpers/tree-mutations.js';
 import { fillDir, writeTree } from '../helpers/tree-spec.js';
 
-const notBuilt = skipReasonOutsideCi(nativeFs() !== undefined, `native listing not loaded (${nativeFsProblem()}): folder summaries not tested`);
+const notBuilt = skipReasonOutsideCi(
+  nativeFs() !== undefined,
+  `native listing not loaded (${nativeFsProblem()}): folder summaries not tested`,
+);
 
 let root: string;
 let src: string;
@@ -56,10 +59,22 @@ function decisions(p: Plan) {
 }
 
 async function bothPlans(mode: 'mirror' | 'update' | 'missing' = 'mirror', folds?: { dstNormalizesNames: boolean }) {
-  const options = { mode, srcPrecisionNs: MS, dstPrecisionNs: MS, compareModes: true, allowDeletes: true, ...(folds ? { dstCaseSensitive: false, ...folds } : {}) } as const;
+  const options = {
+    mode,
+    srcPrecisionNs: MS,
+    dstPrecisionNs: MS,
+    compareModes: true,
+    allowDeletes: true,
+    ...(folds ? { dstCaseSensitive: false, ...folds } : {}),
+  } as const;
   const [fs1, fd1] = await trees(false);
   const [fs2, fd2] = await trees(true);
-  return { full: decisions(plan(fs1, fd1, options)), whole: decisions(plan(fs2, fd2, options)), trees: [fs2, fd2] as const, fullTrees: [fs1, fd1] as const };
+  return {
+    full: decisions(plan(fs1, fd1, options)),
+    whole: decisions(plan(fs2, fd2, options)),
+    trees: [fs2, fd2] as const,
+    fullTrees: [fs1, fd1] as const,
+  };
 }
 
 /**
@@ -88,7 +103,11 @@ async function clashLeftOutWhole(full: readonly [Tree, Tree]): Promise<boolean> 
 }
 
 /** A fresh source from `tree`, mirrored to the destination, then each side changed by its own mutations. */
-async function syncedThenChanged(tree: Parameters<typeof fillDir>[1], onSrc: Parameters<typeof applyMutations>[1], onDst: Parameters<typeof applyMutations>[1]): Promise<void> {
+async function syncedThenChanged(
+  tree: Parameters<typeof fillDir>[1],
+  onSrc: Parameters<typeof applyMutations>[1],
+  onDst: Parameters<typeof applyMutations>[1],
+): Promise<void> {
   removeScratch(root);
   fs.mkdirSync(root);
   fs.mkdirSync(src);
@@ -100,18 +119,32 @@ async function syncedThenChanged(tree: Parameters<typeof fillDir>[1], onSrc: Par
 
 describe.skipIf(notBuilt)('scanPair', () => {
   it('plans exactly as two full scans do, whatever changed on either side since the last mirror', async () => {
-    const arbs = treeArbs({ names: [...HOSTILE_NAMES.slice(0, 12), ...OVERLAPPING_NAMES], maxChildren: 5, maxDepth: 3 });
+    const arbs = treeArbs({
+      names: [...HOSTILE_NAMES.slice(0, 12), ...OVERLAPPING_NAMES],
+      maxChildren: 5,
+      maxDepth: 3,
+    });
     // Runs where some folder was found equal whole, and where the plan had work to do as well.
     let whole = 0;
     let both = 0;
     await fc.assert(
-      fc.asyncProperty(arbs.root, arbMutations(arbs, { maxLength: 4 }), arbMutations(arbs, { maxLength: 2 }), fc.constantFrom('mirror', 'update', 'missing'), async (tree, onSrc, onDst, mode) => {
-        await syncedThenChanged(tree, onSrc, onDst);
-        const { full, whole: fromPair, trees: [s] } = await bothPlans(mode as 'mirror');
-        expect(fromPair).toEqual(full);
-        if (s.equalItems > 0) whole++;
-        if (s.equalItems > 0 && full.transfers.length + full.deletes.length > 0) both++;
-      }),
+      fc.asyncProperty(
+        arbs.root,
+        arbMutations(arbs, { maxLength: 4 }),
+        arbMutations(arbs, { maxLength: 2 }),
+        fc.constantFrom('mirror', 'update', 'missing'),
+        async (tree, onSrc, onDst, mode) => {
+          await syncedThenChanged(tree, onSrc, onDst);
+          const {
+            full,
+            whole: fromPair,
+            trees: [s],
+          } = await bothPlans(mode as 'mirror');
+          expect(fromPair).toEqual(full);
+          if (s.equalItems > 0) whole++;
+          if (s.equalItems > 0 && full.transfers.length + full.deletes.length > 0) both++;
+        },
+      ),
       { numRuns: 150 },
     );
     // Without these the property would hold by never comparing anything whole.
@@ -126,31 +159,53 @@ describe.skipIf(notBuilt)('scanPair', () => {
     const arbs = treeArbs({ names: ['a', 'A', 'b', 'caf\u00e9', 'CAFE\u0301', 'c d'], maxChildren: 5, maxDepth: 3 });
     let itemwise = 0;
     await fc.assert(
-      fc.asyncProperty(arbs.root, arbMutations(arbs, { maxLength: 4 }), arbMutations(arbs, { maxLength: 2 }), fc.constantFrom('mirror', 'update', 'missing'), fc.boolean(), async (tree, onSrc, onDst, mode, normalizes) => {
-        await syncedThenChanged(tree, onSrc, onDst);
-        const { full, whole: fromPair, trees, fullTrees } = await bothPlans(mode as 'mirror', { dstNormalizesNames: normalizes });
-        // A folder left out whole (its summaries equal) is not looked into: a clash of names in it,
-        // or with a path elsewhere, goes unseen. Right where the destination plainly holds both
-        // names (a real run then finds it case-sensitive), but not what this plan is told: not
-        // this property's runs.
-        fc.pre(!(await clashLeftOutWhole(fullTrees)));
-        // The same actions and skips; items left out below a folder skipped for a clash count as
-        // unchanged.
-        expect({ ...fromPair, unchanged: 0 }).toEqual({ ...full, unchanged: 0 });
-        const s = trees[0];
-        if (s.equalItems > 0 && full.transfers.length + full.deletes.length > 0) itemwise++;
-      }),
+      fc.asyncProperty(
+        arbs.root,
+        arbMutations(arbs, { maxLength: 4 }),
+        arbMutations(arbs, { maxLength: 2 }),
+        fc.constantFrom('mirror', 'update', 'missing'),
+        fc.boolean(),
+        async (tree, onSrc, onDst, mode, normalizes) => {
+          await syncedThenChanged(tree, onSrc, onDst);
+          const {
+            full,
+            whole: fromPair,
+            trees,
+            fullTrees,
+          } = await bothPlans(mode as 'mirror', { dstNormalizesNames: normalizes });
+          // A folder left out whole (its summaries equal) is not looked into: a clash of names in it,
+          // or with a path elsewhere, goes unseen. Right where the destination plainly holds both
+          // names (a real run then finds it case-sensitive), but not what this plan is told: not
+          // this property's runs.
+          fc.pre(!(await clashLeftOutWhole(fullTrees)));
+          // The same actions and skips; items left out below a folder skipped for a clash count as
+          // unchanged.
+          expect({ ...fromPair, unchanged: 0 }).toEqual({ ...full, unchanged: 0 });
+          const s = trees[0];
+          if (s.equalItems > 0 && full.transfers.length + full.deletes.length > 0) itemwise++;
+        },
+      ),
       { numRuns: 300 },
     );
     expect(itemwise).toBeGreaterThan(5);
   }, 120_000);
 
   it('leaves out the items found equal on both sides (a whole folder, or the unchanged files of a changed one) and counts them', async () => {
-    writeTree(src, { 'same/a': 'a', 'same/b': 'b', 'same/deeper/c': 'c', 'changed/x': 'x', 'changed/y': 'y', 'changed/z': 'z' });
+    writeTree(src, {
+      'same/a': 'a',
+      'same/b': 'b',
+      'same/deeper/c': 'c',
+      'changed/x': 'x',
+      'changed/y': 'y',
+      'changed/z': 'z',
+    });
     await sync(new LocalStorage(src), new LocalStorage(dst), { mode: 'mirror' });
     fs.writeFileSync(path.join(src, 'changed/x'), 'xx');
     fs.chmodSync(path.join(dst, 'changed/z'), 0o600);
-    const { whole, trees: [s, d] } = await bothPlans();
+    const {
+      whole,
+      trees: [s, d],
+    } = await bothPlans();
     expect(whole.transfers).toEqual(['copy changed/x', 'meta changed/z']);
     expect(whole.unchanged).toBe(5);
     expect([...s.entries.keys()].sort()).toEqual(['', 'changed', 'changed/x', 'changed/z', 'same', 'same/deeper']);
@@ -162,7 +217,10 @@ describe.skipIf(notBuilt)('scanPair', () => {
     writeTree(src, { 'f/a': 'a', 'f/A': 'A', 'f/b': 'b' });
     await sync(new LocalStorage(src), new LocalStorage(dst), { mode: 'mirror' });
     fs.writeFileSync(path.join(src, 'f/b'), 'bb');
-    const { whole, trees: [s, d] } = await bothPlans();
+    const {
+      whole,
+      trees: [s, d],
+    } = await bothPlans();
     expect(whole.transfers).toEqual(['copy f/b']);
     expect([...s.entries.keys()].sort()).toEqual(['', 'f', 'f/A', 'f/a', 'f/b']);
     expect([s.equalItems, d.equalItems]).toEqual([0, 0]);
@@ -174,7 +232,11 @@ describe.skipIf(notBuilt)('scanPair', () => {
     fs.writeFileSync(path.join(src, 'CAFE\u0301/b'), 'bb');
     writeTree(dst, { 'caf\u00e9/a': 'a' });
     // Where the destination takes both names for one, its caf\u00e9/a is the source's CAFE\u0301/a: kept.
-    const { full, whole, trees: [s] } = await bothPlans('mirror', { dstNormalizesNames: true });
+    const {
+      full,
+      whole,
+      trees: [s],
+    } = await bothPlans('mirror', { dstNormalizesNames: true });
     expect(whole).toEqual(full);
     expect(whole.deletes).toEqual([]);
     expect(s.entries.has('CAFE\u0301/a')).toBe(true);

@@ -36,7 +36,8 @@ beforeEach(() => {
 afterEach(() => removeScratch(root));
 
 const scopeOf = (events: WatchEvent[]) => coalesce(events, { ignore: () => false })!;
-const mirror = (scope: Scope) => sync(new LocalStorage(src), new LocalStorage(dst), { mode: 'mirror', force: true, scope });
+const mirror = (scope: Scope) =>
+  sync(new LocalStorage(src), new LocalStorage(dst), { mode: 'mirror', force: true, scope });
 
 describe.skipIf(noRsync)('a folder made inside a folder the same run moves', () => {
   it('the CI counterexample (seed -156030335): a -> 1~a, then 1~a/a/a made; scoped and full', async () => {
@@ -45,11 +46,26 @@ describe.skipIf(noRsync)('a folder made inside a folder the same run moves', () 
       type: 'dir',
       mode: 0o755,
       mtimeNs: 1700000000500000000n,
-      children: [['a', { type: 'dir', mode: 0o755, mtimeNs: 1700000000999999000n, children: [['a', { type: 'dir', mode: 0o755, mtimeNs: 1700000000500000000n, children: [] }]] }]],
+      children: [
+        [
+          'a',
+          {
+            type: 'dir',
+            mode: 0o755,
+            mtimeNs: 1700000000999999000n,
+            children: [['a', { type: 'dir', mode: 0o755, mtimeNs: 1700000000500000000n, children: [] }]],
+          },
+        ],
+      ],
     };
     const mutations: Mutation[] = [
       { op: 'rename', pick: 0, to: 0, name: 'a', kind: 'dir' },
-      { op: 'add', to: 1806767672, name: 'a', item: { type: 'dir', mode: 0o755, mtimeNs: 1700000001999999000n, children: [] } },
+      {
+        op: 'add',
+        to: 1806767672,
+        name: 'a',
+        item: { type: 'dir', mode: 0o755, mtimeNs: 1700000001999999000n, children: [] },
+      },
       { op: 'chmod', pick: 0, modeIndex: 0 },
     ];
     // The events the property derived from the snapshots, and the scope they make.

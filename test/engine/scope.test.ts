@@ -40,7 +40,10 @@ function eventsBetween(before: Map<string, Snap>, after: Map<string, Snap>): Wat
     else if (was.type !== s.type) {
       gone(p, was);
       came(p, s);
-    } else if (JSON.stringify([was.mode, was.size, String(was.mtimeNs), was.target, was.sha256]) !== JSON.stringify([s.mode, s.size, String(s.mtimeNs), s.target, s.sha256])) {
+    } else if (
+      JSON.stringify([was.mode, was.size, String(was.mtimeNs), was.target, was.sha256]) !==
+      JSON.stringify([s.mode, s.size, String(s.mtimeNs), s.target, s.sha256])
+    ) {
       events.push({ kind: 'change', path: p });
     }
   }
@@ -53,23 +56,31 @@ describe.skipIf(noRsync)('a scoped sync', () => {
   // Same-size edits that keep the mtime are left out: only --checksum sees them, and the watcher
   // reports them like any change, so nothing here depends on it.
   it('leaves the destination equal to the source whatever changed, looking only where events point', async () => {
-    const arbs = treeArbs({ names: [...HOSTILE_NAMES.slice(0, 12), ...OVERLAPPING_NAMES], maxChildren: 5, maxDepth: 3 });
+    const arbs = treeArbs({
+      names: [...HOSTILE_NAMES.slice(0, 12), ...OVERLAPPING_NAMES],
+      maxChildren: 5,
+      maxDepth: 3,
+    });
     let scopedRuns = 0;
     await fc.assert(
-      fc.asyncProperty(arbs.root, arbMutations(arbs, { maxLength: 5, without: ['edit-same-size'] }), async (tree, mutations) => {
-        removeScratch(root);
-        fs.mkdirSync(src, { recursive: true });
-        fillDir(src, tree);
-        await sync(new LocalStorage(src), new LocalStorage(dst), { mode: 'mirror', force: true });
-        const before = snapshotTree(src);
-        const story = applyMutations(src, mutations);
-        const scope = scopeOf(eventsBetween(before, snapshotTree(src)));
-        if (scope === undefined) return;
-        if (!scope.full) scopedRuns++;
-        const r = await sync(new LocalStorage(src), new LocalStorage(dst), { mode: 'mirror', force: true, scope });
-        expect(r.failed, JSON.stringify(r.errors)).toBe(0);
-        expect(rsyncDiff(src, dst), story.join('\n')).toEqual([]);
-      }),
+      fc.asyncProperty(
+        arbs.root,
+        arbMutations(arbs, { maxLength: 5, without: ['edit-same-size'] }),
+        async (tree, mutations) => {
+          removeScratch(root);
+          fs.mkdirSync(src, { recursive: true });
+          fillDir(src, tree);
+          await sync(new LocalStorage(src), new LocalStorage(dst), { mode: 'mirror', force: true });
+          const before = snapshotTree(src);
+          const story = applyMutations(src, mutations);
+          const scope = scopeOf(eventsBetween(before, snapshotTree(src)));
+          if (scope === undefined) return;
+          if (!scope.full) scopedRuns++;
+          const r = await sync(new LocalStorage(src), new LocalStorage(dst), { mode: 'mirror', force: true, scope });
+          expect(r.failed, JSON.stringify(r.errors)).toBe(0);
+          expect(rsyncDiff(src, dst), story.join('\n')).toEqual([]);
+        },
+      ),
       { numRuns: 100 },
     );
     expect(scopedRuns).toBeGreaterThan(50);
@@ -80,7 +91,10 @@ describe.skipIf(noRsync)('a scoped sync', () => {
     await sync(new LocalStorage(src), new LocalStorage(dst), { mode: 'mirror' });
     fs.writeFileSync(path.join(src, 'a/f'), 'one');
     fs.writeFileSync(path.join(src, 'b/g'), 'two');
-    const r = await sync(new LocalStorage(src), new LocalStorage(dst), { mode: 'mirror', scope: scopeOf([{ kind: 'change', path: 'a/f' }]) });
+    const r = await sync(new LocalStorage(src), new LocalStorage(dst), {
+      mode: 'mirror',
+      scope: scopeOf([{ kind: 'change', path: 'a/f' }]),
+    });
     expect(r.updated).toBe(1);
     expect(fs.readFileSync(path.join(dst, 'a/f'), 'utf8')).toBe('one');
     expect(fs.readFileSync(path.join(dst, 'b/g'), 'utf8')).toBe('2');
@@ -90,7 +104,10 @@ describe.skipIf(noRsync)('a scoped sync', () => {
     writeTree(src, { 'keep/x': 'x' });
     await sync(new LocalStorage(src), new LocalStorage(dst), { mode: 'mirror' });
     writeTree(src, { 'new/deeper/y': 'y' });
-    const r = await sync(new LocalStorage(src), new LocalStorage(dst), { mode: 'mirror', scope: scopeOf([{ kind: 'add', path: 'new/deeper/y' }]) });
+    const r = await sync(new LocalStorage(src), new LocalStorage(dst), {
+      mode: 'mirror',
+      scope: scopeOf([{ kind: 'add', path: 'new/deeper/y' }]),
+    });
     expect(r.failed).toBe(0);
     expect(fs.readFileSync(path.join(dst, 'new/deeper/y'), 'utf8')).toBe('y');
   });
@@ -101,7 +118,12 @@ describe.skipIf(noRsync)('a scoped sync', () => {
     for (let i = 0; i < 25; i++) fs.rmSync(path.join(src, `d/f${i}`));
     fs.writeFileSync(path.join(src, 'd/new'), 'n');
     const scope = scopeOf([{ kind: 'add', path: 'd/new' }]);
-    const r = await sync(new LocalStorage(src), new LocalStorage(dst), { mode: 'mirror', scope, destinationFiles: 30, guardTripped: 'hold' });
+    const r = await sync(new LocalStorage(src), new LocalStorage(dst), {
+      mode: 'mirror',
+      scope,
+      destinationFiles: 30,
+      guardTripped: 'hold',
+    });
     expect(r.deletionsHeld).toContain('25 of the 30 files');
     expect(r).toMatchObject({ copied: 1, deleted: 0, deletesHeld: 25 });
     expect(fs.readdirSync(path.join(dst, 'd'))).toHaveLength(31);
@@ -118,17 +140,30 @@ describe('scopes', () => {
   });
 
   it('let a deep folder absorb what lies below it, in either order', () => {
-    const a = scopeOf([{ kind: 'change', path: 'x/y/f' }, { kind: 'unlinkDir', path: 'x' }]);
-    const b = scopeOf([{ kind: 'unlinkDir', path: 'x' }, { kind: 'change', path: 'x/y/f' }]);
+    const a = scopeOf([
+      { kind: 'change', path: 'x/y/f' },
+      { kind: 'unlinkDir', path: 'x' },
+    ]);
+    const b = scopeOf([
+      { kind: 'unlinkDir', path: 'x' },
+      { kind: 'change', path: 'x/y/f' },
+    ]);
     expect(folders(a)).toEqual({ x: 'deep', '': 'shallow' });
     expect(folders(b)).toEqual(folders(a));
   });
 
   it('drop ignored paths, and become a full rescan for the root itself, a rescan event or a flood', () => {
-    expect(coalesce([{ kind: 'add', path: 'a/.~synctray-0123456789abcdef.part' }], { ignore: (p) => p.includes('.~synctray-') })).toBeUndefined();
+    expect(
+      coalesce([{ kind: 'add', path: 'a/.~synctray-0123456789abcdef.part' }], {
+        ignore: (p) => p.includes('.~synctray-'),
+      }),
+    ).toBeUndefined();
     expect(scopeOf([{ kind: 'unlinkDir', path: '' }])).toBe(FULL);
     expect(scopeOf([{ kind: 'rescan' }])).toBe(FULL);
-    const flood: WatchEvent[] = Array.from({ length: MAX_SCOPE_FOLDERS + 1 }, (_, i) => ({ kind: 'add', path: `d${i}/f` }));
+    const flood: WatchEvent[] = Array.from({ length: MAX_SCOPE_FOLDERS + 1 }, (_, i) => ({
+      kind: 'add',
+      path: `d${i}/f`,
+    }));
     expect(scopeOf(flood)).toBe(FULL);
   });
 

@@ -74,7 +74,15 @@ export async function startAdbServer(root: string): Promise<AdbServer> {
   fs.mkdirSync(tmp, { recursive: true });
   const env: NodeJS.ProcessEnv = { ...process.env, ANDROID_ADB_SERVER_PORT: String(port), HOME: home, TMPDIR: tmp };
   // These would point the client at another server, device or key store than this one.
-  for (const name of ['ANDROID_SERIAL', 'ADB_SERVER_SOCKET', 'ANDROID_ADB_SERVER_ADDRESS', 'ADB_VENDOR_KEYS', 'ANDROID_SDK_HOME', 'ANDROID_USER_HOME']) delete env[name];
+  for (const name of [
+    'ANDROID_SERIAL',
+    'ADB_SERVER_SOCKET',
+    'ANDROID_ADB_SERVER_ADDRESS',
+    'ADB_VENDOR_KEYS',
+    'ANDROID_SDK_HOME',
+    'ANDROID_USER_HOME',
+  ])
+    delete env[name];
   // For our own client calls only: a server given as 127.0.0.1 is "remote" to the client, so if
   // ours is gone the client fails instead of starting a daemon of its own that nobody would stop.
   const clientEnv: NodeJS.ProcessEnv = { ...env, ADB_SERVER_SOCKET: `tcp:127.0.0.1:${port}` };
@@ -146,14 +154,20 @@ export async function startAdbServer(root: string): Promise<AdbServer> {
       await serverExit;
       clearTimeout(timer);
       // kill-server stops whatever server holds the port, even one a test's code started itself.
-      await waitFor(async () => !(await listening(port)), `the adb server on port ${port} to stop`, { timeoutMs: 5_000, intervalMs: 20 });
+      await waitFor(async () => !(await listening(port)), `the adb server on port ${port} to stop`, {
+        timeoutMs: 5_000,
+        intervalMs: 20,
+      });
     },
   };
 
   try {
     const ended = () => spawnError !== undefined || server.exitCode !== null || server.signalCode !== null;
     await waitFor(() => ended() || listening(port), `the adb server to listen on port ${port}`, { intervalMs: 10 });
-    if (ended()) throw new Error(`adb nodaemon server ended (${spawnError?.message ?? server.exitCode}): see ${path.join(root, 'adb-server.log')}`);
+    if (ended())
+      throw new Error(
+        `adb nodaemon server ended (${spawnError?.message ?? server.exitCode}): see ${path.join(root, 'adb-server.log')}`,
+      );
   } catch (err) {
     await handle.stop();
     throw err;

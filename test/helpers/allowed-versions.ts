@@ -35,7 +35,9 @@ export class AllowedVersions {
       const sizeMatches = versions.filter((v) => v.size === size);
       const sha = sizeMatches.length > 0 ? sha256File(item.abs) : '';
       if (!sizeMatches.some((v) => v.sha256 === sha)) {
-        problems.push(`${item.rel}: ${size} bytes matching neither ${versions.map((v) => `${v.what} (${v.size} bytes)`).join(' or ')}`);
+        problems.push(
+          `${item.rel}: ${size} bytes matching neither ${versions.map((v) => `${v.what} (${v.size} bytes)`).join(' or ')}`,
+        );
       }
     }
     return problems;

@@ -27,7 +27,10 @@ export function assertCliBuilt(): void {
   assertCliExists();
   const built = fs.statSync(CLI_PATH).mtimeMs;
   const newest = newestMtimeMs(path.join(REPO_ROOT, 'src'));
-  if (newest > built) console.warn(`dist/ is older than src/: these tests run the last build; run \`npm run build\` to test the current code.`);
+  if (newest > built)
+    console.warn(
+      `dist/ is older than src/: these tests run the last build; run \`npm run build\` to test the current code.`,
+    );
 }
 
 function newestMtimeMs(dir: string): number {
@@ -129,7 +132,10 @@ export async function runCli(args: string[], { timeoutMs = 30_000, ...options }:
   const timer = setTimeout(() => run.child.kill('SIGKILL'), timeoutMs);
   try {
     const result = await run.done;
-    if (result.signal === 'SIGKILL') throw new Error(`synctray ${args.join(' ')} still running after ${timeoutMs} ms; killed.\n${describeRun(result)}`);
+    if (result.signal === 'SIGKILL')
+      throw new Error(
+        `synctray ${args.join(' ')} still running after ${timeoutMs} ms; killed.\n${describeRun(result)}`,
+      );
     return result;
   } finally {
     clearTimeout(timer);
@@ -182,11 +188,16 @@ export function indent(text: string, by = '  '): string {
  */
 export async function runCliOnTerminal(args: string[], options: RunOptions = {}): Promise<CliResult> {
   const command = [process.execPath, CLI_PATH, ...args].map(shellQuote).join(' ');
-  const run = spawn('script', ['-qefc', command, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+  const run = spawn('script', ['-qefc', command, '/dev/null'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...options.env },
+  });
   let stdout = '';
   run.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   const timer = setTimeout(() => run.kill('SIGKILL'), options.timeoutMs ?? 30_000);
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => run.on('close', (c, s) => resolve([c, s])));
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    run.on('close', (c, s) => resolve([c, s])),
+  );
   clearTimeout(timer);
   const text = stdout.replace(/\r\n/g, '\n');
   return { args, code, signal, stdout: text, stderr: '', json: lastLineJson(text) };

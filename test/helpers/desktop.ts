@@ -8,8 +8,20 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { waitFor } from './wait-for.js';
 
-export const DESKTOP_TOOLS = ['Xvfb', 'dbus-daemon', 'gdbus', 'trayer', 'dunst', 'xdotool', 'xwininfo', 'import', 'xclip', 'zenity'];
-export const DESKTOP_PACKAGES = 'xvfb dbus libglib2.0-bin trayer dunst xdotool x11-utils imagemagick xclip zenity libayatana-appindicator3-1 libgtk-3-0';
+export const DESKTOP_TOOLS = [
+  'Xvfb',
+  'dbus-daemon',
+  'gdbus',
+  'trayer',
+  'dunst',
+  'xdotool',
+  'xwininfo',
+  'import',
+  'xclip',
+  'zenity',
+];
+export const DESKTOP_PACKAGES =
+  'xvfb dbus libglib2.0-bin trayer dunst xdotool x11-utils imagemagick xclip zenity libayatana-appindicator3-1 libgtk-3-0';
 
 export interface Desktop {
   env: NodeJS.ProcessEnv;
@@ -20,7 +32,22 @@ export interface Desktop {
 }
 
 let displays = 0;
-const TRAYER_ARGS = ['--edge', 'top', '--align', 'right', '--widthtype', 'request', '--height', '32', '--SetDockType', 'true', '--transparent', 'false', '--tint', '0xFFFFFF'];
+const TRAYER_ARGS = [
+  '--edge',
+  'top',
+  '--align',
+  'right',
+  '--widthtype',
+  'request',
+  '--height',
+  '32',
+  '--SetDockType',
+  'true',
+  '--transparent',
+  'false',
+  '--tint',
+  '0xFFFFFF',
+];
 
 export async function startDesktop(root: string, { tray = true }: { tray?: boolean } = {}): Promise<Desktop> {
   const started: ChildProcess[] = [];
@@ -68,7 +95,21 @@ export async function startDesktop(root: string, { tray = true }: { tray?: boole
     await waitFor(() => spawnSync('xwininfo', ['-root'], { env, stdio: 'ignore' }).status === 0, 'the virtual display');
     start('dbus-daemon', ['--session', '--nofork', '--nopidfile', `--address=${bus}`]);
     const has = (name: string) =>
-      spawnSync('gdbus', ['call', '--session', '--dest', 'org.freedesktop.DBus', '--object-path', '/org/freedesktop/DBus', '--method', 'org.freedesktop.DBus.NameHasOwner', name], { env, encoding: 'utf8' }).stdout?.includes('true');
+      spawnSync(
+        'gdbus',
+        [
+          'call',
+          '--session',
+          '--dest',
+          'org.freedesktop.DBus',
+          '--object-path',
+          '/org/freedesktop/DBus',
+          '--method',
+          'org.freedesktop.DBus.NameHasOwner',
+          name,
+        ],
+        { env, encoding: 'utf8' },
+      ).stdout?.includes('true');
     await waitFor(() => has('org.freedesktop.DBus'), 'the session bus');
     if (tray) {
       // trayer has been seen to exit at start on a busy machine (the display just up): try again.

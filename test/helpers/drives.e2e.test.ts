@@ -8,7 +8,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './cli.js';
-import { disposeAllDrives, driveSkipReason, makeDrive, trackedDriveResources, type Drive, type DriveKind } from './drives.js';
+import {
+  disposeAllDrives,
+  driveSkipReason,
+  makeDrive,
+  trackedDriveResources,
+  type Drive,
+  type DriveKind,
+} from './drives.js';
 import { makeScratch, removeScratch } from './scratch.js';
 import { waitFor } from './wait-for.js';
 
@@ -58,37 +65,40 @@ function expectNothingLeft(d: { device: string; image: string }, mountPoints: st
 const FS_TYPE: Record<DriveKind, string> = { exfat: 'fuseblk', ntfs: 'fuseblk', vfat: 'vfat', 'exfat-kernel': 'exfat' };
 
 describe.each(['exfat', 'ntfs', 'vfat', 'exfat-kernel'] as const)('a %s drive', (kind) => {
-  it.skipIf(driveSkipReason(kind))('unplugs, replugs at another path with its files, and leaves nothing once disposed', async () => {
-    const drive = await makeDrive(kind, { label: 'BACKUP' });
-    const first = drive.mountPoint;
-    expect(drive.label).toBe('BACKUP');
-    expect(drive.uuid).toMatch(/^[0-9A-F-]{8,}$/);
-    expect(mountsOf(drive.device, [first])).toHaveLength(1);
-    expect(mountsOf(drive.device, [first])[0]).toContain(` - ${FS_TYPE[kind]} `);
+  it.skipIf(driveSkipReason(kind))(
+    'unplugs, replugs at another path with its files, and leaves nothing once disposed',
+    async () => {
+      const drive = await makeDrive(kind, { label: 'BACKUP' });
+      const first = drive.mountPoint;
+      expect(drive.label).toBe('BACKUP');
+      expect(drive.uuid).toMatch(/^[0-9A-F-]{8,}$/);
+      expect(mountsOf(drive.device, [first])).toHaveLength(1);
+      expect(mountsOf(drive.device, [first])[0]).toContain(` - ${FS_TYPE[kind]} `);
 
-    fs.mkdirSync(path.join(first, 'photos'));
-    fs.writeFileSync(path.join(first, 'photos', 'cat.jpg'), 'meow');
+      fs.mkdirSync(path.join(first, 'photos'));
+      fs.writeFileSync(path.join(first, 'photos', 'cat.jpg'), 'meow');
 
-    await drive.unplug();
-    expect(drive.mounted).toBe(false);
-    expect(mountsOf(drive.device, [first])).toEqual([]);
-    expect(fs.readdirSync(first)).toEqual([]);
+      await drive.unplug();
+      expect(drive.mounted).toBe(false);
+      expect(mountsOf(drive.device, [first])).toEqual([]);
+      expect(fs.readdirSync(first)).toEqual([]);
 
-    const second = path.join(scratch(), 'media', 'BACKUP1');
-    await drive.replug(second);
-    expect(drive.mountPoint).toBe(second);
-    expect(fs.readFileSync(path.join(second, 'photos', 'cat.jpg'), 'utf8')).toBe('meow');
-    expect(fs.readdirSync(first)).toEqual([]);
+      const second = path.join(scratch(), 'media', 'BACKUP1');
+      await drive.replug(second);
+      expect(drive.mountPoint).toBe(second);
+      expect(fs.readFileSync(path.join(second, 'photos', 'cat.jpg'), 'utf8')).toBe('meow');
+      expect(fs.readdirSync(first)).toEqual([]);
 
-    await drive.unplug();
-    await drive.replug();
-    expect(fs.readFileSync(path.join(second, 'photos', 'cat.jpg'), 'utf8')).toBe('meow');
+      await drive.unplug();
+      await drive.replug();
+      expect(fs.readFileSync(path.join(second, 'photos', 'cat.jpg'), 'utf8')).toBe('meow');
 
-    await drive.dispose();
-    expectNothingLeft(drive, [first, second]);
-    expect(fs.existsSync(first)).toBe(false);
-    expect(fs.existsSync(second)).toBe(false);
-  });
+      await drive.dispose();
+      expectNothingLeft(drive, [first, second]);
+      expect(fs.existsSync(first)).toBe(false);
+      expect(fs.existsSync(second)).toBe(false);
+    },
+  );
 });
 
 describe.skipIf(driveSkipReason('exfat') ?? driveSkipReason('ntfs'))('cleaning up after a failure', () => {
@@ -110,7 +120,10 @@ describe.skipIf(driveSkipReason('exfat') ?? driveSkipReason('ntfs'))('cleaning u
     const drive = await makeDrive('exfat');
     const user = spawn('sleep', ['600'], { cwd: drive.mountPoint, stdio: 'ignore' });
     try {
-      await waitFor(() => fs.existsSync(`/proc/${user.pid}/cwd`) && fs.readlinkSync(`/proc/${user.pid}/cwd`) === drive.mountPoint, 'sleep running on the drive');
+      await waitFor(
+        () => fs.existsSync(`/proc/${user.pid}/cwd`) && fs.readlinkSync(`/proc/${user.pid}/cwd`) === drive.mountPoint,
+        'sleep running on the drive',
+      );
       await expect(drive.unplug()).rejects.toThrow(/busy.*in use by pid \d+ \(sleep\)/s);
       expect(drive.mounted).toBe(true);
       await expect(drive.dispose()).rejects.toThrow(/still attached .* pid \d+ \(sleep\), which kept its mount busy/);
@@ -119,7 +132,10 @@ describe.skipIf(driveSkipReason('exfat') ?? driveSkipReason('ntfs'))('cleaning u
     } finally {
       user.kill('SIGKILL');
     }
-    await waitFor(() => loopDevicesOn(drive.image).length === 0, 'the loop device freed by the kernel', { timeoutMs: 10_000, intervalMs: 50 });
+    await waitFor(() => loopDevicesOn(drive.image).length === 0, 'the loop device freed by the kernel', {
+      timeoutMs: 10_000,
+      intervalMs: 50,
+    });
   });
 
   it('kills a hung FUSE daemon rather than hanging in its unmount', async () => {
@@ -128,7 +144,9 @@ describe.skipIf(driveSkipReason('exfat') ?? driveSkipReason('ntfs'))('cleaning u
     expect(daemon).toMatch(/^\d+$/);
     process.kill(Number(daemon), 'SIGSTOP');
     const started = performance.now();
-    await expect(drive.unplug()).rejects.toThrow(/hung for 1 s: its FUSE daemon \(pid \d+ \(mount.exfat-fus\w*\)\) did not answer and was killed/);
+    await expect(drive.unplug()).rejects.toThrow(
+      /hung for 1 s: its FUSE daemon \(pid \d+ \(mount.exfat-fus\w*\)\) did not answer and was killed/,
+    );
     expect(performance.now() - started).toBeLessThan(5_000);
     expect(drive.mounted).toBe(false);
     expect(mountsOf(drive.device, [drive.mountPoint])).toEqual([]);
@@ -146,10 +164,14 @@ const d = await makeDrive('exfat');
 console.log(JSON.stringify({ device: d.device, image: d.image, mountPoint: d.mountPoint }));
 ${how}`,
     );
-    const r = spawnSync(process.execPath, ['--experimental-transform-types', '--no-warnings', '--import', TS_HOOKS, script], {
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
+    const r = spawnSync(
+      process.execPath,
+      ['--experimental-transform-types', '--no-warnings', '--import', TS_HOOKS, script],
+      {
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
     const drive = JSON.parse(r.stdout.split('\n')[0]!) as { device: string; image: string; mountPoint: string };
     return { drive, stderr: r.stderr, status: r.status, signal: r.signal };
   }

@@ -100,7 +100,11 @@ const KINDS: Record<DiskKind, KindSetup> = {
   'exfat-kernel': { what: 'exFAT (kernel exfat)', mkfs: (label) => ['mkfs.exfat', ['-n', label]], kernelFs: 'exfat' },
   ext4: { what: 'ext4 (kernel ext4)', mkfs: (label) => ['mkfs.ext4', ['-q', '-L', label]], kernelFs: 'ext4' },
   btrfs: { what: 'btrfs (kernel btrfs)', mkfs: (label) => ['mkfs.btrfs', ['-q', '-L', label]], kernelFs: 'btrfs' },
-  xfs: { what: 'XFS (kernel xfs)', mkfs: (label) => ['mkfs.xfs', ['-q', '-m', 'reflink=1', '-L', label]], kernelFs: 'xfs' },
+  xfs: {
+    what: 'XFS (kernel xfs)',
+    mkfs: (label) => ['mkfs.xfs', ['-q', '-m', 'reflink=1', '-L', label]],
+    kernelFs: 'xfs',
+  },
 };
 
 const COMMAND_TIMEOUT_MS = 20_000;
@@ -125,7 +129,14 @@ function unavailability(kind: DiskKind): Unavailability | undefined {
   const found = ((): Unavailability | undefined => {
     if (process.platform !== 'linux') return missing('loop devices need Linux');
     if (!isRoot) return missing('making loop devices and mounting them needs root');
-    const tools = ['truncate', 'losetup', 'blkid', setup.mkfs('')[0], 'umount', ...(setup.fuseMount ? [setup.fuseMount, 'fusermount', 'bash'] : ['mount'])];
+    const tools = [
+      'truncate',
+      'losetup',
+      'blkid',
+      setup.mkfs('')[0],
+      'umount',
+      ...(setup.fuseMount ? [setup.fuseMount, 'fusermount', 'bash'] : ['mount']),
+    ];
     const absent = tools.filter((t) => !hasTool(t));
     if (absent.length > 0) {
       const packages = new Set(absent.map((t) => PACKAGE_OF[t] ?? t));
@@ -133,7 +144,11 @@ function unavailability(kind: DiskKind): Unavailability | undefined {
     }
     if (setup.fuseMount && !fs.existsSync('/dev/fuse')) return missing('/dev/fuse is missing (no FUSE here)');
     const kernelLack = setup.kernelFs && kernelLacks(setup.kernelFs);
-    if (kernelLack) return { reason: `${kernelLack}: ${setup.what} is not tested on a real drive on this machine`, installable: false };
+    if (kernelLack)
+      return {
+        reason: `${kernelLack}: ${setup.what} is not tested on a real drive on this machine`,
+        installable: false,
+      };
     return undefined;
   })();
   unavailabilityByKind.set(kind, found);
@@ -160,7 +175,11 @@ const PACKAGE_OF: Record<string, string> = {
 
 /** Why the kernel cannot mount `fsName` here, or undefined when it can (after loading its module if need be). */
 function kernelLacks(fsName: string): string | undefined {
-  const listed = () => fs.readFileSync('/proc/filesystems', 'utf8').split('\n').some((l) => l.split('\t')[1] === fsName);
+  const listed = () =>
+    fs
+      .readFileSync('/proc/filesystems', 'utf8')
+      .split('\n')
+      .some((l) => l.split('\t')[1] === fsName);
   if (listed()) return undefined;
   const notListed = `kernel ${fsName} is not available here (not in /proc/filesystems`;
   if (!hasTool('modprobe')) return `${notListed}, and no modprobe to load it)`;
@@ -192,13 +211,19 @@ export function driveSkipReason(kind: DiskKind): string | undefined {
 
 /** Runs a command to its end, its output kept out of the test's (mkntfs is noisy), and returns its stdout. */
 function run(cmd: string, args: string[]): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: COMMAND_TIMEOUT_MS, killSignal: 'SIGKILL' });
+  const r = spawnSync(cmd, args, {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: COMMAND_TIMEOUT_MS,
+    killSignal: 'SIGKILL',
+  });
   const command = [cmd, ...args].join(' ');
   if (r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') {
     throw new Error(`\`${command}\` did not finish within ${COMMAND_TIMEOUT_MS / 1000} s (a hung FUSE daemon?)`);
   }
   if (r.error) throw new Error(`\`${command}\` could not run: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`\`${command}\` failed (exit status ${r.status ?? r.signal}): ${(r.stderr || r.stdout).trim()}`);
+  if (r.status !== 0)
+    throw new Error(`\`${command}\` failed (exit status ${r.status ?? r.signal}): ${(r.stderr || r.stdout).trim()}`);
   return r.stdout;
 }
 
@@ -219,14 +244,19 @@ const mountTable = () => parseMountInfo(fs.readFileSync('/proc/self/mountinfo', 
 
 /** Whether the loop device (`/dev/loopN`, numbered `devNumber`) is mounted at `mountPoint`; btrfs lists a number of its own, and the device as its source. */
 const isMountedAt = (devNumber: string, mountPoint: string, device?: string) =>
-  mountTable().some((m) => (m.majorMinor === devNumber || (device !== undefined && m.source === device)) && m.mountPoint === mountPoint);
+  mountTable().some(
+    (m) => (m.majorMinor === devNumber || (device !== undefined && m.source === device)) && m.mountPoint === mountPoint,
+  );
 
 const loopSysDir = (device: string) => path.join('/sys/class/block', path.basename(device));
 
 /** The image behind a loop device, or undefined when it is detached. */
 function backingFile(device: string): string | undefined {
   try {
-    return fs.readFileSync(path.join(loopSysDir(device), 'loop/backing_file'), 'utf8').trim().replace(/ \(deleted\)$/, '');
+    return fs
+      .readFileSync(path.join(loopSysDir(device), 'loop/backing_file'), 'utf8')
+      .trim()
+      .replace(/ \(deleted\)$/, '');
   } catch {
     return undefined;
   }
@@ -290,10 +320,13 @@ function runFuseUnmount(args: string[], daemons: number[], hungAfterMs: number):
   });
   const command = ['fusermount', ...args].join(' ');
   if (r.status === 124) {
-    throw new CleanedUpWithProblem(`\`${command}\` hung for ${hungAfterMs / 1000} s: its FUSE daemon (${describeProcesses(daemons)}) did not answer and was killed`);
+    throw new CleanedUpWithProblem(
+      `\`${command}\` hung for ${hungAfterMs / 1000} s: its FUSE daemon (${describeProcesses(daemons)}) did not answer and was killed`,
+    );
   }
   if (r.error) throw new Error(`\`${command}\` could not run: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`\`${command}\` failed (exit status ${r.status ?? r.signal}): ${r.stderr.trim()}`);
+  if (r.status !== 0)
+    throw new Error(`\`${command}\` failed (exit status ${r.status ?? r.signal}): ${r.stderr.trim()}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -347,7 +380,8 @@ function releaseAll(ids: number[], force: boolean): void {
     }
   }
   if (errors.length === 1) throw errors[0];
-  if (errors.length > 1) throw new AggregateError(errors, errors.map((e) => (e instanceof Error ? e.message : String(e))).join('; '));
+  if (errors.length > 1)
+    throw new AggregateError(errors, errors.map((e) => (e instanceof Error ? e.message : String(e))).join('; '));
 }
 
 /** What is made and not yet undone, e.g. `#4 mount of /dev/loop3 at /dev/shm/x/mnt`; empty when nothing leaked. */
@@ -405,7 +439,8 @@ function installSafetyNet(): void {
 /** Makes a file system of `kind` on a fresh loop device and mounts it. */
 export async function makeDrive(kind: DiskKind, options: DriveOptions = {}): Promise<Drive> {
   const { label = 'BACKUP', sizeMiB = 64 } = options;
-  if (!Number.isInteger(sizeMiB) || sizeMiB < 1) throw new TypeError(`sizeMiB must be a whole number of at least 1 (got ${sizeMiB})`);
+  if (!Number.isInteger(sizeMiB) || sizeMiB < 1)
+    throw new TypeError(`sizeMiB must be a whole number of at least 1 (got ${sizeMiB})`);
   return mountOnLoop(kind, options, {
     doing: (what) => `make a ${what} drive`,
     folderPrefix: `synctray-drive-${kind}-`,
@@ -452,9 +487,16 @@ interface LoopSteps {
 }
 
 /** An image of `kind` on a fresh loop device, mounted and tracked for disposeAllDrives. */
-async function mountOnLoop(kind: DiskKind, options: Pick<DriveOptions, 'mountPoint' | 'hungAfterMs'>, steps: LoopSteps): Promise<Drive> {
+async function mountOnLoop(
+  kind: DiskKind,
+  options: Pick<DriveOptions, 'mountPoint' | 'hungAfterMs'>,
+  steps: LoopSteps,
+): Promise<Drive> {
   const setup = KINDS[kind];
-  if (!setup) throw new TypeError(`unknown drive kind ${JSON.stringify(kind)}: use exfat, ntfs, vfat, exfat-kernel, ext4, btrfs or xfs`);
+  if (!setup)
+    throw new TypeError(
+      `unknown drive kind ${JSON.stringify(kind)}: use exfat, ntfs, vfat, exfat-kernel, ext4, btrfs or xfs`,
+    );
   const { hungAfterMs = COMMAND_TIMEOUT_MS } = options;
   if (!(hungAfterMs > 0)) throw new TypeError(`hungAfterMs must be positive (got ${hungAfterMs})`);
   const missing = drivesUnavailable(kind);
@@ -468,7 +510,17 @@ async function mountOnLoop(kind: DiskKind, options: Pick<DriveOptions, 'mountPoi
     const busy: { note?: string } = {};
     made.push(track(`loop device ${device} on ${image}`, () => detachLoop(device, image, busy.note)));
     steps.format?.(device, setup);
-    const drive = new LoopDrive(kind, setup, image, device, blkidOf(device), made, busy, hungAfterMs, steps.mountOptions);
+    const drive = new LoopDrive(
+      kind,
+      setup,
+      image,
+      device,
+      blkidOf(device),
+      made,
+      busy,
+      hungAfterMs,
+      steps.mountOptions,
+    );
     await drive.replug(options.mountPoint ?? path.join(folder, 'mnt'));
     return drive;
   } catch (err) {
@@ -538,7 +590,8 @@ class LoopDrive implements Drive {
 
   async replug(at?: string): Promise<void> {
     if (this.disposed) throw new TypeError(`${this.device} was disposed: make a new drive`);
-    if (this.mountId !== undefined) throw new TypeError(`${this.device} is already mounted at ${this.lastMountPoint}: unplug it first`);
+    if (this.mountId !== undefined)
+      throw new TypeError(`${this.device} is already mounted at ${this.lastMountPoint}: unplug it first`);
     const target = path.resolve(at ?? this.lastMountPoint);
     const firstMade = fs.mkdirSync(target, { recursive: true });
     if (firstMade !== undefined) {
@@ -552,11 +605,15 @@ class LoopDrive implements Drive {
     else run('mount', ['-t', kernelFs!, ...options, this.device, mountPoint]);
     // The daemon, so that an unplug can wait for it to flush and let go of the device, or kill it if it hangs.
     const daemons = fuseMount ? processesUsing({ device: this.device }).filter((pid) => pid !== process.pid) : [];
-    this.mountId = track(`mount of ${this.device} at ${mountPoint}`, (force) => this.unmount(mountPoint, daemons, force));
+    this.mountId = track(`mount of ${this.device} at ${mountPoint}`, (force) =>
+      this.unmount(mountPoint, daemons, force),
+    );
     this.made.push(this.mountId);
     this.lastMountPoint = mountPoint;
     if (!isMountedAt(this.devNumber, mountPoint, this.device)) {
-      throw new Error(`${this.device} is not in /proc/self/mountinfo at ${mountPoint} although the mount command succeeded`);
+      throw new Error(
+        `${this.device} is not in /proc/self/mountinfo at ${mountPoint} although the mount command succeeded`,
+      );
     }
   }
 
@@ -581,7 +638,10 @@ class LoopDrive implements Drive {
     } catch (err) {
       if (err instanceof CleanedUpWithProblem || !isMountedAt(this.devNumber, mountPoint, this.device)) throw err;
       const holders = users();
-      if (!force) throw new Error(`${err instanceof Error ? err.message : String(err)}${holders ? `; in use by ${holders}` : ''}`);
+      if (!force)
+        throw new Error(
+          `${err instanceof Error ? err.message : String(err)}${holders ? `; in use by ${holders}` : ''}`,
+        );
       this.busy.note = holders || 'something';
       run('umount', ['-l', mountPoint]);
       return;
@@ -641,6 +701,7 @@ function detachLoop(device: string, image: string, busyNote: string | undefined)
 /** Never removes through a live mount: that would empty the drive, or someone else's. */
 function removeFolder(folder: string): void {
   const inside = mountTable().filter((m) => m.mountPoint === folder || m.mountPoint.startsWith(`${folder}/`));
-  if (inside.length > 0) throw new Error(`not removing ${folder}: ${inside.map((m) => m.mountPoint).join(', ')} still mounted inside`);
+  if (inside.length > 0)
+    throw new Error(`not removing ${folder}: ${inside.map((m) => m.mountPoint).join(', ')} still mounted inside`);
   fs.rmSync(folder, { recursive: true, force: true });
 }

@@ -12,7 +12,10 @@ const RSYNC_PRESENT = spawnSync('rsync', ['--version'], { stdio: 'ignore' }).sta
 
 /** Why rsync tests must be skipped, or undefined when they run (see the CI rule above). */
 export function rsyncSkipReason(): string | undefined {
-  return skipReasonOutsideCi(RSYNC_PRESENT, 'rsync is not installed (apt-get install rsync): skipping the tests that use it as the oracle');
+  return skipReasonOutsideCi(
+    RSYNC_PRESENT,
+    'rsync is not installed (apt-get install rsync): skipping the tests that use it as the oracle',
+  );
 }
 
 /**
@@ -25,18 +28,24 @@ export function rsyncSkipReason(): string | undefined {
  * takes as equal (README, Equality: within 1 ms between local folders) and rightly leaves alone.
  */
 export function rsyncDiff(src: string, dst: string, options: { drive?: boolean; windowNs?: bigint } = {}): string[] {
-  if (!RSYNC_PRESENT) throw new Error('rsync is not installed, and CI=true requires the tests that need it to run: install rsync.');
+  if (!RSYNC_PRESENT)
+    throw new Error('rsync is not installed, and CI=true requires the tests that need it to run: install rsync.');
   // A backup drive (exFAT, FAT) keeps no modes and times to the second at best.
   const drive = options.drive ? ['--no-perms', '--modify-window=1'] : [];
   // The pair marker (src/core/pair-marker.ts) is SyncTray's own file at a pair's destination root, not part of the backup.
   // -8: names printed as they are (not \#ooo-escaped), to be looked up when times are compared here.
   const raw = options.windowNs !== undefined ? ['-8'] : [];
-  const r = spawnSync('rsync', ['-anic', '--delete', ...drive, ...raw, '--exclude=/.synctray-pair', `${src}/`, `${dst}/`], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = spawnSync(
+    'rsync',
+    ['-anic', '--delete', ...drive, ...raw, '--exclude=/.synctray-pair', `${src}/`, `${dst}/`],
+    { encoding: 'utf8', maxBuffer: 64 << 20 },
+  );
   if (r.error) throw r.error;
   // Exit 24: files vanished while rsync listed them. The trees were changing (a sync under way, a
   // temp file renamed): not equal yet, which a test waiting for them to match will look at again.
   if (r.status === 24) return [`(files vanished during the comparison) ${r.stderr.trim()}`];
-  if (r.status !== 0) throw new Error(`rsync -anic --delete ${src}/ ${dst}/ failed with exit ${r.status}:\n${r.stderr}`);
+  if (r.status !== 0)
+    throw new Error(`rsync -anic --delete ${src}/ ${dst}/ failed with exit ${r.status}:\n${r.stderr}`);
   // Only the final newline is dropped: any other output, even a blank line, counts as a difference.
   const lines = r.stdout === '' ? [] : r.stdout.replace(/\n$/, '').split('\n');
   const windowNs = options.windowNs;

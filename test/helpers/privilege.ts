@@ -44,7 +44,10 @@ export function nobodyRuntime(repoRoot: string, cli: string): { node: string; cl
   if (nobodyInstall) return nobodyInstall;
   // One copy per build, reused by every test file and run; copies of older builds are removed.
   const stamp = (p: string) => `${fs.statSync(p).size}-${fs.statSync(p).mtimeMs}`;
-  const key = createHash('sha256').update(`${stamp(process.execPath)} ${stamp(cli)} ${repoRoot}`).digest('hex').slice(0, 16);
+  const key = createHash('sha256')
+    .update(`${stamp(process.execPath)} ${stamp(cli)} ${repoRoot}`)
+    .digest('hex')
+    .slice(0, 16);
   const base = path.join(os.tmpdir(), `synctray-nobody-${key}`);
   const result = { node: path.join(base, 'node'), cli: path.join(base, path.relative(repoRoot, cli)) };
   if (fs.existsSync(result.cli)) return (nobodyInstall = result);
@@ -59,7 +62,10 @@ export function nobodyRuntime(repoRoot: string, cli: string): { node: string; cl
   fs.copyFileSync(process.execPath, path.join(building, 'node'));
   fs.cpSync(path.join(repoRoot, 'dist'), path.join(building, 'dist'), { recursive: true });
   fs.copyFileSync(path.join(repoRoot, 'package.json'), path.join(building, 'package.json'));
-  const deps = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).dependencies as Record<string, string>;
+  const deps = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).dependencies as Record<
+    string,
+    string
+  >;
   const copyDep = (name: string) => {
     const target = path.join(building, 'node_modules', name);
     if (fs.existsSync(target)) return;

@@ -35,7 +35,8 @@ export function onRamDisk(dir: string): boolean {
  */
 export function diskScratchBase(): string {
   const found = [os.tmpdir(), '/var/tmp'].find((dir) => fs.existsSync(dir) && !onRamDisk(dir));
-  if (found === undefined) throw new Error(`no scratch folder on a disk: ${os.tmpdir()} and /var/tmp are RAM disks or missing`);
+  if (found === undefined)
+    throw new Error(`no scratch folder on a disk: ${os.tmpdir()} and /var/tmp are RAM disks or missing`);
   return found;
 }
 

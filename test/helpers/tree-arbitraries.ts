@@ -140,14 +140,24 @@ export function treeArbs(options: TreeOptions): TreeArbs {
       type: fc.constant('dir' as const),
       mode: fc.constantFrom(...DIR_MODES),
       mtimeNs: mtime,
-      children: fc.uniqueArray(fc.tuple(name, tie('node')), { selector: ([n]) => n, maxLength: maxChildren, depthIdentifier, size: 'medium' }),
+      children: fc.uniqueArray(fc.tuple(name, tie('node')), {
+        selector: ([n]) => n,
+        maxLength: maxChildren,
+        depthIdentifier,
+        size: 'medium',
+      }),
     }),
   }));
   const root: fc.Arbitrary<DirSpec> = fc.record({
     type: fc.constant('dir' as const),
     mode: fc.constantFrom(...DIR_MODES),
     mtimeNs: mtime,
-    children: fc.uniqueArray(fc.tuple(name, node), { selector: ([n]) => n, minLength: 1, maxLength: 2 * maxChildren, size: 'medium' }),
+    children: fc.uniqueArray(fc.tuple(name, node), {
+      selector: ([n]) => n,
+      minLength: 1,
+      maxLength: 2 * maxChildren,
+      size: 'medium',
+    }),
   });
   return { mtime, name, file, link, dir, root };
 }

@@ -21,7 +21,8 @@ export function listTree(root: string): Found[] {
     const st = fs.lstatSync(abs);
     const type = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
     out.push({ rel, abs, type });
-    if (type === 'dir') for (const name of fs.readdirSync(abs).sort()) walk(rel === '' ? name : `${rel}/${name}`, path.join(abs, name));
+    if (type === 'dir')
+      for (const name of fs.readdirSync(abs).sort()) walk(rel === '' ? name : `${rel}/${name}`, path.join(abs, name));
   };
   walk('', root);
   return out;
@@ -70,7 +71,9 @@ export function describeSnap(s: Snap | undefined): string {
 /** A listing of the tree for failure messages, one item a line, cut at `maxLines`. */
 export function describeTree(root: string, maxLines = 80): string {
   if (!fs.existsSync(root)) return `${root}: (does not exist)`;
-  const lines = [...snapshotTree(root)].map(([rel, s]) => `  ${JSON.stringify(rel === '' ? '.' : rel)}: ${describeSnap(s)}`);
+  const lines = [...snapshotTree(root)].map(
+    ([rel, s]) => `  ${JSON.stringify(rel === '' ? '.' : rel)}: ${describeSnap(s)}`,
+  );
   const cut = lines.length > maxLines ? [...lines.slice(0, maxLines), `  … ${lines.length - maxLines} more`] : lines;
   return `${root}:\n${cut.join('\n')}`;
 }

@@ -42,12 +42,24 @@ export function arbMutations(
     type: fc.constant('dir' as const),
     mode: fc.constantFrom(...DIR_MODES),
     mtimeNs: arbs.mtime,
-    children: fc.uniqueArray(fc.tuple(arbs.name, fc.oneof(arbs.file, arbs.link)), { selector: ([n]) => n, maxLength: 3 }),
+    children: fc.uniqueArray(fc.tuple(arbs.name, fc.oneof(arbs.file, arbs.link)), {
+      selector: ([n]) => n,
+      maxLength: 3,
+    }),
   });
   const item = fc.oneof({ arbitrary: arbs.file, weight: 3 }, arbs.link, smallDir);
   const ms = 1_000_000n;
   const deltaNs = fc.oneof(
-    fc.constantFrom(2n * ms, -2n * ms, 999n * ms, NS_PER_SEC, -NS_PER_SEC, NS_PER_SEC + 1n, 3600n * NS_PER_SEC, -86_400n * NS_PER_SEC),
+    fc.constantFrom(
+      2n * ms,
+      -2n * ms,
+      999n * ms,
+      NS_PER_SEC,
+      -NS_PER_SEC,
+      NS_PER_SEC + 1n,
+      3600n * NS_PER_SEC,
+      -86_400n * NS_PER_SEC,
+    ),
     fc.bigInt({ min: 2n * ms, max: 10n * NS_PER_SEC }),
     fc.bigInt({ min: -10n * NS_PER_SEC, max: -2n * ms }),
   );
@@ -66,9 +78,20 @@ export function arbMutations(
     'delete-file': fc.record({ op: fc.constant('delete-file' as const), pick }),
     'delete-dir': fc.record({ op: fc.constant('delete-dir' as const), pick }),
     add: fc.record({ op: fc.constant('add' as const), to: pick, name: arbs.name, item }),
-    rename: fc.record({ op: fc.constant('rename' as const), pick, to: pick, name: arbs.name, kind: fc.constantFrom('file' as const, 'dir' as const) }),
+    rename: fc.record({
+      op: fc.constant('rename' as const),
+      pick,
+      to: pick,
+      name: arbs.name,
+      kind: fc.constantFrom('file' as const, 'dir' as const),
+    }),
     retarget: fc.record({ op: fc.constant('retarget' as const), pick, target: arbs.link.map((l) => l.target) }),
-    replace: fc.record({ op: fc.constant('replace' as const), pick, from: fc.constantFrom('file' as const, 'dir' as const, 'symlink' as const), item }),
+    replace: fc.record({
+      op: fc.constant('replace' as const),
+      pick,
+      from: fc.constantFrom('file' as const, 'dir' as const, 'symlink' as const),
+      item,
+    }),
   };
   const chosen = Object.entries(byOp)
     .filter(([op]) => !without.includes(op as Mutation['op']))
@@ -111,7 +134,8 @@ function withWritable(abs: string, fn: () => void): void {
 /** Puts a file's mtime back exactly; throws if the file system will not take it back (a test bug). */
 function restoreMtime(abs: string, st: fs.BigIntStats): void {
   const now = setMtime(abs, st.mtimeNs, st.atimeNs);
-  if (now !== st.mtimeNs) throw new Error(`test helper: could not restore mtime ${formatNs(st.mtimeNs)} of ${abs} (got ${formatNs(now)})`);
+  if (now !== st.mtimeNs)
+    throw new Error(`test helper: could not restore mtime ${formatNs(st.mtimeNs)} of ${abs} (got ${formatNs(now)})`);
 }
 
 /**
@@ -135,7 +159,10 @@ function applyMutation(root: string, m: Mutation): string {
 
   switch (m.op) {
     case 'edit-same-size': {
-      const f = choose(files.filter((i) => fs.lstatSync(i.abs).size > 0), m.pick);
+      const f = choose(
+        files.filter((i) => fs.lstatSync(i.abs).size > 0),
+        m.pick,
+      );
       if (!f) return skip;
       const st = fs.lstatSync(f.abs, { bigint: true });
       const bytes = fs.readFileSync(f.abs);
@@ -164,7 +191,10 @@ function applyMutation(root: string, m: Mutation): string {
       return `resize ${q(f.rel)}: ${old.length} -> ${size} bytes, mtime ${m.keepMtime ? 'kept at ' : ''}${formatNs(mtime)}`;
     }
     case 'touch': {
-      const t = choose(items.filter((i) => i.type !== 'other'), m.pick);
+      const t = choose(
+        items.filter((i) => i.type !== 'other'),
+        m.pick,
+      );
       if (!t) return skip;
       const before = fs.lstatSync(t.abs, { bigint: true }).mtimeNs;
       const after = setMtime(t.abs, before + m.deltaNs);
@@ -203,7 +233,10 @@ function applyMutation(root: string, m: Mutation): string {
       const t = choose(m.kind === 'file' ? [...files, ...links] : subDirs, m.pick);
       if (!t) return skip;
       // Never into itself; anywhere else, under a name free there.
-      const parent = choose(dirs.filter((d) => d.rel !== t.rel && !d.rel.startsWith(`${t.rel}/`)), m.to)!;
+      const parent = choose(
+        dirs.filter((d) => d.rel !== t.rel && !d.rel.startsWith(`${t.rel}/`)),
+        m.to,
+      )!;
       const name = freeName(parent.abs, m.name);
       const rel = parent.rel === '' ? name : `${parent.rel}/${name}`;
       fs.renameSync(t.abs, path.join(parent.abs, name));
@@ -227,7 +260,10 @@ function applyMutation(root: string, m: Mutation): string {
       let item = m.item;
       if (item.type === m.from) {
         // A change of type is the point: turn a same-type draw into the next type round.
-        item = m.from === 'file' ? { type: 'symlink', target: 'nowhere', mtimeNs: 1_700_000_000n * NS_PER_SEC } : { type: 'file', size: 3, seed: 1, mode: 0o644, mtimeNs: 1_700_000_000n * NS_PER_SEC };
+        item =
+          m.from === 'file'
+            ? { type: 'symlink', target: 'nowhere', mtimeNs: 1_700_000_000n * NS_PER_SEC }
+            : { type: 'file', size: 3, seed: 1, mode: 0o644, mtimeNs: 1_700_000_000n * NS_PER_SEC };
       }
       fs.rmSync(t.abs, { recursive: true });
       materialize(t.abs, item);

@@ -24,10 +24,14 @@ export class Watching {
   /** Waits for a line matching `test` among those after the first `from`. */
   async next(what: string, test: (l: Line) => boolean, from = 0, timeoutMs = 15_000): Promise<Line> {
     let found: Line | undefined;
-    await waitFor(() => (found = this.lines.slice(from).find(test)) !== undefined, `${what} (lines so far: ${JSON.stringify(this.lines)})`, {
-      timeoutMs,
-      intervalMs: 5,
-    });
+    await waitFor(
+      () => (found = this.lines.slice(from).find(test)) !== undefined,
+      `${what} (lines so far: ${JSON.stringify(this.lines)})`,
+      {
+        timeoutMs,
+        intervalMs: 5,
+      },
+    );
     return found!;
   }
 
@@ -36,4 +40,3 @@ export class Watching {
     return this.run.done;
   }
 }
-

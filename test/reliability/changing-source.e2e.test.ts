@@ -91,7 +91,10 @@ describe.skipIf(skip)('a source changing during the sync', () => {
       // Exit 1 is allowed while the source changes (an item that kept changing is retried next run).
       expect([0, 1], r.stderr).toContain(r.code);
       const torn = listTree(dst).filter((f) => f.type === 'file' && !f.rel.includes('.~synctray-') && !whole(f.abs));
-      expect(torn.map((f) => f.rel), `round ${round + 1}: copies that are not one whole version`).toEqual([]);
+      expect(
+        torn.map((f) => f.rel),
+        `round ${round + 1}: copies that are not one whole version`,
+      ).toEqual([]);
     }
     churning = false;
     await churned;

@@ -17,7 +17,9 @@ import { findTempFiles } from '../helpers/tree-inspect.js';
 import { writeTree } from '../helpers/tree-spec.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-const skip = rsyncSkipReason() ?? skipReasonOutsideCi(isRoot && hasTool('mount'), 'skipping the full-disk test: it mounts a tmpfs, which needs root');
+const skip =
+  rsyncSkipReason() ??
+  skipReasonOutsideCi(isRoot && hasTool('mount'), 'skipping the full-disk test: it mounts a tmpfs, which needs root');
 let root: string;
 let mnt: string;
 let service: RunningCli | undefined;
@@ -45,15 +47,21 @@ const status = async () => JSON.parse((await cli('status', '--json')).stdout) as
 
 describe.skipIf(skip)('a full disk under the service', () => {
   it('puts the pair in error with the reason, keeps every file whole, and recovers by itself once there is room', async () => {
-    const files = Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`video-${i}.bin`, String(i % 10).repeat(60_000)]));
+    const files = Object.fromEntries(
+      Array.from({ length: 16 }, (_, i) => [`video-${i}.bin`, String(i % 10).repeat(60_000)]),
+    );
     writeTree(at('src'), files);
     const dst = path.join(mnt, 'backup');
     expect((await cli('pair', 'add', at('src'), dst)).code).toBe(0);
     service = startCli(['run', '--config-dir', at('config')]);
-    await waitFor(async () => {
-      const s = await status();
-      return s.running && s.pairs[0]?.state === 'error';
-    }, 'the pair in error', { timeoutMs: 15_000, intervalMs: 100 });
+    await waitFor(
+      async () => {
+        const s = await status();
+        return s.running && s.pairs[0]?.state === 'error';
+      },
+      'the pair in error',
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
     const pair = (await status()).pairs[0]!;
     expect(pair.lastError).toMatch(/no space left on the device/);
     expect(findTempFiles(dst)).toEqual([]);
@@ -61,7 +69,10 @@ describe.skipIf(skip)('a full disk under the service', () => {
 
     // Room again: the pair's retry (5 s, then doubling) finds it without being asked.
     spawnSync('mount', ['-o', 'remount,size=4m', mnt]);
-    await waitFor(async () => (await status()).pairs[0]?.state === 'idle', 'the pair recovered by itself', { timeoutMs: 30_000, intervalMs: 200 });
+    await waitFor(async () => (await status()).pairs[0]?.state === 'idle', 'the pair recovered by itself', {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+    });
     expect(rsyncDiff(at('src'), dst)).toEqual([]);
     expect(findTempFiles(dst)).toEqual([]);
   }, 60_000);

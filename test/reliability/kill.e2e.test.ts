@@ -35,9 +35,13 @@ function put(base: string, rel: string, bytes: Uint8Array, mtimeSec?: number): v
 /** The source: 6 large files (6–16 MiB) and 400 small ones in folders. */
 function buildSource(): { name: string; bytes: Buffer }[] {
   const files: { name: string; bytes: Buffer }[] = [];
-  for (let i = 0; i < 6; i++) files.push({ name: `video-${i}.mp4`, bytes: crypto.randomBytes((6 + 2 * i) * MiB + i * 4099) });
+  for (let i = 0; i < 6; i++)
+    files.push({ name: `video-${i}.mp4`, bytes: crypto.randomBytes((6 + 2 * i) * MiB + i * 4099) });
   for (let i = 0; i < 400; i++) {
-    files.push({ name: `${['docs', 'photos/2024', 'music/album', 'code/src'][i % 4]}/file-${i}.dat`, bytes: Buffer.from(seededBytes((i * 211) % 12_000, i)) });
+    files.push({
+      name: `${['docs', 'photos/2024', 'music/album', 'code/src'][i % 4]}/file-${i}.dat`,
+      bytes: Buffer.from(seededBytes((i * 211) % 12_000, i)),
+    });
   }
   for (const f of files) put(src, f.name, f.bytes);
   return files;
@@ -48,13 +52,19 @@ function buildSource(): { name: string; bytes: Buffer }[] {
  * mirror: old versions of some files and files the source lacks. For an update: an older version
  * of every file, so that every copy overwrites.
  */
-function template(files: { name: string; bytes: Buffer }[], mode: 'mirror' | 'update'): { dir: string; allowed: AllowedVersions } {
+function template(
+  files: { name: string; bytes: Buffer }[],
+  mode: 'mirror' | 'update',
+): { dir: string; allowed: AllowedVersions } {
   const dir = path.join(root, `template-${mode}`);
   const allowed = new AllowedVersions();
   files.forEach((f, i) => {
     allowed.allow(f.name, f.bytes, 'new');
     if (mode === 'update' || i % 3 === 0) {
-      const old = i < 6 ? crypto.randomBytes(f.bytes.length - (i % 2) * 1000) : Buffer.from(seededBytes((i * 37) % 7000, i + 100_000));
+      const old =
+        i < 6
+          ? crypto.randomBytes(f.bytes.length - (i % 2) * 1000)
+          : Buffer.from(seededBytes((i * 37) % 7000, i + 100_000));
       put(dir, f.name, old, OLD);
       allowed.allow(f.name, old, 'old');
     }
@@ -71,7 +81,9 @@ function template(files: { name: string; bytes: Buffer }[], mode: 'mirror' | 'up
 
 /** Each source file whole in `dst` (an update never deletes, so extras are not judged here). */
 function sourceFilesIn(dst: string, files: { name: string; bytes: Buffer }[]): string[] {
-  return files.filter((f) => !fs.existsSync(path.join(dst, f.name)) || !fs.readFileSync(path.join(dst, f.name)).equals(f.bytes)).map((f) => f.name);
+  return files
+    .filter((f) => !fs.existsSync(path.join(dst, f.name)) || !fs.readFileSync(path.join(dst, f.name)).equals(f.bytes))
+    .map((f) => f.name);
 }
 
 interface Outcome {
@@ -84,7 +96,9 @@ interface Outcome {
  * at a random moment within the measured length of a whole run; checks every invariant after each.
  */
 async function killTrials(mode: 'mirror' | 'update', trials: number, seed: number): Promise<Outcome> {
-  const files = fs.readdirSync(src, { recursive: true, encoding: 'utf8' }).filter((rel) => fs.statSync(path.join(src, rel)).isFile());
+  const files = fs
+    .readdirSync(src, { recursive: true, encoding: 'utf8' })
+    .filter((rel) => fs.statSync(path.join(src, rel)).isFile());
   const sources = files.map((name) => ({ name, bytes: fs.readFileSync(path.join(src, name)) }));
   const { dir, allowed } = template(sources, mode);
   const fresh = (name: string) => {

@@ -35,7 +35,12 @@ describe.skipIf(skip)('hostile names, end to end', () => {
     expect(summaryOf(first).failed).toBe(0);
     expect(rsyncDiff(src, dst)).toEqual([]);
     expect(fs.readFileSync(path.join(dst, NFD_NAME), 'utf8')).toBe(`file ${NFD_NAME}`);
-    expect(summaryOf(await runSync(src, dst, '--mode', 'mirror'))).toMatchObject({ copied: 0, updated: 0, deleted: 0, metadata: 0 });
+    expect(summaryOf(await runSync(src, dst, '--mode', 'mirror'))).toMatchObject({
+      copied: 0,
+      updated: 0,
+      deleted: 0,
+      metadata: 0,
+    });
 
     // Renamed in the source to a name with a newline and a dash: the trees are equal again after.
     fs.renameSync(path.join(src, '-rf'), path.join(src, 'line\nbreak -rf'));

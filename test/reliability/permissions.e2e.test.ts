@@ -14,7 +14,9 @@ import { makeSyncScratch, removeScratch } from '../helpers/scratch.js';
 import { findTempFiles } from '../helpers/tree-inspect.js';
 import { writeTree } from '../helpers/tree-spec.js';
 
-const skip = rsyncSkipReason() ?? skipReasonOutsideCi(isRoot, 'skipping: permission tests run the CLI as another user, which needs root');
+const skip =
+  rsyncSkipReason() ??
+  skipReasonOutsideCi(isRoot, 'skipping: permission tests run the CLI as another user, which needs root');
 let root: string;
 let src: string;
 let dst: string;
@@ -24,7 +26,13 @@ afterEach(() => removeScratch(root));
 
 describe.skipIf(skip)('a destination folder that cannot be written', () => {
   it('fails what goes there by name, syncs the rest, deletes nothing it may not, and completes once writable', async () => {
-    writeTree(src, { 'open/a.txt': 'a', 'open/b.txt': 'b', 'locked/new.txt': 'new', 'locked/changed.txt': 'version two', 'top.txt': 't' });
+    writeTree(src, {
+      'open/a.txt': 'a',
+      'open/b.txt': 'b',
+      'locked/new.txt': 'new',
+      'locked/changed.txt': 'version two',
+      'top.txt': 't',
+    });
     writeTree(dst, { 'locked/changed.txt': 'v1', 'locked/stale.txt': 'only here', 'open/stale.txt': 'only here too' });
     giveToNobody(root);
     // The locked folder stays root's and read-only for everyone else.

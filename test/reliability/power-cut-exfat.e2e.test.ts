@@ -16,11 +16,18 @@ import { attachImage, disposeAllDrives, driveSkipReason, makeDrive } from '../he
 import { hasTool, skipReasonOutsideCi } from '../helpers/requirements.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
 
-const skip = driveSkipReason('exfat') ?? skipReasonOutsideCi(hasTool('fsck.exfat'), 'skipping the exFAT power-cut test: fsck.exfat is missing (apt install exfatprogs)');
+const skip =
+  driveSkipReason('exfat') ??
+  skipReasonOutsideCi(
+    hasTool('fsck.exfat'),
+    'skipping the exFAT power-cut test: fsck.exfat is missing (apt install exfatprogs)',
+  );
 
 /** Files under `dir`, by path relative to it. */
 function filesIn(dir: string): string[] {
-  return fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((rel) => fs.lstatSync(path.join(dir, rel)).isFile());
+  return fs
+    .readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((rel) => fs.lstatSync(path.join(dir, rel)).isFile());
 }
 
 /** How many of the source's files are whole (same bytes) under `copy`. */
@@ -39,7 +46,10 @@ describe.skipIf(skip !== undefined)('a power cut right after a sync to an exFAT 
     try {
       const src = path.join(root, 'src');
       for (let i = 0; i < 150; i++) {
-        for (const [folder, size] of [['a', 1000 + i * 900], ['b', 500 + i * 700]] as const) {
+        for (const [folder, size] of [
+          ['a', 1000 + i * 900],
+          ['b', 500 + i * 700],
+        ] as const) {
           fs.mkdirSync(path.join(src, folder), { recursive: true });
           fs.writeFileSync(path.join(src, folder, `f${i}`), crypto.randomBytes(size));
         }
@@ -59,9 +69,15 @@ describe.skipIf(skip !== undefined)('a power cut right after a sync to an exFAT 
       const cut = await attachImage('exfat', image, { readOnly: true });
       try {
         const total = filesIn(src).length;
-        expect(wholeIn(src, path.join(cut.mountPoint, 'dst')), 'files of the sync whole in the power-cut image').toBe(total);
-        const plain = fs.existsSync(path.join(cut.mountPoint, 'plain')) ? wholeIn(src, path.join(cut.mountPoint, 'plain')) : 0;
-        expect(plain, 'the unflushed copy is not all there (else the image cannot tell a missing flush)').toBeLessThan(total);
+        expect(wholeIn(src, path.join(cut.mountPoint, 'dst')), 'files of the sync whole in the power-cut image').toBe(
+          total,
+        );
+        const plain = fs.existsSync(path.join(cut.mountPoint, 'plain'))
+          ? wholeIn(src, path.join(cut.mountPoint, 'plain'))
+          : 0;
+        expect(plain, 'the unflushed copy is not all there (else the image cannot tell a missing flush)').toBeLessThan(
+          total,
+        );
       } finally {
         await cut.dispose();
       }

@@ -53,19 +53,45 @@ const probe: DestinationProbe = {
   volumes: {
     at: async (location) => {
       if (mountedAt && (location === mountedAt || location.startsWith(`${mountedAt}/`))) {
-        return { mountId: 44, mountPoint: mountedAt, device: '/dev/sdb1', fsType: 'fuseblk', ...DRIVE, pathInVolume: path.posix.join('/', path.relative(mountedAt, location)) };
+        return {
+          mountId: 44,
+          mountPoint: mountedAt,
+          device: '/dev/sdb1',
+          fsType: 'fuseblk',
+          ...DRIVE,
+          pathInVolume: path.posix.join('/', path.relative(mountedAt, location)),
+        };
       }
-      return { mountId: 1, mountPoint: '/', device: '/dev/vda', fsType: 'ext4', uuid: 'SYSTEM', pathInVolume: location };
+      return {
+        mountId: 1,
+        mountPoint: '/',
+        device: '/dev/vda',
+        fsType: 'ext4',
+        uuid: 'SYSTEM',
+        pathInVolume: location,
+      };
     },
     find: async (identity): Promise<VolumeInfo[]> =>
-      mountedAt && identity.uuid === DRIVE.uuid ? [{ mountId: 45, mountPoint: mountedAt, device: '/dev/sdb1', fsType: 'fuseblk', ...DRIVE, pathInVolume: '/' }] : [],
+      mountedAt && identity.uuid === DRIVE.uuid
+        ? [{ mountId: 45, mountPoint: mountedAt, device: '/dev/sdb1', fsType: 'fuseblk', ...DRIVE, pathInVolume: '/' }]
+        : [],
   },
   look: lookAtFolder,
   mark: writeMarker,
 };
 
 function pairOf(name: string, destination: string): Omit<Pair, 'id'> {
-  return { name, source: at(name), destination, mode: 'mirror', checksum: false, exclude: [], rescanIntervalMs: 0, paused: false, notify: 'all' };
+  return {
+    name,
+    source: at(name),
+    destination,
+    mode: 'mirror',
+    checksum: false,
+    exclude: [],
+    rescanIntervalMs: 0,
+    paused: false,
+    notify: 'all',
+  };
 }
 
 function startService(): { store: ConfigStore; service: Service } {
@@ -86,7 +112,8 @@ function startService(): { store: ConfigStore; service: Service } {
   return { store, service };
 }
 
-const statuses = (name: string) => events.flatMap((e) => (e.type === 'status' && e.status.name === name ? [e.status] : []));
+const statuses = (name: string) =>
+  events.flatMap((e) => (e.type === 'status' && e.status.name === name ? [e.status] : []));
 const last = (name: string): PairStatus => statuses(name).at(-1)!;
 
 const idleSince = (name: string, n: number) => statuses(name).length > n && last(name).state === 'idle';
@@ -113,7 +140,10 @@ describe.skipIf(noRsync)("a pair's backup drive", () => {
     await s.add(pairOf('photos', at('media/BACKUP/photos')));
     const pair = store.find('photos')!;
     expect(pair.destinationVolume).toEqual({ ...DRIVE, pathInVolume: '/photos' });
-    expect(await readMarker(at('media/BACKUP/photos'))).toEqual({ state: 'found', marker: { pairId: pair.id, pairName: 'photos' } });
+    expect(await readMarker(at('media/BACKUP/photos'))).toEqual({
+      state: 'found',
+      marker: { pairId: pair.id, pairName: 'photos' },
+    });
     await waitFor(() => idleSince('photos', 0), 'the first sync');
     expect(rsyncDiff(at('photos'), at('media/BACKUP/photos')).filter((l) => !l.includes(PAIR_MARKER))).toEqual([]);
     // The marker is never synced away (a mirror would delete an item the source lacks).
@@ -128,7 +158,10 @@ describe.skipIf(noRsync)("a pair's backup drive", () => {
 
     unplug();
     await waitFor(() => last('photos').state === 'waiting-for-destination', 'waiting for the drive');
-    expect(last('photos')).toMatchObject({ reason: expect.stringMatching(/^Backup drive BACKUP is not connected/), destinationProblem: 'not-connected' });
+    expect(last('photos')).toMatchObject({
+      reason: expect.stringMatching(/^Backup drive BACKUP is not connected/),
+      destinationProblem: 'not-connected',
+    });
     // Unplugging a backup drive is nothing to warn about; a marker gone is (below).
     expect(events.filter((e) => e.type === 'problem')).toEqual([]);
     fs.writeFileSync(at('photos/b.jpg'), 'b');
@@ -160,10 +193,16 @@ describe.skipIf(noRsync)("a pair's backup drive", () => {
     fs.mkdirSync(at('media/BACKUP1'));
     const n = statuses('photos').length;
     replug(at('media/BACKUP1'));
-    await waitFor(() => idleSince('photos', n) && fs.existsSync(at('media/BACKUP1/photos/b.jpg')), 'the sync at the new place');
+    await waitFor(
+      () => idleSince('photos', n) && fs.existsSync(at('media/BACKUP1/photos/b.jpg')),
+      'the sync at the new place',
+    );
     expect(store.find('photos')!.destination).toBe(at('media/BACKUP1/photos'));
     expect(rsyncDiff(at('photos'), at('media/BACKUP1/photos')).filter((l) => !l.includes(PAIR_MARKER))).toEqual([]);
-    expect(events.find((e) => e.type === 'followed')).toMatchObject({ from: at('media/BACKUP/photos'), to: at('media/BACKUP1/photos') });
+    expect(events.find((e) => e.type === 'followed')).toMatchObject({
+      from: at('media/BACKUP/photos'),
+      to: at('media/BACKUP1/photos'),
+    });
     expect(fs.readdirSync(at('media/BACKUP'))).toEqual([]);
   });
 
@@ -175,8 +214,13 @@ describe.skipIf(noRsync)("a pair's backup drive", () => {
     fs.rmSync(at(`media/BACKUP/${PAIR_MARKER}`));
     fs.writeFileSync(at('photos/b.jpg'), 'b');
     await waitFor(() => last('photos').state === 'waiting-for-destination', 'waiting');
-    expect(last('photos')).toMatchObject({ destinationProblem: 'marker-missing', reason: expect.stringContaining("'synctray pair resync photos'") });
-    expect(events.filter((e) => e.type === 'problem').map((e) => e.type === 'problem' && e.kind)).toEqual(['destination-missing']);
+    expect(last('photos')).toMatchObject({
+      destinationProblem: 'marker-missing',
+      reason: expect.stringContaining("'synctray pair resync photos'"),
+    });
+    expect(events.filter((e) => e.type === 'problem').map((e) => e.type === 'problem' && e.kind)).toEqual([
+      'destination-missing',
+    ]);
     expect(fs.existsSync(at('media/BACKUP/b.jpg'))).toBe(false);
 
     const n = statuses('photos').length;
@@ -209,8 +253,14 @@ describe.skipIf(noRsync)("a pair's backup drive", () => {
     await waitFor(() => last('photos')?.state === 'waiting-for-destination', 'waiting for the drive');
     expect(fs.readdirSync(at('media/BACKUP'))).toEqual([]);
     replug();
-    await waitFor(() => last('photos').state === 'idle' && fs.existsSync(at('media/BACKUP/photos/a.jpg')), 'made on the drive once it is back');
-    await waitFor(() => service!.status()[0]!.state === 'idle' && !readConfig(at('config')).pairs[0]!.destinationVolume?.unmarked, 'marked after its first sync');
+    await waitFor(
+      () => last('photos').state === 'idle' && fs.existsSync(at('media/BACKUP/photos/a.jpg')),
+      'made on the drive once it is back',
+    );
+    await waitFor(
+      () => service!.status()[0]!.state === 'idle' && !readConfig(at('config')).pairs[0]!.destinationVolume?.unmarked,
+      'marked after its first sync',
+    );
     expect((await readMarker(at('media/BACKUP/photos'))).state).toBe('found');
   });
 
@@ -219,7 +269,10 @@ describe.skipIf(noRsync)("a pair's backup drive", () => {
     const { store } = ConfigStore.open(at('config'));
     store.add(pairOf('photos', at('media/BACKUP/photos')));
     const { store: again } = startService();
-    await waitFor(() => idleSince('photos', 0) && again.find('photos')!.destinationVolume !== undefined, 'the first sync, and the mark');
+    await waitFor(
+      () => idleSince('photos', 0) && again.find('photos')!.destinationVolume !== undefined,
+      'the first sync, and the mark',
+    );
     expect(again.find('photos')!.destinationVolume).toEqual({ ...DRIVE, pathInVolume: '/photos' });
     expect((await readMarker(at('media/BACKUP/photos'))).state).toBe('found');
   });

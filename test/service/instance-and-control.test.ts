@@ -5,7 +5,15 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RefusedError } from '../../src/core/errors.js';
 import net from 'node:net';
 import type { Settings } from '../../src/config/schema.js';
-import { announce, askService, MAX_REQUEST_CHARS, PROTOCOL_VERSION, serveControl, socketPath, type ControlHandlers } from '../../src/service/control.js';
+import {
+  announce,
+  askService,
+  MAX_REQUEST_CHARS,
+  PROTOCOL_VERSION,
+  serveControl,
+  socketPath,
+  type ControlHandlers,
+} from '../../src/service/control.js';
 import { checkArgs } from '../../src/service/control-args.js';
 import { InstanceLock } from '../../src/service/instance-lock.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
@@ -27,7 +35,11 @@ describe('the instance lock', () => {
     const lock = InstanceLock.acquire(dir);
     expect(fs.readFileSync(lock.file, 'utf8').trim()).toBe(String(process.pid));
     expect(fs.statSync(lock.file).mode & 0o777).toBe(0o600);
-    expect(() => InstanceLock.acquire(dir)).toThrow(new RefusedError(`SyncTray is already running (pid ${process.pid}) for this config; stop it first, or use it ('synctray status').`));
+    expect(() => InstanceLock.acquire(dir)).toThrow(
+      new RefusedError(
+        `SyncTray is already running (pid ${process.pid}) for this config; stop it first, or use it ('synctray status').`,
+      ),
+    );
     lock.release();
     expect(fs.existsSync(lock.file)).toBe(false);
     InstanceLock.acquire(dir).release();
@@ -93,7 +105,8 @@ async function otherService(reply: (line: string) => string): Promise<{ close():
     let buffer = '';
     s.on('data', (d: string) => {
       buffer += d;
-      for (let i: number; (i = buffer.indexOf('\n')) >= 0; buffer = buffer.slice(i + 1)) s.write(reply(buffer.slice(0, i)));
+      for (let i: number; (i = buffer.indexOf('\n')) >= 0; buffer = buffer.slice(i + 1))
+        s.write(reply(buffer.slice(0, i)));
     });
   });
   await new Promise<void>((r) => server.listen(file, r));
@@ -116,10 +129,16 @@ describe('the control socket', () => {
     announce(dir, control.socket);
     try {
       expect(fs.statSync(control.socket).mode & 0o777).toBe(0o600);
-      expect(await askService(dir, 'settings', { settings: { logLevel: 'debug' } })).toEqual({ result: { ...SETTINGS, logLevel: 'debug' } });
-      await expect(askService(dir, 'pause', { pair: 'nope' })).rejects.toThrow(new RefusedError('No pair is called "nope"'));
+      expect(await askService(dir, 'settings', { settings: { logLevel: 'debug' } })).toEqual({
+        result: { ...SETTINGS, logLevel: 'debug' },
+      });
+      await expect(askService(dir, 'pause', { pair: 'nope' })).rejects.toThrow(
+        new RefusedError('No pair is called "nope"'),
+      );
       const levels = ['debug', 'info', 'warn', 'error'] as const;
-      const many = await Promise.all(Array.from({ length: 20 }, (_, i) => askService(dir, 'settings', { settings: { logLevel: levels[i % 4]! } })));
+      const many = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => askService(dir, 'settings', { settings: { logLevel: levels[i % 4]! } })),
+      );
       expect(many.map((r) => r?.result.logLevel)).toEqual(Array.from({ length: 20 }, (_, i) => levels[i % 4]));
     } finally {
       await control.close();
@@ -146,17 +165,23 @@ describe('the control socket', () => {
           .join('')}not json\n`,
         8,
       );
-      const parsed = replies.map((l) => JSON.parse(l) as { ok: boolean; refused: boolean; message: string; version: number });
+      const parsed = replies.map(
+        (l) => JSON.parse(l) as { ok: boolean; refused: boolean; message: string; version: number },
+      );
       for (const r of parsed) expect(r).toMatchObject({ ok: false, refused: true, version: PROTOCOL_VERSION });
       const messages = parsed.map((r) => r.message).sort();
       expect(messages).toEqual(
         expect.arrayContaining([
-          "SyncTray refused the request \"pause\": args/pair must be string. Nothing was done.",
-          "SyncTray refused the request \"pause\": args must NOT have more than 1 properties. Nothing was done.",
-          "SyncTray refused the request \"pause\": args must be object. Nothing was done.",
+          'SyncTray refused the request "pause": args/pair must be string. Nothing was done.',
+          'SyncTray refused the request "pause": args must NOT have more than 1 properties. Nothing was done.',
+          'SyncTray refused the request "pause": args must be object. Nothing was done.',
           expect.stringMatching(/^SyncTray refused the request "add": args\/add must have required property/),
-          expect.stringMatching(/^SyncTray refused the request "set": args\/change\/mode must be equal to one of the allowed values/),
-          expect.stringMatching(/^SyncTray refused the request "settings": args\/settings must NOT have additional properties/),
+          expect.stringMatching(
+            /^SyncTray refused the request "set": args\/change\/mode must be equal to one of the allowed values/,
+          ),
+          expect.stringMatching(
+            /^SyncTray refused the request "settings": args\/settings must NOT have additional properties/,
+          ),
           expect.stringMatching(/^SyncTray does not know the request "format-disk"/),
           'A request to SyncTray is not JSON; nothing was done.',
         ]),
@@ -171,8 +196,16 @@ describe('the control socket', () => {
     const control = await serveControl(dir, handlers({ status: () => [] }), checkArgs);
     announce(dir, control.socket);
     try {
-      const [reply] = await raw(control.socket, `{"version":${PROTOCOL_VERSION},"command":"status","args":{"x":"${'x'.repeat(MAX_REQUEST_CHARS)}`);
-      expect(JSON.parse(reply!)).toEqual({ version: PROTOCOL_VERSION, ok: false, refused: true, message: `A request to SyncTray is longer than ${MAX_REQUEST_CHARS} characters; nothing was done.` });
+      const [reply] = await raw(
+        control.socket,
+        `{"version":${PROTOCOL_VERSION},"command":"status","args":{"x":"${'x'.repeat(MAX_REQUEST_CHARS)}`,
+      );
+      expect(JSON.parse(reply!)).toEqual({
+        version: PROTOCOL_VERSION,
+        ok: false,
+        refused: true,
+        message: `A request to SyncTray is longer than ${MAX_REQUEST_CHARS} characters; nothing was done.`,
+      });
       expect(await askService(dir, 'status', {})).toEqual({ result: [] });
     } finally {
       await control.close();
@@ -182,7 +215,9 @@ describe('the control socket', () => {
   it('makes a reply that is not JSON a clear error', async () => {
     const other = await otherService(() => 'Hello, I am not SyncTray\n');
     try {
-      await expect(askService(dir, 'status', {})).rejects.toThrow(`The running SyncTray (pid ${process.pid}) answered with something that is not JSON ("Hello, I am not SyncTray")`);
+      await expect(askService(dir, 'status', {})).rejects.toThrow(
+        `The running SyncTray (pid ${process.pid}) answered with something that is not JSON ("Hello, I am not SyncTray")`,
+      );
     } finally {
       await other.close();
     }
@@ -204,8 +239,14 @@ describe('the control socket', () => {
     // A service of this version refuses a request of another one, saying which side is newer.
     const control = await serveControl(dir, handlers({ status: () => [] }), checkArgs);
     try {
-      const [newer, older] = await raw(control.socket, `{"version":${PROTOCOL_VERSION + 1},"command":"status"}\n{"command":"status"}\n`, 2);
-      expect(JSON.parse(newer!).message).toMatch(new RegExp(`speaks version ${PROTOCOL_VERSION + 1} .* the command line is newer\\. Restart SyncTray`));
+      const [newer, older] = await raw(
+        control.socket,
+        `{"version":${PROTOCOL_VERSION + 1},"command":"status"}\n{"command":"status"}\n`,
+        2,
+      );
+      expect(JSON.parse(newer!).message).toMatch(
+        new RegExp(`speaks version ${PROTOCOL_VERSION + 1} .* the command line is newer\\. Restart SyncTray`),
+      );
       expect(JSON.parse(older!).message).toMatch(/speaks no version .* the command line is older/);
     } finally {
       await control.close();
@@ -237,7 +278,10 @@ describe('the control socket', () => {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     announce(dir, file);
     // A process that listens, then dies by SIGKILL: its socket file stays, with nobody behind it.
-    const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(file)}, () => console.log('up'))`]);
+    const child = spawn(process.execPath, [
+      '-e',
+      `require('net').createServer().listen(${JSON.stringify(file)}, () => console.log('up'))`,
+    ]);
     await new Promise<void>((r) => child.stdout.once('data', () => r()));
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));

@@ -21,7 +21,11 @@ describe('the service log', () => {
     level = 'debug';
     log.write('debug', 'now shown');
     const lines = fs.readFileSync(log.file, 'utf8').trim().split('\n');
-    expect(lines.map((l) => l.replace(/^\S+ /, ''))).toEqual(['info photos: idle', 'warn docs: source gone second line', 'debug now shown']);
+    expect(lines.map((l) => l.replace(/^\S+ /, ''))).toEqual([
+      'info photos: idle',
+      'warn docs: source gone second line',
+      'debug now shown',
+    ]);
     expect(fs.statSync(log.file).mode & 0o777).toBe(0o600);
   });
 

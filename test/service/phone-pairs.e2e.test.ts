@@ -50,18 +50,38 @@ async function phone(options: FakeDeviceOptions = {}): Promise<FakeDevice> {
   return d;
 }
 
-function start(pair: Omit<Pair, 'id'>, adb: AdbServerClient = new AdbServerClient({ port: server.port, env: server.env })): Service {
+function start(
+  pair: Omit<Pair, 'id'>,
+  adb: AdbServerClient = new AdbServerClient({ port: server.port, env: server.env }),
+): Service {
   const { store } = ConfigStore.open(at('config'));
   store.add(pair);
-  const openStorage = (location: string) => (isAdbLocation(location) ? new AdbStorage(parseAdbLocation(location), adb) : app.openStorage(location));
-  service = new Service(store, { openStorage, openVersions: app.openVersions, watchFolder: folderWatcher, now: () => performance.now(), phones: () => new DeviceTracker(adb) });
+  const openStorage = (location: string) =>
+    isAdbLocation(location) ? new AdbStorage(parseAdbLocation(location), adb) : app.openStorage(location);
+  service = new Service(store, {
+    openStorage,
+    openVersions: app.openVersions,
+    watchFolder: folderWatcher,
+    now: () => performance.now(),
+    phones: () => new DeviceTracker(adb),
+  });
   service.on('event', (e) => events.push(e));
   service.start();
   return service;
 }
 
 function pairOf(source: string, destination: string, rescanIntervalMs = 0): Omit<Pair, 'id'> {
-  return { name: 'DCIM', source, destination, mode: 'mirror', checksum: false, exclude: [], rescanIntervalMs, paused: false, notify: 'all' };
+  return {
+    name: 'DCIM',
+    source,
+    destination,
+    mode: 'mirror',
+    checksum: false,
+    exclude: [],
+    rescanIntervalMs,
+    paused: false,
+    notify: 'all',
+  };
 }
 
 const last = (): PairStatus => service!.status()[0]!;
@@ -76,7 +96,10 @@ describe.skipIf(ADB_SKIP)('a phone pair', () => {
     const device = await phone({ model: 'Pixel_8' });
     const serial = device.serial; // an unplugged device no longer has its port
     start(pairOf(`adb:${device.serial}:${camera}`, at('backup'), 300));
-    await waitFor(() => last().state === 'waiting-for-phone' && last().reason === `${device.serial} is not connected`, 'waiting for the phone');
+    await waitFor(
+      () => last().state === 'waiting-for-phone' && last().reason === `${device.serial} is not connected`,
+      'waiting for the phone',
+    );
     expect(fs.existsSync(at('backup'))).toBe(false);
 
     await server.connect(device.serial);
@@ -88,7 +111,9 @@ describe.skipIf(ADB_SKIP)('a phone pair', () => {
 
     // Not watched, but compared again at each rescan while connected.
     fs.writeFileSync(path.join(camera, 'IMG_3.jpg'), 'three');
-    await waitFor(() => fs.existsSync(at('backup/IMG_3.jpg')), 'the new photo at the next rescan', { timeoutMs: 15_000 });
+    await waitFor(() => fs.existsSync(at('backup/IMG_3.jpg')), 'the new photo at the next rescan', {
+      timeoutMs: 15_000,
+    });
 
     device.unplug();
     await waitFor(() => last().state === 'waiting-for-phone', 'waiting again once unplugged', { timeoutMs: 15_000 });
@@ -101,7 +126,11 @@ describe.skipIf(ADB_SKIP)('a phone pair', () => {
     await phone({ model: 'Pixel_8', port: Number(serial.split(':')[1]) });
     await server.disconnect(serial);
     await server.connect(serial);
-    await waitFor(() => fs.existsSync(at('backup/IMG_4.jpg')) && last().state === 'idle', 'backed up again once plugged in', { timeoutMs: 15_000 });
+    await waitFor(
+      () => fs.existsSync(at('backup/IMG_4.jpg')) && last().state === 'idle',
+      'backed up again once plugged in',
+      { timeoutMs: 15_000 },
+    );
     expect(rsyncDiff(camera, at('backup'))).toEqual([]);
   }, 60_000);
 
@@ -110,13 +139,18 @@ describe.skipIf(ADB_SKIP)('a phone pair', () => {
     await server.connect(device.serial);
     start(pairOf(`adb:${device.serial}:/sdcard/DCIM`, at('backup')));
     await waitFor(() => last().phone?.connection === 'unauthorized', 'the unauthorized state', { timeoutMs: 15_000 });
-    expect(last()).toMatchObject({ state: 'waiting-for-phone', reason: `${device.serial}: unlock the phone and allow USB debugging` });
+    expect(last()).toMatchObject({
+      state: 'waiting-for-phone',
+      reason: `${device.serial}: unlock the phone and allow USB debugging`,
+    });
   });
 
   it('says how to install adb when it is missing', async () => {
     const missing = new AdbServerClient({ port: 1, adb: at('no-such-adb'), env: server.env });
     start(pairOf('adb:R58M123:/sdcard/DCIM', at('backup')), missing);
     await waitFor(() => last().phone?.connection === 'no-adb', 'the no-adb state');
-    expect(last().reason).toMatch(/^adb is not installed\. Install Android platform-tools \(Debian, Ubuntu: apt install adb/);
+    expect(last().reason).toMatch(
+      /^adb is not installed\. Install Android platform-tools \(Debian, Ubuntu: apt install adb/,
+    );
   });
 });

@@ -41,27 +41,51 @@ afterEach(async () => {
 const at = (p: string) => path.join(root, p);
 
 function pairOf(name: string, change: Partial<Pair> = {}): Omit<Pair, 'id'> {
-  return { name, source: at(name), destination: at(`backup/${name}`), mode: 'mirror', checksum: false, exclude: [], rescanIntervalMs: 0, paused: false, notify: 'all', ...change };
+  return {
+    name,
+    source: at(name),
+    destination: at(`backup/${name}`),
+    mode: 'mirror',
+    checksum: false,
+    exclude: [],
+    rescanIntervalMs: 0,
+    paused: false,
+    notify: 'all',
+    ...change,
+  };
 }
 
-function startService(pairs: Omit<Pair, 'id'>[], faults?: Map<RelPath, Fault>): { store: ConfigStore; service: Service } {
+function startService(
+  pairs: Omit<Pair, 'id'>[],
+  faults?: Map<RelPath, Fault>,
+): { store: ConfigStore; service: Service } {
   const { store } = ConfigStore.open(at('config'));
   for (const p of pairs) store.add(p);
   const openStorage = (location: string) => {
     const local = new LocalStorage(location);
     return faults && location.includes(`${path.sep}backup${path.sep}`) ? new FaultyStorage(local, faults) : local;
   };
-  service = new Service(store, { openStorage, openVersions: app.openVersions, watchFolder: folderWatcher, now: () => clock() });
+  service = new Service(store, {
+    openStorage,
+    openVersions: app.openVersions,
+    watchFolder: folderWatcher,
+    now: () => clock(),
+  });
   service.on('event', (e) => events.push(e));
   service.start();
   return { store, service };
 }
 
-const statuses = (name: string) => events.flatMap((e) => (e.type === 'status' && e.status.name === name ? [e.status] : []));
+const statuses = (name: string) =>
+  events.flatMap((e) => (e.type === 'status' && e.status.name === name ? [e.status] : []));
 /** The states a pair went through, repeats folded. */
-const statesOf = (name: string) => statuses(name).map((s) => s.state).filter((s, i, all) => i === 0 || all[i - 1] !== s);
+const statesOf = (name: string) =>
+  statuses(name)
+    .map((s) => s.state)
+    .filter((s, i, all) => i === 0 || all[i - 1] !== s);
 const last = (name: string): PairStatus => statuses(name).at(-1)!;
-const problems = (name: string) => events.flatMap((e) => (e.type === 'problem' && e.pair.name === name ? [{ kind: e.kind, message: e.message }] : []));
+const problems = (name: string) =>
+  events.flatMap((e) => (e.type === 'problem' && e.pair.name === name ? [{ kind: e.kind, message: e.message }] : []));
 const idleSince = (name: string, n: number) => statuses(name).length > n && last(name).state === 'idle';
 
 describe.skipIf(noRsync)('a pair in the service', () => {
@@ -133,13 +157,17 @@ describe.skipIf(noRsync)('a pair in the service', () => {
     await paused;
     const copied = fs.readdirSync(at('backup/large'), { recursive: true }).filter((n) => /\/f\d+$/.test(String(n)));
     expect(copied.length).toBeLessThan(300);
-    expect(fs.readdirSync(at('backup/large'), { recursive: true }).filter((n) => String(n).includes('.~synctray-'))).toEqual([]);
+    expect(
+      fs.readdirSync(at('backup/large'), { recursive: true }).filter((n) => String(n).includes('.~synctray-')),
+    ).toEqual([]);
 
     const n = statuses('large').length;
     await s.resume('large');
     await waitFor(() => idleSince('large', n), 'the sync after resume');
     expect(rsyncDiff(at('large'), at('backup/large'))).toEqual([]);
-    const planned = statuses('large').slice(n).find((st) => st.progress)!.progress!;
+    const planned = statuses('large')
+      .slice(n)
+      .find((st) => st.progress)!.progress!;
     expect(planned.totalFiles).toBe(300 - copied.length);
   });
 
@@ -171,17 +199,25 @@ describe.skipIf(noRsync)('a pair in the service', () => {
     expect(fs.existsSync(at('backup/docs'))).toBe(false); // never made again where a drive may be missing
 
     fs.renameSync(at('backup/docs-unplugged'), at('backup/docs'));
-    await waitFor(() => last('docs').state === 'idle' && fs.existsSync(at('backup/docs/b.txt')), 'the destination back and synced');
+    await waitFor(
+      () => last('docs').state === 'idle' && fs.existsSync(at('backup/docs/b.txt')),
+      'the destination back and synced',
+    );
     expect(rsyncDiff(at('docs'), at('backup/docs'))).toEqual([]);
   });
 
   it('reports a copy that failed all its attempts as a problem and its last error, then tries again later', async () => {
     writeTree(at('docs'), { 'ok.txt': 'ok', 'locked.txt': 'l' });
     // Five attempts in the step (3 s of pauses), then the pair's own retry 5 s later gets through.
-    const faults = new Map<RelPath, Fault>([['locked.txt' as RelPath, { code: ErrorCode.BUSY, retryable: true, times: 5 }]]);
+    const faults = new Map<RelPath, Fault>([
+      ['locked.txt' as RelPath, { code: ErrorCode.BUSY, retryable: true, times: 5 }],
+    ]);
     startService([pairOf('docs')], faults);
     await waitFor(() => problems('docs').length > 0, 'the failure reported', { timeoutMs: 20_000 });
-    expect(problems('docs')[0]).toEqual({ kind: 'failed', message: expect.stringMatching(/^1 item could not be synced: .*locked\.txt/) });
+    expect(problems('docs')[0]).toEqual({
+      kind: 'failed',
+      message: expect.stringMatching(/^1 item could not be synced: .*locked\.txt/),
+    });
     expect(events.find((e) => e.type === 'synced')).toMatchObject({ first: true, clean: false });
     expect(fs.existsSync(at('backup/docs/ok.txt'))).toBe(true);
     await waitFor(() => last('docs').state === 'error', 'the pair in error');
@@ -189,12 +225,19 @@ describe.skipIf(noRsync)('a pair in the service', () => {
     // Another change synced meanwhile does not mend the failed one: the pair stays in error.
     const n = events.filter((e) => e.type === 'synced').length;
     fs.writeFileSync(at('docs/other.txt'), 'o');
-    await waitFor(() => events.filter((e) => e.type === 'synced').length > n && last('docs').state === 'error', 'the other change synced');
+    await waitFor(
+      () => events.filter((e) => e.type === 'synced').length > n && last('docs').state === 'error',
+      'the other change synced',
+    );
     expect(fs.existsSync(at('backup/docs/other.txt'))).toBe(true);
     expect(events.filter((e) => e.type === 'synced').at(-1)).toMatchObject({ clean: false });
     expect(last('docs').lastError).toContain('locked.txt');
 
-    await waitFor(() => events.some((e) => e.type === 'synced' && e.clean) && last('docs').state === 'idle', 'the retry getting through', { timeoutMs: 20_000 });
+    await waitFor(
+      () => events.some((e) => e.type === 'synced' && e.clean) && last('docs').state === 'idle',
+      'the retry getting through',
+      { timeoutMs: 20_000 },
+    );
     expect(rsyncDiff(at('docs'), at('backup/docs'))).toEqual([]);
     expect(last('docs').lastError).toBeUndefined();
   }, 40_000);
@@ -260,7 +303,10 @@ describe.skipIf(noRsync)('a pair in the service', () => {
       expect(again.count).toBe(15);
       expect(again.token).not.toBe(preview.token);
       await s.applyDeletions('docs', again.token);
-      await waitFor(() => last('docs').held === undefined && fs.readdirSync(at('backup/docs')).length === 5, 'the new set applied');
+      await waitFor(
+        () => last('docs').held === undefined && fs.readdirSync(at('backup/docs')).length === 5,
+        'the new set applied',
+      );
       expect(rsyncDiff(at('docs'), at('backup/docs'))).toEqual([]);
     });
 

@@ -54,9 +54,25 @@ it('an unstorable item leaves the pair idle with a note in its status, told once
   writeTree(at('photos'), { 'a.jpg': 'a', 'Case.txt': 'A', 'case.txt': 'b' });
   fs.symlinkSync('a.jpg', at('photos/latest'));
   const { store } = ConfigStore.open(at('config'));
-  store.add({ name: 'photos', source: at('photos'), destination: at('backup'), mode: 'mirror', checksum: false, exclude: [], rescanIntervalMs: 0, paused: false, notify: 'all' });
-  const openStorage = (location: string) => (location === at('backup') ? exfatLike(location) : new LocalStorage(location));
-  service = new Service(store, { openStorage, openVersions: app.openVersions, watchFolder: folderWatcher, now: () => performance.now() });
+  store.add({
+    name: 'photos',
+    source: at('photos'),
+    destination: at('backup'),
+    mode: 'mirror',
+    checksum: false,
+    exclude: [],
+    rescanIntervalMs: 0,
+    paused: false,
+    notify: 'all',
+  });
+  const openStorage = (location: string) =>
+    location === at('backup') ? exfatLike(location) : new LocalStorage(location);
+  service = new Service(store, {
+    openStorage,
+    openVersions: app.openVersions,
+    watchFolder: folderWatcher,
+    now: () => performance.now(),
+  });
   service.on('event', (e) => events.push(e));
   service.start();
 
@@ -94,12 +110,32 @@ it('a pair that copies links as what they lead to has nothing to note for them',
   writeTree(at('photos'), { 'a.jpg': 'a' });
   fs.symlinkSync('a.jpg', at('photos/latest'));
   const { store } = ConfigStore.open(at('config'));
-  store.add({ name: 'photos', source: at('photos'), destination: at('backup'), mode: 'mirror', checksum: false, exclude: [], links: 'copy', rescanIntervalMs: 0, paused: false, notify: 'all' });
-  const openStorage = (location: string) => (location === at('backup') ? exfatLike(location) : new LocalStorage(location));
-  service = new Service(store, { openStorage, openVersions: app.openVersions, watchFolder: folderWatcher, now: () => performance.now() });
+  store.add({
+    name: 'photos',
+    source: at('photos'),
+    destination: at('backup'),
+    mode: 'mirror',
+    checksum: false,
+    exclude: [],
+    links: 'copy',
+    rescanIntervalMs: 0,
+    paused: false,
+    notify: 'all',
+  });
+  const openStorage = (location: string) =>
+    location === at('backup') ? exfatLike(location) : new LocalStorage(location);
+  service = new Service(store, {
+    openStorage,
+    openVersions: app.openVersions,
+    watchFolder: folderWatcher,
+    now: () => performance.now(),
+  });
   service.on('event', (e) => events.push(e));
   service.start();
-  await waitFor(() => service!.status()[0]!.state === 'idle' && events.some((e) => e.type === 'synced'), 'the first sync');
+  await waitFor(
+    () => service!.status()[0]!.state === 'idle' && events.some((e) => e.type === 'synced'),
+    'the first sync',
+  );
   expect(service.status()[0]!.unstorable).toBeUndefined();
   expect(fs.lstatSync(at('backup/latest')).isFile()).toBe(true);
   expect(fs.readFileSync(at('backup/latest'), 'utf8')).toBe('a');

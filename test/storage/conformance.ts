@@ -106,13 +106,19 @@ export function describeStorageConformance(name: string, setup: () => Promise<St
         if (caps.symlinks) await s.symlink('dir/link', 'b.bin');
 
         const root = await s.list('');
-        expectNames(root.map((e) => e.name), ['a.txt', 'dir']);
+        expectNames(
+          root.map((e) => e.name),
+          ['a.txt', 'dir'],
+        );
         expect(byName(root, 'a.txt')).toMatchObject({ type: 'file', size: 5 });
         expect(byName(root, 'dir')).toMatchObject({ type: 'dir', size: 0 });
 
         const inDir = await s.list('dir');
         const links = caps.symlinks ? ['link'] : [];
-        expectNames(inDir.map((e) => e.name), ['b.bin', 'sub', ...links]);
+        expectNames(
+          inDir.map((e) => e.name),
+          ['b.bin', 'sub', ...links],
+        );
         expect(byName(inDir, 'b.bin')).toMatchObject({ type: 'file', size: 3 });
         expect(byName(inDir, 'sub')).toMatchObject({ type: 'dir', size: 0 });
         if (caps.symlinks) {
@@ -120,7 +126,10 @@ export function describeStorageConformance(name: string, setup: () => Promise<St
         }
 
         expect(await s.list('dir/sub')).toEqual([]);
-        for (const [dir, entries] of [['', root], ['dir', inDir]] as const) {
+        for (const [dir, entries] of [
+          ['', root],
+          ['dir', inDir],
+        ] as const) {
           for (const entry of entries) {
             const stat = await s.stat(joinRel(dir, entry.name));
             expect(withoutAtime(stat)).toEqual(withoutAtime(entry));
@@ -492,16 +501,19 @@ export function describeStorageConformance(name: string, setup: () => Promise<St
         expectNames(await namesIn(''), ['placed', 'e', ...(caps.symlinks ? ['link'] : [])]);
       });
 
-      it.for(appearances)('null: fails EXISTS over %s that appeared, keeping both', async ([, make, link], { skip }) => {
-        skip(link && !caps.symlinks, 'no symlinks');
-        await make('target');
-        const before = await s.stat('target');
-        await put('tmp', 'new content');
-        await expectStorageError(() => s.rename('tmp', 'target', { replacing: null }), ErrorCode.EXISTS);
-        expect(withoutAtime(await s.stat('target'))).toEqual(withoutAtime(before));
-        if (before.type === 'file') expect(await text('target')).toBe('appeared');
-        expect(await text('tmp')).toBe('new content');
-      });
+      it.for(appearances)(
+        'null: fails EXISTS over %s that appeared, keeping both',
+        async ([, make, link], { skip }) => {
+          skip(link && !caps.symlinks, 'no symlinks');
+          await make('target');
+          const before = await s.stat('target');
+          await put('tmp', 'new content');
+          await expectStorageError(() => s.rename('tmp', 'target', { replacing: null }), ErrorCode.EXISTS);
+          expect(withoutAtime(await s.stat('target'))).toEqual(withoutAtime(before));
+          if (before.type === 'file') expect(await text('target')).toBe('appeared');
+          expect(await text('tmp')).toBe('new content');
+        },
+      );
 
       it('null: fails EXISTS moving a symlink or a folder onto an item that appeared', async () => {
         await put('target', 'appeared');
@@ -540,7 +552,11 @@ export function describeStorageConformance(name: string, setup: () => Promise<St
 
       const changes: [string, (path: RelPath) => Promise<unknown>, 'times' | 'symlinks' | undefined][] = [
         ['its mtime changed', (path) => s.setModTime(path, MTIME), 'times'],
-        ['its size changed', async (path) => (await s.remove(path), put(path, 'old content, longer', { mtimeNs: OTHER_MTIME })), 'times'],
+        [
+          'its size changed',
+          async (path) => (await s.remove(path), put(path, 'old content, longer', { mtimeNs: OTHER_MTIME })),
+          'times',
+        ],
         ['it became a folder', async (path) => (await s.remove(path), s.mkdir(path)), undefined],
         ['it became a symlink', async (path) => (await s.remove(path), s.symlink(path, 'nowhere')), 'symlinks'],
       ];

@@ -121,7 +121,8 @@ function differences(src: string, dst: string, expected: Expected, skipped: Read
   const extra = (rel: string) => {
     for (const name of fs.readdirSync(path.join(dst, rel))) {
       const r = rel ? `${rel}/${name}` : name;
-      if (!seen.has(r) && ![...skipped].some((s) => encodePath(codec, s).toLowerCase() === r.toLowerCase())) out.push(`extra on the drive: ${r}`);
+      if (!seen.has(r) && ![...skipped].some((s) => encodePath(codec, s).toLowerCase() === r.toLowerCase()))
+        out.push(`extra on the drive: ${r}`);
       else if (fs.lstatSync(path.join(dst, r)).isDirectory()) extra(r);
     }
   };
@@ -158,7 +159,14 @@ for (const kind of ['exfat', 'ntfs'] as const) {
       const { probed: found } = await measuredOf(drive.mountPoint, { probe: true });
       const probed = found!;
       expect(granularityOf(probed.time!.setNs, probed.time!.readNs)).toBe(expected.granularityNs);
-      expect(probed).toMatchObject({ permissions: expected.permissions, symlinks: expected.symlinks, foldsCase: expected.foldsCase, normalizesNames: false, names: expected.names, kind: expected.kind });
+      expect(probed).toMatchObject({
+        permissions: expected.permissions,
+        symlinks: expected.symlinks,
+        foldsCase: expected.foldsCase,
+        normalizesNames: false,
+        names: expected.names,
+        kind: expected.kind,
+      });
       expect(probed.maxName).toEqual({ length: 255, unit: 'utf16' });
       // The probe leaves nothing behind.
       expect(fs.readdirSync(drive.mountPoint).filter((n) => n.startsWith('.~synctray'))).toEqual([]);
@@ -170,11 +178,16 @@ for (const kind of ['exfat', 'ntfs'] as const) {
       expect(first.code, describeRun(first)).toBe(0);
       const summary = summaryOf(first);
       expect(summary.failed, describeRun(first)).toBe(0);
-      const skips = (first.json!.skippedItems as { path: string; reason: string }[]).map((s) => `${s.reason} ${s.path}`).sort();
+      const skips = (first.json!.skippedItems as { path: string; reason: string }[])
+        .map((s) => `${s.reason} ${s.path}`)
+        .sort();
       expect(skips).toEqual(expected.skips);
-      if (kind === 'exfat') expect(first.stderr).toMatch(/link-to-file: a symlink, and this drive \(exFAT\) cannot hold symlinks/);
+      if (kind === 'exfat')
+        expect(first.stderr).toMatch(/link-to-file: a symlink, and this drive \(exFAT\) cannot hold symlinks/);
 
-      const skipped = new Set(expected.skips.flatMap((s) => (s.endsWith('Case.txt') ? ['Case.txt', 'case.txt'] : [s.split(' ')[1]!])));
+      const skipped = new Set(
+        expected.skips.flatMap((s) => (s.endsWith('Case.txt') ? ['Case.txt', 'case.txt'] : [s.split(' ')[1]!])),
+      );
       expect(differences(src, dst, expected, skipped)).toEqual([]);
 
       const second = await runSync(src, dst);
@@ -189,7 +202,9 @@ for (const kind of ['exfat', 'ntfs'] as const) {
       watching = new Watching(src, dst, '--rescan-interval', '2s');
       const ready = await watching.next('ready', (l) => l.event === 'ready', 0, 60_000);
       expect(ready.failed).toBe(0);
-      const skipped = new Set(expected.skips.flatMap((s) => (s.endsWith('Case.txt') ? ['Case.txt', 'case.txt'] : [s.split(' ')[1]!])));
+      const skipped = new Set(
+        expected.skips.flatMap((s) => (s.endsWith('Case.txt') ? ['Case.txt', 'case.txt'] : [s.split(' ')[1]!])),
+      );
 
       fs.writeFileSync(path.join(src, 'new:file?.txt'), 'added while watching');
       fs.writeFileSync(path.join(src, 'sub/f3.txt'), 'changed while watching');
@@ -197,10 +212,14 @@ for (const kind of ['exfat', 'ntfs'] as const) {
       fs.renameSync(path.join(src, 'sub/f4.txt'), path.join(src, 'sub/renamed*4.txt'));
       fs.mkdirSync(path.join(src, 'new folder.'));
       fs.writeFileSync(path.join(src, 'new folder./in"side'), 'deep');
-      await waitFor(() => differences(src, dst, expected, skipped).length === 0, `the drive to follow (${differences(src, dst, expected, skipped).join('; ')})`, {
-        timeoutMs: 20_000,
-        intervalMs: 50,
-      });
+      await waitFor(
+        () => differences(src, dst, expected, skipped).length === 0,
+        `the drive to follow (${differences(src, dst, expected, skipped).join('; ')})`,
+        {
+          timeoutMs: 20_000,
+          intervalMs: 50,
+        },
+      );
 
       // An edit that keeps the size, within the same second as the version before it: on a drive
       // that keeps whole seconds, size and time look unchanged; the watcher saw it written.
@@ -266,7 +285,9 @@ describe.skipIf(driveSkipReason('ntfs'))('NTFS mounted as desktops mount it (ntf
     const dst = path.join(drive.mountPoint, 'b');
     const first = await runSync(src, dst);
     expect(first.code, describeRun(first)).toBe(0);
-    expect((first.json!.skippedItems as { path: string; reason: string }[]).map((s) => `${s.reason} ${s.path}`).sort()).toEqual(['name-reserved CON', 'name-reserved aux.c']);
+    expect(
+      (first.json!.skippedItems as { path: string; reason: string }[]).map((s) => `${s.reason} ${s.path}`).sort(),
+    ).toEqual(['name-reserved CON', 'name-reserved aux.c']);
     expect(fs.readdirSync(dst)).toContain('2024-01-01 10：00：1.jpg');
     // A new process knows only the kind (NTFS, which takes `:` without windows_names): the
     // second run must not take the encoded names for strangers and refuse a mass deletion.

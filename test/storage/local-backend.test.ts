@@ -98,20 +98,38 @@ async function turnsDuring<T>(work: () => Promise<T>): Promise<{ result: T; turn
 }
 
 describe('special files where a file was listed', () => {
-  it.skipIf(noMkfifo)('a FIFO is refused CHANGED as a copy source and when streamed, without waiting for a writer', async () => {
-    const pool = newPool();
-    // In a worker, so a regression times out here instead of freezing the test runner.
-    await pool.startWorkers();
-    const s = storageOn(pool);
-    mkfifo('pipe');
-    const copy = await within(failureOf(() => copyListed(s, 'pipe', 'copy')), 5000, 'copy from a FIFO');
-    expect(copy).toMatchObject({ code: ErrorCode.CHANGED, message: expect.stringContaining('no longer a regular file') });
-    const unchecked = await within(failureOf(() => s.write('copy2', s.read('pipe'), { mtimeNs: MTIME })), 5000, 'unchecked copy');
-    expect(unchecked).toMatchObject({ code: ErrorCode.CHANGED });
-    const streamed = await within(failureOf(() => readAll(s.read('pipe'))), 5000, 'streaming a FIFO');
-    expect(streamed).toMatchObject({ code: ErrorCode.CHANGED });
-    expect(fs.readdirSync(root)).toEqual(['pipe']);
-  });
+  it.skipIf(noMkfifo)(
+    'a FIFO is refused CHANGED as a copy source and when streamed, without waiting for a writer',
+    async () => {
+      const pool = newPool();
+      // In a worker, so a regression times out here instead of freezing the test runner.
+      await pool.startWorkers();
+      const s = storageOn(pool);
+      mkfifo('pipe');
+      const copy = await within(
+        failureOf(() => copyListed(s, 'pipe', 'copy')),
+        5000,
+        'copy from a FIFO',
+      );
+      expect(copy).toMatchObject({
+        code: ErrorCode.CHANGED,
+        message: expect.stringContaining('no longer a regular file'),
+      });
+      const unchecked = await within(
+        failureOf(() => s.write('copy2', s.read('pipe'), { mtimeNs: MTIME })),
+        5000,
+        'unchecked copy',
+      );
+      expect(unchecked).toMatchObject({ code: ErrorCode.CHANGED });
+      const streamed = await within(
+        failureOf(() => readAll(s.read('pipe'))),
+        5000,
+        'streaming a FIFO',
+      );
+      expect(streamed).toMatchObject({ code: ErrorCode.CHANGED });
+      expect(fs.readdirSync(root)).toEqual(['pipe']);
+    },
+  );
 
   it('a socket is one item that changed (CHANGED), not a device that went away', async () => {
     const s = storageOn(newPool());
@@ -119,7 +137,9 @@ describe('special files where a file was listed', () => {
     await new Promise<void>((resolve) => server.listen(path.join(root, 'sock'), resolve));
     try {
       expect((await s.stat('sock')).type).toBe('special');
-      const copy = await failureOf(() => s.write('copy', s.read('sock'), { mtimeNs: MTIME, expect: { size: 0, mtimeNs: MTIME } }));
+      const copy = await failureOf(() =>
+        s.write('copy', s.read('sock'), { mtimeNs: MTIME, expect: { size: 0, mtimeNs: MTIME } }),
+      );
       expect(copy).toBeInstanceOf(StorageError);
       expect(copy).toMatchObject({ code: ErrorCode.CHANGED, fatal: false });
       expect(await failureOf(() => readAll(s.read('sock')))).toMatchObject({ code: ErrorCode.CHANGED, fatal: false });
@@ -200,7 +220,11 @@ describe('the worker pool', () => {
       void pool.threads[0]!.terminate();
       const err = await within(queued, 5000, 'the queued call');
       expect(err).toBeInstanceOf(StorageError);
-      expect(err).toMatchObject({ code: ErrorCode.DEVICE_GONE, fatal: true, message: expect.stringContaining('internal file worker stopped') });
+      expect(err).toMatchObject({
+        code: ErrorCode.DEVICE_GONE,
+        fatal: true,
+        message: expect.stringContaining('internal file worker stopped'),
+      });
       await waitFor(() => pool.threads.every((w) => w.threadId === -1), 'every worker to stop', { timeoutMs: 5000 });
       expect(fs.existsSync(path.join(root, 'late'))).toBe(false);
       await expectStorageError(() => within(s.stat(''), 1000, 'a later call'), ErrorCode.DEVICE_GONE);
@@ -212,7 +236,11 @@ describe('the worker pool', () => {
       const s = storageOn(pool);
       await s.mkdir('before');
       await pool.threads[0]!.terminate();
-      const err = await within(failureOf(() => s.mkdir('after')), 1000, 'a call after the worker died');
+      const err = await within(
+        failureOf(() => s.mkdir('after')),
+        1000,
+        'a call after the worker died',
+      );
       expect(err).toMatchObject({ code: ErrorCode.DEVICE_GONE, fatal: true });
       expect(fs.existsSync(path.join(root, 'after'))).toBe(false);
     });
@@ -242,18 +270,21 @@ describe('LocalVersions across file systems', () => {
     expect(fs.readdirSync(path.join(other, 'run'))).toEqual([]);
   });
 
-  it.skipIf(noMkfifo)('refuses (EXISTS: changed since listed) a file that became a FIFO, and keeps it', async ({ skip }) => {
-    skip(sameDevice(), `${root} and ${other} are on one file system: no EXDEV to test`);
-    await workersUp();
-    const s = storageOn(newPool());
-    await s.write('was-file', bytesSource('content'), { mtimeNs: MTIME });
-    const listed = await s.stat('was-file');
-    fs.unlinkSync(path.join(root, 'was-file'));
-    mkfifo('was-file');
-    const versions = new LocalVersions(other, 'run');
-    await expectStorageError(() => within(versions.keep(s, 'was-file', listed), 5000, 'keeping'), ErrorCode.EXISTS);
-    expect(fs.lstatSync(path.join(root, 'was-file')).isFIFO()).toBe(true);
-  });
+  it.skipIf(noMkfifo)(
+    'refuses (EXISTS: changed since listed) a file that became a FIFO, and keeps it',
+    async ({ skip }) => {
+      skip(sameDevice(), `${root} and ${other} are on one file system: no EXDEV to test`);
+      await workersUp();
+      const s = storageOn(newPool());
+      await s.write('was-file', bytesSource('content'), { mtimeNs: MTIME });
+      const listed = await s.stat('was-file');
+      fs.unlinkSync(path.join(root, 'was-file'));
+      mkfifo('was-file');
+      const versions = new LocalVersions(other, 'run');
+      await expectStorageError(() => within(versions.keep(s, 'was-file', listed), 5000, 'keeping'), ErrorCode.EXISTS);
+      expect(fs.lstatSync(path.join(root, 'was-file')).isFIFO()).toBe(true);
+    },
+  );
 
   it('copies a file and a symlink over, then removes them', async ({ skip }) => {
     skip(sameDevice(), `${root} and ${other} are on one file system: no EXDEV to test`);
@@ -271,10 +302,16 @@ describe('LocalVersions across file systems', () => {
 });
 
 describe('errno mapping', () => {
-  const errno = (code: string) => mapFsError(Object.assign(new Error(`${code}: native message`), { code }), 'some/file');
+  const errno = (code: string) =>
+    mapFsError(Object.assign(new Error(`${code}: native message`), { code }), 'some/file');
 
   it('reports a file over the destination size limit (EFBIG) as TOO_LARGE, for that item only', () => {
-    expect(errno('EFBIG')).toMatchObject({ code: ErrorCode.TOO_LARGE, fatal: false, retryable: false, path: 'some/file' });
+    expect(errno('EFBIG')).toMatchObject({
+      code: ErrorCode.TOO_LARGE,
+      fatal: false,
+      retryable: false,
+      path: 'some/file',
+    });
     expect(errno('EFBIG').message).toContain('too large for the destination file system');
   });
 
@@ -306,16 +343,21 @@ describe('relative paths', () => {
       }
     };
     const part = fc.constantFrom('a', '.', '..', '...', '', '.a', 'a.', ' ', '\0', 'é');
-    const paths = fc.oneof(fc.array(part, { maxLength: 5 }).map((p) => p.join('/')), fc.string({ unit: fc.constantFrom('a', '.', '/', '\0') }));
+    const paths = fc.oneof(
+      fc.array(part, { maxLength: 5 }).map((p) => p.join('/')),
+      fc.string({ unit: fc.constantFrom('a', '.', '/', '\0') }),
+    );
     fc.assert(
       fc.property(paths, (p) => {
-        expect(refuses(() => s.absolute(p)), JSON.stringify(p)).toBe(refuses(() => assertRelPath(p)));
+        expect(
+          refuses(() => s.absolute(p)),
+          JSON.stringify(p),
+        ).toBe(refuses(() => assertRelPath(p)));
       }),
       { numRuns: 2000 },
     );
   });
 });
-
 
 describe('versions kept by two runs', () => {
   it('never overwrite each other, even in the same second and on the same names', async () => {
@@ -329,7 +371,9 @@ describe('versions kept by two runs', () => {
         const versions = new LocalVersions(other, stamp);
         await Promise.all([versions.keep(s, 'a', await s.stat('a')), versions.keep(s, 'a~1', await s.stat('a~1'))]);
       }
-      const kept = fs.readdirSync(path.join(other, 'same-stamp')).map((n) => fs.readFileSync(path.join(other, 'same-stamp', n), 'utf8'));
+      const kept = fs
+        .readdirSync(path.join(other, 'same-stamp'))
+        .map((n) => fs.readFileSync(path.join(other, 'same-stamp', n), 'utf8'));
       expect(kept.sort()).toEqual(['first run', 'first run tilde', 'second run', 'second run tilde']);
     } finally {
       removeScratch(other);
@@ -375,7 +419,12 @@ describe('a source that tells what it was once read (a phone)', () => {
     const s = new LocalStorage(root);
     for (const size of [10, 3 * 1024 * 1024]) {
       const { source } = phoneLike(size, MTIME);
-      const placed = await s.write(`tmp${size}`, source, { mtimeNs: MTIME, expect: { size, mtimeNs: MTIME }, renameTo: `file${size}`, replacing: null });
+      const placed = await s.write(`tmp${size}`, source, {
+        mtimeNs: MTIME,
+        expect: { size, mtimeNs: MTIME },
+        renameTo: `file${size}`,
+        replacing: null,
+      });
       expect(placed).toBe(true);
       expect(fs.statSync(path.join(root, `file${size}`)).size).toBe(size);
       expect(fs.existsSync(path.join(root, `tmp${size}`))).toBe(false);
@@ -385,14 +434,26 @@ describe('a source that tells what it was once read (a phone)', () => {
   it('refuses a source that changed (CHANGED), placing nothing', async () => {
     const s = new LocalStorage(root);
     const { source } = phoneLike(10, MTIME + 1_000_000_000n);
-    await expectStorageError(() => s.write('tmp', source, { mtimeNs: MTIME, expect: { size: 10, mtimeNs: MTIME }, renameTo: 'file', replacing: null }), ErrorCode.CHANGED);
+    await expectStorageError(
+      () =>
+        s.write('tmp', source, {
+          mtimeNs: MTIME,
+          expect: { size: 10, mtimeNs: MTIME },
+          renameTo: 'file',
+          replacing: null,
+        }),
+      ErrorCode.CHANGED,
+    );
     expect(fs.existsSync(path.join(root, 'file'))).toBe(false);
   });
 
   it('lets a large source go when the write fails, so its connection is not held', async () => {
     const s = new LocalStorage(root);
     const { source, state } = phoneLike(3 * 1024 * 1024, MTIME);
-    await expectStorageError(() => s.write('missing/tmp', source, { mtimeNs: MTIME, expect: { size: 3 * 1024 * 1024, mtimeNs: MTIME } }), ErrorCode.NOT_FOUND);
+    await expectStorageError(
+      () => s.write('missing/tmp', source, { mtimeNs: MTIME, expect: { size: 3 * 1024 * 1024, mtimeNs: MTIME } }),
+      ErrorCode.NOT_FOUND,
+    );
     expect(state.released).toBe(true);
     expect(state.chunks).toBeLessThan(48);
   });

@@ -19,7 +19,10 @@ import { makeScratch, onRamDisk, removeScratch, scratchBase } from '../helpers/s
 const skip =
   process.platform !== 'linux'
     ? 'flush calls are checked with strace, on Linux only'
-    : skipReasonOutsideCi(hasTool('strace') && nativeFs() !== undefined, `skipping the flush tests: needs strace (apt install strace) and the native library (${nativeFsProblem() ?? 'loaded'})`);
+    : skipReasonOutsideCi(
+        hasTool('strace') && nativeFs() !== undefined,
+        `skipping the flush tests: needs strace (apt install strace) and the native library (${nativeFsProblem() ?? 'loaded'})`,
+      );
 
 let root: string | undefined;
 afterEach(() => {
@@ -28,7 +31,10 @@ afterEach(() => {
 });
 
 /** Runs a sync of `files` files (in two folders) under strace; the flush calls it made, counted by name. */
-function syncTraced(files: number, options: { disk: boolean; env?: NodeJS.ProcessEnv; dst?: string; root?: string; under?: string }): Record<string, number> {
+function syncTraced(
+  files: number,
+  options: { disk: boolean; env?: NodeJS.ProcessEnv; dst?: string; root?: string; under?: string },
+): Record<string, number> {
   root = options.root ?? makeScratch('synctray-flush-', { disk: options.disk });
   const src = path.join(root, 'src');
   const dst = options.dst ?? path.join(root, 'dst');
@@ -38,10 +44,27 @@ function syncTraced(files: number, options: { disk: boolean; env?: NodeJS.Proces
     fs.writeFileSync(path.join(dir, `f${i}`), `file ${i}\n`.repeat(i + 1));
   }
   const trace = path.join(root, 'trace');
-  const r = spawnSync('strace', ['-f', '-qq', '-e', 'trace=fsync,fdatasync,syncfs', '-o', trace, process.execPath, CLI_PATH, 'sync', src, dst, '--quiet'], {
-    encoding: 'utf8',
-    env: { ...process.env, ...options.env },
-  });
+  const r = spawnSync(
+    'strace',
+    [
+      '-f',
+      '-qq',
+      '-e',
+      'trace=fsync,fdatasync,syncfs',
+      '-o',
+      trace,
+      process.execPath,
+      CLI_PATH,
+      'sync',
+      src,
+      dst,
+      '--quiet',
+    ],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, ...options.env },
+    },
+  );
   expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
   expect(rsyncDiff(src, dst, { drive: options.dst !== undefined })).toEqual([]);
   const counts: Record<string, number> = { fsync: 0, fdatasync: 0, syncfs: 0 };
@@ -72,29 +95,35 @@ describe.skipIf(skip !== undefined)('flushing copies, as the system calls show',
     expect(calls).toEqual({ fsync: 200 + 3, fdatasync: 0, syncfs: 0 });
   });
 
-  it.skipIf(driveSkipReason('exfat') !== undefined)('200 files on an exFAT drive through FUSE: one fsync of the drive per batch and one before the end, none per file', async () => {
-    const drive = await makeDrive('exfat');
-    try {
-      // exfat-fuse answers an fsync of anything by flushing the whole drive (see flushItems).
-      const calls = syncTraced(200, { disk: true, dst: path.join(drive.mountPoint, 'backup') });
-      expect(calls).toEqual({ fsync: 3, fdatasync: 0, syncfs: 0 });
-    } finally {
-      await drive.dispose();
-    }
-  });
+  it.skipIf(driveSkipReason('exfat') !== undefined)(
+    '200 files on an exFAT drive through FUSE: one fsync of the drive per batch and one before the end, none per file',
+    async () => {
+      const drive = await makeDrive('exfat');
+      try {
+        // exfat-fuse answers an fsync of anything by flushing the whole drive (see flushItems).
+        const calls = syncTraced(200, { disk: true, dst: path.join(drive.mountPoint, 'backup') });
+        expect(calls).toEqual({ fsync: 3, fdatasync: 0, syncfs: 0 });
+      } finally {
+        await drive.dispose();
+      }
+    },
+  );
 
-  it.skipIf(driveSkipReason('ext4') !== undefined)('a drive mounted inside the destination: the root flushed at once, each item on the drive on its own', async () => {
-    const base = makeScratch('synctray-flush-', { disk: true });
-    const drive = await makeDrive('ext4', { mountPoint: path.join(base, 'dst/photos') });
-    try {
-      // syncfs of the destination's file system does not reach the drive mounted in it.
-      const calls = syncTraced(200, { disk: true, root: base, under: 'photos' });
-      expect(calls.syncfs).toBeGreaterThanOrEqual(2);
-      expect(calls.fsync).toBeGreaterThanOrEqual(200);
-    } finally {
-      await drive.dispose();
-    }
-  });
+  it.skipIf(driveSkipReason('ext4') !== undefined)(
+    'a drive mounted inside the destination: the root flushed at once, each item on the drive on its own',
+    async () => {
+      const base = makeScratch('synctray-flush-', { disk: true });
+      const drive = await makeDrive('ext4', { mountPoint: path.join(base, 'dst/photos') });
+      try {
+        // syncfs of the destination's file system does not reach the drive mounted in it.
+        const calls = syncTraced(200, { disk: true, root: base, under: 'photos' });
+        expect(calls.syncfs).toBeGreaterThanOrEqual(2);
+        expect(calls.fsync).toBeGreaterThanOrEqual(200);
+      } finally {
+        await drive.dispose();
+      }
+    },
+  );
 
   it('on a RAM disk nothing is flushed', () => {
     if (!onRamDisk(scratchBase())) return;

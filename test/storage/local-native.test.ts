@@ -15,7 +15,10 @@ import { hasTool, skipReasonOutsideCi } from '../helpers/requirements.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
 import { ATIME, expectStorageError, HOSTILE_NAMES, MTIME } from './conformance-fixtures.js';
 
-const notBuilt = skipReasonOutsideCi(nativeFs() !== undefined, `native listing not loaded (${nativeFsProblem()}): its tests skipped`);
+const notBuilt = skipReasonOutsideCi(
+  nativeFs() !== undefined,
+  `native listing not loaded (${nativeFsProblem()}): its tests skipped`,
+);
 
 let root: string;
 let native: LocalStorage;
@@ -32,7 +35,10 @@ afterEach(() => removeScratch(root));
  * What list() gave, in name order, or the error it failed with. Without a symlink's atime: reading
  * the link to list it sets that.
  */
-async function listing(s: LocalStorage, dir: string): Promise<Entry[] | { code: string; message: string; path: string }> {
+async function listing(
+  s: LocalStorage,
+  dir: string,
+): Promise<Entry[] | { code: string; message: string; path: string }> {
   try {
     const entries = (await s.list(dir)).map((e) => (e.type === 'symlink' ? { ...e, atimeNs: 0n } : e));
     return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -45,7 +51,14 @@ async function listing(s: LocalStorage, dir: string): Promise<Entry[] | { code: 
 describe.skipIf(notBuilt)('native copy', () => {
   const copyOf = async (from: string, to: string, mode: number) => {
     const src = (await native.stat(from)) as Entry;
-    return native.write(to, native.read(from), { mode, mtimeNs: MTIME, atimeNs: ATIME, expect: { size: src.size, mtimeNs: src.mtimeNs }, renameTo: to.replace('.tmp', ''), replacing: null });
+    return native.write(to, native.read(from), {
+      mode,
+      mtimeNs: MTIME,
+      atimeNs: ATIME,
+      expect: { size: src.size, mtimeNs: src.mtimeNs },
+      renameTo: to.replace('.tmp', ''),
+      replacing: null,
+    });
   };
 
   it('gives every copy its mode, whether or not the umask lets the file be created with it', async () => {
@@ -54,7 +67,10 @@ describe.skipIf(notBuilt)('native copy', () => {
     for (const mode of [0o600, 0o644, 0o664, 0o666, 0o755, 0o777, 0o4755, 0o2750, 0o1777, 0o000]) {
       const name = `copy-${mode.toString(8)}`;
       expect(await copyOf('f', `${name}.tmp`, mode)).toBe(true);
-      expect(fs.statSync(path.join(root, name)).mode & 0o7777, `${mode.toString(8)} under umask ${umask.toString(8)}`).toBe(mode);
+      expect(
+        fs.statSync(path.join(root, name)).mode & 0o7777,
+        `${mode.toString(8)} under umask ${umask.toString(8)}`,
+      ).toBe(mode);
     }
   });
 
@@ -120,7 +136,10 @@ describe.skipIf(notBuilt)('native listing', () => {
     expect(await listing(native, '')).toEqual(await listing(portable, ''));
     const [entry] = (await native.list('')) as Entry[];
     expect(entry!.mtimeNs).toBe(10_413_792_000_000_000_000n);
-    await native.write('copy', native.read('future'), { mtimeNs: entry!.mtimeNs, expect: { size: entry!.size, mtimeNs: entry!.mtimeNs } });
+    await native.write('copy', native.read('future'), {
+      mtimeNs: entry!.mtimeNs,
+      expect: { size: entry!.size, mtimeNs: entry!.mtimeNs },
+    });
     expect(fs.statSync(path.join(root, 'copy'), { bigint: true }).mtimeNs).toBe(10_413_792_000_000_000_000n);
   });
 

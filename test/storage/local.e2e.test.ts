@@ -28,12 +28,15 @@ function runScript(script: string, timeoutMs = 20_000): Promise<Exit> {
   // A file, not `--input-type=module -e`: worker threads inherit the flags, and refuse that one.
   const file = path.join(root, 'script.mjs');
   fs.writeFileSync(file, script);
-  return run(process.execPath, ['--experimental-transform-types', '--no-warnings', '--import', TS_HOOKS, file], { timeoutMs });
+  return run(process.execPath, ['--experimental-transform-types', '--no-warnings', '--import', TS_HOOKS, file], {
+    timeoutMs,
+  });
 }
 
 /** Runs the built CLI through `sh -c` (for ulimit), as NOBODY when asked and possible. */
 function runCliUnder(args: string[], { ulimit = '', unprivileged = false } = {}): Promise<Exit> {
-  const { node, cli } = unprivileged && isRoot ? nobodyRuntime(REPO_ROOT, CLI_PATH) : { node: process.execPath, cli: CLI_PATH };
+  const { node, cli } =
+    unprivileged && isRoot ? nobodyRuntime(REPO_ROOT, CLI_PATH) : { node: process.execPath, cli: CLI_PATH };
   return run('sh', ['-c', `${ulimit}exec "$@"`, 'sh', node, cli, ...args], { unprivileged });
 }
 
@@ -91,7 +94,12 @@ describe('a file size limit (EFBIG)', () => {
     fs.writeFileSync(path.join(root, 'src/small'), 'fits');
     const r = await runCliUnder(['sync', path.join(root, 'src'), path.join(root, 'dst'), '--json'], { ulimit });
     expect(r.code, r.stderr).toBe(1);
-    const summary = JSON.parse(r.stdout.trim().split('\n').pop()!) as { copied: number; failed: number; fatal?: unknown; errors: unknown[] };
+    const summary = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+      copied: number;
+      failed: number;
+      fatal?: unknown;
+      errors: unknown[];
+    };
     expect(summary).toMatchObject({ copied: 1, failed: 1, errors: [{ path: 'big', code: 'TOO_LARGE' }] });
     expect(summary.fatal).toBeUndefined();
     expect(r.stderr).toContain('too large');
@@ -111,7 +119,9 @@ describe('setMode as an ordinary user', () => {
     fs.chmodSync(path.join(root, 'src/locked'), 0o640);
     fs.chmodSync(path.join(root, 'dst/locked'), 0o000);
     giveToNobody(root);
-    const r = await runCliUnder(['sync', path.join(root, 'src'), path.join(root, 'dst'), '--json'], { unprivileged: true });
+    const r = await runCliUnder(['sync', path.join(root, 'src'), path.join(root, 'dst'), '--json'], {
+      unprivileged: true,
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout.trim().split('\n').pop()!)).toMatchObject({ metadata: 1, copied: 0 });
     expect(fs.statSync(path.join(root, 'dst/locked')).mode & 0o7777).toBe(0o640);

@@ -27,37 +27,38 @@ describeStorageConformance('LocalStorage, portable listing', async () => {
 // On a drive that refuses Windows' characters (exFAT, FAT), names are stored encoded and listed
 // decoded: every hostile name of the suite goes through the encoding, here on a folder that would
 // take them as they are, so that any path that reaches the disk unencoded shows.
-for (const native of [true, false]) describeStorageConformance(`LocalStorage, names encoded as for exFAT${native ? '' : ', portable code'}`, async () => {
-  const root = await makeRoot();
-  const storage = new LocalStorage(root, {
-    native,
-    known: () => undefined,
-    measured: async () => ({
-      probed: {
-        time: { setNs: PROBE_TIME_NS, readNs: PROBE_TIME_NS },
-        permissions: true,
-        symlinks: true,
-        foldsCase: false,
-        names: { refused: `:*?"<>|\\${CONTROL_CHARS}`, trailingDot: true, trailingSpace: true },
-        maxName: { length: 255, unit: 'byte' },
+for (const native of [true, false])
+  describeStorageConformance(`LocalStorage, names encoded as for exFAT${native ? '' : ', portable code'}`, async () => {
+    const root = await makeRoot();
+    const storage = new LocalStorage(root, {
+      native,
+      known: () => undefined,
+      measured: async () => ({
+        probed: {
+          time: { setNs: PROBE_TIME_NS, readNs: PROBE_TIME_NS },
+          permissions: true,
+          symlinks: true,
+          foldsCase: false,
+          names: { refused: `:*?"<>|\\${CONTROL_CHARS}`, trailingDot: true, trailingSpace: true },
+          maxName: { length: 255, unit: 'byte' },
+        },
+        assumed: false,
+      }),
+    });
+    await storage.measure();
+    return {
+      storage,
+      cleanup: async () => {
+        // Nothing the suite wrote may stand on disk under a name the drive would refuse.
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: Windows refuses control characters in names
+        const refused = /[:*?"<>|\\\x01-\x1f]|[. ]$/;
+        const names = (await fs.readdir(root, { recursive: true })).flatMap((p) => p.split(path.sep));
+        const bad = names.filter((n) => refused.test(n));
+        await removeRoot(root);
+        if (bad.length > 0) throw new Error(`stored unencoded: ${JSON.stringify(bad.slice(0, 5))}`);
       },
-      assumed: false,
-    }),
+    };
   });
-  await storage.measure();
-  return {
-    storage,
-    cleanup: async () => {
-      // Nothing the suite wrote may stand on disk under a name the drive would refuse.
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: Windows refuses control characters in names
-      const refused = /[:*?"<>|\\\x01-\x1f]|[. ]$/;
-      const names = (await fs.readdir(root, { recursive: true })).flatMap((p) => p.split(path.sep));
-      const bad = names.filter((n) => refused.test(n));
-      await removeRoot(root);
-      if (bad.length > 0) throw new Error(`stored unencoded: ${JSON.stringify(bad.slice(0, 5))}`);
-    },
-  };
-});
 
 // The suite holds LocalStorage to the 1 ms it reports; its copies keep the microsecond as well.
 // Not to the nanosecond: Node takes times as double seconds, which near 2020 step by 238 ns.

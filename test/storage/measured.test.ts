@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { NO_RULES } from '../../src/core/name-encoding.js';
-import { capabilitiesFrom, granularityOf, knownOfKind, PROBE_TIME_NS, type Probed } from '../../src/storage/measured.js';
+import {
+  capabilitiesFrom,
+  granularityOf,
+  knownOfKind,
+  PROBE_TIME_NS,
+  type Probed,
+} from '../../src/storage/measured.js';
 import type { Capabilities } from '../../src/storage/storage.js';
 
 const S = 1_000_000_000n;
@@ -74,9 +80,25 @@ describe('capabilities from what was measured', () => {
     const names = { refused: ':?', trailingDot: true, trailingSpace: false };
     const caps = capabilitiesFrom(
       POSIX,
-      probed({ permissions: false, symlinks: false, foldsCase: true, names, maxName: { length: 255, unit: 'utf16' }, maxFileBytes: 42, kind: 'exFAT' }),
+      probed({
+        permissions: false,
+        symlinks: false,
+        foldsCase: true,
+        names,
+        maxName: { length: 255, unit: 'utf16' },
+        maxFileBytes: 42,
+        kind: 'exFAT',
+      }),
     );
-    expect(caps).toMatchObject({ permissions: false, symlinks: false, caseSensitive: false, names, maxName: { length: 255, unit: 'utf16' }, maxFileBytes: 42, kind: 'exFAT' });
+    expect(caps).toMatchObject({
+      permissions: false,
+      symlinks: false,
+      caseSensitive: false,
+      names,
+      maxName: { length: 255, unit: 'utf16' },
+      maxFileBytes: 42,
+      kind: 'exFAT',
+    });
     expect(caps.atomicRename).toBe(true);
   });
 
@@ -90,7 +112,13 @@ describe('capabilities from what was measured', () => {
 describe('what a kind of file system is known to keep (when it cannot be probed)', () => {
   it('FAT32: two-second times, no modes or symlinks, folded case, Windows names, 4 GiB - 1', () => {
     const fat = knownOfKind('FAT32', false)!;
-    expect(fat).toMatchObject({ timeNs: 2n * S, permissions: false, symlinks: false, foldsCase: true, maxFileBytes: 2 ** 32 - 1 });
+    expect(fat).toMatchObject({
+      timeNs: 2n * S,
+      permissions: false,
+      symlinks: false,
+      foldsCase: true,
+      maxFileBytes: 2 ** 32 - 1,
+    });
     expect(fat.names).toMatchObject({ trailingDot: true, trailingSpace: true });
     expect(fat.names.refused).toContain(':');
   });
@@ -103,7 +131,12 @@ describe('what a kind of file system is known to keep (when it cannot be probed)
   });
 
   it('NTFS through ntfs-3g: 100 ns, symlinks, POSIX names, no modes', () => {
-    expect(knownOfKind('NTFS', true)).toMatchObject({ timeNs: 100n, symlinks: true, permissions: false, names: NO_RULES });
+    expect(knownOfKind('NTFS', true)).toMatchObject({
+      timeNs: 100n,
+      symlinks: true,
+      permissions: false,
+      names: NO_RULES,
+    });
   });
 
   it('nothing for kinds that keep what a POSIX folder keeps, or unknown ones', () => {

@@ -7,7 +7,9 @@ function controlledRun() {
   const finish: (() => void)[] = [];
   const run = (reqs: number[]) => {
     batches.push(reqs);
-    return new Promise<(number | Error)[]>((resolve) => finish.push(() => resolve(reqs.map((r) => (r < 0 ? new Error(`bad ${r}`) : r * 10)))));
+    return new Promise<(number | Error)[]>((resolve) =>
+      finish.push(() => resolve(reqs.map((r) => (r < 0 ? new Error(`bad ${r}`) : r * 10)))),
+    );
   };
   return { batches, finish, run };
 }
@@ -49,24 +51,24 @@ describe('NativeBatches', () => {
     const b = new NativeBatches(run, 3, 4);
     const all = [1, 2, 3, 4, 5, 6, 7].map((n) => b.submit(n));
     await turn();
-    expect(batches).toEqual([
-      [1, 2, 3],
-      [4, 5, 6],
-      [7],
-    ]);
+    expect(batches).toEqual([[1, 2, 3], [4, 5, 6], [7]]);
     for (const f of finish) f();
     await Promise.all(all);
   });
 
   it('fails only the request its result names, and a batch the run refuses, freeing the lane either way', async () => {
     let refuse = true;
-    const b = new NativeBatches<number, number>(async (reqs) => {
-      if (refuse) {
-        refuse = false;
-        throw new TypeError('refused');
-      }
-      return reqs.map((r) => (r < 0 ? new Error(`bad ${r}`) : r));
-    }, 1, 1);
+    const b = new NativeBatches<number, number>(
+      async (reqs) => {
+        if (refuse) {
+          refuse = false;
+          throw new TypeError('refused');
+        }
+        return reqs.map((r) => (r < 0 ? new Error(`bad ${r}`) : r));
+      },
+      1,
+      1,
+    );
     await expect(b.submit(1)).rejects.toThrow('refused');
     const [good, bad] = [b.submit(2), b.submit(-3)];
     await expect(good).resolves.toBe(2);

@@ -29,7 +29,10 @@ describe('the marker text', () => {
 describe('the marker file', () => {
   it('is written whole into a folder it makes if needed, replacing an older one, and read back', async () => {
     await writeMarker(at('dst/photos'), { pairId: 'abcd1234', pairName: 'Photos' });
-    expect(await readMarker(at('dst/photos'))).toEqual({ state: 'found', marker: { pairId: 'abcd1234', pairName: 'Photos' } });
+    expect(await readMarker(at('dst/photos'))).toEqual({
+      state: 'found',
+      marker: { pairId: 'abcd1234', pairName: 'Photos' },
+    });
     await writeMarker(at('dst/photos'), { pairId: 'efgh5678', pairName: 'Other' });
     expect(await readMarker(at('dst/photos'))).toMatchObject({ marker: { pairId: 'efgh5678' } });
     expect(fs.readdirSync(at('dst/photos'))).toEqual([PAIR_MARKER]);

@@ -19,7 +19,13 @@ afterEach(() => removeScratch(dir));
 it('finds what a POSIX folder keeps: fine times, modes, symlinks, case, every name, 255 bytes', () => {
   const probed = probeFolder(dir, fileSystemKind(dir));
   expect(granularityOf(probed.time!.setNs, probed.time!.readNs)).toBeLessThanOrEqual(1000n);
-  expect(probed).toMatchObject({ permissions: true, symlinks: true, foldsCase: false, names: NO_RULES, maxName: { length: 255, unit: 'byte' } });
+  expect(probed).toMatchObject({
+    permissions: true,
+    symlinks: true,
+    foldsCase: false,
+    names: NO_RULES,
+    maxName: { length: 255, unit: 'byte' },
+  });
   expect(probed.maxFileBytes).toBeUndefined();
 });
 
@@ -61,6 +67,7 @@ function sameMicrosecond(a: bigint, b: bigint): boolean {
 }
 
 it('names what it may leave behind so that a sync takes it for its own temp item and removes it', () => {
-  for (const name of [`${PROBE_PREFIX}0badc0de-f`, `${PROBE_PREFIX}0badc0de:x`, `aux${PROBE_PREFIX}0badc0de`]) expect(isTempName(name)).toBe(true);
+  for (const name of [`${PROBE_PREFIX}0badc0de-f`, `${PROBE_PREFIX}0badc0de:x`, `aux${PROBE_PREFIX}0badc0de`])
+    expect(isTempName(name)).toBe(true);
   expect(isTempName('aux.c')).toBe(false);
 });

@@ -13,7 +13,10 @@ import { disposeAllDrives, driveSkipReason, makeDrive } from '../helpers/drives.
 import { rsyncDiff } from '../helpers/oracle.js';
 import { hasTool, skipReasonOutsideCi } from '../helpers/requirements.js';
 
-const noFilefrag = skipReasonOutsideCi(hasTool('filefrag'), 'skipping the reflink tests: filefrag is missing (apt install e2fsprogs)');
+const noFilefrag = skipReasonOutsideCi(
+  hasTool('filefrag'),
+  'skipping the reflink tests: filefrag is missing (apt install e2fsprogs)',
+);
 
 /** How many of a file's extents filefrag reports as shared with another file. */
 function sharedExtents(file: string): number {

@@ -34,7 +34,15 @@ describe('the mount table', () => {
 
   it('parses every line, optional fields and escapes included', () => {
     expect(mounts).toHaveLength(6);
-    expect(mounts[3]).toEqual({ mountId: 44, parentId: 26, majorMinor: '7:0', root: '/', mountPoint: '/media/ann/BACKUP', fsType: 'fuseblk', source: '/dev/loop0' });
+    expect(mounts[3]).toEqual({
+      mountId: 44,
+      parentId: 26,
+      majorMinor: '7:0',
+      root: '/',
+      mountPoint: '/media/ann/BACKUP',
+      fsType: 'fuseblk',
+      source: '/dev/loop0',
+    });
     expect(mounts[4]!.mountPoint).toBe('/media/ann/My Drive');
     expect(mounts[5]).toMatchObject({ root: '/Backups', mountPoint: '/srv/backups' });
     const tricky = parseMountInfo('50 26 8:1 / /mnt/a\\011b\\012c\\134d rw - ext4 /dev/sd\\040b rw');
@@ -44,7 +52,13 @@ describe('the mount table', () => {
   it('finds the mount of a path by its device, the deepest one, the one mounted last', () => {
     expect(mountContaining(mounts, '/media/ann/BACKUP/photos', '7:0')?.mountId).toBe(44);
     // The drive unmounted: its mount point folder is on the root file system.
-    expect(mountContaining(mounts.filter((m) => m.mountId !== 44), '/media/ann/BACKUP/photos', '254:0')?.mountId).toBe(26);
+    expect(
+      mountContaining(
+        mounts.filter((m) => m.mountId !== 44),
+        '/media/ann/BACKUP/photos',
+        '254:0',
+      )?.mountId,
+    ).toBe(26);
     // Same device as the root's would be, though the path is under the drive's mount point: a folder hidden under it.
     expect(mountContaining(mounts, '/media/ann/BACKUP', '254:0')?.mountId).toBe(26);
     expect(mountContaining(mounts, '/dev/shm/x', '0:26')?.mountId).toBe(29);
@@ -77,7 +91,11 @@ describe('the mount table', () => {
 
 describe('volume names', () => {
   it('reads blkid -o export, escapes included', () => {
-    expect(parseBlkidExport('DEVNAME=/dev/loop4\nLABEL=My\\ Drive\nUUID=6BB6-946C\nBLOCK_SIZE=512\nTYPE=exfat\nPTTYPE=dos\n')).toEqual({
+    expect(
+      parseBlkidExport(
+        'DEVNAME=/dev/loop4\nLABEL=My\\ Drive\nUUID=6BB6-946C\nBLOCK_SIZE=512\nTYPE=exfat\nPTTYPE=dos\n',
+      ),
+    ).toEqual({
       label: 'My Drive',
       uuid: '6BB6-946C',
       kind: 'exfat',
@@ -104,7 +122,12 @@ describe('volume names', () => {
 });
 
 /** A machine of the test's making: a mount table, folders with their devices, links and blkid answers. */
-function system(over: { table?: string; folders: Record<string, bigint>; links?: Record<string, string[]>; blkid?: Record<string, string> }) {
+function system(over: {
+  table?: string;
+  folders: Record<string, bigint>;
+  links?: Record<string, string[]>;
+  blkid?: Record<string, string>;
+}) {
   let blkidCalls = 0;
   const sys: VolumeSystem = {
     readMountInfo: async () => over.table ?? TABLE,
@@ -120,7 +143,10 @@ function system(over: { table?: string; folders: Record<string, bigint>; links?:
       return p;
     },
     dev: async (p) => over.folders[p]!,
-    readdir: async (dir) => Object.values(over.links ?? {}).flatMap((names) => names.filter((n) => (dir.endsWith('by-uuid') ? n.includes('-') : !n.includes('-')))),
+    readdir: async (dir) =>
+      Object.values(over.links ?? {}).flatMap((names) =>
+        names.filter((n) => (dir.endsWith('by-uuid') ? n.includes('-') : !n.includes('-'))),
+      ),
     blkid: async (device) => {
       blkidCalls++;
       return over.blkid?.[device] ?? '';
@@ -138,7 +164,16 @@ describe('LinuxVolumes', () => {
     });
     const volumes = new LinuxVolumes(sys);
     const info = await volumes.at('/media/ann/BACKUP/photos/2024');
-    expect(info).toEqual({ mountId: 44, mountPoint: '/media/ann/BACKUP', device: '/dev/loop0', fsType: 'fuseblk', uuid: 'FBDD-A33E', label: 'BACKUP', kind: 'exfat', pathInVolume: '/photos/2024' });
+    expect(info).toEqual({
+      mountId: 44,
+      mountPoint: '/media/ann/BACKUP',
+      device: '/dev/loop0',
+      fsType: 'fuseblk',
+      uuid: 'FBDD-A33E',
+      label: 'BACKUP',
+      kind: 'exfat',
+      pathInVolume: '/photos/2024',
+    });
     await volumes.at('/media/ann/BACKUP');
     expect(blkidCalls()).toBe(1); // names are kept while the mount table stays the same
     expect((await volumes.at('/home/ann'))?.mountPoint).toBe('/');
@@ -147,10 +182,18 @@ describe('LinuxVolumes', () => {
   it('takes what blkid says where there are no udev links (containers), and finds every mount of a volume', async () => {
     const { sys } = system({
       folders: { '/': 0xfe00n, '/srv/backups': 1792n },
-      blkid: { '/dev/loop0': 'UUID=FBDD-A33E\nLABEL=BACKUP\nTYPE=exfat\n', '/dev/loop1': 'UUID=1111-2222\nTYPE=ntfs\n' },
+      blkid: {
+        '/dev/loop0': 'UUID=FBDD-A33E\nLABEL=BACKUP\nTYPE=exfat\n',
+        '/dev/loop1': 'UUID=1111-2222\nTYPE=ntfs\n',
+      },
     });
     const volumes = new LinuxVolumes(sys);
-    expect(await volumes.at('/srv/backups/photos')).toMatchObject({ mountId: 46, uuid: 'FBDD-A33E', label: 'BACKUP', pathInVolume: '/Backups/photos' });
+    expect(await volumes.at('/srv/backups/photos')).toMatchObject({
+      mountId: 46,
+      uuid: 'FBDD-A33E',
+      label: 'BACKUP',
+      pathInVolume: '/Backups/photos',
+    });
     const found = await volumes.find({ uuid: 'FBDD-A33E' });
     expect(found.map((v) => [v.mountPoint, v.pathInVolume])).toEqual([
       ['/media/ann/BACKUP', '/'],
@@ -161,7 +204,10 @@ describe('LinuxVolumes', () => {
 
   it('gives no names to volumes without a device, and reads the table again when it changes', async () => {
     let table = TABLE;
-    const { sys, blkidCalls } = system({ folders: { '/': 0xfe00n, '/dev/shm': 26n, '/media/ann/BACKUP': 1792n }, blkid: { '/dev/loop0': 'UUID=A-1\n' } });
+    const { sys, blkidCalls } = system({
+      folders: { '/': 0xfe00n, '/dev/shm': 26n, '/media/ann/BACKUP': 1792n },
+      blkid: { '/dev/loop0': 'UUID=A-1\n' },
+    });
     sys.readMountInfo = async () => table;
     const volumes = new LinuxVolumes(sys);
     expect(await volumes.at('/dev/shm')).toMatchObject({ fsType: 'tmpfs', pathInVolume: '/' });

@@ -26,7 +26,8 @@ function harness() {
     spawn: (_cmd, args) => {
       const proc = new FakeProcess();
       spawned.push({ args, proc });
-      if (missing) queueMicrotask(() => proc.emit('error', Object.assign(new Error('spawn findmnt ENOENT'), { code: 'ENOENT' })));
+      if (missing)
+        queueMicrotask(() => proc.emit('error', Object.assign(new Error('spawn findmnt ENOENT'), { code: 'ENOENT' })));
       return proc;
     },
     readMountInfo: async () => table,

@@ -7,7 +7,13 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import type { WatchEvent } from '../../src/watch/coalesce.js';
-import { PairWatcher, type DestinationGate, type DestinationReadiness, type WatchDeps, type WatchReport } from '../../src/watch/watch-pair.js';
+import {
+  PairWatcher,
+  type DestinationGate,
+  type DestinationReadiness,
+  type WatchDeps,
+  type WatchReport,
+} from '../../src/watch/watch-pair.js';
 import { makeSyncScratch, removeScratch } from '../helpers/scratch.js';
 import { writeTree } from '../helpers/tree-spec.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -54,7 +60,12 @@ afterEach(async () => {
   removeScratch(root);
 });
 
-function watched(watchFolder: WatchDeps['watchFolder'], clock: Clock, reports: WatchReport[], destination?: DestinationGate) {
+function watched(
+  watchFolder: WatchDeps['watchFolder'],
+  clock: Clock,
+  reports: WatchReport[],
+  destination?: DestinationGate,
+) {
   pair = new PairWatcher(
     new LocalStorage(src),
     new LocalStorage(dst),
@@ -98,7 +109,12 @@ describe('a watched pair', () => {
       ready: async () => ({ ready: true }),
       synced: () => (inStep ? new Promise<void>((resolve) => (inStep!(), resolve())) : Promise.resolve()),
     };
-    await watched(async (onEvent) => ((emit = onEvent), { close: async () => {} }), clock, reports, destination).start();
+    await watched(
+      async (onEvent) => ((emit = onEvent), { close: async () => {} }),
+      clock,
+      reports,
+      destination,
+    ).start();
     inStep = () => {
       inStep = undefined;
       fs.writeFileSync(path.join(src, 'b'), 'written again, after the step looked');
@@ -125,7 +141,10 @@ describe('a watched pair', () => {
     fs.renameSync(src, `${src}.away`);
     emit({ kind: 'unlinkDir', path: '' });
     clock.advance(20);
-    await waitFor(() => reports.some((r) => r.type === 'state' && r.state === 'waiting-for-source'), 'waiting for the source');
+    await waitFor(
+      () => reports.some((r) => r.type === 'state' && r.state === 'waiting-for-source'),
+      'waiting for the source',
+    );
     fs.renameSync(`${src}.away`, src);
     const stopped = pair!;
     await stopped.stop();
@@ -139,7 +158,11 @@ describe('a watched pair', () => {
     const clock = new Clock();
     const reports: WatchReport[] = [];
     const limit = Object.assign(new Error('no inotify watches left'), { code: 'ENOSPC' });
-    await watched(async (_, onError) => (setImmediate(() => onError(limit)), { close: async () => {} }), clock, reports).start();
+    await watched(
+      async (_, onError) => (setImmediate(() => onError(limit)), { close: async () => {} }),
+      clock,
+      reports,
+    ).start();
     await waitFor(() => reports.some((r) => r.type === 'error'), 'the error');
     const error = reports.find((r) => r.type === 'error') as { message: string };
     expect(error.message).toContain('fs.inotify.max_user_watches');
@@ -163,7 +186,8 @@ describe('a watched pair', () => {
       };
       return { g, api };
     }
-    const states = (reports: WatchReport[]) => reports.flatMap((r) => (r.type === 'state' ? [`${r.state}${r.reason ? `: ${r.reason}` : ''}`] : []));
+    const states = (reports: WatchReport[]) =>
+      reports.flatMap((r) => (r.type === 'state' ? [`${r.state}${r.reason ? `: ${r.reason}` : ''}`] : []));
 
     it('writes nothing while the gate is closed, says why, and goes on at once when told to look again', async () => {
       const clock = new Clock();
@@ -178,7 +202,10 @@ describe('a watched pair', () => {
       await waitFor(() => states(reports).length === 2, 'the new reason');
       clock.advance(1000);
       await waitFor(() => g.asked >= 3, 'another look');
-      expect(states(reports)).toEqual(['waiting-for-destination: Backup drive BACKUP is not connected', 'waiting-for-destination: its marker is missing']);
+      expect(states(reports)).toEqual([
+        'waiting-for-destination: Backup drive BACKUP is not connected',
+        'waiting-for-destination: its marker is missing',
+      ]);
 
       g.now = { ready: true };
       pair!.lookAgain();
@@ -201,14 +228,20 @@ describe('a watched pair', () => {
       await pair!.settled();
       clock.advance(1000);
       await waitFor(() => g.asked >= 4, 'another look');
-      expect(reports.filter((r) => r.type === 'moved')).toEqual([{ type: 'moved', to: '/media/BACKUP1', reason: 'moved' }]);
+      expect(reports.filter((r) => r.type === 'moved')).toEqual([
+        { type: 'moved', to: '/media/BACKUP1', reason: 'moved' },
+      ]);
     });
 
     it('takes a gate that fails for a closed one', async () => {
       const clock = new Clock();
       const reports: WatchReport[] = [];
-      await watched(async () => ({ close: async () => {} }), clock, reports, { ready: async () => Promise.reject(new Error('mountinfo unreadable')) }).start();
-      expect(states(reports)).toEqual(['waiting-for-destination: the destination could not be checked: mountinfo unreadable']);
+      await watched(async () => ({ close: async () => {} }), clock, reports, {
+        ready: async () => Promise.reject(new Error('mountinfo unreadable')),
+      }).start();
+      expect(states(reports)).toEqual([
+        'waiting-for-destination: the destination could not be checked: mountinfo unreadable',
+      ]);
       expect(fs.existsSync(dst)).toBe(false);
     });
   });

@@ -87,7 +87,10 @@ describe.skipIf(noRsync)('synctray watch', () => {
   });
 
   it('moves a renamed folder of 1,000 files in the destination instead of copying it again', async () => {
-    writeTree(src, Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`photos/2024/img${i}.jpg`, `picture ${i}`])));
+    writeTree(
+      src,
+      Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`photos/2024/img${i}.jpg`, `picture ${i}`])),
+    );
     const w = await start();
     const from = w.lines.length;
     fs.renameSync(path.join(src, 'photos/2024'), path.join(src, 'photos/2024 summer'));

@@ -64,8 +64,10 @@ export class AdbStorage implements Storage {
       // LIST answers a missing folder, a file and an unreadable folder alike: with nothing.
       const st = await this.withSync((s) => s.stat(this.statPath(dir)));
       if (!st) throw new StorageError(ErrorCode.NOT_FOUND, `${this.show(dir)} does not exist`, dir);
-      if (typeOf(st.mode) !== 'dir') throw new StorageError(ErrorCode.NOT_DIR, `${this.show(dir)} is not a folder`, dir);
-      if (dents.length === 0) throw new StorageError(ErrorCode.PERMISSION, `${this.show(dir)} cannot be listed (permission denied)`, dir);
+      if (typeOf(st.mode) !== 'dir')
+        throw new StorageError(ErrorCode.NOT_DIR, `${this.show(dir)} is not a folder`, dir);
+      if (dents.length === 0)
+        throw new StorageError(ErrorCode.PERMISSION, `${this.show(dir)} cannot be listed (permission denied)`, dir);
     }
     const out: Entry[] = [];
     for (const d of dents) {
@@ -88,8 +90,12 @@ export class AdbStorage implements Storage {
   read(path: RelPath): FileSource {
     const abs = this.abs(path);
     const self = this;
-    let settle: { resolve: (e: Pick<Entry, 'type' | 'size' | 'mtimeNs'>) => void; reject: (e: unknown) => void } | undefined;
-    const after = new Promise<Pick<Entry, 'type' | 'size' | 'mtimeNs'>>((resolve, reject) => (settle = { resolve, reject }));
+    let settle:
+      | { resolve: (e: Pick<Entry, 'type' | 'size' | 'mtimeNs'>) => void; reject: (e: unknown) => void }
+      | undefined;
+    const after = new Promise<Pick<Entry, 'type' | 'size' | 'mtimeNs'>>(
+      (resolve, reject) => (settle = { resolve, reject }),
+    );
     after.catch(() => undefined);
     return {
       async *stream() {
@@ -97,11 +103,17 @@ export class AdbStorage implements Storage {
         try {
           let received = 0;
           const seen = (st: SyncStat | undefined) => {
-            if (!st) settle!.reject(new StorageError(ErrorCode.NOT_FOUND, `${self.show(path)} was removed as it was read`, path));
-            else if (received % 2 ** 32 !== st.size) settle!.reject(new StorageError(ErrorCode.CHANGED, `${self.show(path)} changed as it was read`, path));
+            if (!st)
+              settle!.reject(
+                new StorageError(ErrorCode.NOT_FOUND, `${self.show(path)} was removed as it was read`, path),
+              );
+            else if (received % 2 ** 32 !== st.size)
+              settle!.reject(new StorageError(ErrorCode.CHANGED, `${self.show(path)} changed as it was read`, path));
             else {
               const mtimeNs = BigInt(st.mtime) * NS_PER_SEC;
-              self.trueSize(abs, st.size).then((size) => settle!.resolve({ type: typeOf(st.mode), size, mtimeNs }), settle!.reject);
+              self
+                .trueSize(abs, st.size)
+                .then((size) => settle!.resolve({ type: typeOf(st.mode), size, mtimeNs }), settle!.reject);
             }
           };
           for await (const chunk of s.recv(abs, seen)) {
@@ -127,16 +139,26 @@ export class AdbStorage implements Storage {
       // SEND replaces what is there and makes missing parents: neither is what write() may do.
       if (await s.stat(abs)) throw new StorageError(ErrorCode.EXISTS, `${this.show(path)} already exists`, path);
       const up = parent === undefined ? undefined : await s.stat(this.statPath(parent));
-      if (parent !== undefined && !up) throw new StorageError(ErrorCode.NOT_FOUND, `the folder of ${this.show(path)} does not exist`, path);
-      if (up && typeOf(up.mode) !== 'dir') throw new StorageError(ErrorCode.NOT_DIR, `the folder of ${this.show(path)} is not a folder`, path);
+      if (parent !== undefined && !up)
+        throw new StorageError(ErrorCode.NOT_FOUND, `the folder of ${this.show(path)} does not exist`, path);
+      if (up && typeOf(up.mode) !== 'dir')
+        throw new StorageError(ErrorCode.NOT_DIR, `the folder of ${this.show(path)} is not a folder`, path);
       const mtime = Number((options.mtimeNs ?? BigInt(Date.now()) * 1_000_000n) / NS_PER_SEC);
       if (mtime < 0 || mtime > 0xffffffff) {
-        throw new StorageError(ErrorCode.UNSUPPORTED, `${this.show(path)}: adb keeps file times from 1970 to 2106 only (this one is ${new Date(mtime * 1000).toISOString()})`, path);
+        throw new StorageError(
+          ErrorCode.UNSUPPORTED,
+          `${this.show(path)}: adb keeps file times from 1970 to 2106 only (this one is ${new Date(mtime * 1000).toISOString()})`,
+          path,
+        );
       }
       const mode = 0o100000 | ((options.mode ?? 0o644) & 0o7777);
       // The device takes `path,mode` whole under its length limit.
       if (Buffer.byteLength(`${abs},${mode}`) > MAX_PATH_BYTES) {
-        throw new StorageError(ErrorCode.NAME_TOO_LONG, `${this.show(path)}: adb cannot write paths this long on the phone`, path);
+        throw new StorageError(
+          ErrorCode.NAME_TOO_LONG,
+          `${this.show(path)}: adb cannot write paths this long on the phone`,
+          path,
+        );
       }
       await s.write(abs, mode, mtime, source.stream());
       return false;
@@ -155,12 +177,18 @@ export class AdbStorage implements Storage {
   async setModTime(path: RelPath, mtimeNs: bigint, atimeNs?: bigint): Promise<void> {
     const p = quote(this.abs(path));
     const at = atimeNs === undefined ? '' : ` && touch -c -h -a -d @${atimeNs / NS_PER_SEC} ${p}`;
-    await this.script(path, `if [ ! -e ${p} ] && [ ! -L ${p} ]; then echo __E=NOT_FOUND; else touch -c -h -m -d @${mtimeNs / NS_PER_SEC} ${p}${at}; fi`);
+    await this.script(
+      path,
+      `if [ ! -e ${p} ] && [ ! -L ${p} ]; then echo __E=NOT_FOUND; else touch -c -h -m -d @${mtimeNs / NS_PER_SEC} ${p}${at}; fi`,
+    );
   }
 
   async setMode(path: RelPath, mode: number): Promise<void> {
     const p = quote(this.abs(path));
-    await this.script(path, `if [ ! -e ${p} ] && [ ! -L ${p} ]; then echo __E=NOT_FOUND; else chmod ${(mode & 0o7777).toString(8)} ${p}; fi`);
+    await this.script(
+      path,
+      `if [ ! -e ${p} ] && [ ! -L ${p} ]; then echo __E=NOT_FOUND; else chmod ${(mode & 0o7777).toString(8)} ${p}; fi`,
+    );
   }
 
   async rename(from: RelPath, to: RelPath, options: { replacing?: Replacing } = {}): Promise<void> {
@@ -189,12 +217,18 @@ export class AdbStorage implements Storage {
       return;
     }
     const up = quote(this.abs(parentOf(path)));
-    await this.script(path, `if [ -e ${p} ] || [ -L ${p} ]; then echo __E=EXISTS; elif [ ! -d ${up} ]; then echo __E=NOT_FOUND; else mkdir ${p}; fi`);
+    await this.script(
+      path,
+      `if [ -e ${p} ] || [ -L ${p} ]; then echo __E=EXISTS; elif [ ! -d ${up} ]; then echo __E=NOT_FOUND; else mkdir ${p}; fi`,
+    );
   }
 
   async remove(path: RelPath): Promise<void> {
     const p = quote(this.abs(path));
-    await this.script(path, `if [ -L ${p} ]; then rm -f ${p}; elif [ -d ${p} ]; then echo __E=IS_DIR; elif [ ! -e ${p} ]; then echo __E=NOT_FOUND; else rm -f ${p}; fi`);
+    await this.script(
+      path,
+      `if [ -L ${p} ]; then rm -f ${p}; elif [ -d ${p} ]; then echo __E=IS_DIR; elif [ ! -e ${p} ]; then echo __E=NOT_FOUND; else rm -f ${p}; fi`,
+    );
   }
 
   async rmdir(path: RelPath): Promise<void> {
@@ -221,7 +255,11 @@ export class AdbStorage implements Storage {
     const root = this.endpoint.path;
     const abs = path === '' ? root : root === '/' ? `/${path}` : `${root}/${path}`;
     if (Buffer.byteLength(abs) > MAX_PATH_BYTES) {
-      throw new StorageError(ErrorCode.NAME_TOO_LONG, `${this.show(path)}: adb cannot reach paths longer than ${MAX_PATH_BYTES} bytes on the phone`, path);
+      throw new StorageError(
+        ErrorCode.NAME_TOO_LONG,
+        `${this.show(path)}: adb cannot reach paths longer than ${MAX_PATH_BYTES} bytes on the phone`,
+        path,
+      );
     }
     return abs;
   }
@@ -244,7 +282,8 @@ export class AdbStorage implements Storage {
     const mtimeNs = BigInt(st.mtime) * NS_PER_SEC;
     const size = type === 'file' ? await this.trueSize(this.abs(path), st.size) : 0;
     const entry: Entry = { name, type, size, mtimeNs, atimeNs: mtimeNs, mode: st.mode & 0o7777 };
-    if (type === 'symlink') entry.target = (await this.script(path, `readlink ${quote(this.abs(path))}`, false)).replace(/\n$/, '');
+    if (type === 'symlink')
+      entry.target = (await this.script(path, `readlink ${quote(this.abs(path))}`, false)).replace(/\n$/, '');
     return entry;
   }
 
@@ -289,7 +328,8 @@ export class AdbStorage implements Storage {
     const { output, status } = await shell.run(script);
     const code = codes ? (/^__E=([A-Z_]+)\n?$/.exec(output)?.[1] as ErrorCode | undefined) : undefined;
     if (code) throw new StorageError(code, `${this.show(path)}: ${describe(code)}`, path);
-    if (status !== 0) throw new StorageError(codeOf(output), `${this.show(path)}: ${output.trim() || `exit ${status}`}`, path);
+    if (status !== 0)
+      throw new StorageError(codeOf(output), `${this.show(path)}: ${output.trim() || `exit ${status}`}`, path);
     return output;
   }
 

@@ -30,11 +30,35 @@ export async function onlyDevice(server: AdbServer): Promise<string> {
   const all = await listDevices(server);
   const ready = all.filter((d) => d.state === 'device');
   if (ready.length === 1) return ready[0]!.serial;
-  if (all.length === 0) throw new StorageError(ErrorCode.DEVICE_GONE, 'No phone is connected: plug one in (with USB debugging on) and unlock it.', undefined, false, 'NOT_CONNECTED');
-  const names = [...all].sort((a, b) => a.serial.localeCompare(b.serial)).map((d) => `${d.serial} (${d.model ? `${d.model}, ` : ''}${d.state})`).join(', ');
+  if (all.length === 0)
+    throw new StorageError(
+      ErrorCode.DEVICE_GONE,
+      'No phone is connected: plug one in (with USB debugging on) and unlock it.',
+      undefined,
+      false,
+      'NOT_CONNECTED',
+    );
+  const names = [...all]
+    .sort((a, b) => a.serial.localeCompare(b.serial))
+    .map((d) => `${d.serial} (${d.model ? `${d.model}, ` : ''}${d.state})`)
+    .join(', ');
   if (ready.length === 0) {
-    const why = all.some((d) => d.state === 'unauthorized') ? 'unlock the phone and allow USB debugging' : 'unplug it and plug it in again';
-    throw new StorageError(ErrorCode.DEVICE_GONE, `No phone is ready: ${names}; ${why}.`, undefined, false, 'NOT_READY');
+    const why = all.some((d) => d.state === 'unauthorized')
+      ? 'unlock the phone and allow USB debugging'
+      : 'unplug it and plug it in again';
+    throw new StorageError(
+      ErrorCode.DEVICE_GONE,
+      `No phone is ready: ${names}; ${why}.`,
+      undefined,
+      false,
+      'NOT_READY',
+    );
   }
-  throw new StorageError(ErrorCode.DEVICE_GONE, `${ready.length} phones are connected: ${names}. Name one: adb:SERIAL:/path.`, undefined, false, 'AMBIGUOUS');
+  throw new StorageError(
+    ErrorCode.DEVICE_GONE,
+    `${ready.length} phones are connected: ${names}. Name one: adb:SERIAL:/path.`,
+    undefined,
+    false,
+    'AMBIGUOUS',
+  );
 }

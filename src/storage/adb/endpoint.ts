@@ -21,12 +21,15 @@ export function parseAdbLocation(location: string): AdbEndpoint {
   const rest = location.slice(PREFIX.length);
   const at = rest.startsWith('/') ? 0 : rest.indexOf(':/') + 1;
   if (at === 0 && !rest.startsWith('/')) {
-    throw new TypeError(`${location}: give an absolute path on the phone, e.g. adb:/sdcard/DCIM or adb:SERIAL:/sdcard/DCIM.`);
+    throw new TypeError(
+      `${location}: give an absolute path on the phone, e.g. adb:/sdcard/DCIM or adb:SERIAL:/sdcard/DCIM.`,
+    );
   }
   const serial = at > 0 ? rest.slice(0, at - 1) : undefined;
   let path = rest.slice(at).replace(/\/+$/, '') || '/';
   path = path.replace(/\/{2,}/g, '/');
-  if (path.split('/').some((part) => part === '.' || part === '..')) throw new TypeError(`${location}: the path may not contain . or .. parts.`);
+  if (path.split('/').some((part) => part === '.' || part === '..'))
+    throw new TypeError(`${location}: the path may not contain . or .. parts.`);
   if (path.includes('\0')) throw new TypeError(`${location}: the path holds a NUL character.`);
   return serial ? { serial, path } : { path };
 }

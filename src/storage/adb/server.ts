@@ -68,7 +68,8 @@ export class AdbServer {
     try {
       c = await connect(this.port);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ECONNREFUSED') throw gone(`The adb server on port ${this.port} cannot be reached: ${(err as Error).message}.`);
+      if ((err as NodeJS.ErrnoException).code !== 'ECONNREFUSED')
+        throw gone(`The adb server on port ${this.port} cannot be reached: ${(err as Error).message}.`);
       await this.startServer();
       c = await connect(this.port).catch((e: Error) => {
         throw gone(`The adb server did not start on port ${this.port}: ${e.message}.`);
@@ -80,14 +81,27 @@ export class AdbServer {
   /** `adb start-server`, once however many ask at the same time. */
   private startServer(): Promise<void> {
     this.starting ??= new Promise<void>((resolve, reject) => {
-      const child = spawn(this.adb, ['start-server'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...this.env, ANDROID_ADB_SERVER_PORT: String(this.port) } });
+      const child = spawn(this.adb, ['start-server'], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...this.env, ANDROID_ADB_SERVER_PORT: String(this.port) },
+      });
       let stderr = '';
       child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
       child.on('error', (err) => {
         const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
-        reject(new StorageError(ErrorCode.DEVICE_GONE, missing ? `adb is not installed. ${INSTALL_ADB}` : `adb could not be started: ${err.message}`, undefined, false, 'ADB_MISSING'));
+        reject(
+          new StorageError(
+            ErrorCode.DEVICE_GONE,
+            missing ? `adb is not installed. ${INSTALL_ADB}` : `adb could not be started: ${err.message}`,
+            undefined,
+            false,
+            'ADB_MISSING',
+          ),
+        );
       });
-      child.on('close', (code) => (code === 0 ? resolve() : reject(gone(`adb start-server failed (exit ${code}): ${stderr.trim()}`))));
+      child.on('close', (code) =>
+        code === 0 ? resolve() : reject(gone(`adb start-server failed (exit ${code}): ${stderr.trim()}`)),
+      );
     }).finally(() => (this.starting = undefined));
     return this.starting;
   }
@@ -101,7 +115,14 @@ function connect(port: number): Promise<ServiceConnection> {
     socket.once('error', fail);
     socket.once('connect', () => {
       socket.off('error', fail);
-      resolve({ socket, reader: new SocketReader(socket, (cause) => gone(`the connection through adb was lost (phone unplugged, or the adb server stopped)${cause ? `: ${cause.message}` : ''}`)) });
+      resolve({
+        socket,
+        reader: new SocketReader(socket, (cause) =>
+          gone(
+            `the connection through adb was lost (phone unplugged, or the adb server stopped)${cause ? `: ${cause.message}` : ''}`,
+          ),
+        ),
+      });
     });
   });
 }
@@ -132,10 +153,24 @@ async function requestOrClose(c: ServiceConnection, text: string, serial?: strin
 function refusal(message: string, serial?: string): StorageError {
   const phone = serial ? `Phone ${serial}` : 'The phone';
   if (/unauthorized/i.test(message)) {
-    return new StorageError(ErrorCode.DEVICE_GONE, `${phone} has not allowed this computer: unlock the phone and allow USB debugging.`, undefined, false, 'UNAUTHORIZED');
+    return new StorageError(
+      ErrorCode.DEVICE_GONE,
+      `${phone} has not allowed this computer: unlock the phone and allow USB debugging.`,
+      undefined,
+      false,
+      'UNAUTHORIZED',
+    );
   }
-  if (/not found/i.test(message)) return new StorageError(ErrorCode.DEVICE_GONE, `${phone} is not connected.`, undefined, false, 'NOT_CONNECTED');
-  if (/offline/i.test(message)) return new StorageError(ErrorCode.DEVICE_GONE, `${phone} is offline: unplug it and plug it in again.`, undefined, false, 'OFFLINE');
+  if (/not found/i.test(message))
+    return new StorageError(ErrorCode.DEVICE_GONE, `${phone} is not connected.`, undefined, false, 'NOT_CONNECTED');
+  if (/offline/i.test(message))
+    return new StorageError(
+      ErrorCode.DEVICE_GONE,
+      `${phone} is offline: unplug it and plug it in again.`,
+      undefined,
+      false,
+      'OFFLINE',
+    );
   return new StorageError(ErrorCode.IO, `adb: ${message}`);
 }
 

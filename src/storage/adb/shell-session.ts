@@ -42,7 +42,8 @@ export class ShellSession {
     const next = this.queue.then(
       () =>
         new Promise<{ output: string; status: number }>((resolve, reject) => {
-          if (this.broken) return reject(new StorageError(ErrorCode.DEVICE_GONE, "the phone's shell ended (phone unplugged?)"));
+          if (this.broken)
+            return reject(new StorageError(ErrorCode.DEVICE_GONE, "the phone's shell ended (phone unplugged?)"));
           this.waiting = { resolve, reject };
           this.output = '';
           this.c.socket.write(`{\n${script}\n} </dev/null 2>&1; printf '\\n${this.marker}%s\\n' "$?"\n`);

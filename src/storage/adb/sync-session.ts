@@ -36,7 +36,8 @@ export class SyncSession {
   async stat(path: string): Promise<SyncStat | undefined> {
     this.request('STAT', path);
     const reply = await this.read(16);
-    if (reply.toString('latin1', 0, 4) === 'FAIL') throw await this.failure(reply.readUInt32LE(4), `STAT ${path}`, reply.subarray(8));
+    if (reply.toString('latin1', 0, 4) === 'FAIL')
+      throw await this.failure(reply.readUInt32LE(4), `STAT ${path}`, reply.subarray(8));
     if (reply.toString('latin1', 0, 4) !== 'STAT') throw this.protocol(`STAT ${path}`, reply);
     const st = { mode: reply.readUInt32LE(4), size: reply.readUInt32LE(8), mtime: reply.readUInt32LE(12) };
     return st.mode === 0 && st.size === 0 && st.mtime === 0 ? undefined : st;
@@ -53,7 +54,12 @@ export class SyncSession {
       if (id === 'FAIL') throw await this.failure(head.readUInt32LE(4), `LIST ${path}`, head.subarray(8));
       if (id !== 'DENT') throw this.protocol(`LIST ${path}`, head);
       const raw = await this.read(head.readUInt32LE(16));
-      const entry: SyncDirent = { mode: head.readUInt32LE(4), size: head.readUInt32LE(8), mtime: head.readUInt32LE(12), name: raw.toString('utf8') };
+      const entry: SyncDirent = {
+        mode: head.readUInt32LE(4),
+        size: head.readUInt32LE(8),
+        mtime: head.readUInt32LE(12),
+        name: raw.toString('utf8'),
+      };
       try {
         UTF8.decode(raw);
       } catch {
@@ -112,7 +118,11 @@ export class SyncSession {
       for await (const chunk of data) {
         for (let at = 0; at < chunk.length; at += MAX_DATA) {
           const part = chunk.subarray(at, Math.min(chunk.length, at + MAX_DATA));
-          if (this.c.socket.destroyed) throw new StorageError(ErrorCode.DEVICE_GONE, 'the connection to the phone was lost during the copy (phone unplugged?)');
+          if (this.c.socket.destroyed)
+            throw new StorageError(
+              ErrorCode.DEVICE_GONE,
+              'the connection to the phone was lost during the copy (phone unplugged?)',
+            );
           const ok = this.sendRaw('DATA', part);
           if (!ok) await this.drained();
         }
@@ -184,7 +194,10 @@ export class SyncSession {
 
   private protocol(what: string, got: Buffer): StorageError {
     this.breakOff();
-    return new StorageError(ErrorCode.IO, `The phone's answer to ${what} made no sense (${JSON.stringify(got.toString('latin1', 0, 8))}).`);
+    return new StorageError(
+      ErrorCode.IO,
+      `The phone's answer to ${what} made no sense (${JSON.stringify(got.toString('latin1', 0, 8))}).`,
+    );
   }
 
   private breakOff(): void {

@@ -70,7 +70,9 @@ export class DeviceTracker extends EventEmitter<{ state: [TrackerState] }> {
         const text = len > 0 ? (await c.reader.read(len)).toString('utf8') : '';
         const devices = parseDevices(text);
         // The short list has no models: ask for them once something is connected.
-        const named = devices.some((d) => d.state === 'device') ? await listDevices(this.server).catch(() => devices) : devices;
+        const named = devices.some((d) => d.state === 'device')
+          ? await listDevices(this.server).catch(() => devices)
+          : devices;
         this.publish({ ok: true, devices: named.filter((d) => devices.some((x) => x.serial === d.serial)) });
       }
     } catch (err) {

@@ -22,7 +22,13 @@ const BY_MAGIC: ReadonlyMap<number, string> = new Map([
 ]);
 
 // blkid's TYPE of a block device behind a FUSE mount.
-const BY_BLKID: Readonly<Record<string, string>> = { vfat: 'FAT32', msdos: 'FAT32', exfat: 'exFAT', ntfs: 'NTFS', ntfs3: 'NTFS' };
+const BY_BLKID: Readonly<Record<string, string>> = {
+  vfat: 'FAT32',
+  msdos: 'FAT32',
+  exfat: 'exFAT',
+  ntfs: 'NTFS',
+  ntfs3: 'NTFS',
+};
 
 /** A person's name for what blkid says a block device holds (`exfat` → exFAT). */
 export function kindOfBlockDevice(type: string): string {

@@ -57,7 +57,16 @@ export type FsRequest =
   | { id: number; op: 'fsync'; path: string }
   /** Flushes the whole file system holding `path`: only the native library can (LocalStorage asks it). */
   | { id: number; op: 'syncfs'; path: string }
-  | { id: number; op: 'symlink'; path: string; target: string; atime?: string; mtime?: string; atimeNs?: bigint; mtimeNs?: bigint };
+  | {
+      id: number;
+      op: 'symlink';
+      path: string;
+      target: string;
+      atime?: string;
+      mtime?: string;
+      atimeNs?: bigint;
+      mtimeNs?: bigint;
+    };
 
 /** `atTarget`: the failure is about a copy's `renameTo`, not about the path it was written to. */
 export type FsResponse = { id: number; value?: unknown; error?: { code: string; message: string; atTarget?: boolean } };

@@ -8,7 +8,15 @@ import * as call from './fs-calls.js';
 import { isAtTarget, sharedFsPool, type FsCall, type FsPool } from './fs-pool.js';
 import { notRegular, nsToUtimeSeconds, toEntry, type CopyRequest } from './fs-worker.js';
 import { mapFsError } from './map-error.js';
-import { NATIVE_KINDS, sharedNativeBatches, type NativeCopier, type NativeCopyRequest, type NativeLister, type NativeOpRequest, type NativeShared } from './native.js';
+import {
+  NATIVE_KINDS,
+  sharedNativeBatches,
+  type NativeCopier,
+  type NativeCopyRequest,
+  type NativeLister,
+  type NativeOpRequest,
+  type NativeShared,
+} from './native.js';
 import { NativeFolder } from './native-folder.js';
 import { plainFolder } from '../folder-listing.js';
 import { capabilitiesFrom } from '../measured.js';
@@ -119,11 +127,24 @@ export class LocalStorage implements Storage {
     if (made === undefined || rel === '' || e.native === undefined) return e;
     const drive = this.capabilities.kind ? `this drive (${this.capabilities.kind})` : 'the file system here';
     if (made === 'symlink' && ['EIO', 'ENOSYS', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP'].includes(e.native)) {
-      return new StorageError(ErrorCode.UNSUPPORTED, `${rel}: ${drive} cannot hold symlinks (${e.native})`, rel, false, e.native);
+      return new StorageError(
+        ErrorCode.UNSUPPORTED,
+        `${rel}: ${drive} cannot hold symlinks (${e.native})`,
+        rel,
+        false,
+        e.native,
+      );
     }
-    const refusedName = ['EINVAL', 'EILSEQ'].includes(e.native) || (e.native === 'ENOENT' && this.folderExists(parentOf(rel)));
+    const refusedName =
+      ['EINVAL', 'EILSEQ'].includes(e.native) || (e.native === 'ENOENT' && this.folderExists(parentOf(rel)));
     if (!refusedName) return e;
-    return new StorageError(ErrorCode.UNSUPPORTED, `${rel}: ${drive} refuses this name (${e.native}); rename it to back it up here`, rel, false, e.native);
+    return new StorageError(
+      ErrorCode.UNSUPPORTED,
+      `${rel}: ${drive} refuses this name (${e.native}); rename it to back it up here`,
+      rel,
+      false,
+      e.native,
+    );
   }
 
   private folderExists(rel: RelPath): boolean {
@@ -158,7 +179,11 @@ export class LocalStorage implements Storage {
     const expected = path.join(this.realRootOr(), ...storedParent.split('/'));
     const same = this.capabilities.caseSensitive ? real === expected : real.toLowerCase() === expected.toLowerCase();
     if (!same) {
-      throw new StorageError(ErrorCode.CHANGED, `${rel}: a folder on its way is no longer a folder here (a symlink put in its place?); nothing was written through it`, rel);
+      throw new StorageError(
+        ErrorCode.CHANGED,
+        `${rel}: a folder on its way is no longer a folder here (a symlink put in its place?); nothing was written through it`,
+        rel,
+      );
     }
   }
 
@@ -171,19 +196,32 @@ export class LocalStorage implements Storage {
     if (!this.native?.ops || r.op === 'copy' || r.op === 'stat') return undefined;
     const root = this.realRootOr();
     // The root itself: flushed as it is (it may be a symlink the user chose).
-    if ((r.op === 'syncfs' || r.op === 'fsync') && r.path === this.root) return [r.op, root, root, null, 0, 0n, 0n, false, undefined, null];
+    if ((r.op === 'syncfs' || r.op === 'fsync') && r.path === this.root)
+      return [r.op, root, root, null, 0, 0n, 0n, false, undefined, null];
     if (r.op === 'syncfs') return undefined;
     const below = (root: string) => `${root}${root === '/' ? '' : '/'}`;
     const first = r.op === 'rename' ? r.from : r.path;
     if (!first.startsWith(below(this.root))) return undefined;
     // A rename stays in this storage, or goes to another one whose real root came with it.
-    if (r.op === 'rename' && !(r.toRoot ? r.to.startsWith(below(r.toRoot)) : r.to.startsWith(below(this.root)))) return undefined;
+    if (r.op === 'rename' && !(r.toRoot ? r.to.startsWith(below(r.toRoot)) : r.to.startsWith(below(this.root))))
+      return undefined;
     const real = (p: string) => this.realPath(p);
     switch (r.op) {
       case 'fsync':
         return ['fsync', root, real(r.path), null, 0, 0n, 0n, false, undefined, null];
       case 'rename':
-        return ['rename', root, real(r.from), r.toRoot ? r.to : real(r.to), 0, 0n, 0n, false, nativeReplacing(r.replacing), r.toRoot ?? null];
+        return [
+          'rename',
+          root,
+          real(r.from),
+          r.toRoot ? r.to : real(r.to),
+          0,
+          0n,
+          0n,
+          false,
+          nativeReplacing(r.replacing),
+          r.toRoot ?? null,
+        ];
       case 'unlink':
       case 'rmdir':
         return [r.op, root, real(r.path), null, 0, 0n, 0n, false, undefined, null];
@@ -191,13 +229,25 @@ export class LocalStorage implements Storage {
       case 'chmod':
         return [r.op, root, real(r.path), null, r.mode, 0n, 0n, false, undefined, null];
       case 'utimes':
-        if (r.mtimeNs === undefined || r.atimeNs === undefined || ![r.atimeNs, r.mtimeNs].every(fitsInt64)) return undefined;
+        if (r.mtimeNs === undefined || r.atimeNs === undefined || ![r.atimeNs, r.mtimeNs].every(fitsInt64))
+          return undefined;
         return ['utimes', root, real(r.path), null, 0, r.atimeNs, r.mtimeNs, true, undefined, null];
       case 'symlink': {
         const times = r.mtimeNs !== undefined && r.atimeNs !== undefined;
         // Times the library cannot take (beyond 1677-2262) go the portable way rather than unset.
         if (times && ![r.atimeNs!, r.mtimeNs!].every(fitsInt64)) return undefined;
-        return ['symlink', root, real(r.path), r.target, 0, times ? r.atimeNs! : 0n, times ? r.mtimeNs! : 0n, times, undefined, null];
+        return [
+          'symlink',
+          root,
+          real(r.path),
+          r.target,
+          0,
+          times ? r.atimeNs! : 0n,
+          times ? r.mtimeNs! : 0n,
+          times,
+          undefined,
+          null,
+        ];
       }
     }
   }
@@ -315,7 +365,8 @@ export class LocalStorage implements Storage {
       const { code, item } = err as NodeJS.ErrnoException & { item?: string };
       // A time before 1677 or after 2262 does not fit the library's 64-bit nanoseconds.
       if (code === 'EOVERFLOW') return plainFolder(await this.listHere(dir));
-      if (code === 'ELOOP' && dir !== '') throw new StorageError(ErrorCode.NOT_DIR, `${dir}: is a symlink, not a folder`, dir);
+      if (code === 'ELOOP' && dir !== '')
+        throw new StorageError(ErrorCode.NOT_DIR, `${dir}: is a symlink, not a folder`, dir);
       if (item === undefined) throw mapFsError(err, dir);
       if (code === 'EILSEQ') throw notUtf8(dir, item);
       const name = this.codec.decode(item);
@@ -358,13 +409,27 @@ export class LocalStorage implements Storage {
   async write(rel: RelPath, source: FileSource, options: WriteOptions = {}): Promise<boolean> {
     const abs = this.absolute(rel);
     // A drive that keeps no modes gets none set (-2, see NativeCopyRequest): a round trip saved per file on FUSE.
-    const mode = !this.capabilities.permissions ? KEEP_CREATED : options.mode !== undefined ? options.mode & 0o7777 : -1;
+    const mode = !this.capabilities.permissions
+      ? KEEP_CREATED
+      : options.mode !== undefined
+        ? options.mode & 0o7777
+        : -1;
     if (source.localPath !== undefined && options.mtimeNs !== undefined) {
       const { expect, renameTo, replacing, mtimeNs } = options;
       const atimeNs = options.atimeNs ?? mtimeNs;
-      const native = this.native && [atimeNs, mtimeNs, expect?.mtimeNs ?? 0n, replacing?.mtimeNs ?? 0n].every(fitsInt64);
-      if (native) return this.copyNative(this.native!.copier, source.localPath, rel, abs, mode, [atimeNs, mtimeNs], options);
-      const request: Omit<CopyRequest, 'id'> = { op: 'copy', from: source.localPath, to: abs, mode, atimeNs, mtimeNs, fsync: this.writesFlushed() && options.flush !== false };
+      const native =
+        this.native && [atimeNs, mtimeNs, expect?.mtimeNs ?? 0n, replacing?.mtimeNs ?? 0n].every(fitsInt64);
+      if (native)
+        return this.copyNative(this.native!.copier, source.localPath, rel, abs, mode, [atimeNs, mtimeNs], options);
+      const request: Omit<CopyRequest, 'id'> = {
+        op: 'copy',
+        from: source.localPath,
+        to: abs,
+        mode,
+        atimeNs,
+        mtimeNs,
+        fsync: this.writesFlushed() && options.flush !== false,
+      };
       if (expect) request.expect = { size: expect.size, mtimeNs: expect.mtimeNs };
       if (renameTo !== undefined) {
         request.renameTo = this.absolute(renameTo);
@@ -389,7 +454,10 @@ export class LocalStorage implements Storage {
         await this.checkSource(rel, told, options.expect);
         const atimeNs = options.atimeNs ?? options.mtimeNs;
         if ([atimeNs, options.mtimeNs, options.replacing?.mtimeNs ?? 0n].every(fitsInt64)) {
-          await this.copyNative(this.native.copier, Buffer.concat(head), rel, abs, mode, [atimeNs, options.mtimeNs], { ...options, expect: undefined });
+          await this.copyNative(this.native.copier, Buffer.concat(head), rel, abs, mode, [atimeNs, options.mtimeNs], {
+            ...options,
+            expect: undefined,
+          });
           return true;
         }
       }
@@ -406,7 +474,13 @@ export class LocalStorage implements Storage {
   }
 
   /** Writes the bytes to a new file with its mode and times, through this thread. */
-  private async writeStream(rel: RelPath, abs: string, mode: number, chunks: AsyncIterable<Uint8Array>, options: WriteOptions): Promise<void> {
+  private async writeStream(
+    rel: RelPath,
+    abs: string,
+    mode: number,
+    chunks: AsyncIterable<Uint8Array>,
+    options: WriteOptions,
+  ): Promise<void> {
     let fd: number | undefined;
     try {
       this.beneath(rel);
@@ -428,7 +502,11 @@ export class LocalStorage implements Storage {
     }
   }
 
-  private async checkSource(rel: RelPath, told: NonNullable<FileSource['statAfterRead']>, expect: NonNullable<WriteOptions['expect']>): Promise<void> {
+  private async checkSource(
+    rel: RelPath,
+    told: NonNullable<FileSource['statAfterRead']>,
+    expect: NonNullable<WriteOptions['expect']>,
+  ): Promise<void> {
     const now = await told();
     if (now.type !== 'file' || now.size !== expect.size || now.mtimeNs !== expect.mtimeNs) {
       throw new StorageError(ErrorCode.CHANGED, `${rel}: the source changed while it was copied`, rel);
@@ -496,7 +574,10 @@ export class LocalStorage implements Storage {
       const dev = fs.lstatSync(this.absolute(rel), { throwIfNoEntry: false })?.dev;
       return dev !== undefined && dev !== rootDev;
     });
-    await Promise.all([this.run({ op: this.flushHow === 'drive' ? 'fsync' : 'syncfs', path: this.root }, ''), ...elsewhere.map(one)]);
+    await Promise.all([
+      this.run({ op: this.flushHow === 'drive' ? 'fsync' : 'syncfs', path: this.root }, ''),
+      ...elsewhere.map(one),
+    ]);
   }
 
   private howToFlush(): 'file system' | 'drive' | 'items' {
@@ -526,14 +607,26 @@ export class LocalStorage implements Storage {
 
   async setModTime(rel: RelPath, mtimeNs: bigint, atimeNs?: bigint): Promise<void> {
     const abs = this.absolute(rel);
-    await this.run({ op: 'utimes', path: abs, atime: nsToUtimeSeconds(atimeNs ?? mtimeNs), mtime: nsToUtimeSeconds(mtimeNs), atimeNs: atimeNs ?? mtimeNs, mtimeNs }, rel);
+    await this.run(
+      {
+        op: 'utimes',
+        path: abs,
+        atime: nsToUtimeSeconds(atimeNs ?? mtimeNs),
+        mtime: nsToUtimeSeconds(mtimeNs),
+        atimeNs: atimeNs ?? mtimeNs,
+        mtimeNs,
+      },
+      rel,
+    );
   }
 
   async setMode(rel: RelPath, mode: number): Promise<void> {
     const abs = this.absolute(rel);
     if (!this.capabilities.permissions) return;
     await this.run({ op: 'chmod', path: abs, mode: mode & 0o7777 }, rel, (e) =>
-      e.native === 'ELOOP' ? new StorageError(ErrorCode.CHANGED, `${rel}: is a symlink, its mode cannot be set`, rel, false, e.native) : e,
+      e.native === 'ELOOP'
+        ? new StorageError(ErrorCode.CHANGED, `${rel}: is a symlink, its mode cannot be set`, rel, false, e.native)
+        : e,
     );
   }
 
@@ -541,7 +634,9 @@ export class LocalStorage implements Storage {
     const request: FsCall = { op: 'rename', from: this.absolute(from), to: this.absolute(to) };
     if (options.replacing !== undefined) request.replacing = options.replacing;
     // rename(2) says EEXIST or ENOTEMPTY for a non-empty target directory.
-    await this.run(request, to, (e) => (e.native === 'EEXIST' ? new StorageError(ErrorCode.NOT_EMPTY, e.message, to, false, e.native) : e));
+    await this.run(request, to, (e) =>
+      e.native === 'EEXIST' ? new StorageError(ErrorCode.NOT_EMPTY, e.message, to, false, e.native) : e,
+    );
   }
 
   /**
@@ -549,7 +644,16 @@ export class LocalStorage implements Storage {
    * there: EXISTS if the name is taken, UNSUPPORTED across file systems.
    */
   async moveTo(rel: RelPath, other: LocalStorage, otherRel: RelPath): Promise<void> {
-    await this.run({ op: 'rename', from: this.absolute(rel), to: other.realPath(other.absolute(otherRel)), replacing: null, toRoot: other.realRootOr() }, rel);
+    await this.run(
+      {
+        op: 'rename',
+        from: this.absolute(rel),
+        to: other.realPath(other.absolute(otherRel)),
+        replacing: null,
+        toRoot: other.realRootOr(),
+      },
+      rel,
+    );
   }
 
   async mkdir(rel: RelPath, options: WriteOptions = {}): Promise<void> {
@@ -564,7 +668,13 @@ export class LocalStorage implements Storage {
         // A name the drive refuses on the way (exfat-fuse says ENOENT under a folder that exists).
         const at = (err as { path?: string }).path;
         if ((e.native === 'ENOENT' || e.native === 'EINVAL') && at !== undefined && fs.existsSync(path.dirname(at))) {
-          throw new StorageError(ErrorCode.UNSUPPORTED, `the file system there refuses the folder name "${path.basename(at)}" (${e.native}); choose a name without : * ? " < > | \\ or a trailing dot or space`, rel, false, e.native);
+          throw new StorageError(
+            ErrorCode.UNSUPPORTED,
+            `the file system there refuses the folder name "${path.basename(at)}" (${e.native}); choose a name without : * ? " < > | \\ or a trailing dot or space`,
+            rel,
+            false,
+            e.native,
+          );
         }
         throw e;
       }
@@ -577,7 +687,9 @@ export class LocalStorage implements Storage {
     const abs = this.absolute(rel);
     await this.run({ op: 'unlink', path: abs }, rel, async (e) =>
       // unlink(2) on a directory is EISDIR on Linux but EPERM on macOS and others.
-      e.code === ErrorCode.PERMISSION && (await isDir(abs)) ? new StorageError(ErrorCode.IS_DIR, `${rel}: is a directory`, rel) : e,
+      e.code === ErrorCode.PERMISSION && (await isDir(abs))
+        ? new StorageError(ErrorCode.IS_DIR, `${rel}: is a directory`, rel)
+        : e,
     );
   }
 
@@ -599,16 +711,24 @@ export class LocalStorage implements Storage {
       const native = this.nativeOp(request);
       if (native) {
         // Flushes wait on the device: on lanes of their own, several at once, not behind renames.
-        await (native[0] === 'fsync' || native[0] === 'syncfs' ? this.native!.flusher! : this.native!.ops!).submit(native);
+        await (native[0] === 'fsync' || native[0] === 'syncfs' ? this.native!.flusher! : this.native!.ops!).submit(
+          native,
+        );
         return undefined as T;
       }
       this.beneath(rel);
       // The item moved, named as stored (its path was encoded already).
-      if (request.op === 'rename' && request.from.startsWith(`${this.root}${path.sep}`)) this.beneath(path.relative(this.root, request.from).split(path.sep).join('/'), true);
+      if (request.op === 'rename' && request.from.startsWith(`${this.root}${path.sep}`))
+        this.beneath(path.relative(this.root, request.from).split(path.sep).join('/'), true);
       return await this.pool.call<T>(request, parentOf(rel));
     } catch (err) {
       // A rename whose item is gone failed for that, not for the name it was given.
-      const named = request.op === 'symlink' ? 'symlink' : request.op === 'mkdir' || (request.op === 'rename' && lexists(request.from)) ? 'name' : undefined;
+      const named =
+        request.op === 'symlink'
+          ? 'symlink'
+          : request.op === 'mkdir' || (request.op === 'rename' && lexists(request.from))
+            ? 'name'
+            : undefined;
       const e = this.explained(mapFsError(err, rel), named);
       throw refine ? await refine(e) : e;
     }
@@ -628,7 +748,8 @@ function decodedFolder(listed: FolderListing, codec: NameCodec): FolderListing {
     nonFolders: listed.nonFolders,
     entries: () => decode(listed.entries()),
     folders: () => decode(listed.folders()),
-    namesInclude: (fragment) => listed.namesInclude(fragment) || decode(listed.entries()).some((e) => e.name.includes(fragment)),
+    namesInclude: (fragment) =>
+      listed.namesInclude(fragment) || decode(listed.entries()).some((e) => e.name.includes(fragment)),
   };
 }
 
@@ -683,7 +804,10 @@ const FEW_TO_FLUSH = 8;
 const IN_MEMORY_BYTES = 1024 * 1024;
 
 /** The stream's first chunks, up to `limit` bytes; `rest` is the rest of it when there is more. */
-async function takeUpTo(stream: AsyncIterable<Uint8Array>, limit: number): Promise<{ head: Uint8Array[]; rest?: AsyncIterator<Uint8Array> }> {
+async function takeUpTo(
+  stream: AsyncIterable<Uint8Array>,
+  limit: number,
+): Promise<{ head: Uint8Array[]; rest?: AsyncIterator<Uint8Array> }> {
   const it = stream[Symbol.asyncIterator]();
   const head: Uint8Array[] = [];
   let size = 0;

@@ -29,7 +29,11 @@ export class LocalVersions implements VersionStore {
     // Only what the listing saw is kept: an item that changed or appeared since stays in place.
     const now = await from.stat(rel);
     if (now.type !== entry.type || now.size !== entry.size || now.mtimeNs !== entry.mtimeNs) {
-      throw new StorageError(ErrorCode.EXISTS, `${rel}: changed in the destination since it was listed; left as it is`, rel);
+      throw new StorageError(
+        ErrorCode.EXISTS,
+        `${rel}: changed in the destination since it was listed; left as it is`,
+        rel,
+      );
     }
     // A versions folder on a drive that refuses some characters stores names as the destination does.
     await (this.measured ??= this.store.measure({ probe: false }));

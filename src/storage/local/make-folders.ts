@@ -10,9 +10,12 @@ import path from 'node:path';
 export async function makeFolders(abs: string, mode: number): Promise<void> {
   const missing: string[] = [];
   for (let p = path.resolve(abs); ; p = path.dirname(p)) {
-    const st = await fs.stat(p).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));
+    const st = await fs
+      .stat(p)
+      .catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));
     if (st) {
-      if (!st.isDirectory()) throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${p}'`), { code: 'ENOTDIR', path: p });
+      if (!st.isDirectory())
+        throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${p}'`), { code: 'ENOTDIR', path: p });
       break;
     }
     missing.unshift(p);

@@ -69,5 +69,11 @@ export function mapFsError(err: unknown, rel: string): StorageError {
   const what = known?.own ? message : (known?.what ?? DESCRIPTION[code] ?? message);
   const native = known?.own || !errno ? undefined : errno;
   const where = rel === '' ? '.' : rel;
-  return new StorageError(code, `${where}: ${what}${native ? ` (${native})` : ''}`, rel, known?.retryable ?? false, native);
+  return new StorageError(
+    code,
+    `${where}: ${what}${native ? ` (${native})` : ''}`,
+    rel,
+    known?.retryable ?? false,
+    native,
+  );
 }

@@ -21,7 +21,10 @@ const volumes = linuxVolumes();
  * FUSE file system not measured yet, whose kind says nothing of how it was mounted (ntfs-3g
  * refuses Windows' characters with `windows_names`, as desktops mount it, and takes them without).
  */
-export async function measuredOf(dir: string, options: { probe: boolean }): Promise<{ probed: Probed | undefined; assumed: boolean }> {
+export async function measuredOf(
+  dir: string,
+  options: { probe: boolean },
+): Promise<{ probed: Probed | undefined; assumed: boolean }> {
   const existing = nearestExisting(dir);
   if (existing === undefined) return { probed: undefined, assumed: true };
   // A kernel file system says what it is by its type; only behind FUSE is the device asked (blkid).

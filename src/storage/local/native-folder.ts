@@ -50,7 +50,14 @@ export class NativeFolder implements FolderListing {
       const type = NATIVE_KINDS[meta[m]!]!;
       const target = type === 'symlink' ? targets[link++]! : undefined;
       if (foldersOnly && type !== 'dir') continue;
-      const entry: Entry = { name: names[i]!, type, size: meta[m + 1]!, mtimeNs: times[t]!, atimeNs: times[t + 1]!, mode: meta[m + 2]! };
+      const entry: Entry = {
+        name: names[i]!,
+        type,
+        size: meta[m + 1]!,
+        mtimeNs: times[t]!,
+        atimeNs: times[t + 1]!,
+        mode: meta[m + 2]!,
+      };
       if (target !== undefined) entry.target = target;
       entries.push(entry);
     }

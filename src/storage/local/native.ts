@@ -153,7 +153,9 @@ export type NativeCopier = NativeBatches<NativeCopyRequest, null>;
  * Where build/build-native.mjs puts the library (dist/native/), seen from this code: bundled in
  * dist/cli/main.js or a chunk in dist/cli/chunks/, or run from src/storage/local/ by the tests.
  */
-const PLACES = ['../native/fast-fs.node', '../../native/fast-fs.node', '../../../dist/native/fast-fs.node'].map((rel) => fileURLToPath(new URL(rel, import.meta.url)));
+const PLACES = ['../native/fast-fs.node', '../../native/fast-fs.node', '../../../dist/native/fast-fs.node'].map((rel) =>
+  fileURLToPath(new URL(rel, import.meta.url)),
+);
 export const NATIVE_LIBRARY = PLACES.find((p) => fs.existsSync(p)) ?? PLACES[0]!;
 
 let loaded: { fs?: NativeFs; reason?: string } | undefined;
@@ -185,7 +187,15 @@ export function sharedNativeBatches(): NativeShared | undefined {
   if (native && !shared) {
     shared = {
       // A hand-off costs about as much as listing 20 items or copying one small file.
-      lister: new NativeBatches((reqs) => native.list(reqs.map((r) => r[0]), reqs.map((r) => r[1])), 16, 4),
+      lister: new NativeBatches(
+        (reqs) =>
+          native.list(
+            reqs.map((r) => r[0]),
+            reqs.map((r) => r[1]),
+          ),
+        16,
+        4,
+      ),
       copier: new NativeBatches((reqs) => native.copy(reqs), 4),
       ...(native.ops
         ? {

@@ -11,7 +11,10 @@ import { nsToUtimeSeconds } from './fs-worker.js';
 import { makeFolders } from './make-folders.js';
 
 /** What the marker file says: nothing there, a marker (undefined when damaged or not ours to read), or an error reading it. */
-export type MarkerRead = { state: 'missing' } | { state: 'found'; marker?: MarkedPair } | { state: 'unreadable'; code: string };
+export type MarkerRead =
+  | { state: 'missing' }
+  | { state: 'found'; marker?: MarkedPair }
+  | { state: 'unreadable'; code: string };
 
 /** A destination folder as the marker check sees it. */
 export interface FolderLook {
@@ -34,7 +37,11 @@ export async function lookAtFolder(dir: string): Promise<FolderLook> {
     if (code === 'ENOENT' || code === 'ENOTDIR') return { exists: false, empty: true, marker: { state: 'missing' } };
     return { exists: true, empty: false, marker: { state: 'unreadable', code } };
   }
-  return { exists: true, empty: names.every((n) => n === PAIR_MARKER), marker: names.includes(PAIR_MARKER) ? await readMarker(dir) : { state: 'missing' } };
+  return {
+    exists: true,
+    empty: names.every((n) => n === PAIR_MARKER),
+    marker: names.includes(PAIR_MARKER) ? await readMarker(dir) : { state: 'missing' },
+  };
 }
 
 export async function readMarker(dir: string): Promise<MarkerRead> {

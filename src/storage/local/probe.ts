@@ -19,7 +19,9 @@ export function probeFolder(dir: string, kind: FileSystemKind): Probed {
   // The folder's own times are put back afterwards: the probe leaves no trace a sync would see.
   const before = fs.statSync(dir, { bigint: true });
   removeLeftovers(dir);
-  const tag = `${PROBE_PREFIX}${Math.floor(Math.random() * 2 ** 32).toString(16).padStart(8, '0')}`;
+  const tag = `${PROBE_PREFIX}${Math.floor(Math.random() * 2 ** 32)
+    .toString(16)
+    .padStart(8, '0')}`;
   const file = path.join(dir, `${tag}-f`);
   const made: string[] = [file];
   try {
@@ -152,7 +154,11 @@ function namesStored(dir: string, tag: string, made: string[]): Pick<Probed, 'na
     }
     const stored = (key: string) => created.has(tries.get(key)!) && listed.has(tries.get(key)!);
     return {
-      names: { refused: [...REFUSED_CANDIDATES].filter((c) => !stored(c)).join(''), trailingDot: !stored('.'), trailingSpace: !stored(' ') },
+      names: {
+        refused: [...REFUSED_CANDIDATES].filter((c) => !stored(c)).join(''),
+        trailingDot: !stored('.'),
+        trailingSpace: !stored(' '),
+      },
       reservedNames: !stored('reserved'),
     };
   } finally {
@@ -220,5 +226,7 @@ function removeLeftovers(dir: string): void {
   } catch {
     return;
   }
-  for (const name of names) if (name.startsWith(PROBE_PREFIX) || name.startsWith(`${RESERVED_PROBE}${PROBE_PREFIX}`)) fs.rmSync(path.join(dir, name), { force: true });
+  for (const name of names)
+    if (name.startsWith(PROBE_PREFIX) || name.startsWith(`${RESERVED_PROBE}${PROBE_PREFIX}`))
+      fs.rmSync(path.join(dir, name), { force: true });
 }

@@ -100,9 +100,12 @@ export class VolumeGuard {
         const value: unknown = Reflect.get(target, prop, receiver);
         if (typeof value !== 'function') return value;
         const creates = typeof prop === 'string' ? CREATES[prop] : undefined;
-        if (prop === 'measure') return (...args: unknown[]) => (this.inPlace() ? (value as (...a: unknown[]) => unknown).apply(target, args) : Promise.resolve());
+        if (prop === 'measure')
+          return (...args: unknown[]) =>
+            this.inPlace() ? (value as (...a: unknown[]) => unknown).apply(target, args) : Promise.resolve();
         if (!creates) return (value as (...a: unknown[]) => unknown).bind(target);
-        return (...args: unknown[]) => this.change(() => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args), creates(args));
+        return (...args: unknown[]) =>
+          this.change(() => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args), creates(args));
       },
     });
   }
@@ -119,7 +122,9 @@ export class VolumeGuard {
       // An error from a drive that went away meanwhile (ENOENT for a folder no longer there,
       // EIO, ENOTCONN) is the drive's absence, not this item's fault: it ends the run.
       if (!this.inPlace()) {
-        this.noteMisplaced(creates.filter((rel) => rel !== undefined && this.isTemp(rel.slice(rel.lastIndexOf('/') + 1))));
+        this.noteMisplaced(
+          creates.filter((rel) => rel !== undefined && this.isTemp(rel.slice(rel.lastIndexOf('/') + 1))),
+        );
         throw this.gone();
       }
       throw err;
@@ -162,7 +167,10 @@ export class VolumeGuard {
   }
 
   private gone(): StorageError {
-    return new StorageError(ErrorCode.DEVICE_GONE, `${this.drive()} was disconnected during the sync; nothing more is written until it is back`);
+    return new StorageError(
+      ErrorCode.DEVICE_GONE,
+      `${this.drive()} was disconnected during the sync; nothing more is written until it is back`,
+    );
   }
 }
 

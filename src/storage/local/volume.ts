@@ -91,7 +91,11 @@ function isSameOrBelow(p: string, dir: string): boolean {
  * the folder under it; the fallback covers file systems whose st_dev is not the mount's (btrfs
  * subvolumes).
  */
-export function mountContaining(mounts: readonly MountEntry[], realPath: string, majorMinor?: string): MountEntry | undefined {
+export function mountContaining(
+  mounts: readonly MountEntry[],
+  realPath: string,
+  majorMinor?: string,
+): MountEntry | undefined {
   const holding = mounts.filter((m) => isSameOrBelow(realPath, m.mountPoint));
   const pick = (list: MountEntry[]) => {
     let best: MountEntry | undefined;
@@ -166,7 +170,9 @@ export const realVolumeSystem: VolumeSystem = {
   readdir: (dir) => fs.readdir(dir).catch(() => []),
   blkid: (device) =>
     new Promise((resolve) => {
-      execFile('blkid', ['-o', 'export', device], { timeout: 5000, encoding: 'utf8' }, (err, stdout) => resolve(err ? '' : stdout));
+      execFile('blkid', ['-o', 'export', device], { timeout: 5000, encoding: 'utf8' }, (err, stdout) =>
+        resolve(err ? '' : stdout),
+      );
     }),
 };
 
@@ -236,7 +242,14 @@ export class LinuxVolumes {
 
   private async describe(mount: MountEntry, inVolume: string): Promise<VolumeInfo> {
     const id = await this.identity(mount);
-    return { mountId: mount.mountId, mountPoint: mount.mountPoint, device: mount.source, fsType: mount.fsType, ...id, pathInVolume: inVolume };
+    return {
+      mountId: mount.mountId,
+      mountPoint: mount.mountPoint,
+      device: mount.source,
+      fsType: mount.fsType,
+      ...id,
+      pathInVolume: inVolume,
+    };
   }
 
   /** The names of a mount's volume: udev's links where there are some, then blkid for what they lack. */

@@ -47,7 +47,8 @@ export class FakeDevice {
 
   static async start(options: FakeDeviceOptions = {}): Promise<FakeDevice> {
     const port = options.port ?? 0;
-    if (port >= 5555 && port <= 5585) throw new Error(`port ${port} is in 5555-5585, which an adb server claims by itself as an emulator`);
+    if (port >= 5555 && port <= 5585)
+      throw new Error(`port ${port} is in 5555-5585, which an adb server claims by itself as an emulator`);
     const device = new FakeDevice(options);
     await new Promise<void>((resolve, reject) => {
       device.#server.once('error', reject);
@@ -99,7 +100,9 @@ export class FakeDevice {
     this.#shutdown(false);
     await this.#serverClosed;
     await Promise.all(
-      [...this.#children].map((child) => (child.exitCode !== null || child.signalCode !== null ? undefined : new Promise((r) => child.once('exit', r)))),
+      [...this.#children].map((child) =>
+        child.exitCode !== null || child.signalCode !== null ? undefined : new Promise((r) => child.once('exit', r)),
+      ),
     );
   }
 

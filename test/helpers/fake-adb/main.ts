@@ -13,7 +13,9 @@ import { parseArgs } from 'node:util';
 import { FakeDevice, type FakeDeviceOptions } from './device.js';
 
 function usage(message: string): never {
-  process.stderr.write(`${message}\nusage: main.ts [--port N] [--auth none|never] [--model NAME] [--deny REGEX] [--die-after-bytes N]\n`);
+  process.stderr.write(
+    `${message}\nusage: main.ts [--port N] [--auth none|never] [--model NAME] [--deny REGEX] [--die-after-bytes N]\n`,
+  );
   process.exit(2);
 }
 
@@ -37,7 +39,8 @@ try {
 } catch (err) {
   usage((err as Error).message);
 }
-if (values.auth !== undefined && values.auth !== 'none' && values.auth !== 'never') usage(`--auth is none or never, not ${values.auth}`);
+if (values.auth !== undefined && values.auth !== 'none' && values.auth !== 'never')
+  usage(`--auth is none or never, not ${values.auth}`);
 
 const options: FakeDeviceOptions = {
   port: count('port', values.port),

@@ -24,7 +24,11 @@ export class ShellService implements Service {
   constructor(io: StreamIo, command: string, track: (child: ChildProcess) => void) {
     this.#io = io;
     // A process group of its own: closing the stream stops what the command started too.
-    this.child = spawn('/bin/sh', ['-c', MERGED, 'sh', command], { cwd: '/', stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    this.child = spawn('/bin/sh', ['-c', MERGED, 'sh', command], {
+      cwd: '/',
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
     track(this.child);
     const forward = (data: Buffer) => {
       io.write(data);

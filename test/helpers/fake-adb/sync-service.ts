@@ -174,7 +174,9 @@ export class SyncService implements Service {
     let fd: number | undefined;
     if (!isLink) {
       try {
-        fd = createWithParents(p, () => fs.openSync(p, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, mode & 0o777));
+        fd = createWithParents(p, () =>
+          fs.openSync(p, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, mode & 0o777),
+        );
         // The mode asked for, not the one the umask left.
         fs.fchmodSync(fd, mode & 0o777);
       } catch (err) {

@@ -44,7 +44,10 @@ describe.skipIf(ADB_SKIP)('the phone backend', () => {
     fs.ftruncateSync(fd, big);
     fs.closeSync(fd);
     fs.writeFileSync(path.join(dir, 'Movies', 'small.jpg'), 'x');
-    const storage = new AdbStorage({ serial: device.serial, path: dir }, new AdbServerClient({ port: server.port, env: server.env }));
+    const storage = new AdbStorage(
+      { serial: device.serial, path: dir },
+      new AdbServerClient({ port: server.port, env: server.env }),
+    );
     try {
       const listed = await storage.list('Movies');
       expect(listed.find((e) => e.name === "it's big.mp4")?.size).toBe(big);
@@ -61,7 +64,10 @@ describe.skipIf(ADB_SKIP)('the phone backend', () => {
     fs.mkdirSync(path.join(real, 'DCIM'), { recursive: true });
     const link = path.join(root, 'phone', 'sdcard');
     fs.symlinkSync(real, link);
-    const storage = new AdbStorage({ serial: device.serial, path: link }, new AdbServerClient({ port: server.port, env: server.env }));
+    const storage = new AdbStorage(
+      { serial: device.serial, path: link },
+      new AdbServerClient({ port: server.port, env: server.env }),
+    );
     try {
       expect((await storage.stat('')).type).toBe('dir');
       await storage.write('top.txt', bytesSource('at the top'), { mtimeNs: 1_600_000_000n * 1_000_000_000n });
@@ -75,12 +81,17 @@ describe.skipIf(ADB_SKIP)('the phone backend', () => {
   it('refuses what the protocol cannot carry by name, and goes on working', async () => {
     const dir = path.join(root, 'phone', 'limits');
     fs.mkdirSync(dir, { recursive: true });
-    const storage = new AdbStorage({ serial: device.serial, path: dir }, new AdbServerClient({ port: server.port, env: server.env }));
+    const storage = new AdbStorage(
+      { serial: device.serial, path: dir },
+      new AdbServerClient({ port: server.port, env: server.env }),
+    );
     try {
       // A path just under 1,024 bytes, which `path,mode` pushes over the device's limit.
       const name = 'n'.repeat(1020 - dir.length - 1);
       await expect(storage.write(name, bytesSource('x'))).rejects.toMatchObject({ code: 'NAME_TOO_LONG' });
-      await expect(storage.write('old', bytesSource('x'), { mtimeNs: -86_400n * 1_000_000_000n })).rejects.toMatchObject({ code: 'UNSUPPORTED' });
+      await expect(
+        storage.write('old', bytesSource('x'), { mtimeNs: -86_400n * 1_000_000_000n }),
+      ).rejects.toMatchObject({ code: 'UNSUPPORTED' });
       await storage.write('fine', bytesSource('x'));
       expect(fs.readdirSync(dir)).toEqual(['fine']);
     } finally {
@@ -104,7 +115,10 @@ describe.skipIf(ADB_SKIP)('the phone backend', () => {
   describeStorageConformance('AdbStorage (fake phone)', async () => {
     const dir = path.join(root, 'phone', `t${n++}`);
     fs.mkdirSync(dir, { recursive: true });
-    const storage = new AdbStorage({ serial: device.serial, path: dir }, new AdbServerClient({ port: server.port, env: server.env }));
+    const storage = new AdbStorage(
+      { serial: device.serial, path: dir },
+      new AdbServerClient({ port: server.port, env: server.env }),
+    );
     return { storage, cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }) };
   });
 });

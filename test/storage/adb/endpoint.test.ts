@@ -7,13 +7,18 @@ describe('phone locations', () => {
   it('take the path from the first :/, so serials may hold colons', () => {
     expect(parseAdbLocation('adb:/sdcard/DCIM')).toEqual({ path: '/sdcard/DCIM' });
     expect(parseAdbLocation('adb:R58M123:/sdcard/DCIM/')).toEqual({ serial: 'R58M123', path: '/sdcard/DCIM' });
-    expect(parseAdbLocation('adb:127.0.0.1:5555:/sdcard//Music')).toEqual({ serial: '127.0.0.1:5555', path: '/sdcard/Music' });
+    expect(parseAdbLocation('adb:127.0.0.1:5555:/sdcard//Music')).toEqual({
+      serial: '127.0.0.1:5555',
+      path: '/sdcard/Music',
+    });
     expect(parseAdbLocation('adb:emulator-5554:/')).toEqual({ serial: 'emulator-5554', path: '/' });
     expect(formatAdbLocation(parseAdbLocation('adb:127.0.0.1:5555:/sdcard/'))).toBe('adb:127.0.0.1:5555:/sdcard');
   });
 
   it('refuse a relative path or one with . or .. parts, saying what to write', () => {
-    expect(() => parseAdbLocation('adb:sdcard/DCIM')).toThrow('give an absolute path on the phone, e.g. adb:/sdcard/DCIM');
+    expect(() => parseAdbLocation('adb:sdcard/DCIM')).toThrow(
+      'give an absolute path on the phone, e.g. adb:/sdcard/DCIM',
+    );
     expect(() => parseAdbLocation('adb:SERIAL')).toThrow(TypeError);
     expect(() => parseAdbLocation('adb:/sdcard/../data')).toThrow('may not contain . or .. parts');
   });
@@ -34,7 +39,7 @@ describe('the device list', () => {
 });
 
 describe('shell quoting', () => {
-  it('single-quotes every word, a quote inside as \'\\\'\'', () => {
+  it("single-quotes every word, a quote inside as '\\''", () => {
     expect(quote("it's $(x) `y` \\n")).toBe(`'it'\\''s $(x) \`y\` \\n'`);
   });
 });

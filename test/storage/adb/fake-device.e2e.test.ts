@@ -46,7 +46,15 @@ function treeDiff(a: string, b: string): string[] {
   return rsyncDiff(a, b).filter((line) => !/^\.d\.\.t\.{6} /.test(line));
 }
 
-const HOSTILE_NAMES = ['with space.txt', `it's "q".txt`, '$(x)', 'back`tick`', 'new\nline.txt', 'ünïcödé-файл-文件', '-leading-dash.txt'];
+const HOSTILE_NAMES = [
+  'with space.txt',
+  `it's "q".txt`,
+  '$(x)',
+  'back`tick`',
+  'new\nline.txt',
+  'ünïcödé-файл-文件',
+  '-leading-dash.txt',
+];
 
 beforeEach(async () => {
   root = makeScratch('synctray-fake-adb-');
@@ -76,7 +84,11 @@ describe.skipIf(ADB_SKIP)('the fake device, through the real adb', () => {
 
   it('runs legacy shell commands under sh: stderr merged in order, the exit status lost', async () => {
     const device = await connected();
-    expect(await server.adb(['-s', device.serial, 'shell', 'echo', 'hi'])).toEqual({ code: 0, stdout: 'hi\n', stderr: '' });
+    expect(await server.adb(['-s', device.serial, 'shell', 'echo', 'hi'])).toEqual({
+      code: 0,
+      stdout: 'hi\n',
+      stderr: '',
+    });
     const mixed = await server.adb(['-s', device.serial, 'shell', 'echo out; echo err >&2; echo __RC=$?; exit 3']);
     expect(mixed).toEqual({ code: 0, stdout: 'out\nerr\n__RC=0\n', stderr: '' });
     // `shell:` with no command wants an interactive pty, which the fake does not offer.
@@ -98,34 +110,38 @@ describe.skipIf(ADB_SKIP)('the fake device, through the real adb', () => {
     expect(device.stats.lists).toBe(1);
   });
 
-  it.skipIf(rsyncSkipReason())('pushes and pulls (-a) a tree of hostile names and a 20 MB file, keeping content, modes and mtimes', async () => {
-    const device = await connected();
-    const src = path.join(root, 'local', 'src');
-    for (const [i, name] of HOSTILE_NAMES.entries()) put(path.join(src, name), `${name}\n`, { mtime: 1_500_000_000 + i });
-    put(path.join(src, 'sub dir', 'deeper', 'nested.txt'), 'nested\n');
-    put(path.join(src, 'sub dir', 'run.sh'), '#!/bin/sh\n', { mode: 0o755 });
-    put(path.join(src, 'secret.txt'), 'shh\n', { mode: 0o600, mtime: 1_234_567_890 });
-    put(path.join(src, 'big.bin'), randomBytes(20 * 1024 * 1024), { mtime: 1_700_000_000 });
-    // Device paths are local paths; DCIM does not exist yet, so push makes it the copy of src.
-    const phone = path.join(root, 'phone', 'DCIM');
-    const pushed = await server.adb(['-s', device.serial, 'push', src, phone]);
-    expect(pushed.stderr).toBe('');
-    expect(pushed.code).toBe(0);
-    expect(treeDiff(src, phone)).toEqual([]);
+  it.skipIf(rsyncSkipReason())(
+    'pushes and pulls (-a) a tree of hostile names and a 20 MB file, keeping content, modes and mtimes',
+    async () => {
+      const device = await connected();
+      const src = path.join(root, 'local', 'src');
+      for (const [i, name] of HOSTILE_NAMES.entries())
+        put(path.join(src, name), `${name}\n`, { mtime: 1_500_000_000 + i });
+      put(path.join(src, 'sub dir', 'deeper', 'nested.txt'), 'nested\n');
+      put(path.join(src, 'sub dir', 'run.sh'), '#!/bin/sh\n', { mode: 0o755 });
+      put(path.join(src, 'secret.txt'), 'shh\n', { mode: 0o600, mtime: 1_234_567_890 });
+      put(path.join(src, 'big.bin'), randomBytes(20 * 1024 * 1024), { mtime: 1_700_000_000 });
+      // Device paths are local paths; DCIM does not exist yet, so push makes it the copy of src.
+      const phone = path.join(root, 'phone', 'DCIM');
+      const pushed = await server.adb(['-s', device.serial, 'push', src, phone]);
+      expect(pushed.stderr).toBe('');
+      expect(pushed.code).toBe(0);
+      expect(treeDiff(src, phone)).toEqual([]);
 
-    // --sync pipelines one STAT per file (several in one WRTE) and sends nothing unchanged.
-    const again = await server.adb(['-s', device.serial, 'push', '--sync', `${src}/.`, phone]);
-    expect(again.code).toBe(0);
-    expect(again.stdout).toMatch(/0 files pushed, 11 skipped/);
+      // --sync pipelines one STAT per file (several in one WRTE) and sends nothing unchanged.
+      const again = await server.adb(['-s', device.serial, 'push', '--sync', `${src}/.`, phone]);
+      expect(again.code).toBe(0);
+      expect(again.stdout).toMatch(/0 files pushed, 11 skipped/);
 
-    const back = path.join(root, 'local', 'back');
-    const pulled = await server.adb(['-s', device.serial, 'pull', '-a', phone, back]);
-    expect(pulled.stderr).toBe('');
-    expect(pulled.code).toBe(0);
-    expect(treeDiff(src, back)).toEqual([]);
-    expect(device.stats.sends).toBe(11);
-    expect(device.stats.recvs).toBe(11);
-  });
+      const back = path.join(root, 'local', 'back');
+      const pulled = await server.adb(['-s', device.serial, 'pull', '-a', phone, back]);
+      expect(pulled.stderr).toBe('');
+      expect(pulled.code).toBe(0);
+      expect(treeDiff(src, back)).toEqual([]);
+      expect(device.stats.sends).toBe(11);
+      expect(device.stats.recvs).toBe(11);
+    },
+  );
 
   it.skipIf(rsyncSkipReason())('pushes a symlink as a symlink, with its own mtime', async () => {
     const device = await connected();
@@ -153,7 +169,13 @@ describe.skipIf(ADB_SKIP)('the fake device, through the real adb', () => {
     expect(fs.existsSync(path.join(denied, 'f.txt'))).toBe(false);
 
     // "open failed", not "does not exist": the STAT before the RECV was answered.
-    const pull = await server.adb(['-s', device.serial, 'pull', path.join(denied, 'there.txt'), path.join(root, 'local', 'there.txt')]);
+    const pull = await server.adb([
+      '-s',
+      device.serial,
+      'pull',
+      path.join(denied, 'there.txt'),
+      path.join(root, 'local', 'there.txt'),
+    ]);
     expect(pull.code).toBe(1);
     expect(pull.stdout + pull.stderr).toContain('remote open failed: Permission denied');
     expect(fs.existsSync(path.join(root, 'local', 'there.txt'))).toBe(false);
@@ -173,7 +195,10 @@ describe.skipIf(ADB_SKIP)('the fake device, through the real adb', () => {
     expect(pull.code).toBe(1);
     await device.unplugged;
     expect(fs.existsSync(local)).toBe(false);
-    await waitFor(async () => (await server.state(device.serial)) !== 'device', 'the dead device to leave the `device` state');
+    await waitFor(
+      async () => (await server.state(device.serial)) !== 'device',
+      'the dead device to leave the `device` state',
+    );
     const shell = await server.adb(['-s', device.serial, 'shell', 'echo', 'hi']);
     expect(shell.code).toBe(1);
     expect(shell.stdout).toBe('');
