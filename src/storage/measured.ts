@@ -60,13 +60,7 @@ export function capabilitiesFrom(base: Capabilities, probed: Probed): Capabiliti
   const granularity = probed.time ? granularityOf(probed.time.setNs, probed.time.readNs) : undefined;
   const caps: Capabilities = {
     ...base,
-    // biome-ignore lint/complexity/useMathMinMax: bigints, which Math.max does not take
-    mtimePrecisionNs:
-      granularity === undefined
-        ? base.mtimePrecisionNs
-        : granularity > FINEST_WINDOW_NS
-          ? granularity
-          : FINEST_WINDOW_NS,
+    mtimePrecisionNs: granularity === undefined ? base.mtimePrecisionNs : larger(granularity, FINEST_WINDOW_NS),
     canSetModTime: granularity !== undefined,
     permissions: probed.permissions,
     symlinks: probed.symlinks,
@@ -150,3 +144,8 @@ export const FAT_MAX_FILE = 2 ** 32 - 1;
 
 /** 0x01 to 0x1F: refused in names by FAT, exFAT and Windows. */
 export const CONTROL_CHARS = Array.from({ length: 31 }, (_, i) => String.fromCharCode(i + 1)).join('');
+
+function larger(a: bigint, b: bigint): bigint {
+  // Math.max takes no bigints.
+  return a > b ? a : b;
+}
