@@ -152,7 +152,8 @@ try {
   const diff = await runCommand('rsync', ['-anic', '--delete', `${phone}/`, `${out('synced')}/`]);
   console.log(formatTable(['scenario', 'adb pull -a (s)', 'synctray (s)', 'ratio', 'target'], rows));
   console.log(
-    `\nrsync -anic between the phone folder and synctray's copy: ${diff.stdout.trim() === '' ? 'equal' : `DIFFERENT:\n${diff.stdout}`}`,
+    "\nrsync -anic between the phone folder and synctray's copy: " +
+      `${diff.stdout.trim() === '' ? 'equal' : `DIFFERENT:\n${diff.stdout}`}`,
   );
 } finally {
   await cleanup();

@@ -40,5 +40,6 @@ console.log(
   ),
 );
 console.log(
-  `\nratio ${(b / n).toFixed(2)} (target <= 1.5), ${RUNS} runs each, alternating; binary ${(fs.statSync(BINARY).size / 1e6).toFixed(1)} MB`,
+  `\nratio ${(b / n).toFixed(2)} (target <= 1.5), ${RUNS} runs each, alternating; binary ` +
+    `${(fs.statSync(BINARY).size / 1e6).toFixed(1)} MB`,
 );

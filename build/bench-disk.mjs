@@ -62,7 +62,9 @@ const RUN_TIMEOUT_MS = 10 * 60_000;
 const EXFAT_CLUSTER = 32 * 1024;
 const MIN_IMAGE_MIB = 1024;
 
-const USAGE = `Usage: npm run bench:disk -- [--files N] [--drive-files N] [--rounds N] [--only ext4|exfat] [--concurrency-sweep]
+const USAGE =
+  'Usage: npm run bench:disk -- [--files N] [--drive-files N] [--rounds N] [--only ext4|exfat] ' +
+  `[--concurrency-sweep]
 
   --files N             files for the disk cases (default 20000; 1-8 KiB each, in folders of 20)
   --drive-files N       files for the exFAT cases (default 5000)
@@ -178,7 +180,8 @@ function makeDiskScratch(diskCases) {
   const m = mountOf(DISK_PARENT);
   if (diskCases && (!m || isMemoryFs(m.type))) {
     throw new Error(
-      `${DISK_PARENT} is ${m ? `a ${m.type} (in memory)` : 'on an unknown file system'}, not a disk: the disk cases must write to a real disk. ` +
+      `${DISK_PARENT} is ${m ? `a ${m.type} (in memory)` : 'on an unknown file system'}, not a disk: ` +
+        'the disk cases must write to a real disk. ' +
         `Mount a disk there, or run only the exFAT cases with --only exfat.`,
     );
   }
@@ -245,7 +248,9 @@ async function setUpDrive(scratch, files) {
     // No modes or owners on exFAT; its times are kept to the second at best.
     checkFlags: ['-rtc', '--modify-window=1'],
     pauseMs: FUSE_CACHE_PAUSE_MS,
-    where: `${drive.device} (${drive.type}, exfat-fuse) at ${drive.mountPoint}, image of ${imageMiB} MiB (sparse) on ${describePlace(imageParent)}`,
+    where:
+      `${drive.device} (${drive.type}, exfat-fuse) at ${drive.mountPoint}, image of ${imageMiB} MiB (sparse) on ` +
+      `${describePlace(imageParent)}`,
   };
   const started = performance.now();
   await writeTree(p.src, tree, p.pool, CONTENT_SEED, checkpoint);
@@ -263,7 +268,8 @@ async function checkCopy(p, dst, what) {
   if (diff.length === 0) return;
   const shown = diff.slice(0, 20).join('\n    ') + (diff.length > 20 ? `\n    ... and ${diff.length - 20} more` : '');
   throw new Error(
-    `${what}: the copy does not match the source; rsync -ni ${p.checkFlags.join(' ')} --delete itemizes ${diff.length} difference(s):\n    ${shown}`,
+    `${what}: the copy does not match the source; rsync -ni ${p.checkFlags.join(' ')} --delete itemizes ` +
+      `${diff.length} difference(s):\n    ${shown}`,
   );
 }
 
@@ -288,7 +294,9 @@ async function timedRun(p, c, tool, round, rssFile, env) {
   if (c.firstCopy || (c.checkSynctray && tool === 'synctray')) await checkCopy(p, dst, what);
   const rss = r.rssKb === undefined ? '' : `  ${megabytes(r.rssKb).padStart(6)} MB`;
   console.log(
-    `  ${`${p.label} ${c.name}`.padEnd(17)}  round ${round + 1}  ${label.padEnd(env ? `synctray, ${CONCURRENCY_VARIABLE}=${Math.max(...SWEEP)}`.length : 8)}  ${seconds(r.ms).padStart(8)} s${rss}`,
+    `  ${`${p.label} ${c.name}`.padEnd(17)}  round ${round + 1}  ` +
+      `${label.padEnd(env ? `synctray, ${CONCURRENCY_VARIABLE}=${Math.max(...SWEEP)}`.length : 8)}  ` +
+      `${seconds(r.ms).padStart(8)} s${rss}`,
   );
   return { ms: r.ms, rssKb: r.rssKb };
 }
@@ -372,7 +380,8 @@ function printSweep(p, runs, sweep) {
     }),
   ];
   console.log(
-    `\nConcurrency sweep, ${p.label} first copy (${p.tree.files.length} files; rsync + sync median ${seconds(theirs)} s):`,
+    `\nConcurrency sweep, ${p.label} first copy (${p.tree.files.length} files; rsync + sync median ` +
+      `${seconds(theirs)} s):`,
   );
   console.log(formatTable([CONCURRENCY_VARIABLE, 'synctray s', '(min-max)', 'vs not set', 'vs rsync', 'RSS MB'], rows));
 }
@@ -405,11 +414,13 @@ async function main() {
 
   console.log(`SyncTray on a real disk and an exFAT drive, against rsync (issue 15), ${new Date().toString()}`);
   console.log(
-    `Machine: nproc ${os.availableParallelism()}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${formatBytes(os.totalmem())} RAM, ` +
-      `kernel ${os.release()}, load average ${os.loadavg()[0].toFixed(2)} at the start`,
+    `Machine: nproc ${os.availableParallelism()}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, ` +
+      `${formatBytes(os.totalmem())} RAM, kernel ${os.release()}, ` +
+      `load average ${os.loadavg()[0].toFixed(2)} at the start`,
   );
   console.log(
-    `Node ${process.version}, ${rsyncVersion}${wantDrive && !driveSkipped ? `, ${toolVersion('mount.exfat-fuse', ['-V'])}` : ''}`,
+    `Node ${process.version}, ` +
+      `${rsyncVersion}${wantDrive && !driveSkipped ? `, ${toolVersion('mount.exfat-fuse', ['-V'])}` : ''}`,
   );
   console.log(`Scratch folder: ${scratch.text}`);
   const warnings = [staleBuildWarning(ROOT)];
@@ -423,7 +434,8 @@ async function main() {
   for (const w of warnings) if (w) console.log(`WARNING: ${w}`);
   console.log(`synctray: node dist/cli/main.js sync SRC DST --mode mirror --quiet (it fsyncs what it writes)`);
   console.log(
-    `${options.rounds} round(s) per tool and case, interleaved, alternating which tool goes first; each destination brought to the case's starting state and \`sync\` run before each timed run (untimed)`,
+    `${options.rounds} round(s) per tool and case, interleaved, alternating which tool goes first; each destination ` +
+      `brought to the case's starting state and \`sync\` run before each timed run (untimed)`,
   );
 
   const places = [];
@@ -435,19 +447,23 @@ async function main() {
     const p = await setUp();
     const cases = CASES.filter((c) => c.place === p.place);
     console.log(
-      `\n${p.label}: ${p.tree.files.length} files of 1-8 KiB in ${p.tree.folders.length} folders (${p.tree.leafCount} of 20 files), ` +
-        `${formatBytes(p.tree.totalBytes)}; source ${p.src}; set up (untimed) in ${seconds(p.setupMs)} s`,
+      `\n${p.label}: ${p.tree.files.length} files of 1-8 KiB in ${p.tree.folders.length} folders ` +
+        `(${p.tree.leafCount} of 20 files), ${formatBytes(p.tree.totalBytes)}; ` +
+        `source ${p.src}; set up (untimed) in ${seconds(p.setupMs)} s`,
     );
     if (p.where)
       console.log(
-        `  drive: ${p.where}; ${FUSE_CACHE_PAUSE_MS / 1000} s pause before each run, so that none starts with the kernel's FUSE caches warm`,
+        `  drive: ${p.where}; ${FUSE_CACHE_PAUSE_MS / 1000} s pause before each run, so that none starts with the ` +
+          "kernel's FUSE caches warm",
       );
+    const spread =
+      `; one file changed in each of the ${p.tree.leafCount} folders ` +
+      `(${((100 * p.tree.leafCount) / p.tree.files.length).toFixed(1)}% of the files)`;
     for (const c of cases)
-      console.log(
-        `  ${c.name}: rsync is \`${describeRsync(c)}\`${c.name === 'spread' ? `; one file changed in each of the ${p.tree.leafCount} folders (${((100 * p.tree.leafCount) / p.tree.files.length).toFixed(1)}% of the files)` : ''}`,
-      );
+      console.log(`  ${c.name}: rsync is \`${describeRsync(c)}\`${c.name === 'spread' ? spread : ''}`);
     console.log(
-      `  copies checked after each first copy with \`rsync -ni ${p.checkFlags.join(' ')} --delete SRC/ DST/\`, which must itemize nothing\n`,
+      `  copies checked after each first copy with \`rsync -ni ${p.checkFlags.join(' ')} --delete SRC/ DST/\`, ` +
+        'which must itemize nothing\n',
     );
 
     for (const c of cases) {

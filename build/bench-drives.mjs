@@ -173,7 +173,9 @@ async function timedRun(ws, scenario, tool, round) {
   let summary;
   if (tool === 'synctray') {
     summary = JSON.parse(r.stdout.trim().split('\n').pop());
-    counts = `  copied ${summary.copied}, updated ${summary.updated}, metadata ${summary.metadata}, failed ${summary.failed}`;
+    counts =
+      `  copied ${summary.copied}, updated ${summary.updated}, ` +
+      `metadata ${summary.metadata}, failed ${summary.failed}`;
   }
   console.log(
     `  ${scenario.name.padEnd(10)}  round ${round + 1}  ${tool.padEnd(8)}  ${seconds(r.ms).padStart(8)} s${counts}`,
@@ -202,7 +204,8 @@ async function checkCopies(ws) {
     const wrong = diff.filter((line) => !/^\.d/.test(line));
     if (wrong.length > 0) {
       throw new Error(
-        `after the first copy, ${tool}'s copy differs from the source; rsync -nic itemizes:\n    ${wrong.slice(0, 20).join('\n    ')}`,
+        `after the first copy, ${tool}'s copy differs from the source; rsync -nic itemizes:\n    ` +
+          `${wrong.slice(0, 20).join('\n    ')}`,
       );
     }
     if (diff.length > 0)
@@ -270,7 +273,8 @@ function report(results, ws) {
   console.log(`  copied/updated/metadata per round: ${per}`);
   console.log(`rsync's no-op, checked afterwards with -n: ${ws.rsyncLeft.length} item(s) it would still change`);
   console.log(
-    `SyncTray's copy as rsync sees it afterwards: ${ws.synctrayLeft.length} item(s) differ${ws.synctrayLeft.length ? `, e.g. ${ws.synctrayLeft[0]}` : ''}`,
+    "SyncTray's copy as rsync sees it afterwards: " +
+      `${ws.synctrayLeft.length} item(s) differ${ws.synctrayLeft.length ? `, e.g. ${ws.synctrayLeft[0]}` : ''}`,
   );
 }
 
@@ -295,14 +299,17 @@ async function main() {
 
   console.log(`SyncTray on an exFAT drive, against rsync, ${new Date().toString()}`);
   console.log(
-    `Machine: nproc ${os.availableParallelism()}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${formatBytes(os.totalmem())} RAM, kernel ${os.release()}, load average ${os.loadavg()[0].toFixed(2)} at the start`,
+    `Machine: nproc ${os.availableParallelism()}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, ` +
+      `${formatBytes(os.totalmem())} RAM, kernel ${os.release()}, ` +
+      `load average ${os.loadavg()[0].toFixed(2)} at the start`,
   );
   console.log(
     `Node ${process.version}, ${toolVersion('rsync', ['--version'])}, ${toolVersion('mount.exfat-fuse', ['-V'])}`,
   );
   console.log(`Source: ${sourceFolder}, on ${places.source.text}`);
   console.log(
-    `Drive: ${drive.device} mounted at ${drive.mountPoint} (${drive.type}, exfat-fuse), image of ${IMAGE_MIB} MiB (sparse) on ${places.image.text}`,
+    `Drive: ${drive.device} mounted at ${drive.mountPoint} (${drive.type}, exfat-fuse), image of ${IMAGE_MIB} MiB ` +
+      `(sparse) on ${places.image.text}`,
   );
   for (const warning of [places.warning, staleWarning]) if (warning) console.log(`WARNING: ${warning}`);
 
@@ -319,7 +326,8 @@ async function main() {
   console.log(`synctray: node dist/cli/main.js sync SRC DRIVE/a --quiet --json`);
   console.log(`rsync:    rsync ${RSYNC_FLAGS.join(' ')} SRC/ DRIVE/b/`);
   console.log(
-    `${options.rounds} round(s) per scenario, alternating which tool goes first; ${FUSE_CACHE_PAUSE_MS / 1000} s before each run, so that none starts with the kernel's FUSE caches warm\n`,
+    `${options.rounds} round(s) per scenario, alternating which tool goes first; ${FUSE_CACHE_PAUSE_MS / 1000} s ` +
+      "before each run, so that none starts with the kernel's FUSE caches warm\n",
   );
 
   const results = await runScenarios(ws, options.rounds);

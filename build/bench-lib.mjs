@@ -594,7 +594,8 @@ export function runSetup(cmd, args) {
   });
   if (r.error)
     throw new Error(
-      `${describeCommand(cmd, args)}: ${r.error.code === 'ETIMEDOUT' ? `no answer within ${SETUP_TIMEOUT_MS / 1000} s` : r.error.message}`,
+      `${describeCommand(cmd, args)}: ` +
+        `${r.error.code === 'ETIMEDOUT' ? `no answer within ${SETUP_TIMEOUT_MS / 1000} s` : r.error.message}`,
     );
   if (r.status !== 0)
     throw new Error(`${describeCommand(cmd, args)} failed (exit status ${r.status}): ${(r.stderr || r.stdout).trim()}`);
@@ -699,7 +700,8 @@ export class ExfatLoopDrive {
     // aborts the connection and lets the unmount finish.
     const watched =
       '"$@" & job=$!; sleep "$SECS" & nap=$!; wait -n $job $nap; ' +
-      'if kill -0 $job 2>/dev/null; then kill -KILL $DAEMONS 2>/dev/null; kill $nap 2>/dev/null; wait $job; exit 124; fi; ' +
+      'if kill -0 $job 2>/dev/null; then kill -KILL $DAEMONS 2>/dev/null; ' +
+      'kill $nap 2>/dev/null; wait $job; exit 124; fi; ' +
       'kill $nap 2>/dev/null; wait $job';
     const r = spawnSync('bash', ['-c', watched, 'unmount', 'fusermount', '-u', mountPoint], {
       stdio: ['ignore', 'ignore', 'pipe'],

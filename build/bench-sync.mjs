@@ -142,7 +142,8 @@ async function verifyEqual(src, dst, what) {
     const shown =
       lines.slice(0, 20).join('\n    ') + (lines.length > 20 ? `\n    ... and ${lines.length - 20} more` : '');
     throw new Error(
-      `${what}: the destination does not match the source; rsync -anic --delete reports ${lines.length} difference(s):\n    ${shown}`,
+      `${what}: the destination does not match the source; rsync -anic --delete reports ${lines.length} ` +
+        `difference(s):\n    ${shown}`,
     );
   }
 }
@@ -248,7 +249,8 @@ async function main() {
 
   console.log(`SyncTray benchmark, ${new Date().toString()}`);
   console.log(
-    `Machine: nproc ${os.availableParallelism()}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${formatBytes(os.totalmem())} RAM`,
+    `Machine: nproc ${os.availableParallelism()}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, ` +
+      `${formatBytes(os.totalmem())} RAM`,
   );
   console.log(`Node ${process.version} (${process.execPath}), ${rsyncVersion}`);
   console.log(`Working in ${scratch.dir}`);

@@ -290,7 +290,8 @@ async function main() {
   say('');
   say(formatTable(['measure', 'synctray', 'inotifywait+cp', 'target', 'result'], rows));
   say(
-    `\n(medians of 3 bursts; writing a burst took ${(written / 1000).toFixed(2)} s of its watch time, which counts from the first`,
+    `\n(medians of 3 bursts; writing a burst took ${(written / 1000).toFixed(2)} s of its watch time, which counts ` +
+      'from the first',
   );
   say(`file written to the last one whole in the destination; latencies over ${WRITES} writes of 4 KiB)`);
 }

@@ -68,7 +68,8 @@ if (helper) add(`helpers/${helper}`, path.join(ROOT, 'node_modules', 'systray2',
 const nativeLib = path.join(ROOT, 'dist', 'native', 'fast-fs.node');
 if (CROSS)
   console.warn(
-    `synctray: the native library is built for this machine only: the ${PLATFORM} binary uses the portable code for local folders.`,
+    `synctray: the native library is built for this machine only: the ${PLATFORM} binary uses the portable code for ` +
+      'local folders.',
   );
 else if (fs.existsSync(nativeLib)) add('native/fast-fs.node', nativeLib);
 else

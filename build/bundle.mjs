@@ -84,7 +84,9 @@ const common = {
   // CommonJS dependencies require Node's built-ins; in an ES module bundle that takes a real require,
   // made on first use (most chunks never require anything).
   banner: {
-    js: "import { createRequire as __createRequire } from 'node:module'; let __required; const require = (id) => (__required ??= __createRequire(import.meta.url))(id);",
+    js:
+      "import { createRequire as __createRequire } from 'node:module'; let __required; const require = (id) => " +
+      '(__required ??= __createRequire(import.meta.url))(id);',
   },
 };
 await build({

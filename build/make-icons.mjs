@@ -48,7 +48,10 @@ const COLOURS = {
   attention: [210, 64, 47],
 };
 
-/** RGBA pixels of one icon: the state's colour on a disk with the glyph cut out in white (or, as a template, left transparent). */
+/**
+ * RGBA pixels of one icon: the state's colour on a disk with the glyph cut out in white (or, as a
+ * template, left transparent).
+ */
 function render(state, size, template) {
   const px = Buffer.alloc(size * size * 4);
   const glyph = GLYPHS[state];

@@ -59,7 +59,8 @@ function extractAll(): string {
     return dir;
   } catch (err) {
     throw new Error(
-      `SyncTray cannot set up its files in ${dir} (${(err as Error).message}): make that folder yours and writable, or point XDG_CACHE_HOME elsewhere.`,
+      `SyncTray cannot set up its files in ${dir} (${(err as Error).message}): make that folder yours and writable, ` +
+        'or point XDG_CACHE_HOME elsewhere.',
     );
   }
 }

@@ -12,7 +12,9 @@ const setTo = (on: boolean) =>
   command({
     name: `autostart ${on ? 'on' : 'off'}`,
     summary: on ? 'start the tray at login' : 'stop starting it at login',
-    usage: `Usage: synctray autostart ${on ? 'on' : 'off'} [--json]\n\n${ABOUT}\n\n  --json   say what is now so as one JSON object, as 'autostart status --json'`,
+    usage:
+      `Usage: synctray autostart ${on ? 'on' : 'off'} [--json]\n\n${ABOUT}\n\n` +
+      "  --json   say what is now so as one JSON object, as 'autostart status --json'",
     options: { json: { type: 'boolean' } },
     run: ({ values }, io) => {
       platformAutostart(trayCommand()).set(on);
@@ -31,7 +33,10 @@ export const autostartCommand = group({
     status: command({
       name: 'autostart status',
       summary: 'whether it starts at login, and from where',
-      usage: `Usage: synctray autostart status [--json]\n\nSays whether the tray starts at login, and which entry makes it.\n\n  --json   one JSON object: {"enabled": true|false, "where": "<the entry>"}`,
+      usage:
+        'Usage: synctray autostart status [--json]\n\n' +
+        'Says whether the tray starts at login, and which entry makes it.\n\n' +
+        '  --json   one JSON object: {"enabled": true|false, "where": "<the entry>"}',
       options: { json: { type: 'boolean' } },
       run: ({ values }, io) => Promise.resolve(report(values.json === true, io)),
     }),

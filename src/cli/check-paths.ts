@@ -41,7 +41,8 @@ export function checkPaths(source: string, destination: string, versions?: strin
   const dstPhone = isAdbLocation(destination);
   if (versions !== undefined && dstPhone) {
     throw new RefusedError(
-      `--versions keeps what a sync replaces in a folder on this computer, beside the destination: it cannot be used with a phone destination (${destination}).`,
+      '--versions keeps what a sync replaces in a folder on this computer, beside the destination: it cannot be ' +
+        `used with a phone destination (${destination}).`,
     );
   }
   const src = srcPhone ? phoneLocation(source, 'Source') : checkSource(source);
@@ -58,7 +59,8 @@ export function checkPaths(source: string, destination: string, versions?: strin
   }
   if (isInside(dst, src)) {
     throw new RefusedError(
-      `Destination \`${dst}\` is inside source \`${src}\`: choose a folder outside it, or every run would copy the copy.`,
+      `Destination \`${dst}\` is inside source \`${src}\`: choose a folder outside it, ` +
+        'or every run would copy the copy.',
     );
   }
   if (isInside(src, dst)) {
@@ -106,7 +108,8 @@ function checkVersions(versions: string, src: string, dst: string): string {
   const ver = realLocation(versions);
   if (ver === src || isInside(ver, src)) {
     throw new RefusedError(
-      `Versions folder \`${ver}\` is inside source \`${src}\`: choose a folder outside the source, or old versions would be synced as new files.`,
+      `Versions folder \`${ver}\` is inside source \`${src}\`: choose a folder outside the source, or old versions ` +
+        'would be synced as new files.',
     );
   }
   if (ver === dst) {
@@ -116,7 +119,8 @@ function checkVersions(versions: string, src: string, dst: string): string {
   }
   if (isInside(dst, ver)) {
     throw new RefusedError(
-      `Destination \`${dst}\` is inside versions folder \`${ver}\`: choose a versions folder beside or inside the destination.`,
+      `Destination \`${dst}\` is inside versions folder \`${ver}\`: choose a versions folder beside or inside the ` +
+        'destination.',
     );
   }
   return ver;

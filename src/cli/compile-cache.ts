@@ -36,7 +36,10 @@ export function enableCompileCache(env: NodeJS.ProcessEnv = process.env, cacheRo
   }
 }
 
-/** Made if missing (only the user can enter it); true when it is a folder of the user's that only the user can write to. */
+/**
+ * Made if missing (only the user can enter it); true when it is a folder of the user's that only
+ * the user can write to.
+ */
 function ownFolder(dir: string): boolean {
   let st = fs.lstatSync(dir, { throwIfNoEntry: false });
   if (!st) {

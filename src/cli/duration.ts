@@ -13,7 +13,8 @@ export function parseDuration(text: string, option = '--rescan-interval'): numbe
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
   if (!m)
     throw new UsageError(
-      `${option} takes a duration such as 90s, 30m, 1h or 1d (a bare number is seconds), or 0 for never (got "${text}").`,
+      `${option} takes a duration such as 90s, 30m, 1h or 1d (a bare number is seconds), or 0 for never (got ` +
+        `"${text}").`,
     );
   const value = Number(m[1]) * UNITS[m[2] ?? 's']!;
   if (value !== 0 && value < 1000)

@@ -67,7 +67,10 @@ function stillWaiting(st: PairStatus): string {
 }
 
 function addedText(pair: Pair): string {
-  return `Added pair "${pair.name}" (${pair.id}): ${pair.source} -> ${pair.destination}, ${pair.mode}${pair.paused ? ', paused' : ''}.`;
+  return (
+    `Added pair "${pair.name}" (${pair.id}): ${pair.source} -> ${pair.destination}, ` +
+    `${pair.mode}${pair.paused ? ', paused' : ''}.`
+  );
 }
 
 function list(pairs: readonly Pair[], json: boolean, io: Io): number {
@@ -79,7 +82,8 @@ function list(pairs: readonly Pair[], json: boolean, io: Io): number {
     io.stdout.write("No folder pairs yet: add one with 'synctray pair add <source> <destination>'.\n");
   for (const p of pairs) {
     io.stdout.write(
-      `${p.name} (${p.id})${p.paused ? ' [paused]' : ''}\n  ${p.source} -> ${p.destination} (${p.mode}${p.checksum ? ', checksum' : ''}${p.links === 'copy' ? ', links copied' : ''})\n`,
+      `${p.name} (${p.id})${p.paused ? ' [paused]' : ''}\n  ${p.source} -> ${p.destination} ` +
+        `(${p.mode}${p.checksum ? ', checksum' : ''}${p.links === 'copy' ? ', links copied' : ''})\n`,
     );
   }
   return ExitCode.OK;
@@ -105,7 +109,9 @@ function eachPair(name: 'pause' | 'resume' | 'resync', summary: string, about: s
     name: `pair ${name}`,
     synopsis: '<name|id|--all>',
     summary,
-    usage: `Usage: synctray pair ${name} <name|id> | --all [--config-dir DIR]\n\n${about}\n\n      --all                   every pair\n${CONFIG_DIR_HELP}`,
+    usage:
+      `Usage: synctray pair ${name} <name|id> | --all [--config-dir DIR]\n\n${about}\n\n` +
+      `      --all                   every pair\n${CONFIG_DIR_HELP}`,
     options: { ...CONFIG_DIR_OPTION, all: { type: 'boolean' } },
     takes: { min: 0, max: 1, what: 'one pair, by name or id, or --all' },
     async run({ values, positionals }, io) {
@@ -116,7 +122,8 @@ function eachPair(name: 'pause' | 'resume' | 'resync', summary: string, about: s
         const now = await ops.resync(which);
         if (!now) {
           io.stdout.write(
-            `SyncTray is not running: ${names.join(', ')} will be compared whole when it starts ('synctray run'), as every pair is.\n`,
+            `SyncTray is not running: ${names.join(', ')} will be compared whole when it starts ('synctray run'), ` +
+              'as every pair is.\n',
           );
           return ExitCode.OK;
         }
@@ -137,7 +144,8 @@ export const pairCommand = group({
   name: 'pair',
   summary: 'the folder pairs SyncTray keeps',
   about:
-    'The folder pairs SyncTray keeps. While SyncTray runs, changes go through it and\ntake effect at once; else they change the config, for its next start.',
+    'The folder pairs SyncTray keeps. While SyncTray runs, changes go through it and\n' +
+    'take effect at once; else they change the config, for its next start.',
   commands: {
     add: command({
       name: 'pair add',
@@ -182,7 +190,9 @@ export const pairCommand = group({
       name: 'pair list',
       synopsis: '[--json]',
       summary: 'the pairs',
-      usage: `Usage: synctray pair list [--json] [--config-dir DIR]\n\nThe pairs, as the config keeps them.\n\n      --json                  one JSON array of the pairs\n${CONFIG_DIR_HELP}`,
+      usage:
+        'Usage: synctray pair list [--json] [--config-dir DIR]\n\nThe pairs, as the config keeps them.\n\n' +
+        `      --json                  one JSON array of the pairs\n${CONFIG_DIR_HELP}`,
       options: { ...CONFIG_DIR_OPTION, json: { type: 'boolean' } },
       async run({ values }, io) {
         return list((await openPairOps(values['config-dir'], io)).pairs, values.json === true, io);
@@ -192,7 +202,9 @@ export const pairCommand = group({
       name: 'pair remove',
       synopsis: '<name|id>',
       summary: 'forget a pair (its folders are left as they are)',
-      usage: `Usage: synctray pair remove <name|id> [--config-dir DIR]\n\nForgets a pair. Its folders, and what is in them, are left as they are.\n\n${CONFIG_DIR_HELP}`,
+      usage:
+        'Usage: synctray pair remove <name|id> [--config-dir DIR]\n\n' +
+        `Forgets a pair. Its folders, and what is in them, are left as they are.\n\n${CONFIG_DIR_HELP}`,
       options: CONFIG_DIR_OPTION,
       takes: ONE_PAIR,
       async run({ values, positionals }, io) {

@@ -35,9 +35,11 @@ export async function refuseUnplugged(
     const why = await unplugged(pair, probe);
     if (why === undefined) continue;
     throw new RefusedError(
-      `Destination \`${destination}\` ${destination === pair.destination ? 'is' : 'lies in'} the backup folder of pair "${pair.name}", but ${why}, ` +
+      `Destination \`${destination}\` ${destination === pair.destination ? 'is' : 'lies in'} ` +
+        `the backup folder of pair "${pair.name}", but ${why}, ` +
         'and this run would write onto another disk than the drive. ' +
-        `Connect the drive and run again; to fill this folder all the same, remove the pair first ('synctray pair remove ${pair.name}').`,
+        'Connect the drive and run again; to fill this folder all the same, ' +
+        `remove the pair first ('synctray pair remove ${pair.name}').`,
     );
   }
 }

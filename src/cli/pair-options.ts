@@ -117,7 +117,8 @@ export function pairChange(
   const added = excludes(v);
   if (Object.keys(change).length === 0 && added.length === 0 && !v['no-exclude']) {
     throw new UsageError(
-      'pair set needs something to change: --mode, --exclude, --exclude-from, --no-exclude, --rescan-interval, --notify, --checksum or --no-checksum.',
+      'pair set needs something to change: --mode, --exclude, --exclude-from, --no-exclude, --rescan-interval, ' +
+        '--notify, --checksum or --no-checksum.',
     );
   }
   return (pair) => {

@@ -61,7 +61,8 @@ async function status(values: { 'config-dir'?: string; json?: boolean }, io: Io)
     if (p.progress) {
       const pr = p.progress;
       parts.push(
-        `${formatCount(pr.files)} of ${formatCount(pr.totalFiles)} files, ${formatBytes(pr.bytes)} of ${formatBytes(pr.totalBytes)}`,
+        `${formatCount(pr.files)} of ${formatCount(pr.totalFiles)} files, ${formatBytes(pr.bytes)} of ` +
+          `${formatBytes(pr.totalBytes)}`,
       );
       if (pr.etaMs !== undefined) parts.push(`${formatDuration(pr.etaMs)} left`);
     }

@@ -134,7 +134,8 @@ async function syncOnce(args: SyncArgs, io: Io, signal: AbortSignal): Promise<nu
   await refuseUnplugged(paths.destination, args.configDir, app.destinations());
   const log = openLogFile(args.logFile);
   log?.line(
-    `start ${args.mode}${args.dryRun ? ' (dry run)' : ''} ${JSON.stringify(paths.source)} -> ${JSON.stringify(paths.destination)}`,
+    `start ${args.mode}${args.dryRun ? ' (dry run)' : ''} ${JSON.stringify(paths.source)} -> ` +
+      `${JSON.stringify(paths.destination)}`,
   );
   const dst = app.openStorage(paths.destination);
   const result = await runSync(args, paths, dst, log, io, signal);
@@ -209,8 +210,9 @@ function logSummary(log: LogFile | undefined, result: SyncResult, interrupted: b
   if (result.fatal) log.line(`stopped: ${result.fatal.message}`);
   if (result.deletesHeld > 0) log.line(`held back ${result.deletesHeld} deletions: items failed to copy`);
   log.line(
-    `summary: ${operations} operations (copied ${result.copied}, updated ${result.updated}, deleted ${result.deleted}, ` +
-      `metadata ${result.metadata}), ${result.failed} failed, ${result.unchanged} unchanged, ${result.bytes} bytes` +
+    `summary: ${operations} operations (copied ${result.copied}, updated ${result.updated}, ` +
+      `deleted ${result.deleted}, metadata ${result.metadata}), ${result.failed} failed, ` +
+      `${result.unchanged} unchanged, ${result.bytes} bytes` +
       (interrupted ? ', interrupted' : ''),
   );
   log.close();
@@ -226,8 +228,8 @@ function report(args: SyncArgs, result: SyncResult, dst: Capabilities, io: Io, i
   }
   if (result.deletesHeld > 0) {
     io.stderr.write(
-      `Not deleting ${formatCountOf(result.deletesHeld, 'item')} from the destination: some items failed to copy, and one of ` +
-        'them may be what a deleted item was renamed to. Fix the failures above, then run again.\n',
+      `Not deleting ${formatCountOf(result.deletesHeld, 'item')} from the destination: some items failed to copy, ` +
+        'and one of them may be what a deleted item was renamed to. Fix the failures above, then run again.\n',
     );
   }
   if (result.fatal)
@@ -249,10 +251,12 @@ function exitCode(result: SyncResult, io: Io, interrupted: boolean): number {
 
 const FATAL_HINT: Partial<Record<string, string>> = {
   NO_SPACE:
-    'Free some space (on the destination, or where --versions points), then run again: finished files are not copied again.',
+    'Free some space (on the destination, or where --versions points), then run again: finished files are not ' +
+    'copied again.',
   READ_ONLY: 'The destination is read-only: remount it writable or choose another destination.',
   DEVICE_GONE:
-    'Check that the drive or phone is still connected (and the phone unlocked), then run again: finished files are not copied again.',
+    'Check that the drive or phone is still connected (and the phone unlocked), then run again: finished files are ' +
+    'not copied again.',
 };
 
 export function summaryJson(r: SyncResult, dst: Capabilities) {

@@ -37,7 +37,8 @@ export const trayCommand = command({
 async function runTray(values: { 'config-dir'?: string }, io: Io, signal: AbortSignal): Promise<number> {
   if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
     throw new RefusedError(
-      "No desktop session here (neither DISPLAY nor WAYLAND_DISPLAY is set), so there is no tray to show an icon in. Run 'synctray run' for the same service without a tray.",
+      'No desktop session here (neither DISPLAY nor WAYLAND_DISPLAY is set), so there is no tray to show an icon ' +
+        "in. Run 'synctray run' for the same service without a tray.",
     );
   }
   const assets = assetsDir();
@@ -72,7 +73,8 @@ async function runTray(values: { 'config-dir'?: string }, io: Io, signal: AbortS
   } catch (err) {
     await host.stop();
     throw new RefusedError(
-      `The tray icon could not be shown: ${(err as Error).message}. Run 'synctray run' for the same service without a tray.`,
+      `The tray icon could not be shown: ${(err as Error).message}. Run 'synctray run' for the same service without ` +
+        'a tray.',
     );
   }
   host.log.write('info', 'The tray icon is shown.');
@@ -101,7 +103,8 @@ function trayHelper(): string {
       fs.accessSync(own, fs.constants.X_OK);
     } catch {
       throw new RefusedError(
-        `SYNCTRAY_TRAY_HELPER is ${own}, which is not an executable file: point it at a systray2 tray helper, or unset it.`,
+        `SYNCTRAY_TRAY_HELPER is ${own}, which is not an executable file: point it at a systray2 tray helper, or ` +
+          'unset it.',
       );
     }
     return own;
@@ -109,7 +112,8 @@ function trayHelper(): string {
   const shipped = shippedHelper();
   if (!shipped)
     throw new RefusedError(
-      `The tray has no helper for ${process.platform} on ${process.arch}. Run 'synctray run' for the same service without a tray.`,
+      `The tray has no helper for ${process.platform} on ${process.arch}. Run 'synctray run' for the same service ` +
+        'without a tray.',
     );
   return installHelper(shipped, path.join(envPaths('synctray', { suffix: '' }).cache, 'helpers'));
 }

@@ -63,7 +63,8 @@ async function watch(args: SyncArgs, rescanMs: number, io: Io, signal: AbortSign
     throw new UsageError("watch has no --dry-run: 'synctray sync --dry-run' shows what the first sync would do.");
   if (isPhonePair(args)) {
     throw new RefusedError(
-      "A phone cannot be watched: 'synctray sync' copies once, and a pair ('synctray pair add', then 'synctray run' or the tray) syncs whenever the phone connects.",
+      "A phone cannot be watched: 'synctray sync' copies once, and a pair ('synctray pair add', then 'synctray run' " +
+        'or the tray) syncs whenever the phone connects.',
     );
   }
   const paths = checkPaths(args.source, args.destination, args.versions);
@@ -127,8 +128,9 @@ async function watch(args: SyncArgs, rescanMs: number, io: Io, signal: AbortSign
 
 function totalsText(t: WatchTotals): string {
   return (
-    `${formatCountOf(t.steps, 'step')}: ${formatCount(t.copied)} copied, ${formatCount(t.moved)} moved, ${formatCount(t.updated)} updated, ` +
-    `${formatCount(t.deleted)} deleted, ${formatCount(t.metadata)} metadata fixed, ${formatCount(t.failed)} failed`
+    `${formatCountOf(t.steps, 'step')}: ${formatCount(t.copied)} copied, ${formatCount(t.moved)} moved, ` +
+    `${formatCount(t.updated)} updated, ${formatCount(t.deleted)} deleted, ` +
+    `${formatCount(t.metadata)} metadata fixed, ${formatCount(t.failed)} failed`
   );
 }
 

@@ -38,7 +38,9 @@ export async function stayOnVolume(
       guard.removeMisplaced();
       return {
         ready: false,
-        reason: `${capital(name(first))} is not there: ${destination} now lies on another disk. Nothing is written until the drive is back.`,
+        reason:
+          `${capital(name(first))} is not there: ${destination} now lies on another disk. Nothing is written until ` +
+          'the drive is back.',
       };
     },
   };

@@ -26,17 +26,20 @@ export function refuseOverlaps(pairs: readonly Pair[], source: string, destinati
       throw new RefusedError(`This pair exists already: "${p.name}" (${p.id}).`);
     if (overlap(destination, p.source)) {
       throw new RefusedError(
-        `Destination \`${destination}\` overlaps the source of pair "${p.name}" (\`${p.source}\`): the two pairs would copy each other's copies. Choose another destination.`,
+        `Destination \`${destination}\` overlaps the source of pair "${p.name}" (\`${p.source}\`): the two pairs ` +
+          "would copy each other's copies. Choose another destination.",
       );
     }
     if (overlap(source, p.destination)) {
       throw new RefusedError(
-        `Source \`${source}\` overlaps the destination of pair "${p.name}" (\`${p.destination}\`): the two pairs would copy each other's copies. Choose another source.`,
+        `Source \`${source}\` overlaps the destination of pair "${p.name}" (\`${p.destination}\`): the two pairs ` +
+          "would copy each other's copies. Choose another source.",
       );
     }
     if (overlap(destination, p.destination)) {
       throw new RefusedError(
-        `Destination \`${destination}\` overlaps the destination of pair "${p.name}" (\`${p.destination}\`): each would treat the other's files as extra. Choose another destination.`,
+        `Destination \`${destination}\` overlaps the destination of pair "${p.name}" (\`${p.destination}\`): each ` +
+          "would treat the other's files as extra. Choose another destination.",
       );
     }
   }

@@ -72,6 +72,8 @@ export function validate(data: ConfigData): { data: ConfigData; problem?: string
   return {
     data: { schemaVersion: SCHEMA_VERSION, pairs: unique, settings: settingsOk ? data.settings : DEFAULT_SETTINGS },
     problem: problem || 'it was not as expected',
-    kept: `the ${unique.length} whole pair${unique.length === 1 ? ' was' : 's were'} kept${settingsOk ? '' : ', settings back to their defaults'}`,
+    kept:
+      `the ${unique.length} whole pair${unique.length === 1 ? ' was' : 's were'} kept` +
+      `${settingsOk ? '' : ', settings back to their defaults'}`,
   };
 }

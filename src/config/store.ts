@@ -57,7 +57,8 @@ export class ConfigStore {
         const migrated = migrate(found.raw);
         if (migrated === undefined) {
           throw new RefusedError(
-            `The config file \`${file}\` was written by a newer SyncTray (layout ${String(found.raw.schemaVersion)}): update SyncTray to use it.`,
+            `The config file \`${file}\` was written by a newer SyncTray (layout ` +
+              `${String(found.raw.schemaVersion)}): update SyncTray to use it.`,
           );
         }
         const checked = validate(migrated.data);
@@ -197,7 +198,8 @@ function keepAside(file: string, why: string): string {
         fs.renameSync(file, aside);
       } catch (err) {
         throw new RefusedError(
-          `The config file \`${file}\` is unusable and could not be kept aside (${(err as Error).message}; ${(copyErr as Error).message}): move it away by hand, then start again.`,
+          `The config file \`${file}\` is unusable and could not be kept aside (${(err as Error).message}; ` +
+            `${(copyErr as Error).message}): move it away by hand, then start again.`,
         );
       }
     }

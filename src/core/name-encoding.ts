@@ -53,7 +53,8 @@ function lookAlikeOf(code: number): number {
   if (code === 0x7f) return 0x2421;
   if (code < 0x7f) return code + 0xfee0;
   throw new TypeError(
-    `NameRules.refused holds ${JSON.stringify(String.fromCharCode(code))}, which has no look-alike to store it under: only ASCII characters can be refused.`,
+    `NameRules.refused holds ${JSON.stringify(String.fromCharCode(code))}, which has no look-alike to store it ` +
+      'under: only ASCII characters can be refused.',
   );
 }
 

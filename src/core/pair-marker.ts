@@ -17,7 +17,9 @@ const KIND = 'synctray-pair-marker';
 
 /** The marker's content: JSON a person opening the file can read too. */
 export function markerText(pair: MarkedPair): string {
-  const note = `SyncTray backs up the pair "${pair.pairName}" into this folder and looks for this file before writing here. Leave it in place.`;
+  const note =
+    `SyncTray backs up the pair "${pair.pairName}" into this folder and looks for this file before writing here. ` +
+    'Leave it in place.';
   return `${JSON.stringify({ kind: KIND, version: 1, pairId: pair.pairId, pairName: pair.pairName, note }, null, 2)}\n`;
 }
 

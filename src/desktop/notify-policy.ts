@@ -1,7 +1,10 @@
 import type { NotifyLevel } from '../config/schema.js';
 import type { Happening } from '../service/notifications.js';
 
-/** Good news: told at the level `all`, except a phone sync and a backup drive back, which the `errors` level tells too. */
+/**
+ * Good news: told at the level `all`, except a phone sync and a backup drive back, which the
+ * `errors` level tells too.
+ */
 const GOOD: ReadonlySet<Happening['kind']> = new Set(['synced', 'phone-synced', 'drive-connected']);
 
 export interface Notification {

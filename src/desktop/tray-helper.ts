@@ -137,7 +137,8 @@ export class TrayHelper extends EventEmitter<{ click: [key: string]; exit: [Help
         this.child.kill('SIGKILL');
         reject(
           new Error(
-            `the tray helper did not start within ${timeoutMs / 1000} s${this.stderrTail ? `: ${this.stderrTail.trim()}` : ''}`,
+            `the tray helper did not start within ${timeoutMs / 1000} s` +
+              `${this.stderrTail ? `: ${this.stderrTail.trim()}` : ''}`,
           ),
         );
       }, timeoutMs);

@@ -118,7 +118,11 @@ function pairMenu(p: PairStatus, now: number): MenuItem {
   const paused = p.state === 'paused';
   const items: MenuItem[] = [
     { key: `pair:${id}:state`, title: pairStateText(p, now), enabled: false },
-    { key: `pair:${id}:route`, title: `${shorten(p.source)} → ${shorten(p.destination)} (${p.mode})`, enabled: false },
+    {
+      key: `pair:${id}:route`,
+      title: `${shorten(p.source)} → ${shorten(p.destination)} (${p.mode})`,
+      enabled: false,
+    },
     // A standing note, not a problem: the pair stays up to date with what the drive can hold.
     {
       key: `pair:${id}:unstorable`,

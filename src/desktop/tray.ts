@@ -294,7 +294,8 @@ export class Tray {
         const files = formatCountOf(held.count, 'file');
         const answer = await this.deps.dialogs.choose(
           `SyncTray: ${pair.name}: deletions held back`,
-          `${shown > 0 ? 'What the source asks for has changed since; here it is again.\n\n' : ''}${heldSummary(pair.destination, held)}`,
+          `${shown > 0 ? 'What the source asks for has changed since; here it is again.\n\n' : ''}` +
+            `${heldSummary(pair.destination, held)}`,
           [
             ['Keep waiting', 'Change nothing now; the menu asks again (nothing is deleted meanwhile)'],
             ['Apply', `Delete the ${files} from the destination, as in the source`],
@@ -356,7 +357,8 @@ export class Tray {
       'SyncTray: no phone is ready',
       locked
         ? 'A phone is connected but has not allowed this computer: unlock it and allow USB debugging, then try again.'
-        : 'No phone is connected. Plug it in with a USB cable, turn on USB debugging (Settings → Developer options), unlock it and allow this computer, then try again.',
+        : 'No phone is connected. Plug it in with a USB cable, turn on USB debugging ' +
+            '(Settings → Developer options), unlock it and allow this computer, then try again.',
     );
     return undefined;
   }

@@ -56,13 +56,15 @@ export function checkGuards(
     const what = src.holdsExcluded.has('') ? 'holds only excluded items' : 'is empty';
     throw new GuardError(
       `Source \`${srcName}\` ${what} but destination \`${dstName}\` is not: mirroring would delete everything in it.`,
-      'Check that the source is the right folder and its drive is mounted; use --force if emptying the destination is really wanted.',
+      'Check that the source is the right folder and its drive is mounted; use --force if emptying the destination ' +
+        'is really wanted.',
     );
   }
   if (options.maxDelete !== undefined) {
     if (deletes > options.maxDelete) {
       throw new GuardError(
-        `This mirror would delete ${deletes} files from \`${dstName}\`, more than --max-delete ${options.maxDelete} allows.`,
+        `This mirror would delete ${deletes} files from \`${dstName}\`, ` +
+          `more than --max-delete ${options.maxDelete} allows.`,
         'Look at the list with --dry-run, then raise --max-delete or use --force.',
       );
     }
@@ -71,7 +73,8 @@ export function checkGuards(
   if (dstFiles > SMALL_DESTINATION && deletes * 2 > dstFiles) {
     throw new GuardError(
       `This mirror would delete ${deletes} of the ${dstFiles} files in \`${dstName}\` (more than half).`,
-      'Check the source folder is the right one; look at the list with --dry-run, then allow it with --max-delete N or --force.',
+      'Check the source folder is the right one; look at the list with --dry-run, then allow it with --max-delete N ' +
+        'or --force.',
     );
   }
 }

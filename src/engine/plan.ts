@@ -134,7 +134,10 @@ export interface PlanOptions {
    * the nearest it can, so times are compared as if both were held to it.
    */
   dstTimeRange?: readonly [bigint, bigint];
-  /** Source items an earlier stage left out (links not followed), with why: skipped like those the destination cannot hold. */
+  /**
+   * Source items an earlier stage left out (links not followed), with why: skipped like those the
+   * destination cannot hold.
+   */
   skip?: ReadonlyMap<RelPath, Skipped>;
 }
 

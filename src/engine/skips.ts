@@ -16,7 +16,10 @@ export function describeSkip(s: Skipped, dst: Pick<Capabilities, 'kind' | 'maxFi
     case 'no-symlinks':
       return `${s.path}: a symlink, and ${drive} cannot hold symlinks (--links copy copies what it points to instead)`;
     case 'case-clash':
-      return `${[s.path, ...(s.with ?? [])].join(' and ')}: one name on ${drive}, which does not tell upper from lower case; rename one to back up both`;
+      return (
+        `${[s.path, ...(s.with ?? [])].join(' and ')}: one name on ${drive}, which does not tell upper from lower ` +
+        'case; rename one to back up both'
+      );
     case 'too-large':
       return `${s.path}: larger than ${drive} can hold (${formatBytes(dst.maxFileBytes ?? 0)} at most)`;
     case 'link-outside':
@@ -26,7 +29,10 @@ export function describeSkip(s: Skipped, dst: Pick<Capabilities, 'kind' | 'maxFi
     case 'link-loop':
       return `${s.path}: a symlink that leads into a folder holding it, or round in a circle`;
     case 'name-reserved':
-      return `${s.path}: a name Windows reserves (CON, PRN, AUX, NUL, COM1-9, LPT1-9), which ${drive} refuses; rename it to back it up here`;
+      return (
+        `${s.path}: a name Windows reserves (CON, PRN, AUX, NUL, COM1-9, LPT1-9), which ${drive} refuses; rename it ` +
+        'to back it up here'
+      );
     case 'name-too-long': {
       const limit = dst.maxName
         ? ` (${dst.maxName.length} ${dst.maxName.unit === 'byte' ? 'bytes' : 'characters'})`

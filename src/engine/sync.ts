@@ -435,9 +435,11 @@ function rootProblem(err: unknown, storage: Storage, role: string): never {
 
 const CONFLICT_TEXT = {
   'type-conflict':
-    'the destination holds another kind of item here (file, folder or link) and this mode never replaces one; move or delete it, or use mirror mode',
+    'the destination holds another kind of item here (file, folder or link) and this mode never replaces one; move ' +
+    'or delete it, or use mirror mode',
   'holds-excluded':
-    'the destination folder here holds excluded items, so it is not replaced by the source item; move them, then run again',
+    'the destination folder here holds excluded items, so it is not replaced by the source item; move them, then ' +
+    'run again',
 } as const;
 
 function conflictError(s: Skipped): ItemError {

@@ -91,7 +91,8 @@ export function privateFolder(dir: string): void {
   const uid = process.getuid?.();
   if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o077) !== 0) {
     throw new RefusedError(
-      `The folder \`${dir}\` must belong to you alone (mode 0700): other users could reach SyncTray's control socket in it. Fix its owner and mode, or choose another --config-dir.`,
+      `The folder \`${dir}\` must belong to you alone (mode 0700): other users could reach SyncTray's control ` +
+        'socket in it. Fix its owner and mode, or choose another --config-dir.',
     );
   }
 }
@@ -220,9 +221,11 @@ function versionMismatch(theirs: unknown): string {
   const which = typeof theirs === 'number' ? `version ${theirs}` : 'no version';
   const newer = typeof theirs === 'number' && theirs > PROTOCOL_VERSION;
   return (
-    `This command line speaks ${which} of SyncTray's control protocol and the running SyncTray version ${PROTOCOL_VERSION}: ` +
+    `This command line speaks ${which} of SyncTray's control protocol ` +
+    `and the running SyncTray version ${PROTOCOL_VERSION}: ` +
     (newer
-      ? "the command line is newer. Restart SyncTray (Quit in the tray, or stop 'synctray run', then start it again) so that both are the same version."
+      ? "the command line is newer. Restart SyncTray (Quit in the tray, or stop 'synctray run', then start it again) " +
+        'so that both are the same version.'
       : 'the command line is older. Use the synctray that started the running one, or restart SyncTray with this one.')
   );
 }
@@ -304,7 +307,8 @@ function readReply(line: string, running: string): ControlReply | Error {
     reply = JSON.parse(line) as Partial<ControlReply>;
   } catch {
     return new ServiceError(
-      `${capitalized(running)} answered with something that is not JSON (${JSON.stringify(line.slice(0, 80))}); see its log ('synctray log').`,
+      `${capitalized(running)} answered with something that is not JSON (${JSON.stringify(line.slice(0, 80))}); see ` +
+        "its log ('synctray log').",
     );
   }
   if (typeof reply !== 'object' || reply === null || typeof reply.ok !== 'boolean') {
@@ -316,9 +320,12 @@ function readReply(line: string, running: string): ControlReply | Error {
   if (reply.version !== PROTOCOL_VERSION && (reply.ok || reply.version === undefined)) {
     const older = reply.version === undefined || reply.version < PROTOCOL_VERSION;
     return new RefusedError(
-      `${capitalized(running)} speaks ${reply.version === undefined ? 'an older version' : `version ${reply.version}`} of the control protocol and this command line version ${PROTOCOL_VERSION}: ` +
+      `${capitalized(running)} speaks ` +
+        `${reply.version === undefined ? 'an older version' : `version ${reply.version}`} of the control protocol ` +
+        `and this command line version ${PROTOCOL_VERSION}: ` +
         (older
-          ? "SyncTray is older. Restart it (Quit in the tray, or stop 'synctray run', then start it again) so that both are the same version."
+          ? "SyncTray is older. Restart it (Quit in the tray, or stop 'synctray run', then start it again) so that " +
+            'both are the same version.'
           : 'this command line is older. Use the synctray that started it, or restart SyncTray with this one.'),
     );
   }

@@ -38,7 +38,10 @@ export type DestinationVerdict =
   | { kind: 'ready'; adopt: boolean }
   /** The pair's volume is mounted elsewhere, with the pair's marker at `to`: follow it there. */
   | { kind: 'moved'; to: string; reason: string }
-  /** Write nothing. `confirmable`: a resync of the pair tells SyncTray this is the right place (see confirmDestination). */
+  /**
+   * Write nothing. `confirmable`: a resync of the pair tells SyncTray this is the right place (see
+   * confirmDestination).
+   */
   | { kind: 'wait'; why: WaitWhy; reason: string; confirmable: boolean };
 
 type Marked = 'ours' | 'missing' | 'other' | 'unreadable';
@@ -81,19 +84,26 @@ export function judgeDestination(
   const unreadable = (): DestinationVerdict => ({
     kind: 'wait',
     why: 'unreadable',
-    reason: `${pair.destination} cannot be read (${here.marker.state === 'unreadable' ? here.marker.code : 'error'}): ${drive} may have been unplugged. Nothing is written until it answers again.`,
+    reason:
+      `${pair.destination} cannot be read (${here.marker.state === 'unreadable' ? here.marker.code : 'error'}): ` +
+      `${drive} may have been unplugged. Nothing is written until it answers again.`,
     confirmable: false,
   });
   const notConnected = (): DestinationVerdict => ({
     kind: 'wait',
     why: 'not-connected',
-    reason: `${capital(drive)} is not connected: plug it in and the backup goes on by itself (nothing is written to ${pair.destination} meanwhile).`,
+    reason:
+      `${capital(drive)} is not connected: plug it in and the backup goes on by itself (nothing is written to ` +
+      `${pair.destination} meanwhile).`,
     confirmable: false,
   });
   const otherPair = (): DestinationVerdict => ({
     kind: 'wait',
     why: 'other-pair',
-    reason: `${pair.destination} is marked as the backup of another pair ("${otherName}"), so nothing is written there. If that pair no longer uses it, ${resync} to take it over; otherwise remove this pair and add it again with another destination.`,
+    reason:
+      `${pair.destination} is marked as the backup of another pair ("${otherName}"), so nothing is written there. If ` +
+      `that pair no longer uses it, ${resync} to take it over; otherwise remove this pair and add it again with ` +
+      'another destination.',
     confirmable: true,
   });
 
@@ -121,7 +131,9 @@ export function judgeDestination(
       return {
         kind: 'wait',
         why: 'other-drive',
-        reason: `${pair.destination} holds this pair's backup but lies on another drive (${seen}) than ${drive}, so nothing is written there. If it is the pair's new drive, ${resync} to back up to it from now on.`,
+        reason:
+          `${pair.destination} holds this pair's backup but lies on another drive (${seen}) than ${drive}, ` +
+          `so nothing is written there. If it is the pair's new drive, ${resync} to back up to it from now on.`,
         confirmable: true,
       };
     }
@@ -134,14 +146,18 @@ export function judgeDestination(
       return {
         kind: 'wait',
         why: 'gone',
-        reason: `${pair.destination} is gone from ${drive} (renamed or deleted?), so nothing is written. To back up there again, ${resync}.`,
+        reason:
+          `${pair.destination} is gone from ${drive} (renamed or deleted?), so nothing is written. To back up there ` +
+          `again, ${resync}.`,
         confirmable: true,
       };
     }
     return {
       kind: 'wait',
       why: 'not-connected',
-      reason: `${pair.destination} is gone (drive unplugged, folder renamed or deleted?); nothing is written until it is back.`,
+      reason:
+        `${pair.destination} is gone (drive unplugged, folder renamed or deleted?); ` +
+        'nothing is written until it is back.',
       confirmable: false,
     };
   }
@@ -163,14 +179,18 @@ export function judgeDestination(
     return {
       kind: 'wait',
       why: 'not-connected',
-      reason: `${capital(drive)} is not connected: ${pair.destination} is empty and has no SyncTray marker. Plug the drive in and the backup goes on by itself; to start it afresh in this folder, remove the pair and add it again.`,
+      reason:
+        `${capital(drive)} is not connected: ${pair.destination} is empty and has no SyncTray marker. Plug the drive ` +
+        'in and the backup goes on by itself; to start it afresh in this folder, remove the pair and add it again.',
       confirmable: false,
     };
   }
   return {
     kind: 'wait',
     why: 'marker-missing',
-    reason: `${pair.destination}${same ? ` on ${drive}` : ''} has lost its SyncTray marker (${markerPath}), so nothing is written there. If this is the right folder, ${resync} to mark it again.`,
+    reason:
+      `${pair.destination}${same ? ` on ${drive}` : ''} has lost its SyncTray marker (${markerPath}), so nothing is ` +
+      `written there. If this is the right folder, ${resync} to mark it again.`,
     confirmable: true,
   };
 }

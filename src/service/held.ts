@@ -48,7 +48,8 @@ const WIDTH = 90;
 /** The held deletions in words, for the tray's dialog and `synctray pair deletions`. */
 export function heldSummary(destination: string, held: HeldDeletions): string {
   const files = formatCountOf(held.count, 'file');
-  const more = held.count > held.sample.length ? [`  … and ${formatCount(held.count - held.sample.length)} more`] : [];
+  const unlisted = held.count - held.sample.length;
+  const more = unlisted > 0 ? [`  … and ${formatCount(unlisted)} more`] : [];
   return [
     ...wrap(held.reason),
     ...wrap(

@@ -80,7 +80,8 @@ export class PairDestination implements DestinationGate {
       await this.mark();
     } catch (err) {
       this.deps.onMarkFailed(
-        `The backup folder ${this.pair.destination} could not be marked as this pair's (${(err as Error).message}); SyncTray tries again after the next sync.`,
+        `The backup folder ${this.pair.destination} could not be marked as this pair's (${(err as Error).message}); ` +
+          'SyncTray tries again after the next sync.',
       );
     }
   }

@@ -75,5 +75,8 @@ export function phoneSyncedText(
 ): string {
   const name = phone?.model ?? phone?.serial ?? 'Phone';
   const backup = isAdbLocation(pair.source);
-  return `${name}: ${formatCountOf(files, backup ? 'new file' : 'file')} ${backup ? 'backed up' : 'copied to the phone'} (${formatBytes(bytes)})`;
+  return (
+    `${name}: ${formatCountOf(files, backup ? 'new file' : 'file')} ${backup ? 'backed up' : 'copied to the phone'} ` +
+    `(${formatBytes(bytes)})`
+  );
 }

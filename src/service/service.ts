@@ -234,13 +234,15 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
       const state = r.watcher.currentState;
       if (state === 'waiting-for-source' || state === 'waiting-for-destination') {
         throw new RefusedError(
-          `Pair "${r.pair.name}" is waiting for its ${state === 'waiting-for-source' ? 'source' : 'destination'}; once it is back, what it would delete is judged again.`,
+          `Pair "${r.pair.name}" is waiting for its ${state === 'waiting-for-source' ? 'source' : 'destination'}; ` +
+            'once it is back, what it would delete is judged again.',
         );
       }
       const now = await this.preview(r);
       if (now.held.token !== token) {
         throw new HeldChangedError(
-          `The deletions held back in "${r.pair.name}" have changed since they were shown (now ${now.held.count} files): look at them again.`,
+          `The deletions held back in "${r.pair.name}" have changed since they were shown (now ${now.held.count} ` +
+            'files): look at them again.',
         );
       }
       r.watcher.applyHeld(now.files);
@@ -597,7 +599,8 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
     this.problem(
       r,
       'unstorable',
-      `${note}; they are skipped: ${first}${fresh.length > 1 ? ` (and ${fresh.length - 1} more: synctray status)` : ''}`,
+      `${note}; they are skipped: ` +
+        `${first}${fresh.length > 1 ? ` (and ${fresh.length - 1} more: synctray status)` : ''}`,
     );
   }
 
@@ -686,7 +689,8 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
         this.problem(
           r,
           'held',
-          `${report.because} Nothing is deleted until you answer: in the tray menu, or with 'synctray pair deletions ${r.pair.name}'.`,
+          `${report.because} Nothing is deleted until you answer: ` +
+            `in the tray menu, or with 'synctray pair deletions ${r.pair.name}'.`,
         );
         return;
       case 'error':

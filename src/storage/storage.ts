@@ -42,7 +42,10 @@ export interface Capabilities {
   timeRange?: readonly [bigint, bigint];
 }
 
-/** A limit on one name's length: in bytes of UTF-8 (ext4 and most POSIX file systems) or in UTF-16 units (FAT, exFAT, NTFS). */
+/**
+ * A limit on one name's length: in bytes of UTF-8 (ext4 and most POSIX file systems) or in UTF-16
+ * units (FAT, exFAT, NTFS).
+ */
 export interface NameLimit {
   length: number;
   unit: 'byte' | 'utf16';
@@ -190,7 +193,10 @@ export interface Storage {
    */
   rename(from: RelPath, to: RelPath, options?: { replacing?: Replacing }): Promise<void>;
 
-  /** Creates one directory; its parent must exist. EXISTS, NOT_FOUND. `mkdir('')` creates the root with any missing parents. */
+  /**
+   * Creates one directory; its parent must exist. EXISTS, NOT_FOUND. `mkdir('')` creates the root
+   * with any missing parents.
+   */
   mkdir(path: RelPath, options?: WriteOptions): Promise<void>;
 
   /** Removes a file, symlink or special file. IS_DIR for a directory, NOT_FOUND. */

@@ -501,7 +501,9 @@ export class PairWatcher {
   ): Promise<void> {
     const storage = which === 'source' ? this.src : this.dst;
     this.approved = undefined;
-    const goneReason = `${storage.description} is gone (drive unplugged, folder renamed or deleted?); nothing is ${which === 'source' ? 'deleted' : 'written'} until it is back`;
+    const goneReason =
+      `${storage.description} is gone (drive unplugged, folder renamed or deleted?); nothing is ` +
+      `${which === 'source' ? 'deleted' : 'written'} until it is back`;
     this.setState(which === 'source' ? 'waiting-for-source' : 'waiting-for-destination', gate?.reason ?? goneReason);
     this.reportMove(gate);
     const old = this.watcher;

@@ -147,7 +147,8 @@ export class AdbStorage implements Storage {
       if (mtime < 0 || mtime > 0xffffffff) {
         throw new StorageError(
           ErrorCode.UNSUPPORTED,
-          `${this.show(path)}: adb keeps file times from 1970 to 2106 only (this one is ${new Date(mtime * 1000).toISOString()})`,
+          `${this.show(path)}: adb keeps file times from 1970 to 2106 only (this one is ` +
+            `${new Date(mtime * 1000).toISOString()})`,
           path,
         );
       }
@@ -179,7 +180,8 @@ export class AdbStorage implements Storage {
     const at = atimeNs === undefined ? '' : ` && touch -c -h -a -d @${atimeNs / NS_PER_SEC} ${p}`;
     await this.script(
       path,
-      `if [ ! -e ${p} ] && [ ! -L ${p} ]; then echo __E=NOT_FOUND; else touch -c -h -m -d @${mtimeNs / NS_PER_SEC} ${p}${at}; fi`,
+      `if [ ! -e ${p} ] && [ ! -L ${p} ]; then echo __E=NOT_FOUND; ` +
+        `else touch -c -h -m -d @${mtimeNs / NS_PER_SEC} ${p}${at}; fi`,
     );
   }
 
@@ -202,7 +204,9 @@ export class AdbStorage implements Storage {
         ? ''
         : r === null
           ? `elif ${exists}; then echo __E=EXISTS; `
-          : `elif ${exists} && ! { ${isType(r.type, t)} && [ "$(stat -c '${r.type === 'file' ? '%s %Y' : '%Y'}' ${t})" = '${r.type === 'file' ? `${r.size} ` : ''}${r.mtimeNs / NS_PER_SEC}' ]; }; then echo __E=EXISTS; `;
+          : `elif ${exists} && ! { ${isType(r.type, t)} && ` +
+            `[ "$(stat -c '${r.type === 'file' ? '%s %Y' : '%Y'}' ${t})" = ` +
+            `'${r.type === 'file' ? `${r.size} ` : ''}${r.mtimeNs / NS_PER_SEC}' ]; }; then echo __E=EXISTS; `;
     await this.script(
       to,
       `if [ ! -e ${f} ] && [ ! -L ${f} ]; then echo __E=NOT_FOUND; elif [ ! -d ${up} ]; then echo __E=NOT_FOUND; ` +
@@ -219,7 +223,8 @@ export class AdbStorage implements Storage {
     const up = quote(this.abs(parentOf(path)));
     await this.script(
       path,
-      `if [ -e ${p} ] || [ -L ${p} ]; then echo __E=EXISTS; elif [ ! -d ${up} ]; then echo __E=NOT_FOUND; else mkdir ${p}; fi`,
+      `if [ -e ${p} ] || [ -L ${p} ]; then echo __E=EXISTS; ` +
+        `elif [ ! -d ${up} ]; then echo __E=NOT_FOUND; else mkdir ${p}; fi`,
     );
   }
 
@@ -227,7 +232,8 @@ export class AdbStorage implements Storage {
     const p = quote(this.abs(path));
     await this.script(
       path,
-      `if [ -L ${p} ]; then rm -f ${p}; elif [ -d ${p} ]; then echo __E=IS_DIR; elif [ ! -e ${p} ]; then echo __E=NOT_FOUND; else rm -f ${p}; fi`,
+      `if [ -L ${p} ]; then rm -f ${p}; elif [ -d ${p} ]; then echo __E=IS_DIR; ` +
+        `elif [ ! -e ${p} ]; then echo __E=NOT_FOUND; else rm -f ${p}; fi`,
     );
   }
 
@@ -235,7 +241,8 @@ export class AdbStorage implements Storage {
     const p = quote(this.abs(path));
     await this.script(
       path,
-      `if [ -L ${p} ]; then echo __E=NOT_DIR; elif [ ! -e ${p} ]; then echo __E=NOT_FOUND; elif [ ! -d ${p} ]; then echo __E=NOT_DIR; ` +
+      `if [ -L ${p} ]; then echo __E=NOT_DIR; elif [ ! -e ${p} ]; then echo __E=NOT_FOUND; ` +
+        `elif [ ! -d ${p} ]; then echo __E=NOT_DIR; ` +
         `elif [ -n "$(ls -A ${p})" ]; then echo __E=NOT_EMPTY; else rmdir ${p}; fi`,
     );
   }
@@ -301,7 +308,8 @@ export class AdbStorage implements Storage {
     const root = quote(this.endpoint.path === '/' ? '' : this.endpoint.path);
     const sizes = this.script(
       '',
-      `find ${root}/ -type f -size +4194303k -exec sh -c 'for f; do printf "%s %s\\0" "$(stat -c %s "$f")" "$f"; done' sh {} + 2>/dev/null; true`,
+      `find ${root}/ -type f -size +4194303k ` +
+        `-exec sh -c 'for f; do printf "%s %s\\0" "$(stat -c %s "$f")" "$f"; done' sh {} + 2>/dev/null; true`,
       false,
     ).then((out) => {
       const map = new Map<string, number>();

@@ -25,7 +25,8 @@ export interface ServiceConnection {
 
 export const INSTALL_ADB =
   'Install Android platform-tools (Debian, Ubuntu: apt install adb; Fedora: dnf install android-tools; ' +
-  'macOS: brew install android-platform-tools; Windows: the platform-tools zip from developer.android.com) and make sure adb is on the PATH.';
+  'macOS: brew install android-platform-tools; Windows: the platform-tools zip from developer.android.com) and make ' +
+  'sure adb is on the PATH.';
 
 export class AdbServer {
   readonly port: number;
@@ -119,7 +120,8 @@ function connect(port: number): Promise<ServiceConnection> {
         socket,
         reader: new SocketReader(socket, (cause) =>
           gone(
-            `the connection through adb was lost (phone unplugged, or the adb server stopped)${cause ? `: ${cause.message}` : ''}`,
+            'the connection through adb was lost (phone unplugged, or the adb server stopped)' +
+              `${cause ? `: ${cause.message}` : ''}`,
           ),
         ),
       });

@@ -181,7 +181,8 @@ export class LocalStorage implements Storage {
     if (!same) {
       throw new StorageError(
         ErrorCode.CHANGED,
-        `${rel}: a folder on its way is no longer a folder here (a symlink put in its place?); nothing was written through it`,
+        `${rel}: a folder on its way is no longer a folder here (a symlink put in its place?); nothing was written ` +
+          'through it',
         rel,
       );
     }
@@ -670,7 +671,8 @@ export class LocalStorage implements Storage {
         if ((e.native === 'ENOENT' || e.native === 'EINVAL') && at !== undefined && fs.existsSync(path.dirname(at))) {
           throw new StorageError(
             ErrorCode.UNSUPPORTED,
-            `the file system there refuses the folder name "${path.basename(at)}" (${e.native}); choose a name without : * ? " < > | \\ or a trailing dot or space`,
+            `the file system there refuses the folder name "${path.basename(at)}" (${e.native}); choose a name ` +
+              'without : * ? " < > | \\ or a trailing dot or space',
             rel,
             false,
             e.native,
@@ -766,7 +768,8 @@ function fitsInt64(ns: bigint): boolean {
 function notUtf8(dir: RelPath, shownAs: string): StorageError {
   return new StorageError(
     ErrorCode.UNSUPPORTED,
-    `${dir === '' ? '.' : dir}: holds a name that is not valid UTF-8 (shown as ${JSON.stringify(shownAs)}); rename it to sync this folder`,
+    `${dir === '' ? '.' : dir}: holds a name that is not valid UTF-8 (shown as ${JSON.stringify(shownAs)}); rename ` +
+      'it to sync this folder',
     dir,
   );
 }

@@ -53,10 +53,10 @@ export type NativeOps = NativeBatches<NativeOpRequest, null>;
 
 /**
  * A copy as NativeFs.copy takes it: from, to (a new file), where to move the checked copy (or
- * null: leave it), mode (-1: the source's, -2: as the file system made it), fsync, the size the source must still have (-1: no
- * check; then nothing is moved), atime and mtime to set, the mtime the source must still have,
- * and what may stand at the final name: undefined (anything), null (nothing) or [kind, size, mtime]
- * as listed (Replacing in storage.ts; kind numbered as NATIVE_KINDS).
+ * null: leave it), mode (-1: the source's, -2: as the file system made it), fsync, the size the
+ * source must still have (-1: no check; then nothing is moved), atime and mtime to set, the mtime
+ * the source must still have, and what may stand at the final name: undefined (anything), null
+ * (nothing) or [kind, size, mtime] as listed (Replacing in storage.ts; kind numbered as NATIVE_KINDS).
  */
 export type NativeCopyRequest = [
   /** A path, or the bytes themselves (then `expectSize` is -1: the caller checked the source). */

@@ -10,7 +10,10 @@ import { PAIR_MARKER, markerText, parseMarker, type MarkedPair } from '../../cor
 import { nsToUtimeSeconds } from './fs-worker.js';
 import { makeFolders } from './make-folders.js';
 
-/** What the marker file says: nothing there, a marker (undefined when damaged or not ours to read), or an error reading it. */
+/**
+ * What the marker file says: nothing there, a marker (undefined when damaged or not ours to read),
+ * or an error reading it.
+ */
 export type MarkerRead =
   | { state: 'missing' }
   | { state: 'found'; marker?: MarkedPair }
