@@ -72,32 +72,35 @@ function binary(args: string[], extra: NodeJS.ProcessEnv = {}) {
 }
 
 describe.skipIf(skip)('the single binary', () => {
-  it('runs with no node on the PATH: --version, a mirror checked by rsync, an autostart entry that starts itself', () => {
-    expect(spawnSync('sh', ['-c', 'command -v node'], { env: env() }).status).not.toBe(0);
-    const v = binary(['--version']);
-    expect(v.status, v.stderr).toBe(0);
-    expect(v.stdout).toMatch(/^synctray \d+\.\d+\.\d+\n$/);
+  it(
+    'runs with no node on the PATH: --version, a mirror checked by rsync, ' + 'an autostart entry that starts itself',
+    () => {
+      expect(spawnSync('sh', ['-c', 'command -v node'], { env: env() }).status).not.toBe(0);
+      const v = binary(['--version']);
+      expect(v.status, v.stderr).toBe(0);
+      expect(v.stdout).toMatch(/^synctray \d+\.\d+\.\d+\n$/);
 
-    writeTree(at('photos'), { 'a.jpg': 'a', 'trip/b.jpg': 'b', "it's.txt": 'q' });
-    const sync = binary(['sync', at('photos'), at('backup'), '--json']);
-    expect(sync.status, sync.stderr).toBe(0);
-    expect(JSON.parse(sync.stdout.trim().split('\n').pop()!)).toMatchObject({ copied: 4, failed: 0 });
-    expect(rsyncDiff(at('photos'), at('backup'))).toEqual([]);
-    // Its files were extracted once, to a folder named after the version and their contents.
-    const cache = fs.readdirSync(at('home/.cache/synctray'));
-    expect(cache).toEqual([expect.stringMatching(/^binary-\d+\.\d+\.\d+-[0-9a-f]{12}$/)]);
-    expect(fs.statSync(at(`home/.cache/synctray/${cache[0]}/helpers/tray_linux_release`)).mode & 0o777).toBe(0o755);
+      writeTree(at('photos'), { 'a.jpg': 'a', 'trip/b.jpg': 'b', "it's.txt": 'q' });
+      const sync = binary(['sync', at('photos'), at('backup'), '--json']);
+      expect(sync.status, sync.stderr).toBe(0);
+      expect(JSON.parse(sync.stdout.trim().split('\n').pop()!)).toMatchObject({ copied: 4, failed: 0 });
+      expect(rsyncDiff(at('photos'), at('backup'))).toEqual([]);
+      // Its files were extracted once, to a folder named after the version and their contents.
+      const cache = fs.readdirSync(at('home/.cache/synctray'));
+      expect(cache).toEqual([expect.stringMatching(/^binary-\d+\.\d+\.\d+-[0-9a-f]{12}$/)]);
+      expect(fs.statSync(at(`home/.cache/synctray/${cache[0]}/helpers/tray_linux_release`)).mode & 0o777).toBe(0o755);
 
-    // The file worker too (it copies large files when the native library is off).
-    writeTree(at('videos'), { 'big.mp4': 'v'.repeat(3 * 1024 * 1024) });
-    const portable = binary(['sync', at('videos'), at('videos-backup')], { SYNCTRAY_NATIVE: '0' });
-    expect(portable.status, portable.stderr).toBe(0);
-    expect(rsyncDiff(at('videos'), at('videos-backup'))).toEqual([]);
+      // The file worker too (it copies large files when the native library is off).
+      writeTree(at('videos'), { 'big.mp4': 'v'.repeat(3 * 1024 * 1024) });
+      const portable = binary(['sync', at('videos'), at('videos-backup')], { SYNCTRAY_NATIVE: '0' });
+      expect(portable.status, portable.stderr).toBe(0);
+      expect(rsyncDiff(at('videos'), at('videos-backup'))).toEqual([]);
 
-    expect(binary(['autostart', 'on']).status).toBe(0);
-    const entry = fs.readFileSync(at('home/.config/autostart/synctray.desktop'), 'utf8');
-    expect(entry).toMatch(new RegExp(`^Exec=${BINARY.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} tray$`, 'm'));
-  });
+      expect(binary(['autostart', 'on']).status).toBe(0);
+      const entry = fs.readFileSync(at('home/.config/autostart/synctray.desktop'), 'utf8');
+      expect(entry).toMatch(new RegExp(`^Exec=${BINARY.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} tray$`, 'm'));
+    },
+  );
 
   it('says what to do when its cache folder cannot be written, without a stack trace', () => {
     fs.writeFileSync(at('not-a-folder'), '');

@@ -152,7 +152,8 @@ describe('when things go wrong around a command', () => {
     const log = path.join(config, 'logs', 'synctray.log');
     expect(r.code, describeRun(r)).toBe(70);
     expect(r.stderr).toBe(
-      `synctray: internal error: EEXIST: file already exists, mkdir '${path.join(config, 'state')}' (the details are in ${log})\n`,
+      `synctray: internal error: EEXIST: file already exists, mkdir '${path.join(config, 'state')}' ` +
+        `(the details are in ${log})\n`,
     );
     expect(fs.readFileSync(log, 'utf8')).toMatch(
       / error internal error in 'synctray run --config-dir .*': Error: EEXIST: .* at /,

@@ -117,7 +117,8 @@ describe('synctray pair', () => {
     );
     expect(set.code, set.stderr).toBe(0);
     expect(set.stdout).toBe(
-      'Changed pair "docs": mode update; exclude *.tmp, cache/; rescan every 1d; notify errors; checksum. SyncTray uses it when it starts.\n',
+      'Changed pair "docs": mode update; exclude *.tmp, cache/; rescan every 1d; notify errors; checksum. ' +
+        'SyncTray uses it when it starts.\n',
     );
     expect(full().pairs[0]).toEqual({
       ...before,

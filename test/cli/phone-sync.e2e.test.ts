@@ -176,13 +176,16 @@ describe.skipIf(ADB_SKIP)('synctray sync with a phone', () => {
     expect(fs.readdirSync(path.join(dir, 'backup'))).toEqual(['ok.txt']);
   });
 
-  it('refuses a phone location without an absolute path, or a phone that is not connected, with what to do', async () => {
-    const relative = await sync('adb:sdcard/DCIM', path.join(dir, 'backup'));
-    expect(relative.code).toBe(2);
-    expect(relative.stderr).toContain('give an absolute path on the phone, e.g. adb:/sdcard/DCIM');
-    const absent = await sync('adb:127.0.0.1:1:/sdcard/DCIM', path.join(dir, 'backup'));
-    expect(absent.code).not.toBe(0);
-    expect(absent.stderr).toContain('127.0.0.1:1 is not connected');
-    expect(fs.existsSync(path.join(dir, 'backup'))).toBe(false);
-  });
+  it(
+    'refuses a phone location without an absolute path, ' + 'or a phone that is not connected, with what to do',
+    async () => {
+      const relative = await sync('adb:sdcard/DCIM', path.join(dir, 'backup'));
+      expect(relative.code).toBe(2);
+      expect(relative.stderr).toContain('give an absolute path on the phone, e.g. adb:/sdcard/DCIM');
+      const absent = await sync('adb:127.0.0.1:1:/sdcard/DCIM', path.join(dir, 'backup'));
+      expect(absent.code).not.toBe(0);
+      expect(absent.stderr).toContain('127.0.0.1:1 is not connected');
+      expect(fs.existsSync(path.join(dir, 'backup'))).toBe(false);
+    },
+  );
 });

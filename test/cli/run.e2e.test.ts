@@ -31,53 +31,59 @@ const at = (p: string) => path.join(root, p);
 const cli = (...args: string[]) => runCli([...args, '--config-dir', configDir]);
 type Status = { running: boolean; pairs: { name: string; state: string; lastSyncAt?: string }[] };
 const status = async () => JSON.parse((await cli('status', '--json')).stdout) as Status;
-/** A pair's state in the running service; undefined while none runs (offline, status calls every pair stopped or paused). */
+/**
+ * A pair's state in the running service; undefined while none runs (offline, status calls every
+ * pair stopped or paused).
+ */
 const stateOf = async (name: string) => {
   const now = await status();
   return now.running ? now.pairs.find((p) => p.name === name)?.state : undefined;
 };
 
 describe.skipIf(noRsync)('synctray run', () => {
-  it('syncs and watches every unpaused pair, and takes pause, resume and add from other processes at once', async () => {
-    expect((await cli('pair', 'add', at('photos'), at('backup/photos'))).code).toBe(0);
-    expect((await cli('pair', 'add', at('docs'), at('backup/docs'), '--paused')).code).toBe(0);
-    service = startCli(['run', '--config-dir', configDir]);
-    await waitFor(
-      async () => (await status()).running && (await stateOf('photos')) === 'idle',
-      'photos synced and watched',
-      { intervalMs: 50 },
-    );
-    expect(rsyncDiff(at('photos'), at('backup/photos'))).toEqual([]);
-    expect(await stateOf('docs')).toBe('paused');
-    expect(fs.existsSync(at('backup/docs'))).toBe(false);
+  it(
+    'syncs and watches every unpaused pair, ' + 'and takes pause, resume and add from other processes at once',
+    async () => {
+      expect((await cli('pair', 'add', at('photos'), at('backup/photos'))).code).toBe(0);
+      expect((await cli('pair', 'add', at('docs'), at('backup/docs'), '--paused')).code).toBe(0);
+      service = startCli(['run', '--config-dir', configDir]);
+      await waitFor(
+        async () => (await status()).running && (await stateOf('photos')) === 'idle',
+        'photos synced and watched',
+        { intervalMs: 50 },
+      );
+      expect(rsyncDiff(at('photos'), at('backup/photos'))).toEqual([]);
+      expect(await stateOf('docs')).toBe('paused');
+      expect(fs.existsSync(at('backup/docs'))).toBe(false);
 
-    // Watched: a change goes through without anything asked.
-    fs.writeFileSync(at('photos/new.jpg'), 'new');
-    await waitFor(() => rsyncDiff(at('photos'), at('backup/photos')).length === 0, 'the new photo backed up', {
-      intervalMs: 20,
-    });
+      // Watched: a change goes through without anything asked.
+      fs.writeFileSync(at('photos/new.jpg'), 'new');
+      await waitFor(() => rsyncDiff(at('photos'), at('backup/photos')).length === 0, 'the new photo backed up', {
+        intervalMs: 20,
+      });
 
-    expect((await cli('pair', 'resume', 'docs')).code).toBe(0);
-    await waitFor(() => fs.existsSync(at('backup/docs/cv.txt')), 'docs synced once resumed', { intervalMs: 20 });
-    expect((await cli('pair', 'pause', 'photos')).code).toBe(0);
-    expect(await stateOf('photos')).toBe('paused');
-    fs.writeFileSync(at('photos/while-paused.jpg'), 'p');
+      expect((await cli('pair', 'resume', 'docs')).code).toBe(0);
+      await waitFor(() => fs.existsSync(at('backup/docs/cv.txt')), 'docs synced once resumed', { intervalMs: 20 });
+      expect((await cli('pair', 'pause', 'photos')).code).toBe(0);
+      expect(await stateOf('photos')).toBe('paused');
+      fs.writeFileSync(at('photos/while-paused.jpg'), 'p');
 
-    const added = await cli('pair', 'add', at('music'), at('backup/music'));
-    expect(added.code, added.stderr).toBe(0);
-    expect(added.stdout).toContain('SyncTray is running');
-    await waitFor(() => fs.existsSync(at('backup/music/song.mp3')), 'the added pair synced at once', {
-      intervalMs: 20,
-    });
-    expect(fs.existsSync(at('backup/photos/while-paused.jpg'))).toBe(false);
+      const added = await cli('pair', 'add', at('music'), at('backup/music'));
+      expect(added.code, added.stderr).toBe(0);
+      expect(added.stdout).toContain('SyncTray is running');
+      await waitFor(() => fs.existsSync(at('backup/music/song.mp3')), 'the added pair synced at once', {
+        intervalMs: 20,
+      });
+      expect(fs.existsSync(at('backup/photos/while-paused.jpg'))).toBe(false);
 
-    const listed = JSON.parse((await cli('pair', 'list', '--json')).stdout) as { name: string; paused: boolean }[];
-    expect(listed.map((p) => [p.name, p.paused])).toEqual([
-      ['photos', true],
-      ['docs', false],
-      ['music', false],
-    ]);
-  });
+      const listed = JSON.parse((await cli('pair', 'list', '--json')).stdout) as { name: string; paused: boolean }[];
+      expect(listed.map((p) => [p.name, p.paused])).toEqual([
+        ['photos', true],
+        ['docs', false],
+        ['music', false],
+      ]);
+    },
+  );
 
   it('takes pair set at once: the pair starts again with its new excludes', async () => {
     expect((await cli('pair', 'add', at('photos'), at('backup/photos'))).code).toBe(0);

@@ -31,38 +31,51 @@ const at = (p: string) => path.join(root, p);
 const configDir = () => at('config');
 
 describe.skipIf(rsyncSkipReason())("sync into a pair's backup folder", () => {
-  it('writes there while the folder is marked, keeping the marker, and refuses once it is an empty folder without it', async () => {
-    fs.mkdirSync(at('backup'));
-    expect(
-      (await runCli(['pair', 'add', at('photos'), at('backup'), '--name', 'Photos', '--config-dir', configDir()])).code,
-    ).toBe(0);
-    expect(fs.existsSync(at(`backup/${PAIR_MARKER}`))).toBe(true);
+  it(
+    'writes there while the folder is marked, keeping the marker, ' +
+      'and refuses once it is an empty folder without it',
+    async () => {
+      fs.mkdirSync(at('backup'));
+      expect(
+        (await runCli(['pair', 'add', at('photos'), at('backup'), '--name', 'Photos', '--config-dir', configDir()]))
+          .code,
+      ).toBe(0);
+      expect(fs.existsSync(at(`backup/${PAIR_MARKER}`))).toBe(true);
 
-    const ok = await runCli(['sync', at('photos'), at('backup'), '--config-dir', configDir(), '--json']);
-    expect(ok.code, describeRun(ok)).toBe(0);
-    expect(fs.existsSync(at('backup/trip/b.jpg'))).toBe(true);
-    // A mirror does not delete the marker, nor count it.
-    expect(fs.existsSync(at(`backup/${PAIR_MARKER}`))).toBe(true);
-    expect(ok.json).toMatchObject({ deleted: 0 });
+      const ok = await runCli(['sync', at('photos'), at('backup'), '--config-dir', configDir(), '--json']);
+      expect(ok.code, describeRun(ok)).toBe(0);
+      expect(fs.existsSync(at('backup/trip/b.jpg'))).toBe(true);
+      // A mirror does not delete the marker, nor count it.
+      expect(fs.existsSync(at(`backup/${PAIR_MARKER}`))).toBe(true);
+      expect(ok.json).toMatchObject({ deleted: 0 });
 
-    // What an unplugged drive leaves: the folder, empty.
-    fs.rmSync(at('backup'), { recursive: true });
-    fs.mkdirSync(at('backup'));
-    for (const args of [[], ['--dry-run']]) {
-      const refused = await runCli(['sync', at('photos'), at('backup'), ...args], {
-        env: { SYNCTRAY_CONFIG_DIR: configDir() },
-      });
-      expect(refused.code, describeRun(refused)).toBe(2);
-      expect(refused.stderr).toContain(
-        `Destination \`${at('backup')}\` is the backup folder of pair "Photos", but it is empty and has no SyncTray marker (${PAIR_MARKER})`,
-      );
-      expect(refused.stderr).toContain("remove the pair first ('synctray pair remove Photos')");
-      expect(fs.readdirSync(at('backup'))).toEqual([]);
-    }
-    // Another config knows no such pair: any folder may be synced.
-    const elsewhere = await runCli(['sync', at('photos'), at('backup'), '--config-dir', at('other-config'), '--json']);
-    expect(elsewhere.code, describeRun(elsewhere)).toBe(0);
-  });
+      // What an unplugged drive leaves: the folder, empty.
+      fs.rmSync(at('backup'), { recursive: true });
+      fs.mkdirSync(at('backup'));
+      for (const args of [[], ['--dry-run']]) {
+        const refused = await runCli(['sync', at('photos'), at('backup'), ...args], {
+          env: { SYNCTRAY_CONFIG_DIR: configDir() },
+        });
+        expect(refused.code, describeRun(refused)).toBe(2);
+        expect(refused.stderr).toContain(
+          `Destination \`${at('backup')}\` is the backup folder of pair "Photos", ` +
+            `but it is empty and has no SyncTray marker (${PAIR_MARKER})`,
+        );
+        expect(refused.stderr).toContain("remove the pair first ('synctray pair remove Photos')");
+        expect(fs.readdirSync(at('backup'))).toEqual([]);
+      }
+      // Another config knows no such pair: any folder may be synced.
+      const elsewhere = await runCli([
+        'sync',
+        at('photos'),
+        at('backup'),
+        '--config-dir',
+        at('other-config'),
+        '--json',
+      ]);
+      expect(elsewhere.code, describeRun(elsewhere)).toBe(0);
+    },
+  );
 
   it.skipIf(driveSkipReason('exfat'))(
     'refuses to write where an unplugged drive was, naming the drive, at its mount point and below',

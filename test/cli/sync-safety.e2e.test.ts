@@ -95,20 +95,23 @@ describe('dry runs show everything a real run would delete', () => {
 });
 
 describe('a versions folder inside the destination', () => {
-  it('works when its parent is not in the source, and a source folder of the same path is not copied into it', async () => {
-    writeTree(src, { f: 'v2', 'old/.v/intruder': 'must not land among the versions' });
-    writeTree(dst, { f: 'v1' });
-    fs.utimesSync(path.join(dst, 'f'), 1_000_000_000, 1_000_000_000);
-    const versions = path.join(dst, 'old', '.v');
-    const first = await sync(src, dst, '--versions', versions, '--json');
-    expect(first.code).toBe(0);
-    const second = await sync(src, dst, '--versions', versions, '--json');
-    expect(second.code).toBe(0);
-    expect(second.json).toMatchObject({ deleted: 0, failed: 0 });
-    const runs = fs.readdirSync(versions);
-    expect(runs).toHaveLength(1);
-    expect(fs.readdirSync(path.join(versions, runs[0]!))).toEqual(['f']);
-  });
+  it(
+    'works when its parent is not in the source, ' + 'and a source folder of the same path is not copied into it',
+    async () => {
+      writeTree(src, { f: 'v2', 'old/.v/intruder': 'must not land among the versions' });
+      writeTree(dst, { f: 'v1' });
+      fs.utimesSync(path.join(dst, 'f'), 1_000_000_000, 1_000_000_000);
+      const versions = path.join(dst, 'old', '.v');
+      const first = await sync(src, dst, '--versions', versions, '--json');
+      expect(first.code).toBe(0);
+      const second = await sync(src, dst, '--versions', versions, '--json');
+      expect(second.code).toBe(0);
+      expect(second.json).toMatchObject({ deleted: 0, failed: 0 });
+      const runs = fs.readdirSync(versions);
+      expect(runs).toHaveLength(1);
+      expect(fs.readdirSync(path.join(versions, runs[0]!))).toEqual(['f']);
+    },
+  );
 });
 
 describe('leftovers of an interrupted run', () => {

@@ -62,17 +62,21 @@ describe('the destinations the config file lists, unchecked', () => {
     expect(listedDestinations(dir).length).toBeGreaterThan(0);
   });
 
-  it('are none without a file, with one that is not JSON, not an object, without a list of pairs, or from a newer SyncTray', () => {
-    expect(listedDestinations(dir)).toEqual([]);
-    for (const text of [
-      '{ not json',
-      '[1, 2]',
-      '{"schemaVersion": 3}',
-      JSON.stringify({ schemaVersion: SCHEMA_VERSION + 1, pairs: [stored('new', '/dst/new')] }),
-    ]) {
-      write(text);
+  it(
+    'are none without a file, with one that is not JSON, not an object, ' +
+      'without a list of pairs, or from a newer SyncTray',
+    () => {
       expect(listedDestinations(dir)).toEqual([]);
-      expect(readConfig(dir).pairs).toEqual([]);
-    }
-  });
+      for (const text of [
+        '{ not json',
+        '[1, 2]',
+        '{"schemaVersion": 3}',
+        JSON.stringify({ schemaVersion: SCHEMA_VERSION + 1, pairs: [stored('new', '/dst/new')] }),
+      ]) {
+        write(text);
+        expect(listedDestinations(dir)).toEqual([]);
+        expect(readConfig(dir).pairs).toEqual([]);
+      }
+    },
+  );
 });

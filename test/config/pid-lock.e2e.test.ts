@@ -35,7 +35,8 @@ const owner = tryPidLock(file, processAlive);
 console.log(owner === undefined ? 'taken' : 'refused ' + owner);
 if (owner === undefined) {
   const until = Date.now() + 30_000;
-  const wait = () => (fs.existsSync(file + '.done') || Date.now() > until ? releasePidLock(file) : setTimeout(wait, 20));
+  const wait = () =>
+    (fs.existsSync(file + '.done') || Date.now() > until ? releasePidLock(file) : setTimeout(wait, 20));
   wait();
 }
 `;

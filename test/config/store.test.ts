@@ -104,25 +104,29 @@ describe('the config store', () => {
     expect(fs.readFileSync(file(), 'utf8')).toBe(newer);
   });
 
-  it("migrates a layout 2 file unchanged but for its number, keeping the original, and keeps a pair's destination volume", () => {
-    const v2 = {
-      schemaVersion: 2,
-      pairs: [{ ...pair('photos'), id: 'abcd1234' }],
-      settings: { autostart: false, notifications: 'errors', logLevel: 'info' },
-    };
-    fs.writeFileSync(file(), JSON.stringify(v2));
-    const { store, problems } = ConfigStore.open(dir);
-    expect(problems).toEqual([]);
-    expect(store.pairs()).toEqual(v2.pairs);
-    expect(JSON.parse(fs.readFileSync(file(), 'utf8')).schemaVersion).toBe(3);
-    expect(aside('v2')).toHaveLength(1);
-    const volume = { uuid: 'FBDD-A33E', label: 'BACKUP', kind: 'exfat', pathInVolume: '/photos' };
-    store.update('abcd1234', { destinationVolume: volume });
-    expect(ConfigStore.open(dir).store.find('photos')!.destinationVolume).toEqual(volume);
-    // A volume with a field no SyncTray wrote is a damaged pair.
-    const raw = JSON.parse(fs.readFileSync(file(), 'utf8'));
-    raw.pairs[0].destinationVolume.serial = 'x';
-    fs.writeFileSync(file(), JSON.stringify(raw));
-    expect(ConfigStore.open(dir).problems).toHaveLength(1);
-  });
+  it(
+    'migrates a layout 2 file unchanged but for its number, keeping the original, ' +
+      "and keeps a pair's destination volume",
+    () => {
+      const v2 = {
+        schemaVersion: 2,
+        pairs: [{ ...pair('photos'), id: 'abcd1234' }],
+        settings: { autostart: false, notifications: 'errors', logLevel: 'info' },
+      };
+      fs.writeFileSync(file(), JSON.stringify(v2));
+      const { store, problems } = ConfigStore.open(dir);
+      expect(problems).toEqual([]);
+      expect(store.pairs()).toEqual(v2.pairs);
+      expect(JSON.parse(fs.readFileSync(file(), 'utf8')).schemaVersion).toBe(3);
+      expect(aside('v2')).toHaveLength(1);
+      const volume = { uuid: 'FBDD-A33E', label: 'BACKUP', kind: 'exfat', pathInVolume: '/photos' };
+      store.update('abcd1234', { destinationVolume: volume });
+      expect(ConfigStore.open(dir).store.find('photos')!.destinationVolume).toEqual(volume);
+      // A volume with a field no SyncTray wrote is a damaged pair.
+      const raw = JSON.parse(fs.readFileSync(file(), 'utf8'));
+      raw.pairs[0].destinationVolume.serial = 'x';
+      fs.writeFileSync(file(), JSON.stringify(raw));
+      expect(ConfigStore.open(dir).problems).toHaveLength(1);
+    },
+  );
 });

@@ -338,18 +338,21 @@ describe('properties', () => {
     );
   });
 
-  it('every name the drive holds, but the two that would stand for . and .., is stored for the name it reads as', () => {
-    fc.assert(
-      fc.property(arbRules, arbName, (rules, stored) => {
-        fc.pre(storable(rules, stored));
-        const codec = nameCodec(rules);
-        const name = codec.decode(stored);
-        if ([codec.encode('.'), codec.encode('..')].includes(stored)) expect(name).toBe(stored);
-        else expect(codec.encode(name)).toBe(stored);
-      }),
-      { numRuns: 3000 },
-    );
-  });
+  it(
+    'every name the drive holds, but the two that would stand for . and .., ' + 'is stored for the name it reads as',
+    () => {
+      fc.assert(
+        fc.property(arbRules, arbName, (rules, stored) => {
+          fc.pre(storable(rules, stored));
+          const codec = nameCodec(rules);
+          const name = codec.decode(stored);
+          if ([codec.encode('.'), codec.encode('..')].includes(stored)) expect(name).toBe(stored);
+          else expect(codec.encode(name)).toBe(stored);
+        }),
+        { numRuns: 3000 },
+      );
+    },
+  );
 
   it('rules that refuse nothing change no string', () => {
     fc.assert(

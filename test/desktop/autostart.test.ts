@@ -90,7 +90,8 @@ describe('start at login', () => {
     });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(
-      "No desktop session here (neither DISPLAY nor WAYLAND_DISPLAY is set), so there is no tray to show an icon in. Run 'synctray run'",
+      'No desktop session here (neither DISPLAY nor WAYLAND_DISPLAY is set), ' +
+        "so there is no tray to show an icon in. Run 'synctray run'",
     );
     expect(fs.existsSync(path.join(dir, 'config', 'synctray.lock'))).toBe(false);
   });

@@ -49,7 +49,8 @@ describe.skipIf(missing)('desktop notifications', () => {
     const out = path.join(root, 'run.out');
     // Everything on one private session bus: the monitor, the daemon and SyncTray.
     const script = [
-      `dbus-monitor --session "type='method_call',interface='org.freedesktop.Notifications',member='Notify'" > "${monitor}" 2>&1 &`,
+      'dbus-monitor --session ' +
+        `"type='method_call',interface='org.freedesktop.Notifications',member='Notify'" > "${monitor}" 2>&1 &`,
       'dunst >/dev/null 2>&1 &',
       `"${process.execPath}" "${CLI_PATH}" run --json --config-dir "${config}" > "${out}" 2>&1 &`,
       'run=$!',

@@ -218,7 +218,8 @@ describe('the tray menu', () => {
       state: 'waiting-for-destination',
       destinationProblem: 'not-connected',
       reason:
-        'Backup drive BACKUP is not connected: plug it in and the backup goes on by itself (nothing is written to /media/ann/BACKUP meanwhile).',
+        'Backup drive BACKUP is not connected: plug it in and the backup goes on by itself ' +
+        '(nothing is written to /media/ann/BACKUP meanwhile).',
     });
     const menu = trayMenu({ pairs: [away, pair('Docs')], autostart: false, now: NOW });
     expect(menu.icon).toBe('idle');
@@ -232,7 +233,8 @@ describe('the tray menu', () => {
       state: 'waiting-for-destination',
       destinationProblem: 'marker-missing',
       reason:
-        "/media/ann/BACKUP on backup drive BACKUP has lost its SyncTray marker; resync the pair ('synctray pair resync Photos')",
+        '/media/ann/BACKUP on backup drive BACKUP has lost its SyncTray marker; ' +
+        "resync the pair ('synctray pair resync Photos')",
     });
     const red = trayMenu({ pairs: [lost], autostart: false, now: NOW });
     expect(red.icon).toBe('attention');

@@ -72,7 +72,10 @@ function menusShown(d: Desktop): number {
   return r.status === 0 ? r.stdout.trim().split('\n').length : 0;
 }
 
-/** Opens the menu with a right-click on the icon (again, if a click came before the icon took clicks) and presses `keys`. */
+/**
+ * Opens the menu with a right-click on the icon (again, if a click came before the icon took
+ * clicks) and presses `keys`.
+ */
 async function menu(d: Desktop, keys: string[], shot?: string): Promise<void> {
   await waitFor(() => menusShown(d) === 0, 'no menu shown', { intervalMs: 20 });
   await waitFor(
@@ -119,7 +122,10 @@ function iconColour(state: 'idle' | 'paused'): IconColour {
   return { rgb, pixels };
 }
 
-/** The tray shows the icon of `state`: trayer draws it at its own 32 px, so its colour covers as many pixels (half will do). */
+/**
+ * The tray shows the icon of `state`: trayer draws it at its own 32 px, so its colour covers as
+ * many pixels (half will do).
+ */
 function iconShows(d: Desktop, state: 'idle' | 'paused'): boolean {
   const { rgb, pixels } = iconColour(state);
   const shown = trayPixels(d);
@@ -255,7 +261,8 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     focus(desktop, title);
     desktop.x('xdotool', ['key', '--delay', '100', 'Down', 'Up', 'Return']);
     await waitFor(() => !windowNamed(desktop!, title), 'the dialog closed', { intervalMs: 50 });
-    // The answer is taken once the pair still holds its deletions and no step runs: only then is "nothing deleted" worth saying.
+    // The answer is taken once the pair still holds its deletions and no step runs: only then is
+    // "nothing deleted" worth saying.
     await waitFor(async () => heldAndIdle(await pairStatus('notes')), 'the pair idle, still holding', {
       intervalMs: 50,
     });
@@ -457,7 +464,8 @@ process.stdin.on('data', (d) => {
     buffer = buffer.slice(i + 1);
     let m = {};
     try { m = JSON.parse(line); } catch {}
-    fs.appendFileSync(${JSON.stringify(log)}, JSON.stringify({ t: Date.now(), type: m.type, title: m.item && m.item.title }) + '\\n');
+    const entry = { t: Date.now(), type: m.type, title: m.item && m.item.title };
+    fs.appendFileSync(${JSON.stringify(log)}, JSON.stringify(entry) + '\\n');
   }
 });
 process.stdin.on('end', () => child.stdin.end());

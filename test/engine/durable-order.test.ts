@@ -88,90 +88,97 @@ function put(base: string, rel: string, text: string): void {
 }
 
 describe.skipIf(skip !== undefined)('batched durability, as a sync calls its destination', () => {
-  it('renames each copy only after a flush covered it, and deletes only after a flush that followed every rename', async () => {
-    const log: Call[] = [];
-    const r = await sync(new LocalStorage(src), recorded(new LocalStorage(dst), log), {
-      mode: 'mirror',
-      batch: { files: 16, bytes: 1 << 30, ms: 60_000 },
-    });
-    expect(r.failed, JSON.stringify(r.errors)).toBe(0);
-    expect(rsyncDiff(src, dst)).toEqual([]);
-    expect(findTempFiles(dst)).toEqual([]);
-
-    const writes = log.filter((c) => c.op === 'write');
-    expect(writes.length).toBe(70);
-    expect(
-      writes.filter((c) => c.flushed),
-      'writes flushed one by one',
-    ).toEqual([]);
-    const flushes = log.filter((c) => c.op === 'flush');
-    // 71 items in batches of 16: 5 batches, then the folders once.
-    expect(flushes.length).toBe(6);
-
-    const flushedSoFar = new Set<RelPath>();
-    let lastPlaced = -1;
-    log.forEach((c, i) => {
-      if (c.op === 'flush') for (const p of c.paths) flushedSoFar.add(p);
-      if (c.op === 'rename' && isTemp(c.from)) {
-        const covered = flushedSoFar.has(c.from) || (c.to === 'link' && flushedSoFar.has(parentOf(c.from)));
-        expect(covered, `${c.to} renamed into place before a flush covered ${c.from}`).toBe(true);
-        lastPlaced = i;
-      }
-    });
-    const deletions = log
-      .map((c, i) => [c, i] as const)
-      .filter(([c]) => (c.op === 'remove' || c.op === 'rmdir') && !isTemp(c.path));
-    expect(deletions.map(([c]) => (c as { path: string }).path).sort()).toEqual(
-      ['gone-folder', 'gone-folder/inner', ...[0, 1, 2, 3, 4].map((i) => `old/gone${i}`)].sort(),
-    );
-    const finalFlush = log.findIndex((c, i) => i > lastPlaced && c.op === 'flush');
-    expect(finalFlush, 'a flush after the last copy was placed').toBeGreaterThan(lastPlaced);
-    for (const [c, i] of deletions)
-      expect(i, `${(c as { path: string }).path} deleted before the final flush`).toBeGreaterThan(finalFlush);
-    // The final flush names the folders whose entries changed.
-    const final = log[finalFlush];
-    expect(final?.op === 'flush' ? new Set(final.paths) : undefined).toEqual(
-      new Set(['', 'new', 'new/0', 'new/1', 'new/2', 'old']),
-    );
-  });
-
-  it('a flush that fails ends the run, told once: none of its batch placed, their temp files removed, nothing deleted; the next run completes', async () => {
-    const log: Call[] = [];
-    const r = await sync(
-      new LocalStorage(src),
-      recorded(new LocalStorage(dst), log, (n) => n === 2),
-      {
+  it(
+    'renames each copy only after a flush covered it, ' + 'and deletes only after a flush that followed every rename',
+    async () => {
+      const log: Call[] = [];
+      const r = await sync(new LocalStorage(src), recorded(new LocalStorage(dst), log), {
         mode: 'mirror',
         batch: { files: 16, bytes: 1 << 30, ms: 60_000 },
-      },
-    );
-    expect(r.fatal?.message).toMatch(
-      /^could not make the copies durable on .*\(injected: the flush failed\); nothing was put in place unflushed$/,
-    );
-    expect(r.errors, 'one message, not one per file').toEqual([]);
-    expect(findTempFiles(dst)).toEqual([]);
-    const flushes = log.filter((c) => c.op === 'flush');
-    const firstBatch = new Set(flushes[0]!.paths);
-    const failedBatch = new Set(flushes[1]!.paths);
-    // A copy is covered by a flush of its temp file (a symlink: of its folder).
-    const coveredBy = (batch: Set<RelPath>) => (p: RelPath) =>
-      batch.has(p) || (p.split('/').length === 1 && batch.has(parentOf(p)));
-    const placed = log.filter((c) => c.op === 'rename' && isTemp(c.from)).map((c) => (c as { from: RelPath }).from);
-    expect(placed.filter(coveredBy(firstBatch)).length).toBe(16);
-    // Batches already under way when the run ended are placed after their own flush; the failed one never.
-    expect(placed.filter((p) => failedBatch.has(p))).toEqual([]);
-    for (const p of placed)
-      expect(
-        flushes.some((f) => f.op === 'flush' && coveredBy(new Set(f.paths))(p)),
-        `${p} placed unflushed`,
-      ).toBe(true);
-    expect(log.filter((c) => (c.op === 'remove' || c.op === 'rmdir') && !isTemp(c.path))).toEqual([]);
-    expect(fs.existsSync(path.join(dst, 'old/gone0'))).toBe(true);
+      });
+      expect(r.failed, JSON.stringify(r.errors)).toBe(0);
+      expect(rsyncDiff(src, dst)).toEqual([]);
+      expect(findTempFiles(dst)).toEqual([]);
 
-    const again = await sync(new LocalStorage(src), new LocalStorage(dst), { mode: 'mirror' });
-    expect(again.failed).toBe(0);
-    expect(rsyncDiff(src, dst)).toEqual([]);
-  });
+      const writes = log.filter((c) => c.op === 'write');
+      expect(writes.length).toBe(70);
+      expect(
+        writes.filter((c) => c.flushed),
+        'writes flushed one by one',
+      ).toEqual([]);
+      const flushes = log.filter((c) => c.op === 'flush');
+      // 71 items in batches of 16: 5 batches, then the folders once.
+      expect(flushes.length).toBe(6);
+
+      const flushedSoFar = new Set<RelPath>();
+      let lastPlaced = -1;
+      log.forEach((c, i) => {
+        if (c.op === 'flush') for (const p of c.paths) flushedSoFar.add(p);
+        if (c.op === 'rename' && isTemp(c.from)) {
+          const covered = flushedSoFar.has(c.from) || (c.to === 'link' && flushedSoFar.has(parentOf(c.from)));
+          expect(covered, `${c.to} renamed into place before a flush covered ${c.from}`).toBe(true);
+          lastPlaced = i;
+        }
+      });
+      const deletions = log
+        .map((c, i) => [c, i] as const)
+        .filter(([c]) => (c.op === 'remove' || c.op === 'rmdir') && !isTemp(c.path));
+      expect(deletions.map(([c]) => (c as { path: string }).path).sort()).toEqual(
+        ['gone-folder', 'gone-folder/inner', ...[0, 1, 2, 3, 4].map((i) => `old/gone${i}`)].sort(),
+      );
+      const finalFlush = log.findIndex((c, i) => i > lastPlaced && c.op === 'flush');
+      expect(finalFlush, 'a flush after the last copy was placed').toBeGreaterThan(lastPlaced);
+      for (const [c, i] of deletions)
+        expect(i, `${(c as { path: string }).path} deleted before the final flush`).toBeGreaterThan(finalFlush);
+      // The final flush names the folders whose entries changed.
+      const final = log[finalFlush];
+      expect(final?.op === 'flush' ? new Set(final.paths) : undefined).toEqual(
+        new Set(['', 'new', 'new/0', 'new/1', 'new/2', 'old']),
+      );
+    },
+  );
+
+  it(
+    'a flush that fails ends the run, told once: ' +
+      'none of its batch placed, their temp files removed, nothing deleted; the next run completes',
+    async () => {
+      const log: Call[] = [];
+      const r = await sync(
+        new LocalStorage(src),
+        recorded(new LocalStorage(dst), log, (n) => n === 2),
+        {
+          mode: 'mirror',
+          batch: { files: 16, bytes: 1 << 30, ms: 60_000 },
+        },
+      );
+      expect(r.fatal?.message).toMatch(
+        /^could not make the copies durable on .*\(injected: the flush failed\); nothing was put in place unflushed$/,
+      );
+      expect(r.errors, 'one message, not one per file').toEqual([]);
+      expect(findTempFiles(dst)).toEqual([]);
+      const flushes = log.filter((c) => c.op === 'flush');
+      const firstBatch = new Set(flushes[0]!.paths);
+      const failedBatch = new Set(flushes[1]!.paths);
+      // A copy is covered by a flush of its temp file (a symlink: of its folder).
+      const coveredBy = (batch: Set<RelPath>) => (p: RelPath) =>
+        batch.has(p) || (p.split('/').length === 1 && batch.has(parentOf(p)));
+      const placed = log.filter((c) => c.op === 'rename' && isTemp(c.from)).map((c) => (c as { from: RelPath }).from);
+      expect(placed.filter(coveredBy(firstBatch)).length).toBe(16);
+      // Batches already under way when the run ended are placed after their own flush; the failed one never.
+      expect(placed.filter((p) => failedBatch.has(p))).toEqual([]);
+      for (const p of placed)
+        expect(
+          flushes.some((f) => f.op === 'flush' && coveredBy(new Set(f.paths))(p)),
+          `${p} placed unflushed`,
+        ).toBe(true);
+      expect(log.filter((c) => (c.op === 'remove' || c.op === 'rmdir') && !isTemp(c.path))).toEqual([]);
+      expect(fs.existsSync(path.join(dst, 'old/gone0'))).toBe(true);
+
+      const again = await sync(new LocalStorage(src), new LocalStorage(dst), { mode: 'mirror' });
+      expect(again.failed).toBe(0);
+      expect(rsyncDiff(src, dst)).toEqual([]);
+    },
+  );
 
   it('the flush before deletions names the folders a move left and entered', async () => {
     fs.rmSync(path.join(src, 'new'), { recursive: true });

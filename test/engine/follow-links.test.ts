@@ -57,33 +57,37 @@ describe('--links copy', () => {
     expect(read('step2/x-link')).toBe('X');
   });
 
-  it('never leaves the source: links out of it, to nothing or round in a circle are skipped with why, and nothing is deleted at their path', async () => {
-    const outside = path.join(root, 'outside');
-    writeTree(outside, { secret: 'not to be copied' });
-    writeTree(src, { 'a/keep': 'k' });
-    link('../outside/secret', 'relative-out');
-    link(path.join(outside, 'secret'), 'absolute-out');
-    link('a/../../outside', 'sneaky-out');
-    link('nothing-here', 'dangling');
-    link('..', 'a/up');
-    link('loop2', 'loop1');
-    link('loop1', 'loop2');
-    writeTree(dst, { dangling: 'an old copy' });
-    const r = await copyLinks();
-    expect(r.failed).toBe(0);
-    expect(Object.fromEntries(r.skipped.map((s) => [s.path, s.reason]))).toEqual({
-      'relative-out': 'link-outside',
-      'absolute-out': 'link-outside',
-      'sneaky-out': 'link-outside',
-      dangling: 'link-dangling',
-      'a/up': 'link-loop',
-      loop1: 'link-loop',
-      loop2: 'link-loop',
-    });
-    expect(fs.readdirSync(dst).sort()).toEqual(['a', 'dangling']);
-    expect(read('dangling')).toBe('an old copy');
-    expect(fs.readdirSync(path.join(dst, 'a'))).toEqual(['keep']);
-  });
+  it(
+    'never leaves the source: links out of it, to nothing or round in a circle are skipped with why, ' +
+      'and nothing is deleted at their path',
+    async () => {
+      const outside = path.join(root, 'outside');
+      writeTree(outside, { secret: 'not to be copied' });
+      writeTree(src, { 'a/keep': 'k' });
+      link('../outside/secret', 'relative-out');
+      link(path.join(outside, 'secret'), 'absolute-out');
+      link('a/../../outside', 'sneaky-out');
+      link('nothing-here', 'dangling');
+      link('..', 'a/up');
+      link('loop2', 'loop1');
+      link('loop1', 'loop2');
+      writeTree(dst, { dangling: 'an old copy' });
+      const r = await copyLinks();
+      expect(r.failed).toBe(0);
+      expect(Object.fromEntries(r.skipped.map((s) => [s.path, s.reason]))).toEqual({
+        'relative-out': 'link-outside',
+        'absolute-out': 'link-outside',
+        'sneaky-out': 'link-outside',
+        dangling: 'link-dangling',
+        'a/up': 'link-loop',
+        loop1: 'link-loop',
+        loop2: 'link-loop',
+      });
+      expect(fs.readdirSync(dst).sort()).toEqual(['a', 'dangling']);
+      expect(read('dangling')).toBe('an old copy');
+      expect(fs.readdirSync(path.join(dst, 'a'))).toEqual(['keep']);
+    },
+  );
 
   it('keeps links as links by default', async () => {
     writeTree(src, { 'notes.txt': 'N' });

@@ -54,7 +54,7 @@ function buildFixtures(): void {
     let old: Buffer | undefined;
     if (i === 1) old = crypto.randomBytes(20 * MiB); // smaller
     if (i === 3) old = crypto.randomBytes(bytes.length); // same size, other bytes
-    if (i === 5) old = Buffer.concat([crypto.randomBytes(MiB), bytes.subarray(MiB)]); // same size, differs in the first MiB only
+    if (i === 5) old = Buffer.concat([crypto.randomBytes(MiB), bytes.subarray(MiB)]); // same size, other first MiB
     if (i === 6) old = crypto.randomBytes(70 * MiB); // larger
     if (old) {
       put(template, rel, old, OLD);
@@ -270,7 +270,8 @@ describe.skipIf(skipReason !== undefined)('interrupting a mirror of large files'
       const problems = unexpectedFiles(dst);
       expect(
         problems,
-        `after SIGKILL (${seen} temp files seen; left behind: ${findTempFiles(dst).length}):\n${indent(problems.join('\n'))}`,
+        `after SIGKILL (${seen} temp files seen; left behind: ${findTempFiles(dst).length}):\n` +
+          `${indent(problems.join('\n'))}`,
       ).toEqual([]);
 
       await expectCompletedMirror(dst, `the run after SIGKILL at temp file #${n}`, n >= 9);

@@ -85,16 +85,19 @@ describe('a destination measured as keeping', () => {
     expect(fs.existsSync(path.join(dst, 'link'))).toBe(false);
   });
 
-  it('refused characters: names stored encoded, listed decoded, the next run idle, deletions by the decoded name', async () => {
-    writeTree(src, { 'a:b?.txt': 'x', 'dir:1/in': 'y', 'plain ': 'z' });
-    const rules = { names: { refused: ':?', trailingDot: true, trailingSpace: true } };
-    expect(await mirror(rules)).toMatchObject({ copied: 4, failed: 0 }); // three files and a folder
-    expect(fs.readdirSync(dst).sort()).toEqual(['a：b？.txt', 'dir：1', 'plain␠']);
-    expect(await mirror(rules)).toMatchObject(idle);
-    fs.rmSync(path.join(src, 'a:b?.txt'));
-    expect(await mirror(rules)).toMatchObject({ deleted: 1, failed: 0 });
-    expect(fs.readdirSync(dst).sort()).toEqual(['dir：1', 'plain␠']);
-  });
+  it(
+    'refused characters: names stored encoded, listed decoded, ' + 'the next run idle, deletions by the decoded name',
+    async () => {
+      writeTree(src, { 'a:b?.txt': 'x', 'dir:1/in': 'y', 'plain ': 'z' });
+      const rules = { names: { refused: ':?', trailingDot: true, trailingSpace: true } };
+      expect(await mirror(rules)).toMatchObject({ copied: 4, failed: 0 }); // three files and a folder
+      expect(fs.readdirSync(dst).sort()).toEqual(['a：b？.txt', 'dir：1', 'plain␠']);
+      expect(await mirror(rules)).toMatchObject(idle);
+      fs.rmSync(path.join(src, 'a:b?.txt'));
+      expect(await mirror(rules)).toMatchObject({ deleted: 1, failed: 0 });
+      expect(fs.readdirSync(dst).sort()).toEqual(['dir：1', 'plain␠']);
+    },
+  );
 
   it('two source names never share a stored name: a real look-alike in a name is kept apart', async () => {
     writeTree(src, { 'a:b': 'colon', 'a：b': 'full-width colon' });

@@ -60,7 +60,10 @@ function describePlan(p: Plan): string[] {
       case 'mkdir':
         return `mkdir ${a.path}${a.replace.length ? ` (replacing ${a.replace.map((r) => r.path).join(',')})` : ''}`;
       case 'copy':
-        return `copy ${a.path}${a.replace.length ? ` (replacing ${a.replace.map((r) => `${r.path}:${r.entry.type}`).join(',')})` : ''}`;
+        return (
+          `copy ${a.path}` +
+          `${a.replace.length ? ` (replacing ${a.replace.map((r) => `${r.path}:${r.entry.type}`).join(',')})` : ''}`
+        );
       case 'meta':
         return `meta ${a.path}${a.mtime ? ' mtime' : ''}${a.mode ? ' mode' : ''}`;
       case 'delete':
@@ -432,9 +435,19 @@ describe('plan: what the destination cannot hold is skipped and reported, never 
 
 describe('plan: names that are one name on a case-insensitive drive', () => {
   it('folds as the drive does: a word-final ς and σ are both Σ', () => {
-    const src = tree({ 'ΦΩΤΟΓΡΑΦΙΕΣ/a.txt': 'upper', 'φωτογραφιες/a.txt': 'lower', 'φωτογραφιεσ/b.txt': 'b' });
+    const src = tree({
+      'ΦΩΤΟΓΡΑΦΙΕΣ/a.txt': 'upper',
+      'φωτογραφιες/a.txt': 'lower',
+      'φωτογραφιεσ/b.txt': 'b',
+    });
     const p = run(src, tree({}), 'mirror', { dstCaseSensitive: false });
-    expect(p.skipped).toEqual([{ path: 'ΦΩΤΟΓΡΑΦΙΕΣ', reason: 'case-clash', with: ['φωτογραφιες', 'φωτογραφιεσ'] }]);
+    expect(p.skipped).toEqual([
+      {
+        path: 'ΦΩΤΟΓΡΑΦΙΕΣ',
+        reason: 'case-clash',
+        with: ['φωτογραφιες', 'φωτογραφιεσ'],
+      },
+    ]);
   });
 });
 

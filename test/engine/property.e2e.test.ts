@@ -103,7 +103,8 @@ function checkConflicts(
   ) {
     throw failure(
       step,
-      `exit code ${run.code}, expected ${wantCode}; type conflicts expected ${JSON.stringify(expected)}, reported ${JSON.stringify(reported)}`,
+      `exit code ${run.code}, expected ${wantCode}; ` +
+        `type conflicts expected ${JSON.stringify(expected)}, reported ${JSON.stringify(reported)}`,
       run,
       context,
     );

@@ -152,7 +152,8 @@ describe.skipIf(notBuilt)('scanPair', () => {
     expect(both).toBeGreaterThan(5);
   }, 120_000);
 
-  it('plans exactly as two full scans do where the plan takes names apart by neither case nor normal form', async () => {
+  it('plans exactly as two full scans do ' +
+    'where the plan takes names apart by neither case nor normal form', async () => {
     // A destination folder that folds names while its capabilities say it does not (a casefold
     // folder on ext4): items are matched by folded name, and names that fold together on either
     // side keep every item of their folder in the trees.
@@ -190,28 +191,32 @@ describe.skipIf(notBuilt)('scanPair', () => {
     expect(itemwise).toBeGreaterThan(5);
   }, 120_000);
 
-  it('leaves out the items found equal on both sides (a whole folder, or the unchanged files of a changed one) and counts them', async () => {
-    writeTree(src, {
-      'same/a': 'a',
-      'same/b': 'b',
-      'same/deeper/c': 'c',
-      'changed/x': 'x',
-      'changed/y': 'y',
-      'changed/z': 'z',
-    });
-    await sync(new LocalStorage(src), new LocalStorage(dst), { mode: 'mirror' });
-    fs.writeFileSync(path.join(src, 'changed/x'), 'xx');
-    fs.chmodSync(path.join(dst, 'changed/z'), 0o600);
-    const {
-      whole,
-      trees: [s, d],
-    } = await bothPlans();
-    expect(whole.transfers).toEqual(['copy changed/x', 'meta changed/z']);
-    expect(whole.unchanged).toBe(5);
-    expect([...s.entries.keys()].sort()).toEqual(['', 'changed', 'changed/x', 'changed/z', 'same', 'same/deeper']);
-    expect([...d.entries.keys()].sort()).toEqual(['', 'changed', 'changed/x', 'changed/z', 'same', 'same/deeper']);
-    expect([s.equalItems, d.equalItems]).toEqual([4, 4]);
-  });
+  it(
+    'leaves out the items found equal on both sides ' +
+      '(a whole folder, or the unchanged files of a changed one) and counts them',
+    async () => {
+      writeTree(src, {
+        'same/a': 'a',
+        'same/b': 'b',
+        'same/deeper/c': 'c',
+        'changed/x': 'x',
+        'changed/y': 'y',
+        'changed/z': 'z',
+      });
+      await sync(new LocalStorage(src), new LocalStorage(dst), { mode: 'mirror' });
+      fs.writeFileSync(path.join(src, 'changed/x'), 'xx');
+      fs.chmodSync(path.join(dst, 'changed/z'), 0o600);
+      const {
+        whole,
+        trees: [s, d],
+      } = await bothPlans();
+      expect(whole.transfers).toEqual(['copy changed/x', 'meta changed/z']);
+      expect(whole.unchanged).toBe(5);
+      expect([...s.entries.keys()].sort()).toEqual(['', 'changed', 'changed/x', 'changed/z', 'same', 'same/deeper']);
+      expect([...d.entries.keys()].sort()).toEqual(['', 'changed', 'changed/x', 'changed/z', 'same', 'same/deeper']);
+      expect([s.equalItems, d.equalItems]).toEqual([4, 4]);
+    },
+  );
 
   it('keeps every item of a changed folder where two of its names differ only by case', async () => {
     writeTree(src, { 'f/a': 'a', 'f/A': 'A', 'f/b': 'b' });

@@ -108,15 +108,18 @@ describe.skipIf(noRsync)('a folder made inside a folder the same run moves', () 
     expect(rsyncDiff(src, dst)).toEqual([]);
   });
 
-  it('plain names: a folder moved to another folder with new folders (and a file) deep inside it, full sync', async () => {
-    writeTree(src, { 'inbox/album/cd1/t1': '1', 'archive/keep': 'k' });
-    await mirror(FULL);
-    fs.renameSync(path.join(src, 'inbox/album'), path.join(src, 'archive/album'));
-    fs.mkdirSync(path.join(src, 'archive/album/cd1/bonus/live'), { recursive: true });
-    fs.writeFileSync(path.join(src, 'archive/album/cd1/bonus/live/t2'), '2');
-    const r = await mirror(FULL);
-    expect(r.moved).toBe(1);
-    expect(r.failed, JSON.stringify(r.errors)).toBe(0);
-    expect(rsyncDiff(src, dst)).toEqual([]);
-  });
+  it(
+    'plain names: a folder moved to another folder ' + 'with new folders (and a file) deep inside it, full sync',
+    async () => {
+      writeTree(src, { 'inbox/album/cd1/t1': '1', 'archive/keep': 'k' });
+      await mirror(FULL);
+      fs.renameSync(path.join(src, 'inbox/album'), path.join(src, 'archive/album'));
+      fs.mkdirSync(path.join(src, 'archive/album/cd1/bonus/live'), { recursive: true });
+      fs.writeFileSync(path.join(src, 'archive/album/cd1/bonus/live/t2'), '2');
+      const r = await mirror(FULL);
+      expect(r.moved).toBe(1);
+      expect(r.failed, JSON.stringify(r.errors)).toBe(0);
+      expect(rsyncDiff(src, dst)).toEqual([]);
+    },
+  );
 });

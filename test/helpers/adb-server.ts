@@ -166,7 +166,8 @@ export async function startAdbServer(root: string): Promise<AdbServer> {
     await waitFor(() => ended() || listening(port), `the adb server to listen on port ${port}`, { intervalMs: 10 });
     if (ended())
       throw new Error(
-        `adb nodaemon server ended (${spawnError?.message ?? server.exitCode}): see ${path.join(root, 'adb-server.log')}`,
+        `adb nodaemon server ended (${spawnError?.message ?? server.exitCode}): ` +
+          `see ${path.join(root, 'adb-server.log')}`,
       );
   } catch (err) {
     await handle.stop();

@@ -36,7 +36,8 @@ export class AllowedVersions {
       const sha = sizeMatches.length > 0 ? sha256File(item.abs) : '';
       if (!sizeMatches.some((v) => v.sha256 === sha)) {
         problems.push(
-          `${item.rel}: ${size} bytes matching neither ${versions.map((v) => `${v.what} (${v.size} bytes)`).join(' or ')}`,
+          `${item.rel}: ${size} bytes matching neither ` +
+            `${versions.map((v) => `${v.what} (${v.size} bytes)`).join(' or ')}`,
         );
       }
     }

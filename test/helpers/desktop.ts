@@ -21,7 +21,8 @@ export const DESKTOP_TOOLS = [
   'zenity',
 ];
 export const DESKTOP_PACKAGES =
-  'xvfb dbus libglib2.0-bin trayer dunst xdotool x11-utils imagemagick xclip zenity libayatana-appindicator3-1 libgtk-3-0';
+  'xvfb dbus libglib2.0-bin trayer dunst xdotool x11-utils imagemagick xclip zenity ' +
+  'libayatana-appindicator3-1 libgtk-3-0';
 
 export interface Desktop {
   env: NodeJS.ProcessEnv;

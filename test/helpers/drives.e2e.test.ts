@@ -116,27 +116,31 @@ describe.skipIf(driveSkipReason('exfat') ?? driveSkipReason('ntfs'))('cleaning u
     for (const d of left) expectNothingLeft(d, [d.mountPoint]);
   });
 
-  it('detaches a drive that a process still uses, names that process, and the kernel frees the device once it exits', async () => {
-    const drive = await makeDrive('exfat');
-    const user = spawn('sleep', ['600'], { cwd: drive.mountPoint, stdio: 'ignore' });
-    try {
-      await waitFor(
-        () => fs.existsSync(`/proc/${user.pid}/cwd`) && fs.readlinkSync(`/proc/${user.pid}/cwd`) === drive.mountPoint,
-        'sleep running on the drive',
-      );
-      await expect(drive.unplug()).rejects.toThrow(/busy.*in use by pid \d+ \(sleep\)/s);
-      expect(drive.mounted).toBe(true);
-      await expect(drive.dispose()).rejects.toThrow(/still attached .* pid \d+ \(sleep\), which kept its mount busy/);
-      expect(mountsOf(drive.device, [drive.mountPoint])).toEqual([]);
-      expect(trackedDriveResources()).toEqual([]);
-    } finally {
-      user.kill('SIGKILL');
-    }
-    await waitFor(() => loopDevicesOn(drive.image).length === 0, 'the loop device freed by the kernel', {
-      timeoutMs: 10_000,
-      intervalMs: 50,
-    });
-  });
+  it(
+    'detaches a drive that a process still uses, names that process, ' +
+      'and the kernel frees the device once it exits',
+    async () => {
+      const drive = await makeDrive('exfat');
+      const user = spawn('sleep', ['600'], { cwd: drive.mountPoint, stdio: 'ignore' });
+      try {
+        await waitFor(
+          () => fs.existsSync(`/proc/${user.pid}/cwd`) && fs.readlinkSync(`/proc/${user.pid}/cwd`) === drive.mountPoint,
+          'sleep running on the drive',
+        );
+        await expect(drive.unplug()).rejects.toThrow(/busy.*in use by pid \d+ \(sleep\)/s);
+        expect(drive.mounted).toBe(true);
+        await expect(drive.dispose()).rejects.toThrow(/still attached .* pid \d+ \(sleep\), which kept its mount busy/);
+        expect(mountsOf(drive.device, [drive.mountPoint])).toEqual([]);
+        expect(trackedDriveResources()).toEqual([]);
+      } finally {
+        user.kill('SIGKILL');
+      }
+      await waitFor(() => loopDevicesOn(drive.image).length === 0, 'the loop device freed by the kernel', {
+        timeoutMs: 10_000,
+        intervalMs: 50,
+      });
+    },
+  );
 
   it('kills a hung FUSE daemon rather than hanging in its unmount', async () => {
     const drive = await makeDrive('exfat', { hungAfterMs: 1_000 });

@@ -187,7 +187,10 @@ function kernelLacks(fsName: string): string | undefined {
   return listed() ? undefined : `${notListed}, and modprobe ${fsName} did not add it)`;
 }
 
-/** Why a drive of `kind` cannot be made here (not root, a tool or FUSE missing, the kernel lacks the file system), or undefined. */
+/**
+ * Why a drive of `kind` cannot be made here (not root, a tool or FUSE missing, the kernel lacks
+ * the file system), or undefined.
+ */
 export function drivesUnavailable(kind: DiskKind): string | undefined {
   return unavailability(kind)?.reason;
 }
@@ -242,7 +245,10 @@ function waitUntil(done: () => boolean, timeoutMs: number): boolean {
 /** The mount table as SyncTray itself reads it. */
 const mountTable = () => parseMountInfo(fs.readFileSync('/proc/self/mountinfo', 'utf8'));
 
-/** Whether the loop device (`/dev/loopN`, numbered `devNumber`) is mounted at `mountPoint`; btrfs lists a number of its own, and the device as its source. */
+/**
+ * Whether the loop device (`/dev/loopN`, numbered `devNumber`) is mounted at `mountPoint`; btrfs
+ * lists a number of its own, and the device as its source.
+ */
 const isMountedAt = (devNumber: string, mountPoint: string, device?: string) =>
   mountTable().some(
     (m) => (m.majorMinor === devNumber || (device !== undefined && m.source === device)) && m.mountPoint === mountPoint,
@@ -262,7 +268,10 @@ function backingFile(device: string): string | undefined {
   }
 }
 
-/** The processes with `device`, or something at or below the folder `under`, open (or as their cwd), this one included. */
+/**
+ * The processes with `device`, or something at or below the folder `under`, open (or as their
+ * cwd), this one included.
+ */
 function processesUsing(target: { device: string } | { under: string }): number[] {
   const matches = (link: string) =>
     'device' in target ? link === target.device : link === target.under || link.startsWith(`${target.under}/`);
@@ -309,7 +318,8 @@ function describeProcesses(pids: number[]): string {
 function runFuseUnmount(args: string[], daemons: number[], hungAfterMs: number): void {
   const watched =
     '"$@" & job=$!; sleep "$SECS" & nap=$!; wait -n $job $nap; ' +
-    'if kill -0 $job 2>/dev/null; then kill -KILL $DAEMONS 2>/dev/null; kill $nap 2>/dev/null; wait $job; exit 124; fi; ' +
+    'if kill -0 $job 2>/dev/null; then ' +
+    'kill -KILL $DAEMONS 2>/dev/null; kill $nap 2>/dev/null; wait $job; exit 124; fi; ' +
     'kill $nap 2>/dev/null; wait $job';
   const r = spawnSync('bash', ['-c', watched, 'unmount', 'fusermount', ...args], {
     encoding: 'utf8',
@@ -321,7 +331,8 @@ function runFuseUnmount(args: string[], daemons: number[], hungAfterMs: number):
   const command = ['fusermount', ...args].join(' ');
   if (r.status === 124) {
     throw new CleanedUpWithProblem(
-      `\`${command}\` hung for ${hungAfterMs / 1000} s: its FUSE daemon (${describeProcesses(daemons)}) did not answer and was killed`,
+      `\`${command}\` hung for ${hungAfterMs / 1000} s: ` +
+        `its FUSE daemon (${describeProcesses(daemons)}) did not answer and was killed`,
     );
   }
   if (r.error) throw new Error(`\`${command}\` could not run: ${r.error.message}`);
@@ -655,7 +666,8 @@ class LoopDrive implements Drive {
     const stuck = left();
     for (const pid of stuck) process.kill(pid, 'SIGKILL');
     throw new CleanedUpWithProblem(
-      `the FUSE daemon of ${this.device} (${describeProcesses(stuck)}) still held it ${this.hungAfterMs / 1000} s after its unmount, and was killed`,
+      `the FUSE daemon of ${this.device} (${describeProcesses(stuck)}) ` +
+        `still held it ${this.hungAfterMs / 1000} s after its unmount, and was killed`,
     );
   }
 }
@@ -694,7 +706,9 @@ function detachLoop(device: string, image: string, busyNote: string | undefined)
   if (waitUntil(() => backingFile(device) !== image, timeoutMs)) return;
   throw new CleanedUpWithProblem(
     `${device} (${image}) is still attached ${timeoutMs / 1000} s after losetup -d; the kernel frees it once ` +
-      `${busyNote ? `${busyNote}, which kept its mount busy, closes what it has open on the drive` : 'whoever holds it open closes it'}`,
+      (busyNote
+        ? `${busyNote}, which kept its mount busy, closes what it has open on the drive`
+        : 'whoever holds it open closes it'),
   );
 }
 

@@ -19,9 +19,10 @@ export function rsyncSkipReason(): string | undefined {
 }
 
 /**
- * `rsync -anic --delete SRC/ DST/`, a pair marker at the top aside: one itemized line per difference between the trees (types,
- * sizes, content by checksum, mtimes to the second, modes, symlink targets). Empty exactly when
- * rsync printed nothing, i.e. when the trees match; a line saying so when files vanished meanwhile.
+ * `rsync -anic --delete SRC/ DST/`, a pair marker at the top aside: one itemized line per
+ * difference between the trees (types, sizes, content by checksum, mtimes to the second, modes,
+ * symlink targets). Empty exactly when rsync printed nothing, i.e. when the trees match; a line
+ * saying so when files vanished meanwhile.
  * With `drive`, modes are left out and times compared to the second (`--no-perms --modify-window=1`).
  * With `windowNs`, a difference in time alone between two items whose times are that close is none:
  * rsync compares times to the second, so it tells apart 0.9999995 and 1.0000005, which SyncTray
@@ -32,7 +33,8 @@ export function rsyncDiff(src: string, dst: string, options: { drive?: boolean; 
     throw new Error('rsync is not installed, and CI=true requires the tests that need it to run: install rsync.');
   // A backup drive (exFAT, FAT) keeps no modes and times to the second at best.
   const drive = options.drive ? ['--no-perms', '--modify-window=1'] : [];
-  // The pair marker (src/core/pair-marker.ts) is SyncTray's own file at a pair's destination root, not part of the backup.
+  // The pair marker (src/core/pair-marker.ts) is SyncTray's own file at a pair's destination root,
+  // not part of the backup.
   // -8: names printed as they are (not \#ooo-escaped), to be looked up when times are compared here.
   const raw = options.windowNs !== undefined ? ['-8'] : [];
   const r = spawnSync(

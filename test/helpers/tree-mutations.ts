@@ -188,7 +188,10 @@ function applyMutation(root: string, m: Mutation): string {
       } else {
         mtime = setMtime(f.abs, m.mtimeNs);
       }
-      return `resize ${q(f.rel)}: ${old.length} -> ${size} bytes, mtime ${m.keepMtime ? 'kept at ' : ''}${formatNs(mtime)}`;
+      return (
+        `resize ${q(f.rel)}: ${old.length} -> ${size} bytes, ` +
+        `mtime ${m.keepMtime ? 'kept at ' : ''}${formatNs(mtime)}`
+      );
     }
     case 'touch': {
       const t = choose(

@@ -81,7 +81,10 @@ describe('the service and the command line together', () => {
     const announced = JSON.parse(fs.readFileSync(at('config/service.json'), 'utf8')) as { socket: string };
     expect(fs.statSync(announced.socket).mode & 0o777).toBe(0o600);
     // A client as nobody: connecting is refused by the file system.
-    const probe = `const s=require('net').connect(${JSON.stringify(announced.socket)});s.on('connect',()=>{console.log('connected');process.exit(0)});s.on('error',(e)=>{console.log(e.code);process.exit(0)})`;
+    const probe =
+      `const s=require('net').connect(${JSON.stringify(announced.socket)});` +
+      "s.on('connect',()=>{console.log('connected');process.exit(0)});" +
+      "s.on('error',(e)=>{console.log(e.code);process.exit(0)})";
     const child = spawn(process.execPath, ['-e', probe], {
       uid: NOBODY,
       gid: NOBODY,

@@ -46,7 +46,8 @@ type Status = { running: boolean; pairs: { state: string; lastError?: string }[]
 const status = async () => JSON.parse((await cli('status', '--json')).stdout) as Status;
 
 describe.skipIf(skip)('a full disk under the service', () => {
-  it('puts the pair in error with the reason, keeps every file whole, and recovers by itself once there is room', async () => {
+  it('puts the pair in error with the reason, keeps every file whole, ' +
+    'and recovers by itself once there is room', async () => {
     const files = Object.fromEntries(
       Array.from({ length: 16 }, (_, i) => [`video-${i}.bin`, String(i % 10).repeat(60_000)]),
     );

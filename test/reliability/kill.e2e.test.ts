@@ -158,13 +158,15 @@ describe.skipIf(skipReason !== undefined)('kill -9 at random moments', () => {
     if (root) removeScratch(root);
   });
 
-  it(`of a mirror, ${MIRROR_TRIALS} times: never a torn file, and the next run converges with no temp files`, async () => {
+  it(`of a mirror, ${MIRROR_TRIALS} times: never a torn file, ` +
+    'and the next run converges with no temp files', async () => {
     const { killed, finished } = await killTrials('mirror', MIRROR_TRIALS, seed);
     console.log(`mirror: ${killed} runs killed part way, ${finished} finished before their moment`);
     expect(killed).toBeGreaterThanOrEqual(MIRROR_TRIALS * 0.8);
   }, 300_000);
 
-  it(`of an update overwriting every file, ${UPDATE_TRIALS} times: each file is its old or its new version`, async () => {
+  it(`of an update overwriting every file, ${UPDATE_TRIALS} times: ` +
+    'each file is its old or its new version', async () => {
     const { killed, finished } = await killTrials('update', UPDATE_TRIALS, seed + 1);
     console.log(`update: ${killed} runs killed part way, ${finished} finished before their moment`);
     expect(killed).toBeGreaterThanOrEqual(UPDATE_TRIALS * 0.8);

@@ -299,7 +299,10 @@ interface Problem {
   text: string;
 }
 
-/** What is wrong with the destination `dst` as the power-cut image holds it; also how many final and temp files it holds. */
+/**
+ * What is wrong with the destination `dst` as the power-cut image holds it; also how many final
+ * and temp files it holds.
+ */
 function judge(dst: string, e: Expectations): { problems: Problem[]; finals: number; temps: number } {
   const problems: Problem[] = [];
   const problem = (kind: ProblemKind, text: string) => problems.push({ kind, text });
@@ -599,13 +602,16 @@ async function round(s: Scenario, where: string, trigger: Trigger, random: () =>
     const canaryAfter = fs.statSync(path.join(cut.mountPoint, canary), { throwIfNoEntry: false });
     if (!canaryAfter) {
       throw new Error(
-        `${where}: the power-cut image lacks the canary renamed before the journal commit: the commit did not reach the image, which then proves nothing`,
+        `${where}: the power-cut image lacks the canary renamed before the journal commit: ` +
+          'the commit did not reach the image, which then proves nothing',
       );
     }
     if (canaryAfter.size !== 0 && !flushedMeanwhile) {
       throw new Error(
-        `${where}: the canary's data reached the disk without a flush (${canaryAfter.size} bytes), and nothing flushed the machine meanwhile: ` +
-          `this kernel or mount writes data before a rename is committed, so the simulation cannot see a missing flush here (ext4 -o ${MOUNT_OPTIONS.join(',')})`,
+        `${where}: the canary's data reached the disk without a flush (${canaryAfter.size} bytes), ` +
+          'and nothing flushed the machine meanwhile: ' +
+          'this kernel or mount writes data before a rename is committed, ' +
+          `so the simulation cannot see a missing flush here (ext4 -o ${MOUNT_OPTIONS.join(',')})`,
       );
     }
     verdict = judge(path.join(cut.mountPoint, 'dst'), s.expect);
@@ -615,7 +621,8 @@ async function round(s: Scenario, where: string, trigger: Trigger, random: () =>
   }
   if (verdict.problems.length > 0) {
     failures.push(
-      `${where}: ${verdict.problems.length} problems in the power-cut image (e2fsck: status ${fsck.status}): ${describeProblems(verdict.problems)}`,
+      `${where}: ${verdict.problems.length} problems in the power-cut image (e2fsck: status ${fsck.status}): ` +
+        `${describeProblems(verdict.problems)}`,
     );
   }
 
@@ -630,9 +637,13 @@ async function round(s: Scenario, where: string, trigger: Trigger, random: () =>
   if (temps.length > 0) failures.push(`${where}: temp files left after the next run\n${shortList(temps)}`);
 
   const line =
-    `${where}: ${run.how}; the image holds ${verdict.finals} final files and ${verdict.temps} temp files; ${verdict.problems.length} problems` +
-    `${flushedMeanwhile ? `; INCONCLUSIVE: data was flushed machine-wide meanwhile (witness device: ${witnessBefore}, then ${witnessAfter})` : ''}; ` +
-    `${Math.round(performance.now() - started)} ms`;
+    `${where}: ${run.how}; the image holds ${verdict.finals} final files ` +
+    `and ${verdict.temps} temp files; ${verdict.problems.length} problems` +
+    (flushedMeanwhile
+      ? '; INCONCLUSIVE: data was flushed machine-wide meanwhile ' +
+        `(witness device: ${witnessBefore}, then ${witnessAfter})`
+      : '') +
+    `; ${Math.round(performance.now() - started)} ms`;
   return { line, failures, conclusive: !flushedMeanwhile, run };
 }
 
@@ -701,8 +712,10 @@ describe.skipIf(skipReason !== undefined)(
         .map((k) => `${k}=${fs.readFileSync(`/proc/sys/vm/${k}`, 'utf8').trim()}`)
         .join(' ');
       console.log(
-        `power cut: seed ${SEED} (SYNCTRAY_POWER_CUT_SEED=${SEED} repeats it), ${ROUNDS} kills of each kind per scenario, CLI ${CLI}; ` +
-          `kernel ${os.release()}, ext4 -o ${MOUNT_OPTIONS.join(',')}; vm ${vm}; set up in ${Math.round(performance.now() - started)} ms`,
+        `power cut: seed ${SEED} (SYNCTRAY_POWER_CUT_SEED=${SEED} repeats it), ` +
+          `${ROUNDS} kills of each kind per scenario, CLI ${CLI}; ` +
+          `kernel ${os.release()}, ext4 -o ${MOUNT_OPTIONS.join(',')}; vm ${vm}; ` +
+          `set up in ${Math.round(performance.now() - started)} ms`,
       );
     }, 120_000);
 
@@ -724,7 +737,8 @@ describe.skipIf(skipReason !== undefined)(
       'a replacement of every file',
       'a mirror with deletions, renames and moves',
     ].entries()) {
-      it(`of ${name}: every file under a final name is its old or its new version, whole, and the next run repairs`, async () => {
+      it(`of ${name}: every file under a final name is its old or its new version, whole, ` +
+        'and the next run repairs', async () => {
         const s = scenarios[index]!;
         expect(s.name).toBe(name);
         const random = seededRandom(SEED + 1 + index);
@@ -749,8 +763,10 @@ describe.skipIf(skipReason !== undefined)(
             if (report.conclusive) return;
             if (++inconclusive > MAX_INCONCLUSIVE) {
               throw new Error(
-                `${name}: ${inconclusive} rounds were inconclusive: data was flushed machine-wide during them (a \`sync\` run elsewhere, memory pressure), ` +
-                  `so their images may hide a missing flush; run the test on a quieter machine${failures.length > 0 ? `\n\n${failures.join('\n\n')}` : ''}`,
+                `${name}: ${inconclusive} rounds were inconclusive: data was flushed machine-wide during them ` +
+                  '(a `sync` run elsewhere, memory pressure), ' +
+                  'so their images may hide a missing flush; run the test on a quieter machine' +
+                  `${failures.length > 0 ? `\n\n${failures.join('\n\n')}` : ''}`,
               );
             }
           }

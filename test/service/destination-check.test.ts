@@ -266,18 +266,21 @@ describe('looking at a destination', () => {
     expect(looked).toContain('/media/ann/BACKUP1/photos');
   });
 
-  it('reads the folder and its volume as one sight: a drive unmounted between the two is seen gone, not moved', async () => {
-    // The drive is mounted while its marker is read, and gone when the volume is asked next.
-    const volumes = [onDrive, systemDisk, systemDisk, systemDisk];
-    const looks = [ours, emptyUnmarked];
-    const probe: DestinationProbe = {
-      volumes: { at: async () => volumes.shift() ?? systemDisk, find: async () => [] },
-      look: async () => looks.shift() ?? emptyUnmarked,
-      mark: async () => undefined,
-    };
-    const s = await lookAtDestination(probe, { id: ID, destination: DEST, destinationVolume: drive });
-    expect(s.here).toMatchObject({ volume: systemDisk, marker: emptyUnmarked.marker });
-    const verdict = judgeDestination({ id: ID, name: 'Photos', destination: DEST, destinationVolume: drive }, s);
-    expect(verdict).toMatchObject({ kind: 'wait', why: 'not-connected' });
-  });
+  it(
+    'reads the folder and its volume as one sight: ' + 'a drive unmounted between the two is seen gone, not moved',
+    async () => {
+      // The drive is mounted while its marker is read, and gone when the volume is asked next.
+      const volumes = [onDrive, systemDisk, systemDisk, systemDisk];
+      const looks = [ours, emptyUnmarked];
+      const probe: DestinationProbe = {
+        volumes: { at: async () => volumes.shift() ?? systemDisk, find: async () => [] },
+        look: async () => looks.shift() ?? emptyUnmarked,
+        mark: async () => undefined,
+      };
+      const s = await lookAtDestination(probe, { id: ID, destination: DEST, destinationVolume: drive });
+      expect(s.here).toMatchObject({ volume: systemDisk, marker: emptyUnmarked.marker });
+      const verdict = judgeDestination({ id: ID, name: 'Photos', destination: DEST, destinationVolume: drive }, s);
+      expect(verdict).toMatchObject({ kind: 'wait', why: 'not-connected' });
+    },
+  );
 });

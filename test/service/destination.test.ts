@@ -206,28 +206,34 @@ describe.skipIf(noRsync)("a pair's backup drive", () => {
     expect(fs.readdirSync(at('media/BACKUP'))).toEqual([]);
   });
 
-  it('waits when its marker is gone from its drive, and takes a resync as the word that the folder is right', async () => {
-    writeTree(at('photos'), { 'a.jpg': 'a' });
-    const { service: s } = startService();
-    await s.add(pairOf('photos', at('media/BACKUP')));
-    await waitFor(() => idleSince('photos', 0), 'the first sync');
-    fs.rmSync(at(`media/BACKUP/${PAIR_MARKER}`));
-    fs.writeFileSync(at('photos/b.jpg'), 'b');
-    await waitFor(() => last('photos').state === 'waiting-for-destination', 'waiting');
-    expect(last('photos')).toMatchObject({
-      destinationProblem: 'marker-missing',
-      reason: expect.stringContaining("'synctray pair resync photos'"),
-    });
-    expect(events.filter((e) => e.type === 'problem').map((e) => e.type === 'problem' && e.kind)).toEqual([
-      'destination-missing',
-    ]);
-    expect(fs.existsSync(at('media/BACKUP/b.jpg'))).toBe(false);
+  it(
+    'waits when its marker is gone from its drive, ' + 'and takes a resync as the word that the folder is right',
+    async () => {
+      writeTree(at('photos'), { 'a.jpg': 'a' });
+      const { service: s } = startService();
+      await s.add(pairOf('photos', at('media/BACKUP')));
+      await waitFor(() => idleSince('photos', 0), 'the first sync');
+      fs.rmSync(at(`media/BACKUP/${PAIR_MARKER}`));
+      fs.writeFileSync(at('photos/b.jpg'), 'b');
+      await waitFor(() => last('photos').state === 'waiting-for-destination', 'waiting');
+      expect(last('photos')).toMatchObject({
+        destinationProblem: 'marker-missing',
+        reason: expect.stringContaining("'synctray pair resync photos'"),
+      });
+      expect(events.filter((e) => e.type === 'problem').map((e) => e.type === 'problem' && e.kind)).toEqual([
+        'destination-missing',
+      ]);
+      expect(fs.existsSync(at('media/BACKUP/b.jpg'))).toBe(false);
 
-    const n = statuses('photos').length;
-    await s.resync('photos');
-    await waitFor(() => idleSince('photos', n) && fs.existsSync(at('media/BACKUP/b.jpg')), 'the sync after the resync');
-    expect(fs.existsSync(at(`media/BACKUP/${PAIR_MARKER}`))).toBe(true);
-  });
+      const n = statuses('photos').length;
+      await s.resync('photos');
+      await waitFor(
+        () => idleSince('photos', n) && fs.existsSync(at('media/BACKUP/b.jpg')),
+        'the sync after the resync',
+      );
+      expect(fs.existsSync(at(`media/BACKUP/${PAIR_MARKER}`))).toBe(true);
+    },
+  );
 
   it('will not take a drive that is not connected for the destination, resync or not', async () => {
     writeTree(at('photos'), { 'a.jpg': 'a' });
@@ -242,27 +248,30 @@ describe.skipIf(noRsync)("a pair's backup drive", () => {
     expect(last('photos').state).toBe('waiting-for-destination');
   });
 
-  it('remembers the drive of a destination still to be made, and waits for it rather than make it on another disk', async () => {
-    writeTree(at('photos'), { 'a.jpg': 'a' });
-    const { store: s0 } = ConfigStore.open(at('config'));
-    const { markNewPair } = await import('../../src/service/pair-destination.js');
-    const added = await markNewPair(probe, s0, s0.add(pairOf('photos', at('media/BACKUP/photos'))));
-    expect(added.destinationVolume).toEqual({ ...DRIVE, pathInVolume: '/photos', unmarked: true });
-    unplug();
-    startService();
-    await waitFor(() => last('photos')?.state === 'waiting-for-destination', 'waiting for the drive');
-    expect(fs.readdirSync(at('media/BACKUP'))).toEqual([]);
-    replug();
-    await waitFor(
-      () => last('photos').state === 'idle' && fs.existsSync(at('media/BACKUP/photos/a.jpg')),
-      'made on the drive once it is back',
-    );
-    await waitFor(
-      () => service!.status()[0]!.state === 'idle' && !readConfig(at('config')).pairs[0]!.destinationVolume?.unmarked,
-      'marked after its first sync',
-    );
-    expect((await readMarker(at('media/BACKUP/photos'))).state).toBe('found');
-  });
+  it(
+    'remembers the drive of a destination still to be made, ' + 'and waits for it rather than make it on another disk',
+    async () => {
+      writeTree(at('photos'), { 'a.jpg': 'a' });
+      const { store: s0 } = ConfigStore.open(at('config'));
+      const { markNewPair } = await import('../../src/service/pair-destination.js');
+      const added = await markNewPair(probe, s0, s0.add(pairOf('photos', at('media/BACKUP/photos'))));
+      expect(added.destinationVolume).toEqual({ ...DRIVE, pathInVolume: '/photos', unmarked: true });
+      unplug();
+      startService();
+      await waitFor(() => last('photos')?.state === 'waiting-for-destination', 'waiting for the drive');
+      expect(fs.readdirSync(at('media/BACKUP'))).toEqual([]);
+      replug();
+      await waitFor(
+        () => last('photos').state === 'idle' && fs.existsSync(at('media/BACKUP/photos/a.jpg')),
+        'made on the drive once it is back',
+      );
+      await waitFor(
+        () => service!.status()[0]!.state === 'idle' && !readConfig(at('config')).pairs[0]!.destinationVolume?.unmarked,
+        'marked after its first sync',
+      );
+      expect((await readMarker(at('media/BACKUP/photos'))).state).toBe('found');
+    },
+  );
 
   it('marks a pair from an older config after its first sync', async () => {
     writeTree(at('photos'), { 'a.jpg': 'a' });

@@ -96,7 +96,8 @@ const noRsync = rsyncSkipReason();
 
 describe.each(['exfat', 'ntfs'] as const)('a %s backup drive under the running service', (kind) => {
   it.skipIf(noRsync ?? driveSkipReason(kind))(
-    'writes nothing while unplugged, says which drive is missing, and syncs within seconds when it is back, here or elsewhere',
+    'writes nothing while unplugged, says which drive is missing, ' +
+      'and syncs within seconds when it is back, here or elsewhere',
     async () => {
       root = makeScratch('synctray-unplug-');
       const at = (p: string) => path.join(root!, p);
@@ -197,7 +198,8 @@ describe.each(['exfat', 'ntfs'] as const)('a %s backup drive under the running s
       const listed = JSON.parse((await cli('pair', 'list', '--json')).stdout) as { destination: string }[];
       expect(listed[0]!.destination).toBe(drive.mountPoint);
       console.log(
-        `${kind}: unplug noticed after ${Math.round(noticedMs)} ms; replugged, ${count} changed files landed ${Math.round(landedMs)} ms after the mount command began`,
+        `${kind}: unplug noticed after ${Math.round(noticedMs)} ms; ` +
+          `replugged, ${count} changed files landed ${Math.round(landedMs)} ms after the mount command began`,
       );
     },
     120_000,

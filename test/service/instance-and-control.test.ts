@@ -37,7 +37,8 @@ describe('the instance lock', () => {
     expect(fs.statSync(lock.file).mode & 0o777).toBe(0o600);
     expect(() => InstanceLock.acquire(dir)).toThrow(
       new RefusedError(
-        `SyncTray is already running (pid ${process.pid}) for this config; stop it first, or use it ('synctray status').`,
+        `SyncTray is already running (pid ${process.pid}) for this config; ` +
+          "stop it first, or use it ('synctray status').",
       ),
     );
     lock.release();
@@ -216,42 +217,48 @@ describe('the control socket', () => {
     const other = await otherService(() => 'Hello, I am not SyncTray\n');
     try {
       await expect(askService(dir, 'status', {})).rejects.toThrow(
-        `The running SyncTray (pid ${process.pid}) answered with something that is not JSON ("Hello, I am not SyncTray")`,
+        `The running SyncTray (pid ${process.pid}) ` +
+          `answered with something that is not JSON ("Hello, I am not SyncTray")`,
       );
     } finally {
       await other.close();
     }
   });
 
-  it('says plainly when the running service speaks an older protocol than the command line, or a newer one', async () => {
-    // SyncTray from before protocol versions answered without one.
-    const before = await otherService(() => `${JSON.stringify({ ok: true, result: [] })}\n`);
-    try {
-      await expect(askService(dir, 'status', {})).rejects.toThrow(
-        new RefusedError(
-          `The running SyncTray (pid ${process.pid}) speaks an older version of the control protocol and this command line version ${PROTOCOL_VERSION}: SyncTray is older. ` +
-            "Restart it (Quit in the tray, or stop 'synctray run', then start it again) so that both are the same version.",
-        ),
-      );
-    } finally {
-      await before.close();
-    }
-    // A service of this version refuses a request of another one, saying which side is newer.
-    const control = await serveControl(dir, handlers({ status: () => [] }), checkArgs);
-    try {
-      const [newer, older] = await raw(
-        control.socket,
-        `{"version":${PROTOCOL_VERSION + 1},"command":"status"}\n{"command":"status"}\n`,
-        2,
-      );
-      expect(JSON.parse(newer!).message).toMatch(
-        new RegExp(`speaks version ${PROTOCOL_VERSION + 1} .* the command line is newer\\. Restart SyncTray`),
-      );
-      expect(JSON.parse(older!).message).toMatch(/speaks no version .* the command line is older/);
-    } finally {
-      await control.close();
-    }
-  });
+  it(
+    'says plainly when the running service speaks an older protocol ' + 'than the command line, or a newer one',
+    async () => {
+      // SyncTray from before protocol versions answered without one.
+      const before = await otherService(() => `${JSON.stringify({ ok: true, result: [] })}\n`);
+      try {
+        await expect(askService(dir, 'status', {})).rejects.toThrow(
+          new RefusedError(
+            `The running SyncTray (pid ${process.pid}) speaks an older version of the control protocol ` +
+              `and this command line version ${PROTOCOL_VERSION}: SyncTray is older. ` +
+              "Restart it (Quit in the tray, or stop 'synctray run', then start it again) " +
+              'so that both are the same version.',
+          ),
+        );
+      } finally {
+        await before.close();
+      }
+      // A service of this version refuses a request of another one, saying which side is newer.
+      const control = await serveControl(dir, handlers({ status: () => [] }), checkArgs);
+      try {
+        const [newer, older] = await raw(
+          control.socket,
+          `{"version":${PROTOCOL_VERSION + 1},"command":"status"}\n{"command":"status"}\n`,
+          2,
+        );
+        expect(JSON.parse(newer!).message).toMatch(
+          new RegExp(`speaks version ${PROTOCOL_VERSION + 1} .* the command line is newer\\. Restart SyncTray`),
+        );
+        expect(JSON.parse(older!).message).toMatch(/speaks no version .* the command line is older/);
+      } finally {
+        await control.close();
+      }
+    },
+  );
 
   it('uses a short private socket path where the run-time folder is too deep for one', async () => {
     const deep = path.join(dir, 'x'.repeat(60), 'y'.repeat(60));

@@ -88,7 +88,8 @@ const last = (): PairStatus => service!.status()[0]!;
 const synced = () => events.flatMap((e) => (e.type === 'synced' ? [e] : []));
 
 describe.skipIf(ADB_SKIP)('a phone pair', () => {
-  it('waits for its phone, backs it up when it connects and at each rescan, and waits again when it is unplugged', async () => {
+  it('waits for its phone, backs it up when it connects and at each rescan, ' +
+    'and waits again when it is unplugged', async () => {
     const camera = at('phone/DCIM');
     fs.mkdirSync(camera, { recursive: true });
     fs.writeFileSync(path.join(camera, 'IMG_1.jpg'), 'one');

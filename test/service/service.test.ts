@@ -89,34 +89,37 @@ const problems = (name: string) =>
 const idleSince = (name: string, n: number) => statuses(name).length > n && last(name).state === 'idle';
 
 describe.skipIf(noRsync)('a pair in the service', () => {
-  it('goes scanning → syncing → idle on its first sync, with progress and an ETA, then idle with its totals', async () => {
-    const files: Record<string, string> = {};
-    for (let i = 0; i < 40; i++) files[`f${i}.bin`] = 'x'.repeat(1000 + i);
-    writeTree(at('photos'), files);
-    let t = 0;
-    clock = () => (t += 200);
-    startService([pairOf('photos')]);
-    await waitFor(() => idleSince('photos', 0), 'the first sync');
-    expect(statesOf('photos')).toEqual(['scanning', 'syncing', 'idle']);
-    expect(rsyncDiff(at('photos'), at('backup/photos'))).toEqual([]);
+  it(
+    'goes scanning → syncing → idle on its first sync, ' + 'with progress and an ETA, then idle with its totals',
+    async () => {
+      const files: Record<string, string> = {};
+      for (let i = 0; i < 40; i++) files[`f${i}.bin`] = 'x'.repeat(1000 + i);
+      writeTree(at('photos'), files);
+      let t = 0;
+      clock = () => (t += 200);
+      startService([pairOf('photos')]);
+      await waitFor(() => idleSince('photos', 0), 'the first sync');
+      expect(statesOf('photos')).toEqual(['scanning', 'syncing', 'idle']);
+      expect(rsyncDiff(at('photos'), at('backup/photos'))).toEqual([]);
 
-    const progress = statuses('photos').flatMap((s) => (s.progress ? [s.progress] : []));
-    expect(progress[0]).toMatchObject({ files: 0, totalFiles: 40, bytes: 0, totalBytes: 40 * 1000 + 780 });
-    expect(progress.at(-1)).toMatchObject({ files: 40, totalFiles: 40, bytes: 40 * 1000 + 780 });
-    // Each file took 200 ms of the fake clock: what is left of 40 files is 200 ms each, bytes weighed.
-    // Published at most every 250 ms of the clock: here every other file.
-    expect(progress.length).toBeGreaterThan(15);
-    expect(progress.length).toBeLessThan(30);
-    const midway = progress.find((p) => p.files >= 20)!;
-    const left = 40 - midway.files;
-    expect(midway.etaMs).toBeGreaterThan(left * 200 * 0.9);
-    expect(midway.etaMs).toBeLessThan(left * 200 * 1.1);
-    const done = last('photos');
-    expect(done).toMatchObject({ state: 'idle', files: 40, bytes: 40 * 1000 + 780 });
-    expect(done.progress).toBeUndefined();
-    expect(Date.parse(done.lastSyncAt!)).toBeGreaterThan(Date.now() - 60_000);
-    expect(events.find((e) => e.type === 'synced')).toMatchObject({ first: true, clean: true });
-  });
+      const progress = statuses('photos').flatMap((s) => (s.progress ? [s.progress] : []));
+      expect(progress[0]).toMatchObject({ files: 0, totalFiles: 40, bytes: 0, totalBytes: 40 * 1000 + 780 });
+      expect(progress.at(-1)).toMatchObject({ files: 40, totalFiles: 40, bytes: 40 * 1000 + 780 });
+      // Each file took 200 ms of the fake clock: what is left of 40 files is 200 ms each, bytes weighed.
+      // Published at most every 250 ms of the clock: here every other file.
+      expect(progress.length).toBeGreaterThan(15);
+      expect(progress.length).toBeLessThan(30);
+      const midway = progress.find((p) => p.files >= 20)!;
+      const left = 40 - midway.files;
+      expect(midway.etaMs).toBeGreaterThan(left * 200 * 0.9);
+      expect(midway.etaMs).toBeLessThan(left * 200 * 1.1);
+      const done = last('photos');
+      expect(done).toMatchObject({ state: 'idle', files: 40, bytes: 40 * 1000 + 780 });
+      expect(done.progress).toBeUndefined();
+      expect(Date.parse(done.lastSyncAt!)).toBeGreaterThan(Date.now() - 60_000);
+      expect(events.find((e) => e.type === 'synced')).toMatchObject({ first: true, clean: true });
+    },
+  );
 
   it('is paused and resumed: nothing moves while paused, the change is synced on resume', async () => {
     writeTree(at('docs'), { 'a.txt': 'a' });
@@ -206,7 +209,8 @@ describe.skipIf(noRsync)('a pair in the service', () => {
     expect(rsyncDiff(at('docs'), at('backup/docs'))).toEqual([]);
   });
 
-  it('reports a copy that failed all its attempts as a problem and its last error, then tries again later', async () => {
+  it('reports a copy that failed all its attempts as a problem ' +
+    'and its last error, then tries again later', async () => {
     writeTree(at('docs'), { 'ok.txt': 'ok', 'locked.txt': 'l' });
     // Five attempts in the step (3 s of pauses), then the pair's own retry 5 s later gets through.
     const faults = new Map<RelPath, Fault>([

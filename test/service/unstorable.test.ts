@@ -83,7 +83,8 @@ it('an unstorable item leaves the pair idle with a note in its status, told once
   expect(status().lastError).toBeUndefined();
   expect(status().unstorable).toMatchObject({ count: 3, note: "3 items can't be stored on this drive (exFAT)" });
   expect(status().unstorable!.items).toEqual([
-    'Case.txt and case.txt: one name on this drive (exFAT), which does not tell upper from lower case; rename one to back up both',
+    'Case.txt and case.txt: one name on this drive (exFAT), ' +
+      'which does not tell upper from lower case; rename one to back up both',
     'latest: a symlink, and this drive (exFAT) cannot hold symlinks (--links copy copies what it points to instead)',
   ]);
   expect(told()).toHaveLength(1);

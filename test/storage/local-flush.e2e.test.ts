@@ -21,7 +21,8 @@ const skip =
     ? 'flush calls are checked with strace, on Linux only'
     : skipReasonOutsideCi(
         hasTool('strace') && nativeFs() !== undefined,
-        `skipping the flush tests: needs strace (apt install strace) and the native library (${nativeFsProblem() ?? 'loaded'})`,
+        'skipping the flush tests: needs strace (apt install strace) ' +
+          `and the native library (${nativeFsProblem() ?? 'loaded'})`,
       );
 
 let root: string | undefined;
@@ -135,22 +136,25 @@ describe.skipIf(skip !== undefined)('flushing copies, as the system calls show',
 describe.skipIf(driveSkipReason('ext4') !== undefined)('a drive mounted where a folder on a RAM disk was', () => {
   afterAll(() => disposeAllDrives());
 
-  it('is flushed once measured, though the storage was made before the drive was there (/run/media is a RAM disk)', async () => {
-    const base = makeScratch('synctray-late-');
-    try {
-      if (!onRamDisk(base)) return;
-      const mountPoint = path.join(base, 'media/user/BACKUP');
-      const storage = new LocalStorage(path.join(mountPoint, 'backup'));
-      expect(storage.flush, 'on the RAM disk').toBeUndefined();
-      const drive = await makeDrive('ext4', { mountPoint });
+  it(
+    'is flushed once measured, though the storage was made before the drive was there ' + '(/run/media is a RAM disk)',
+    async () => {
+      const base = makeScratch('synctray-late-');
       try {
-        await storage.measure({ probe: false });
-        expect(storage.flush, 'on the drive').toBeTypeOf('function');
+        if (!onRamDisk(base)) return;
+        const mountPoint = path.join(base, 'media/user/BACKUP');
+        const storage = new LocalStorage(path.join(mountPoint, 'backup'));
+        expect(storage.flush, 'on the RAM disk').toBeUndefined();
+        const drive = await makeDrive('ext4', { mountPoint });
+        try {
+          await storage.measure({ probe: false });
+          expect(storage.flush, 'on the drive').toBeTypeOf('function');
+        } finally {
+          await drive.dispose();
+        }
       } finally {
-        await drive.dispose();
+        removeScratch(base);
       }
-    } finally {
-      removeScratch(base);
-    }
-  });
+    },
+  );
 });

@@ -70,7 +70,8 @@ describe.each(['exfat', 'ntfs'] as const)('a %s drive unmounted during a sync', 
       await drive.replug();
       const landed = fs.readdirSync(drive.mountPoint).filter((n) => n.endsWith('.bin'));
       console.log(
-        `${kind}: ${landed.length} of ${files} files reached the drive before it went; ${result.copied} counted as copied`,
+        `${kind}: ${landed.length} of ${files} files reached the drive before it went; ` +
+          `${result.copied} counted as copied`,
       );
       for (const name of landed)
         expect(fs.readFileSync(path.join(drive.mountPoint, name)).equals(fs.readFileSync(path.join(src, name)))).toBe(

@@ -21,8 +21,10 @@ const TABLE = [
   '24 23 0:22 / /dev/shm rw,relatime - tmpfs tmpfs rw,size=24683748k',
   // mounted over the first /dev/shm
   '29 24 0:26 / /dev/shm rw,relatime - tmpfs tmpfs rw,size=24683748k',
-  '44 26 7:0 / /media/ann/BACKUP rw,nosuid,nodev,relatime shared:310 master:1 - fuseblk /dev/loop0 rw,user_id=0,group_id=0,default_permissions,allow_other,blksize=4096',
-  '45 26 7:1 / /media/ann/My\\040Drive rw,relatime - fuseblk /dev/loop1 rw,user_id=0,group_id=0,allow_other,blksize=4096',
+  '44 26 7:0 / /media/ann/BACKUP rw,nosuid,nodev,relatime shared:310 master:1 ' +
+    '- fuseblk /dev/loop0 rw,user_id=0,group_id=0,default_permissions,allow_other,blksize=4096',
+  '45 26 7:1 / /media/ann/My\\040Drive rw,relatime ' +
+    '- fuseblk /dev/loop1 rw,user_id=0,group_id=0,allow_other,blksize=4096',
   // the Backups folder of the first drive, bound at another place
   '46 26 7:0 /Backups /srv/backups rw,relatime - fuseblk /dev/loop0 rw',
   '',
@@ -179,28 +181,31 @@ describe('LinuxVolumes', () => {
     expect((await volumes.at('/home/ann'))?.mountPoint).toBe('/');
   });
 
-  it('takes what blkid says where there are no udev links (containers), and finds every mount of a volume', async () => {
-    const { sys } = system({
-      folders: { '/': 0xfe00n, '/srv/backups': 1792n },
-      blkid: {
-        '/dev/loop0': 'UUID=FBDD-A33E\nLABEL=BACKUP\nTYPE=exfat\n',
-        '/dev/loop1': 'UUID=1111-2222\nTYPE=ntfs\n',
-      },
-    });
-    const volumes = new LinuxVolumes(sys);
-    expect(await volumes.at('/srv/backups/photos')).toMatchObject({
-      mountId: 46,
-      uuid: 'FBDD-A33E',
-      label: 'BACKUP',
-      pathInVolume: '/Backups/photos',
-    });
-    const found = await volumes.find({ uuid: 'FBDD-A33E' });
-    expect(found.map((v) => [v.mountPoint, v.pathInVolume])).toEqual([
-      ['/media/ann/BACKUP', '/'],
-      ['/srv/backups', '/Backups'],
-    ]);
-    expect(await volumes.find({ label: 'NOPE' })).toEqual([]);
-  });
+  it(
+    'takes what blkid says where there are no udev links (containers), ' + 'and finds every mount of a volume',
+    async () => {
+      const { sys } = system({
+        folders: { '/': 0xfe00n, '/srv/backups': 1792n },
+        blkid: {
+          '/dev/loop0': 'UUID=FBDD-A33E\nLABEL=BACKUP\nTYPE=exfat\n',
+          '/dev/loop1': 'UUID=1111-2222\nTYPE=ntfs\n',
+        },
+      });
+      const volumes = new LinuxVolumes(sys);
+      expect(await volumes.at('/srv/backups/photos')).toMatchObject({
+        mountId: 46,
+        uuid: 'FBDD-A33E',
+        label: 'BACKUP',
+        pathInVolume: '/Backups/photos',
+      });
+      const found = await volumes.find({ uuid: 'FBDD-A33E' });
+      expect(found.map((v) => [v.mountPoint, v.pathInVolume])).toEqual([
+        ['/media/ann/BACKUP', '/'],
+        ['/srv/backups', '/Backups'],
+      ]);
+      expect(await volumes.find({ label: 'NOPE' })).toEqual([]);
+    },
+  );
 
   it('gives no names to volumes without a device, and reads the table again when it changes', async () => {
     let table = TABLE;

@@ -6,23 +6,26 @@ const folders = (s: Scope | undefined) => (s && !s.full ? Object.fromEntries(s.f
 const ignoreTemps = { ignore: (p: string) => p.endsWith('.part') };
 
 describe('Aggregator', () => {
-  it('makes the first change after a quiet spell due at once, and those that follow one window after the last step', () => {
-    const a = new Aggregator(20, ignoreTemps);
-    expect(a.dueAt()).toBeUndefined();
-    a.add({ kind: 'add', path: 'd/one' }, 1000);
-    expect(a.dueAt()).toBe(1000);
-    expect(folders(a.take(1000))).toEqual({ d: 'shallow' });
-    // The rest of the same save, and another file, while that step runs: one trailing step.
-    a.add({ kind: 'change', path: 'd/one' }, 1002);
-    a.add({ kind: 'add', path: 'e/two' }, 1015);
-    expect(a.dueAt()).toBe(1020);
-    expect(a.take(1019)).toBeUndefined();
-    expect(folders(a.take(1020))).toEqual({ d: 'shallow', e: 'shallow' });
-    expect(a.dueAt()).toBeUndefined();
-    // Quiet for a window since the last change (not the last step): at once again.
-    a.add({ kind: 'change', path: 'd/one' }, 1035);
-    expect(a.dueAt()).toBe(1035);
-  });
+  it(
+    'makes the first change after a quiet spell due at once, ' + 'and those that follow one window after the last step',
+    () => {
+      const a = new Aggregator(20, ignoreTemps);
+      expect(a.dueAt()).toBeUndefined();
+      a.add({ kind: 'add', path: 'd/one' }, 1000);
+      expect(a.dueAt()).toBe(1000);
+      expect(folders(a.take(1000))).toEqual({ d: 'shallow' });
+      // The rest of the same save, and another file, while that step runs: one trailing step.
+      a.add({ kind: 'change', path: 'd/one' }, 1002);
+      a.add({ kind: 'add', path: 'e/two' }, 1015);
+      expect(a.dueAt()).toBe(1020);
+      expect(a.take(1019)).toBeUndefined();
+      expect(folders(a.take(1020))).toEqual({ d: 'shallow', e: 'shallow' });
+      expect(a.dueAt()).toBeUndefined();
+      // Quiet for a window since the last change (not the last step): at once again.
+      a.add({ kind: 'change', path: 'd/one' }, 1035);
+      expect(a.dueAt()).toBe(1035);
+    },
+  );
 
   it('lets a removal wait a window, so that a save that deletes the file and writes it anew makes one step', () => {
     const a = new Aggregator(20, ignoreTemps);

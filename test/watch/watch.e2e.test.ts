@@ -37,54 +37,63 @@ const start = async (...options: string[]) => {
 };
 
 describe.skipIf(noRsync)('synctray watch', () => {
-  it('mirrors adds, changes, deletions and folders as they happen, then stops on SIGINT with no temp files', async () => {
-    writeTree(src, { 'a/one': '1', keep: 'k' });
-    const w = await start();
-    expect(inSync()).toBe(true);
-    writeTree(src, { 'a/two': '2', 'b/c/three': '3' });
-    fs.writeFileSync(path.join(src, 'keep'), 'kept, and changed');
-    fs.rmSync(path.join(src, 'a/one'));
-    await waitFor(inSync, 'the destination to follow adds, a change and a delete');
-    fs.rmSync(path.join(src, 'b'), { recursive: true });
-    fs.mkdirSync(path.join(src, 'empty'));
-    await waitFor(inSync, 'a folder removed and an empty one added');
-    const r = await w.stop();
-    watching = undefined;
-    expect(r.code, r.stderr).toBe(0);
-    const stopped = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
-    expect(stopped).toMatchObject({ event: 'stopped', failed: 0 });
-    expect(stopped.copied).toBeGreaterThanOrEqual(4);
-    expect(stopped.deleted).toBeGreaterThanOrEqual(2);
-    expect(findTempFiles(dst)).toEqual([]);
-  });
+  it(
+    'mirrors adds, changes, deletions and folders as they happen, ' + 'then stops on SIGINT with no temp files',
+    async () => {
+      writeTree(src, { 'a/one': '1', keep: 'k' });
+      const w = await start();
+      expect(inSync()).toBe(true);
+      writeTree(src, { 'a/two': '2', 'b/c/three': '3' });
+      fs.writeFileSync(path.join(src, 'keep'), 'kept, and changed');
+      fs.rmSync(path.join(src, 'a/one'));
+      await waitFor(inSync, 'the destination to follow adds, a change and a delete');
+      fs.rmSync(path.join(src, 'b'), { recursive: true });
+      fs.mkdirSync(path.join(src, 'empty'));
+      await waitFor(inSync, 'a folder removed and an empty one added');
+      const r = await w.stop();
+      watching = undefined;
+      expect(r.code, r.stderr).toBe(0);
+      const stopped = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
+      expect(stopped).toMatchObject({ event: 'stopped', failed: 0 });
+      expect(stopped.copied).toBeGreaterThanOrEqual(4);
+      expect(stopped.deleted).toBeGreaterThanOrEqual(2);
+      expect(findTempFiles(dst)).toEqual([]);
+    },
+  );
 
-  it('keeps up with a file appended to for 10 s: complete in the destination within 1 s of the last write', async () => {
-    await start();
-    const file = path.join(src, 'growing.log');
-    for (let i = 0; i < 100; i++) {
-      fs.appendFileSync(file, `line ${i} ${'x'.repeat(1000)}\n`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const last = performance.now();
-    await waitFor(inSync, 'the complete file in the destination', { timeoutMs: 5000 });
-    expect(performance.now() - last).toBeLessThan(1000);
-    expect(fs.readFileSync(path.join(dst, 'growing.log')).equals(fs.readFileSync(file))).toBe(true);
-  });
+  it(
+    'keeps up with a file appended to for 10 s: ' + 'complete in the destination within 1 s of the last write',
+    async () => {
+      await start();
+      const file = path.join(src, 'growing.log');
+      for (let i = 0; i < 100; i++) {
+        fs.appendFileSync(file, `line ${i} ${'x'.repeat(1000)}\n`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const last = performance.now();
+      await waitFor(inSync, 'the complete file in the destination', { timeoutMs: 5000 });
+      expect(performance.now() - last).toBeLessThan(1000);
+      expect(fs.readFileSync(path.join(dst, 'growing.log')).equals(fs.readFileSync(file))).toBe(true);
+    },
+  );
 
-  it('ends with the whole file when a save comes in several writes and the first step copied it half written', async () => {
-    await start();
-    const file = path.join(src, 'note.txt');
-    const fd = fs.openSync(file, 'w');
-    try {
-      fs.writeSync(fd, 'first half, ');
-      await waitFor(() => fs.existsSync(path.join(dst, 'note.txt')), 'the file as it was at the first change');
-      fs.writeSync(fd, 'second half');
-    } finally {
-      fs.closeSync(fd);
-    }
-    await waitFor(inSync, 'the rest of the save in the destination');
-    expect(fs.readFileSync(path.join(dst, 'note.txt'), 'utf8')).toBe('first half, second half');
-  });
+  it(
+    'ends with the whole file when a save comes in several writes ' + 'and the first step copied it half written',
+    async () => {
+      await start();
+      const file = path.join(src, 'note.txt');
+      const fd = fs.openSync(file, 'w');
+      try {
+        fs.writeSync(fd, 'first half, ');
+        await waitFor(() => fs.existsSync(path.join(dst, 'note.txt')), 'the file as it was at the first change');
+        fs.writeSync(fd, 'second half');
+      } finally {
+        fs.closeSync(fd);
+      }
+      await waitFor(inSync, 'the rest of the save in the destination');
+      expect(fs.readFileSync(path.join(dst, 'note.txt'), 'utf8')).toBe('first half, second half');
+    },
+  );
 
   it('moves a renamed folder of 1,000 files in the destination instead of copying it again', async () => {
     writeTree(
