@@ -196,7 +196,7 @@ export function sharedNativeBatches(): NativeShared | undefined {
         16,
         4,
       ),
-      copier: new NativeBatches((reqs) => native.copy(reqs), 4),
+      copier: new NativeBatches((reqs) => native.copy(reqs), 4, 8),
       ...(native.ops
         ? {
             ops: new NativeBatches<NativeOpRequest, null>((reqs) => native.ops!(reqs), 4),
