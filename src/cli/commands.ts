@@ -25,6 +25,16 @@ const COMMANDS: Record<string, { synopsis: string; summary: string; load(): Prom
     summary: 'the folder pairs SyncTray keeps',
     load: async () => (await import('./pair-command.js')).pairCommand,
   },
+  versions: {
+    synopsis: '<pair> [PATH]',
+    summary: "what a pair's syncs deleted or replaced, kept",
+    load: async () => (await import('./versions-command.js')).versionsCommand,
+  },
+  restore: {
+    synopsis: '<pair> <PATH>',
+    summary: 'bring a file or folder back from its versions',
+    load: async () => (await import('./restore-command.js')).restoreCommand,
+  },
   run: {
     synopsis: '',
     summary: 'the service: sync and watch every pair',

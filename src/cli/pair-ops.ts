@@ -4,6 +4,13 @@ import type { Pair, PairChange } from '../config/schema.js';
 import { ConfigStore } from '../config/store.js';
 import { askService, type ArgsOf, type ControlCommand, type PairsChosen, type ResultOf } from '../service/control.js';
 import type { HeldDeletions } from '../service/held.js';
+import {
+  listPairVersions,
+  restorePairVersions,
+  type ListedVersion,
+  type RestoreRequest,
+  type RestoreResult,
+} from '../service/pair-versions.js';
 import { markNewPair } from '../service/pair-destination.js';
 import type { PairStatus } from '../service/service.js';
 import { checkNew } from '../config/pairs.js';
@@ -29,6 +36,10 @@ export interface PairOps {
   held(id: string): Promise<HeldDeletions>;
   applyDeletions(id: string, token: string): Promise<void>;
   restore(id: string): Promise<{ restored: number; failed: number; errors: string[] }>;
+  /** The pair's versions under `prefix` ('' for all), newest first. */
+  versions(id: string, prefix: string): Promise<ListedVersion[]>;
+  /** Brings versions back, overwriting nothing (see service/pair-versions.ts). */
+  restoreVersions(id: string, request: RestoreRequest): Promise<RestoreResult>;
 }
 
 /** The pair operations for the config in `configDir`: through the running SyncTray, else on the config itself. */
@@ -63,6 +74,11 @@ function configOps(store: ConfigStore): PairOps {
     return Promise.resolve();
   };
   const holdsNothing = () => Promise.reject(new RefusedError(NOT_RUNNING_HOLDS_NOTHING));
+  const byId = (id: string) => {
+    const pair = store.find(id);
+    if (!pair) throw new RefusedError(`No pair has the id "${id}" (see 'synctray pair list').`);
+    return pair;
+  };
   return {
     live: false,
     pairs,
@@ -81,6 +97,8 @@ function configOps(store: ConfigStore): PairOps {
     held: holdsNothing,
     applyDeletions: holdsNothing,
     restore: holdsNothing,
+    versions: (id, prefix) => listPairVersions(app.openStorage, byId(id), prefix),
+    restoreVersions: (id, request) => restorePairVersions(app.openStorage, byId(id), request),
   };
 }
 
@@ -105,5 +123,7 @@ function serviceOps(configDir: string, pairs: Pair[]): PairOps {
     held: (id) => ask('held', { pair: id }),
     applyDeletions: async (id, token) => void (await ask('apply-deletions', { pair: id, token })),
     restore: (id) => ask('restore', { pair: id }),
+    versions: (id, prefix) => ask('versions', { pair: id, prefix }),
+    restoreVersions: (id, request) => ask('restore-version', { pair: id, ...request }),
   };
 }

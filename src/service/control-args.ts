@@ -66,6 +66,24 @@ const SCHEMAS: Record<ControlCommand, object> = {
     additionalProperties: false,
     properties: { settings: { ...CONFIG_SCHEMA.settings, required: [] } },
   },
+  versions: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['pair', 'prefix'],
+    properties: { pair: NAME_OR_ID, prefix: { type: 'string' } },
+  },
+  'restore-version': {
+    type: 'object',
+    additionalProperties: false,
+    required: ['pair', 'path'],
+    properties: {
+      pair: NAME_OR_ID,
+      path: { type: 'string' },
+      atMs: { type: 'number' },
+      // Resolved by the command line: the service's working folder is not the user's.
+      to: { type: 'string', minLength: 1, pattern: '^(/|[A-Za-z]:[\\\\/]|\\\\\\\\)' },
+    },
+  },
 };
 
 let ajv: Ajv | undefined;

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { RefusedError, ServiceError } from '../core/errors.js';
 import type { Pair, PairChange, Settings } from '../config/schema.js';
 import type { HeldDeletions } from './held.js';
+import type { ListedVersion, RestoreRequest, RestoreResult } from './pair-versions.js';
 import type { PairStatus } from './service.js';
 
 /**
@@ -32,6 +33,10 @@ export interface ControlCommands {
   'apply-deletions': { args: { pair: string; token: string }; result: PairStatus };
   restore: { args: { pair: string }; result: { restored: number; failed: number; errors: string[] } };
   settings: { args: { settings?: Partial<Settings> }; result: Settings };
+  /** A pair's versions under a path ('' for all), newest first. */
+  versions: { args: { pair: string; prefix: string }; result: ListedVersion[] };
+  /** Brings versions back (not `restore`, which answers a guard's held deletions). */
+  'restore-version': { args: { pair: string } & RestoreRequest; result: RestoreResult };
 }
 export type ControlCommand = keyof ControlCommands;
 export type ArgsOf<C extends ControlCommand> = ControlCommands[C]['args'];

@@ -253,5 +253,7 @@ function handlers(current: () => ServiceHost): ControlHandlers {
     'apply-deletions': ({ pair, token }) => service().applyDeletions(pair, token),
     restore: ({ pair }) => service().restore(pair),
     settings: ({ settings }) => (settings ? current().updateSettings(settings) : current().settings()),
+    versions: ({ pair, prefix }) => service().versions(pair, prefix),
+    'restore-version': ({ pair, ...request }) => service().restoreVersions(pair, request),
   };
 }

@@ -4,6 +4,14 @@ import { RefusedError } from '../core/errors.js';
 import type { RelPath } from '../core/rel-path.js';
 import { sync, type SyncOptions } from '../engine/sync.js';
 import { HeldChangedError, previewHeld, type HeldDeletions } from './held.js';
+import {
+  listPairVersions,
+  restorePairVersions,
+  versionPath,
+  type ListedVersion,
+  type RestoreRequest,
+  type RestoreResult,
+} from './pair-versions.js';
 import { isPhonePair, phoneOf, type PhoneInfo, type PhoneTracker } from './phones.js';
 import type { VersionStore } from '../storage/versions.js';
 import { UNSTORABLE, type Skipped } from '../engine/plan.js';
@@ -288,6 +296,21 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
         }
       }
     });
+  }
+
+  /** The pair's versions under `prefix` ('' for all), newest first (see pair-versions.ts). */
+  versions(nameOrId: string, prefix: string): Promise<ListedVersion[]> {
+    return this.serial(nameOrId, (r) => listPairVersions(this.deps.openStorage, r.pair, versionPath(prefix)));
+  }
+
+  /**
+   * Brings versions back into the pair's source (the watcher then syncs them as any new file) or
+   * into `request.to`, overwriting nothing (see pair-versions.ts).
+   */
+  restoreVersions(nameOrId: string, request: RestoreRequest): Promise<RestoreResult> {
+    return this.serial(nameOrId, (r) =>
+      restorePairVersions(this.deps.openStorage, r.pair, { ...request, path: versionPath(request.path) }),
+    );
   }
 
   private async preview(r: Running): Promise<{ held: HeldDeletions; files: Set<RelPath> }> {

@@ -72,6 +72,8 @@ function handlers(own: Partial<ControlHandlers>): ControlHandlers {
     'apply-deletions': refuse,
     restore: refuse,
     settings: refuse,
+    versions: refuse,
+    'restore-version': refuse,
     ...own,
   };
 }
