@@ -24,6 +24,8 @@ const COMMANDS = [
   ['watch'],
   ['pair'],
   ...['add', 'set', 'list', 'remove', 'pause', 'resume', 'resync', 'deletions'].map((sub) => ['pair', sub]),
+  ['versions'],
+  ['restore'],
   ['run'],
   ['status'],
   ['log'],
