@@ -195,6 +195,28 @@ describe('the control socket', () => {
     }
   });
 
+  it('checks the args of versions and restore-version, and keeps restore for held deletions', () => {
+    const refused = (command: string, args: unknown) => () => checkArgs(command, args);
+    expect(checkArgs('versions', { pair: 'docs', prefix: '' })).toEqual({
+      command: 'versions',
+      args: { pair: 'docs', prefix: '' },
+    });
+    const restore = { pair: 'docs', path: 'a/b.txt', atMs: 1_765_000_000_000, to: '/tmp/out' };
+    expect(checkArgs('restore-version', restore)).toEqual({ command: 'restore-version', args: restore });
+    expect(refused('versions', { pair: 'docs' })).toThrow(/args must have required property 'prefix'/);
+    expect(refused('restore-version', { pair: 'docs', path: 'a', to: 'out' })).toThrow(
+      /"restore-version": args\/to must match pattern/,
+    );
+    expect(refused('restore-version', { pair: 'docs', path: 'a', atMs: 'yesterday' })).toThrow(
+      /args\/atMs must be number/,
+    );
+    expect(refused('restore-version', { pair: 'docs', path: 'a', overwrite: true })).toThrow(
+      /must NOT have additional properties/,
+    );
+    expect(checkArgs('restore', { pair: 'docs' })).toEqual({ command: 'restore', args: { pair: 'docs' } });
+    expect(refused('restore', { pair: 'docs', path: 'a' })).toThrow(/must NOT have additional properties/);
+  });
+
   it('refuses a request line longer than its limit, and goes on serving', async () => {
     const control = await serveControl(dir, handlers({ status: () => [] }), checkArgs);
     announce(dir, control.socket);
