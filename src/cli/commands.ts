@@ -175,6 +175,9 @@ export function start(): void {
     get stderr() {
       return quietWhenClosed(process.stderr, controller);
     },
+    get stdin() {
+      return process.stdin;
+    },
   };
   let settled = false;
   const argv = process.argv.slice(2);

@@ -1,6 +1,7 @@
 import type { Pair } from '../config/schema.js';
 import type { PairsChosen } from '../service/control.js';
 import type { PairStatus } from '../service/service.js';
+import { askBeforeFirstSync, YES_HELP, YES_OPTION } from './ask-first-sync.js';
 import { command, CONFIG_DIR_OPTION, group, type Runnable } from './command.js';
 import { deletionsCommand } from './deletions.js';
 import { DURATION_FORMS } from './duration.js';
@@ -34,7 +35,12 @@ ${EXCLUDE_HELP}
                               0 never), ${DURATION_FORMS}
       --notify LEVEL          all (default), errors or none
       --paused                add it paused
-${CONFIG_DIR_HELP}`;
+${YES_HELP}
+${CONFIG_DIR_HELP}
+
+Where its first sync would replace or delete files already in the destination,
+it shows which and asks first; without a terminal it adds nothing (exit 2)
+unless --yes is given.`;
 
 const SET_HELP = `Usage: synctray pair set <name|id> [options]
 
@@ -152,13 +158,16 @@ export const pairCommand = group({
       synopsis: '<source> <destination>',
       summary: 'add a folder pair (checked as sync checks it)',
       usage: ADD_HELP,
-      options: ADD_OPTIONS,
+      options: { ...ADD_OPTIONS, ...YES_OPTION },
       takes: { min: 2, max: 2, what: 'a source and a destination folder' },
-      async run({ values, positionals }, io) {
+      async run({ values, positionals }, io, signal) {
         // A phone pair is kept with its phone's serial, so it follows that phone.
         const folders = await Promise.all(positionals.map((p) => withPhoneSerial(p)));
         const ops = await openPairOps(values['config-dir'], io);
-        const pair = await ops.add(preparePair(ops.pairs, folders, values));
+        const prepared = preparePair(ops.pairs, folders, values);
+        const declined = await askBeforeFirstSync(prepared, values.yes === true, io, signal);
+        if (declined !== undefined) return declined;
+        const pair = await ops.add(prepared);
         io.stdout.write(`${addedText(pair)}${ops.live ? ' SyncTray is running: it syncs it now.' : ''}\n`);
         return ExitCode.OK;
       },

@@ -9,6 +9,8 @@ import { checkPaths, type CheckedPaths } from './check-paths.js';
 import { refuseUnplugged } from './pair-destination-guard.js';
 import { PAIR_MARKER } from '../core/pair-marker.js';
 import { ExitCode } from './exit-codes.js';
+import { askYesNo, canAsk, previewBlock } from './ask-first-sync.js';
+import { losesNothing, previewOf, type Preview } from '../engine/preview.js';
 import { formatBytes, formatCount, formatCountOf, formatDuration } from '../core/format.js';
 import { openLogFile, type LogFile } from './log-file.js';
 import { ProgressBar } from './progress.js';
@@ -27,6 +29,8 @@ Options:
                        missing: copy only what the destination lacks
   -c, --checksum       also compare the content of same-size files
   -n, --dry-run        show what would be done, change nothing
+  -i, --interactive    show what the run would copy, replace and delete, and
+                       ask before doing it (needs a terminal)
       --exclude PAT    gitignore-style pattern, repeatable; excluded paths
                        are neither copied nor deleted
       --exclude-from F patterns from file F, one a line (blank lines and
@@ -54,6 +58,8 @@ export interface SyncArgs {
   mode: SyncMode;
   checksum: boolean;
   dryRun: boolean;
+  /** Preview, then ask before the run (sync only; watch does not take it). */
+  interactive?: boolean;
   exclude: string[];
   links: 'keep' | 'copy';
   versions?: string;
@@ -124,21 +130,27 @@ export function syncArgs({ values: v, positionals }: Parsed<typeof SYNC_OPTIONS>
 export const syncCommand = command({
   name: 'sync',
   usage: SYNC_HELP,
-  options: SYNC_OPTIONS,
+  options: { ...SYNC_OPTIONS, interactive: { type: 'boolean', short: 'i' } },
   takes: SOURCE_AND_DESTINATION,
-  run: (args, io, signal) => syncOnce(syncArgs(args), io, signal),
+  run: (args, io, signal) => syncOnce({ ...syncArgs(args), interactive: args.values.interactive }, io, signal),
 });
 
 async function syncOnce(args: SyncArgs, io: Io, signal: AbortSignal): Promise<number> {
   const paths = checkPaths(args.source, args.destination, args.versions);
   await refuseUnplugged(paths.destination, args.configDir, app.destinations());
+  let agreed: Preview | undefined;
+  if (args.interactive && !args.dryRun) {
+    const asked = await askBeforeRun(args, paths, io, signal);
+    if (typeof asked === 'number') return asked;
+    agreed = asked;
+  }
   const log = openLogFile(args.logFile);
   log?.line(
     `start ${args.mode}${args.dryRun ? ' (dry run)' : ''} ${JSON.stringify(paths.source)} -> ` +
       `${JSON.stringify(paths.destination)}`,
   );
   const dst = app.openStorage(paths.destination);
-  const result = await runSync(args, paths, dst, log, io, signal);
+  const result = await runSync(args, paths, dst, log, io, signal, agreed);
   if (result === undefined) return ExitCode.INTERRUPTED;
   logSummary(log, result, signal.aborted);
   report(args, result, dst.capabilities, io, signal.aborted);
@@ -156,6 +168,7 @@ async function runSync(
   log: LogFile | undefined,
   io: Io,
   signal: AbortSignal,
+  agreed?: Preview,
 ): Promise<SyncResult | undefined> {
   const src = app.openStorage(paths.source);
   const versions = paths.versions ? app.openVersions(paths.versions, new Date()) : undefined;
@@ -172,6 +185,7 @@ async function runSync(
       versions,
       maxDelete: args.maxDelete,
       force: args.force,
+      ...(agreed ? { agreed } : {}),
       concurrency: copyConcurrency(),
       signal,
       onEvent: (e: SyncEvent) => {
@@ -193,6 +207,44 @@ async function runSync(
     bar?.clear();
     await Promise.all([src.close(), dst.close()]);
   }
+}
+
+/**
+ * `sync -i`: a dry run with the same options, its preview, and the question. What the user agreed
+ * to, for the real run to hold to (it plans again, and refuses a plan that takes away more); else
+ * the exit code, with nothing written.
+ */
+async function askBeforeRun(
+  args: SyncArgs,
+  paths: CheckedPaths,
+  io: Io,
+  signal: AbortSignal,
+): Promise<Preview | number> {
+  const dry = await runSync(
+    { ...args, dryRun: true },
+    paths,
+    app.openStorage(paths.destination),
+    undefined,
+    io,
+    signal,
+  );
+  if (dry === undefined) return ExitCode.INTERRUPTED;
+  const preview = previewOf(dry.plan);
+  // Nothing to do, or a run a guard refuses: nothing to ask; the run says which.
+  if ((preview.copied === 0 && losesNothing(preview)) || dry.refused !== undefined) return preview;
+  io.stderr.write(
+    previewBlock(`This sync of ${paths.source} -> ${paths.destination} (${args.mode})`, preview, paths.versions),
+  );
+  if (!canAsk(io)) {
+    io.stderr.write(
+      'synctray: sync -i asks on a terminal, and there is none: nothing was synced. ' +
+        'Leave out -i to sync without asking.\n',
+    );
+    return ExitCode.REFUSED;
+  }
+  if (await askYesNo('Sync now? [y/N] ', io, signal)) return preview;
+  io.stderr.write('Not synced: nothing was changed.\n');
+  return signal.aborted ? ExitCode.INTERRUPTED : ExitCode.DECLINED;
 }
 
 /**

@@ -15,6 +15,7 @@ import { checkGuards, GuardError } from './guards.js';
 import { modifyWindow, sameTime } from './compare.js';
 import { followLinks } from './follow-links.js';
 import { afterMoves, findMoves } from './moves.js';
+import { grewBeyond, type Preview } from './preview.js';
 import { plan as makePlan, type Plan, type PlanOptions, type Skipped } from './plan.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 import { scan, scanPair, type PairScanOptions } from './scan.js';
@@ -64,6 +65,11 @@ export interface SyncOptions {
    * carry out everything but the deletions and say why in `deletionsHeld`.
    */
   guardTripped?: 'refuse' | 'hold';
+  /**
+   * What the user agreed to lose after a preview (preview.ts): a plan that replaces or deletes more
+   * is refused (RefusedError, nothing written), whatever the mode and even with `force`.
+   */
+  agreed?: Pick<Preview, 'replaced' | 'deleted'>;
 }
 
 export interface SyncResult extends ExecuteResult {
@@ -365,6 +371,9 @@ async function surveyRun(
       ? { destinationFiles: options.destinationFiles, deletedBefore: options.deletedBefore }
       : undefined;
     checkGuards(plan, srcTree, dstTree, options, src.description, dst.description, partial);
+    const grew = options.agreed ? grewBeyond(plan, options.agreed) : undefined;
+    if (grew !== undefined)
+      throw new RefusedError(`${grew} Nothing was written: run again to see what it would do now.`);
   } catch (err) {
     if (!(err instanceof RefusedError)) throw err;
     // A dry run still shows what would have happened, and says it would be refused.

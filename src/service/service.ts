@@ -22,7 +22,7 @@ import type { ConfigStore } from '../config/store.js';
 import path from 'node:path';
 import { checkNew, isInside, refuseOverlaps, versionsInDestination } from '../config/pairs.js';
 import type { Pair, PairChange } from '../config/schema.js';
-import { PAIR_MARKER } from '../core/pair-marker.js';
+import { pairSyncOptions } from './pair-preview.js';
 import { isAdbLocation } from '../storage/adb/endpoint.js';
 import { watchIgnore } from '../watch/ignore.js';
 import type { MountWatch } from '../watch/mounts.js';
@@ -532,17 +532,8 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
     }
   }
 
-  /** What every sync of the pair compares by; a versions folder in the destination is never synced. */
   private syncOptions(pair: Pair): SyncOptions {
-    const hidden = pair.versions ? versionsInDestination(pair.destination, pair.versions) : undefined;
-    // The marker is never synced: not copied from a source that has one, never deleted, never counted.
-    return {
-      mode: pair.mode,
-      checksum: pair.checksum,
-      exclude: pair.exclude,
-      links: pair.links,
-      hideInDestination: [...(hidden ? [hidden] : []), PAIR_MARKER],
-    };
+    return pairSyncOptions(pair);
   }
 
   private async stopPair(r: Running): Promise<void> {

@@ -185,13 +185,19 @@ export function indent(text: string, by = '  '): string {
 /**
  * Runs the CLI with its standard output on a terminal (a pseudo-terminal made by util-linux's
  * `script`), as a user at a shell sees it. Output lines end in CRLF there; they come back with LF.
+ * `typed` is what the user types into the terminal (the terminal echoes it into stdout).
  */
-export async function runCliOnTerminal(args: string[], options: RunOptions = {}): Promise<CliResult> {
+export async function runCliOnTerminal(
+  args: string[],
+  options: RunOptions & { typed?: string } = {},
+): Promise<CliResult> {
   const command = [process.execPath, CLI_PATH, ...args].map(shellQuote).join(' ');
   const run = spawn('script', ['-qefc', command, '/dev/null'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
   });
+  // Nothing typed: the terminal's input ends at once, as a closed one would.
+  run.stdin.end(options.typed ?? '');
   let stdout = '';
   run.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   const timer = setTimeout(() => run.kill('SIGKILL'), options.timeoutMs ?? 30_000);
