@@ -149,8 +149,10 @@ describe.skipIf(skipReason !== undefined)('sync modes end to end', () => {
     expect(r.code).toBe(0);
     const [run] = fs.readdirSync(versions);
     expect(run).toMatch(/^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z$/);
-    expect(fs.readFileSync(path.join(versions, run!, 'a/changed'), 'utf8')).toBe('v1');
-    expect(fs.readFileSync(path.join(versions, run!, 'a/removed'), 'utf8')).toBe('bye');
+    expect(fs.readdirSync(path.join(versions, run!)).sort()).toEqual(['deleted', 'replaced']);
+    expect(fs.readFileSync(path.join(versions, run!, 'replaced/a/changed'), 'utf8')).toBe('v1');
+    expect(fs.statSync(path.join(versions, run!, 'replaced/a/changed')).mtimeMs).toBe(1_000_000_000_000);
+    expect(fs.readFileSync(path.join(versions, run!, 'deleted/a/removed'), 'utf8')).toBe('bye');
     expect(rsyncDiff(src, dst)).toEqual([]);
   });
 
