@@ -72,7 +72,7 @@ async function watch(args: SyncArgs, rescanMs: number, io: Io, signal: AbortSign
   const log = openLogFile(args.logFile);
   const hidden = paths.versionsInDestination;
   // Refuses an empty pattern before anything starts, as sync does.
-  const ignore = watchIgnore(args.exclude, hidden);
+  const ignore = watchIgnore(args.exclude, hidden !== undefined ? [hidden] : []);
 
   const src = app.openStorage(paths.source);
   const opened = app.openStorage(paths.destination);

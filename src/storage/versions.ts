@@ -6,12 +6,6 @@ import type { Storage } from './storage.js';
 /** Why an item was set aside: removed from the destination, or overwritten by a newer copy. */
 export type VersionReason = 'deleted' | 'replaced';
 
-/** The folder a pair keeps its versions in by default, inside its destination (and never synced). */
-export const DEFAULT_VERSIONS_FOLDER = '.synctray-versions';
-
-/** How long a pair keeps versions unless it says otherwise: 30 days. */
-export const DEFAULT_KEEP_VERSIONS_MS = 30 * 86_400_000;
-
 /**
  * Where a run puts what it deletes or overwrites instead of destroying it, laid out as
  * `<root>/<stamp>/<reason>/<relative path>` (`<stamp>`: runStamp of the run's start).

@@ -79,6 +79,7 @@ function pairOf(source: string, destination: string, rescanIntervalMs = 0): Omit
     checksum: false,
     exclude: [],
     rescanIntervalMs,
+    keepVersionsMs: 2_592_000_000,
     paused: false,
     notify: 'all',
   };
