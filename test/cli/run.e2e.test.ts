@@ -264,12 +264,15 @@ describe.skipIf(noRsync)('synctray run', () => {
     const again = /--apply (\w+)/.exec((await cli('pair', 'deletions', 'notes')).stdout)?.[1];
     const applied = await cli('pair', 'deletions', 'notes', '--apply', again!);
     expect(applied.code, applied.stderr).toBe(0);
-    // Four files, and the pair's marker.
+    // Four files, besides the pair's marker and its versions, where the deleted files went.
+    const own = ['.synctray-pair', '.synctray-versions'];
     await waitFor(
-      () => fs.readdirSync(at('backup/notes')).filter((n) => n !== '.synctray-pair').length === 4,
+      () => fs.readdirSync(at('backup/notes')).filter((n) => !own.includes(n)).length === 4,
       'the deletions made',
       { intervalMs: 50 },
     );
     expect(rsyncDiff(at('notes'), at('backup/notes'))).toEqual([]);
+    const [stamp] = fs.readdirSync(at('backup/notes/.synctray-versions'));
+    expect(fs.readdirSync(at(`backup/notes/.synctray-versions/${stamp}/deleted`))).toHaveLength(8);
   });
 });

@@ -130,7 +130,7 @@ describe.skipIf(noRsync)("a pair's versions", () => {
     },
   );
 
-  it('removes versions older than the pair keeps them, oldest first, after each step, and keeps newer ones', async () => {
+  it('removes versions older than the pair keeps them, oldest first, after each step; newer ones stay', async () => {
     const stampAt = (daysAgo: number) => runStamp(new Date(wall - daysAgo * DAY));
     const old = [stampAt(40), stampAt(31)];
     const young = stampAt(29);
