@@ -156,7 +156,7 @@ describe.skipIf(skipReason !== undefined)('sync modes end to end', () => {
     expect(rsyncDiff(src, dst)).toEqual([]);
   });
 
-  it('--keep-versions removes the runs in --versions DIR older than it, oldest first, and keeps newer ones', async () => {
+  it('--keep-versions removes the runs in --versions DIR older than it, oldest first; newer ones stay', async () => {
     const day = 86_400_000;
     const stampOf = (ms: number) => new Date(ms).toISOString().replace(/[:.]/g, '-');
     const versions = path.join(root, 'versions');
