@@ -39,6 +39,20 @@ export const app = {
     return new LocalVersions(dir, runStamp(started));
   },
 
+  /**
+   * Hides a folder where the file system has a hidden attribute: Windows (`attrib +h`). Elsewhere a
+   * name starting with a dot hides it already, and nothing is done. Not tested here: the tests run
+   * on Linux, where there is no such attribute to set or read back.
+   */
+  hideFolder(location: string): Promise<void> {
+    if (process.platform !== 'win32') return Promise.resolve();
+    return new Promise((resolve) => {
+      const child = spawn('attrib', ['+h', location], { stdio: 'ignore', windowsHide: true });
+      child.on('error', () => resolve());
+      child.on('close', () => resolve());
+    });
+  },
+
   /** Destination volumes (Linux's mount table; none elsewhere, where the marker alone decides) and markers. */
   destinations(): DestinationProbe {
     return { volumes: linuxVolumes(), look: lookAtFolder, mark: writeMarker };

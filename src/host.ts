@@ -15,6 +15,7 @@ export function startHost(where: Places, output: HostOutput): Promise<ServiceHos
   return ServiceHost.start(where, output, {
     openStorage: app.openStorage,
     openVersions: app.openVersions,
+    hideFolder: app.hideFolder,
     watchFolder: folderWatcher,
     now: () => performance.now(),
     phones: () => new DeviceTracker(new AdbServer()),

@@ -3,6 +3,8 @@ import path from 'node:path';
 import { RefusedError } from '../core/errors.js';
 import { rootMessages } from '../core/messages.js';
 import { isInside, versionsInDestination } from '../config/pairs.js';
+import { DEFAULT_VERSIONS_FOLDER } from '../config/schema.js';
+import { PAIR_MARKER } from '../core/pair-marker.js';
 import { formatAdbLocation, isAdbLocation, parseAdbLocation } from '../storage/adb/endpoint.js';
 
 /**
@@ -145,4 +147,14 @@ function statOrUndefined(p: string): fs.Stats | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * What a sync leaves out of the destination: the versions folder inside it, a pair's default one
+ * (`.synctray-versions`: a sync onto a pair's destination neither deletes nor fills it) and the
+ * pair marker.
+ */
+export function hiddenInDestination(paths: CheckedPaths): string[] {
+  const own = paths.versionsInDestination;
+  return [DEFAULT_VERSIONS_FOLDER, ...(own !== undefined && own !== DEFAULT_VERSIONS_FOLDER ? [own] : []), PAIR_MARKER];
 }

@@ -31,6 +31,10 @@ ${EXCLUDE_HELP}
       --links HOW             keep (default) or copy: symlinks copied as what
                               they lead to (for drives without symlinks)
       --versions DIR          keep what is deleted or overwritten under DIR
+                              (default: DESTINATION/.synctray-versions)
+      --no-versions           keep nothing: delete and overwrite for good
+      --keep-versions D       remove versions older than D (default 30d; 0
+                              forever), ${DURATION_FORMS}
       --rescan-interval D     compare everything every D (default 1h; phones 15m;
                               0 never), ${DURATION_FORMS}
       --notify LEVEL          all (default), errors or none
@@ -57,6 +61,11 @@ ${EXCLUDE_HELP};
       --notify LEVEL          all, errors or none
   -c, --checksum              compare the content of same-size files too
       --no-checksum           do not
+      --versions DIR          keep what is deleted or overwritten under DIR
+                              instead of where they are kept now
+      --no-versions           keep nothing: delete and overwrite for good
+      --keep-versions D       remove versions older than D (default 30d; 0
+                              forever), ${DURATION_FORMS}
 ${CONFIG_DIR_HELP}`;
 
 /** What a resync left a pair waiting for its destination with, if anything. */
@@ -175,7 +184,7 @@ export const pairCommand = group({
     set: command({
       name: 'pair set',
       synopsis: '<name|id> [options]',
-      summary: 'change a pair: mode, excludes, rescan interval, notifications, checksum',
+      summary: 'change a pair: mode, excludes, rescan interval, notifications, checksum, versions',
       usage: SET_HELP,
       options: SET_OPTIONS,
       takes: ONE_PAIR,

@@ -1,8 +1,10 @@
 import path from 'node:path';
+import { formatSpan } from '../core/format.js';
 import { isSyncMode, SYNC_MODES, type SyncMode } from '../core/modes.js';
 import { excludeMatcher } from '../engine/exclude.js';
 import { checkNew, freeName } from '../config/pairs.js';
 import {
+  DEFAULT_KEEP_VERSIONS_MS,
   DEFAULT_PHONE_RESCAN_MS,
   DEFAULT_RESCAN_MS,
   NOTIFY_LEVELS,
@@ -26,13 +28,15 @@ const PAIR_OPTIONS = {
   checksum: { type: 'boolean', short: 'c' },
   'rescan-interval': { type: 'string' },
   notify: { type: 'string' },
+  versions: { type: 'string' },
+  'no-versions': { type: 'boolean' },
+  'keep-versions': { type: 'string' },
 } as const;
 
 export const ADD_OPTIONS = {
   ...PAIR_OPTIONS,
   name: { type: 'string' },
   links: { type: 'string' },
-  versions: { type: 'string' },
   paused: { type: 'boolean' },
 } as const;
 
@@ -48,6 +52,9 @@ type Values = {
   exclude?: string[];
   'exclude-from'?: string[];
   'rescan-interval'?: string;
+  versions?: string;
+  'no-versions'?: boolean;
+  'keep-versions'?: string;
 };
 
 function mode(text: string): SyncMode {
@@ -61,6 +68,17 @@ function notify(text: string): NotifyLevel {
   return level;
 }
 
+/** --keep-versions in milliseconds (0: forever), checked against --versions and --no-versions. */
+function keepVersions(v: Values): number | undefined {
+  if (v.versions !== undefined && v['no-versions'])
+    throw new UsageError('--versions and --no-versions go one at a time: keep versions in DIR, or none.');
+  const keep = v['keep-versions'];
+  if (keep === undefined) return undefined;
+  if (v['no-versions'])
+    throw new UsageError('--keep-versions says how long versions are kept: not with --no-versions.');
+  return parseDuration(keep, '--keep-versions');
+}
+
 /** --exclude and --exclude-from together, each pattern checked. */
 function excludes(v: Values): string[] {
   const patterns = [...(v.exclude ?? []), ...excludesFrom(v['exclude-from'])];
@@ -72,7 +90,7 @@ function excludes(v: Values): string[] {
 export function preparePair(
   pairs: readonly Pair[],
   [source, destination]: string[],
-  v: Values & { name?: string; links?: string; versions?: string; checksum?: boolean; paused?: boolean },
+  v: Values & { name?: string; links?: string; checksum?: boolean; paused?: boolean },
 ): Omit<Pair, 'id'> {
   const chosenMode = mode(v.mode ?? 'mirror');
   const level = notify(v.notify ?? 'all');
@@ -80,6 +98,7 @@ export function preparePair(
   if (links !== 'keep' && links !== 'copy') throw new UsageError(`--links must be keep or copy (got "${links}").`);
   const exclude = excludes(v);
   const rescan = v['rescan-interval'] !== undefined ? parseDuration(v['rescan-interval']) : undefined;
+  const keep = keepVersions(v);
   const paths = checkPaths(source!, destination!, v.versions);
   const name = v.name ?? freeName(pairs, path.basename(paths.source) || 'pair');
   if (name.trim() === '') throw new UsageError('--name is empty: give the pair a name, or leave --name out.');
@@ -91,7 +110,8 @@ export function preparePair(
     checksum: v.checksum === true,
     exclude,
     ...(links === 'copy' ? { links } : {}),
-    ...(paths.versions ? { versions: paths.versions } : {}),
+    ...(paths.versions ? { versions: paths.versions } : v['no-versions'] ? { versions: false as const } : {}),
+    keepVersionsMs: keep ?? DEFAULT_KEEP_VERSIONS_MS,
     rescanIntervalMs: rescan ?? (isPhonePair(paths) ? DEFAULT_PHONE_RESCAN_MS : DEFAULT_RESCAN_MS),
     paused: v.paused === true,
     notify: level,
@@ -114,17 +134,27 @@ export function pairChange(
   if (v.notify !== undefined) change.notify = notify(v.notify);
   if (v['rescan-interval'] !== undefined) change.rescanIntervalMs = parseDuration(v['rescan-interval']);
   if (v.checksum || v['no-checksum']) change.checksum = v.checksum === true;
+  const keep = keepVersions(v);
+  if (keep !== undefined) change.keepVersionsMs = keep;
+  if (v['no-versions']) change.versions = false;
   const added = excludes(v);
-  if (Object.keys(change).length === 0 && added.length === 0 && !v['no-exclude']) {
+  if (Object.keys(change).length === 0 && added.length === 0 && !v['no-exclude'] && v.versions === undefined) {
     throw new UsageError(
       'pair set needs something to change: --mode, --exclude, --exclude-from, --no-exclude, --rescan-interval, ' +
-        '--notify, --checksum or --no-checksum.',
+        '--notify, --checksum, --no-checksum, --versions, --no-versions or --keep-versions.',
     );
   }
   return (pair) => {
-    if (added.length === 0 && !v['no-exclude']) return change;
+    // A versions folder is checked against the pair's own folders, as pair add checks it.
+    const versions =
+      v.versions !== undefined ? { versions: checkPaths(pair.source, pair.destination, v.versions).versions! } : {};
+    if (added.length === 0 && !v['no-exclude']) return { ...change, ...versions };
     const kept = v['no-exclude'] ? [] : pair.exclude;
-    return { ...change, exclude: [...kept, ...added.filter((p, i) => !kept.includes(p) && added.indexOf(p) === i)] };
+    return {
+      ...change,
+      ...versions,
+      exclude: [...kept, ...added.filter((p, i) => !kept.includes(p) && added.indexOf(p) === i)],
+    };
   };
 }
 
@@ -136,19 +166,15 @@ export function changeText(change: PairChange): string {
     parts.push(change.exclude.length > 0 ? `exclude ${change.exclude.join(', ')}` : 'nothing excluded');
   if (change.rescanIntervalMs !== undefined)
     parts.push(
-      change.rescanIntervalMs === 0 ? 'no periodic rescan' : `rescan every ${rescanText(change.rescanIntervalMs)}`,
+      change.rescanIntervalMs === 0 ? 'no periodic rescan' : `rescan every ${formatSpan(change.rescanIntervalMs)}`,
     );
   if (change.notify !== undefined) parts.push(`notify ${change.notify}`);
   if (change.checksum !== undefined) parts.push(change.checksum ? 'checksum' : 'no checksum');
+  if (change.versions !== undefined)
+    parts.push(change.versions === false ? 'no versions' : `versions in ${change.versions}`);
+  if (change.keepVersionsMs !== undefined)
+    parts.push(
+      change.keepVersionsMs === 0 ? 'versions kept forever' : `versions kept ${formatSpan(change.keepVersionsMs)}`,
+    );
   return parts.join('; ');
-}
-
-function rescanText(ms: number): string {
-  for (const [unit, size] of [
-    ['d', 86_400_000],
-    ['h', 3_600_000],
-    ['m', 60_000],
-  ] as const)
-    if (ms % size === 0) return `${ms / size}${unit}`;
-  return `${ms / 1000}s`;
 }

@@ -5,13 +5,14 @@ import { describeSkip } from '../engine/skips.js';
 import type { Capabilities, Storage } from '../storage/storage.js';
 import { sync, type SyncResult } from '../engine/sync.js';
 import { app } from '../app.js';
-import { checkPaths, type CheckedPaths } from './check-paths.js';
+import { checkPaths, hiddenInDestination, type CheckedPaths } from './check-paths.js';
 import { refuseUnplugged } from './pair-destination-guard.js';
-import { PAIR_MARKER } from '../core/pair-marker.js';
+import { pruneVersions } from '../storage/prune-versions.js';
+import { parseDuration } from './duration.js';
 import { ExitCode } from './exit-codes.js';
 import { askYesNo, canAsk, previewBlock } from './ask-first-sync.js';
 import { losesNothing, previewOf, type Preview } from '../engine/preview.js';
-import { formatBytes, formatCount, formatCountOf, formatDuration } from '../core/format.js';
+import { formatBytes, formatCount, formatCountOf, formatDuration, formatSpan } from '../core/format.js';
 import { openLogFile, type LogFile } from './log-file.js';
 import { ProgressBar } from './progress.js';
 import { command, CONFIG_DIR_OPTION, type Parsed } from './command.js';
@@ -39,7 +40,10 @@ Options:
                        where the destination cannot hold them (exFAT, FAT)
                        copy: copy what they lead to, inside the source
       --versions DIR   move whatever is deleted or overwritten under
-                       DIR/<time of run>/ instead of destroying it
+                       DIR/<time of run>/deleted|replaced/ instead of
+                       destroying it
+      --keep-versions D  with --versions: then remove the runs in DIR
+                       older than D (e.g. 30d; default: keep them all)
       --max-delete N   allow a mirror to delete up to N files
       --force          skip the mass-deletion and empty-source guards
       --json           print one JSON summary as the last line of stdout
@@ -63,6 +67,8 @@ export interface SyncArgs {
   exclude: string[];
   links: 'keep' | 'copy';
   versions?: string;
+  /** With versions: runs older than this are removed from DIR after the run. */
+  keepVersionsMs?: number;
   maxDelete?: number;
   force: boolean;
   json: boolean;
@@ -81,6 +87,7 @@ export const SYNC_OPTIONS = {
   'exclude-from': { type: 'string', multiple: true },
   links: { type: 'string' },
   versions: { type: 'string' },
+  'keep-versions': { type: 'string' },
   'max-delete': { type: 'string' },
   force: { type: 'boolean' },
   json: { type: 'boolean' },
@@ -105,6 +112,9 @@ export function syncArgs({ values: v, positionals }: Parsed<typeof SYNC_OPTIONS>
       throw new UsageError(`--max-delete takes a whole number of files (got "${v['max-delete']}").`);
     }
   }
+  const keep = v['keep-versions'];
+  if (keep !== undefined && v.versions === undefined)
+    throw new UsageError('--keep-versions says how long the runs in --versions DIR are kept: give --versions too.');
   for (const p of [positionals[0]!, positionals[1]!, v.versions, v['log-file']]) {
     if (p === '') throw new UsageError('A path argument is empty: give a folder or file path.');
   }
@@ -117,6 +127,7 @@ export function syncArgs({ values: v, positionals }: Parsed<typeof SYNC_OPTIONS>
     exclude: [...(v.exclude ?? []), ...excludesFrom(v['exclude-from'])],
     links,
     versions: v.versions,
+    ...(keep !== undefined ? { keepVersionsMs: parseDuration(keep, '--keep-versions') } : {}),
     maxDelete,
     force: v.force ?? false,
     json: v.json ?? false,
@@ -152,9 +163,24 @@ async function syncOnce(args: SyncArgs, io: Io, signal: AbortSignal): Promise<nu
   const dst = app.openStorage(paths.destination);
   const result = await runSync(args, paths, dst, log, io, signal, agreed);
   if (result === undefined) return ExitCode.INTERRUPTED;
+  if (!args.dryRun && !signal.aborted) await pruneKept(args, paths, log, io);
   logSummary(log, result, signal.aborted);
   report(args, result, dst.capabilities, io, signal.aborted);
   return exitCode(result, io, signal.aborted);
+}
+
+/** --keep-versions: the runs in the versions folder older than that are removed, each one said. */
+export async function pruneKept(args: SyncArgs, paths: CheckedPaths, log: LogFile | undefined, io: Io): Promise<void> {
+  if (args.keepVersionsMs === undefined || paths.versions === undefined) return;
+  const storage = app.openStorage(paths.versions);
+  try {
+    await pruneVersions(storage, '', args.keepVersionsMs, Date.now(), (stamp) => {
+      log?.line(`versions removed: ${stamp} (older than ${formatSpan(args.keepVersionsMs!)})`);
+      if (!args.quiet && !args.json) io.stderr.write(`Removed the versions of ${stamp}: older than --keep-versions.\n`);
+    });
+  } finally {
+    await storage.close();
+  }
 }
 
 /**
@@ -181,7 +207,7 @@ async function runSync(
       dryRun: args.dryRun,
       exclude: args.exclude,
       links: args.links,
-      hideInDestination: [...(paths.versionsInDestination ? [paths.versionsInDestination] : []), PAIR_MARKER],
+      hideInDestination: hiddenInDestination(paths),
       versions,
       maxDelete: args.maxDelete,
       force: args.force,

@@ -3,11 +3,10 @@ import { watchIgnore } from '../watch/ignore.js';
 import { PairWatcher, type WatchReport, type WatchTotals } from '../watch/watch-pair.js';
 import { app } from '../app.js';
 import { RefusedError } from '../core/errors.js';
-import { checkPaths } from './check-paths.js';
+import { checkPaths, hiddenInDestination } from './check-paths.js';
 import { refuseUnplugged } from './pair-destination-guard.js';
 import { stayOnVolume } from './watch-destination.js';
 import { isAdbLocation } from '../storage/adb/endpoint.js';
-import { PAIR_MARKER } from '../core/pair-marker.js';
 import { isPhonePair } from '../service/phones.js';
 import { ExitCode } from './exit-codes.js';
 import { formatCount, formatCountOf } from '../core/format.js';
@@ -17,6 +16,7 @@ import {
   SYNC_OPTIONS,
   summaryJson,
   summaryText,
+  pruneKept,
   syncArgs,
   type SyncArgs,
 } from './sync-command.js';
@@ -37,7 +37,8 @@ folder renamed) deletes nothing: the pair waits for it to come back. A step
 that would delete more than half of the destination's files (or more than
 --max-delete) copies what it has to and holds the deletions back.
 
-Options: those of 'synctray sync' except --dry-run, and
+Options: those of 'synctray sync' except --dry-run (--keep-versions: after
+every step), and
       --rescan-interval D  also compare everything every D (default 1h;
                            0 never), ${DURATION_FORMS}
       --json               one JSON object per line on stdout: ready,
@@ -70,9 +71,8 @@ async function watch(args: SyncArgs, rescanMs: number, io: Io, signal: AbortSign
   const paths = checkPaths(args.source, args.destination, args.versions);
   await refuseUnplugged(paths.destination, args.configDir, app.destinations());
   const log = openLogFile(args.logFile);
-  const hidden = paths.versionsInDestination;
   // Refuses an empty pattern before anything starts, as sync does.
-  const ignore = watchIgnore(args.exclude, hidden);
+  const ignore = watchIgnore(args.exclude, hiddenInDestination(paths));
 
   const src = app.openStorage(paths.source);
   const opened = app.openStorage(paths.destination);
@@ -81,8 +81,13 @@ async function watch(args: SyncArgs, rescanMs: number, io: Io, signal: AbortSign
     ? undefined
     : await stayOnVolume(paths.destination, opened, app.destinations().volumes);
   const dst = stay?.dst ?? opened;
-  const versions = paths.versions ? app.openVersions(paths.versions, new Date()) : undefined;
-  const say = reporter(io, args.json, args.quiet, log, dst);
+  const versionsDir = paths.versions;
+  const report = reporter(io, args.json, args.quiet, log, dst);
+  // After every step: the runs in the versions folder older than --keep-versions are removed.
+  const say = (r: WatchReport) => {
+    report(r);
+    if (r.type === 'ready' || r.type === 'batch') void pruneKept(args, paths, log, io).catch(() => undefined);
+  };
   const pair = new PairWatcher(
     src,
     dst,
@@ -92,12 +97,13 @@ async function watch(args: SyncArgs, rescanMs: number, io: Io, signal: AbortSign
         checksum: args.checksum,
         exclude: args.exclude,
         links: args.links,
-        hideInDestination: [...(hidden ? [hidden] : []), PAIR_MARKER],
-        versions,
+        hideInDestination: hiddenInDestination(paths),
         maxDelete: args.maxDelete,
         force: args.force,
         onEvent: log?.onEvent,
       },
+      // Each step keeps its versions under its own start time.
+      ...(versionsDir ? { versionsFor: () => app.openVersions(versionsDir, new Date()) } : {}),
       ignore,
       rescanIntervalMs: rescanMs,
     },

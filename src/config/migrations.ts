@@ -1,5 +1,12 @@
 import { isSyncMode } from '../core/modes.js';
-import { DEFAULT_RESCAN_MS, DEFAULT_SETTINGS, SCHEMA_VERSION, type ConfigData, type Pair } from './schema.js';
+import {
+  DEFAULT_KEEP_VERSIONS_MS,
+  DEFAULT_RESCAN_MS,
+  DEFAULT_SETTINGS,
+  SCHEMA_VERSION,
+  type ConfigData,
+  type Pair,
+} from './schema.js';
 import { newPairId } from './ids.js';
 
 /**
@@ -11,7 +18,9 @@ import { newPairId } from './ids.js';
  * notify: boolean }`. Layout 2: ConfigData without `destinationVolume`. Layout 3: ConfigData.
  * 2 → 3 changes nothing but the number: pairs are marked after their next sync. The number moves
  * so that an older SyncTray refuses the file as newer instead of setting pairs with
- * `destinationVolume` aside as damaged.
+ * `destinationVolume` aside as damaged. 3 → 4: every pair gets `keepVersionsMs` (30 days); a pair
+ * without `versions` now keeps them in `<destination>/.synctray-versions` (versions on by default,
+ * issue 17).
  */
 export function migrate(raw: Record<string, unknown>): { data: ConfigData; from: number } | undefined {
   // Layout 1 is known by its list of folders; a file without a layout number and without that list
@@ -21,7 +30,14 @@ export function migrate(raw: Record<string, unknown>): { data: ConfigData; from:
   if (from > SCHEMA_VERSION) return undefined;
   if (from === SCHEMA_VERSION) return { data: raw as unknown as ConfigData, from };
   const v2 = from === 1 ? fromV1(raw) : (raw as unknown as ConfigData);
-  return { data: { ...v2, schemaVersion: SCHEMA_VERSION }, from };
+  const pairs = Array.isArray(v2.pairs) ? v2.pairs.map(withKeepVersions) : v2.pairs;
+  return { data: { ...v2, pairs, schemaVersion: SCHEMA_VERSION }, from };
+}
+
+/** A pair from before layout 4 keeps versions for the default time; anything not a pair is left for the check. */
+function withKeepVersions(p: unknown): Pair {
+  if (typeof p !== 'object' || p === null || 'keepVersionsMs' in p) return p as Pair;
+  return { ...(p as Pair), keepVersionsMs: DEFAULT_KEEP_VERSIONS_MS };
 }
 
 function fromV1(raw: Record<string, unknown>): ConfigData {
@@ -44,6 +60,7 @@ function fromV1(raw: Record<string, unknown>): ConfigData {
       rescanIntervalMs: DEFAULT_RESCAN_MS,
       paused: f.paused === true,
       notify: 'all',
+      keepVersionsMs: DEFAULT_KEEP_VERSIONS_MS,
     };
   });
   return {

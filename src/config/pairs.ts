@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { RefusedError } from '../core/errors.js';
-import type { Pair } from './schema.js';
+import { DEFAULT_VERSIONS_FOLDER, type Pair } from './schema.js';
 
 /** Whether `child` lies strictly below `parent` (both resolved). */
 export function isInside(child: string, parent: string): boolean {
@@ -11,6 +11,18 @@ export function isInside(child: string, parent: string): boolean {
 /** A versions folder's path relative to the destination, '/'-separated, when it lies inside it. */
 export function versionsInDestination(destination: string, versions: string): string | undefined {
   return isInside(versions, destination) ? path.relative(destination, versions).split(path.sep).join('/') : undefined;
+}
+
+/**
+ * The versions folders in a pair's destination, relative to it, left out of the sync in both
+ * directions: `.synctray-versions` always (versions kept there before a pair turned them off or
+ * moved them are neither deleted nor copied), and a folder of the pair's own inside it.
+ */
+export function hiddenVersions(pair: Pick<Pair, 'destination' | 'versions'>): string[] {
+  const own = typeof pair.versions === 'string' ? versionsInDestination(pair.destination, pair.versions) : undefined;
+  return own !== undefined && own !== DEFAULT_VERSIONS_FOLDER
+    ? [DEFAULT_VERSIONS_FOLDER, own]
+    : [DEFAULT_VERSIONS_FOLDER];
 }
 
 /**

@@ -1,7 +1,7 @@
 import { SYNC_MODES, type SyncMode } from '../core/modes.js';
 
 /** The version of the config file's layout; migrations.ts brings older files up to it. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 export type NotifyLevel = 'all' | 'errors' | 'none';
 export const NOTIFY_LEVELS: readonly NotifyLevel[] = ['all', 'errors', 'none'];
@@ -17,8 +17,14 @@ export interface Pair {
   mode: SyncMode;
   checksum: boolean;
   exclude: string[];
-  /** Where replaced and deleted items go (see sync --versions); absent: nothing is kept. */
-  versions?: string;
+  /**
+   * Where replaced and deleted items go (see sync --versions): a folder on this computer; `false`:
+   * nothing is kept; absent: `<destination>/.synctray-versions`, in the destination's own storage
+   * (on the phone for a phone destination).
+   */
+  versions?: string | false;
+  /** Versions older than this are removed (see storage/prune-versions.ts); 0 keeps them forever. */
+  keepVersionsMs: number;
   /** `copy`: symlinks are copied as what they lead to (see sync --links); absent: kept as links. */
   links?: 'copy';
   /** Full rescans this often while watching; 0 never. */
@@ -36,7 +42,9 @@ export interface Pair {
 }
 
 /** What `pair set` may change in a pair. */
-export type PairChange = Partial<Pick<Pair, 'mode' | 'exclude' | 'rescanIntervalMs' | 'notify' | 'checksum'>>;
+export type PairChange = Partial<
+  Pick<Pair, 'mode' | 'exclude' | 'rescanIntervalMs' | 'notify' | 'checksum' | 'versions' | 'keepVersionsMs'>
+>;
 
 /** What is kept of a destination's volume; every field is absent where it could not be read. */
 export interface DestinationVolume {
@@ -68,6 +76,10 @@ export interface ConfigData {
 
 export const DEFAULT_SETTINGS: Settings = { autostart: false, notifications: 'errors', logLevel: 'info' };
 export const DEFAULT_RESCAN_MS = 3_600_000;
+/** The folder a pair keeps its versions in by default, inside its destination (and never synced). */
+export const DEFAULT_VERSIONS_FOLDER = '.synctray-versions';
+/** How long a pair keeps versions unless it says otherwise: 30 days. */
+export const DEFAULT_KEEP_VERSIONS_MS = 30 * 86_400_000;
 /** Phones are not watched: while one is connected its pairs compare everything this often. */
 export const DEFAULT_PHONE_RESCAN_MS = 900_000;
 
@@ -86,6 +98,7 @@ export const PAIR_SCHEMA = {
     'rescanIntervalMs',
     'paused',
     'notify',
+    'keepVersionsMs',
   ],
   properties: {
     id: { type: 'string', pattern: '^[a-z0-9]{8,32}$' },
@@ -95,7 +108,8 @@ export const PAIR_SCHEMA = {
     mode: { enum: [...SYNC_MODES] },
     checksum: { type: 'boolean' },
     exclude: { type: 'array', items: { type: 'string', minLength: 1 } },
-    versions: { type: 'string', minLength: 1 },
+    versions: { anyOf: [{ type: 'string', minLength: 1 }, { const: false }] },
+    keepVersionsMs: { type: 'integer', minimum: 0 },
     links: { enum: ['copy'] },
     rescanIntervalMs: { type: 'integer', minimum: 0 },
     paused: { type: 'boolean' },

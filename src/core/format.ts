@@ -39,3 +39,14 @@ export function formatAgo(ms: number): string {
   if (h < 48) return `${h} h ago`;
   return `${Math.floor(h / 24)} days ago`;
 }
+
+/** A duration as the command line takes it: `30d`, `12h`, `90m`, `45s` (the largest whole unit). */
+export function formatSpan(ms: number): string {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+  ] as const)
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms / 1000}s`;
+}

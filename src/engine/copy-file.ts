@@ -4,7 +4,7 @@ import { parentOf, type RelPath } from '../core/rel-path.js';
 import type { Replacing, Storage } from '../storage/storage.js';
 import type { Doomed } from './plan.js';
 import { tempPathFor } from './temp-name.js';
-import type { VersionStore } from '../storage/versions.js';
+import type { VersionReason, VersionStore } from '../storage/versions.js';
 
 /** How often a file that keeps changing while we copy it is tried again before it is reported. */
 const MAX_CHANGED_RETRIES = 3;
@@ -187,16 +187,19 @@ function aboutTarget(err: unknown, tmp: RelPath, path: RelPath): unknown {
  */
 async function clearWay(ctx: PlaceContext, replace: readonly Doomed[], path: RelPath): Promise<void> {
   for (const item of replace) {
-    if (item.path === path && item.entry.type !== 'dir' && ctx.versions === undefined) continue;
-    await discard(ctx, item);
+    const direct = item.path === path && item.entry.type !== 'dir';
+    if (direct && ctx.versions === undefined) continue;
+    // The file the new copy overwrites is `replaced`; what a type change removes (a folder's
+    // contents, a file where a folder goes) is `deleted`.
+    await discard(ctx, item, direct ? 'replaced' : 'deleted');
   }
 }
 
 /** Deletes one destination item, or moves it into the version store when there is one. */
-export async function discard(ctx: PlaceContext, item: Doomed): Promise<void> {
+export async function discard(ctx: PlaceContext, item: Doomed, reason: VersionReason = 'deleted'): Promise<void> {
   try {
     if (item.entry.type === 'dir') await ctx.dst.rmdir(item.path);
-    else if (ctx.versions) await ctx.versions.keep(ctx.dst, item.path, item.entry);
+    else if (ctx.versions) await ctx.versions.keep(ctx.dst, item.path, item.entry, reason);
     else await ctx.dst.remove(item.path);
   } catch (err) {
     if (!isStorageError(err, ErrorCode.NOT_FOUND)) throw err;

@@ -357,8 +357,9 @@ async function surveyRun(
   let plan = makePlan(srcTree, dstTree, planOptions);
   // Renamed and moved items are moved in the destination too, not copied again: planned again as
   // if the moves were made, so nothing they carry is copied or deleted. Not with --checksum (what
-  // was moved would go uncompared) nor --versions (what a run replaces is kept as it was, where it was).
-  const movesAllowed = !options.checksum && !options.versions && dst.capabilities.atomicRename;
+  // was moved would go uncompared). With versions too: a move replaces nothing and loses nothing
+  // (the item is whole at its new path), and pairs keep versions by default.
+  const movesAllowed = !options.checksum && dst.capabilities.atomicRename;
   const moves = !movesAllowed
     ? []
     : findMoves(plan, { src: srcTree, dst: dstTree }, modifyWindow(windowNs.srcPrecisionNs, windowNs.dstPrecisionNs));

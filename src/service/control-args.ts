@@ -31,12 +31,12 @@ const NEW_PAIR = {
   required: PAIR_SCHEMA.required.filter((k) => k !== 'id'),
   properties: newPairFields,
 };
-const { mode, exclude, rescanIntervalMs, notify, checksum } = PAIR_SCHEMA.properties;
+const { mode, exclude, rescanIntervalMs, notify, checksum, versions, keepVersionsMs } = PAIR_SCHEMA.properties;
 const PAIR_CHANGE = {
   type: 'object',
   additionalProperties: false,
   minProperties: 1,
-  properties: { mode, exclude, rescanIntervalMs, notify, checksum },
+  properties: { mode, exclude, rescanIntervalMs, notify, checksum, versions, keepVersionsMs },
 } as const;
 
 const SCHEMAS: Record<ControlCommand, object> = {

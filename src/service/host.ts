@@ -194,6 +194,13 @@ function report(e: ServiceEvent, say: HostOutput, notify: Notifications, lastSho
       'warn',
     );
   }
+  if (e.type === 'versions-removed') {
+    return say(
+      { event: 'versions-removed', pair: e.pair.name, stamp: e.stamp, message: e.message },
+      `${e.pair.name}: ${e.message}`,
+      'info',
+    );
+  }
   if (e.type === 'followed') {
     return say(
       { event: 'followed', pair: e.pair.name, from: e.from, to: e.to, message: e.message },

@@ -16,11 +16,11 @@ import { isPhonePair, phoneOf, type PhoneInfo, type PhoneTracker } from './phone
 import type { VersionStore } from '../storage/versions.js';
 import { UNSTORABLE, type Skipped } from '../engine/plan.js';
 import { describeSkip } from '../engine/skips.js';
-import { formatCountOf } from '../core/format.js';
+import { formatCountOf, formatSpan } from '../core/format.js';
 import type { Capabilities, Storage } from '../storage/storage.js';
 import type { ConfigStore } from '../config/store.js';
 import path from 'node:path';
-import { checkNew, isInside, refuseOverlaps, versionsInDestination } from '../config/pairs.js';
+import { checkNew, hiddenVersions, isInside, refuseOverlaps } from '../config/pairs.js';
 import type { Pair, PairChange } from '../config/schema.js';
 import { pairSyncOptions } from './pair-preview.js';
 import { isAdbLocation } from '../storage/adb/endpoint.js';
@@ -28,6 +28,7 @@ import { watchIgnore } from '../watch/ignore.js';
 import type { MountWatch } from '../watch/mounts.js';
 import { PairWatcher, type WatchFolder, type WatchReport } from '../watch/watch-pair.js';
 import type { DestinationProbe, WaitWhy } from './destination-check.js';
+import { pairVersions, PRUNE_EVERY_MS, type PairVersions } from './pair-versions.js';
 import { PairDestination, driveConnectedText, markNewPair } from './pair-destination.js';
 import { shownState, type PairStateName } from './pair-state.js';
 
@@ -86,6 +87,8 @@ export type ServiceEvent =
       bytes: number;
       connected?: string;
     }
+  /** A run's versions (`stamp`, its start) were removed: older than the pair keeps them. */
+  | { type: 'versions-removed'; pair: PairStatus; stamp: string; message: string }
   /** The pair's drive was found mounted at another place, and the pair now backs up there. */
   | { type: 'followed'; pair: PairStatus; from: string; to: string; message: string };
 
@@ -93,8 +96,12 @@ export type ServiceEvent =
 export interface ServiceDeps {
   openStorage(location: string): Storage;
   openVersions(dir: string, started: Date): VersionStore;
+  /** Hides a pair's versions folder where the platform has such an attribute (see pair-versions.ts). */
+  hideFolder?(location: string): Promise<void>;
   watchFolder(root: string, ignore: (path: string, isDir: boolean) => boolean): WatchFolder;
   now(): number;
+  /** The wall clock, in ms since 1970 (versions' stamps and their age); absent: Date.now. */
+  wallClock?(): number;
   /** Follows the phones the adb server sees; asked for only once there is a phone pair. */
   phones?(): PhoneTracker;
   /**
@@ -121,6 +128,10 @@ interface Running {
   unstorable?: Map<RelPath, string>;
   /** Those already told in a notification: each is told once, not at every step. */
   toldUnstorable?: Set<RelPath>;
+  /** Where the pair keeps versions while it runs; absent: none kept. */
+  versions?: PairVersions;
+  /** A removal of old versions under way (one at a time). */
+  pruning?: Promise<void>;
 }
 
 /** At most this many unstorable items are listed in a pair's status (the count has them all). */
@@ -141,6 +152,7 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
   private readonly stopping = new AbortController();
   private tracker: PhoneTracker | undefined;
   private mounts: MountWatch | undefined;
+  private pruneTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly store: ConfigStore,
@@ -154,10 +166,15 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
     // Before the pairs: a drive mounted while they start is seen.
     if (this.deps.destinations && this.deps.watchMounts) this.mounts = this.deps.watchMounts(() => this.onMounts());
     for (const p of this.store.pairs()) this.startPair(p);
+    // Besides after every step: a pair whose folders do not change still drops its old versions.
+    this.pruneTimer = setInterval(() => {
+      for (const r of this.pairs.values()) if (r.watcher) void this.pruneVersions(r);
+    }, PRUNE_EVERY_MS).unref();
   }
 
   async stop(): Promise<void> {
     this.stopping.abort();
+    clearInterval(this.pruneTimer);
     this.mounts?.close();
     this.mounts = undefined;
     await Promise.all([...this.queues.values()].map((q) => q.catch(() => undefined)));
@@ -175,10 +192,11 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
     for (;;) {
       await new Promise((resolve) => setImmediate(resolve));
       const commands = [...this.queues.values()];
-      await Promise.allSettled([...commands, ...watchers().map((w) => w.settled())]);
+      const pruning = () => [...this.pairs.values()].flatMap((r) => (r.pruning ? [r.pruning] : []));
+      await Promise.allSettled([...commands, ...watchers().map((w) => w.settled()), ...pruning()]);
       const now = [...this.queues.values()];
       const noNewCommand = now.length === commands.length && now.every((q, i) => q === commands[i]);
-      if (noNewCommand && watchers().every((w) => !w.busy)) return;
+      if (noNewCommand && watchers().every((w) => !w.busy) && pruning().length === 0) return;
       // A step due waits for its events' window (tens of ms) on a real timer: look again once it may have begun.
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
@@ -417,21 +435,23 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
         return this.set(r, { state: 'waiting-for-phone', phone, reason, progress: undefined });
       this.set(r, { phone, reason: undefined });
     }
-    const hidden = pair.versions ? versionsInDestination(pair.destination, pair.versions) : undefined;
-    const ignore = watchIgnore(pair.exclude, hidden);
     const src = this.deps.openStorage(pair.source);
     const probe = this.deps.destinations;
     // Local destinations only: a phone backed up to a drive has its drive checked too.
     r.destination = probe && !isAdbLocation(pair.destination) ? this.destinationOf(r, probe) : undefined;
     const opened = this.deps.openStorage(pair.destination);
     const dst = r.destination ? r.destination.guarded(opened) : opened;
-    r.storages = [src, opened];
-    const versions = pair.versions ? this.deps.openVersions(pair.versions, new Date()) : undefined;
+    r.versions = pairVersions(pair, dst, this.deps);
+    r.storages = [src, opened, ...(r.versions?.storages ?? [])];
+    const ignore = watchIgnore(pair.exclude, hiddenVersions(pair));
+    const versions = r.versions;
     r.watcher = new PairWatcher(
       src,
       dst,
       {
-        sync: { ...this.syncOptions(pair), versions, onEvent: (e) => this.onSyncEvent(r, e) },
+        sync: { ...this.syncOptions(pair), onEvent: (e) => this.onSyncEvent(r, e) },
+        // Each step keeps its versions under its own start time.
+        ...(versions ? { versionsFor: () => versions.open(new Date(this.wallNow())) } : {}),
         ignore,
         rescanIntervalMs: pair.rescanIntervalMs,
       },
@@ -536,12 +556,48 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
     return pairSyncOptions(pair);
   }
 
+  /**
+   * Removes the pair's versions older than its keep-versions (at the service's clock), oldest
+   * first, each removal told as an event (and so logged). One run at a time per pair; after every
+   * step, and every PRUNE_EVERY_MS while the pair runs.
+   */
+  private pruneVersions(r: Running): Promise<void> {
+    const versions = r.versions;
+    if (!versions || r.pruning) return r.pruning ?? Promise.resolve();
+    const keep = r.pair.keepVersionsMs;
+    const told = (stamp: string) =>
+      this.publish({
+        type: 'versions-removed',
+        pair: r.status,
+        stamp,
+        message: `Versions set aside at ${stamp} removed: older than ${formatSpan(keep)}.`,
+      });
+    const pruning = versions
+      .prune(this.wallNow(), told)
+      .then(
+        () => undefined,
+        (err: unknown) =>
+          this.problem(r, 'failed', `Old versions could not be removed: ${err instanceof Error ? err.message : err}`),
+      )
+      .finally(() => {
+        if (r.pruning === pruning) r.pruning = undefined;
+      });
+    r.pruning = pruning;
+    return pruning;
+  }
+
+  private wallNow(): number {
+    return this.deps.wallClock ? this.deps.wallClock() : Date.now();
+  }
+
   private async stopPair(r: Running): Promise<void> {
     const watcher = r.watcher;
     const storages = r.storages ?? [];
     r.watcher = undefined;
     r.storages = undefined;
+    r.versions = undefined;
     await watcher?.stop();
+    await r.pruning;
     await Promise.all(storages.map((s) => s.close()));
   }
 
@@ -649,6 +705,7 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
         const { copied, updated, bytes, durationMs } = report.result;
         const connected = r.reconnecting ? driveConnectedText(r.pair, copied + updated) : undefined;
         r.reconnecting = false;
+        void this.pruneVersions(r);
         this.publish({
           type: 'synced',
           pair: r.status,

@@ -8,9 +8,9 @@ import { isTempName } from '../engine/temp-name.js';
  */
 export function watchIgnore(
   exclude: readonly string[],
-  hidden: RelPath | undefined,
+  hidden: readonly RelPath[],
 ): (path: RelPath, isDir: boolean) => boolean {
   const excluded = excludeMatcher(exclude);
   return (path, isDir) =>
-    isTempName(baseName(path)) || excluded(path, isDir) || (hidden !== undefined && isSameOrInside(path, hidden));
+    isTempName(baseName(path)) || excluded(path, isDir) || hidden.some((h) => isSameOrInside(path, h));
 }

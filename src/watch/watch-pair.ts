@@ -2,6 +2,7 @@ import { ErrorCode, isStorageError } from '../core/errors.js';
 import { FULL, mergeScopes, type Scope } from '../engine/scope.js';
 import type { RelPath } from '../core/rel-path.js';
 import { sync, type SyncOptions, type SyncResult } from '../engine/sync.js';
+import type { VersionStore } from '../storage/versions.js';
 import type { Storage } from '../storage/storage.js';
 import { Aggregator } from './aggregate.js';
 import type { WatchEvent } from './coalesce.js';
@@ -70,6 +71,11 @@ export interface PairWatchOptions {
     SyncOptions,
     'scope' | 'signal' | 'destinationFiles' | 'deletedBefore' | 'holdDeletions' | 'guardTripped' | 'approvedDeletes'
   >;
+  /**
+   * The version store of a step starting now, asked for once per step (its versions go under that
+   * step's own stamp); absent: `sync.versions`, if any, for every step.
+   */
+  versionsFor?: () => VersionStore;
   /** Paths whose events produce no work: our temp files, excluded paths. */
   ignore: (path: string, isDir: boolean) => boolean;
   /** A full rescan this often (0: never) catches what the watcher missed. */
@@ -391,6 +397,7 @@ export class PairWatcher {
     try {
       result = await sync(this.src, this.dst, {
         ...this.options.sync,
+        ...(this.options.versionsFor ? { versions: this.options.versionsFor() } : {}),
         scope,
         destinationFiles: this.baseline,
         deletedBefore: this.deletedSince,

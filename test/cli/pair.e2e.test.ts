@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { assertCliBuilt, runCli } from '../helpers/cli.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
+import { writeTree } from '../helpers/tree-spec.js';
 
 let root: string;
 let configDir: string;
@@ -195,5 +196,40 @@ describe('a pair whose symlinks are copied as what they lead to', () => {
     const bad = await pair('add', at('docs'), at('backup/other'), '--links', 'follow');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--links must be keep or copy (got "follow")');
+  });
+});
+
+type Listed = { name: string; versions?: string | false; keepVersionsMs: number };
+const listedVersions = async () => JSON.parse((await pair('list', '--json')).stdout) as Listed[];
+
+describe('the versions a pair keeps', () => {
+  it('keep versions by default for 30 days, and take --versions, --no-versions and --keep-versions', async () => {
+    writeTree(at('docs'), { 'a.txt': 'a' });
+    writeTree(at('music'), { 'b.mp3': 'b' });
+    expect((await pair('add', at('docs'), at('backup/docs'))).code).toBe(0);
+    const own = await pair('add', at('music'), at('backup/music'), '--versions', at('old'), '--keep-versions', '2h');
+    expect(own.code, own.stderr).toBe(0);
+    expect(await listedVersions()).toMatchObject([
+      { name: 'docs', keepVersionsMs: 30 * 86_400_000 },
+      { name: 'music', versions: at('old'), keepVersionsMs: 7_200_000 },
+    ]);
+    expect((await listedVersions())[0]!.versions).toBeUndefined();
+
+    const set = await pair('set', 'docs', '--no-versions');
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toContain('no versions');
+    const back = await pair('set', 'docs', '--versions', at('kept'), '--keep-versions', '7d');
+    expect(back.code, back.stderr).toBe(0);
+    expect((await listedVersions())[0]).toMatchObject({ versions: at('kept'), keepVersionsMs: 7 * 86_400_000 });
+
+    const both = await pair('set', 'docs', '--versions', at('x'), '--no-versions');
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('--versions and --no-versions');
+    const bad = await pair('set', 'docs', '--keep-versions', 'a month');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--keep-versions takes a duration');
+    const inside = await pair('set', 'docs', '--versions', at('docs/v'));
+    expect(inside.code).toBe(2);
+    expect((await listedVersions())[0]).toMatchObject({ versions: at('kept') });
   });
 });

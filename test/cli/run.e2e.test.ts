@@ -9,6 +9,7 @@ import { writeTree } from '../helpers/tree-spec.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const noRsync = rsyncSkipReason();
+const STAMP = /^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z$/;
 let root: string;
 let configDir: string;
 let service: RunningCli | undefined;
@@ -264,12 +265,48 @@ describe.skipIf(noRsync)('synctray run', () => {
     const again = /--apply (\w+)/.exec((await cli('pair', 'deletions', 'notes')).stdout)?.[1];
     const applied = await cli('pair', 'deletions', 'notes', '--apply', again!);
     expect(applied.code, applied.stderr).toBe(0);
-    // Four files, and the pair's marker.
+    // Four files, besides the pair's marker and its versions, where the deleted files went.
+    const own = ['.synctray-pair', '.synctray-versions'];
     await waitFor(
-      () => fs.readdirSync(at('backup/notes')).filter((n) => n !== '.synctray-pair').length === 4,
+      () => fs.readdirSync(at('backup/notes')).filter((n) => !own.includes(n)).length === 4,
       'the deletions made',
       { intervalMs: 50 },
     );
     expect(rsyncDiff(at('notes'), at('backup/notes'))).toEqual([]);
+    const [stamp] = fs.readdirSync(at('backup/notes/.synctray-versions'));
+    expect(fs.readdirSync(at(`backup/notes/.synctray-versions/${stamp}/deleted`))).toHaveLength(8);
+  });
+
+  it('moves what the pair deletes or overwrites into .synctray-versions/<stamp>/deleted|replaced', async () => {
+    writeTree(at('docs'), { 'keep.txt': 'k', 'old/gone.txt': 'gone', 'note.txt': 'v1', 'a.txt': 'a', 'b.txt': 'b' });
+    expect((await cli('pair', 'add', at('docs'), at('backup/docs'))).code).toBe(0);
+    service = startCli(['run', '--config-dir', configDir]);
+    await waitFor(() => rsyncDiff(at('docs'), at('backup/docs')).length === 0, 'the first sync', { intervalMs: 50 });
+    const noteTime = fs.statSync(at('backup/docs/note.txt')).mtimeMs;
+    const goneTime = fs.statSync(at('backup/docs/old/gone.txt')).mtimeMs;
+
+    fs.rmSync(at('docs/old'), { recursive: true });
+    fs.writeFileSync(at('docs/note.txt'), 'v2, longer');
+    const versions = at('backup/docs/.synctray-versions');
+    await waitFor(
+      () =>
+        rsyncDiff(at('docs'), at('backup/docs')).length === 0 &&
+        fs.readdirSync(versions).some((s) => fs.existsSync(path.join(versions, s, 'deleted/old/gone.txt'))) &&
+        fs.readdirSync(versions).some((s) => fs.existsSync(path.join(versions, s, 'replaced/note.txt'))),
+      'the deletion and the update synced, both kept',
+      { intervalMs: 50 },
+    );
+    const stamps = fs.readdirSync(versions);
+    for (const s of stamps) expect(s).toMatch(STAMP);
+    const kept = (rel: string) =>
+      path.join(versions, stamps.find((s) => fs.existsSync(path.join(versions, s, rel)))!, rel);
+    expect(fs.readFileSync(kept('deleted/old/gone.txt'), 'utf8')).toBe('gone');
+    expect(fs.statSync(kept('deleted/old/gone.txt')).mtimeMs).toBe(goneTime);
+    expect(fs.readFileSync(kept('replaced/note.txt'), 'utf8')).toBe('v1');
+    expect(fs.statSync(kept('replaced/note.txt')).mtimeMs).toBe(noteTime);
+    expect(fs.readFileSync(at('backup/docs/note.txt'), 'utf8')).toBe('v2, longer');
+    expect(fs.existsSync(at('backup/docs/old'))).toBe(false);
+    // Never synced back into the source.
+    expect(fs.existsSync(at('docs/.synctray-versions'))).toBe(false);
   });
 });

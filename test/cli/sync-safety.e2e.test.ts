@@ -109,7 +109,7 @@ describe('a versions folder inside the destination', () => {
       expect(second.json).toMatchObject({ deleted: 0, failed: 0 });
       const runs = fs.readdirSync(versions);
       expect(runs).toHaveLength(1);
-      expect(fs.readdirSync(path.join(versions, runs[0]!))).toEqual(['f']);
+      expect(fs.readdirSync(path.join(versions, runs[0]!, 'replaced'))).toEqual(['f']);
     },
   );
 });

@@ -149,9 +149,48 @@ describe.skipIf(skipReason !== undefined)('sync modes end to end', () => {
     expect(r.code).toBe(0);
     const [run] = fs.readdirSync(versions);
     expect(run).toMatch(/^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z$/);
-    expect(fs.readFileSync(path.join(versions, run!, 'a/changed'), 'utf8')).toBe('v1');
-    expect(fs.readFileSync(path.join(versions, run!, 'a/removed'), 'utf8')).toBe('bye');
+    expect(fs.readdirSync(path.join(versions, run!)).sort()).toEqual(['deleted', 'replaced']);
+    expect(fs.readFileSync(path.join(versions, run!, 'replaced/a/changed'), 'utf8')).toBe('v1');
+    expect(fs.statSync(path.join(versions, run!, 'replaced/a/changed')).mtimeMs).toBe(1_000_000_000_000);
+    expect(fs.readFileSync(path.join(versions, run!, 'deleted/a/removed'), 'utf8')).toBe('bye');
     expect(rsyncDiff(src, dst)).toEqual([]);
+  });
+
+  it('--keep-versions removes the runs in --versions DIR older than it, oldest first; newer ones stay', async () => {
+    const day = 86_400_000;
+    const stampOf = (ms: number) => new Date(ms).toISOString().replace(/[:.]/g, '-');
+    const versions = path.join(root, 'versions');
+    const [old, older, young] = [
+      stampOf(Date.now() - 31 * day),
+      stampOf(Date.now() - 40 * day),
+      stampOf(Date.now() - day),
+    ];
+    for (const s of [old, older, young]) writeTree(path.join(versions, s), { 'deleted/x.txt': s });
+    writeTree(src, { f: 'new' });
+    writeTree(dst, { f: 'old' });
+    setMtime(path.join(dst, 'f'), 1_000_000_000);
+    const logFile = path.join(root, 'sync.log');
+    const r = await sync(src, dst, '--versions', versions, '--keep-versions', '30d', '--log-file', logFile);
+    expect(r.code, r.stderr).toBe(0);
+    const left = fs.readdirSync(versions).sort();
+    expect(left).toHaveLength(2);
+    expect(left[0]).toBe(young);
+    expect(fs.readFileSync(path.join(versions, left[1]!, 'replaced/f'), 'utf8')).toBe('old');
+    const removed = fs.readFileSync(logFile, 'utf8').match(/versions removed: \S+/g);
+    expect(removed).toEqual([`versions removed: ${older}`, `versions removed: ${old}`]);
+    const alone = await sync(src, dst, '--keep-versions', '30d');
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toContain('give --versions too');
+  });
+
+  it("a pair's .synctray-versions in the destination is neither deleted nor filled by a mirror", async () => {
+    writeTree(src, { f: 'f', '.synctray-versions/from-source': 'not copied' });
+    writeTree(dst, { '.synctray-versions/2026-01-01T00-00-00-000Z/deleted/x': 'kept' });
+    const r = await sync(src, dst, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json).toMatchObject({ deleted: 0 });
+    expect(fs.readdirSync(path.join(dst, '.synctray-versions'))).toEqual(['2026-01-01T00-00-00-000Z']);
+    expect(fs.readFileSync(path.join(dst, 'f'), 'utf8')).toBe('f');
   });
 
   it('a versions folder inside the destination is left out of the mirror', async () => {
@@ -175,6 +214,17 @@ describe.skipIf(skipReason !== undefined)('sync modes end to end', () => {
     const r = await sync(src, dst, '--json');
     expect(r.json).toMatchObject({ moved: 2, copied: 0, deleted: 0, failed: 0 });
     expect(rsyncDiff(src, dst)).toEqual([]);
+  });
+
+  it('moves a renamed file with versions kept too: nothing is copied again, nothing set aside', async () => {
+    fs.writeFileSync(path.join(src, 'video.mp4'), Buffer.alloc(3 * 1024 * 1024, 7));
+    const versions = path.join(dst, '.synctray-versions');
+    expect((await sync(src, dst, '--versions', versions)).code).toBe(0);
+    fs.renameSync(path.join(src, 'video.mp4'), path.join(src, 'holiday.mp4'));
+    const r = await sync(src, dst, '--versions', versions, '--json');
+    expect(r.json).toMatchObject({ moved: 1, copied: 0, deleted: 0, failed: 0 });
+    expect(rsyncDiff(src, dst)).toEqual([]);
+    expect(fs.existsSync(versions) ? fs.readdirSync(versions) : []).toEqual([]);
   });
 
   it('copies again rather than moves two small files that only look alike', async () => {

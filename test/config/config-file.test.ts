@@ -22,6 +22,7 @@ const pair = (name: string, destination: string) => ({
   checksum: false,
   exclude: [],
   rescanIntervalMs: 3_600_000,
+  keepVersionsMs: 2_592_000_000,
   paused: false,
   notify: 'all' as const,
 });

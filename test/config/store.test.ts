@@ -21,6 +21,7 @@ const pair = (name: string, over: Partial<Pair> = {}): Omit<Pair, 'id'> => ({
   checksum: false,
   exclude: [],
   rescanIntervalMs: 3_600_000,
+  keepVersionsMs: 2_592_000_000,
   paused: false,
   notify: 'all',
   ...over,
@@ -117,7 +118,7 @@ describe('the config store', () => {
       const { store, problems } = ConfigStore.open(dir);
       expect(problems).toEqual([]);
       expect(store.pairs()).toEqual(v2.pairs);
-      expect(JSON.parse(fs.readFileSync(file(), 'utf8')).schemaVersion).toBe(3);
+      expect(JSON.parse(fs.readFileSync(file(), 'utf8')).schemaVersion).toBe(SCHEMA_VERSION);
       expect(aside('v2')).toHaveLength(1);
       const volume = { uuid: 'FBDD-A33E', label: 'BACKUP', kind: 'exfat', pathInVolume: '/photos' };
       store.update('abcd1234', { destinationVolume: volume });
@@ -129,4 +130,28 @@ describe('the config store', () => {
       expect(ConfigStore.open(dir).problems).toHaveLength(1);
     },
   );
+
+  it('migrates a layout 3 file: every pair keeps versions 30 days, on by default where none were set', () => {
+    const { keepVersionsMs: _keep, ...old } = pair('photos');
+    const v3 = {
+      schemaVersion: 3,
+      pairs: [
+        { ...old, id: 'abcd1234' },
+        { ...old, id: 'efgh5678', name: 'docs', source: '/src/docs', destination: '/dst/docs', versions: '/v/docs' },
+      ],
+      settings: { autostart: false, notifications: 'errors', logLevel: 'info' },
+    };
+    fs.writeFileSync(file(), JSON.stringify(v3));
+    const { store, problems } = ConfigStore.open(dir);
+    expect(problems).toEqual([]);
+    const [photos, docs] = store.pairs();
+    expect(photos).toEqual({ ...v3.pairs[0], keepVersionsMs: 30 * 86_400_000 });
+    expect(photos!.versions).toBeUndefined();
+    expect(docs).toMatchObject({ versions: '/v/docs', keepVersionsMs: 30 * 86_400_000 });
+    expect(JSON.parse(fs.readFileSync(file(), 'utf8')).schemaVersion).toBe(4);
+    expect(aside('v3')).toHaveLength(1);
+    // versions: false (no versions) is a pair as valid as one with a folder.
+    store.update('abcd1234', { versions: false });
+    expect(ConfigStore.open(dir).store.find('photos')!.versions).toBe(false);
+  });
 });

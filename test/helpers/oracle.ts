@@ -33,13 +33,22 @@ export function rsyncDiff(src: string, dst: string, options: { drive?: boolean; 
     throw new Error('rsync is not installed, and CI=true requires the tests that need it to run: install rsync.');
   // A backup drive (exFAT, FAT) keeps no modes and times to the second at best.
   const drive = options.drive ? ['--no-perms', '--modify-window=1'] : [];
-  // The pair marker (src/core/pair-marker.ts) is SyncTray's own file at a pair's destination root,
-  // not part of the backup.
+  // The pair marker (src/core/pair-marker.ts) and the versions a pair keeps by default
+  // (.synctray-versions) are SyncTray's own at a pair's destination root, not part of the backup.
   // -8: names printed as they are (not \#ooo-escaped), to be looked up when times are compared here.
   const raw = options.windowNs !== undefined ? ['-8'] : [];
   const r = spawnSync(
     'rsync',
-    ['-anic', '--delete', ...drive, ...raw, '--exclude=/.synctray-pair', `${src}/`, `${dst}/`],
+    [
+      '-anic',
+      '--delete',
+      ...drive,
+      ...raw,
+      '--exclude=/.synctray-pair',
+      '--exclude=/.synctray-versions',
+      `${src}/`,
+      `${dst}/`,
+    ],
     { encoding: 'utf8', maxBuffer: 64 << 20 },
   );
   if (r.error) throw r.error;

@@ -89,6 +89,7 @@ function pairOf(name: string, destination: string): Omit<Pair, 'id'> {
     checksum: false,
     exclude: [],
     rescanIntervalMs: 0,
+    keepVersionsMs: 2_592_000_000,
     paused: false,
     notify: 'all',
   };

@@ -17,6 +17,7 @@ import { rsyncSkipReason } from '../helpers/oracle.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
 import { writeTree } from '../helpers/tree-spec.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { DEFAULT_VERSIONS_FOLDER } from '../../src/config/schema.js';
 
 type Line = Record<string, unknown> & { event: string; at: number };
 
@@ -58,15 +59,24 @@ class Running {
 
 /**
  * rsync's view of the trees, as on any exFAT or NTFS drive: no permission bits, times within a
- * second; the pair's marker is SyncTray's own and not part of the backup.
+ * second; the pair's marker and its versions are SyncTray's own and not part of the backup.
  */
 function driveDiff(src: string, dst: string): string[] {
   const r = spawnSync(
     'rsync',
-    ['-anic', '--delete', '--no-perms', '--modify-window=1', `--exclude=/${PAIR_MARKER}`, `${src}/`, `${dst}/`],
+    [
+      '-anic',
+      '--delete',
+      '--no-perms',
+      '--modify-window=1',
+      `--exclude=/${PAIR_MARKER}`,
+      `--exclude=/${DEFAULT_VERSIONS_FOLDER}`,
+      `${src}/`,
+      `${dst}/`,
+    ],
     { encoding: 'utf8' },
   );
-  if (r.status === 24) return ['(files vanished)'];
+  if (r.status === 24) return ['(files vanished)', r.stderr];
   if (r.status !== 0) throw new Error(`rsync failed (${r.status}): ${r.stderr}`);
   return r.stdout === '' ? [] : r.stdout.trimEnd().split('\n');
 }

@@ -20,6 +20,7 @@ import { FakeDevice, type FakeDeviceOptions } from '../helpers/fake-adb/device.j
 import { rsyncDiff } from '../helpers/oracle.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
 import { folderWatcher } from '../../src/watch/folder-watcher.js';
+import { writeTree } from '../helpers/tree-spec.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 let root: string;
@@ -79,6 +80,7 @@ function pairOf(source: string, destination: string, rescanIntervalMs = 0): Omit
     checksum: false,
     exclude: [],
     rescanIntervalMs,
+    keepVersionsMs: 2_592_000_000,
     paused: false,
     notify: 'all',
   };
@@ -133,6 +135,42 @@ describe.skipIf(ADB_SKIP)('a phone pair', () => {
       { timeoutMs: 15_000 },
     );
     expect(rsyncDiff(camera, at('backup'))).toEqual([]);
+  }, 60_000);
+
+  it('backed up to the phone, keeps what it deletes or overwrites in versions on the phone', async () => {
+    const names = ['note.txt', `it's "quoted" ? < > & *.txt`, 'café 😀.txt'];
+    const files: Record<string, string> = {};
+    for (const [i, n] of names.entries()) {
+      files[`gone/${n}`] = `gone ${i}`;
+      files[`kept/${n}`] = `old ${i}`;
+      files[`same/${n}`] = `same ${i}`;
+      files[`same/more ${n}`] = `same ${i}`;
+    }
+    writeTree(at('docs'), files);
+    const device = await phone();
+    const backup = at('phone/backup');
+    start(pairOf(at('docs'), `adb:${device.serial}:${backup}`, 300));
+    await server.connect(device.serial);
+    await waitFor(() => synced().length > 0 && last().state === 'idle', 'the first sync', { timeoutMs: 15_000 });
+    expect(rsyncDiff(at('docs'), backup)).toEqual([]);
+    const times = new Map(names.map((n) => [n, fs.statSync(path.join(backup, `kept/${n}`)).mtimeMs]));
+
+    fs.rmSync(at('docs/gone'), { recursive: true });
+    for (const [i, n] of names.entries()) fs.writeFileSync(at(`docs/kept/${n}`), `new ${i}, longer`);
+    const versions = path.join(backup, '.synctray-versions');
+    await waitFor(() => rsyncDiff(at('docs'), backup).length === 0 && last().state === 'idle', 'the changes synced', {
+      timeoutMs: 15_000,
+    });
+    // One step made all of it (a rescan compares everything at once).
+    const [stamp, ...more] = fs.readdirSync(versions);
+    expect(more).toEqual([]);
+    expect(stamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z$/);
+    for (const [i, n] of names.entries()) {
+      expect(fs.readFileSync(path.join(versions, stamp!, `deleted/gone/${n}`), 'utf8')).toBe(`gone ${i}`);
+      const replaced = path.join(versions, stamp!, `replaced/kept/${n}`);
+      expect(fs.readFileSync(replaced, 'utf8')).toBe(`old ${i}`);
+      expect(fs.statSync(replaced).mtimeMs).toBe(times.get(n));
+    }
   }, 60_000);
 
   it('tells the user to unlock a phone that has not allowed this computer', async () => {

@@ -39,6 +39,8 @@ afterEach(async () => {
 });
 
 const at = (p: string) => path.join(root, p);
+/** What a pair's destination backs up: its versions folder left out. */
+const backedUp = (p: string) => fs.readdirSync(at(p)).filter((n) => n !== '.synctray-versions');
 
 function pairOf(name: string, change: Partial<Pair> = {}): Omit<Pair, 'id'> {
   return {
@@ -49,6 +51,7 @@ function pairOf(name: string, change: Partial<Pair> = {}): Omit<Pair, 'id'> {
     checksum: false,
     exclude: [],
     rescanIntervalMs: 0,
+    keepVersionsMs: 2_592_000_000,
     paused: false,
     notify: 'all',
     ...change,
@@ -275,7 +278,7 @@ describe.skipIf(noRsync)('a pair in the service', () => {
       for (let i = 0; i < 15; i++) fs.rmSync(at(`docs/f${String(i).padStart(2, '0')}.txt`));
       await waitFor(() => last('docs').held !== undefined, 'the deletions held');
       expect(problems('docs').map((p) => p.kind)).toContain('held');
-      expect(fs.readdirSync(at('backup/docs'))).toHaveLength(20);
+      expect(backedUp('backup/docs')).toHaveLength(20);
       return s;
     }
 
@@ -289,7 +292,12 @@ describe.skipIf(noRsync)('a pair in the service', () => {
       await s.applyDeletions('docs', preview.token);
       await waitFor(() => last('docs').held === undefined && last('docs').state === 'idle', 'the deletions applied');
       expect(rsyncDiff(at('docs'), at('backup/docs'))).toEqual([]);
-      expect(fs.readdirSync(at('backup/docs'))).toHaveLength(5);
+      expect(backedUp('backup/docs')).toHaveLength(5);
+      // Deletions approved past the guard are set aside as versions all the same.
+      const [stamp] = fs.readdirSync(at('backup/docs/.synctray-versions'));
+      expect(fs.readdirSync(at(`backup/docs/.synctray-versions/${stamp}/deleted`)).sort()).toEqual(
+        preview.sample.concat(['f10.txt', 'f11.txt', 'f12.txt', 'f13.txt', 'f14.txt']),
+      );
     });
 
     it('refuses to apply deletions that changed since they were shown, even as many of them', async () => {
@@ -302,13 +310,13 @@ describe.skipIf(noRsync)('a pair in the service', () => {
       const refused = await s.applyDeletions('docs', preview.token).catch((e: Error) => e.message);
       expect(refused).toContain('have changed since they were shown (now 15 files)');
       await s.settled();
-      expect(fs.readdirSync(at('backup/docs'))).toHaveLength(20);
+      expect(backedUp('backup/docs')).toHaveLength(20);
       const again = await s.heldDeletions('docs');
       expect(again.count).toBe(15);
       expect(again.token).not.toBe(preview.token);
       await s.applyDeletions('docs', again.token);
       await waitFor(
-        () => last('docs').held === undefined && fs.readdirSync(at('backup/docs')).length === 5,
+        () => last('docs').held === undefined && backedUp('backup/docs').length === 5,
         'the new set applied',
       );
       expect(rsyncDiff(at('docs'), at('backup/docs'))).toEqual([]);

@@ -62,6 +62,7 @@ it('an unstorable item leaves the pair idle with a note in its status, told once
     checksum: false,
     exclude: [],
     rescanIntervalMs: 0,
+    keepVersionsMs: 2_592_000_000,
     paused: false,
     notify: 'all',
   });
@@ -120,6 +121,7 @@ it('a pair that copies links as what they lead to has nothing to note for them',
     exclude: [],
     links: 'copy',
     rescanIntervalMs: 0,
+    keepVersionsMs: 2_592_000_000,
     paused: false,
     notify: 'all',
   });

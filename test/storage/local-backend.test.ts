@@ -265,9 +265,9 @@ describe('LocalVersions across file systems', () => {
     const s = storageOn(newPool());
     mkfifo('pipe');
     const versions = new LocalVersions(other, 'run');
-    await within(versions.keep(s, 'pipe', await s.stat('pipe')), 5000, 'keeping a FIFO');
+    await within(versions.keep(s, 'pipe', await s.stat('pipe'), 'deleted'), 5000, 'keeping a FIFO');
     expect(fs.readdirSync(root)).toEqual([]);
-    expect(fs.readdirSync(path.join(other, 'run'))).toEqual([]);
+    expect(fs.readdirSync(path.join(other, 'run/deleted'))).toEqual([]);
   });
 
   it.skipIf(noMkfifo)(
@@ -281,7 +281,10 @@ describe('LocalVersions across file systems', () => {
       fs.unlinkSync(path.join(root, 'was-file'));
       mkfifo('was-file');
       const versions = new LocalVersions(other, 'run');
-      await expectStorageError(() => within(versions.keep(s, 'was-file', listed), 5000, 'keeping'), ErrorCode.EXISTS);
+      await expectStorageError(
+        () => within(versions.keep(s, 'was-file', listed, 'deleted'), 5000, 'keeping'),
+        ErrorCode.EXISTS,
+      );
       expect(fs.lstatSync(path.join(root, 'was-file')).isFIFO()).toBe(true);
     },
   );
@@ -292,12 +295,12 @@ describe('LocalVersions across file systems', () => {
     await s.write('f', bytesSource('content'), { mtimeNs: MTIME, mode: 0o640 });
     await s.symlink('l', 'f');
     const versions = new LocalVersions(other, 'run');
-    await versions.keep(s, 'f', await s.stat('f'));
-    await versions.keep(s, 'l', await s.stat('l'));
+    await versions.keep(s, 'f', await s.stat('f'), 'deleted');
+    await versions.keep(s, 'l', await s.stat('l'), 'deleted');
     expect(fs.readdirSync(root)).toEqual([]);
-    expect(fs.readFileSync(path.join(other, 'run/f'), 'utf8')).toBe('content');
-    expect(fs.statSync(path.join(other, 'run/f')).mode & 0o7777).toBe(0o640);
-    expect(fs.readlinkSync(path.join(other, 'run/l'))).toBe('f');
+    expect(fs.readFileSync(path.join(other, 'run/deleted/f'), 'utf8')).toBe('content');
+    expect(fs.statSync(path.join(other, 'run/deleted/f')).mode & 0o7777).toBe(0o640);
+    expect(fs.readlinkSync(path.join(other, 'run/deleted/l'))).toBe('f');
   });
 });
 
@@ -369,11 +372,14 @@ describe('versions kept by two runs', () => {
         await s.write('a', bytesSource(content), { mtimeNs: MTIME });
         await s.write('a~1', bytesSource(`${content} tilde`), { mtimeNs: MTIME });
         const versions = new LocalVersions(other, stamp);
-        await Promise.all([versions.keep(s, 'a', await s.stat('a')), versions.keep(s, 'a~1', await s.stat('a~1'))]);
+        await Promise.all([
+          versions.keep(s, 'a', await s.stat('a'), 'deleted'),
+          versions.keep(s, 'a~1', await s.stat('a~1'), 'deleted'),
+        ]);
       }
       const kept = fs
-        .readdirSync(path.join(other, 'same-stamp'))
-        .map((n) => fs.readFileSync(path.join(other, 'same-stamp', n), 'utf8'));
+        .readdirSync(path.join(other, 'same-stamp/deleted'))
+        .map((n) => fs.readFileSync(path.join(other, 'same-stamp/deleted', n), 'utf8'));
       expect(kept.sort()).toEqual(['first run', 'first run tilde', 'second run', 'second run tilde']);
     } finally {
       removeScratch(other);
@@ -387,7 +393,10 @@ describe('versions kept by two runs', () => {
     fs.writeFileSync(path.join(root, 'doc'), 'edited by the user since');
     const other = makeScratch('synctray-versions-');
     try {
-      await expectStorageError(() => new LocalVersions(other, 'run').keep(s, 'doc', listed), ErrorCode.EXISTS);
+      await expectStorageError(
+        () => new LocalVersions(other, 'run').keep(s, 'doc', listed, 'deleted'),
+        ErrorCode.EXISTS,
+      );
       expect(fs.readFileSync(path.join(root, 'doc'), 'utf8')).toBe('edited by the user since');
     } finally {
       removeScratch(other);

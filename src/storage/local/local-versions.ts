@@ -1,15 +1,15 @@
 import path from 'node:path';
 import type { Entry } from '../../core/entry.js';
-import { ErrorCode, StorageError, isStorageError } from '../../core/errors.js';
+import { ErrorCode, isStorageError } from '../../core/errors.js';
 import { parentOf, type RelPath } from '../../core/rel-path.js';
-import type { VersionStore } from '../versions.js';
+import { stillAsListed, type VersionReason, type VersionStore } from '../versions.js';
 import type { Storage } from '../storage.js';
 import { LocalStorage } from './local-storage.js';
 import { makeFolders } from './make-folders.js';
 import { mapFsError } from './map-error.js';
 
 /**
- * Versions kept in a local folder, one sub-folder per run (`<dir>/<stamp>/<relative path>`).
+ * Versions kept in a local folder, one sub-folder per run and reason (`<dir>/<stamp>/<reason>/<relative path>`).
  * A move when the destination is on the same file system, else a copy and a removal (special
  * files: only the removal); never over a version already kept.
  */
@@ -25,23 +25,16 @@ export class LocalVersions implements VersionStore {
     this.description = this.store.description;
   }
 
-  async keep(from: Storage, rel: RelPath, entry: Entry): Promise<void> {
-    // Only what the listing saw is kept: an item that changed or appeared since stays in place.
-    const now = await from.stat(rel);
-    if (now.type !== entry.type || now.size !== entry.size || now.mtimeNs !== entry.mtimeNs) {
-      throw new StorageError(
-        ErrorCode.EXISTS,
-        `${rel}: changed in the destination since it was listed; left as it is`,
-        rel,
-      );
-    }
+  async keep(from: Storage, rel: RelPath, entry: Entry, reason: VersionReason): Promise<void> {
+    await stillAsListed(from, rel, entry);
     // A versions folder on a drive that refuses some characters stores names as the destination does.
     await (this.measured ??= this.store.measure({ probe: false }));
-    await this.ensureDir(parentOf(rel));
+    const kept = `${reason}/${rel}`;
+    await this.ensureDir(parentOf(kept));
     // Never over a version already kept (the same path twice in a run, or two runs in one
     // second): the next free `~n` name is taken instead.
     for (let n = 0; ; n++) {
-      const target = n === 0 ? rel : `${rel}~${n}`;
+      const target = n === 0 ? kept : `${kept}~${n}`;
       try {
         await this.moveIn(from, rel, target, entry);
         return;

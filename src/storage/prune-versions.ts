@@ -1,0 +1,48 @@
+import { ErrorCode, isStorageError } from '../core/errors.js';
+import type { RelPath } from '../core/rel-path.js';
+import type { Storage } from './storage.js';
+import { stampTime } from './versions.js';
+
+/**
+ * Removes the versions kept under `root` (in `storage`) that are older than `keepMs` at `now`,
+ * oldest first: a whole `<stamp>` folder at a time, once its run's start is that old, contents
+ * and empty folders included. `keepMs` 0 keeps them forever. Names that are not stamps are left
+ * alone. `removed` is called after each stamp folder is gone; the stamps removed are returned.
+ */
+export async function pruneVersions(
+  storage: Storage,
+  root: RelPath,
+  keepMs: number,
+  now: number,
+  removed?: (stamp: string) => void,
+): Promise<string[]> {
+  if (keepMs <= 0) return [];
+  let names: string[];
+  try {
+    names = (await storage.list(root)).filter((e) => e.type === 'dir').map((e) => e.name);
+  } catch (err) {
+    if (isStorageError(err, ErrorCode.NOT_FOUND)) return [];
+    throw err;
+  }
+  const old = names
+    .map((name) => ({ name, at: stampTime(name) }))
+    .filter((s): s is { name: string; at: number } => s.at !== undefined && s.at < now - keepMs)
+    .sort((a, b) => a.at - b.at);
+  const done: string[] = [];
+  for (const s of old) {
+    await removeTree(storage, root === '' ? s.name : `${root}/${s.name}`);
+    done.push(s.name);
+    removed?.(s.name);
+  }
+  return done;
+}
+
+/** Removes a folder and everything in it, through the storage's own remove and rmdir. */
+export async function removeTree(storage: Storage, dir: RelPath): Promise<void> {
+  for (const e of await storage.list(dir)) {
+    const rel = `${dir}/${e.name}`;
+    if (e.type === 'dir') await removeTree(storage, rel);
+    else await storage.remove(rel);
+  }
+  await storage.rmdir(dir);
+}
