@@ -14,6 +14,7 @@ import { ADB_SKIP, startAdbServer } from '../helpers/adb-server.js';
 import { FakeDevice } from '../helpers/fake-adb/device.js';
 import { DESKTOP_PACKAGES, DESKTOP_TOOLS, startDesktop, type Desktop } from '../helpers/desktop.js';
 import { rsyncDiff } from '../helpers/oracle.js';
+import { runStamp } from '../../src/storage/versions.js';
 import { hasTool, skipReasonOutsideCi } from '../helpers/requirements.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
 import { writeTree } from '../helpers/tree-spec.js';
@@ -229,6 +230,110 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     expect(pairs).toEqual([
       expect.objectContaining({ name: 'music', mode: 'update', source: at('music'), destination: at('backups') }),
     ]);
+  });
+
+  it('restores a deleted file from the submenu: Restore…, the file, back in the source; never over one', async () => {
+    writeTree(at('photos'), { 'keep.jpg': 'k' });
+    const versions = at('backup/photos/.synctray-versions');
+    expect((await cli('pair', 'add', at('photos'), at('backup/photos'), '--versions', versions)).code).toBe(0);
+    // Set aside by earlier runs: a deleted photo an hour ago (the newest: the list's first row), a
+    // replaced note three days ago.
+    const stamp = (agoMs: number) => runStamp(new Date(Date.now() - agoMs));
+    const deleted = path.join(versions, stamp(3600_000), 'deleted');
+    writeTree(deleted, { 'trip/a & <b>.jpg': 'the photo as it was' });
+    writeTree(path.join(versions, stamp(3 * 86400_000), 'replaced'), { 'note.txt': 'an old note' });
+    const mtime = new Date('2026-06-01T10:00:00.123Z');
+    fs.utimesSync(path.join(deleted, 'trip/a & <b>.jpg'), mtime, mtime);
+    desktop = await startDesktop(root);
+    tray = startTray(desktop);
+    await waitFor(() => iconWindow(desktop!) !== undefined, 'the tray icon', { timeoutMs: 15_000, intervalMs: 50 });
+    await waitFor(async () => (await stateOf('photos')) === 'idle', 'the pair synced', { intervalMs: 50 });
+
+    const list = 'SyncTray: photos: restore';
+    const openRestore = async (shot?: string) => {
+      // Right: into the submenu, on Pause; Restore… is four items down.
+      await menu(desktop!, ['Down', 'Right']);
+      await waitFor(() => menusShown(desktop!) === 2, 'the submenu', { intervalMs: 20 });
+      desktop!.x('xdotool', ['key', '--delay', '80', 'Down', 'Down', 'Down', 'Down']);
+      if (shot) desktop!.x('import', ['-window', 'root', '-crop', '900x420+500+0', path.join(ARTIFACTS, shot)]);
+      desktop!.x('xdotool', ['key', 'Return']);
+      await waitFor(() => windowShown(desktop!, list), 'the list of versions', { timeoutMs: 15_000, intervalMs: 50 });
+      desktop!.x('import', ['-window', 'root', path.join(ARTIFACTS, 'restore-list.png')]);
+      // The cursor starts on the first row without choosing it: Down, Up chooses it (it alone).
+      focus(desktop!, list);
+      desktop!.x('xdotool', ['key', '--delay', '100', 'Down', 'Up', 'Return']);
+      const where = 'SyncTray: photos: where to restore';
+      await waitFor(() => windowShown(desktop!, where), 'where to restore', { timeoutMs: 15_000, intervalMs: 50 });
+      desktop!.x('import', ['-window', 'root', path.join(ARTIFACTS, 'restore-where.png')]);
+      focus(desktop!, where);
+      desktop!.x('xdotool', ['key', '--delay', '100', 'Down', 'Up', 'Return']); // Back in the source
+    };
+    const restored = at('photos/trip/a & <b>.jpg');
+    await openRestore('restore-submenu.png');
+    await waitFor(() => fs.existsSync(restored), 'the photo back in the source', { intervalMs: 50 });
+    await waitFor(() => fs.readFileSync(restored, 'utf8') === 'the photo as it was', 'its bytes', { intervalMs: 50 });
+    expect(fs.statSync(restored).mtime.toISOString()).toBe(mtime.toISOString());
+    expect(fs.existsSync(at('photos/note.txt'))).toBe(false);
+
+    // Again: the photo is there now, so the restore is refused, naming it, and nothing is overwritten.
+    fs.writeFileSync(restored, 'a new photo');
+    await openRestore();
+    const refused = 'SyncTray: photos: not restored';
+    await waitFor(() => windowShown(desktop!, refused), 'the refusal', { timeoutMs: 15_000, intervalMs: 50 });
+    desktop.x('import', ['-window', 'root', path.join(ARTIFACTS, 'restore-refused.png')]);
+    expect(dialogArgs(desktop, refused)).toContain(`A file is already in ${at('photos')}: trip/a & <b>.jpg.`);
+    expect(fs.readFileSync(restored, 'utf8')).toBe('a new photo');
+    focus(desktop, refused);
+    desktop.x('xdotool', ['key', 'Return']);
+    await waitFor(() => !windowNamed(desktop!, refused), 'the refusal closed', { intervalMs: 50 });
+  });
+
+  it('previews Add folder pair… onto a folder holding other files: update mode instead, or continue', async () => {
+    writeTree(at('music'), { 'song.mp3': 's' });
+    writeTree(at('backups'), { 'extra.txt': 'not in the source' });
+    writeTree(at('tunes'), { 'tune.mp3': 't' });
+    writeTree(at('copy'), { 'other.txt': 'not in the source either' });
+    desktop = await startDesktop(root);
+    tray = startTray(desktop);
+    await waitFor(() => iconWindow(desktop!) !== undefined, 'the tray icon', { timeoutMs: 15_000, intervalMs: 50 });
+    const preview = 'SyncTray: the first sync would replace or delete files';
+    const addMirror = async (source: string, destination: string, choice: string[], toAdd: string[]) => {
+      await menu(desktop!, [...toAdd, 'Return']);
+      await pick(desktop!, source, 'picker-source.png');
+      await pick(desktop!, destination, 'picker-destination.png');
+      await waitFor(() => windowShown(desktop!, 'SyncTray: how to sync'), 'the mode list', {
+        timeoutMs: 15_000,
+        intervalMs: 100,
+      });
+      focus(desktop!, 'SyncTray: how to sync');
+      desktop!.x('xdotool', ['key', '--delay', '100', 'Down', 'Up', 'Return']); // mirror
+      await waitFor(() => windowShown(desktop!, preview), 'the preview', { timeoutMs: 15_000, intervalMs: 50 });
+      desktop!.x('import', ['-window', 'root', path.join(ARTIFACTS, 'add-preview.png')]);
+      const shown = dialogArgs(desktop!, preview);
+      focus(desktop!, preview);
+      desktop!.x('xdotool', ['key', '--delay', '100', ...choice]);
+      await waitFor(() => !windowNamed(desktop!, preview), 'the preview closed', { intervalMs: 50 });
+      return shown;
+    };
+    const pairs = async () =>
+      JSON.parse((await cli('pair', 'list', '--json')).stdout) as { name: string; mode: string; destination: string }[];
+
+    // Use update mode instead (the third choice): added in update mode, the extra file kept.
+    // Add folder pair… is the first item that can be clicked; with a pair, the one after it.
+    const shown = await addMirror(at('music'), at('backups'), ['Down', 'Down', 'Return'], ['Down']);
+    expect(shown).toContain('delete 1 file the source does not have');
+    expect(shown).toContain('extra.txt');
+    await waitFor(async () => (await stateOf('music')) === 'idle', 'the pair synced', { timeoutMs: 15_000 });
+    expect(await pairs()).toEqual([expect.objectContaining({ name: 'music', mode: 'update' })]);
+    expect(fs.readFileSync(at('backups/song.mp3'), 'utf8')).toBe('s');
+    expect(fs.readFileSync(at('backups/extra.txt'), 'utf8')).toBe('not in the source');
+
+    // Continue (the first choice): added as a mirror, which deletes what the source lacks.
+    await addMirror(at('tunes'), at('copy'), ['Down', 'Up', 'Return'], ['Down', 'Down']);
+    await waitFor(async () => (await stateOf('tunes')) === 'idle', 'the mirror synced', { timeoutMs: 15_000 });
+    expect((await pairs()).find((p) => p.name === 'tunes')).toEqual(expect.objectContaining({ mode: 'mirror' }));
+    await waitFor(() => !fs.existsSync(at('copy/other.txt')), 'the file the preview named deleted');
+    expect(rsyncDiff(at('tunes'), at('copy'))).toEqual([]);
   });
 
   it('asks about a held mass deletion: keep waiting, then restore from the menu, then apply', async () => {
@@ -531,6 +636,15 @@ function windowShown(d: Desktop, name: string): boolean {
     spawnSync('xdotool', ['search', '--onlyvisible', '--name', `^${name}`], { env: d.env, stdio: 'ignore' }).status ===
     0
   );
+}
+
+/** What the dialog called `title` was started with (its text among them), read from its process. */
+function dialogArgs(d: Desktop, title: string): string {
+  const pid = d
+    .x('xdotool', ['search', '--name', `^${title}`, 'getwindowpid'])
+    .trim()
+    .split('\n')[0]!;
+  return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
 }
 
 /** Puts the pointer over the window (no window manager: focus follows the pointer). */
