@@ -52,9 +52,16 @@ const config = () => at('config');
 const cli = (...args: string[]) => runCli([...args, '--config-dir', config()]);
 const pairStatus = async (name: string) =>
   (
-    JSON.parse((await cli('status', '--json')).stdout) as { pairs: { name: string; state: string; held?: string }[] }
+    JSON.parse((await cli('status', '--json')).stdout) as {
+      pairs: { name: string; state: string; held?: string; lastSyncAt?: string }[];
+    }
   ).pairs.find((p) => p.name === name);
 const stateOf = async (name: string) => (await pairStatus(name))?.state;
+/** A pair added while SyncTray runs is idle before its first sync too: synced is idle after one. */
+const synced = async (name: string) => {
+  const p = await pairStatus(name);
+  return p?.state === 'idle' && p.lastSyncAt !== undefined;
+};
 const heldAndIdle = (p: { state: string; held?: string } | undefined) => p?.state === 'idle' && p.held !== undefined;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -179,8 +186,19 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     desktop = await startDesktop(root);
     tray = startTray(desktop);
     await waitFor(() => iconWindow(desktop!) !== undefined, 'the tray icon', { timeoutMs: 15_000, intervalMs: 50 });
+    // This desktop's helper only: other tests on the machine may run trays of their own.
+    const onDisplay = (pid: string) => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`DISPLAY=${desktop!.display}`);
+      } catch {
+        return false; // gone meanwhile
+      }
+    };
     const helperPid = () =>
-      spawnSync('pgrep', ['-f', 'tray_linux_release-'], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+      spawnSync('pgrep', ['-f', 'tray_linux_release-'], { encoding: 'utf8' })
+        .stdout.trim()
+        .split('\n')
+        .filter((pid) => pid !== '' && onDisplay(pid));
     const [first] = helperPid();
     expect(first).toBeDefined();
     process.kill(Number(first), 'SIGKILL');
@@ -217,7 +235,7 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     // The list's cursor starts on mirror: Down takes update.
     focus(desktop, 'SyncTray: how to sync');
     desktop.x('xdotool', ['key', 'Down', 'Return']);
-    await waitFor(async () => (await stateOf('music')) === 'idle', 'the new pair synced', {
+    await waitFor(() => synced('music'), 'the new pair synced', {
       timeoutMs: 15_000,
       intervalMs: 100,
     });
@@ -288,11 +306,12 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     await waitFor(() => !windowNamed(desktop!, refused), 'the refusal closed', { intervalMs: 50 });
   });
 
-  it('previews Add folder pair… onto a folder holding other files: update mode instead, or continue', async () => {
+  it('previews Add folder pair… onto a folder with other files: update mode, another folder, continue', async () => {
     writeTree(at('music'), { 'song.mp3': 's' });
     writeTree(at('backups'), { 'extra.txt': 'not in the source' });
     writeTree(at('tunes'), { 'tune.mp3': 't' });
     writeTree(at('copy'), { 'other.txt': 'not in the source either' });
+    writeTree(at('busy'), { 'taken.txt': 'someone else’s' });
     desktop = await startDesktop(root);
     tray = startTray(desktop);
     await waitFor(() => iconWindow(desktop!) !== undefined, 'the tray icon', { timeoutMs: 15_000, intervalMs: 50 });
@@ -323,17 +342,26 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     const shown = await addMirror(at('music'), at('backups'), ['Down', 'Down', 'Return'], ['Down']);
     expect(shown).toContain('delete 1 file the source does not have');
     expect(shown).toContain('extra.txt');
-    await waitFor(async () => (await stateOf('music')) === 'idle', 'the pair synced', { timeoutMs: 15_000 });
+    await waitFor(() => synced('music'), 'the pair synced', { timeoutMs: 15_000 });
     expect(await pairs()).toEqual([expect.objectContaining({ name: 'music', mode: 'update' })]);
     expect(fs.readFileSync(at('backups/song.mp3'), 'utf8')).toBe('s');
     expect(fs.readFileSync(at('backups/extra.txt'), 'utf8')).toBe('not in the source');
 
+    // Choose another destination (the second choice): the picker again, and the new one previewed.
+    await addMirror(at('tunes'), at('busy'), ['Down', 'Return'], ['Down', 'Down']);
+    await pick(desktop, at('copy'), 'picker-destination.png');
+    await waitFor(() => windowShown(desktop!, preview), 'the new one previewed', { timeoutMs: 15_000, intervalMs: 50 });
+    expect(dialogArgs(desktop, preview)).toContain('other.txt');
     // Continue (the first choice): added as a mirror, which deletes what the source lacks.
-    await addMirror(at('tunes'), at('copy'), ['Down', 'Up', 'Return'], ['Down', 'Down']);
-    await waitFor(async () => (await stateOf('tunes')) === 'idle', 'the mirror synced', { timeoutMs: 15_000 });
-    expect((await pairs()).find((p) => p.name === 'tunes')).toEqual(expect.objectContaining({ mode: 'mirror' }));
+    focus(desktop, preview);
+    desktop.x('xdotool', ['key', '--delay', '100', 'Down', 'Up', 'Return']);
+    await waitFor(() => synced('tunes'), 'the mirror synced', { timeoutMs: 15_000 });
+    expect((await pairs()).find((p) => p.name === 'tunes')).toEqual(
+      expect.objectContaining({ mode: 'mirror', destination: at('copy') }),
+    );
     await waitFor(() => !fs.existsSync(at('copy/other.txt')), 'the file the preview named deleted');
     expect(rsyncDiff(at('tunes'), at('copy'))).toEqual([]);
+    expect(fs.readFileSync(at('busy/taken.txt'), 'utf8')).toBe('someone else’s');
   });
 
   it('asks about a held mass deletion: keep waiting, then restore from the menu, then apply', async () => {
@@ -440,7 +468,7 @@ describe.skipIf(missing)('the tray on a desktop', () => {
         focus(desktop, 'SyncTray: how to sync');
         // For a phone backup the list starts with update: Down, Up chooses it.
         desktop.x('xdotool', ['key', '--delay', '100', 'Down', 'Up', 'Return']);
-        await waitFor(async () => (await stateOf('Recordings')) === 'idle', 'the phone pair synced', {
+        await waitFor(() => synced('Recordings'), 'the phone pair synced', {
           timeoutMs: 20_000,
           intervalMs: 100,
         });
