@@ -250,7 +250,7 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     ]);
   });
 
-  it('restores a deleted file from the submenu: Restore…, the file, back in the source; never over one', async () => {
+  it('restores a deleted file from the submenu: into the source, never over one, or a chosen folder', async () => {
     writeTree(at('photos'), { 'keep.jpg': 'k' });
     const versions = at('backup/photos/.synctray-versions');
     expect((await cli('pair', 'add', at('photos'), at('backup/photos'), '--versions', versions)).code).toBe(0);
@@ -268,7 +268,7 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     await waitFor(async () => (await stateOf('photos')) === 'idle', 'the pair synced', { intervalMs: 50 });
 
     const list = 'SyncTray: photos: restore';
-    const openRestore = async (shot?: string) => {
+    const openRestore = async (whereKeys: string[], shot?: string) => {
       // Right: into the submenu, on Pause; Restore… is four items down.
       await menu(desktop!, ['Down', 'Right']);
       await waitFor(() => menusShown(desktop!) === 2, 'the submenu', { intervalMs: 20 });
@@ -284,10 +284,11 @@ describe.skipIf(missing)('the tray on a desktop', () => {
       await waitFor(() => windowShown(desktop!, where), 'where to restore', { timeoutMs: 15_000, intervalMs: 50 });
       desktop!.x('import', ['-window', 'root', path.join(ARTIFACTS, 'restore-where.png')]);
       focus(desktop!, where);
-      desktop!.x('xdotool', ['key', '--delay', '100', 'Down', 'Up', 'Return']); // Back in the source
+      desktop!.x('xdotool', ['key', '--delay', '100', ...whereKeys]);
     };
     const restored = at('photos/trip/a & <b>.jpg');
-    await openRestore('restore-submenu.png');
+    const backInSource = ['Down', 'Up', 'Return'];
+    await openRestore(backInSource, 'restore-submenu.png');
     await waitFor(() => fs.existsSync(restored), 'the photo back in the source', { intervalMs: 50 });
     await waitFor(() => fs.readFileSync(restored, 'utf8') === 'the photo as it was', 'its bytes', { intervalMs: 50 });
     expect(fs.statSync(restored).mtime.toISOString()).toBe(mtime.toISOString());
@@ -295,7 +296,7 @@ describe.skipIf(missing)('the tray on a desktop', () => {
 
     // Again: the photo is there now, so the restore is refused, naming it, and nothing is overwritten.
     fs.writeFileSync(restored, 'a new photo');
-    await openRestore();
+    await openRestore(backInSource);
     const refused = 'SyncTray: photos: not restored';
     await waitFor(() => windowShown(desktop!, refused), 'the refusal', { timeoutMs: 15_000, intervalMs: 50 });
     desktop.x('import', ['-window', 'root', path.join(ARTIFACTS, 'restore-refused.png')]);
@@ -304,6 +305,16 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     focus(desktop, refused);
     desktop.x('xdotool', ['key', 'Return']);
     await waitFor(() => !windowNamed(desktop!, refused), 'the refusal closed', { intervalMs: 50 });
+
+    // Into a folder chosen with the picker (the second choice): there it is free.
+    fs.mkdirSync(at('restored'));
+    await openRestore(['Down', 'Return']);
+    await pick(desktop, at('restored'), 'restore-picker.png');
+    const elsewhere = at('restored/trip/a & <b>.jpg');
+    await waitFor(() => fs.existsSync(elsewhere), 'the photo in the chosen folder', { intervalMs: 50 });
+    await waitFor(() => fs.readFileSync(elsewhere, 'utf8') === 'the photo as it was', 'its bytes', { intervalMs: 50 });
+    expect(fs.statSync(elsewhere).mtime.toISOString()).toBe(mtime.toISOString());
+    expect(fs.readFileSync(restored, 'utf8')).toBe('a new photo');
   });
 
   it('previews Add folder pair… onto a folder with other files: update mode, another folder, continue', async () => {
