@@ -6,7 +6,9 @@
 #   linux.sh confirm TITLE TEXT OK-LABEL
 #   linux.sh message TITLE TEXT
 #   linux.sh entry TITLE TEXT INITIAL
-# Exit 0 with the answer on stdout, 1 when cancelled, 3 when no dialog tool is installed.
+#   linux.sh pick TITLE TEXT NUMBER ROW [NUMBER ROW]...   (several rows may be chosen)
+# Exit 0 with the answer on stdout (for pick, the chosen rows' numbers, separated by |), 1 when
+# cancelled, 3 when no dialog tool is installed.
 op=$1
 title=$2
 shift 2
@@ -56,5 +58,22 @@ case "$tool:$op" in
   zenity:entry) exec zenity --entry --title="$title" --text="$(esc "$1")" --entry-text="$2" --width=560 ;;
   kdialog:entry) exec kdialog --title "$title" --inputbox "$1" "$2" ;;
   yad:entry) exec yad --entry --title="$title" --text="$(esc "$1")" --entry-text="$2" --width=560 ;;
+  # The number column is hidden: the rows are what the user reads, the numbers what comes back.
+  zenity:pick)
+    text=$1; shift
+    exec zenity --list --multiple --title="$title" --text="$(esc "$text")" --column=No --column=File --hide-column=1 --print-column=1 --separator='|' --width=900 --height=560 "$@" ;;
+  kdialog:pick)
+    text=$1; shift
+    # kdialog wants tag, item, on/off triples: rebuild the list in place.
+    n=$#
+    i=0
+    while [ $i -lt $n ]; do
+      v=$1; d=$2; shift 2; i=$((i + 2))
+      set -- "$@" "$v" "$d" off
+    done
+    kdialog --title "$title" --separate-output --checklist "$text" "$@" ;;
+  yad:pick)
+    text=$1; shift
+    exec yad --list --multiple --title="$title" --text="$(esc "$text")" --column=No --column=File --hide-column=1 --print-column=1 --separator= --width=900 --height=560 "$@" ;;
   *) echo "unknown dialog: $op" >&2; exit 2 ;;
 esac

@@ -14,6 +14,8 @@ import type { IconState } from '../desktop/tray-menu.js';
 import { listDevices } from '../storage/adb/devices.js';
 import { AdbServer } from '../storage/adb/server.js';
 import { startHost } from '../host.js';
+import { app } from '../app.js';
+import { previewPair } from '../service/pair-preview.js';
 import { ExitCode } from './exit-codes.js';
 import { preparePair } from './pair-options.js';
 import { command, CONFIG_DIR_OPTION } from './command.js';
@@ -65,6 +67,7 @@ async function runTray(values: { 'config-dir'?: string }, io: Io, signal: AbortS
     tell: (title, body) => void notifier.show({ title, body, urgency: 'normal' }),
     phones: () => listDevices(new AdbServer()),
     prepare: (source, destination, mode) => preparePair(host.store.pairs(), [source, destination], { mode }),
+    preview: async (pair) => (await previewPair(pair, app)).preview,
     quit: () => quit(),
     now: () => performance.now(),
   });

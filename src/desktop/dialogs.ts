@@ -7,6 +7,9 @@ export type DialogAnswer =
   | { ok: false; cancelled: true }
   | { ok: false; cancelled: false; unavailable: string };
 
+/** The answer of a list of rows: the indexes of the rows chosen (one or more, in list order), or none. */
+export type PickAnswer = { ok: true; chosen: number[] } | Exclude<DialogAnswer, { ok: true }>;
+
 /** Dialogs the tray asks the user with; each resolves once the dialog is closed. */
 export interface Dialogs {
   folder(title: string, start: string): Promise<DialogAnswer>;
@@ -16,6 +19,8 @@ export interface Dialogs {
   message(title: string, text: string): Promise<DialogAnswer>;
   /** A line of text, starting as `initial`. */
   entry(title: string, text: string, initial: string): Promise<DialogAnswer>;
+  /** One or more of `rows` (a line each, none chosen at first). */
+  pick(title: string, text: string, rows: string[]): Promise<PickAnswer>;
 }
 
 /** Exit code of the scripts when no dialog tool is installed. */
@@ -45,7 +50,25 @@ export function platformDialogs(
     confirm: (title, text, okLabel) => run(['confirm', title, text, okLabel]),
     message: (title, text) => run(['message', title, text]),
     entry: (title, text, initial) => run(['entry', title, text, initial]),
+    // Rows go to the scripts numbered from 1 and come back as those numbers, `|`-separated: a
+    // row's own text (a file's name) may hold any separator.
+    pick: async (title, text, rows) => {
+      const answer = await run(['pick', title, text, ...rows.flatMap((row, i) => [String(i + 1), row])]);
+      if (!answer.ok) return answer;
+      const chosen = pickedRows(answer.value, rows.length);
+      return chosen.length > 0 ? { ok: true, chosen } : { ok: false, cancelled: true };
+    },
   };
+}
+
+/** The row numbers a pick script printed (`2|5`, or one a line), as indexes; anything else is dropped. */
+export function pickedRows(printed: string, count: number): number[] {
+  const numbers = printed
+    .split(/[|\s"]+/)
+    .filter((n) => /^\d+$/.test(n))
+    .map((n) => Number(n) - 1)
+    .filter((i) => i >= 0 && i < count);
+  return [...new Set(numbers)].sort((a, b) => a - b);
 }
 
 function command(assets: string, args: string[]): [string, string[]] {

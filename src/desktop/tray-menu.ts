@@ -32,7 +32,15 @@ export interface TrayView {
 }
 
 /** The actions of a pair's submenu; `pause-resume` pauses a running pair, resumes a paused one. */
-const PAIR_ACTIONS = ['pause-resume', 'resync', 'open-source', 'open-destination', 'remove', 'deletions'] as const;
+const PAIR_ACTIONS = [
+  'pause-resume',
+  'resync',
+  'open-source',
+  'open-destination',
+  'restore',
+  'remove',
+  'deletions',
+] as const;
 /** The actions of the menu itself; each item's key is its action's name. */
 const MENU_ACTIONS = ['add', 'add-phone', 'pause-all', 'resume-all', 'open-log', 'autostart', 'quit'] as const;
 
@@ -143,6 +151,7 @@ function pairMenu(p: PairStatus, now: number): MenuItem {
     { key: `pair:${id}:resync`, title: 'Resync now', enabled: !paused },
     { key: `pair:${id}:open-source`, title: 'Open source folder', enabled: true },
     { key: `pair:${id}:open-destination`, title: 'Open destination folder', enabled: true },
+    { key: `pair:${id}:restore`, title: 'Restore…', enabled: true },
     sep(`${id}:2`),
     { key: `pair:${id}:remove`, title: 'Remove pair…', enabled: true },
   );

@@ -1,14 +1,19 @@
 import type { Pair } from '../config/schema.js';
 import type { SyncMode } from '../core/modes.js';
+import os from 'node:os';
 import { formatCountOf } from '../core/format.js';
+import { losesNothing, previewText, type Preview } from '../engine/preview.js';
 import { HeldChangedError, heldSummary } from '../service/held.js';
+import type { ListedVersion } from '../service/pair-versions.js';
 import type { ServiceHost } from '../service/host.js';
 import type { ServiceEvent } from '../service/service.js';
 import type { Autostart } from './autostart.js';
 import type { AdbDevice } from '../storage/adb/devices.js';
+import { isAdbLocation } from '../storage/adb/endpoint.js';
 import { askFolderPair, askPhonePair, type Asked } from './ask-pair.js';
 import type { Dialogs } from './dialogs.js';
 import { describe, TrayHelper, type HelperExit, type HelperMenu } from './tray-helper.js';
+import { RESTORE_ROWS, versionRow } from './version-rows.js';
 import { actionOf, trayMenu, type IconState, type MenuItem, type TrayAction, type TrayMenu } from './tray-menu.js';
 
 export interface TrayDeps {
@@ -25,6 +30,8 @@ export interface TrayDeps {
   phones(): Promise<AdbDevice[]>;
   /** Checks a new pair as `pair add` does; throws a RefusedError saying why not. */
   prepare(source: string, destination: string, mode: SyncMode): Omit<Pair, 'id'>;
+  /** What a new pair's first sync would do to its destination, by a dry run (see pair-preview.ts). */
+  preview(pair: Omit<Pair, 'id'>): Promise<Preview>;
   quit(): void;
   now(): number;
 }
@@ -224,6 +231,8 @@ export class Tray {
         return pair && this.deps.open(pair.destination);
       case 'remove':
         return this.remove(action.pairId);
+      case 'restore':
+        return this.restore(action.pairId);
       case 'deletions':
         return this.deletions(action.pairId);
       case 'pause-all':
@@ -333,12 +342,143 @@ export class Tray {
       if ('unavailable' in asked) return this.unavailable(asked.unavailable, byHand);
       if ('cancelled' in asked || this.stopped) return;
       try {
-        const pair = this.deps.prepare(asked.source, asked.destination, asked.mode);
-        await this.host.service.add(pair);
+        const pair = await this.askFirstSync(asked.source, asked.destination, asked.mode);
+        if (pair && !this.stopped) await this.host.service.add(pair);
       } catch (err) {
         await this.deps.dialogs.message('SyncTray: this pair cannot be added', (err as Error).message);
       }
     });
+  }
+
+  /**
+   * The pair as chosen, once its first sync takes nothing from the destination, or the user has
+   * seen what it takes and chosen: Continue, another destination (a picker again), or update mode
+   * (previewed again: it may still replace files). Undefined when the user cancels: nothing added.
+   */
+  private async askFirstSync(
+    source: string,
+    destination: string,
+    mode: SyncMode,
+  ): Promise<Omit<Pair, 'id'> | undefined> {
+    for (;;) {
+      const pair = this.deps.prepare(source, destination, mode);
+      let preview: Preview;
+      try {
+        preview = await this.deps.preview(pair);
+      } catch (err) {
+        // A drive or phone not there yet: the pair waits for it, and the guards hold mass deletions.
+        this.host.log.write(
+          'warn',
+          `Could not look at what the first sync of ${pair.name} would do: ${(err as Error).message}`,
+        );
+        return pair;
+      }
+      if (losesNothing(preview) || this.stopped) return pair;
+      const choices: [string, string][] = [['Continue', 'Add the pair and sync it as shown']];
+      // A folder on a phone is not one the folder picker can offer.
+      if (!isAdbLocation(destination))
+        choices.push(['Choose another destination', 'Pick another folder to back up into']);
+      if (mode !== 'update')
+        choices.push([
+          'Use update mode instead',
+          'Copy new and changed files; never delete anything in the destination',
+        ]);
+      const answer = await this.deps.dialogs.choose(
+        'SyncTray: the first sync would replace or delete files',
+        `The first sync of ${source} → ${destination} (${mode}) would:\n${previewText(preview, pair.versions)}`,
+        choices,
+      );
+      if (!answer.ok) {
+        if (!answer.cancelled) this.unavailable(answer.unavailable, ADD_BY_HAND);
+        return undefined;
+      }
+      if (this.stopped) return undefined;
+      if (answer.value === 'Continue') return pair;
+      if (answer.value === 'Use update mode instead') mode = 'update';
+      else {
+        const picked = await this.deps.dialogs.folder(`SyncTray: choose where to back up ${source}`, os.homedir());
+        if (!picked.ok) {
+          if (!picked.cancelled) this.unavailable(picked.unavailable, ADD_BY_HAND);
+          return undefined;
+        }
+        destination = picked.value;
+      }
+    }
+  }
+
+  /**
+   * Restore…: the pair's versions, newest first; the ones chosen go back into the source or a
+   * folder the user picks, by the restore `synctray restore` runs, which overwrites nothing.
+   */
+  private async restore(pairId: string): Promise<void> {
+    await this.dialog(async () => {
+      const pair = this.host.store.find(pairId);
+      if (!pair) return;
+      const byHand = `synctray versions ${pair.name}, then synctray restore ${pair.name} PATH`;
+      const all = await this.host.service.versions(pair.id, '');
+      if (all.length === 0) {
+        await this.deps.dialogs.message(
+          `SyncTray: ${pair.name}: restore`,
+          `No deleted or replaced files of "${pair.name}" are kept: there is nothing to restore.`,
+        );
+        return;
+      }
+      const shown = all.slice(0, RESTORE_ROWS);
+      const now = Date.now();
+      const more = all.length > shown.length ? ` (the newest ${shown.length} of ${all.length})` : '';
+      const picked = await this.deps.dialogs.pick(
+        `SyncTray: ${pair.name}: restore`,
+        `Files the sync deleted or replaced in the destination, newest first${more}. Choose one or more:`,
+        shown.map((v) => versionRow(v, now)),
+      );
+      if (!picked.ok) return picked.cancelled ? undefined : this.unavailable(picked.unavailable, byHand);
+      const chosen = picked.chosen.map((i) => shown[i]!);
+      const where = await this.deps.dialogs.choose(
+        `SyncTray: ${pair.name}: where to restore`,
+        `Where should ${chosen.length === 1 ? chosen[0]!.path : formatCountOf(chosen.length, 'file')} go? ` +
+          'Nothing existing is overwritten.',
+        [
+          ['Source', `Back in the source, ${pair.source}`],
+          ['Folder', 'Into a folder you choose'],
+        ],
+      );
+      if (!where.ok) return where.cancelled ? undefined : this.unavailable(where.unavailable, byHand);
+      let to: string | undefined;
+      if (where.value === 'Folder') {
+        const folder = await this.deps.dialogs.folder(`SyncTray: choose where to restore into`, os.homedir());
+        if (!folder.ok) return folder.cancelled ? undefined : this.unavailable(folder.unavailable, byHand);
+        to = folder.value;
+      }
+      if (this.stopped) return;
+      await this.restoreChosen(pair.id, pair.name, chosen, to);
+    });
+  }
+
+  /** Each chosen version is restored on its own, so one that is refused (its name taken) stops none of the others. */
+  private async restoreChosen(pairId: string, name: string, chosen: ListedVersion[], to: string | undefined) {
+    const refused: string[] = [];
+    let restored = 0;
+    let into = to;
+    for (const v of chosen) {
+      try {
+        const r = await this.host.service.restoreVersions(pairId, {
+          path: v.path,
+          atMs: Date.parse(v.setAside),
+          ...(to !== undefined ? { to } : {}),
+        });
+        restored += r.restored.length;
+        into = r.into;
+      } catch (err) {
+        refused.push((err as Error).message);
+      }
+    }
+    if (restored > 0)
+      this.deps.tell(`${name}: files restored`, `${formatCountOf(restored, 'file')} restored into ${into}.`);
+    if (refused.length > 0)
+      await this.deps.dialogs.message(
+        `SyncTray: ${name}: not restored`,
+        `${refused.join('\n\n')}\n\nNothing was overwritten. To keep both, restore into a folder you choose.`,
+      );
   }
 
   /** The connected phones, or a dialog saying why there are none (adb missing, none plugged in). */

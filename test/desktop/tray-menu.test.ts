@@ -104,6 +104,7 @@ describe('the tray menu', () => {
       'Resync now',
       'Open source folder',
       'Open destination folder',
+      'Restore…',
       '-',
       'Remove pair…',
     ]);
@@ -130,6 +131,7 @@ describe('the tray menu', () => {
     expect(find(menu.items, 'autostart')!.checked).toBe(true);
     expect(actionOf('pair:id-Docs:pause-resume')).toEqual({ type: 'pause-resume', pairId: 'id-Docs' });
     expect(actionOf('pair:id:with:colons:remove')).toEqual({ type: 'remove', pairId: 'id:with:colons' });
+    expect(actionOf('pair:p1:restore')).toEqual({ type: 'restore', pairId: 'p1' });
     expect(actionOf('quit')).toEqual({ type: 'quit' });
     expect(actionOf('status')).toBeUndefined();
     expect(actionOf('pair:id-Docs:state')).toBeUndefined();

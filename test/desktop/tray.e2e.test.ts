@@ -14,6 +14,7 @@ import { ADB_SKIP, startAdbServer } from '../helpers/adb-server.js';
 import { FakeDevice } from '../helpers/fake-adb/device.js';
 import { DESKTOP_PACKAGES, DESKTOP_TOOLS, startDesktop, type Desktop } from '../helpers/desktop.js';
 import { rsyncDiff } from '../helpers/oracle.js';
+import { runStamp } from '../../src/storage/versions.js';
 import { hasTool, skipReasonOutsideCi } from '../helpers/requirements.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
 import { writeTree } from '../helpers/tree-spec.js';
@@ -51,9 +52,16 @@ const config = () => at('config');
 const cli = (...args: string[]) => runCli([...args, '--config-dir', config()]);
 const pairStatus = async (name: string) =>
   (
-    JSON.parse((await cli('status', '--json')).stdout) as { pairs: { name: string; state: string; held?: string }[] }
+    JSON.parse((await cli('status', '--json')).stdout) as {
+      pairs: { name: string; state: string; held?: string; lastSyncAt?: string }[];
+    }
   ).pairs.find((p) => p.name === name);
 const stateOf = async (name: string) => (await pairStatus(name))?.state;
+/** A pair added while SyncTray runs is idle before its first sync too: synced is idle after one. */
+const synced = async (name: string) => {
+  const p = await pairStatus(name);
+  return p?.state === 'idle' && p.lastSyncAt !== undefined;
+};
 const heldAndIdle = (p: { state: string; held?: string } | undefined) => p?.state === 'idle' && p.held !== undefined;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -178,8 +186,19 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     desktop = await startDesktop(root);
     tray = startTray(desktop);
     await waitFor(() => iconWindow(desktop!) !== undefined, 'the tray icon', { timeoutMs: 15_000, intervalMs: 50 });
+    // This desktop's helper only: other tests on the machine may run trays of their own.
+    const onDisplay = (pid: string) => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`DISPLAY=${desktop!.display}`);
+      } catch {
+        return false; // gone meanwhile
+      }
+    };
     const helperPid = () =>
-      spawnSync('pgrep', ['-f', 'tray_linux_release-'], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+      spawnSync('pgrep', ['-f', 'tray_linux_release-'], { encoding: 'utf8' })
+        .stdout.trim()
+        .split('\n')
+        .filter((pid) => pid !== '' && onDisplay(pid));
     const [first] = helperPid();
     expect(first).toBeDefined();
     process.kill(Number(first), 'SIGKILL');
@@ -216,7 +235,7 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     // The list's cursor starts on mirror: Down takes update.
     focus(desktop, 'SyncTray: how to sync');
     desktop.x('xdotool', ['key', 'Down', 'Return']);
-    await waitFor(async () => (await stateOf('music')) === 'idle', 'the new pair synced', {
+    await waitFor(() => synced('music'), 'the new pair synced', {
       timeoutMs: 15_000,
       intervalMs: 100,
     });
@@ -229,6 +248,131 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     expect(pairs).toEqual([
       expect.objectContaining({ name: 'music', mode: 'update', source: at('music'), destination: at('backups') }),
     ]);
+  });
+
+  it('restores a deleted file from the submenu: into the source, never over one, or a chosen folder', async () => {
+    writeTree(at('photos'), { 'keep.jpg': 'k' });
+    const versions = at('backup/photos/.synctray-versions');
+    expect((await cli('pair', 'add', at('photos'), at('backup/photos'), '--versions', versions)).code).toBe(0);
+    // Set aside by earlier runs: a deleted photo an hour ago (the newest: the list's first row), a
+    // replaced note three days ago.
+    const stamp = (agoMs: number) => runStamp(new Date(Date.now() - agoMs));
+    const deleted = path.join(versions, stamp(3600_000), 'deleted');
+    writeTree(deleted, { 'trip/a & <b>.jpg': 'the photo as it was' });
+    writeTree(path.join(versions, stamp(3 * 86400_000), 'replaced'), { 'note.txt': 'an old note' });
+    const mtime = new Date('2026-06-01T10:00:00.123Z');
+    fs.utimesSync(path.join(deleted, 'trip/a & <b>.jpg'), mtime, mtime);
+    desktop = await startDesktop(root);
+    tray = startTray(desktop);
+    await waitFor(() => iconWindow(desktop!) !== undefined, 'the tray icon', { timeoutMs: 15_000, intervalMs: 50 });
+    await waitFor(async () => (await stateOf('photos')) === 'idle', 'the pair synced', { intervalMs: 50 });
+
+    const list = 'SyncTray: photos: restore';
+    const openRestore = async (whereKeys: string[], shot?: string) => {
+      // Right: into the submenu, on Pause; Restore… is four items down.
+      await menu(desktop!, ['Down', 'Right']);
+      await waitFor(() => menusShown(desktop!) === 2, 'the submenu', { intervalMs: 20 });
+      desktop!.x('xdotool', ['key', '--delay', '80', 'Down', 'Down', 'Down', 'Down']);
+      if (shot) desktop!.x('import', ['-window', 'root', '-crop', '900x420+500+0', path.join(ARTIFACTS, shot)]);
+      desktop!.x('xdotool', ['key', 'Return']);
+      await waitFor(() => windowShown(desktop!, list), 'the list of versions', { timeoutMs: 15_000, intervalMs: 50 });
+      desktop!.x('import', ['-window', 'root', path.join(ARTIFACTS, 'restore-list.png')]);
+      // The cursor starts on the first row without choosing it: Down, Up chooses it (it alone).
+      focus(desktop!, list);
+      desktop!.x('xdotool', ['key', '--delay', '100', 'Down', 'Up', 'Return']);
+      const where = 'SyncTray: photos: where to restore';
+      await waitFor(() => windowShown(desktop!, where), 'where to restore', { timeoutMs: 15_000, intervalMs: 50 });
+      desktop!.x('import', ['-window', 'root', path.join(ARTIFACTS, 'restore-where.png')]);
+      focus(desktop!, where);
+      desktop!.x('xdotool', ['key', '--delay', '100', ...whereKeys]);
+    };
+    const restored = at('photos/trip/a & <b>.jpg');
+    const backInSource = ['Down', 'Up', 'Return'];
+    await openRestore(backInSource, 'restore-submenu.png');
+    await waitFor(() => fs.existsSync(restored), 'the photo back in the source', { intervalMs: 50 });
+    await waitFor(() => fs.readFileSync(restored, 'utf8') === 'the photo as it was', 'its bytes', { intervalMs: 50 });
+    expect(fs.statSync(restored).mtime.toISOString()).toBe(mtime.toISOString());
+    expect(fs.existsSync(at('photos/note.txt'))).toBe(false);
+
+    // Again: the photo is there now, so the restore is refused, naming it, and nothing is overwritten.
+    fs.writeFileSync(restored, 'a new photo');
+    await openRestore(backInSource);
+    const refused = 'SyncTray: photos: not restored';
+    await waitFor(() => windowShown(desktop!, refused), 'the refusal', { timeoutMs: 15_000, intervalMs: 50 });
+    desktop.x('import', ['-window', 'root', path.join(ARTIFACTS, 'restore-refused.png')]);
+    expect(dialogArgs(desktop, refused)).toContain(`A file is already in ${at('photos')}: trip/a & <b>.jpg.`);
+    expect(fs.readFileSync(restored, 'utf8')).toBe('a new photo');
+    focus(desktop, refused);
+    desktop.x('xdotool', ['key', 'Return']);
+    await waitFor(() => !windowNamed(desktop!, refused), 'the refusal closed', { intervalMs: 50 });
+
+    // Into a folder chosen with the picker (the second choice): there it is free.
+    fs.mkdirSync(at('restored'));
+    await openRestore(['Down', 'Return']);
+    await pick(desktop, at('restored'), 'restore-picker.png');
+    const elsewhere = at('restored/trip/a & <b>.jpg');
+    await waitFor(() => fs.existsSync(elsewhere), 'the photo in the chosen folder', { intervalMs: 50 });
+    await waitFor(() => fs.readFileSync(elsewhere, 'utf8') === 'the photo as it was', 'its bytes', { intervalMs: 50 });
+    expect(fs.statSync(elsewhere).mtime.toISOString()).toBe(mtime.toISOString());
+    expect(fs.readFileSync(restored, 'utf8')).toBe('a new photo');
+  });
+
+  it('previews Add folder pair… onto a folder with other files: update mode, another folder, continue', async () => {
+    writeTree(at('music'), { 'song.mp3': 's' });
+    writeTree(at('backups'), { 'extra.txt': 'not in the source' });
+    writeTree(at('tunes'), { 'tune.mp3': 't' });
+    writeTree(at('copy'), { 'other.txt': 'not in the source either' });
+    writeTree(at('busy'), { 'taken.txt': 'someone else’s' });
+    desktop = await startDesktop(root);
+    tray = startTray(desktop);
+    await waitFor(() => iconWindow(desktop!) !== undefined, 'the tray icon', { timeoutMs: 15_000, intervalMs: 50 });
+    const preview = 'SyncTray: the first sync would replace or delete files';
+    const addMirror = async (source: string, destination: string, choice: string[], toAdd: string[]) => {
+      await menu(desktop!, [...toAdd, 'Return']);
+      await pick(desktop!, source, 'picker-source.png');
+      await pick(desktop!, destination, 'picker-destination.png');
+      await waitFor(() => windowShown(desktop!, 'SyncTray: how to sync'), 'the mode list', {
+        timeoutMs: 15_000,
+        intervalMs: 100,
+      });
+      focus(desktop!, 'SyncTray: how to sync');
+      desktop!.x('xdotool', ['key', '--delay', '100', 'Down', 'Up', 'Return']); // mirror
+      await waitFor(() => windowShown(desktop!, preview), 'the preview', { timeoutMs: 15_000, intervalMs: 50 });
+      desktop!.x('import', ['-window', 'root', path.join(ARTIFACTS, 'add-preview.png')]);
+      const shown = dialogArgs(desktop!, preview);
+      focus(desktop!, preview);
+      desktop!.x('xdotool', ['key', '--delay', '100', ...choice]);
+      await waitFor(() => !windowNamed(desktop!, preview), 'the preview closed', { intervalMs: 50 });
+      return shown;
+    };
+    const pairs = async () =>
+      JSON.parse((await cli('pair', 'list', '--json')).stdout) as { name: string; mode: string; destination: string }[];
+
+    // Use update mode instead (the third choice): added in update mode, the extra file kept.
+    // Add folder pair… is the first item that can be clicked; with a pair, the one after it.
+    const shown = await addMirror(at('music'), at('backups'), ['Down', 'Down', 'Return'], ['Down']);
+    expect(shown).toContain('delete 1 file the source does not have');
+    expect(shown).toContain('extra.txt');
+    await waitFor(() => synced('music'), 'the pair synced', { timeoutMs: 15_000 });
+    expect(await pairs()).toEqual([expect.objectContaining({ name: 'music', mode: 'update' })]);
+    expect(fs.readFileSync(at('backups/song.mp3'), 'utf8')).toBe('s');
+    expect(fs.readFileSync(at('backups/extra.txt'), 'utf8')).toBe('not in the source');
+
+    // Choose another destination (the second choice): the picker again, and the new one previewed.
+    await addMirror(at('tunes'), at('busy'), ['Down', 'Return'], ['Down', 'Down']);
+    await pick(desktop, at('copy'), 'picker-destination.png');
+    await waitFor(() => windowShown(desktop!, preview), 'the new one previewed', { timeoutMs: 15_000, intervalMs: 50 });
+    expect(dialogArgs(desktop, preview)).toContain('other.txt');
+    // Continue (the first choice): added as a mirror, which deletes what the source lacks.
+    focus(desktop, preview);
+    desktop.x('xdotool', ['key', '--delay', '100', 'Down', 'Up', 'Return']);
+    await waitFor(() => synced('tunes'), 'the mirror synced', { timeoutMs: 15_000 });
+    expect((await pairs()).find((p) => p.name === 'tunes')).toEqual(
+      expect.objectContaining({ mode: 'mirror', destination: at('copy') }),
+    );
+    await waitFor(() => !fs.existsSync(at('copy/other.txt')), 'the file the preview named deleted');
+    expect(rsyncDiff(at('tunes'), at('copy'))).toEqual([]);
+    expect(fs.readFileSync(at('busy/taken.txt'), 'utf8')).toBe('someone else’s');
   });
 
   it('asks about a held mass deletion: keep waiting, then restore from the menu, then apply', async () => {
@@ -335,7 +479,7 @@ describe.skipIf(missing)('the tray on a desktop', () => {
         focus(desktop, 'SyncTray: how to sync');
         // For a phone backup the list starts with update: Down, Up chooses it.
         desktop.x('xdotool', ['key', '--delay', '100', 'Down', 'Up', 'Return']);
-        await waitFor(async () => (await stateOf('Recordings')) === 'idle', 'the phone pair synced', {
+        await waitFor(() => synced('Recordings'), 'the phone pair synced', {
           timeoutMs: 20_000,
           intervalMs: 100,
         });
@@ -531,6 +675,15 @@ function windowShown(d: Desktop, name: string): boolean {
     spawnSync('xdotool', ['search', '--onlyvisible', '--name', `^${name}`], { env: d.env, stdio: 'ignore' }).status ===
     0
   );
+}
+
+/** What the dialog called `title` was started with (its text among them), read from its process. */
+function dialogArgs(d: Desktop, title: string): string {
+  const pid = d
+    .x('xdotool', ['search', '--name', `^${title}`, 'getwindowpid'])
+    .trim()
+    .split('\n')[0]!;
+  return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
 }
 
 /** Puts the pointer over the window (no window manager: focus follows the pointer). */
