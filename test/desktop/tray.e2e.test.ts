@@ -19,6 +19,7 @@ import { hasTool, skipReasonOutsideCi } from '../helpers/requirements.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
 import { writeTree } from '../helpers/tree-spec.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { DEFAULT_VERSIONS_FOLDER } from '../../src/config/schema.js';
 
 const missing = skipReasonOutsideCi(
   DESKTOP_TOOLS.every(hasTool),
@@ -47,7 +48,9 @@ afterEach(async () => {
 
 const at = (p: string) => path.join(root, p);
 /** The backup's files, the pair's marker aside. */
-const backedUp = () => fs.readdirSync(at('backup/notes')).filter((n) => n !== '.synctray-pair');
+// SyncTray's own: the pair's marker and its versions (kept by default) are not backed-up files.
+const backedUp = () =>
+  fs.readdirSync(at('backup/notes')).filter((n) => n !== '.synctray-pair' && n !== DEFAULT_VERSIONS_FOLDER);
 const config = () => at('config');
 const cli = (...args: string[]) => runCli([...args, '--config-dir', config()]);
 const pairStatus = async (name: string) =>
