@@ -10,7 +10,7 @@ import { previewPair } from '../service/pair-preview.js';
 import { app } from '../app.js';
 import { ExitCode } from './exit-codes.js';
 import type { Io } from './io.js';
-import { versionsRootOf } from '../service/pair-versions.js';
+import { keptVersionsAt } from '../service/pair-versions.js';
 
 /** `-y`, `--yes`: go on without asking. */
 export const YES_OPTION = { yes: { type: 'boolean', short: 'y' } } as const;
@@ -83,7 +83,7 @@ export async function askBeforeFirstSync(
   const block = previewBlock(
     `The first sync of ${pair.source} -> ${pair.destination} (${pair.mode})`,
     preview,
-    pair.versions === false ? undefined : versionsRootOf(pair),
+    keptVersionsAt(pair),
   );
   io.stderr.write(block);
   if (!canAsk(io)) {

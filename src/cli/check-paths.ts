@@ -2,8 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RefusedError } from '../core/errors.js';
 import { rootMessages } from '../core/messages.js';
-import { isInside, versionsInDestination } from '../config/pairs.js';
-import { DEFAULT_VERSIONS_FOLDER } from '../config/schema.js';
+import { hiddenVersions, isInside } from '../config/pairs.js';
 import { PAIR_MARKER } from '../core/pair-marker.js';
 import { formatAdbLocation, isAdbLocation, parseAdbLocation } from '../storage/adb/endpoint.js';
 
@@ -29,8 +28,6 @@ export interface CheckedPaths {
   source: string;
   destination: string;
   versions?: string;
-  /** The versions folder relative to the destination, when it lies inside it (hidden from the sync). */
-  versionsInDestination?: string;
 }
 
 /**
@@ -72,10 +69,7 @@ export function checkPaths(source: string, destination: string, versions?: strin
   }
   const out: CheckedPaths = { source: src, destination: dst };
   if (versions !== undefined) {
-    const ver = checkVersions(versions, src, dst);
-    out.versions = ver;
-    const inside = versionsInDestination(dst, ver);
-    if (inside !== undefined) out.versionsInDestination = inside;
+    out.versions = checkVersions(versions, src, dst);
   }
   return out;
 }
@@ -155,6 +149,5 @@ function statOrUndefined(p: string): fs.Stats | undefined {
  * pair marker.
  */
 export function hiddenInDestination(paths: CheckedPaths): string[] {
-  const own = paths.versionsInDestination;
-  return [DEFAULT_VERSIONS_FOLDER, ...(own !== undefined && own !== DEFAULT_VERSIONS_FOLDER ? [own] : []), PAIR_MARKER];
+  return [...hiddenVersions(paths), PAIR_MARKER];
 }

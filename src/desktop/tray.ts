@@ -4,7 +4,7 @@ import os from 'node:os';
 import { formatCountOf } from '../core/format.js';
 import { losesNothing, previewText, type Preview } from '../engine/preview.js';
 import { HeldChangedError, heldSummary } from '../service/held.js';
-import { type ListedVersion, versionsRootOf } from '../service/pair-versions.js';
+import { keptVersionsAt, type ListedVersion } from '../service/pair-versions.js';
 import type { ServiceHost } from '../service/host.js';
 import type { ServiceEvent } from '../service/service.js';
 import type { Autostart } from './autostart.js';
@@ -383,7 +383,7 @@ export class Tray {
           'Use update mode instead',
           'Copy new and changed files; never delete anything in the destination',
         ]);
-      const versions = pair.versions === false ? undefined : versionsRootOf(pair);
+      const versions = keptVersionsAt(pair);
       const answer = await this.deps.dialogs.choose(
         'SyncTray: the first sync would replace or delete files',
         `The first sync of ${source} → ${destination} (${mode}) would:\n${previewText(preview, versions)}`,

@@ -22,6 +22,11 @@ export function versionsRootOf(pair: Pick<Pair, 'destination' | 'versions'>): st
   return path.join(pair.destination, DEFAULT_VERSIONS_FOLDER);
 }
 
+/** Where the pair's syncs put what they delete or replace; undefined when it keeps no versions. */
+export function keptVersionsAt(pair: Pick<Pair, 'destination' | 'versions'>): string | undefined {
+  return pair.versions === false ? undefined : versionsRootOf(pair);
+}
+
 /** One version as `synctray versions` shows it, and as the control socket carries it (plain JSON). */
 export interface ListedVersion {
   path: RelPath;
