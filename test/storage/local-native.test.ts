@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Entry } from '../../src/core/entry.js';
 import { ErrorCode } from '../../src/core/errors.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
-import { nativeFs, nativeFsProblem } from '../../src/storage/local/native.js';
+import { nativeFs, nativeFsProblem, packCopies } from '../../src/storage/local/native.js';
 import { hasTool, skipReasonOutsideCi } from '../helpers/requirements.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
 import { ATIME, expectStorageError, HOSTILE_NAMES, MTIME } from './conformance-fixtures.js';
@@ -74,6 +74,19 @@ describe.skipIf(notBuilt)('native copy', () => {
     }
   });
 
+  it.skipIf(skipReasonOutsideCi(hasTool('setfacl'), 'needs setfacl (apt-get install acl): ACL case skipped'))(
+    'gives the copy its mode in a folder whose default ACL would give new files another (it is made, then set)',
+    async () => {
+      fs.writeFileSync(path.join(root, 'f'), 'content');
+      fs.mkdirSync(path.join(root, 'acl'));
+      // New files here would be created without the others' read bit, whatever mode they ask for.
+      const set = spawnSync('setfacl', ['-d', '-m', 'u::rw,g::r,o::-', path.join(root, 'acl')], { encoding: 'utf8' });
+      expect(set.status, set.stderr).toBe(0);
+      expect(await copyOf('f', 'acl/g.tmp', 0o644)).toBe(true);
+      expect(fs.statSync(path.join(root, 'acl', 'g')).mode & 0o7777).toBe(0o644);
+    },
+  );
+
   it('copies a large file on the thread pool, leaving this thread free', async () => {
     const data = Buffer.alloc(64 * 1024 * 1024, 7);
     fs.writeFileSync(path.join(root, 'big'), data);
@@ -86,6 +99,17 @@ describe.skipIf(notBuilt)('native copy', () => {
     }
     expect(turns, 'timer turns while the copy ran').toBeGreaterThan(5);
     expect(fs.readFileSync(path.join(root, 'big-copy')).equals(data)).toBe(true);
+  });
+
+  it('refuses packed requests whose paths do not match their count, before touching anything', () => {
+    const lib = nativeFs()!;
+    const one = packCopies([
+      [path.join(root, 'f'), path.join(root, 'g.tmp'), null, -1, false, -1, 0n, 0n, 0n, null, root],
+    ]);
+    // A path holding a NUL would split into two: the request's four paths would not add up.
+    expect(() => lib.copy(`${one[0]}\0extra`, one[1], one[2], one[3])).toThrow(TypeError);
+    expect(() => lib.copy(one[0].split('\0').slice(0, 3).join('\0'), one[1], one[2], one[3])).toThrow(TypeError);
+    expect(fs.existsSync(path.join(root, 'g.tmp'))).toBe(false);
   });
 
   it('keeps both times to the nanosecond', async () => {
