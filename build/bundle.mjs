@@ -20,7 +20,9 @@ fs.rmSync(DIST, { recursive: true, force: true });
  * module's namespace, which reads every export: node:process sets up stdin, stdout and stderr
  * (2 ms), node:util loads its diff and colour code (1 ms). And some built-ins are imported by
  * modules a one-shot sync loads but called only elsewhere (spawning a helper, a socket to adb, a
- * random temp name for a marker): 4-6 ms at every start. So, for SyncTray's own modules:
+ * random temp name for a marker, the 30 modules of streams and readline node:fs/promises brings, the
+ * worker threads used only without the native library): 8-10 ms at every start. So, for SyncTray's
+ * own modules:
  * - node:process is the global `process` (the same object; a named import fails the build);
  * - the built-ins in LAZY are loaded on first call: each name SyncTray imports from them is a
  *   function that loads the module and calls the real one, and a default import is a proxy that
@@ -31,8 +33,23 @@ fs.rmSync(DIST, { recursive: true, force: true });
 const LAZY = {
   'node:child_process': ['execFile', 'spawn', 'spawnSync'],
   'node:crypto': ['createHash', 'randomBytes'],
+  'node:fs/promises': [],
   'node:net': [],
+  'node:os': [],
+  'node:readline': ['createInterface'],
+  'node:sea': [],
+  'node:timers/promises': ['setTimeout'],
   'node:util': ['parseArgs'],
+  // Only without the native library: its worker threads.
+  'node:worker_threads': ['Worker'],
+};
+/**
+ * Built-ins taken at once, but through require, with the names SyncTray imports from them: an ES
+ * import of node:fs reads its `promises` getter, which loads node:fs/promises and the 30 modules
+ * of streams and readline behind it (3 ms of every start).
+ */
+const REQUIRED = {
+  'node:fs': ['constants'],
 };
 const lazyBuiltins = {
   name: 'lazy-builtins',
@@ -42,7 +59,7 @@ const lazyBuiltins = {
     b.onResolve({ filter: /^node:/ }, (args) => {
       if (args.namespace === 'builtin') return undefined;
       const own = !args.importer.split(path.sep).includes('node_modules');
-      if (args.path !== 'node:process' && !(own && LAZY[args.path])) return undefined;
+      if (args.path !== 'node:process' && !(own && (LAZY[args.path] || REQUIRED[args.path]))) return undefined;
       return {
         path: `${args.path}?for=${path.relative(ROOT, args.importer).split(path.sep).join('/')}`,
         namespace: 'builtin',
@@ -54,11 +71,19 @@ const lazyBuiltins = {
         contents:
           id === 'node:process'
             ? 'export default process;\n'
-            : `let loaded;\nconst load = () => (loaded ??= require(${JSON.stringify(id)}));\n` +
-              LAZY[id]
-                .map((name) => `export function ${name}(...args) {\n  return load().${name}(...args);\n}\n`)
-                .join('') +
-              'export default new Proxy({}, { get: (_, key) => load()[key] });\n',
+            : REQUIRED[id]
+              ? `const m = require(${JSON.stringify(id)});\nexport default m;\n` +
+                REQUIRED[id].map((name) => `export const ${name} = m.${name};\n`).join('')
+              : `let loaded;\nconst load = () => (loaded ??= require(${JSON.stringify(id)}));\n` +
+                LAZY[id]
+                  // A class (Worker) is constructed with `new`, which a plain call of it refuses.
+                  .map(
+                    (name) =>
+                      `export function ${name}(...args) {\n` +
+                      `  return new.target ? new (load().${name})(...args) : load().${name}(...args);\n}\n`,
+                  )
+                  .join('') +
+                'export default new Proxy({}, { get: (_, key) => load()[key] });\n',
         loader: 'js',
         resolveDir: ROOT,
       };

@@ -1,5 +1,6 @@
 import { SyncEvents, type SyncEvent } from '../core/events.js';
 import { formatBytes, formatCount, formatDuration } from '../core/format.js';
+import { monotonicMs } from '../storage/clock.js';
 import { displayWidth, tailToWidth } from './display-width.js';
 
 interface Stream {
@@ -20,7 +21,7 @@ export class ProgressBar {
 
   constructor(
     private readonly out: Stream,
-    private readonly now: () => number = () => performance.now(),
+    private readonly now: () => number = monotonicMs,
   ) {}
 
   onEvent = (event: SyncEvent): void => {

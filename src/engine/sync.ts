@@ -7,6 +7,7 @@ import type { SyncMode } from '../core/modes.js';
 import { baseName, joinRel, parentOf, type RelPath } from '../core/rel-path.js';
 import type { Scope } from './scope.js';
 import { NO_RULES } from '../core/name-encoding.js';
+import { monotonicMs } from '../storage/clock.js';
 import type { Capabilities, Storage } from '../storage/storage.js';
 import { compareContents } from './compare-content.js';
 import { excludeMatcher } from './exclude.js';
@@ -102,7 +103,7 @@ export interface SyncResult extends ExecuteResult {
  * carry out the plan. Throws RefusedError (before anything is written) when a guard trips.
  */
 export async function sync(src: Storage, dst: Storage, options: SyncOptions): Promise<SyncResult> {
-  const started = performance.now();
+  const started = monotonicMs();
   const srcRoot = (await rootEntry(src, 'Source'))!;
   const survey = await measureAndSurvey(src, dst, srcRoot, await rootEntry(dst, 'Destination', true), options);
   const { srcTree, dstTree, plan, refused, deletionsHeld, heldBecause } = survey;
@@ -140,7 +141,7 @@ export async function sync(src: Storage, dst: Storage, options: SyncOptions): Pr
       ...dryCounts(plan),
       failed: scanFailures.length,
       errors: scanFailures,
-      durationMs: performance.now() - started,
+      durationMs: monotonicMs() - started,
     };
   }
 
@@ -163,7 +164,7 @@ export async function sync(src: Storage, dst: Storage, options: SyncOptions): Pr
   let added = 0;
   for (const a of plan.transfers) if (a.op === 'copy' && a.replace.length === 0) added++;
   const destinationFilesAfter = Math.max(0, base.destinationFilesBefore + added - result.failed - filesDeleted);
-  return { ...base, ...result, filesDeleted, destinationFilesAfter, durationMs: performance.now() - started };
+  return { ...base, ...result, filesDeleted, destinationFilesAfter, durationMs: monotonicMs() - started };
 }
 
 /**

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { monotonicMs } from '../clock.js';
 import { bundledFiles } from './bundled-files.js';
 import { runOne, WORKER_MARK, type FsRequest, type FsResponse } from './fs-worker.js';
 
@@ -154,7 +155,7 @@ export class FsPool {
    */
   private runHere(): void {
     const { calls, bytes, copyBytes, turnBytes, turnMs } = this.inline;
-    const deadline = performance.now() + turnMs;
+    const deadline = monotonicMs() + turnMs;
     let spent = 0;
     let ran = 0;
     for (let k = 0; k < this.size; k++) {
@@ -169,7 +170,7 @@ export class FsPool {
           if (this.failure) return;
           break;
         }
-        if (ran > 0 && (spent + cost > turnBytes || performance.now() > deadline)) {
+        if (ran > 0 && (spent + cost > turnBytes || monotonicMs() > deadline)) {
           this.queues[i] = q.slice(n);
           this.runHereLater();
           return;
@@ -203,7 +204,7 @@ export class FsPool {
     for (let i = 0; i < this.size; i++) {
       let worker: Worker;
       try {
-        worker = new Worker(url, { workerData: WORKER_MARK });
+        worker = new Worker(url, { argv: [WORKER_MARK] });
       } catch (err) {
         return this.fail(err instanceof Error ? err.message : String(err));
       }

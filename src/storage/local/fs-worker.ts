@@ -3,7 +3,6 @@
 // it is in development and the compiled .js in a build.
 import fs from 'node:fs';
 import path from 'node:path';
-import { parentPort, workerData } from 'node:worker_threads';
 import type { Entry, EntryType } from '../../core/entry.js';
 import type { Replacing } from '../storage.js';
 
@@ -356,6 +355,9 @@ export function runOne(r: FsRequest): FsResponse {
   }
 }
 
-if (workerData === WORKER_MARK) {
+// Told by its argv, not workerData: the main thread loads this module too (for the helpers above),
+// and importing node:worker_threads there would load it at every start for nothing.
+if (process.argv.includes(WORKER_MARK)) {
+  const { parentPort } = process.getBuiltinModule('node:worker_threads');
   parentPort?.on('message', (batch: FsRequest[]) => parentPort!.postMessage(batch.map(runOne)));
 }

@@ -101,7 +101,8 @@ export function packCopies(requests: readonly NativeCopyRequest[]): PackedCopies
     numbers[n] = mode;
     numbers[n + 1] = fsync ? 1 : 0;
     numbers[n + 2] = expectSize;
-    numbers[n + 3] = replacing === undefined ? REPLACE_CODE.any : replacing === null ? REPLACE_CODE.nothing : REPLACE_CODE.item;
+    numbers[n + 3] =
+      replacing === undefined ? REPLACE_CODE.any : replacing === null ? REPLACE_CODE.nothing : REPLACE_CODE.item;
     numbers[n + 4] = replacing?.[0] ?? -1;
     numbers[n + 5] = replacing?.[1] ?? 0;
     numbers[n + 6] = typeof from === 'string' ? -1 : buffers.push(from) - 1;
@@ -235,11 +236,7 @@ export function sharedNativeBatches(): NativeShared | undefined {
         16,
         4,
       ),
-      copier: new NativeBatches(
-        async (reqs) => (await native.copy(...packCopies(reqs))) ?? reqs.map(() => null),
-        4,
-        8,
-      ),
+      copier: new NativeBatches(async (reqs) => (await native.copy(...packCopies(reqs))) ?? reqs.map(() => null), 4, 8),
       ...(native.ops
         ? {
             ops: new NativeBatches<NativeOpRequest, null>((reqs) => native.ops!(reqs), 4),
