@@ -61,14 +61,16 @@ export function previewBlock(what: string, preview: Preview, versions: string | 
 
 /**
  * Before `pair add` writes the pair: when its first sync would replace or delete files in the
- * destination, shows what and asks. Undefined to go on; else the exit code, with nothing written.
+ * destination, shows what and asks. To go on: what the user agreed to (the pair keeps it, so a
+ * first sync that would take more is held), or undefined when nothing was asked. Else the exit
+ * code, with nothing written.
  */
 export async function askBeforeFirstSync(
   pair: Omit<Pair, 'id'>,
   yes: boolean,
   io: Io,
   signal: AbortSignal,
-): Promise<number | undefined> {
+): Promise<number | Pair['agreedFirstSync']> {
   if (yes) return undefined;
   let preview: Preview;
   try {
@@ -92,7 +94,8 @@ export async function askBeforeFirstSync(
     );
     return ExitCode.REFUSED;
   }
-  if (await askYesNo('Add the pair and sync it? [y/N] ', io, signal)) return undefined;
+  if (await askYesNo('Add the pair and sync it? [y/N] ', io, signal))
+    return { replaced: preview.replaced, deleted: preview.deleted };
   io.stderr.write('Not added: nothing was changed.\n');
   return signal.aborted ? ExitCode.INTERRUPTED : ExitCode.DECLINED;
 }

@@ -174,9 +174,9 @@ export const pairCommand = group({
         const folders = await Promise.all(positionals.map((p) => withPhoneSerial(p)));
         const ops = await openPairOps(values['config-dir'], io);
         const prepared = preparePair(ops.pairs, folders, values);
-        const declined = await askBeforeFirstSync(prepared, values.yes === true, io, signal);
-        if (declined !== undefined) return declined;
-        const pair = await ops.add(prepared);
+        const agreed = await askBeforeFirstSync(prepared, values.yes === true, io, signal);
+        if (typeof agreed === 'number') return agreed;
+        const pair = await ops.add(agreed ? { ...prepared, agreedFirstSync: agreed } : prepared);
         io.stdout.write(`${addedText(pair)}${ops.live ? ' SyncTray is running: it syncs it now.' : ''}\n`);
         return ExitCode.OK;
       },

@@ -39,6 +39,12 @@ export interface Pair {
    * its next sync.
    */
   destinationVolume?: DestinationVolume;
+  /**
+   * What the user agreed the pair's first sync replaces and deletes in the destination, after its
+   * preview (`pair add`, the tray's Add folder pair…). A first sync that would take more is held,
+   * since the destination changed in between. Dropped once the first sync is done.
+   */
+  agreedFirstSync?: { replaced: number; deleted: number };
 }
 
 /** What `pair set` may change in a pair. */
@@ -114,6 +120,12 @@ export const PAIR_SCHEMA = {
     rescanIntervalMs: { type: 'integer', minimum: 0 },
     paused: { type: 'boolean' },
     notify: { enum: [...NOTIFY_LEVELS] },
+    agreedFirstSync: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['replaced', 'deleted'],
+      properties: { replaced: { type: 'integer', minimum: 0 }, deleted: { type: 'integer', minimum: 0 } },
+    },
     destinationVolume: {
       type: 'object',
       additionalProperties: false,

@@ -135,6 +135,19 @@ export class ConfigStore {
     });
   }
 
+  /** The pair's first sync is done: what the user agreed it could take is forgotten (see Pair). */
+  firstSyncDone(id: string): Pair {
+    return this.locked(() => {
+      const pairs = this.pairs();
+      const i = pairs.findIndex((p) => p.id === id);
+      if (i < 0) throw new RefusedError(`No pair with id ${id}.`);
+      const { agreedFirstSync: _done, ...rest } = pairs[i]!;
+      pairs[i] = rest;
+      this.conf.set('pairs', pairs);
+      return rest;
+    });
+  }
+
   updateSettings(change: Partial<Settings>): Settings {
     return this.locked(() => {
       const settings = { ...this.settings(), ...change };

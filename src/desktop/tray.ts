@@ -394,7 +394,9 @@ export class Tray {
         return undefined;
       }
       if (this.stopped) return undefined;
-      if (answer.value === 'Continue') return pair;
+      // Kept with the pair: a first sync that would take more than shown is held and asked about.
+      if (answer.value === 'Continue')
+        return { ...pair, agreedFirstSync: { replaced: preview.replaced, deleted: preview.deleted } };
       if (answer.value === 'Use update mode instead') mode = 'update';
       else {
         const picked = await this.deps.dialogs.folder(`SyncTray: choose where to back up ${source}`, os.homedir());

@@ -374,8 +374,11 @@ async function surveyRun(
       : undefined;
     checkGuards(plan, srcTree, dstTree, options, src.description, dst.description, partial);
     const grew = options.agreed ? grewBeyond(plan, options.agreed) : undefined;
+    // Held (the service), the copies are made and the deletions wait for the user's word.
     if (grew !== undefined)
-      throw new RefusedError(`${grew} Nothing was written: run again to see what it would do now.`);
+      throw new RefusedError(
+        options.guardTripped === 'hold' ? grew : `${grew} Nothing was written: run again to see what it would do now.`,
+      );
   } catch (err) {
     if (!(err instanceof RefusedError)) throw err;
     // A dry run still shows what would have happened, and says it would be refused.

@@ -553,7 +553,8 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
   }
 
   private syncOptions(pair: Pair): SyncOptions {
-    return pairSyncOptions(pair);
+    // Until the first sync is done, it may not take more than the user agreed to (see Pair).
+    return { ...pairSyncOptions(pair), ...(pair.agreedFirstSync ? { agreed: pair.agreedFirstSync } : {}) };
   }
 
   /**
@@ -678,6 +679,8 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
     switch (report.type) {
       case 'ready':
       case 'batch': {
+        // The first sync is done (or held, and the guards' question takes over): the agreement served.
+        if (report.type === 'ready' && r.pair.agreedFirstSync) r.pair = this.store.firstSyncDone(r.pair.id);
         const failed = report.result.errors;
         // A clean step while failed changes wait for their retry has not mended them: the error stays.
         const mended = !r.watcher?.retryPending;

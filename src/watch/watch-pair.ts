@@ -130,6 +130,8 @@ export class PairWatcher {
   private holding = false;
   /** Held deletions the user allowed, for the next full step (see applyHeld). */
   private approved: ReadonlySet<RelPath> | undefined;
+  /** The first step is done, or the user approved held deletions: `sync.agreed` no longer applies. */
+  private agreementServed = false;
   private retryDelay = 0;
   private retryTimer: unknown;
   private synced = false;
@@ -258,6 +260,8 @@ export class PairWatcher {
   applyHeld(files: ReadonlySet<RelPath>): void {
     if (this.stopped || this.waiting()) return;
     this.approved = files;
+    // What the user approves now supersedes what they agreed to before the first sync.
+    this.agreementServed = true;
     this.enqueue(FULL);
   }
 
@@ -404,6 +408,7 @@ export class PairWatcher {
         holdDeletions: this.holding && !scope.full,
         guardTripped: 'hold',
         approvedDeletes: approval,
+        ...(this.agreementServed ? { agreed: undefined } : {}),
         signal: this.abort.signal,
       });
     } catch (err) {
@@ -423,6 +428,7 @@ export class PairWatcher {
     // An approval is good for one full step: later deletions are the guard's to judge again.
     if (approval && this.approved === approval) this.approved = undefined;
     this.synced = true;
+    this.agreementServed = true;
     this.count(result, scope);
     this.report(first ? { type: 'ready', result } : { type: 'batch', result, full: scope.full });
     if (result.deletionsHeld)

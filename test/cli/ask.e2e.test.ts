@@ -55,6 +55,8 @@ describe('pair add onto a destination it would change', () => {
     writeTree(at('docs-backup'), { 'y.txt': 'y' });
     expect((await runCli(['pair', 'add', at('docs'), at('docs-backup'), '-y', ...config])).code).toBe(0);
     expect(await pairs()).toHaveLength(2);
+    // Nothing was shown, so nothing was agreed: the first sync is the guards' to judge.
+    for (const p of await pairs()) expect(p).not.toHaveProperty('agreedFirstSync');
   });
 
   it('asks nothing for an empty destination, nor where update or missing would replace nothing', async () => {
@@ -85,7 +87,8 @@ describe('pair add onto a destination it would change', () => {
     const yes = await runCliOnTerminal(['pair', 'add', at('photos'), at('backup'), ...config], { typed: 'y\n' });
     expect(yes.code, describeRun(yes)).toBe(0);
     expect(yes.stdout).toContain('Added pair "photos"');
-    expect(await pairs()).toHaveLength(1);
+    // What was agreed is kept: a first sync that would take more is held (see the service's tests).
+    expect(await pairs()).toEqual([expect.objectContaining({ agreedFirstSync: { replaced: 1, deleted: 1 } })]);
   });
 });
 
@@ -104,6 +107,27 @@ describe('sync -i', () => {
       const yes = await runCliOnTerminal(args, { typed: 'y\n' });
       expect(yes.code, describeRun(yes)).toBe(0);
       expect(differences()).toBe('');
+    },
+  );
+
+  it.skipIf(noScript || noRsync)(
+    'refuses, changing nothing, when the destination changed while the question was read',
+    async () => {
+      const before = differences();
+      const r = await runCliOnTerminal(['sync', '-i', at('photos'), at('backup')], {
+        typed: 'y\n',
+        once: {
+          shown: 'Sync now? [y/N]',
+          meanwhile: () => writeTree(at('backup'), { 'new.txt': 'written meanwhile' }),
+        },
+      });
+      expect(r.code, describeRun(r)).toBe(2);
+      expect(r.stdout).toContain('where you agreed to 1 and 1');
+      expect(r.stdout).toContain('Nothing was written');
+      const after = differences();
+      expect(after).toContain('*deleting   new.txt');
+      for (const line of before.trim().split('\n')) expect(after).toContain(line);
+      expect(fs.readFileSync(at('backup/a.jpg'), 'utf8')).toBe('old a');
     },
   );
 

@@ -185,21 +185,33 @@ export function indent(text: string, by = '  '): string {
 /**
  * Runs the CLI with its standard output on a terminal (a pseudo-terminal made by util-linux's
  * `script`), as a user at a shell sees it. Output lines end in CRLF there; they come back with LF.
- * `typed` is what the user types into the terminal (the terminal echoes it into stdout).
+ * `typed` is what the user types into the terminal (the terminal echoes it into stdout): at once,
+ * or with `once`, after the output shows `once.shown` and `once.meanwhile` has run (what changes while
+ * the user reads a question).
  */
 export async function runCliOnTerminal(
   args: string[],
-  options: RunOptions & { typed?: string } = {},
+  options: RunOptions & { typed?: string; once?: { shown: string; meanwhile: () => void } } = {},
 ): Promise<CliResult> {
   const command = [process.execPath, CLI_PATH, ...args].map(shellQuote).join(' ');
   const run = spawn('script', ['-qefc', command, '/dev/null'], {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
   });
-  // Nothing typed: the terminal's input ends at once, as a closed one would.
-  run.stdin.end(options.typed ?? '');
   let stdout = '';
   run.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  const { once } = options;
+  // Nothing typed: the terminal's input ends at once, as a closed one would.
+  if (!once) run.stdin.end(options.typed ?? '');
+  else {
+    const onData = () => {
+      if (!stdout.includes(once.shown)) return;
+      run.stdout.off('data', onData);
+      once.meanwhile();
+      run.stdin.end(options.typed ?? '');
+    };
+    run.stdout.on('data', onData);
+  }
   const timer = setTimeout(() => run.kill('SIGKILL'), options.timeoutMs ?? 30_000);
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
     run.on('close', (c, s) => resolve([c, s])),

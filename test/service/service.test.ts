@@ -267,6 +267,41 @@ describe.skipIf(noRsync)('a pair in the service', () => {
     await expect(s.pause('music')).rejects.toThrow('No pair is called "music"');
   });
 
+  describe('a first sync after a preview the user agreed to', () => {
+    /** A destination holding one file the source lacks; the user agreed to lose exactly that one. */
+    function agreedToOne(): void {
+      writeTree(at('docs'), { 'a.txt': 'a', 'b.txt': 'b' });
+      writeTree(at('backup/docs'), { 'a.txt': 'a', 'old.txt': 'old' });
+    }
+
+    it('runs as agreed, and the pair forgets the agreement once its first sync is done', async () => {
+      agreedToOne();
+      const { store } = startService([pairOf('docs', { agreedFirstSync: { replaced: 1, deleted: 1 } })]);
+      await waitFor(() => idleSince('docs', 0), 'the first sync');
+      expect(last('docs').held).toBeUndefined();
+      expect(rsyncDiff(at('docs'), at('backup/docs'))).toEqual([]);
+      expect(store.pairs()[0]!.agreedFirstSync).toBeUndefined();
+    });
+
+    it('holds the deletions of a first sync that would take more than agreed, and says why', async () => {
+      agreedToOne();
+      // Written after the preview: the first sync would now delete two files.
+      writeTree(at('backup/docs'), { 'new.txt': 'appeared since the preview' });
+      const { store } = startService([pairOf('docs', { agreedFirstSync: { replaced: 1, deleted: 1 } })]);
+      await waitFor(() => last('docs').held !== undefined, 'the deletions held');
+      expect(last('docs').held).toContain('where you agreed to 1 and 1');
+      expect(backedUp('backup/docs').sort()).toEqual(['a.txt', 'b.txt', 'new.txt', 'old.txt']);
+      expect(store.pairs()[0]!.agreedFirstSync).toBeUndefined();
+      // Approved, the held deletions are made; nothing else holds them any more.
+      const s = service!;
+      const preview = await s.heldDeletions('docs');
+      expect(preview.count).toBe(2);
+      await s.applyDeletions('docs', preview.token);
+      await waitFor(() => last('docs').held === undefined && last('docs').state === 'idle', 'the deletions applied');
+      expect(rsyncDiff(at('docs'), at('backup/docs'))).toEqual([]);
+    });
+  });
+
   describe('holding back a mass deletion', () => {
     /** 20 files synced, then 15 deleted from the source: more than half, so the guard holds. */
     async function held(): Promise<Service> {
