@@ -111,6 +111,8 @@ export interface ServiceDeps {
   destinations?: DestinationProbe;
   /** Calls back on every change of the mount table, until closed; absent: waiting pairs look every second only. */
   watchMounts?(onChange: () => void): MountWatch;
+  /** How often old versions are removed besides after each step; absent: PRUNE_EVERY_MS. */
+  pruneEveryMs?: number;
 }
 
 interface Running {
@@ -169,7 +171,7 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
     // Besides after every step: a pair whose folders do not change still drops its old versions.
     this.pruneTimer = setInterval(() => {
       for (const r of this.pairs.values()) if (r.watcher) void this.pruneVersions(r);
-    }, PRUNE_EVERY_MS).unref();
+    }, this.deps.pruneEveryMs ?? PRUNE_EVERY_MS).unref();
   }
 
   async stop(): Promise<void> {

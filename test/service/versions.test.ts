@@ -41,7 +41,7 @@ afterEach(async () => {
 const at = (p: string) => path.join(root, p);
 const VERSIONS = 'backup/docs/.synctray-versions';
 
-function start(change: Partial<Pair> = {}): Service {
+function start(change: Partial<Pair> = {}, pruneEveryMs?: number): Service {
   const { store } = ConfigStore.open(at('config'));
   store.add({
     name: 'docs',
@@ -62,6 +62,7 @@ function start(change: Partial<Pair> = {}): Service {
     watchFolder: folderWatcher,
     now: () => performance.now(),
     wallClock: () => wall,
+    ...(pruneEveryMs ? { pruneEveryMs } : {}),
   });
   service.on('event', (e) => events.push(e));
   service.start();
@@ -154,6 +155,18 @@ describe.skipIf(noRsync)("a pair's versions", () => {
     await service!.settled();
     expect(removedStamps()).toEqual([...old, young]);
     expect(fs.readdirSync(at(VERSIONS))).toEqual(['notes']);
+  });
+
+  it('removes them on its timer too, while nothing changes and no step runs', async () => {
+    writeTree(at('docs'), { 'a.txt': 'a' });
+    start({ keepVersionsMs: DAY }, 50);
+    await waitFor(idle, 'the first sync');
+    const synced = steps();
+    // Set aside by an earlier run, a day and a minute before now: due for removal.
+    writeTree(at(`${VERSIONS}/${runStamp(new Date(wall - DAY - 60_000))}/deleted`), { 'old.txt': 'old' });
+    await waitFor(() => removedStamps().length === 1, 'the old run removed');
+    expect(fs.readdirSync(at(VERSIONS))).toEqual([]);
+    expect(steps()).toBe(synced);
   });
 
   it('keeps versions forever with keep-versions 0, and none at all with versions off', async () => {

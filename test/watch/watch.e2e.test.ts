@@ -12,6 +12,7 @@ import { makeSyncScratch, removeScratch } from '../helpers/scratch.js';
 import { findTempFiles } from '../helpers/tree-inspect.js';
 import { writeTree } from '../helpers/tree-spec.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { runStamp } from '../../src/storage/versions.js';
 
 const noRsync = rsyncSkipReason();
 let root: string;
@@ -246,6 +247,18 @@ describe.skipIf(noRsync)('synctray watch', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim().split('\n').pop()).toContain('"event":"stopped"');
     expect(findTempFiles(dst)).toEqual([]);
+  });
+
+  it('with --keep-versions, removes the runs in --versions older than it after its steps; newer ones stay', async () => {
+    const versions = path.join(root, 'versions');
+    const day = 86_400_000;
+    writeTree(path.join(versions, runStamp(new Date(Date.now() - 3 * day)), 'deleted'), { 'old.txt': 'old' });
+    const recent = runStamp(new Date(Date.now() - 3_600_000));
+    writeTree(path.join(versions, recent, 'replaced'), { 'recent.txt': 'recent' });
+    writeTree(src, { 'a.txt': 'a' });
+    await start('--versions', versions, '--keep-versions', '2d');
+    await waitFor(() => fs.readdirSync(versions).length === 1, 'the old run removed');
+    expect(fs.readdirSync(versions)).toEqual([recent]);
   });
 
   it('rescans everything at the interval asked for', async () => {
