@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Entry } from '../../src/core/entry.js';
 import { ErrorCode } from '../../src/core/errors.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
-import { nativeFs, nativeFsProblem, packCopies } from '../../src/storage/local/native.js';
+import { nativeFs, nativeFsProblem } from '../../src/storage/local/native.js';
 import { hasTool, skipReasonOutsideCi } from '../helpers/requirements.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
 import { ATIME, expectStorageError, HOSTILE_NAMES, MTIME } from './conformance-fixtures.js';
@@ -99,17 +99,6 @@ describe.skipIf(notBuilt)('native copy', () => {
     }
     expect(turns, 'timer turns while the copy ran').toBeGreaterThan(5);
     expect(fs.readFileSync(path.join(root, 'big-copy')).equals(data)).toBe(true);
-  });
-
-  it('refuses packed requests whose paths do not match their count, before touching anything', () => {
-    const lib = nativeFs()!;
-    const one = packCopies([
-      [path.join(root, 'f'), path.join(root, 'g.tmp'), null, -1, false, -1, 0n, 0n, 0n, null, root],
-    ]);
-    // A path holding a NUL would split into two: the request's four paths would not add up.
-    expect(() => lib.copy(`${one[0]}\0extra`, one[1], one[2], one[3])).toThrow(TypeError);
-    expect(() => lib.copy(one[0].split('\0').slice(0, 3).join('\0'), one[1], one[2], one[3])).toThrow(TypeError);
-    expect(fs.existsSync(path.join(root, 'g.tmp'))).toBe(false);
   });
 
   it('keeps both times to the nanosecond', async () => {

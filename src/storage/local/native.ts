@@ -16,11 +16,10 @@ export interface NativeFs {
   list(paths: readonly string[], follow: readonly boolean[]): Promise<(NativeListing | Error)[]>;
   /**
    * Copies files on the thread pool, one result per request: null, or the Error that stopped it
-   * (shaped like Node's fs errors, `atTarget` when it is about the final name); null for the whole
-   * batch when every copy was made. Each request is fs-worker.ts's copy() with the same checks and
-   * errors, the times kept to the nanosecond. The requests come packed (packCopies).
+   * (shaped like Node's fs errors, `atTarget` when it is about the final name). Each request is
+   * fs-worker.ts's copy() with the same checks and errors, the times kept to the nanosecond.
    */
-  copy(...packed: PackedCopies): Promise<(Error | null)[] | null>;
+  copy(requests: readonly NativeCopyRequest[]): Promise<(Error | null)[]>;
   /**
    * The other changes below a root (unlink, rmdir, mkdir, rename, utimes, chmod, symlink), each made
    * through the folder opened beneath the root refusing symlinks, and the flushes (fsync of an item,
@@ -74,45 +73,6 @@ export type NativeCopyRequest = [
   /** The destination's root: every folder below it on the way to `to` is opened without following links. */
   root: string,
 ];
-
-/** Copy requests as NativeFs.copy takes them: one string, two typed arrays and the bytes given. */
-export type PackedCopies = [strings: string, numbers: Float64Array, times: BigInt64Array, buffers: Buffer[]];
-
-// Per request, as fast-fs.c reads them (NUM_*, TIME_*, STRINGS_PER_COPY).
-const NUMS_PER_COPY = 7;
-const TIMES_PER_COPY = 4;
-const REPLACE_CODE = { any: -1, nothing: 0, item: 1 } as const;
-
-/**
- * Packs copy requests for the library: their paths joined by NUL (which no path holds) into one
- * string, and their numbers and times into two typed arrays. Reading an array of arrays through
- * Node-API cost the main thread a quarter of what copying a small file costs the thread pool.
- */
-export function packCopies(requests: readonly NativeCopyRequest[]): PackedCopies {
-  const strings: string[] = [];
-  const numbers = new Float64Array(requests.length * NUMS_PER_COPY);
-  const times = new BigInt64Array(requests.length * TIMES_PER_COPY);
-  const buffers: Buffer[] = [];
-  for (const [i, r] of requests.entries()) {
-    const [from, to, renameTo, mode, fsync, expectSize, atimeNs, mtimeNs, expectMtimeNs, replacing, root] = r;
-    const n = i * NUMS_PER_COPY;
-    const t = i * TIMES_PER_COPY;
-    strings.push(typeof from === 'string' ? from : '', to, renameTo ?? '', root);
-    numbers[n] = mode;
-    numbers[n + 1] = fsync ? 1 : 0;
-    numbers[n + 2] = expectSize;
-    numbers[n + 3] =
-      replacing === undefined ? REPLACE_CODE.any : replacing === null ? REPLACE_CODE.nothing : REPLACE_CODE.item;
-    numbers[n + 4] = replacing?.[0] ?? -1;
-    numbers[n + 5] = replacing?.[1] ?? 0;
-    numbers[n + 6] = typeof from === 'string' ? -1 : buffers.push(from) - 1;
-    times[t] = atimeNs;
-    times[t + 1] = mtimeNs;
-    times[t + 2] = expectMtimeNs;
-    times[t + 3] = replacing?.[2] ?? 0n;
-  }
-  return [strings.join('\0'), numbers, times, buffers];
-}
 
 /**
  * One folder as NativeFs.list reports it: names, meta, times, symlink texts, and its summary
@@ -236,7 +196,7 @@ export function sharedNativeBatches(): NativeShared | undefined {
         16,
         4,
       ),
-      copier: new NativeBatches(async (reqs) => (await native.copy(...packCopies(reqs))) ?? reqs.map(() => null), 4, 8),
+      copier: new NativeBatches((reqs) => native.copy(reqs), 4, 8),
       ...(native.ops
         ? {
             ops: new NativeBatches<NativeOpRequest, null>((reqs) => native.ops!(reqs), 4),

@@ -22,9 +22,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#ifdef __linux__
-#include <sys/xattr.h>
-#endif
 #include <unistd.h>
 #ifdef __linux__
 #include <linux/openat2.h>
@@ -482,7 +479,6 @@ typedef struct {
   napi_ref data_ref;
   int32_t mode;                 // -1: the source's
   bool fsync, check;            // check: the source must still be expect_size / expect_mtime
-  bool plain_folder;            // the folder of `to` gives a new file the mode asked (folder_plain)
   double expect_size;
   int64_t atime, mtime, expect_mtime;
   int replacing;  // REPLACE_*: what may stand at rename_to (see Replacing in storage.ts)
@@ -635,7 +631,6 @@ typedef struct {
   const char *root, *path;  // path: the job's `to`, of which the folder is the first `len` bytes
   size_t len;
   int fd;
-  int plain;  // the folder gives a new file the mode asked, less the umask: 1, 0, or -1 not known yet
 } FolderCache;
 
 static int cached_folder(FolderCache *c, const char *root, const char *path, const char **leaf) {
@@ -647,45 +642,8 @@ static int cached_folder(FolderCache *c, const char *root, const char *path, con
   int fd = open_beneath(root, path, leaf);
   if (fd < 0) return -1;
   if (c->fd >= 0) close(c->fd);
-  c->root = root, c->path = path, c->len = len, c->fd = fd, c->plain = -1;
+  c->root = root, c->path = path, c->len = len, c->fd = fd;
   return fd;
-}
-
-// Whether files created in the cached folder get exactly the mode given less the umask: so unless
-// the folder has a default ACL, which would decide instead. Asked once per folder; where it cannot
-// be asked, no.
-static bool folder_plain(FolderCache *c) {
-  if (c->plain < 0) {
-    c->plain = 0;
-#ifdef __linux__
-    char at[64];
-    snprintf(at, sizeof at, "/proc/self/fd/%d", c->fd);  // the handle (O_PATH) as a path
-    if (getxattr(at, "system.posix_acl_default", NULL, 0) < 0 && (errno == ENODATA || errno == ENOTSUP)) c->plain = 1;
-#endif
-  }
-  return c->plain == 1;
-}
-
-// The process's umask, read without changing it (umask(2) can only set it, racing other threads):
-// from /proc/self/status on Linux 4.7 and later; -1 where it cannot be read.
-static int process_umask(void) {
-  static int known = -2;
-  int mask = __atomic_load_n(&known, __ATOMIC_RELAXED);
-  if (mask != -2) return mask;
-  mask = -1;
-#ifdef __linux__
-  FILE *status = fopen("/proc/self/status", "re");
-  char line[128];
-  unsigned value;
-  while (status && fgets(line, sizeof line, status))
-    if (sscanf(line, "Umask: %o", &value) == 1) {
-      mask = (int)(value & 0777);
-      break;
-    }
-  if (status) fclose(status);
-#endif
-  __atomic_store_n(&known, mask, __ATOMIC_RELAXED);
-  return mask;
 }
 
 // Opens the folders of `to` and `rename_to` beneath the root; false with the failure in j. The
@@ -756,14 +714,11 @@ static bool copy_file(CopyJob *j) {
     fail_code(j, "ECHANGED", "changed while being copied", ABOUT_FROM);
   if (j->err || j->code) goto done;
 
-  // Created with its mode where the umask and the folder keep it whole (no special bits, which the
-  // kernel may drop); otherwise private until fchmod gives it its mode. Either way never readable
-  // by more than the copy will be. O_EXCL also refuses a symlink planted at the target.
+  // Private until fchmod gives it its mode (a umask or a folder's default ACL would change a mode
+  // given here). O_EXCL also refuses a symlink planted at the target.
   // KEEP_CREATED: a drive that keeps no modes (exFAT, FAT), where fchmod is a round trip for nothing.
   mode_t final_mode = j->mode >= 0 ? (mode_t)j->mode : before.st_mode & 07777;
-  int mask = j->plain_folder && (final_mode & ~(mode_t)0777) == 0 ? process_umask() : -1;
-  bool created_whole = mask >= 0 && (final_mode & (mode_t)mask) == 0;
-  dst = openat(j->to_dir, j->to_leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, created_whole ? final_mode : 0600);
+  dst = openat(j->to_dir, j->to_leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (dst < 0) {
     fail_errno(j, errno, "open", ABOUT_TO);
     goto done;
@@ -772,7 +727,7 @@ static bool copy_file(CopyJob *j) {
   struct timespec times[2] = {to_timespec(j->atime), to_timespec(j->mtime)};
   if (err == -1) fail_code(j, "ECHANGED", "changed while being copied", ABOUT_FROM);
   else if (err) fail_errno(j, err, "write", ABOUT_TO);
-  else if (j->mode != KEEP_CREATED && !created_whole && fchmod(dst, final_mode) != 0) fail_errno(j, errno, "fchmod", ABOUT_TO);
+  else if (j->mode != KEEP_CREATED && fchmod(dst, final_mode) != 0) fail_errno(j, errno, "fchmod", ABOUT_TO);
   else if (futimens(dst, times) != 0) fail_errno(j, errno, "futimens", ABOUT_TO);
   else if (j->fsync && fsync(dst) != 0) fail_errno(j, errno, "fsync", ABOUT_TO);
   else if (j->check) {
@@ -894,7 +849,6 @@ static void place(CopyJob *j) {
 typedef struct {
   size_t count;
   CopyJob *jobs;
-  char *packed;  // the requests' strings, which the jobs' paths point into
   napi_deferred deferred;
   napi_async_work work;
 } CopyBatch;
@@ -902,14 +856,11 @@ typedef struct {
 static void copy_execute(napi_env env, void *data) {
   (void)env;
   CopyBatch *batch = data;
-  FolderCache cache = {NULL, NULL, 0, -1, -1};
+  FolderCache cache = {NULL, NULL, 0, -1};
   for (size_t i = 0; i < batch->count; i++) {
     CopyJob *j = &batch->jobs[i];
     j->to_dir = j->rename_dir = -1;
-    if (open_folders(j, &cache)) {
-      j->plain_folder = j->mode != KEEP_CREATED && !j->data && folder_plain(&cache);
-      if (copy_file(j) && j->rename_to && (j->check || j->data)) place(j);
-    }
+    if (open_folders(j, &cache) && copy_file(j) && j->rename_to && (j->check || j->data)) place(j);
     if (j->own_rename_dir && j->rename_dir >= 0) close(j->rename_dir);
   }
   if (cache.fd >= 0) close(cache.fd);
@@ -940,10 +891,14 @@ static napi_value copy_error(napi_env env, CopyJob *j) {
 
 static void free_copy_batch(napi_env env, CopyBatch *batch) {
   if (batch->work) napi_delete_async_work(env, batch->work);
-  for (size_t i = 0; batch->jobs && i < batch->count; i++)
+  for (size_t i = 0; i < batch->count; i++) {
+    free(batch->jobs[i].from);
+    free(batch->jobs[i].to);
+    free(batch->jobs[i].rename_to);
+    free(batch->jobs[i].root);
     if (batch->jobs[i].data_ref) napi_delete_reference(env, batch->jobs[i].data_ref);
+  }
   free(batch->jobs);
-  free(batch->packed);
   free(batch);
 }
 
@@ -951,18 +906,12 @@ static void copy_complete(napi_env env, napi_status status, void *data) {
   CopyBatch *batch = data;
   napi_value results, none;
   napi_get_null(env, &none);
-  results = none;
+  napi_create_array_with_length(env, batch->count, &results);
   for (size_t i = 0; i < batch->count; i++) {
     CopyJob *j = &batch->jobs[i];
     // Cancelled work never ran: each file reports an I/O error rather than a copy it did not make.
     if (status != napi_ok && !j->err && !j->code) fail_errno(j, EIO, "copy", ABOUT_TO);
-    if (!j->err && !j->code) continue;
-    // An array only when something failed: null says every copy was made.
-    if (results == none) {
-      napi_create_array_with_length(env, batch->count, &results);
-      for (size_t k = 0; k < batch->count; k++) napi_set_element(env, results, (uint32_t)k, none);
-    }
-    napi_set_element(env, results, (uint32_t)i, copy_error(env, j));
+    napi_set_element(env, results, (uint32_t)i, j->err || j->code ? copy_error(env, j) : none);
   }
   napi_resolve_deferred(env, batch->deferred, results);
   free_copy_batch(env, batch);
@@ -1006,91 +955,56 @@ static void read_replacing(napi_env env, napi_value replacing, CopyJob *j, bool 
   }
 }
 
-// The numbers of one request in copy()'s `numbers` and `times` (native.ts's packCopies).
-enum { NUM_MODE, NUM_FSYNC, NUM_EXPECT_SIZE, NUM_REPLACING, NUM_REP_KIND, NUM_REP_SIZE, NUM_BUFFER, NUMS_PER_COPY };
-enum { TIME_ATIME, TIME_MTIME, TIME_EXPECT_MTIME, TIME_REP_MTIME, TIMES_PER_COPY };
-// Strings per request: from ('' for bytes), to, renameTo ('' for none), root.
-#define STRINGS_PER_COPY 4
-
-// Reads a typed array argument of the given type; its elements and length, or NULL.
-static void *typed_arg(napi_env env, napi_value v, napi_typedarray_type want, size_t *length) {
-  bool is = false;
-  napi_is_typedarray(env, v, &is);
-  if (!is) return NULL;
-  napi_typedarray_type type;
-  void *data = NULL;
-  if (napi_get_typedarray_info(env, v, &type, length, &data, NULL, NULL) != napi_ok || type != want) return NULL;
-  return data ? data : (void *)"";
-}
-
-// Fills request i from the packed arguments; `strings` points at its four strings in `packed`.
-static bool read_job(napi_env env, napi_value buffers, char **strings, const double *num, const int64_t *times, CopyJob *j) {
-  if (num[NUM_BUFFER] >= 0) {
-    napi_value from = element(env, buffers, (uint32_t)num[NUM_BUFFER]);
-    bool is_buffer = false;
+// Reads one request: [from (a path, or a Buffer of the bytes to write), to, renameTo | null, mode, fsync, expectSize (-1: no check), atimeNs,
+// mtimeNs, expectMtimeNs, replacing: undefined | null | [kind, size, mtimeNs], root of the destination].
+static bool read_job(napi_env env, napi_value r, CopyJob *j) {
+  bool ok = true;
+  napi_valuetype type;
+  napi_value from = element(env, r, 0);
+  bool is_buffer = false;
+  napi_is_buffer(env, from, &is_buffer);
+  if (is_buffer) {
     void *bytes = NULL;
-    napi_is_buffer(env, from, &is_buffer);
-    if (!is_buffer || napi_get_buffer_info(env, from, &bytes, &j->data_len) != napi_ok) return false;
+    napi_get_buffer_info(env, from, &bytes, &j->data_len);
     // Kept alive until the work is done: the thread pool reads it after this call returns.
     if (napi_create_reference(env, from, 1, &j->data_ref) != napi_ok) return false;
     j->data = bytes ? bytes : "";
   } else {
-    j->from = strings[0];
+    j->from = string_arg(env, from);
   }
-  j->to = strings[1];
-  j->rename_to = strings[2][0] ? strings[2] : NULL;
-  j->root = strings[3];
-  j->mode = (int32_t)num[NUM_MODE];
-  j->fsync = num[NUM_FSYNC] != 0;
-  j->expect_size = num[NUM_EXPECT_SIZE];
+  j->to = string_arg(env, element(env, r, 1));
+  napi_value rename_to = element(env, r, 2);
+  napi_typeof(env, rename_to, &type);
+  bool renames = type == napi_string;
+  if (renames) j->rename_to = string_arg(env, rename_to);
+  napi_get_value_int32(env, element(env, r, 3), &j->mode);
+  napi_get_value_bool(env, element(env, r, 4), &j->fsync);
+  napi_get_value_double(env, element(env, r, 5), &j->expect_size);
   j->check = j->expect_size >= 0;
-  j->atime = times[TIME_ATIME];
-  j->mtime = times[TIME_MTIME];
-  j->expect_mtime = j->check ? times[TIME_EXPECT_MTIME] : 0;
-  j->replacing = (int)num[NUM_REPLACING];
-  j->rep_kind = (int)num[NUM_REP_KIND];
-  j->rep_size = num[NUM_REP_SIZE];
-  j->rep_mtime = times[TIME_REP_MTIME];
-  return (j->from || j->data) && j->to[0] && j->root[0];
+  j->atime = get_bigint(env, element(env, r, 6), &ok);
+  j->mtime = get_bigint(env, element(env, r, 7), &ok);
+  j->expect_mtime = j->check ? get_bigint(env, element(env, r, 8), &ok) : 0;
+  read_replacing(env, element(env, r, 9), j, &ok);
+  j->root = string_arg(env, element(env, r, 10));
+  return ok && (j->from || j->data) && j->to && j->root && (!renames || j->rename_to);
 }
 
-// copy(strings, numbers, times, buffers): Promise<(Error | null)[] | null>, the files copied (and
-// placed) on the thread pool; null when every one was. The requests come packed (native.ts's
-// packCopies): reading an array of arrays through Node-API cost about 2.5 us per request on the
-// main thread, a quarter of what the whole copy of a small file costs the thread pool.
+// copy(requests): Promise<(Error | null)[]>, the files copied (and placed) on the thread pool.
 static napi_value copy(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value args[4];
-  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
-  size_t nums_len = 0, times_len = 0, packed_len = 0;
-  const double *nums = argc == 4 ? typed_arg(env, args[1], napi_float64_array, &nums_len) : NULL;
-  const int64_t *times = argc == 4 ? typed_arg(env, args[2], napi_bigint64_array, &times_len) : NULL;
-  size_t count = nums_len / NUMS_PER_COPY;
-  bool ok = nums && times && nums_len == count * NUMS_PER_COPY && times_len == count * TIMES_PER_COPY &&
-            napi_get_value_string_utf8(env, args[0], NULL, 0, &packed_len) == napi_ok;
-  CopyBatch *batch = ok ? calloc(1, sizeof *batch) : NULL;
-  if (batch) {
-    batch->jobs = calloc(count ? count : 1, sizeof(CopyJob));
-    batch->packed = malloc(packed_len + 1);
-  }
-  ok = ok && batch && batch->jobs && batch->packed;
-  if (ok) napi_get_value_string_utf8(env, args[0], batch->packed, packed_len + 1, &packed_len);
-  // The strings, each ended by NUL (the last by the terminator): a path never holds one, so a
-  // count that does not match is a caller's mistake, refused whole.
-  char *at = ok ? batch->packed : NULL, *end = at + packed_len;
-  for (size_t i = 0; ok && i < count; i++) {
-    char *strings[STRINGS_PER_COPY];
-    for (int k = 0; ok && k < STRINGS_PER_COPY; k++) {
-      if (at > end) ok = false;
-      else strings[k] = at, at += strlen(at) + 1;
-    }
+  napi_value requests;
+  uint32_t count;
+  bool is_array = array_arg(env, info, &requests, &count);
+  CopyBatch *batch = calloc(1, sizeof *batch);
+  if (batch) batch->jobs = calloc(count ? count : 1, sizeof(CopyJob));
+  bool ok = is_array && batch && batch->jobs;
+  for (uint32_t i = 0; ok && i < count; i++) {
     batch->count = i + 1;
-    ok = ok && read_job(env, args[3], strings, nums + i * NUMS_PER_COPY, times + i * TIMES_PER_COPY, &batch->jobs[i]);
+    ok = read_job(env, element(env, requests, i), &batch->jobs[i]);
   }
-  if (ok && at != end + 1 && count > 0) ok = false;
   if (!ok) {
-    if (batch) free_copy_batch(env, batch);
-    napi_throw_type_error(env, NULL, "copy(strings, numbers, times, buffers) needs packed copy requests (see native.ts)");
+    if (batch && batch->jobs) free_copy_batch(env, batch);
+    else free(batch);
+    napi_throw_type_error(env, NULL, "copy(requests) needs an array of copy requests (see native.ts)");
     return NULL;
   }
   return start_work(env, "synctray:copy", copy_execute, copy_complete, batch, &batch->deferred, &batch->work);
@@ -1167,7 +1081,7 @@ static void chmod_beneath(CopyJob *j, int dir, const char *leaf) {
 static void run_op(OpJob *o) {
   CopyJob *j = &o->j;
   j->to_dir = j->rename_dir = -1;
-  FolderCache cache = {NULL, NULL, 0, -1, -1};
+  FolderCache cache = {NULL, NULL, 0, -1};
   if (o->op != OP_RENAME) {
     free(j->rename_to);
     j->rename_to = NULL;
