@@ -249,7 +249,7 @@ describe.skipIf(noRsync)('synctray watch', () => {
     expect(findTempFiles(dst)).toEqual([]);
   });
 
-  it('with --keep-versions, removes the runs in --versions older than it after its steps; newer ones stay', async () => {
+  it('with --keep-versions, removes the runs in --versions older than it after its steps; newer stay', async () => {
     const versions = path.join(root, 'versions');
     const day = 86_400_000;
     writeTree(path.join(versions, runStamp(new Date(Date.now() - 3 * day)), 'deleted'), { 'old.txt': 'old' });
