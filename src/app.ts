@@ -53,6 +53,12 @@ export const app = {
     });
   },
 
+  /** Whether two local folders are on the same drive (file system): a rename between them moves no bytes. */
+  async sameDrive(a: string, b: string): Promise<boolean> {
+    const [x, y] = await Promise.all([fs.stat(a), fs.stat(b)]);
+    return x.dev === y.dev;
+  },
+
   /** Destination volumes (Linux's mount table; none elsewhere, where the marker alone decides) and markers. */
   destinations(): DestinationProbe {
     return { volumes: linuxVolumes(), look: lookAtFolder, mark: writeMarker };

@@ -16,6 +16,7 @@ export function startHost(where: Places, output: HostOutput): Promise<ServiceHos
     openStorage: app.openStorage,
     openVersions: app.openVersions,
     hideFolder: app.hideFolder,
+    sameDrive: app.sameDrive,
     watchFolder: folderWatcher,
     now: () => performance.now(),
     phones: () => new DeviceTracker(new AdbServer()),

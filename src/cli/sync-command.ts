@@ -7,7 +7,8 @@ import { sync, type SyncResult } from '../engine/sync.js';
 import { app } from '../app.js';
 import { checkPaths, hiddenInDestination, type CheckedPaths } from './check-paths.js';
 import { refuseUnplugged } from './pair-destination-guard.js';
-import { pruneVersions } from '../storage/prune-versions.js';
+import { pruneVersions, ROOM_KEEPS_MS } from '../storage/prune-versions.js';
+import { isAdbLocation } from '../storage/adb/endpoint.js';
 import { parseDuration } from './duration.js';
 import { ExitCode } from './exit-codes.js';
 import { askYesNo, canAsk, previewBlock } from './ask-first-sync.js';
@@ -184,6 +185,41 @@ export async function pruneKept(args: SyncArgs, paths: CheckedPaths, log: LogFil
 }
 
 /**
+ * With --keep-versions, a full destination takes the oldest run in the versions folder older than
+ * a day, when that folder is on the destination's drive, each removal said; the run then goes on.
+ */
+export function makeRoomFor(
+  args: SyncArgs,
+  paths: CheckedPaths,
+  log: LogFile | undefined,
+  io: Io,
+): (() => Promise<boolean>) | undefined {
+  const dir = paths.versions;
+  if (args.keepVersionsMs === undefined || dir === undefined || isAdbLocation(paths.destination)) return undefined;
+  return async () => {
+    if (!(await app.sameDrive(dir, paths.destination).catch(() => false))) return false;
+    const storage = app.openStorage(dir);
+    try {
+      const removed = await pruneVersions(
+        storage,
+        '',
+        ROOM_KEEPS_MS,
+        Date.now(),
+        (stamp) => {
+          log?.line(`versions removed: ${stamp} (to make room: the destination is full)`);
+          if (!args.quiet && !args.json)
+            io.stderr.write(`Removed the versions of ${stamp} to make room: the destination is full.\n`);
+        },
+        1,
+      );
+      return removed.length > 0;
+    } finally {
+      await storage.close();
+    }
+  };
+}
+
+/**
  * The run itself, with its progress bar; undefined when it was interrupted before it had a result.
  * Both storages are closed whatever happens.
  */
@@ -212,6 +248,7 @@ async function runSync(
       maxDelete: args.maxDelete,
       force: args.force,
       ...(agreed ? { agreed } : {}),
+      makeRoom: makeRoomFor(args, paths, log, io),
       concurrency: copyConcurrency(),
       signal,
       onEvent: (e: SyncEvent) => {

@@ -16,6 +16,7 @@ import {
   SYNC_OPTIONS,
   summaryJson,
   summaryText,
+  makeRoomFor,
   pruneKept,
   syncArgs,
   type SyncArgs,
@@ -101,6 +102,7 @@ async function watch(args: SyncArgs, rescanMs: number, io: Io, signal: AbortSign
         maxDelete: args.maxDelete,
         force: args.force,
         onEvent: log?.onEvent,
+        makeRoom: makeRoomFor(args, paths, log, io),
       },
       // Each step keeps its versions under its own start time.
       ...(versionsDir ? { versionsFor: () => app.openVersions(versionsDir, new Date()) } : {}),

@@ -71,6 +71,11 @@ export interface SyncOptions {
    * is refused (RefusedError, nothing written), whatever the mode and even with `force`.
    */
   agreed?: Pick<Preview, 'replaced' | 'deleted'>;
+  /**
+   * Called when the destination is full: frees some room there (a pair removes its oldest versions)
+   * and says whether it did, in which case the run goes on where it stopped; else it ends as full.
+   */
+  makeRoom?: () => Promise<boolean>;
 }
 
 export interface SyncResult extends ExecuteResult {
@@ -101,8 +106,38 @@ export interface SyncResult extends ExecuteResult {
 /**
  * Makes `dst` match `src` in the given mode: scan both sides at once, plan, check the guards,
  * carry out the plan. Throws RefusedError (before anything is written) when a guard trips.
+ * A run the full destination stopped goes on while `makeRoom` frees room.
  */
 export async function sync(src: Storage, dst: Storage, options: SyncOptions): Promise<SyncResult> {
+  let result = await syncOnce(src, dst, options);
+  while (result.fatal?.code === ErrorCode.NO_SPACE && options.makeRoom && !options.signal?.aborted) {
+    if (!(await options.makeRoom())) break;
+    // Listed again: what the stopped run placed is unchanged now, and its temp files are gone.
+    result = goneOn(result, await syncOnce(src, dst, options));
+  }
+  return result;
+}
+
+/** A run that went on after room was made: the work of both, the outcome of the last. */
+function goneOn(first: SyncResult, next: SyncResult): SyncResult {
+  const sum = (k: 'copied' | 'moved' | 'updated' | 'deleted' | 'metadata' | 'vanished' | 'bytes' | 'filesDeleted') =>
+    first[k] + next[k];
+  return {
+    ...next,
+    copied: sum('copied'),
+    moved: sum('moved'),
+    updated: sum('updated'),
+    deleted: sum('deleted'),
+    metadata: sum('metadata'),
+    vanished: sum('vanished'),
+    bytes: sum('bytes'),
+    filesDeleted: sum('filesDeleted'),
+    destinationFilesBefore: first.destinationFilesBefore,
+    durationMs: first.durationMs + next.durationMs,
+  };
+}
+
+async function syncOnce(src: Storage, dst: Storage, options: SyncOptions): Promise<SyncResult> {
   const started = monotonicMs();
   const srcRoot = (await rootEntry(src, 'Source'))!;
   const survey = await measureAndSurvey(src, dst, srcRoot, await rootEntry(dst, 'Destination', true), options);

@@ -5,7 +5,7 @@ import { assertRelPath, type RelPath } from '../core/rel-path.js';
 import { DEFAULT_VERSIONS_FOLDER, type Pair } from '../config/schema.js';
 import { restoreVersions } from '../engine/restore-versions.js';
 import { isAdbLocation } from '../storage/adb/endpoint.js';
-import { pruneVersions } from '../storage/prune-versions.js';
+import { pruneVersions, ROOM_KEEPS_MS } from '../storage/prune-versions.js';
 import type { Storage } from '../storage/storage.js';
 import { StorageVersions } from '../storage/storage-versions.js';
 import { listVersions, newestOfEach, type StoredVersion, type VersionReason } from '../storage/version-list.js';
@@ -155,6 +155,11 @@ export interface PairVersions {
   open(started: Date): VersionStore;
   /** Removes versions older than the pair's keep-versions at `now`; each removal told to `removed`. */
   prune(now: number, removed: (stamp: string) => void): Promise<string[]>;
+  /**
+   * The destination is full: removes the oldest run of versions older than ROOM_KEEPS_MS at `now`
+   * from its drive, and says whether there was one. Versions on another drive free no room there.
+   */
+  makeRoom(now: number, removed: (stamp: string) => void): Promise<boolean>;
   /** Storages opened for it alone, to close with the pair. */
   storages: Storage[];
 }
@@ -167,6 +172,8 @@ export interface PairVersionsDeps {
    * absent or a no-op elsewhere.
    */
   hideFolder?(location: string): Promise<void>;
+  /** Whether two folders (absolute paths, both there) are on the same drive; absent: taken as not. */
+  sameDrive?(a: string, b: string): Promise<boolean>;
 }
 
 /**
@@ -180,9 +187,15 @@ export function pairVersions(pair: Pair, destination: Storage, deps: PairVersion
   if (typeof pair.versions === 'string') {
     const dir = pair.versions;
     const storage = deps.openStorage(dir);
+    const sameDrive = deps.sameDrive;
     return {
       open: (started) => deps.openVersions(dir, started),
       prune: (now, removed) => pruneVersions(storage, '', keep, now, removed),
+      makeRoom: async (now, removed) =>
+        !isAdbLocation(pair.destination) &&
+        sameDrive !== undefined &&
+        (await sameDrive(dir, pair.destination).catch(() => false)) &&
+        (await pruneVersions(storage, '', ROOM_KEEPS_MS, now, removed, 1)).length > 0,
       storages: [storage],
     };
   }
@@ -193,6 +206,8 @@ export function pairVersions(pair: Pair, destination: Storage, deps: PairVersion
   return {
     open: (started) => new StorageVersions(root, runStamp(started), hideRoot),
     prune: (now, removed) => pruneVersions(destination, root, keep, now, removed),
+    makeRoom: async (now, removed) =>
+      (await pruneVersions(destination, root, ROOM_KEEPS_MS, now, removed, 1)).length > 0,
     storages: [],
   };
 }

@@ -98,6 +98,8 @@ export interface ServiceDeps {
   openVersions(dir: string, started: Date): VersionStore;
   /** Hides a pair's versions folder where the platform has such an attribute (see pair-versions.ts). */
   hideFolder?(location: string): Promise<void>;
+  /** Whether two local folders are on one drive (a full destination frees room from versions there). */
+  sameDrive?(a: string, b: string): Promise<boolean>;
   watchFolder(root: string, ignore: (path: string, isDir: boolean) => boolean): WatchFolder;
   now(): number;
   /** The wall clock, in ms since 1970 (versions' stamps and their age); absent: Date.now. */
@@ -451,7 +453,19 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
       src,
       dst,
       {
-        sync: { ...this.syncOptions(pair), onEvent: (e) => this.onSyncEvent(r, e) },
+        sync: {
+          ...this.syncOptions(pair),
+          onEvent: (e) => this.onSyncEvent(r, e),
+          // A full destination takes the oldest versions first (older than a day), before the step fails.
+          ...(versions
+            ? {
+                makeRoom: () =>
+                  versions.makeRoom(this.wallNow(), (stamp) =>
+                    this.versionsRemoved(r, stamp, 'to make room: the destination is full'),
+                  ),
+              }
+            : {}),
+        },
         // Each step keeps its versions under its own start time.
         ...(versions ? { versionsFor: () => versions.open(new Date(this.wallNow())) } : {}),
         ignore,
@@ -567,16 +581,9 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
   private pruneVersions(r: Running): Promise<void> {
     const versions = r.versions;
     if (!versions || r.pruning) return r.pruning ?? Promise.resolve();
-    const keep = r.pair.keepVersionsMs;
-    const told = (stamp: string) =>
-      this.publish({
-        type: 'versions-removed',
-        pair: r.status,
-        stamp,
-        message: `Versions set aside at ${stamp} removed: older than ${formatSpan(keep)}.`,
-      });
+    const why = `older than ${formatSpan(r.pair.keepVersionsMs)}`;
     const pruning = versions
-      .prune(this.wallNow(), told)
+      .prune(this.wallNow(), (stamp) => this.versionsRemoved(r, stamp, why))
       .then(
         () => undefined,
         (err: unknown) =>
@@ -587,6 +594,15 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
       });
     r.pruning = pruning;
     return pruning;
+  }
+
+  private versionsRemoved(r: Running, stamp: string, why: string): void {
+    this.publish({
+      type: 'versions-removed',
+      pair: r.status,
+      stamp,
+      message: `Versions set aside at ${stamp} removed: ${why}.`,
+    });
   }
 
   private wallNow(): number {

@@ -3,11 +3,15 @@ import type { RelPath } from '../core/rel-path.js';
 import type { Storage } from './storage.js';
 import { stampTime } from './versions.js';
 
+/** A full destination takes versions older than this, whatever is kept otherwise; newer ones stay. */
+export const ROOM_KEEPS_MS = 86_400_000;
+
 /**
  * Removes the versions kept under `root` (in `storage`) that are older than `keepMs` at `now`,
  * oldest first: a whole `<stamp>` folder at a time, once its run's start is that old, contents
  * and empty folders included. `keepMs` 0 keeps them forever. Names that are not stamps are left
  * alone. `removed` is called after each stamp folder is gone; the stamps removed are returned.
+ * `most` stops after that many.
  */
 export async function pruneVersions(
   storage: Storage,
@@ -15,6 +19,7 @@ export async function pruneVersions(
   keepMs: number,
   now: number,
   removed?: (stamp: string) => void,
+  most = Number.POSITIVE_INFINITY,
 ): Promise<string[]> {
   if (keepMs <= 0) return [];
   let names: string[];
@@ -27,7 +32,8 @@ export async function pruneVersions(
   const old = names
     .map((name) => ({ name, at: stampTime(name) }))
     .filter((s): s is { name: string; at: number } => s.at !== undefined && s.at < now - keepMs)
-    .sort((a, b) => a.at - b.at);
+    .sort((a, b) => a.at - b.at)
+    .slice(0, most);
   const done: string[] = [];
   for (const s of old) {
     await removeTree(storage, root === '' ? s.name : `${root}/${s.name}`);
