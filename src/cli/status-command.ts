@@ -3,8 +3,20 @@ import { readConfig } from '../config/read-config.js';
 import { askService } from '../service/control.js';
 import type { PairStatus } from '../service/service.js';
 import { ExitCode } from './exit-codes.js';
-import { formatAgo, formatBytes, formatCount, formatCountOf, formatDuration } from '../core/format.js';
+import {
+  formatAgo,
+  formatBytes,
+  formatCount,
+  formatCountOf,
+  formatDuration,
+  formatVersionsSpace,
+} from '../core/format.js';
 import { needsUser } from '../service/pair-state.js';
+import { versionsRootOf } from '../service/pair-versions.js';
+import { app } from '../app.js';
+import type { Pair } from '../config/schema.js';
+import { isAdbLocation } from '../storage/adb/endpoint.js';
+import { versionsSpace } from '../storage/version-space.js';
 import { command, CONFIG_DIR_OPTION } from './command.js';
 import type { Io } from './io.js';
 
@@ -14,7 +26,9 @@ Whether SyncTray is running, and what each pair is doing. With none running,
 the pairs are read from the config and shown as stopped (or paused).
 
       --json   one JSON object: {"running": true|false, "pairs": [...]}, each
-               pair with its state and lastSyncAt (ISO time)
+               pair with its state and lastSyncAt (ISO time), and versions:
+               the files and bytes its versions take, the oldest run's
+               time and keepMs (how long they are kept; 0: for ever)
 
 Exit status, as systemctl status has it: 0 running and every pair fine,
 1 a pair needs you (an error, deletions held back, a source or backup folder
@@ -48,6 +62,7 @@ async function status(values: { 'config-dir'?: string; json?: boolean }, io: Io)
         files: 0,
         bytes: 0,
       }));
+  if (!running) await measureVersions(offline!.pairs, pairs);
   const code = !running ? ExitCode.NOT_RUNNING : pairs.some(needsUser) ? ExitCode.SOME_FAILED : ExitCode.OK;
   if (values.json) {
     io.stdout.write(`${JSON.stringify({ running, pairs })}\n`);
@@ -72,6 +87,7 @@ async function status(values: { 'config-dir'?: string; json?: boolean }, io: Io)
     if (p.reason) io.stdout.write(`  ${p.reason}\n`);
     if (p.lastError) io.stdout.write(`  last error: ${p.lastError}\n`);
     if (p.held) io.stdout.write(`  deletions held: ${p.held}\n`);
+    if (p.versions) io.stdout.write(`  versions: ${formatVersionsSpace(p.versions)}\n`);
     if (p.unstorable) {
       io.stdout.write(`  ${p.unstorable.note}, so they are skipped:\n`);
       for (const item of p.unstorable.items) io.stdout.write(`    ${item}\n`);
@@ -79,4 +95,24 @@ async function status(values: { 'config-dir'?: string; json?: boolean }, io: Io)
     }
   }
   return code;
+}
+
+/**
+ * With no service running, what each pair's versions take is measured here: on this computer only
+ * (a phone may not be connected), and only where its versions folder is there (an unplugged drive
+ * is not taken to hold none).
+ */
+async function measureVersions(config: readonly Pair[], pairs: PairStatus[]): Promise<void> {
+  for (const [i, pair] of config.entries()) {
+    if (pair.versions === false || isAdbLocation(pair.destination)) continue;
+    const storage = app.openStorage(versionsRootOf(pair));
+    try {
+      if ((await storage.stat('')).type !== 'dir') continue;
+      pairs[i]!.versions = { ...(await versionsSpace(storage, '')), keepMs: pair.keepVersionsMs };
+    } catch {
+      // Not there, or not readable: nothing is said of it.
+    } finally {
+      await storage.close();
+    }
+  }
 }

@@ -50,3 +50,13 @@ export function formatSpan(ms: number): string {
     if (ms % size === 0) return `${ms / size}${unit}`;
   return `${ms / 1000}s`;
 }
+
+/**
+ * What a pair's versions take, for people: "1.2 MB in 34 files, kept 30d", "none kept yet, kept
+ * 30d"; `keepMs` 0 keeps them for ever.
+ */
+export function formatVersionsSpace(v: { files: number; bytes: number; keepMs: number }): string {
+  const kept = v.keepMs > 0 ? `kept ${formatSpan(v.keepMs)}` : 'kept for ever';
+  if (v.files === 0) return `none kept yet, ${kept}`;
+  return `${formatBytes(v.bytes)} in ${formatCountOf(v.files, 'file')}, ${kept}`;
+}

@@ -1,4 +1,4 @@
-import { formatAgo, formatCount } from '../core/format.js';
+import { formatAgo, formatCount, formatVersionsSpace } from '../core/format.js';
 import { needsUser } from '../service/pair-state.js';
 import type { PairStatus } from '../service/service.js';
 
@@ -140,6 +140,12 @@ function pairMenu(p: PairStatus, now: number): MenuItem {
     },
   ];
   items.push(
+    {
+      key: `pair:${id}:versions`,
+      title: p.versions ? `Versions: ${formatVersionsSpace(p.versions)}` : 'Versions',
+      enabled: false,
+      hidden: p.versions === undefined,
+    },
     {
       key: `pair:${id}:deletions`,
       title: 'Deletions held back: review…',

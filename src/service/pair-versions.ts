@@ -8,6 +8,7 @@ import { isAdbLocation } from '../storage/adb/endpoint.js';
 import { pruneVersions, ROOM_KEEPS_MS } from '../storage/prune-versions.js';
 import type { Storage } from '../storage/storage.js';
 import { StorageVersions } from '../storage/storage-versions.js';
+import { versionsSpace, type VersionsSpace } from '../storage/version-space.js';
 import { listVersions, newestOfEach, type StoredVersion, type VersionReason } from '../storage/version-list.js';
 import { runStamp, type VersionStore } from '../storage/versions.js';
 
@@ -160,6 +161,8 @@ export interface PairVersions {
    * from its drive, and says whether there was one. Versions on another drive free no room there.
    */
   makeRoom(now: number, removed: (stamp: string) => void): Promise<boolean>;
+  /** What its versions take. */
+  space(): Promise<VersionsSpace>;
   /** Storages opened for it alone, to close with the pair. */
   storages: Storage[];
 }
@@ -196,6 +199,7 @@ export function pairVersions(pair: Pair, destination: Storage, deps: PairVersion
         sameDrive !== undefined &&
         (await sameDrive(dir, pair.destination).catch(() => false)) &&
         (await pruneVersions(storage, '', ROOM_KEEPS_MS, now, removed, 1)).length > 0,
+      space: () => versionsSpace(storage, ''),
       storages: [storage],
     };
   }
@@ -208,6 +212,7 @@ export function pairVersions(pair: Pair, destination: Storage, deps: PairVersion
     prune: (now, removed) => pruneVersions(destination, root, keep, now, removed),
     makeRoom: async (now, removed) =>
       (await pruneVersions(destination, root, ROOM_KEEPS_MS, now, removed, 1)).length > 0,
+    space: () => versionsSpace(destination, root),
     storages: [],
   };
 }

@@ -14,6 +14,7 @@ import {
 } from './pair-versions.js';
 import { isPhonePair, phoneOf, type PhoneInfo, type PhoneTracker } from './phones.js';
 import type { VersionStore } from '../storage/versions.js';
+import type { VersionsSpace } from '../storage/version-space.js';
 import { UNSTORABLE, type Skipped } from '../engine/plan.js';
 import { describeSkip } from '../engine/skips.js';
 import { formatCountOf, formatSpan } from '../core/format.js';
@@ -65,6 +66,11 @@ export interface PairStatus {
    * skipped at every step, which the pair does not count as failing. A standing note, not an error.
    */
   unstorable?: { count: number; note: string; items: string[]; more: boolean };
+  /**
+   * What the pair's versions take on their drive, and how long they are kept (`keepMs`, 0 for ever);
+   * absent until measured (after the first step) and for a pair that keeps none.
+   */
+  versions?: VersionsSpace & { keepMs: number };
 }
 
 export type ProblemKind = 'failed' | 'stopped' | 'source-missing' | 'destination-missing' | 'held' | 'unstorable';
@@ -134,6 +140,8 @@ interface Running {
   toldUnstorable?: Set<RelPath>;
   /** Where the pair keeps versions while it runs; absent: none kept. */
   versions?: PairVersions;
+  /** A measure of the versions' space was asked for while a removal was under way. */
+  measureAgain?: boolean;
   /** A removal of old versions under way (one at a time). */
   pruning?: Promise<void>;
 }
@@ -446,6 +454,7 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
     const opened = this.deps.openStorage(pair.destination);
     const dst = r.destination ? r.destination.guarded(opened) : opened;
     r.versions = pairVersions(pair, dst, this.deps);
+    if (!r.versions && r.status.versions) this.set(r, { versions: undefined });
     r.storages = [src, opened, ...(r.versions?.storages ?? [])];
     const ignore = watchIgnore(pair.exclude, hiddenVersions(pair));
     const versions = r.versions;
@@ -576,27 +585,44 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
   /**
    * Removes the pair's versions older than its keep-versions (at the service's clock), oldest
    * first, each removal told as an event (and so logged). One run at a time per pair; after every
-   * step, and every PRUNE_EVERY_MS while the pair runs.
+   * step, and every PRUNE_EVERY_MS while the pair runs. Then, when `measure` asks or anything was
+   * removed, what the versions take is measured again (PairStatus.versions).
    */
-  private pruneVersions(r: Running): Promise<void> {
+  private pruneVersions(r: Running, measure = false): Promise<void> {
     const versions = r.versions;
-    if (!versions || r.pruning) return r.pruning ?? Promise.resolve();
+    if (!versions) return Promise.resolve();
+    if (r.pruning) {
+      // A measure asked for while pruning runs is made once it is done.
+      if (measure) r.measureAgain = true;
+      return r.pruning;
+    }
     const why = `older than ${formatSpan(r.pair.keepVersionsMs)}`;
-    const pruning = versions
-      .prune(this.wallNow(), (stamp) => this.versionsRemoved(r, stamp, why))
-      .then(
-        () => undefined,
-        (err: unknown) =>
-          this.problem(r, 'failed', `Old versions could not be removed: ${err instanceof Error ? err.message : err}`),
-      )
-      .finally(() => {
-        if (r.pruning === pruning) r.pruning = undefined;
-      });
+    if (measure) r.measureAgain = true;
+    const pruning = (async () => {
+      try {
+        await versions.prune(this.wallNow(), (stamp) => this.versionsRemoved(r, stamp, why));
+      } catch (err) {
+        this.problem(r, 'failed', `Old versions could not be removed: ${err instanceof Error ? err.message : err}`);
+      }
+      // Asked again while measuring (a step set more aside): measured again.
+      while (r.measureAgain && r.versions === versions) {
+        r.measureAgain = false;
+        try {
+          const space = await versions.space();
+          if (r.versions === versions) this.set(r, { versions: { ...space, keepMs: r.pair.keepVersionsMs } });
+        } catch {
+          // The figure stays as it was until the next step measures again.
+        }
+      }
+    })().finally(() => {
+      if (r.pruning === pruning) r.pruning = undefined;
+    });
     r.pruning = pruning;
     return pruning;
   }
 
   private versionsRemoved(r: Running, stamp: string, why: string): void {
+    r.measureAgain = true;
     this.publish({
       type: 'versions-removed',
       pair: r.status,
@@ -726,7 +752,9 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
         const { copied, updated, bytes, durationMs } = report.result;
         const connected = r.reconnecting ? driveConnectedText(r.pair, copied + updated) : undefined;
         r.reconnecting = false;
-        void this.pruneVersions(r);
+        // What the versions take is measured again when the step may have set something aside.
+        const { deleted, updated: replaced } = report.result;
+        void this.pruneVersions(r, r.status.versions === undefined || deleted + replaced > 0);
         this.publish({
           type: 'synced',
           pair: r.status,

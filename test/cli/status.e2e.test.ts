@@ -103,7 +103,40 @@ describe('synctray status', () => {
     const r = await runCliOnTerminal(['status', '--config-dir', at('config')]);
     expect(r.code, r.stdout).toBe(0);
     expect(r.stdout).toBe(
-      'SyncTray is running.\nphotos: idle; last synced just now; 1 file (1 B) copied since start\n',
+      'SyncTray is running.\nphotos: idle; last synced just now; 1 file (1 B) copied since start\n' +
+        '  versions: none kept yet, kept 30d\n',
     );
+  });
+
+  it('tells what the versions take, running or not; a pair keeping none tells nothing', async () => {
+    writeTree(at('photos'), { 'b.jpg': 'bb', 'c.jpg': 'ccc', 'd.jpg': 'dddd' });
+    expect((await cli('pair', 'add', at('photos'), at('backup/photos'), '--keep-versions', '7d')).code).toBe(0);
+    expect((await cli('pair', 'add', at('docs'), at('backup/docs'), '--no-versions')).code).toBe(0);
+    await startService();
+    fs.rmSync(at('photos/b.jpg'));
+    fs.writeFileSync(at('photos/c.jpg'), 'changed');
+    type WithVersions = { versions?: { files: number; bytes: number; keepMs: number; oldest?: string } };
+    const versionsOf = async () => ((await json()).pairs as WithVersions[]).map((p) => p.versions);
+    await waitFor(async () => (await versionsOf())[0]?.files === 2, 'the two versions measured', {
+      intervalMs: 50,
+    });
+    const [photos, docs] = await versionsOf();
+    expect(photos).toMatchObject({ files: 2, bytes: 5, keepMs: 7 * 86_400_000 });
+    expect(Date.now() - Date.parse(photos!.oldest!)).toBeLessThan(60_000);
+    expect(docs).toBeUndefined();
+    expect((await cli('status')).stdout).toContain('photos: idle; last synced');
+    expect((await cli('status')).stdout).toContain('\n  versions: 5 B in 2 files, kept 7d\n');
+
+    // Stopped: measured from the folder itself.
+    service!.child.kill('SIGTERM');
+    await service!.done;
+    service = undefined;
+    const offline = await cli('status');
+    expect(offline.code).toBe(3);
+    expect(offline.stdout).toBe(
+      "SyncTray is not running ('synctray run' starts it).\nphotos: stopped\n  versions: 5 B in 2 files, kept 7d\n" +
+        'docs: stopped\n',
+    );
+    expect(await versionsOf()).toEqual([photos, undefined]);
   });
 });

@@ -98,6 +98,7 @@ describe('the tray menu', () => {
       'Up to date (last synced 5 min ago)',
       '/home/me/Photos → /mnt/backup/Photos (mirror)',
       'Every item stored',
+      'Versions',
       'Deletions held back: review…',
       '-',
       'Pause',
@@ -113,10 +114,10 @@ describe('the tray menu', () => {
       'Paused (last synced 2 days ago)',
       '/home/me/Docs → /mnt/backup/Docs (mirror)',
       'Every item stored',
+      'Versions',
       'Deletions held back: review…',
       '-',
       'Resume',
-      'Resync now',
     ]);
     expect(find(menu.items, 'pair:id-Docs:deletions')!.hidden).toBe(true);
     // Pausing changes titles only, never the menu's shape (the helper cannot add or remove items).
@@ -260,6 +261,28 @@ describe('a pair whose drive cannot hold some items', () => {
     });
     expect(
       find(trayMenu({ pairs: [pair('Docs')], autostart: false, now: NOW }).items, 'pair:id-Docs:unstorable')!.hidden,
+    ).toBe(true);
+  });
+});
+
+describe("a pair's versions", () => {
+  it('shows what they take in its submenu once measured, and nothing before', () => {
+    const versions = { files: 1204, bytes: 3_400_000, keepMs: 30 * 86_400_000 };
+    const menu = trayMenu({ pairs: [pair('Photos', { versions })], autostart: false, now: NOW });
+    expect(find(menu.items, 'pair:id-Photos:versions')).toMatchObject({
+      title: 'Versions: 3.4 MB in 1,204 files, kept 30d',
+      enabled: false,
+      hidden: false,
+    });
+    const forever = { files: 0, bytes: 0, keepMs: 0 };
+    expect(
+      find(
+        trayMenu({ pairs: [pair('Docs', { versions: forever })], autostart: false, now: NOW }).items,
+        'pair:id-Docs:versions',
+      )!.title,
+    ).toBe('Versions: none kept yet, kept for ever');
+    expect(
+      find(trayMenu({ pairs: [pair('Docs')], autostart: false, now: NOW }).items, 'pair:id-Docs:versions')!.hidden,
     ).toBe(true);
   });
 });

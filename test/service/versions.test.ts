@@ -128,6 +128,14 @@ describe.skipIf(noRsync)("a pair's versions", () => {
       expect(last).toMatchObject({ copied: 0, clean: true });
       expect(fs.readdirSync(at(VERSIONS))).toEqual([stamp]);
       expect(fs.readdirSync(at(`${VERSIONS}/${stamp}/deleted/del`))).toHaveLength(names.length);
+      // What they take, as status and the tray show it.
+      const bytes = names.reduce((sum, _, i) => sum + `deleted ${i}`.length + `old ${i}`.length, 0);
+      expect(service!.status()[0]!.versions).toEqual({
+        files: 2 * names.length,
+        bytes,
+        oldest: new Date(wall).toISOString(),
+        keepMs: 30 * DAY,
+      });
     },
   );
 
@@ -145,6 +153,12 @@ describe.skipIf(noRsync)("a pair's versions", () => {
     await service!.settled();
     expect(removedStamps()).toEqual(old);
     expect(fs.readdirSync(at(VERSIONS)).sort()).toEqual([young, 'notes'].sort());
+    expect(service!.status()[0]!.versions).toEqual({
+      files: 2,
+      bytes: 2 * young.length,
+      oldest: new Date(wall - 29 * DAY).toISOString(),
+      keepMs: 30 * DAY,
+    });
     const told = events.find((e) => e.type === 'versions-removed');
     expect(told).toMatchObject({ message: `Versions set aside at ${old[0]} removed: older than 30d.` });
 
@@ -155,6 +169,8 @@ describe.skipIf(noRsync)("a pair's versions", () => {
     await service!.settled();
     expect(removedStamps()).toEqual([...old, young]);
     expect(fs.readdirSync(at(VERSIONS))).toEqual(['notes']);
+    // Measured again after the removal, though the step set nothing aside.
+    expect(service!.status()[0]!.versions).toEqual({ files: 0, bytes: 0, keepMs: 30 * DAY });
   });
 
   it('removes them on its timer too, while nothing changes and no step runs', async () => {
@@ -180,5 +196,6 @@ describe.skipIf(noRsync)("a pair's versions", () => {
     // Nothing kept (no versions), and the old folder left as it was (no pruning either).
     expect(fs.readdirSync(at(VERSIONS))).toEqual([runStamp(new Date(wall - 400 * DAY))]);
     expect(removedStamps()).toEqual([]);
+    expect(service!.status()[0]!.versions).toBeUndefined();
   });
 });
