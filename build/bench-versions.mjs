@@ -147,7 +147,8 @@ async function main() {
   scratchDir = scratch.dir;
   console.log(`SyncTray versions benchmark, ${new Date().toString()}`);
   console.log(
-    `Machine: nproc ${os.availableParallelism()}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${formatBytes(os.totalmem())} RAM`,
+    `Machine: nproc ${os.availableParallelism()}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, ` +
+      `${formatBytes(os.totalmem())} RAM`,
   );
   console.log(`Node ${process.version}, ${rsyncVersion}`);
   console.log(`Working in ${describePlace(scratch.dir)}`);
