@@ -57,8 +57,8 @@ export const serviceCommandGroup = group({
       summary: 'whether it is installed, and what the system says of it',
       usage:
         'Usage: synctray service status [--json]\n\n' +
-        "Says whether the service is installed to run at login, where, and what systemd\nsays of it ('synctray status' " +
-        'says what it is doing).\n\n' +
+        'Says whether the service is installed to run at login, where, and what systemd\n' +
+        "says of it ('synctray status' says what it is doing).\n\n" +
         '  --json   one JSON object: {"installed": true|false, "where": "<the entry>",\n' +
         '           "state": "enabled, active"} (state where systemd answers)',
       options: { json: { type: 'boolean' } },

@@ -12,7 +12,7 @@ import {
   formatUntil,
   formatVersionsSpace,
 } from '../core/format.js';
-import { needsUser } from '../service/pair-state.js';
+import { needsUser, restingStatus } from '../service/pair-state.js';
 import { versionsRootOf } from '../service/pair-versions.js';
 import { app } from '../app.js';
 import type { Pair } from '../config/schema.js';
@@ -94,19 +94,8 @@ async function status(values: { 'config-dir'?: string; json?: boolean }, io: Io)
  * time has passed is over (the service resumes the pair when it starts).
  */
 function offlineStatus(p: Pair, nowMs: number): PairStatus {
-  const timed = p.paused && p.pausedUntil !== undefined;
-  const paused = p.paused && !(timed && Date.parse(p.pausedUntil!) <= nowMs);
-  return {
-    id: p.id,
-    name: p.name,
-    source: p.source,
-    destination: p.destination,
-    mode: p.mode,
-    state: paused ? 'paused' : 'stopped',
-    ...(paused && timed ? { pausedUntil: p.pausedUntil } : {}),
-    files: 0,
-    bytes: 0,
-  };
+  const over = p.pausedUntil !== undefined && Date.parse(p.pausedUntil) <= nowMs;
+  return restingStatus(p, p.paused && !over ? 'paused' : 'stopped');
 }
 
 /**

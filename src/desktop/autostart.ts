@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ownCommand, windowsCommandLine, xmlText } from '../service/at-login.js';
+import { launchAgentPlist, ownCommand, windowsCommandLine } from '../service/at-login.js';
 
 export { windowsCommandLine };
 
@@ -93,23 +93,5 @@ function execArg(arg: string): string {
 
 /** A LaunchAgent that starts the tray at login. */
 export function launchAgent(command: string[]): string {
-  return [
-    '<?xml version="1.0" encoding="UTF-8"?>',
-    '<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">',
-    '<plist version="1.0">',
-    '<dict>',
-    '  <key>Label</key>',
-    '  <string>com.synctray.tray</string>',
-    '  <key>ProgramArguments</key>',
-    '  <array>',
-    ...command.map((a) => `    <string>${xmlText(a)}</string>`),
-    '  </array>',
-    '  <key>RunAtLoad</key>',
-    '  <true/>',
-    '  <key>ProcessType</key>',
-    '  <string>Interactive</string>',
-    '</dict>',
-    '</plist>',
-    '',
-  ].join('\n');
+  return launchAgentPlist('com.synctray.tray', command, ['  <key>ProcessType</key>', '  <string>Interactive</string>']);
 }

@@ -89,26 +89,35 @@ function unitArg(arg: string): string {
   return quoted.replace(/%/g, '%%').replace(/\$/g, '$$$$');
 }
 
-/** Text as an XML string's content. */
-export function xmlText(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-/** A LaunchAgent that runs the service at login and starts it again if it fails. */
-export function serviceLaunchAgent(command: string[]): string {
+/**
+ * A LaunchAgent's plist: `label`, `command` run at load, then the lines of `more` keys (the tray's
+ * and the service's differ there).
+ */
+export function launchAgentPlist(label: string, command: string[], more: string[]): string {
+  const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     '<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">',
     '<plist version="1.0">',
     '<dict>',
     '  <key>Label</key>',
-    `  <string>${AGENT_LABEL}</string>`,
+    `  <string>${xml(label)}</string>`,
     '  <key>ProgramArguments</key>',
     '  <array>',
-    ...command.map((a) => `    <string>${xmlText(a)}</string>`),
+    ...command.map((a) => `    <string>${xml(a)}</string>`),
     '  </array>',
     '  <key>RunAtLoad</key>',
     '  <true/>',
+    ...more,
+    '</dict>',
+    '</plist>',
+    '',
+  ].join('\n');
+}
+
+/** A LaunchAgent that runs the service at login and starts it again if it fails. */
+export function serviceLaunchAgent(command: string[]): string {
+  return launchAgentPlist(AGENT_LABEL, command, [
     '  <key>KeepAlive</key>',
     '  <dict>',
     '    <key>SuccessfulExit</key>',
@@ -116,10 +125,7 @@ export function serviceLaunchAgent(command: string[]): string {
     '  </dict>',
     '  <key>ProcessType</key>',
     '  <string>Background</string>',
-    '</dict>',
-    '</plist>',
-    '',
-  ].join('\n');
+  ]);
 }
 
 /** A command line as Windows programs parse it (each argument quoted, inner quotes escaped). */

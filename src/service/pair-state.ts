@@ -1,3 +1,4 @@
+import type { Pair } from '../config/schema.js';
 import type { PairState } from '../watch/watch-pair.js';
 
 /**
@@ -31,6 +32,24 @@ export function shownState(reported: PairState, lastError: string | undefined): 
  * pause-on-battery); it is not paused in the config, and goes on by itself on mains power.
  */
 export const ON_BATTERY = 'paused: on battery';
+
+/**
+ * A pair's status before any step of it: what its config says, in `state`, with a timed pause's
+ * end while paused, and nothing copied yet.
+ */
+export function restingStatus(p: Pair, state: 'idle' | 'paused' | 'stopped') {
+  return {
+    id: p.id,
+    name: p.name,
+    source: p.source,
+    destination: p.destination,
+    mode: p.mode,
+    state,
+    ...(state === 'paused' && p.pausedUntil !== undefined ? { pausedUntil: p.pausedUntil } : {}),
+    files: 0,
+    bytes: 0,
+  };
+}
 
 /** What needsUser looks at. */
 export interface StateSeen {

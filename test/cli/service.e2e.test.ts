@@ -95,7 +95,7 @@ describe('synctray service install|uninstall|status on Linux', () => {
     },
   );
 
-  it('enables and starts it through systemctl --user where a user manager answers, and stops it on uninstall', async () => {
+  it('enables and starts it with systemctl --user where a user manager answers, stops it on uninstall', async () => {
     const { env, calls } = fakeSystemctl();
     const unit = path.join(dir, 'xdg', 'systemd', 'user', 'synctray.service');
     const install = await runCli(['service', 'install'], { env: { ...env, SYNCTRAY_CONFIG_DIR: dir } });
