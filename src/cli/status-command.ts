@@ -11,7 +11,7 @@ import {
   formatDuration,
   formatVersionsSpace,
 } from '../core/format.js';
-import { needsUser } from '../service/pair-state.js';
+import { needsUser, statusBefore } from '../service/pair-state.js';
 import { versionsRootOf } from '../service/pair-versions.js';
 import { app } from '../app.js';
 import type { Pair } from '../config/schema.js';
@@ -50,18 +50,7 @@ async function status(values: { 'config-dir'?: string; json?: boolean }, io: Io)
   const offline = running ? undefined : readConfig(where.config);
   if (offline?.problem)
     io.stderr.write(`synctray: ${offline.problem} 'synctray run' keeps it aside and starts with what is whole.\n`);
-  const pairs: PairStatus[] = running
-    ? answer.result
-    : offline!.pairs.map((p) => ({
-        id: p.id,
-        name: p.name,
-        source: p.source,
-        destination: p.destination,
-        mode: p.mode,
-        state: p.paused ? 'paused' : 'stopped',
-        files: 0,
-        bytes: 0,
-      }));
+  const pairs: PairStatus[] = running ? answer.result : offline!.pairs.map((p) => statusBefore(p, 'stopped'));
   if (!running) await measureVersions(offline!.pairs, pairs);
   const code = !running ? ExitCode.NOT_RUNNING : pairs.some(needsUser) ? ExitCode.SOME_FAILED : ExitCode.OK;
   if (values.json) {

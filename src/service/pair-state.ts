@@ -1,4 +1,6 @@
+import type { Pair } from '../config/schema.js';
 import type { PairState } from '../watch/watch-pair.js';
+import type { PairStatus } from './service.js';
 
 /**
  * A pair's state as the user sees it (the tray and `status`). `stopped` is said by `status` alone,
@@ -47,4 +49,18 @@ export function needsUser(p: StateSeen): boolean {
     (p.state === 'waiting-for-phone' && p.phone?.connection !== 'not-connected') ||
     (p.state === 'waiting-for-destination' && p.destinationProblem !== 'not-connected')
   );
+}
+
+/** A pair's status before anything is known of its syncs: paused, or `unpaused` (the state said otherwise). */
+export function statusBefore(p: Pair, unpaused: PairStateName): PairStatus {
+  return {
+    id: p.id,
+    name: p.name,
+    source: p.source,
+    destination: p.destination,
+    mode: p.mode,
+    state: p.paused ? 'paused' : unpaused,
+    files: 0,
+    bytes: 0,
+  };
 }

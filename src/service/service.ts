@@ -31,7 +31,7 @@ import { PairWatcher, type WatchFolder, type WatchReport } from '../watch/watch-
 import type { DestinationProbe, WaitWhy } from './destination-check.js';
 import { pairVersions, PRUNE_EVERY_MS, type PairVersions } from './pair-versions.js';
 import { PairDestination, driveConnectedText, markNewPair } from './pair-destination.js';
-import { shownState, type PairStateName } from './pair-state.js';
+import { shownState, statusBefore, type PairStateName } from './pair-state.js';
 
 export type { PairStateName } from './pair-state.js';
 
@@ -423,16 +423,7 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
   }
 
   private initialStatus(p: Pair): PairStatus {
-    return {
-      id: p.id,
-      name: p.name,
-      source: p.source,
-      destination: p.destination,
-      mode: p.mode,
-      state: p.paused ? 'paused' : 'idle',
-      files: 0,
-      bytes: 0,
-    };
+    return statusBefore(p, 'idle');
   }
 
   /** Starts watching a pair; its first sync goes on in the background, reported as it goes. */
