@@ -11,6 +11,7 @@ import { platformDialogs } from '../desktop/dialogs.js';
 import { DesktopNotifier } from '../desktop/notifier.js';
 import { JoinedService } from '../desktop/joined-service.js';
 import { Tray, type TrayDeps } from '../desktop/tray.js';
+import { statusNotifierHost, trayHostMissing } from '../desktop/tray-host.js';
 import { ownService, type TrayService } from '../desktop/tray-service.js';
 import { installHelper, shippedHelper } from '../desktop/tray-helper.js';
 import type { IconState } from '../desktop/tray-menu.js';
@@ -124,6 +125,7 @@ async function joinedTray(
     joined.close();
     throw new RefusedError(`The tray icon could not be shown: ${(err as Error).message}.`);
   }
+  void sayIfUnseen(parts.notifier, (text) => io.stderr.write(`${text}\n`));
   const whose = values['config-dir'] ? path.resolve(values['config-dir']) : 'this user';
   io.stderr.write(`The tray joined the SyncTray running for ${whose} (pid ${joined.pid}).\n`);
   await untilQuitOrSignal(quitting, signal);
@@ -158,6 +160,7 @@ async function ownTray(where: Places, parts: TrayParts, io: Io, signal: AbortSig
     );
   }
   host.log.write('info', 'The tray icon is shown.');
+  void sayIfUnseen(parts.notifier, (text) => host.log.write('warn', text));
   await untilQuitOrSignal(quitting, signal);
   parts.closeDialogs();
   await tray.stop();
@@ -165,6 +168,14 @@ async function ownTray(where: Places, parts: TrayParts, io: Io, signal: AbortSig
   io.stderr.write('SyncTray stopped.\n');
   host.log.write('info', 'SyncTray stopped.');
   return ExitCode.OK;
+}
+
+/** Where nothing can show the icon (GNOME without the AppIndicator extension), one notification says so. */
+async function sayIfUnseen(notifier: DesktopNotifier, log: (text: string) => void): Promise<void> {
+  const why = trayHostMissing(process.env.XDG_CURRENT_DESKTOP, await statusNotifierHost());
+  if (why === undefined) return;
+  log(`The tray icon cannot be seen here: ${why}`);
+  await notifier.show({ title: 'SyncTray has no tray to show its icon in', body: why, urgency: 'normal' });
 }
 
 function untilQuitOrSignal(quitting: Promise<void>, signal: AbortSignal): Promise<void> {
