@@ -237,6 +237,27 @@ describe.skipIf(missing)('the tray over a service that runs already', () => {
     });
     expect(tray.child.exitCode).toBeNull();
   }, 60_000);
+  it('asks about a mass deletion the service holds, and applies it through the service', async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 12; i++) files[`note ${i}.txt`] = `${i}`;
+    writeTree(at('photos'), files);
+    expect((await cli('pair', 'add', at('photos'), at('backup/photos'))).code).toBe(0);
+    await startService();
+    desktop = await startDesktop(root);
+    const tray = start(['tray'], desktop.env);
+    await waitFor(() => tray.stderrSoFar().includes('The tray joined'), 'the tray joined', { timeoutMs: 15_000 });
+    for (let i = 0; i < 8; i++) fs.rmSync(at(`photos/note ${i}.txt`));
+    const title = 'SyncTray: photos: deletions held back';
+    const shown = () =>
+      spawnSync('xdotool', ['search', '--onlyvisible', '--name', `^${title}`], { env: desktop!.env }).status === 0;
+    await waitFor(shown, 'the held-deletions question from the joined tray', { timeoutMs: 15_000, intervalMs: 50 });
+    desktop.x('import', ['-window', 'root', path.join(ARTIFACTS, 'joined-held.png')]);
+    desktop.x('xdotool', ['mousemove', '--window', windowOf(title), '40', '40']);
+    // Apply: the second choice.
+    desktop.x('xdotool', ['key', '--delay', '100', 'Down', 'Return']);
+    const left = () => fs.readdirSync(at('backup/photos')).filter((n) => n.startsWith('note ')).length;
+    await waitFor(() => left() === 4, 'the deletions applied by the service', { timeoutMs: 15_000, intervalMs: 100 });
+  }, 60_000);
 });
 
 function windowOf(name: string): string {
