@@ -15,7 +15,7 @@ import { needsUser, statusBefore } from '../service/pair-state.js';
 import { versionsRootOf } from '../service/pair-versions.js';
 import { app } from '../app.js';
 import type { Pair } from '../config/schema.js';
-import { isAdbLocation } from '../storage/adb/endpoint.js';
+import { isRemoteLocation } from '../storage/location.js';
 import { versionsSpace } from '../storage/version-space.js';
 import { command, CONFIG_DIR_OPTION } from './command.js';
 import type { Io } from './io.js';
@@ -93,7 +93,7 @@ async function status(values: { 'config-dir'?: string; json?: boolean }, io: Io)
  */
 async function measureVersions(config: readonly Pair[], pairs: PairStatus[]): Promise<void> {
   for (const [i, pair] of config.entries()) {
-    if (pair.versions === false || isAdbLocation(pair.destination)) continue;
+    if (pair.versions === false || isRemoteLocation(pair.destination)) continue;
     const storage = app.openStorage(versionsRootOf(pair));
     try {
       if ((await storage.stat('')).type !== 'dir') continue;

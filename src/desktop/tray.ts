@@ -9,7 +9,7 @@ import type { ServiceEvent } from '../service/service.js';
 import type { TrayService } from './tray-service.js';
 import type { Autostart } from './autostart.js';
 import type { AdbDevice } from '../storage/adb/devices.js';
-import { isAdbLocation } from '../storage/adb/endpoint.js';
+import { isRemoteLocation } from '../storage/location.js';
 import { askFolderPair, askPhonePair, type Asked } from './ask-pair.js';
 import type { Dialogs } from './dialogs.js';
 import { describe, TrayHelper, type HelperExit, type HelperMenu } from './tray-helper.js';
@@ -402,7 +402,7 @@ export class Tray {
       if (losesNothing(preview) || this.stopped) return pair;
       const choices: [string, string][] = [['Continue', 'Add the pair and sync it as shown']];
       // A folder on a phone is not one the folder picker can offer.
-      if (!isAdbLocation(destination))
+      if (!isRemoteLocation(destination))
         choices.push(['Choose another destination', 'Pick another folder to back up into']);
       if (mode !== 'update')
         choices.push([
