@@ -92,7 +92,8 @@ export class JoinedService implements TrayService {
     this.listeners.push(fn);
   }
 
-  pause = (pair: string) => this.ask('pause', { pair });
+  pause = (pair: string, untilMs?: number) =>
+    this.ask('pause', { pair, ...(untilMs !== undefined ? { untilMs } : {}) });
   resume = (pair: string) => this.ask('resume', { pair });
   resync = (pair: string) => this.ask('resync', { pair });
   remove = (pair: string) => this.ask('remove', { pair });

@@ -316,7 +316,7 @@ function handlers(current: () => ServiceHost): ControlHandlers {
     add: ({ add }) => service().add(add),
     set: ({ pair, change }) => service().update(pair, change),
     remove: ({ pair }) => service().remove(pair),
-    pause: (chosen) => each(chosen, (n) => service().pause(n)),
+    pause: ({ untilMs, ...chosen }) => each(chosen, (n) => service().pause(n, untilMs)),
     resume: (chosen) => each(chosen, (n) => service().resume(n)),
     resync: (chosen) => each(chosen, (n) => service().resync(n)),
     held: ({ pair }) => service().heldDeletions(pair),

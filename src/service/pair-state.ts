@@ -60,6 +60,7 @@ export function statusBefore(p: Pair, unpaused: PairStateName): PairStatus {
     destination: p.destination,
     mode: p.mode,
     state: p.paused ? 'paused' : unpaused,
+    ...(p.paused && p.pausedUntil !== undefined ? { pausedUntil: p.pausedUntil } : {}),
     files: 0,
     bytes: 0,
   };
