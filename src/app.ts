@@ -8,6 +8,8 @@ import { isAdbLocation, parseAdbLocation } from './storage/adb/endpoint.js';
 import { locateBundledFiles } from './storage/local/bundled-files.js';
 import { LocalStorage } from './storage/local/local-storage.js';
 import { LocalVersions } from './storage/local/local-versions.js';
+import { isRcloneLocation, parseRcloneLocation } from './storage/rclone/endpoint.js';
+import { RcloneStorage } from './storage/rclone/rclone-storage.js';
 import { lookAtFolder, writeMarker } from './storage/local/pair-marker-file.js';
 import { linuxVolumes } from './storage/local/volume.js';
 import type { Storage } from './storage/storage.js';
@@ -33,9 +35,11 @@ if (isSingleBinary()) {
  * the service needs.
  */
 export const app = {
-  /** A storage for a folder argument: a local path, or a phone's `adb:[SERIAL:]/PATH`. */
+  /** A storage for a folder argument: a local path, a phone's `adb:[SERIAL:]/PATH` or `rclone:REMOTE:PATH`. */
   openStorage(location: string): Storage {
-    return isAdbLocation(location) ? new AdbStorage(parseAdbLocation(location)) : new LocalStorage(location);
+    if (isAdbLocation(location)) return new AdbStorage(parseAdbLocation(location));
+    if (isRcloneLocation(location)) return new RcloneStorage(parseRcloneLocation(location));
+    return new LocalStorage(location);
   },
 
   /** Where a run started at `started` keeps what it deletes or overwrites. */

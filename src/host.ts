@@ -23,6 +23,7 @@ export function startHost(where: Places, output: HostOutput): Promise<ServiceHos
     destinations: app.destinations(),
     watchMounts: app.watchMounts,
     watchPower: app.watchPower,
-    notifications: (level, pairLevel, onUnavailable) => new DesktopNotifications(level, pairLevel, onUnavailable),
+    notifications: (level, pairLevel, onUnavailable, elsewhere) =>
+      new DesktopNotifications(level, pairLevel, onUnavailable, elsewhere),
   });
 }

@@ -12,11 +12,11 @@ import {
   formatUntil,
   formatVersionsSpace,
 } from '../core/format.js';
-import { needsUser, restingStatus } from '../service/pair-state.js';
+import { needsUser, statusBefore } from '../service/pair-state.js';
 import { versionsRootOf } from '../service/pair-versions.js';
 import { app } from '../app.js';
 import type { Pair } from '../config/schema.js';
-import { isAdbLocation } from '../storage/adb/endpoint.js';
+import { isRemoteLocation } from '../storage/location.js';
 import { versionsSpace } from '../storage/version-space.js';
 import { command, CONFIG_DIR_OPTION } from './command.js';
 import type { Io } from './io.js';
@@ -94,8 +94,9 @@ async function status(values: { 'config-dir'?: string; json?: boolean }, io: Io)
  * time has passed is over (the service resumes the pair when it starts).
  */
 function offlineStatus(p: Pair, nowMs: number): PairStatus {
-  const over = p.pausedUntil !== undefined && Date.parse(p.pausedUntil) <= nowMs;
-  return restingStatus(p, p.paused && !over ? 'paused' : 'stopped');
+  // A timed pause that ran out while nothing ran is over: the service ends it when it starts.
+  const over = p.paused && p.pausedUntil !== undefined && Date.parse(p.pausedUntil) <= nowMs;
+  return statusBefore(over ? { ...p, paused: false } : p, 'stopped');
 }
 
 /**
@@ -105,7 +106,7 @@ function offlineStatus(p: Pair, nowMs: number): PairStatus {
  */
 async function measureVersions(config: readonly Pair[], pairs: PairStatus[]): Promise<void> {
   for (const [i, pair] of config.entries()) {
-    if (pair.versions === false || isAdbLocation(pair.destination)) continue;
+    if (pair.versions === false || isRemoteLocation(pair.destination)) continue;
     const storage = app.openStorage(versionsRootOf(pair));
     try {
       if ((await storage.stat('')).type !== 'dir') continue;

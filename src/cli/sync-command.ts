@@ -8,7 +8,7 @@ import { app } from '../app.js';
 import { checkPaths, hiddenInDestination, type CheckedPaths } from './check-paths.js';
 import { refuseUnplugged } from './pair-destination-guard.js';
 import { pruneVersions, ROOM_KEEPS_MS } from '../storage/prune-versions.js';
-import { isAdbLocation } from '../storage/adb/endpoint.js';
+import { isRemoteLocation } from '../storage/location.js';
 import { parseDuration } from './duration.js';
 import { ExitCode } from './exit-codes.js';
 import { askYesNo, canAsk, previewBlock } from './ask-first-sync.js';
@@ -195,7 +195,7 @@ export function makeRoomFor(
   io: Io,
 ): (() => Promise<boolean>) | undefined {
   const dir = paths.versions;
-  if (args.keepVersionsMs === undefined || dir === undefined || isAdbLocation(paths.destination)) return undefined;
+  if (args.keepVersionsMs === undefined || dir === undefined || isRemoteLocation(paths.destination)) return undefined;
   return async () => {
     if (!(await app.sameDrive(dir, paths.destination).catch(() => false))) return false;
     const storage = app.openStorage(dir);

@@ -29,6 +29,12 @@ export interface TrayView {
   autostart: boolean;
   /** Epoch ms, for "synced 5 min ago". */
   now: number;
+  /**
+   * Who runs the service: this process (`own`, the default), another one the tray joined
+   * (`joined`: Quit closes the tray only, and Stop SyncTray… stops the service), or nobody any
+   * more (`gone`: the joined service stopped; Start SyncTray starts it again).
+   */
+  service?: 'own' | 'joined' | 'gone';
 }
 
 /** How long the Pause submenu of a pair offers to pause it, each with its item's title. */
@@ -55,7 +61,17 @@ const PAIR_ACTIONS = [
   'deletions',
 ] as const;
 /** The actions of the menu itself; each item's key is its action's name. */
-const MENU_ACTIONS = ['add', 'add-phone', 'pause-all', 'resume-all', 'open-log', 'autostart', 'quit'] as const;
+const MENU_ACTIONS = [
+  'add',
+  'add-phone',
+  'pause-all',
+  'resume-all',
+  'open-log',
+  'autostart',
+  'quit',
+  'stop-service',
+  'start-service',
+] as const;
 
 /** What a click asks for. */
 export type TrayAction =
@@ -80,6 +96,7 @@ export function isPause(action: TrayAction): action is { type: PauseLength; pair
 
 /** The whole menu as a function of the service's state: the tray applies it, tests read it. */
 export function trayMenu(view: TrayView): TrayMenu {
+  if (view.service === 'gone') return goneMenu(view);
   const { pairs } = view;
   const items: MenuItem[] = [{ key: 'status', title: statusLine(pairs), enabled: false }, sep(1)];
   for (const p of pairs) items.push(pairMenu(p, view.now));
@@ -94,9 +111,32 @@ export function trayMenu(view: TrayView): TrayMenu {
     sep(3),
     { key: 'open-log', title: 'Open log', enabled: true },
     { key: 'autostart', title: 'Start at login', enabled: true, checked: view.autostart },
-    { key: 'quit', title: 'Quit SyncTray', enabled: true },
   );
+  if (view.service === 'joined')
+    items.push(
+      { key: 'quit', title: 'Close the tray (SyncTray keeps running)', enabled: true },
+      { key: 'stop-service', title: 'Stop SyncTray…', enabled: true },
+    );
+  else items.push({ key: 'quit', title: 'Quit SyncTray', enabled: true });
   return { icon: iconState(pairs), status: statusLine(pairs), items };
+}
+
+/** The joined service is gone: nothing to show of the pairs, and a way to start it again. */
+function goneMenu(view: TrayView): TrayMenu {
+  const status = 'SyncTray is not running';
+  return {
+    icon: 'attention',
+    status,
+    items: [
+      { key: 'status', title: status, enabled: false },
+      sep(1),
+      { key: 'start-service', title: 'Start SyncTray', enabled: true },
+      sep(3),
+      { key: 'open-log', title: 'Open log', enabled: true },
+      { key: 'autostart', title: 'Start at login', enabled: true, checked: view.autostart },
+      { key: 'quit', title: 'Close the tray', enabled: true },
+    ],
+  };
 }
 
 /** Reads a clicked item's key back as the action it stands for: `quit`, or `pair:<id>:<action>`. */

@@ -81,6 +81,13 @@ const SCHEMAS: Record<ControlCommand, object> = {
     required: ['pair', 'prefix'],
     properties: { pair: NAME_OR_ID, prefix: { type: 'string' } },
   },
+  subscribe: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['notifications'],
+    properties: { notifications: { type: 'boolean' } },
+  },
+  stop: NONE,
   'restore-version': {
     type: 'object',
     additionalProperties: false,

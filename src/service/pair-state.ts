@@ -1,5 +1,6 @@
 import type { Pair } from '../config/schema.js';
 import type { PairState } from '../watch/watch-pair.js';
+import type { PairStatus } from './service.js';
 
 /**
  * A pair's state as the user sees it (the tray and `status`). `stopped` is said by `status` alone,
@@ -33,24 +34,6 @@ export function shownState(reported: PairState, lastError: string | undefined): 
  */
 export const ON_BATTERY = 'paused: on battery';
 
-/**
- * A pair's status before any step of it: what its config says, in `state`, with a timed pause's
- * end while paused, and nothing copied yet.
- */
-export function restingStatus(p: Pair, state: 'idle' | 'paused' | 'stopped') {
-  return {
-    id: p.id,
-    name: p.name,
-    source: p.source,
-    destination: p.destination,
-    mode: p.mode,
-    state,
-    ...(state === 'paused' && p.pausedUntil !== undefined ? { pausedUntil: p.pausedUntil } : {}),
-    files: 0,
-    bytes: 0,
-  };
-}
-
 /** What needsUser looks at. */
 export interface StateSeen {
   state: PairStateName;
@@ -72,4 +55,19 @@ export function needsUser(p: StateSeen): boolean {
     (p.state === 'waiting-for-phone' && p.phone?.connection !== 'not-connected') ||
     (p.state === 'waiting-for-destination' && p.destinationProblem !== 'not-connected')
   );
+}
+
+/** A pair's status before anything is known of its syncs: paused, or `unpaused` (the state said otherwise). */
+export function statusBefore(p: Pair, unpaused: PairStateName): PairStatus {
+  return {
+    id: p.id,
+    name: p.name,
+    source: p.source,
+    destination: p.destination,
+    mode: p.mode,
+    state: p.paused ? 'paused' : unpaused,
+    ...(p.paused && p.pausedUntil !== undefined ? { pausedUntil: p.pausedUntil } : {}),
+    files: 0,
+    bytes: 0,
+  };
 }

@@ -24,14 +24,14 @@ import path from 'node:path';
 import { checkNew, hiddenVersions, isInside, refuseOverlaps } from '../config/pairs.js';
 import type { Pair, PairChange } from '../config/schema.js';
 import { pairSyncOptions } from './pair-preview.js';
-import { isAdbLocation } from '../storage/adb/endpoint.js';
+import { isRemoteLocation } from '../storage/location.js';
 import { watchIgnore } from '../watch/ignore.js';
 import type { MountWatch } from '../watch/mounts.js';
 import { PairWatcher, type WatchFolder, type WatchReport } from '../watch/watch-pair.js';
 import type { DestinationProbe, WaitWhy } from './destination-check.js';
 import { pairVersions, PRUNE_EVERY_MS, type PairVersions } from './pair-versions.js';
 import { PairDestination, driveConnectedText, markNewPair } from './pair-destination.js';
-import { ON_BATTERY, restingStatus, shownState, type PairStateName } from './pair-state.js';
+import { ON_BATTERY, shownState, statusBefore, type PairStateName } from './pair-state.js';
 
 export type { PairStateName } from './pair-state.js';
 
@@ -504,7 +504,7 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
   }
 
   private initialStatus(p: Pair): PairStatus {
-    return restingStatus(p, p.paused ? 'paused' : 'idle');
+    return statusBefore(p, 'idle');
   }
 
   /** Starts watching a pair; its first sync goes on in the background, reported as it goes. */
@@ -527,7 +527,7 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
     const src = this.deps.openStorage(pair.source);
     const probe = this.deps.destinations;
     // Local destinations only: a phone backed up to a drive has its drive checked too.
-    r.destination = probe && !isAdbLocation(pair.destination) ? this.destinationOf(r, probe) : undefined;
+    r.destination = probe && !isRemoteLocation(pair.destination) ? this.destinationOf(r, probe) : undefined;
     const opened = this.deps.openStorage(pair.destination);
     const dst = r.destination ? r.destination.guarded(opened) : opened;
     r.versions = pairVersions(pair, dst, this.deps);

@@ -306,6 +306,36 @@ describe("a pair's versions", () => {
   });
 });
 
+describe('the menu over a service of another process', () => {
+  it('closes the tray alone and offers to stop the service, while joined', () => {
+    const menu = trayMenu({ pairs: [pair('Photos')], autostart: false, now: NOW, service: 'joined' });
+    expect(titles(menu.items).slice(-3)).toEqual([
+      'Start at login',
+      'Close the tray (SyncTray keeps running)',
+      'Stop SyncTray…',
+    ]);
+    expect(actionOf('stop-service')).toEqual({ type: 'stop-service' });
+    expect(actionOf('quit')).toEqual({ type: 'quit' });
+  });
+
+  it('says the service is not running once it is gone, with a way to start it', () => {
+    const menu = trayMenu({ pairs: [], autostart: true, now: NOW, service: 'gone' });
+    expect(menu.status).toBe('SyncTray is not running');
+    expect(menu.icon).toBe('attention');
+    expect(titles(menu.items)).toEqual([
+      'SyncTray is not running',
+      '-',
+      'Start SyncTray',
+      '-',
+      'Open log',
+      'Start at login',
+      'Close the tray',
+    ]);
+    expect(find(menu.items, 'autostart')!.checked).toBe(true);
+    expect(actionOf('start-service')).toEqual({ type: 'start-service' });
+  });
+});
+
 describe('a pair paused for a time', () => {
   it('says until when, in its title and its submenu, and keeps the menu the same shape', () => {
     const at = new Date(NOW);

@@ -73,6 +73,8 @@ function handlers(own: Partial<ControlHandlers>): ControlHandlers {
     restore: refuse,
     settings: refuse,
     versions: refuse,
+    subscribe: refuse,
+    stop: refuse,
     'restore-version': refuse,
     ...own,
   };
