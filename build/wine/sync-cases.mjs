@@ -90,7 +90,7 @@ export async function syncCases(lane) {
     expect(fs.readFileSync(path.join(dst, 'Foo.txt'), 'utf8') === 'foo', 'Foo.txt was lost');
   });
 
-  await lane.check('sync: a changed read-only file replaces its read-only copy', async () => {
+  await lane.check('sync: a read-only source file that changed is copied again', async () => {
     const file = path.join(src, 'ro.txt');
     fs.chmodSync(file, 0o644);
     writeTree(src, { 'ro.txt': 'read only, second version' }, T1);

@@ -15,7 +15,7 @@ import {
   type ControlHandlers,
 } from '../../src/service/control.js';
 import { checkArgs } from '../../src/service/control-args.js';
-import { InstanceLock } from '../../src/service/instance-lock.js';
+import { InstanceLock, isSyncTray } from '../../src/service/instance-lock.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
 
 let dir: string;
@@ -51,6 +51,21 @@ describe('the instance lock', () => {
     const lock = InstanceLock.acquire(dir);
     expect(fs.readFileSync(lock.file, 'utf8').trim()).toBe(String(process.pid));
     lock.release();
+  });
+
+  it('tells a live SyncTray from another program by its command line on Linux, and only there', () => {
+    // The parent (the test runner) is alive and is no SyncTray.
+    const asked: string[] = [];
+    const commandLine = (platform: NodeJS.Platform, text: string) => (pid: number) => {
+      asked.push(platform);
+      return text.replace('PID', String(pid));
+    };
+    expect(isSyncTray(process.ppid, 'linux', commandLine('linux', 'vim\0notes.txt'))).toBe(false);
+    expect(isSyncTray(process.ppid, 'linux', commandLine('linux', 'node\0/opt/synctray/dist/cli/main.js'))).toBe(true);
+    // Windows has no /proc: `/proc/PID/cmdline` would be read from the current drive, if anything made it.
+    expect(isSyncTray(process.ppid, 'win32', commandLine('win32', 'vim'))).toBe(true);
+    expect(isSyncTray(deadPid(), 'win32', commandLine('win32', 'synctray'))).toBe(false);
+    expect(asked).toEqual(['linux', 'linux']);
   });
 });
 
