@@ -55,11 +55,14 @@ function contentAndTime(file: string): [string, string] {
 /** Every file under `dir`, relative, sorted. */
 function filesUnder(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return fs
-    .readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => !e.isDirectory())
-    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
-    .sort();
+  return (
+    fs
+      .readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((e) => !e.isDirectory())
+      // Relative paths as SyncTray writes them, with `/` on every system.
+      .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
+      .sort()
+  );
 }
 
 /**
