@@ -370,8 +370,8 @@ const FATAL_HINT: Partial<Record<string, string>> = {
     'copied again.',
   READ_ONLY: 'The destination is read-only: remount it writable or choose another destination.',
   DEVICE_GONE:
-    'Check that the drive or phone is still connected (and the phone unlocked), then run again: finished files are ' +
-    'not copied again.',
+    'Check that the drive, phone or remote is still there (a phone unlocked, a server running), then run again: ' +
+    'finished files are not copied again.',
 };
 
 export function summaryJson(r: SyncResult, dst: Capabilities) {

@@ -40,14 +40,21 @@ export interface SftpServer {
   stop(): Promise<void>;
 }
 
-/** Starts `rclone serve sftp` over `served`, on `port` (0: one it chooses), and waits until it listens. */
-export async function startSftpServer(root: string, served: string, port = 0): Promise<SftpServer> {
+/**
+ * Starts `rclone serve sftp` over `served`, on `port` (0: one it chooses), and waits until it
+ * listens; `flags` are more of its flags (`--bwlimit 10M` makes a transfer last).
+ */
+export async function startSftpServer(
+  root: string,
+  served: string,
+  { port = 0, flags = [] }: { port?: number; flags?: string[] } = {},
+): Promise<SftpServer> {
   fs.mkdirSync(served, { recursive: true });
   const env = rcloneEnv(root);
   const pass = 'synctray-test';
   const child = spawn(
     'rclone',
-    ['serve', 'sftp', served, '--addr', `127.0.0.1:${port}`, '--user', 'tester', '--pass', pass],
+    ['serve', 'sftp', served, '--addr', `127.0.0.1:${port}`, '--user', 'tester', '--pass', pass, ...flags],
     { env, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   const listening = await new Promise<number>((resolve, reject) => {
@@ -96,4 +103,22 @@ export function processAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** The pids of the `rclone rcd` processes started with this environment's RCLONE_CONFIG (Linux). */
+export function rcdsOf(env: NodeJS.ProcessEnv): number[] {
+  const mark = `RCLONE_CONFIG=${env.RCLONE_CONFIG}\0`;
+  const found: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const cmd = fs.readFileSync(`/proc/${name}/cmdline`, 'utf8');
+      if (!cmd.includes('\0rcd\0')) continue;
+      if (fs.readFileSync(`/proc/${name}/environ`, 'utf8').includes(mark) && processAlive(Number(name)))
+        found.push(Number(name));
+    } catch {
+      // Gone meanwhile, or not ours to read.
+    }
+  }
+  return found;
 }

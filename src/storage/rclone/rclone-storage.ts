@@ -8,7 +8,7 @@ import type { Capabilities, FileSource, Replacing, Storage, WriteOptions } from 
 import { ASSUMED, capabilitiesOf, type FsInfo } from './capabilities.js';
 import { formatRcloneLocation, rcloneFs, type RcloneEndpoint } from './endpoint.js';
 import { mapRcError } from './map-error.js';
-import { fromRcloneName, toRclonePath } from './names.js';
+import { fromRcloneName, rcloneCanName, toRclonePath } from './names.js';
 import { type RcloneServer, sharedRcloneServer } from './server.js';
 import { parseRcloneTime, touchTimestamp } from './times.js';
 
@@ -21,6 +21,13 @@ interface ListItem {
 }
 
 let spooled = 0;
+
+/**
+ * How long calls fail at once, as the last one did, after a remote was found unreachable: what a
+ * stopped run still asks (removing its temp file, closing) would otherwise wait on rclone's
+ * retries call after call. Short, so that a pair that tries again later finds the remote back.
+ */
+const UNREACHABLE_FOR_MS = 5000;
 
 /**
  * A folder on any remote rclone reaches (SFTP, SMB, WebDAV, S3, Google Drive…), through one
@@ -37,6 +44,8 @@ export class RcloneStorage implements Storage {
   private using = false;
   private closed = false;
   private measured: Promise<boolean> | undefined;
+  /** A remote just found unreachable is not asked again at once (see UNREACHABLE_FOR_MS). */
+  private unreachable: { err: StorageError; until: number } | undefined;
 
   constructor(
     private readonly endpoint: RcloneEndpoint,
@@ -113,6 +122,7 @@ export class RcloneStorage implements Storage {
 
   async write(path: RelPath, source: FileSource, options: WriteOptions = {}): Promise<boolean> {
     assertRelPath(path);
+    this.refuseUnnamable(path);
     const [here, up] = await Promise.all([this.find(path), path === '' ? undefined : this.find(parentOf(path))]);
     if (here) throw new StorageError(ErrorCode.EXISTS, `${this.show(path)} already exists`, path);
     if (path !== '' && !up)
@@ -173,6 +183,7 @@ export class RcloneStorage implements Storage {
   async rename(from: RelPath, to: RelPath, options: { replacing?: Replacing } = {}): Promise<void> {
     assertRelPath(from);
     assertRelPath(to);
+    this.refuseUnnamable(to);
     const [source, there, up] = await Promise.all([
       this.find(from),
       this.find(to),
@@ -214,6 +225,7 @@ export class RcloneStorage implements Storage {
 
   async mkdir(path: RelPath): Promise<void> {
     assertRelPath(path);
+    this.refuseUnnamable(path);
     if (path !== '') {
       const [here, up] = await Promise.all([this.find(path), this.find(parentOf(path))]);
       if (here) throw new StorageError(ErrorCode.EXISTS, `${this.show(path)} already exists`, path);
@@ -305,15 +317,29 @@ export class RcloneStorage implements Storage {
     return mapped;
   }
 
+  private refuseUnnamable(path: RelPath): void {
+    if (!rcloneCanName(path))
+      throw new StorageError(
+        ErrorCode.UNSUPPORTED,
+        `${this.show(path)}: rclone cannot keep the character \u201b (U+201B) in a name; rename the item`,
+        path,
+      );
+  }
+
   private at(path: RelPath, more: Record<string, unknown> = {}): Record<string, unknown> {
     return { fs: this.fs, remote: toRclonePath(path), ...more };
   }
 
   private async call<T>(method: string, params: Record<string, unknown>, path?: RelPath): Promise<T> {
+    const server = this.use();
+    if (this.unreachable && performance.now() < this.unreachable.until) throw this.unreachable.err;
     try {
-      return await this.use().call<T>(method, params);
+      return await server.call<T>(method, params);
     } catch (err) {
-      throw mapRcError(err, this.remoteName, this.show(path ?? ''), path);
+      const mapped = mapRcError(err, this.remoteName, this.show(path ?? ''), path);
+      if (isStorageError(mapped, ErrorCode.DEVICE_GONE))
+        this.unreachable = { err: mapped, until: performance.now() + UNREACHABLE_FOR_MS };
+      throw mapped;
     }
   }
 

@@ -2,12 +2,21 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ErrorCode, StorageError } from '../../core/errors.js';
 import { findRclone, type RcloneProgram } from './find-rclone.js';
 
-/** How long rcd may take to say where it listens. */
+/**
+ * rclone's own retries, kept short: a remote that refuses connections fails a call within a second
+ * or two (rclone's default, ten tries with a growing pause, takes 11 s a call), and the run or the
+ * pair's retries with backoff take it from there. A host that answers nothing is given up on after
+ * 10 s; a transfer that stalls, after 2 minutes.
+ */
+const BOUNDED = ['--low-level-retries', '3', '--contimeout', '10s', '--timeout', '2m'];
+
+/** How long rcd may take to answer once started. */
 const START_TIMEOUT_MS = 20_000;
 
 /** A failed call as rclone's remote control answers it: its message and HTTP status. */
@@ -145,12 +154,15 @@ export class RcloneServer {
     const program = await findRclone(env);
     const spool = fs.mkdtempSync(path.join(os.tmpdir(), 'synctray-rclone-'));
     const [user, pass] = [randomBytes(12).toString('hex'), randomBytes(24).toString('hex')];
+    // Chosen here rather than read from rcd's log, which the user's RCLONE_LOG_FILE may send elsewhere.
+    const port = await freePort();
     const args = [
       'rcd',
       '--rc-addr',
-      '127.0.0.1:0',
+      `127.0.0.1:${port}`,
       '--rc-serve',
       '--ask-password=false',
+      ...BOUNDED,
       ...(this.options.flags ?? []),
     ];
     // Its own process group: a Ctrl+C at the terminal stops SyncTray, which finishes what is under
@@ -163,52 +175,52 @@ export class RcloneServer {
     });
     const killOnExit = () => child.kill('SIGKILL');
     process.on('exit', killOnExit);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
     try {
-      const port = await this.listeningPort(child);
-      const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
       const auth = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+      await this.ready(child, port, auth, agent);
       return { child, program, port, auth, agent, spool, killOnExit };
     } catch (err) {
       process.off('exit', killOnExit);
+      agent.destroy();
       await stopChild(child);
       fs.rmSync(spool, { recursive: true, force: true });
       throw err;
     }
   }
 
-  /** The port rcd says it serves on; rejects DEVICE_GONE with what it said when it stops first. */
-  private listeningPort(child: ChildProcess): Promise<number> {
+  /** Resolves once rcd answers on `port`; rejects DEVICE_GONE with what it said when it stops first. */
+  private async ready(child: ChildProcess, port: number, auth: string, agent: http.Agent): Promise<void> {
     this.lastWords = [];
-    return new Promise((resolve, reject) => {
-      let pending = '';
-      let port: number | undefined;
-      const timer = setTimeout(() => fail('it did not start listening in time'), START_TIMEOUT_MS);
-      const fail = (why: string) => {
-        clearTimeout(timer);
-        const said = this.lastWords.join(' ').trim();
-        reject(new StorageError(ErrorCode.DEVICE_GONE, `rclone rcd could not be started: ${said || why}.`));
-      };
-      child.stderr!.setEncoding('utf8');
-      child.stderr!.on('data', (text: string) => {
-        pending += text;
-        const lines = pending.split('\n');
-        pending = lines.pop() ?? '';
-        for (const line of lines) {
-          // Kept for a message if rcd stops; rclone never prints the config's secrets.
-          this.lastWords = [...this.lastWords.slice(-4), line.replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d /, '')];
-          const m = /Serving remote control on http:\/\/127\.0\.0\.1:(\d+)\//.exec(line);
-          if (m && port === undefined) {
-            port = Number(m[1]);
-            clearTimeout(timer);
-            resolve(port);
-          }
-        }
-      });
-      child.once('error', (err) => fail(err.message));
-      child.once('exit', (code, signal) => {
-        if (port === undefined) fail(`it stopped (${signal ?? `exit ${code}`})`);
-      });
+    let stopped: string | undefined;
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (text: string) => {
+      // Kept for a message if rcd stops; a line naming the rc password (rclone -vv says it) never is.
+      const lines = text.split('\n').filter((l) => l.trim() !== '' && !/rc-pass|RC_PASS/i.test(l));
+      this.lastWords = [
+        ...this.lastWords,
+        ...lines.map((l) => l.replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d /, '')),
+      ].slice(-5);
     });
+    child.once('error', (err) => (stopped = err.message));
+    child.once('exit', (code, signal) => (stopped = `it stopped (${signal ?? `exit ${code}`})`));
+    const probe: Running = { child, port, auth, agent } as Running;
+    const deadline = performance.now() + START_TIMEOUT_MS;
+    for (;;) {
+      if (stopped !== undefined || performance.now() > deadline) {
+        const said = this.lastWords.join(' ').trim();
+        throw new StorageError(
+          ErrorCode.DEVICE_GONE,
+          `rclone rcd could not be started: ${said || stopped || 'it did not answer in time'}.`,
+        );
+      }
+      const answered = await this.request(probe, 'POST', '/rc/noopauth', Buffer.from('{}')).then(
+        async (res) => (await readBody(res), res.statusCode === 200),
+        () => false,
+      );
+      if (answered) return;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
   }
 
   private request(r: Running, method: string, url: string, body?: Buffer): Promise<http.IncomingMessage> {
@@ -263,6 +275,18 @@ async function stopChild(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
   await exited;
   clearTimeout(timer);
+}
+
+/** A port nothing listens on now on 127.0.0.1. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** The server every RcloneStorage of this process shares unless given its own. */
