@@ -3,7 +3,7 @@ import { watchIgnore } from '../watch/ignore.js';
 import { PairWatcher, type WatchReport, type WatchTotals } from '../watch/watch-pair.js';
 import { app } from '../app.js';
 import { RefusedError } from '../core/errors.js';
-import { checkPaths, hiddenInDestination } from './check-paths.js';
+import { checkPaths, hiddenInDestination, refuseRemoteSource } from './check-paths.js';
 import { refuseUnplugged } from './pair-destination-guard.js';
 import { stayOnVolume } from './watch-destination.js';
 import { isRemoteLocation } from '../storage/location.js';
@@ -69,6 +69,7 @@ async function watch(args: SyncArgs, rescanMs: number, io: Io, signal: AbortSign
         'or the tray) syncs whenever the phone connects.',
     );
   }
+  refuseRemoteSource(args.source);
   const paths = checkPaths(args.source, args.destination, args.versions);
   await refuseUnplugged(paths.destination, args.configDir, app.destinations());
   const log = openLogFile(args.logFile);

@@ -25,6 +25,8 @@ import { checkNew, hiddenVersions, isInside, refuseOverlaps } from '../config/pa
 import type { Pair, PairChange } from '../config/schema.js';
 import { pairSyncOptions } from './pair-preview.js';
 import { isRemoteLocation } from '../storage/location.js';
+import { isRcloneLocation } from '../storage/rclone/endpoint.js';
+import { remoteDestination } from './remote-destination.js';
 import { watchIgnore } from '../watch/ignore.js';
 import type { MountWatch } from '../watch/mounts.js';
 import { PairWatcher, type WatchFolder, type WatchReport } from '../watch/watch-pair.js';
@@ -486,7 +488,11 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
         now: this.deps.now,
         setTimeout,
         clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout),
-        ...(r.destination ? { destination: r.destination } : {}),
+        ...(r.destination
+          ? { destination: r.destination }
+          : isRcloneLocation(pair.destination)
+            ? { destination: remoteDestination(opened) }
+            : {}),
       },
       (report) => this.onReport(r, report),
     );

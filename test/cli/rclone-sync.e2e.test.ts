@@ -112,6 +112,23 @@ describe('rclone locations on the command line', () => {
     expect(r.stderr).toContain('rclone:nas:backup');
   });
 
+  it('refuses a remote as the source of watch and of a pair (exit 2), and writes no config', async () => {
+    const config = path.join(root, 'config');
+    for (const args of [
+      ['watch', 'rclone:nas:docs', src],
+      ['pair', 'add', 'rclone:nas:docs', src, '--config-dir', config],
+    ]) {
+      const r = await runCli(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain('`rclone:nas:docs` is a remote');
+    }
+    const written = fs.existsSync(config) ? (fs.readdirSync(config, { recursive: true }) as string[]) : [];
+    for (const f of written) {
+      const file = path.join(config, f);
+      if (fs.statSync(file).isFile()) expect(fs.readFileSync(file, 'utf8')).not.toContain('rclone:nas');
+    }
+  });
+
   it('says how to install rclone when it cannot be found, and refuses one too old', async () => {
     put('a.txt', 'a');
     const missing = await runCli(['sync', src, 'rclone:nas:backup'], {
