@@ -27,6 +27,12 @@ export function rcloneEnv(root: string, more: Record<string, string> = {}): Node
   };
 }
 
+/**
+ * The server reads its folder afresh at every request, as an SFTP server of a NAS does: rclone's
+ * own serve caches listings for 5 minutes, so files a test writes or removes behind it would go unseen.
+ */
+const SERVE_FLAGS = ['--dir-cache-time', '0s'];
+
 export interface SftpServer {
   readonly port: number;
   readonly pid: number;
@@ -54,7 +60,19 @@ export async function startSftpServer(
   const pass = 'synctray-test';
   const child = spawn(
     'rclone',
-    ['serve', 'sftp', served, '--addr', `127.0.0.1:${port}`, '--user', 'tester', '--pass', pass, ...flags],
+    [
+      'serve',
+      'sftp',
+      served,
+      '--addr',
+      `127.0.0.1:${port}`,
+      '--user',
+      'tester',
+      '--pass',
+      pass,
+      ...SERVE_FLAGS,
+      ...flags,
+    ],
     { env, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   const listening = await new Promise<number>((resolve, reject) => {

@@ -35,7 +35,16 @@ export interface RcloneServerOptions {
   env?: NodeJS.ProcessEnv;
   /** More rcd flags (`--bwlimit 1M`). */
   flags?: readonly string[];
+  /** Calls under way at once (see LANES). */
+  lanes?: number;
 }
+
+/**
+ * Calls under way at once, as rclone's own default of 4 transfers: over SFTP each call at once
+ * beyond the first needs an SSH connection of its own, whose handshake costs more than the many
+ * small calls it would overlap (100 listings: 0.22 s one at a time, 0.7 s eight at a time).
+ */
+const LANES = 4;
 
 interface Running {
   child: ChildProcess;
@@ -59,6 +68,8 @@ export class RcloneServer {
   private running: Promise<Running> | undefined;
   private users = 0;
   private lastWords: string[] = [];
+  private busy = 0;
+  private readonly queue: (() => void)[] = [];
 
   constructor(private readonly options: RcloneServerOptions = {}) {}
 
@@ -90,6 +101,15 @@ export class RcloneServer {
 
   /** Calls `method` (`operations/list`) with `params`; rejects RcError with rclone's message. */
   async call<T = Record<string, unknown>>(method: string, params: Record<string, unknown>): Promise<T> {
+    await this.lane();
+    try {
+      return await this.callNow<T>(method, params);
+    } finally {
+      this.free();
+    }
+  }
+
+  private async callNow<T>(method: string, params: Record<string, unknown>): Promise<T> {
     const r = await this.start();
     const body = Buffer.from(JSON.stringify(params));
     const res = await this.request(r, 'POST', `/${method}`, body);
@@ -106,6 +126,15 @@ export class RcloneServer {
 
   /** The content of `remote` in the root `fsName`, as rclone serves it; rejects RcError. */
   async open(fsName: string, remote: string): Promise<http.IncomingMessage> {
+    await this.lane();
+    try {
+      return await this.openNow(fsName, remote);
+    } finally {
+      this.free();
+    }
+  }
+
+  private async openNow(fsName: string, remote: string): Promise<http.IncomingMessage> {
     const r = await this.start();
     const url = `/${encodeURIComponent(`[${fsName}]`)}/${remote.split('/').map(encodeURIComponent).join('/')}`;
     const res = await this.request(r, 'GET', url);
@@ -118,6 +147,21 @@ export class RcloneServer {
       // Not JSON: the text is the message.
     }
     throw new RcError(message, res.statusCode ?? 500);
+  }
+
+  private lane(): Promise<void> {
+    if (this.busy < (this.options.lanes ?? LANES)) {
+      this.busy++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.queue.push(resolve));
+  }
+
+  /** Hands the lane to the next call waiting, if any. */
+  private free(): void {
+    const next = this.queue.shift();
+    if (next) next();
+    else this.busy--;
   }
 
   /** Stops the rcd (waiting for it to exit) and removes its spool folder. */
@@ -175,7 +219,7 @@ export class RcloneServer {
     });
     const killOnExit = () => child.kill('SIGKILL');
     process.on('exit', killOnExit);
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
     try {
       const auth = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
       await this.ready(child, port, auth, agent);
