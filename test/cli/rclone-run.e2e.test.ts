@@ -8,8 +8,8 @@ import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { assertCliBuilt, runCli, startCli, type RunningCli } from '../helpers/cli.js';
 import { rsyncDiff, rsyncSkipReason } from '../helpers/oracle.js';
-import { processAlive, RCLONE_SKIP, rcdsOf, rcloneEnv, startSftpServer, type SftpServer } from '../helpers/rclone.js';
-import { makeScratch, removeScratch } from '../helpers/scratch.js';
+import { RCLONE_SKIP, rcloneEnv, startSftpServer, tearDown, type SftpServer } from '../helpers/rclone.js';
+import { makeScratch } from '../helpers/scratch.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const SKIP = RCLONE_SKIP ?? rsyncSkipReason();
@@ -37,11 +37,7 @@ afterEach(async () => {
   service?.child.kill('SIGINT');
   await service?.done;
   service = undefined;
-  const left = env ? rcdsOf(env) : [];
-  for (const s of servers) await s.stop();
-  for (const s of servers) expect(processAlive(s.pid), 'the SFTP server is stopped').toBe(false);
-  removeScratch(root);
-  expect(left, 'no rcd outlives the service that started it').toEqual([]);
+  await tearDown(servers, env, root);
 });
 
 describe.skipIf(SKIP)('a service pair to a NAS through rclone', () => {

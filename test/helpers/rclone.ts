@@ -140,3 +140,16 @@ export function rcdsOf(env: NodeJS.ProcessEnv): number[] {
   }
   return found;
 }
+
+/**
+ * A test's teardown once its CLI or service has exited: the SFTP servers stopped (and checked
+ * gone), the scratch folder removed, and then a failure if an rcd started with `env` is still
+ * there (the CLI stops its own when it ends).
+ */
+export async function tearDown(servers: readonly SftpServer[], env: NodeJS.ProcessEnv | undefined, root: string) {
+  const left = env ? rcdsOf(env) : [];
+  for (const s of servers) await s.stop();
+  for (const s of servers) if (processAlive(s.pid)) throw new Error(`the SFTP server ${s.pid} is still running`);
+  fs.rmSync(root, { recursive: true, force: true });
+  if (left.length > 0) throw new Error(`rcd ${left.join(', ')} outlived the SyncTray that started it`);
+}
