@@ -106,6 +106,8 @@ export class JoinedService implements TrayService {
     this.ask('restore-version', { ...request, pair });
 
   async setAutostart(on: boolean): Promise<void> {
+    // The entry itself is written by the tray; the service's config only records it, when it runs.
+    if (this.kind === 'gone') return;
     await this.ask('settings', { settings: { autostart: on } });
   }
 
