@@ -28,9 +28,12 @@ async function serve(values: { 'config-dir'?: string; json?: boolean }, io: Io, 
       io.stderr.write(`${text}${line.event === 'running' ? ' Ctrl+C stops it.' : ''}\n`);
     }
   });
-  await new Promise<void>((resolve) =>
-    signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true }),
-  );
+  await new Promise<void>((resolve) => {
+    // Stop SyncTray in a tray that joined, or Ctrl+C / SIGTERM.
+    host.onStopAsked(resolve);
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
   await host.stop();
   if (values.json) io.stdout.write(`${JSON.stringify({ event: 'stopped' })}\n`);
   else io.stderr.write('SyncTray stopped.\n');

@@ -3,12 +3,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import envPaths from 'env-paths';
 import { RefusedError } from '../core/errors.js';
-import { places } from '../config/places.js';
+import { places, type Places } from '../config/places.js';
+import type { Pair } from '../config/schema.js';
 import { assetsDir } from '../desktop/assets.js';
 import { platformAutostart, trayCommand as trayStartCommand } from '../desktop/autostart.js';
 import { platformDialogs } from '../desktop/dialogs.js';
 import { DesktopNotifier } from '../desktop/notifier.js';
-import { Tray } from '../desktop/tray.js';
+import { JoinedService } from '../desktop/joined-service.js';
+import { Tray, type TrayDeps } from '../desktop/tray.js';
+import { statusNotifierHost, trayHostMissing } from '../desktop/tray-host.js';
+import { ownService, type TrayService } from '../desktop/tray-service.js';
 import { installHelper, shippedHelper } from '../desktop/tray-helper.js';
 import type { IconState } from '../desktop/tray-menu.js';
 import { listDevices } from '../storage/adb/devices.js';
@@ -23,10 +27,13 @@ import type { Io } from './io.js';
 
 const TRAY_HELP = `Usage: synctray [tray] [--config-dir DIR]
 
-The tray icon and its menu over the service that 'synctray run' starts: every
-folder pair synced and watched, with pause, resume, resync, adding pairs through
-the system's folder picker, and start at login. Needs a desktop session; on a
-server use 'synctray run'. One instance per config folder.`;
+The tray icon and its menu over the service: every folder pair synced and
+watched, with pause, resume, resync, adding pairs through the system's folder
+picker, and start at login. Needs a desktop session; on a server use
+'synctray run'. When 'synctray run' already runs for the config (started at
+boot, say), the tray joins it: Quit then closes the tray only, and Stop
+SyncTray stops the service. Otherwise the tray runs the service itself. One
+tray per config folder.`;
 
 /** `synctray tray` (and `synctray` alone): the service with its tray icon, until Quit or a signal. */
 export const trayCommand = command({
@@ -43,34 +50,106 @@ async function runTray(values: { 'config-dir'?: string }, io: Io, signal: AbortS
         "in. Run 'synctray run' for the same service without a tray.",
     );
   }
+  const where = places(values['config-dir']);
+  const common = trayParts(values, io);
+  // A service already running for this config (`synctray run` at boot, say): the tray joins it.
+  const joined = new JoinedService(where.config, {
+    notify: (n) => void common.notifier.show(n),
+    warn: (text) => io.stderr.write(`${text}\n`),
+    setTimeout: (fn, ms) => setTimeout(fn, ms),
+    clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout),
+  });
+  try {
+    if (await joined.join()) return await joinedTray(joined, common, values, io, signal);
+  } catch (err) {
+    if (!(err instanceof RefusedError)) throw err;
+    // Another tray shows this service already: one is enough.
+    io.stderr.write(`${err.message} Nothing more to show.\n`);
+    return ExitCode.OK;
+  }
+  return ownTray(where, common, io, signal);
+}
+
+/** What both kinds of tray are made with. */
+interface TrayParts {
+  notifier: DesktopNotifier;
+  /** Closes the dialogs still open: they go with the tray. */
+  closeDialogs(): void;
+  deps: (svc: TrayService, pairs: () => Pair[], quit: () => void) => TrayDeps;
+}
+
+function trayParts(values: { 'config-dir'?: string }, io: Io): TrayParts {
   const assets = assetsDir();
   const helper = trayHelper();
-
-  const host = await startHost(places(values['config-dir']), (_line, text, level) => {
-    if (text && level !== 'debug') io.stderr.write(`${text}\n`);
-  });
-  const notifier = new DesktopNotifier((why) => host.log.write('warn', why));
-  // Dialogs still open when SyncTray stops are closed with it.
+  const notifier = new DesktopNotifier((why) => io.stderr.write(`${why}\n`));
   const dialogsStop = new AbortController();
+  const configArgs = values['config-dir'] ? ['--config-dir', path.resolve(values['config-dir'])] : [];
+  return {
+    notifier,
+    closeDialogs: () => dialogsStop.abort(),
+    deps: (svc, pairs, quit) => ({
+      helper,
+      icon: (state) => icon(assets, state),
+      dialogs: platformDialogs(assets, { signal: dialogsStop.signal }),
+      // Started at login with the config it runs with now.
+      autostart: platformAutostart([...trayStartCommand(), ...configArgs]),
+      open: (target) => open(target, (why) => svc.warn(why)),
+      tell: (title, body) => void notifier.show({ title, body, urgency: 'normal' }),
+      phones: () => listDevices(new AdbServer()),
+      prepare: (source, destination, mode) => preparePair(pairs(), [source, destination], { mode }),
+      preview: async (pair) => (await previewPair(pair, app)).preview,
+      quit,
+      now: () => performance.now(),
+      startService: () => startService(configArgs, (why) => svc.warn(why)),
+    }),
+  };
+}
+
+/** The tray over a service of another process: Quit closes the tray only. */
+async function joinedTray(
+  joined: JoinedService,
+  parts: TrayParts,
+  values: { 'config-dir'?: string },
+  io: Io,
+  signal: AbortSignal,
+): Promise<number> {
   let quit: () => void = () => undefined;
   const quitting = new Promise<void>((resolve) => (quit = resolve));
-  const tray = new Tray(host, {
-    helper,
-    icon: (state) => icon(assets, state),
-    dialogs: platformDialogs(assets, { signal: dialogsStop.signal }),
-    // Started at login with the config it runs with now.
-    autostart: platformAutostart([
-      ...trayStartCommand(),
-      ...(values['config-dir'] ? ['--config-dir', path.resolve(values['config-dir'])] : []),
-    ]),
-    open: (target) => open(target, (why) => host.log.write('warn', why)),
-    tell: (title, body) => void notifier.show({ title, body, urgency: 'normal' }),
-    phones: () => listDevices(new AdbServer()),
-    prepare: (source, destination, mode) => preparePair(host.store.pairs(), [source, destination], { mode }),
-    preview: async (pair) => (await previewPair(pair, app)).preview,
-    quit: () => quit(),
-    now: () => performance.now(),
+  const tray = new Tray(joined, {
+    ...parts.deps(joined, () => joined.pairs(), quit),
+    stopService: () => joined.stopService(),
   });
+  try {
+    await tray.start();
+  } catch (err) {
+    joined.close();
+    throw new RefusedError(`The tray icon could not be shown: ${(err as Error).message}.`);
+  }
+  void sayIfUnseen(parts.notifier, (text) => io.stderr.write(`${text}\n`));
+  const whose = values['config-dir'] ? path.resolve(values['config-dir']) : 'this user';
+  io.stderr.write(`The tray joined the SyncTray running for ${whose} (pid ${joined.pid}).\n`);
+  await untilQuitOrSignal(quitting, signal);
+  parts.closeDialogs();
+  await tray.stop();
+  joined.close();
+  io.stderr.write('The tray closed; SyncTray keeps running.\n');
+  return ExitCode.OK;
+}
+
+/** The tray that runs the service itself: Quit stops both. */
+async function ownTray(where: Places, parts: TrayParts, io: Io, signal: AbortSignal): Promise<number> {
+  const host = await startHost(where, (_line, text, level) => {
+    if (text && level !== 'debug') io.stderr.write(`${text}\n`);
+  });
+  host.showsTray();
+  let quit: () => void = () => undefined;
+  const quitting = new Promise<void>((resolve) => (quit = resolve));
+  host.onStopAsked(quit);
+  const svc = ownService(host);
+  const tray = new Tray(
+    svc,
+    parts.deps(svc, () => host.store.pairs(), quit),
+  );
   try {
     await tray.start();
   } catch (err) {
@@ -81,18 +160,41 @@ async function runTray(values: { 'config-dir'?: string }, io: Io, signal: AbortS
     );
   }
   host.log.write('info', 'The tray icon is shown.');
-  await Promise.race([
-    quitting,
-    new Promise<void>((resolve) =>
-      signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true }),
-    ),
-  ]);
-  dialogsStop.abort();
+  void sayIfUnseen(parts.notifier, (text) => host.log.write('warn', text));
+  await untilQuitOrSignal(quitting, signal);
+  parts.closeDialogs();
   await tray.stop();
   await host.stop();
   io.stderr.write('SyncTray stopped.\n');
   host.log.write('info', 'SyncTray stopped.');
   return ExitCode.OK;
+}
+
+/** Where nothing can show the icon (GNOME without the AppIndicator extension), one notification says so. */
+async function sayIfUnseen(notifier: DesktopNotifier, log: (text: string) => void): Promise<void> {
+  const why = trayHostMissing(process.env.XDG_CURRENT_DESKTOP, await statusNotifierHost());
+  if (why === undefined) return;
+  log(`The tray icon cannot be seen here: ${why}`);
+  await notifier.show({ title: 'SyncTray has no tray to show its icon in', body: why, urgency: 'normal' });
+}
+
+function untilQuitOrSignal(quitting: Promise<void>, signal: AbortSignal): Promise<void> {
+  return Promise.race([
+    quitting,
+    new Promise<void>((resolve) =>
+      signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true }),
+    ),
+  ]);
+}
+
+/** Start SyncTray: `synctray run` in a process of its own, which outlives the tray. */
+function startService(configArgs: string[], onError: (why: string) => void): void {
+  const [cmd, ...args] = trayStartCommand();
+  // The tray's own command with `run` for `tray`.
+  const argv = [...args.slice(0, -1), 'run', ...configArgs];
+  const child = spawn(cmd!, argv, { stdio: 'ignore', detached: true });
+  child.on('error', (err) => onError(`could not start SyncTray (${err.message})`));
+  child.unref();
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { NotifyLevel } from '../config/schema.js';
-import type { Happening, Notifications } from '../service/notifications.js';
+import type { Happening, Notifications, Shown } from '../service/notifications.js';
 import { DesktopNotifier } from './notifier.js';
 import { NotifyPolicy } from './notify-policy.js';
 
@@ -13,6 +13,7 @@ export class DesktopNotifications implements Notifications {
     level: () => NotifyLevel,
     pairLevel: (pairId: string) => NotifyLevel,
     onUnavailable: (why: string) => void,
+    private readonly elsewhere: (n: Shown) => boolean = () => false,
   ) {
     this.policy = new NotifyPolicy(level, pairLevel);
     this.desktop = new DesktopNotifier(onUnavailable);
@@ -20,8 +21,13 @@ export class DesktopNotifications implements Notifications {
 
   add(h: Happening): void {
     const n = this.policy.add(h, Date.now());
-    if (n) void this.desktop.show(n);
+    if (n) this.show(n);
     this.schedule();
+  }
+
+  /** By a tray that joined when there is one, else here: never both, never neither. */
+  private show(n: Shown): void {
+    if (!this.elsewhere(n)) void this.desktop.show(n);
   }
 
   ok(pairId: string): void {
@@ -40,7 +46,7 @@ export class DesktopNotifications implements Notifications {
     this.timer = setTimeout(
       () => {
         this.timer = undefined;
-        for (const n of this.policy.flush(Date.now())) void this.desktop.show(n);
+        for (const n of this.policy.flush(Date.now())) this.show(n);
         this.schedule();
       },
       Math.max(0, at - Date.now()),

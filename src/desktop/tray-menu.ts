@@ -1,4 +1,4 @@
-import { formatAgo, formatCount, formatVersionsSpace } from '../core/format.js';
+import { formatAgo, formatCount, formatUntil, formatVersionsSpace } from '../core/format.js';
 import { needsUser } from '../service/pair-state.js';
 import type { PairStatus } from '../service/service.js';
 
@@ -29,11 +29,30 @@ export interface TrayView {
   autostart: boolean;
   /** Epoch ms, for "synced 5 min ago". */
   now: number;
+  /**
+   * Who runs the service: this process (`own`, the default), another one the tray joined
+   * (`joined`: Quit closes the tray only, and Stop SyncTray… stops the service), or nobody any
+   * more (`gone`: the joined service stopped; Start SyncTray starts it again).
+   */
+  service?: 'own' | 'joined' | 'gone';
 }
 
-/** The actions of a pair's submenu; `pause-resume` pauses a running pair, resumes a paused one. */
+/** How long the Pause submenu of a pair offers to pause it, each with its item's title. */
+const PAUSE_LENGTHS = [
+  ['pause-half-hour', 'For 30 minutes'],
+  ['pause-hour', 'For 1 hour'],
+  ['pause-tomorrow', 'Until tomorrow'],
+  ['pause-indefinitely', 'Until resumed'],
+] as const;
+export type PauseLength = (typeof PAUSE_LENGTHS)[number][0];
+
+/** "Until tomorrow" ends at this hour of the next day, local time: the start of a working day. */
+const TOMORROW_HOUR = 8;
+
+/** The actions of a pair's submenu. */
 const PAIR_ACTIONS = [
-  'pause-resume',
+  ...PAUSE_LENGTHS.map(([action]) => action),
+  'resume',
   'resync',
   'open-source',
   'open-destination',
@@ -42,7 +61,17 @@ const PAIR_ACTIONS = [
   'deletions',
 ] as const;
 /** The actions of the menu itself; each item's key is its action's name. */
-const MENU_ACTIONS = ['add', 'add-phone', 'pause-all', 'resume-all', 'open-log', 'autostart', 'quit'] as const;
+const MENU_ACTIONS = [
+  'add',
+  'add-phone',
+  'pause-all',
+  'resume-all',
+  'open-log',
+  'autostart',
+  'quit',
+  'stop-service',
+  'start-service',
+] as const;
 
 /** What a click asks for. */
 export type TrayAction =
@@ -51,8 +80,23 @@ export type TrayAction =
 
 export const SEPARATOR = '-';
 
+/** When a pause chosen in the menu at `nowMs` ends (wall-clock ms); undefined: when resumed. */
+export function pauseEnd(length: PauseLength, nowMs: number): number | undefined {
+  if (length === 'pause-half-hour') return nowMs + 30 * 60_000;
+  if (length === 'pause-hour') return nowMs + 60 * 60_000;
+  if (length === 'pause-indefinitely') return undefined;
+  const now = new Date(nowMs);
+  return new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1, TOMORROW_HOUR).getTime();
+}
+
+/** Whether a click is on one of a pair's Pause submenu items. */
+export function isPause(action: TrayAction): action is { type: PauseLength; pairId: string } {
+  return PAUSE_LENGTHS.some(([length]) => length === action.type);
+}
+
 /** The whole menu as a function of the service's state: the tray applies it, tests read it. */
 export function trayMenu(view: TrayView): TrayMenu {
+  if (view.service === 'gone') return goneMenu(view);
   const { pairs } = view;
   const items: MenuItem[] = [{ key: 'status', title: statusLine(pairs), enabled: false }, sep(1)];
   for (const p of pairs) items.push(pairMenu(p, view.now));
@@ -67,9 +111,32 @@ export function trayMenu(view: TrayView): TrayMenu {
     sep(3),
     { key: 'open-log', title: 'Open log', enabled: true },
     { key: 'autostart', title: 'Start at login', enabled: true, checked: view.autostart },
-    { key: 'quit', title: 'Quit SyncTray', enabled: true },
   );
+  if (view.service === 'joined')
+    items.push(
+      { key: 'quit', title: 'Close the tray (SyncTray keeps running)', enabled: true },
+      { key: 'stop-service', title: 'Stop SyncTray…', enabled: true },
+    );
+  else items.push({ key: 'quit', title: 'Quit SyncTray', enabled: true });
   return { icon: iconState(pairs), status: statusLine(pairs), items };
+}
+
+/** The joined service is gone: nothing to show of the pairs, and a way to start it again. */
+function goneMenu(view: TrayView): TrayMenu {
+  const status = 'SyncTray is not running';
+  return {
+    icon: 'attention',
+    status,
+    items: [
+      { key: 'status', title: status, enabled: false },
+      sep(1),
+      { key: 'start-service', title: 'Start SyncTray', enabled: true },
+      sep(3),
+      { key: 'open-log', title: 'Open log', enabled: true },
+      { key: 'autostart', title: 'Start at login', enabled: true, checked: view.autostart },
+      { key: 'quit', title: 'Close the tray', enabled: true },
+    ],
+  };
 }
 
 /** Reads a clicked item's key back as the action it stands for: `quit`, or `pair:<id>:<action>`. */
@@ -153,7 +220,15 @@ function pairMenu(p: PairStatus, now: number): MenuItem {
       hidden: p.held === undefined,
     },
     sep(`${id}:1`),
-    { key: `pair:${id}:pause-resume`, title: paused ? 'Resume' : 'Pause', enabled: true },
+    // Both are always there, one hidden: the menu's shape never changes with the pair's state.
+    {
+      key: `pair:${id}:pause`,
+      title: 'Pause',
+      enabled: !paused,
+      hidden: paused,
+      items: PAUSE_LENGTHS.map(([action, title]) => ({ key: `pair:${id}:${action}`, title, enabled: !paused })),
+    },
+    { key: `pair:${id}:resume`, title: 'Resume', enabled: paused, hidden: !paused },
     { key: `pair:${id}:resync`, title: 'Resync now', enabled: !paused },
     { key: `pair:${id}:open-source`, title: 'Open source folder', enabled: true },
     { key: `pair:${id}:open-destination`, title: 'Open destination folder', enabled: true },
@@ -161,10 +236,10 @@ function pairMenu(p: PairStatus, now: number): MenuItem {
     sep(`${id}:2`),
     { key: `pair:${id}:remove`, title: 'Remove pair…', enabled: true },
   );
-  return { key: `pair:${id}`, title: `${p.name}: ${shortState(p)}`, enabled: true, items };
+  return { key: `pair:${id}`, title: `${p.name}: ${shortState(p, now)}`, enabled: true, items };
 }
 
-function shortState(p: PairStatus): string {
+function shortState(p: PairStatus, now: number): string {
   if (p.held) return 'deletions held';
   switch (p.state) {
     case 'idle':
@@ -174,7 +249,7 @@ function shortState(p: PairStatus): string {
     case 'syncing':
       return p.progress ? `syncing ${percent(p)}%` : 'syncing';
     case 'paused':
-      return 'paused';
+      return p.pausedUntil ? `paused until ${formatUntil(Date.parse(p.pausedUntil), now)}` : 'paused';
     case 'stopped':
       return 'stopped';
     case 'waiting-for-source':
@@ -202,7 +277,8 @@ function pairStateText(p: PairStatus, now: number): string {
       : problemText(p);
   if (p.state === 'syncing') return `Syncing${progressText(p)}`;
   if (p.state === 'scanning') return `Checking for changes… (${when})`;
-  if (p.state === 'paused') return `Paused (${when})`;
+  if (p.state === 'paused')
+    return p.pausedUntil ? `Paused until ${formatUntil(Date.parse(p.pausedUntil), now)} (${when})` : `Paused (${when})`;
   return `Up to date (${when})`;
 }
 

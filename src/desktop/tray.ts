@@ -5,8 +5,8 @@ import { formatCountOf } from '../core/format.js';
 import { losesNothing, previewText, type Preview } from '../engine/preview.js';
 import { HeldChangedError, heldSummary } from '../service/held.js';
 import { keptVersionsAt, type ListedVersion } from '../service/pair-versions.js';
-import type { ServiceHost } from '../service/host.js';
 import type { ServiceEvent } from '../service/service.js';
+import type { TrayService } from './tray-service.js';
 import type { Autostart } from './autostart.js';
 import type { AdbDevice } from '../storage/adb/devices.js';
 import { isRemoteLocation } from '../storage/location.js';
@@ -14,7 +14,16 @@ import { askFolderPair, askPhonePair, type Asked } from './ask-pair.js';
 import type { Dialogs } from './dialogs.js';
 import { describe, TrayHelper, type HelperExit, type HelperMenu } from './tray-helper.js';
 import { RESTORE_ROWS, versionRow } from './version-rows.js';
-import { actionOf, trayMenu, type IconState, type MenuItem, type TrayAction, type TrayMenu } from './tray-menu.js';
+import {
+  actionOf,
+  isPause,
+  pauseEnd,
+  trayMenu,
+  type IconState,
+  type MenuItem,
+  type TrayAction,
+  type TrayMenu,
+} from './tray-menu.js';
 
 export interface TrayDeps {
   /** The executable tray helper (see installHelper). */
@@ -34,6 +43,10 @@ export interface TrayDeps {
   preview(pair: Omit<Pair, 'id'>): Promise<Preview>;
   quit(): void;
   now(): number;
+  /** A joined service: asks it to stop (Stop SyncTray…, once confirmed). */
+  stopService?(): Promise<void>;
+  /** A joined service that stopped: starts it again, in a process of its own (Start SyncTray). */
+  startService?(): void;
 }
 
 /** Progress and state changes reach the menu at most this often. */
@@ -44,10 +57,11 @@ const RESTART_MAX_MS = 60_000;
 const ADD_BY_HAND = 'synctray pair add SOURCE DESTINATION';
 
 /**
- * The tray icon and menu over a running service host. The menu is rebuilt from the service's
- * state (tray-menu.ts) and applied item by item; when its shape changes (a pair added or removed)
- * the helper is started again with the new menu, since the helper cannot add items. A helper that
- * dies is restarted, waiting longer each time.
+ * The tray icon and menu over a service, this process's own or one it joined (TrayService). The
+ * menu is rebuilt from the service's state (tray-menu.ts) and applied item by item; when its shape
+ * changes (a pair added or removed, the joined service gone) the helper is started again with the
+ * new menu, since the helper cannot add items. A helper that dies is restarted, waiting longer
+ * each time.
  */
 export class Tray {
   private helper: TrayHelper | undefined;
@@ -65,13 +79,13 @@ export class Tray {
   private readonly pendingHeld = new Set<string>();
 
   constructor(
-    private readonly host: ServiceHost,
+    private readonly svc: TrayService,
     private readonly deps: TrayDeps,
   ) {}
 
   /** Shows the icon; rejects if the helper cannot start at all (no display, say). */
   async start(): Promise<void> {
-    this.host.service.on('event', (e) => this.onEvent(e));
+    this.svc.onChange((e) => this.onEvent(e));
     this.showing = this.show();
     await this.showing;
   }
@@ -87,11 +101,17 @@ export class Tray {
 
   /** The menu as it is now (for tests and for the first show). */
   menu(): TrayMenu {
-    return trayMenu({ pairs: this.host.service.status(), autostart: this.deps.autostart.enabled(), now: Date.now() });
+    return trayMenu({
+      pairs: this.svc.status(),
+      autostart: this.deps.autostart.enabled(),
+      now: Date.now(),
+      service: this.svc.kind,
+    });
   }
 
-  private onEvent(e: ServiceEvent): void {
+  private onEvent(e: ServiceEvent | undefined): void {
     this.schedule();
+    if (e === undefined) return;
     if (e.type === 'status' && e.status.held === undefined) {
       this.askedHeld.delete(e.status.id);
       this.pendingHeld.delete(e.status.id);
@@ -150,7 +170,7 @@ export class Tray {
       .then(() => this.show())
       .catch((err: unknown) => {
         if (this.stopped) return;
-        this.host.log.write('warn', `The tray icon could not be shown: ${(err as Error).message}`);
+        this.svc.warn(`The tray icon could not be shown: ${(err as Error).message}`);
         this.onExit({ code: null, signal: null, stderr: '' }, this.deps.now());
       });
     this.showing = attempt;
@@ -196,10 +216,7 @@ export class Tray {
     if (this.deps.now() - startedAt > RESTART_MAX_MS) this.restartDelay = RESTART_FIRST_MS;
     const wait = this.restartDelay;
     this.restartDelay = Math.min(RESTART_MAX_MS, this.restartDelay * 2);
-    this.host.log.write(
-      'warn',
-      `The tray icon's helper ended (${describe(exit)}); starting it again in ${wait / 1000} s.`,
-    );
+    this.svc.warn(`The tray icon's helper ended (${describe(exit)}); starting it again in ${wait / 1000} s.`);
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       void this.restart();
@@ -218,11 +235,12 @@ export class Tray {
   }
 
   private async act(action: TrayAction): Promise<void> {
-    const { service } = this.host;
-    const pair = 'pairId' in action ? this.host.store.find(action.pairId) : undefined;
+    const service = this.svc;
+    const pair = 'pairId' in action ? this.svc.find(action.pairId) : undefined;
+    if (isPause(action)) return void (await service.pause(action.pairId, pauseEnd(action.type, Date.now())));
     switch (action.type) {
-      case 'pause-resume':
-        return void (await (pair?.paused ? service.resume(action.pairId) : service.pause(action.pairId)));
+      case 'resume':
+        return void (await service.resume(action.pairId));
       case 'resync':
         return void (await service.resync(action.pairId));
       case 'open-source':
@@ -236,17 +254,17 @@ export class Tray {
       case 'deletions':
         return this.deletions(action.pairId);
       case 'pause-all':
-        for (const p of this.host.store.pairs()) if (!p.paused) await service.pause(p.id);
+        for (const p of this.svc.pairs()) if (!p.paused) await service.pause(p.id);
         return;
       case 'resume-all':
-        for (const p of this.host.store.pairs()) if (p.paused) await service.resume(p.id);
+        for (const p of this.svc.pairs()) if (p.paused) await service.resume(p.id);
         return;
       case 'open-log':
-        return this.deps.open(this.host.log.file);
+        return this.deps.open(this.svc.logFile());
       case 'autostart': {
         const on = !this.deps.autostart.enabled();
         this.deps.autostart.set(on);
-        this.host.updateSettings({ autostart: on });
+        await this.svc.setAutostart(on);
         return;
       }
       case 'add':
@@ -258,6 +276,10 @@ export class Tray {
         }, 'synctray pair add adb:/sdcard/DCIM DESTINATION');
       case 'quit':
         return this.deps.quit();
+      case 'stop-service':
+        return this.stopService();
+      case 'start-service':
+        return this.deps.startService?.();
     }
   }
 
@@ -277,9 +299,26 @@ export class Tray {
     }
   }
 
+  private async stopService(): Promise<void> {
+    const stop = this.deps.stopService;
+    if (!stop) return;
+    await this.dialog(async () => {
+      const answer = await this.deps.dialogs.confirm(
+        'SyncTray: stop SyncTray',
+        'Stop SyncTray? No folder pair is synced or watched until it is started again (Start SyncTray in ' +
+          "this menu, 'synctray run', or at the next login).",
+        'Stop',
+      );
+      if (this.stopped) return;
+      if (answer.ok) await stop();
+      else if (!answer.cancelled)
+        this.unavailable(answer.unavailable, "stop 'synctray run' (Ctrl+C, or SIGTERM to its process)");
+    });
+  }
+
   private async remove(pairId: string): Promise<void> {
     await this.dialog(async () => {
-      const pair = this.host.store.find(pairId);
+      const pair = this.svc.find(pairId);
       if (!pair) return;
       const answer = await this.deps.dialogs.confirm(
         'Remove folder pair',
@@ -287,7 +326,7 @@ export class Tray {
         'Remove',
       );
       if (this.stopped) return;
-      if (answer.ok) await this.host.service.remove(pair.id);
+      if (answer.ok) await this.svc.remove(pair.id);
       else if (!answer.cancelled) this.unavailable(answer.unavailable, `synctray pair remove ${pair.name}`);
     });
   }
@@ -297,9 +336,9 @@ export class Tray {
     await this.dialog(async () => {
       // Should the list change between showing it and Apply, the new one is shown (a few times at most).
       for (let shown = 0; shown < 3; shown++) {
-        const pair = this.host.store.find(pairId);
+        const pair = this.svc.find(pairId);
         if (!pair || this.stopped) return;
-        const held = await this.host.service.heldDeletions(pair.id);
+        const held = await this.svc.heldDeletions(pair.id);
         const files = formatCountOf(held.count, 'file');
         const answer = await this.deps.dialogs.choose(
           `SyncTray: ${pair.name}: deletions held back`,
@@ -317,7 +356,7 @@ export class Tray {
             : this.unavailable(answer.unavailable, `synctray pair deletions ${pair.name}`);
         if (this.stopped) return;
         if (answer.value === 'Restore') {
-          const r = await this.host.service.restore(pair.id);
+          const r = await this.svc.restore(pair.id);
           const failed = r.failed > 0 ? ` ${r.failed} could not be restored: ${r.errors[0]}` : '';
           return this.deps.tell(
             `${pair.name}: files restored`,
@@ -326,7 +365,7 @@ export class Tray {
         }
         if (answer.value !== 'Apply') return;
         try {
-          await this.host.service.applyDeletions(pair.id, held.token);
+          await this.svc.applyDeletions(pair.id, held.token);
           return;
         } catch (err) {
           if (!(err instanceof HeldChangedError)) throw err;
@@ -343,7 +382,7 @@ export class Tray {
       if ('cancelled' in asked || this.stopped) return;
       try {
         const pair = await this.askFirstSync(asked.source, asked.destination, asked.mode);
-        if (pair && !this.stopped) await this.host.service.add(pair);
+        if (pair && !this.stopped) await this.svc.add(pair);
       } catch (err) {
         await this.deps.dialogs.message('SyncTray: this pair cannot be added', (err as Error).message);
       }
@@ -367,10 +406,7 @@ export class Tray {
         preview = await this.deps.preview(pair);
       } catch (err) {
         // A drive or phone not there yet: the pair waits for it, and the guards hold mass deletions.
-        this.host.log.write(
-          'warn',
-          `Could not look at what the first sync of ${pair.name} would do: ${(err as Error).message}`,
-        );
+        this.svc.warn(`Could not look at what the first sync of ${pair.name} would do: ${(err as Error).message}`);
         return pair;
       }
       if (losesNothing(preview) || this.stopped) return pair;
@@ -415,10 +451,10 @@ export class Tray {
    */
   private async restore(pairId: string): Promise<void> {
     await this.dialog(async () => {
-      const pair = this.host.store.find(pairId);
+      const pair = this.svc.find(pairId);
       if (!pair) return;
       const byHand = `synctray versions ${pair.name}, then synctray restore ${pair.name} PATH`;
-      const all = await this.host.service.versions(pair.id, '');
+      const all = await this.svc.versions(pair.id, '');
       if (all.length === 0) {
         await this.deps.dialogs.message(
           `SyncTray: ${pair.name}: restore`,
@@ -464,7 +500,7 @@ export class Tray {
     let into = to;
     for (const v of chosen) {
       try {
-        const r = await this.host.service.restoreVersions(pairId, {
+        const r = await this.svc.restoreVersions(pairId, {
           path: v.path,
           atMs: Date.parse(v.setAside),
           ...(to !== undefined ? { to } : {}),

@@ -141,6 +141,12 @@ export interface PlanOptions {
    * destination cannot hold.
    */
   skip?: ReadonlyMap<RelPath, Skipped>;
+  /**
+   * Where in the destination items deleted or replaced are set aside (the versions folder): made
+   * by the run that first sets something aside, which moves the time of the folder holding it,
+   * so that folder gets its time back too.
+   */
+  versionsIn?: readonly RelPath[];
 }
 
 /**
@@ -152,6 +158,7 @@ export function plan(src: Tree, dst: Tree, options: PlanOptions): Plan {
   p.root();
   if (options.mode === 'mirror' && options.allowDeletes) p.deletions();
   p.temps();
+  p.versionsFolders();
   p.folderTimes();
   return p.sorted();
 }
@@ -307,6 +314,15 @@ class Planner {
       this.out.deletes.push({ op: 'delete', path: temp, entry: TEMP_ENTRY, temp: true });
       this.touch(temp);
     }
+  }
+
+  /** The folders holding the versions folder, when this plan sets anything aside. */
+  versionsFolders(): void {
+    const { out } = this;
+    const setsAside =
+      out.deletes.some((a) => a.op === 'delete' && !a.temp) ||
+      [...out.transfers, ...out.mkdirs].some((a) => (a.op === 'copy' || a.op === 'mkdir') && a.replace.length > 0);
+    if (setsAside) for (const dir of this.options.versionsIn ?? []) this.touch(dir);
   }
 
   /**

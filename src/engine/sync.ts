@@ -390,6 +390,7 @@ async function surveyRun(
     storable: dst.capabilities,
     ...(dst.capabilities.timeRange ? { dstTimeRange: dst.capabilities.timeRange } : {}),
     skip: followed?.skipped,
+    ...(options.versions ? { versionsIn: options.hideInDestination ?? [] } : {}),
   };
   let plan = makePlan(srcTree, dstTree, planOptions);
   // Renamed and moved items are moved in the destination too, not copied again: planned again as

@@ -7,14 +7,14 @@ import { RefusedError, ServiceError } from '../core/errors.js';
 import type { Pair, PairChange, Settings } from '../config/schema.js';
 import type { HeldDeletions } from './held.js';
 import type { ListedVersion, RestoreRequest, RestoreResult } from './pair-versions.js';
-import type { PairStatus } from './service.js';
+import type { PairStatus, ServiceEvent } from './service.js';
 
 /**
  * The version of the messages below. Raised whenever a command, its args or its result change in
  * a way the other side would misread: a command line and a running service of different versions
  * then refuse to talk, and say which one to restart.
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Which pairs a command acts on: one by name or id, or all of them. */
 export type PairsChosen = { pair: string } | { all: true };
@@ -26,7 +26,8 @@ export interface ControlCommands {
   add: { args: { add: Omit<Pair, 'id'> }; result: PairStatus };
   set: { args: { pair: string; change: PairChange }; result: Pair };
   remove: { args: { pair: string }; result: Pair };
-  pause: { args: PairsChosen; result: PairStatus[] };
+  /** `untilMs`: paused for a time, until then (wall-clock ms); absent: until resumed. */
+  pause: { args: PairsChosen & { untilMs?: number }; result: PairStatus[] };
   resume: { args: PairsChosen; result: PairStatus[] };
   resync: { args: PairsChosen; result: PairStatus[] };
   held: { args: { pair: string }; result: HeldDeletions };
@@ -37,13 +38,50 @@ export interface ControlCommands {
   versions: { args: { pair: string; prefix: string }; result: ListedVersion[] };
   /** Brings versions back (not `restore`, which answers a guard's held deletions). */
   'restore-version': { args: { pair: string } & RestoreRequest; result: RestoreResult };
+  /**
+   * A tray joining the service: the answer is the state now, and the connection then stays open,
+   * carrying a Pushed line each time something happens, until either side closes it. With
+   * `notifications`, the tray shows the desktop notifications instead of the service. Refused
+   * while another tray is shown.
+   */
+  subscribe: { args: { notifications: boolean }; result: Joined };
+  /** Stops the service (its process ends; a tray that runs it quits). */
+  stop: { args: Record<string, never>; result: { pid: number } };
+}
+
+/** What a joining tray needs first. */
+export interface Joined {
+  pid: number;
+  status: PairStatus[];
+  pairs: Pair[];
+  settings: Settings;
+  /** The service's log file, for the tray's Open log. */
+  logFile: string;
+}
+
+/** A line the service sends a joined tray unasked. */
+export type Pushed =
+  | { type: 'event'; event: ServiceEvent }
+  /** The config's pairs changed (added, removed, paused, set): the list as it is now. */
+  | { type: 'pairs'; pairs: Pair[] }
+  /** A desktop notification for the tray to show. */
+  | { type: 'notification'; title: string; body: string; urgency: 'normal' | 'critical' };
+
+/** The connection a request came on, for a request that stays (subscribe). */
+export interface Peer {
+  /** Sends a line unasked; false once the connection is gone. */
+  push(message: Pushed): boolean;
+  /** Called once when the connection closes, from either side. */
+  onClose(fn: () => void): void;
 }
 export type ControlCommand = keyof ControlCommands;
 export type ArgsOf<C extends ControlCommand> = ControlCommands[C]['args'];
 export type ResultOf<C extends ControlCommand> = ControlCommands[C]['result'];
 
 /** The service's side: one function per command. */
-export type ControlHandlers = { [C in ControlCommand]: (args: ArgsOf<C>) => Promise<ResultOf<C>> | ResultOf<C> };
+export type ControlHandlers = {
+  [C in ControlCommand]: (args: ArgsOf<C>, peer: Peer) => Promise<ResultOf<C>> | ResultOf<C>;
+};
 
 /**
  * Turns a request line's command and args, as another process sent them, into a request, or
@@ -55,12 +93,12 @@ export type CheckArgs = (
 ) => { [C in ControlCommand]: { command: C; args: ArgsOf<C> } }[ControlCommand];
 
 /** One JSON object a line each way. */
-interface ControlRequest {
+export interface ControlRequest {
   version: number;
   command: string;
   args: unknown;
 }
-type ControlReply = { version: number } & (
+export type ControlReply = { version: number } & (
   | { ok: true; result: unknown }
   | { ok: false; refused: boolean; message: string }
 );
@@ -111,7 +149,7 @@ export function announce(configDir: string, socket: string | undefined): void {
   fs.renameSync(temp, file);
 }
 
-function announced(configDir: string): { socket: string; pid?: number } | undefined {
+export function announced(configDir: string): { socket: string; pid?: number } | undefined {
   try {
     const { socket, pid } = JSON.parse(fs.readFileSync(path.join(configDir, SERVICE_FILE), 'utf8')) as {
       socket?: unknown;
@@ -146,7 +184,19 @@ export async function serveControl(
   };
   const server = net.createServer((socket) => {
     connections.add(socket);
-    socket.on('close', () => connections.delete(socket));
+    const closed: (() => void)[] = [];
+    socket.on('close', () => {
+      connections.delete(socket);
+      for (const fn of closed.splice(0)) fn();
+    });
+    const peer: Peer = {
+      push: (message) => {
+        if (socket.destroyed || !socket.writable) return false;
+        socket.write(`${JSON.stringify({ version: PROTOCOL_VERSION, pushed: message })}\n`);
+        return true;
+      },
+      onClose: (fn) => (socket.destroyed ? fn() : void closed.push(fn)),
+    };
     let buffer = '';
     socket.setEncoding('utf8');
     socket.on('error', () => socket.destroy());
@@ -155,7 +205,7 @@ export async function serveControl(
       for (let i: number; (i = buffer.indexOf('\n')) >= 0; ) {
         const line = buffer.slice(0, i);
         buffer = buffer.slice(i + 1);
-        void answer(line, handlers, checkArgs).then((r) => reply(socket, r));
+        void answer(line, handlers, checkArgs, peer).then((r) => reply(socket, r));
       }
       if (buffer.length > MAX_REQUEST_CHARS) {
         buffer = '';
@@ -195,7 +245,12 @@ function refusal(message: string): ControlReply {
 }
 
 /** One request line's answer: a refusal for what is not a request of this version, else the handler's. */
-async function answer(line: string, handlers: ControlHandlers, checkArgs: CheckArgs): Promise<ControlReply> {
+async function answer(
+  line: string,
+  handlers: ControlHandlers,
+  checkArgs: CheckArgs,
+  peer: Peer,
+): Promise<ControlReply> {
   let req: Partial<ControlRequest>;
   try {
     req = JSON.parse(line) as Partial<ControlRequest>;
@@ -209,8 +264,8 @@ async function answer(line: string, handlers: ControlHandlers, checkArgs: CheckA
     const checked = checkArgs(String(req.command), req.args ?? {});
     // checkArgs pairs each command with its own args; TypeScript cannot follow that pairing
     // through the lookup, so the handler is called as one taking what checkArgs gave.
-    const handle = handlers[checked.command] as (args: typeof checked.args) => Promise<unknown> | unknown;
-    return { version: PROTOCOL_VERSION, ok: true, result: await handle(checked.args) };
+    const handle = handlers[checked.command] as (args: typeof checked.args, peer: Peer) => Promise<unknown> | unknown;
+    return { version: PROTOCOL_VERSION, ok: true, result: await handle(checked.args, peer) };
   } catch (err) {
     return {
       version: PROTOCOL_VERSION,
@@ -284,18 +339,12 @@ export async function askService<C extends ControlCommand>(
       socket.end();
       settle(() => {
         const reply = readReply(buffer.slice(0, i), running);
-        if (reply instanceof Error) reject(reply);
-        else if (reply.ok) resolve({ result: reply.result as ResultOf<C> });
-        else reject(reply.refused ? new RefusedError(reply.message) : new ServiceError(reply.message));
+        if (!(reply instanceof Error) && reply.ok) resolve({ result: reply.result as ResultOf<C> });
+        else reject(failureOf(reply));
       });
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
-      // A socket file left by an instance that crashed: nobody is running.
-      settle(() =>
-        !connected && (err.code === 'ECONNREFUSED' || err.code === 'ENOENT')
-          ? resolve(undefined)
-          : reject(new ServiceError(`SyncTray could not be asked: ${err.message}.`)),
-      );
+      settle(() => (nobodyThere(err, connected) ? resolve(undefined) : reject(cannotAsk(err))));
     });
     socket.on('close', () => {
       // The service stopped before it answered.
@@ -306,7 +355,7 @@ export async function askService<C extends ControlCommand>(
 }
 
 /** A reply line as read, or the error it is: not JSON, not a reply, or not this protocol version's. */
-function readReply(line: string, running: string): ControlReply | Error {
+export function readReply(line: string, running: string): ControlReply | Error {
   let reply: Partial<ControlReply>;
   try {
     reply = JSON.parse(line) as Partial<ControlReply>;
@@ -339,4 +388,20 @@ function readReply(line: string, running: string): ControlReply | Error {
 
 function capitalized(s: string): string {
   return `${s[0]!.toUpperCase()}${s.slice(1)}`;
+}
+
+/** A reply that is not an answer, as the error the asker gets: a refusal, or the service's failure. */
+export function failureOf(reply: ControlReply | Error): Error {
+  if (reply instanceof Error) return reply;
+  if (reply.ok) return new ServiceError('SyncTray answered where it should have refused.');
+  return reply.refused ? new RefusedError(reply.message) : new ServiceError(reply.message);
+}
+
+/** A socket file left by an instance that crashed: nobody is running there. */
+export function nobodyThere(err: NodeJS.ErrnoException, connected: boolean): boolean {
+  return !connected && (err.code === 'ECONNREFUSED' || err.code === 'ENOENT');
+}
+
+export function cannotAsk(err: Error): ServiceError {
+  return new ServiceError(`SyncTray could not be asked: ${err.message}.`);
 }

@@ -3,7 +3,7 @@ import type { Places } from '../config/places.js';
 import { LOG_LEVELS, NOTIFY_LEVELS, type LogLevel, type NotifyLevel, type Settings } from '../config/schema.js';
 import { ConfigStore } from '../config/store.js';
 import type { MountWatch } from '../watch/mounts.js';
-import { announce, serveControl, type ControlHandlers, type PairsChosen } from './control.js';
+import { announce, serveControl, type ControlHandlers, type Joined, type PairsChosen, type Peer } from './control.js';
 import { checkArgs } from './control-args.js';
 import { InstanceLock } from './instance-lock.js';
 import { RotatingLog } from './log.js';
@@ -29,6 +29,12 @@ const LONG_SYNC_MS = 30_000;
  * log, notifications and the control socket. One per process.
  */
 export class ServiceHost {
+  /** The tray shown: by this process itself, or one that joined over the control socket. */
+  private tray: 'here' | Peer | undefined;
+  /** A joined tray that shows the notifications instead of this process. */
+  private notifyTo: Peer | undefined;
+  private readonly stopAsked: (() => void)[] = [];
+
   private constructor(
     readonly service: Service,
     readonly store: ConfigStore,
@@ -82,6 +88,7 @@ export class ServiceHost {
         () => host?.current.notifications ?? initial.notifications,
         (pairId) => pairNotifyLevel(store, pairId),
         (why) => say({ event: 'problem', message: why }, why, 'warn'),
+        (n) => host?.notifyTo?.push({ type: 'notification', ...n }) === true,
       );
       for (const p of problems) notify.add({ kind: 'config', message: keptText(p) });
       const shown = new Map<string, string>();
@@ -117,6 +124,62 @@ export class ServiceHost {
 
   settings(): Settings {
     return { ...this.current };
+  }
+
+  /** This process shows the tray itself: a tray that would join is told one is shown. */
+  showsTray(): void {
+    this.tray = 'here';
+  }
+
+  /** Calls `fn` when a stop is asked for over the control socket (`synctray`'s Stop SyncTray). */
+  onStopAsked(fn: () => void): void {
+    this.stopAsked.push(fn);
+  }
+
+  /**
+   * A tray joins: it is told the state now, then every service event and every change of the
+   * pairs, and, with `notifications`, shows the notifications instead of this process, until its
+   * connection closes. One tray at a time.
+   */
+  join(notifications: boolean, peer: Peer): Joined {
+    if (this.tray !== undefined)
+      throw new RefusedError(`A tray is already shown for this SyncTray (pid ${process.pid}).`);
+    this.tray = peer;
+    if (notifications) this.notifyTo = peer;
+    let pairsSent = JSON.stringify(this.store.pairs());
+    const listener = (event: ServiceEvent) => {
+      peer.push({ type: 'event', event });
+      const pairs = this.store.pairs();
+      const now = JSON.stringify(pairs);
+      if (now === pairsSent) return;
+      pairsSent = now;
+      peer.push({ type: 'pairs', pairs });
+    };
+    this.service.on('event', listener);
+    peer.onClose(() => {
+      this.service.off('event', listener);
+      if (this.tray === peer) this.tray = undefined;
+      if (this.notifyTo === peer) this.notifyTo = undefined;
+      this.log.write('info', 'The tray left; notifications are shown by the service again.');
+    });
+    this.log.write('info', `A tray joined${notifications ? '; it shows the notifications' : ''}.`);
+    return {
+      pid: process.pid,
+      status: this.service.status(),
+      pairs: this.store.pairs(),
+      settings: this.settings(),
+      logFile: this.log.file,
+    };
+  }
+
+  /** A stop asked for over the control socket: answered first, then carried out by whoever started the host. */
+  askStop(): { pid: number } {
+    if (this.stopAsked.length === 0)
+      throw new RefusedError('This SyncTray cannot be stopped from outside; stop it where it was started.');
+    setImmediate(() => {
+      for (const fn of this.stopAsked) fn();
+    });
+    return { pid: process.pid };
   }
 
   /** Changes settings in the config and at once in the running process. */
@@ -253,7 +316,7 @@ function handlers(current: () => ServiceHost): ControlHandlers {
     add: ({ add }) => service().add(add),
     set: ({ pair, change }) => service().update(pair, change),
     remove: ({ pair }) => service().remove(pair),
-    pause: (chosen) => each(chosen, (n) => service().pause(n)),
+    pause: ({ untilMs, ...chosen }) => each(chosen, (n) => service().pause(n, untilMs)),
     resume: (chosen) => each(chosen, (n) => service().resume(n)),
     resync: (chosen) => each(chosen, (n) => service().resync(n)),
     held: ({ pair }) => service().heldDeletions(pair),
@@ -262,5 +325,7 @@ function handlers(current: () => ServiceHost): ControlHandlers {
     settings: ({ settings }) => (settings ? current().updateSettings(settings) : current().settings()),
     versions: ({ pair, prefix }) => service().versions(pair, prefix),
     'restore-version': ({ pair, ...request }) => service().restoreVersions(pair, request),
+    subscribe: ({ notifications }, peer) => current().join(notifications, peer),
+    stop: () => current().askStop(),
   };
 }

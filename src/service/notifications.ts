@@ -31,12 +31,22 @@ export interface Notifications {
   stop(): void;
 }
 
+/** A notification as it is shown. */
+export interface Shown {
+  title: string;
+  body: string;
+  urgency: 'normal' | 'critical';
+}
+
 /**
  * Makes the notifications of one host: `level` is the app's setting, `pairLevel` a pair's own, and
- * `onUnavailable` is told once when the desktop has no way to show them.
+ * `onUnavailable` is told once when the desktop has no way to show them. `elsewhere` takes a
+ * notification to be shown by another process (a tray that joined) and says whether it did; when
+ * it does not, the host shows it itself.
  */
 export type OpenNotifications = (
   level: () => NotifyLevel,
   pairLevel: (pairId: string) => NotifyLevel,
   onUnavailable: (why: string) => void,
+  elsewhere: (n: Shown) => boolean,
 ) => Notifications;

@@ -1,3 +1,4 @@
+import type { Pair } from '../config/schema.js';
 import type { PairState } from '../watch/watch-pair.js';
 
 /**
@@ -47,4 +48,32 @@ export function needsUser(p: StateSeen): boolean {
     (p.state === 'waiting-for-phone' && p.phone?.connection !== 'not-connected') ||
     (p.state === 'waiting-for-destination' && p.destinationProblem !== 'not-connected')
   );
+}
+
+/** What a pair's status says before anything is known of its syncs (a PairStatus, without what only syncs tell). */
+export interface StatusBefore {
+  id: string;
+  name: string;
+  source: string;
+  destination: string;
+  mode: string;
+  state: PairStateName;
+  pausedUntil?: string;
+  files: number;
+  bytes: number;
+}
+
+/** A pair's status before anything is known of its syncs: paused, or `unpaused` (the state said otherwise). */
+export function statusBefore(p: Pair, unpaused: PairStateName): StatusBefore {
+  return {
+    id: p.id,
+    name: p.name,
+    source: p.source,
+    destination: p.destination,
+    mode: p.mode,
+    state: p.paused ? 'paused' : unpaused,
+    ...(p.paused && p.pausedUntil !== undefined ? { pausedUntil: p.pausedUntil } : {}),
+    files: 0,
+    bytes: 0,
+  };
 }

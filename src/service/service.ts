@@ -33,7 +33,7 @@ import { PairWatcher, type WatchFolder, type WatchReport } from '../watch/watch-
 import type { DestinationProbe, WaitWhy } from './destination-check.js';
 import { pairVersions, PRUNE_EVERY_MS, type PairVersions } from './pair-versions.js';
 import { PairDestination, driveConnectedText, markNewPair } from './pair-destination.js';
-import { shownState, type PairStateName } from './pair-state.js';
+import { shownState, statusBefore, type PairStateName } from './pair-state.js';
 
 export type { PairStateName } from './pair-state.js';
 
@@ -56,6 +56,8 @@ export interface PairStatus {
   held?: string;
   /** Phone pairs: the phone, and how it is connected. */
   phone?: PhoneInfo;
+  /** While paused for a time: when it resumes by itself (ISO time; see Pair.pausedUntil). */
+  pausedUntil?: string;
   /** Why the pair waits (waiting-for-phone: not connected, locked, adb missing; waiting-for-destination: the drive). */
   reason?: string;
   /**
@@ -154,6 +156,12 @@ const UNSTORABLE_LISTED = 50;
 const PROGRESS_EVERY_MS = 250;
 
 /**
+ * A timed pause looks at the wall clock at least this often, not only when its time should have
+ * come: timers stand still while the computer sleeps, and the clock may be set meanwhile.
+ */
+const PAUSE_CHECK_MS = 60_000;
+
+/**
  * The long-running service: every unpaused pair synced once, then watched; commands (pause,
  * resume, resync, add, remove) take effect at once and are kept in the config. Each pair's state
  * is published as `status` events; what needs the user as `problem` events.
@@ -167,6 +175,8 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
   private tracker: PhoneTracker | undefined;
   private mounts: MountWatch | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
+  /** The timers of pairs paused for a time, by pair id (see armResume). */
+  private readonly resumeTimers = new Map<string, NodeJS.Timeout>();
 
   constructor(
     private readonly store: ConfigStore,
@@ -179,7 +189,11 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
   start(): void {
     // Before the pairs: a drive mounted while they start is seen.
     if (this.deps.destinations && this.deps.watchMounts) this.mounts = this.deps.watchMounts(() => this.onMounts());
-    for (const p of this.store.pairs()) this.startPair(p);
+    for (const p of this.store.pairs()) {
+      // A timed pause that ran out while SyncTray was not running is over.
+      const over = p.paused && p.pausedUntil !== undefined && Date.parse(p.pausedUntil) <= this.wallNow();
+      this.startPair(over ? this.store.update(p.id, { paused: false, pausedUntil: undefined }) : p);
+    }
     // Besides after every step: a pair whose folders do not change still drops its old versions.
     this.pruneTimer = setInterval(() => {
       for (const r of this.pairs.values()) if (r.watcher) void this.pruneVersions(r);
@@ -189,6 +203,8 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
   async stop(): Promise<void> {
     this.stopping.abort();
     clearInterval(this.pruneTimer);
+    for (const t of this.resumeTimers.values()) clearTimeout(t);
+    this.resumeTimers.clear();
     this.mounts?.close();
     this.mounts = undefined;
     await Promise.all([...this.queues.values()].map((q) => q.catch(() => undefined)));
@@ -220,22 +236,58 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
     return this.store.pairs().map((p) => this.pairs.get(p.id)?.status ?? this.initialStatus(p));
   }
 
-  pause(nameOrId: string): Promise<PairStatus> {
+  /**
+   * Pauses a pair until it is resumed or, with `untilMs` (wall-clock ms), until then: it then
+   * resumes by itself, in this run or, the time being kept in the config, in a later one.
+   */
+  pause(nameOrId: string, untilMs?: number): Promise<PairStatus> {
     return this.serial(nameOrId, async (r) => {
-      r.pair = this.store.update(r.pair.id, { paused: true });
+      const pausedUntil = untilMs === undefined ? undefined : new Date(untilMs).toISOString();
+      r.pair = this.store.update(r.pair.id, { paused: true, pausedUntil });
       await this.stopPair(r);
-      this.set(r, { state: 'paused', progress: undefined });
+      this.set(r, { state: 'paused', progress: undefined, pausedUntil });
+      this.armResume(r);
       return r.status;
     });
   }
 
+  /** Resumes a paused pair; a timed pause ends early. */
   resume(nameOrId: string): Promise<PairStatus> {
-    return this.serial(nameOrId, async (r) => {
-      if (!r.pair.paused && r.watcher) return r.status;
-      r.pair = this.store.update(r.pair.id, { paused: false });
-      this.startPair(r.pair);
-      return this.pairs.get(r.pair.id)!.status;
-    });
+    return this.serial(nameOrId, async (r) => this.resumed(r));
+  }
+
+  private resumed(r: Running): PairStatus {
+    if (!r.pair.paused && r.watcher) return r.status;
+    r.pair = this.store.update(r.pair.id, { paused: false, pausedUntil: undefined });
+    this.startPair(r.pair);
+    return this.pairs.get(r.pair.id)!.status;
+  }
+
+  /**
+   * Resumes a pair paused for a time once its time has come, by the wall clock (looked at every
+   * PAUSE_CHECK_MS at least). A pair not paused for a time has no timer.
+   */
+  private armResume(r: Running): void {
+    const id = r.pair.id;
+    clearTimeout(this.resumeTimers.get(id));
+    this.resumeTimers.delete(id);
+    const until = r.pair.paused ? r.pair.pausedUntil : undefined;
+    if (until === undefined || this.stopping.signal.aborted) return;
+    const left = Date.parse(until) - this.wallNow();
+    const timer = setTimeout(
+      () => {
+        this.resumeTimers.delete(id);
+        void this.serial(id, async (now) => {
+          // Resumed, or paused again otherwise, meanwhile: that stands.
+          if (!now.pair.paused || now.pair.pausedUntil !== until) return;
+          if (Date.parse(until) > this.wallNow()) return this.armResume(now);
+          this.resumed(now);
+        }).catch(() => undefined);
+      },
+      Math.max(0, Math.min(left, PAUSE_CHECK_MS)),
+    );
+    timer.unref();
+    this.resumeTimers.set(id, timer);
   }
 
   /**
@@ -401,6 +453,8 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
   remove(nameOrId: string): Promise<Pair> {
     return this.serial(nameOrId, async (r) => {
       await this.stopPair(r);
+      clearTimeout(this.resumeTimers.get(r.pair.id));
+      this.resumeTimers.delete(r.pair.id);
       this.pairs.delete(r.pair.id);
       this.queues.delete(r.pair.id);
       const removed = this.store.remove(r.pair.id);
@@ -425,16 +479,7 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
   }
 
   private initialStatus(p: Pair): PairStatus {
-    return {
-      id: p.id,
-      name: p.name,
-      source: p.source,
-      destination: p.destination,
-      mode: p.mode,
-      state: p.paused ? 'paused' : 'idle',
-      files: 0,
-      bytes: 0,
-    };
+    return statusBefore(p, 'idle');
   }
 
   /** Starts watching a pair; its first sync goes on in the background, reported as it goes. */
@@ -442,6 +487,9 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
     const r: Running = this.pairs.get(pair.id) ?? { pair, status: this.initialStatus(pair) };
     r.pair = pair;
     this.pairs.set(pair.id, r);
+    this.armResume(r);
+    const { pausedUntil: _shown, ...status } = r.status;
+    r.status = pair.paused && pair.pausedUntil !== undefined ? { ...status, pausedUntil: pair.pausedUntil } : status;
     if (pair.paused || r.watcher) return this.set(r, {});
     if (isPhonePair(pair)) {
       const { phone, reason } = phoneOf(pair, this.phones().current);

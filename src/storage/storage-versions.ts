@@ -2,7 +2,7 @@ import type { Entry } from '../core/entry.js';
 import { ErrorCode, isStorageError } from '../core/errors.js';
 import { parentOf, type RelPath } from '../core/rel-path.js';
 import type { Storage } from './storage.js';
-import { stillAsListed, type VersionReason, type VersionStore } from './versions.js';
+import type { VersionReason, VersionStore } from './versions.js';
 
 /**
  * Versions kept inside the storage they are taken from, under `root` (a folder of it the sync
@@ -12,7 +12,7 @@ import { stillAsListed, type VersionReason, type VersionStore } from './versions
  */
 export class StorageVersions implements VersionStore {
   readonly description: string;
-  private readonly made = new Set<RelPath>();
+  private readonly made = new Map<RelPath, Promise<void>>();
   private hidden: Promise<void> | undefined;
 
   /**
@@ -28,22 +28,37 @@ export class StorageVersions implements VersionStore {
   }
 
   async keep(from: Storage, rel: RelPath, entry: Entry, reason: VersionReason): Promise<void> {
-    await stillAsListed(from, rel, entry);
     const base = `${this.root}/${this.stamp}/${reason}/${rel}`;
     await this.ensureDir(from, parentOf(base));
-    // rename() replaces a file at its target: a version already there (the same path twice in a
-    // run) is left alone and the next free `~n` name taken instead.
+    // Only the item as listed is moved (CHANGED: it stays), in the same call as the move. Never
+    // over a version already there (the same path twice in a run): the next free `~n` name is taken.
     for (let n = 0; ; n++) {
-      const target = n === 0 ? base : `${base}~${n}`;
-      if (await exists(from, target)) continue;
-      await from.rename(rel, target);
-      return;
+      try {
+        await from.rename(rel, n === 0 ? base : `${base}~${n}`, { replacing: null, listedAs: entry });
+        return;
+      } catch (err) {
+        if (!isStorageError(err, ErrorCode.EXISTS)) throw err;
+      }
     }
   }
 
-  /** Makes `dir` and its missing parents, the versions root first (hidden once made). */
-  private async ensureDir(storage: Storage, dir: RelPath): Promise<void> {
-    if (this.made.has(dir)) return;
+  /**
+   * Makes `dir` and its missing parents, the versions root first (hidden once made), each once: the
+   * many items of one folder set aside at once wait on the same promise.
+   */
+  private ensureDir(storage: Storage, dir: RelPath): Promise<void> {
+    let made = this.made.get(dir);
+    if (!made) {
+      made = this.makeDir(storage, dir).catch((err: unknown) => {
+        this.made.delete(dir);
+        throw err;
+      });
+      this.made.set(dir, made);
+    }
+    return made;
+  }
+
+  private async makeDir(storage: Storage, dir: RelPath): Promise<void> {
     if (dir !== this.root) await this.ensureDir(storage, parentOf(dir));
     try {
       await storage.mkdir(dir);
@@ -51,16 +66,5 @@ export class StorageVersions implements VersionStore {
       if (!isStorageError(err, ErrorCode.EXISTS)) throw err;
     }
     if (dir === this.root && this.hide) await (this.hidden ??= this.hide(dir).catch(() => undefined));
-    this.made.add(dir);
-  }
-}
-
-async function exists(storage: Storage, rel: RelPath): Promise<boolean> {
-  try {
-    await storage.stat(rel);
-    return true;
-  } catch (err) {
-    if (isStorageError(err, ErrorCode.NOT_FOUND)) return false;
-    throw err;
   }
 }

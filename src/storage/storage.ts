@@ -64,6 +64,17 @@ export interface NameLimit {
  */
 export type Replacing = null | { type: EntryType; size: number; mtimeNs: bigint };
 
+export interface RenameOptions {
+  /** What may stand at the target (see Replacing). */
+  replacing?: Replacing;
+  /**
+   * The item at the source as it was listed (type, size for files, mtime): anything else there now
+   * is not moved, and the rename fails with CHANGED (an item set aside as a version is only ever
+   * the one the run saw). Checked in the same call as the move where the backend can.
+   */
+  listedAs?: NonNullable<Replacing>;
+}
+
 /**
  * A folder's items as a backend that can summarise them lists them: compared whole first, built
  * item by item only when needed. Summaries are only comparable between backends of one kind.
@@ -196,7 +207,7 @@ export interface Storage {
    * Moves `from` to `to`, replacing a file or symlink at `to` in one step (see `atomicRename`).
    * IS_DIR or NOT_EMPTY when `to` is a directory; NOT_FOUND when `from` or `to`'s parent is missing.
    */
-  rename(from: RelPath, to: RelPath, options?: { replacing?: Replacing }): Promise<void>;
+  rename(from: RelPath, to: RelPath, options?: RenameOptions): Promise<void>;
 
   /**
    * Creates one directory; its parent must exist. EXISTS, NOT_FOUND. `mkdir('')` creates the root

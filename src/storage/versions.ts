@@ -36,13 +36,13 @@ export function stampTime(name: string): number | undefined {
 
 /**
  * Only what the listing saw is kept: an item that changed or appeared since stays in place
- * (EXISTS, so the run reports it and leaves it).
+ * (CHANGED, so the run reports it and leaves it), as a rename given `listedAs` does.
  */
 export async function stillAsListed(from: Storage, rel: RelPath, entry: Entry): Promise<void> {
   const now = await from.stat(rel);
   if (now.type !== entry.type || now.size !== entry.size || now.mtimeNs !== entry.mtimeNs) {
     throw new StorageError(
-      ErrorCode.EXISTS,
+      ErrorCode.CHANGED,
       `${rel}: changed in the destination since it was listed; left as it is`,
       rel,
     );

@@ -193,6 +193,19 @@ describe.skipIf(skipReason !== undefined)('sync modes end to end', () => {
     expect(fs.readFileSync(path.join(dst, 'f'), 'utf8')).toBe('f');
   });
 
+  it('a versions folder made in the destination leaves its folder with the time of the source', async () => {
+    writeTree(src, { 'sub/keep': 'k', 'sub/gone': 'g' });
+    setMtime(src, 1_000_000_000);
+    expect((await sync(src, dst)).code).toBe(0);
+    // Deleted in a subfolder: the source's root keeps its time, and the destination's root only
+    // changes by the versions folder the run makes in it.
+    fs.rmSync(path.join(src, 'sub/gone'));
+    const r = await sync(src, dst, '--versions', path.join(dst, '.synctray-versions'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(fs.readdirSync(path.join(dst, '.synctray-versions'))).toHaveLength(1);
+    expect(rsyncDiff(src, dst)).toEqual([]);
+  });
+
   it('a versions folder inside the destination is left out of the mirror', async () => {
     writeTree(src, { f: 'new' });
     writeTree(dst, { f: 'old' });

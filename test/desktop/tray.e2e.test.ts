@@ -19,13 +19,13 @@ import { hasTool, skipReasonOutsideCi } from '../helpers/requirements.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
 import { writeTree } from '../helpers/tree-spec.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { ARTIFACTS, iconShows, iconWindow, menu, menusShown } from '../helpers/tray-ui.js';
 import { DEFAULT_VERSIONS_FOLDER } from '../../src/config/schema.js';
 
 const missing = skipReasonOutsideCi(
   DESKTOP_TOOLS.every(hasTool),
   `tray test skipped: needs ${DESKTOP_TOOLS.join(', ')} (apt-get install ${DESKTOP_PACKAGES})`,
 );
-const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts');
 
 let root: string;
 let desktop: Desktop | undefined;
@@ -66,84 +66,6 @@ const synced = async (name: string) => {
   return p?.state === 'idle' && p.lastSyncAt !== undefined;
 };
 const heldAndIdle = (p: { state: string; held?: string } | undefined) => p?.state === 'idle' && p.held !== undefined;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** The tray icon's window in trayer, once the helper has put it there. */
-function iconWindow(d: Desktop): string | undefined {
-  const r = spawnSync('xdotool', ['search', '--classname', '^systray$'], { env: d.env, encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim().split('\n')[0] : undefined;
-}
-
-/** How many of the helper's menus are shown (the menu, and a submenu opened from it). */
-function menusShown(d: Desktop): number {
-  const r = spawnSync('xdotool', ['search', '--onlyvisible', '--classname', '^tray_linux_release'], {
-    env: d.env,
-    encoding: 'utf8',
-  });
-  return r.status === 0 ? r.stdout.trim().split('\n').length : 0;
-}
-
-/**
- * Opens the menu with a right-click on the icon (again, if a click came before the icon took
- * clicks) and presses `keys`.
- */
-async function menu(d: Desktop, keys: string[], shot?: string): Promise<void> {
-  await waitFor(() => menusShown(d) === 0, 'no menu shown', { intervalMs: 20 });
-  await waitFor(
-    async () => {
-      d.x('xdotool', ['mousemove', '--window', iconWindow(d)!, '8', '8', 'click', '3']);
-      for (const giveUp = performance.now() + 1000; performance.now() < giveUp; await sleep(20))
-        if (menusShown(d) > 0) return true;
-      return false;
-    },
-    'the menu',
-    { timeoutMs: 15_000 },
-  );
-  if (shot) d.x('import', ['-window', 'root', '-crop', '600x420+800+0', path.join(ARTIFACTS, shot)]);
-  if (keys.length > 0) d.x('xdotool', ['key', '--delay', '80', ...keys]);
-}
-
-/** Pixels of the tray area (RGB, a byte each), to see which icon it shows. */
-function trayPixels(d: Desktop): Buffer {
-  const r = spawnSync('import', ['-window', 'root', '-crop', '64x32+1336+0', '-depth', '8', 'rgb:-'], { env: d.env });
-  if (r.status !== 0) throw new Error(`import failed (${r.status}): ${r.stderr.toString()}`);
-  return r.stdout;
-}
-
-type IconColour = { rgb: number; pixels: number };
-const iconColours = new Map<string, IconColour>();
-
-/** The colour most of an icon is drawn in (each state has its own), and how many of its pixels have it. */
-function iconColour(state: 'idle' | 'paused'): IconColour {
-  const known = iconColours.get(state);
-  if (known) return known;
-  const rgba = spawnSync('convert', [
-    path.join(REPO_ROOT, 'assets/icons', `${state}.png`),
-    '-depth',
-    '8',
-    'rgba:-',
-  ]).stdout;
-  const counts = new Map<number, number>();
-  for (let i = 0; i + 3 < rgba.length; i += 4) {
-    const rgb = rgba.readUIntBE(i, 3);
-    if (rgba[i + 3] === 255) counts.set(rgb, (counts.get(rgb) ?? 0) + 1);
-  }
-  const [rgb, pixels] = [...counts].sort((a, b) => b[1] - a[1])[0]!;
-  iconColours.set(state, { rgb, pixels });
-  return { rgb, pixels };
-}
-
-/**
- * The tray shows the icon of `state`: trayer draws it at its own 32 px, so its colour covers as
- * many pixels (half will do).
- */
-function iconShows(d: Desktop, state: 'idle' | 'paused'): boolean {
-  const { rgb, pixels } = iconColour(state);
-  const shown = trayPixels(d);
-  let seen = 0;
-  for (let i = 0; i + 2 < shown.length; i += 3) if (shown.readUIntBE(i, 3) === rgb) seen++;
-  return seen >= pixels / 2;
-}
 
 function startTray(d: Desktop): RunningCli {
   return startCli(['tray', '--config-dir', config()], { env: d.env });
@@ -162,15 +84,24 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     await waitFor(() => iconShows(desktop!, 'idle'), 'the idle icon', { intervalMs: 100 });
     desktop.x('import', ['-window', 'root', '-crop', '200x32+1200+0', path.join(ARTIFACTS, 'tray-icon.png')]);
 
-    // Down: the pair's submenu; Right: into it, on its first item that can be clicked: Pause.
+    // Down: the pair's submenu; Right: into it, on its first item that can be clicked: Pause; Right
+    // again: into the Pause submenu, on For 30 minutes.
     await menu(desktop, ['Down'], 'tray-menu.png');
     desktop.x('xdotool', ['key', '--delay', '80', 'Right']);
     await waitFor(() => menusShown(desktop!) === 2, 'the submenu', { intervalMs: 20 });
     desktop.x('import', ['-window', 'root', '-crop', '900x420+500+0', path.join(ARTIFACTS, 'tray-submenu.png')]);
+    desktop.x('xdotool', ['key', '--delay', '80', 'Right']);
+    await waitFor(() => menusShown(desktop!) === 3, 'the pause submenu', { intervalMs: 20 });
+    desktop.x('import', ['-window', 'root', '-crop', '900x420+500+0', path.join(ARTIFACTS, 'tray-pause-submenu.png')]);
+    const clicked = Date.now();
     desktop.x('xdotool', ['key', 'Return']);
     await waitFor(async () => (await stateOf('photos')) === 'paused', 'the pair paused from the menu', {
       intervalMs: 50,
     });
+    const status = JSON.parse((await cli('status', '--json')).stdout) as { pairs: { pausedUntil?: string }[] };
+    const until = Date.parse(status.pairs[0]!.pausedUntil ?? '');
+    expect(until - clicked).toBeGreaterThan(29 * 60_000);
+    expect(until - clicked).toBeLessThan(31 * 60_000);
     // The icon follows: all pairs paused shows the paused icon.
     await waitFor(() => iconShows(desktop!, 'paused'), 'the icon changed to paused', { intervalMs: 100 });
     await menu(desktop, [], 'tray-menu-paused.png');
@@ -573,7 +504,7 @@ describe.skipIf(missing)('the tray on a desktop', () => {
 
     const sent = sentLines(log)
       .slice(before, after)
-      .map((l) => JSON.parse(l) as { t: number; type: string; title?: string });
+      .map((l) => JSON.parse(l) as { t: number; type: string; title?: string; hidden?: boolean });
     const updates = sent.filter((m) => m.type === 'update-item');
     // Items changed by one update leave together: a gap of more than 50 ms starts the next update.
     const bursts = updates.filter((m, i) => i === 0 || m.t - updates[i - 1]!.t > 50).map((m) => m.t);
@@ -581,8 +512,8 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     expect(bursts.length).toBeGreaterThan(1);
     expect(Math.min(...gaps), `gaps between updates: ${gaps.join(', ')} ms`).toBeGreaterThanOrEqual(450);
     expect(bursts.length).toBeLessThanOrEqual(Math.ceil(took / 500) + 2);
-    // The last word on the Pause/Resume item is the state after the tenth command: resumed.
-    expect(updates.filter((m) => m.title === 'Pause' || m.title === 'Resume').at(-1)?.title).toBe('Pause');
+    // The last word on the Resume item is the state after the tenth command: resumed, so it is hidden.
+    expect(updates.filter((m) => m.title === 'Resume').at(-1)?.hidden).toBe(true);
     expect(await stateOf('docs')).not.toBe('paused');
   });
 });
@@ -611,7 +542,7 @@ process.stdin.on('data', (d) => {
     buffer = buffer.slice(i + 1);
     let m = {};
     try { m = JSON.parse(line); } catch {}
-    const entry = { t: Date.now(), type: m.type, title: m.item && m.item.title };
+    const entry = { t: Date.now(), type: m.type, title: m.item && m.item.title, hidden: m.item && m.item.hidden };
     fs.appendFileSync(${JSON.stringify(log)}, JSON.stringify(entry) + '\\n');
   }
 });

@@ -98,6 +98,8 @@ export interface RunningCli {
   child: ChildProcessByStdio<null, Readable, Readable>;
   /** Resolves once the process has exited and its output is closed. */
   done: Promise<CliResult>;
+  /** What it wrote to stderr so far. */
+  stderrSoFar(): string;
 }
 
 /** Starts `node dist/cli/main.js ...args` with the Node running the tests. */
@@ -123,7 +125,7 @@ export function startCli(args: string[], options: StartOptions = {}): RunningCli
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ args, code, signal, stdout, stderr, json: lastLineJson(stdout) }));
   });
-  return { child, done };
+  return { child, done, stderrSoFar: () => stderr };
 }
 
 /** Runs the CLI to the end; a run still going after `timeoutMs` is killed and reported as such. */

@@ -575,6 +575,42 @@ export function describeStorageConformance(name: string, setup: () => Promise<St
         expect(await text('tmp')).toBe('new content');
       });
 
+      // listedAs: the item at the source must still be as listed (a version set aside is only
+      // ever what the run saw); anything else there stays and the call fails CHANGED.
+      it('listedAs: moves the source while it is as listed, a file, a folder and a symlink', async () => {
+        await put('doc', 'listed', { mtimeNs: OTHER_MTIME });
+        await s.rename('doc', 'kept', { replacing: null, listedAs: (await listed('doc'))! });
+        expect(await text('kept')).toBe('listed');
+        await s.mkdir('d');
+        await s.rename('d', 'e', { listedAs: (await listed('d'))! });
+        if (caps.symlinks) {
+          await s.symlink('l', 'kept');
+          await s.rename('l', 'm', { replacing: null, listedAs: (await listed('l'))! });
+          expect(await s.stat('m')).toMatchObject({ type: 'symlink', target: 'kept' });
+        }
+        expectNames(await namesIn(''), ['kept', 'e', ...(caps.symlinks ? ['m'] : [])]);
+      });
+
+      it.for(changes)('listedAs: fails CHANGED when %s since, moving nothing', async ([, change, needs], { skip }) => {
+        skip(needs === 'times' && !caps.canSetModTime, 'cannot set times');
+        skip(needs === 'symlinks' && !caps.symlinks, 'no symlinks');
+        await put('doc', 'old content', { mtimeNs: OTHER_MTIME });
+        const listedAs = (await listed('doc'))!;
+        await change('doc');
+        const after = await s.stat('doc');
+        await expectStorageError(() => s.rename('doc', 'kept', { replacing: null, listedAs }), ErrorCode.CHANGED);
+        expect(withoutAtime(await s.stat('doc'))).toEqual(withoutAtime(after));
+        expectNames(await namesIn(''), ['doc']);
+      });
+
+      it('listedAs: fails NOT_FOUND when the source is gone', async () => {
+        await put('doc', 'old content');
+        const listedAs = (await listed('doc'))!;
+        await s.remove('doc');
+        await expectStorageError(() => s.rename('doc', 'kept', { listedAs }), ErrorCode.NOT_FOUND);
+        expectNames(await namesIn(''), []);
+      });
+
       it('an item that is gone: moves to the free name (nothing there to lose)', async () => {
         await put('target', 'old content');
         const replacing = await listed('target');

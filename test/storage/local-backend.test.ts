@@ -271,7 +271,7 @@ describe('LocalVersions across file systems', () => {
   });
 
   it.skipIf(noMkfifo)(
-    'refuses (EXISTS: changed since listed) a file that became a FIFO, and keeps it',
+    'refuses (CHANGED: changed since listed) a file that became a FIFO, and keeps it',
     async ({ skip }) => {
       skip(sameDevice(), `${root} and ${other} are on one file system: no EXDEV to test`);
       await workersUp();
@@ -283,7 +283,7 @@ describe('LocalVersions across file systems', () => {
       const versions = new LocalVersions(other, 'run');
       await expectStorageError(
         () => within(versions.keep(s, 'was-file', listed, 'deleted'), 5000, 'keeping'),
-        ErrorCode.EXISTS,
+        ErrorCode.CHANGED,
       );
       expect(fs.lstatSync(path.join(root, 'was-file')).isFIFO()).toBe(true);
     },
@@ -395,7 +395,7 @@ describe('versions kept by two runs', () => {
     try {
       await expectStorageError(
         () => new LocalVersions(other, 'run').keep(s, 'doc', listed, 'deleted'),
-        ErrorCode.EXISTS,
+        ErrorCode.CHANGED,
       );
       expect(fs.readFileSync(path.join(root, 'doc'), 'utf8')).toBe('edited by the user since');
     } finally {

@@ -1,7 +1,7 @@
 import { NS_PER_SEC, type Entry, type EntryType } from '../../core/entry.js';
 import { ErrorCode, StorageError } from '../../core/errors.js';
 import { assertRelPath, baseName, parentOf, type RelPath } from '../../core/rel-path.js';
-import type { Capabilities, FileSource, Replacing, Storage, WriteOptions } from '../storage.js';
+import type { Capabilities, FileSource, RenameOptions, Replacing, Storage, WriteOptions } from '../storage.js';
 import { onlyDevice } from './devices.js';
 import { formatAdbLocation, type AdbEndpoint } from './endpoint.js';
 import { AdbServer } from './server.js';
@@ -193,7 +193,7 @@ export class AdbStorage implements Storage {
     );
   }
 
-  async rename(from: RelPath, to: RelPath, options: { replacing?: Replacing } = {}): Promise<void> {
+  async rename(from: RelPath, to: RelPath, options: RenameOptions = {}): Promise<void> {
     const f = quote(this.abs(from));
     const t = quote(this.abs(to));
     const up = quote(this.abs(to === '' ? '' : parentOf(to)));
@@ -204,13 +204,13 @@ export class AdbStorage implements Storage {
         ? ''
         : r === null
           ? `elif ${exists}; then echo __E=EXISTS; `
-          : `elif ${exists} && ! { ${isType(r.type, t)} && ` +
-            `[ "$(stat -c '${r.type === 'file' ? '%s %Y' : '%Y'}' ${t})" = ` +
-            `'${r.type === 'file' ? `${r.size} ` : ''}${r.mtimeNs / NS_PER_SEC}' ]; }; then echo __E=EXISTS; `;
+          : `elif ${exists} && ! ${isListed(r, t)}; then echo __E=EXISTS; `;
+    // The phone's shell cannot check and move in one step: a short window remains.
+    const listed = options.listedAs ? `elif ! ${isListed(options.listedAs, f)}; then echo __E=CHANGED; ` : '';
     await this.script(
       to,
       `if [ ! -e ${f} ] && [ ! -L ${f} ]; then echo __E=NOT_FOUND; elif [ ! -d ${up} ]; then echo __E=NOT_FOUND; ` +
-        `${guard}elif [ -d ${t} ] && [ ! -L ${t} ]; then echo __E=IS_DIR; else mv -f ${f} ${t}; fi`,
+        `${listed}${guard}elif [ -d ${t} ] && [ ! -L ${t} ]; then echo __E=IS_DIR; else mv -f ${f} ${t}; fi`,
     );
   }
 
@@ -438,4 +438,13 @@ function describe(code: string): string {
     NOT_EMPTY: 'the folder is not empty',
   };
   return words[code] ?? code;
+}
+
+/** A shell test that the item at quoted path `q` is `item` as listed: kind, size (files) and mtime (seconds). */
+function isListed(item: NonNullable<Replacing>, q: string): string {
+  const file = item.type === 'file';
+  return (
+    `{ ${isType(item.type, q)} && [ "$(stat -c '${file ? '%s %Y' : '%Y'}' ${q})" = ` +
+    `'${file ? `${item.size} ` : ''}${item.mtimeNs / NS_PER_SEC}' ]; }`
+  );
 }

@@ -46,7 +46,15 @@ export type FsRequest =
   | CopyRequest
   | { id: number; op: 'stat'; path: string }
   /** toRoot: `to` lies in another storage (the version store) with this real root (for the native library). */
-  | { id: number; op: 'rename'; from: string; to: string; replacing?: Replacing; toRoot?: string }
+  | {
+      id: number;
+      op: 'rename';
+      from: string;
+      to: string;
+      replacing?: Replacing;
+      toRoot?: string;
+      listedAs?: NonNullable<Replacing>;
+    }
   | { id: number; op: 'unlink' | 'rmdir'; path: string }
   | { id: number; op: 'mkdir'; path: string; mode: number }
   /** atimeNs and mtimeNs: the same times for the native library, which takes nanoseconds. */
@@ -322,6 +330,8 @@ function handle(r: FsRequest): unknown {
     case 'stat':
       return statItem(r.path);
     case 'rename':
+      if (r.listedAs && !sameItem(fs.lstatSync(r.from, { bigint: true }), r.listedAs))
+        throw fsError('ECHANGED', 'changed in the destination since it was listed; left as it is');
       return place(r.from, r.to, r.replacing);
     case 'unlink':
       return fs.unlinkSync(r.path);

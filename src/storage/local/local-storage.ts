@@ -3,7 +3,15 @@ import path from 'node:path';
 import { NS_PER_MS, type Entry } from '../../core/entry.js';
 import { ErrorCode, StorageError } from '../../core/errors.js';
 import { parentOf, type RelPath } from '../../core/rel-path.js';
-import type { Capabilities, FileSource, FolderListing, Replacing, Storage, WriteOptions } from '../storage.js';
+import type {
+  Capabilities,
+  FileSource,
+  FolderListing,
+  RenameOptions,
+  Replacing,
+  Storage,
+  WriteOptions,
+} from '../storage.js';
 import * as call from './fs-calls.js';
 import { isAtTarget, sharedFsPool, type FsCall, type FsPool } from './fs-pool.js';
 import { notRegular, nsToUtimeSeconds, toEntry, type CopyRequest } from './fs-worker.js';
@@ -222,6 +230,7 @@ export class LocalStorage implements Storage {
           false,
           nativeReplacing(r.replacing),
           r.toRoot ?? null,
+          nativeReplacing(r.listedAs),
         ];
       case 'unlink':
       case 'rmdir':
@@ -631,9 +640,10 @@ export class LocalStorage implements Storage {
     );
   }
 
-  async rename(from: RelPath, to: RelPath, options: { replacing?: Replacing } = {}): Promise<void> {
+  async rename(from: RelPath, to: RelPath, options: RenameOptions = {}): Promise<void> {
     const request: FsCall = { op: 'rename', from: this.absolute(from), to: this.absolute(to) };
     if (options.replacing !== undefined) request.replacing = options.replacing;
+    if (options.listedAs) request.listedAs = options.listedAs;
     // rename(2) says EEXIST or ENOTEMPTY for a non-empty target directory.
     await this.run(request, to, (e) =>
       e.native === 'EEXIST' ? new StorageError(ErrorCode.NOT_EMPTY, e.message, to, false, e.native) : e,
@@ -642,9 +652,10 @@ export class LocalStorage implements Storage {
 
   /**
    * Moves an item to another local storage on the same file system without replacing anything
-   * there: EXISTS if the name is taken, UNSUPPORTED across file systems.
+   * there: EXISTS if the name is taken, UNSUPPORTED across file systems, CHANGED when `listedAs`
+   * is given and the item is no longer that.
    */
-  async moveTo(rel: RelPath, other: LocalStorage, otherRel: RelPath): Promise<void> {
+  async moveTo(rel: RelPath, other: LocalStorage, otherRel: RelPath, listedAs?: NonNullable<Replacing>): Promise<void> {
     await this.run(
       {
         op: 'rename',
@@ -652,6 +663,7 @@ export class LocalStorage implements Storage {
         to: other.realPath(other.absolute(otherRel)),
         replacing: null,
         toRoot: other.realRootOr(),
+        ...(listedAs ? { listedAs } : {}),
       },
       rel,
     );

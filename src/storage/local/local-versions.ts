@@ -5,8 +5,6 @@ import { parentOf, type RelPath } from '../../core/rel-path.js';
 import { stillAsListed, type VersionReason, type VersionStore } from '../versions.js';
 import type { Storage } from '../storage.js';
 import { LocalStorage } from './local-storage.js';
-import { makeFolders } from './make-folders.js';
-import { mapFsError } from './map-error.js';
 
 /**
  * Versions kept in a local folder, one sub-folder per run and reason (`<dir>/<stamp>/<reason>/<relative path>`).
@@ -16,7 +14,7 @@ import { mapFsError } from './map-error.js';
 export class LocalVersions implements VersionStore {
   readonly description: string;
   private readonly store: LocalStorage;
-  private readonly made = new Set<RelPath>();
+  private readonly made = new Map<RelPath, Promise<void>>();
   /** What the versions folder's drive keeps, names above all: taken once, as measured for the destination. */
   private measured: Promise<unknown> | undefined;
 
@@ -26,7 +24,6 @@ export class LocalVersions implements VersionStore {
   }
 
   async keep(from: Storage, rel: RelPath, entry: Entry, reason: VersionReason): Promise<void> {
-    await stillAsListed(from, rel, entry);
     // A versions folder on a drive that refuses some characters stores names as the destination does.
     await (this.measured ??= this.store.measure({ probe: false }));
     const kept = `${reason}/${rel}`;
@@ -47,12 +44,14 @@ export class LocalVersions implements VersionStore {
   private async moveIn(from: Storage, rel: RelPath, target: RelPath, entry: Entry): Promise<void> {
     if (from instanceof LocalStorage) {
       try {
-        await from.moveTo(rel, this.store, target);
+        // Only the item as listed (CHANGED: it stays), checked in the same call as the move.
+        await from.moveTo(rel, this.store, target, entry);
         return;
       } catch (err) {
         if (!isStorageError(err, ErrorCode.UNSUPPORTED)) throw err; // another file system: copy below
       }
     }
+    await stillAsListed(from, rel, entry);
     // A FIFO, socket or device holds no content to keep (and reading a FIFO would wait for a
     // writer): it is only removed. The copy is created exclusively (EXISTS if the name is taken).
     const times = { mtimeNs: entry.mtimeNs, atimeNs: entry.atimeNs };
@@ -61,13 +60,29 @@ export class LocalVersions implements VersionStore {
     await from.remove(rel);
   }
 
-  private async ensureDir(rel: RelPath): Promise<void> {
-    if (this.made.has(rel)) return;
-    try {
-      await makeFolders(this.store.absolute(rel), 0o700);
-    } catch (err) {
-      throw mapFsError(err, rel);
+  /**
+   * Makes `rel` and its missing parents, each once: the many items of one folder set aside at once
+   * wait on the same promise instead of each walking up the tree.
+   */
+  private ensureDir(rel: RelPath): Promise<void> {
+    let made = this.made.get(rel);
+    if (!made) {
+      made = this.makeDir(rel).catch((err: unknown) => {
+        this.made.delete(rel);
+        throw err;
+      });
+      this.made.set(rel, made);
     }
-    this.made.add(rel);
+    return made;
+  }
+
+  /** One folder, its parent made first; the run's own folder with any missing above it. */
+  private async makeDir(rel: RelPath): Promise<void> {
+    if (rel !== '') await this.ensureDir(parentOf(rel));
+    try {
+      await this.store.mkdir(rel, { mode: 0o700 });
+    } catch (err) {
+      if (!isStorageError(err, ErrorCode.EXISTS)) throw err;
+    }
   }
 }

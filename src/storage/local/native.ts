@@ -47,6 +47,8 @@ export type NativeOpRequest = [
   replacing: undefined | null | [kind: number, size: number, mtimeNs: bigint],
   /** A rename into another storage (the version store): the real root of that one. */
   toRoot: string | null,
+  /** A rename: the item as listed that alone may be moved ([kind, size, mtimeNs], as `replacing`). */
+  listedAs?: [kind: number, size: number, mtimeNs: bigint] | null,
 ];
 
 export type NativeOps = NativeBatches<NativeOpRequest, null>;

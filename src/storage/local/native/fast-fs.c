@@ -480,6 +480,7 @@ typedef struct {
   int32_t mode;                 // -1: the source's
   bool fsync, check;            // check: the source must still be expect_size / expect_mtime
   double expect_size;
+  int expect_kind;              // ops' rename with `check`: the kind the item had when listed
   int64_t atime, mtime, expect_mtime;
   int replacing;  // REPLACE_*: what may stand at rename_to (see Replacing in storage.ts)
   int rep_kind;
@@ -1078,6 +1079,22 @@ static void chmod_beneath(CopyJob *j, int dir, const char *leaf) {
   if (fd >= 0) close(fd);
 }
 
+// A rename told the item as it was listed moves only that (a version set aside is only ever what
+// the run saw): anything else there now stays where it is.
+static bool still_as_listed(CopyJob *j) {
+  if (!j->check) return true;
+  struct stat st;
+  if (fstatat(j->to_dir, j->to_leaf, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    fail_errno(j, errno, "lstat", ABOUT_TO);
+    return false;
+  }
+  int kind = kind_of(st.st_mode);
+  double size = kind == KIND_FILE ? (double)st.st_size : 0;
+  if (kind == j->expect_kind && size == j->expect_size && same_ns(st.st_mtim, j->expect_mtime)) return true;
+  fail_code(j, "ECHANGED", "changed in the destination since it was listed; left as it is", ABOUT_TO);
+  return false;
+}
+
 static void run_op(OpJob *o) {
   CopyJob *j = &o->j;
   j->to_dir = j->rename_dir = -1;
@@ -1086,7 +1103,7 @@ static void run_op(OpJob *o) {
     free(j->rename_to);
     j->rename_to = NULL;
   } else {
-    if (open_folders(j, &cache)) place(j);
+    if (open_folders(j, &cache) && still_as_listed(j)) place(j);
     if (j->own_rename_dir && j->rename_dir >= 0) close(j->rename_dir);
     if (cache.fd >= 0) close(cache.fd);
     return;
@@ -1166,7 +1183,8 @@ static void ops_complete(napi_env env, napi_status status, void *data) {
 }
 
 // Reads one request: [op, root, path, path2 (rename's target, symlink's text) | null, mode,
-// atimeNs, mtimeNs, times (symlink: set them), replacing (rename: undefined | null | [kind, size, mtimeNs])].
+// atimeNs, mtimeNs, times (symlink: set them), replacing (rename: undefined | null | [kind, size, mtimeNs]),
+// root of rename's target | null, listedAs (rename: null | [kind, size, mtimeNs])].
 static bool read_op(napi_env env, napi_value r, OpJob *o) {
   bool ok = true;
   napi_valuetype type;
@@ -1190,6 +1208,16 @@ static bool read_op(napi_env env, napi_value r, OpJob *o) {
   napi_value root2 = element(env, r, 9);
   napi_typeof(env, root2, &type);
   if (type == napi_string) j->rename_root = string_arg(env, root2);
+  // listedAs: null | undefined | [kind, size, mtimeNs], the item a rename alone may move.
+  napi_value listed = element(env, r, 10);
+  napi_typeof(env, listed, &type);
+  if (type == napi_object) {
+    double kind = -1;
+    napi_get_value_double(env, element(env, listed, 0), &kind);
+    j->check = true, j->expect_kind = (int)kind;
+    napi_get_value_double(env, element(env, listed, 1), &j->expect_size);
+    j->expect_mtime = get_bigint(env, element(env, listed, 2), &ok);
+  }
   bool rename = o->op == OP_RENAME;
   bool symlink = o->op == OP_SYMLINK;
   return ok && o->op != OP_UNKNOWN && j->root && j->to && (!rename || j->rename_to) && (!symlink || o->target);
