@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Entry } from '../../core/entry.js';
 import { ErrorCode, StorageError, isStorageError } from '../../core/errors.js';
 import { assertRelPath, baseName, parentOf, type RelPath } from '../../core/rel-path.js';
-import type { Capabilities, FileSource, Replacing, Storage, WriteOptions } from '../storage.js';
+import type { Capabilities, FileSource, RenameOptions, Replacing, Storage, WriteOptions } from '../storage.js';
 import { ASSUMED, capabilitiesOf, type FsInfo } from './capabilities.js';
 import { formatRcloneLocation, rcloneFs, type RcloneEndpoint } from './endpoint.js';
 import { mapRcError } from './map-error.js';
@@ -185,12 +185,14 @@ export class RcloneStorage implements Storage {
     assertRelPath(path);
   }
 
-  async rename(from: RelPath, to: RelPath, options: { replacing?: Replacing } = {}): Promise<void> {
+  async rename(from: RelPath, to: RelPath, options: RenameOptions = {}): Promise<void> {
     assertRelPath(from);
     assertRelPath(to);
     this.refuseUnnamable(to);
     const [source, up] = await Promise.all([this.find(from), this.folderOf(to)]);
     if (!source) throw new StorageError(ErrorCode.NOT_FOUND, `${this.show(from)} does not exist`, from);
+    if (options.listedAs && !sameItem(source, options.listedAs))
+      throw new StorageError(ErrorCode.CHANGED, `${this.show(from)} changed since it was listed`, from);
     if (!up) throw new StorageError(ErrorCode.NOT_FOUND, `the folder of ${this.show(to)} does not exist`, to);
     if (from === to) return;
     if (source.type !== 'dir') return this.moveFile(from, to, options.replacing);
