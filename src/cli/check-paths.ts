@@ -5,6 +5,8 @@ import { rootMessages } from '../core/messages.js';
 import { hiddenVersions, isInside } from '../config/pairs.js';
 import { PAIR_MARKER } from '../core/pair-marker.js';
 import { formatAdbLocation, isAdbLocation, parseAdbLocation } from '../storage/adb/endpoint.js';
+import { isRemoteLocation, unknownScheme } from '../storage/location.js';
+import { formatRcloneLocation, isRcloneLocation, parseRcloneLocation } from '../storage/rclone/endpoint.js';
 
 /**
  * The real location of `p` even when it does not exist yet: the nearest existing ancestor is
@@ -32,24 +34,32 @@ export interface CheckedPaths {
 
 /**
  * Refuses folder arguments that cannot be synced safely; returns their resolved forms. Either side
- * may be a phone (`adb:[SERIAL:]/PATH`): it is checked for form here, and for being there when the
- * sync opens it.
+ * may be a phone (`adb:[SERIAL:]/PATH`) or an rclone remote (`rclone:REMOTE:PATH`): it is checked
+ * for form here, and for being there when the sync opens it.
  */
 export function checkPaths(source: string, destination: string, versions?: string): CheckedPaths {
-  const srcPhone = isAdbLocation(source);
-  const dstPhone = isAdbLocation(destination);
-  if (versions !== undefined && dstPhone) {
+  refuseUnknownScheme(source, 'Source');
+  refuseUnknownScheme(destination, 'Destination');
+  const srcRemote = isRemoteLocation(source);
+  const dstRemote = isRemoteLocation(destination);
+  if (versions !== undefined && dstRemote) {
     throw new RefusedError(
       '--versions keeps what a sync replaces in a folder on this computer, beside the destination: it cannot be ' +
-        `used with a phone destination (${destination}).`,
+        `used with a destination on a phone or a remote (${destination}).`,
     );
   }
-  const src = srcPhone ? phoneLocation(source, 'Source') : checkSource(source);
-  const dst = dstPhone ? phoneLocation(destination, 'Destination') : checkDestination(destination);
+  const src = srcRemote ? remoteLocation(source, 'Source') : checkSource(source);
+  const dst = dstRemote ? remoteLocation(destination, 'Destination') : checkDestination(destination);
   if (src === dst)
     throw new RefusedError(`Source and destination are the same folder (\`${src}\`): choose a different destination.`);
-  if (srcPhone || dstPhone) {
-    if (srcPhone && dstPhone && (isInsidePhone(dst, src) || isInsidePhone(src, dst))) {
+  // A folder of this machine reached through rclone is compared with local folders as what it is.
+  const [a, b] = [comparable(src), comparable(dst)];
+  if (srcRemote || dstRemote) {
+    if (a.local !== b.local) return { source: src, destination: dst };
+    if (a.path === b.path)
+      throw new RefusedError(`Source \`${src}\` and destination \`${dst}\` are the same folder: choose another.`);
+    const within = a.local ? isInside : isInsideRemote;
+    if (within(a.path, b.path) || within(b.path, a.path)) {
       throw new RefusedError(
         `Source \`${src}\` and destination \`${dst}\` are one inside the other: choose folders apart.`,
       );
@@ -122,17 +132,40 @@ function checkVersions(versions: string, src: string, dst: string): string {
   return ver;
 }
 
-/** A phone location in its one written form, or why it is not one. */
-function phoneLocation(location: string, which: string): string {
+/** A phone's or a remote's location in its one written form, or why it is not one. */
+function remoteLocation(location: string, which: string): string {
   try {
-    return formatAdbLocation(parseAdbLocation(location));
+    return isAdbLocation(location)
+      ? formatAdbLocation(parseAdbLocation(location))
+      : formatRcloneLocation(parseRcloneLocation(location));
   } catch (err) {
     throw new RefusedError(`${which} ${(err as Error).message}`);
   }
 }
 
-function isInsidePhone(a: string, b: string): boolean {
-  return a.startsWith(b.endsWith('/') ? b : `${b}/`);
+/** A location as overlaps are judged: rclone's local paths as the folders of this machine they are. */
+function comparable(location: string): { local: boolean; path: string } {
+  if (!location.startsWith('rclone:/')) return { local: !isRemoteLocation(location), path: location };
+  return { local: true, path: realLocation(parseRcloneLocation(location).path) };
+}
+
+function isInsideRemote(a: string, b: string): boolean {
+  return a.startsWith(b.endsWith('/') || b.endsWith(':') ? b : `${b}/`);
+}
+
+/**
+ * `nas:backup` is refused rather than made into a folder of that name here: it is most likely a
+ * remote written without `rclone:`. A folder of that name that exists, or one beneath a folder
+ * named like the scheme, is taken as it is.
+ */
+function refuseUnknownScheme(location: string, which: string): void {
+  const scheme = unknownScheme(location);
+  if (scheme === undefined || statOrUndefined(location) || statOrUndefined(scheme)?.isDirectory()) return;
+  throw new RefusedError(
+    `${which} \`${location}\` looks like a remote (\`${scheme}:\`), which SyncTray does not know: for an rclone ` +
+      `remote write \`rclone:${location}\` (see \`rclone listremotes\`); for a folder here whose name holds a ` +
+      `colon write \`./${location}\`.`,
+  );
 }
 
 function statOrUndefined(p: string): fs.Stats | undefined {
@@ -150,4 +183,16 @@ function statOrUndefined(p: string): fs.Stats | undefined {
  */
 export function hiddenInDestination(paths: CheckedPaths): string[] {
   return [...hiddenVersions(paths), PAIR_MARKER];
+}
+
+/**
+ * A watched source (`watch`, a pair) is a folder of this computer: a remote can be backed up to,
+ * and restored from with `sync`, but its changes cannot be watched.
+ */
+export function refuseRemoteSource(source: string): void {
+  if (!isRcloneLocation(source)) return;
+  throw new RefusedError(
+    `Source \`${source}\` is a remote: SyncTray watches folders of this computer and backs them up to remotes. ` +
+      "To copy from the remote once, use 'synctray sync'.",
+  );
 }

@@ -4,7 +4,8 @@ import type { PairStatus } from '../service/service.js';
 import { askBeforeFirstSync, YES_HELP, YES_OPTION } from './ask-first-sync.js';
 import { command, CONFIG_DIR_OPTION, group, type Runnable } from './command.js';
 import { deletionsCommand } from './deletions.js';
-import { DURATION_FORMS } from './duration.js';
+import { DURATION_FORMS, parseDuration } from './duration.js';
+import { formatUntil } from '../core/format.js';
 import { ExitCode } from './exit-codes.js';
 import type { Io } from './io.js';
 import { ADD_OPTIONS, changeText, pairChange, preparePair, SET_OPTIONS } from './pair-options.js';
@@ -96,8 +97,9 @@ function list(pairs: readonly Pair[], json: boolean, io: Io): number {
   if (pairs.length === 0)
     io.stdout.write("No folder pairs yet: add one with 'synctray pair add <source> <destination>'.\n");
   for (const p of pairs) {
+    const until = p.pausedUntil ? ` until ${formatUntil(Date.parse(p.pausedUntil), Date.now())}` : '';
     io.stdout.write(
-      `${p.name} (${p.id})${p.paused ? ' [paused]' : ''}\n  ${p.source} -> ${p.destination} ` +
+      `${p.name} (${p.id})${p.paused ? ` [paused${until}]` : ''}\n  ${p.source} -> ${p.destination} ` +
         `(${p.mode}${p.checksum ? ', checksum' : ''}${p.links === 'copy' ? ', links copied' : ''})\n`,
     );
   }
@@ -118,18 +120,32 @@ function chosen(
   return { chosen: { pair: pair.id }, names: [pair.name] };
 }
 
+const FOR_HELP = `      --for D                 resume by itself after D, ${DURATION_FORMS};
+                              the time is kept, so it holds across restarts`;
+
+/** When a pause given `--for` ends (wall-clock ms); undefined for a pause until resumed. */
+function pauseEnd(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = parseDuration(text, '--for');
+  if (ms === 0) throw new UsageError('--for takes a duration of at least 1s; to pause until resumed, leave it out.');
+  return Date.now() + ms;
+}
+
 /** `pair pause`, `pair resume` and `pair resync`: one pair or all of them. */
 function eachPair(name: 'pause' | 'resume' | 'resync', summary: string, about: string): Runnable {
+  const pause = name === 'pause';
   return command({
     name: `pair ${name}`,
-    synopsis: '<name|id|--all>',
+    synopsis: pause ? '<name|id|--all> [--for D]' : '<name|id|--all>',
     summary,
     usage:
-      `Usage: synctray pair ${name} <name|id> | --all [--config-dir DIR]\n\n${about}\n\n` +
-      `      --all                   every pair\n${CONFIG_DIR_HELP}`,
-    options: { ...CONFIG_DIR_OPTION, all: { type: 'boolean' } },
+      `Usage: synctray pair ${name} <name|id> | --all${pause ? ' [--for D]' : ''} [--config-dir DIR]\n\n` +
+      `${about}\n\n      --all                   every pair\n${pause ? `${FOR_HELP}\n` : ''}${CONFIG_DIR_HELP}`,
+    options: { ...CONFIG_DIR_OPTION, all: { type: 'boolean' }, ...(pause ? { for: { type: 'string' } } : {}) },
     takes: { min: 0, max: 1, what: 'one pair, by name or id, or --all' },
     async run({ values, positionals }, io) {
+      // Checked before anything is asked or written.
+      const until = pauseEnd((values as { for?: string }).for);
       const ops = await openPairOps(values['config-dir'], io);
       const { chosen: which, names } = chosen(ops, positionals, values.all === true, name);
       const done = ops.live ? ' (SyncTray is running: done now)' : '';
@@ -147,8 +163,10 @@ function eachPair(name: 'pause' | 'resume' | 'resync', summary: string, about: s
         for (const st of now) io.stdout.write(stillWaiting(st));
         return ExitCode.OK;
       }
-      await ops[name](which);
-      io.stdout.write(`${name === 'pause' ? 'Paused' : 'Resumed'}: ${names.join(', ')}${done}.\n`);
+      if (name === 'pause') await ops.pause(which, until);
+      else await ops.resume(which);
+      const paused = until === undefined ? 'Paused' : `Paused until ${formatUntil(until, Date.now())}`;
+      io.stdout.write(`${name === 'pause' ? paused : 'Resumed'}: ${names.join(', ')}${done}.\n`);
       return ExitCode.OK;
     },
   });
@@ -234,8 +252,9 @@ export const pairCommand = group({
     }),
     pause: eachPair(
       'pause',
-      'stop syncing a pair until it is resumed',
-      'Stops syncing and watching a pair until it is resumed.',
+      'stop syncing a pair until it is resumed, or for a time',
+      'Stops syncing and watching a pair until it is resumed or, with --for, for a\n' +
+        'time: it then resumes by itself. Resume ends a timed pause early.',
     ),
     resume: eachPair('resume', 'sync and watch a paused pair again', 'Syncs and watches a paused pair again.'),
     resync: eachPair(

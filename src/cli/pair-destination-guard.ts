@@ -10,7 +10,7 @@ import { isInside } from '../config/pairs.js';
 import { places } from '../config/places.js';
 import type { Pair } from '../config/schema.js';
 import type { DestinationProbe } from '../service/destination-check.js';
-import { isAdbLocation } from '../storage/adb/endpoint.js';
+import { isRemoteLocation } from '../storage/location.js';
 
 /**
  * Refuses (RefusedError, before anything is written) a run into `destination` (resolved, as
@@ -22,10 +22,10 @@ export async function refuseUnplugged(
   configDir: string | undefined,
   probe: DestinationProbe,
 ): Promise<void> {
-  if (isAdbLocation(destination)) return;
+  if (isRemoteLocation(destination)) return;
   const dir = places(configDir).config;
   const concerns = (pairDestination: string) =>
-    !isAdbLocation(pairDestination) && (destination === pairDestination || isInside(destination, pairDestination));
+    !isRemoteLocation(pairDestination) && (destination === pairDestination || isInside(destination, pairDestination));
   // The config is read whole (checked against its schema, which loads ajv) and the drive looked
   // at only when a pair's destination is or holds this folder: most runs concern no pair.
   if (!listedDestinations(dir).some(concerns)) return;

@@ -29,7 +29,8 @@ export interface PairOps {
   add(pair: Omit<Pair, 'id'>): Promise<Pair>;
   set(id: string, change: PairChange): Promise<Pair>;
   remove(id: string): Promise<Pair>;
-  pause(chosen: PairsChosen): Promise<void>;
+  /** Until resumed, or with `untilMs` (wall-clock ms) until then, when the pair resumes by itself. */
+  pause(chosen: PairsChosen, untilMs?: number): Promise<void>;
   resume(chosen: PairsChosen): Promise<void>;
   /** What each pair does now that it was asked to compare everything; undefined when none runs to ask. */
   resync(chosen: PairsChosen): Promise<PairStatus[] | undefined>;
@@ -69,8 +70,10 @@ const NOT_RUNNING_HOLDS_NOTHING =
 function configOps(store: ConfigStore): PairOps {
   const pairs = store.pairs();
   const ids = (chosen: PairsChosen) => ('all' in chosen ? store.pairs().map((p) => p.id) : [chosen.pair]);
-  const setPaused = (chosen: PairsChosen, paused: boolean) => {
-    for (const id of ids(chosen)) store.update(id, { paused });
+  // The service that starts next resumes a pair whose time has come (see Service.start).
+  const setPaused = (chosen: PairsChosen, paused: boolean, untilMs?: number) => {
+    const pausedUntil = untilMs === undefined ? undefined : new Date(untilMs).toISOString();
+    for (const id of ids(chosen)) store.update(id, { paused, pausedUntil });
     return Promise.resolve();
   };
   const holdsNothing = () => Promise.reject(new RefusedError(NOT_RUNNING_HOLDS_NOTHING));
@@ -91,7 +94,7 @@ function configOps(store: ConfigStore): PairOps {
       ),
     set: (id, change) => Promise.resolve(store.update(id, change)),
     remove: (id) => Promise.resolve(store.remove(id)),
-    pause: (chosen) => setPaused(chosen, true),
+    pause: (chosen, untilMs) => setPaused(chosen, true, untilMs),
     resume: (chosen) => setPaused(chosen, false),
     resync: () => Promise.resolve(undefined),
     held: holdsNothing,
@@ -117,7 +120,8 @@ function serviceOps(configDir: string, pairs: Pair[]): PairOps {
     },
     set: (id, change) => ask('set', { pair: id, change }),
     remove: (id) => ask('remove', { pair: id }),
-    pause: async (chosen) => void (await ask('pause', chosen)),
+    pause: async (chosen, untilMs) =>
+      void (await ask('pause', { ...chosen, ...(untilMs !== undefined ? { untilMs } : {}) })),
     resume: async (chosen) => void (await ask('resume', chosen)),
     resync: (chosen) => ask('resync', chosen),
     held: (id) => ask('held', { pair: id }),

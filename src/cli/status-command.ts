@@ -9,13 +9,14 @@ import {
   formatCount,
   formatCountOf,
   formatDuration,
+  formatUntil,
   formatVersionsSpace,
 } from '../core/format.js';
 import { needsUser, statusBefore } from '../service/pair-state.js';
 import { versionsRootOf } from '../service/pair-versions.js';
 import { app } from '../app.js';
 import type { Pair } from '../config/schema.js';
-import { isAdbLocation } from '../storage/adb/endpoint.js';
+import { isRemoteLocation } from '../storage/location.js';
 import { versionsSpace } from '../storage/version-space.js';
 import { command, CONFIG_DIR_OPTION } from './command.js';
 import type { Io } from './io.js';
@@ -26,7 +27,8 @@ Whether SyncTray is running, and what each pair is doing. With none running,
 the pairs are read from the config and shown as stopped (or paused).
 
       --json   one JSON object: {"running": true|false, "pairs": [...]}, each
-               pair with its state and lastSyncAt (ISO time), and versions:
+               pair with its state, lastSyncAt and pausedUntil (ISO times:
+               when a timed pause ends), and versions:
                the files and bytes its versions take, the oldest run's
                time and keepMs (how long they are kept; 0: for ever)
 
@@ -50,7 +52,7 @@ async function status(values: { 'config-dir'?: string; json?: boolean }, io: Io)
   const offline = running ? undefined : readConfig(where.config);
   if (offline?.problem)
     io.stderr.write(`synctray: ${offline.problem} 'synctray run' keeps it aside and starts with what is whole.\n`);
-  const pairs: PairStatus[] = running ? answer.result : offline!.pairs.map((p) => statusBefore(p, 'stopped'));
+  const pairs: PairStatus[] = running ? answer.result : offline!.pairs.map((p) => offlineStatus(p, Date.now()));
   if (!running) await measureVersions(offline!.pairs, pairs);
   const code = !running ? ExitCode.NOT_RUNNING : pairs.some(needsUser) ? ExitCode.SOME_FAILED : ExitCode.OK;
   if (values.json) {
@@ -59,9 +61,10 @@ async function status(values: { 'config-dir'?: string; json?: boolean }, io: Io)
   }
   // On a terminal, how long ago; for a script reading the text, the time itself.
   const when = io.stdout.isTTY ? (iso: string) => formatAgo(Date.now() - Date.parse(iso)) : (iso: string) => iso;
+  const until = io.stdout.isTTY ? (iso: string) => formatUntil(Date.parse(iso), Date.now()) : (iso: string) => iso;
   io.stdout.write(running ? 'SyncTray is running.\n' : "SyncTray is not running ('synctray run' starts it).\n");
   for (const p of pairs) {
-    const parts: string[] = [p.state];
+    const parts: string[] = [p.pausedUntil ? `${p.state} until ${until(p.pausedUntil)}` : p.state];
     if (p.progress) {
       const pr = p.progress;
       parts.push(
@@ -87,13 +90,23 @@ async function status(values: { 'config-dir'?: string; json?: boolean }, io: Io)
 }
 
 /**
+ * A pair as the config has it, with no service running: stopped, or paused. A timed pause whose
+ * time has passed is over (the service resumes the pair when it starts).
+ */
+function offlineStatus(p: Pair, nowMs: number): PairStatus {
+  // A timed pause that ran out while nothing ran is over: the service ends it when it starts.
+  const over = p.paused && p.pausedUntil !== undefined && Date.parse(p.pausedUntil) <= nowMs;
+  return statusBefore(over ? { ...p, paused: false } : p, 'stopped');
+}
+
+/**
  * With no service running, what each pair's versions take is measured here: on this computer only
  * (a phone may not be connected), and only where its versions folder is there (an unplugged drive
  * is not taken to hold none).
  */
 async function measureVersions(config: readonly Pair[], pairs: PairStatus[]): Promise<void> {
   for (const [i, pair] of config.entries()) {
-    if (pair.versions === false || isAdbLocation(pair.destination)) continue;
+    if (pair.versions === false || isRemoteLocation(pair.destination)) continue;
     const storage = app.openStorage(versionsRootOf(pair));
     try {
       if ((await storage.stat('')).type !== 'dir') continue;

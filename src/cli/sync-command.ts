@@ -8,7 +8,7 @@ import { app } from '../app.js';
 import { checkPaths, hiddenInDestination, type CheckedPaths } from './check-paths.js';
 import { refuseUnplugged } from './pair-destination-guard.js';
 import { pruneVersions, ROOM_KEEPS_MS } from '../storage/prune-versions.js';
-import { isAdbLocation } from '../storage/adb/endpoint.js';
+import { isRemoteLocation } from '../storage/location.js';
 import { parseDuration } from './duration.js';
 import { ExitCode } from './exit-codes.js';
 import { askYesNo, canAsk, previewBlock } from './ask-first-sync.js';
@@ -195,7 +195,7 @@ export function makeRoomFor(
   io: Io,
 ): (() => Promise<boolean>) | undefined {
   const dir = paths.versions;
-  if (args.keepVersionsMs === undefined || dir === undefined || isAdbLocation(paths.destination)) return undefined;
+  if (args.keepVersionsMs === undefined || dir === undefined || isRemoteLocation(paths.destination)) return undefined;
   return async () => {
     if (!(await app.sameDrive(dir, paths.destination).catch(() => false))) return false;
     const storage = app.openStorage(dir);
@@ -370,8 +370,8 @@ const FATAL_HINT: Partial<Record<string, string>> = {
     'copied again.',
   READ_ONLY: 'The destination is read-only: remount it writable or choose another destination.',
   DEVICE_GONE:
-    'Check that the drive or phone is still connected (and the phone unlocked), then run again: finished files are ' +
-    'not copied again.',
+    'Check that the drive, phone or remote is still there (a phone unlocked, a server running), then run again: ' +
+    'finished files are not copied again.',
 };
 
 export function summaryJson(r: SyncResult, dst: Capabilities) {

@@ -3,10 +3,10 @@ import { watchIgnore } from '../watch/ignore.js';
 import { PairWatcher, type WatchReport, type WatchTotals } from '../watch/watch-pair.js';
 import { app } from '../app.js';
 import { RefusedError } from '../core/errors.js';
-import { checkPaths, hiddenInDestination } from './check-paths.js';
+import { checkPaths, hiddenInDestination, refuseRemoteSource } from './check-paths.js';
 import { refuseUnplugged } from './pair-destination-guard.js';
 import { stayOnVolume } from './watch-destination.js';
-import { isAdbLocation } from '../storage/adb/endpoint.js';
+import { isRemoteLocation } from '../storage/location.js';
 import { isPhonePair } from '../service/phones.js';
 import { ExitCode } from './exit-codes.js';
 import { formatCount, formatCountOf } from '../core/format.js';
@@ -69,6 +69,7 @@ async function watch(args: SyncArgs, rescanMs: number, io: Io, signal: AbortSign
         'or the tray) syncs whenever the phone connects.',
     );
   }
+  refuseRemoteSource(args.source);
   const paths = checkPaths(args.source, args.destination, args.versions);
   await refuseUnplugged(paths.destination, args.configDir, app.destinations());
   const log = openLogFile(args.logFile);
@@ -78,7 +79,7 @@ async function watch(args: SyncArgs, rescanMs: number, io: Io, signal: AbortSign
   const src = app.openStorage(paths.source);
   const opened = app.openStorage(paths.destination);
   // A drive unmounted while watching leaves its mount point folder on another disk: not written to.
-  const stay = isAdbLocation(paths.destination)
+  const stay = isRemoteLocation(paths.destination)
     ? undefined
     : await stayOnVolume(paths.destination, opened, app.destinations().volumes);
   const dst = stay?.dst ?? opened;

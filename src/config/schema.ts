@@ -1,7 +1,7 @@
 import { SYNC_MODES, type SyncMode } from '../core/modes.js';
 
 /** The version of the config file's layout; migrations.ts brings older files up to it. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 export type NotifyLevel = 'all' | 'errors' | 'none';
 export const NOTIFY_LEVELS: readonly NotifyLevel[] = ['all', 'errors', 'none'];
@@ -30,6 +30,11 @@ export interface Pair {
   /** Full rescans this often while watching; 0 never. */
   rescanIntervalMs: number;
   paused: boolean;
+  /**
+   * While paused for a time (`pair pause --for`, the tray's Pause submenu): when the pair resumes by
+   * itself, as an ISO time. Absent: paused until resumed, or not paused.
+   */
+  pausedUntil?: string;
   /** Notifications about this pair: all, errors only, or none. */
   notify: NotifyLevel;
   /**
@@ -72,6 +77,8 @@ export interface Settings {
   autostart: boolean;
   notifications: NotifyLevel;
   logLevel: LogLevel;
+  /** Pairs wait while the computer runs on battery (issue 19); absent: off. */
+  pauseOnBattery?: boolean;
 }
 
 export interface ConfigData {
@@ -88,6 +95,9 @@ export const DEFAULT_VERSIONS_FOLDER = '.synctray-versions';
 export const DEFAULT_KEEP_VERSIONS_MS = 30 * 86_400_000;
 /** Phones are not watched: while one is connected its pairs compare everything this often. */
 export const DEFAULT_PHONE_RESCAN_MS = 900_000;
+
+/** An ISO time in UTC as Date.toISOString writes it. */
+const ISO_TIME = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$';
 
 /** JSON Schema of one pair; also used on its own to recover pairs from a file that fails as a whole. */
 export const PAIR_SCHEMA = {
@@ -119,6 +129,7 @@ export const PAIR_SCHEMA = {
     links: { enum: ['copy'] },
     rescanIntervalMs: { type: 'integer', minimum: 0 },
     paused: { type: 'boolean' },
+    pausedUntil: { type: 'string', pattern: ISO_TIME },
     notify: { enum: [...NOTIFY_LEVELS] },
     agreedFirstSync: {
       type: 'object',
@@ -152,6 +163,7 @@ export const CONFIG_SCHEMA = {
       autostart: { type: 'boolean' },
       notifications: { enum: [...NOTIFY_LEVELS] },
       logLevel: { enum: [...LOG_LEVELS] },
+      pauseOnBattery: { type: 'boolean' },
     },
   },
 } as const;

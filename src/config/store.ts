@@ -128,7 +128,10 @@ export class ConfigStore {
       const pairs = this.pairs();
       const i = pairs.findIndex((p) => p.id === id);
       if (i < 0) throw new RefusedError(`No pair with id ${id}.`);
-      const updated = { ...pairs[i]!, ...change };
+      const updated: Pair = { ...pairs[i]!, ...change };
+      // A field changed to undefined is taken away (a timed pause that ended, say).
+      for (const [k, v] of Object.entries(change))
+        if (v === undefined) delete (updated as Partial<Pair>)[k as keyof Pair];
       pairs[i] = updated;
       this.conf.set('pairs', pairs);
       return updated;

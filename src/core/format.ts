@@ -40,6 +40,21 @@ export function formatAgo(ms: number): string {
   return `${Math.floor(h / 24)} days ago`;
 }
 
+/**
+ * When something due later happens, by the local clock, as short as is still clear: "14:30" later
+ * today, "tomorrow 08:00", else "2026-12-24 14:30".
+ */
+export function formatUntil(atMs: number, nowMs: number): string {
+  const at = new Date(atMs);
+  const two = (n: number) => String(n).padStart(2, '0');
+  const time = `${two(at.getHours())}:${two(at.getMinutes())}`;
+  const dayOf = (d: Date) => `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}`;
+  const now = new Date(nowMs);
+  if (dayOf(at) === dayOf(now)) return time;
+  const tomorrow = new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1);
+  return dayOf(at) === dayOf(tomorrow) ? `tomorrow ${time}` : `${dayOf(at)} ${time}`;
+}
+
 /** A duration as the command line takes it: `30d`, `12h`, `90m`, `45s` (the largest whole unit). */
 export function formatSpan(ms: number): string {
   for (const [unit, size] of [

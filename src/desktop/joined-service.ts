@@ -92,7 +92,8 @@ export class JoinedService implements TrayService {
     this.listeners.push(fn);
   }
 
-  pause = (pair: string) => this.ask('pause', { pair });
+  pause = (pair: string, untilMs?: number) =>
+    this.ask('pause', { pair, ...(untilMs !== undefined ? { untilMs } : {}) });
   resume = (pair: string) => this.ask('resume', { pair });
   resync = (pair: string) => this.ask('resync', { pair });
   remove = (pair: string) => this.ask('remove', { pair });
@@ -105,6 +106,8 @@ export class JoinedService implements TrayService {
     this.ask('restore-version', { ...request, pair });
 
   async setAutostart(on: boolean): Promise<void> {
+    // The entry itself is written by the tray; the service's config only records it, when it runs.
+    if (this.kind === 'gone') return;
     await this.ask('settings', { settings: { autostart: on } });
   }
 

@@ -1,5 +1,5 @@
-import { formatAgo, formatCount, formatVersionsSpace } from '../core/format.js';
-import { needsUser } from '../service/pair-state.js';
+import { formatAgo, formatCount, formatUntil, formatVersionsSpace } from '../core/format.js';
+import { needsUser, ON_BATTERY } from '../service/pair-state.js';
 import type { PairStatus } from '../service/service.js';
 
 /** The tray icon shows the state of everything at once, the most urgent first. */
@@ -37,9 +37,22 @@ export interface TrayView {
   service?: 'own' | 'joined' | 'gone';
 }
 
-/** The actions of a pair's submenu; `pause-resume` pauses a running pair, resumes a paused one. */
+/** How long the Pause submenu of a pair offers to pause it, each with its item's title. */
+const PAUSE_LENGTHS = [
+  ['pause-half-hour', 'For 30 minutes'],
+  ['pause-hour', 'For 1 hour'],
+  ['pause-tomorrow', 'Until tomorrow'],
+  ['pause-indefinitely', 'Until resumed'],
+] as const;
+export type PauseLength = (typeof PAUSE_LENGTHS)[number][0];
+
+/** "Until tomorrow" ends at this hour of the next day, local time: the start of a working day. */
+const TOMORROW_HOUR = 8;
+
+/** The actions of a pair's submenu. */
 const PAIR_ACTIONS = [
-  'pause-resume',
+  ...PAUSE_LENGTHS.map(([action]) => action),
+  'resume',
   'resync',
   'open-source',
   'open-destination',
@@ -66,6 +79,20 @@ export type TrayAction =
   | { type: (typeof MENU_ACTIONS)[number] };
 
 export const SEPARATOR = '-';
+
+/** When a pause chosen in the menu at `nowMs` ends (wall-clock ms); undefined: when resumed. */
+export function pauseEnd(length: PauseLength, nowMs: number): number | undefined {
+  if (length === 'pause-half-hour') return nowMs + 30 * 60_000;
+  if (length === 'pause-hour') return nowMs + 60 * 60_000;
+  if (length === 'pause-indefinitely') return undefined;
+  const now = new Date(nowMs);
+  return new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1, TOMORROW_HOUR).getTime();
+}
+
+/** Whether a click is on one of a pair's Pause submenu items. */
+export function isPause(action: TrayAction): action is { type: PauseLength; pairId: string } {
+  return PAUSE_LENGTHS.some(([length]) => length === action.type);
+}
 
 /** The whole menu as a function of the service's state: the tray applies it, tests read it. */
 export function trayMenu(view: TrayView): TrayMenu {
@@ -163,7 +190,8 @@ export function statusLine(pairs: PairStatus[]): string {
 
 function pairMenu(p: PairStatus, now: number): MenuItem {
   const id = p.id;
-  const paused = p.state === 'paused';
+  // Waiting on battery is no pause of the user's: Pause is still offered, Resume would do nothing.
+  const paused = p.state === 'paused' && p.reason !== ON_BATTERY;
   const items: MenuItem[] = [
     { key: `pair:${id}:state`, title: pairStateText(p, now), enabled: false },
     {
@@ -193,18 +221,26 @@ function pairMenu(p: PairStatus, now: number): MenuItem {
       hidden: p.held === undefined,
     },
     sep(`${id}:1`),
-    { key: `pair:${id}:pause-resume`, title: paused ? 'Resume' : 'Pause', enabled: true },
-    { key: `pair:${id}:resync`, title: 'Resync now', enabled: !paused },
+    // Both are always there, one hidden: the menu's shape never changes with the pair's state.
+    {
+      key: `pair:${id}:pause`,
+      title: 'Pause',
+      enabled: !paused,
+      hidden: paused,
+      items: PAUSE_LENGTHS.map(([action, title]) => ({ key: `pair:${id}:${action}`, title, enabled: !paused })),
+    },
+    { key: `pair:${id}:resume`, title: 'Resume', enabled: paused, hidden: !paused },
+    { key: `pair:${id}:resync`, title: 'Resync now', enabled: p.state !== 'paused' },
     { key: `pair:${id}:open-source`, title: 'Open source folder', enabled: true },
     { key: `pair:${id}:open-destination`, title: 'Open destination folder', enabled: true },
     { key: `pair:${id}:restore`, title: 'Restore…', enabled: true },
     sep(`${id}:2`),
     { key: `pair:${id}:remove`, title: 'Remove pair…', enabled: true },
   );
-  return { key: `pair:${id}`, title: `${p.name}: ${shortState(p)}`, enabled: true, items };
+  return { key: `pair:${id}`, title: `${p.name}: ${shortState(p, now)}`, enabled: true, items };
 }
 
-function shortState(p: PairStatus): string {
+function shortState(p: PairStatus, now: number): string {
   if (p.held) return 'deletions held';
   switch (p.state) {
     case 'idle':
@@ -214,7 +250,8 @@ function shortState(p: PairStatus): string {
     case 'syncing':
       return p.progress ? `syncing ${percent(p)}%` : 'syncing';
     case 'paused':
-      return 'paused';
+      if (p.reason === ON_BATTERY) return 'on battery';
+      return p.pausedUntil ? `paused until ${formatUntil(Date.parse(p.pausedUntil), now)}` : 'paused';
     case 'stopped':
       return 'stopped';
     case 'waiting-for-source':
@@ -242,7 +279,9 @@ function pairStateText(p: PairStatus, now: number): string {
       : problemText(p);
   if (p.state === 'syncing') return `Syncing${progressText(p)}`;
   if (p.state === 'scanning') return `Checking for changes… (${when})`;
-  if (p.state === 'paused') return `Paused (${when})`;
+  if (p.state === 'paused' && p.reason === ON_BATTERY) return `Paused: on battery (${when})`;
+  if (p.state === 'paused')
+    return p.pausedUntil ? `Paused until ${formatUntil(Date.parse(p.pausedUntil), now)} (${when})` : `Paused (${when})`;
   return `Up to date (${when})`;
 }
 

@@ -16,7 +16,8 @@ export interface TrayService {
   find(nameOrId: string): Pair | undefined;
   /** Called on every service event, and with undefined when the service comes or goes. */
   onChange(fn: (event: ServiceEvent | undefined) => void): void;
-  pause(pairId: string): Promise<unknown>;
+  /** Pauses a pair, until `untilMs` (epoch ms) when given. */
+  pause(pairId: string, untilMs?: number): Promise<unknown>;
   resume(pairId: string): Promise<unknown>;
   resync(pairId: string): Promise<unknown>;
   remove(pairId: string): Promise<unknown>;
@@ -43,7 +44,7 @@ export function ownService(host: ServiceHost): TrayService {
     pairs: () => store.pairs(),
     find: (nameOrId) => store.find(nameOrId),
     onChange: (fn) => void service.on('event', fn),
-    pause: (id) => service.pause(id),
+    pause: (id, untilMs) => service.pause(id, untilMs),
     resume: (id) => service.resume(id),
     resync: (id) => service.resync(id),
     remove: (id) => service.remove(id),

@@ -9,12 +9,21 @@ import type { ServiceEvent } from '../service/service.js';
 import type { TrayService } from './tray-service.js';
 import type { Autostart } from './autostart.js';
 import type { AdbDevice } from '../storage/adb/devices.js';
-import { isAdbLocation } from '../storage/adb/endpoint.js';
+import { isRemoteLocation } from '../storage/location.js';
 import { askFolderPair, askPhonePair, type Asked } from './ask-pair.js';
 import type { Dialogs } from './dialogs.js';
 import { describe, TrayHelper, type HelperExit, type HelperMenu } from './tray-helper.js';
 import { RESTORE_ROWS, versionRow } from './version-rows.js';
-import { actionOf, trayMenu, type IconState, type MenuItem, type TrayAction, type TrayMenu } from './tray-menu.js';
+import {
+  actionOf,
+  isPause,
+  pauseEnd,
+  trayMenu,
+  type IconState,
+  type MenuItem,
+  type TrayAction,
+  type TrayMenu,
+} from './tray-menu.js';
 
 export interface TrayDeps {
   /** The executable tray helper (see installHelper). */
@@ -228,9 +237,10 @@ export class Tray {
   private async act(action: TrayAction): Promise<void> {
     const service = this.svc;
     const pair = 'pairId' in action ? this.svc.find(action.pairId) : undefined;
+    if (isPause(action)) return void (await service.pause(action.pairId, pauseEnd(action.type, Date.now())));
     switch (action.type) {
-      case 'pause-resume':
-        return void (await (pair?.paused ? service.resume(action.pairId) : service.pause(action.pairId)));
+      case 'resume':
+        return void (await service.resume(action.pairId));
       case 'resync':
         return void (await service.resync(action.pairId));
       case 'open-source':
@@ -402,7 +412,7 @@ export class Tray {
       if (losesNothing(preview) || this.stopped) return pair;
       const choices: [string, string][] = [['Continue', 'Add the pair and sync it as shown']];
       // A folder on a phone is not one the folder picker can offer.
-      if (!isAdbLocation(destination))
+      if (!isRemoteLocation(destination))
         choices.push(['Choose another destination', 'Pick another folder to back up into']);
       if (mode !== 'update')
         choices.push([

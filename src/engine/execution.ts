@@ -196,7 +196,8 @@ export class Execution {
         return;
       case 'dirMeta':
         if (action.mode) await dst.setMode(action.path, action.src.mode);
-        await dst.setModTime(action.path, action.src.mtimeNs, action.src.atimeNs);
+        if (dst.capabilities.folderTimes !== false)
+          await dst.setModTime(action.path, action.src.mtimeNs, action.src.atimeNs);
         return;
     }
   }

@@ -108,6 +108,8 @@ export interface PlanOptions {
   /** Precision of each side, in ns: the comparison window is the coarser one. */
   srcPrecisionNs: bigint;
   dstPrecisionNs: bigint;
+  /** False when the destination cannot keep folders' times: they are not compared (Capabilities.folderTimes). */
+  dstFolderTimes?: boolean;
   /** Checksum mode: for same-size file pairs, whether the content differs (absent = not compared). */
   contentDiffers?: ReadonlyMap<RelPath, boolean>;
   /** Permission bits are compared only when both sides keep them. */
@@ -263,7 +265,7 @@ class Planner {
       this.options.compareModes,
     );
     if (s.type === 'dir') {
-      if (mode !== 'missing' && (diff.mode || diff.mtime))
+      if (mode !== 'missing' && (diff.mode || (diff.mtime && this.options.dstFolderTimes !== false)))
         out.dirMetas.push({ op: 'dirMeta', path, src: s, mode: diff.mode });
     } else if (mode === 'missing') {
       out.unchanged++;
@@ -290,7 +292,8 @@ class Planner {
     const dstRoot = this.dst.entries.get('');
     if (this.mode === 'missing' || !srcRoot || !dstRoot) return;
     const diff = compareEntries(srcRoot, dstRoot, this.window, undefined, this.options.compareModes);
-    if (diff.mode || diff.mtime) this.out.dirMetas.push({ op: 'dirMeta', path: '', src: srcRoot, mode: diff.mode });
+    if (diff.mode || (diff.mtime && this.options.dstFolderTimes !== false))
+      this.out.dirMetas.push({ op: 'dirMeta', path: '', src: srcRoot, mode: diff.mode });
   }
 
   deletions(): void {
@@ -327,7 +330,7 @@ class Planner {
    * leaves existing folders' metadata alone).
    */
   folderTimes(): void {
-    if (this.mode === 'missing') return;
+    if (this.mode === 'missing' || this.options.dstFolderTimes === false) return;
     const queued = new Set(this.out.dirMetas.map((a) => a.path));
     for (const path of this.touched) {
       if (queued.has(path)) continue;

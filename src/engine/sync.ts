@@ -383,6 +383,7 @@ async function surveyRun(
     ...windowNs,
     contentDiffers,
     compareModes: src.capabilities.permissions && dst.capabilities.permissions,
+    dstFolderTimes: dst.capabilities.folderTimes ?? dst.capabilities.canSetModTime,
     allowDeletes: srcTree.errors.length === 0,
     dstCaseSensitive: await caseSensitive(dst, dstTree),
     dstNormalizesNames: dst.capabilities.normalizesNames ?? true,

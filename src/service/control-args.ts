@@ -31,6 +31,15 @@ const NEW_PAIR = {
   required: PAIR_SCHEMA.required.filter((k) => k !== 'id'),
   properties: newPairFields,
 };
+/** As PAIRS_CHOSEN, and perhaps until when (see ControlCommands.pause). */
+const PAUSE = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { pair: NAME_OR_ID, all: { const: true }, untilMs: { type: 'integer', minimum: 0 } },
+  // In this order, so that what is not an object is refused as such first.
+  allOf: [{ type: 'object' }, { oneOf: [{ required: ['pair'] }, { required: ['all'] }] }],
+} as const;
+
 const { mode, exclude, rescanIntervalMs, notify, checksum, versions, keepVersionsMs } = PAIR_SCHEMA.properties;
 const PAIR_CHANGE = {
   type: 'object',
@@ -50,7 +59,7 @@ const SCHEMAS: Record<ControlCommand, object> = {
     properties: { pair: NAME_OR_ID, change: PAIR_CHANGE },
   },
   remove: ONE_PAIR,
-  pause: PAIRS_CHOSEN,
+  pause: PAUSE,
   resume: PAIRS_CHOSEN,
   resync: PAIRS_CHOSEN,
   held: ONE_PAIR,

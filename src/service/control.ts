@@ -14,7 +14,7 @@ import type { PairStatus, ServiceEvent } from './service.js';
  * a way the other side would misread: a command line and a running service of different versions
  * then refuse to talk, and say which one to restart.
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Which pairs a command acts on: one by name or id, or all of them. */
 export type PairsChosen = { pair: string } | { all: true };
@@ -26,7 +26,8 @@ export interface ControlCommands {
   add: { args: { add: Omit<Pair, 'id'> }; result: PairStatus };
   set: { args: { pair: string; change: PairChange }; result: Pair };
   remove: { args: { pair: string }; result: Pair };
-  pause: { args: PairsChosen; result: PairStatus[] };
+  /** `untilMs`: paused for a time, until then (wall-clock ms); absent: until resumed. */
+  pause: { args: PairsChosen & { untilMs?: number }; result: PairStatus[] };
   resume: { args: PairsChosen; result: PairStatus[] };
   resync: { args: PairsChosen; result: PairStatus[] };
   held: { args: { pair: string }; result: HeldDeletions };

@@ -7,7 +7,7 @@ import { formatCountOf } from '../core/format.js';
 import { isTempName } from '../engine/temp-name.js';
 import type { DestinationVolume, Pair } from '../config/schema.js';
 import type { ConfigStore } from '../config/store.js';
-import { isAdbLocation } from '../storage/adb/endpoint.js';
+import { isRemoteLocation } from '../storage/location.js';
 import { VolumeGuard } from '../storage/local/volume-guard.js';
 import type { Storage } from '../storage/storage.js';
 import type { DestinationGate, DestinationReadiness } from '../watch/watch-pair.js';
@@ -108,7 +108,7 @@ export function driveConnectedText(pair: Pick<Pair, 'destination' | 'destination
  */
 export async function markNewPair(probe: DestinationProbe, store: ConfigStore, pair: Pair): Promise<Pair> {
   // A phone's folder has no volume or marker of its own; a phone backed up to a drive does.
-  if (isAdbLocation(pair.destination)) return pair;
+  if (isRemoteLocation(pair.destination)) return pair;
   try {
     const look = await probe.look(pair.destination);
     if (look.exists) return store.update(pair.id, { destinationVolume: await markDestination(probe, pair) });

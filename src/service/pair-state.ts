@@ -1,6 +1,5 @@
 import type { Pair } from '../config/schema.js';
 import type { PairState } from '../watch/watch-pair.js';
-import type { PairStatus } from './service.js';
 
 /**
  * A pair's state as the user sees it (the tray and `status`). `stopped` is said by `status` alone,
@@ -28,6 +27,12 @@ export function shownState(reported: PairState, lastError: string | undefined): 
   return reported;
 }
 
+/**
+ * The reason of a pair that waits, shown as paused, while the computer runs on battery (settings
+ * pause-on-battery); it is not paused in the config, and goes on by itself on mains power.
+ */
+export const ON_BATTERY = 'paused: on battery';
+
 /** What needsUser looks at. */
 export interface StateSeen {
   state: PairStateName;
@@ -51,8 +56,21 @@ export function needsUser(p: StateSeen): boolean {
   );
 }
 
+/** What a pair's status says before anything is known of its syncs (a PairStatus, without what only syncs tell). */
+export interface StatusBefore {
+  id: string;
+  name: string;
+  source: string;
+  destination: string;
+  mode: string;
+  state: PairStateName;
+  pausedUntil?: string;
+  files: number;
+  bytes: number;
+}
+
 /** A pair's status before anything is known of its syncs: paused, or `unpaused` (the state said otherwise). */
-export function statusBefore(p: Pair, unpaused: PairStateName): PairStatus {
+export function statusBefore(p: Pair, unpaused: PairStateName): StatusBefore {
   return {
     id: p.id,
     name: p.name,
@@ -60,6 +78,7 @@ export function statusBefore(p: Pair, unpaused: PairStateName): PairStatus {
     destination: p.destination,
     mode: p.mode,
     state: p.paused ? 'paused' : unpaused,
+    ...(p.paused && p.pausedUntil !== undefined ? { pausedUntil: p.pausedUntil } : {}),
     files: 0,
     bytes: 0,
   };

@@ -4,7 +4,7 @@ import { NS_PER_MS } from '../core/entry.js';
 import { assertRelPath, type RelPath } from '../core/rel-path.js';
 import { DEFAULT_VERSIONS_FOLDER, type Pair } from '../config/schema.js';
 import { restoreVersions } from '../engine/restore-versions.js';
-import { isAdbLocation } from '../storage/adb/endpoint.js';
+import { isRemoteLocation, remoteChild } from '../storage/location.js';
 import { pruneVersions, ROOM_KEEPS_MS } from '../storage/prune-versions.js';
 import type { Storage } from '../storage/storage.js';
 import { StorageVersions } from '../storage/storage-versions.js';
@@ -18,8 +18,7 @@ import { runStamp, type VersionStore } from '../storage/versions.js';
  */
 export function versionsRootOf(pair: Pick<Pair, 'destination' | 'versions'>): string {
   if (typeof pair.versions === 'string') return pair.versions;
-  // A phone's location (adb:[SERIAL:]/PATH) is '/'-separated whatever this machine's separator.
-  if (isAdbLocation(pair.destination)) return `${pair.destination.replace(/\/+$/, '')}/${DEFAULT_VERSIONS_FOLDER}`;
+  if (isRemoteLocation(pair.destination)) return remoteChild(pair.destination, DEFAULT_VERSIONS_FOLDER);
   return path.join(pair.destination, DEFAULT_VERSIONS_FOLDER);
 }
 
@@ -195,7 +194,7 @@ export function pairVersions(pair: Pair, destination: Storage, deps: PairVersion
       open: (started) => deps.openVersions(dir, started),
       prune: (now, removed) => pruneVersions(storage, '', keep, now, removed),
       makeRoom: async (now, removed) =>
-        !isAdbLocation(pair.destination) &&
+        !isRemoteLocation(pair.destination) &&
         sameDrive !== undefined &&
         (await sameDrive(dir, pair.destination).catch(() => false)) &&
         (await pruneVersions(storage, '', ROOM_KEEPS_MS, now, removed, 1)).length > 0,
@@ -206,7 +205,8 @@ export function pairVersions(pair: Pair, destination: Storage, deps: PairVersion
   const root = DEFAULT_VERSIONS_FOLDER;
   const hide = deps.hideFolder;
   // A phone's folder starting with a dot is hidden already.
-  const hideRoot = hide && !isAdbLocation(pair.destination) ? () => hide(path.join(pair.destination, root)) : undefined;
+  const hideRoot =
+    hide && !isRemoteLocation(pair.destination) ? () => hide(path.join(pair.destination, root)) : undefined;
   return {
     open: (started) => new StorageVersions(root, runStamp(started), hideRoot),
     prune: (now, removed) => pruneVersions(destination, root, keep, now, removed),

@@ -24,14 +24,16 @@ import path from 'node:path';
 import { checkNew, hiddenVersions, isInside, refuseOverlaps } from '../config/pairs.js';
 import type { Pair, PairChange } from '../config/schema.js';
 import { pairSyncOptions } from './pair-preview.js';
-import { isAdbLocation } from '../storage/adb/endpoint.js';
+import { isRemoteLocation } from '../storage/location.js';
+import { isRcloneLocation } from '../storage/rclone/endpoint.js';
+import { remoteDestination } from './remote-destination.js';
 import { watchIgnore } from '../watch/ignore.js';
 import type { MountWatch } from '../watch/mounts.js';
 import { PairWatcher, type WatchFolder, type WatchReport } from '../watch/watch-pair.js';
 import type { DestinationProbe, WaitWhy } from './destination-check.js';
 import { pairVersions, PRUNE_EVERY_MS, type PairVersions } from './pair-versions.js';
 import { PairDestination, driveConnectedText, markNewPair } from './pair-destination.js';
-import { shownState, statusBefore, type PairStateName } from './pair-state.js';
+import { ON_BATTERY, shownState, statusBefore, type PairStateName } from './pair-state.js';
 
 export type { PairStateName } from './pair-state.js';
 
@@ -54,6 +56,8 @@ export interface PairStatus {
   held?: string;
   /** Phone pairs: the phone, and how it is connected. */
   phone?: PhoneInfo;
+  /** While paused for a time: when it resumes by itself (ISO time; see Pair.pausedUntil). */
+  pausedUntil?: string;
   /** Why the pair waits (waiting-for-phone: not connected, locked, adb missing; waiting-for-destination: the drive). */
   reason?: string;
   /**
@@ -152,6 +156,12 @@ const UNSTORABLE_LISTED = 50;
 const PROGRESS_EVERY_MS = 250;
 
 /**
+ * A timed pause looks at the wall clock at least this often, not only when its time should have
+ * come: timers stand still while the computer sleeps, and the clock may be set meanwhile.
+ */
+const PAUSE_CHECK_MS = 60_000;
+
+/**
  * The long-running service: every unpaused pair synced once, then watched; commands (pause,
  * resume, resync, add, remove) take effect at once and are kept in the config. Each pair's state
  * is published as `status` events; what needs the user as `problem` events.
@@ -165,6 +175,10 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
   private tracker: PhoneTracker | undefined;
   private mounts: MountWatch | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
+  /** Pairs not paused by the user wait while this holds (see onBattery). */
+  private batteryPause = false;
+  /** The timers of pairs paused for a time, by pair id (see armResume). */
+  private readonly resumeTimers = new Map<string, NodeJS.Timeout>();
 
   constructor(
     private readonly store: ConfigStore,
@@ -177,7 +191,11 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
   start(): void {
     // Before the pairs: a drive mounted while they start is seen.
     if (this.deps.destinations && this.deps.watchMounts) this.mounts = this.deps.watchMounts(() => this.onMounts());
-    for (const p of this.store.pairs()) this.startPair(p);
+    for (const p of this.store.pairs()) {
+      // A timed pause that ran out while SyncTray was not running is over.
+      const over = p.paused && p.pausedUntil !== undefined && Date.parse(p.pausedUntil) <= this.wallNow();
+      this.startPair(over ? this.store.update(p.id, { paused: false, pausedUntil: undefined }) : p);
+    }
     // Besides after every step: a pair whose folders do not change still drops its old versions.
     this.pruneTimer = setInterval(() => {
       for (const r of this.pairs.values()) if (r.watcher) void this.pruneVersions(r);
@@ -187,6 +205,8 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
   async stop(): Promise<void> {
     this.stopping.abort();
     clearInterval(this.pruneTimer);
+    for (const t of this.resumeTimers.values()) clearTimeout(t);
+    this.resumeTimers.clear();
     this.mounts?.close();
     this.mounts = undefined;
     await Promise.all([...this.queues.values()].map((q) => q.catch(() => undefined)));
@@ -218,22 +238,78 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
     return this.store.pairs().map((p) => this.pairs.get(p.id)?.status ?? this.initialStatus(p));
   }
 
-  pause(nameOrId: string): Promise<PairStatus> {
+  /**
+   * Pauses a pair until it is resumed or, with `untilMs` (wall-clock ms), until then: it then
+   * resumes by itself, in this run or, the time being kept in the config, in a later one.
+   */
+  pause(nameOrId: string, untilMs?: number): Promise<PairStatus> {
     return this.serial(nameOrId, async (r) => {
-      r.pair = this.store.update(r.pair.id, { paused: true });
+      const pausedUntil = untilMs === undefined ? undefined : new Date(untilMs).toISOString();
+      r.pair = this.store.update(r.pair.id, { paused: true, pausedUntil });
       await this.stopPair(r);
-      this.set(r, { state: 'paused', progress: undefined });
+      // Paused by the user now, whatever else made it wait.
+      const battery = r.status.reason === ON_BATTERY ? { reason: undefined } : {};
+      this.set(r, { state: 'paused', progress: undefined, pausedUntil, ...battery });
+      this.armResume(r);
       return r.status;
     });
   }
 
+  /**
+   * The computer runs on battery (`true`) with pause on battery on, or no longer: every pair not
+   * paused by the user stops and waits, shown as paused with the reason ON_BATTERY, or goes on.
+   */
+  onBattery(on: boolean): void {
+    if (on === this.batteryPause) return;
+    this.batteryPause = on;
+    for (const pair of this.store.pairs()) {
+      if (pair.paused) continue;
+      void this.serial(pair.id, async (r) => {
+        if (r.pair.paused || this.batteryPause !== on) return;
+        if (!on) return this.startPair(r.pair);
+        await this.stopPair(r);
+        this.set(r, { state: 'paused', reason: ON_BATTERY, progress: undefined });
+      }).catch(() => undefined);
+    }
+  }
+
+  /** Resumes a paused pair; a timed pause ends early. */
   resume(nameOrId: string): Promise<PairStatus> {
-    return this.serial(nameOrId, async (r) => {
-      if (!r.pair.paused && r.watcher) return r.status;
-      r.pair = this.store.update(r.pair.id, { paused: false });
-      this.startPair(r.pair);
-      return this.pairs.get(r.pair.id)!.status;
-    });
+    return this.serial(nameOrId, async (r) => this.resumed(r));
+  }
+
+  private resumed(r: Running): PairStatus {
+    if (!r.pair.paused && r.watcher) return r.status;
+    r.pair = this.store.update(r.pair.id, { paused: false, pausedUntil: undefined });
+    this.startPair(r.pair);
+    return this.pairs.get(r.pair.id)!.status;
+  }
+
+  /**
+   * Resumes a pair paused for a time once its time has come, by the wall clock (looked at every
+   * PAUSE_CHECK_MS at least). A pair not paused for a time has no timer.
+   */
+  private armResume(r: Running): void {
+    const id = r.pair.id;
+    clearTimeout(this.resumeTimers.get(id));
+    this.resumeTimers.delete(id);
+    const until = r.pair.paused ? r.pair.pausedUntil : undefined;
+    if (until === undefined || this.stopping.signal.aborted) return;
+    const left = Date.parse(until) - this.wallNow();
+    const timer = setTimeout(
+      () => {
+        this.resumeTimers.delete(id);
+        void this.serial(id, async (now) => {
+          // Resumed, or paused again otherwise, meanwhile: that stands.
+          if (!now.pair.paused || now.pair.pausedUntil !== until) return;
+          if (Date.parse(until) > this.wallNow()) return this.armResume(now);
+          this.resumed(now);
+        }).catch(() => undefined);
+      },
+      Math.max(0, Math.min(left, PAUSE_CHECK_MS)),
+    );
+    timer.unref();
+    this.resumeTimers.set(id, timer);
   }
 
   /**
@@ -244,6 +320,11 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
    */
   resync(nameOrId: string): Promise<PairStatus> {
     return this.serial(nameOrId, async (r) => {
+      if (!r.watcher && this.batteryPause && !r.pair.paused)
+        throw new RefusedError(
+          `Pair "${r.pair.name}" waits while the computer runs on battery: plug it in, or turn ` +
+            "'synctray settings pause-on-battery' off.",
+        );
       if (!r.watcher) throw new RefusedError(`Pair "${r.pair.name}" is paused: resume it to sync it.`);
       const verdict = r.destination?.last;
       if (r.watcher.currentState === 'waiting-for-destination' && verdict?.kind === 'wait' && verdict.confirmable) {
@@ -399,6 +480,8 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
   remove(nameOrId: string): Promise<Pair> {
     return this.serial(nameOrId, async (r) => {
       await this.stopPair(r);
+      clearTimeout(this.resumeTimers.get(r.pair.id));
+      this.resumeTimers.delete(r.pair.id);
       this.pairs.delete(r.pair.id);
       this.queues.delete(r.pair.id);
       const removed = this.store.remove(r.pair.id);
@@ -431,7 +514,12 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
     const r: Running = this.pairs.get(pair.id) ?? { pair, status: this.initialStatus(pair) };
     r.pair = pair;
     this.pairs.set(pair.id, r);
+    this.armResume(r);
+    const { pausedUntil: _shown, ...status } = r.status;
+    r.status = pair.paused && pair.pausedUntil !== undefined ? { ...status, pausedUntil: pair.pausedUntil } : status;
     if (pair.paused || r.watcher) return this.set(r, {});
+    if (this.batteryPause) return this.set(r, { state: 'paused', reason: ON_BATTERY, progress: undefined });
+    if (r.status.reason === ON_BATTERY) this.set(r, { reason: undefined });
     if (isPhonePair(pair)) {
       const { phone, reason } = phoneOf(pair, this.phones().current);
       if (phone.connection !== 'connected')
@@ -441,7 +529,7 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
     const src = this.deps.openStorage(pair.source);
     const probe = this.deps.destinations;
     // Local destinations only: a phone backed up to a drive has its drive checked too.
-    r.destination = probe && !isAdbLocation(pair.destination) ? this.destinationOf(r, probe) : undefined;
+    r.destination = probe && !isRemoteLocation(pair.destination) ? this.destinationOf(r, probe) : undefined;
     const opened = this.deps.openStorage(pair.destination);
     const dst = r.destination ? r.destination.guarded(opened) : opened;
     r.versions = pairVersions(pair, dst, this.deps);
@@ -477,7 +565,11 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
         now: this.deps.now,
         setTimeout,
         clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout),
-        ...(r.destination ? { destination: r.destination } : {}),
+        ...(r.destination
+          ? { destination: r.destination }
+          : isRcloneLocation(pair.destination)
+            ? { destination: remoteDestination(opened) }
+            : {}),
       },
       (report) => this.onReport(r, report),
     );
@@ -556,7 +648,8 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
       if (!isPhonePair(pair) || pair.paused) continue;
       const { phone, reason } = phoneOf(pair, this.tracker?.current);
       void this.serial(pair.id, async (r) => {
-        if (r.pair.paused) return;
+        // On battery the pair waits as it is; startPair looks at its phone when power is back.
+        if (r.pair.paused || this.batteryPause) return;
         if (phone.connection === 'connected') {
           if (!r.watcher) this.startPair(r.pair);
           else this.set(r, { phone });

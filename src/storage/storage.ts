@@ -14,6 +14,11 @@ export interface Capabilities {
   /** Whether a name's NFC and NFD forms name the same item (macOS); absent: not known. */
   normalizesNames?: boolean;
   canSetModTime: boolean;
+  /**
+   * False where a folder's modification time cannot be set (it follows what happens inside the
+   * folder): folders' times are then neither set nor compared. Absent: as canSetModTime says.
+   */
+  folderTimes?: boolean;
   /** Symlinks can be listed and created as links. */
   symlinks: boolean;
   /** Permission bits are stored and can be set. */

@@ -1,7 +1,7 @@
 /**
  * The single executable (npm run build:binary), run as a user without Node would run it: from an
  * empty folder, with a PATH that holds no node. It syncs (judged by rsync), runs the service and
- * answers status, writes an autostart entry that starts itself, and shows the tray on a desktop.
+ * answers status, writes an autostart entry and a service unit that start itself, and shows the tray on a desktop.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -73,7 +73,8 @@ function binary(args: string[], extra: NodeJS.ProcessEnv = {}) {
 
 describe.skipIf(skip)('the single binary', () => {
   it(
-    'runs with no node on the PATH: --version, a mirror checked by rsync, ' + 'an autostart entry that starts itself',
+    'runs with no node on the PATH: --version, a mirror checked by rsync, ' +
+      'an autostart entry and a service unit that start itself',
     () => {
       expect(findTool('node', env())).toBeUndefined();
       const v = binary(['--version']);
@@ -99,6 +100,12 @@ describe.skipIf(skip)('the single binary', () => {
       expect(binary(['autostart', 'on']).status).toBe(0);
       const entry = fs.readFileSync(at('home/.config/autostart/synctray.desktop'), 'utf8');
       expect(entry).toMatch(new RegExp(`^Exec=${BINARY.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} tray$`, 'm'));
+      // No systemctl on this PATH: the unit is written, and it runs the binary itself.
+      const service = binary(['service', 'install', '--config-dir', at('conf')]);
+      expect(service.status, service.stderr).toBe(0);
+      expect(fs.readFileSync(at('home/.config/systemd/user/synctray.service'), 'utf8')).toContain(
+        `ExecStart=${BINARY} run --config-dir ${at('conf')}\n`,
+      );
     },
   );
 

@@ -149,10 +149,36 @@ describe('the config store', () => {
     expect(photos).toEqual({ ...v3.pairs[0], keepVersionsMs: 30 * 86_400_000 });
     expect(photos!.versions).toBeUndefined();
     expect(docs).toMatchObject({ versions: '/v/docs', keepVersionsMs: 30 * 86_400_000 });
-    expect(JSON.parse(fs.readFileSync(file(), 'utf8')).schemaVersion).toBe(4);
+    expect(JSON.parse(fs.readFileSync(file(), 'utf8')).schemaVersion).toBe(SCHEMA_VERSION);
     expect(aside('v3')).toHaveLength(1);
     // versions: false (no versions) is a pair as valid as one with a folder.
     store.update('abcd1234', { versions: false });
     expect(ConfigStore.open(dir).store.find('photos')!.versions).toBe(false);
+  });
+
+  it('migrates a layout 4 file unchanged but for its number, then keeps a timed pause and takes it away', () => {
+    const v4 = {
+      schemaVersion: 4,
+      pairs: [{ ...pair('photos'), id: 'abcd1234' }],
+      settings: { autostart: false, notifications: 'errors', logLevel: 'info' },
+    };
+    fs.writeFileSync(file(), JSON.stringify(v4));
+    const { store, problems } = ConfigStore.open(dir);
+    expect(problems).toEqual([]);
+    expect(store.pairs()).toEqual(v4.pairs);
+    expect(JSON.parse(fs.readFileSync(file(), 'utf8')).schemaVersion).toBe(5);
+    expect(aside('v4')).toHaveLength(1);
+    store.update('abcd1234', { paused: true, pausedUntil: '2026-12-06T14:30:00.000Z' });
+    expect(ConfigStore.open(dir).store.find('photos')).toMatchObject({
+      paused: true,
+      pausedUntil: '2026-12-06T14:30:00.000Z',
+    });
+    store.update('abcd1234', { paused: false, pausedUntil: undefined });
+    expect(JSON.parse(fs.readFileSync(file(), 'utf8')).pairs[0]).not.toHaveProperty('pausedUntil');
+    // A time that is not one is a damaged pair.
+    const raw = JSON.parse(fs.readFileSync(file(), 'utf8'));
+    raw.pairs[0].pausedUntil = 'tomorrow';
+    fs.writeFileSync(file(), JSON.stringify(raw));
+    expect(ConfigStore.open(dir).problems).toHaveLength(1);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { actionOf, iconState, statusLine, trayMenu, type MenuItem } from '../../src/desktop/tray-menu.js';
+import { actionOf, iconState, pauseEnd, statusLine, trayMenu, type MenuItem } from '../../src/desktop/tray-menu.js';
 import type { PairStatus } from '../../src/service/service.js';
 
 const NOW = Date.parse('2026-11-21T12:00:00Z');
@@ -102,6 +102,7 @@ describe('the tray menu', () => {
       'Deletions held back: review…',
       '-',
       'Pause',
+      'Resume',
       'Resync now',
       'Open source folder',
       'Open destination folder',
@@ -110,14 +111,30 @@ describe('the tray menu', () => {
       'Remove pair…',
     ]);
     const docs = menu.items[3]!;
-    expect(titles(docs.items!).slice(0, 7)).toEqual([
+    expect(titles(docs.items!).slice(0, 8)).toEqual([
       'Paused (last synced 2 days ago)',
       '/home/me/Docs → /mnt/backup/Docs (mirror)',
       'Every item stored',
       'Versions',
       'Deletions held back: review…',
       '-',
+      'Pause',
       'Resume',
+    ]);
+    // A running pair offers its Pause submenu, a paused one Resume: the other is hidden.
+    expect([
+      find(menu.items, 'pair:id-Photos:pause')!.hidden,
+      find(menu.items, 'pair:id-Photos:resume')!.hidden,
+    ]).toEqual([false, true]);
+    expect([find(menu.items, 'pair:id-Docs:pause')!.hidden, find(menu.items, 'pair:id-Docs:resume')!.hidden]).toEqual([
+      true,
+      false,
+    ]);
+    expect(titles(find(menu.items, 'pair:id-Photos:pause')!.items!)).toEqual([
+      'For 30 minutes',
+      'For 1 hour',
+      'Until tomorrow',
+      'Until resumed',
     ]);
     expect(find(menu.items, 'pair:id-Docs:deletions')!.hidden).toBe(true);
     // Pausing changes titles only, never the menu's shape (the helper cannot add or remove items).
@@ -130,7 +147,9 @@ describe('the tray menu', () => {
     expect(keys(resumed)).toBe(keys(menu));
     expect(find(menu.items, 'pair:id-Docs:resync')!.enabled).toBe(false);
     expect(find(menu.items, 'autostart')!.checked).toBe(true);
-    expect(actionOf('pair:id-Docs:pause-resume')).toEqual({ type: 'pause-resume', pairId: 'id-Docs' });
+    expect(actionOf('pair:id-Docs:pause-hour')).toEqual({ type: 'pause-hour', pairId: 'id-Docs' });
+    expect(actionOf('pair:id-Docs:resume')).toEqual({ type: 'resume', pairId: 'id-Docs' });
+    expect(actionOf('pair:id-Docs:pause')).toBeUndefined();
     expect(actionOf('pair:id:with:colons:remove')).toEqual({ type: 'remove', pairId: 'id:with:colons' });
     expect(actionOf('pair:p1:restore')).toEqual({ type: 'restore', pairId: 'p1' });
     expect(actionOf('quit')).toEqual({ type: 'quit' });
@@ -314,5 +333,41 @@ describe('the menu over a service of another process', () => {
     ]);
     expect(find(menu.items, 'autostart')!.checked).toBe(true);
     expect(actionOf('start-service')).toEqual({ type: 'start-service' });
+  });
+});
+
+describe('a pair paused for a time', () => {
+  it('says until when, in its title and its submenu, and keeps the menu the same shape', () => {
+    const at = new Date(NOW);
+    const later = new Date(at.getFullYear(), at.getMonth(), at.getDate(), 23, 5).getTime();
+    const paused = pair('Photos', { state: 'paused', pausedUntil: new Date(later).toISOString() });
+    const menu = trayMenu({ pairs: [paused], autostart: false, now: NOW });
+    expect(find(menu.items, 'pair:id-Photos')!.title).toBe('Photos: paused until 23:05');
+    expect(find(menu.items, 'pair:id-Photos:state')!.title).toBe('Paused until 23:05 (last synced 5 min ago)');
+    const tomorrow = new Date(at.getFullYear(), at.getMonth(), at.getDate() + 1, 8).toISOString();
+    const overnight = trayMenu({ pairs: [{ ...paused, pausedUntil: tomorrow }], autostart: false, now: NOW });
+    expect(find(overnight.items, 'pair:id-Photos')!.title).toBe('Photos: paused until tomorrow 08:00');
+    const keys = (m: typeof menu) => JSON.stringify(m.items.map((i) => [i.key, i.items?.map((j) => j.key)]));
+    expect(keys(menu)).toBe(keys(trayMenu({ pairs: [pair('Photos')], autostart: false, now: NOW })));
+  });
+
+  it('shows a pair waiting on battery as paused, with Pause still offered and Resume not', () => {
+    const waiting = pair('Photos', { state: 'paused', reason: 'paused: on battery' });
+    const menu = trayMenu({ pairs: [waiting], autostart: false, now: NOW });
+    expect(find(menu.items, 'pair:id-Photos')!.title).toBe('Photos: on battery');
+    expect(find(menu.items, 'pair:id-Photos:state')!.title).toBe('Paused: on battery (last synced 5 min ago)');
+    expect(find(menu.items, 'pair:id-Photos:pause')).toMatchObject({ hidden: false, enabled: true });
+    expect(find(menu.items, 'pair:id-Photos:resume')!.hidden).toBe(true);
+    expect(find(menu.items, 'pair:id-Photos:resync')!.enabled).toBe(false);
+    expect(menu.icon).toBe('paused');
+  });
+
+  it('ends the pauses the submenu offers after 30 minutes, 1 hour, tomorrow at 8:00, or never', () => {
+    expect(pauseEnd('pause-half-hour', NOW)).toBe(NOW + 1_800_000);
+    expect(pauseEnd('pause-hour', NOW)).toBe(NOW + 3_600_000);
+    expect(pauseEnd('pause-indefinitely', NOW)).toBeUndefined();
+    const tomorrow = new Date(pauseEnd('pause-tomorrow', NOW)!);
+    expect([tomorrow.getHours(), tomorrow.getMinutes()]).toEqual([8, 0]);
+    expect(tomorrow.getDate()).toBe(new Date(NOW + 86_400_000).getDate());
   });
 });

@@ -84,15 +84,24 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     await waitFor(() => iconShows(desktop!, 'idle'), 'the idle icon', { intervalMs: 100 });
     desktop.x('import', ['-window', 'root', '-crop', '200x32+1200+0', path.join(ARTIFACTS, 'tray-icon.png')]);
 
-    // Down: the pair's submenu; Right: into it, on its first item that can be clicked: Pause.
+    // Down: the pair's submenu; Right: into it, on its first item that can be clicked: Pause; Right
+    // again: into the Pause submenu, on For 30 minutes.
     await menu(desktop, ['Down'], 'tray-menu.png');
     desktop.x('xdotool', ['key', '--delay', '80', 'Right']);
     await waitFor(() => menusShown(desktop!) === 2, 'the submenu', { intervalMs: 20 });
     desktop.x('import', ['-window', 'root', '-crop', '900x420+500+0', path.join(ARTIFACTS, 'tray-submenu.png')]);
+    desktop.x('xdotool', ['key', '--delay', '80', 'Right']);
+    await waitFor(() => menusShown(desktop!) === 3, 'the pause submenu', { intervalMs: 20 });
+    desktop.x('import', ['-window', 'root', '-crop', '900x420+500+0', path.join(ARTIFACTS, 'tray-pause-submenu.png')]);
+    const clicked = Date.now();
     desktop.x('xdotool', ['key', 'Return']);
     await waitFor(async () => (await stateOf('photos')) === 'paused', 'the pair paused from the menu', {
       intervalMs: 50,
     });
+    const status = JSON.parse((await cli('status', '--json')).stdout) as { pairs: { pausedUntil?: string }[] };
+    const until = Date.parse(status.pairs[0]!.pausedUntil ?? '');
+    expect(until - clicked).toBeGreaterThan(29 * 60_000);
+    expect(until - clicked).toBeLessThan(31 * 60_000);
     // The icon follows: all pairs paused shows the paused icon.
     await waitFor(() => iconShows(desktop!, 'paused'), 'the icon changed to paused', { intervalMs: 100 });
     await menu(desktop, [], 'tray-menu-paused.png');
@@ -495,7 +504,7 @@ describe.skipIf(missing)('the tray on a desktop', () => {
 
     const sent = sentLines(log)
       .slice(before, after)
-      .map((l) => JSON.parse(l) as { t: number; type: string; title?: string });
+      .map((l) => JSON.parse(l) as { t: number; type: string; title?: string; hidden?: boolean });
     const updates = sent.filter((m) => m.type === 'update-item');
     // Items changed by one update leave together: a gap of more than 50 ms starts the next update.
     const bursts = updates.filter((m, i) => i === 0 || m.t - updates[i - 1]!.t > 50).map((m) => m.t);
@@ -503,8 +512,8 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     expect(bursts.length).toBeGreaterThan(1);
     expect(Math.min(...gaps), `gaps between updates: ${gaps.join(', ')} ms`).toBeGreaterThanOrEqual(450);
     expect(bursts.length).toBeLessThanOrEqual(Math.ceil(took / 500) + 2);
-    // The last word on the Pause/Resume item is the state after the tenth command: resumed.
-    expect(updates.filter((m) => m.title === 'Pause' || m.title === 'Resume').at(-1)?.title).toBe('Pause');
+    // The last word on the Resume item is the state after the tenth command: resumed, so it is hidden.
+    expect(updates.filter((m) => m.title === 'Resume').at(-1)?.hidden).toBe(true);
     expect(await stateOf('docs')).not.toBe('paused');
   });
 });
@@ -533,7 +542,7 @@ process.stdin.on('data', (d) => {
     buffer = buffer.slice(i + 1);
     let m = {};
     try { m = JSON.parse(line); } catch {}
-    const entry = { t: Date.now(), type: m.type, title: m.item && m.item.title };
+    const entry = { t: Date.now(), type: m.type, title: m.item && m.item.title, hidden: m.item && m.item.hidden };
     fs.appendFileSync(${JSON.stringify(log)}, JSON.stringify(entry) + '\\n');
   }
 });

@@ -190,7 +190,7 @@ describe('the control socket', () => {
       expect(messages).toEqual(
         expect.arrayContaining([
           'SyncTray refused the request "pause": args/pair must be string. Nothing was done.',
-          'SyncTray refused the request "pause": args must NOT have more than 1 properties. Nothing was done.',
+          'SyncTray refused the request "pause": args must match exactly one schema in oneOf. Nothing was done.',
           'SyncTray refused the request "pause": args must be object. Nothing was done.',
           expect.stringMatching(/^SyncTray refused the request "add": args\/add must have required property/),
           expect.stringMatching(
@@ -207,6 +207,15 @@ describe('the control socket', () => {
     } finally {
       await control.close();
     }
+  });
+
+  it('takes a pause of one pair or all, until resumed or until a time, and nothing else', () => {
+    const refused = (args: unknown) => () => checkArgs('pause', args);
+    for (const args of [{ pair: 'docs' }, { all: true }, { pair: 'docs', untilMs: 1_765_000_000_000 }])
+      expect(checkArgs('pause', args)).toEqual({ command: 'pause', args });
+    expect(refused({ all: true, untilMs: 'tomorrow' })).toThrow(/args\/untilMs must be integer/);
+    expect(refused({ untilMs: 1 })).toThrow(/must match exactly one schema in oneOf/);
+    expect(refused({ pair: 'docs', for: 60 })).toThrow(/must NOT have additional properties/);
   });
 
   it('checks the args of versions and restore-version, and keeps restore for held deletions', () => {

@@ -1,0 +1,130 @@
+/** `synctray pair pause --for`: a pause that ends by itself, through the real service and the built CLI. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { assertCliBuilt, runCli, startCli, type RunningCli } from '../helpers/cli.js';
+import { makeScratch, removeScratch } from '../helpers/scratch.js';
+import { writeTree } from '../helpers/tree-spec.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+let root: string;
+let configDir: string;
+let service: RunningCli | undefined;
+beforeAll(() => assertCliBuilt());
+beforeEach(() => {
+  root = makeScratch('synctray-timed-pause-');
+  configDir = path.join(root, 'config');
+  writeTree(path.join(root, 'photos'), { 'a.jpg': 'a' });
+});
+afterEach(async () => {
+  await stopService();
+  removeScratch(root);
+});
+
+const at = (p: string) => path.join(root, p);
+const cli = (...args: string[]) => runCli([...args, '--config-dir', configDir]);
+type Status = { running: boolean; pairs: { name: string; state: string; pausedUntil?: string }[] };
+const status = async () => JSON.parse((await cli('status', '--json')).stdout) as Status;
+const photos = async () => (await status()).pairs.find((p) => p.name === 'photos');
+const listed = async () =>
+  (JSON.parse((await cli('pair', 'list', '--json')).stdout) as { paused: boolean; pausedUntil?: string }[])[0]!;
+
+async function startService(): Promise<void> {
+  service = startCli(['run', '--config-dir', configDir]);
+  await waitFor(async () => (await status()).running, 'the service running', { intervalMs: 50 });
+}
+
+async function stopService(): Promise<void> {
+  service?.child.kill('SIGINT');
+  await service?.done;
+  service = undefined;
+}
+
+describe('a pair paused for a time', () => {
+  it('resumes by itself, and a change made during the pause lands after it', async () => {
+    expect((await cli('pair', 'add', at('photos'), at('backup/photos'))).code).toBe(0);
+    await startService();
+    await waitFor(async () => (await photos())?.state === 'idle', 'photos synced', { intervalMs: 50 });
+
+    const asked = Date.now();
+    const paused = await cli('pair', 'pause', 'photos', '--for', '3s');
+    expect(paused.code, paused.stderr).toBe(0);
+    expect(paused.stdout).toMatch(/^Paused until \d\d:\d\d: photos \(SyncTray is running: done now\)\.\n$/);
+    const now = await photos();
+    expect(now?.state).toBe('paused');
+    const until = Date.parse(now?.pausedUntil ?? '');
+    expect(until - asked).toBeGreaterThanOrEqual(3000);
+    expect(until - asked).toBeLessThan(4000);
+    expect((await cli('status')).stdout).toContain(`photos: paused until ${now!.pausedUntil}`);
+    expect(await listed()).toMatchObject({ paused: true, pausedUntil: now!.pausedUntil });
+
+    fs.writeFileSync(at('photos/during.jpg'), 'taken during the pause');
+    await waitFor(async () => (await photos())?.state !== 'paused', 'the pause over', {
+      timeoutMs: 15_000,
+      intervalMs: 50,
+    });
+    expect(Date.now()).toBeGreaterThanOrEqual(until);
+    await waitFor(() => fs.existsSync(at('backup/photos/during.jpg')), 'the change made during the pause backed up', {
+      intervalMs: 50,
+    });
+    expect(fs.readFileSync(at('backup/photos/during.jpg'), 'utf8')).toBe('taken during the pause');
+    const after = await listed();
+    expect(after.paused).toBe(false);
+    expect(after.pausedUntil).toBeUndefined();
+  });
+
+  it('holds across a restart of the service, and resume ends it early', async () => {
+    expect((await cli('pair', 'add', at('photos'), at('backup/photos'))).code).toBe(0);
+    await startService();
+    await waitFor(async () => (await photos())?.state === 'idle', 'photos synced', { intervalMs: 50 });
+    expect((await cli('pair', 'pause', '--all', '--for', '5s')).code).toBe(0);
+    const until = (await photos())!.pausedUntil!;
+    fs.writeFileSync(at('photos/during.jpg'), 'd');
+    await stopService();
+
+    // Stopped: the config keeps it, and status says it.
+    expect(await photos()).toMatchObject({ state: 'paused', pausedUntil: until });
+    await startService();
+    expect(await photos()).toMatchObject({ state: 'paused', pausedUntil: until });
+    expect(fs.existsSync(at('backup/photos/during.jpg'))).toBe(false);
+    await waitFor(() => fs.existsSync(at('backup/photos/during.jpg')), 'the change backed up once the pause ended', {
+      timeoutMs: 15_000,
+      intervalMs: 50,
+    });
+    expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(until));
+
+    // A long pause, ended by resume: nothing of it is left.
+    expect((await cli('pair', 'pause', 'photos', '--for', '2h')).code).toBe(0);
+    expect((await photos())?.pausedUntil).toBeDefined();
+    expect((await cli('pair', 'resume', 'photos')).code).toBe(0);
+    expect((await photos())?.pausedUntil).toBeUndefined();
+    expect((await listed()).pausedUntil).toBeUndefined();
+  });
+
+  it('is kept in the config with no service running, and ends when one starts after its time', async () => {
+    expect((await cli('pair', 'add', at('photos'), at('backup/photos'), '--yes')).code).toBe(0);
+    const paused = await cli('pair', 'pause', 'photos', '--for', '1s');
+    expect(paused.code, paused.stderr).toBe(0);
+    const until = Date.parse((await listed()).pausedUntil ?? '');
+    expect(await photos()).toMatchObject({ state: 'paused' });
+    await waitFor(() => Date.now() > until, 'the pause to run out');
+    // Over while nothing ran: stopped, and synced as soon as the service starts.
+    expect(await photos()).toMatchObject({ state: 'stopped' });
+    await startService();
+    await waitFor(() => fs.existsSync(at('backup/photos/a.jpg')), 'the pair synced', { intervalMs: 50 });
+    expect((await listed()).paused).toBe(false);
+  });
+
+  it('refuses a duration it cannot read, or none, and changes nothing', async () => {
+    expect((await cli('pair', 'add', at('photos'), at('backup/photos'), '--yes')).code).toBe(0);
+    const bad = await cli('pair', 'pause', 'photos', '--for', 'soon');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--for takes a duration such as 90s, 30m, 1h or 1d');
+    const zero = await cli('pair', 'pause', 'photos', '--for', '0');
+    expect(zero.code).toBe(2);
+    expect(zero.stderr).toContain('--for takes a duration of at least 1s; to pause until resumed, leave it out.');
+    const resume = await cli('pair', 'resume', 'photos', '--for', '1h');
+    expect(resume.code).toBe(2);
+    expect(await listed()).toMatchObject({ paused: false });
+  });
+});
