@@ -71,6 +71,7 @@ async function watch(args: SyncArgs, rescanMs: number, io: Io, signal: AbortSign
   }
   refuseRemoteSource(args.source);
   const paths = checkPaths(args.source, args.destination, args.versions);
+  if (args.bwlimit !== undefined) await app.limitBandwidth(args.bwlimit);
   await refuseUnplugged(paths.destination, args.configDir, app.destinations());
   const log = openLogFile(args.logFile);
   // Refuses an empty pattern before anything starts, as sync does.

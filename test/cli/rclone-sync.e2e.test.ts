@@ -179,6 +179,23 @@ describe.skipIf(SKIP)('a mirror to rclone serve sftp', () => {
     expect(servedFiles().sort()).toEqual(before);
   });
 
+  it('limits the transfer rate with --bwlimit, and refuses a rate rclone would not take', async () => {
+    await serve();
+    put('twelve.bin', randomBytes(12 * 1024 * 1024));
+    const bad = await sync('--bwlimit', 'fast');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--bwlimit');
+    const local = await runCli(['sync', src, path.join(root, 'copy'), '--bwlimit', '1M']);
+    expect(local.code).toBe(2);
+    expect(fs.existsSync(path.join(root, 'copy'))).toBe(false);
+    const started = performance.now();
+    const limited = await sync('--bwlimit', '4M');
+    expect(limited.code, limited.stderr).toBe(0);
+    // 12 MiB at 4 MiB a second cannot take less than 3 s; 2 s leaves room for rclone's first burst.
+    expect(performance.now() - started).toBeGreaterThan(2000);
+    expect(differences()).toEqual([]);
+  });
+
   it('server killed mid-sync: no partial file under a final name, nothing deleted, the next run heals', async () => {
     // Slowed down so that the server can be killed while the big file is on its way.
     const server = await serve({ flags: ['--bwlimit', '8M'] });

@@ -69,9 +69,19 @@ export class RcloneServer {
   private users = 0;
   private lastWords: string[] = [];
   private busy = 0;
+  private bandwidth: string | undefined;
   private readonly queue: (() => void)[] = [];
 
   constructor(private readonly options: RcloneServerOptions = {}) {}
+
+  /**
+   * Limits what rclone transfers to `rate` a second, as rclone writes rates (`512K`, `10M`, `off`):
+   * from the start of rcd, or at once (core/bwlimit) when it runs.
+   */
+  async limitBandwidth(rate: string): Promise<void> {
+    this.bandwidth = rate;
+    if (this.running) await this.call('core/bwlimit', { rate });
+  }
 
   /** Counts one more storage using the server (see release). */
   use(): void {
@@ -207,6 +217,7 @@ export class RcloneServer {
       '--rc-serve',
       '--ask-password=false',
       ...BOUNDED,
+      ...(this.bandwidth === undefined ? [] : ['--bwlimit', this.bandwidth]),
       ...(this.options.flags ?? []),
     ];
     // Its own process group: a Ctrl+C at the terminal stops SyncTray, which finishes what is under
