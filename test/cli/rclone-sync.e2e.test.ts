@@ -196,6 +196,35 @@ describe.skipIf(SKIP)('a mirror to rclone serve sftp', () => {
     expect(differences()).toEqual([]);
   });
 
+  it('watch to a remote takes a burst of saves in few steps (at most one every 2 s)', async () => {
+    await serve();
+    put('first.txt', 'first');
+    const watch = startCli(['watch', src, 'rclone:nas:backup', '--json'], { env });
+    running = watch.child;
+    let out = '';
+    watch.child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const events = () =>
+      out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { event: string; copied?: number });
+    await waitFor(() => events().some((e) => e.event === 'ready'), 'the first sync', {
+      timeoutMs: 30_000,
+      intervalMs: 20,
+    });
+    for (let i = 0; i < 10; i++) {
+      put(`save ${i}.txt`, `save ${i}`);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+    }
+    await waitFor(() => servedFiles().length === 11, 'every save backed up', { timeoutMs: 30_000, intervalMs: 50 });
+    const batches = events().filter((e) => e.event === 'batch' && (e.copied ?? 0) > 0);
+    // 1.5 s of saves: the one at the start, then one at most per 2 s.
+    expect(batches.length).toBeLessThanOrEqual(2);
+    watch.child.kill('SIGTERM');
+    expect((await watch.done).code).toBe(0);
+    expect(differences()).toEqual([]);
+  });
+
   it('server killed mid-sync: no partial file under a final name, nothing deleted, the next run heals', async () => {
     // Slowed down so that the server can be killed while the big file is on its way.
     const server = await serve({ flags: ['--bwlimit', '8M'] });
