@@ -1,5 +1,5 @@
 /**
- * `synctray sync` to a NAS through rclone, as a user runs it: `rclone serve sftp` on 127.0.0.1
+ * `synctray sync` to a NAS through rclone, as a user runs it: `rclone serve sftp` (and webdav) on 127.0.0.1
  * over a scratch folder, the remote `nas` defined by RCLONE_CONFIG_NAS_* variables only, and the
  * served folder compared with the source directly (rsync). Every server is stopped by its pid, and
  * no rcd the CLI started may outlive it.
@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { assertCliBuilt, runCli, startCli, type CliResult } from '../helpers/cli.js';
 import { rsyncDiff, rsyncSkipReason } from '../helpers/oracle.js';
-import { RCLONE_SKIP, rcloneEnv, startSftpServer, tearDown, type SftpServer } from '../helpers/rclone.js';
+import { type Protocol, RCLONE_SKIP, rcloneEnv, startServer, tearDown, type SftpServer } from '../helpers/rclone.js';
 import { makeScratch } from '../helpers/scratch.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -37,8 +37,8 @@ let servers: SftpServer[];
 let env: NodeJS.ProcessEnv;
 let running: ChildProcess | undefined;
 
-async function serve(options: { port?: number; flags?: string[] } = {}): Promise<SftpServer> {
-  const server = await startSftpServer(root, path.join(root, 'served'), options);
+async function serve(options: { port?: number; flags?: string[] } = {}, protocol: Protocol = 'sftp') {
+  const server: SftpServer = await startServer(protocol, root, path.join(root, 'served'), options);
   servers.push(server);
   env = rcloneEnv(root, server.remoteEnv('nas'));
   return server;
@@ -55,10 +55,13 @@ function put(rel: string, content: string | Buffer): void {
 }
 
 /** rsync's differences between the source and the served copy, less folders' times (rclone sets none). */
-function differences(): string[] {
-  return rsyncDiff(src, path.join(root, 'served', 'backup'), { drive: true }).filter(
-    (line) => !/^\.d\.\.t\.* /.test(line),
-  );
+/**
+ * rsync's differences between the source and the served copy, less folders' times (rclone sets
+ * none) and, with `timesKept` false (WebDAV), files' times.
+ */
+function differences(timesKept = true): string[] {
+  const timeOnly = timesKept ? /^\.d\.\.t\.* / : /^\.[df]\.\.t\.* /;
+  return rsyncDiff(src, path.join(root, 'served', 'backup'), { drive: true }).filter((line) => !timeOnly.test(line));
 }
 
 function servedFiles(): string[] {
@@ -142,42 +145,46 @@ describe('rclone locations on the command line', () => {
   });
 });
 
-describe.skipIf(SKIP)('a mirror to rclone serve sftp', () => {
-  it('copies hostile names and 50 MB whole, then only what changed, a moved folder and deletions', async () => {
-    await serve();
-    for (const [i, name] of HOSTILE.entries()) {
-      put(name, `file ${i}`);
-      put(`dir ${i} ${name}/inner ${name}`, `inner ${i}`);
-    }
-    for (let i = 0; i < 20; i++) put(`many/f${i}.txt`, `small ${i}`);
-    put('big/fifty.bin', randomBytes(50 * 1024 * 1024));
+describe.skipIf(SKIP)('sync to rclone serve (sftp, webdav)', () => {
+  it.for(['sftp', 'webdav'] as Protocol[])(
+    'over %s: copies hostile names and 50 MB whole, then only what changed, a moved folder and deletions',
+    async (protocol) => {
+      await serve({}, protocol);
+      const timesKept = protocol === 'sftp';
+      for (const [i, name] of HOSTILE.entries()) {
+        put(name, `file ${i}`);
+        put(`dir ${i} ${name}/inner ${name}`, `inner ${i}`);
+      }
+      for (let i = 0; i < 20; i++) put(`many/f${i}.txt`, `small ${i}`);
+      put('big/fifty.bin', randomBytes(50 * 1024 * 1024));
 
-    const first = await sync();
-    expect(first.code, first.stderr).toBe(0);
-    expect(differences()).toEqual([]);
-    expect(servedFiles().filter((f) => TEMP.test(path.basename(f)))).toEqual([]);
+      const first = await sync();
+      expect(first.code, first.stderr).toBe(0);
+      expect(differences(timesKept)).toEqual([]);
+      expect(servedFiles().filter((f) => TEMP.test(path.basename(f)))).toEqual([]);
 
-    const again = await sync();
-    expect(again.code, again.stderr).toBe(0);
-    expect(again.json).toMatchObject({ copied: 0, updated: 0, deleted: 0 });
+      const again = await sync();
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.json).toMatchObject({ copied: 0, updated: 0, deleted: 0 });
 
-    put(HOSTILE[0]!, 'changed, and longer than before');
-    fs.rmSync(path.join(src, HOSTILE[2]!));
-    fs.renameSync(path.join(src, 'dir 3 caf\u00e9 NFC'), path.join(src, 'many', 'moved here'));
-    const changed = await sync();
-    expect(changed.code, changed.stderr).toBe(0);
-    expect(changed.json).toMatchObject({ updated: 1 });
-    expect(differences()).toEqual([]);
+      put(HOSTILE[0]!, 'changed, and longer than before');
+      fs.rmSync(path.join(src, HOSTILE[2]!));
+      fs.renameSync(path.join(src, 'dir 3 caf\u00e9 NFC'), path.join(src, 'many', 'moved here'));
+      const changed = await sync();
+      expect(changed.code, changed.stderr).toBe(0);
+      expect(changed.json).toMatchObject({ updated: 1 });
+      expect(differences(timesKept)).toEqual([]);
 
-    // More than half of the files gone: the mass-deletion guard refuses and nothing goes.
-    const before = servedFiles().sort();
-    fs.rmSync(path.join(src, 'many'), { recursive: true });
-    fs.rmSync(path.join(src, 'big'), { recursive: true });
-    for (let i = 4; i < HOSTILE.length; i++) fs.rmSync(path.join(src, `dir ${i} ${HOSTILE[i]}`), { recursive: true });
-    const guarded = await sync();
-    expect(guarded.code, guarded.stderr).toBe(2);
-    expect(servedFiles().sort()).toEqual(before);
-  });
+      // More than half of the files gone: the mass-deletion guard refuses and nothing goes.
+      const before = servedFiles().sort();
+      fs.rmSync(path.join(src, 'many'), { recursive: true });
+      fs.rmSync(path.join(src, 'big'), { recursive: true });
+      for (let i = 4; i < HOSTILE.length; i++) fs.rmSync(path.join(src, `dir ${i} ${HOSTILE[i]}`), { recursive: true });
+      const guarded = await sync();
+      expect(guarded.code, guarded.stderr).toBe(2);
+      expect(servedFiles().sort()).toEqual(before);
+    },
+  );
 
   it('limits the transfer rate with --bwlimit, and refuses a rate rclone would not take', async () => {
     await serve();
