@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import type { DestinationProbe } from './service/destination-check.js';
@@ -16,6 +16,10 @@ import { linuxVolumes } from './storage/local/volume.js';
 import type { Storage } from './storage/storage.js';
 import { runStamp, type VersionStore } from './storage/versions.js';
 import { watchMounts, type MountWatch } from './watch/mounts.js';
+import { readLinuxPower } from './service/power/linux.js';
+import { readMacPower } from './service/power/macos.js';
+import { POWER_CHECK_MS, watchPower, type PowerSource, type PowerWatch } from './service/power/watch-power.js';
+import { readWindowsPower } from './service/power/windows.js';
 
 // The single binary carries the local backend's native library and worker inside itself: they are
 // extracted when a local folder first needs them.
@@ -74,6 +78,21 @@ export const app = {
     return { volumes: linuxVolumes(), look: lookAtFolder, mark: writeMarker };
   },
 
+  /**
+   * The power source, for pause on battery: /sys/class/power_supply on Linux (or
+   * SYNCTRAY_POWER_SUPPLY_DIR), `pmset` on macOS, PowerShell on Windows; every 30 s, or every
+   * SYNCTRAY_POWER_CHECK_MS.
+   */
+  watchPower(onChange: (source: PowerSource) => void): PowerWatch {
+    const everyMs = Number(process.env.SYNCTRAY_POWER_CHECK_MS);
+    return watchPower(onChange, {
+      read: powerReader(),
+      everyMs: Number.isInteger(everyMs) && everyMs > 0 ? everyMs : POWER_CHECK_MS,
+      setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+      clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout),
+    });
+  },
+
   /** Mount table changes through `findmnt --poll` (Linux; elsewhere nothing is watched). */
   watchMounts(onChange: () => void, onFallback?: (why: string) => void): MountWatch {
     if (process.platform !== 'linux') return { close: () => undefined };
@@ -86,3 +105,18 @@ export const app = {
     });
   },
 };
+
+/** This platform's reader of the power source; one that has none reads `unknown` (nothing waits). */
+function powerReader(): () => Promise<PowerSource> {
+  const run = (command: string, args: string[]) =>
+    new Promise<string>((resolve, reject) =>
+      execFile(command, args, { timeout: 10_000, windowsHide: true }, (err, stdout) =>
+        err ? reject(err) : resolve(stdout),
+      ),
+    );
+  if (process.platform === 'linux')
+    return () => readLinuxPower(process.env.SYNCTRAY_POWER_SUPPLY_DIR || '/sys/class/power_supply');
+  if (process.platform === 'darwin') return () => readMacPower(run);
+  if (process.platform === 'win32') return () => readWindowsPower(run);
+  return () => Promise.resolve('unknown');
+}

@@ -22,6 +22,7 @@ export function startHost(where: Places, output: HostOutput): Promise<ServiceHos
     phones: () => new DeviceTracker(new AdbServer()),
     destinations: app.destinations(),
     watchMounts: app.watchMounts,
+    watchPower: app.watchPower,
     notifications: (level, pairLevel, onUnavailable, elsewhere) =>
       new DesktopNotifications(level, pairLevel, onUnavailable, elsewhere),
   });

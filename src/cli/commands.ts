@@ -52,7 +52,7 @@ const COMMANDS: Record<string, { synopsis: string; summary: string; load(): Prom
   },
   settings: {
     synopsis: '[NAME VALUE]',
-    summary: 'notifications and log level',
+    summary: 'notifications, log level, pause on battery',
     load: async () => (await import('./settings-command.js')).settingsCommand,
   },
   tray: {
@@ -64,6 +64,11 @@ const COMMANDS: Record<string, { synopsis: string; summary: string; load(): Prom
     synopsis: 'on|off|status',
     summary: 'start the tray at login',
     load: async () => (await import('./autostart-command.js')).autostartCommand,
+  },
+  service: {
+    synopsis: 'install|uninstall|status',
+    summary: 'run the service at login, without a desktop',
+    load: async () => (await import('./service-command.js')).serviceCommandGroup,
   },
 };
 

@@ -16,10 +16,19 @@ Without arguments, prints the settings. With a name and a value, changes one:
   notifications all|errors|none   desktop notifications: everything (completed
                                   long first syncs too), problems only, or none
   log-level debug|info|warn|error what the log file keeps
+  pause-on-battery on|off         pairs wait while the computer runs on
+                                  battery, and go on when it is plugged in
 
 A running SyncTray takes the change at once.`;
 
-const NAMES: Record<string, keyof Settings> = { notifications: 'notifications', 'log-level': 'logLevel' };
+const NAMES: Record<string, keyof Settings> = {
+  notifications: 'notifications',
+  'log-level': 'logLevel',
+  'pause-on-battery': 'pauseOnBattery',
+};
+
+/** A switch's value as typed (`on`, `off`) and as kept. */
+const SWITCH: Record<string, boolean> = { on: true, off: false };
 
 /** `synctray settings`: the app's own settings, through the running service when there is one. */
 export const settingsCommand = command({
@@ -42,7 +51,9 @@ async function showOrChange(
     const [name, value] = positionals as [string, string];
     const key = NAMES[name];
     if (!key) throw new UsageError(`There is no setting "${name}" (settings: ${Object.keys(NAMES).join(', ')}).`);
-    change = { [key]: value };
+    if (key === 'pauseOnBattery' && !Object.hasOwn(SWITCH, value))
+      throw new UsageError(`The setting pause-on-battery is on or off (got "${value}").`);
+    change = { [key]: key === 'pauseOnBattery' ? SWITCH[value] : value };
     checkSettings(change);
   }
   const where = places(values['config-dir']);
@@ -57,10 +68,14 @@ async function showOrChange(
   }
   if (!settings) throw new RefusedError('SyncTray stopped while this was being asked; run the command again.');
   if (values.json) {
-    io.stdout.write(`${JSON.stringify({ notifications: settings.notifications, logLevel: settings.logLevel })}\n`);
+    const { notifications, logLevel, pauseOnBattery = false } = settings;
+    io.stdout.write(`${JSON.stringify({ notifications, logLevel, pauseOnBattery })}\n`);
     return ExitCode.OK;
   }
-  io.stdout.write(`notifications ${settings.notifications}\nlog-level ${settings.logLevel}\n`);
+  io.stdout.write(
+    `notifications ${settings.notifications}\nlog-level ${settings.logLevel}\n` +
+      `pause-on-battery ${settings.pauseOnBattery ? 'on' : 'off'}\n`,
+  );
   if (change)
     io.stdout.write(
       answer ? 'SyncTray is running: the change applies now.\n' : 'Saved; SyncTray uses it when it starts.\n',

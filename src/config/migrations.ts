@@ -20,8 +20,8 @@ import { newPairId } from './ids.js';
  * so that an older SyncTray refuses the file as newer instead of setting pairs with
  * `destinationVolume` aside as damaged. 3 → 4: every pair gets `keepVersionsMs` (30 days); a pair
  * without `versions` now keeps them in `<destination>/.synctray-versions` (versions on by default,
- * issue 17). 4 → 5 changes nothing but the number: a pair may carry `pausedUntil` (a timed pause,
- * issue 19), which an older SyncTray would take for damage.
+ * issue 17). 4 → 5 changes nothing but the number: a pair may carry `pausedUntil` (a timed pause)
+ * and the settings `pauseOnBattery` (issue 19), which an older SyncTray would take for damage.
  */
 export function migrate(raw: Record<string, unknown>): { data: ConfigData; from: number } | undefined {
   // Layout 1 is known by its list of folders; a file without a layout number and without that list

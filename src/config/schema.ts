@@ -77,6 +77,8 @@ export interface Settings {
   autostart: boolean;
   notifications: NotifyLevel;
   logLevel: LogLevel;
+  /** Pairs wait while the computer runs on battery (issue 19); absent: off. */
+  pauseOnBattery?: boolean;
 }
 
 export interface ConfigData {
@@ -161,6 +163,7 @@ export const CONFIG_SCHEMA = {
       autostart: { type: 'boolean' },
       notifications: { enum: [...NOTIFY_LEVELS] },
       logLevel: { enum: [...LOG_LEVELS] },
+      pauseOnBattery: { type: 'boolean' },
     },
   },
 } as const;

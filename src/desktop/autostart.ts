@@ -2,6 +2,9 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { launchAgentPlist, ownCommand, windowsCommandLine } from '../service/at-login.js';
+
+export { windowsCommandLine };
 
 /**
  * Start at login, the way each OS expects: an XDG autostart entry on Linux, a LaunchAgent on
@@ -16,8 +19,7 @@ export interface Autostart {
 
 /** How to start the tray: the single binary itself, or Node with SyncTray's script. */
 export function trayCommand(execPath = process.execPath, script = process.argv[1]): string[] {
-  const isNode = /^node(\.exe)?$/i.test(path.basename(execPath));
-  return isNode && script ? [execPath, path.resolve(script), 'tray'] : [execPath, 'tray'];
+  return [...ownCommand(execPath, script), 'tray'];
 }
 
 export function platformAutostart(
@@ -91,29 +93,5 @@ function execArg(arg: string): string {
 
 /** A LaunchAgent that starts the tray at login. */
 export function launchAgent(command: string[]): string {
-  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-  return [
-    '<?xml version="1.0" encoding="UTF-8"?>',
-    '<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">',
-    '<plist version="1.0">',
-    '<dict>',
-    '  <key>Label</key>',
-    '  <string>com.synctray.tray</string>',
-    '  <key>ProgramArguments</key>',
-    '  <array>',
-    ...command.map((a) => `    <string>${esc(a)}</string>`),
-    '  </array>',
-    '  <key>RunAtLoad</key>',
-    '  <true/>',
-    '  <key>ProcessType</key>',
-    '  <string>Interactive</string>',
-    '</dict>',
-    '</plist>',
-    '',
-  ].join('\n');
-}
-
-/** A command line as Windows programs parse it (each argument quoted, inner quotes escaped). */
-export function windowsCommandLine(command: string[]): string {
-  return command.map((a) => `"${a.replace(/(\\*)"/g, '$1$1\\"').replace(/(\\+)$/, '$1$1')}"`).join(' ');
+  return launchAgentPlist('com.synctray.tray', command, ['  <key>ProcessType</key>', '  <string>Interactive</string>']);
 }

@@ -1,5 +1,5 @@
 import { formatAgo, formatCount, formatUntil, formatVersionsSpace } from '../core/format.js';
-import { needsUser } from '../service/pair-state.js';
+import { needsUser, ON_BATTERY } from '../service/pair-state.js';
 import type { PairStatus } from '../service/service.js';
 
 /** The tray icon shows the state of everything at once, the most urgent first. */
@@ -190,7 +190,8 @@ export function statusLine(pairs: PairStatus[]): string {
 
 function pairMenu(p: PairStatus, now: number): MenuItem {
   const id = p.id;
-  const paused = p.state === 'paused';
+  // Waiting on battery is no pause of the user's: Pause is still offered, Resume would do nothing.
+  const paused = p.state === 'paused' && p.reason !== ON_BATTERY;
   const items: MenuItem[] = [
     { key: `pair:${id}:state`, title: pairStateText(p, now), enabled: false },
     {
@@ -229,7 +230,7 @@ function pairMenu(p: PairStatus, now: number): MenuItem {
       items: PAUSE_LENGTHS.map(([action, title]) => ({ key: `pair:${id}:${action}`, title, enabled: !paused })),
     },
     { key: `pair:${id}:resume`, title: 'Resume', enabled: paused, hidden: !paused },
-    { key: `pair:${id}:resync`, title: 'Resync now', enabled: !paused },
+    { key: `pair:${id}:resync`, title: 'Resync now', enabled: p.state !== 'paused' },
     { key: `pair:${id}:open-source`, title: 'Open source folder', enabled: true },
     { key: `pair:${id}:open-destination`, title: 'Open destination folder', enabled: true },
     { key: `pair:${id}:restore`, title: 'Restore…', enabled: true },
@@ -249,6 +250,7 @@ function shortState(p: PairStatus, now: number): string {
     case 'syncing':
       return p.progress ? `syncing ${percent(p)}%` : 'syncing';
     case 'paused':
+      if (p.reason === ON_BATTERY) return 'on battery';
       return p.pausedUntil ? `paused until ${formatUntil(Date.parse(p.pausedUntil), now)}` : 'paused';
     case 'stopped':
       return 'stopped';
@@ -277,6 +279,7 @@ function pairStateText(p: PairStatus, now: number): string {
       : problemText(p);
   if (p.state === 'syncing') return `Syncing${progressText(p)}`;
   if (p.state === 'scanning') return `Checking for changes… (${when})`;
+  if (p.state === 'paused' && p.reason === ON_BATTERY) return `Paused: on battery (${when})`;
   if (p.state === 'paused')
     return p.pausedUntil ? `Paused until ${formatUntil(Date.parse(p.pausedUntil), now)} (${when})` : `Paused (${when})`;
   return `Up to date (${when})`;

@@ -10,6 +10,8 @@ import { RotatingLog } from './log.js';
 import type { Notifications, OpenNotifications } from './notifications.js';
 import { Service, type PairStatus, type ServiceDeps, type ServiceEvent } from './service.js';
 import { phoneSyncedText } from './phones.js';
+import { BatteryPause } from './power/battery-pause.js';
+import type { PowerSource, PowerWatch } from './power/watch-power.js';
 
 /** A line of what the host does: `line` for `--json`, `text` for people (empty: nothing to say). */
 export type HostOutput = (line: Record<string, unknown>, text: string, level: LogLevel) => void;
@@ -19,6 +21,8 @@ export interface HostParts extends Omit<ServiceDeps, 'watchMounts'> {
   /** As ServiceDeps.watchMounts; `onFallback` says why the mount table is read at intervals instead. */
   watchMounts?(onChange: () => void, onFallback: (why: string) => void): MountWatch;
   notifications: OpenNotifications;
+  /** Follows the power source, for pause on battery; absent: pairs never wait for power. */
+  watchPower?(onChange: (source: PowerSource) => void): PowerWatch;
 }
 
 /** A first sync that took longer than this gets a notification when it is done. */
@@ -40,6 +44,7 @@ export class ServiceHost {
     readonly store: ConfigStore,
     readonly log: RotatingLog,
     private current: Settings,
+    private readonly battery: BatteryPause,
     private readonly closing: () => Promise<void>,
   ) {}
 
@@ -54,6 +59,7 @@ export class ServiceHost {
     // However the process ends, nothing is left claiming it runs.
     process.once('exit', released);
     let control: Awaited<ReturnType<typeof serveControl>> | undefined;
+    let battery: BatteryPause | undefined;
     const giveUp = () => {
       released();
       process.removeListener('exit', released);
@@ -70,7 +76,7 @@ export class ServiceHost {
         output(line, text, level);
       };
       for (const p of problems) say({ event: 'problem', message: p.message, keptAt: p.keptAt }, keptText(p), 'warn');
-      const { watchMounts, notifications, ...deps } = parts;
+      const { watchMounts, notifications, watchPower, ...deps } = parts;
       const service = new Service(store, {
         ...deps,
         ...(watchMounts && {
@@ -93,13 +99,30 @@ export class ServiceHost {
       for (const p of problems) notify.add({ kind: 'config', message: keptText(p) });
       const shown = new Map<string, string>();
       service.on('event', (e) => report(e, say, notify, shown));
+      let onBattery = false;
+      battery = new BatteryPause(watchPower, (now) => {
+        if (now === onBattery) return;
+        onBattery = now;
+        say(
+          { event: 'power', source: now ? 'battery' : 'mains' },
+          now
+            ? 'On battery: the pairs wait until the computer is plugged in (pause-on-battery is on).'
+            : 'On mains power, or pause-on-battery off: the pairs go on.',
+          'info',
+        );
+        service.onBattery(now);
+      });
+      // Before the pairs start: on battery, they wait from the first.
+      if (initial.pauseOnBattery) await battery.set(true);
       control = await serveControl(
         where.state,
         handlers(() => host!),
         checkArgs,
       );
       const served = control;
-      host = new ServiceHost(service, store, log, initial, async () => {
+      const power = battery;
+      host = new ServiceHost(service, store, log, initial, power, async () => {
+        power.close();
         // The pairs stop first (a request under way still gets its answer), then the socket closes.
         await service.stop();
         await served.close();
@@ -116,6 +139,7 @@ export class ServiceHost {
       return host;
     } catch (err) {
       // Started this far: nothing may be left listening, or the process would never end.
+      battery?.close();
       await control?.close();
       giveUp();
       throw err;
@@ -186,6 +210,7 @@ export class ServiceHost {
   updateSettings(change: Partial<Settings>): Settings {
     checkSettings(change);
     this.current = this.store.updateSettings(change);
+    if (change.pauseOnBattery !== undefined) void this.battery.set(change.pauseOnBattery);
     return this.settings();
   }
 
@@ -202,11 +227,13 @@ export function checkSettings(change: Record<string, unknown>): void {
         ? NOTIFY_LEVELS
         : key === 'logLevel'
           ? LOG_LEVELS
-          : key === 'autostart'
+          : key === 'autostart' || key === 'pauseOnBattery'
             ? [true, false]
             : undefined;
     if (!allowed)
-      throw new RefusedError(`There is no setting "${key}" (settings: notifications, logLevel, autostart).`);
+      throw new RefusedError(
+        `There is no setting "${key}" (settings: notifications, logLevel, autostart, pauseOnBattery).`,
+      );
     if (!allowed.includes(value))
       throw new RefusedError(`The setting ${key} must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)}).`);
   }

@@ -27,6 +27,12 @@ export function shownState(reported: PairState, lastError: string | undefined): 
   return reported;
 }
 
+/**
+ * The reason of a pair that waits, shown as paused, while the computer runs on battery (settings
+ * pause-on-battery); it is not paused in the config, and goes on by itself on mains power.
+ */
+export const ON_BATTERY = 'paused: on battery';
+
 /** What needsUser looks at. */
 export interface StateSeen {
   state: PairStateName;

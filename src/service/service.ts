@@ -33,7 +33,7 @@ import { PairWatcher, REMOTE_SETTLE_MS, type WatchFolder, type WatchReport } fro
 import type { DestinationProbe, WaitWhy } from './destination-check.js';
 import { pairVersions, PRUNE_EVERY_MS, type PairVersions } from './pair-versions.js';
 import { PairDestination, driveConnectedText, markNewPair } from './pair-destination.js';
-import { shownState, statusBefore, type PairStateName } from './pair-state.js';
+import { ON_BATTERY, shownState, statusBefore, type PairStateName } from './pair-state.js';
 
 export type { PairStateName } from './pair-state.js';
 
@@ -175,6 +175,8 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
   private tracker: PhoneTracker | undefined;
   private mounts: MountWatch | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
+  /** Pairs not paused by the user wait while this holds (see onBattery). */
+  private batteryPause = false;
   /** The timers of pairs paused for a time, by pair id (see armResume). */
   private readonly resumeTimers = new Map<string, NodeJS.Timeout>();
 
@@ -245,10 +247,30 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
       const pausedUntil = untilMs === undefined ? undefined : new Date(untilMs).toISOString();
       r.pair = this.store.update(r.pair.id, { paused: true, pausedUntil });
       await this.stopPair(r);
-      this.set(r, { state: 'paused', progress: undefined, pausedUntil });
+      // Paused by the user now, whatever else made it wait.
+      const battery = r.status.reason === ON_BATTERY ? { reason: undefined } : {};
+      this.set(r, { state: 'paused', progress: undefined, pausedUntil, ...battery });
       this.armResume(r);
       return r.status;
     });
+  }
+
+  /**
+   * The computer runs on battery (`true`) with pause on battery on, or no longer: every pair not
+   * paused by the user stops and waits, shown as paused with the reason ON_BATTERY, or goes on.
+   */
+  onBattery(on: boolean): void {
+    if (on === this.batteryPause) return;
+    this.batteryPause = on;
+    for (const pair of this.store.pairs()) {
+      if (pair.paused) continue;
+      void this.serial(pair.id, async (r) => {
+        if (r.pair.paused || this.batteryPause !== on) return;
+        if (!on) return this.startPair(r.pair);
+        await this.stopPair(r);
+        this.set(r, { state: 'paused', reason: ON_BATTERY, progress: undefined });
+      }).catch(() => undefined);
+    }
   }
 
   /** Resumes a paused pair; a timed pause ends early. */
@@ -298,6 +320,11 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
    */
   resync(nameOrId: string): Promise<PairStatus> {
     return this.serial(nameOrId, async (r) => {
+      if (!r.watcher && this.batteryPause && !r.pair.paused)
+        throw new RefusedError(
+          `Pair "${r.pair.name}" waits while the computer runs on battery: plug it in, or turn ` +
+            "'synctray settings pause-on-battery' off.",
+        );
       if (!r.watcher) throw new RefusedError(`Pair "${r.pair.name}" is paused: resume it to sync it.`);
       const verdict = r.destination?.last;
       if (r.watcher.currentState === 'waiting-for-destination' && verdict?.kind === 'wait' && verdict.confirmable) {
@@ -491,6 +518,8 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
     const { pausedUntil: _shown, ...status } = r.status;
     r.status = pair.paused && pair.pausedUntil !== undefined ? { ...status, pausedUntil: pair.pausedUntil } : status;
     if (pair.paused || r.watcher) return this.set(r, {});
+    if (this.batteryPause) return this.set(r, { state: 'paused', reason: ON_BATTERY, progress: undefined });
+    if (r.status.reason === ON_BATTERY) this.set(r, { reason: undefined });
     if (isPhonePair(pair)) {
       const { phone, reason } = phoneOf(pair, this.phones().current);
       if (phone.connection !== 'connected')
@@ -620,7 +649,8 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
       if (!isPhonePair(pair) || pair.paused) continue;
       const { phone, reason } = phoneOf(pair, this.tracker?.current);
       void this.serial(pair.id, async (r) => {
-        if (r.pair.paused) return;
+        // On battery the pair waits as it is; startPair looks at its phone when power is back.
+        if (r.pair.paused || this.batteryPause) return;
         if (phone.connection === 'connected') {
           if (!r.watcher) this.startPair(r.pair);
           else this.set(r, { phone });

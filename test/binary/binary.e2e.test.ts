@@ -1,7 +1,7 @@
 /**
  * The single executable (npm run build:binary), run as a user without Node would run it: from an
  * empty folder, with a PATH that holds no node. It syncs (judged by rsync), runs the service and
- * answers status, writes an autostart entry that starts itself, and shows the tray on a desktop.
+ * answers status, writes an autostart entry and a service unit that start itself, and shows the tray on a desktop.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -10,7 +10,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../helpers/cli.js';
 import { DESKTOP_TOOLS, startDesktop, type Desktop } from '../helpers/desktop.js';
 import { rsyncDiff, rsyncSkipReason } from '../helpers/oracle.js';
-import { hasTool, skipReasonOutsideCi } from '../helpers/requirements.js';
+import { findTool, hasTool, skipReasonOutsideCi } from '../helpers/requirements.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
 import { writeTree } from '../helpers/tree-spec.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -56,7 +56,7 @@ function pathWithoutNode(): string {
   if (fs.existsSync(bin)) return bin;
   fs.mkdirSync(bin, { recursive: true });
   for (const tool of ['sh', 'sed', 'wc', 'notify-send', 'zenity', 'xdg-open']) {
-    const found = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
+    const found = findTool(tool);
     if (found) fs.symlinkSync(found, path.join(bin, tool));
   }
   return bin;
@@ -73,9 +73,10 @@ function binary(args: string[], extra: NodeJS.ProcessEnv = {}) {
 
 describe.skipIf(skip)('the single binary', () => {
   it(
-    'runs with no node on the PATH: --version, a mirror checked by rsync, ' + 'an autostart entry that starts itself',
+    'runs with no node on the PATH: --version, a mirror checked by rsync, ' +
+      'an autostart entry and a service unit that start itself',
     () => {
-      expect(spawnSync('sh', ['-c', 'command -v node'], { env: env() }).status).not.toBe(0);
+      expect(findTool('node', env())).toBeUndefined();
       const v = binary(['--version']);
       expect(v.status, v.stderr).toBe(0);
       expect(v.stdout).toMatch(/^synctray \d+\.\d+\.\d+\n$/);
@@ -99,6 +100,12 @@ describe.skipIf(skip)('the single binary', () => {
       expect(binary(['autostart', 'on']).status).toBe(0);
       const entry = fs.readFileSync(at('home/.config/autostart/synctray.desktop'), 'utf8');
       expect(entry).toMatch(new RegExp(`^Exec=${BINARY.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} tray$`, 'm'));
+      // No systemctl on this PATH: the unit is written, and it runs the binary itself.
+      const service = binary(['service', 'install', '--config-dir', at('conf')]);
+      expect(service.status, service.stderr).toBe(0);
+      expect(fs.readFileSync(at('home/.config/systemd/user/synctray.service'), 'utf8')).toContain(
+        `ExecStart=${BINARY} run --config-dir ${at('conf')}\n`,
+      );
     },
   );
 

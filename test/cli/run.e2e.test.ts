@@ -196,10 +196,13 @@ describe.skipIf(noRsync)('synctray run', () => {
     await waitFor(async () => (await status()).running, 'the service running', { intervalMs: 50 });
     const live = await cli('settings', 'log-level', 'debug');
     expect(live.code, live.stderr).toBe(0);
-    expect(live.stdout).toBe('notifications errors\nlog-level debug\nSyncTray is running: the change applies now.\n');
+    expect(live.stdout).toBe(
+      'notifications errors\nlog-level debug\npause-on-battery off\nSyncTray is running: the change applies now.\n',
+    );
     expect(JSON.parse((await cli('settings', '--json')).stdout)).toEqual({
       notifications: 'errors',
       logLevel: 'debug',
+      pauseOnBattery: false,
     });
     const saved = JSON.parse(fs.readFileSync(path.join(configDir, 'config.json'), 'utf8')) as {
       settings: Record<string, unknown>;
@@ -211,10 +214,13 @@ describe.skipIf(noRsync)('synctray run', () => {
     expect(wrong.stderr).toContain('The setting notifications must be one of all, errors, none (got "loud").');
     const unknown = await cli('settings', 'colour', 'blue');
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain('There is no setting "colour" (settings: notifications, log-level).');
+    expect(unknown.stderr).toContain(
+      'There is no setting "colour" (settings: notifications, log-level, pause-on-battery).',
+    );
     expect(JSON.parse((await cli('settings', '--json')).stdout)).toEqual({
       notifications: 'errors',
       logLevel: 'debug',
+      pauseOnBattery: false,
     });
   });
 

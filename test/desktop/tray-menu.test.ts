@@ -351,6 +351,17 @@ describe('a pair paused for a time', () => {
     expect(keys(menu)).toBe(keys(trayMenu({ pairs: [pair('Photos')], autostart: false, now: NOW })));
   });
 
+  it('shows a pair waiting on battery as paused, with Pause still offered and Resume not', () => {
+    const waiting = pair('Photos', { state: 'paused', reason: 'paused: on battery' });
+    const menu = trayMenu({ pairs: [waiting], autostart: false, now: NOW });
+    expect(find(menu.items, 'pair:id-Photos')!.title).toBe('Photos: on battery');
+    expect(find(menu.items, 'pair:id-Photos:state')!.title).toBe('Paused: on battery (last synced 5 min ago)');
+    expect(find(menu.items, 'pair:id-Photos:pause')).toMatchObject({ hidden: false, enabled: true });
+    expect(find(menu.items, 'pair:id-Photos:resume')!.hidden).toBe(true);
+    expect(find(menu.items, 'pair:id-Photos:resync')!.enabled).toBe(false);
+    expect(menu.icon).toBe('paused');
+  });
+
   it('ends the pauses the submenu offers after 30 minutes, 1 hour, tomorrow at 8:00, or never', () => {
     expect(pauseEnd('pause-half-hour', NOW)).toBe(NOW + 1_800_000);
     expect(pauseEnd('pause-hour', NOW)).toBe(NOW + 3_600_000);

@@ -4,6 +4,7 @@
  * user, for whom permission bits mean something). The last two run the built CLI; the first runs
  * the sources (test/helpers/ts-hooks.mjs), since it reaches into the worker pool.
  */
+import { typeScriptArgs } from '../helpers/processes.js';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,7 +15,6 @@ import { giveToNobody, isRoot, NOBODY, nobodyRuntime } from '../helpers/privileg
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
 
 const source = (rel: string) => pathToFileURL(path.join(REPO_ROOT, 'src', rel)).href;
-const TS_HOOKS = path.join(REPO_ROOT, 'test/helpers/ts-hooks.mjs');
 
 interface Exit {
   code: number | null;
@@ -28,7 +28,7 @@ function runScript(script: string, timeoutMs = 20_000): Promise<Exit> {
   // A file, not `--input-type=module -e`: worker threads inherit the flags, and refuse that one.
   const file = path.join(root, 'script.mjs');
   fs.writeFileSync(file, script);
-  return run(process.execPath, ['--experimental-transform-types', '--no-warnings', '--import', TS_HOOKS, file], {
+  return run(process.execPath, typeScriptArgs(file), {
     timeoutMs,
   });
 }
