@@ -16,6 +16,7 @@ const BUDGET_MS = 9 * 60_000;
 const NOT_TESTED = [
   'PowerShell folder pickers and dialogs (assets/dialogs): Wine has no PowerShell',
   'notifications (SnoreToast) and the tray helper: they need a Windows desktop',
+  "the Scheduled Task of 'synctray service install': Wine's schtasks is not Windows' Task Scheduler",
   `Node 24: it does not start under Wine 8 (V8's MEM_RESERVE_PLACEHOLDER request); node.exe ${NODE_WIN_VERSION} ran`,
   'the native library: it is built for Linux only, so Windows runs the portable code (worker threads)',
   "creation times: Wine reports a file's creation time as its modification time",

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { pathToFileURL } from 'node:url';
 import { REPO_ROOT } from '../helpers/cli.js';
 import { deadPid, typeScriptArgs } from '../helpers/processes.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
@@ -24,7 +25,7 @@ afterEach(() => removeScratch(dir));
  */
 const TAKER = `
 import fs from 'node:fs';
-import { tryPidLock, processAlive, releasePidLock } from ${JSON.stringify(PID_LOCK)};
+import { tryPidLock, processAlive, releasePidLock } from ${JSON.stringify(pathToFileURL(PID_LOCK).href)};
 const [file, at] = process.argv.slice(2);
 while (Date.now() < Number(at));
 const owner = tryPidLock(file, processAlive);

@@ -54,6 +54,10 @@ export function skipReasonOutsideCi(available: boolean, reason: string): string 
 
 export const onWindows = process.platform === 'win32';
 
+/** What posixOnly is most often told a test needs. */
+export const SYMLINKS = 'symlinks that anyone may make (on Windows only administrators, or Developer Mode)';
+export const UNREADABLE = 'permission bits that can make a file or folder unreadable to its owner';
+
 /**
  * Why a test that needs what POSIX systems have (permission bits, `sh`, names with * ? < > " |,
  * folders that tell case apart, /proc, Unix sockets) is skipped on Windows; undefined elsewhere.

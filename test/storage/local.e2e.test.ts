@@ -5,6 +5,7 @@
  * the sources (test/helpers/ts-hooks.mjs), since it reaches into the worker pool.
  */
 import { typeScriptArgs } from '../helpers/processes.js';
+import { posixOnly } from '../helpers/requirements.js';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -84,7 +85,7 @@ describe('a worker that dies', () => {
   });
 });
 
-describe('a file size limit (EFBIG)', () => {
+describe.skipIf(posixOnly('sh and its ulimit'))('a file size limit (EFBIG)', () => {
   // ulimit -f counts 512- or 1024-byte blocks depending on the shell: 256 blocks is at most 256 KiB.
   const ulimit = 'ulimit -f 256 && ';
 
@@ -108,7 +109,7 @@ describe('a file size limit (EFBIG)', () => {
   });
 });
 
-describe('setMode as an ordinary user', () => {
+describe.skipIf(posixOnly('permission bits'))('setMode as an ordinary user', () => {
   it("sets the mode of the user's own file that nobody may read or write", async () => {
     // Same content and times on both sides: only the mode differs, so sync sets it in place.
     for (const side of ['src', 'dst']) {

@@ -708,16 +708,21 @@ export class LocalStorage implements Storage {
     const abs = this.absolute(rel);
     await this.run({ op: 'unlink', path: abs }, rel, async (e) =>
       // unlink(2) on a directory is EISDIR on Linux but EPERM on macOS and others.
-      e.code === ErrorCode.PERMISSION && (await isDir(abs))
+      e.code === ErrorCode.PERMISSION && (await kindAt(abs)) === 'dir'
         ? new StorageError(ErrorCode.IS_DIR, `${rel}: is a directory`, rel)
         : e,
     );
   }
 
   async rmdir(rel: RelPath): Promise<void> {
-    await this.run({ op: 'rmdir', path: this.absolute(rel) }, rel, (e) =>
-      e.code === ErrorCode.EXISTS ? new StorageError(ErrorCode.NOT_EMPTY, e.message, rel, false, e.native) : e,
-    );
+    const abs = this.absolute(rel);
+    await this.run({ op: 'rmdir', path: abs }, rel, async (e) => {
+      if (e.code === ErrorCode.EXISTS) return new StorageError(ErrorCode.NOT_EMPTY, e.message, rel, false, e.native);
+      // libuv on Windows says ENOENT for rmdir of a file (src/win/fs.c: "change it to UV_NOTDIR in v2").
+      if (e.code === ErrorCode.NOT_FOUND && (await kindAt(abs)) === 'file')
+        return new StorageError(ErrorCode.NOT_DIR, `${rel}: not a directory`, rel, false, e.native);
+      return e;
+    });
   }
 
   async close(): Promise<void> {}
@@ -815,11 +820,13 @@ function lexists(abs: string): boolean {
   return fs.lstatSync(abs, { throwIfNoEntry: false }) !== undefined;
 }
 
-async function isDir(abs: string): Promise<boolean> {
+/** What stands at `abs`, not following a symlink; undefined where nothing does (or it cannot be seen). */
+async function kindAt(abs: string): Promise<'dir' | 'file' | 'other' | undefined> {
   try {
-    return (await call.lstat(abs)).isDirectory();
+    const st = await call.lstat(abs);
+    return st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
   } catch {
-    return false;
+    return undefined;
   }
 }
 
