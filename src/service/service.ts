@@ -29,7 +29,7 @@ import { isRcloneLocation } from '../storage/rclone/endpoint.js';
 import { remoteDestination } from './remote-destination.js';
 import { watchIgnore } from '../watch/ignore.js';
 import type { MountWatch } from '../watch/mounts.js';
-import { PairWatcher, type WatchFolder, type WatchReport } from '../watch/watch-pair.js';
+import { PairWatcher, REMOTE_SETTLE_MS, type WatchFolder, type WatchReport } from '../watch/watch-pair.js';
 import type { DestinationProbe, WaitWhy } from './destination-check.js';
 import { pairVersions, PRUNE_EVERY_MS, type PairVersions } from './pair-versions.js';
 import { PairDestination, driveConnectedText, markNewPair } from './pair-destination.js';
@@ -558,6 +558,7 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
         ...(versions ? { versionsFor: () => versions.open(new Date(this.wallNow())) } : {}),
         ignore,
         rescanIntervalMs: pair.rescanIntervalMs,
+        ...(isRcloneLocation(pair.destination) ? { settleMs: REMOTE_SETTLE_MS } : {}),
       },
       {
         // Phones are not watched: their pairs sync when the phone connects and every rescan interval.

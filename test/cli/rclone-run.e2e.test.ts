@@ -41,7 +41,7 @@ afterEach(async () => {
 });
 
 describe.skipIf(SKIP)('a service pair to a NAS through rclone', () => {
-  it('waits while the server is down, saying why, and syncs once it is back', async () => {
+  it('waits while the server is down, saying why, syncs once it is back, and keeps versions there', async () => {
     const src = path.join(root, 'docs');
     fs.mkdirSync(src);
     fs.writeFileSync(path.join(src, 'cv.txt'), 'cv');
@@ -70,5 +70,20 @@ describe.skipIf(SKIP)('a service pair to a NAS through rclone', () => {
     // Folders' times aside: rclone sets none.
     const diff = rsyncDiff(src, path.join(served, 'backup', 'docs'), { drive: true });
     expect(diff.filter((line) => !/^\.d\.\.t\.* /.test(line))).toEqual([]);
+
+    // What the pair replaces is kept on the remote, in .synctray-versions.
+    fs.writeFileSync(path.join(src, 'cv.txt'), 'cv, rewritten');
+    const versions = path.join(served, 'backup', 'docs', '.synctray-versions');
+    const kept = () =>
+      fs.existsSync(versions)
+        ? (fs.readdirSync(versions, { recursive: true }) as string[]).filter((p) => p.endsWith('replaced/cv.txt'))
+        : [];
+    await waitFor(() => kept().length === 1, 'the old cv kept as a version', { timeoutMs: 30_000, intervalMs: 100 });
+    expect(fs.readFileSync(path.join(versions, kept()[0]!), 'utf8')).toBe('cv');
+    await waitFor(
+      () => fs.readFileSync(path.join(served, 'backup', 'docs', 'cv.txt'), 'utf8') === 'cv, rewritten',
+      'the new cv backed up',
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
   });
 });

@@ -1,5 +1,5 @@
 /**
- * `synctray sync` to a NAS through rclone, as a user runs it: `rclone serve sftp` on 127.0.0.1
+ * `synctray sync` to a NAS through rclone, as a user runs it: `rclone serve sftp` (and webdav) on 127.0.0.1
  * over a scratch folder, the remote `nas` defined by RCLONE_CONFIG_NAS_* variables only, and the
  * served folder compared with the source directly (rsync). Every server is stopped by its pid, and
  * no rcd the CLI started may outlive it.
@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { assertCliBuilt, runCli, startCli, type CliResult } from '../helpers/cli.js';
 import { rsyncDiff, rsyncSkipReason } from '../helpers/oracle.js';
-import { RCLONE_SKIP, rcloneEnv, startSftpServer, tearDown, type SftpServer } from '../helpers/rclone.js';
+import { type Protocol, RCLONE_SKIP, rcloneEnv, startServer, tearDown, type SftpServer } from '../helpers/rclone.js';
 import { makeScratch } from '../helpers/scratch.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { onWindows } from '../helpers/requirements.js';
@@ -38,8 +38,8 @@ let servers: SftpServer[];
 let env: NodeJS.ProcessEnv;
 let running: ChildProcess | undefined;
 
-async function serve(options: { port?: number; flags?: string[] } = {}): Promise<SftpServer> {
-  const server = await startSftpServer(root, path.join(root, 'served'), options);
+async function serve(options: { port?: number; flags?: string[] } = {}, protocol: Protocol = 'sftp') {
+  const server: SftpServer = await startServer(protocol, root, path.join(root, 'served'), options);
   servers.push(server);
   env = rcloneEnv(root, server.remoteEnv('nas'));
   return server;
@@ -56,10 +56,13 @@ function put(rel: string, content: string | Buffer): void {
 }
 
 /** rsync's differences between the source and the served copy, less folders' times (rclone sets none). */
-function differences(): string[] {
-  return rsyncDiff(src, path.join(root, 'served', 'backup'), { drive: true }).filter(
-    (line) => !/^\.d\.\.t\.* /.test(line),
-  );
+/**
+ * rsync's differences between the source and the served copy, less folders' times (rclone sets
+ * none) and, with `timesKept` false (WebDAV), files' times.
+ */
+function differences(timesKept = true): string[] {
+  const timeOnly = timesKept ? /^\.d\.\.t\.* / : /^\.[df]\.\.t\.* /;
+  return rsyncDiff(src, path.join(root, 'served', 'backup'), { drive: true }).filter((line) => !timeOnly.test(line));
 }
 
 function servedFiles(): string[] {
@@ -144,41 +147,91 @@ describe('rclone locations on the command line', () => {
   });
 });
 
-describe.skipIf(SKIP)('a mirror to rclone serve sftp', () => {
-  it('copies hostile names and 50 MB whole, then only what changed, a moved folder and deletions', async () => {
+describe.skipIf(SKIP)('sync to rclone serve (sftp, webdav)', () => {
+  it.for(['sftp', 'webdav'] as Protocol[])(
+    'over %s: copies hostile names and 50 MB whole, then only what changed, a moved folder and deletions',
+    async (protocol) => {
+      await serve({}, protocol);
+      const timesKept = protocol === 'sftp';
+      for (const [i, name] of HOSTILE.entries()) {
+        put(name, `file ${i}`);
+        put(`dir ${i} ${name}/inner ${name}`, `inner ${i}`);
+      }
+      for (let i = 0; i < 20; i++) put(`many/f${i}.txt`, `small ${i}`);
+      put('big/fifty.bin', randomBytes(50 * 1024 * 1024));
+
+      const first = await sync();
+      expect(first.code, first.stderr).toBe(0);
+      expect(differences(timesKept)).toEqual([]);
+      expect(servedFiles().filter((f) => TEMP.test(path.basename(f)))).toEqual([]);
+
+      const again = await sync();
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.json).toMatchObject({ copied: 0, updated: 0, deleted: 0 });
+
+      put(HOSTILE[0]!, 'changed, and longer than before');
+      fs.rmSync(path.join(src, HOSTILE[2]!));
+      fs.renameSync(path.join(src, 'dir 3 caf\u00e9 NFC'), path.join(src, 'many', 'moved here'));
+      const changed = await sync();
+      expect(changed.code, changed.stderr).toBe(0);
+      expect(changed.json).toMatchObject({ updated: 1 });
+      expect(differences(timesKept)).toEqual([]);
+
+      // More than half of the files gone: the mass-deletion guard refuses and nothing goes.
+      const before = servedFiles().sort();
+      fs.rmSync(path.join(src, 'many'), { recursive: true });
+      fs.rmSync(path.join(src, 'big'), { recursive: true });
+      for (let i = 4; i < HOSTILE.length; i++) fs.rmSync(path.join(src, `dir ${i} ${HOSTILE[i]}`), { recursive: true });
+      const guarded = await sync();
+      expect(guarded.code, guarded.stderr).toBe(2);
+      expect(servedFiles().sort()).toEqual(before);
+    },
+  );
+
+  it('limits the transfer rate with --bwlimit, and refuses a rate rclone would not take', async () => {
     await serve();
-    for (const [i, name] of HOSTILE.entries()) {
-      put(name, `file ${i}`);
-      put(`dir ${i} ${name}/inner ${name}`, `inner ${i}`);
+    put('twelve.bin', randomBytes(12 * 1024 * 1024));
+    const bad = await sync('--bwlimit', 'fast');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--bwlimit');
+    const local = await runCli(['sync', src, path.join(root, 'copy'), '--bwlimit', '1M']);
+    expect(local.code).toBe(2);
+    expect(fs.existsSync(path.join(root, 'copy'))).toBe(false);
+    const started = performance.now();
+    const limited = await sync('--bwlimit', '4M');
+    expect(limited.code, limited.stderr).toBe(0);
+    // 12 MiB at 4 MiB a second cannot take less than 3 s; 2 s leaves room for rclone's first burst.
+    expect(performance.now() - started).toBeGreaterThan(2000);
+    expect(differences()).toEqual([]);
+  });
+
+  it('watch to a remote takes a burst of saves in few steps (at most one every 2 s)', async () => {
+    await serve();
+    put('first.txt', 'first');
+    const watch = startCli(['watch', src, 'rclone:nas:backup', '--json'], { env });
+    running = watch.child;
+    let out = '';
+    watch.child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const events = () =>
+      out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { event: string; copied?: number });
+    await waitFor(() => events().some((e) => e.event === 'ready'), 'the first sync', {
+      timeoutMs: 30_000,
+      intervalMs: 20,
+    });
+    for (let i = 0; i < 10; i++) {
+      put(`save ${i}.txt`, `save ${i}`);
+      await new Promise((resolve) => setTimeout(resolve, 150));
     }
-    for (let i = 0; i < 20; i++) put(`many/f${i}.txt`, `small ${i}`);
-    put('big/fifty.bin', randomBytes(50 * 1024 * 1024));
-
-    const first = await sync();
-    expect(first.code, first.stderr).toBe(0);
+    await waitFor(() => servedFiles().length === 11, 'every save backed up', { timeoutMs: 30_000, intervalMs: 50 });
+    const batches = events().filter((e) => e.event === 'batch' && (e.copied ?? 0) > 0);
+    // 1.5 s of saves: the one at the start, then one at most per 2 s.
+    expect(batches.length).toBeLessThanOrEqual(2);
+    watch.child.kill('SIGTERM');
+    expect((await watch.done).code).toBe(0);
     expect(differences()).toEqual([]);
-    expect(servedFiles().filter((f) => TEMP.test(path.basename(f)))).toEqual([]);
-
-    const again = await sync();
-    expect(again.code, again.stderr).toBe(0);
-    expect(again.json).toMatchObject({ copied: 0, updated: 0, deleted: 0 });
-
-    put(HOSTILE[0]!, 'changed, and longer than before');
-    fs.rmSync(path.join(src, HOSTILE[2]!));
-    fs.renameSync(path.join(src, 'dir 3 caf\u00e9 NFC'), path.join(src, 'many', 'moved here'));
-    const changed = await sync();
-    expect(changed.code, changed.stderr).toBe(0);
-    expect(changed.json).toMatchObject({ updated: 1 });
-    expect(differences()).toEqual([]);
-
-    // More than half of the files gone: the mass-deletion guard refuses and nothing goes.
-    const before = servedFiles().sort();
-    fs.rmSync(path.join(src, 'many'), { recursive: true });
-    fs.rmSync(path.join(src, 'big'), { recursive: true });
-    for (let i = 4; i < HOSTILE.length; i++) fs.rmSync(path.join(src, `dir ${i} ${HOSTILE[i]}`), { recursive: true });
-    const guarded = await sync();
-    expect(guarded.code, guarded.stderr).toBe(2);
-    expect(servedFiles().sort()).toEqual(before);
   });
 
   it('server killed mid-sync: no partial file under a final name, nothing deleted, the next run heals', async () => {

@@ -14,6 +14,8 @@ import { parseRcloneTime, touchTimestamp } from './times.js';
 
 /** An item as operations/list and operations/stat give it (lsjson's fields). */
 interface ListItem {
+  /** From the root of the call's `fs`. */
+  Path: string;
   Name: string;
   Size: number;
   ModTime: string;
@@ -82,6 +84,12 @@ export class RcloneStorage implements Storage {
       if (st?.type === 'file') throw new StorageError(ErrorCode.NOT_DIR, `${this.show(dir)} is not a folder`, dir);
       throw err;
     }
+    // WebDAV answers a listing of a file with the file itself, or with nothing.
+    const inside = toRclonePath(dir === '' ? '' : `${dir}/`);
+    const file =
+      items.some((item) => !item.Path.startsWith(inside)) ||
+      (items.length === 0 && dir !== '' && (await this.find(dir))?.type === 'file');
+    if (dir !== '' && file) throw new StorageError(ErrorCode.NOT_DIR, `${this.show(dir)} is not a folder`, dir);
     const now = performance.now();
     this.folders.set(dir, now);
     const entries = items.map((item) => this.entry(item, fromRcloneName(item.Name)));
@@ -214,17 +222,22 @@ export class RcloneStorage implements Storage {
 
   /** Moves the file at `from` (known to be one) to `to`, whose folder is known to exist. */
   private async moveFile(from: RelPath, to: RelPath, replacing: Replacing | undefined): Promise<void> {
-    await this.clearFor(to, replacing, false);
+    // Removed first, as rclone would anyway: rclone takes a file of the same size for the same
+    // where times cannot be compared (WebDAV), and would drop the new one instead of moving it.
+    if (await this.clearFor(to, replacing, false)) await this.call('operations/deletefile', this.at(to), to);
     const [srcRemote, dstRemote] = [toRclonePath(from), toRclonePath(to)];
     await this.call('operations/movefile', { srcFs: this.fs, srcRemote, dstFs: this.fs, dstRemote }, to);
   }
 
-  /** Fails EXISTS when what is at `to` may not be replaced (see Replacing), IS_DIR or NOT_EMPTY for a folder. */
-  private async clearFor(to: RelPath, replacing: Replacing | undefined, folder: boolean): Promise<void> {
+  /**
+   * Fails EXISTS when what is at `to` may not be replaced (see Replacing), IS_DIR or NOT_EMPTY for
+   * a folder; true when a file is there (to be replaced).
+   */
+  private async clearFor(to: RelPath, replacing: Replacing | undefined, folder: boolean): Promise<boolean> {
     const there = await this.find(to);
     if (there && replacing !== undefined && (replacing === null || !sameItem(there, replacing)))
       throw new StorageError(ErrorCode.EXISTS, `${this.show(to)}: something else is there now`, to);
-    if (there?.type !== 'dir') return;
+    if (there?.type !== 'dir') return there !== undefined;
     const full = folder && (await this.list(to)).length > 0;
     throw new StorageError(
       full ? ErrorCode.NOT_EMPTY : ErrorCode.IS_DIR,
@@ -368,7 +381,7 @@ export class RcloneStorage implements Storage {
     try {
       return await server.call<T>(method, params);
     } catch (err) {
-      const mapped = mapRcError(err, this.remoteName, this.show(path ?? ''), path);
+      const mapped = tooLong(mapRcError(err, this.remoteName, this.show(path ?? ''), path), path);
       if (isStorageError(mapped, ErrorCode.DEVICE_GONE))
         this.unreachable = { err: mapped, until: performance.now() + UNREACHABLE_FOR_MS };
       throw mapped;
@@ -408,4 +421,14 @@ function joinLocal(local: { dir: string; name: string }): string {
 
 function lastLine(text: string | undefined): string {
   return (text ?? '').trim().split('\n').at(-1) ?? 'rclone touch failed';
+}
+
+/**
+ * A name over 255 bytes that the remote refused for a reason it did not say (WebDAV answers 405)
+ * is taken as too long: no common file system keeps one.
+ */
+function tooLong(err: unknown, path: RelPath | undefined): unknown {
+  if (!isStorageError(err, ErrorCode.IO) || path === undefined) return err;
+  if (!path.split('/').some((name) => Buffer.byteLength(name) > 255)) return err;
+  return new StorageError(ErrorCode.NAME_TOO_LONG, `${err.message} (a name longer than 255 bytes)`, path);
 }
