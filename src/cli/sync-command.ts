@@ -198,8 +198,9 @@ export async function pruneKept(args: SyncArgs, paths: CheckedPaths, log: LogFil
 }
 
 /**
- * With --keep-versions, a full destination takes the oldest run in the versions folder older than
- * a day, when that folder is on the destination's drive, each removal said; the run then goes on.
+ * With --keep-versions (not 0: for ever), a full destination takes the oldest run in the versions
+ * folder older than a day, when that folder is on the destination's drive, each removal said; the
+ * run then goes on.
  */
 export function makeRoomFor(
   args: SyncArgs,
@@ -208,7 +209,8 @@ export function makeRoomFor(
   io: Io,
 ): (() => Promise<boolean>) | undefined {
   const dir = paths.versions;
-  if (args.keepVersionsMs === undefined || dir === undefined || isRemoteLocation(paths.destination)) return undefined;
+  const keep = args.keepVersionsMs;
+  if (!keep || dir === undefined || isRemoteLocation(paths.destination)) return undefined;
   return async () => {
     if (!(await app.sameDrive(dir, paths.destination).catch(() => false))) return false;
     const storage = app.openStorage(dir);

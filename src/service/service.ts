@@ -547,10 +547,13 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
           // A full destination takes the oldest versions first (older than a day), before the step fails.
           ...(versions
             ? {
-                makeRoom: () =>
-                  versions.makeRoom(this.wallNow(), (stamp) =>
+                // After any removal under way, which may be taking the same run.
+                makeRoom: async () => {
+                  await r.pruning;
+                  return versions.makeRoom(this.wallNow(), (stamp) =>
                     this.versionsRemoved(r, stamp, 'to make room: the destination is full'),
-                  ),
+                  );
+                },
               }
             : {}),
         },
