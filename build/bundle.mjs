@@ -34,10 +34,13 @@ const LAZY = {
   'node:child_process': ['execFile', 'spawn', 'spawnSync'],
   'node:crypto': ['createHash', 'randomBytes'],
   'node:fs/promises': [],
+  // Only for rclone remotes: their rcd is asked over HTTP.
+  'node:http': [],
   'node:net': [],
   'node:os': [],
   'node:readline': ['createInterface'],
   'node:sea': [],
+  'node:stream/promises': ['pipeline'],
   'node:timers/promises': ['setTimeout'],
   'node:util': ['parseArgs'],
   // Only without the native library: its worker threads.

@@ -10,6 +10,7 @@ import { LocalStorage } from './storage/local/local-storage.js';
 import { LocalVersions } from './storage/local/local-versions.js';
 import { isRcloneLocation, parseRcloneLocation } from './storage/rclone/endpoint.js';
 import { RcloneStorage } from './storage/rclone/rclone-storage.js';
+import { sharedRcloneServer } from './storage/rclone/server.js';
 import { lookAtFolder, writeMarker } from './storage/local/pair-marker-file.js';
 import { linuxVolumes } from './storage/local/volume.js';
 import type { Storage } from './storage/storage.js';
@@ -40,6 +41,11 @@ export const app = {
     if (isAdbLocation(location)) return new AdbStorage(parseAdbLocation(location));
     if (isRcloneLocation(location)) return new RcloneStorage(parseRcloneLocation(location));
     return new LocalStorage(location);
+  },
+
+  /** What rclone may transfer a second for the remotes this process reaches (`10M`, see --bwlimit). */
+  limitBandwidth(rate: string): Promise<void> {
+    return sharedRcloneServer.limitBandwidth(rate);
   },
 
   /** Where a run started at `started` keeps what it deletes or overwrites. */

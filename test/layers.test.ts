@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeScratch, removeScratch } from './helpers/scratch.js';
+import { onWindows } from './helpers/requirements.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DEPCRUISE = path.join(ROOT, 'node_modules', 'dependency-cruiser', 'bin', 'dependency-cruiser.mjs');
@@ -28,7 +29,9 @@ function violations(dir: string): Violation[] {
   return result.summary.violations.map((v) => ({ rule: v.rule.name, from: v.from, to: v.to }));
 }
 
-describe('layers (.dependency-cruiser.cjs)', () => {
+// Skipped on Windows: the source is the same on every system and is checked where it is written;
+// under Wine, git and this checkout's Linux builds of the checkers cannot run.
+describe.skipIf(onWindows)('layers (.dependency-cruiser.cjs)', () => {
   it('src/ imports only downward and has no cycle', () => {
     expect(violations(ROOT)).toEqual([]);
   });

@@ -6,7 +6,7 @@ import { hiddenVersions, isInside } from '../config/pairs.js';
 import { PAIR_MARKER } from '../core/pair-marker.js';
 import { formatAdbLocation, isAdbLocation, parseAdbLocation } from '../storage/adb/endpoint.js';
 import { isRemoteLocation, unknownScheme } from '../storage/location.js';
-import { formatRcloneLocation, parseRcloneLocation } from '../storage/rclone/endpoint.js';
+import { formatRcloneLocation, isRcloneLocation, parseRcloneLocation } from '../storage/rclone/endpoint.js';
 
 /**
  * The real location of `p` even when it does not exist yet: the nearest existing ancestor is
@@ -183,4 +183,16 @@ function statOrUndefined(p: string): fs.Stats | undefined {
  */
 export function hiddenInDestination(paths: CheckedPaths): string[] {
   return [...hiddenVersions(paths), PAIR_MARKER];
+}
+
+/**
+ * A watched source (`watch`, a pair) is a folder of this computer: a remote can be backed up to,
+ * and restored from with `sync`, but its changes cannot be watched.
+ */
+export function refuseRemoteSource(source: string): void {
+  if (!isRcloneLocation(source)) return;
+  throw new RefusedError(
+    `Source \`${source}\` is a remote: SyncTray watches folders of this computer and backs them up to remotes. ` +
+      "To copy from the remote once, use 'synctray sync'.",
+  );
 }

@@ -13,7 +13,7 @@ import {
   type PairChange,
 } from '../config/schema.js';
 import { isPhonePair } from '../service/phones.js';
-import { checkPaths } from './check-paths.js';
+import { checkPaths, refuseRemoteSource } from './check-paths.js';
 import { CONFIG_DIR_OPTION } from './command.js';
 import { parseDuration } from './duration.js';
 import { excludesFrom } from './exclude-from.js';
@@ -99,6 +99,7 @@ export function preparePair(
   const exclude = excludes(v);
   const rescan = v['rescan-interval'] !== undefined ? parseDuration(v['rescan-interval']) : undefined;
   const keep = keepVersions(v);
+  refuseRemoteSource(source!);
   const paths = checkPaths(source!, destination!, v.versions);
   const name = v.name ?? freeName(pairs, path.basename(paths.source) || 'pair');
   if (name.trim() === '') throw new UsageError('--name is empty: give the pair a name, or leave --name out.');

@@ -9,6 +9,7 @@ import { checkPaths, hiddenInDestination, type CheckedPaths } from './check-path
 import { refuseUnplugged } from './pair-destination-guard.js';
 import { pruneVersions, ROOM_KEEPS_MS } from '../storage/prune-versions.js';
 import { isRemoteLocation } from '../storage/location.js';
+import { isRcloneLocation } from '../storage/rclone/endpoint.js';
 import { parseDuration } from './duration.js';
 import { ExitCode } from './exit-codes.js';
 import { askYesNo, canAsk, previewBlock } from './ask-first-sync.js';
@@ -46,6 +47,8 @@ Options:
       --keep-versions D  with --versions: then remove the runs in DIR
                        older than D (e.g. 30d; default: keep them all)
       --max-delete N   allow a mirror to delete up to N files
+      --bwlimit RATE   with an rclone remote: transfer at most RATE a second
+                       (rclone's units: 512K, 10M)
       --force          skip the mass-deletion and empty-source guards
       --json           print one JSON summary as the last line of stdout
       --log-file F     append a line per operation and a summary to F
@@ -71,6 +74,8 @@ export interface SyncArgs {
   /** With versions: runs older than this are removed from DIR after the run. */
   keepVersionsMs?: number;
   maxDelete?: number;
+  /** With an rclone remote: rclone's transfers limited to this rate (`10M`). */
+  bwlimit?: string;
   force: boolean;
   json: boolean;
   logFile?: string;
@@ -90,6 +95,7 @@ export const SYNC_OPTIONS = {
   versions: { type: 'string' },
   'keep-versions': { type: 'string' },
   'max-delete': { type: 'string' },
+  bwlimit: { type: 'string' },
   force: { type: 'boolean' },
   json: { type: 'boolean' },
   'log-file': { type: 'string' },
@@ -116,6 +122,11 @@ export function syncArgs({ values: v, positionals }: Parsed<typeof SYNC_OPTIONS>
   const keep = v['keep-versions'];
   if (keep !== undefined && v.versions === undefined)
     throw new UsageError('--keep-versions says how long the runs in --versions DIR are kept: give --versions too.');
+  const bwlimit = v.bwlimit;
+  if (bwlimit !== undefined && !/^(off|\d+(\.\d+)?[BKMGTP]?)$/i.test(bwlimit))
+    throw new UsageError(`--bwlimit takes a rate as rclone writes one, e.g. 512K or 10M (got "${bwlimit}").`);
+  if (bwlimit !== undefined && !positionals.slice(0, 2).some((p) => isRcloneLocation(p ?? '')))
+    throw new UsageError('--bwlimit limits transfers to and from rclone remotes: neither folder is one.');
   for (const p of [positionals[0]!, positionals[1]!, v.versions, v['log-file']]) {
     if (p === '') throw new UsageError('A path argument is empty: give a folder or file path.');
   }
@@ -130,6 +141,7 @@ export function syncArgs({ values: v, positionals }: Parsed<typeof SYNC_OPTIONS>
     versions: v.versions,
     ...(keep !== undefined ? { keepVersionsMs: parseDuration(keep, '--keep-versions') } : {}),
     maxDelete,
+    ...(bwlimit !== undefined ? { bwlimit } : {}),
     force: v.force ?? false,
     json: v.json ?? false,
     logFile: v['log-file'],
@@ -149,6 +161,7 @@ export const syncCommand = command({
 
 async function syncOnce(args: SyncArgs, io: Io, signal: AbortSignal): Promise<number> {
   const paths = checkPaths(args.source, args.destination, args.versions);
+  if (args.bwlimit !== undefined) await app.limitBandwidth(args.bwlimit);
   await refuseUnplugged(paths.destination, args.configDir, app.destinations());
   let agreed: Preview | undefined;
   if (args.interactive && !args.dryRun) {
@@ -185,8 +198,9 @@ export async function pruneKept(args: SyncArgs, paths: CheckedPaths, log: LogFil
 }
 
 /**
- * With --keep-versions, a full destination takes the oldest run in the versions folder older than
- * a day, when that folder is on the destination's drive, each removal said; the run then goes on.
+ * With --keep-versions (not 0: for ever), a full destination takes the oldest run in the versions
+ * folder older than a day, when that folder is on the destination's drive, each removal said; the
+ * run then goes on.
  */
 export function makeRoomFor(
   args: SyncArgs,
@@ -195,7 +209,8 @@ export function makeRoomFor(
   io: Io,
 ): (() => Promise<boolean>) | undefined {
   const dir = paths.versions;
-  if (args.keepVersionsMs === undefined || dir === undefined || isRemoteLocation(paths.destination)) return undefined;
+  const keep = args.keepVersionsMs;
+  if (!keep || dir === undefined || isRemoteLocation(paths.destination)) return undefined;
   return async () => {
     if (!(await app.sameDrive(dir, paths.destination).catch(() => false))) return false;
     const storage = app.openStorage(dir);
@@ -370,8 +385,8 @@ const FATAL_HINT: Partial<Record<string, string>> = {
     'copied again.',
   READ_ONLY: 'The destination is read-only: remount it writable or choose another destination.',
   DEVICE_GONE:
-    'Check that the drive or phone is still connected (and the phone unlocked), then run again: finished files are ' +
-    'not copied again.',
+    'Check that the drive, phone or remote is still there (a phone unlocked, a server running), then run again: ' +
+    'finished files are not copied again.',
 };
 
 export function summaryJson(r: SyncResult, dst: Capabilities) {

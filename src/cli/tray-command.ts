@@ -10,6 +10,7 @@ import { platformAutostart, trayCommand as trayStartCommand } from '../desktop/a
 import { platformDialogs } from '../desktop/dialogs.js';
 import { DesktopNotifier } from '../desktop/notifier.js';
 import { JoinedService } from '../desktop/joined-service.js';
+import { TRAY_SHOWN } from '../service/host.js';
 import { Tray, type TrayDeps } from '../desktop/tray.js';
 import { statusNotifierHost, trayHostMissing } from '../desktop/tray-host.js';
 import { ownService, type TrayService } from '../desktop/tray-service.js';
@@ -59,15 +60,22 @@ async function runTray(values: { 'config-dir'?: string }, io: Io, signal: AbortS
     setTimeout: (fn, ms) => setTimeout(fn, ms),
     clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout),
   });
-  try {
-    if (await joined.join()) return await joinedTray(joined, common, values, io, signal);
-  } catch (err) {
-    if (!(err instanceof RefusedError)) throw err;
-    // Another tray shows this service already: one is enough.
-    io.stderr.write(`${err.message} Nothing more to show.\n`);
-    return ExitCode.OK;
+  for (let tries = 0; ; tries++) {
+    try {
+      if (await joined.join()) return await joinedTray(joined, common, values, io, signal);
+      return await ownTray(where, common, io, signal);
+    } catch (err) {
+      if (!(err instanceof RefusedError)) throw err;
+      // Another tray shows this service already: one is enough.
+      if (err.message.startsWith(TRAY_SHOWN)) {
+        io.stderr.write(`${err.message} Nothing more to show.\n`);
+        return ExitCode.OK;
+      }
+      // A service stopping or restarting as the tray starts (at login, say): looked at once more.
+      if (tries > 0 || !err.message.includes('stopped before it answered')) throw err;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
   }
-  return ownTray(where, common, io, signal);
 }
 
 /** What both kinds of tray are made with. */

@@ -1,9 +1,10 @@
 import { folderWatcher } from '../watch/folder-watcher.js';
 import { watchIgnore } from '../watch/ignore.js';
-import { PairWatcher, type WatchReport, type WatchTotals } from '../watch/watch-pair.js';
+import { PairWatcher, REMOTE_SETTLE_MS, type WatchReport, type WatchTotals } from '../watch/watch-pair.js';
+import { isRcloneLocation } from '../storage/rclone/endpoint.js';
 import { app } from '../app.js';
 import { RefusedError } from '../core/errors.js';
-import { checkPaths, hiddenInDestination } from './check-paths.js';
+import { checkPaths, hiddenInDestination, refuseRemoteSource } from './check-paths.js';
 import { refuseUnplugged } from './pair-destination-guard.js';
 import { stayOnVolume } from './watch-destination.js';
 import { isRemoteLocation } from '../storage/location.js';
@@ -69,7 +70,9 @@ async function watch(args: SyncArgs, rescanMs: number, io: Io, signal: AbortSign
         'or the tray) syncs whenever the phone connects.',
     );
   }
+  refuseRemoteSource(args.source);
   const paths = checkPaths(args.source, args.destination, args.versions);
+  if (args.bwlimit !== undefined) await app.limitBandwidth(args.bwlimit);
   await refuseUnplugged(paths.destination, args.configDir, app.destinations());
   const log = openLogFile(args.logFile);
   // Refuses an empty pattern before anything starts, as sync does.
@@ -108,6 +111,7 @@ async function watch(args: SyncArgs, rescanMs: number, io: Io, signal: AbortSign
       ...(versionsDir ? { versionsFor: () => app.openVersions(versionsDir, new Date()) } : {}),
       ignore,
       rescanIntervalMs: rescanMs,
+      ...(isRcloneLocation(paths.destination) ? { settleMs: REMOTE_SETTLE_MS } : {}),
     },
     {
       watchFolder: folderWatcher(paths.source, ignore),

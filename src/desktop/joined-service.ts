@@ -35,6 +35,8 @@ export class JoinedService implements TrayService {
   private readonly listeners: ((e: ServiceEvent | undefined) => void)[] = [];
   private timer: unknown;
   private closed = false;
+  /** Pushed before the state on joining was taken in: applied after it, never under it. */
+  private early: Pushed[] | undefined;
 
   constructor(
     private readonly configDir: string,
@@ -46,7 +48,16 @@ export class JoinedService implements TrayService {
    * as it came.
    */
   async join(): Promise<boolean> {
-    const joining = await joinService(this.configDir, { notifications: true }, (m) => this.onPushed(m));
+    const early: Pushed[] = [];
+    this.early = early;
+    let joining: Joining | undefined;
+    try {
+      joining = await joinService(this.configDir, { notifications: true }, (m) =>
+        this.early ? this.early.push(m) : this.onPushed(m),
+      );
+    } finally {
+      this.early = undefined;
+    }
     if (!joining || this.closed) {
       joining?.close();
       return false;
@@ -59,6 +70,7 @@ export class JoinedService implements TrayService {
     this.statuses.clear();
     for (const s of joining.joined.status) this.statuses.set(s.id, s);
     void joining.ended.then(() => this.onEnded(joining));
+    for (const m of early) this.onPushed(m);
     this.changed(undefined);
     return true;
   }
@@ -106,6 +118,8 @@ export class JoinedService implements TrayService {
     this.ask('restore-version', { ...request, pair });
 
   async setAutostart(on: boolean): Promise<void> {
+    // The entry itself is written by the tray; the service's config only records it, when it runs.
+    if (this.kind === 'gone') return;
     await this.ask('settings', { settings: { autostart: on } });
   }
 

@@ -50,7 +50,7 @@ export type SkipReason =
   | 'too-large'
   /** The name, as the destination would store it, is longer than it allows. */
   | 'name-too-long'
-  /** A name Windows reserves (CON, AUX, NUL, COM1…), which the destination refuses. */
+  /** A name Windows reserves (CON, AUX, NUL, COM1…), which the destination refuses or Windows cannot use. */
   | 'name-reserved'
   /** --links copy: the link leads out of the source, to nothing, or into a folder that holds it. */
   | 'link-outside'

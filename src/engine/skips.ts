@@ -30,8 +30,8 @@ export function describeSkip(s: Skipped, dst: Pick<Capabilities, 'kind' | 'maxFi
       return `${s.path}: a symlink that leads into a folder holding it, or round in a circle`;
     case 'name-reserved':
       return (
-        `${s.path}: a name Windows reserves (CON, PRN, AUX, NUL, COM1-9, LPT1-9), which ${drive} refuses; rename it ` +
-        'to back it up here'
+        `${s.path}: a name Windows reserves (CON, PRN, AUX, NUL, COM1-9, LPT1-9): ${drive} refuses it, or Windows ` +
+        'programs could not open or delete the copy; rename it to back it up here'
       );
     case 'name-too-long': {
       const limit = dst.maxName

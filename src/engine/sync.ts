@@ -112,8 +112,11 @@ export async function sync(src: Storage, dst: Storage, options: SyncOptions): Pr
   let result = await syncOnce(src, dst, options);
   while (result.fatal?.code === ErrorCode.NO_SPACE && options.makeRoom && !options.signal?.aborted) {
     if (!(await options.makeRoom())) break;
-    // Listed again: what the stopped run placed is unchanged now, and its temp files are gone.
-    result = goneOn(result, await syncOnce(src, dst, options));
+    // Listed again: what the stopped run placed is unchanged now, and its temp files are gone. What
+    // it deleted counts against --max-delete with what the next one would.
+    const maxDelete =
+      options.maxDelete === undefined ? {} : { maxDelete: Math.max(0, options.maxDelete - result.filesDeleted) };
+    result = goneOn(result, await syncOnce(src, dst, { ...options, ...maxDelete }));
   }
   return result;
 }

@@ -25,6 +25,9 @@ export interface HostParts extends Omit<ServiceDeps, 'watchMounts'> {
   watchPower?(onChange: (source: PowerSource) => void): PowerWatch;
 }
 
+/** How a refused join begins: the one refusal a second tray takes as its answer, not as a failure. */
+export const TRAY_SHOWN = 'A tray is already shown for this SyncTray';
+
 /** A first sync that took longer than this gets a notification when it is done. */
 const LONG_SYNC_MS = 30_000;
 
@@ -166,8 +169,7 @@ export class ServiceHost {
    * connection closes. One tray at a time.
    */
   join(notifications: boolean, peer: Peer): Joined {
-    if (this.tray !== undefined)
-      throw new RefusedError(`A tray is already shown for this SyncTray (pid ${process.pid}).`);
+    if (this.tray !== undefined) throw new RefusedError(`${TRAY_SHOWN} (pid ${process.pid}).`);
     this.tray = peer;
     if (notifications) this.notifyTo = peer;
     let pairsSent = JSON.stringify(this.store.pairs());

@@ -13,7 +13,7 @@ export class InstanceLock {
   static acquire(dir: string): InstanceLock {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const file = path.join(dir, 'synctray.lock');
-    const owner = tryPidLock(file, isSyncTray);
+    const owner = tryPidLock(file, (pid) => isSyncTray(pid));
     if (owner === undefined) return new InstanceLock(file);
     if (isSyncTray(owner)) {
       throw new RefusedError(
@@ -31,15 +31,21 @@ export class InstanceLock {
 
 /**
  * Whether `pid` is a SyncTray. After a reboot the lock's pid may belong to another program: on
- * Linux its command line tells (SyncTray's holds 'synctray' or its CLI's path).
+ * Linux its command line tells (SyncTray's holds 'synctray' or its CLI's path). Elsewhere a live
+ * pid is taken at its word: there is no /proc, and on Windows `/proc/…` would be a path on the
+ * current drive, which anything could have made.
  */
-function isSyncTray(pid: number): boolean {
+export function isSyncTray(
+  pid: number,
+  platform: NodeJS.Platform = process.platform,
+  commandLine = (p: number) => fs.readFileSync(`/proc/${p}/cmdline`, 'utf8'),
+): boolean {
   if (pid === process.pid) return true;
   if (!processAlive(pid)) return false;
+  if (platform !== 'linux') return true;
   try {
-    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return /synctray|cli[\\/]main\.js/i.test(cmdline);
+    return /synctray|cli[\\/]main\.js/i.test(commandLine(pid));
   } catch {
-    return true; // no /proc (not Linux): a live pid is taken at its word
+    return true; // gone meanwhile, or /proc not mounted: a live pid is taken at its word
   }
 }

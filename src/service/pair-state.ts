@@ -1,6 +1,5 @@
 import type { Pair } from '../config/schema.js';
 import type { PairState } from '../watch/watch-pair.js';
-import type { PairStatus } from './service.js';
 
 /**
  * A pair's state as the user sees it (the tray and `status`). `stopped` is said by `status` alone,
@@ -57,8 +56,21 @@ export function needsUser(p: StateSeen): boolean {
   );
 }
 
+/** What a pair's status says before anything is known of its syncs (a PairStatus, without what only syncs tell). */
+export interface StatusBefore {
+  id: string;
+  name: string;
+  source: string;
+  destination: string;
+  mode: string;
+  state: PairStateName;
+  pausedUntil?: string;
+  files: number;
+  bytes: number;
+}
+
 /** A pair's status before anything is known of its syncs: paused, or `unpaused` (the state said otherwise). */
-export function statusBefore(p: Pair, unpaused: PairStateName): PairStatus {
+export function statusBefore(p: Pair, unpaused: PairStateName): StatusBefore {
   return {
     id: p.id,
     name: p.name,

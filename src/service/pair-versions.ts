@@ -194,6 +194,7 @@ export function pairVersions(pair: Pair, destination: Storage, deps: PairVersion
       open: (started) => deps.openVersions(dir, started),
       prune: (now, removed) => pruneVersions(storage, '', keep, now, removed),
       makeRoom: async (now, removed) =>
+        keep > 0 &&
         !isRemoteLocation(pair.destination) &&
         sameDrive !== undefined &&
         (await sameDrive(dir, pair.destination).catch(() => false)) &&
@@ -210,8 +211,9 @@ export function pairVersions(pair: Pair, destination: Storage, deps: PairVersion
   return {
     open: (started) => new StorageVersions(root, runStamp(started), hideRoot),
     prune: (now, removed) => pruneVersions(destination, root, keep, now, removed),
+    // Kept for ever (keep-versions 0) means kept for ever, a full drive or not.
     makeRoom: async (now, removed) =>
-      (await pruneVersions(destination, root, ROOM_KEEPS_MS, now, removed, 1)).length > 0,
+      keep > 0 && (await pruneVersions(destination, root, ROOM_KEEPS_MS, now, removed, 1)).length > 0,
     space: () => versionsSpace(destination, root),
     storages: [],
   };

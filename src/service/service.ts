@@ -25,9 +25,11 @@ import { checkNew, hiddenVersions, isInside, refuseOverlaps } from '../config/pa
 import type { Pair, PairChange } from '../config/schema.js';
 import { pairSyncOptions } from './pair-preview.js';
 import { isRemoteLocation } from '../storage/location.js';
+import { isRcloneLocation } from '../storage/rclone/endpoint.js';
+import { remoteDestination } from './remote-destination.js';
 import { watchIgnore } from '../watch/ignore.js';
 import type { MountWatch } from '../watch/mounts.js';
-import { PairWatcher, type WatchFolder, type WatchReport } from '../watch/watch-pair.js';
+import { PairWatcher, REMOTE_SETTLE_MS, type WatchFolder, type WatchReport } from '../watch/watch-pair.js';
 import type { DestinationProbe, WaitWhy } from './destination-check.js';
 import { pairVersions, PRUNE_EVERY_MS, type PairVersions } from './pair-versions.js';
 import { PairDestination, driveConnectedText, markNewPair } from './pair-destination.js';
@@ -545,10 +547,13 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
           // A full destination takes the oldest versions first (older than a day), before the step fails.
           ...(versions
             ? {
-                makeRoom: () =>
-                  versions.makeRoom(this.wallNow(), (stamp) =>
+                // After any removal under way, which may be taking the same run.
+                makeRoom: async () => {
+                  await r.pruning;
+                  return versions.makeRoom(this.wallNow(), (stamp) =>
                     this.versionsRemoved(r, stamp, 'to make room: the destination is full'),
-                  ),
+                  );
+                },
               }
             : {}),
         },
@@ -556,6 +561,7 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
         ...(versions ? { versionsFor: () => versions.open(new Date(this.wallNow())) } : {}),
         ignore,
         rescanIntervalMs: pair.rescanIntervalMs,
+        ...(isRcloneLocation(pair.destination) ? { settleMs: REMOTE_SETTLE_MS } : {}),
       },
       {
         // Phones are not watched: their pairs sync when the phone connects and every rescan interval.
@@ -563,7 +569,11 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
         now: this.deps.now,
         setTimeout,
         clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout),
-        ...(r.destination ? { destination: r.destination } : {}),
+        ...(r.destination
+          ? { destination: r.destination }
+          : isRcloneLocation(pair.destination)
+            ? { destination: remoteDestination(opened) }
+            : {}),
       },
       (report) => this.onReport(r, report),
     );

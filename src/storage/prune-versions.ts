@@ -36,19 +36,31 @@ export async function pruneVersions(
     .slice(0, most);
   const done: string[] = [];
   for (const s of old) {
-    await removeTree(storage, root === '' ? s.name : `${root}/${s.name}`);
+    // Gone meanwhile (another removal took it): not this one's to tell.
+    if (!(await removeTree(storage, root === '' ? s.name : `${root}/${s.name}`))) continue;
     done.push(s.name);
     removed?.(s.name);
   }
   return done;
 }
 
-/** Removes a folder and everything in it, through the storage's own remove and rmdir. */
-export async function removeTree(storage: Storage, dir: RelPath): Promise<void> {
-  for (const e of await storage.list(dir)) {
-    const rel = `${dir}/${e.name}`;
-    if (e.type === 'dir') await removeTree(storage, rel);
-    else await storage.remove(rel);
+/** Removes a folder and everything in it, through the storage's own remove and rmdir; false if it was gone. */
+export async function removeTree(storage: Storage, dir: RelPath): Promise<boolean> {
+  try {
+    for (const e of await storage.list(dir)) {
+      const rel = `${dir}/${e.name}`;
+      if (e.type === 'dir') await removeTree(storage, rel);
+      else await storage.remove(rel).catch(unlessGone);
+    }
+    await storage.rmdir(dir);
+    return true;
+  } catch (err) {
+    // Removed by another removal at the same time: the end is the same.
+    if (isStorageError(err, ErrorCode.NOT_FOUND)) return false;
+    throw err;
   }
-  await storage.rmdir(dir);
+}
+
+function unlessGone(err: unknown): void {
+  if (!isStorageError(err, ErrorCode.NOT_FOUND)) throw err;
 }

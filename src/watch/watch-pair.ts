@@ -42,6 +42,12 @@ export type WatchFolder = (
 ) => Promise<FolderWatcher>;
 
 /** Whether a step may write into the destination now, as the destination's gate judges it. */
+/**
+ * The window for a destination reached over a network (an rclone remote): at most one step every
+ * 2 s, so that many small saves do not cost many round trips each.
+ */
+export const REMOTE_SETTLE_MS = 2000;
+
 export type DestinationReadiness = { ready: true } | { ready: false; reason: string; movedTo?: string };
 
 /**

@@ -10,7 +10,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../helpers/cli.js';
 import { DESKTOP_TOOLS, startDesktop, type Desktop } from '../helpers/desktop.js';
 import { rsyncDiff, rsyncSkipReason } from '../helpers/oracle.js';
-import { hasTool, skipReasonOutsideCi } from '../helpers/requirements.js';
+import { findTool, hasTool, skipReasonOutsideCi } from '../helpers/requirements.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
 import { writeTree } from '../helpers/tree-spec.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -56,7 +56,7 @@ function pathWithoutNode(): string {
   if (fs.existsSync(bin)) return bin;
   fs.mkdirSync(bin, { recursive: true });
   for (const tool of ['sh', 'sed', 'wc', 'notify-send', 'zenity', 'xdg-open']) {
-    const found = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
+    const found = findTool(tool);
     if (found) fs.symlinkSync(found, path.join(bin, tool));
   }
   return bin;
@@ -76,7 +76,7 @@ describe.skipIf(skip)('the single binary', () => {
     'runs with no node on the PATH: --version, a mirror checked by rsync, ' +
       'an autostart entry and a service unit that start itself',
     () => {
-      expect(spawnSync('sh', ['-c', 'command -v node'], { env: env() }).status).not.toBe(0);
+      expect(findTool('node', env())).toBeUndefined();
       const v = binary(['--version']);
       expect(v.status, v.stderr).toBe(0);
       expect(v.stdout).toMatch(/^synctray \d+\.\d+\.\d+\n$/);

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { assertCliBuilt, CLI_PATH, runCli, startCli, type RunningCli } from '../helpers/cli.js';
-import { hasTool, skipReasonOutsideCi } from '../helpers/requirements.js';
+import { hasTool, onWindows, skipReasonOutsideCi } from '../helpers/requirements.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -95,7 +95,10 @@ describe('synctray service install|uninstall|status on Linux', () => {
     },
   );
 
-  it('enables and starts it with systemctl --user where a user manager answers, stops it on uninstall', async () => {
+  it('enables and starts it with systemctl --user where a user manager answers, stops it on uninstall', async ({
+    skip,
+  }) => {
+    skip(onWindows, 'needs systemd and a shell script standing in for systemctl, which Windows does not have');
     const { env, calls } = fakeSystemctl();
     const unit = path.join(dir, 'xdg', 'systemd', 'user', 'synctray.service');
     const install = await runCli(['service', 'install'], { env: { ...env, SYNCTRAY_CONFIG_DIR: dir } });
@@ -112,7 +115,8 @@ describe('synctray service install|uninstall|status on Linux', () => {
     expect(fs.existsSync(unit)).toBe(false);
   });
 
-  it('enables it without starting a second SyncTray where one runs already for the config', async () => {
+  it('enables it without starting a second SyncTray where one runs already for the config', async ({ skip }) => {
+    skip(onWindows, 'needs systemd and a shell script standing in for systemctl, which Windows does not have');
     const { env, calls } = fakeSystemctl();
     const config = path.join(dir, 'config');
     service = startCli(['run', '--config-dir', config]);

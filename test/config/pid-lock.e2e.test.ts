@@ -2,24 +2,21 @@
  * The pid lock under real contention: several processes find the same stale lock at the same
  * moment and all try to take it over. Exactly one may win, every round.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { pathToFileURL } from 'node:url';
 import { REPO_ROOT } from '../helpers/cli.js';
+import { deadPid, typeScriptArgs } from '../helpers/processes.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
 
-const TS_HOOKS = path.join(REPO_ROOT, 'test/helpers/ts-hooks.mjs');
 const PID_LOCK = path.join(REPO_ROOT, 'src/config/pid-lock.ts');
 let dir: string;
 beforeEach(() => {
   dir = makeScratch('synctray-pid-lock-');
 });
 afterEach(() => removeScratch(dir));
-
-function deadPid(): number {
-  return Number(spawnSync('sh', ['-c', 'echo $$']).stdout.toString().trim());
-}
 
 /**
  * Each taker waits for the same instant and tries once; a winner holds the lock until every taker
@@ -28,7 +25,7 @@ function deadPid(): number {
  */
 const TAKER = `
 import fs from 'node:fs';
-import { tryPidLock, processAlive, releasePidLock } from ${JSON.stringify(PID_LOCK)};
+import { tryPidLock, processAlive, releasePidLock } from ${JSON.stringify(pathToFileURL(PID_LOCK).href)};
 const [file, at] = process.argv.slice(2);
 while (Date.now() < Number(at));
 const owner = tryPidLock(file, processAlive);
@@ -43,11 +40,9 @@ if (owner === undefined) {
 
 /** A taker's answer as soon as it is printed, and its end. */
 function taker(script: string, file: string, at: number): { answer: Promise<string>; closed: Promise<void> } {
-  const child = spawn(
-    process.execPath,
-    ['--experimental-transform-types', '--no-warnings', '--import', TS_HOOKS, script, file, String(at)],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = spawn(process.execPath, typeScriptArgs(script, file, String(at)), {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   let answered: (line: string) => void = () => {};

@@ -15,7 +15,7 @@ import { FakeDevice } from '../helpers/fake-adb/device.js';
 import { DESKTOP_PACKAGES, DESKTOP_TOOLS, startDesktop, type Desktop } from '../helpers/desktop.js';
 import { rsyncDiff } from '../helpers/oracle.js';
 import { runStamp } from '../../src/storage/versions.js';
-import { hasTool, skipReasonOutsideCi } from '../helpers/requirements.js';
+import { findTool, hasTool, skipReasonOutsideCi } from '../helpers/requirements.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
 import { writeTree } from '../helpers/tree-spec.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -588,7 +588,9 @@ async function cancel(d: Desktop, title: string): Promise<void> {
 }
 
 function which(tool: string): string {
-  return spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
+  const found = findTool(tool);
+  if (!found) throw new Error(`${tool} is not on the PATH`);
+  return found;
 }
 
 /** dunst shows a notification: its window is mapped only while there is one to show. */

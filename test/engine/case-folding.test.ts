@@ -7,6 +7,7 @@ import { sync } from '../../src/engine/sync.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { makeSyncScratch, removeScratch } from '../helpers/scratch.js';
 import { writeTree } from '../helpers/tree-spec.js';
+import { posixOnly } from '../helpers/requirements.js';
 
 /**
  * A local folder that answers lookups case-insensitively, as a FAT or exFAT stick, a network
@@ -62,8 +63,11 @@ describe('a destination that folds case', () => {
     expect(r).toMatchObject({ deleted: 0, updated: 1, copied: 0 });
   });
 
-  it('a destination that tells the cases apart gets the new name and loses the old one', async () => {
-    const r = await sync(new LocalStorage(src), new LocalStorage(dst), { mode: 'mirror', dryRun: true });
-    expect(r).toMatchObject({ deleted: 1, updated: 0, copied: 1 });
-  });
+  it.skipIf(posixOnly('folders that tell upper from lower case'))(
+    'a destination that tells the cases apart gets the new name and loses the old one',
+    async () => {
+      const r = await sync(new LocalStorage(src), new LocalStorage(dst), { mode: 'mirror', dryRun: true });
+      expect(r).toMatchObject({ deleted: 1, updated: 0, copied: 1 });
+    },
+  );
 });

@@ -6,6 +6,7 @@ import { sync } from '../../src/engine/sync.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { makeSyncScratch, removeScratch } from '../helpers/scratch.js';
 import { writeTree } from '../helpers/tree-spec.js';
+import { SYMLINKS, posixOnly } from '../helpers/requirements.js';
 
 let root: string;
 let src: string;
@@ -20,7 +21,7 @@ const copyLinks = () => sync(new LocalStorage(src), new LocalStorage(dst), { mod
 const read = (rel: string) => fs.readFileSync(path.join(dst, rel), 'utf8');
 const link = (target: string, rel: string) => fs.symlinkSync(target, path.join(src, rel));
 
-describe('--links copy', () => {
+describe.skipIf(posixOnly(SYMLINKS))('--links copy', () => {
   it('copies the file or folder a link leads to under the link name, and a second run does nothing', async () => {
     writeTree(src, { 'docs/a.txt': 'A', 'docs/sub/b.txt': 'B', 'notes.txt': 'N' });
     link('notes.txt', 'notes-link');

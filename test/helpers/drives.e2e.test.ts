@@ -3,6 +3,7 @@
  * replugs at another path with its files, and leaves no loop device, mount or file behind, even
  * when the test using it fails or its process dies.
  */
+import { typeScriptArgs } from './processes.js';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,7 +20,6 @@ import {
 import { makeScratch, removeScratch } from './scratch.js';
 import { waitFor } from './wait-for.js';
 
-const TS_HOOKS = path.join(REPO_ROOT, 'test/helpers/ts-hooks.mjs');
 const DRIVES = path.join(REPO_ROOT, 'test/helpers/drives.ts');
 
 const scratches: string[] = [];
@@ -168,14 +168,10 @@ const d = await makeDrive('exfat');
 console.log(JSON.stringify({ device: d.device, image: d.image, mountPoint: d.mountPoint }));
 ${how}`,
     );
-    const r = spawnSync(
-      process.execPath,
-      ['--experimental-transform-types', '--no-warnings', '--import', TS_HOOKS, script],
-      {
-        encoding: 'utf8',
-        timeout: 30_000,
-      },
-    );
+    const r = spawnSync(process.execPath, typeScriptArgs(script), {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     const drive = JSON.parse(r.stdout.split('\n')[0]!) as { device: string; image: string; mountPoint: string };
     return { drive, stderr: r.stderr, status: r.status, signal: r.signal };
   }

@@ -27,6 +27,12 @@ export function rcloneEnv(root: string, more: Record<string, string> = {}): Node
   };
 }
 
+/**
+ * The server reads its folder afresh at every request, as a NAS's server does: rclone's
+ * own serve caches listings for 5 minutes, so files a test writes or removes behind it would go unseen.
+ */
+const SERVE_FLAGS = ['--dir-cache-time', '0s'];
+
 export interface SftpServer {
   readonly port: number;
   readonly pid: number;
@@ -40,25 +46,52 @@ export interface SftpServer {
   stop(): Promise<void>;
 }
 
-/** Starts `rclone serve sftp` over `served`, on `port` (0: one it chooses), and waits until it listens. */
-export async function startSftpServer(root: string, served: string, port = 0): Promise<SftpServer> {
+/** What `rclone serve` speaks: SFTP (a NAS over SSH) or WebDAV. */
+export type Protocol = 'sftp' | 'webdav';
+
+// How each server says where it listens, and how a remote of rclone reaches it.
+const LISTENING: Record<Protocol, RegExp> = {
+  sftp: /SFTP server listening on 127\.0\.0\.1:(\d+)/,
+  webdav: /WebDav Server started on http:\/\/127\.0\.0\.1:(\d+)\//,
+};
+const REMOTE: Record<Protocol, (port: number) => Record<string, string>> = {
+  sftp: (port) => ({ TYPE: 'sftp', HOST: '127.0.0.1', PORT: String(port) }),
+  webdav: (port) => ({ TYPE: 'webdav', URL: `http://127.0.0.1:${port}/`, VENDOR: 'other' }),
+};
+
+/**
+ * Starts `rclone serve sftp` over `served`, on `port` (0: one it chooses), and waits until it
+ * listens; `flags` are more of its flags (`--bwlimit 10M` makes a transfer last).
+ */
+export function startSftpServer(
+  root: string,
+  served: string,
+  options: { port?: number; flags?: string[] } = {},
+): Promise<SftpServer> {
+  return startServer('sftp', root, served, options);
+}
+
+/** Starts `rclone serve PROTOCOL` over `served` on 127.0.0.1, as startSftpServer does. */
+export async function startServer(
+  protocol: Protocol,
+  root: string,
+  served: string,
+  { port = 0, flags = [] }: { port?: number; flags?: string[] } = {},
+): Promise<SftpServer> {
   fs.mkdirSync(served, { recursive: true });
   const env = rcloneEnv(root);
   const pass = 'synctray-test';
-  const child = spawn(
-    'rclone',
-    ['serve', 'sftp', served, '--addr', `127.0.0.1:${port}`, '--user', 'tester', '--pass', pass],
-    { env, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const args = ['serve', protocol, served, '--addr', `127.0.0.1:${port}`, '--user', 'tester', '--pass', pass];
+  const child = spawn('rclone', [...args, ...SERVE_FLAGS, ...flags], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   const listening = await new Promise<number>((resolve, reject) => {
     let said = '';
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (text: string) => {
       said += text;
-      const m = /SFTP server listening on 127\.0\.0\.1:(\d+)/.exec(said);
+      const m = LISTENING[protocol].exec(said);
       if (m) resolve(Number(m[1]));
     });
-    child.once('exit', (code) => reject(new Error(`rclone serve sftp stopped (exit ${code}): ${said}`)));
+    child.once('exit', (code) => reject(new Error(`rclone serve ${protocol} stopped (exit ${code}): ${said}`)));
   });
   const obscured = execFileSync('rclone', ['obscure', pass], { env, encoding: 'utf8' }).trim();
   const stopWith = (signal: NodeJS.Signals) => stopChild(child, signal);
@@ -67,14 +100,10 @@ export async function startSftpServer(root: string, served: string, port = 0): P
     pid: child.pid!,
     served,
     remoteEnv: (name) => {
-      const p = `RCLONE_CONFIG_${name.toUpperCase()}_`;
-      return {
-        [`${p}TYPE`]: 'sftp',
-        [`${p}HOST`]: '127.0.0.1',
-        [`${p}PORT`]: String(listening),
-        [`${p}USER`]: 'tester',
-        [`${p}PASS`]: obscured,
-      };
+      const fields = { ...REMOTE[protocol](listening), USER: 'tester', PASS: obscured };
+      return Object.fromEntries(
+        Object.entries(fields).map(([k, v]) => [`RCLONE_CONFIG_${name.toUpperCase()}_${k}`, v]),
+      );
     },
     kill: () => stopWith('SIGKILL'),
     stop: () => stopWith('SIGTERM'),
@@ -96,4 +125,35 @@ export function processAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** The pids of the `rclone rcd` processes started with this environment's RCLONE_CONFIG (Linux). */
+export function rcdsOf(env: NodeJS.ProcessEnv): number[] {
+  const mark = `RCLONE_CONFIG=${env.RCLONE_CONFIG}\0`;
+  const found: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const cmd = fs.readFileSync(`/proc/${name}/cmdline`, 'utf8');
+      if (!cmd.includes('\0rcd\0')) continue;
+      if (fs.readFileSync(`/proc/${name}/environ`, 'utf8').includes(mark) && processAlive(Number(name)))
+        found.push(Number(name));
+    } catch {
+      // Gone meanwhile, or not ours to read.
+    }
+  }
+  return found;
+}
+
+/**
+ * A test's teardown once its CLI or service has exited: the SFTP servers stopped (and checked
+ * gone), the scratch folder removed, and then a failure if an rcd started with `env` is still
+ * there (the CLI stops its own when it ends).
+ */
+export async function tearDown(servers: readonly SftpServer[], env: NodeJS.ProcessEnv | undefined, root: string) {
+  const left = env ? rcdsOf(env) : [];
+  for (const s of servers) await s.stop();
+  for (const s of servers) if (processAlive(s.pid)) throw new Error(`the SFTP server ${s.pid} is still running`);
+  fs.rmSync(root, { recursive: true, force: true });
+  if (left.length > 0) throw new Error(`rcd ${left.join(', ')} outlived the SyncTray that started it`);
 }

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -15,7 +15,9 @@ import {
   type ControlHandlers,
 } from '../../src/service/control.js';
 import { checkArgs } from '../../src/service/control-args.js';
-import { InstanceLock } from '../../src/service/instance-lock.js';
+import { InstanceLock, isSyncTray } from '../../src/service/instance-lock.js';
+import { deadPid } from '../helpers/processes.js';
+import { onWindows, posixOnly } from '../helpers/requirements.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
 
 let dir: string;
@@ -24,17 +26,11 @@ beforeEach(() => {
 });
 afterEach(() => removeScratch(dir));
 
-/** A pid that ran and is gone. */
-function deadPid(): number {
-  const r = spawnSync('sh', ['-c', 'echo $$']);
-  return Number(r.stdout.toString().trim());
-}
-
 describe('the instance lock', () => {
   it('lets one instance in per folder and names the one running', () => {
     const lock = InstanceLock.acquire(dir);
     expect(fs.readFileSync(lock.file, 'utf8').trim()).toBe(String(process.pid));
-    expect(fs.statSync(lock.file).mode & 0o777).toBe(0o600);
+    if (!onWindows) expect(fs.statSync(lock.file).mode & 0o777).toBe(0o600); // Windows keeps no mode bits
     expect(() => InstanceLock.acquire(dir)).toThrow(
       new RefusedError(
         `SyncTray is already running (pid ${process.pid}) for this config; ` +
@@ -51,6 +47,21 @@ describe('the instance lock', () => {
     const lock = InstanceLock.acquire(dir);
     expect(fs.readFileSync(lock.file, 'utf8').trim()).toBe(String(process.pid));
     lock.release();
+  });
+
+  it('tells a live SyncTray from another program by its command line on Linux, and only there', () => {
+    // The parent (the test runner) is alive and is no SyncTray.
+    const asked: string[] = [];
+    const commandLine = (platform: NodeJS.Platform, text: string) => (pid: number) => {
+      asked.push(platform);
+      return text.replace('PID', String(pid));
+    };
+    expect(isSyncTray(process.ppid, 'linux', commandLine('linux', 'vim\0notes.txt'))).toBe(false);
+    expect(isSyncTray(process.ppid, 'linux', commandLine('linux', 'node\0/opt/synctray/dist/cli/main.js'))).toBe(true);
+    // Windows has no /proc: `/proc/PID/cmdline` would be read from the current drive, if anything made it.
+    expect(isSyncTray(process.ppid, 'win32', commandLine('win32', 'vim'))).toBe(true);
+    expect(isSyncTray(deadPid(), 'win32', commandLine('win32', 'synctray'))).toBe(false);
+    expect(asked).toEqual(['linux', 'linux']);
   });
 });
 
@@ -133,7 +144,8 @@ describe('the control socket', () => {
     );
     announce(dir, control.socket);
     try {
-      expect(fs.statSync(control.socket).mode & 0o777).toBe(0o600);
+      // A Windows named pipe is no file: its default access is its creator's (control.ts).
+      if (!onWindows) expect(fs.statSync(control.socket).mode & 0o777).toBe(0o600);
       expect(await askService(dir, 'settings', { settings: { logLevel: 'debug' } })).toEqual({
         result: { ...SETTINGS, logLevel: 'debug' },
       });
@@ -295,39 +307,45 @@ describe('the control socket', () => {
     },
   );
 
-  it('uses a short private socket path where the run-time folder is too deep for one', async () => {
-    const deep = path.join(dir, 'x'.repeat(60), 'y'.repeat(60));
-    const control = await serveControl(deep, handlers({ list: () => [] }), checkArgs);
-    try {
-      expect(Buffer.byteLength(control.socket)).toBeLessThanOrEqual(100);
-      expect(fs.statSync(path.dirname(control.socket)).mode & 0o777).toBe(0o700);
-      announce(dir, control.socket);
-      expect(await askService(dir, 'list', {})).toEqual({ result: [] });
-    } finally {
-      await control.close();
-    }
-  });
+  it.skipIf(posixOnly('Unix socket paths, whose length is limited'))(
+    'uses a short private socket path where the run-time folder is too deep for one',
+    async () => {
+      const deep = path.join(dir, 'x'.repeat(60), 'y'.repeat(60));
+      const control = await serveControl(deep, handlers({ list: () => [] }), checkArgs);
+      try {
+        expect(Buffer.byteLength(control.socket)).toBeLessThanOrEqual(100);
+        expect(fs.statSync(path.dirname(control.socket)).mode & 0o777).toBe(0o700);
+        announce(dir, control.socket);
+        expect(await askService(dir, 'list', {})).toEqual({ result: [] });
+      } finally {
+        await control.close();
+      }
+    },
+  );
 
-  it('refuses a run-time folder that others may write in', async () => {
+  it.skipIf(posixOnly('permission bits'))('refuses a run-time folder that others may write in', async () => {
     const shared = path.join(dir, 'shared');
     fs.mkdirSync(shared, { mode: 0o777 });
     fs.chmodSync(shared, 0o777);
     await expect(serveControl(shared, handlers({}), checkArgs)).rejects.toThrow(/must belong to you alone/);
   });
 
-  it('says nobody runs when only the socket file of a killed instance is left', async () => {
-    const file = socketPath(path.join(dir, 'state'));
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    announce(dir, file);
-    // A process that listens, then dies by SIGKILL: its socket file stays, with nobody behind it.
-    const child = spawn(process.execPath, [
-      '-e',
-      `require('net').createServer().listen(${JSON.stringify(file)}, () => console.log('up'))`,
-    ]);
-    await new Promise<void>((r) => child.stdout.once('data', () => r()));
-    child.kill('SIGKILL');
-    await new Promise((r) => child.once('exit', r));
-    expect(fs.existsSync(file)).toBe(true);
-    expect(await askService(dir, 'status', {})).toBeUndefined();
-  });
+  it.skipIf(posixOnly('Unix socket files, which a killed server leaves behind'))(
+    'says nobody runs when only the socket file of a killed instance is left',
+    async () => {
+      const file = socketPath(path.join(dir, 'state'));
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      announce(dir, file);
+      // A process that listens, then dies by SIGKILL: its socket file stays, with nobody behind it.
+      const child = spawn(process.execPath, [
+        '-e',
+        `require('net').createServer().listen(${JSON.stringify(file)}, () => console.log('up'))`,
+      ]);
+      await new Promise<void>((r) => child.stdout.once('data', () => r()));
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      expect(fs.existsSync(file)).toBe(true);
+      expect(await askService(dir, 'status', {})).toBeUndefined();
+    },
+  );
 });

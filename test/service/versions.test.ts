@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { app } from '../../src/app.js';
 import type { Pair } from '../../src/config/schema.js';
 import { ConfigStore } from '../../src/config/store.js';
+import { pairVersions } from '../../src/service/pair-versions.js';
 import { Service, type ServiceEvent } from '../../src/service/service.js';
 import { runStamp } from '../../src/storage/versions.js';
 import { folderWatcher } from '../../src/watch/folder-watcher.js';
@@ -197,5 +198,39 @@ describe.skipIf(noRsync)("a pair's versions", () => {
     expect(fs.readdirSync(at(VERSIONS))).toEqual([runStamp(new Date(wall - 400 * DAY))]);
     expect(removedStamps()).toEqual([]);
     expect(service!.status()[0]!.versions).toBeUndefined();
+  });
+});
+
+describe('making room on a full destination', () => {
+  const pairOf = (keepVersionsMs: number): Pair => ({
+    id: 'p1',
+    name: 'docs',
+    source: at('docs'),
+    destination: at('backup/docs'),
+    mode: 'mirror',
+    checksum: false,
+    exclude: [],
+    rescanIntervalMs: 0,
+    keepVersionsMs,
+    paused: false,
+    notify: 'all',
+  });
+
+  it('takes the oldest run older than a day, one a call, and none from a pair keeping them for ever', async () => {
+    const old = [runStamp(new Date(wall - 5 * DAY)), runStamp(new Date(wall - 2 * DAY))];
+    const young = runStamp(new Date(wall - 3_600_000));
+    for (const stamp of [...old, young]) writeTree(at(`${VERSIONS}/${stamp}/deleted`), { 'x.txt': stamp });
+    const dst = app.openStorage(at('backup/docs'));
+    const deps = { openStorage: app.openStorage, openVersions: app.openVersions };
+    const forever = pairVersions(pairOf(0), dst, deps)!;
+    expect(await forever.makeRoom(wall, () => undefined)).toBe(false);
+    expect(fs.readdirSync(at(VERSIONS)).sort()).toEqual([...old, young].sort());
+    const kept = pairVersions(pairOf(30 * DAY), dst, deps)!;
+    const told: string[] = [];
+    expect(await kept.makeRoom(wall, (s) => told.push(s))).toBe(true);
+    expect(await kept.makeRoom(wall, (s) => told.push(s))).toBe(true);
+    expect(await kept.makeRoom(wall, (s) => told.push(s))).toBe(false);
+    expect(told).toEqual(old);
+    expect(fs.readdirSync(at(VERSIONS))).toEqual([young]);
   });
 });

@@ -29,6 +29,7 @@ import {
   pseudoRandomBytes,
   SUB_SECOND_TIMES,
 } from './conformance-fixtures.js';
+import { onWindows } from '../helpers/requirements.js';
 
 export interface StorageUnderTest {
   storage: Storage;
@@ -40,6 +41,17 @@ export interface StorageUnderTest {
  * Registers the suite. `setup` is called before every test and must give an empty storage, so no
  * test sees another's leftovers.
  */
+const WINDOWS_REFUSES = 'Windows refuses this name, and the storage does not encode it';
+
+/**
+ * A name a storage without name rules cannot hold on Windows: one of `: * ? " < > | \\` or a
+ * control character, or a trailing dot or space.
+ */
+function refusedHere(caps: Capabilities, name: string): boolean {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: Windows refuses control characters in names
+  return onWindows && caps.names === undefined && /[:*?"<>|\\\x00-\x1f]|[. ]$/.test(name);
+}
+
 export function describeStorageConformance(name: string, setup: () => Promise<StorageUnderTest>): void {
   describe(`Storage conformance: ${name}`, () => {
     let under: StorageUnderTest;
@@ -434,6 +446,8 @@ export function describeStorageConformance(name: string, setup: () => Promise<St
 
       it('replaces a file so that readers see the old or the new content, never nothing', async ({ skip }) => {
         skip(!caps.atomicRename, 'rename is not atomic');
+        // Windows refuses to replace a file a reader holds open (BUSY, retried by the engine).
+        skip(onWindows, 'on Windows a file being read cannot be replaced');
         await put('target', 'v0');
         for (let i = 1; i <= 25; i++) {
           await put(`next-${i}`, `v${i}`);
@@ -793,28 +807,33 @@ export function describeStorageConformance(name: string, setup: () => Promise<St
         expect(await text('bystander')).toBe('keep me');
       };
 
-      it.each(HOSTILE_NAMES)('file named $label: written, listed, stat, read, renamed, removed', async ({ name }) => {
-        const content = `content of ${name}`;
-        await bystander();
-        await put(name, content);
-        expectNames(await namesIn(''), ['bystander', name]);
-        expect(await s.stat(name)).toMatchObject({ name, type: 'file', size: Buffer.byteLength(content) });
-        expect(await text(name)).toBe(content);
-        if (caps.canSetModTime) {
-          await s.setModTime(name, MTIME);
-          time((await s.stat(name)).mtimeNs, MTIME, 'mtime');
-        }
+      it.for(HOSTILE_NAMES)(
+        'file named $label: written, listed, stat, read, renamed, removed',
+        async ({ name }, ctx) => {
+          ctx.skip(refusedHere(caps, name), WINDOWS_REFUSES);
+          const content = `content of ${name}`;
+          await bystander();
+          await put(name, content);
+          expectNames(await namesIn(''), ['bystander', name]);
+          expect(await s.stat(name)).toMatchObject({ name, type: 'file', size: Buffer.byteLength(content) });
+          expect(await text(name)).toBe(content);
+          if (caps.canSetModTime) {
+            await s.setModTime(name, MTIME);
+            time((await s.stat(name)).mtimeNs, MTIME, 'mtime');
+          }
 
-        await s.rename(name, 'plain');
-        expectNames(await namesIn(''), ['bystander', 'plain']);
-        await s.rename('plain', name);
-        expect(await text(name)).toBe(content);
+          await s.rename(name, 'plain');
+          expectNames(await namesIn(''), ['bystander', 'plain']);
+          await s.rename('plain', name);
+          expect(await text(name)).toBe(content);
 
-        await s.remove(name);
-        await expectBystanderOnly();
-      });
+          await s.remove(name);
+          await expectBystanderOnly();
+        },
+      );
 
-      it.each(HOSTILE_NAMES)('folder named $label: made, listed, filled, renamed, removed', async ({ name }) => {
+      it.for(HOSTILE_NAMES)('folder named $label: made, listed, filled, renamed, removed', async ({ name }, ctx) => {
+        ctx.skip(refusedHere(caps, name), WINDOWS_REFUSES);
         await bystander();
         await s.mkdir(name);
         expectNames(await namesIn(''), ['bystander', name]);

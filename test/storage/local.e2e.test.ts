@@ -4,6 +4,8 @@
  * user, for whom permission bits mean something). The last two run the built CLI; the first runs
  * the sources (test/helpers/ts-hooks.mjs), since it reaches into the worker pool.
  */
+import { typeScriptArgs } from '../helpers/processes.js';
+import { posixOnly } from '../helpers/requirements.js';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,7 +16,6 @@ import { giveToNobody, isRoot, NOBODY, nobodyRuntime } from '../helpers/privileg
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
 
 const source = (rel: string) => pathToFileURL(path.join(REPO_ROOT, 'src', rel)).href;
-const TS_HOOKS = path.join(REPO_ROOT, 'test/helpers/ts-hooks.mjs');
 
 interface Exit {
   code: number | null;
@@ -28,7 +29,7 @@ function runScript(script: string, timeoutMs = 20_000): Promise<Exit> {
   // A file, not `--input-type=module -e`: worker threads inherit the flags, and refuse that one.
   const file = path.join(root, 'script.mjs');
   fs.writeFileSync(file, script);
-  return run(process.execPath, ['--experimental-transform-types', '--no-warnings', '--import', TS_HOOKS, file], {
+  return run(process.execPath, typeScriptArgs(file), {
     timeoutMs,
   });
 }
@@ -84,7 +85,7 @@ describe('a worker that dies', () => {
   });
 });
 
-describe('a file size limit (EFBIG)', () => {
+describe.skipIf(posixOnly('sh and its ulimit'))('a file size limit (EFBIG)', () => {
   // ulimit -f counts 512- or 1024-byte blocks depending on the shell: 256 blocks is at most 256 KiB.
   const ulimit = 'ulimit -f 256 && ';
 
@@ -108,7 +109,7 @@ describe('a file size limit (EFBIG)', () => {
   });
 });
 
-describe('setMode as an ordinary user', () => {
+describe.skipIf(posixOnly('permission bits'))('setMode as an ordinary user', () => {
   it("sets the mode of the user's own file that nobody may read or write", async () => {
     // Same content and times on both sides: only the mode differs, so sync sets it in place.
     for (const side of ['src', 'dst']) {

@@ -15,6 +15,7 @@ import {
   unescapeUdevName,
   type VolumeSystem,
 } from '../../src/storage/local/volume.js';
+import { posixOnly } from '../helpers/requirements.js';
 
 const TABLE = [
   '26 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw,discard',
@@ -158,30 +159,33 @@ function system(over: {
 }
 
 describe('LinuxVolumes', () => {
-  it('names the volume of a path, one that does not exist yet included, by links and blkid', async () => {
-    const { sys, blkidCalls } = system({
-      folders: { '/': 0xfe00n, '/media/ann/BACKUP': 1792n, '/media/ann/BACKUP/photos': 1792n },
-      links: { '/dev/loop0': ['FBDD-A33E', 'BACKUP'] },
-      blkid: { '/dev/loop0': 'UUID=FBDD-A33E\nLABEL=BACKUP\nTYPE=exfat\n' },
-    });
-    const volumes = new LinuxVolumes(sys);
-    const info = await volumes.at('/media/ann/BACKUP/photos/2024');
-    expect(info).toEqual({
-      mountId: 44,
-      mountPoint: '/media/ann/BACKUP',
-      device: '/dev/loop0',
-      fsType: 'fuseblk',
-      uuid: 'FBDD-A33E',
-      label: 'BACKUP',
-      kind: 'exfat',
-      pathInVolume: '/photos/2024',
-    });
-    await volumes.at('/media/ann/BACKUP');
-    expect(blkidCalls()).toBe(1); // names are kept while the mount table stays the same
-    expect((await volumes.at('/home/ann'))?.mountPoint).toBe('/');
-  });
+  it.skipIf(posixOnly('the mount table and udev of Linux (volumes are read on Linux only)'))(
+    'names the volume of a path, one that does not exist yet included, by links and blkid',
+    async () => {
+      const { sys, blkidCalls } = system({
+        folders: { '/': 0xfe00n, '/media/ann/BACKUP': 1792n, '/media/ann/BACKUP/photos': 1792n },
+        links: { '/dev/loop0': ['FBDD-A33E', 'BACKUP'] },
+        blkid: { '/dev/loop0': 'UUID=FBDD-A33E\nLABEL=BACKUP\nTYPE=exfat\n' },
+      });
+      const volumes = new LinuxVolumes(sys);
+      const info = await volumes.at('/media/ann/BACKUP/photos/2024');
+      expect(info).toEqual({
+        mountId: 44,
+        mountPoint: '/media/ann/BACKUP',
+        device: '/dev/loop0',
+        fsType: 'fuseblk',
+        uuid: 'FBDD-A33E',
+        label: 'BACKUP',
+        kind: 'exfat',
+        pathInVolume: '/photos/2024',
+      });
+      await volumes.at('/media/ann/BACKUP');
+      expect(blkidCalls()).toBe(1); // names are kept while the mount table stays the same
+      expect((await volumes.at('/home/ann'))?.mountPoint).toBe('/');
+    },
+  );
 
-  it(
+  it.skipIf(posixOnly('the mount table and udev of Linux (volumes are read on Linux only)'))(
     'takes what blkid says where there are no udev links (containers), ' + 'and finds every mount of a volume',
     async () => {
       const { sys } = system({
@@ -207,19 +211,22 @@ describe('LinuxVolumes', () => {
     },
   );
 
-  it('gives no names to volumes without a device, and reads the table again when it changes', async () => {
-    let table = TABLE;
-    const { sys, blkidCalls } = system({
-      folders: { '/': 0xfe00n, '/dev/shm': 26n, '/media/ann/BACKUP': 1792n },
-      blkid: { '/dev/loop0': 'UUID=A-1\n' },
-    });
-    sys.readMountInfo = async () => table;
-    const volumes = new LinuxVolumes(sys);
-    expect(await volumes.at('/dev/shm')).toMatchObject({ fsType: 'tmpfs', pathInVolume: '/' });
-    expect((await volumes.at('/dev/shm'))!.uuid).toBeUndefined();
-    expect((await volumes.at('/media/ann/BACKUP'))!.uuid).toBe('A-1');
-    table = TABLE.replace('44 26 7:0', '47 26 7:0');
-    expect(await volumes.at('/media/ann/BACKUP')).toMatchObject({ mountId: 47, uuid: 'A-1' });
-    expect(blkidCalls()).toBe(2);
-  });
+  it.skipIf(posixOnly('the mount table of Linux (volumes are read on Linux only)'))(
+    'gives no names to volumes without a device, and reads the table again when it changes',
+    async () => {
+      let table = TABLE;
+      const { sys, blkidCalls } = system({
+        folders: { '/': 0xfe00n, '/dev/shm': 26n, '/media/ann/BACKUP': 1792n },
+        blkid: { '/dev/loop0': 'UUID=A-1\n' },
+      });
+      sys.readMountInfo = async () => table;
+      const volumes = new LinuxVolumes(sys);
+      expect(await volumes.at('/dev/shm')).toMatchObject({ fsType: 'tmpfs', pathInVolume: '/' });
+      expect((await volumes.at('/dev/shm'))!.uuid).toBeUndefined();
+      expect((await volumes.at('/media/ann/BACKUP'))!.uuid).toBe('A-1');
+      table = TABLE.replace('44 26 7:0', '47 26 7:0');
+      expect(await volumes.at('/media/ann/BACKUP')).toMatchObject({ mountId: 47, uuid: 'A-1' });
+      expect(blkidCalls()).toBe(2);
+    },
+  );
 });

@@ -42,6 +42,8 @@ class WorkerFsError extends Error {
     message: string,
     /** About the `renameTo` of a copy rather than its own path. */
     readonly atTarget = false,
+    /** The path the call failed on, as Node's errors carry it. */
+    readonly path?: string,
   ) {
     super(message);
   }
@@ -233,7 +235,7 @@ export class FsPool {
     const p = this.pending.get(r.id);
     if (!p) return;
     this.pending.delete(r.id);
-    if (r.error) p.reject(new WorkerFsError(r.error.code, r.error.message, r.error.atTarget));
+    if (r.error) p.reject(new WorkerFsError(r.error.code, r.error.message, r.error.atTarget, r.error.path));
     else p.resolve(r.value);
     if (this.pending.size === 0) for (const w of this.workers) w.unref();
   }

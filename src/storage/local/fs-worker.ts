@@ -76,7 +76,11 @@ export type FsRequest =
     };
 
 /** `atTarget`: the failure is about a copy's `renameTo`, not about the path it was written to. */
-export type FsResponse = { id: number; value?: unknown; error?: { code: string; message: string; atTarget?: boolean } };
+export type FsResponse = {
+  id: number;
+  value?: unknown;
+  error?: { code: string; message: string; atTarget?: boolean; path?: string };
+};
 
 /** The one mapping from what lstat says to an EntryType (listing, stat and Replacing use it). */
 function typeOf(st: fs.BigIntStats): EntryType {
@@ -360,7 +364,12 @@ export function runOne(r: FsRequest): FsResponse {
     return { id: r.id, value: handle(r) };
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { atTarget?: boolean };
-    const error = { code: e.code ?? '', message: e.message, ...(e.atTarget ? { atTarget: true } : {}) };
+    const error = {
+      code: e.code ?? '',
+      message: e.message,
+      ...(e.atTarget ? { atTarget: true } : {}),
+      ...(e.path ? { path: e.path } : {}),
+    };
     return { id: r.id, error };
   }
 }

@@ -16,6 +16,7 @@ import * as call from './fs-calls.js';
 import { isAtTarget, sharedFsPool, type FsCall, type FsPool } from './fs-pool.js';
 import { notRegular, nsToUtimeSeconds, toEntry, type CopyRequest } from './fs-worker.js';
 import { mapFsError } from './map-error.js';
+import { type MoveSeen, windowsMoveError } from './windows-move-error.js';
 import {
   NATIVE_KINDS,
   sharedNativeBatches,
@@ -102,6 +103,9 @@ export class LocalStorage implements Storage {
       permissions: posix,
       atomicRename: true,
       accessTimes: true,
+      // Node reaches every path through `\\?\`, so Windows makes a file named CON or aux.c, which
+      // Explorer and most programs then cannot open or delete: such names are skipped, and said.
+      ...(process.platform === 'win32' ? { reservedNames: true } : {}),
     };
     const known = (options.known ?? knownByType)(this.root);
     if (known) this.capabilities = capabilitiesFrom(this.capabilities, known);
@@ -451,7 +455,8 @@ export class LocalStorage implements Storage {
         await this.pool.call(request, parentOf(rel));
       } catch (err) {
         const atTarget = renameTo !== undefined && isAtTarget(err);
-        throw this.explained(mapFsError(err, atTarget ? renameTo : rel), atTarget ? 'name' : undefined);
+        const e = this.explained(mapFsError(err, atTarget ? renameTo : rel), atTarget ? 'name' : undefined);
+        throw atTarget ? windowsMoveError(e, process.platform, () => moveSeen(abs, request.renameTo!)) : e;
       }
       return expect !== undefined;
     }
@@ -646,7 +651,9 @@ export class LocalStorage implements Storage {
     if (options.listedAs) request.listedAs = options.listedAs;
     // rename(2) says EEXIST or ENOTEMPTY for a non-empty target directory.
     await this.run(request, to, (e) =>
-      e.native === 'EEXIST' ? new StorageError(ErrorCode.NOT_EMPTY, e.message, to, false, e.native) : e,
+      e.native === 'EEXIST'
+        ? new StorageError(ErrorCode.NOT_EMPTY, e.message, to, false, e.native)
+        : windowsMoveError(e, process.platform, () => moveSeen(request.from, request.to)),
     );
   }
 
@@ -701,16 +708,21 @@ export class LocalStorage implements Storage {
     const abs = this.absolute(rel);
     await this.run({ op: 'unlink', path: abs }, rel, async (e) =>
       // unlink(2) on a directory is EISDIR on Linux but EPERM on macOS and others.
-      e.code === ErrorCode.PERMISSION && (await isDir(abs))
+      e.code === ErrorCode.PERMISSION && (await kindAt(abs)) === 'dir'
         ? new StorageError(ErrorCode.IS_DIR, `${rel}: is a directory`, rel)
         : e,
     );
   }
 
   async rmdir(rel: RelPath): Promise<void> {
-    await this.run({ op: 'rmdir', path: this.absolute(rel) }, rel, (e) =>
-      e.code === ErrorCode.EXISTS ? new StorageError(ErrorCode.NOT_EMPTY, e.message, rel, false, e.native) : e,
-    );
+    const abs = this.absolute(rel);
+    await this.run({ op: 'rmdir', path: abs }, rel, async (e) => {
+      if (e.code === ErrorCode.EXISTS) return new StorageError(ErrorCode.NOT_EMPTY, e.message, rel, false, e.native);
+      // libuv on Windows says ENOENT for rmdir of a file (src/win/fs.c: "change it to UV_NOTDIR in v2").
+      if (e.code === ErrorCode.NOT_FOUND && (await kindAt(abs)) === 'file')
+        return new StorageError(ErrorCode.NOT_DIR, `${rel}: not a directory`, rel, false, e.native);
+      return e;
+    });
   }
 
   async close(): Promise<void> {}
@@ -750,6 +762,16 @@ export class LocalStorage implements Storage {
 }
 
 const IDENTITY = nameCodec(NO_RULES);
+
+/** What stands at both ends of a move that failed (windows-move-error.ts). */
+function moveSeen(from: string, to: string): MoveSeen {
+  const target = fs.lstatSync(to, { throwIfNoEntry: false });
+  return {
+    target: target === undefined ? 'none' : target.isDirectory() ? 'dir' : 'file',
+    readOnly: target !== undefined && (target.mode & 0o200) === 0,
+    movingDir: fs.lstatSync(from, { throwIfNoEntry: false })?.isDirectory() ?? false,
+  };
+}
 
 /**
  * A listing with its names decoded (see Capabilities.names). The summary stays the stored names':
@@ -798,11 +820,13 @@ function lexists(abs: string): boolean {
   return fs.lstatSync(abs, { throwIfNoEntry: false }) !== undefined;
 }
 
-async function isDir(abs: string): Promise<boolean> {
+/** What stands at `abs`, not following a symlink; undefined where nothing does (or it cannot be seen). */
+async function kindAt(abs: string): Promise<'dir' | 'file' | 'other' | undefined> {
   try {
-    return (await call.lstat(abs)).isDirectory();
+    const st = await call.lstat(abs);
+    return st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
   } catch {
-    return false;
+    return undefined;
   }
 }
 

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { ErrorCode, StorageError } from '../../core/errors.js';
 
 /** `own`: a code of this backend's (not an errno), whose message says what happened. */
@@ -59,10 +61,16 @@ const DESCRIPTION: Partial<Record<ErrorCode, string>> = {
   IO: 'input/output error',
 };
 
-/** Turns a Node fs error into a StorageError about `rel`; anything unknown passes through as IO. */
-export function mapFsError(err: unknown, rel: string): StorageError {
+/**
+ * Turns a Node fs error into a StorageError about `rel`; anything unknown passes through as IO.
+ * On Windows a path that goes through a file fails ENOENT (ERROR_PATH_NOT_FOUND) where POSIX says
+ * ENOTDIR: the nearest folder of the failed path that exists is looked at to tell them apart.
+ */
+export function mapFsError(err: unknown, rel: string, platform: NodeJS.Platform = process.platform): StorageError {
   if (err instanceof StorageError) return err;
-  const errno = (err as NodeJS.ErrnoException | undefined)?.code ?? '';
+  const failed = err as NodeJS.ErrnoException | undefined;
+  const errno =
+    failed?.code === 'ENOENT' && platform === 'win32' && throughFile(failed.path) ? 'ENOTDIR' : (failed?.code ?? '');
   const known = BY_ERRNO[errno];
   const code = known?.code ?? ErrorCode.IO;
   const message = err instanceof Error ? err.message : String(err);
@@ -76,4 +84,14 @@ export function mapFsError(err: unknown, rel: string): StorageError {
     known?.retryable ?? false,
     native,
   );
+}
+
+/** Whether the nearest item that exists on the way to `file` (not `file` itself) is something other than a folder. */
+function throughFile(file: string | undefined): boolean {
+  if (file === undefined) return false;
+  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+    const st = fs.statSync(dir, { throwIfNoEntry: false });
+    if (st !== undefined) return !st.isDirectory();
+    if (path.dirname(dir) === dir) return false;
+  }
 }

@@ -20,8 +20,26 @@ const BY_MESSAGE: [RegExp, ErrorCode][] = [
  * What a network failure looks like in rclone's messages: the remote cannot be reached now, so a
  * run ends (DEVICE_GONE) and a pair waits for its destination instead of failing file by file.
  */
-const UNREACHABLE =
-  /connection refused|connection reset|no route to host|network is unreachable|host is down|i\/o timeout|timed out|broken pipe|couldn't connect|failed to connect|connection lost|handshake failed|no such host|unexpected EOF|\bEOF\b/i;
+const UNREACHABLE = new RegExp(
+  [
+    'connection refused',
+    'connection reset',
+    'no route to host',
+    'network is unreachable',
+    'host is down',
+    'i/o timeout',
+    'timed out',
+    'broken pipe',
+    "couldn't connect",
+    'failed to connect',
+    'connection lost',
+    'handshake failed',
+    'no such host',
+    'unexpected EOF',
+    '\\bEOF\\b',
+  ].join('|'),
+  'i',
+);
 
 /** An error from a call about `path` in `remote`, as a StorageError (others are returned as they are). */
 export function mapRcError(err: unknown, remote: string, show: string, path?: string): unknown {

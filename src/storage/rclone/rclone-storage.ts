@@ -4,16 +4,18 @@ import { pipeline } from 'node:stream/promises';
 import type { Entry } from '../../core/entry.js';
 import { ErrorCode, StorageError, isStorageError } from '../../core/errors.js';
 import { assertRelPath, baseName, parentOf, type RelPath } from '../../core/rel-path.js';
-import type { Capabilities, FileSource, Replacing, Storage, WriteOptions } from '../storage.js';
+import type { Capabilities, FileSource, RenameOptions, Replacing, Storage, WriteOptions } from '../storage.js';
 import { ASSUMED, capabilitiesOf, type FsInfo } from './capabilities.js';
 import { formatRcloneLocation, rcloneFs, type RcloneEndpoint } from './endpoint.js';
 import { mapRcError } from './map-error.js';
-import { fromRcloneName, toRclonePath } from './names.js';
+import { fromRcloneName, rcloneCanName, toRclonePath } from './names.js';
 import { type RcloneServer, sharedRcloneServer } from './server.js';
 import { parseRcloneTime, touchTimestamp } from './times.js';
 
 /** An item as operations/list and operations/stat give it (lsjson's fields). */
 interface ListItem {
+  /** From the root of the call's `fs`. */
+  Path: string;
   Name: string;
   Size: number;
   ModTime: string;
@@ -21,6 +23,16 @@ interface ListItem {
 }
 
 let spooled = 0;
+
+/**
+ * How long calls fail at once, as the last one did, after a remote was found unreachable: what a
+ * stopped run still asks (removing its temp file, closing) would otherwise wait on rclone's
+ * retries call after call. Short, so that a pair that tries again later finds the remote back.
+ */
+const UNREACHABLE_FOR_MS = 5000;
+
+/** How long a folder seen is taken to be there still (see folderOf). */
+const FOLDER_TRUSTED_MS = 10_000;
 
 /**
  * A folder on any remote rclone reaches (SFTP, SMB, WebDAV, S3, Google Drive…), through one
@@ -37,6 +49,10 @@ export class RcloneStorage implements Storage {
   private using = false;
   private closed = false;
   private measured: Promise<boolean> | undefined;
+  /** A remote just found unreachable is not asked again at once (see UNREACHABLE_FOR_MS). */
+  private unreachable: { err: StorageError; until: number } | undefined;
+  /** Folders known to be there, and when that was last seen (see folderOf). */
+  private readonly folders = new Map<RelPath, number>();
 
   constructor(
     private readonly endpoint: RcloneEndpoint,
@@ -68,7 +84,17 @@ export class RcloneStorage implements Storage {
       if (st?.type === 'file') throw new StorageError(ErrorCode.NOT_DIR, `${this.show(dir)} is not a folder`, dir);
       throw err;
     }
-    return items.map((item) => this.entry(item, fromRcloneName(item.Name)));
+    // WebDAV answers a listing of a file with the file itself, or with nothing.
+    const inside = toRclonePath(dir === '' ? '' : `${dir}/`);
+    const file =
+      items.some((item) => !item.Path.startsWith(inside)) ||
+      (items.length === 0 && dir !== '' && (await this.find(dir))?.type === 'file');
+    if (dir !== '' && file) throw new StorageError(ErrorCode.NOT_DIR, `${this.show(dir)} is not a folder`, dir);
+    const now = performance.now();
+    this.folders.set(dir, now);
+    const entries = items.map((item) => this.entry(item, fromRcloneName(item.Name)));
+    for (const e of entries) if (e.type === 'dir') this.folders.set(dir === '' ? e.name : `${dir}/${e.name}`, now);
+    return entries;
   }
 
   async stat(path: RelPath): Promise<Entry> {
@@ -113,12 +139,10 @@ export class RcloneStorage implements Storage {
 
   async write(path: RelPath, source: FileSource, options: WriteOptions = {}): Promise<boolean> {
     assertRelPath(path);
-    const [here, up] = await Promise.all([this.find(path), path === '' ? undefined : this.find(parentOf(path))]);
+    this.refuseUnnamable(path);
+    const [here, up] = await Promise.all([this.find(path), this.folderOf(path)]);
     if (here) throw new StorageError(ErrorCode.EXISTS, `${this.show(path)} already exists`, path);
-    if (path !== '' && !up)
-      throw new StorageError(ErrorCode.NOT_FOUND, `the folder of ${this.show(path)} does not exist`, path);
-    if (up && up.type !== 'dir')
-      throw new StorageError(ErrorCode.NOT_DIR, `the folder of ${this.show(path)} is not a folder`, path);
+    if (!up) throw new StorageError(ErrorCode.NOT_FOUND, `the folder of ${this.show(path)} does not exist`, path);
     const local = await this.localFile(source, options);
     try {
       await this.call(
@@ -134,12 +158,11 @@ export class RcloneStorage implements Storage {
       );
       const checked = source.localPath !== undefined && options.expect !== undefined && local.spooled === false;
       if (checked) await sameAsExpected(source.localPath!, options.expect!, path);
-      if (checked && options.renameTo !== undefined) {
-        await this.rename(
-          path,
-          options.renameTo,
-          options.replacing === undefined ? {} : { replacing: options.replacing },
-        );
+      const to = options.renameTo;
+      if (checked && to !== undefined) {
+        if (parentOf(to) !== parentOf(path) && !(await this.folderOf(to)))
+          throw new StorageError(ErrorCode.NOT_FOUND, `the folder of ${this.show(to)} does not exist`, to);
+        await this.moveFile(path, to, options.replacing);
       }
       return checked;
     } finally {
@@ -170,34 +193,19 @@ export class RcloneStorage implements Storage {
     assertRelPath(path);
   }
 
-  async rename(from: RelPath, to: RelPath, options: { replacing?: Replacing } = {}): Promise<void> {
+  async rename(from: RelPath, to: RelPath, options: RenameOptions = {}): Promise<void> {
     assertRelPath(from);
     assertRelPath(to);
-    const [source, there, up] = await Promise.all([
-      this.find(from),
-      this.find(to),
-      to === '' ? undefined : this.find(parentOf(to)),
-    ]);
+    this.refuseUnnamable(to);
+    const [source, up] = await Promise.all([this.find(from), this.folderOf(to)]);
     if (!source) throw new StorageError(ErrorCode.NOT_FOUND, `${this.show(from)} does not exist`, from);
-    if (to !== '' && up?.type !== 'dir')
-      throw new StorageError(ErrorCode.NOT_FOUND, `the folder of ${this.show(to)} does not exist`, to);
+    if (options.listedAs && !sameItem(source, options.listedAs))
+      throw new StorageError(ErrorCode.CHANGED, `${this.show(from)} changed since it was listed`, from);
+    if (!up) throw new StorageError(ErrorCode.NOT_FOUND, `the folder of ${this.show(to)} does not exist`, to);
     if (from === to) return;
-    const r = options.replacing;
-    if (there && r !== undefined && (r === null || !sameItem(there, r)))
-      throw new StorageError(ErrorCode.EXISTS, `${this.show(to)}: something else is there now`, to);
-    if (there?.type === 'dir') {
-      const full = source.type === 'dir' && (await this.list(to)).length > 0;
-      throw new StorageError(
-        full ? ErrorCode.NOT_EMPTY : ErrorCode.IS_DIR,
-        `${this.show(to)} is a folder${full ? ' that is not empty' : ''}`,
-        to,
-      );
-    }
-    if (source.type !== 'dir') {
-      const [srcRemote, dstRemote] = [toRclonePath(from), toRclonePath(to)];
-      await this.call('operations/movefile', { srcFs: this.fs, srcRemote, dstFs: this.fs, dstRemote }, to);
-      return;
-    }
+    if (source.type !== 'dir') return this.moveFile(from, to, options.replacing);
+    await this.clearFor(to, options.replacing, true);
+    this.forgetFolders(from);
     // A folder moves in one server-side step where the remote can (DirMove), else file by file.
     await this.call(
       'sync/move',
@@ -212,16 +220,42 @@ export class RcloneStorage implements Storage {
     if (await this.find(from)) await this.call('operations/rmdir', this.at(from), from);
   }
 
+  /** Moves the file at `from` (known to be one) to `to`, whose folder is known to exist. */
+  private async moveFile(from: RelPath, to: RelPath, replacing: Replacing | undefined): Promise<void> {
+    // Removed first, as rclone would anyway: rclone takes a file of the same size for the same
+    // where times cannot be compared (WebDAV), and would drop the new one instead of moving it.
+    if (await this.clearFor(to, replacing, false)) await this.call('operations/deletefile', this.at(to), to);
+    const [srcRemote, dstRemote] = [toRclonePath(from), toRclonePath(to)];
+    await this.call('operations/movefile', { srcFs: this.fs, srcRemote, dstFs: this.fs, dstRemote }, to);
+  }
+
+  /**
+   * Fails EXISTS when what is at `to` may not be replaced (see Replacing), IS_DIR or NOT_EMPTY for
+   * a folder; true when a file is there (to be replaced).
+   */
+  private async clearFor(to: RelPath, replacing: Replacing | undefined, folder: boolean): Promise<boolean> {
+    const there = await this.find(to);
+    if (there && replacing !== undefined && (replacing === null || !sameItem(there, replacing)))
+      throw new StorageError(ErrorCode.EXISTS, `${this.show(to)}: something else is there now`, to);
+    if (there?.type !== 'dir') return there !== undefined;
+    const full = folder && (await this.list(to)).length > 0;
+    throw new StorageError(
+      full ? ErrorCode.NOT_EMPTY : ErrorCode.IS_DIR,
+      `${this.show(to)} is a folder${full ? ' that is not empty' : ''}`,
+      to,
+    );
+  }
+
   async mkdir(path: RelPath): Promise<void> {
     assertRelPath(path);
+    this.refuseUnnamable(path);
     if (path !== '') {
-      const [here, up] = await Promise.all([this.find(path), this.find(parentOf(path))]);
+      const [here, up] = await Promise.all([this.find(path), this.folderOf(path)]);
       if (here) throw new StorageError(ErrorCode.EXISTS, `${this.show(path)} already exists`, path);
       if (!up) throw new StorageError(ErrorCode.NOT_FOUND, `the folder of ${this.show(path)} does not exist`, path);
-      if (up.type !== 'dir')
-        throw new StorageError(ErrorCode.NOT_DIR, `the folder of ${this.show(path)} is not a folder`, path);
     }
     await this.call('operations/mkdir', this.at(path), path);
+    this.folders.set(path, performance.now());
   }
 
   async remove(path: RelPath): Promise<void> {
@@ -235,6 +269,7 @@ export class RcloneStorage implements Storage {
     if (st.type !== 'dir') throw new StorageError(ErrorCode.NOT_DIR, `${this.show(path)} is not a folder`, path);
     if ((await this.list(path)).length > 0)
       throw new StorageError(ErrorCode.NOT_EMPTY, `${this.show(path)}: the folder is not empty`, path);
+    this.forgetFolders(path);
     await this.call('operations/rmdir', this.at(path), path);
   }
 
@@ -242,6 +277,28 @@ export class RcloneStorage implements Storage {
     if (this.closed) return;
     this.closed = true;
     if (this.using) await this.server.release();
+  }
+
+  /**
+   * Whether the folder holding `path` is there (true for the root's own): taken from a listing or
+   * a check of the last few seconds where there is one. rclone would make a missing folder on its
+   * way; this is what keeps write and rename from doing so, at one call less per file.
+   */
+  private async folderOf(path: RelPath): Promise<boolean> {
+    if (path === '') return true;
+    const dir = parentOf(path);
+    const seen = this.folders.get(dir);
+    if (seen !== undefined && performance.now() - seen < FOLDER_TRUSTED_MS) return true;
+    const up = await this.find(dir);
+    if (up?.type !== 'dir') return false;
+    this.folders.set(dir, performance.now());
+    return true;
+  }
+
+  /** Forgets that `dir` and the folders in it exist (it is removed or moved). */
+  private forgetFolders(dir: RelPath): void {
+    for (const known of this.folders.keys())
+      if (known === dir || known.startsWith(`${dir}/`) || dir === '') this.folders.delete(known);
   }
 
   /** The item at `path`, or undefined when nothing is there. */
@@ -305,15 +362,29 @@ export class RcloneStorage implements Storage {
     return mapped;
   }
 
+  private refuseUnnamable(path: RelPath): void {
+    if (!rcloneCanName(path))
+      throw new StorageError(
+        ErrorCode.UNSUPPORTED,
+        `${this.show(path)}: rclone cannot keep the character \u201b (U+201B) in a name; rename the item`,
+        path,
+      );
+  }
+
   private at(path: RelPath, more: Record<string, unknown> = {}): Record<string, unknown> {
     return { fs: this.fs, remote: toRclonePath(path), ...more };
   }
 
   private async call<T>(method: string, params: Record<string, unknown>, path?: RelPath): Promise<T> {
+    const server = this.use();
+    if (this.unreachable && performance.now() < this.unreachable.until) throw this.unreachable.err;
     try {
-      return await this.use().call<T>(method, params);
+      return await server.call<T>(method, params);
     } catch (err) {
-      throw mapRcError(err, this.remoteName, this.show(path ?? ''), path);
+      const mapped = tooLong(mapRcError(err, this.remoteName, this.show(path ?? ''), path), path);
+      if (isStorageError(mapped, ErrorCode.DEVICE_GONE))
+        this.unreachable = { err: mapped, until: performance.now() + UNREACHABLE_FOR_MS };
+      throw mapped;
     }
   }
 
@@ -350,4 +421,14 @@ function joinLocal(local: { dir: string; name: string }): string {
 
 function lastLine(text: string | undefined): string {
   return (text ?? '').trim().split('\n').at(-1) ?? 'rclone touch failed';
+}
+
+/**
+ * A name over 255 bytes that the remote refused for a reason it did not say (WebDAV answers 405)
+ * is taken as too long: no common file system keeps one.
+ */
+function tooLong(err: unknown, path: RelPath | undefined): unknown {
+  if (!isStorageError(err, ErrorCode.IO) || path === undefined) return err;
+  if (!path.split('/').some((name) => Buffer.byteLength(name) > 255)) return err;
+  return new StorageError(ErrorCode.NAME_TOO_LONG, `${err.message} (a name longer than 255 bytes)`, path);
 }

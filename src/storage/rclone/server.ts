@@ -2,12 +2,22 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ErrorCode, StorageError } from '../../core/errors.js';
 import { findRclone, type RcloneProgram } from './find-rclone.js';
+import { Lanes } from './lanes.js';
 
-/** How long rcd may take to say where it listens. */
+/**
+ * rclone's own retries, kept short: a remote that refuses connections fails a call within a second
+ * or two (rclone's default, ten tries with a growing pause, takes 11 s a call), and the run or the
+ * pair's retries with backoff take it from there. A host that answers nothing is given up on after
+ * 10 s; a transfer that stalls, after 2 minutes.
+ */
+const BOUNDED = ['--low-level-retries', '3', '--contimeout', '10s', '--timeout', '2m'];
+
+/** How long rcd may take to answer once started. */
 const START_TIMEOUT_MS = 20_000;
 
 /** A failed call as rclone's remote control answers it: its message and HTTP status. */
@@ -26,7 +36,22 @@ export interface RcloneServerOptions {
   env?: NodeJS.ProcessEnv;
   /** More rcd flags (`--bwlimit 1M`). */
   flags?: readonly string[];
+  /** Transfers (uploads, downloads, folder moves) under way at once; 4 unless given. */
+  transfers?: number;
+  /** Other calls (listings, checks, moves of a file) under way at once; 4 unless given. */
+  checkers?: number;
 }
+
+/**
+ * Calls under way at once, transfers apart from the rest so that long uploads never hold up the
+ * listings and checks: over SFTP each call at once needs an SSH connection of its own, whose
+ * handshake costs more than the many small calls it would overlap (100 listings: 0.22 s one at a
+ * time, 0.7 s eight at a time). 2,000 small files to rclone serve sftp took 12.7 s through 4 lanes
+ * in all, 8.3 s through 4 and 4 apart, 9.0 s through 8 and 4.
+ */
+const TRANSFERS = 4;
+const CHECKERS = 4;
+const TRANSFER_CALLS = new Set(['operations/copyfile', 'sync/move']);
 
 interface Running {
   child: ChildProcess;
@@ -50,8 +75,23 @@ export class RcloneServer {
   private running: Promise<Running> | undefined;
   private users = 0;
   private lastWords: string[] = [];
+  private bandwidth: string | undefined;
+  private readonly transfers: Lanes;
+  private readonly checkers: Lanes;
 
-  constructor(private readonly options: RcloneServerOptions = {}) {}
+  constructor(private readonly options: RcloneServerOptions = {}) {
+    this.transfers = new Lanes(options.transfers ?? TRANSFERS);
+    this.checkers = new Lanes(options.checkers ?? CHECKERS);
+  }
+
+  /**
+   * Limits what rclone transfers to `rate` a second, as rclone writes rates (`512K`, `10M`, `off`):
+   * from the start of rcd, or at once (core/bwlimit) when it runs.
+   */
+  async limitBandwidth(rate: string): Promise<void> {
+    this.bandwidth = rate;
+    if (this.running) await this.call('core/bwlimit', { rate });
+  }
 
   /** Counts one more storage using the server (see release). */
   use(): void {
@@ -80,7 +120,12 @@ export class RcloneServer {
   }
 
   /** Calls `method` (`operations/list`) with `params`; rejects RcError with rclone's message. */
-  async call<T = Record<string, unknown>>(method: string, params: Record<string, unknown>): Promise<T> {
+  call<T = Record<string, unknown>>(method: string, params: Record<string, unknown>): Promise<T> {
+    const lanes = TRANSFER_CALLS.has(method) ? this.transfers : this.checkers;
+    return lanes.run(() => this.callNow<T>(method, params));
+  }
+
+  private async callNow<T>(method: string, params: Record<string, unknown>): Promise<T> {
     const r = await this.start();
     const body = Buffer.from(JSON.stringify(params));
     const res = await this.request(r, 'POST', `/${method}`, body);
@@ -96,7 +141,11 @@ export class RcloneServer {
   }
 
   /** The content of `remote` in the root `fsName`, as rclone serves it; rejects RcError. */
-  async open(fsName: string, remote: string): Promise<http.IncomingMessage> {
+  open(fsName: string, remote: string): Promise<http.IncomingMessage> {
+    return this.transfers.run(() => this.openNow(fsName, remote));
+  }
+
+  private async openNow(fsName: string, remote: string): Promise<http.IncomingMessage> {
     const r = await this.start();
     const url = `/${encodeURIComponent(`[${fsName}]`)}/${remote.split('/').map(encodeURIComponent).join('/')}`;
     const res = await this.request(r, 'GET', url);
@@ -145,12 +194,16 @@ export class RcloneServer {
     const program = await findRclone(env);
     const spool = fs.mkdtempSync(path.join(os.tmpdir(), 'synctray-rclone-'));
     const [user, pass] = [randomBytes(12).toString('hex'), randomBytes(24).toString('hex')];
+    // Chosen here rather than read from rcd's log, which the user's RCLONE_LOG_FILE may send elsewhere.
+    const port = await freePort();
     const args = [
       'rcd',
       '--rc-addr',
-      '127.0.0.1:0',
+      `127.0.0.1:${port}`,
       '--rc-serve',
       '--ask-password=false',
+      ...BOUNDED,
+      ...(this.bandwidth === undefined ? [] : ['--bwlimit', this.bandwidth]),
       ...(this.options.flags ?? []),
     ];
     // Its own process group: a Ctrl+C at the terminal stops SyncTray, which finishes what is under
@@ -163,52 +216,52 @@ export class RcloneServer {
     });
     const killOnExit = () => child.kill('SIGKILL');
     process.on('exit', killOnExit);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
     try {
-      const port = await this.listeningPort(child);
-      const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
       const auth = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+      await this.ready(child, port, auth, agent);
       return { child, program, port, auth, agent, spool, killOnExit };
     } catch (err) {
       process.off('exit', killOnExit);
+      agent.destroy();
       await stopChild(child);
       fs.rmSync(spool, { recursive: true, force: true });
       throw err;
     }
   }
 
-  /** The port rcd says it serves on; rejects DEVICE_GONE with what it said when it stops first. */
-  private listeningPort(child: ChildProcess): Promise<number> {
+  /** Resolves once rcd answers on `port`; rejects DEVICE_GONE with what it said when it stops first. */
+  private async ready(child: ChildProcess, port: number, auth: string, agent: http.Agent): Promise<void> {
     this.lastWords = [];
-    return new Promise((resolve, reject) => {
-      let pending = '';
-      let port: number | undefined;
-      const timer = setTimeout(() => fail('it did not start listening in time'), START_TIMEOUT_MS);
-      const fail = (why: string) => {
-        clearTimeout(timer);
-        const said = this.lastWords.join(' ').trim();
-        reject(new StorageError(ErrorCode.DEVICE_GONE, `rclone rcd could not be started: ${said || why}.`));
-      };
-      child.stderr!.setEncoding('utf8');
-      child.stderr!.on('data', (text: string) => {
-        pending += text;
-        const lines = pending.split('\n');
-        pending = lines.pop() ?? '';
-        for (const line of lines) {
-          // Kept for a message if rcd stops; rclone never prints the config's secrets.
-          this.lastWords = [...this.lastWords.slice(-4), line.replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d /, '')];
-          const m = /Serving remote control on http:\/\/127\.0\.0\.1:(\d+)\//.exec(line);
-          if (m && port === undefined) {
-            port = Number(m[1]);
-            clearTimeout(timer);
-            resolve(port);
-          }
-        }
-      });
-      child.once('error', (err) => fail(err.message));
-      child.once('exit', (code, signal) => {
-        if (port === undefined) fail(`it stopped (${signal ?? `exit ${code}`})`);
-      });
+    let stopped: string | undefined;
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (text: string) => {
+      // Kept for a message if rcd stops; a line naming the rc password (rclone -vv says it) never is.
+      const lines = text.split('\n').filter((l) => l.trim() !== '' && !/rc-pass|RC_PASS/i.test(l));
+      this.lastWords = [
+        ...this.lastWords,
+        ...lines.map((l) => l.replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d /, '')),
+      ].slice(-5);
     });
+    child.once('error', (err) => (stopped = err.message));
+    child.once('exit', (code, signal) => (stopped = `it stopped (${signal ?? `exit ${code}`})`));
+    const probe: Running = { child, port, auth, agent } as Running;
+    const deadline = performance.now() + START_TIMEOUT_MS;
+    for (;;) {
+      if (stopped !== undefined || performance.now() > deadline) {
+        const said = this.lastWords.join(' ').trim();
+        throw new StorageError(
+          ErrorCode.DEVICE_GONE,
+          `rclone rcd could not be started: ${said || stopped || 'it did not answer in time'}.`,
+        );
+      }
+      const answered = await this.request(probe, 'POST', '/rc/noopauth', Buffer.from('{}')).then(
+        async (res) => (await readBody(res), res.statusCode === 200),
+        () => false,
+      );
+      if (answered) return;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
   }
 
   private request(r: Running, method: string, url: string, body?: Buffer): Promise<http.IncomingMessage> {
@@ -263,6 +316,18 @@ async function stopChild(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
   await exited;
   clearTimeout(timer);
+}
+
+/** A port nothing listens on now on 127.0.0.1. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** The server every RcloneStorage of this process shares unless given its own. */
