@@ -107,6 +107,11 @@ export class ConfigStore {
     return this.conf.get('settings');
   }
 
+  /** Calls `fn` with the pairs each time a write of this store changes them; the function returned stops it. */
+  onPairsChanged(fn: (pairs: Pair[]) => void): () => void {
+    return this.conf.onDidChange('pairs', (pairs) => fn(pairs ?? []));
+  }
+
   /** The pair with this id, or else the one with this name. */
   find(nameOrId: string): Pair | undefined {
     const pairs = this.pairs();

@@ -25,7 +25,10 @@ export interface JoinedDeps {
  * every 2 s; a service started meanwhile is joined.
  */
 export class JoinedService implements TrayService {
-  kind: 'joined' | 'gone' = 'gone';
+  /** Joined while the connection lasts. */
+  get kind(): 'joined' | 'gone' {
+    return this.joining ? 'joined' : 'gone';
+  }
   /** The joined service's process. */
   pid = 0;
   private joining: Joining | undefined;
@@ -63,7 +66,6 @@ export class JoinedService implements TrayService {
       return false;
     }
     this.joining = joining;
-    this.kind = 'joined';
     this.pid = joining.joined.pid;
     this.list = joining.joined.pairs;
     this.log = joining.joined.logFile;
@@ -153,7 +155,6 @@ export class JoinedService implements TrayService {
     if (this.joining !== joining) return;
     this.joining = undefined;
     if (this.closed) return;
-    this.kind = 'gone';
     this.deps.warn('SyncTray stopped; the tray looks for it every 2 s.');
     this.changed(undefined);
     this.lookAgain();

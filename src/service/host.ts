@@ -172,18 +172,13 @@ export class ServiceHost {
     if (this.tray !== undefined) throw new RefusedError(`${TRAY_SHOWN} (pid ${process.pid}).`);
     this.tray = peer;
     if (notifications) this.notifyTo = peer;
-    let pairsSent = JSON.stringify(this.store.pairs());
-    const listener = (event: ServiceEvent) => {
-      peer.push({ type: 'event', event });
-      const pairs = this.store.pairs();
-      const now = JSON.stringify(pairs);
-      if (now === pairsSent) return;
-      pairsSent = now;
-      peer.push({ type: 'pairs', pairs });
-    };
+    const listener = (event: ServiceEvent) => peer.push({ type: 'event', event });
     this.service.on('event', listener);
+    // Told when written, not looked for at every event: a read of the config is a read of its file.
+    const unwatch = this.store.onPairsChanged((pairs) => peer.push({ type: 'pairs', pairs }));
     peer.onClose(() => {
       this.service.off('event', listener);
+      unwatch();
       if (this.tray === peer) this.tray = undefined;
       if (this.notifyTo === peer) this.notifyTo = undefined;
       this.log.write('info', 'The tray left; notifications are shown by the service again.');

@@ -182,3 +182,20 @@ describe('the config store', () => {
     expect(ConfigStore.open(dir).problems).toHaveLength(1);
   });
 });
+
+describe('watching the pairs', () => {
+  it('tells each write that changes them, not a settings write, and stops when asked', () => {
+    const { store } = ConfigStore.open(dir);
+    const told: string[][] = [];
+    const stop = store.onPairsChanged((pairs) =>
+      told.push(pairs.map((p) => `${p.name}${p.paused ? ' (paused)' : ''}`)),
+    );
+    const photos = store.add(pair('photos'));
+    store.update(photos.id, { paused: true });
+    store.updateSettings({ logLevel: 'debug' });
+    store.update(photos.id, { paused: true });
+    stop();
+    store.remove(photos.id);
+    expect(told).toEqual([['photos'], ['photos (paused)']]);
+  });
+});

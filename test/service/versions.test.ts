@@ -42,9 +42,9 @@ afterEach(async () => {
 const at = (p: string) => path.join(root, p);
 const VERSIONS = 'backup/docs/.synctray-versions';
 
-function start(change: Partial<Pair> = {}, pruneEveryMs?: number): Service {
-  const { store } = ConfigStore.open(at('config'));
-  store.add({
+/** The pair of these tests: docs backed up to backup/docs, keeping versions 30 days. */
+function docsPair(change: Partial<Pair> = {}): Omit<Pair, 'id'> {
+  return {
     name: 'docs',
     source: at('docs'),
     destination: at('backup/docs'),
@@ -56,7 +56,12 @@ function start(change: Partial<Pair> = {}, pruneEveryMs?: number): Service {
     paused: false,
     notify: 'all',
     ...change,
-  });
+  };
+}
+
+function start(change: Partial<Pair> = {}, pruneEveryMs?: number): Service {
+  const { store } = ConfigStore.open(at('config'));
+  store.add(docsPair(change));
   service = new Service(store, {
     openStorage: app.openStorage,
     openVersions: app.openVersions,
@@ -202,19 +207,7 @@ describe.skipIf(noRsync)("a pair's versions", () => {
 });
 
 describe('making room on a full destination', () => {
-  const pairOf = (keepVersionsMs: number): Pair => ({
-    id: 'p1',
-    name: 'docs',
-    source: at('docs'),
-    destination: at('backup/docs'),
-    mode: 'mirror',
-    checksum: false,
-    exclude: [],
-    rescanIntervalMs: 0,
-    keepVersionsMs,
-    paused: false,
-    notify: 'all',
-  });
+  const pairOf = (keepVersionsMs: number): Pair => ({ id: 'p1', ...docsPair({ keepVersionsMs }) });
 
   it('takes the oldest run older than a day, one a call, and none from a pair keeping them for ever', async () => {
     const old = [runStamp(new Date(wall - 5 * DAY)), runStamp(new Date(wall - 2 * DAY))];
