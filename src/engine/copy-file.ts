@@ -1,6 +1,6 @@
 import type { Entry } from '../core/entry.js';
 import { ErrorCode, StorageError, isStorageError } from '../core/errors.js';
-import { parentOf, type RelPath } from '../core/rel-path.js';
+import { joinRel, parentOf, type RelPath } from '../core/rel-path.js';
 import type { Replacing, Storage } from '../storage/storage.js';
 import type { Doomed } from './plan.js';
 import { tempPathFor } from './temp-name.js';
@@ -224,5 +224,20 @@ export async function removeQuietly(storage: Storage, path: RelPath): Promise<vo
     await storage.remove(path);
   } catch {
     // Already gone, or unremovable: either way the next run's scan finds and removes it.
+  }
+}
+
+/** Removes a temp item of ours, a folder with what it holds too; quietly, as removeQuietly. */
+export async function removeTemp(storage: Storage, path: RelPath): Promise<void> {
+  try {
+    await storage.remove(path);
+  } catch (err) {
+    if (!isStorageError(err, ErrorCode.IS_DIR)) return;
+    try {
+      for (const e of await storage.list(path)) await removeTemp(storage, joinRel(path, e.name));
+      await storage.rmdir(path);
+    } catch {
+      // As removeQuietly.
+    }
   }
 }

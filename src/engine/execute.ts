@@ -2,6 +2,7 @@ import { SyncEvents } from '../core/events.js';
 import { parentOf } from '../core/rel-path.js';
 import { Execution, replacesFolder, type ExecuteContext, type ExecuteResult } from './execution.js';
 import type { Action, Plan } from './plan.js';
+import { chooseWholeFolders, type WholeFolderGroup } from './whole-folders.js';
 
 export type { ExecuteContext, ExecuteResult } from './execution.js';
 
@@ -11,26 +12,33 @@ export interface Phases {
   mkdirs: Action[];
   /** New folders inside a moved one: its parent comes with the move. */
   mkdirsInMoved: Action[];
-  /** Every copy but those replacing a folder. */
+  /** New folders put whole with what goes in them, where the destination offers it. */
+  whole: WholeFolderGroup[];
+  /** Every copy but those replacing a folder or put with a whole folder. */
   copies: Action[];
   folderReplacements: Action[];
 }
 
 /**
  * Splits a plan by stage. No move goes inside another move's destination (moves.ts keeps the
- * outermost), so one round of folders before the moves and one after is enough.
+ * outermost), so one round of folders before the moves and one after is enough. With `takes`, new
+ * folders are put whole with the copies it takes (whole-folders.ts).
  */
-export function phasesOf(plan: Plan): Phases {
+export function phasesOf(plan: Plan, takes?: (copy: Extract<Action, { op: 'copy' }>) => boolean): Phases {
   const movedTo = new Set(plan.moves.map((m) => m.to));
   const insideMoved = (a: Action) => {
     for (let p = parentOf(a.path); p !== ''; p = parentOf(p)) if (movedTo.has(p)) return true;
     return false;
   };
   const mkdirsInMoved = movedTo.size === 0 ? [] : plan.mkdirs.filter(insideMoved);
+  const mkdirs = mkdirsInMoved.length === 0 ? plan.mkdirs : plan.mkdirs.filter((a) => !insideMoved(a));
+  const copies = plan.transfers.filter((a) => !replacesFolder(a));
+  const whole = takes ? chooseWholeFolders(mkdirs, copies, takes) : { groups: [], mkdirs, copies };
   return {
-    mkdirs: mkdirsInMoved.length === 0 ? plan.mkdirs : plan.mkdirs.filter((a) => !insideMoved(a)),
+    mkdirs: whole.mkdirs,
     mkdirsInMoved,
-    copies: plan.transfers.filter((a) => !replacesFolder(a)),
+    whole: whole.groups,
+    copies: whole.copies,
     folderReplacements: plan.transfers.filter(replacesFolder),
   };
 }
@@ -52,6 +60,8 @@ const unlessHeld = (x: Execution) => !x.holdsDeletes() && !x.stopped();
 /** The stages of a run, in order. */
 export const STAGES: readonly Stage[] = [
   { name: 'new folders', when: always, run: (x, _, p) => x.inDepthOrder(p.mkdirs) },
+  // What cannot go whole joins the copies, made one by one.
+  { name: 'whole new folders', when: unlessStopped, run: (x, _, p) => x.putWhole(p.whole, p.copies) },
   // After the folders they go into exist, before anything is copied into them. One that fails
   // counts as failed, which holds back every deletion of the run.
   { name: 'moves', when: unlessStopped, run: (x, plan) => x.all(plan.moves, x.move) },
@@ -98,7 +108,7 @@ export async function execute(plan: Plan, ctx: ExecuteContext): Promise<ExecuteR
     deletes: plan.deletes.length,
   });
   const x = new Execution(ctx);
-  const phases = phasesOf(plan);
+  const phases = phasesOf(plan, x.takesWhole());
   for (const stage of STAGES) {
     if (stage.when(x)) await stage.run(x, plan, phases);
     else stage.skipped?.(x, plan, phases);

@@ -1,13 +1,14 @@
 import { ErrorCode, RunEndingError, StorageError, isStorageError } from '../core/errors.js';
 import { SyncEvents, type ItemError, type ItemOutcome, type SyncEventListener } from '../core/events.js';
-import { depthOf, isSameOrInside, parentOf, type RelPath } from '../core/rel-path.js';
-import type { Storage } from '../storage/storage.js';
+import { depthOf, isSameOrInside, joinRel, parentOf, type RelPath } from '../core/rel-path.js';
+import type { FoldersPut, Storage } from '../storage/storage.js';
 import {
   commitItem,
   discard,
   flushPathOf,
   placeItem,
   removeQuietly,
+  removeTemp,
   stageItem,
   type PlaceOutcome,
   type Staged,
@@ -16,6 +17,8 @@ import { BATCH_LIMITS, DurableBatches, type BatchItem, type BatchLimits } from '
 import type { Move } from './moves.js';
 import type { Action } from './plan.js';
 import { withRetry, type RetryPolicy } from './retry.js';
+import { tempPathFor } from './temp-name.js';
+import type { WholeFolderGroup } from './whole-folders.js';
 import type { VersionStore } from '../storage/versions.js';
 
 export interface ExecuteContext {
@@ -172,6 +175,63 @@ export class Execution {
     }
   };
 
+  /** Which copies may go with a whole new folder (see phasesOf); undefined where none can. */
+  takesWhole(): ((copy: CopyAction) => boolean) | undefined {
+    const { src, dst } = this.ctx;
+    if (!dst.putFolders || dst.capabilities.wholeFolders !== true) return undefined;
+    return (copy) => src.read(copy.src.via ?? copy.path).localPath !== undefined;
+  }
+
+  /**
+   * Puts groups of new folders whole, with their files (see Storage.putFolders). A folder that
+   * could not go whole is made one by one, and a file left out joins `copies`.
+   */
+  async putWhole(groups: readonly WholeFolderGroup[], copies: Action[]): Promise<void> {
+    for (const g of groups) {
+      if (this.stopped()) return;
+      await this.putGroup(g, copies);
+    }
+  }
+
+  private async putGroup(g: WholeFolderGroup, copies: Action[]): Promise<void> {
+    const { src, dst, signal, onEvent } = this.ctx;
+    for (const a of g.copies) onEvent?.({ type: SyncEvents.ItemStarted, path: a.path, size: a.src.size });
+    const tops = g.tops.map((a) => a.path);
+    let put: FoldersPut;
+    try {
+      put = await dst.putFolders!(
+        {
+          stage: tempPathFor(joinRel(g.parent, 'folders')),
+          folders: tops,
+          inner: g.inner.map((a) => a.path),
+          files: g.copies.map((a) => ({
+            path: a.path,
+            localPath: src.read(a.src.via ?? a.path).localPath!,
+            size: a.src.size,
+            mtimeNs: a.src.mtimeNs,
+          })),
+        },
+        signal,
+      );
+    } catch (err) {
+      if (signal?.aborted && !isStorageError(err)) return;
+      if (isStorageError(err) && err.fatal) return this.fail('', err);
+      put = { placed: [], failed: tops.map((path) => ({ path, error: err as StorageError })), left: [] };
+    }
+    const placed = new Set(put.placed);
+    const left = new Set(put.left);
+    const topOf = (path: RelPath) => tops.find((t) => isSameOrInside(path, t))!;
+    const again: Action[] = [];
+    for (const a of [...g.tops, ...g.inner])
+      if (placed.has(topOf(a.path))) this.done('created-dir', a.path);
+      else again.push(a);
+    for (const a of g.copies)
+      if (placed.has(topOf(a.path)) && !left.has(a.path)) this.done('copied', a.path, a.src.size);
+      else copies.push(a);
+    for (const top of tops) if (placed.has(top)) this.touched.add(parentOf(top));
+    await this.inDepthOrder(again.sort((a, b) => depthOf(a.path) - depthOf(b.path)));
+  }
+
   private retried<T>(fn: () => Promise<T>): Promise<T> {
     return withRetry(fn, this.ctx.retry, this.ctx.signal);
   }
@@ -190,7 +250,7 @@ export class Execution {
         this.done('metadata', action.path);
         return;
       case 'delete':
-        if (action.temp) return void (await removeQuietly(dst, action.path));
+        if (action.temp) return void (await removeTemp(dst, action.path));
         await discard(this.ctx, { path: action.path, entry: action.entry });
         this.done('deleted', action.path);
         return;

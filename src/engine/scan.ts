@@ -262,7 +262,8 @@ class TreeBuilder {
     const subfolders: RelPath[] = [];
     for (const entry of entries) {
       const path = joinRel(dir, entry.name);
-      if ((entry.type === 'file' || entry.type === 'symlink') && isTempName(entry.name)) {
+      // A folder too: new folders gathered under a temp name before they were put in place.
+      if (entry.type !== 'special' && isTempName(entry.name)) {
         this.tree.temps.push(path);
         continue;
       }

@@ -1,4 +1,5 @@
 import type { Entry, EntryType } from '../core/entry.js';
+import type { StorageError } from '../core/errors.js';
 import type { NameRules } from '../core/name-encoding.js';
 import type { RelPath } from '../core/rel-path.js';
 
@@ -45,6 +46,8 @@ export interface Capabilities {
   kind?: string;
   /** The modification times it can hold (exFAT, FAT: 1980 to 2107); absent: any. */
   timeRange?: readonly [bigint, bigint];
+  /** `putFolders` is offered, and makes new folders full of small files faster than one file at a time. */
+  wholeFolders?: boolean;
 }
 
 /**
@@ -141,6 +144,39 @@ export interface WriteOptions {
   flush?: boolean;
 }
 
+/** A file of this machine to copy into a new folder (see FolderPut). */
+export interface LocalFile {
+  /** Where the copy goes, from the root. */
+  path: RelPath;
+  /** The file of this machine holding the bytes; the copy is given its modification time. */
+  localPath: string;
+  /** What the file is expected to be: one that is not so once copied is left out (see FoldersPut). */
+  size: number;
+  mtimeNs: bigint;
+}
+
+/** New folders of one parent with what goes in them, put in one go by `putFolders`. */
+export interface FolderPut {
+  /** A temp name in the folders' parent, under which the storage may gather them first. */
+  stage: RelPath;
+  /** The new folders, all in one parent; nothing stands at their paths. */
+  folders: RelPath[];
+  /** The folders inside them (at any depth), parents first. */
+  inner: RelPath[];
+  /** The files inside them (at any depth). */
+  files: LocalFile[];
+}
+
+/** What `putFolders` did. */
+export interface FoldersPut {
+  /** Folders now in place, with their inner folders and their files except `left`. */
+  placed: RelPath[];
+  /** Folders not put, each with why: nothing of them was placed. */
+  failed: { path: RelPath; error: StorageError }[];
+  /** Files of placed folders that are not in them: for the caller to copy one by one. */
+  left: RelPath[];
+}
+
 /**
  * A tree of files under one root. Every path is a RelPath ('' is the root). Every method rejects
  * with a StorageError whose code says what went wrong; a TypeError means the call itself was wrong.
@@ -193,6 +229,17 @@ export interface Storage {
    * flushes whole may be ignored; rejects with the first failure.
    */
   readonly flush?: (paths: readonly RelPath[]) => Promise<void>;
+
+  /**
+   * Optional, offered where `capabilities.wholeFolders`: makes new folders with everything in them
+   * at once, where a call for each file costs round trips (a remote). Each folder appears in one
+   * step, whole, and only where nothing stands: a folder that appeared there since is kept, and the
+   * new one is reported failed. A file is left out (FoldersPut.left) when its source is not as
+   * expected once copied, or when the storage does not take it this way (a name it cannot list in
+   * one go, a large file). Rejects only with what would fail every folder (DEVICE_GONE, an abort);
+   * what was gathered under `stage` is removed, or else found by the next run as a temp name.
+   */
+  readonly putFolders?: (put: FolderPut, signal?: AbortSignal) => Promise<FoldersPut>;
 
   /** Creates a symlink holding `target` verbatim and sets its own times. EXISTS. */
   symlink(path: RelPath, target: string, options?: WriteOptions): Promise<void>;

@@ -275,4 +275,35 @@ describe.skipIf(SKIP)('sync to rclone serve (sftp, webdav)', () => {
     expect(next.code, next.stderr).toBe(0);
     expect(differences()).toEqual([]);
   }, 180_000);
+
+  it('server killed while new folders are gathered: none appears part-made, the next run clears up', async () => {
+    const server = await serve({ flags: ['--bwlimit', '4M'] });
+    // New folders of small files go to the server together, under a temp name, then into place.
+    for (let d = 0; d < 4; d++) for (let i = 0; i < 10; i++) put(`album ${d}/photo ${i}.jpg`, randomBytes(256 * 1024));
+    const run = startCli(['sync', src, 'rclone:nas:backup'], { env });
+    running = run.child;
+    const base = path.join(server.served, 'backup');
+    const staged = () => servedFiles().filter((f) => f.split(path.sep).some((part) => TEMP.test(part)));
+    await waitFor(() => staged().length >= 3, 'photos on their way', { timeoutMs: 30_000, intervalMs: 20 });
+    await server.kill();
+    const r = await run.done;
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/cannot reach nas/);
+    // What is under a final name is whole: a folder is there with all its photos, or not at all.
+    for (let d = 0; d < 4; d++) {
+      const album = path.join(base, `album ${d}`);
+      if (!fs.existsSync(album)) continue;
+      expect(fs.readdirSync(album).sort(), `album ${d}`).toEqual(fs.readdirSync(path.join(src, `album ${d}`)).sort());
+    }
+    for (const f of servedFiles()) {
+      if (f.split(path.sep).some((part) => TEMP.test(part))) continue;
+      expect(fs.readFileSync(path.join(base, f)).equals(fs.readFileSync(path.join(src, f))), f).toBe(true);
+    }
+
+    await serve({ port: server.port });
+    const next = await sync();
+    expect(next.code, next.stderr).toBe(0);
+    // rsync --delete would name a temp folder left behind.
+    expect(differences()).toEqual([]);
+  }, 180_000);
 });

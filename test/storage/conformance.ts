@@ -30,6 +30,7 @@ import {
   SUB_SECOND_TIMES,
 } from './conformance-fixtures.js';
 import { onWindows } from '../helpers/requirements.js';
+import { describePutFolders } from './conformance-put-folders.js';
 
 export interface StorageUnderTest {
   storage: Storage;
@@ -77,6 +78,8 @@ export function describeStorageConformance(name: string, setup: () => Promise<St
     const text = async (path: RelPath) => (await bytes(path)).toString();
     const namesIn = async (dir: RelPath) => (await s.list(dir)).map((e) => e.name);
     const time = (actual: bigint, wanted: bigint, what: string) => expectTime(caps, actual, wanted, what);
+
+    describePutFolders(() => s);
 
     describe('paths', () => {
       it.each(BAD_PATHS)('every method throws TypeError for %j', async (bad) => {

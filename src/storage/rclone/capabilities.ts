@@ -41,6 +41,8 @@ export function capabilitiesOf(info: FsInfo): Capabilities {
     canSetModTime: kept,
     caseSensitive: info.Features?.CaseInsensitive !== true,
     kind: info.Name === undefined ? 'rclone remote' : `rclone ${info.Name}`,
+    // A folder moved in one step is what lets a new folder appear whole (putFolders).
+    wholeFolders: info.Features?.DirMove === true,
   };
 }
 

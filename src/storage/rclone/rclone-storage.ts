@@ -4,12 +4,22 @@ import { pipeline } from 'node:stream/promises';
 import type { Entry } from '../../core/entry.js';
 import { ErrorCode, StorageError, isStorageError } from '../../core/errors.js';
 import { assertRelPath, baseName, parentOf, type RelPath } from '../../core/rel-path.js';
-import type { Capabilities, FileSource, RenameOptions, Replacing, Storage, WriteOptions } from '../storage.js';
+import type {
+  Capabilities,
+  FileSource,
+  FolderPut,
+  FoldersPut,
+  RenameOptions,
+  Replacing,
+  Storage,
+  WriteOptions,
+} from '../storage.js';
 import { ASSUMED, capabilitiesOf, type FsInfo } from './capabilities.js';
 import { formatRcloneLocation, rcloneFs, type RcloneEndpoint } from './endpoint.js';
 import { mapRcError } from './map-error.js';
 import { fromRcloneName, rcloneCanName, toRclonePath } from './names.js';
-import { type RcloneServer, sharedRcloneServer } from './server.js';
+import { putFolders, type RemoteCalls } from './put-folders.js';
+import { type JobStats, type RcloneServer, sharedRcloneServer } from './server.js';
 import { parseRcloneTime, touchTimestamp } from './times.js';
 
 /** An item as operations/list and operations/stat give it (lsjson's fields). */
@@ -30,6 +40,9 @@ let spooled = 0;
  * retries call after call. Short, so that a pair that tries again later finds the remote back.
  */
 const UNREACHABLE_FOR_MS = 5000;
+
+/** How long a job may move no byte before the remote is looked at (see remoteCalls.job). */
+const STALLED_MS = 1500;
 
 /** How long a folder seen is taken to be there still (see folderOf). */
 const FOLDER_TRUSTED_MS = 10_000;
@@ -169,6 +182,45 @@ export class RcloneStorage implements Storage {
       if (local.spooled) await fs.promises.rm(joinLocal(local), { force: true });
     }
   }
+
+  /** See Storage.putFolders; offered where the remote moves a folder in one step (put-folders.ts). */
+  readonly putFolders = (put: FolderPut, signal?: AbortSignal): Promise<FoldersPut> => {
+    if (this.capabilities.wholeFolders !== true)
+      return Promise.reject(new StorageError(ErrorCode.UNSUPPORTED, `${this.description} moves no folder in one step`));
+    return putFolders(this.remoteCalls, put, signal);
+  };
+
+  private readonly remoteCalls: RemoteCalls = {
+    fsOf: (path) => rcloneFs(this.endpoint, toRclonePath(path)),
+    call: (method, params, path) => this.call(method, params, path),
+    job: async (method, params, path, signal) => {
+      const server = this.use();
+      if (this.unreachable && performance.now() < this.unreachable.until) throw this.unreachable.err;
+      // A job goes on to its last file whatever fails, each tried with rclone's pauses between
+      // tries, and counts no error before its end: minutes against a server that stopped. A job
+      // that stalls has the remote looked at, and is stopped when that finds it unreachable.
+      let moved = { bytes: -1, at: performance.now() };
+      const watch = async (stats: JobStats) => {
+        const now = performance.now();
+        if (stats.bytes !== moved.bytes) moved = { bytes: stats.bytes, at: now };
+        if (now - moved.at < STALLED_MS) return undefined;
+        moved.at = now;
+        const err = await server.call('operations/stat', { fs: this.fs, remote: '' }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        const mapped = mapRcError(err, this.remoteName, this.show(path), path);
+        return isStorageError(mapped, ErrorCode.DEVICE_GONE) ? (err as Error).message : undefined;
+      };
+      try {
+        await server.job(method, params, { signal, watch });
+      } catch (err) {
+        throw this.mapped(err, path);
+      }
+    },
+    list: (dir) => this.list(dir),
+    spool: () => this.use().spool(),
+  };
 
   async symlink(path: RelPath): Promise<void> {
     assertRelPath(path);
@@ -381,11 +433,16 @@ export class RcloneStorage implements Storage {
     try {
       return await server.call<T>(method, params);
     } catch (err) {
-      const mapped = tooLong(mapRcError(err, this.remoteName, this.show(path ?? ''), path), path);
-      if (isStorageError(mapped, ErrorCode.DEVICE_GONE))
-        this.unreachable = { err: mapped, until: performance.now() + UNREACHABLE_FOR_MS };
-      throw mapped;
+      throw this.mapped(err, path);
     }
+  }
+
+  /** rclone's error as a StorageError; a remote found unreachable is not asked again at once. */
+  private mapped(err: unknown, path: RelPath | undefined): unknown {
+    const mapped = tooLong(mapRcError(err, this.remoteName, this.show(path ?? ''), path), path);
+    if (isStorageError(mapped, ErrorCode.DEVICE_GONE))
+      this.unreachable = { err: mapped, until: performance.now() + UNREACHABLE_FOR_MS };
+    return mapped;
   }
 
   /** The server, counted as used by this storage from its first call to its close. */

@@ -53,6 +53,19 @@ const TRANSFERS = 4;
 const CHECKERS = 4;
 const TRANSFER_CALLS = new Set(['operations/copyfile', 'sync/move']);
 
+/** What core/stats tells of a job under way, as far as it is used here. */
+export interface JobStats {
+  bytes: number;
+  errors: number;
+  lastError?: string;
+}
+
+export interface JobOptions {
+  signal?: AbortSignal;
+  /** Looks at the job's stats while it runs; an error it returns stops the job, as the job's error. */
+  watch?: (stats: JobStats) => Promise<string | undefined>;
+}
+
 interface Running {
   child: ChildProcess;
   program: RcloneProgram;
@@ -123,6 +136,35 @@ export class RcloneServer {
   call<T = Record<string, unknown>>(method: string, params: Record<string, unknown>): Promise<T> {
     const lanes = TRANSFER_CALLS.has(method) ? this.transfers : this.checkers;
     return lanes.run(() => this.callNow<T>(method, params));
+  }
+
+  /**
+   * Runs `method` as an rclone job (`_async`), asked to stop (job/stop) once `signal` aborts or
+   * `watch`, shown the job's stats as it runs, names an error to stop it for; resolves when it
+   * ended well, rejects RcError with its error (or that one), or the abort's reason.
+   */
+  async job(method: string, params: Record<string, unknown>, options: JobOptions = {}): Promise<void> {
+    const { signal, watch } = options;
+    const { jobid } = await this.call<{ jobid: number }>(method, { ...params, _async: true });
+    let stopping = false;
+    let reason: string | undefined;
+    // Polled often at first, for the many short jobs (a few hundred small files), then every 50 ms.
+    for (let wait = 5; ; wait = Math.min(wait * 2, 50)) {
+      if (!stopping && (signal?.aborted || reason !== undefined)) {
+        stopping = true;
+        await this.call('job/stop', { jobid }).catch(() => undefined);
+      }
+      const job = await this.call<{ finished: boolean; success: boolean; error: string }>('job/status', { jobid });
+      if (job.finished) {
+        signal?.throwIfAborted();
+        if (reason !== undefined) throw new RcError(reason, 500);
+        if (!job.success) throw new RcError(job.error, 500);
+        return;
+      }
+      // rclone's own group for the job's stats.
+      if (watch && !stopping) reason = await watch(await this.call<JobStats>('core/stats', { group: `job/${jobid}` }));
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
   }
 
   private async callNow<T>(method: string, params: Record<string, unknown>): Promise<T> {
