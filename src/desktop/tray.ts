@@ -254,11 +254,9 @@ export class Tray {
       case 'deletions':
         return this.deletions(action.pairId);
       case 'pause-all':
-        for (const p of this.svc.pairs()) if (!p.paused) await service.pause(p.id);
-        return;
+        return void (await service.pauseAll(pauseEnd(action.length, Date.now())));
       case 'resume-all':
-        for (const p of this.svc.pairs()) if (p.paused) await service.resume(p.id);
-        return;
+        return void (await service.resumeAll());
       case 'open-log':
         return this.deps.open(this.svc.logFile());
       case 'autostart': {

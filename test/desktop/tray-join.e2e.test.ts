@@ -11,7 +11,7 @@ import { assertCliBuilt, runCli, startCli, type RunningCli } from '../helpers/cl
 import { DESKTOP_PACKAGES, DESKTOP_TOOLS, startDesktop, type Desktop } from '../helpers/desktop.js';
 import { hasTool, skipReasonOutsideCi } from '../helpers/requirements.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
-import { ARTIFACTS, iconShows, iconWindow, menu } from '../helpers/tray-ui.js';
+import { ARTIFACTS, iconShows, iconWindow, menu, menusShown } from '../helpers/tray-ui.js';
 import { writeTree } from '../helpers/tree-spec.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -53,9 +53,10 @@ afterEach(async () => {
 const at = (p: string) => path.join(root, p);
 const config = () => at('config');
 const cli = (...args: string[]) => runCli([...args, '--config-dir', config()]);
-type Status = { running: boolean; pairs: { name: string; state: string }[] };
+type Status = { running: boolean; pairs: { name: string; state: string; pausedUntil?: string }[] };
 const status = async () => JSON.parse((await cli('status', '--json')).stdout) as Status;
-const stateOf = async (name: string) => (await status()).pairs.find((p) => p.name === name)?.state;
+const pairOf = async (name: string) => (await status()).pairs.find((p) => p.name === name);
+const stateOf = async (name: string) => (await pairOf(name))?.state;
 
 function servicePid(): number | undefined {
   try {
@@ -107,11 +108,20 @@ describe.skipIf(missing)('the tray over a service that runs already', () => {
     await waitFor(() => tray.stderrSoFar().includes('The tray joined'), 'the tray joined');
     await waitFor(() => iconShows(desktop!, 'idle'), 'the idle icon', { intervalMs: 100 });
 
-    // Down: the pair; then Add folder pair…, Add phone pair…, Pause all.
-    await menu(desktop, ['Down', 'Down', 'Down', 'Down', 'Return'], 'joined-menu.png');
+    // Down: the pair; then Add folder pair…, Add phone pair…, Pause all; Right: into its submenu,
+    // on For 30 minutes; Down: For 1 hour.
+    await menu(desktop, ['Down', 'Down', 'Down', 'Down'], 'joined-menu.png');
+    desktop.x('xdotool', ['key', '--delay', '80', 'Right']);
+    await waitFor(() => menusShown(desktop!) === 2, 'the Pause all submenu', { intervalMs: 20 });
+    desktop.x('import', ['-window', 'root', '-crop', '900x420+500+0', path.join(ARTIFACTS, 'joined-pause-all.png')]);
+    const clicked = Date.now();
+    desktop.x('xdotool', ['key', '--delay', '80', 'Down', 'Return']);
     await waitFor(async () => (await stateOf('photos')) === 'paused', 'the service paused from the menu', {
       intervalMs: 50,
     });
+    const until = Date.parse((await pairOf('photos'))?.pausedUntil ?? '');
+    expect(until - clicked).toBeGreaterThan(59 * 60_000);
+    expect(until - clicked).toBeLessThan(61 * 60_000);
     await waitFor(() => iconShows(desktop!, 'paused'), 'the paused icon', { intervalMs: 100 });
 
     // The last item is Stop SyncTray…; the one before it closes the tray alone.
@@ -139,6 +149,15 @@ describe.skipIf(missing)('the tray over a service that runs already', () => {
     });
     await waitFor(() => iconShows(desktop!, 'paused'), 'the tray joined again', { timeoutMs: 15_000, intervalMs: 100 });
     expect(again.child.exitCode).toBeNull();
+    // The timed pause outlived the restart; Resume all (after Pause all) ends it.
+    expect((await pairOf('photos'))?.pausedUntil).toBe(new Date(until).toISOString());
+    await menu(desktop, ['Down', 'Down', 'Down', 'Down', 'Down', 'Return']);
+    await waitFor(async () => (await stateOf('photos')) === 'idle', 'the service resumed from the menu', {
+      timeoutMs: 15_000,
+      intervalMs: 50,
+    });
+    expect((await pairOf('photos'))?.pausedUntil).toBeUndefined();
+    await waitFor(() => iconShows(desktop!, 'idle'), 'the idle icon again', { intervalMs: 100 });
   }, 90_000);
 
   it('has one process show each notification: the tray while joined, the service once it left', async () => {
