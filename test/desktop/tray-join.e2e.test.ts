@@ -7,15 +7,15 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { assertCliBuilt, runCli, startCli, type RunningCli } from '../helpers/cli.js';
+import { assertCliBuilt, runCli, shellQuote, startCli, type RunningCli } from '../helpers/cli.js';
 import { DESKTOP_PACKAGES, DESKTOP_TOOLS, startDesktop, type Desktop } from '../helpers/desktop.js';
-import { hasTool, skipReasonOutsideCi } from '../helpers/requirements.js';
+import { findTool, hasTool, skipReasonOutsideCi } from '../helpers/requirements.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
 import { ARTIFACTS, iconShows, iconWindow, menu, menusShown } from '../helpers/tray-ui.js';
 import { writeTree } from '../helpers/tree-spec.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-const TOOLS = [...DESKTOP_TOOLS, 'dbus-monitor'];
+const TOOLS = [...DESKTOP_TOOLS, 'dbus-monitor', 'notify-send'];
 const missing = skipReasonOutsideCi(
   TOOLS.every(hasTool),
   `joined tray test skipped: needs ${TOOLS.join(', ')} (apt-get install ${DESKTOP_PACKAGES})`,
@@ -174,10 +174,12 @@ describe.skipIf(missing)('the tray over a service that runs already', () => {
       { env: desktop.env, stdio: ['ignore', out, out] },
     );
     fs.closeSync(out);
+    const senders = at('senders.txt');
+    const env = { ...desktop.env, PATH: `${recordingNotifySend(at('bin'), senders)}:${desktop.env.PATH}` };
     // This time the service could show notifications itself: it must leave them to the tray.
-    await startService(desktop.env);
+    const service = await startService(env);
     await waitFor(async () => (await stateOf('docs')) === 'idle', 'docs synced');
-    const tray = start(['tray'], desktop.env);
+    const tray = start(['tray'], env);
     await waitFor(() => tray.stderrSoFar().includes('The tray joined'), 'the tray joined', { timeoutMs: 15_000 });
     const notified = (what: string) =>
       fs
@@ -185,6 +187,7 @@ describe.skipIf(missing)('the tray over a service that runs already', () => {
         .split('member=Notify')
         .filter((c) => c.includes(what));
     const log = () => fs.readFileSync(path.join(config(), 'logs', 'synctray.log'), 'utf8');
+    const tellers = (title: string) => sentBy(senders, title, { tray: tray.child.pid!, service: service.child.pid! });
 
     fs.renameSync(at('photos'), at('photos-away'));
     await waitFor(() => notified('photos: source folder is gone').length > 0, 'the notification', {
@@ -193,6 +196,7 @@ describe.skipIf(missing)('the tray over a service that runs already', () => {
     // Whoever else might show it has had time to.
     await new Promise((r) => setTimeout(r, 2000));
     expect(notified('photos: source folder is gone')).toHaveLength(1);
+    expect(tellers('SyncTray: photos: source folder is gone')).toEqual(['tray']);
     expect(log()).toContain('A tray joined; it shows the notifications.');
 
     // The tray closed: the service shows the next one itself, once (another pair: one a minute each).
@@ -205,6 +209,7 @@ describe.skipIf(missing)('the tray over a service that runs already', () => {
     });
     await new Promise((r) => setTimeout(r, 2000));
     expect(notified('docs: source folder is gone')).toHaveLength(1);
+    expect(tellers('SyncTray: docs: source folder is gone')).toEqual(['service']);
   }, 90_000);
 
   it('leaves a second tray nothing to do: it says one is shown, and exits 0', async () => {
@@ -284,4 +289,45 @@ function windowOf(name: string): string {
     .x('xdotool', ['search', '--name', `^${name}`])
     .trim()
     .split('\n')[0]!;
+}
+
+/**
+ * A folder holding a notify-send that writes down which processes it was started under (its
+ * parent, that one's parent, and so on: node-notifier runs it through a shell) with the title it
+ * was given, and then becomes the real notify-send, which sends the notification on the bus.
+ */
+function recordingNotifySend(bin: string, record: string): string {
+  const real = findTool('notify-send');
+  if (!real) throw new Error('notify-send is not on the PATH');
+  fs.mkdirSync(bin, { recursive: true });
+  fs.writeFileSync(
+    path.join(bin, 'notify-send'),
+    `#!/bin/sh
+chain=
+p=$PPID
+while [ "$p" -gt 1 ]; do
+  chain="$chain $p"
+  p=$(sed 's/.*) //' "/proc/$p/stat" | cut -d' ' -f2)
+done
+printf '%s\t%s\n' "$chain" "$1" >> ${shellQuote(record)}
+exec ${shellQuote(real)} "$@"
+`,
+    { mode: 0o755 },
+  );
+  return bin;
+}
+
+/** Which of `who` each notify-send titled `title` was started under, as recordingNotifySend wrote. */
+function sentBy(record: string, title: string, who: Record<string, number>): string[] {
+  const lines = fs.existsSync(record) ? fs.readFileSync(record, 'utf8').split('\n') : [];
+  return lines.flatMap((line) => {
+    const [chain, said] = line.split('\t');
+    if (said !== title) return [];
+    const pids = chain!.trim().split(' ').map(Number);
+    return [
+      Object.keys(who)
+        .filter((name) => pids.includes(who[name]!))
+        .join('+') || 'another process',
+    ];
+  });
 }
