@@ -79,7 +79,8 @@ describe("macOS's pmset -g batt", () => {
 
 /** `pmset -g batt` as Macs print it: a header line, then one line per battery, tab before the charge. */
 const PMSET = {
-  full: "Now drawing from 'AC Power'\n -InternalBattery-0 (id=22806627)\t100%; charged; 0:00 remaining present: true\n",
+  full:
+    "Now drawing from 'AC Power'\n -InternalBattery-0 (id=22806627)\t100%; charged; 0:00 remaining present: true\n",
   charging:
     "Now drawing from 'AC Power'\n -InternalBattery-0 (id=5308515)\t34%; charging; 5:58 remaining present: true\n",
   notCharging:
