@@ -80,13 +80,15 @@ describe("macOS's pmset -g batt", () => {
 /** `pmset -g batt` as Macs print it: a header line, then one line per battery, tab before the charge. */
 const PMSET = {
   full:
-    "Now drawing from 'AC Power'\n -InternalBattery-0 (id=22806627)\t100%; charged; 0:00 remaining present: true\n",
+    "Now drawing from 'AC Power'\n" +
+    ' -InternalBattery-0 (id=22806627)\t100%; charged; 0:00 remaining present: true\n',
   charging:
     "Now drawing from 'AC Power'\n -InternalBattery-0 (id=5308515)\t34%; charging; 5:58 remaining present: true\n",
   notCharging:
     "Now drawing from 'AC Power'\n -InternalBattery-0 (id=7929955)\t80%; AC attached; not charging present: true\n",
   noEstimate:
-    "Now drawing from 'Battery Power'\n -InternalBattery-0 (id=5308515)\t43%; discharging; (no estimate) present: true\n",
+    "Now drawing from 'Battery Power'\n" +
+    ' -InternalBattery-0 (id=5308515)\t43%; discharging; (no estimate) present: true\n',
   desktop: "Now drawing from 'AC Power'\n",
   ups: "Now drawing from 'UPS Power'\n -Back-UPS ES 700 (id=1234)\t87%; discharging; (no estimate)\n",
 };
