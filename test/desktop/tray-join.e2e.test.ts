@@ -14,6 +14,8 @@ import { makeScratch, removeScratch } from '../helpers/scratch.js';
 import { ARTIFACTS, iconShows, iconWindow, menu, menusShown } from '../helpers/tray-ui.js';
 import { writeTree } from '../helpers/tree-spec.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { answer } from '../helpers/dialog-ui.js';
+import { runStamp } from '../../src/storage/versions.js';
 
 const TOOLS = [...DESKTOP_TOOLS, 'dbus-monitor', 'notify-send'];
 const missing = skipReasonOutsideCi(
@@ -262,6 +264,29 @@ describe.skipIf(missing)('the tray over a service that runs already', () => {
     });
     expect(tray.child.exitCode).toBeNull();
   }, 60_000);
+  it('restores a version from Restore… through the service', async () => {
+    writeTree(at('photos'), { 'keep.jpg': 'k' });
+    const versions = at('backup/photos/.synctray-versions');
+    expect((await cli('pair', 'add', at('photos'), at('backup/photos'), '--versions', versions)).code).toBe(0);
+    // Set aside by an earlier run: a photo deleted an hour ago.
+    const deleted = path.join(versions, runStamp(new Date(Date.now() - 3600_000)), 'deleted');
+    writeTree(deleted, { 'trip/a.jpg': 'the photo as it was' });
+    await startService();
+    desktop = await startDesktop(root);
+    const tray = start(['tray'], desktop.env);
+    await waitFor(() => tray.stderrSoFar().includes('The tray joined'), 'the tray joined', { timeoutMs: 15_000 });
+    // Down: the pair; Right: into its submenu, on Pause; Restore… is four items down.
+    await menu(desktop, ['Down', 'Right']);
+    await waitFor(() => menusShown(desktop!) === 2, 'the submenu', { intervalMs: 20 });
+    desktop.x('xdotool', ['key', '--delay', '80', 'Down', 'Down', 'Down', 'Down', 'Return']);
+    // The one version, chosen (Down, Up), then Source (the first choice).
+    await answer(desktop, 'SyncTray: photos: restore', ['Down', 'Up', 'Return'], 'joined-restore.png');
+    await answer(desktop, 'SyncTray: photos: where to restore', ['Down', 'Up', 'Return']);
+    const restored = at('photos/trip/a.jpg');
+    await waitFor(() => fs.existsSync(restored), 'the photo back in the source', { timeoutMs: 15_000, intervalMs: 50 });
+    await waitFor(() => fs.readFileSync(restored, 'utf8') === 'the photo as it was', 'its bytes', { intervalMs: 50 });
+  }, 60_000);
+
   it('asks about a mass deletion the service holds, and applies it through the service', async () => {
     const files: Record<string, string> = {};
     for (let i = 0; i < 12; i++) files[`note ${i}.txt`] = `${i}`;
