@@ -1,5 +1,6 @@
 import type { Pair } from '../config/schema.js';
 import type { PairsChosen } from '../service/control.js';
+import { pausedLonger } from '../service/pair-state.js';
 import type { PairStatus } from '../service/service.js';
 import { askBeforeFirstSync, YES_HELP, YES_OPTION } from './ask-first-sync.js';
 import { command, CONFIG_DIR_OPTION, group, type Runnable } from './command.js';
@@ -163,10 +164,19 @@ function eachPair(name: 'pause' | 'resume' | 'resync', summary: string, about: s
         for (const st of now) io.stdout.write(stillWaiting(st));
         return ExitCode.OK;
       }
-      if (name === 'pause') await ops.pause(which, until);
-      else await ops.resume(which);
+      if (name !== 'pause') {
+        await ops.resume(which);
+        io.stdout.write(`Resumed: ${names.join(', ')}${done}.\n`);
+        return ExitCode.OK;
+      }
+      // --all never shortens a pause: those paused for longer already are named apart.
+      const longer = 'all' in which ? ops.pairs.filter((p) => pausedLonger(p, until)).map((p) => p.name) : [];
+      await ops.pause(which, until);
       const paused = until === undefined ? 'Paused' : `Paused until ${formatUntil(until, Date.now())}`;
-      io.stdout.write(`${name === 'pause' ? paused : 'Resumed'}: ${names.join(', ')}${done}.\n`);
+      const shown = names.filter((n) => !longer.includes(n));
+      const kept =
+        longer.length > 0 ? `; ${longer.join(', ')} kept ${longer.length > 1 ? 'their' : 'its'} longer pause` : '';
+      io.stdout.write(`${paused}: ${shown.join(', ') || 'none'}${kept}${done}.\n`);
       return ExitCode.OK;
     },
   });

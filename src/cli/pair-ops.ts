@@ -12,6 +12,7 @@ import {
   type RestoreResult,
 } from '../service/pair-versions.js';
 import { markNewPair } from '../service/pair-destination.js';
+import { pausedLonger } from '../service/pair-state.js';
 import type { PairStatus } from '../service/service.js';
 import { checkNew } from '../config/pairs.js';
 import { app } from '../app.js';
@@ -73,7 +74,11 @@ function configOps(store: ConfigStore): PairOps {
   // The service that starts next resumes a pair whose time has come (see Service.start).
   const setPaused = (chosen: PairsChosen, paused: boolean, untilMs?: number) => {
     const pausedUntil = untilMs === undefined ? undefined : new Date(untilMs).toISOString();
-    for (const id of ids(chosen)) store.update(id, { paused, pausedUntil });
+    for (const id of ids(chosen)) {
+      const pair = store.find(id);
+      if (paused && 'all' in chosen && pair && pausedLonger(pair, untilMs)) continue;
+      store.update(id, { paused, pausedUntil });
+    }
     return Promise.resolve();
   };
   const holdsNothing = () => Promise.reject(new RefusedError(NOT_RUNNING_HOLDS_NOTHING));

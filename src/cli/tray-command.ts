@@ -18,6 +18,7 @@ import { installHelper, shippedHelper } from '../desktop/tray-helper.js';
 import type { IconState } from '../desktop/tray-menu.js';
 import { listDevices } from '../storage/adb/devices.js';
 import { AdbServer } from '../storage/adb/server.js';
+import { listRemotes } from '../storage/rclone/list-remotes.js';
 import { startHost } from '../host.js';
 import { app } from '../app.js';
 import { previewPair } from '../service/pair-preview.js';
@@ -104,6 +105,8 @@ function trayParts(values: { 'config-dir'?: string }, io: Io): TrayParts {
       open: (target) => open(target, (why) => svc.warn(why)),
       tell: (title, body) => void notifier.show({ title, body, urgency: 'normal' }),
       phones: () => listDevices(new AdbServer()),
+      // The tray's own environment, the user's: remotes defined by RCLONE_CONFIG_* variables are listed too.
+      remotes: () => listRemotes(process.env),
       prepare: (source, destination, mode) => preparePair(pairs(), [source, destination], { mode }),
       preview: async (pair) => (await previewPair(pair, app)).preview,
       quit,

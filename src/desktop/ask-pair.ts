@@ -1,6 +1,8 @@
 import os from 'node:os';
+import path from 'node:path';
 import type { SyncMode } from '../core/modes.js';
 import type { AdbDevice } from '../storage/adb/devices.js';
+import type { RcloneRemote } from '../storage/rclone/list-remotes.js';
 import type { Dialogs } from './dialogs.js';
 
 /** What the user chose, nothing (cancelled at some step), or that no dialog tool could ask. */
@@ -35,15 +37,73 @@ function step(answer: Awaited<ReturnType<Dialogs['folder']>>): Step<string> {
   return answer.cancelled ? { cancelled: true } : { unavailable: answer.unavailable };
 }
 
-/** Source picker, destination picker, mode. */
-export async function askFolderPair(d: Dialogs): Promise<Asked> {
+/** Where a folder pair's destination is: a folder here (a picker), or a remote of rclone's. */
+const WHERE: [string, string][] = [
+  ['A folder', 'On this computer, or on a drive plugged into it'],
+  ['A remote (rclone)…', "A NAS or cloud storage set up with 'rclone config'"],
+];
+
+/**
+ * Source picker, then where the backup goes: a folder (a picker) or a remote (see askRemote);
+ * then the mode. `remotes` lists the user's rclone remotes, or fails saying why it cannot.
+ */
+export async function askFolderPair(d: Dialogs, remotes: () => Promise<RcloneRemote[]>): Promise<Asked> {
   const source = step(await d.folder('SyncTray: choose the folder to back up', os.homedir()));
   if (!('value' in source)) return source;
-  const destination = step(await d.folder(`SyncTray: choose where to back up ${source.value}`, os.homedir()));
+  const where = step(await d.choose('SyncTray: where to back up', `Where should ${source.value} go?`, WHERE));
+  if (!('value' in where)) return where;
+  const destination =
+    where.value === WHERE[0]![0]
+      ? step(await d.folder(`SyncTray: choose where to back up ${source.value}`, os.homedir()))
+      : await askRemote(d, source.value, remotes);
   if (!('value' in destination)) return destination;
   const mode = step(await d.choose('SyncTray: how to sync', `${source.value} → ${destination.value}`, MODES));
   if (!('value' in mode)) return mode;
   return { source: source.value, destination: destination.value, mode: mode.value as SyncMode };
+}
+
+/**
+ * A remote of the user's (a list), then a folder on it (typed: rclone has no picker), as the
+ * location `rclone:REMOTE:PATH` that `pair add` takes. No rclone, or no remote yet: a message says
+ * what to do, and nothing is added.
+ */
+async function askRemote(d: Dialogs, source: string, remotes: () => Promise<RcloneRemote[]>): Promise<Step<string>> {
+  let all: RcloneRemote[];
+  try {
+    all = await remotes();
+  } catch (err) {
+    return told(await d.message('SyncTray: rclone', (err as Error).message));
+  }
+  if (all.length === 0)
+    return told(
+      await d.message(
+        'SyncTray: no rclone remote yet',
+        "rclone has no remote set up yet. Set one up with 'rclone config' (a NAS over SFTP, SMB or WebDAV, or " +
+          'cloud storage), then add the pair again.',
+      ),
+    );
+  const remote = step(
+    await d.choose(
+      'SyncTray: which remote',
+      `The remote to back up ${source} to:`,
+      all.map((r) => [r.name, r.type]),
+    ),
+  );
+  if (!('value' in remote)) return remote;
+  const folder = step(
+    await d.entry(
+      `SyncTray: a folder on ${remote.value}`,
+      `The folder on ${remote.value} to back up into (its path on the remote; made if it is not there):`,
+      path.basename(source),
+    ),
+  );
+  if (!('value' in folder)) return folder;
+  return { value: `rclone:${remote.value}:${folder.value.trim()}` };
+}
+
+/** After a message in place of a question: nothing chosen, or no dialog tool to say it with. */
+function told(answer: Awaited<ReturnType<Dialogs['message']>>): Step<string> {
+  return 'unavailable' in answer ? { unavailable: answer.unavailable } : { cancelled: true };
 }
 
 /**

@@ -109,6 +109,8 @@ export class JoinedService implements TrayService {
   pause = (pair: string, untilMs?: number) =>
     this.ask('pause', { pair, ...(untilMs !== undefined ? { untilMs } : {}) });
   resume = (pair: string) => this.ask('resume', { pair });
+  pauseAll = (untilMs?: number) => this.ask('pause', { all: true, ...(untilMs !== undefined ? { untilMs } : {}) });
+  resumeAll = () => this.ask('resume', { all: true });
   resync = (pair: string) => this.ask('resync', { pair });
   remove = (pair: string) => this.ask('remove', { pair });
   heldDeletions = (pair: string) => this.ask('held', { pair });

@@ -64,7 +64,6 @@ const PAIR_ACTIONS = [
 const MENU_ACTIONS = [
   'add',
   'add-phone',
-  'pause-all',
   'resume-all',
   'open-log',
   'autostart',
@@ -76,7 +75,9 @@ const MENU_ACTIONS = [
 /** What a click asks for. */
 export type TrayAction =
   | { type: (typeof PAIR_ACTIONS)[number]; pairId: string }
-  | { type: (typeof MENU_ACTIONS)[number] };
+  | { type: (typeof MENU_ACTIONS)[number] }
+  /** One of Pause all's items (key `all:<length>`). */
+  | { type: 'pause-all'; length: PauseLength };
 
 export const SEPARATOR = '-';
 
@@ -101,12 +102,18 @@ export function trayMenu(view: TrayView): TrayMenu {
   const items: MenuItem[] = [{ key: 'status', title: statusLine(pairs), enabled: false }, sep(1)];
   for (const p of pairs) items.push(pairMenu(p, view.now));
   if (pairs.length > 0) items.push(sep(2));
-  const anyRunning = pairs.some((p) => p.state !== 'paused');
-  const anyPaused = pairs.some((p) => p.state === 'paused');
+  // A pair paused for a time may be paused for longer; one waiting on battery is no pause of the user's.
+  const canPause = pairs.some((p) => !userPaused(p) || p.pausedUntil !== undefined);
+  const anyPaused = pairs.some(userPaused);
   items.push(
     { key: 'add', title: 'Add folder pair…', enabled: true },
     { key: 'add-phone', title: 'Add phone pair…', enabled: true },
-    { key: 'pause-all', title: 'Pause all', enabled: anyRunning },
+    {
+      key: 'pause-all',
+      title: 'Pause all',
+      enabled: canPause,
+      items: PAUSE_LENGTHS.map(([length, title]) => ({ key: `all:${length}`, title, enabled: canPause })),
+    },
     { key: 'resume-all', title: 'Resume all', enabled: anyPaused },
     sep(3),
     { key: 'open-log', title: 'Open log', enabled: true },
@@ -139,13 +146,23 @@ function goneMenu(view: TrayView): TrayMenu {
   };
 }
 
-/** Reads a clicked item's key back as the action it stands for: `quit`, or `pair:<id>:<action>`. */
+/**
+ * Reads a clicked item's key back as the action it stands for: `quit`, `all:<pause length>`, or
+ * `pair:<id>:<action>`.
+ */
 export function actionOf(key: string): TrayAction | undefined {
   const menu = MENU_ACTIONS.find((a) => a === key);
   if (menu) return { type: menu };
+  const all = PAUSE_LENGTHS.find(([length]) => key === `all:${length}`);
+  if (all) return { type: 'pause-all', length: all[0] };
   const m = /^pair:(.+):([a-z-]+)$/.exec(key);
   const pair = PAIR_ACTIONS.find((a) => a === m?.[2]);
   return m && pair ? { type: pair, pairId: m[1]! } : undefined;
+}
+
+/** Paused by the user (for a time or until resumed), not waiting on battery. */
+function userPaused(p: PairStatus): boolean {
+  return p.state === 'paused' && p.reason !== ON_BATTERY;
 }
 
 /** A pair waiting for its backup drive to be plugged in. */
@@ -191,7 +208,7 @@ export function statusLine(pairs: PairStatus[]): string {
 function pairMenu(p: PairStatus, now: number): MenuItem {
   const id = p.id;
   // Waiting on battery is no pause of the user's: Pause is still offered, Resume would do nothing.
-  const paused = p.state === 'paused' && p.reason !== ON_BATTERY;
+  const paused = userPaused(p);
   const items: MenuItem[] = [
     { key: `pair:${id}:state`, title: pairStateText(p, now), enabled: false },
     {

@@ -19,6 +19,10 @@ export interface TrayService {
   /** Pauses a pair, until `untilMs` (epoch ms) when given. */
   pause(pairId: string, untilMs?: number): Promise<unknown>;
   resume(pairId: string): Promise<unknown>;
+  /** Pauses every pair, until `untilMs` when given; a longer pause is kept (see Service.pauseAll). */
+  pauseAll(untilMs?: number): Promise<unknown>;
+  /** Resumes every pair, ending timed pauses too. */
+  resumeAll(): Promise<unknown>;
   resync(pairId: string): Promise<unknown>;
   remove(pairId: string): Promise<unknown>;
   heldDeletions(pairId: string): Promise<HeldDeletions>;
@@ -46,6 +50,8 @@ export function ownService(host: ServiceHost): TrayService {
     onChange: (fn) => void service.on('event', fn),
     pause: (id, untilMs) => service.pause(id, untilMs),
     resume: (id) => service.resume(id),
+    pauseAll: (untilMs) => service.pauseAll(untilMs),
+    resumeAll: () => Promise.all(store.pairs().map((p) => service.resume(p.id))),
     resync: (id) => service.resync(id),
     remove: (id) => service.remove(id),
     heldDeletions: (id) => service.heldDeletions(id),

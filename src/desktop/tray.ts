@@ -9,6 +9,7 @@ import type { ServiceEvent } from '../service/service.js';
 import type { TrayService } from './tray-service.js';
 import type { Autostart } from './autostart.js';
 import type { AdbDevice } from '../storage/adb/devices.js';
+import type { RcloneRemote } from '../storage/rclone/list-remotes.js';
 import { isRemoteLocation } from '../storage/location.js';
 import { askFolderPair, askPhonePair, type Asked } from './ask-pair.js';
 import type { Dialogs } from './dialogs.js';
@@ -37,6 +38,8 @@ export interface TrayDeps {
   tell(title: string, body: string): void;
   /** The phones the adb server sees. */
   phones(): Promise<AdbDevice[]>;
+  /** The user's rclone remotes; fails saying how to install rclone when it is missing. */
+  remotes(): Promise<RcloneRemote[]>;
   /** Checks a new pair as `pair add` does; throws a RefusedError saying why not. */
   prepare(source: string, destination: string, mode: SyncMode): Omit<Pair, 'id'>;
   /** What a new pair's first sync would do to its destination, by a dry run (see pair-preview.ts). */
@@ -254,11 +257,9 @@ export class Tray {
       case 'deletions':
         return this.deletions(action.pairId);
       case 'pause-all':
-        for (const p of this.svc.pairs()) if (!p.paused) await service.pause(p.id);
-        return;
+        return void (await service.pauseAll(pauseEnd(action.length, Date.now())));
       case 'resume-all':
-        for (const p of this.svc.pairs()) if (p.paused) await service.resume(p.id);
-        return;
+        return void (await service.resumeAll());
       case 'open-log':
         return this.deps.open(this.svc.logFile());
       case 'autostart': {
@@ -268,7 +269,7 @@ export class Tray {
         return;
       }
       case 'add':
-        return this.add(() => askFolderPair(this.deps.dialogs), ADD_BY_HAND);
+        return this.add(() => askFolderPair(this.deps.dialogs, () => this.deps.remotes()), ADD_BY_HAND);
       case 'add-phone':
         return this.add(async () => {
           const phones = await this.readyPhones();

@@ -340,7 +340,8 @@ function handlers(current: () => ServiceHost): ControlHandlers {
     add: ({ add }) => service().add(add),
     set: ({ pair, change }) => service().update(pair, change),
     remove: ({ pair }) => service().remove(pair),
-    pause: ({ untilMs, ...chosen }) => each(chosen, (n) => service().pause(n, untilMs)),
+    pause: ({ untilMs, ...chosen }) =>
+      'all' in chosen ? service().pauseAll(untilMs) : each(chosen, (n) => service().pause(n, untilMs)),
     resume: (chosen) => each(chosen, (n) => service().resume(n)),
     resync: (chosen) => each(chosen, (n) => service().resync(n)),
     held: ({ pair }) => service().heldDeletions(pair),

@@ -83,3 +83,14 @@ export function statusBefore(p: Pair, unpaused: PairStateName): StatusBefore {
     bytes: 0,
   };
 }
+
+/**
+ * Whether pausing every pair until `untilMs` (until resumed when undefined) leaves this pair's own
+ * pause as it is, because that lasts at least as long: "pause all for 1 hour" means nothing syncs
+ * for an hour, not that a pair paused until tomorrow, or until resumed, starts again after it.
+ */
+export function pausedLonger(pair: Pick<Pair, 'paused' | 'pausedUntil'>, untilMs: number | undefined): boolean {
+  if (!pair.paused) return false;
+  if (pair.pausedUntil === undefined) return true;
+  return untilMs !== undefined && Date.parse(pair.pausedUntil) >= untilMs;
+}

@@ -33,7 +33,7 @@ import { PairWatcher, REMOTE_SETTLE_MS, type WatchFolder, type WatchReport } fro
 import type { DestinationProbe, WaitWhy } from './destination-check.js';
 import { pairVersions, PRUNE_EVERY_MS, type PairVersions } from './pair-versions.js';
 import { PairDestination, driveConnectedText, markNewPair } from './pair-destination.js';
-import { ON_BATTERY, shownState, statusBefore, type PairStateName } from './pair-state.js';
+import { ON_BATTERY, pausedLonger, shownState, statusBefore, type PairStateName } from './pair-state.js';
 
 export type { PairStateName } from './pair-state.js';
 
@@ -253,6 +253,19 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
       this.armResume(r);
       return r.status;
     });
+  }
+
+  /**
+   * Pauses every pair until `untilMs` (wall-clock ms), or until resumed; a pair paused for longer
+   * already keeps its pause (see pausedLonger).
+   */
+  async pauseAll(untilMs?: number): Promise<PairStatus[]> {
+    const out: PairStatus[] = [];
+    for (const pair of this.store.pairs()) {
+      if (!pausedLonger(pair, untilMs)) out.push(await this.pause(pair.id, untilMs));
+      else out.push(this.pairs.get(pair.id)?.status ?? this.initialStatus(pair));
+    }
+    return out;
   }
 
   /**

@@ -115,6 +115,53 @@ describe('a pair paused for a time', () => {
     expect((await listed()).paused).toBe(false);
   });
 
+  it('pauses all for a time without shortening a longer pause, running or not', async () => {
+    writeTree(at('docs'), { 'cv.txt': 'cv' });
+    writeTree(at('music'), { 'song.mp3': 's' });
+    for (const name of ['photos', 'docs', 'music'])
+      expect((await cli('pair', 'add', at(name), at(`backup/${name}`), '--yes')).code).toBe(0);
+    const pairs = async () =>
+      Object.fromEntries(
+        (JSON.parse((await cli('pair', 'list', '--json')).stdout) as { name: string; pausedUntil?: string }[]).map(
+          (p) => [p.name, p.pausedUntil ?? 'until resumed'],
+        ),
+      );
+    // With no service running: the config alone.
+    expect((await cli('pair', 'pause', 'docs')).code).toBe(0);
+    expect((await cli('pair', 'pause', 'music', '--for', '5h')).code).toBe(0);
+    const musicUntil = (await pairs()).music;
+    const offline = await cli('pair', 'pause', '--all', '--for', '2h');
+    expect(offline.stdout).toMatch(/^Paused until \d\d:\d\d: photos; docs, music kept their longer pause\.\n$/);
+    const twoHours = (await pairs()).photos;
+    expect(Date.parse(twoHours!) - Date.now()).toBeGreaterThan(7_100_000);
+    expect(await pairs()).toEqual({ photos: twoHours, docs: 'until resumed', music: musicUntil });
+
+    // Through the running service: a shorter pause is lengthened, a longer one kept.
+    expect((await cli('pair', 'resume', 'photos')).code).toBe(0);
+    expect((await cli('pair', 'pause', 'photos', '--for', '10m')).code).toBe(0);
+    await startService();
+    const live = await cli('pair', 'pause', '--all', '--for', '3h');
+    expect(live.stdout).toMatch(/^Paused until \d\d:\d\d: photos; docs, music kept their longer pause \(SyncTray/);
+    const now = await pairs();
+    expect(Date.parse(now.photos!) - Date.now()).toBeGreaterThan(3 * 3_600_000 - 60_000);
+    expect((await status()).pairs.map((p) => [p.name, p.state, p.pausedUntil ?? 'until resumed'])).toEqual([
+      ['photos', 'paused', now.photos],
+      ['docs', 'paused', 'until resumed'],
+      ['music', 'paused', musicUntil],
+    ]);
+    // Resume all ends every pause, timed or not.
+    expect((await cli('pair', 'resume', '--all')).code).toBe(0);
+    const resumed = JSON.parse((await cli('pair', 'list', '--json')).stdout) as {
+      paused: boolean;
+      pausedUntil?: string;
+    }[];
+    expect(resumed.map((p) => [p.paused, p.pausedUntil])).toEqual([
+      [false, undefined],
+      [false, undefined],
+      [false, undefined],
+    ]);
+  });
+
   it('refuses a duration it cannot read, or none, and changes nothing', async () => {
     expect((await cli('pair', 'add', at('photos'), at('backup/photos'), '--yes')).code).toBe(0);
     const bad = await cli('pair', 'pause', 'photos', '--for', 'soon');

@@ -179,6 +179,43 @@ describe('the tray menu', () => {
     expect([find(none.items, 'pause-all')!.enabled, find(none.items, 'resume-all')!.enabled]).toEqual([false, false]);
   });
 
+  it("gives Pause all the pair's Pause choices, each read back as pausing all for that long", () => {
+    const menu = trayMenu({ pairs: [pair('A'), pair('B')], autostart: false, now: NOW });
+    const all = find(menu.items, 'pause-all')!;
+    expect(all.items!.map((i) => [i.key, i.title, i.enabled])).toEqual([
+      ['all:pause-half-hour', 'For 30 minutes', true],
+      ['all:pause-hour', 'For 1 hour', true],
+      ['all:pause-tomorrow', 'Until tomorrow', true],
+      ['all:pause-indefinitely', 'Until resumed', true],
+    ]);
+    expect(all.items!.map((i) => actionOf(i.key))).toEqual([
+      { type: 'pause-all', length: 'pause-half-hour' },
+      { type: 'pause-all', length: 'pause-hour' },
+      { type: 'pause-all', length: 'pause-tomorrow' },
+      { type: 'pause-all', length: 'pause-indefinitely' },
+    ]);
+    // The submenu opens; only its items are clicks.
+    expect(actionOf('pause-all')).toBeUndefined();
+    expect(actionOf('all:resume')).toBeUndefined();
+    expect(actionOf('resume-all')).toEqual({ type: 'resume-all' });
+  });
+
+  it('offers Pause all while a pair may be paused longer, and Resume all for pauses of the user only', () => {
+    const view = (...pairs: PairStatus[]) => trayMenu({ pairs, autostart: false, now: NOW });
+    const offered = (m: ReturnType<typeof trayMenu>) => [
+      find(m.items, 'pause-all')!.enabled,
+      find(m.items, 'all:pause-hour')!.enabled,
+      find(m.items, 'resume-all')!.enabled,
+    ];
+    const until = new Date(NOW + 1_800_000).toISOString();
+    // Paused for a time: all may be paused for longer, and Resume all ends the timed pause.
+    expect(offered(view(pair('A', { state: 'paused', pausedUntil: until })))).toEqual([true, true, true]);
+    // Paused until resumed: nothing longer to pause for.
+    expect(offered(view(pair('A', { state: 'paused' }), pair('B', { state: 'paused' })))).toEqual([false, false, true]);
+    // Waiting on battery is not the user's pause: Pause all is offered, Resume all would do nothing.
+    expect(offered(view(pair('A', { state: 'paused', reason: 'paused: on battery' })))).toEqual([true, true, false]);
+  });
+
   it('offers the review of held deletions in the pair, and keeps long paths short at both ends', () => {
     const p = pair('Photos', { held: 'x', source: `/home/me/${'deep/'.repeat(20)}Photos` });
     const menu = trayMenu({ pairs: [p], autostart: false, now: NOW });

@@ -20,6 +20,7 @@ import { makeScratch, removeScratch } from '../helpers/scratch.js';
 import { writeTree } from '../helpers/tree-spec.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { ARTIFACTS, iconShows, iconWindow, menu, menusShown } from '../helpers/tray-ui.js';
+import { answer, cancel, dialogArgs, focus, paste, pick, windowNamed, windowShown } from '../helpers/dialog-ui.js';
 import { DEFAULT_VERSIONS_FOLDER } from '../../src/config/schema.js';
 
 const missing = skipReasonOutsideCi(
@@ -155,11 +156,14 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     await cancel(desktop, 'SyncTray: choose the folder to back up');
     await menu(desktop, ['Down', 'Return']);
     await pick(desktop, at('music'), 'picker-source.png');
+    // Where: a folder (the list's first choice: Down and Up select it), or a remote.
+    await answer(desktop, 'SyncTray: where to back up', ['Down', 'Up', 'Return'], 'picker-where.png');
     await cancel(desktop, 'SyncTray: choose where to back up');
     expect(JSON.parse((await cli('pair', 'list', '--json')).stdout)).toEqual([]);
 
     await menu(desktop, ['Down', 'Return']);
     await pick(desktop, at('music'), 'picker-source.png');
+    await answer(desktop, 'SyncTray: where to back up', ['Down', 'Up', 'Return']);
     await pick(desktop, at('backups'), 'picker-destination.png');
     await waitFor(() => windowNamed(desktop!, 'SyncTray: how to sync'), 'the mode list', {
       timeoutMs: 15_000,
@@ -264,6 +268,7 @@ describe.skipIf(missing)('the tray on a desktop', () => {
     const addMirror = async (source: string, destination: string, choice: string[], toAdd: string[]) => {
       await menu(desktop!, [...toAdd, 'Return']);
       await pick(desktop!, source, 'picker-source.png');
+      await answer(desktop!, 'SyncTray: where to back up', ['Down', 'Up', 'Return']);
       await pick(desktop!, destination, 'picker-destination.png');
       await waitFor(() => windowShown(desktop!, 'SyncTray: how to sync'), 'the mode list', {
         timeoutMs: 15_000,
@@ -579,14 +584,6 @@ async function sentStopped(log: string, quietMs = 1200): Promise<number> {
   return count;
 }
 
-/** Closes the dialog called `title` with Escape, as a user cancelling it would. */
-async function cancel(d: Desktop, title: string): Promise<void> {
-  await waitFor(() => windowShown(d, title), title, { timeoutMs: 15_000, intervalMs: 50 });
-  focus(d, title);
-  d.x('xdotool', ['key', 'Escape']);
-  await waitFor(() => !windowNamed(d, title), `${title} closed`, { intervalMs: 50 });
-}
-
 function which(tool: string): string {
   const found = findTool(tool);
   if (!found) throw new Error(`${tool} is not on the PATH`);
@@ -598,82 +595,5 @@ function notificationShown(d: Desktop): boolean {
   return (
     spawnSync('xdotool', ['search', '--onlyvisible', '--class', '^Dunst$'], { env: d.env, stdio: 'ignore' }).status ===
     0
-  );
-}
-
-function windowNamed(d: Desktop, name: string): boolean {
-  return spawnSync('xdotool', ['search', '--name', `^${name}`], { env: d.env, stdio: 'ignore' }).status === 0;
-}
-
-/** A window called `name` is mapped (shown, so it takes the keys pressed over it). */
-function windowShown(d: Desktop, name: string): boolean {
-  return (
-    spawnSync('xdotool', ['search', '--onlyvisible', '--name', `^${name}`], { env: d.env, stdio: 'ignore' }).status ===
-    0
-  );
-}
-
-/** What the dialog called `title` was started with (its text among them), read from its process. */
-function dialogArgs(d: Desktop, title: string): string {
-  const pid = d
-    .x('xdotool', ['search', '--name', `^${title}`, 'getwindowpid'])
-    .trim()
-    .split('\n')[0]!;
-  return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
-}
-
-/** Puts the pointer over the window (no window manager: focus follows the pointer). */
-function focus(d: Desktop, name: string): void {
-  const win = d
-    .x('xdotool', ['search', '--name', `^${name}`])
-    .trim()
-    .split('\n')[0]!;
-  d.x('xdotool', ['mousemove', '--window', win, '40', '40']);
-}
-
-/** What the X selection `selection` holds now, or undefined when nothing offers it as text. */
-function selectionText(d: Desktop, selection: 'clipboard' | 'primary'): string | undefined {
-  const r = spawnSync('xclip', ['-o', '-selection', selection], { env: d.env, encoding: 'utf8' });
-  return r.status === 0 ? r.stdout : undefined;
-}
-
-/**
- * Puts `text` on the clipboard and presses `keys` (ending in a paste); the clipboard is let go
- * once the paste has taken the text. xclip -verbose numbers the requests it waits for, so the
- * number it is at says how many times it has handed the text out.
- */
-async function paste(d: Desktop, text: string, keys: string[]): Promise<void> {
-  const clip = spawn('xclip', ['-verbose', '-selection', 'clipboard'], { env: d.env, stdio: ['pipe', 'pipe', 'pipe'] });
-  let said = '';
-  for (const out of [clip.stdout, clip.stderr]) out.setEncoding('utf8').on('data', (s: string) => (said += s));
-  const handedOut = () =>
-    Math.max(0, ...[...said.matchAll(/selection request number (\d+)/g)].map((m) => Number(m[1]) - 1));
-  clip.stdin.end(text);
-  try {
-    await waitFor(() => selectionText(d, 'clipboard') === text, 'the text on the clipboard', { intervalMs: 20 });
-    await waitFor(() => handedOut() === 1, 'xclip counting the read that checked it', { intervalMs: 20 });
-    d.x('xdotool', ['key', '--delay', '100', ...keys]);
-    await waitFor(() => handedOut() > 1, 'the paste to take the text from the clipboard', { intervalMs: 20 });
-  } finally {
-    clip.kill();
-  }
-}
-
-/** Chooses `folder` in the open zenity folder picker: pasted (typing is garbled by GTK's completion). */
-async function pick(d: Desktop, folder: string, shot: string): Promise<void> {
-  await waitFor(() => windowShown(d, 'SyncTray: choose'), 'the folder picker', { timeoutMs: 15_000, intervalMs: 50 });
-  focus(d, 'SyncTray: choose');
-  await paste(d, folder, ['ctrl+l', 'ctrl+a', 'ctrl+v']);
-  // GTK completes a folder's name inline with a "/", selected (so it is the primary selection):
-  // Delete drops it, and Return chooses the folder as pasted.
-  await waitFor(() => selectionText(d, 'primary') === '/', "GTK's completion of the folder name", { intervalMs: 20 });
-  d.x('xdotool', ['key', 'Delete']);
-  await waitFor(() => selectionText(d, 'primary') !== '/', 'the completion dropped', { intervalMs: 20 });
-  d.x('import', ['-window', 'root', path.join(ARTIFACTS, shot)]);
-  d.x('xdotool', ['key', 'Return']);
-  await waitFor(
-    () => !windowNamed(d, 'SyncTray: choose the folder to back up') || shot.includes('destination'),
-    'the picker closed',
-    { intervalMs: 50 },
   );
 }

@@ -15,9 +15,16 @@ export const RCLONE_SKIP = skipReasonOutsideCi(
   'rclone tests skipped: needs rclone (apt-get install rclone)',
 );
 
-/** An environment that reads no rclone config file: remotes come from RCLONE_CONFIG_* alone. */
-export function rcloneEnv(root: string, more: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
+/**
+ * An environment that reads no rclone config file: remotes come from RCLONE_CONFIG_* alone (`more`),
+ * the rest from `base` (a test desktop's, say).
+ */
+export function rcloneEnv(
+  root: string,
+  more: Record<string, string> = {},
+  base: NodeJS.ProcessEnv = process.env,
+): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base };
   for (const name of Object.keys(env)) if (name.startsWith('RCLONE_')) delete env[name];
   return {
     ...env,

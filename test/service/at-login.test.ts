@@ -12,6 +12,10 @@ import {
 import { hasTool, skipReasonOutsideCi } from '../helpers/requirements.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
 
+const noPlistReader = skipReasonOutsideCi(
+  hasTool('python3'),
+  'LaunchAgent parse check skipped: needs python3, whose plistlib reads plists as macOS writes them',
+);
 const noVerifier = skipReasonOutsideCi(
   hasTool('systemd-analyze'),
   'service unit check skipped: needs systemd-analyze (apt-get install systemd)',
@@ -75,6 +79,19 @@ describe('the service at login, as generated text', () => {
     expect(plist.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE plist')).toBe(true);
   });
 
+  it.skipIf(noPlistReader)('writes a LaunchAgent a plist reader takes whole, the command word for word', () => {
+    const command = ['/Applications/SyncTray <beta> & "co"', 'run', '--config-dir', "/Users/me/l'été]]>"];
+    expect(readPlist(serviceLaunchAgent(command))).toEqual({
+      Label: 'com.synctray.service',
+      ProgramArguments: command,
+      RunAtLoad: true,
+      KeepAlive: { SuccessfulExit: false },
+      ProcessType: 'Background',
+    });
+    // The reader can fail: a plist with a name left unescaped is refused.
+    expect(() => readPlist(serviceLaunchAgent(['/a']).replace('/a', 'a & b'))).toThrow(/not well-formed|plist/i);
+  });
+
   it('makes a Windows task at logon with the whole command line, and refuses one schtasks cannot take', () => {
     const command = ['C:\\Program Files\\SyncTray\\synctray.exe', 'run', '--config-dir', 'C:\\Users\\me\\sync "x"'];
     expect(schtasksCreate(command)).toEqual([
@@ -96,3 +113,11 @@ describe('the service at login, as generated text', () => {
     );
   });
 });
+
+/** A plist as Python's plistlib reads it (the XML format macOS writes), as JSON; throws what it said. */
+function readPlist(text: string): unknown {
+  const read = 'import json, plistlib, sys; print(json.dumps(plistlib.loads(sys.stdin.buffer.read())))';
+  const r = spawnSync('python3', ['-c', read], { input: text, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr.trim().split('\n').at(-1));
+  return JSON.parse(r.stdout);
+}

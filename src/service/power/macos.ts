@@ -2,7 +2,9 @@ import type { PowerSource } from './watch-power.js';
 
 /**
  * What `pmset -g batt` says the Mac draws from: its first line is `Now drawing from 'AC Power'` or
- * `Now drawing from 'Battery Power'`. Not tried on a Mac yet: parsed from its documented output.
+ * `Now drawing from 'Battery Power'`. `UPS Power` (a desktop on a UPS through a power cut) is no
+ * battery of the computer's own: unknown, as on Linux. Not tried on a Mac yet: the tests parse
+ * pmset's output as Macs print it.
  */
 export function parsePmset(text: string): PowerSource {
   const from = /drawing from '([^']+)'/.exec(text)?.[1];

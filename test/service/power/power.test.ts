@@ -62,7 +62,36 @@ describe("macOS's pmset -g batt", () => {
     expect(parsePmset("Now drawing from 'UPS Power'\n")).toBe('unknown');
     expect(parsePmset('')).toBe('unknown');
   });
+
+  it('reads the shapes pmset prints on laptops and desktops, whatever the battery line says', () => {
+    // A laptop on its charger, full, charging, or held at 80% by battery health management.
+    expect(parsePmset(PMSET.full)).toBe('mains');
+    expect(parsePmset(PMSET.charging)).toBe('mains');
+    expect(parsePmset(PMSET.notCharging)).toBe('mains');
+    // Unplugged, before macOS has an estimate of the time left.
+    expect(parsePmset(PMSET.noEstimate)).toBe('battery');
+    // A desktop Mac has no battery line.
+    expect(parsePmset(PMSET.desktop)).toBe('mains');
+    // A desktop on a UPS through a power cut: not a battery of the computer's own, as on Linux.
+    expect(parsePmset(PMSET.ups)).toBe('unknown');
+  });
 });
+
+/** `pmset -g batt` as Macs print it: a header line, then one line per battery, tab before the charge. */
+const PMSET = {
+  full:
+    "Now drawing from 'AC Power'\n" +
+    ' -InternalBattery-0 (id=22806627)\t100%; charged; 0:00 remaining present: true\n',
+  charging:
+    "Now drawing from 'AC Power'\n -InternalBattery-0 (id=5308515)\t34%; charging; 5:58 remaining present: true\n",
+  notCharging:
+    "Now drawing from 'AC Power'\n -InternalBattery-0 (id=7929955)\t80%; AC attached; not charging present: true\n",
+  noEstimate:
+    "Now drawing from 'Battery Power'\n" +
+    ' -InternalBattery-0 (id=5308515)\t43%; discharging; (no estimate) present: true\n',
+  desktop: "Now drawing from 'AC Power'\n",
+  ups: "Now drawing from 'UPS Power'\n -Back-UPS ES 700 (id=1234)\t87%; discharging; (no estimate)\n",
+};
 
 describe("Windows's Win32_Battery BatteryStatus", () => {
   it('says battery while discharging, mains on AC or charging, unknown without a battery', () => {
@@ -74,6 +103,17 @@ describe("Windows's Win32_Battery BatteryStatus", () => {
     expect(parseBatteryStatus('1\r\n6\r\n')).toBe('mains');
     expect(parseBatteryStatus('')).toBe('unknown');
     expect(parseBatteryStatus('Get-CimInstance : Access denied\r\n')).toBe('unknown');
+  });
+
+  it('reads what PowerShell prints for the property of every battery, one value a line', () => {
+    // A laptop with two batteries, both discharging; a desktop (no battery) prints nothing at all.
+    expect(parseBatteryStatus('1\r\n1\r\n')).toBe('battery');
+    expect(parseBatteryStatus('\r\n')).toBe('unknown');
+    // Fully charged on AC, and "charging and high" while plugged in.
+    expect(parseBatteryStatus('3\r\n')).toBe('mains');
+    expect(parseBatteryStatus('  6  \r\n')).toBe('mains');
+    // Critical and low: still running on the battery.
+    expect(parseBatteryStatus('5\r\n')).toBe('battery');
   });
 });
 
