@@ -1,5 +1,5 @@
 import { SyncEvents } from '../core/events.js';
-import { parentOf } from '../core/rel-path.js';
+import { parentOf, type RelPath } from '../core/rel-path.js';
 import { Execution, replacesFolder, type ExecuteContext, type ExecuteResult } from './execution.js';
 import type { Action, Plan } from './plan.js';
 import { chooseWholeFolders, type WholeFolderGroup } from './whole-folders.js';
@@ -26,14 +26,15 @@ export interface Phases {
  */
 export function phasesOf(plan: Plan, takes?: (copy: Extract<Action, { op: 'copy' }>) => boolean): Phases {
   const movedTo = new Set(plan.moves.map((m) => m.to));
-  const insideMoved = (a: Action) => {
-    for (let p = parentOf(a.path); p !== ''; p = parentOf(p)) if (movedTo.has(p)) return true;
+  const movedIn = (dir: RelPath) => {
+    for (let p = dir; p !== ''; p = parentOf(p)) if (movedTo.has(p)) return true;
     return false;
   };
+  const insideMoved = (a: Action) => movedIn(parentOf(a.path));
   const mkdirsInMoved = movedTo.size === 0 ? [] : plan.mkdirs.filter(insideMoved);
   const mkdirs = mkdirsInMoved.length === 0 ? plan.mkdirs : plan.mkdirs.filter((a) => !insideMoved(a));
   const copies = plan.transfers.filter((a) => !replacesFolder(a));
-  const whole = takes ? chooseWholeFolders(mkdirs, copies, takes) : { groups: [], mkdirs, copies };
+  const whole = takes ? chooseWholeFolders(mkdirs, copies, takes, undefined, movedIn) : { groups: [], mkdirs, copies };
   return {
     mkdirs: whole.mkdirs,
     mkdirsInMoved,

@@ -222,15 +222,20 @@ export class Execution {
     onEvent?.({ type: SyncEvents.ItemProgress, path: stage, bytes: 0 });
     const placed = new Set(put.placed);
     const left = new Set(put.left);
-    const topOf = (path: RelPath) => tops.find((t) => isSameOrInside(path, t))!;
+    // A file directly in the parent is placed unless left; one in a new folder, with its folder.
+    const topOf = (path: RelPath) => tops.find((t) => isSameOrInside(path, t));
+    const isPlaced = (path: RelPath) => {
+      const top = topOf(path);
+      return top === undefined || placed.has(top);
+    };
     const again: Action[] = [];
     for (const a of [...g.tops, ...g.inner])
-      if (placed.has(topOf(a.path))) this.done('created-dir', a.path);
+      if (isPlaced(a.path)) this.done('created-dir', a.path);
       else again.push(a);
     for (const a of g.copies)
-      if (placed.has(topOf(a.path)) && !left.has(a.path)) this.done('copied', a.path, a.src.size);
+      if (isPlaced(a.path) && !left.has(a.path)) this.done('copied', a.path, a.src.size);
       else copies.push(a);
-    for (const top of tops) if (placed.has(top)) this.touched.add(parentOf(top));
+    if (g.copies.length > 0 || put.placed.length > 0) this.touched.add(g.parent);
     await this.inDepthOrder(again.sort((a, b) => depthOf(a.path) - depthOf(b.path)));
   }
 

@@ -4,10 +4,13 @@ import type { Action } from './plan.js';
 type MkdirAction = Extract<Action, { op: 'mkdir' }>;
 type CopyAction = Extract<Action, { op: 'copy' }>;
 
-/** New folders of one parent, put with what goes in them by one call of the destination's putFolders. */
+/**
+ * New folders of one parent with what goes in them, and new files directly in that parent, put by
+ * one call of the destination's putFolders.
+ */
 export interface WholeFolderGroup {
   parent: RelPath;
-  /** The new folders themselves (none inside another). */
+  /** The new folders themselves (none inside another); none where the group holds files only. */
   tops: MkdirAction[];
   /** The new folders inside them, parents first. */
   inner: MkdirAction[];
@@ -36,16 +39,25 @@ export interface WholeFolderChoice {
 }
 
 /**
- * Which new folders go whole to a destination that offers putFolders: each outermost new folder
- * holding at least one file that can go with it (`takes`), and no more files and bytes than a group
- * holds. A folder holding more is made on its own and the folders in it are looked at the same
- * way. Folders are grouped by parent, up to the limits per group, in the plan's order.
+ * Fewer new files than this directly in a folder that is there go one by one: a group costs a few
+ * calls of its own (the upload job, a listing, removing the temp folder), one file about four.
+ */
+const MIN_LOOSE = 16;
+
+/**
+ * What goes in groups to a destination that offers putFolders. New folders go whole: each
+ * outermost new folder holding at least one file that can go with it (`takes`), and no more files
+ * and bytes than a group holds; a folder holding more is made on its own and the folders in it are
+ * looked at the same way. New files directly in a folder that is there by the time groups are put
+ * (not one a move brings, `later`) go in groups too, where there are enough of them. Groups hold
+ * one parent's, up to the limits, in the plan's order.
  */
 export function chooseWholeFolders(
   mkdirs: readonly Action[],
   copies: readonly Action[],
   takes: (copy: CopyAction) => boolean,
   limits: WholeFolderLimits = WHOLE_FOLDER_LIMITS,
+  later: (dir: RelPath) => boolean = () => false,
 ): WholeFolderChoice {
   // Only a folder with nothing at its path is new; one replacing a file goes the usual way.
   const fresh = new Map<RelPath, MkdirAction>();
@@ -54,7 +66,7 @@ export function chooseWholeFolders(
   const taken = new Map<RelPath, CopyAction[]>();
   for (const a of copies) {
     if (a.op !== 'copy' || a.replace.length > 0 || a.src.type !== 'file' || a.src.size > limits.fileBytes) continue;
-    if (!fresh.has(parentOf(a.path)) || !takes(a)) continue;
+    if (later(parentOf(a.path)) || !takes(a)) continue;
     for (let dir = parentOf(a.path); fresh.has(dir); dir = parentOf(dir)) {
       const s = size.get(dir) ?? { files: 0, bytes: 0 };
       s.files++;
@@ -83,24 +95,30 @@ export function chooseWholeFolders(
   const under = new Set<RelPath>();
   const groups: WholeFolderGroup[] = [];
   const open = new Map<RelPath, { group: WholeFolderGroup; files: number; bytes: number }>();
-  for (const top of chosen) {
-    const dirs = inside(top, children);
-    const inner = dirs.slice(1).map((dir) => fresh.get(dir)!);
-    const mine = dirs.flatMap((dir) => taken.get(dir) ?? []);
-    for (const dir of dirs) under.add(dir);
-    const s = size.get(top)!;
-    const parent = parentOf(top);
+  /** The open group of `parent` with room for files and bytes more, or a new one. */
+  const groupFor = (parent: RelPath, files: number, bytes: number) => {
     let o = open.get(parent);
-    if (o === undefined || o.files + s.files > limits.files || o.bytes + s.bytes > limits.bytes) {
+    if (o === undefined || o.files + files > limits.files || o.bytes + bytes > limits.bytes) {
       o = { group: { parent, tops: [], inner: [], copies: [] }, files: 0, bytes: 0 };
       open.set(parent, o);
       groups.push(o.group);
     }
-    o.group.tops.push(fresh.get(top)!);
-    o.group.inner.push(...inner);
-    o.group.copies.push(...mine);
-    o.files += s.files;
-    o.bytes += s.bytes;
+    o.files += files;
+    o.bytes += bytes;
+    return o.group;
+  };
+  for (const top of chosen) {
+    const dirs = inside(top, children);
+    for (const dir of dirs) under.add(dir);
+    const s = size.get(top)!;
+    const group = groupFor(parentOf(top), s.files, s.bytes);
+    group.tops.push(fresh.get(top)!);
+    group.inner.push(...dirs.slice(1).map((dir) => fresh.get(dir)!));
+    group.copies.push(...dirs.flatMap((dir) => taken.get(dir) ?? []));
+  }
+  for (const [dir, loose] of taken) {
+    if (under.has(dir) || loose.length < MIN_LOOSE) continue;
+    for (const a of loose) groupFor(dir, 1, a.src.size).copies.push(a);
   }
   const grouped = new Set<Action>(groups.flatMap((g) => g.copies));
   return {

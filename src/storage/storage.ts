@@ -157,7 +157,7 @@ export interface LocalFile {
   mtimeNs: bigint;
 }
 
-/** New folders of one parent with what goes in them, put in one go by `putFolders`. */
+/** New folders of one parent with what goes in them (and new files of the parent), put by `putFolders`. */
 export interface FolderPut {
   /** A temp name in the folders' parent, under which the storage may gather them first. */
   stage: RelPath;
@@ -165,7 +165,10 @@ export interface FolderPut {
   folders: RelPath[];
   /** The folders inside them (at any depth), parents first. */
   inner: RelPath[];
-  /** The files inside them (at any depth). */
+  /**
+   * The files inside them (at any depth), and new files directly in the parent: each of those is
+   * put on its own, only where nothing stands (else left).
+   */
   files: LocalFile[];
 }
 
@@ -181,7 +184,7 @@ export interface FoldersPut {
   placed: RelPath[];
   /** Folders not put, each with why: nothing of them was placed. */
   failed: { path: RelPath; error: StorageError }[];
-  /** Files of placed folders that are not in them: for the caller to copy one by one. */
+  /** Files not put, of placed folders or directly in the parent: for the caller to copy one by one. */
   left: RelPath[];
 }
 

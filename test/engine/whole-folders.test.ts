@@ -113,4 +113,25 @@ describe('chooseWholeFolders', () => {
       ['', ['y']],
     ]);
   });
+
+  it('groups new files of a folder that is there where there are 16 or more, not under a moved folder', () => {
+    const wide = { files: 100, bytes: 1e9, fileBytes: 100 };
+    const files = (dir: string, n: number) => Array.from({ length: n }, (_, i) => copy(`${dir}/f${i}`));
+    const out = chooseWholeFolders(
+      [],
+      [...files('many', 16), ...files('few', 15), ...files('moved', 20)],
+      () => true,
+      wide,
+      (d) => d.startsWith('moved'),
+    );
+    expect(out.groups.map((g) => [g.parent, g.tops.length, g.copies.length])).toEqual([['many', 0, 16]]);
+    expect(out.copies).toHaveLength(35);
+    // A new folder too big to go whole is made on its own, and its own files go in a group.
+    const big = chooseWholeFolders([mkdir('big')], files('big', 30), () => true, { ...wide, files: 20 });
+    expect(big.mkdirs.map((a) => a.path)).toEqual(['big']);
+    expect(big.groups.map((g) => [g.parent, g.copies.length])).toEqual([
+      ['big', 20],
+      ['big', 10],
+    ]);
+  });
 });

@@ -109,5 +109,24 @@ export function describePutFolders(storage: () => Storage): void {
       expect(await names(s, 'a')).toEqual(['kept']);
       expect(await names(s, '')).toEqual(['a']);
     });
+
+    it('puts new files of a folder that is there, each only where nothing stands', async ({ skip }) => {
+      const s = storage();
+      skip(!s.putFolders || s.capabilities.wholeFolders !== true, 'putFolders is not offered');
+      await s.mkdir('p');
+      await s.write('p/old', bytesSource('old'));
+      await s.write('p/taken', bytesSource('theirs'));
+      const done = await s.putFolders!({
+        stage: `p/${STAGE}`,
+        folders: ['p/new'],
+        inner: [],
+        files: [file('new/in', 'p/new/in'), file('one', 'p/one'), file('two ü', 'p/two ü'), file('taken', 'p/taken')],
+      });
+      expect(done).toEqual({ placed: ['p/new'], failed: [], left: ['p/taken'] });
+      expect(await names(s, 'p')).toEqual(['new', 'old', 'one', 'taken', 'two ü']);
+      expect(await text(s, 'p/two ü')).toBe('content of two ü');
+      expect(await text(s, 'p/taken')).toBe('theirs');
+      expect(await text(s, 'p/old')).toBe('old');
+    });
   });
 }

@@ -37,7 +37,8 @@ export async function putFolders(remote: RemoteCalls, put: FolderPut, options: P
   if (!baseName(put.stage).startsWith('.~synctray-')) throw new TypeError(`not a temp name: ${put.stage}`);
   const parent = parentOf(put.stage);
   const { going, srcDir, left } = takeable(put, parent);
-  if (srcDir === undefined) return allFailed(put, 'no file can go with its folder');
+  const loose = (file: RelPath) => !put.folders.some((f) => file.startsWith(`${f}/`));
+  if (srcDir === undefined) return allFailed(put, put.files.map((f) => f.path).filter(loose));
 
   try {
     const problem = await copyToStage(remote, put, parent, going, srcDir, options);
@@ -70,6 +71,9 @@ export async function putFolders(remote: RemoteCalls, put: FolderPut, options: P
     );
     const placed = new Set(result.placed);
     result.left = left.filter((file) => put.folders.some((f) => placed.has(f) && file.startsWith(`${f}/`)));
+    const looseLeft = new Set(left.filter(loose));
+    const moving = going.filter((f) => loose(f.path) && !looseLeft.has(f.path));
+    result.left.push(...looseLeft, ...(await moveLoose(remote, put.stage, moving, there)));
     return result;
   } finally {
     await remote.call('operations/purge', { fs: remote.fsOf(put.stage), remote: '' }, put.stage).catch(() => {});
@@ -191,7 +195,42 @@ function within(parent: RelPath, p: RelPath): RelPath {
   return parent === '' ? p : p.slice(parent.length + 1);
 }
 
-function allFailed(put: FolderPut, why: string): FoldersPut {
-  const error = new StorageError(ErrorCode.UNSUPPORTED, why);
-  return { placed: [], failed: put.folders.map((path) => ({ path, error })), left: [] };
+function allFailed(put: FolderPut, loose: RelPath[]): FoldersPut {
+  const error = new StorageError(ErrorCode.UNSUPPORTED, 'no file can go with its folder');
+  return { placed: [], failed: put.folders.map((path) => ({ path, error })), left: loose };
+}
+
+/**
+ * Moves the new files of the parent itself out of the stage, one call each, where nothing stands
+ * at their names (the parent as listed once the upload was done); returns those left.
+ */
+async function moveLoose(
+  remote: RemoteCalls,
+  stage: RelPath,
+  files: readonly LocalFile[],
+  there: ReadonlySet<string>,
+): Promise<RelPath[]> {
+  const left: RelPath[] = [];
+  await Promise.all(
+    files.map(async (f) => {
+      const name = baseName(f.path);
+      if (there.has(name)) return void left.push(f.path);
+      try {
+        await remote.call(
+          'operations/movefile',
+          {
+            srcFs: remote.fsOf(''),
+            srcRemote: toRclonePath(joinRel(stage, name)),
+            dstFs: remote.fsOf(''),
+            dstRemote: toRclonePath(f.path),
+          },
+          f.path,
+        );
+      } catch (err) {
+        if (!isStorageError(err) || err.fatal) throw err;
+        left.push(f.path);
+      }
+    }),
+  );
+  return left;
 }
