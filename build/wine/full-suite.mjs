@@ -108,12 +108,12 @@ function summarize(report, stderr, ms) {
     return;
   }
   const reasons = new Map();
-  for (const line of stderr.split(/\r?\n/)) {
-    if (/skip/i.test(line) && !/^\s*(stderr|stdout) \|/.test(line)) reasons.set(line, (reasons.get(line) ?? 0) + 1);
+  for (const said of testStderr(stderr).filter((text) => /skip/i.test(text))) {
+    reasons.set(said, (reasons.get(said) ?? 0) + 1);
   }
   if (reasons.size > 0) {
     console.log('\nSkip reasons printed by the tests (times printed):');
-    for (const [line, n] of [...reasons].sort()) console.log(`  ${n}x ${line.trim()}`);
+    for (const [said, n] of [...reasons].sort()) console.log(`  ${n}x ${said}`);
   }
   const failed = report.testResults.flatMap((file) => [
     ...(file.status === 'failed' && file.assertionResults.length === 0 ? [`${file.name}: ${file.message}`] : []),
@@ -125,6 +125,21 @@ function summarize(report, stderr, ms) {
     `\nFull suite under Wine: ${report.numPassedTests} passed, ${report.numFailedTests} failed, ` +
       `${skipped} skipped of ${report.numTotalTests}, in ${seconds(ms)}.`,
   );
+}
+
+/**
+ * The lines the tests wrote to stderr, without colours: vitest prints them in blocks, each under a
+ * `stderr | FILE` line and ended by an empty one.
+ */
+function testStderr(stderr) {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the escape that starts a colour
+  const lines = stderr.replace(/\x1b\[[0-9;]*m/g, '').split(/\r?\n/);
+  const said = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (!/^stderr \| /.test(lines[i])) continue;
+    while (++i < lines.length && lines[i].trim() !== '') said.push(lines[i].trim());
+  }
+  return said;
 }
 
 function seconds(ms) {

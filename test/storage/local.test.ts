@@ -9,21 +9,24 @@ import { bytesSource } from '../../src/storage/sources.js';
 import { CONTROL_CHARS, PROBE_TIME_NS } from '../../src/storage/measured.js';
 import { describeStorageConformance } from './conformance.js';
 import { MTIME } from './conformance-fixtures.js';
-import { onWindows } from '../helpers/requirements.js';
+import { accessTimesUnkept, longNamesRefused } from '../helpers/like-ntfs.js';
+import { onWindows, posixOnly, SYMLINKS } from '../helpers/requirements.js';
 
 const makeRoot = () => fs.mkdtemp(path.join(os.tmpdir(), 'synctray-conformance-'));
 const removeRoot = (root: string) => fs.rm(root, { recursive: true, force: true });
+/** What the temp folder of this machine cannot show (a Windows unlike NTFS): said once, here. */
+const host = { accessTimes: accessTimesUnkept(), longNames: longNamesRefused() };
 
 describeStorageConformance('LocalStorage', async () => {
   const root = await makeRoot();
   return { storage: new LocalStorage(root), cleanup: () => removeRoot(root) };
-});
+}, host);
 
 // Without the native accelerator (a machine with no C compiler, another OS) listing is the portable code.
 describeStorageConformance('LocalStorage, portable listing', async () => {
   const root = await makeRoot();
   return { storage: new LocalStorage(root, { native: false }), cleanup: () => removeRoot(root) };
-});
+}, host);
 
 // On a drive that refuses Windows' characters (exFAT, FAT), names are stored encoded and listed
 // decoded: every hostile name of the suite goes through the encoding, here on a folder that would
@@ -60,10 +63,17 @@ for (const native of [true, false])
         if (bad.length > 0) throw new Error(`stored unencoded: ${JSON.stringify(bad.slice(0, 5))}`);
       },
     };
-  });
+  }, host);
 
 // The suite holds LocalStorage to the 1 ms it reports; its copies keep the microsecond as well.
 // Not to the nanosecond: Node takes times as double seconds, which near 2020 step by 238 ns.
+/**
+ * How many microseconds a time set may land from the one asked for: none, except on Windows, where
+ * libuv turns the seconds into a FILETIME in a double (src/win/fs.c, TIME_T_TO_FILETIME) whose step
+ * at today's values is 16 ticks of 100 ns: the nearest 1.6 µs step is kept, up to 0.8 µs away.
+ */
+const MICROS_OFF = onWindows ? 1n : 0n;
+
 describe('LocalStorage sub-second mtimes', () => {
   let root: string;
   let storage: LocalStorage;
@@ -80,16 +90,23 @@ describe('LocalStorage sub-second mtimes', () => {
     expect(await micros('f')).toBe(1_600_000_000_123_456n);
   });
 
-  it('keeps the microsecond of any mtime up to 2106 on files and symlinks', async () => {
+  it.for([
+    ['a file', undefined],
+    ['a symlink', posixOnly(SYMLINKS)],
+  ] as const)('keeps the microsecond (Windows: the 1.6 µs) of any mtime up to 2106 on %s', async ([kind, posix], {
+    skip,
+  }) => {
+    skip(posix !== undefined, posix);
     await storage.write('f', bytesSource('x'));
-    await storage.symlink('l', 'f');
+    if (kind === 'a symlink') await storage.symlink('l', 'f');
+    const item = kind === 'a symlink' ? 'l' : 'f';
     const times = fc.bigInt({ min: 0n, max: 2n ** 32n * NS_PER_SEC - 1n });
     await fc.assert(
       fc.asyncProperty(times, async (ns) => {
-        await storage.setModTime('f', ns);
-        await storage.setModTime('l', ns);
-        expect(await micros('f')).toBe(ns / 1000n);
-        expect(await micros('l')).toBe(ns / 1000n);
+        await storage.setModTime(item, ns);
+        const got = await micros(item);
+        const off = got > ns / 1000n ? got - ns / 1000n : ns / 1000n - got;
+        expect(off <= MICROS_OFF, `${got} µs for ${ns / 1000n} µs`).toBe(true);
       }),
       { numRuns: 300 },
     );
