@@ -41,7 +41,11 @@ describe('the folder watcher, told what Windows reports', () => {
 
   async function start() {
     const played = playedWatch();
-    watcher = await folderWatcher(root, () => false, played.watch)(
+    watcher = await folderWatcher(
+      root,
+      () => false,
+      played.watch,
+    )(
       (e) => events.push(e),
       (e) => errors.push(e),
     );
