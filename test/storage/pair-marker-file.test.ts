@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PAIR_MARKER, markerText, parseMarker } from '../../src/core/pair-marker.js';
 import { lookAtFolder, readMarker, writeMarker } from '../../src/storage/local/pair-marker-file.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
+import { timesBefore1970Unkept } from '../helpers/like-ntfs.js';
 import { posixOnly, SYMLINKS } from '../helpers/requirements.js';
 
 let root: string;
@@ -46,7 +47,7 @@ describe('the marker file', () => {
     expect(fs.statSync(at('d')).mtime.toISOString()).toBe('2021-02-03T04:05:06.789Z');
   });
 
-  it('leaves a folder dated before 1970 its time too', async () => {
+  it.skipIf(timesBefore1970Unkept())('leaves a folder dated before 1970 its time too', async () => {
     fs.mkdirSync(at('d'));
     fs.utimesSync(at('d'), '-86400', '-86400');
     await writeMarker(at('d'), { pairId: 'abcd1234', pairName: 'P' });
