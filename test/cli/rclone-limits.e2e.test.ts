@@ -238,6 +238,13 @@ describe.skipIf(RCLONE_SKIP)('limits on what rclone does', () => {
       // Both pairs at 2M share one rcd now; the one without a limit is stopped, its last pair gone.
       await waitFor(() => rcdsOf(env!).length === 1, 'one rcd left', { timeoutMs: 15_000, intervalMs: 50 });
       expect(flagOf(cmdline(rcdsOf(env!)[0]!), '--bwlimit')).toBe('2M');
+
+      // Taken away while it runs (null on its way to the service): the pair shows no limit again.
+      const dropped = await cli('pair', 'set', 'free', '--no-bwlimit');
+      expect(dropped.code, dropped.stderr).toBe(0);
+      const after = JSON.parse((await cli('status', '--json')).stdout) as { pairs: Status[] };
+      expect(after.pairs.find((p) => p.name === 'free')).not.toHaveProperty('bwlimit');
+      expect(after.pairs.find((p) => p.name === 'limited')).toMatchObject({ bwlimit: '2M' });
     },
   );
 
