@@ -1,3 +1,4 @@
+import { BytesUnderWay } from '../core/bytes-under-way.js';
 import { SyncEvents, type SyncEvent } from '../core/events.js';
 import { formatBytes, formatCount, formatDuration } from '../core/format.js';
 import { monotonicMs } from '../storage/clock.js';
@@ -13,6 +14,7 @@ export class ProgressBar {
   private files = 0;
   private totalFiles = 0;
   private bytes = 0;
+  private readonly underWay = new BytesUnderWay();
   private totalBytes = 0;
   private current = '';
   private started = 0;
@@ -25,6 +27,7 @@ export class ProgressBar {
   ) {}
 
   onEvent = (event: SyncEvent): void => {
+    this.underWay.take(event);
     switch (event.type) {
       case SyncEvents.Planned:
         this.totalFiles = event.files;
@@ -58,15 +61,17 @@ export class ProgressBar {
     if (this.totalFiles === 0) return;
     const width = this.out.columns || 80;
     const elapsed = Math.max(t - this.started, 1);
-    const rate = (this.bytes / elapsed) * 1000;
-    const fraction = this.totalBytes > 0 ? this.bytes / this.totalBytes : this.files / this.totalFiles;
+    // What large files under way have sent so far counts too: the bar and the rate move with them.
+    const bytes = Math.min(this.totalBytes, this.bytes + this.underWay.bytes);
+    const rate = (bytes / elapsed) * 1000;
+    const fraction = this.totalBytes > 0 ? bytes / this.totalBytes : this.files / this.totalFiles;
     const eta = fraction > 0 ? (elapsed / fraction) * (1 - fraction) : NaN;
     const barWidth = 20;
     const filled = Math.min(barWidth, Math.round(fraction * barWidth));
     const head =
       `[${'#'.repeat(filled)}${'-'.repeat(barWidth - filled)}] ` +
       `${formatCount(this.files)}/${formatCount(this.totalFiles)} files  ` +
-      `${formatBytes(this.bytes)}/${formatBytes(this.totalBytes)}  ${formatBytes(rate)}/s  ` +
+      `${formatBytes(bytes)}/${formatBytes(this.totalBytes)}  ${formatBytes(rate)}/s  ` +
       `ETA ${Number.isFinite(eta) ? formatDuration(eta) : '--'}  `;
     // Cut by the columns the name takes, not its length: a CJK or emoji name would wrap the line.
     const room = width - head.length - 1;

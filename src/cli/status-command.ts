@@ -73,6 +73,7 @@ async function status(values: { 'config-dir'?: string; json?: boolean }, io: Io)
         `${formatCount(pr.files)} of ${formatCount(pr.totalFiles)} files, ${formatBytes(pr.bytes)} of ` +
           `${formatBytes(pr.totalBytes)}`,
       );
+      if (pr.bytesPerSec !== undefined) parts.push(`${formatBytes(pr.bytesPerSec)}/s`);
       if (pr.etaMs !== undefined) parts.push(`${formatDuration(pr.etaMs)} left`);
     }
     if (p.lastSyncAt) parts.push(`last synced ${when(p.lastSyncAt)}`);

@@ -2,6 +2,7 @@
 export const SyncEvents = {
   Planned: 'planned',
   ItemStarted: 'item-started',
+  ItemProgress: 'item-progress',
   ItemDone: 'item-done',
   ItemFailed: 'item-failed',
 } as const;
@@ -17,6 +18,12 @@ export interface ItemError {
 export type SyncEvent =
   | { type: typeof SyncEvents.Planned; files: number; bytes: number; deletes: number }
   | { type: typeof SyncEvents.ItemStarted; path: string; size: number }
+  /**
+   * How many bytes of an item under way are copied so far, where the destination tells (a remote):
+   * it counts until the item's ItemDone or ItemFailed, or a progress of 0 bytes. `path` may name
+   * a temp folder that carries many items, and ends with a progress of 0 bytes.
+   */
+  | { type: typeof SyncEvents.ItemProgress; path: string; bytes: number }
   | { type: typeof SyncEvents.ItemDone; outcome: ItemOutcome; path: string; bytes: number }
   | ({ type: typeof SyncEvents.ItemFailed } & ItemError);
 

@@ -1,4 +1,4 @@
-import { formatAgo, formatCount, formatUntil, formatVersionsSpace } from '../core/format.js';
+import { formatAgo, formatBytes, formatCount, formatUntil, formatVersionsSpace } from '../core/format.js';
 import { transferLimitsText } from '../core/transfer-limits.js';
 import { needsUser, ON_BATTERY } from '../service/pair-state.js';
 import type { PairStatus } from '../service/service.js';
@@ -318,12 +318,13 @@ function problemText(p: PairStatus): string {
   return short(p.lastError ?? 'needs attention', 90);
 }
 
-/** " — 1,204 of 7,000 files, 2 min left" */
+/** " — 1,204 of 7,000 files, 4.2 MB/s, 2 min left" */
 function progressText(p: PairStatus): string {
   const pr = p.progress;
   if (!pr) return '';
+  const rate = pr.bytesPerSec === undefined ? '' : `, ${formatBytes(pr.bytesPerSec)}/s`;
   const left = pr.etaMs === undefined ? '' : `, ${remaining(pr.etaMs)}`;
-  return ` — ${formatCount(pr.files)} of ${formatCount(pr.totalFiles)} files${left}`;
+  return ` — ${formatCount(pr.files)} of ${formatCount(pr.totalFiles)} files${rate}${left}`;
 }
 
 function percent(p: PairStatus): number {

@@ -1,5 +1,6 @@
 import type { Entry } from '../core/entry.js';
 import { ErrorCode, StorageError, isStorageError } from '../core/errors.js';
+import { SyncEvents, type SyncEventListener } from '../core/events.js';
 import { joinRel, parentOf, type RelPath } from '../core/rel-path.js';
 import type { Replacing, Storage } from '../storage/storage.js';
 import type { Doomed } from './plan.js';
@@ -14,6 +15,7 @@ export interface PlaceContext {
   dst: Storage;
   versions?: VersionStore;
   signal?: AbortSignal;
+  onEvent?: SyncEventListener;
 }
 
 export type PlaceOutcome = { placed: Entry } | { vanished: true };
@@ -73,9 +75,10 @@ export async function stageItem(
       } else {
         const expect = { size: entry.size, mtimeNs: entry.mtimeNs };
         try {
+          const onProgress = ctx.onEvent && progressOf(ctx.onEvent, path);
           const options = later
-            ? { ...times, mode: entry.mode, expect, flush: false }
-            : { ...times, mode: entry.mode, expect, renameTo, replacing };
+            ? { ...times, mode: entry.mode, expect, flush: false, onProgress }
+            : { ...times, mode: entry.mode, expect, renameTo, replacing, onProgress };
           checked = await ctx.dst.write(tmp, ctx.src.read(from), options);
         } catch (err) {
           if (isStorageError(err, ErrorCode.EXISTS) && renameTo !== undefined) throw changedInDestination(path);
@@ -140,6 +143,10 @@ export async function commitItem(
   } catch (err) {
     return await dropped(ctx, err, staged.tmp, path, staged.entry.via ?? path);
   }
+}
+
+function progressOf(onEvent: SyncEventListener, path: RelPath): (bytes: number) => void {
+  return (bytes) => onEvent({ type: SyncEvents.ItemProgress, path, bytes });
 }
 
 /** What to flush to make a staged copy durable: the file, or for a symlink the folder holding it. */

@@ -197,11 +197,12 @@ export class Execution {
     const { src, dst, signal, onEvent } = this.ctx;
     for (const a of g.copies) onEvent?.({ type: SyncEvents.ItemStarted, path: a.path, size: a.src.size });
     const tops = g.tops.map((a) => a.path);
+    const stage = tempPathFor(joinRel(g.parent, 'folders'));
     let put: FoldersPut;
     try {
       put = await dst.putFolders!(
         {
-          stage: tempPathFor(joinRel(g.parent, 'folders')),
+          stage,
           folders: tops,
           inner: g.inner.map((a) => a.path),
           files: g.copies.map((a) => ({
@@ -211,13 +212,14 @@ export class Execution {
             mtimeNs: a.src.mtimeNs,
           })),
         },
-        signal,
+        { signal, onProgress: (bytes) => onEvent?.({ type: SyncEvents.ItemProgress, path: stage, bytes }) },
       );
     } catch (err) {
       if (signal?.aborted && !isStorageError(err)) return;
       if (isStorageError(err) && err.fatal) return this.fail('', err);
       put = { placed: [], failed: tops.map((path) => ({ path, error: err as StorageError })), left: [] };
     }
+    onEvent?.({ type: SyncEvents.ItemProgress, path: stage, bytes: 0 });
     const placed = new Set(put.placed);
     const left = new Set(put.left);
     const topOf = (path: RelPath) => tops.find((t) => isSameOrInside(path, t))!;

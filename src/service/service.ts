@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { SyncEvents, type SyncEvent } from '../core/events.js';
+import { BytesUnderWay } from '../core/bytes-under-way.js';
 import { RefusedError } from '../core/errors.js';
 import type { RelPath } from '../core/rel-path.js';
 import { sync, type SyncOptions } from '../engine/sync.js';
@@ -52,7 +53,16 @@ export interface PairStatus extends TransferLimits {
   files: number;
   bytes: number;
   /** While a step copies: how far it is. */
-  progress?: { files: number; totalFiles: number; bytes: number; totalBytes: number; etaMs?: number };
+  progress?: {
+    files: number;
+    totalFiles: number;
+    /** Copied so far, what large files under way sent included. */
+    bytes: number;
+    totalBytes: number;
+    etaMs?: number;
+    /** The step's rate so far, once it has run a second. */
+    bytesPerSec?: number;
+  };
   lastError?: string;
   /** Deletions held back by a guard, and why. */
   held?: string;
@@ -141,6 +151,10 @@ interface Running {
   reconnecting?: boolean;
   stepStarted?: number;
   progressPublished?: number;
+  /** The step's large files under way, and how much of them is sent (SyncEvents.ItemProgress). */
+  underWay?: BytesUnderWay;
+  /** The bytes of the step's files done. */
+  copiedBytes?: number;
   /** The items the destination cannot hold, by path, each with what is said of it (see PairStatus.unstorable). */
   unstorable?: Map<RelPath, string>;
   /** Those already told in a notification: each is told once, not at every step. */
@@ -768,18 +782,21 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
           state: 'syncing',
           ...(e.files > 0 ? { progress: { files: 0, totalFiles: e.files, bytes: 0, totalBytes: e.bytes } } : {}),
         });
-    } else if (
-      e.type === SyncEvents.ItemDone &&
-      r.status.progress &&
-      (e.outcome === 'copied' || e.outcome === 'updated')
-    ) {
+      r.underWay = new BytesUnderWay();
+      r.copiedBytes = 0;
+    } else if (r.status.progress && (r.underWay?.take(e) || copiedOrUpdated(e))) {
       const now = this.deps.now();
       const p = r.status.progress;
-      const done = { ...p, files: p.files + 1, bytes: p.bytes + e.bytes };
+      const one = copiedOrUpdated(e) ? { files: 1, bytes: e.bytes } : { files: 0, bytes: 0 };
+      r.copiedBytes = (r.copiedBytes ?? 0) + one.bytes;
+      // Bytes of large files under way count too, so that a long copy shows it moves, and at what rate.
+      const bytes = Math.min(p.totalBytes, r.copiedBytes + (r.underWay?.bytes ?? 0));
+      const done: NonNullable<PairStatus['progress']> = { ...p, files: p.files + one.files, bytes };
       const elapsed = now - (r.stepStarted ?? now);
       const share = done.totalBytes > 0 ? done.bytes / done.totalBytes : done.files / Math.max(1, done.totalFiles);
       if (share > 0 && elapsed > 500) done.etaMs = Math.round((elapsed / share) * (1 - share));
-      const change = { progress: done, files: r.status.files + 1, bytes: r.status.bytes + e.bytes };
+      if (elapsed > 1000) done.bytesPerSec = Math.round((done.bytes / elapsed) * 1000);
+      const change = { progress: done, files: r.status.files + one.files, bytes: r.status.bytes + one.bytes };
       // Progress is published a few times a second at most (a 20,000-file sync would be 20,000 events).
       if (now - (r.progressPublished ?? -Infinity) >= PROGRESS_EVERY_MS || done.files === done.totalFiles) {
         r.progressPublished = now;
@@ -957,3 +974,7 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
 
 /** A watcher that sees nothing: a phone pair's changes are found by its rescans. */
 const unwatched: WatchFolder = async () => ({ close: async () => undefined });
+
+function copiedOrUpdated(e: SyncEvent): e is Extract<SyncEvent, { type: typeof SyncEvents.ItemDone }> {
+  return e.type === SyncEvents.ItemDone && (e.outcome === 'copied' || e.outcome === 'updated');
+}

@@ -142,6 +142,8 @@ export interface WriteOptions {
    * offered, and never with `renameTo`.
    */
   flush?: boolean;
+  /** Told the bytes copied so far, a few times a second at most, where the storage can tell. */
+  onProgress?: (bytes: number) => void;
 }
 
 /** A file of this machine to copy into a new folder (see FolderPut). */
@@ -165,6 +167,12 @@ export interface FolderPut {
   inner: RelPath[];
   /** The files inside them (at any depth). */
   files: LocalFile[];
+}
+
+export interface PutOptions {
+  signal?: AbortSignal;
+  /** Told the bytes copied so far, a few times a second at most. */
+  onProgress?: (bytes: number) => void;
 }
 
 /** What `putFolders` did. */
@@ -239,7 +247,7 @@ export interface Storage {
    * one go, a large file). Rejects only with what would fail every folder (DEVICE_GONE, an abort);
    * what was gathered under `stage` is removed, or else found by the next run as a temp name.
    */
-  readonly putFolders?: (put: FolderPut, signal?: AbortSignal) => Promise<FoldersPut>;
+  readonly putFolders?: (put: FolderPut, options?: PutOptions) => Promise<FoldersPut>;
 
   /** Creates a symlink holding `target` verbatim and sets its own times. EXISTS. */
   symlink(path: RelPath, target: string, options?: WriteOptions): Promise<void>;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Entry } from '../../core/entry.js';
 import { ErrorCode, StorageError, isStorageError } from '../../core/errors.js';
 import { baseName, joinRel, parentOf, type RelPath } from '../../core/rel-path.js';
-import type { FolderPut, FoldersPut, LocalFile } from '../storage.js';
+import type { FolderPut, FoldersPut, LocalFile, PutOptions } from '../storage.js';
 import { fromRcloneName, toRclonePath } from './names.js';
 
 /** What putFolders needs of the storage: its calls, with rclone's errors already mapped. */
@@ -11,7 +11,7 @@ export interface RemoteCalls {
   /** The root `path` of the remote names, as rclone's calls take a root (`nas:backup/docs`). */
   fsOf(path: RelPath): string;
   call<T>(method: string, params: Record<string, unknown>, path?: RelPath): Promise<T>;
-  job(method: string, params: Record<string, unknown>, path: RelPath, signal?: AbortSignal): Promise<void>;
+  job(method: string, params: Record<string, unknown>, path: RelPath, options?: PutOptions): Promise<void>;
   list(dir: RelPath): Promise<Entry[]>;
   /** A private folder of this machine for the file list. */
   spool(): Promise<string>;
@@ -32,7 +32,7 @@ let lists = 0;
  * folder is moved out of the stage to its place. Nothing is put at a final name while it is being
  * written, as with one file at a time, at one call a folder instead of four a file.
  */
-export async function putFolders(remote: RemoteCalls, put: FolderPut, signal?: AbortSignal): Promise<FoldersPut> {
+export async function putFolders(remote: RemoteCalls, put: FolderPut, options: PutOptions = {}): Promise<FoldersPut> {
   // The stage is removed whole at the end: never anything but a temp name of ours.
   if (!baseName(put.stage).startsWith('.~synctray-')) throw new TypeError(`not a temp name: ${put.stage}`);
   const parent = parentOf(put.stage);
@@ -40,7 +40,7 @@ export async function putFolders(remote: RemoteCalls, put: FolderPut, signal?: A
   if (srcDir === undefined) return allFailed(put, 'no file can go with its folder');
 
   try {
-    const problem = await copyToStage(remote, put, parent, going, srcDir, signal);
+    const problem = await copyToStage(remote, put, parent, going, srcDir, options);
     left.push(...(await notAsExpected(remote, put.stage, parent, going, problem !== undefined)));
     const there = new Set((await remote.list(parent)).map((e) => e.name));
     const result: FoldersPut = { placed: [], failed: [], left: [] };
@@ -112,7 +112,7 @@ async function copyToStage(
   parent: RelPath,
   going: readonly LocalFile[],
   srcDir: string,
-  signal: AbortSignal | undefined,
+  options: PutOptions,
 ): Promise<StorageError | undefined> {
   const list = path.join(await remote.spool(), `files-${++lists}`);
   await fs.promises.writeFile(list, going.map((f) => `${within(parent, f.path)}\n`).join(''), { mode: 0o600 });
@@ -127,7 +127,7 @@ async function copyToStage(
         _config: { NoCheckDest: true },
       },
       put.stage,
-      signal,
+      options,
     );
   } catch (err) {
     if (!isStorageError(err) || err.fatal) throw err;

@@ -9,6 +9,7 @@ import type {
   FileSource,
   FolderPut,
   FoldersPut,
+  PutOptions,
   RenameOptions,
   Replacing,
   Storage,
@@ -43,6 +44,9 @@ const UNREACHABLE_FOR_MS = 5000;
 
 /** How long a job may move no byte before the remote is looked at (see remoteCalls.job). */
 const STALLED_MS = 1500;
+
+/** Files from this size on are copied as a job, whose progress is told (WriteOptions.onProgress). */
+const FOLLOWED_BYTES = 8 * 1024 * 1024;
 
 /** How long a folder seen is taken to be there still (see folderOf). */
 const FOLDER_TRUSTED_MS = 10_000;
@@ -158,17 +162,17 @@ export class RcloneStorage implements Storage {
     if (!up) throw new StorageError(ErrorCode.NOT_FOUND, `the folder of ${this.show(path)} does not exist`, path);
     const local = await this.localFile(source, options);
     try {
-      await this.call(
-        'operations/copyfile',
-        // From the root, so that no name of the folders above it is taken for part of a remote's name.
-        {
-          srcFs: '/',
-          srcRemote: toRclonePath(joinLocal(local).slice(1)),
-          dstFs: this.fs,
-          dstRemote: toRclonePath(path),
-        },
-        path,
-      );
+      // From the root, so that no name of the folders above it is taken for part of a remote's name.
+      const copy = {
+        srcFs: '/',
+        srcRemote: toRclonePath(joinLocal(local).slice(1)),
+        dstFs: this.fs,
+        dstRemote: toRclonePath(path),
+      };
+      // A large file goes as a job, whose bytes can be followed (and which stops with the run).
+      if (options.onProgress && local.size >= FOLLOWED_BYTES)
+        await this.remoteCalls.job('operations/copyfile', copy, path, { onProgress: options.onProgress });
+      else await this.call('operations/copyfile', copy, path);
       const checked = source.localPath !== undefined && options.expect !== undefined && local.spooled === false;
       if (checked) await sameAsExpected(source.localPath!, options.expect!, path);
       const to = options.renameTo;
@@ -184,16 +188,16 @@ export class RcloneStorage implements Storage {
   }
 
   /** See Storage.putFolders; offered where the remote moves a folder in one step (put-folders.ts). */
-  readonly putFolders = (put: FolderPut, signal?: AbortSignal): Promise<FoldersPut> => {
+  readonly putFolders = (put: FolderPut, options?: PutOptions): Promise<FoldersPut> => {
     if (this.capabilities.wholeFolders !== true)
       return Promise.reject(new StorageError(ErrorCode.UNSUPPORTED, `${this.description} moves no folder in one step`));
-    return putFolders(this.remoteCalls, put, signal);
+    return putFolders(this.remoteCalls, put, options);
   };
 
   private readonly remoteCalls: RemoteCalls = {
     fsOf: (path) => rcloneFs(this.endpoint, toRclonePath(path)),
     call: (method, params, path) => this.call(method, params, path),
-    job: async (method, params, path, signal) => {
+    job: async (method, params, path, { signal, onProgress } = {}) => {
       const server = this.use();
       if (this.unreachable && performance.now() < this.unreachable.until) throw this.unreachable.err;
       // A job goes on to its last file whatever fails, each tried with rclone's pauses between
@@ -202,7 +206,10 @@ export class RcloneStorage implements Storage {
       let moved = { bytes: -1, at: performance.now() };
       const watch = async (stats: JobStats) => {
         const now = performance.now();
-        if (stats.bytes !== moved.bytes) moved = { bytes: stats.bytes, at: now };
+        if (stats.bytes !== moved.bytes) {
+          moved = { bytes: stats.bytes, at: now };
+          onProgress?.(stats.bytes);
+        }
         if (now - moved.at < STALLED_MS) return undefined;
         moved.at = now;
         const err = await server.call('operations/stat', { fs: this.fs, remote: '' }).then(
@@ -382,11 +389,16 @@ export class RcloneStorage implements Storage {
   private async localFile(
     source: FileSource,
     options: WriteOptions,
-  ): Promise<{ dir: string; name: string; spooled: boolean }> {
+  ): Promise<{ dir: string; name: string; spooled: boolean; size: number }> {
     if (source.localPath !== undefined) {
       const st = await fs.promises.lstat(source.localPath, { bigint: true }).catch(() => undefined);
       if (st?.isFile() && (options.mtimeNs === undefined || st.mtimeNs === options.mtimeNs))
-        return { dir: path.dirname(source.localPath), name: path.basename(source.localPath), spooled: false };
+        return {
+          dir: path.dirname(source.localPath),
+          name: path.basename(source.localPath),
+          spooled: false,
+          size: Number(st.size),
+        };
     }
     const dir = await this.use().spool();
     const name = `w${++spooled}`;
@@ -401,7 +413,7 @@ export class RcloneStorage implements Storage {
       await fs.promises.rm(file, { force: true });
       throw err;
     }
-    return { dir, name, spooled: true };
+    return { dir, name, spooled: true, size: (await fs.promises.stat(file)).size };
   }
 
   private async readFailure(err: unknown, path: RelPath): Promise<unknown> {

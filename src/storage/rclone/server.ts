@@ -138,9 +138,15 @@ export class RcloneServer {
    * `watch`, shown the job's stats as it runs, names an error to stop it for; resolves when it
    * ended well, rejects RcError with its error (or that one), or the abort's reason.
    */
-  async job(method: string, params: Record<string, unknown>, options: JobOptions = {}): Promise<void> {
+  job(method: string, params: Record<string, unknown>, options: JobOptions = {}): Promise<void> {
+    // A transfer holds its lane until its job ends, as a call would.
+    if (TRANSFER_CALLS.has(method)) return this.transfers.run(() => this.jobNow(method, params, options));
+    return this.jobNow(method, params, options);
+  }
+
+  private async jobNow(method: string, params: Record<string, unknown>, options: JobOptions): Promise<void> {
     const { signal, watch } = options;
-    const { jobid } = await this.call<{ jobid: number }>(method, { ...params, _async: true });
+    const { jobid } = await this.callNow<{ jobid: number }>(method, { ...params, _async: true });
     let stopping = false;
     let reason: string | undefined;
     // Polled often at first, for the many short jobs (a few hundred small files), then every 50 ms.
