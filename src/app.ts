@@ -10,7 +10,8 @@ import { LocalStorage } from './storage/local/local-storage.js';
 import { LocalVersions } from './storage/local/local-versions.js';
 import { isRcloneLocation, parseRcloneLocation } from './storage/rclone/endpoint.js';
 import { RcloneStorage } from './storage/rclone/rclone-storage.js';
-import { sharedRcloneServer } from './storage/rclone/server.js';
+import { rcloneServerFor } from './storage/rclone/servers.js';
+import type { TransferLimits } from './core/transfer-limits.js';
 import { lookAtFolder, writeMarker } from './storage/local/pair-marker-file.js';
 import { linuxVolumes } from './storage/local/volume.js';
 import type { Storage } from './storage/storage.js';
@@ -36,16 +37,14 @@ if (isSingleBinary()) {
  * the service needs.
  */
 export const app = {
-  /** A storage for a folder argument: a local path, a phone's `adb:[SERIAL:]/PATH` or `rclone:REMOTE:PATH`. */
-  openStorage(location: string): Storage {
+  /**
+   * A storage for a folder argument: a local path, a phone's `adb:[SERIAL:]/PATH` or
+   * `rclone:REMOTE:PATH`; a remote's transfers held to `limits` (--bwlimit, --transfers, --checkers).
+   */
+  openStorage(location: string, limits?: TransferLimits): Storage {
     if (isAdbLocation(location)) return new AdbStorage(parseAdbLocation(location));
-    if (isRcloneLocation(location)) return new RcloneStorage(parseRcloneLocation(location));
+    if (isRcloneLocation(location)) return new RcloneStorage(parseRcloneLocation(location), rcloneServerFor(limits));
     return new LocalStorage(location);
-  },
-
-  /** What rclone may transfer a second for the remotes this process reaches (`10M`, see --bwlimit). */
-  limitBandwidth(rate: string): Promise<void> {
-    return sharedRcloneServer.limitBandwidth(rate);
   },
 
   /** Where a run started at `started` keeps what it deletes or overwrites. */

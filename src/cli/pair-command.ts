@@ -7,6 +7,7 @@ import { command, CONFIG_DIR_OPTION, group, type Runnable } from './command.js';
 import { deletionsCommand } from './deletions.js';
 import { DURATION_FORMS, parseDuration } from './duration.js';
 import { formatUntil } from '../core/format.js';
+import { transferLimitsText } from '../core/transfer-limits.js';
 import { ExitCode } from './exit-codes.js';
 import type { Io } from './io.js';
 import { ADD_OPTIONS, changeText, pairChange, preparePair, SET_OPTIONS } from './pair-options.js';
@@ -20,6 +21,13 @@ const CONFIG_DIR_HELP = `      --config-dir DIR        the config to change (def
 const EXCLUDE_HELP = `      --exclude PAT           gitignore-style pattern, repeatable
       --exclude-from FILE     patterns from FILE, one a line (blank lines and
                               lines starting with # or ; ignored), repeatable`;
+
+const LIMITS_HELP = `      --bwlimit RATE          to an rclone remote: transfer at most RATE a
+                              second (rclone's units: 512K, 10M)
+      --transfers N           to an rclone remote: N transfers at once
+                              (default 4; at most 64)
+      --checkers N            to an rclone remote: N listings and checks at
+                              once (default 4; at most 64)`;
 
 const ADD_HELP = `Usage: synctray pair add <source> <destination> [options]
 
@@ -41,6 +49,7 @@ ${EXCLUDE_HELP}
                               0 never), ${DURATION_FORMS}
       --notify LEVEL          all (default), errors or none
       --paused                add it paused
+${LIMITS_HELP}
 ${YES_HELP}
 ${CONFIG_DIR_HELP}
 
@@ -68,6 +77,9 @@ ${EXCLUDE_HELP};
       --no-versions           keep nothing: delete and overwrite for good
       --keep-versions D       remove versions older than D (default 30d; 0
                               forever), ${DURATION_FORMS}
+${LIMITS_HELP}
+      --no-bwlimit, --no-transfers, --no-checkers
+                              drop that limit
 ${CONFIG_DIR_HELP}`;
 
 /** What a resync left a pair waiting for its destination with, if anything. */
@@ -101,7 +113,9 @@ function list(pairs: readonly Pair[], json: boolean, io: Io): number {
     const until = p.pausedUntil ? ` until ${formatUntil(Date.parse(p.pausedUntil), Date.now())}` : '';
     io.stdout.write(
       `${p.name} (${p.id})${p.paused ? ` [paused${until}]` : ''}\n  ${p.source} -> ${p.destination} ` +
-        `(${p.mode}${p.checksum ? ', checksum' : ''}${p.links === 'copy' ? ', links copied' : ''})\n`,
+        `(${[p.mode, p.checksum ? 'checksum' : '', p.links === 'copy' ? 'links copied' : '', transferLimitsText(p)]
+          .filter(Boolean)
+          .join(', ')})\n`,
     );
   }
   return ExitCode.OK;
@@ -212,7 +226,7 @@ export const pairCommand = group({
     set: command({
       name: 'pair set',
       synopsis: '<name|id> [options]',
-      summary: 'change a pair: mode, excludes, rescan interval, notifications, checksum, versions',
+      summary: 'change a pair: mode, excludes, rescan interval, notifications, checksum, versions, limits',
       usage: SET_HELP,
       options: SET_OPTIONS,
       takes: ONE_PAIR,

@@ -18,6 +18,15 @@ import { CONFIG_DIR_OPTION } from './command.js';
 import { parseDuration } from './duration.js';
 import { excludesFrom } from './exclude-from.js';
 import { UsageError } from './usage-error.js';
+import {
+  LIMIT_OPTIONS,
+  limitChange,
+  NO_LIMIT_OPTIONS,
+  refuseLimitsWithoutRemote,
+  transferLimits,
+  type NoLimitValues,
+} from './transfer-limit-options.js';
+import { transferLimitsOf, transferLimitsText } from '../core/transfer-limits.js';
 
 /** The options `pair add` and `pair set` share: what a pair syncs and how. */
 const PAIR_OPTIONS = {
@@ -31,6 +40,7 @@ const PAIR_OPTIONS = {
   versions: { type: 'string' },
   'no-versions': { type: 'boolean' },
   'keep-versions': { type: 'string' },
+  ...LIMIT_OPTIONS,
 } as const;
 
 export const ADD_OPTIONS = {
@@ -44,9 +54,10 @@ export const SET_OPTIONS = {
   ...PAIR_OPTIONS,
   'no-exclude': { type: 'boolean' },
   'no-checksum': { type: 'boolean' },
+  ...NO_LIMIT_OPTIONS,
 } as const;
 
-type Values = {
+type Values = NoLimitValues & {
   mode?: string;
   notify?: string;
   exclude?: string[];
@@ -99,8 +110,14 @@ export function preparePair(
   const exclude = excludes(v);
   const rescan = v['rescan-interval'] !== undefined ? parseDuration(v['rescan-interval']) : undefined;
   const keep = keepVersions(v);
+  const limits = transferLimits(v);
   refuseRemoteSource(source!);
   const paths = checkPaths(source!, destination!, v.versions);
+  refuseLimitsWithoutRemote(
+    v,
+    [paths.destination],
+    `the destination ${paths.destination} is not an rclone remote (rclone:REMOTE:PATH)`,
+  );
   const name = v.name ?? freeName(pairs, path.basename(paths.source) || 'pair');
   if (name.trim() === '') throw new UsageError('--name is empty: give the pair a name, or leave --name out.');
   const pair: Omit<Pair, 'id'> = {
@@ -116,6 +133,7 @@ export function preparePair(
     rescanIntervalMs: rescan ?? (isPhonePair(paths) ? DEFAULT_PHONE_RESCAN_MS : DEFAULT_RESCAN_MS),
     paused: v.paused === true,
     notify: level,
+    ...limits,
   };
   checkNew(pairs, pair);
   return pair;
@@ -138,14 +156,21 @@ export function pairChange(
   const keep = keepVersions(v);
   if (keep !== undefined) change.keepVersionsMs = keep;
   if (v['no-versions']) change.versions = false;
+  Object.assign(change, limitChange(v));
   const added = excludes(v);
   if (Object.keys(change).length === 0 && added.length === 0 && !v['no-exclude'] && v.versions === undefined) {
     throw new UsageError(
       'pair set needs something to change: --mode, --exclude, --exclude-from, --no-exclude, --rescan-interval, ' +
-        '--notify, --checksum, --no-checksum, --versions, --no-versions or --keep-versions.',
+        '--notify, --checksum, --no-checksum, --versions, --no-versions, --keep-versions, --bwlimit, ' +
+        '--transfers, --checkers or their --no- forms.',
     );
   }
   return (pair) => {
+    refuseLimitsWithoutRemote(
+      v,
+      [pair.destination],
+      `pair "${pair.name}" backs up to ${pair.destination}, not to an rclone remote`,
+    );
     // A versions folder is checked against the pair's own folders, as pair add checks it.
     const versions =
       v.versions !== undefined ? { versions: checkPaths(pair.source, pair.destination, v.versions).versions! } : {};
@@ -177,5 +202,10 @@ export function changeText(change: PairChange): string {
     parts.push(
       change.keepVersionsMs === 0 ? 'versions kept forever' : `versions kept ${formatSpan(change.keepVersionsMs)}`,
     );
+  if (change.bwlimit === null) parts.push('no bandwidth limit');
+  if (change.transfers === null) parts.push('default transfers');
+  if (change.checkers === null) parts.push('default checkers');
+  const limits = transferLimitsText(transferLimitsOf(change));
+  if (limits !== '') parts.push(limits);
   return parts.join('; ');
 }

@@ -13,6 +13,7 @@ import {
   formatVersionsSpace,
 } from '../core/format.js';
 import { needsUser, statusBefore } from '../service/pair-state.js';
+import { transferLimitsText } from '../core/transfer-limits.js';
 import { versionsRootOf } from '../service/pair-versions.js';
 import { app } from '../app.js';
 import type { Pair } from '../config/schema.js';
@@ -30,7 +31,8 @@ the pairs are read from the config and shown as stopped (or paused).
                pair with its state, lastSyncAt and pausedUntil (ISO times:
                when a timed pause ends), and versions:
                the files and bytes its versions take, the oldest run's
-               time and keepMs (how long they are kept; 0: for ever)
+               time and keepMs (how long they are kept; 0: for ever),
+               and bwlimit, transfers and checkers where the pair sets them
 
 Exit status, as systemctl status has it: 0 running and every pair fine,
 1 a pair needs you (an error, deletions held back, a source or backup folder
@@ -81,6 +83,8 @@ async function status(values: { 'config-dir'?: string; json?: boolean }, io: Io)
     if (p.lastError) io.stdout.write(`  last error: ${p.lastError}\n`);
     if (p.held) io.stdout.write(`  deletions held: ${p.held}\n`);
     if (p.versions) io.stdout.write(`  versions: ${formatVersionsSpace(p.versions)}\n`);
+    const limits = transferLimitsText(p);
+    if (limits !== '') io.stdout.write(`  limits: ${limits}\n`);
     if (p.unstorable) {
       io.stdout.write(`  ${p.unstorable.note}, so they are skipped:\n`);
       for (const item of p.unstorable.items) io.stdout.write(`    ${item}\n`);

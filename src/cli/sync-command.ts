@@ -9,7 +9,6 @@ import { checkPaths, hiddenInDestination, type CheckedPaths } from './check-path
 import { refuseUnplugged } from './pair-destination-guard.js';
 import { pruneVersions, ROOM_KEEPS_MS } from '../storage/prune-versions.js';
 import { isRemoteLocation } from '../storage/location.js';
-import { isRcloneLocation } from '../storage/rclone/endpoint.js';
 import { parseDuration } from './duration.js';
 import { ExitCode } from './exit-codes.js';
 import { askYesNo, canAsk, previewBlock } from './ask-first-sync.js';
@@ -21,6 +20,8 @@ import { command, CONFIG_DIR_OPTION, type Parsed } from './command.js';
 import type { Io } from './io.js';
 import { excludesFrom } from './exclude-from.js';
 import { UsageError } from './usage-error.js';
+import { LIMIT_OPTIONS, refuseLimitsWithoutRemote, transferLimits } from './transfer-limit-options.js';
+import type { TransferLimits } from '../core/transfer-limits.js';
 
 const SYNC_HELP = `Usage: synctray sync <source> <destination> [options]
 
@@ -49,6 +50,10 @@ Options:
       --max-delete N   allow a mirror to delete up to N files
       --bwlimit RATE   with an rclone remote: transfer at most RATE a second
                        (rclone's units: 512K, 10M)
+      --transfers N    with an rclone remote: N transfers at once (default
+                       4; at most 64)
+      --checkers N     with an rclone remote: N listings and checks at once
+                       (default 4; at most 64)
       --force          skip the mass-deletion and empty-source guards
       --json           print one JSON summary as the last line of stdout
       --log-file F     append a line per operation and a summary to F
@@ -74,8 +79,8 @@ export interface SyncArgs {
   /** With versions: runs older than this are removed from DIR after the run. */
   keepVersionsMs?: number;
   maxDelete?: number;
-  /** With an rclone remote: rclone's transfers limited to this rate (`10M`). */
-  bwlimit?: string;
+  /** With an rclone remote: its rate (`10M`) and how many transfers and checks at once. */
+  limits: TransferLimits;
   force: boolean;
   json: boolean;
   logFile?: string;
@@ -95,7 +100,7 @@ export const SYNC_OPTIONS = {
   versions: { type: 'string' },
   'keep-versions': { type: 'string' },
   'max-delete': { type: 'string' },
-  bwlimit: { type: 'string' },
+  ...LIMIT_OPTIONS,
   force: { type: 'boolean' },
   json: { type: 'boolean' },
   'log-file': { type: 'string' },
@@ -122,11 +127,8 @@ export function syncArgs({ values: v, positionals }: Parsed<typeof SYNC_OPTIONS>
   const keep = v['keep-versions'];
   if (keep !== undefined && v.versions === undefined)
     throw new UsageError('--keep-versions says how long the runs in --versions DIR are kept: give --versions too.');
-  const bwlimit = v.bwlimit;
-  if (bwlimit !== undefined && !/^(off|\d+(\.\d+)?[BKMGTP]?)$/i.test(bwlimit))
-    throw new UsageError(`--bwlimit takes a rate as rclone writes one, e.g. 512K or 10M (got "${bwlimit}").`);
-  if (bwlimit !== undefined && !positionals.slice(0, 2).some((p) => isRcloneLocation(p ?? '')))
-    throw new UsageError('--bwlimit limits transfers to and from rclone remotes: neither folder is one.');
+  const limits = transferLimits(v);
+  refuseLimitsWithoutRemote(v, positionals.slice(0, 2), 'neither folder is an rclone remote (rclone:REMOTE:PATH)');
   for (const p of [positionals[0]!, positionals[1]!, v.versions, v['log-file']]) {
     if (p === '') throw new UsageError('A path argument is empty: give a folder or file path.');
   }
@@ -141,7 +143,7 @@ export function syncArgs({ values: v, positionals }: Parsed<typeof SYNC_OPTIONS>
     versions: v.versions,
     ...(keep !== undefined ? { keepVersionsMs: parseDuration(keep, '--keep-versions') } : {}),
     maxDelete,
-    ...(bwlimit !== undefined ? { bwlimit } : {}),
+    limits,
     force: v.force ?? false,
     json: v.json ?? false,
     logFile: v['log-file'],
@@ -161,7 +163,6 @@ export const syncCommand = command({
 
 async function syncOnce(args: SyncArgs, io: Io, signal: AbortSignal): Promise<number> {
   const paths = checkPaths(args.source, args.destination, args.versions);
-  if (args.bwlimit !== undefined) await app.limitBandwidth(args.bwlimit);
   await refuseUnplugged(paths.destination, args.configDir, app.destinations());
   let agreed: Preview | undefined;
   if (args.interactive && !args.dryRun) {
@@ -174,7 +175,7 @@ async function syncOnce(args: SyncArgs, io: Io, signal: AbortSignal): Promise<nu
     `start ${args.mode}${args.dryRun ? ' (dry run)' : ''} ${JSON.stringify(paths.source)} -> ` +
       `${JSON.stringify(paths.destination)}`,
   );
-  const dst = app.openStorage(paths.destination);
+  const dst = app.openStorage(paths.destination, args.limits);
   const result = await runSync(args, paths, dst, log, io, signal, agreed);
   if (result === undefined) return ExitCode.INTERRUPTED;
   if (!args.dryRun && !signal.aborted) await pruneKept(args, paths, log, io);
@@ -247,7 +248,7 @@ async function runSync(
   signal: AbortSignal,
   agreed?: Preview,
 ): Promise<SyncResult | undefined> {
-  const src = app.openStorage(paths.source);
+  const src = app.openStorage(paths.source, args.limits);
   const versions = paths.versions ? app.openVersions(paths.versions, new Date()) : undefined;
   const showProgress = !args.quiet && !args.json && !args.dryRun && io.stderr.isTTY === true;
   const bar = showProgress ? new ProgressBar(io.stderr) : undefined;
@@ -301,7 +302,7 @@ async function askBeforeRun(
   const dry = await runSync(
     { ...args, dryRun: true },
     paths,
-    app.openStorage(paths.destination),
+    app.openStorage(paths.destination, args.limits),
     undefined,
     io,
     signal,

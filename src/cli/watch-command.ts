@@ -72,14 +72,13 @@ async function watch(args: SyncArgs, rescanMs: number, io: Io, signal: AbortSign
   }
   refuseRemoteSource(args.source);
   const paths = checkPaths(args.source, args.destination, args.versions);
-  if (args.bwlimit !== undefined) await app.limitBandwidth(args.bwlimit);
   await refuseUnplugged(paths.destination, args.configDir, app.destinations());
   const log = openLogFile(args.logFile);
   // Refuses an empty pattern before anything starts, as sync does.
   const ignore = watchIgnore(args.exclude, hiddenInDestination(paths));
 
   const src = app.openStorage(paths.source);
-  const opened = app.openStorage(paths.destination);
+  const opened = app.openStorage(paths.destination, args.limits);
   // A drive unmounted while watching leaves its mount point folder on another disk: not written to.
   const stay = isRemoteLocation(paths.destination)
     ? undefined

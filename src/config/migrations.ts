@@ -22,6 +22,8 @@ import { newPairId } from './ids.js';
  * without `versions` now keeps them in `<destination>/.synctray-versions` (versions on by default,
  * issue 17). 4 → 5 changes nothing but the number: a pair may carry `pausedUntil` (a timed pause)
  * and the settings `pauseOnBattery` (issue 19), which an older SyncTray would take for damage.
+ * 5 → 6 changes nothing but the number, for the same reason: a pair may carry `bwlimit`,
+ * `transfers` and `checkers` (what rclone does for it, issue 18).
  */
 export function migrate(raw: Record<string, unknown>): { data: ConfigData; from: number } | undefined {
   // Layout 1 is known by its list of folders; a file without a layout number and without that list

@@ -1,7 +1,8 @@
 import { SYNC_MODES, type SyncMode } from '../core/modes.js';
+import { BANDWIDTH, MAX_LANES } from '../core/transfer-limits.js';
 
 /** The version of the config file's layout; migrations.ts brings older files up to it. */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 export type NotifyLevel = 'all' | 'errors' | 'none';
 export const NOTIFY_LEVELS: readonly NotifyLevel[] = ['all', 'errors', 'none'];
@@ -50,12 +51,25 @@ export interface Pair {
    * since the destination changed in between. Dropped once the first sync is done.
    */
   agreedFirstSync?: { replaced: number; deleted: number };
+  /**
+   * What rclone does for the pair, where an end of it is a remote (see core/transfer-limits.ts):
+   * the rate it transfers at (`2M`), how many transfers and checks at once. Absent: not limited.
+   */
+  bwlimit?: string;
+  transfers?: number;
+  checkers?: number;
 }
 
-/** What `pair set` may change in a pair. */
+/** The limits a pair may carry, which `pair set` may take away. */
+export type LimitField = 'bwlimit' | 'transfers' | 'checkers';
+
+/**
+ * What `pair set` may change in a pair. A limit changed to null is taken away: null, unlike
+ * undefined, survives JSON on its way to a running SyncTray.
+ */
 export type PairChange = Partial<
   Pick<Pair, 'mode' | 'exclude' | 'rescanIntervalMs' | 'notify' | 'checksum' | 'versions' | 'keepVersionsMs'>
->;
+> & { [K in LimitField]?: Pair[K] | null };
 
 /** What is kept of a destination's volume; every field is absent where it could not be read. */
 export interface DestinationVolume {
@@ -137,6 +151,9 @@ export const PAIR_SCHEMA = {
       required: ['replaced', 'deleted'],
       properties: { replaced: { type: 'integer', minimum: 0 }, deleted: { type: 'integer', minimum: 0 } },
     },
+    bwlimit: { type: 'string', pattern: BANDWIDTH.source },
+    transfers: { type: 'integer', minimum: 1, maximum: MAX_LANES },
+    checkers: { type: 'integer', minimum: 1, maximum: MAX_LANES },
     destinationVolume: {
       type: 'object',
       additionalProperties: false,

@@ -13,6 +13,7 @@ import {
   SCHEMA_VERSION,
   type ConfigData,
   type Pair,
+  type PairChange,
   type Settings,
 } from './schema.js';
 
@@ -128,15 +129,15 @@ export class ConfigStore {
     });
   }
 
-  update(id: string, change: Partial<Omit<Pair, 'id'>>): Pair {
+  update(id: string, change: Partial<Omit<Pair, 'id'>> | PairChange): Pair {
     return this.locked(() => {
       const pairs = this.pairs();
       const i = pairs.findIndex((p) => p.id === id);
       if (i < 0) throw new RefusedError(`No pair with id ${id}.`);
-      const updated: Pair = { ...pairs[i]!, ...change };
-      // A field changed to undefined is taken away (a timed pause that ended, say).
+      const updated = { ...pairs[i]!, ...change } as Pair;
+      // A field changed to undefined or null is taken away (a timed pause that ended, a limit dropped).
       for (const [k, v] of Object.entries(change))
-        if (v === undefined) delete (updated as Partial<Pair>)[k as keyof Pair];
+        if (v === undefined || v === null) delete (updated as Partial<Pair>)[k as keyof Pair];
       pairs[i] = updated;
       this.conf.set('pairs', pairs);
       return updated;

@@ -1,4 +1,5 @@
 import { formatAgo, formatBytes, formatCount, formatUntil, formatVersionsSpace } from '../core/format.js';
+import { transferLimitsText } from '../core/transfer-limits.js';
 import { needsUser, ON_BATTERY } from '../service/pair-state.js';
 import type { PairStatus } from '../service/service.js';
 
@@ -230,6 +231,13 @@ function pairMenu(p: PairStatus, now: number): MenuItem {
       title: p.versions ? `Versions: ${formatVersionsSpace(p.versions)}` : 'Versions',
       enabled: false,
       hidden: p.versions === undefined,
+    },
+    // Where the pair limits what rclone does for it: `Limits: at most 2M a second`.
+    {
+      key: `pair:${id}:limits`,
+      title: `Limits: ${transferLimitsText(p) || 'none'}`,
+      enabled: false,
+      hidden: transferLimitsText(p) === '',
     },
     {
       key: `pair:${id}:deletions`,

@@ -41,11 +41,25 @@ const PAUSE = {
 } as const;
 
 const { mode, exclude, rescanIntervalMs, notify, checksum, versions, keepVersionsMs } = PAIR_SCHEMA.properties;
+// A limit changed to null is taken away (see PairChange).
+const { bwlimit, transfers, checkers } = PAIR_SCHEMA.properties;
+const orNull = (schema: object) => ({ anyOf: [schema, { type: 'null' }] });
 const PAIR_CHANGE = {
   type: 'object',
   additionalProperties: false,
   minProperties: 1,
-  properties: { mode, exclude, rescanIntervalMs, notify, checksum, versions, keepVersionsMs },
+  properties: {
+    mode,
+    exclude,
+    rescanIntervalMs,
+    notify,
+    checksum,
+    versions,
+    keepVersionsMs,
+    bwlimit: orNull(bwlimit),
+    transfers: orNull(transfers),
+    checkers: orNull(checkers),
+  },
 } as const;
 
 const SCHEMAS: Record<ControlCommand, object> = {

@@ -1,4 +1,5 @@
 import type { Pair } from '../config/schema.js';
+import { transferLimitsOf, type TransferLimits } from '../core/transfer-limits.js';
 import type { PairState } from '../watch/watch-pair.js';
 
 /**
@@ -57,7 +58,7 @@ export function needsUser(p: StateSeen): boolean {
 }
 
 /** What a pair's status says before anything is known of its syncs (a PairStatus, without what only syncs tell). */
-export interface StatusBefore {
+export interface StatusBefore extends TransferLimits {
   id: string;
   name: string;
   source: string;
@@ -81,6 +82,7 @@ export function statusBefore(p: Pair, unpaused: PairStateName): StatusBefore {
     ...(p.paused && p.pausedUntil !== undefined ? { pausedUntil: p.pausedUntil } : {}),
     files: 0,
     bytes: 0,
+    ...transferLimitsOf(p),
   };
 }
 

@@ -27,6 +27,7 @@ import type { Pair, PairChange } from '../config/schema.js';
 import { pairSyncOptions } from './pair-preview.js';
 import { isRemoteLocation } from '../storage/location.js';
 import { isRcloneLocation } from '../storage/rclone/endpoint.js';
+import { transferLimitsOf, type TransferLimits } from '../core/transfer-limits.js';
 import { remoteDestination } from './remote-destination.js';
 import { watchIgnore } from '../watch/ignore.js';
 import type { MountWatch } from '../watch/mounts.js';
@@ -38,7 +39,8 @@ import { ON_BATTERY, pausedLonger, shownState, statusBefore, type PairStateName 
 
 export type { PairStateName } from './pair-state.js';
 
-export interface PairStatus {
+/** A pair's limits on what rclone does for it are shown where set (TransferLimits' fields). */
+export interface PairStatus extends TransferLimits {
   id: string;
   name: string;
   source: string;
@@ -114,7 +116,8 @@ export type ServiceEvent =
 
 /** What the service needs from outside, passed in (app.ts gives the real ones). */
 export interface ServiceDeps {
-  openStorage(location: string): Storage;
+  /** A pair's storage; a remote's transfers held to the pair's `limits`. */
+  openStorage(location: string, limits?: TransferLimits): Storage;
   openVersions(dir: string, started: Date): VersionStore;
   /** Hides a pair's versions folder where the platform has such an attribute (see pair-versions.ts). */
   hideFolder?(location: string): Promise<void>;
@@ -405,8 +408,8 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
     return this.serial(nameOrId, async (r) => {
       if (r.status.held === undefined)
         throw new RefusedError(`Pair "${r.pair.name}" holds no deletions back: there is nothing to restore.`);
-      const src = this.deps.openStorage(r.pair.source);
-      const dst = this.deps.openStorage(r.pair.destination);
+      const src = this.open(r.pair, r.pair.source);
+      const dst = this.open(r.pair, r.pair.destination);
       let stopped = false;
       try {
         if ((await dst.stat('').catch(() => undefined))?.type !== 'dir')
@@ -438,7 +441,7 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
 
   /** The pair's versions under `prefix` ('' for all), newest first (see pair-versions.ts). */
   versions(nameOrId: string, prefix: string): Promise<ListedVersion[]> {
-    return this.serial(nameOrId, (r) => listPairVersions(this.deps.openStorage, r.pair, versionPath(prefix)));
+    return this.serial(nameOrId, (r) => listPairVersions((l) => this.open(r.pair, l), r.pair, versionPath(prefix)));
   }
 
   /**
@@ -447,19 +450,24 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
    */
   restoreVersions(nameOrId: string, request: RestoreRequest): Promise<RestoreResult> {
     return this.serial(nameOrId, (r) =>
-      restorePairVersions(this.deps.openStorage, r.pair, { ...request, path: versionPath(request.path) }),
+      restorePairVersions((l) => this.open(r.pair, l), r.pair, { ...request, path: versionPath(request.path) }),
     );
   }
 
   private async preview(r: Running): Promise<{ held: HeldDeletions; files: Set<RelPath> }> {
     const reason = r.status.held;
     if (reason === undefined) throw new RefusedError(`Pair "${r.pair.name}" holds no deletions back.`);
-    const [src, dst] = [this.deps.openStorage(r.pair.source), this.deps.openStorage(r.pair.destination)];
+    const [src, dst] = [this.open(r.pair, r.pair.source), this.open(r.pair, r.pair.destination)];
     try {
       return await previewHeld(src, dst, this.syncOptions(r.pair), reason);
     } finally {
       await Promise.all([src.close(), dst.close()]);
     }
+  }
+
+  /** A storage of the pair's: a remote's transfers held to the pair's limits (see rclone/servers.ts). */
+  private open(pair: Pair, location: string): Storage {
+    return this.deps.openStorage(location, transferLimitsOf(pair));
   }
 
   /** Runs `command` on the pair once the commands before it on that pair are done. */
@@ -493,12 +501,15 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
 
   /**
    * Changes a pair's options (`pair set`) in the config; a pair that was being watched starts
-   * again with them, comparing everything once, as after a resync.
+   * again with them, comparing everything once, as after a resync. New limits on what rclone does
+   * hold from there: the pair's storages are opened again, on the rcd for those limits.
    */
   update(nameOrId: string, change: PairChange): Promise<Pair> {
     return this.serial(nameOrId, async (r) => {
       if (r.watcher) await this.stopPair(r);
       r.pair = this.store.update(r.pair.id, change);
+      const { bwlimit, transfers, checkers } = r.pair;
+      this.set(r, { bwlimit, transfers, checkers });
       if (!r.pair.paused) this.startPair(r.pair);
       return r.pair;
     });
@@ -553,11 +564,11 @@ export class Service extends EventEmitter<{ event: [ServiceEvent] }> {
         return this.set(r, { state: 'waiting-for-phone', phone, reason, progress: undefined });
       this.set(r, { phone, reason: undefined });
     }
-    const src = this.deps.openStorage(pair.source);
+    const src = this.open(pair, pair.source);
     const probe = this.deps.destinations;
     // Local destinations only: a phone backed up to a drive has its drive checked too.
     r.destination = probe && !isRemoteLocation(pair.destination) ? this.destinationOf(r, probe) : undefined;
-    const opened = this.deps.openStorage(pair.destination);
+    const opened = this.open(pair, pair.destination);
     const dst = r.destination ? r.destination.guarded(opened) : opened;
     r.versions = pairVersions(pair, dst, this.deps);
     if (!r.versions && r.status.versions) this.set(r, { versions: undefined });

@@ -166,7 +166,7 @@ describe('the config store', () => {
     const { store, problems } = ConfigStore.open(dir);
     expect(problems).toEqual([]);
     expect(store.pairs()).toEqual(v4.pairs);
-    expect(JSON.parse(fs.readFileSync(file(), 'utf8')).schemaVersion).toBe(5);
+    expect(JSON.parse(fs.readFileSync(file(), 'utf8')).schemaVersion).toBe(SCHEMA_VERSION);
     expect(aside('v4')).toHaveLength(1);
     store.update('abcd1234', { paused: true, pausedUntil: '2026-12-06T14:30:00.000Z' });
     expect(ConfigStore.open(dir).store.find('photos')).toMatchObject({
@@ -180,6 +180,31 @@ describe('the config store', () => {
     raw.pairs[0].pausedUntil = 'tomorrow';
     fs.writeFileSync(file(), JSON.stringify(raw));
     expect(ConfigStore.open(dir).problems).toHaveLength(1);
+  });
+
+  it('migrates a layout 5 file unchanged but for its number, then keeps limits and takes them away with null', () => {
+    const v5 = {
+      schemaVersion: 5,
+      pairs: [{ ...pair('photos', { destination: 'rclone:nas:photos' }), id: 'abcd1234' }],
+      settings: { autostart: false, notifications: 'errors', logLevel: 'info' },
+    };
+    fs.writeFileSync(file(), JSON.stringify(v5));
+    const { store, problems } = ConfigStore.open(dir);
+    expect(problems).toEqual([]);
+    expect(store.pairs()).toEqual(v5.pairs);
+    expect(JSON.parse(fs.readFileSync(file(), 'utf8')).schemaVersion).toBe(6);
+    expect(aside('v5')).toHaveLength(1);
+    store.update('abcd1234', { bwlimit: '2M', transfers: 8, checkers: 16 });
+    expect(ConfigStore.open(dir).store.find('photos')).toMatchObject({ bwlimit: '2M', transfers: 8, checkers: 16 });
+    store.update('abcd1234', { bwlimit: null, transfers: null });
+    const kept = JSON.parse(fs.readFileSync(file(), 'utf8')).pairs[0];
+    expect([kept.bwlimit, kept.transfers, kept.checkers]).toEqual([undefined, undefined, 16]);
+    expect(kept).not.toHaveProperty('bwlimit');
+    // A rate rclone would not take, or too many transfers, is a damaged pair.
+    for (const bad of [{ bwlimit: 'fast' }, { transfers: 0 }, { checkers: 65 }]) {
+      fs.writeFileSync(file(), JSON.stringify({ ...v5, schemaVersion: 6, pairs: [{ ...v5.pairs[0], ...bad }] }));
+      expect(ConfigStore.open(dir).problems, JSON.stringify(bad)).toHaveLength(1);
+    }
   });
 });
 

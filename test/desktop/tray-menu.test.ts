@@ -99,6 +99,7 @@ describe('the tray menu', () => {
       '/home/me/Photos → /mnt/backup/Photos (mirror)',
       'Every item stored',
       'Versions',
+      'Limits: none',
       'Deletions held back: review…',
       '-',
       'Pause',
@@ -111,11 +112,12 @@ describe('the tray menu', () => {
       'Remove pair…',
     ]);
     const docs = menu.items[3]!;
-    expect(titles(docs.items!).slice(0, 8)).toEqual([
+    expect(titles(docs.items!).slice(0, 9)).toEqual([
       'Paused (last synced 2 days ago)',
       '/home/me/Docs → /mnt/backup/Docs (mirror)',
       'Every item stored',
       'Versions',
+      'Limits: none',
       'Deletions held back: review…',
       '-',
       'Pause',
@@ -137,6 +139,7 @@ describe('the tray menu', () => {
       'Until resumed',
     ]);
     expect(find(menu.items, 'pair:id-Docs:deletions')!.hidden).toBe(true);
+    expect(find(menu.items, 'pair:id-Docs:limits')!.hidden).toBe(true);
     // Pausing changes titles only, never the menu's shape (the helper cannot add or remove items).
     const keys = (m: typeof menu) => JSON.stringify(m.items.map((i) => [i.key, i.items?.map((j) => j.key)]));
     const resumed = trayMenu({
@@ -155,6 +158,18 @@ describe('the tray menu', () => {
     expect(actionOf('quit')).toEqual({ type: 'quit' });
     expect(actionOf('status')).toBeUndefined();
     expect(actionOf('pair:id-Docs:state')).toBeUndefined();
+  });
+
+  it("shows a pair's limits on what rclone does, where it sets them, in a row that is always there", () => {
+    const limited = trayMenu({
+      pairs: [pair('NAS', { destination: 'rclone:nas:backup', bwlimit: '2M', transfers: 8 })],
+      autostart: false,
+      now: NOW,
+    });
+    const row = find(limited.items, 'pair:id-NAS:limits')!;
+    expect([row.title, row.hidden, row.enabled]).toEqual(['Limits: at most 2M a second, 8 transfers', false, false]);
+    const free = trayMenu({ pairs: [pair('NAS')], autostart: false, now: NOW });
+    expect(find(free.items, 'pair:id-NAS:limits')!.hidden).toBe(true);
   });
 
   it('enables pause all and resume all only when they would do something', () => {

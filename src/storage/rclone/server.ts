@@ -34,11 +34,16 @@ export class RcError extends Error {
 export interface RcloneServerOptions {
   /** What rcd runs with: the user's rclone config comes from it (RCLONE_CONFIG, RCLONE_CONFIG_<REMOTE>_*). */
   env?: NodeJS.ProcessEnv;
-  /** More rcd flags (`--bwlimit 1M`). */
+  /** More rcd flags. */
   flags?: readonly string[];
-  /** Transfers (uploads, downloads, folder moves) under way at once; 4 unless given. */
+  /** What rclone transfers at most a second, as rclone writes rates (`512K`, `10M`); absent: no limit. */
+  bwlimit?: string;
+  /**
+   * Transfers (uploads, downloads, folder moves) under way at once; 4 unless given. rcd is told
+   * too (`--transfers`), for the jobs it runs itself (a folder's files copied in one sync/copy).
+   */
   transfers?: number;
-  /** Other calls (listings, checks, moves of a file) under way at once; 4 unless given. */
+  /** Other calls (listings, checks, moves of a file) under way at once; 4 unless given; rcd's `--checkers`. */
   checkers?: number;
 }
 
@@ -88,22 +93,12 @@ export class RcloneServer {
   private running: Promise<Running> | undefined;
   private users = 0;
   private lastWords: string[] = [];
-  private bandwidth: string | undefined;
   private readonly transfers: Lanes;
   private readonly checkers: Lanes;
 
   constructor(private readonly options: RcloneServerOptions = {}) {
     this.transfers = new Lanes(options.transfers ?? TRANSFERS);
     this.checkers = new Lanes(options.checkers ?? CHECKERS);
-  }
-
-  /**
-   * Limits what rclone transfers to `rate` a second, as rclone writes rates (`512K`, `10M`, `off`):
-   * from the start of rcd, or at once (core/bwlimit) when it runs.
-   */
-  async limitBandwidth(rate: string): Promise<void> {
-    this.bandwidth = rate;
-    if (this.running) await this.call('core/bwlimit', { rate });
   }
 
   /** Counts one more storage using the server (see release). */
@@ -251,7 +246,9 @@ export class RcloneServer {
       '--rc-serve',
       '--ask-password=false',
       ...BOUNDED,
-      ...(this.bandwidth === undefined ? [] : ['--bwlimit', this.bandwidth]),
+      ...['--transfers', String(this.options.transfers ?? TRANSFERS)],
+      ...['--checkers', String(this.options.checkers ?? CHECKERS)],
+      ...(this.options.bwlimit === undefined ? [] : ['--bwlimit', this.options.bwlimit]),
       ...(this.options.flags ?? []),
     ];
     // Its own process group: a Ctrl+C at the terminal stops SyncTray, which finishes what is under
