@@ -131,7 +131,9 @@ describe('a pair paused for a time', () => {
     expect((await cli('pair', 'pause', 'music', '--for', '5h')).code).toBe(0);
     const musicUntil = (await pairs()).music;
     const offline = await cli('pair', 'pause', '--all', '--for', '2h');
-    expect(offline.stdout).toMatch(/^Paused until (tomorrow )?\d\d:\d\d: photos; docs, music kept their longer pause\.\n$/);
+    expect(offline.stdout).toMatch(
+      /^Paused until (tomorrow )?\d\d:\d\d: photos; docs, music kept their longer pause\.\n$/,
+    );
     const twoHours = (await pairs()).photos;
     expect(Date.parse(twoHours!) - Date.now()).toBeGreaterThan(7_100_000);
     expect(await pairs()).toEqual({ photos: twoHours, docs: 'until resumed', music: musicUntil });
@@ -141,7 +143,9 @@ describe('a pair paused for a time', () => {
     expect((await cli('pair', 'pause', 'photos', '--for', '10m')).code).toBe(0);
     await startService();
     const live = await cli('pair', 'pause', '--all', '--for', '3h');
-    expect(live.stdout).toMatch(/^Paused until (tomorrow )?\d\d:\d\d: photos; docs, music kept their longer pause \(SyncTray/);
+    expect(live.stdout).toMatch(
+      /^Paused until (tomorrow )?\d\d:\d\d: photos; docs, music kept their longer pause \(SyncTray/,
+    );
     const now = await pairs();
     expect(Date.parse(now.photos!) - Date.now()).toBeGreaterThan(3 * 3_600_000 - 60_000);
     expect((await status()).pairs.map((p) => [p.name, p.state, p.pausedUntil ?? 'until resumed'])).toEqual([
