@@ -76,9 +76,10 @@ export async function stageItem(
         const expect = { size: entry.size, mtimeNs: entry.mtimeNs };
         try {
           const onProgress = ctx.onEvent && progressOf(ctx.onEvent, path);
+          const { signal } = ctx;
           const options = later
-            ? { ...times, mode: entry.mode, expect, flush: false, onProgress }
-            : { ...times, mode: entry.mode, expect, renameTo, replacing, onProgress };
+            ? { ...times, mode: entry.mode, expect, flush: false, onProgress, signal }
+            : { ...times, mode: entry.mode, expect, renameTo, replacing, onProgress, signal };
           checked = await ctx.dst.write(tmp, ctx.src.read(from), options);
         } catch (err) {
           if (isStorageError(err, ErrorCode.EXISTS) && renameTo !== undefined) throw changedInDestination(path);

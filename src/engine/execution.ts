@@ -195,8 +195,11 @@ export class Execution {
 
   private async putGroup(g: WholeFolderGroup, copies: Action[]): Promise<void> {
     const { src, dst, signal, onEvent } = this.ctx;
-    for (const a of g.copies) onEvent?.({ type: SyncEvents.ItemStarted, path: a.path, size: a.src.size });
     const tops = g.tops.map((a) => a.path);
+    const everything = { placed: [], failed: [], left: g.copies.map((a) => a.path) };
+    // Nothing goes into a folder that could not be made: the one-by-one way reports it.
+    if (this.failedDirs.some((d) => isSameOrInside(g.parent, d))) return this.placedOf(g, everything, copies);
+    for (const a of g.copies) onEvent?.({ type: SyncEvents.ItemStarted, path: a.path, size: a.src.size });
     const stage = tempPathFor(joinRel(g.parent, 'folders'));
     let put: FoldersPut;
     try {
@@ -217,9 +220,17 @@ export class Execution {
     } catch (err) {
       if (signal?.aborted && !isStorageError(err)) return;
       if (isStorageError(err) && err.fatal) return this.fail('', err);
-      put = { placed: [], failed: tops.map((path) => ({ path, error: err as StorageError })), left: [] };
+      // Not known what was placed: everything goes one by one, which finds what is there.
+      put = { ...everything, failed: tops.map((path) => ({ path, error: err as StorageError })) };
+    } finally {
+      onEvent?.({ type: SyncEvents.ItemProgress, path: stage, bytes: 0 });
     }
-    onEvent?.({ type: SyncEvents.ItemProgress, path: stage, bytes: 0 });
+    await this.placedOf(g, put, copies);
+  }
+
+  /** Counts what putFolders placed; the rest is made one by one (folders now, files in `copies`). */
+  private async placedOf(g: WholeFolderGroup, put: FoldersPut, copies: Action[]): Promise<void> {
+    const tops = g.tops.map((a) => a.path);
     const placed = new Set(put.placed);
     const left = new Set(put.left);
     // A file directly in the parent is placed unless left; one in a new folder, with its folder.
@@ -235,7 +246,7 @@ export class Execution {
     for (const a of g.copies)
       if (isPlaced(a.path) && !left.has(a.path)) this.done('copied', a.path, a.src.size);
       else copies.push(a);
-    if (g.copies.length > 0 || put.placed.length > 0) this.touched.add(g.parent);
+    if (put.placed.length > 0 || g.copies.length > left.size) this.touched.add(g.parent);
     await this.inDepthOrder(again.sort((a, b) => depthOf(a.path) - depthOf(b.path)));
   }
 

@@ -144,6 +144,8 @@ export interface WriteOptions {
   flush?: boolean;
   /** Told the bytes copied so far, a few times a second at most, where the storage can tell. */
   onProgress?: (bytes: number) => void;
+  /** Stops a long copy under way where the storage can (the write then rejects with the abort). */
+  signal?: AbortSignal;
 }
 
 /** A file of this machine to copy into a new folder (see FolderPut). */

@@ -4,7 +4,7 @@ import type { Entry } from '../../core/entry.js';
 import { ErrorCode, StorageError, isStorageError } from '../../core/errors.js';
 import { baseName, joinRel, parentOf, type RelPath } from '../../core/rel-path.js';
 import type { FolderPut, FoldersPut, LocalFile, PutOptions } from '../storage.js';
-import { fromRcloneName, toRclonePath } from './names.js';
+import { fromRcloneName, rcloneCanName, toRclonePath } from './names.js';
 
 /** What putFolders needs of the storage: its calls, with rclone's errors already mapped. */
 export interface RemoteCalls {
@@ -24,6 +24,13 @@ interface Listed {
   IsDir: boolean;
 }
 
+/**
+ * Moves out of the stage never replace what stands at the target: a folder or file that appeared
+ * there since the parent was listed is kept, and ours stays in the stage (rclone's own check, in
+ * the same call as the move).
+ */
+const KEEP_WHAT_IS_THERE = { _config: { IgnoreExisting: true } };
+
 let lists = 0;
 
 /**
@@ -36,45 +43,52 @@ export async function putFolders(remote: RemoteCalls, put: FolderPut, options: P
   // The stage is removed whole at the end: never anything but a temp name of ours.
   if (!baseName(put.stage).startsWith('.~synctray-')) throw new TypeError(`not a temp name: ${put.stage}`);
   const parent = parentOf(put.stage);
-  const { going, srcDir, left } = takeable(put, parent);
-  const loose = (file: RelPath) => !put.folders.some((f) => file.startsWith(`${f}/`));
-  if (srcDir === undefined) return allFailed(put, put.files.map((f) => f.path).filter(loose));
+  const out: FoldersPut = { placed: [], failed: [], left: [] };
+  const topOf = (p: RelPath) => put.folders.find((f) => p.startsWith(`${f}/`));
+  // A folder whose name rclone cannot keep goes the one-by-one way, which says so.
+  const unnamable = new Set(put.folders.filter((f) => !rcloneCanName(f)));
+  for (const dir of put.inner) if (!rcloneCanName(dir)) unnamable.add(topOf(dir)!);
+  fail(out, [...unnamable], new StorageError(ErrorCode.UNSUPPORTED, 'rclone cannot keep the name'));
+  const { going, srcDir, left } = takeable(
+    put.files.filter((f) => !unnamable.has(topOf(f.path)!)),
+    parent,
+  );
+  const folders = put.folders.filter((f) => !unnamable.has(f));
+  if (srcDir === undefined) {
+    fail(out, folders, new StorageError(ErrorCode.UNSUPPORTED, 'no file can go with its folder'));
+    out.left = left.filter((f) => topOf(f) === undefined);
+    return out;
+  }
 
   try {
-    const problem = await copyToStage(remote, put, parent, going, srcDir, options);
-    left.push(...(await notAsExpected(remote, put.stage, parent, going, problem !== undefined)));
+    const problem = await copyToStage(remote, put.stage, parent, going, srcDir, options);
+    const checked = await checkStage(remote, put, parent, going);
+    left.push(...checked.left);
+    fail(out, [...checked.tainted], problem ?? new StorageError(ErrorCode.IO, 'not copied as it is here'));
+    const moving = folders.filter((f) => !checked.tainted.has(f));
     const there = new Set((await remote.list(parent)).map((e) => e.name));
-    const result: FoldersPut = { placed: [], failed: [], left: [] };
-    await Promise.all(
-      put.folders.map(async (folder) => {
-        const name = baseName(folder);
-        try {
-          // rclone would put the files one by one into a folder that stands there.
-          if (there.has(name)) throw new StorageError(ErrorCode.EXISTS, `${folder}: something is there now`, folder);
-          // One rename on the server: short enough to be waited for even when the run is stopped.
-          await remote.call(
-            'sync/move',
-            {
-              srcFs: remote.fsOf(joinRel(put.stage, name)),
-              dstFs: remote.fsOf(folder),
-              createEmptySrcDirs: true,
-              deleteEmptySrcDirs: true,
-            },
-            folder,
-          );
-          result.placed.push(folder);
-        } catch (err) {
-          if (!isStorageError(err)) throw err;
-          result.failed.push({ path: folder, error: problem ?? err });
-        }
-      }),
+    const notGoing = new Set(left);
+    const loose = going.filter((f) => topOf(f.path) === undefined && !notGoing.has(f.path));
+    await settleAll([
+      ...moving.map((folder) => moveFolder(remote, put.stage, folder, there, out, problem)),
+      ...loose.map((f) => moveFile(remote, put.stage, f, there, left)),
+    ]);
+    // What is still in the stage did not reach its place (something stood there by then).
+    const stayed = new Set((await remote.list(put.stage).catch(nothingIfGone)).map((e) => e.name));
+    fail(
+      out,
+      out.placed.filter((f) => stayed.has(baseName(f))),
+      new StorageError(ErrorCode.EXISTS, 'something is there now'),
     );
-    const placed = new Set(result.placed);
-    result.left = left.filter((file) => put.folders.some((f) => placed.has(f) && file.startsWith(`${f}/`)));
-    const looseLeft = new Set(left.filter(loose));
-    const moving = going.filter((f) => loose(f.path) && !looseLeft.has(f.path));
-    result.left.push(...looseLeft, ...(await moveLoose(remote, put.stage, moving, there)));
-    return result;
+    out.placed = out.placed.filter((f) => !stayed.has(baseName(f)));
+    const placed = new Set(out.placed);
+    const leftNow = new Set(left);
+    for (const f of loose) if (stayed.has(baseName(f.path)) && !leftNow.has(f.path)) left.push(f.path);
+    out.left = left.filter((file) => {
+      const top = topOf(file);
+      return top === undefined || placed.has(top);
+    });
+    return out;
   } finally {
     await remote.call('operations/purge', { fs: remote.fsOf(put.stage), remote: '' }, put.stage).catch(() => {});
   }
@@ -85,14 +99,19 @@ export async function putFolders(remote: RemoteCalls, put: FolderPut, options: P
  * pictures for control characters are left to the one-by-one path that is tested with them), all
  * from one folder of this machine whose layout is the destination's (not a followed link).
  */
-function takeable(put: FolderPut, parent: RelPath): { going: LocalFile[]; srcDir?: string; left: RelPath[] } {
+function takeable(
+  files: readonly LocalFile[],
+  parent: RelPath,
+): { going: LocalFile[]; srcDir?: string; left: RelPath[] } {
   const going: LocalFile[] = [];
   const left: RelPath[] = [];
   let srcDir: string | undefined;
-  for (const file of put.files) {
+  for (const file of files) {
     const rel = within(parent, file.path);
     const tail = path.sep + rel.split('/').join(path.sep);
-    const dir = PLAIN.test(rel) && file.localPath.endsWith(tail) ? file.localPath.slice(0, -tail.length) : undefined;
+    const local = path.normalize(file.localPath);
+    // The root of a drive keeps its separator: rclone takes no empty root.
+    const dir = PLAIN.test(rel) && local.endsWith(tail) ? local.slice(0, -tail.length) || path.sep : undefined;
     if (dir === undefined || (srcDir !== undefined && dir !== srcDir)) {
       left.push(file.path);
       continue;
@@ -107,12 +126,12 @@ function takeable(put: FolderPut, parent: RelPath): { going: LocalFile[]; srcDir
 const PLAIN = /^[^\x00-\x1f\x7f\u2400-\u243f\u201b]+$/u;
 
 /**
- * Copies the files, and makes the folders that hold none, under the stage. A failure of some
- * files is returned (what got there is found by listing); one of the remote itself is thrown.
+ * Copies the files under the stage. A failure of some files is returned (what got there is found
+ * by listing); one of the remote itself is thrown.
  */
 async function copyToStage(
   remote: RemoteCalls,
-  put: FolderPut,
+  stage: RelPath,
   parent: RelPath,
   going: readonly LocalFile[],
   srcDir: string,
@@ -124,13 +143,8 @@ async function copyToStage(
     await remote.job(
       'sync/copy',
       // The stage is new: nothing there to look for first (a third less time on small files).
-      {
-        srcFs: srcDir,
-        dstFs: remote.fsOf(put.stage),
-        _filter: { FilesFromRaw: [list] },
-        _config: { NoCheckDest: true },
-      },
-      put.stage,
+      { srcFs: srcDir, dstFs: remote.fsOf(stage), _filter: { FilesFromRaw: [list] }, _config: { NoCheckDest: true } },
+      stage,
       options,
     );
   } catch (err) {
@@ -139,98 +153,133 @@ async function copyToStage(
   } finally {
     await fs.promises.rm(list, { force: true });
   }
-  const holding = new Set<RelPath>();
-  for (const f of going) for (let dir = parentOf(f.path); dir !== parent; dir = parentOf(dir)) holding.add(dir);
-  const empty = [...put.folders, ...put.inner].filter((dir) => !holding.has(dir));
-  for (const dir of empty)
-    await remote.call(
-      'operations/mkdir',
-      { fs: remote.fsOf(put.stage), remote: toRclonePath(within(parent, dir)) },
-      dir,
-    );
   return undefined;
 }
 
 /**
- * The files that did not reach the stage as they are now on this machine (changed since they were
- * listed, or not copied where the copy failed in part): removed from the stage, to be copied one
- * by one. rclone checks each copy's size (and hash where both sides have one) before it counts it
- * done, so after a copy that succeeded the stage is not listed again.
+ * Looks at the stage as it is, whatever rclone said: a file not there with its size, or whose
+ * source is not as listed any more (it changed while it was copied), is left (and removed from
+ * the stage); a folder holding a name that was not sent (one rclone wrote otherwise) is tainted,
+ * not to be put; the folders missing (empty ones, or ones whose files all failed) are made.
  */
-async function notAsExpected(
+async function checkStage(
   remote: RemoteCalls,
-  stage: RelPath,
+  put: FolderPut,
   parent: RelPath,
   going: readonly LocalFile[],
-  failedInPart: boolean,
-): Promise<RelPath[]> {
-  let sizes: Map<RelPath, number> | undefined;
-  if (failedInPart) {
+): Promise<{ left: RelPath[]; tainted: Set<RelPath> }> {
+  const stageFs = remote.fsOf(put.stage);
+  const staged = new Map<RelPath, Listed>();
+  try {
     const { list } = await remote.call<{ list: Listed[] }>(
       'operations/list',
-      { fs: remote.fsOf(stage), remote: '', opt: { recurse: true, noMimeType: true, filesOnly: true } },
-      stage,
+      { fs: stageFs, remote: '', opt: { recurse: true, noMimeType: true, noModTime: true } },
+      put.stage,
     );
-    sizes = new Map(list.map((item) => [item.Path.split('/').map(fromRcloneName).join('/'), item.Size]));
+    for (const item of list) staged.set(item.Path.split('/').map(fromRcloneName).join('/'), item);
+  } catch (err) {
+    // Nothing copied at all: no stage.
+    if (!isStorageError(err, ErrorCode.NOT_FOUND)) throw err;
   }
+  const expected = new Map(going.map((f) => [within(parent, f.path), f]));
+  const tainted = new Set<RelPath>();
+  for (const [rel, item] of staged)
+    if (!item.IsDir && !expected.has(rel)) {
+      const top = put.folders.find((f) => `${parent === '' ? '' : `${parent}/`}${rel}`.startsWith(`${f}/`));
+      if (top !== undefined) tainted.add(top);
+    }
   const now = await Promise.all(going.map((f) => fs.promises.lstat(f.localPath, { bigint: true }).catch(() => null)));
-  const out: RelPath[] = [];
+  const left: RelPath[] = [];
   for (const [i, f] of going.entries()) {
     const rel = within(parent, f.path);
     const st = now[i];
-    const copied = sizes === undefined || sizes.get(rel) === f.size;
-    if (copied && st && Number(st.size) === f.size && st.mtimeNs === f.mtimeNs) continue;
-    out.push(f.path);
-    if (sizes === undefined || sizes.has(rel))
-      await remote
-        .call('operations/deletefile', { fs: remote.fsOf(stage), remote: toRclonePath(rel) }, f.path)
-        .catch((err: unknown) => {
-          if (!isStorageError(err, ErrorCode.NOT_FOUND)) throw err;
-        });
+    const there = staged.get(rel);
+    if (there?.Size === f.size && st && Number(st.size) === f.size && st.mtimeNs === f.mtimeNs) continue;
+    left.push(f.path);
+    if (there !== undefined)
+      await remote.call('operations/deletefile', { fs: stageFs, remote: toRclonePath(rel) }, f.path);
   }
-  return out;
+  for (const dir of [...put.folders, ...put.inner])
+    if (!staged.has(within(parent, dir)))
+      await remote.call('operations/mkdir', { fs: stageFs, remote: toRclonePath(within(parent, dir)) }, dir);
+  return { left, tainted };
+}
+
+/** Moves a folder out of the stage to its place, in one step where nothing stands there. */
+async function moveFolder(
+  remote: RemoteCalls,
+  stage: RelPath,
+  folder: RelPath,
+  there: ReadonlySet<string>,
+  out: FoldersPut,
+  problem: StorageError | undefined,
+): Promise<void> {
+  const name = baseName(folder);
+  try {
+    if (there.has(name)) throw new StorageError(ErrorCode.EXISTS, `${folder}: something is there now`, folder);
+    // One rename on the server: short enough to be waited for even when the run is stopped.
+    await remote.call(
+      'sync/move',
+      {
+        srcFs: remote.fsOf(joinRel(stage, name)),
+        dstFs: remote.fsOf(folder),
+        createEmptySrcDirs: true,
+        deleteEmptySrcDirs: true,
+        ...KEEP_WHAT_IS_THERE,
+      },
+      folder,
+    );
+    out.placed.push(folder);
+  } catch (err) {
+    if (!isStorageError(err) || err.fatal) throw err;
+    out.failed.push({ path: folder, error: problem ?? err });
+  }
+}
+
+/** Moves a new file of the parent itself out of the stage, where nothing stands at its name. */
+async function moveFile(
+  remote: RemoteCalls,
+  stage: RelPath,
+  f: LocalFile,
+  there: ReadonlySet<string>,
+  left: RelPath[],
+): Promise<void> {
+  const name = baseName(f.path);
+  if (there.has(name)) return void left.push(f.path);
+  try {
+    await remote.call(
+      'operations/movefile',
+      {
+        srcFs: remote.fsOf(''),
+        srcRemote: toRclonePath(joinRel(stage, name)),
+        dstFs: remote.fsOf(''),
+        dstRemote: toRclonePath(f.path),
+        ...KEEP_WHAT_IS_THERE,
+      },
+      f.path,
+    );
+  } catch (err) {
+    if (!isStorageError(err) || err.fatal) throw err;
+    left.push(f.path);
+  }
+}
+
+/** Waits for every move (none is left running behind the stage's removal), then throws the first failure. */
+async function settleAll(moves: readonly Promise<void>[]): Promise<void> {
+  const settled = await Promise.allSettled(moves);
+  const failed = settled.find((s) => s.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+function nothingIfGone(err: unknown): Entry[] {
+  if (isStorageError(err, ErrorCode.NOT_FOUND)) return [];
+  throw err;
+}
+
+function fail(out: FoldersPut, folders: readonly RelPath[], error: StorageError): void {
+  for (const path of folders) out.failed.push({ path, error });
 }
 
 function within(parent: RelPath, p: RelPath): RelPath {
   return parent === '' ? p : p.slice(parent.length + 1);
-}
-
-function allFailed(put: FolderPut, loose: RelPath[]): FoldersPut {
-  const error = new StorageError(ErrorCode.UNSUPPORTED, 'no file can go with its folder');
-  return { placed: [], failed: put.folders.map((path) => ({ path, error })), left: loose };
-}
-
-/**
- * Moves the new files of the parent itself out of the stage, one call each, where nothing stands
- * at their names (the parent as listed once the upload was done); returns those left.
- */
-async function moveLoose(
-  remote: RemoteCalls,
-  stage: RelPath,
-  files: readonly LocalFile[],
-  there: ReadonlySet<string>,
-): Promise<RelPath[]> {
-  const left: RelPath[] = [];
-  await Promise.all(
-    files.map(async (f) => {
-      const name = baseName(f.path);
-      if (there.has(name)) return void left.push(f.path);
-      try {
-        await remote.call(
-          'operations/movefile',
-          {
-            srcFs: remote.fsOf(''),
-            srcRemote: toRclonePath(joinRel(stage, name)),
-            dstFs: remote.fsOf(''),
-            dstRemote: toRclonePath(f.path),
-          },
-          f.path,
-        );
-      } catch (err) {
-        if (!isStorageError(err) || err.fatal) throw err;
-        left.push(f.path);
-      }
-    }),
-  );
-  return left;
 }

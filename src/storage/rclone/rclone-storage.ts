@@ -42,6 +42,9 @@ let spooled = 0;
  */
 const UNREACHABLE_FOR_MS = 5000;
 
+/** How often at most a job's bytes are told (WriteOptions.onProgress). */
+const PROGRESS_EVERY_MS = 200;
+
 /** How long a job may move no byte before the remote is looked at (see remoteCalls.job). */
 const STALLED_MS = 1500;
 
@@ -171,7 +174,10 @@ export class RcloneStorage implements Storage {
       };
       // A large file goes as a job, whose bytes can be followed (and which stops with the run).
       if (options.onProgress && local.size >= FOLLOWED_BYTES)
-        await this.remoteCalls.job('operations/copyfile', copy, path, { onProgress: options.onProgress });
+        await this.remoteCalls.job('operations/copyfile', copy, path, {
+          onProgress: options.onProgress,
+          signal: options.signal,
+        });
       else await this.call('operations/copyfile', copy, path);
       const checked = source.localPath !== undefined && options.expect !== undefined && local.spooled === false;
       if (checked) await sameAsExpected(source.localPath!, options.expect!, path);
@@ -204,11 +210,15 @@ export class RcloneStorage implements Storage {
       // tries, and counts no error before its end: minutes against a server that stopped. A job
       // that stalls has the remote looked at, and is stopped when that finds it unreachable.
       let moved = { bytes: -1, at: performance.now() };
+      let told = -Infinity;
       const watch = async (stats: JobStats) => {
         const now = performance.now();
         if (stats.bytes !== moved.bytes) {
           moved = { bytes: stats.bytes, at: now };
-          onProgress?.(stats.bytes);
+          if (now - told >= PROGRESS_EVERY_MS) {
+            told = now;
+            onProgress?.(stats.bytes);
+          }
         }
         if (now - moved.at < STALLED_MS) return undefined;
         moved.at = now;

@@ -149,22 +149,29 @@ export class RcloneServer {
     const { jobid } = await this.callNow<{ jobid: number }>(method, { ...params, _async: true });
     let stopping = false;
     let reason: string | undefined;
-    // Polled often at first, for the many short jobs (a few hundred small files), then every 50 ms.
-    for (let wait = 5; ; wait = Math.min(wait * 2, 50)) {
-      if (!stopping && (signal?.aborted || reason !== undefined)) {
-        stopping = true;
-        await this.call('job/stop', { jobid }).catch(() => undefined);
+    try {
+      // Polled often at first, for the many short jobs (a few hundred small files), then every 50 ms.
+      for (let wait = 5; ; wait = Math.min(wait * 2, 50)) {
+        if (!stopping && (signal?.aborted || reason !== undefined)) {
+          stopping = true;
+          await this.call('job/stop', { jobid }).catch(() => undefined);
+        }
+        const job = await this.call<{ finished: boolean; success: boolean; error: string }>('job/status', { jobid });
+        if (job.finished) {
+          stopping = true;
+          signal?.throwIfAborted();
+          if (reason !== undefined) throw new RcError(reason, 500);
+          if (!job.success) throw new RcError(job.error, 500);
+          return;
+        }
+        // rclone's own group for the job's stats.
+        if (watch && !stopping)
+          reason = await watch(await this.call<JobStats>('core/stats', { group: `job/${jobid}` }));
+        await new Promise((resolve) => setTimeout(resolve, wait));
       }
-      const job = await this.call<{ finished: boolean; success: boolean; error: string }>('job/status', { jobid });
-      if (job.finished) {
-        signal?.throwIfAborted();
-        if (reason !== undefined) throw new RcError(reason, 500);
-        if (!job.success) throw new RcError(job.error, 500);
-        return;
-      }
-      // rclone's own group for the job's stats.
-      if (watch && !stopping) reason = await watch(await this.call<JobStats>('core/stats', { group: `job/${jobid}` }));
-      await new Promise((resolve) => setTimeout(resolve, wait));
+    } finally {
+      // A job whose end was not seen (a call about it failed) is not left running behind its caller.
+      if (!stopping) await this.call('job/stop', { jobid }).catch(() => undefined);
     }
   }
 
