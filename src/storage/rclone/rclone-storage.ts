@@ -283,6 +283,7 @@ export class RcloneStorage implements Storage {
         dstFs: rcloneFs(this.endpoint, toRclonePath(to)),
         createEmptySrcDirs: true,
         deleteEmptySrcDirs: true,
+        ...KEEP,
       },
       to,
     );
@@ -295,7 +296,10 @@ export class RcloneStorage implements Storage {
     // where times cannot be compared (WebDAV), and would drop the new one instead of moving it.
     if (await this.clearFor(to, replacing, false)) await this.call('operations/deletefile', this.at(to), to);
     const [srcRemote, dstRemote] = [toRclonePath(from), toRclonePath(to)];
-    await this.call('operations/movefile', { srcFs: this.fs, srcRemote, dstFs: this.fs, dstRemote }, to);
+    await this.call('operations/movefile', { srcFs: this.fs, srcRemote, dstFs: this.fs, dstRemote, ...KEEP }, to);
+    // rclone leaves the file where it was when something took the name meanwhile: that is kept.
+    if (await this.find(from))
+      throw new StorageError(ErrorCode.EXISTS, `${this.show(to)}: something else is there now`, to);
   }
 
   /**
@@ -483,6 +487,13 @@ export class RcloneStorage implements Storage {
 }
 
 const LIST_OPT = { noMimeType: true };
+
+/**
+ * A move never replaces what stands at its target: checked by rclone in the same call, so a file
+ * that appeared after the checks made first is kept (a folder's move falls back to moving its
+ * files one by one where the target folder appeared, none over a file there).
+ */
+const KEEP = { _config: { IgnoreExisting: true } };
 
 function sameItem(there: Entry, r: Exclude<Replacing, null>): boolean {
   return there.type === r.type && (r.type !== 'file' || there.size === r.size) && there.mtimeNs === r.mtimeNs;
