@@ -11,7 +11,13 @@ export interface RemoteCalls {
   /** The root `path` of the remote names, as rclone's calls take a root (`nas:backup/docs`). */
   fsOf(path: RelPath): string;
   call<T>(method: string, params: Record<string, unknown>, path?: RelPath): Promise<T>;
-  job(method: string, params: Record<string, unknown>, path: RelPath, options?: PutOptions): Promise<void>;
+  /** Runs an rclone job; resolves with the files it transferred. */
+  job(
+    method: string,
+    params: Record<string, unknown>,
+    path: RelPath,
+    options?: PutOptions,
+  ): Promise<{ transfers: number }>;
   list(dir: RelPath): Promise<Entry[]>;
   /** A private folder of this machine for the file list. */
   spool(): Promise<string>;
@@ -61,8 +67,12 @@ export async function putFolders(remote: RemoteCalls, put: FolderPut, options: P
   }
 
   try {
-    const problem = await copyToStage(remote, put.stage, parent, going, srcDir, options);
-    const checked = await checkStage(remote, put, parent, going);
+    const copied = await copyToStage(remote, put.stage, parent, going, srcDir, options);
+    const problem = copied.problem;
+    // On Linux rclone reads a plain name as it is: a copy that transferred every file needs no
+    // second look. Elsewhere its local names are encoded (Windows, macOS), and the stage is listed.
+    const whole = problem === undefined && copied.transfers === going.length && process.platform === 'linux';
+    const checked = await checkStage(remote, put, parent, going, !whole);
     left.push(...checked.left);
     fail(out, [...checked.tainted], problem ?? new StorageError(ErrorCode.IO, 'not copied as it is here'));
     const moving = folders.filter((f) => !checked.tainted.has(f));
@@ -136,51 +146,42 @@ async function copyToStage(
   going: readonly LocalFile[],
   srcDir: string,
   options: PutOptions,
-): Promise<StorageError | undefined> {
+): Promise<{ problem?: StorageError; transfers?: number }> {
   const list = path.join(await remote.spool(), `files-${++lists}`);
   await fs.promises.writeFile(list, going.map((f) => `${within(parent, f.path)}\n`).join(''), { mode: 0o600 });
   try {
-    await remote.job(
+    const { transfers } = await remote.job(
       'sync/copy',
       // The stage is new: nothing there to look for first (a third less time on small files).
       { srcFs: srcDir, dstFs: remote.fsOf(stage), _filter: { FilesFromRaw: [list] }, _config: { NoCheckDest: true } },
       stage,
       options,
     );
+    return { transfers };
   } catch (err) {
     if (!isStorageError(err) || err.fatal) throw err;
-    return err;
+    return { problem: err };
   } finally {
     await fs.promises.rm(list, { force: true });
   }
-  return undefined;
 }
 
 /**
- * Looks at the stage as it is, whatever rclone said: a file not there with its size, or whose
- * source is not as listed any more (it changed while it was copied), is left (and removed from
- * the stage); a folder holding a name that was not sent (one rclone wrote otherwise) is tainted,
- * not to be put; the folders missing (empty ones, or ones whose files all failed) are made.
+ * Looks at the stage: a file whose source is not as listed any more (it changed while it was
+ * copied) is left, and removed from the stage. With `list`, the stage is listed, whatever rclone
+ * said: a file not there with its size is left too, and a folder holding a name that was not sent
+ * (one rclone wrote otherwise) is tainted, not to be put. Folders missing are made (empty ones, or
+ * ones whose files all failed).
  */
 async function checkStage(
   remote: RemoteCalls,
   put: FolderPut,
   parent: RelPath,
   going: readonly LocalFile[],
+  list: boolean,
 ): Promise<{ left: RelPath[]; tainted: Set<RelPath> }> {
   const stageFs = remote.fsOf(put.stage);
-  const staged = new Map<RelPath, Listed>();
-  try {
-    const { list } = await remote.call<{ list: Listed[] }>(
-      'operations/list',
-      { fs: stageFs, remote: '', opt: { recurse: true, noMimeType: true, noModTime: true } },
-      put.stage,
-    );
-    for (const item of list) staged.set(item.Path.split('/').map(fromRcloneName).join('/'), item);
-  } catch (err) {
-    // Nothing copied at all: no stage.
-    if (!isStorageError(err, ErrorCode.NOT_FOUND)) throw err;
-  }
+  const staged = list ? await listStage(remote, put.stage) : sentAsListed(parent, going);
   const expected = new Map(going.map((f) => [within(parent, f.path), f]));
   const tainted = new Set<RelPath>();
   for (const [rel, item] of staged)
@@ -203,6 +204,34 @@ async function checkStage(
     if (!staged.has(within(parent, dir)))
       await remote.call('operations/mkdir', { fs: stageFs, remote: toRclonePath(within(parent, dir)) }, dir);
   return { left, tainted };
+}
+
+/** The stage as listed: paths from it (as they are named here) with their items. */
+async function listStage(remote: RemoteCalls, stage: RelPath): Promise<Map<RelPath, Listed>> {
+  const staged = new Map<RelPath, Listed>();
+  try {
+    const { list } = await remote.call<{ list: Listed[] }>(
+      'operations/list',
+      { fs: remote.fsOf(stage), remote: '', opt: { recurse: true, noMimeType: true, noModTime: true } },
+      stage,
+    );
+    for (const item of list) staged.set(item.Path.split('/').map(fromRcloneName).join('/'), item);
+  } catch (err) {
+    // Nothing copied at all: no stage.
+    if (!isStorageError(err, ErrorCode.NOT_FOUND)) throw err;
+  }
+  return staged;
+}
+
+/** The stage as a copy that sent every file left it: each file, and the folders holding them. */
+function sentAsListed(parent: RelPath, going: readonly LocalFile[]): Map<RelPath, Listed> {
+  const staged = new Map<RelPath, Listed>();
+  for (const f of going) {
+    const rel = within(parent, f.path);
+    staged.set(rel, { Path: rel, Size: f.size, IsDir: false });
+    for (let dir = parentOf(rel); dir !== ''; dir = parentOf(dir)) staged.set(dir, { Path: dir, Size: 0, IsDir: true });
+  }
+  return staged;
 }
 
 /** Moves a folder out of the stage to its place, in one step where nothing stands there. */

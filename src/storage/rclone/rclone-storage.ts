@@ -230,7 +230,7 @@ export class RcloneStorage implements Storage {
         return isStorageError(mapped, ErrorCode.DEVICE_GONE) ? (err as Error).message : undefined;
       };
       try {
-        await server.job(method, params, { signal, watch });
+        return await server.job(method, params, { signal, watch });
       } catch (err) {
         throw this.mapped(err, path);
       }

@@ -61,6 +61,8 @@ const TRANSFER_CALLS = new Set(['operations/copyfile', 'sync/move']);
 /** What core/stats tells of a job under way, as far as it is used here. */
 export interface JobStats {
   bytes: number;
+  /** Files transferred to the end. */
+  transfers: number;
   errors: number;
   lastError?: string;
 }
@@ -135,20 +137,22 @@ export class RcloneServer {
 
   /**
    * Runs `method` as an rclone job (`_async`), asked to stop (job/stop) once `signal` aborts or
-   * `watch`, shown the job's stats as it runs, names an error to stop it for; resolves when it
-   * ended well, rejects RcError with its error (or that one), or the abort's reason.
+   * `watch`, shown the job's stats as it runs, names an error to stop it for; resolves with its
+   * stats when it ended well, rejects RcError with its error (or that one), or the abort's reason.
    */
-  job(method: string, params: Record<string, unknown>, options: JobOptions = {}): Promise<void> {
+  job(method: string, params: Record<string, unknown>, options: JobOptions = {}): Promise<JobStats> {
     // A transfer holds its lane until its job ends, as a call would.
     if (TRANSFER_CALLS.has(method)) return this.transfers.run(() => this.jobNow(method, params, options));
     return this.jobNow(method, params, options);
   }
 
-  private async jobNow(method: string, params: Record<string, unknown>, options: JobOptions): Promise<void> {
+  private async jobNow(method: string, params: Record<string, unknown>, options: JobOptions): Promise<JobStats> {
     const { signal, watch } = options;
     const { jobid } = await this.callNow<{ jobid: number }>(method, { ...params, _async: true });
     let stopping = false;
     let reason: string | undefined;
+    // rclone's own group for the job's stats.
+    const group = `job/${jobid}`;
     try {
       // Polled often at first, for the many short jobs (a few hundred small files), then every 50 ms.
       for (let wait = 5; ; wait = Math.min(wait * 2, 50)) {
@@ -162,11 +166,9 @@ export class RcloneServer {
           signal?.throwIfAborted();
           if (reason !== undefined) throw new RcError(reason, 500);
           if (!job.success) throw new RcError(job.error, 500);
-          return;
+          return await this.call<JobStats>('core/stats', { group });
         }
-        // rclone's own group for the job's stats.
-        if (watch && !stopping)
-          reason = await watch(await this.call<JobStats>('core/stats', { group: `job/${jobid}` }));
+        if (watch && !stopping) reason = await watch(await this.call<JobStats>('core/stats', { group }));
         await new Promise((resolve) => setTimeout(resolve, wait));
       }
     } finally {
@@ -312,7 +314,7 @@ export class RcloneServer {
         () => false,
       );
       if (answered) return;
-      await new Promise((resolve) => setTimeout(resolve, 25));
+      await new Promise((resolve) => setTimeout(resolve, 5));
     }
   }
 
