@@ -21,9 +21,19 @@ export interface RcloneProgram {
  * DEVICE_GONE (nothing can reach the remote) saying how to install one, or that it is too old.
  */
 export async function findRclone(env: NodeJS.ProcessEnv = process.env): Promise<RcloneProgram> {
-  const chosen = env.SYNCTRAY_RCLONE;
-  const program = chosen || onPath('rclone', env);
+  return checkRclone(locateRclone(env), env);
+}
+
+/** Where the rclone to run is: SYNCTRAY_RCLONE, else the first on the PATH; fails as findRclone. */
+export function locateRclone(env: NodeJS.ProcessEnv = process.env): string {
+  const program = env.SYNCTRAY_RCLONE || onPath('rclone', env);
   if (program === undefined) throw missing(`rclone is not installed (not found on the PATH). ${INSTALL_RCLONE}`);
+  return program;
+}
+
+/** `program` with its version, once it said one new enough; fails as findRclone. */
+export async function checkRclone(program: string, env: NodeJS.ProcessEnv = process.env): Promise<RcloneProgram> {
+  const chosen = env.SYNCTRAY_RCLONE;
   const output = await versionOutput(program, env).catch((err: NodeJS.ErrnoException) => {
     const where = chosen ? `SYNCTRAY_RCLONE (${chosen})` : program;
     throw missing(`${where} cannot be run (${err.code ?? err.message}). ${INSTALL_RCLONE}`);
