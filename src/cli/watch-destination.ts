@@ -3,7 +3,7 @@
  * unmounted meanwhile leaves its mount point folder on another disk, and nothing is written there
  * until the drive is back (issue 14). No marker is involved: watch keeps no state.
  */
-import { isTempName } from '../engine/temp-name.js';
+import { isTempName } from '../core/temp-name.js';
 import { VolumeGuard } from '../storage/local/volume-guard.js';
 import type { VolumeInfo } from '../storage/local/volume.js';
 import type { Storage } from '../storage/storage.js';

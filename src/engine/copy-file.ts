@@ -4,7 +4,7 @@ import { SyncEvents, type SyncEventListener } from '../core/events.js';
 import { joinRel, parentOf, type RelPath } from '../core/rel-path.js';
 import type { Replacing, Storage } from '../storage/storage.js';
 import type { Doomed } from './plan.js';
-import { tempPathFor } from './temp-name.js';
+import { tempPathFor } from '../core/temp-name.js';
 import type { VersionReason, VersionStore } from '../storage/versions.js';
 
 /** How often a file that keeps changing while we copy it is tried again before it is reported. */

@@ -17,7 +17,7 @@ import { BATCH_LIMITS, DurableBatches, type BatchItem, type BatchLimits } from '
 import type { Move } from './moves.js';
 import type { Action } from './plan.js';
 import { withRetry, type RetryPolicy } from './retry.js';
-import { tempPathFor } from './temp-name.js';
+import { tempPathFor } from '../core/temp-name.js';
 import type { WholeFolderGroup } from './whole-folders.js';
 import type { VersionStore } from '../storage/versions.js';
 

@@ -4,7 +4,7 @@ import { baseName, isSameOrInside, joinRel, parentOf, type RelPath } from '../co
 import type { Storage } from '../storage/storage.js';
 import type { ExcludeMatcher } from './exclude.js';
 import type { Skipped } from './plan.js';
-import { isTempName } from './temp-name.js';
+import { isTempName } from '../core/temp-name.js';
 import type { Tree } from './tree.js';
 
 /** A link is followed through at most this many links (as the kernel's ELOOP limit does). */

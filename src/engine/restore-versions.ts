@@ -2,7 +2,7 @@ import { ErrorCode, isStorageError, RefusedError } from '../core/errors.js';
 import { parentOf, type RelPath } from '../core/rel-path.js';
 import type { Storage } from '../storage/storage.js';
 import type { StoredVersion } from '../storage/version-list.js';
-import { tempPathFor } from './temp-name.js';
+import { tempPathFor } from '../core/temp-name.js';
 
 /** At most this many of the files in the way are named in a refusal (the count has them all). */
 const NAMED = 10;

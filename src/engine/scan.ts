@@ -5,7 +5,7 @@ import { plainFolder } from '../storage/folder-listing.js';
 import type { FolderListing, Storage } from '../storage/storage.js';
 import { NO_EXCLUDES, type ExcludeMatcher } from './exclude.js';
 import { folding } from './plan.js';
-import { isTempName, TEMP_PREFIX } from './temp-name.js';
+import { isTempName, TEMP_PREFIX } from '../core/temp-name.js';
 import { emptyTree, type Tree } from './tree.js';
 
 export interface ScanOptions {

@@ -4,7 +4,7 @@
  * marking of the destination once a sync has gone through.
  */
 import { formatCountOf } from '../core/format.js';
-import { isTempName } from '../engine/temp-name.js';
+import { isTempName } from '../core/temp-name.js';
 import type { DestinationVolume, Pair } from '../config/schema.js';
 import type { ConfigStore } from '../config/store.js';
 import { isRemoteLocation } from '../storage/location.js';

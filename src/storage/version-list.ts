@@ -2,6 +2,7 @@ import type { Entry } from '../core/entry.js';
 import { ErrorCode, isStorageError } from '../core/errors.js';
 import { isSameOrInside, joinRel, type RelPath } from '../core/rel-path.js';
 import type { Storage } from './storage.js';
+import { TEMP_PREFIX } from '../core/temp-name.js';
 
 /** Why a sync set an item aside: it was deleted, or replaced by a newer one. */
 export type VersionReason = 'deleted' | 'replaced';
@@ -32,9 +33,6 @@ export function parseRunStamp(name: string): number | undefined {
   const ms = Date.parse(`${m[1]}T${m[2]}:${m[3]}:${m[4]}.${m[5]}Z`);
   return Number.isNaN(ms) ? undefined : ms;
 }
-
-/** How every temp name of SyncTray's starts (engine/temp-name.ts): a copy under way, not a version. */
-const TEMP_PREFIX = '.~synctray-';
 
 /**
  * Every version in the versions folder `store` whose path is `prefix` or lies under it ('' for

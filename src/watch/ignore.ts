@@ -1,6 +1,6 @@
 import { baseName, isSameOrInside, type RelPath } from '../core/rel-path.js';
 import { excludeMatcher } from '../engine/exclude.js';
-import { isTempName } from '../engine/temp-name.js';
+import { isTempName } from '../core/temp-name.js';
 
 /**
  * The paths whose events produce no work in a watched pair: our own temp files, excluded paths

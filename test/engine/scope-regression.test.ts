@@ -18,7 +18,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FULL, type Scope } from '../../src/engine/scope.js';
 import { sync } from '../../src/engine/sync.js';
-import { isTempName } from '../../src/engine/temp-name.js';
+import { isTempName } from '../../src/core/temp-name.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { coalesce, type WatchEvent } from '../../src/watch/coalesce.js';
 import { rsyncDiff, rsyncSkipReason } from '../helpers/oracle.js';

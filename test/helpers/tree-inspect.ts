@@ -78,7 +78,7 @@ export function describeTree(root: string, maxLines = 80): string {
   return `${root}:\n${cut.join('\n')}`;
 }
 
-/** The engine's temp-file name shape (see src/engine/temp-name.ts, restated so tests catch a change). */
+/** The engine's temp-file name shape (see src/core/temp-name.ts, restated so tests catch a change). */
 /** A copy's temp file. */
 export const COPY_TEMP_NAME = /^\.~synctray-[0-9a-f]{16}\.part$/;
 /**

@@ -12,7 +12,7 @@ import { bytesSource, readAll } from '../../src/storage/sources.js';
 import type { FolderPut, LocalFile, Storage } from '../../src/storage/storage.js';
 import { expectTime, MTIME, OTHER_MTIME } from './conformance-fixtures.js';
 
-// A temp name of the shape the engine makes (engine/temp-name.ts).
+// A temp name of the shape the engine makes (core/temp-name.ts).
 const STAGE = '.~synctray-00000000c0ffee01.part';
 
 export function describePutFolders(storage: () => Storage): void {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { NO_RULES } from '../../src/core/name-encoding.js';
 import { fileSystemKind } from '../../src/storage/local/fs-kind.js';
-import { isTempName } from '../../src/engine/temp-name.js';
+import { isTempName } from '../../src/core/temp-name.js';
 import { PROBE_PREFIX, probeFolder } from '../../src/storage/local/probe.js';
 import { granularityOf } from '../../src/storage/measured.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';

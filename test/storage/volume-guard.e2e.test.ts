@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/core/errors.js';
 import { SyncEvents } from '../../src/core/events.js';
 import { sync } from '../../src/engine/sync.js';
-import { isTempName } from '../../src/engine/temp-name.js';
+import { isTempName } from '../../src/core/temp-name.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { VolumeGuard } from '../../src/storage/local/volume-guard.js';
 import { disposeAllDrives, driveSkipReason, makeDrive } from '../helpers/drives.js';

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Entry } from '../../core/entry.js';
 import { ErrorCode, StorageError, isStorageError } from '../../core/errors.js';
 import { baseName, joinRel, parentOf, type RelPath } from '../../core/rel-path.js';
+import { isTempName } from '../../core/temp-name.js';
 import type { FolderPut, FoldersPut, LocalFile, PutOptions } from '../storage.js';
 import { fromRcloneName, rcloneCanName, toRclonePath } from './names.js';
 
@@ -47,7 +48,7 @@ let lists = 0;
  */
 export async function putFolders(remote: RemoteCalls, put: FolderPut, options: PutOptions = {}): Promise<FoldersPut> {
   // The stage is removed whole at the end: never anything but a temp name of ours.
-  if (!baseName(put.stage).startsWith('.~synctray-')) throw new TypeError(`not a temp name: ${put.stage}`);
+  if (!isTempName(baseName(put.stage))) throw new TypeError(`not a temp name: ${put.stage}`);
   const parent = parentOf(put.stage);
   const out: FoldersPut = { placed: [], failed: [], left: [] };
   const topOf = (p: RelPath) => put.folders.find((f) => p.startsWith(`${f}/`));

@@ -22,6 +22,7 @@ import { fromRcloneName, rcloneCanName, toRclonePath } from './names.js';
 import { putFolders, type RemoteCalls } from './put-folders.js';
 import { type JobStats, type RcloneServer, sharedRcloneServer } from './server.js';
 import { parseRcloneTime, touchTimestamp } from './times.js';
+import { tempPathFor } from '../../core/temp-name.js';
 
 /** An item as operations/list and operations/stat give it (lsjson's fields). */
 interface ListItem {
@@ -273,7 +274,18 @@ export class RcloneStorage implements Storage {
     if (!up) throw new StorageError(ErrorCode.NOT_FOUND, `the folder of ${this.show(to)} does not exist`, to);
     if (from === to) return;
     if (source.type !== 'dir') return this.moveFile(from, to, options.replacing);
+    if (this.caseOnly(from, to)) {
+      // rclone takes two spellings of one folder for overlapping remotes: through a temp name.
+      const via = tempPathFor(to);
+      await this.moveFolder(from, via);
+      return this.moveFolder(via, to);
+    }
     await this.clearFor(to, options.replacing, true);
+    await this.moveFolder(from, to);
+  }
+
+  /** Moves the folder `from` to `to`, where nothing stands. */
+  private async moveFolder(from: RelPath, to: RelPath): Promise<void> {
     this.forgetFolders(from);
     // A folder moves in one server-side step where the remote can (DirMove), else file by file.
     await this.call(
@@ -294,12 +306,21 @@ export class RcloneStorage implements Storage {
   private async moveFile(from: RelPath, to: RelPath, replacing: Replacing | undefined): Promise<void> {
     // Removed first, as rclone would anyway: rclone takes a file of the same size for the same
     // where times cannot be compared (WebDAV), and would drop the new one instead of moving it.
-    if (await this.clearFor(to, replacing, false)) await this.call('operations/deletefile', this.at(to), to);
+    // A change of case alone, on a remote that ignores case, finds the file itself at `to`.
+    const caseOnly = this.caseOnly(from, to);
+    if (!caseOnly && (await this.clearFor(to, replacing, false)))
+      await this.call('operations/deletefile', this.at(to), to);
     const [srcRemote, dstRemote] = [toRclonePath(from), toRclonePath(to)];
     await this.call('operations/movefile', { srcFs: this.fs, srcRemote, dstFs: this.fs, dstRemote, ...KEEP }, to);
-    // rclone leaves the file where it was when something took the name meanwhile: that is kept.
-    if (await this.find(from))
+    // rclone leaves the file where it was when something took the name meanwhile: that is kept. (A
+    // change of case alone is still found at its old name.)
+    if (!caseOnly && (await this.find(from)))
       throw new StorageError(ErrorCode.EXISTS, `${this.show(to)}: something else is there now`, to);
+  }
+
+  /** Whether `from` and `to` name one item on this remote, only written in another case. */
+  private caseOnly(from: RelPath, to: RelPath): boolean {
+    return !this.capabilities.caseSensitive && from !== to && from.toLowerCase() === to.toLowerCase();
   }
 
   /**
