@@ -805,6 +805,18 @@ export function describeStorageConformance(name: string, setup: () => Promise<St
         }
       });
 
+      it('renames a file and a folder to another case of their names, where case is ignored', async ({ skip }) => {
+        skip(caps.caseSensitive, 'Name and name are two items here');
+        await put('photo.jpg', 'the photo');
+        await s.rename('photo.jpg', 'Photo.JPG');
+        await s.mkdir('album');
+        await put('album/in.jpg', 'inside');
+        await s.rename('album', 'Album');
+        expectNames(await namesIn(''), ['Album', 'Photo.JPG']);
+        expect(await text('Photo.JPG')).toBe('the photo');
+        expect(await text('Album/in.jpg')).toBe('inside');
+      });
+
       // There is no normalization capability: backends that fold case (macOS, Windows, Android's
       // shared storage) also fold or rewrite Unicode forms, so caseSensitive stands in for it.
       it('keeps NFC and NFD forms of one word as two items', async ({ skip }) => {
