@@ -28,6 +28,18 @@ function unlikeNtfs(does: string, probe: (dir: string) => boolean): string | und
   return reason;
 }
 
+/**
+ * A rename that changes only the case of a name changes it (Wine, case-insensitive over a Linux
+ * file system, takes the new name for the file itself and leaves the name as it was).
+ */
+export function caseRenamesIgnored(): string | undefined {
+  return unlikeNtfs('change the case of a name by renaming', (dir) => {
+    fs.writeFileSync(path.join(dir, 'name'), '');
+    fs.renameSync(path.join(dir, 'name'), path.join(dir, 'Name'));
+    return fs.readdirSync(dir).includes('Name');
+  });
+}
+
 /** A file keeps the access time it is set to (Wine ignores it). */
 export function accessTimesUnkept(): string | undefined {
   return unlikeNtfs('keep the access time a file is set to', (dir) => {

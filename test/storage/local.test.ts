@@ -9,13 +9,13 @@ import { bytesSource } from '../../src/storage/sources.js';
 import { CONTROL_CHARS, PROBE_TIME_NS } from '../../src/storage/measured.js';
 import { describeStorageConformance } from './conformance.js';
 import { MTIME } from './conformance-fixtures.js';
-import { accessTimesUnkept, longNamesRefused, timesFrom2106Unkept } from '../helpers/like-ntfs.js';
+import { accessTimesUnkept, caseRenamesIgnored, longNamesRefused, timesFrom2106Unkept } from '../helpers/like-ntfs.js';
 import { onWindows, posixOnly, SYMLINKS } from '../helpers/requirements.js';
 
 const makeRoot = () => fs.mkdtemp(path.join(os.tmpdir(), 'synctray-conformance-'));
 const removeRoot = (root: string) => fs.rm(root, { recursive: true, force: true });
 /** What the temp folder of this machine cannot show (a Windows unlike NTFS): said once, here. */
-const host = { accessTimes: accessTimesUnkept(), longNames: longNamesRefused() };
+const host = { accessTimes: accessTimesUnkept(), longNames: longNamesRefused(), caseRenames: caseRenamesIgnored() };
 
 describeStorageConformance('LocalStorage', async () => {
   const root = await makeRoot();
