@@ -81,7 +81,9 @@ export function chooseWholeFolders(
   const children = new Map<RelPath, RelPath[]>();
   for (const path of fresh.keys()) {
     const up = parentOf(path);
-    children.set(up, [...(children.get(up) ?? []), path]);
+    const list = children.get(up);
+    if (list) list.push(path);
+    else children.set(up, [path]);
   }
   const chosen: RelPath[] = [];
   const visit = (dir: RelPath) => {

@@ -205,8 +205,7 @@ export class RcloneStorage implements Storage {
     fsOf: (path) => rcloneFs(this.endpoint, toRclonePath(path)),
     call: (method, params, path) => this.call(method, params, path),
     job: async (method, params, path, { signal, onProgress } = {}) => {
-      const server = this.use();
-      if (this.unreachable && performance.now() < this.unreachable.until) throw this.unreachable.err;
+      const server = this.reachable();
       // A job goes on to its last file whatever fails, each tried with rclone's pauses between
       // tries, and counts no error before its end: minutes against a server that stopped. A job
       // that stalls has the remote looked at, and is stopped when that finds it unreachable.
@@ -475,13 +474,19 @@ export class RcloneStorage implements Storage {
   }
 
   private async call<T>(method: string, params: Record<string, unknown>, path?: RelPath): Promise<T> {
-    const server = this.use();
-    if (this.unreachable && performance.now() < this.unreachable.until) throw this.unreachable.err;
+    const server = this.reachable();
     try {
       return await server.call<T>(method, params);
     } catch (err) {
       throw this.mapped(err, path);
     }
+  }
+
+  /** The server, unless the remote was found unreachable a moment ago: that failure again (see UNREACHABLE_FOR_MS). */
+  private reachable(): RcloneServer {
+    const server = this.use();
+    if (this.unreachable && performance.now() < this.unreachable.until) throw this.unreachable.err;
+    return server;
   }
 
   /** rclone's error as a StorageError; a remote found unreachable is not asked again at once. */

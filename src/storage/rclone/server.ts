@@ -63,8 +63,6 @@ export interface JobStats {
   bytes: number;
   /** Files transferred to the end. */
   transfers: number;
-  errors: number;
-  lastError?: string;
 }
 
 export interface JobOptions {
