@@ -2,7 +2,8 @@
  * The pid lock under real contention: several processes find the same stale lock at the same
  * moment and all try to take it over. Exactly one may win, every round.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -38,11 +39,23 @@ if (owner === undefined) {
 }
 `;
 
+/**
+ * Starts a taker. Wine now and then fails to create one of several processes started at once
+ * (spawn UNKNOWN, thrown before anything ran): that one is started again, well before its moment.
+ */
+function startTaker(script: string, file: string, at: number): ChildProcessByStdio<null, Readable, Readable> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return spawn(process.execPath, typeScriptArgs(script, file, String(at)), { stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'UNKNOWN' || attempt === 3) throw err;
+    }
+  }
+}
+
 /** A taker's answer as soon as it is printed, and its end. */
 function taker(script: string, file: string, at: number): { answer: Promise<string>; closed: Promise<void> } {
-  const child = spawn(process.execPath, typeScriptArgs(script, file, String(at)), {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = startTaker(script, file, at);
   let out = '';
   let err = '';
   let answered: (line: string) => void = () => {};
