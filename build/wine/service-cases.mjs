@@ -45,7 +45,8 @@ export async function serviceCases(lane) {
     const r = await lane.synctray(['status', ...cfg]);
     return r.status === 0 && /svc: idle/.test(r.stdout) ? r : undefined;
   };
-  const lockPid = () => Number(fs.readFileSync(w.here('svc/cfg/synctray.lock'), 'utf8').trim());
+  // The lock is a folder holding one file named `<pid>-<token>` (src/config/pid-lock.ts).
+  const lockPid = () => Number.parseInt(fs.readdirSync(w.here('svc/cfg/synctray.lock'))[0] ?? '', 10);
   let first = lane.startSynctray(['run', ...cfg]);
   try {
     await lane.check('run syncs its pair, and status from a second process reads it over the named pipe', async () => {

@@ -1,77 +1,69 @@
 import fs from 'node:fs';
+import path from 'node:path';
 
 /**
- * Tries to take a lock file holding this process's pid: written whole under another name, then
- * linked into place, so it never exists empty and never replaces another's. A lock whose owner
- * `alive` says is gone (or that holds no pid) is taken over. Returns undefined once taken, else the
- * owner's pid.
+ * A lock one process holds at a time, taken over when its owner has died.
  *
- * Taking over is guarded: two processes that both find the same dead owner must not both remove
- * "the stale lock", or the second would remove the lock the first just made and both would run.
- * So a stale lock is only removed under a second lock (`.takeover`), after reading it again there.
+ * The lock is a folder holding one empty file named for its owner, `<pid>-<token>`, the token new
+ * at every taking. The folder is made whole beside the lock and renamed into place, which only
+ * succeeds where there is no lock (or, on POSIX, an emptied one): it is never seen half-made and
+ * never replaces a held one. Taking over a dead owner's lock removes only what cannot be another's:
+ * the dead owner's file by its own name, which no later owner has, then the folder with rmdir,
+ * which removes it only while empty, that is ownerless. A lock file that is read and then removed
+ * by name can't do that: between the two another taker may have put its own lock there, and two
+ * takers of the same dead lock both win (seen with a guard file around the removal too, which
+ * itself goes stale: three takers at once were enough).
+ *
+ * Returns undefined once taken, else the owner's pid (0 when the lock kept changing hands).
  */
 export function tryPidLock(file: string, alive: (pid: number) => boolean): number | undefined {
-  const mine = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(mine, `${process.pid}\n`, { mode: 0o600 });
+  const entry = `${process.pid}-${token()}`;
+  const mine = `${file}.${entry}.tmp`;
+  fs.mkdirSync(mine, { mode: 0o700 });
+  fs.closeSync(fs.openSync(path.join(mine, entry), 'wx', 0o600));
+  let taken = false;
   try {
     let owner = 0;
-    for (let attempt = 0; attempt < 20; attempt++) {
-      if (link(mine, file)) return undefined;
-      const read = ownerOf(file);
-      if (read === 'gone') continue; // released meanwhile
-      if (read !== undefined && alive(read.pid)) return read.pid;
-      owner = read?.pid ?? 0;
-      removeStale(file, mine, read, alive);
+    let trouble: Error | undefined;
+    const until = Date.now() + TRYING_MS;
+    while (Date.now() < until) {
+      const found = lockAt(file);
+      if (found === 'busy') {
+        pause(2);
+        continue;
+      }
+      if (found !== 'gone') {
+        trouble = undefined;
+        const live = found.owners.find((pid) => alive(pid));
+        if (live !== undefined) return live;
+        owner = found.owners[0] ?? owner;
+        found.remove();
+        continue;
+      }
+      // Only where nothing was seen: Windows (and Wine) may move a folder over a file, which
+      // would replace an older SyncTray's live lock file.
+      const placed = place(mine, file);
+      if (placed === true) {
+        taken = true;
+        held.set(file, entry);
+        removeLeftovers(file);
+        return undefined;
+      }
+      trouble = placed; // nothing there, yet the rename failed: if it stays so, say why
     }
+    if (trouble) throw trouble;
     return owner;
   } finally {
-    fs.rmSync(mine, { force: true });
+    if (!taken) removeQuietly(mine, entry);
   }
 }
 
-/** Removes `file` if it is still the stale lock read as `stale`, holding the takeover lock meanwhile. */
-function removeStale(file: string, mine: string, stale: Owner | undefined, alive: (pid: number) => boolean): void {
-  const guard = `${file}.takeover`;
-  if (!link(mine, guard)) {
-    const holder = ownerOf(guard);
-    // A taker that died between its two steps would block every start: its guard is stale too.
-    if (holder !== 'gone' && (holder === undefined || !alive(holder.pid))) removeStaleGuard(guard, mine, holder);
-    return;
-  }
-  try {
-    const now = ownerOf(file);
-    if (now !== 'gone' && sameLock(now, stale)) fs.rmSync(file, { force: true });
-  } finally {
-    fs.rmSync(guard, { force: true });
-  }
-}
-
-/**
- * Removes the takeover guard if it is still the one read as `held`. It is moved aside first (a
- * rename takes whatever is there in one step) and looked at there: removed by name after looking,
- * it could be the guard another taker made meanwhile, letting two takers into the guarded section,
- * where both may remove a lock and take it (seen under Wine, where a process can wait long between
- * two calls). A guard moved aside that is not the stale one is put back at once.
- */
-function removeStaleGuard(guard: string, mine: string, held: Owner | undefined): void {
-  const aside = `${mine}.guard`;
-  try {
-    fs.renameSync(guard, aside);
-  } catch {
-    return; // removed meanwhile by another taker
-  }
-  try {
-    const moved = ownerOf(aside);
-    if (moved !== 'gone' && !sameLock(moved, held)) link(aside, guard);
-  } finally {
-    fs.rmSync(aside, { force: true });
-  }
-}
-
-/** Removes the lock if it is still this process's. */
+/** Removes the lock if it is this process's. */
 export function releasePidLock(file: string): void {
-  const owner = ownerOf(file);
-  if (owner !== 'gone' && owner?.pid === process.pid) fs.rmSync(file, { force: true });
+  const entry = held.get(file);
+  if (entry === undefined) return;
+  held.delete(file);
+  removeQuietly(file, entry);
 }
 
 /** Whether a process with this pid runs (EPERM: it does, as another user). */
@@ -84,39 +76,143 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-function link(from: string, to: string): boolean {
+/** The pid holding the lock, if any holds it (for tests and messages; the answer may be stale at once). */
+export function pidLockOwner(file: string): number | undefined {
+  const found = lockAt(file);
+  return typeof found === 'object' ? found.owners[0] : undefined;
+}
+
+/** The locks this process holds: lock → its own file's name. */
+const held = new Map<string, string>();
+
+/** How long a taker keeps at it while the lock changes hands under it (or Windows deletes a folder). */
+const TRYING_MS = 1000;
+
+/** An owner's file: its pid, then the taking's token. */
+const OWNER = /^([1-9]\d*)-[a-z0-9]+$/;
+
+function token(): string {
+  return `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`;
+}
+
+/** Renames the prepared folder into place: true, or the error that says something is (or was) there. */
+function place(mine: string, file: string): true | Error {
   try {
-    fs.linkSync(from, to);
+    fs.renameSync(mine, file);
     return true;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    return false;
+    // EEXIST / ENOTEMPTY: a lock is there (POSIX); EPERM / EACCES: Windows, which moves no folder
+    // onto another, nor onto one being deleted; ENOTDIR: a lock file of an older SyncTray.
+    if (!['EEXIST', 'ENOTEMPTY', 'EPERM', 'EACCES', 'ENOTDIR', 'EISDIR', 'EBUSY'].includes(code(err))) throw err;
+    return err as Error;
   }
 }
 
-/** A lock file's owner and identity; the inode tells a new lock by the same pid from the old one. */
-interface Owner {
-  pid: number;
-  ino: number;
-}
-
-function sameLock(a: Owner | undefined, b: Owner | undefined): boolean {
-  return a === undefined || b === undefined ? a === b : a.pid === b.pid && a.ino === b.ino;
-}
-
-/** The lock's owner; undefined for a file that holds no pid (torn by hand), 'gone' when there is none. */
-function ownerOf(file: string): Owner | undefined | 'gone' {
-  let fd: number;
+/**
+ * What is at the lock's name: nothing, something Windows is still deleting, or a lock with its
+ * owners (normally one; none while it is being released) and how to remove it once they are dead.
+ */
+function lockAt(file: string): 'gone' | 'busy' | { owners: number[]; remove: () => void } {
+  let names: string[];
   try {
-    fd = fs.openSync(file, 'r');
+    names = fs.readdirSync(file);
+  } catch (err) {
+    if (code(err) === 'ENOENT') return 'gone';
+    if (code(err) === 'ENOTDIR') return olderLock(file);
+    if (['EPERM', 'EACCES', 'EBUSY'].includes(code(err))) return 'busy';
+    throw err;
+  }
+  const owners = names.flatMap((name) => {
+    const pid = OWNER.exec(name)?.[1];
+    return pid === undefined ? [] : [Number(pid)];
+  });
+  return {
+    owners,
+    remove: () => {
+      // By name: each is a dead owner's (or a file no owner would name so); a live lock's file is
+      // never among them, so this cannot take a lock from under a taker that got in meanwhile.
+      for (const name of names) fs.rmSync(path.join(file, name), { force: true });
+      removeFolder(file);
+    },
+  };
+}
+
+/**
+ * A lock file as SyncTray wrote it before locks were folders: its pid, and a removal that can only
+ * remove a file, never a lock folder put there since.
+ */
+function olderLock(file: string): 'gone' | { owners: number[]; remove: () => void } {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
   } catch {
     return 'gone';
   }
+  const pid = Number.parseInt(text, 10);
+  return {
+    owners: Number.isSafeInteger(pid) && pid > 0 ? [pid] : [],
+    remove: () => {
+      try {
+        fs.unlinkSync(file);
+      } catch {
+        // gone, or a folder by now (a lock another taker put there): not ours to remove
+      }
+    },
+  };
+}
+
+/** Removes a lock folder if it is empty; one that is not is another's lock by now. */
+function removeFolder(file: string): void {
   try {
-    const text = fs.readFileSync(fd, 'utf8');
-    const pid = Number.parseInt(text, 10);
-    return Number.isSafeInteger(pid) && pid > 0 ? { pid, ino: fs.fstatSync(fd).ino } : undefined;
-  } finally {
-    fs.closeSync(fd);
+    fs.rmdirSync(file);
+  } catch (err) {
+    if (!['ENOENT', 'ENOTEMPTY', 'EEXIST', 'EPERM', 'EACCES', 'EBUSY'].includes(code(err))) throw err;
   }
+}
+
+function removeQuietly(folder: string, entry: string): void {
+  fs.rmSync(path.join(folder, entry), { force: true });
+  removeFolder(folder);
+}
+
+/**
+ * Removes what takers that died left beside the lock: their prepared folders, and the files of the
+ * lock before it was a folder. Only a dead pid's: a live one may be about to use its own.
+ */
+function removeLeftovers(file: string): void {
+  const dir = path.dirname(file);
+  const base = path.basename(file);
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(`${base}.`)) continue;
+    const rest = name.slice(base.length + 1);
+    const pid = /^([1-9]\d*)(?:-[a-z0-9]+)?\.tmp(?:\.guard)?$/.exec(rest)?.[1] ?? takeoverPid(dir, name, rest);
+    if (pid !== undefined && !processAlive(Number(pid))) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+  }
+}
+
+/** The pid in an older SyncTray's takeover guard (`<lock>.takeover`). */
+function takeoverPid(dir: string, name: string, rest: string): string | undefined {
+  if (rest !== 'takeover') return undefined;
+  try {
+    return /^([1-9]\d*)/.exec(fs.readFileSync(path.join(dir, name), 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+function code(err: unknown): string {
+  return (err as NodeJS.ErrnoException)?.code ?? '';
+}
+
+/** Something to wait on for a few milliseconds without a busy loop (taking a lock is synchronous). */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+
+function pause(ms: number): void {
+  Atomics.wait(PAUSE, 0, 0, ms);
 }

@@ -16,6 +16,7 @@ import {
 } from '../../src/service/control.js';
 import { checkArgs } from '../../src/service/control-args.js';
 import { InstanceLock, isSyncTray } from '../../src/service/instance-lock.js';
+import { pidLockOwner } from '../../src/config/pid-lock.js';
 import { deadPid } from '../helpers/processes.js';
 import { onWindows, posixOnly } from '../helpers/requirements.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
@@ -29,8 +30,8 @@ afterEach(() => removeScratch(dir));
 describe('the instance lock', () => {
   it('lets one instance in per folder and names the one running', () => {
     const lock = InstanceLock.acquire(dir);
-    expect(fs.readFileSync(lock.file, 'utf8').trim()).toBe(String(process.pid));
-    if (!onWindows) expect(fs.statSync(lock.file).mode & 0o777).toBe(0o600); // Windows keeps no mode bits
+    expect(pidLockOwner(lock.file)).toBe(process.pid);
+    if (!onWindows) expect(fs.statSync(lock.file).mode & 0o777).toBe(0o700); // Windows keeps no mode bits
     expect(() => InstanceLock.acquire(dir)).toThrow(
       new RefusedError(
         `SyncTray is already running (pid ${process.pid}) for this config; ` +
@@ -43,10 +44,25 @@ describe('the instance lock', () => {
   });
 
   it('takes over the lock of an instance that crashed', () => {
-    fs.writeFileSync(path.join(dir, 'synctray.lock'), `${deadPid()}\n`);
+    const file = path.join(dir, 'synctray.lock');
+    fs.mkdirSync(file);
+    fs.writeFileSync(path.join(file, `${deadPid()}-crashed`), '');
     const lock = InstanceLock.acquire(dir);
-    expect(fs.readFileSync(lock.file, 'utf8').trim()).toBe(String(process.pid));
+    expect(pidLockOwner(lock.file)).toBe(process.pid);
     lock.release();
+    expect(fs.existsSync(file)).toBe(false);
+  });
+
+  it('takes over the lock file an older SyncTray left, and refuses while its owner runs', () => {
+    const file = path.join(dir, 'synctray.lock');
+    fs.writeFileSync(file, `${process.pid}\n`);
+    expect(() => InstanceLock.acquire(dir)).toThrow(`already running (pid ${process.pid})`);
+    expect(fs.readFileSync(file, 'utf8')).toBe(`${process.pid}\n`);
+    fs.writeFileSync(file, `${deadPid()}\n`);
+    const lock = InstanceLock.acquire(dir);
+    expect(pidLockOwner(lock.file)).toBe(process.pid);
+    lock.release();
+    expect(fs.readdirSync(dir)).toEqual([]);
   });
 
   it('tells a live SyncTray from another program by its command line on Linux, and only there', () => {
