@@ -192,7 +192,8 @@ function removeLeftovers(file: string): void {
     if (!name.startsWith(`${base}.`)) continue;
     const rest = name.slice(base.length + 1);
     const pid = /^([1-9]\d*)(?:-[a-z0-9]+)?\.tmp(?:\.guard)?$/.exec(rest)?.[1] ?? takeoverPid(dir, name, rest);
-    if (pid !== undefined && !processAlive(Number(pid))) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+    if (pid !== undefined && !processAlive(Number(pid)))
+      fs.rmSync(path.join(dir, name), { recursive: true, force: true });
   }
 }
 

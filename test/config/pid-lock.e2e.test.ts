@@ -22,12 +22,19 @@ afterEach(() => removeScratch(dir));
 /**
  * Each taker waits for the same instant and tries once; a winner holds the lock until every taker
  * has answered (`<file>.done`), so that one starting late on a busy machine meets the lock still
- * held, as it would be by a running service.
+ * held, as it would be by a running service. A taker given a pause waits up to that many
+ * milliseconds, at random, before each file call, as a loaded machine (or Wine) can make a
+ * process wait between two calls: that is where two takers of one dead lock can both win.
  */
 const TAKER = `
 import fs from 'node:fs';
 import { tryPidLock, processAlive, releasePidLock } from ${JSON.stringify(pathToFileURL(PID_LOCK).href)};
-const [file, at] = process.argv.slice(2);
+const [file, at, pauseMs] = process.argv.slice(2);
+const nap = new Int32Array(new SharedArrayBuffer(4));
+for (const name of ['renameSync', 'linkSync', 'openSync', 'readdirSync', 'readFileSync', 'rmSync', 'rmdirSync', 'unlinkSync']) {
+  const call = fs[name];
+  fs[name] = (...args) => (Atomics.wait(nap, 0, 0, Math.random() * Number(pauseMs)), call(...args));
+}
 while (Date.now() < Number(at));
 const owner = tryPidLock(file, processAlive);
 console.log(owner === undefined ? 'taken' : 'refused ' + owner);
@@ -43,10 +50,16 @@ if (owner === undefined) {
  * Starts a taker. Wine now and then fails to create one of several processes started at once
  * (spawn UNKNOWN, thrown before anything ran): that one is started again, well before its moment.
  */
-function startTaker(script: string, file: string, at: number): ChildProcessByStdio<null, Readable, Readable> {
+function startTaker(
+  script: string,
+  file: string,
+  at: number,
+  pauseMs: number,
+): ChildProcessByStdio<null, Readable, Readable> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return spawn(process.execPath, typeScriptArgs(script, file, String(at)), { stdio: ['ignore', 'pipe', 'pipe'] });
+      const args = typeScriptArgs(script, file, String(at), String(pauseMs));
+      return spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'UNKNOWN' || attempt === 3) throw err;
     }
@@ -54,8 +67,13 @@ function startTaker(script: string, file: string, at: number): ChildProcessByStd
 }
 
 /** A taker's answer as soon as it is printed, and its end. */
-function taker(script: string, file: string, at: number): { answer: Promise<string>; closed: Promise<void> } {
-  const child = startTaker(script, file, at);
+function taker(
+  script: string,
+  file: string,
+  at: number,
+  pauseMs: number,
+): { answer: Promise<string>; closed: Promise<void> } {
+  const child = startTaker(script, file, at, pauseMs);
   let out = '';
   let err = '';
   let answered: (line: string) => void = () => {};
@@ -100,11 +118,13 @@ describe('taking over a stale pid lock', () => {
   it('lets exactly one of many simultaneous takers win, round after round', async () => {
     const script = path.join(dir, 'taker.mts');
     fs.writeFileSync(script, TAKER);
+    // Every kind twice: all takers at full speed, then half of them pausing up to 15 ms per call.
     for (const [round, leave] of [...LEFT, ...LEFT].entries()) {
       const file = path.join(dir, `round-${round}.lock`);
       leave(file);
       const at = Date.now() + 1200;
-      const takers = Array.from({ length: 8 }, () => taker(script, file, at));
+      const pauseMs = (i: number) => (round >= LEFT.length && i % 2 === 1 ? 15 : 0);
+      const takers = Array.from({ length: 8 }, (_, i) => taker(script, file, at, pauseMs(i)));
       const answers = await Promise.all(takers.map((t) => t.answer));
       fs.writeFileSync(`${file}.done`, '');
       await Promise.all(takers.map((t) => t.closed));
