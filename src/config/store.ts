@@ -181,7 +181,7 @@ export class ConfigStore {
   /**
    * Runs a read-change-write of the file with no other process doing one at the same time (a
    * running service and a CLI, or two CLIs): otherwise the later write would lose the earlier one's
-   * change. The lock is a file linked into place; one whose owner is gone is taken over.
+   * change. The lock (config/pid-lock.ts) is taken over once its owner is gone.
    */
   private locked<T>(change: () => T): T {
     const lock = `${this.conf.path}.lock`;

@@ -4,7 +4,7 @@ import { RefusedError } from '../core/errors.js';
 import { processAlive, releasePidLock, tryPidLock } from '../config/pid-lock.js';
 
 /**
- * One running instance per config folder: a lock file holding the owner's pid (config/pid-lock.ts).
+ * One running instance per config folder: a lock naming the owner's pid (config/pid-lock.ts).
  * A lock whose pid no longer runs SyncTray (a crash, a reboot) is taken over.
  */
 export class InstanceLock {
