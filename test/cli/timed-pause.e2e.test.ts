@@ -102,8 +102,12 @@ describe('a pair paused for a time', () => {
   });
 
   it('is kept in the config with no service running, and ends when one starts after its time', async () => {
+    const t0 = Date.now();
     expect((await cli('pair', 'add', at('photos'), at('backup/photos'), '--yes')).code).toBe(0);
-    const paused = await cli('pair', 'pause', 'photos', '--for', '1s');
+    // Long enough for the next two commands to see it before it runs out, however slowly they
+    // start (several seconds each under Wine on a loaded machine).
+    const seconds = Math.max(1, Math.ceil((4 * (Date.now() - t0)) / 1000));
+    const paused = await cli('pair', 'pause', 'photos', '--for', `${seconds}s`);
     expect(paused.code, paused.stderr).toBe(0);
     const until = Date.parse((await listed()).pausedUntil ?? '');
     expect(await photos()).toMatchObject({ state: 'paused' });
