@@ -242,6 +242,8 @@ export async function removeTemp(storage: Storage, path: RelPath): Promise<void>
   } catch (err) {
     if (!isStorageError(err, ErrorCode.IS_DIR)) return;
     try {
+      // A stage a stopped run left on a remote can hold thousands of files: one call, not one each.
+      if (storage.removeTree) return void (await storage.removeTree(path));
       for (const e of await storage.list(path)) await removeTemp(storage, joinRel(path, e.name));
       await storage.rmdir(path);
     } catch {

@@ -281,6 +281,13 @@ export interface Storage {
   /** Removes an empty directory. NOT_EMPTY, NOT_DIR, NOT_FOUND. */
   rmdir(path: RelPath): Promise<void>;
 
+  /**
+   * Optional: removes a folder with everything in it in one call, where removing it item by item
+   * costs a round trip each (a remote). The engine uses it on its own temp folders only (a stage a
+   * stopped run left). Never the root; NOT_DIR for anything but a folder, NOT_FOUND.
+   */
+  readonly removeTree?: (path: RelPath) => Promise<void>;
+
   /** Releases connections and handles; the storage is not used afterwards. */
   close(): Promise<void>;
 }

@@ -794,6 +794,41 @@ export function describeStorageConformance(name: string, setup: () => Promise<St
       });
     });
 
+    describe('removeTree, where offered', () => {
+      it('removes a folder with the files and folders in it, and nothing beside it', async ({ skip }) => {
+        skip(!s.removeTree, 'removeTree is not offered');
+        await s.mkdir('stage');
+        await s.mkdir('stage/a');
+        await s.mkdir('stage/a/deeper');
+        await s.mkdir('stage/empty');
+        await put('stage/a/deeper/1.txt');
+        await put('stage/2.txt');
+        await s.mkdir('stage-beside');
+        await put('stage-beside/kept');
+        await put('stage.txt', 'kept');
+        await s.removeTree!('stage');
+        expectNames(await namesIn(''), ['stage-beside', 'stage.txt']);
+        expect(await text('stage-beside/kept')).toBe('content of stage-beside/kept');
+        await expectStorageError(() => s.stat('stage/a'), ErrorCode.NOT_FOUND);
+        await s.mkdir('stage'); // and the name is free again
+      });
+
+      it('fails NOT_DIR for a file and NOT_FOUND for nothing, removing nothing', async ({ skip }) => {
+        skip(!s.removeTree, 'removeTree is not offered');
+        await put('f', 'kept');
+        await expectStorageError(() => s.removeTree!('f'), ErrorCode.NOT_DIR);
+        await expectStorageError(() => s.removeTree!('missing'), ErrorCode.NOT_FOUND);
+        expect(await text('f')).toBe('kept');
+      });
+
+      it('never removes the root', async ({ skip }) => {
+        skip(!s.removeTree, 'removeTree is not offered');
+        await put('kept');
+        await expect(s.removeTree!('')).rejects.toThrow();
+        expect(await text('kept')).toBe('content of kept');
+      });
+    });
+
     describe('capabilities', () => {
       it('caseSensitive says whether Name and name are two items', async () => {
         await put('Name', 'upper');

@@ -366,6 +366,17 @@ export class RcloneStorage implements Storage {
     await this.call('operations/rmdir', this.at(path), path);
   }
 
+  /** See Storage.removeTree: operations/purge, one call however many files the folder holds. */
+  readonly removeTree = async (path: RelPath): Promise<void> => {
+    assertRelPath(path);
+    if (path === '')
+      throw new StorageError(ErrorCode.UNSUPPORTED, `${this.description}: the root is never removed whole`);
+    const st = await this.stat(path);
+    if (st.type !== 'dir') throw new StorageError(ErrorCode.NOT_DIR, `${this.show(path)} is not a folder`, path);
+    this.forgetFolders(path);
+    await this.call('operations/purge', this.at(path), path);
+  };
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
