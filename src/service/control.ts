@@ -296,14 +296,49 @@ function versionMismatch(theirs: unknown): string {
  * anything else as a ServiceError; a reply of another protocol version as a RefusedError saying
  * which side to restart.
  */
-export async function askService<C extends ControlCommand>(
+export function askService<C extends ControlCommand>(
   configDir: string,
   command: C,
   args: ArgsOf<C>,
   timeoutMs = 30_000,
 ): Promise<{ result: ResultOf<C> } | undefined> {
+  const request: ControlRequest = { version: PROTOCOL_VERSION, command, args };
+  const stopped = 'SyncTray stopped before it answered; run the command again.';
+  return converse<{ result: ResultOf<C> }>(configDir, request, { timeoutMs, stopped }, (line, talk) => {
+    talk.socket.end();
+    const reply = readReply(line, talk.running);
+    if (!(reply instanceof Error) && reply.ok) talk.resolve({ result: reply.result as ResultOf<C> });
+    else talk.reject(failureOf(reply));
+  });
+}
+
+/** What a conversation with the service gives the reader of its lines. */
+export interface Talk<T> {
+  /** Who answers, for messages: "the running SyncTray (pid N)". */
+  running: string;
+  socket: net.Socket;
+  /** Settle the conversation (the first of these, or of its own failures, counts). */
+  resolve(value: T): void;
+  reject(err: Error): void;
+}
+
+/**
+ * Connects to the service running for the config in `configDir`, sends `request` and hands every
+ * line that comes back to `onLine`, which settles the conversation; undefined when no service is
+ * there (nothing announced, or nobody on the socket). It fails on its own when the service takes
+ * longer than `timeoutMs` to settle it, cannot be reached, or goes away first (`stopped`).
+ * `onClose` hears of the connection's end, whenever that comes.
+ */
+export function converse<T>(
+  configDir: string,
+  request: ControlRequest,
+  options: { timeoutMs: number; stopped: string },
+  onLine: (line: string, talk: Talk<T>) => void,
+  onClose?: () => void,
+): Promise<T | undefined> {
   const service = announced(configDir);
-  if (service === undefined || (process.platform !== 'win32' && !fs.existsSync(service.socket))) return undefined;
+  if (service === undefined || (process.platform !== 'win32' && !fs.existsSync(service.socket)))
+    return Promise.resolve(undefined);
   const running = `the running SyncTray${service.pid !== undefined ? ` (pid ${service.pid})` : ''}`;
   return new Promise((resolve, reject) => {
     const socket = net.createConnection(service.socket);
@@ -316,40 +351,36 @@ export async function askService<C extends ControlCommand>(
       clearTimeout(timer);
       then();
     };
+    const talk: Talk<T> = {
+      running,
+      socket,
+      resolve: (value) => settle(() => resolve(value)),
+      reject: (err) => settle(() => reject(err)),
+    };
     const timer = setTimeout(() => {
       socket.destroy();
-      settle(() =>
-        reject(
-          new ServiceError(
-            `SyncTray did not answer within ${Math.round(timeoutMs / 1000)} s; see its log ('synctray log').`,
-          ),
-        ),
-      );
-    }, timeoutMs);
+      const seconds = Math.round(options.timeoutMs / 1000);
+      talk.reject(new ServiceError(`SyncTray did not answer within ${seconds} s; see its log ('synctray log').`));
+    }, options.timeoutMs);
     socket.setEncoding('utf8');
     socket.on('connect', () => {
       connected = true;
-      const req: ControlRequest = { version: PROTOCOL_VERSION, command, args };
-      socket.write(`${JSON.stringify(req)}\n`);
+      socket.write(`${JSON.stringify(request)}\n`);
     });
     socket.on('data', (chunk: string) => {
       buffer += chunk;
-      const i = buffer.indexOf('\n');
-      if (i < 0) return;
-      socket.end();
-      settle(() => {
-        const reply = readReply(buffer.slice(0, i), running);
-        if (!(reply instanceof Error) && reply.ok) resolve({ result: reply.result as ResultOf<C> });
-        else reject(failureOf(reply));
-      });
+      for (let i: number; (i = buffer.indexOf('\n')) >= 0; ) {
+        const line = buffer.slice(0, i);
+        buffer = buffer.slice(i + 1);
+        onLine(line, talk);
+      }
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       settle(() => (nobodyThere(err, connected) ? resolve(undefined) : reject(cannotAsk(err))));
     });
     socket.on('close', () => {
-      // The service stopped before it answered.
-      if (connected)
-        settle(() => reject(new RefusedError('SyncTray stopped before it answered; run the command again.')));
+      if (connected) talk.reject(new RefusedError(options.stopped));
+      onClose?.();
     });
   });
 }

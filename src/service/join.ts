@@ -1,12 +1,8 @@
-import net from 'node:net';
-import { RefusedError, ServiceError } from '../core/errors.js';
 import {
-  announced,
-  cannotAsk,
   type ControlRequest,
+  converse,
   failureOf,
   type Joined,
-  nobodyThere,
   PROTOCOL_VERSION,
   type Pushed,
   readReply,
@@ -31,66 +27,37 @@ export function joinService(
   onPushed: (message: Pushed) => void,
   timeoutMs = 10_000,
 ): Promise<Joining | undefined> {
-  const service = announced(configDir);
-  if (service === undefined) return Promise.resolve(undefined);
-  const running = `the running SyncTray${service.pid !== undefined ? ` (pid ${service.pid})` : ''}`;
-  return new Promise((resolve, reject) => {
-    const socket = net.createConnection(service.socket);
-    let buffer = '';
-    let connected = false;
-    let joined = false;
-    let settled = false;
-    // Lines pushed before the answer was read wait for it.
-    const early: Pushed[] = [];
-    let endedNow: () => void = () => undefined;
-    const ended = new Promise<void>((r) => (endedNow = r));
-    const settle = (then: () => void) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      then();
-    };
-    const timer = setTimeout(() => {
-      socket.destroy();
-      settle(() => reject(new ServiceError(`SyncTray did not answer within ${Math.round(timeoutMs / 1000)} s.`)));
-    }, timeoutMs);
-    socket.setEncoding('utf8');
-    socket.on('connect', () => {
-      connected = true;
-      const req: ControlRequest = { version: PROTOCOL_VERSION, command: 'subscribe', args };
-      socket.write(`${JSON.stringify(req)}\n`);
-    });
-    socket.on('data', (chunk: string) => {
-      buffer += chunk;
-      for (let i: number; (i = buffer.indexOf('\n')) >= 0; ) {
-        const line = buffer.slice(0, i);
-        buffer = buffer.slice(i + 1);
-        const pushed = pushedIn(line);
-        if (pushed) {
-          if (joined) onPushed(pushed);
-          else early.push(pushed);
-          continue;
-        }
-        if (joined) continue;
-        const reply = readReply(line, running);
-        if (reply instanceof Error || !reply.ok) {
-          socket.end();
-          settle(() => reject(failureOf(reply)));
-          return;
-        }
-        joined = true;
-        settle(() => resolve({ joined: reply.result as Joined, ended, close: () => socket.destroy() }));
-        for (const p of early.splice(0)) onPushed(p);
+  const request: ControlRequest = { version: PROTOCOL_VERSION, command: 'subscribe', args };
+  let endedNow: () => void = () => undefined;
+  const ended = new Promise<void>((r) => (endedNow = r));
+  let joined = false;
+  // Lines pushed before the answer was read wait for it.
+  const early: Pushed[] = [];
+  const stopped = 'SyncTray stopped before it answered.';
+  return converse<Joining>(
+    configDir,
+    request,
+    { timeoutMs, stopped },
+    (line, talk) => {
+      const pushed = pushedIn(line);
+      if (pushed) {
+        if (joined) onPushed(pushed);
+        else early.push(pushed);
+        return;
       }
-    });
-    socket.on('error', (err: NodeJS.ErrnoException) => {
-      settle(() => (nobodyThere(err, connected) ? resolve(undefined) : reject(cannotAsk(err))));
-    });
-    socket.on('close', () => {
-      settle(() => reject(new RefusedError('SyncTray stopped before it answered.')));
-      endedNow();
-    });
-  });
+      if (joined) return;
+      const reply = readReply(line, talk.running);
+      if (reply instanceof Error || !reply.ok) {
+        talk.socket.end();
+        talk.reject(failureOf(reply));
+        return;
+      }
+      joined = true;
+      talk.resolve({ joined: reply.result as Joined, ended, close: () => talk.socket.destroy() });
+      for (const p of early.splice(0)) onPushed(p);
+    },
+    () => endedNow(),
+  );
 }
 
 /** The message of a pushed line, or undefined for any other line. */

@@ -31,7 +31,9 @@ import fs from 'node:fs';
 import { tryPidLock, processAlive, releasePidLock } from ${JSON.stringify(pathToFileURL(PID_LOCK).href)};
 const [file, at, pauseMs] = process.argv.slice(2);
 const nap = new Int32Array(new SharedArrayBuffer(4));
-for (const name of ['renameSync', 'linkSync', 'openSync', 'readdirSync', 'readFileSync', 'rmSync', 'rmdirSync', 'unlinkSync']) {
+const calls = ['renameSync', 'linkSync', 'openSync', 'readdirSync', 'readFileSync'];
+const removals = ['rmSync', 'rmdirSync', 'unlinkSync'];
+for (const name of [...calls, ...removals]) {
   const call = fs[name];
   fs[name] = (...args) => (Atomics.wait(nap, 0, 0, Math.random() * Number(pauseMs)), call(...args));
 }
