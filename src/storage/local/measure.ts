@@ -7,7 +7,7 @@ import { linuxVolumes, type VolumeInfo } from './volume.js';
 
 /**
  * What was measured of each mounted volume, for the life of the process (a run, or the service).
- * Keyed by the device, the file system's size and counts (statfs), and behind FUSE also the mount
+ * Keyed by the device, the file system's type and size (statfs), and behind FUSE also the mount
  * and the volume's UUID: the kernel reuses mount ids and loop devices, so a drive unplugged and
  * another plugged in where it was is measured anew.
  */
@@ -54,7 +54,9 @@ export function knownByType(dir: string): Probed | undefined {
 
 function mountKey(dir: string, v: VolumeInfo | undefined): string {
   const st = fs.statfsSync(dir);
-  const size = [fs.statSync(dir).dev, st.type, st.bsize, st.blocks, st.files];
+  // Not the count of inodes: ntfs-3g's (and XFS's) changes as files are written, which made every
+  // sync to such a drive probe it again.
+  const size = [fs.statSync(dir).dev, st.type, st.bsize, st.blocks];
   return [...size, ...(v ? [v.mountId, v.device, v.mountPoint, v.fsType, v.uuid ?? ''] : [])].join('\0');
 }
 
