@@ -29,6 +29,23 @@ const photos = async () => (await status()).pairs.find((p) => p.name === 'photos
 const listed = async () =>
   (JSON.parse((await cli('pair', 'list', '--json')).stdout) as { paused: boolean; pausedUntil?: string }[])[0]!;
 
+/**
+ * Seconds a test's pause lasts: long enough for the `calls` commands that look at it before it
+ * ends, each as slow as the `pair add` the test began with took (`cliMs`), and at least `least`.
+ * Under Wine on a loaded machine a command takes seconds to start; a fixed pause ran out first.
+ */
+function lasting(least: number, calls: number, cliMs: number): number {
+  return Math.max(least, Math.ceil((calls * cliMs) / 1000));
+}
+
+/** Adds the photos pair; how long the command took, in ms. */
+async function addPhotos(...options: string[]): Promise<number> {
+  const t0 = Date.now();
+  const added = await cli('pair', 'add', at('photos'), at('backup/photos'), ...options);
+  expect(added.code, added.stderr).toBe(0);
+  return Date.now() - t0;
+}
+
 async function startService(): Promise<void> {
   service = startCli(['run', '--config-dir', configDir]);
   await waitFor(async () => (await status()).running, 'the service running', { intervalMs: 50 });
@@ -42,25 +59,27 @@ async function stopService(): Promise<void> {
 
 describe('a pair paused for a time', () => {
   it('resumes by itself, and a change made during the pause lands after it', async () => {
-    expect((await cli('pair', 'add', at('photos'), at('backup/photos'))).code).toBe(0);
+    const seconds = lasting(3, 5, await addPhotos());
     await startService();
     await waitFor(async () => (await photos())?.state === 'idle', 'photos synced', { intervalMs: 50 });
 
     const asked = Date.now();
-    const paused = await cli('pair', 'pause', 'photos', '--for', '3s');
+    const paused = await cli('pair', 'pause', 'photos', '--for', `${seconds}s`);
+    const answered = Date.now();
     expect(paused.code, paused.stderr).toBe(0);
     expect(paused.stdout).toMatch(/^Paused until (tomorrow )?\d\d:\d\d: photos \(SyncTray is running: done now\)\.\n$/);
     const now = await photos();
     expect(now?.state).toBe('paused');
+    // From when the service took the command: between asking and the answer.
     const until = Date.parse(now?.pausedUntil ?? '');
-    expect(until - asked).toBeGreaterThanOrEqual(3000);
-    expect(until - asked).toBeLessThan(4000);
+    expect(until).toBeGreaterThanOrEqual(asked + seconds * 1000);
+    expect(until).toBeLessThanOrEqual(answered + seconds * 1000);
     expect((await cli('status')).stdout).toContain(`photos: paused until ${now!.pausedUntil}`);
     expect(await listed()).toMatchObject({ paused: true, pausedUntil: now!.pausedUntil });
 
     fs.writeFileSync(at('photos/during.jpg'), 'taken during the pause');
     await waitFor(async () => (await photos())?.state !== 'paused', 'the pause over', {
-      timeoutMs: 15_000,
+      timeoutMs: until - Date.now() + 15_000,
       intervalMs: 50,
     });
     expect(Date.now()).toBeGreaterThanOrEqual(until);
@@ -71,13 +90,14 @@ describe('a pair paused for a time', () => {
     const after = await listed();
     expect(after.paused).toBe(false);
     expect(after.pausedUntil).toBeUndefined();
-  });
+  }, 180_000);
 
   it('holds across a restart of the service, and resume ends it early', async () => {
-    expect((await cli('pair', 'add', at('photos'), at('backup/photos'))).code).toBe(0);
+    // Seen through a stop and a start of the service before it ends.
+    const seconds = lasting(5, 8, await addPhotos());
     await startService();
     await waitFor(async () => (await photos())?.state === 'idle', 'photos synced', { intervalMs: 50 });
-    expect((await cli('pair', 'pause', '--all', '--for', '5s')).code).toBe(0);
+    expect((await cli('pair', 'pause', '--all', '--for', `${seconds}s`)).code).toBe(0);
     const until = (await photos())!.pausedUntil!;
     fs.writeFileSync(at('photos/during.jpg'), 'd');
     await stopService();
@@ -88,7 +108,7 @@ describe('a pair paused for a time', () => {
     expect(await photos()).toMatchObject({ state: 'paused', pausedUntil: until });
     expect(fs.existsSync(at('backup/photos/during.jpg'))).toBe(false);
     await waitFor(() => fs.existsSync(at('backup/photos/during.jpg')), 'the change backed up once the pause ended', {
-      timeoutMs: 15_000,
+      timeoutMs: Date.parse(until) - Date.now() + 15_000,
       intervalMs: 50,
     });
     expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(until));
@@ -99,25 +119,21 @@ describe('a pair paused for a time', () => {
     expect((await cli('pair', 'resume', 'photos')).code).toBe(0);
     expect((await photos())?.pausedUntil).toBeUndefined();
     expect((await listed()).pausedUntil).toBeUndefined();
-  });
+  }, 180_000);
 
   it('is kept in the config with no service running, and ends when one starts after its time', async () => {
-    const t0 = Date.now();
-    expect((await cli('pair', 'add', at('photos'), at('backup/photos'), '--yes')).code).toBe(0);
-    // Long enough for the next two commands to see it before it runs out, however slowly they
-    // start (several seconds each under Wine on a loaded machine).
-    const seconds = Math.max(1, Math.ceil((4 * (Date.now() - t0)) / 1000));
+    const seconds = lasting(1, 4, await addPhotos('--yes'));
     const paused = await cli('pair', 'pause', 'photos', '--for', `${seconds}s`);
     expect(paused.code, paused.stderr).toBe(0);
     const until = Date.parse((await listed()).pausedUntil ?? '');
     expect(await photos()).toMatchObject({ state: 'paused' });
-    await waitFor(() => Date.now() > until, 'the pause to run out');
+    await waitFor(() => Date.now() > until, 'the pause to run out', { timeoutMs: until - Date.now() + 5_000 });
     // Over while nothing ran: stopped, and synced as soon as the service starts.
     expect(await photos()).toMatchObject({ state: 'stopped' });
     await startService();
     await waitFor(() => fs.existsSync(at('backup/photos/a.jpg')), 'the pair synced', { intervalMs: 50 });
     expect((await listed()).paused).toBe(false);
-  });
+  }, 180_000);
 
   it('pauses all for a time without shortening a longer pause, running or not', async () => {
     writeTree(at('docs'), { 'cv.txt': 'cv' });
