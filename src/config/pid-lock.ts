@@ -26,20 +26,25 @@ export function tryPidLock(file: string, alive: (pid: number) => boolean): numbe
     let owner = 0;
     let trouble: Error | undefined;
     const until = Date.now() + TRYING_MS;
-    while (Date.now() < until) {
+    let backOff = 1;
+    // A number of looks as well as a time: a process kept waiting past the time (a loaded machine)
+    // still looks, rather than answering that the lock kept changing hands.
+    for (let look = 0; look < LOOKS || Date.now() < until; look++) {
       const found = lockAt(file);
-      if (found === 'busy') {
-        pause(2);
-        continue;
-      }
-      if (found !== 'gone') {
+      if (found !== 'busy' && found !== 'gone') {
         trouble = undefined;
         const live = found.owners.find((pid) => alive(pid));
         if (live !== undefined) return live;
         owner = found.owners[0] ?? owner;
         found.remove();
-        continue;
       }
+      if (found === 'busy' || (found !== 'gone' && found.owners.length === 0)) {
+        // Being deleted: Windows deletes a folder only once no one has it open, and takers that
+        // list it without a pause keep it open between them (seen under Wine: for over a second).
+        pause(Math.random() * backOff);
+        backOff = Math.min(2 * backOff, 64);
+      }
+      if (found !== 'gone') continue;
       // Only where nothing was seen: Windows (and Wine) may move a folder over a file, which
       // would replace an older SyncTray's live lock file.
       const placed = place(mine, file);
@@ -86,7 +91,8 @@ export function pidLockOwner(file: string): number | undefined {
 const held = new Map<string, string>();
 
 /** How long a taker keeps at it while the lock changes hands under it (or Windows deletes a folder). */
-const TRYING_MS = 1000;
+const TRYING_MS = 5000;
+const LOOKS = 20;
 
 /** An owner's file: its pid, then the taking's token. */
 const OWNER = /^([1-9]\d*)-[a-z0-9]+$/;

@@ -140,7 +140,10 @@ describe('taking over a stale pid lock', () => {
         answers.filter((a) => a === 'taken'),
         `round ${round}: ${answers.join(', ')}`,
       ).toHaveLength(1);
-      expect(answers.filter((a) => a.startsWith('refused ') && Number(a.slice(8)) > 0)).toHaveLength(7);
+      expect(
+        answers.filter((a) => a.startsWith('refused ') && Number(a.slice(8)) > 0),
+        `round ${round}: ${answers.join(', ')}`,
+      ).toHaveLength(7);
       expect(fs.existsSync(file)).toBe(false); // released by the winner
       expect(fs.readdirSync(dir).filter((f) => f.startsWith(`round-${round}`))).toEqual([]);
     }
