@@ -33,9 +33,9 @@ export function tryPidLock(file: string, alive: (pid: number) => boolean): numbe
       const found = lockAt(file);
       if (found !== 'busy' && found !== 'gone') {
         trouble = undefined;
-        const live = found.owners.find((pid) => alive(pid));
-        if (live !== undefined) return live;
-        owner = found.owners[0] ?? owner;
+        const live = found.owners.find((o) => isAlive(o, file, alive));
+        if (live !== undefined) return live.pid;
+        owner = found.owners[0]?.pid ?? owner;
         found.remove();
       }
       if (found === 'busy' || (found !== 'gone' && found.owners.length === 0)) {
@@ -73,6 +73,7 @@ export function releasePidLock(file: string): void {
 
 /** Whether a process with this pid runs (EPERM: it does, as another user). */
 export function processAlive(pid: number): boolean {
+  if (!(pid > 0)) return false; // 0 and below name process groups, not a process
   try {
     process.kill(pid, 0);
     return true;
@@ -84,7 +85,7 @@ export function processAlive(pid: number): boolean {
 /** The pid holding the lock, if any holds it (for tests and messages; the answer may be stale at once). */
 export function pidLockOwner(file: string): number | undefined {
   const found = lockAt(file);
-  return typeof found === 'object' ? found.owners[0] : undefined;
+  return typeof found === 'object' ? found.owners[0]?.pid : undefined;
 }
 
 /** The locks this process holds: lock → its own file's name. */
@@ -118,45 +119,70 @@ function place(mine: string, file: string): true | Error {
  * What is at the lock's name: nothing, something Windows is still deleting, or a lock with its
  * owners (normally one; none while it is being released) and how to remove it once they are dead.
  */
-function lockAt(file: string): 'gone' | 'busy' | { owners: number[]; remove: () => void } {
+function lockAt(file: string): 'gone' | 'busy' | FoundLock {
   let names: string[];
   try {
     names = fs.readdirSync(file);
   } catch (err) {
     if (code(err) === 'ENOENT') return 'gone';
     if (code(err) === 'ENOTDIR') return olderLock(file);
-    if (['EPERM', 'EACCES', 'EBUSY'].includes(code(err))) return 'busy';
+    if (BUSY.includes(code(err))) return 'busy';
     throw err;
   }
   const owners = names.flatMap((name) => {
     const pid = OWNER.exec(name)?.[1];
-    return pid === undefined ? [] : [Number(pid)];
+    return pid === undefined ? [] : [{ pid: Number(pid), name }];
   });
   return {
     owners,
     remove: () => {
       // By name: each is a dead owner's (or a file no owner would name so); a live lock's file is
       // never among them, so this cannot take a lock from under a taker that got in meanwhile.
-      for (const name of names) fs.rmSync(path.join(file, name), { force: true });
+      try {
+        for (const name of names) fs.rmSync(path.join(file, name), { force: true });
+      } catch (err) {
+        if (!BUSY.includes(code(err))) throw err;
+        return; // held open (an antivirus, Windows): looked at again
+      }
       removeFolder(file);
     },
   };
 }
 
+/** A lock as found: its owners (normally one; none while it is being released), and its removal. */
+interface FoundLock {
+  owners: { pid: number; name?: string }[];
+  remove: () => void;
+}
+
+/**
+ * Whether the owner runs. One with this process's pid that is not the lock this process holds was
+ * left by an earlier process that had the same pid (a container's pid 1 after a restart, a service
+ * started at boot): it is dead, whatever `alive` says of the pid.
+ */
+function isAlive(owner: { pid: number; name?: string }, file: string, alive: (pid: number) => boolean): boolean {
+  if (owner.pid === process.pid) return owner.name !== undefined && owner.name === held.get(file);
+  return alive(owner.pid);
+}
+
+/** What a file or folder answers while Windows or another program holds it open. */
+const BUSY = ['EPERM', 'EACCES', 'EBUSY'];
+
 /**
  * A lock file as SyncTray wrote it before locks were folders: its pid, and a removal that can only
  * remove a file, never a lock folder put there since.
  */
-function olderLock(file: string): 'gone' | { owners: number[]; remove: () => void } {
+function olderLock(file: string): 'gone' | 'busy' | FoundLock {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
-  } catch {
-    return 'gone';
+  } catch (err) {
+    // Gone, or a lock folder by now; anything else is there still, and must not be moved over.
+    return ['ENOENT', 'EISDIR'].includes(code(err)) ? 'gone' : 'busy';
   }
   const pid = Number.parseInt(text, 10);
   return {
-    owners: Number.isSafeInteger(pid) && pid > 0 ? [pid] : [],
+    owners: Number.isSafeInteger(pid) && pid > 0 ? [{ pid }] : [],
     remove: () => {
       try {
         fs.unlinkSync(file);
@@ -172,7 +198,7 @@ function removeFolder(file: string): void {
   try {
     fs.rmdirSync(file);
   } catch (err) {
-    if (!['ENOENT', 'ENOTEMPTY', 'EEXIST', 'EPERM', 'EACCES', 'EBUSY'].includes(code(err))) throw err;
+    if (!['ENOENT', 'ENOTEMPTY', 'EEXIST', ...BUSY].includes(code(err))) throw err;
   }
 }
 
@@ -198,8 +224,13 @@ function removeLeftovers(file: string): void {
     if (!name.startsWith(`${base}.`)) continue;
     const rest = name.slice(base.length + 1);
     const pid = /^([1-9]\d*)(?:-[a-z0-9]+)?\.tmp(?:\.guard)?$/.exec(rest)?.[1] ?? takeoverPid(dir, name, rest);
-    if (pid !== undefined && !processAlive(Number(pid)))
+    // This process's pid: an earlier process's that had it (this one is using none now).
+    if (pid === undefined || (Number(pid) !== process.pid && processAlive(Number(pid)))) continue;
+    try {
       fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+    } catch {
+      // held open: the next taker removes it; the lock is taken either way
+    }
   }
 }
 

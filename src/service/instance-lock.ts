@@ -15,7 +15,7 @@ export class InstanceLock {
     const file = path.join(dir, 'synctray.lock');
     const owner = tryPidLock(file, (pid) => isSyncTray(pid));
     if (owner === undefined) return new InstanceLock(file);
-    if (isSyncTray(owner)) {
+    if (owner > 0 && isSyncTray(owner)) {
       throw new RefusedError(
         `SyncTray is already running (pid ${owner}) for this config; stop it first, or use it ('synctray status').`,
       );

@@ -20,26 +20,43 @@ beforeEach(() => {
 afterEach(() => removeScratch(dir));
 
 /**
- * Each taker waits for the same instant and tries once; a winner holds the lock until every taker
+ * Each taker waits for the same instant. Trying once, a winner holds the lock until every taker
  * has answered (`<file>.done`), so that one starting late on a busy machine meets the lock still
- * held, as it would be by a running service. A taker given a pause waits up to that many
- * milliseconds, at random, before each file call, as a loaded machine (or Wine) can make a
- * process wait between two calls: that is where two takers of one dead lock can both win.
+ * held, as it would be by a running service. Taking turns, each tries until it has the lock, marks
+ * it held with a file only one can make, and releases it soon after, while the others look. A
+ * taker given a pause waits up to that many milliseconds, at random, before each file call, as a
+ * loaded machine (or Wine) can make a process wait between two calls: that is where two takers of
+ * one dead lock can both win.
  */
 const TAKER = `
 import fs from 'node:fs';
 import { tryPidLock, processAlive, releasePidLock } from ${JSON.stringify(pathToFileURL(PID_LOCK).href)};
-const [file, at, pauseMs] = process.argv.slice(2);
+const [file, at, pauseMs, mode] = process.argv.slice(2);
 const nap = new Int32Array(new SharedArrayBuffer(4));
-const calls = ['renameSync', 'linkSync', 'openSync', 'readdirSync', 'readFileSync'];
+const calls = ['renameSync', 'openSync', 'readdirSync', 'readFileSync'];
 const removals = ['rmSync', 'rmdirSync', 'unlinkSync'];
 for (const name of [...calls, ...removals]) {
   const call = fs[name];
   fs[name] = (...args) => (Atomics.wait(nap, 0, 0, Math.random() * Number(pauseMs)), call(...args));
 }
 while (Date.now() < Number(at));
+if (mode === 'turns') {
+  const until = Date.now() + 120_000;
+  while (tryPidLock(file, processAlive) !== undefined && Date.now() < until) Atomics.wait(nap, 0, 0, Math.random() * 5);
+  let alone = true;
+  try {
+    fs.closeSync(fs.openSync(file + '.held', 'wx'));
+  } catch {
+    alone = false;
+  }
+  Atomics.wait(nap, 0, 0, Math.random() * 10);
+  if (alone) fs.unlinkSync(file + '.held');
+  releasePidLock(file);
+  console.log(alone ? 'took its turn' : 'held it with another');
+  process.exit(0);
+}
 const owner = tryPidLock(file, processAlive);
-console.log(owner === undefined ? 'taken' : 'refused ' + owner);
+console.log(owner === undefined ? 'taken ' + process.pid : 'refused ' + owner);
 if (owner === undefined) {
   const until = Date.now() + 30_000;
   const wait = () =>
@@ -57,10 +74,11 @@ function startTaker(
   file: string,
   at: number,
   pauseMs: number,
+  mode: Mode,
 ): ChildProcessByStdio<null, Readable, Readable> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const args = typeScriptArgs(script, file, String(at), String(pauseMs));
+      const args = typeScriptArgs(script, file, String(at), String(pauseMs), mode);
       return spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'UNKNOWN' || attempt === 3) throw err;
@@ -69,13 +87,16 @@ function startTaker(
 }
 
 /** A taker's answer as soon as it is printed, and its end. */
+type Mode = 'once' | 'turns';
+
 function taker(
   script: string,
   file: string,
   at: number,
   pauseMs: number,
+  mode: Mode = 'once',
 ): { answer: Promise<string>; closed: Promise<void> } {
-  const child = startTaker(script, file, at, pauseMs);
+  const child = startTaker(script, file, at, pauseMs, mode);
   let out = '';
   let err = '';
   let answered: (line: string) => void = () => {};
@@ -136,16 +157,32 @@ describe('taking over a stale pid lock', () => {
       fs.writeFileSync(`${file}.done`, '');
       await Promise.all(takers.map((t) => t.closed));
       fs.rmSync(`${file}.done`);
+      const said = `round ${round}: ${answers.join(', ')}`;
+      const won = answers.filter((a) => a.startsWith('taken '));
+      expect(won, said).toHaveLength(1);
+      // Every other taker names the winner: not the dead owner, nor 0 (gave up).
       expect(
-        answers.filter((a) => a === 'taken'),
-        `round ${round}: ${answers.join(', ')}`,
-      ).toHaveLength(1);
-      expect(
-        answers.filter((a) => a.startsWith('refused ') && Number(a.slice(8)) > 0),
-        `round ${round}: ${answers.join(', ')}`,
+        answers.filter((a) => a === `refused ${won[0]!.slice(6)}`),
+        said,
       ).toHaveLength(7);
       expect(fs.existsSync(file)).toBe(false); // released by the winner
       expect(fs.readdirSync(dir).filter((f) => f.startsWith(`round-${round}`))).toEqual([]);
+    }
+  }, 300_000);
+
+  it('hands the lock on one holder at a time, each releasing it while the others look', async () => {
+    const script = path.join(dir, 'taker.mts');
+    fs.writeFileSync(script, TAKER);
+    for (const round of [0, 1]) {
+      const file = path.join(dir, `turns-${round}.lock`);
+      deadLock(file);
+      const at = Date.now() + 1200;
+      const pauseMs = (i: number) => (round === 1 && i % 2 === 1 ? 15 : 0);
+      const takers = Array.from({ length: 8 }, (_, i) => taker(script, file, at, pauseMs(i), 'turns'));
+      const answers = await Promise.all(takers.map((t) => t.answer));
+      await Promise.all(takers.map((t) => t.closed));
+      expect(answers, `round ${round}`).toEqual(Array(8).fill('took its turn'));
+      expect(fs.readdirSync(dir).filter((f) => f.startsWith(`turns-${round}`))).toEqual([]);
     }
   }, 300_000);
 });

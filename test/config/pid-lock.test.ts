@@ -77,6 +77,23 @@ describe('the pid lock', () => {
     releasePidLock(file);
   });
 
+  it("takes over a lock with this process's pid that is not the one it holds, with what was left beside it", () => {
+    lockOf(process.pid, 'earlier');
+    const half = `${file}.${process.pid}-half.tmp`;
+    fs.mkdirSync(half);
+    expect(tryPidLock(file, () => true)).toBeUndefined();
+    const [own] = fs.readdirSync(file);
+    expect(own).not.toBe(`${process.pid}-earlier`);
+    expect(fs.readdirSync(dir)).toEqual([path.basename(file)]);
+    expect(tryPidLock(file, () => false)).toBe(process.pid); // the one it holds is alive, whatever is said
+    releasePidLock(file);
+  });
+
+  it('never takes pid 0 or below for a live process (they name process groups)', () => {
+    expect(processAlive(0)).toBe(false);
+    expect(processAlive(-1)).toBe(false);
+  });
+
   it('asks `alive` about the owner it found, and refuses whatever it says runs', () => {
     lockOf(4242);
     const asked: number[] = [];

@@ -53,15 +53,35 @@ describe('the instance lock', () => {
     expect(fs.existsSync(file)).toBe(false);
   });
 
-  it('takes over the lock file an older SyncTray left, and refuses while its owner runs', () => {
+  it('takes over the lock file an older SyncTray left, and refuses while its owner runs', async () => {
     const file = path.join(dir, 'synctray.lock');
-    fs.writeFileSync(file, `${process.pid}\n`);
-    expect(() => InstanceLock.acquire(dir)).toThrow(`already running (pid ${process.pid})`);
-    expect(fs.readFileSync(file, 'utf8')).toBe(`${process.pid}\n`);
-    fs.writeFileSync(file, `${deadPid()}\n`);
+    // A live process whose command line names SyncTray, as an older one running would.
+    const older = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)', 'synctray'], { stdio: 'ignore' });
+    try {
+      fs.writeFileSync(file, `${older.pid}\n`);
+      expect(() => InstanceLock.acquire(dir)).toThrow(`already running (pid ${older.pid})`);
+      expect(fs.readFileSync(file, 'utf8')).toBe(`${older.pid}\n`);
+    } finally {
+      older.kill();
+      await new Promise((resolve) => older.once('exit', resolve));
+    }
     const lock = InstanceLock.acquire(dir);
     expect(pidLockOwner(lock.file)).toBe(process.pid);
     lock.release();
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it("takes over a lock naming this process's own pid, left by an earlier process that had it", () => {
+    // A container's pid 1, or a service started at boot, gets the same pid after a crash.
+    const file = path.join(dir, 'synctray.lock');
+    fs.mkdirSync(file);
+    fs.writeFileSync(path.join(file, `${process.pid}-earlier`), '');
+    const lock = InstanceLock.acquire(dir);
+    expect(fs.readdirSync(file)).not.toContain(`${process.pid}-earlier`);
+    expect(() => InstanceLock.acquire(dir)).toThrow(`already running (pid ${process.pid})`);
+    lock.release();
+    fs.writeFileSync(file, `${process.pid}\n`); // as an older SyncTray wrote it
+    InstanceLock.acquire(dir).release();
     expect(fs.readdirSync(dir)).toEqual([]);
   });
 
