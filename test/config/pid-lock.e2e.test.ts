@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pathToFileURL } from 'node:url';
 import { REPO_ROOT } from '../helpers/cli.js';
-import { deadPid, typeScriptArgs } from '../helpers/processes.js';
+import { typeScriptArgs } from '../helpers/processes.js';
 import { makeScratch, removeScratch } from '../helpers/scratch.js';
 
 const PID_LOCK = path.join(REPO_ROOT, 'src/config/pid-lock.ts');
@@ -121,20 +121,27 @@ const LEFT: ((file: string) => void)[] = [
   (file) => deadLock(file),
   (file) => fs.mkdirSync(file),
   (file) => {
-    fs.writeFileSync(file, `${deadPid()}\n`);
-    fs.writeFileSync(`${file}.takeover`, `${deadPid()}\n`);
+    fs.writeFileSync(file, `${GONE}\n`);
+    fs.writeFileSync(`${file}.takeover`, `${GONE}\n`);
   },
   (file) => {
     deadLock(file);
-    const owner = `${deadPid()}-half`;
+    const owner = `${GONE}-half`;
     fs.mkdirSync(`${file}.${owner}.tmp`);
     fs.writeFileSync(path.join(`${file}.${owner}.tmp`, owner), '');
   },
 ];
 
+/**
+ * The dead owners' pid: one no process can have, above Linux's largest and odd, which Windows'
+ * never are. A pid that ran and exited is soon another process's on Windows (seen under Wine: one
+ * of the takers'), and the lock then names a live process, as any pid file would.
+ */
+const GONE = 4_194_305;
+
 function deadLock(file: string): void {
   fs.mkdirSync(file);
-  fs.writeFileSync(path.join(file, `${deadPid()}-dead`), '');
+  fs.writeFileSync(path.join(file, `${GONE}-dead`), '');
 }
 
 describe('taking over a stale pid lock', () => {
